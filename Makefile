@@ -1,0 +1,77 @@
+# elb-ha: the two README commands are `make demo` and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR := $(DESTDIR)$(PREFIX)/bin
+MANDIR := $(DESTDIR)$(PREFIX)/share/man
+UNITDIR := $(DESTDIR)/etc/systemd/system
+CONFDIR := $(DESTDIR)/etc
+BINARIES := elb-proxy elb-check vrrpd
+FUZZ_SECONDS ?= 60
+DURATION ?= 10m
+
+# What the tests need on a fresh Debian machine (installed only when missing).
+TEST_PACKAGES := iproute2 keepalived tcpdump python3 python3-aiosmtpd python3-scapy \
+	socat wget curl procps iputils-ping kmod
+# What the side-by-side benchmarks run against.
+BENCH_PACKAGES := $(TEST_PACKAGES) wrk haproxy nginx-light hyperfine time util-linux
+
+.PHONY: all build release test test-deps bench bench-deps lint fmt install uninstall clean demo fuzz chaos
+
+all: build
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+release:
+	$(CARGO) build --workspace --release --bins
+
+test-deps:
+	@scripts/ensure-packages.sh $(TEST_PACKAGES)
+
+bench-deps:
+	@scripts/ensure-packages.sh $(BENCH_PACKAGES)
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+# Lint first (cheap, and shares the build), then every test including the
+# network-namespace lab tests, which need root (CI runs as root).
+test: test-deps lint
+	$(CARGO) test --workspace --no-fail-fast
+	@scripts/check-no-lab-leftovers.sh
+
+bench: bench-deps release
+	@for b in scripts/bench-*.sh; do [ -x "$$b" ] || continue; echo "== $$b"; "$$b" || exit 1; done
+
+demo: test-deps release
+	scripts/demo.sh
+
+fuzz:
+	@scripts/fuzz-all.sh $(FUZZ_SECONDS)
+
+chaos: test-deps release
+	ELB_CHAOS_DURATION=$(DURATION) $(CARGO) test --release --test chaos -- --ignored --nocapture
+
+install: release
+	install -d $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man8 $(UNITDIR) $(CONFDIR)/elb-proxy $(CONFDIR)/keepalived
+	for b in $(BINARIES); do [ -f target/release/$$b ] && install -m 0755 target/release/$$b $(BINDIR)/$$b || true; done
+	for u in deploy/systemd/*.service deploy/systemd/*.timer; do [ -f "$$u" ] && install -m 0644 "$$u" $(UNITDIR)/ || true; done
+	for m in docs/man/*.1; do [ -f "$$m" ] && install -m 0644 "$$m" $(MANDIR)/man1/ || true; done
+	for m in docs/man/*.8; do [ -f "$$m" ] && install -m 0644 "$$m" $(MANDIR)/man8/ || true; done
+	[ -f deploy/elb-proxy.yaml ] && { [ -e $(CONFDIR)/elb-proxy/elb-proxy.yaml ] || install -m 0644 deploy/elb-proxy.yaml $(CONFDIR)/elb-proxy/elb-proxy.yaml; } || true
+	[ -f deploy/keepalived.conf ] && { [ -e $(CONFDIR)/keepalived/keepalived.conf ] || install -m 0644 deploy/keepalived.conf $(CONFDIR)/keepalived/keepalived.conf; } || true
+
+uninstall:
+	for b in $(BINARIES); do rm -f $(BINDIR)/$$b; done
+	for u in deploy/systemd/*.service deploy/systemd/*.timer; do rm -f $(UNITDIR)/$$(basename "$$u"); done
+	for m in docs/man/*.1; do rm -f $(MANDIR)/man1/$$(basename "$$m"); done
+	for m in docs/man/*.8; do rm -f $(MANDIR)/man8/$$(basename "$$m"); done
+
+clean:
+	$(CARGO) clean
