@@ -1,0 +1,1 @@
+//! The one HTTP(S)/unix-socket health probe (filled by the elb-probe work).

@@ -1,0 +1,10 @@
+//! vrrpd: the I/O shell around the sans-io `vrrp` crate.
+//!
+//! Module ownership while the daemon is being built: `scripts`, `notify`, `alert` and
+//! `control` are the tracking/notification/control-socket side; everything else is the
+//! VRRP core (sockets, netlink, GARP, signals, reload, CLI).
+
+pub mod alert;
+pub mod control;
+pub mod notify;
+pub mod scripts;
