@@ -13,7 +13,7 @@ DURATION ?= 10m
 
 # What the tests need on a fresh Debian machine (installed only when missing).
 TEST_PACKAGES := iproute2 keepalived tcpdump python3 python3-aiosmtpd python3-scapy \
-	socat wget curl procps iputils-ping kmod
+	socat wget curl procps nftables
 # What the side-by-side benchmarks run against.
 BENCH_PACKAGES := $(TEST_PACKAGES) wrk haproxy nginx-light hyperfine time util-linux
 
