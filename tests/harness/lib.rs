@@ -2,3 +2,4 @@
 //! and how to start the pieces of the seed deployment inside a [`netlab::Lab`].
 
 pub mod bins;
+pub mod services;
