@@ -1,1 +1,43 @@
-//! The one HTTP(S)/unix-socket health probe (filled by the elb-probe work).
+//! The one HTTP(S) / Unix-socket health probe of elb-ha, used by the
+//! `elb-check` binary and by elb-proxy's active health checks.
+//!
+//! A probe connects (TCP over IPv4/IPv6 or a Unix socket), optionally speaks
+//! TLS (rustls), sends one HTTP/1.1 request and judges the answer against an
+//! expected status set and optional body and header rules. One deadline
+//! covers everything; a slow, endless, oversized or malformed answer ends
+//! at the deadline or a size bound with a clear [`Verdict`], never a hang.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use elb_probe::{probe, ProbeSpec, Target};
+//! let spec = ProbeSpec::new(Target::parse("http://127.0.0.1:8280/services/EchoProxy").unwrap());
+//! let result = probe(&spec).await;
+//! println!("{:?}: {}", result.verdict, result.detail);
+//! # }
+//! ```
+//!
+//! The byte-level pieces ([`response`], [`judge`], [`status_set`],
+//! [`target`]) are pure and usable (and fuzzed) without a runtime.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod connect;
+pub mod judge;
+mod outcome;
+mod probe;
+pub mod response;
+mod spec;
+pub mod status_set;
+pub mod target;
+mod tls;
+
+pub use outcome::{Phase, PhaseTime, ProbeResult, Verdict};
+pub use probe::probe;
+pub use response::Limits;
+pub use spec::{
+    HeaderRule, IpFamily, Method, ProbeSpec, TlsOptions, valid_header_name, valid_header_value,
+};
+pub use status_set::StatusSet;
+pub use target::{Endpoint, Host, Scheme, Target};
+pub use tls::TlsSetupError;

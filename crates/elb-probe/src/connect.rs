@@ -1,0 +1,108 @@
+//! Turning an [`Endpoint`] into a connected byte stream before the deadline:
+//! name resolution (none for IP literals and `localhost`), TCP connect across
+//! the resolved addresses, or a Unix-socket connect.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpStream, UnixStream};
+use tokio::time::Instant;
+
+use crate::spec::IpFamily;
+use crate::target::Host;
+
+/// A connected stream, plain or TLS, TCP or Unix.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// Whether resolving `host` needs the system resolver. Literals do not, and
+/// neither does `localhost` (RFC 6761 reserves it for loopback; curl does the
+/// same), which keeps DNS and its thread off the health path.
+pub(crate) fn needs_resolver(host: &Host) -> bool {
+    match host {
+        Host::Ip(_) => false,
+        Host::Name(name) => !is_localhost(name),
+    }
+}
+
+fn is_localhost(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    name == "localhost" || name.ends_with(".localhost")
+}
+
+fn family_allows(family: IpFamily, ip: &IpAddr) -> bool {
+    match family {
+        IpFamily::Any => true,
+        IpFamily::V4 => ip.is_ipv4(),
+        IpFamily::V6 => ip.is_ipv6(),
+    }
+}
+
+/// Addresses for `host:port`, filtered by family, in the order to try them.
+pub(crate) async fn resolve(
+    host: &Host,
+    port: u16,
+    family: IpFamily,
+) -> io::Result<Vec<SocketAddr>> {
+    let candidates: Vec<SocketAddr> = match host {
+        Host::Ip(ip) => vec![SocketAddr::new(*ip, port)],
+        Host::Name(name) if is_localhost(name) => vec![
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port),
+        ],
+        Host::Name(name) => tokio::net::lookup_host((name.as_str(), port))
+            .await?
+            .collect(),
+    };
+    let kept: Vec<SocketAddr> = candidates
+        .into_iter()
+        .filter(|a| family_allows(family, &a.ip()))
+        .collect();
+    if kept.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            match family {
+                IpFamily::V4 => "no IPv4 address for host",
+                IpFamily::V6 => "no IPv6 address for host",
+                IpFamily::Any => "host has no address",
+            },
+        ));
+    }
+    Ok(kept)
+}
+
+/// Connects to the first address that accepts. Each attempt gets an equal
+/// share of the time left, so one black-holed address cannot eat the whole
+/// deadline while another would have answered.
+pub(crate) async fn connect_tcp(
+    addrs: &[SocketAddr],
+    deadline: Instant,
+) -> Result<(TcpStream, SocketAddr), String> {
+    let mut errors = Vec::new();
+    for (i, addr) in addrs.iter().enumerate() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let share = left / (addrs.len() - i) as u32;
+        match tokio::time::timeout(share, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                return Ok((stream, *addr));
+            }
+            Ok(Err(e)) => errors.push(format!("{addr}: {e}")),
+            Err(_) if i + 1 < addrs.len() => errors.push(format!("{addr}: no answer in {share:?}")),
+            Err(_) => {
+                // The last address ran out of time: let the caller's deadline report it.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+    Err(errors.join("; "))
+}
+
+/// Connects to a Unix stream socket.
+pub(crate) async fn connect_unix(path: &Path) -> Result<UnixStream, String> {
+    UnixStream::connect(path)
+        .await
+        .map_err(|e| format!("{}: {e}", path.display()))
+}

@@ -1,0 +1,141 @@
+//! What one probe does: the target, the request and the rules that judge
+//! the answer. Built once (by elb-check from its flags, by elb-proxy from its
+//! config) and reused; the TLS client configuration it implies is built on
+//! the first https probe and cached, so plain-http probes never pay for it.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use crate::response::Limits;
+use crate::status_set::StatusSet;
+use crate::target::Target;
+
+/// Request method. Only the two that have no body and no side effects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Method {
+    /// `GET` (default).
+    #[default]
+    Get,
+    /// `HEAD`: the answer has no body, so body rules cannot be used with it.
+    Head,
+}
+
+impl Method {
+    /// The method token sent on the request line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Head => "HEAD",
+        }
+    }
+}
+
+/// Which address family a host name may resolve to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IpFamily {
+    /// Either; addresses are tried in resolver order.
+    #[default]
+    Any,
+    /// IPv4 only (`-4`).
+    V4,
+    /// IPv6 only (`-6`).
+    V6,
+}
+
+/// A rule on a response header: present, and its value contains `contains`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderRule {
+    /// Header name, compared case-insensitively.
+    pub name: String,
+    /// Substring the value must contain (empty: presence is enough).
+    pub contains: String,
+}
+
+/// TLS settings for https targets.
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    /// PEM file of CA certificates to trust instead of the system roots.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate chain and private key, for servers that ask for one.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+    /// Server name for SNI and certificate checking, overriding Host and URL.
+    pub sni: Option<String>,
+    /// Skip certificate verification entirely (explicit, never a fallback).
+    pub insecure: bool,
+    /// The client configuration built from the fields above on first use.
+    pub(crate) cached: OnceLock<Arc<rustls::ClientConfig>>,
+}
+
+/// One probe's full description.
+#[derive(Debug, Clone)]
+pub struct ProbeSpec {
+    /// Where to connect and what path to ask for.
+    pub target: Target,
+    /// Request method.
+    pub method: Method,
+    /// `Host` header value overriding the URL's authority (for probing a route on 127.0.0.1).
+    pub host: Option<String>,
+    /// Extra request header fields, sent as given (validated when built by [`ProbeSpec::new`]'s callers).
+    pub headers: Vec<(String, String)>,
+    /// Accepted status codes.
+    pub expect: StatusSet,
+    /// The body must contain this string.
+    pub body_contains: Option<String>,
+    /// The body must match this regular expression.
+    pub body_regex: Option<regex::Regex>,
+    /// Header rules that must all hold.
+    pub header_rules: Vec<HeaderRule>,
+    /// TLS settings (used only for https).
+    pub tls: TlsOptions,
+    /// Address family for host names.
+    pub family: IpFamily,
+    /// One deadline for everything: DNS, connect, TLS, request and answer.
+    pub timeout: Duration,
+    /// How many redirects to follow (0: judge the 3xx itself).
+    pub max_redirects: u32,
+    /// Size bounds on the answer.
+    pub limits: Limits,
+    /// `User-Agent` value.
+    pub user_agent: String,
+}
+
+impl ProbeSpec {
+    /// A GET of `target` expecting 200 within one second, the seed script's contract.
+    pub fn new(target: Target) -> Self {
+        Self {
+            target,
+            method: Method::Get,
+            host: None,
+            headers: Vec::new(),
+            expect: StatusSet::default(),
+            body_contains: None,
+            body_regex: None,
+            header_rules: Vec::new(),
+            tls: TlsOptions::default(),
+            family: IpFamily::Any,
+            timeout: Duration::from_secs(1),
+            max_redirects: 0,
+            limits: Limits::default(),
+            user_agent: concat!("elb-check/", env!("CARGO_PKG_VERSION")).to_string(),
+        }
+    }
+
+    /// Whether judging needs the body (otherwise reading stops after the head).
+    pub fn wants_body(&self) -> bool {
+        self.method != Method::Head && (self.body_contains.is_some() || self.body_regex.is_some())
+    }
+}
+
+/// Whether `text` can be sent as a header name (an RFC 9110 token).
+pub fn valid_header_name(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Whether `text` can be sent as a header value (no CR, LF or other controls but tab).
+pub fn valid_header_value(text: &str) -> bool {
+    text.bytes().all(|b| b == b'\t' || (b >= b' ' && b != 0x7f))
+}

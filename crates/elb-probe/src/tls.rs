@@ -1,0 +1,208 @@
+//! TLS client settings for https probes, built from [`TlsOptions`] with
+//! rustls and the ring provider, and the sorting of TLS errors into
+//! "certificate not accepted" versus "the peer does not speak TLS".
+//!
+//! System roots are read only here, i.e. only for https probes without
+//! `--cacert`, so plain-http probes start without touching the filesystem.
+
+use std::fs;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use crate::spec::TlsOptions;
+
+/// Why TLS settings could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsSetupError {
+    /// A PEM file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// A PEM file held nothing usable.
+    #[error("{path}: {what}")]
+    Content {
+        /// The file.
+        path: String,
+        /// What was wrong.
+        what: String,
+    },
+    /// No trusted roots at all (no system store, no --cacert).
+    #[error("no trusted CA certificates found (system store empty; use --cacert or --insecure)")]
+    NoRoots,
+    /// rustls refused the combination (e.g. key does not match certificate).
+    #[error("TLS settings refused: {0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn read_pem(path: &Path) -> Result<Vec<u8>, TlsSetupError> {
+    fs::read(path).map_err(|source| TlsSetupError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
+    let pem = read_pem(path)?;
+    let certs: Result<Vec<_>, _> = rustls_pemfile::certs(&mut pem.as_slice()).collect();
+    let certs = certs.map_err(|e| TlsSetupError::Content {
+        path: path.display().to_string(),
+        what: e.to_string(),
+    })?;
+    if certs.is_empty() {
+        return Err(TlsSetupError::Content {
+            path: path.display().to_string(),
+            what: "no PEM certificate found".to_string(),
+        });
+    }
+    Ok(certs)
+}
+
+fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsSetupError> {
+    let pem = read_pem(path)?;
+    rustls_pemfile::private_key(&mut pem.as_slice())
+        .map_err(|e| TlsSetupError::Content {
+            path: path.display().to_string(),
+            what: e.to_string(),
+        })?
+        .ok_or_else(|| TlsSetupError::Content {
+            path: path.display().to_string(),
+            what: "no PEM private key found".to_string(),
+        })
+}
+
+fn roots(options: &TlsOptions) -> Result<RootCertStore, TlsSetupError> {
+    let mut store = RootCertStore::empty();
+    if let Some(ca) = &options.ca_file {
+        for cert in load_certs(ca)? {
+            store.add(cert).map_err(|e| TlsSetupError::Content {
+                path: ca.display().to_string(),
+                what: e.to_string(),
+            })?;
+        }
+    } else {
+        let found = rustls_native_certs::load_native_certs();
+        let (added, _ignored) = store.add_parsable_certificates(found.certs);
+        if added == 0 {
+            return Err(TlsSetupError::NoRoots);
+        }
+    }
+    Ok(store)
+}
+
+/// Builds (once) and returns the client configuration for these options.
+pub(crate) fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, TlsSetupError> {
+    if let Some(config) = options.cached.get() {
+        return Ok(config.clone());
+    }
+    let provider = provider();
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
+    let builder = if options.insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate {
+                algorithms: provider.signature_verification_algorithms,
+            }))
+    } else {
+        builder.with_root_certificates(roots(options)?)
+    };
+    let mut config = match &options.client_cert {
+        Some((cert, key)) => builder.with_client_auth_cert(load_certs(cert)?, load_key(key)?)?,
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let config = Arc::new(config);
+    let _ = options.cached.set(config.clone());
+    Ok(config)
+}
+
+/// The server name to present and verify: IP literals are checked against
+/// the certificate's IP SANs (and not sent as SNI, per RFC 6066).
+pub(crate) fn server_name(name: &str) -> Option<ServerName<'static>> {
+    ServerName::try_from(name.to_string()).ok()
+}
+
+/// How a failed handshake is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HandshakeFailure {
+    /// Certificate not accepted, or the peer refused us with an alert.
+    Tls,
+    /// The peer does not speak TLS (garbage, or plain HTTP).
+    Protocol,
+    /// The transport failed (reset, closed).
+    Network,
+}
+
+/// Sorts an error from the handshake.
+pub(crate) fn classify(error: &io::Error) -> HandshakeFailure {
+    let Some(tls) = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    else {
+        return HandshakeFailure::Network;
+    };
+    match tls {
+        rustls::Error::InvalidMessage(_)
+        | rustls::Error::InappropriateMessage { .. }
+        | rustls::Error::InappropriateHandshakeMessage { .. }
+        | rustls::Error::DecryptError => HandshakeFailure::Protocol,
+        _ => HandshakeFailure::Tls,
+    }
+}
+
+/// `--insecure`: any certificate is accepted, but handshake signatures are
+/// still checked so the session is at least consistent.
+#[derive(Debug)]
+struct AcceptAnyCertificate {
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
