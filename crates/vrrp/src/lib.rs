@@ -1,1 +1,76 @@
-//! Sans-io VRRPv2/v3 codec and state machine (filled by the vrrp work).
+//! Sans-io VRRP: the VRRPv2 (RFC 3768) and VRRPv3 (RFC 5798) codec and the
+//! per-instance state machine, with keepalived's behaviour as the default.
+//!
+//! Nothing here does I/O or reads a clock. The daemon (`vrrpd`) owns the
+//! sockets, netlink and timers; this crate tells it what to do.
+//!
+//! * [`packet`]: advert encode/decode; [`checksum`]: v2 / v3 checksums;
+//!   [`ipv4`]: the IPv4 header keepalived sends (for `IP_HDRINCL`).
+//! * [`rx`]: keepalived's receive checks in order, each failure a counted
+//!   [`RxError`] with a stable name.
+//! * [`Instance`]: INIT/BACKUP/MASTER/FAULT; [`SyncGroup`]: members move together.
+//! * [`sim`]: a deterministic multi-node simulator with a lossy network.
+//!
+//! # Driving an instance
+//!
+//! ```
+//! use std::net::{IpAddr, Ipv4Addr};
+//! use std::time::Duration;
+//! use vrrp::{Action, Event, Instance, InstanceConfig, State, Version, Vip};
+//!
+//! let me = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1));
+//! let mut cfg = InstanceConfig::new("VI_1", 51, Version::V2, me);
+//! cfg.vips.push(Vip::host(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 100))));
+//! let mut inst = Instance::new(cfg).unwrap();
+//!
+//! // Time is a Duration since any epoch the shell picks (e.g. its start).
+//! let mut now = Duration::ZERO;
+//! let mut actions = inst.handle(now, Event::Start);
+//! assert_eq!(inst.state(), State::Backup);
+//!
+//! // The shell loop: sleep until the deadline or a packet, whichever first.
+//! // A packet: `inst.handle_packet(now, &vrrp::rx::parse_ipv4(&buf)?)`.
+//! while let Some(deadline) = inst.next_deadline() {
+//!     if now >= Duration::from_secs(4) { break; }
+//!     now = deadline;
+//!     actions = inst.handle(now, Event::Timer);
+//!     for a in &actions {
+//!         match a {
+//!             Action::SendAdvert(advert) => {
+//!                 // encode: advert.encode(PseudoHeader::None) for v2, then
+//!                 // vrrp::ipv4::build_ipv4_packet(..) and send.
+//!                 let _ = advert;
+//!             }
+//!             Action::AddVips { .. } | Action::RemoveVips { .. } => { /* netlink */ }
+//!             Action::SendGratuitous { .. } => { /* GARP / NA */ }
+//!             Action::Transition { from, to, reason } => {
+//!                 // log one line, run notify scripts, send mail
+//!                 let _ = (from, to, reason);
+//!             }
+//!             _ => {}
+//!         }
+//!     }
+//! }
+//! // No master was heard: after 3 x 1 s + (256-100)/256 s it took over.
+//! assert_eq!(inst.state(), State::Master);
+//! ```
+
+pub mod checksum;
+pub mod config;
+pub mod instance;
+pub mod ipv4;
+pub mod packet;
+pub mod rx;
+pub mod sim;
+pub mod sync_group;
+pub mod timers;
+
+pub use checksum::PseudoHeader;
+pub use config::{
+    ConfigError, FastFailover, GarpConfig, InitialState, InstanceConfig, TrackerConfig,
+    UnicastPeer, Vip,
+};
+pub use instance::{Action, Event, GarpCause, Instance, ReceivedAdvert, State};
+pub use packet::{Advert, AdvertInterval, Auth, CodecError, Family, Version};
+pub use rx::{CheckedAdvert, RxCounters, RxError, RxPacket, RxWarning};
+pub use sync_group::{MemberAction, SyncGroup};

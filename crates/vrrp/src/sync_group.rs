@@ -1,0 +1,163 @@
+//! Sync groups (keepalived `vrrp_sync_group`, reference c.9): the members
+//! move together. A member whose timer runs out becomes MASTER only when
+//! every member wants MASTER; a member leaving MASTER for BACKUP pulls the
+//! others to BACKUP; a member in FAULT puts the others in FAULT.
+
+use std::time::Duration;
+
+use crate::config::ConfigError;
+use crate::instance::{Action, Event, Instance, State};
+use crate::rx::{RxError, RxPacket};
+
+/// Coordinator owning the member instances of one sync group.
+#[derive(Debug, Clone)]
+pub struct SyncGroup {
+    name: String,
+    members: Vec<Instance>,
+}
+
+/// An action from one member (index into [`SyncGroup::members`]).
+pub type MemberAction = (usize, Action);
+
+impl SyncGroup {
+    /// Group `members` under `name`.
+    pub fn new(name: impl Into<String>, members: Vec<Instance>) -> Result<Self, ConfigError> {
+        let mut members = members;
+        for m in &mut members {
+            m.set_in_group(true);
+        }
+        Ok(SyncGroup {
+            name: name.into(),
+            members,
+        })
+    }
+
+    /// Group name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The members, in the order given.
+    pub fn members(&self) -> &[Instance] {
+        &self.members
+    }
+
+    /// Index of the member serving `vrid`, if any.
+    pub fn member_for_vrid(&self, vrid: u8) -> Option<usize> {
+        self.members.iter().position(|m| m.config().vrid == vrid)
+    }
+
+    /// The earliest deadline of any member.
+    pub fn next_deadline(&self) -> Option<Duration> {
+        self.members
+            .iter()
+            .filter_map(Instance::next_deadline)
+            .min()
+    }
+
+    /// Deliver `event` to one member (or, for `Start`, `Timer` and
+    /// `Shutdown`, use [`SyncGroup::handle_all`]) and apply the group rules.
+    pub fn handle(&mut self, now: Duration, member: usize, event: Event) -> Vec<MemberAction> {
+        let mut out = Vec::new();
+        if let Some(m) = self.members.get_mut(member) {
+            out.extend(m.handle(now, event).into_iter().map(|a| (member, a)));
+        }
+        self.settle(now, &mut out);
+        out
+    }
+
+    /// Deliver `event` to every member, then apply the group rules.
+    pub fn handle_all(&mut self, now: Duration, event: Event) -> Vec<MemberAction> {
+        let mut out = Vec::new();
+        for (i, m) in self.members.iter_mut().enumerate() {
+            out.extend(m.handle(now, event.clone()).into_iter().map(|a| (i, a)));
+        }
+        self.settle(now, &mut out);
+        out
+    }
+
+    /// Receive a packet for the member serving its VRID.
+    pub fn handle_packet(
+        &mut self,
+        now: Duration,
+        member: usize,
+        pkt: &RxPacket<'_>,
+    ) -> Result<Vec<MemberAction>, RxError> {
+        let m = self.members.get_mut(member).ok_or(RxError::UnknownVrid)?;
+        let acts = m.handle_packet(now, pkt)?;
+        let mut out: Vec<MemberAction> = acts.into_iter().map(|a| (member, a)).collect();
+        self.settle(now, &mut out);
+        Ok(out)
+    }
+
+    /// Apply the group rules until nothing changes (each rule only moves
+    /// members in one direction, so this ends within a few passes).
+    fn settle(&mut self, now: Duration, out: &mut Vec<MemberAction>) {
+        let mut seen = 0;
+        for _ in 0..(4 * self.members.len() + 4) {
+            let before = out.len();
+            // FAULT spreads: every member carries the others' own faults.
+            let own: Vec<Option<String>> = self.members.iter().map(Instance::own_fault).collect();
+            for i in 0..self.members.len() {
+                let other = own
+                    .iter()
+                    .enumerate()
+                    .find(|(j, f)| *j != i && f.is_some())
+                    .map(|(j, f)| {
+                        format!(
+                            "sync group {}: member {} in FAULT ({})",
+                            self.name,
+                            self.members[j].config().name,
+                            f.as_deref().unwrap_or("")
+                        )
+                    });
+                let mut acts = Vec::new();
+                self.members[i].set_group_fault(now, other, &mut acts);
+                out.extend(acts.into_iter().map(|a| (i, a)));
+            }
+            // MASTER -> BACKUP of one member pulls the others to BACKUP.
+            let demoted: Vec<usize> = out[seen..]
+                .iter()
+                .filter(|(_, a)| {
+                    matches!(
+                        a,
+                        Action::Transition {
+                            from: State::Master,
+                            to: State::Backup,
+                            ..
+                        }
+                    )
+                })
+                .map(|(i, _)| *i)
+                .collect();
+            seen = out.len();
+            if let Some(&first) = demoted.first() {
+                let reason = format!(
+                    "sync group {}: member {} went BACKUP",
+                    self.name,
+                    self.members[first].config().name
+                );
+                for i in 0..self.members.len() {
+                    let mut acts = Vec::new();
+                    self.members[i].group_force_backup(now, reason.clone(), &mut acts);
+                    out.extend(acts.into_iter().map(|a| (i, a)));
+                }
+            }
+            // MASTER only when all members want it.
+            let any_wants = self.members.iter().any(Instance::wants_master);
+            let all_want = self.members.iter().all(|m| {
+                m.state() == State::Master || (m.state() == State::Backup && m.wants_master())
+            });
+            if any_wants && all_want {
+                for i in 0..self.members.len() {
+                    let mut acts = Vec::new();
+                    self.members[i].group_promote(now, &self.name, &mut acts);
+                    out.extend(acts.into_iter().map(|a| (i, a)));
+                }
+            }
+            if out.len() == before {
+                break;
+            }
+        }
+    }
+}
