@@ -5,6 +5,8 @@
 //! VRRP core (sockets, netlink, GARP, signals, reload, CLI).
 
 pub mod alert;
+pub mod cli;
 pub mod control;
+pub mod net;
 pub mod notify;
 pub mod scripts;

@@ -1,0 +1,232 @@
+//! Command line, shaped like keepalived's so unit files and scripts written for keepalived keep
+//! working, plus the paths every vrrpd writes, derived so that several vrrpd on one machine (one
+//! per network namespace) never collide.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+/// keepalived's default configuration file, kept so an unchanged unit file works.
+pub const DEFAULT_CONFIG: &str = "/etc/keepalived/keepalived.conf";
+/// Default pid file when `-p` is not given.
+pub const DEFAULT_PID_FILE: &str = "/run/vrrpd/vrrpd.pid";
+/// Default control socket when neither `--control-socket` nor `-p` is given.
+pub const DEFAULT_CONTROL_SOCKET: &str = "/run/vrrpd/vrrpd.sock";
+/// keepalived's SIGUSR1 dump file, kept for scripts that read it.
+pub const DEFAULT_DATA_FILE: &str = "/tmp/keepalived.data";
+/// keepalived's SIGUSR2 dump file, kept for scripts that read it.
+pub const DEFAULT_STATS_FILE: &str = "/tmp/keepalived.stats";
+
+/// vrrpd: VRRP (RFC 3768 / 5798) driven by keepalived.conf.
+#[derive(Debug, Parser)]
+#[command(name = "vrrpd", version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Send one command to a running vrrpd's control socket and print the answer
+    /// (e.g. `vrrpd ctl show status`).
+    Ctl(CtlArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CtlArgs {
+    /// Control socket to talk to (default: the daemon's default, or beside `-p`'s pid file).
+    #[arg(long = "control-socket", short = 's')]
+    pub control_socket: Option<PathBuf>,
+    /// Pid file of the daemon, to find the control socket beside it.
+    #[arg(long = "pid", short = 'p')]
+    pub pid_file: Option<PathBuf>,
+    /// The command words, e.g. `show status json`.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub words: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DaemonArgs {
+    /// Configuration file (keepalived.conf syntax).
+    #[arg(short = 'f', long = "use-file", default_value = DEFAULT_CONFIG)]
+    pub config: PathBuf,
+    /// Accepted for keepalived compatibility: vrrpd never forks.
+    #[arg(short = 'n', long = "dont-fork")]
+    pub dont_fork: bool,
+    /// Accepted for keepalived compatibility: vrrpd always logs to stderr.
+    #[arg(short = 'l', long = "log-console")]
+    pub log_console: bool,
+    /// Detailed (debug level) logging.
+    #[arg(short = 'D', long = "log-detail")]
+    pub log_detail: bool,
+    /// Accepted for keepalived compatibility: vrrpd only runs VRRP.
+    #[arg(short = 'P', long = "vrrp")]
+    pub vrrp_only: bool,
+    /// Accepted for keepalived compatibility (syslog facility); logs go to stderr.
+    #[arg(short = 'S', long = "log-facility")]
+    pub log_facility: Option<String>,
+    /// Log lines as JSON objects instead of text.
+    #[arg(long = "log-json")]
+    pub log_json: bool,
+    /// Pid file; other written paths default to files beside it.
+    #[arg(short = 'p', long = "pid")]
+    pub pid_file: Option<PathBuf>,
+    /// Accepted for keepalived compatibility (VRRP child pid file); ignored.
+    #[arg(short = 'r', long = "vrrp_pid")]
+    pub vrrp_pid_file: Option<PathBuf>,
+    /// Config id for `@ID` conditional lines (default: host name up to the first dot).
+    #[arg(short = 'i', long = "config-id")]
+    pub config_id: Option<String>,
+    /// Check the configuration, print diagnostics to stderr and exit with keepalived's codes
+    /// (0 ok, 4 cannot run, 5 errors but would run, 6 scripts without script security).
+    #[arg(short = 't', long = "config-test")]
+    pub config_test: bool,
+    /// Print the parsed configuration as JSON and exit.
+    #[arg(long = "dump-config", visible_alias = "dump-conf")]
+    pub dump_config: bool,
+    /// Keep the VIPs on exit (keepalived's -V).
+    #[arg(short = 'V', long = "dont-release-vrrp")]
+    pub dont_release: bool,
+    /// Control socket path (default /run/vrrpd/vrrpd.sock, or vrrpd.sock beside `-p`).
+    #[arg(long = "control-socket")]
+    pub control_socket: Option<PathBuf>,
+    /// SIGUSR1 data dump file (default /tmp/keepalived.data, or beside `-p`).
+    #[arg(long = "data-file")]
+    pub data_file: Option<PathBuf>,
+    /// SIGUSR2 statistics file (default /tmp/keepalived.stats, or beside `-p`).
+    #[arg(long = "stats-file")]
+    pub stats_file: Option<PathBuf>,
+}
+
+/// Every path a running vrrpd writes. Explicit flags win; otherwise, when `-p` is given, files
+/// go beside the pid file so two daemons with different pid files share nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimePaths {
+    pub pid_file: PathBuf,
+    pub control_socket: PathBuf,
+    pub data_file: PathBuf,
+    pub stats_file: PathBuf,
+}
+
+impl RuntimePaths {
+    pub fn from_args(args: &DaemonArgs) -> Self {
+        let beside = args.pid_file.as_deref().map(Beside::new);
+        let pick = |explicit: &Option<PathBuf>, derived: Option<PathBuf>, default: &str| {
+            explicit
+                .clone()
+                .or(derived)
+                .unwrap_or_else(|| PathBuf::from(default))
+        };
+        RuntimePaths {
+            pid_file: args
+                .pid_file
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_PID_FILE)),
+            control_socket: pick(
+                &args.control_socket,
+                beside.as_ref().map(|b| b.dir.join("vrrpd.sock")),
+                DEFAULT_CONTROL_SOCKET,
+            ),
+            data_file: pick(
+                &args.data_file,
+                beside.as_ref().map(|b| b.sibling("data")),
+                DEFAULT_DATA_FILE,
+            ),
+            stats_file: pick(
+                &args.stats_file,
+                beside.as_ref().map(|b| b.sibling("stats")),
+                DEFAULT_STATS_FILE,
+            ),
+        }
+    }
+}
+
+/// The control socket a `vrrpd ctl` client should use.
+pub fn ctl_socket(args: &CtlArgs) -> PathBuf {
+    if let Some(p) = &args.control_socket {
+        return p.clone();
+    }
+    match &args.pid_file {
+        Some(pid) => Beside::new(pid).dir.join("vrrpd.sock"),
+        None => PathBuf::from(DEFAULT_CONTROL_SOCKET),
+    }
+}
+
+/// Names derived from a pid file: its directory and its stem.
+struct Beside {
+    dir: PathBuf,
+    stem: String,
+}
+
+impl Beside {
+    fn new(pid: &Path) -> Self {
+        let dir = pid
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let stem = pid
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "vrrpd".to_string());
+        Beside { dir, stem }
+    }
+
+    /// `<dir>/<stem>.<ext>`: the stem keeps two daemons whose pid files share a directory apart.
+    fn sibling(&self, ext: &str) -> PathBuf {
+        self.dir.join(format!("{}.{ext}", self.stem))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("vrrpd").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn keepalived_flags_are_accepted() {
+        let cli = parse(&[
+            "-n", "-l", "-D", "-P", "-f", "/x.conf", "-p", "/r/k.pid", "-i", "a",
+        ]);
+        assert!(cli.command.is_none());
+        let d = cli.daemon;
+        assert!(d.dont_fork && d.log_console && d.log_detail && d.vrrp_only);
+        assert_eq!(d.config, PathBuf::from("/x.conf"));
+        assert_eq!(d.config_id.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn defaults_without_pid_file() {
+        let cli = parse(&[]);
+        assert_eq!(cli.daemon.config, PathBuf::from(DEFAULT_CONFIG));
+        let p = RuntimePaths::from_args(&cli.daemon);
+        assert_eq!(p.control_socket, PathBuf::from(DEFAULT_CONTROL_SOCKET));
+        assert_eq!(p.data_file, PathBuf::from(DEFAULT_DATA_FILE));
+        assert_eq!(p.stats_file, PathBuf::from(DEFAULT_STATS_FILE));
+    }
+
+    #[test]
+    fn paths_follow_the_pid_file_unless_explicit() {
+        let cli = parse(&["-p", "/lab/a/node.pid", "--stats-file", "/s"]);
+        let p = RuntimePaths::from_args(&cli.daemon);
+        assert_eq!(p.pid_file, PathBuf::from("/lab/a/node.pid"));
+        assert_eq!(p.control_socket, PathBuf::from("/lab/a/vrrpd.sock"));
+        assert_eq!(p.data_file, PathBuf::from("/lab/a/node.data"));
+        assert_eq!(p.stats_file, PathBuf::from("/s"));
+    }
+
+    #[test]
+    fn ctl_subcommand_takes_words() {
+        let cli = parse(&["ctl", "-p", "/lab/b/x.pid", "show", "status", "json"]);
+        let Some(Command::Ctl(c)) = cli.command else {
+            panic!("expected ctl")
+        };
+        assert_eq!(c.words, ["show", "status", "json"]);
+        assert_eq!(ctl_socket(&c), PathBuf::from("/lab/b/vrrpd.sock"));
+    }
+}

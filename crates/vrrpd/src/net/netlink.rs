@@ -1,0 +1,337 @@
+//! Interface and address management over rtnetlink: looking up links and their addresses, adding
+//! and removing virtual IPs with keepalived's attributes (prefix, broadcast, scope, label), and
+//! telling whether an IPv6 link-local address is usable yet (not tentative), since an advert sent
+//! from a tentative address fails and vrrpd must not claim MASTER while it cannot send.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use futures_util::TryStreamExt;
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
+};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use rtnetlink::Handle;
+
+/// What went wrong talking to the kernel.
+#[derive(Debug, thiserror::Error)]
+pub enum NetlinkError {
+    #[error("netlink: {0}")]
+    Netlink(#[from] rtnetlink::Error),
+    #[error("netlink socket: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("interface {0} not found")]
+    NoSuchInterface(String),
+}
+
+/// A virtual address as keepalived's `virtual_ipaddress` line describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Vip {
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+    /// Interface the address goes on.
+    pub ifname: String,
+    pub broadcast: Broadcast,
+    /// `RT_SCOPE_*` value; None = universe (global).
+    pub scope: Option<u8>,
+    pub label: Option<String>,
+}
+
+/// keepalived's `brd ADDR|+|-`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Broadcast {
+    None,
+    /// `brd +`: host part all ones.
+    Derived,
+    Addr(Ipv4Addr),
+}
+
+/// State of one link, as far as VRRP cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkInfo {
+    pub index: u32,
+    pub name: String,
+    pub mac: Option<[u8; 6]>,
+    /// Administratively up and with carrier (`IFF_UP` and `IFF_RUNNING`).
+    pub usable: bool,
+}
+
+impl LinkInfo {
+    pub fn from_message(m: &LinkMessage) -> Option<Self> {
+        let mut name = None;
+        let mut mac = None;
+        for a in &m.attributes {
+            match a {
+                LinkAttribute::IfName(n) => name = Some(n.clone()),
+                LinkAttribute::Address(b) if b.len() == 6 => {
+                    let mut x = [0u8; 6];
+                    x.copy_from_slice(b);
+                    mac = Some(x);
+                }
+                _ => {}
+            }
+        }
+        let f = m.header.flags;
+        Some(LinkInfo {
+            index: m.header.index,
+            name: name?,
+            mac,
+            usable: f.contains(LinkFlags::Up) && f.contains(LinkFlags::Running),
+        })
+    }
+}
+
+/// One address present on an interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfAddr {
+    pub index: u32,
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+    pub secondary: bool,
+    pub tentative: bool,
+    pub label: Option<String>,
+}
+
+impl IfAddr {
+    pub fn from_message(m: &AddressMessage) -> Option<Self> {
+        let mut local = None;
+        let mut address = None;
+        let mut label = None;
+        let mut flags = AddressFlags::empty();
+        for a in &m.attributes {
+            match a {
+                AddressAttribute::Local(ip) => local = Some(*ip),
+                AddressAttribute::Address(ip) => address = Some(*ip),
+                AddressAttribute::Label(l) => label = Some(l.clone()),
+                AddressAttribute::Flags(f) => flags = *f,
+                _ => {}
+            }
+        }
+        let hf = m.header.flags;
+        Some(IfAddr {
+            index: m.header.index,
+            addr: local.or(address)?,
+            prefix_len: m.header.prefix_len,
+            secondary: hf.contains(AddressHeaderFlags::Secondary)
+                || flags.contains(AddressFlags::Secondary),
+            tentative: hf.contains(AddressHeaderFlags::Tentative)
+                || flags.contains(AddressFlags::Tentative),
+            label,
+        })
+    }
+}
+
+/// A cloneable handle to the kernel's routing netlink.
+#[derive(Clone)]
+pub struct Netlink {
+    handle: Handle,
+}
+
+impl Netlink {
+    /// Opens a netlink connection and spawns its driver on the current tokio runtime.
+    pub fn connect() -> Result<Self, NetlinkError> {
+        let (conn, handle, _) = rtnetlink::new_connection()?;
+        tokio::spawn(conn);
+        Ok(Netlink { handle })
+    }
+
+    pub async fn link_by_name(&self, name: &str) -> Result<LinkInfo, NetlinkError> {
+        let mut s = self
+            .handle
+            .link()
+            .get()
+            .match_name(name.to_string())
+            .execute();
+        match s.try_next().await {
+            Ok(Some(m)) => {
+                LinkInfo::from_message(&m).ok_or_else(|| NetlinkError::NoSuchInterface(name.into()))
+            }
+            Ok(None) => Err(NetlinkError::NoSuchInterface(name.into())),
+            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::ENODEV => {
+                Err(NetlinkError::NoSuchInterface(name.into()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn links(&self) -> Result<Vec<LinkInfo>, NetlinkError> {
+        let mut out = Vec::new();
+        let mut s = self.handle.link().get().execute();
+        while let Some(m) = s.try_next().await? {
+            out.extend(LinkInfo::from_message(&m));
+        }
+        Ok(out)
+    }
+
+    /// Every address on interface `index`.
+    pub async fn addresses(&self, index: u32) -> Result<Vec<IfAddr>, NetlinkError> {
+        let mut out = Vec::new();
+        let mut s = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .execute();
+        while let Some(m) = s.try_next().await? {
+            if let Some(a) = IfAddr::from_message(&m)
+                && a.index == index
+            {
+                out.push(a);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The address keepalived uses as the source of IPv4 adverts: the first primary address.
+    pub async fn primary_v4(&self, index: u32) -> Result<Option<Ipv4Addr>, NetlinkError> {
+        Ok(primary_v4_of(&self.addresses(index).await?))
+    }
+
+    /// The usable (not tentative) IPv6 link-local address of the interface, if any.
+    pub async fn usable_link_local(&self, index: u32) -> Result<Option<Ipv6Addr>, NetlinkError> {
+        Ok(usable_link_local_of(&self.addresses(index).await?))
+    }
+
+    /// Adds a VIP; an address that is already there is fine.
+    pub async fn add_vip(&self, index: u32, vip: &Vip) -> Result<(), NetlinkError> {
+        let mut req = self.handle.address().add(index, vip.addr, vip.prefix_len);
+        let msg = req.message_mut();
+        fill_vip_message(msg, vip);
+        match req.execute().await {
+            Ok(()) => Ok(()),
+            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::EEXIST => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes a VIP; an address that is not there is fine.
+    pub async fn del_vip(&self, index: u32, vip: &Vip) -> Result<(), NetlinkError> {
+        let mut msg = AddressMessage::default();
+        msg.header.family = match vip.addr {
+            IpAddr::V4(_) => netlink_packet_route::AddressFamily::Inet,
+            IpAddr::V6(_) => netlink_packet_route::AddressFamily::Inet6,
+        };
+        msg.header.index = index;
+        msg.header.prefix_len = vip.prefix_len;
+        msg.attributes.push(AddressAttribute::Local(vip.addr));
+        if vip.addr.is_ipv6() {
+            msg.attributes.push(AddressAttribute::Address(vip.addr));
+        }
+        match self.handle.address().del(msg).execute().await {
+            Ok(()) => Ok(()),
+            Err(rtnetlink::Error::NetlinkError(e))
+                if e.raw_code() == -libc::EADDRNOTAVAIL || e.raw_code() == -libc::ENODEV =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// True when `addr` is configured on interface `index`.
+    pub async fn has_address(&self, index: u32, addr: IpAddr) -> Result<bool, NetlinkError> {
+        Ok(self.addresses(index).await?.iter().any(|a| a.addr == addr))
+    }
+}
+
+/// Adjusts the builder's message to keepalived's semantics: `brd` only when asked, scope, label,
+/// and `nodad` for IPv6 VIPs (the backup held no such address, so DAD can only delay us).
+fn fill_vip_message(msg: &mut AddressMessage, vip: &Vip) {
+    msg.attributes
+        .retain(|a| !matches!(a, AddressAttribute::Broadcast(_)));
+    if let IpAddr::V4(a) = vip.addr {
+        match vip.broadcast {
+            Broadcast::None => {}
+            Broadcast::Derived => {
+                if vip.prefix_len < 31 {
+                    let host = u32::MAX >> u32::from(vip.prefix_len);
+                    let brd = Ipv4Addr::from(u32::from(a) | host);
+                    msg.attributes.push(AddressAttribute::Broadcast(brd));
+                }
+            }
+            Broadcast::Addr(b) => msg.attributes.push(AddressAttribute::Broadcast(b)),
+        }
+        if let Some(l) = &vip.label {
+            msg.attributes.push(AddressAttribute::Label(l.clone()));
+        }
+    } else {
+        msg.header.flags |= AddressHeaderFlags::Nodad;
+        msg.attributes
+            .push(AddressAttribute::Flags(AddressFlags::Nodad));
+    }
+    if let Some(s) = vip.scope {
+        msg.header.scope = AddressScope::from(s);
+    }
+}
+
+/// The first non-secondary IPv4 address, as the kernel lists them.
+pub fn primary_v4_of(addrs: &[IfAddr]) -> Option<Ipv4Addr> {
+    addrs.iter().find_map(|a| match a.addr {
+        IpAddr::V4(v4) if !a.secondary => Some(v4),
+        _ => None,
+    })
+}
+
+/// The first link-local IPv6 address that finished duplicate address detection.
+pub fn usable_link_local_of(addrs: &[IfAddr]) -> Option<Ipv6Addr> {
+    addrs.iter().find_map(|a| match a.addr {
+        IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 && !a.tentative => Some(v6),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(addr: &str, secondary: bool, tentative: bool) -> IfAddr {
+        IfAddr {
+            index: 2,
+            addr: addr.parse().unwrap(),
+            prefix_len: 24,
+            secondary,
+            tentative,
+            label: None,
+        }
+    }
+
+    #[test]
+    fn primary_skips_secondaries_and_v6() {
+        let l = [
+            a("2001:2::1", false, false),
+            a("198.18.0.9", true, false),
+            a("198.18.0.1", false, false),
+        ];
+        assert_eq!(primary_v4_of(&l), Some("198.18.0.1".parse().unwrap()));
+        assert_eq!(primary_v4_of(&l[..2]), None);
+    }
+
+    #[test]
+    fn tentative_link_local_is_not_usable() {
+        let l = [a("fe80::1", false, true), a("2001:2::1", false, false)];
+        assert_eq!(usable_link_local_of(&l), None);
+        let l = [a("fe80::1", false, false)];
+        assert_eq!(usable_link_local_of(&l), Some("fe80::1".parse().unwrap()));
+    }
+
+    #[test]
+    fn derived_broadcast_and_label() {
+        let mut m = AddressMessage::default();
+        let vip = Vip {
+            addr: "198.18.0.100".parse().unwrap(),
+            prefix_len: 24,
+            ifname: "eth0".into(),
+            broadcast: Broadcast::Derived,
+            scope: Some(253),
+            label: Some("eth0:vip".into()),
+        };
+        fill_vip_message(&mut m, &vip);
+        assert!(m.attributes.contains(&AddressAttribute::Broadcast(
+            "198.18.0.255".parse().unwrap()
+        )));
+        assert!(
+            m.attributes
+                .contains(&AddressAttribute::Label("eth0:vip".into()))
+        );
+        assert_eq!(m.header.scope, AddressScope::Link);
+    }
+}
