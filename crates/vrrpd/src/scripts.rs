@@ -1,1 +1,20 @@
-//! (being written)
+//! Tracking: `vrrp_script` runners, `track_file` watchers, script security and users, and
+//! the pure priority arithmetic (effective priority, the weight check).
+//!
+//! Everything that runs a process lives in [`exec`]; [`notify`](crate::notify) reuses it.
+
+pub mod argv;
+pub mod exec;
+pub mod filter;
+pub mod priority;
+pub mod runner;
+pub mod security;
+pub mod track_file;
+
+pub use exec::{ExecPlan, RunAs, RunOutcome};
+pub use priority::{
+    Effective, TrackedState, TrackerInput, TrackerWeight, WeightCheck, check_weights,
+    effective_priority,
+};
+pub use runner::{ScriptSettings, ScriptTracker, TrackScriptSpec, TrackerError, TrackerUpdate};
+pub use track_file::{FileTracker, TrackFileSpec};
