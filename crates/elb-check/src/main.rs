@@ -1,0 +1,137 @@
+//! `elb-check`: probe one HTTP(S) or Unix-socket endpoint and say by exit
+//! status whether it is healthy. A drop-in for the seed's wget+awk track
+//! script; see `elb-check --help` and docs/elb-check.md.
+//!
+//! Start-up is kept cheap because keepalived forks this every couple of
+//! seconds: a current-thread runtime, no DNS for literals or `localhost`,
+//! TLS set up only for https, and no log subscriber unless asked for.
+
+#![forbid(unsafe_code)]
+
+mod cli;
+mod exit;
+mod report;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::cli::{Args, Format};
+use crate::exit::NagiosState;
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => return clap_failure(e),
+    };
+    if std::env::var_os("ELB_CHECK_LOG").is_some() {
+        // Opt-in diagnostics only: a subscriber costs start-up time.
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(tracing_subscriber::EnvFilter::from_env("ELB_CHECK_LOG"))
+            .init();
+    }
+    let code = match run(&args) {
+        Ok(code) => code,
+        Err(e) => {
+            let state = NagiosState::Unknown;
+            match args.format {
+                Format::Nagios => println!("HTTP {} - {e:#}", state.word()),
+                Format::Plain => eprintln!("elb-check: {e:#}"),
+            }
+            match args.format {
+                Format::Nagios => state.code(),
+                Format::Plain => exit::USAGE,
+            }
+        }
+    };
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // Exit now rather than dropping the runtime, which would wait for a
+    // resolver thread still stuck in getaddrinfo after a DNS timeout.
+    std::process::exit(i32::from(code))
+}
+
+/// A command line clap refused: usage error 2, or UNKNOWN 3 in Nagios mode.
+fn clap_failure(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let nagios = std::env::args()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|w| w[0] == "--format" && w[1] == "nagios")
+        || std::env::args().any(|a| a == "--format=nagios");
+    if nagios {
+        let first = e.to_string();
+        let first = first.lines().next().unwrap_or("usage error");
+        println!("HTTP UNKNOWN - {first}");
+        return ExitCode::from(NagiosState::Unknown.code());
+    }
+    let _ = e.print();
+    ExitCode::from(exit::USAGE)
+}
+
+/// Validates the flags, runs the probe, prints what was asked for, and
+/// returns the exit status. An `Err` is a usage error.
+fn run(args: &Args) -> anyhow::Result<u8> {
+    let spec = args.to_spec().map_err(anyhow::Error::msg)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the I/O runtime: {e}"))?;
+    let outcome = runtime.block_on(async {
+        let mut term = signal(SignalKind::terminate()).ok();
+        let mut int = signal(SignalKind::interrupt()).ok();
+        tokio::select! {
+            result = elb_probe::probe(&spec) => Ok(result),
+            Some(()) = recv(&mut term) => Err(exit::TERMINATED),
+            Some(()) = recv(&mut int) => Err(exit::INTERRUPTED),
+        }
+    });
+    let result = match outcome {
+        Ok(result) => result,
+        Err(code) => {
+            if args.verbose > 0 {
+                eprintln!(
+                    "elb-check: {}: stopped by signal (exit {code})",
+                    spec.target.display_url()
+                );
+            }
+            return Ok(code);
+        }
+    };
+    Ok(match args.format {
+        Format::Plain => {
+            let code = exit::wget_code(result.verdict);
+            if args.verbose > 0 {
+                eprint!("{}", report::verbose_lines(&result, code));
+            }
+            code
+        }
+        Format::Nagios => {
+            let state = report::nagios_with_thresholds(&result, args.warning, args.critical);
+            println!(
+                "{}",
+                report::nagios_line(&result, state, args.timeout, args.warning, args.critical)
+            );
+            if args.verbose > 0 {
+                eprint!("{}", report::verbose_lines(&result, state.code()));
+            }
+            state.code()
+        }
+    })
+}
+
+/// Waits for a signal if its handler could be installed, else forever.
+async fn recv(stream: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match stream {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
