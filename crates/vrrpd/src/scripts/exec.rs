@@ -176,12 +176,14 @@ pub fn build_command(plan: &ExecPlan, extra_args: &[String], run_as: Option<&Run
             c
         }
         ExecPlan::Shell { command } => {
-            let mut c = Command::new("/bin/sh");
-            c.arg("-c").arg(command);
-            if !extra_args.is_empty() {
-                // `sh -c CMD NAME ARGS...`: ARGS become $1.. for the command string.
-                c.arg("sh").args(extra_args);
+            // Extra arguments are appended to the command line, quoted, as if written there.
+            let mut line = command.clone();
+            for arg in extra_args {
+                line.push(' ');
+                line.push_str(&shell_quote(arg));
             }
+            let mut c = Command::new("/bin/sh");
+            c.arg("-c").arg(line);
             c
         }
     };
@@ -263,6 +265,11 @@ pub(crate) async fn terminate_group(pid: u32, child: &mut tokio::process::Child)
     }
     // Children of the script that ignored SIGTERM still belong to the group.
     let _ = killpg(group, Signal::SIGKILL);
+}
+
+/// Quotes `arg` for `/bin/sh` (single quotes; an embedded `'` becomes `'\''`).
+pub fn shell_quote(arg: &str) -> String {
+    format!("'{}'", arg.replace('\'', r"'\''"))
 }
 
 fn outcome_of(status: ExitStatus) -> RunOutcome {

@@ -1,0 +1,350 @@
+//! What `show status` and `show stats` report: plain data the daemon fills in, and their
+//! text renderings (JSON is serde's). Pure: rendering takes the current time as a parameter.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+/// `show status`: the whole daemon.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StatusReport {
+    pub router_id: String,
+    /// `set maintenance on` is in force.
+    pub maintenance: bool,
+    pub instances: Vec<InstanceStatus>,
+    pub sync_groups: Vec<GroupStatus>,
+}
+
+/// One `vrrp_instance`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InstanceStatus {
+    pub name: String,
+    pub interface: String,
+    pub vrid: u8,
+    /// `INIT`, `BACKUP`, `MASTER`, `FAULT` or `STOP`.
+    pub state: String,
+    pub base_priority: u8,
+    pub effective_priority: u8,
+    /// The current master's address as learnt from adverts (ours when MASTER).
+    pub master_address: Option<IpAddr>,
+    /// The master's advertised priority, when known.
+    pub master_priority: Option<u8>,
+    pub vips: Vec<String>,
+    /// When the current state was entered, milliseconds since the Unix epoch.
+    pub since_unix_ms: u64,
+    pub last_transition_reason: String,
+    pub trackers: Vec<TrackerStatus>,
+    /// Weight-check findings and other configuration warnings for this instance.
+    pub warnings: Vec<String>,
+}
+
+/// The kind of a tracked object.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrackerKind {
+    #[default]
+    Script,
+    File,
+    Interface,
+}
+
+/// One tracker as an instance uses it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TrackerStatus {
+    pub name: String,
+    pub kind: TrackerKind,
+    pub up: bool,
+    pub weight: i64,
+    pub reverse: bool,
+    /// For `track_file`: the value read.
+    pub value: Option<i64>,
+    /// Set while a `track NAME up|down` push overrides the script.
+    pub pushed: Option<bool>,
+    /// The reason of the tracker's last change.
+    pub reason: String,
+}
+
+/// One `vrrp_sync_group`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct GroupStatus {
+    pub name: String,
+    pub state: String,
+    pub members: Vec<String>,
+}
+
+/// `show stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StatsReport {
+    pub instances: Vec<InstanceStats>,
+    pub scripts: Vec<ScriptStats>,
+    pub control: ControlStats,
+    pub alerts: AlertStats,
+}
+
+/// Per-instance counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InstanceStats {
+    pub name: String,
+    pub adverts_sent: u64,
+    pub adverts_received: u64,
+    pub priority_zero_sent: u64,
+    pub priority_zero_received: u64,
+    pub became_master: u64,
+    pub released_master: u64,
+    pub transitions: u64,
+    /// Receive errors by reason (`bad_checksum`, `bad_ttl`, `auth_failure`, ...).
+    pub receive_errors: BTreeMap<String, u64>,
+}
+
+/// Per-script run counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ScriptStats {
+    pub name: String,
+    pub runs: u64,
+    pub failures: u64,
+    pub timeouts: u64,
+    pub skipped: u64,
+}
+
+/// Control socket counters (filled by the server itself).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ControlStats {
+    pub connections: u64,
+    pub rejected_busy: u64,
+    pub bad_requests: u64,
+    pub timeouts: u64,
+}
+
+/// Mail alert counters (from [`crate::alert::AlertQueue::stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AlertStats {
+    pub queued: u64,
+    pub sent: u64,
+    pub dropped_queue_full: u64,
+    pub failed_attempts: u64,
+}
+
+fn ago(since_unix_ms: u64, now_unix_ms: u64) -> String {
+    if since_unix_ms == 0 {
+        return "-".to_owned();
+    }
+    let secs = now_unix_ms.saturating_sub(since_unix_ms) / 1000;
+    match secs {
+        0..60 => format!("{secs}s ago"),
+        60..3600 => format!("{}m{}s ago", secs / 60, secs % 60),
+        3600..86400 => format!("{}h{}m ago", secs / 3600, (secs % 3600) / 60),
+        _ => format!("{}d{}h ago", secs / 86400, (secs % 86400) / 3600),
+    }
+}
+
+/// Text rendering of `show status`.
+pub fn render_status_text(report: &StatusReport, now_unix_ms: u64) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "router_id {}{}",
+        report.router_id,
+        if report.maintenance {
+            "  (MAINTENANCE: draining)"
+        } else {
+            ""
+        }
+    );
+    for i in &report.instances {
+        let master = match (i.master_address, i.master_priority) {
+            (Some(a), Some(p)) => format!("{a} (priority {p})"),
+            (Some(a), None) => a.to_string(),
+            _ => "-".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "instance {} vrid {} on {}: {} since {}",
+            i.name,
+            i.vrid,
+            i.interface,
+            i.state,
+            ago(i.since_unix_ms, now_unix_ms)
+        );
+        let _ = writeln!(
+            out,
+            "  priority {} (base {}), master {}",
+            i.effective_priority, i.base_priority, master
+        );
+        let vips = if i.vips.is_empty() {
+            "-".to_owned()
+        } else {
+            i.vips.join(" ")
+        };
+        let _ = writeln!(out, "  vips {vips}");
+        let _ = writeln!(out, "  reason: {}", i.last_transition_reason);
+        for t in &i.trackers {
+            let state = match (t.value, t.up) {
+                (Some(v), true) => format!("value {v}"),
+                (Some(v), false) => format!("value {v} FAULT"),
+                (None, true) => "up".to_owned(),
+                (None, false) => "down".to_owned(),
+            };
+            let pushed = match t.pushed {
+                Some(true) => " (pushed up)",
+                Some(false) => " (pushed down)",
+                None => "",
+            };
+            let kind = match t.kind {
+                TrackerKind::Script => "script",
+                TrackerKind::File => "file",
+                TrackerKind::Interface => "interface",
+            };
+            let _ = writeln!(
+                out,
+                "  track {kind} {} {state}{pushed} weight {}{}: {}",
+                t.name,
+                t.weight,
+                if t.reverse { " reverse" } else { "" },
+                t.reason
+            );
+        }
+        for w in &i.warnings {
+            let _ = writeln!(out, "  WARNING: {w}");
+        }
+    }
+    for g in &report.sync_groups {
+        let _ = writeln!(
+            out,
+            "sync_group {}: {} members {}",
+            g.name,
+            g.state,
+            g.members.join(" ")
+        );
+    }
+    out
+}
+
+/// Text rendering of `show stats`: one `name counter value` line each, easy to grep.
+pub fn render_stats_text(report: &StatsReport) -> String {
+    let mut out = String::new();
+    for i in &report.instances {
+        for (key, value) in [
+            ("adverts_sent", i.adverts_sent),
+            ("adverts_received", i.adverts_received),
+            ("priority_zero_sent", i.priority_zero_sent),
+            ("priority_zero_received", i.priority_zero_received),
+            ("became_master", i.became_master),
+            ("released_master", i.released_master),
+            ("transitions", i.transitions),
+        ] {
+            let _ = writeln!(out, "instance {} {key} {value}", i.name);
+        }
+        for (reason, count) in &i.receive_errors {
+            let _ = writeln!(out, "instance {} rx_error {reason} {count}", i.name);
+        }
+    }
+    for s in &report.scripts {
+        let _ = writeln!(
+            out,
+            "script {} runs {} failures {} timeouts {} skipped {}",
+            s.name, s.runs, s.failures, s.timeouts, s.skipped
+        );
+    }
+    let c = &report.control;
+    let _ = writeln!(
+        out,
+        "control connections {} rejected_busy {} bad_requests {} timeouts {}",
+        c.connections, c.rejected_busy, c.bad_requests, c.timeouts
+    );
+    let a = &report.alerts;
+    let _ = writeln!(
+        out,
+        "alerts queued {} sent {} dropped_queue_full {} failed_attempts {}",
+        a.queued, a.sent, a.dropped_queue_full, a.failed_attempts
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> StatusReport {
+        StatusReport {
+            router_id: "lb-a".into(),
+            maintenance: false,
+            instances: vec![InstanceStatus {
+                name: "VI_1".into(),
+                interface: "eth0".into(),
+                vrid: 51,
+                state: "BACKUP".into(),
+                base_priority: 101,
+                effective_priority: 101,
+                master_address: Some("198.18.0.2".parse().unwrap()),
+                master_priority: Some(102),
+                vips: vec!["198.18.0.100/24".into()],
+                since_unix_ms: 1_000_000,
+                last_transition_reason: "track script chk_elb: failed 1 time(s) in a row".into(),
+                trackers: vec![TrackerStatus {
+                    name: "chk_elb".into(),
+                    kind: TrackerKind::Script,
+                    up: false,
+                    weight: 2,
+                    reverse: false,
+                    value: None,
+                    pushed: Some(false),
+                    reason: "pushed down".into(),
+                }],
+                warnings: vec!["no tracker failure can cause failover".into()],
+            }],
+            sync_groups: vec![],
+        }
+    }
+
+    #[test]
+    fn status_text_says_state_priorities_master_vips_why_and_trackers() {
+        let text = render_status_text(&sample(), 1_000_000 + 75_000);
+        for needle in [
+            "instance VI_1 vrid 51 on eth0: BACKUP since 1m15s ago",
+            "priority 101 (base 101), master 198.18.0.2 (priority 102)",
+            "vips 198.18.0.100/24",
+            "reason: track script chk_elb: failed",
+            "track script chk_elb down (pushed down) weight 2: pushed down",
+            "WARNING: no tracker failure",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn status_json_has_the_same_fields() {
+        let json = serde_json::to_value(sample()).unwrap();
+        let i = &json["instances"][0];
+        assert_eq!(i["state"], "BACKUP");
+        assert_eq!(i["effective_priority"], 101);
+        assert_eq!(i["master_address"], "198.18.0.2");
+        assert_eq!(i["trackers"][0]["kind"], "script");
+        assert_eq!(i["trackers"][0]["pushed"], false);
+    }
+
+    #[test]
+    fn stats_text_lists_every_counter() {
+        let mut errors = BTreeMap::new();
+        errors.insert("bad_checksum".to_owned(), 3);
+        let report = StatsReport {
+            instances: vec![InstanceStats {
+                name: "VI_1".into(),
+                adverts_sent: 10,
+                adverts_received: 20,
+                transitions: 2,
+                receive_errors: errors,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let text = render_stats_text(&report);
+        assert!(text.contains("instance VI_1 adverts_sent 10\n"), "{text}");
+        assert!(
+            text.contains("instance VI_1 rx_error bad_checksum 3\n"),
+            "{text}"
+        );
+        assert!(text.contains("instance VI_1 transitions 2\n"), "{text}");
+    }
+}
