@@ -1,1 +1,134 @@
-//! keepalived.conf lexer, parser and typed model (filled by the keepalived-conf work).
+//! keepalived.conf, read exactly as keepalived 2.2.7 reads it, into a typed model.
+//!
+//! Pure library: no network, and every file or host look-up goes through an
+//! [`IncludeResolver`] ([`FsResolver`] for the real system, [`MemResolver`] in memory).
+//!
+//! # API used by the daemon
+//!
+//! ```no_run
+//! use keepalived_conf::{load_file, LoadOptions};
+//! let opts = LoadOptions { config_id: Some("nodeA".into()), ..LoadOptions::default() };
+//! let loaded = load_file(std::path::Path::new("/etc/keepalived/keepalived.conf"), &opts);
+//! for d in &loaded.diagnostics {
+//!     eprintln!("{d}"); // file:line:col: severity: message
+//! }
+//! let code = loaded.exit_class(); // what `keepalived -t` would exit with
+//! if let Some(config) = &loaded.config {
+//!     println!("{} instances", config.instances.len());
+//! }
+//! # let _ = code;
+//! ```
+//!
+//! - [`load_file`] reads from the file system; [`load_with`] takes any resolver.
+//! - [`Loaded::config`] is `None` only when loading stopped (a missing keyword argument, the
+//!   main file unreadable); otherwise it is the model with keepalived's defaults applied.
+//! - [`Loaded::exit_class`] is keepalived's `-t` exit status: 0 clean, 2 missing parameter,
+//!   4 cannot run, 5 errors but runnable, 6 scripts as root without `enable_script_security`.
+//!
+//! Where vrrpd deliberately differs from keepalived, see `docs/keepalived-compat.md`.
+
+pub mod defs;
+pub mod diag;
+pub mod keywords;
+pub mod lexer;
+pub mod model;
+mod parser;
+pub mod reader;
+pub mod resolver;
+pub mod script;
+mod security;
+pub mod seq;
+pub mod suggest;
+mod validate;
+
+pub use diag::{Diagnostic, ExitClass, Severity};
+pub use model::*;
+pub use resolver::{FsResolver, IncludeResolver, MemResolver, ResolveError, ScriptFile};
+pub use script::ScriptCommand;
+
+use std::path::Path;
+
+/// How to load.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// keepalived's `-i/--config-id`, matched by `@ID` lines and given by `${_INSTANCE}`.
+    /// `None` means the short host name, which the caller reads and passes here (the library
+    /// does not look at the host); if it does not, `@ID` lines only match with `@^ID`.
+    pub config_id: Option<String>,
+    /// Seed of `${_RANDOM}` (the daemon passes something changing; tests a fixed value).
+    pub random_seed: u64,
+    /// Skip the script existence / user / security checks (for dumping a config written for
+    /// another host). They are on by default, as in keepalived's `-t`.
+    pub skip_script_checks: bool,
+}
+
+/// The outcome of a load.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The model; `None` when loading stopped (see [`Severity::Fatal`] diagnostics).
+    pub config: Option<Config>,
+    /// Everything worth saying, in the order found.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    /// keepalived's `-t` exit status for this configuration: 2 if a keyword lacked its
+    /// argument (keepalived stops there), else the numerically largest class recorded
+    /// (keepalived keeps the largest, so 5 hides an earlier 4), 0 if none.
+    pub fn exit_class(&self) -> u8 {
+        if self
+            .diagnostics
+            .iter()
+            .any(|d| d.class == ExitClass::MissingParameter)
+        {
+            return 2;
+        }
+        self.diagnostics
+            .iter()
+            .map(|d| d.class.code())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Whether the configuration has errors (not counting warnings keepalived ignores).
+    pub fn has_errors(&self) -> bool {
+        self.exit_class() != 0 && self.exit_class() != 6
+    }
+}
+
+/// Loads `path` from the file system.
+pub fn load_file(path: &Path, opts: &LoadOptions) -> Loaded {
+    load_with(&FsResolver, path, opts)
+}
+
+/// Loads `path` through `resolver`.
+pub fn load_with(resolver: &dyn IncludeResolver, path: &Path, opts: &LoadOptions) -> Loaded {
+    let id = opts.config_id.as_deref().unwrap_or("");
+    let read = reader::read_config(resolver, path, id, opts.random_seed);
+    let mut diagnostics = read.diags;
+    if read.main_unreadable || diagnostics.iter().any(|d| d.severity == Severity::Fatal) {
+        return Loaded {
+            config: None,
+            diagnostics,
+        };
+    }
+    let mut p = parser::Parser::new(&read.lines);
+    let outcome = p.parse();
+    diagnostics.append(&mut p.diags);
+    if outcome.is_err() {
+        return Loaded {
+            config: None,
+            diagnostics,
+        };
+    }
+    let draft = p.draft;
+    let mut config = draft.config;
+    validate::complete(&mut config, draft.instances, &mut diagnostics);
+    if !opts.skip_script_checks {
+        security::check_scripts(&mut config, resolver, &mut diagnostics);
+    }
+    Loaded {
+        config: Some(config),
+        diagnostics,
+    }
+}

@@ -1,0 +1,334 @@
+//! `global_defs { }`.
+
+use super::values::{parse_int, parse_seconds};
+use super::{PResult, Parser, flag, rest_after_keyword};
+use crate::keywords::Block;
+use crate::model::{NotifyFifo, RunAs, SmtpServer};
+use crate::reader::Line;
+use crate::script::parse_script;
+use std::time::Duration;
+
+/// An unsigned count in `min..=max`; out of range: error, `None`.
+pub(crate) fn count(
+    p: &mut Parser<'_>,
+    l: &Line,
+    i: usize,
+    min: i64,
+    max: i64,
+) -> PResult<Option<u32>> {
+    let w = p.arg(l, i)?;
+    match parse_int(&w.text, min, max) {
+        Some(v) => Ok(u32::try_from(v).ok()),
+        None => {
+            p.error(
+                l,
+                i,
+                format!(
+                    "{} '{}' is invalid - must be {min}..{max}; ignored",
+                    l.words[0].text, w.text
+                ),
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// Decimal seconds in `min..=max`; invalid: error, `None`.
+pub(crate) fn seconds(
+    p: &mut Parser<'_>,
+    l: &Line,
+    i: usize,
+    min: Duration,
+    max: Duration,
+) -> PResult<Option<Duration>> {
+    let w = p.arg(l, i)?;
+    match parse_seconds(&w.text).filter(|d| (min..=max).contains(d)) {
+        Some(d) => Ok(Some(d)),
+        None => {
+            p.error(
+                l,
+                i,
+                format!(
+                    "{} '{}' is invalid - must be {} to {} seconds; ignored",
+                    l.words[0].text,
+                    w.text,
+                    min.as_secs_f64(),
+                    max.as_secs_f64()
+                ),
+            );
+            Ok(None)
+        }
+    }
+}
+
+fn fifo(p: &mut Parser<'_>, l: &Line) -> PResult<NotifyFifo> {
+    let path = p.arg(l, 1)?.text.clone();
+    Ok(NotifyFifo {
+        path,
+        user: l.words.get(2).map(|w| w.text.clone()),
+        group: l.words.get(3).map(|w| w.text.clone()),
+        script: None,
+    })
+}
+
+pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
+    let kw = l.words[0].text.as_str();
+    let secs = |v: u32| Duration::from_secs(u64::from(v));
+    match kw {
+        "router_id" => {
+            let v = Some(p.arg(l, 1)?.text.clone());
+            p.draft.config.global_defs.router_id = v;
+        }
+        "notification_email" => {
+            let emails: Vec<String> = p
+                .value_block(l)
+                .into_iter()
+                .map(|e| e.words[0].text.clone())
+                .collect();
+            p.draft.config.global_defs.notification_email.extend(emails);
+        }
+        "notification_email_from" => {
+            let v = Some(p.arg(l, 1)?.text.clone());
+            p.draft.config.global_defs.notification_email_from = v;
+        }
+        "smtp_server" => {
+            let host = p.arg(l, 1)?.text.clone();
+            let port = match l.words.get(2) {
+                None => 25,
+                Some(w) => match parse_int(&w.text, 1, 65535) {
+                    Some(v) => v as u16,
+                    None => {
+                        p.error(l, 2, format!("invalid SMTP port '{}' - using 25", w.text));
+                        25
+                    }
+                },
+            };
+            p.draft.config.global_defs.smtp_server = Some(SmtpServer { host, port });
+        }
+        "smtp_helo_name" => {
+            let v = Some(p.arg(l, 1)?.text.clone());
+            p.draft.config.global_defs.smtp_helo_name = v;
+        }
+        "smtp_connect_timeout" => {
+            if let Some(v) = count(p, l, 1, 1, i64::from(u32::MAX))? {
+                p.draft.config.global_defs.smtp_connect_timeout = secs(v);
+            }
+        }
+        "smtp_alert" => {
+            let v = Some(flag(p, l));
+            p.draft.config.global_defs.smtp_alert = v;
+        }
+        "smtp_alert_vrrp" => {
+            let v = Some(flag(p, l));
+            p.draft.config.global_defs.smtp_alert_vrrp = v;
+        }
+        "no_email_faults" => {
+            let v = true;
+            p.draft.config.global_defs.no_email_faults = v;
+        }
+        "enable_script_security" => {
+            let v = true;
+            p.draft.config.global_defs.enable_script_security = v;
+        }
+        "script_user" => {
+            let user = p.arg(l, 1)?.text.clone();
+            let group = l
+                .words
+                .get(2)
+                .map(|w| w.text.trim_start_matches(':').to_string());
+            p.draft.config.global_defs.script_user = Some(RunAs { user, group });
+        }
+        "vrrp_mcast_group4" => {
+            let w = p.arg(l, 1)?;
+            match w.text.parse::<std::net::Ipv4Addr>() {
+                Ok(a) if a.is_multicast() => p.draft.config.global_defs.vrrp_mcast_group4 = a,
+                _ => p.error(
+                    l,
+                    1,
+                    format!(
+                        "vrrp_mcast_group4 '{}' is not an IPv4 multicast address - ignored",
+                        w.text
+                    ),
+                ),
+            }
+        }
+        "vrrp_mcast_group6" => {
+            let w = p.arg(l, 1)?;
+            match w.text.parse::<std::net::Ipv6Addr>() {
+                Ok(a) if a.is_multicast() => p.draft.config.global_defs.vrrp_mcast_group6 = a,
+                _ => p.error(
+                    l,
+                    1,
+                    format!(
+                        "vrrp_mcast_group6 '{}' is not an IPv6 multicast address - ignored",
+                        w.text
+                    ),
+                ),
+            }
+        }
+        "default_interface" => {
+            let v = Some(p.arg(l, 1)?.text.clone());
+            p.draft.config.global_defs.default_interface = v;
+        }
+        "vrrp_version" => {
+            if let Some(v) = count(p, l, 1, 2, 3)? {
+                p.draft.config.global_defs.vrrp_version = v as u8;
+            }
+        }
+        "vrrp_strict" => {
+            let v = flag(p, l);
+            p.draft.config.global_defs.vrrp_strict = v;
+        }
+        "vrrp_skip_check_adv_addr" => {
+            let v = flag(p, l);
+            p.draft.config.global_defs.vrrp_skip_check_adv_addr = v;
+        }
+        "vrrp_check_unicast_src" => {
+            let v = true;
+            p.draft.config.global_defs.vrrp_check_unicast_src = v;
+        }
+        "vrrp_garp_master_delay" => {
+            if let Some(v) = count(p, l, 1, 0, i64::from(u32::MAX))? {
+                p.draft.config.global_defs.vrrp_garp_master_delay = secs(v);
+            }
+        }
+        "vrrp_garp_master_repeat" => {
+            if let Some(v) = count(p, l, 1, 1, i64::from(u32::MAX))? {
+                p.draft.config.global_defs.vrrp_garp_master_repeat = v;
+            }
+        }
+        "vrrp_garp_lower_prio_delay" => {
+            if let Some(v) = count(p, l, 1, 0, i64::from(u32::MAX))? {
+                p.draft.config.global_defs.vrrp_garp_lower_prio_delay = Some(secs(v));
+            }
+        }
+        "vrrp_garp_lower_prio_repeat" => {
+            if let Some(v) = count(p, l, 1, 1, i64::from(u32::MAX))? {
+                p.draft.config.global_defs.vrrp_garp_lower_prio_repeat = Some(v);
+            }
+        }
+        "vrrp_garp_master_refresh" => {
+            if let Some(v) = count(p, l, 1, 0, i64::from(u32::MAX))? {
+                p.draft.config.global_defs.vrrp_garp_master_refresh = secs(v);
+            }
+        }
+        "vrrp_garp_master_refresh_repeat" => {
+            if let Some(v) = count(p, l, 1, 1, i64::from(u32::MAX))? {
+                p.draft.config.global_defs.vrrp_garp_master_refresh_repeat = v;
+            }
+        }
+        "vrrp_garp_interval" | "vrrp_gna_interval" => {
+            // 2.2.7 rejects an explicit 0 (minimum 0.000001 s).
+            let d = seconds(
+                p,
+                l,
+                1,
+                Duration::from_micros(1),
+                Duration::from_micros(4_294_967_295),
+            )?;
+            if let Some(d) = d {
+                let g = &mut p.draft.config.global_defs;
+                if kw == "vrrp_garp_interval" {
+                    g.vrrp_garp_interval = d;
+                } else {
+                    g.vrrp_gna_interval = d;
+                }
+            }
+        }
+        "vrrp_min_garp" => {
+            let v = flag(p, l);
+            p.draft.config.global_defs.vrrp_min_garp = v;
+        }
+        "vrrp_down_timer_adverts" => {
+            if let Some(v) = count(p, l, 1, 1, 100)? {
+                p.draft.config.global_defs.vrrp_down_timer_adverts = v;
+            }
+        }
+        "vrrp_lower_prio_no_advert" => {
+            let v = Some(flag(p, l));
+            p.draft.config.global_defs.vrrp_lower_prio_no_advert = v;
+        }
+        "vrrp_higher_prio_send_advert" => {
+            let v = flag(p, l);
+            p.draft.config.global_defs.vrrp_higher_prio_send_advert = v;
+        }
+        "vrrp_owner_ignore_adverts" => {
+            let v = Some(flag(p, l));
+            p.draft.config.global_defs.vrrp_owner_ignore_adverts = v;
+        }
+        "vrrp_startup_delay" => {
+            if let Some(d) = seconds(p, l, 1, Duration::ZERO, Duration::from_secs(3600))? {
+                p.draft.config.global_defs.vrrp_startup_delay = d;
+            }
+        }
+        "dynamic_interfaces" => {
+            let v = true;
+            p.draft.config.global_defs.dynamic_interfaces = v;
+        }
+        "vmac_prefix" => {
+            let v = Some(p.arg(l, 1)?.text.clone());
+            p.draft.config.global_defs.vmac_prefix = v;
+        }
+        "v3_checksum_as_v2" => {
+            let v = flag(p, l);
+            p.draft.config.global_defs.v3_checksum_as_v2 = v;
+        }
+        "vrrp_notify_fifo" => {
+            let f = fifo(p, l)?;
+            p.draft.config.global_defs.vrrp_notify_fifo = Some(f);
+        }
+        "notify_fifo" => {
+            let f = fifo(p, l)?;
+            p.draft.config.global_defs.notify_fifo = Some(f);
+        }
+        "vrrp_notify_fifo_script" | "notify_fifo_script" => {
+            p.arg(l, 1)?;
+            let s = parse_script(rest_after_keyword(l));
+            let g = &mut p.draft.config.global_defs;
+            let target = if kw == "notify_fifo_script" {
+                &mut g.notify_fifo
+            } else {
+                &mut g.vrrp_notify_fifo
+            };
+            match target {
+                Some(f) => f.script = s,
+                None => p.error(l, 0, format!("{kw} without a preceding fifo - ignored")),
+            }
+        }
+        "vrrp_notify_priority_changes" => {
+            let v = flag(p, l);
+            p.draft.config.global_defs.vrrp_notify_priority_changes = v;
+        }
+        "max_auto_priority" => {
+            let v = match l.words.get(1) {
+                None => Some(99),
+                Some(w) => match parse_int(&w.text, -1, 99) {
+                    Some(v) => Some(v as i32),
+                    None => {
+                        p.error(
+                            l,
+                            1,
+                            format!("max_auto_priority '{}' is invalid - must be -1..99", w.text),
+                        );
+                        None
+                    }
+                },
+            };
+            if v.is_some() {
+                p.draft.config.global_defs.max_auto_priority = v;
+            }
+        }
+        "startup_script" | "shutdown_script" => {
+            p.arg(l, 1)?;
+            let s = parse_script(rest_after_keyword(l));
+            let g = &mut p.draft.config.global_defs;
+            if kw == "startup_script" {
+                g.startup_script = s;
+            } else {
+                g.shutdown_script = s;
+            }
+        }
+        _ => p.other_keyword(Block::GlobalDefs, l),
+    }
+    Ok(())
+}

@@ -1,0 +1,313 @@
+//! From logical lines to the model: the block walker keepalived uses (keyword tables per
+//! level, `{` on the same or next line, value blocks read line by line), plus the handlers.
+
+mod blocks;
+mod global;
+mod instance;
+pub mod values;
+
+use crate::diag::{Diagnostic, ExitClass, Severity};
+use crate::keywords::{self, Block, Status};
+use crate::lexer::Word;
+use crate::model::Config;
+use crate::reader::Line;
+use crate::suggest;
+pub(crate) use instance::InstanceDraft;
+
+/// A keyword lacked a required argument: keepalived exits 2 at once; so does loading.
+#[derive(Debug)]
+pub(crate) struct MissingParam;
+
+pub(crate) type PResult<T> = Result<T, MissingParam>;
+
+/// What the parse produced before the final checks.
+#[derive(Debug, Default)]
+pub(crate) struct Draft {
+    pub config: Config,
+    pub instances: Vec<InstanceDraft>,
+}
+
+pub(crate) struct Parser<'a> {
+    lines: &'a [Line],
+    pos: usize,
+    pub diags: Vec<Diagnostic>,
+    pub draft: Draft,
+}
+
+impl<'a> Parser<'a> {
+    pub fn new(lines: &'a [Line]) -> Self {
+        Parser {
+            lines,
+            pos: 0,
+            diags: Vec::new(),
+            draft: Draft::default(),
+        }
+    }
+
+    // ---- diagnostics -------------------------------------------------------------------
+
+    pub fn report(
+        &mut self,
+        line: &Line,
+        word: usize,
+        sev: Severity,
+        class: ExitClass,
+        msg: String,
+    ) {
+        let col = line.words.get(word).map(|w| w.col).unwrap_or(line.col);
+        self.diags.push(Diagnostic {
+            severity: sev,
+            class,
+            file: line.file.clone(),
+            line: line.line,
+            column: col,
+            keyword: line
+                .words
+                .first()
+                .map(|w| w.text.clone())
+                .unwrap_or_default(),
+            message: msg,
+        });
+    }
+
+    /// A configuration error keepalived's `-t` counts (class 5).
+    pub fn error(&mut self, line: &Line, word: usize, msg: String) {
+        self.report(line, word, Severity::Error, ExitClass::ConfigError, msg);
+    }
+
+    /// A keyword vrrpd accepts but does not act on (keepalived: fine, so no class).
+    fn not_implemented(&mut self, line: &Line) {
+        let kw = line.words.first().map(|w| w.text.as_str()).unwrap_or("");
+        self.report(
+            line,
+            0,
+            Severity::Warning,
+            ExitClass::None,
+            format!("`{kw}` is accepted but not implemented by vrrpd - ignored"),
+        );
+    }
+
+    // ---- line access -------------------------------------------------------------------
+
+    fn next_line(&mut self) -> Option<&'a Line> {
+        let l = self.lines.get(self.pos)?;
+        self.pos += 1;
+        Some(l)
+    }
+
+    fn peek_is_open(&self) -> bool {
+        self.lines.get(self.pos).is_some_and(Line::is_open)
+    }
+
+    /// Word `i` of `line`, or the fatal missing-parameter diagnostic.
+    pub fn arg<'l>(&mut self, line: &'l Line, i: usize) -> PResult<&'l Word> {
+        match line.words.get(i) {
+            Some(w) => Ok(w),
+            None => {
+                let kw = line.words.first().map(|w| w.text.as_str()).unwrap_or("");
+                self.report(line, 0, Severity::Fatal, ExitClass::MissingParameter, format!(
+                    "configuration line starting `{kw}` is missing a parameter after keyword `{kw}` at word position {}",
+                    i + 1
+                ));
+                Err(MissingParam)
+            }
+        }
+    }
+
+    /// Consumes the `{` that must follow a block keyword (same or next line).
+    fn open_block(&mut self, kw_line: &Line) -> bool {
+        if self.peek_is_open() {
+            self.pos += 1;
+            true
+        } else {
+            self.error(
+                kw_line,
+                0,
+                "missing '{' at beginning of configuration block".into(),
+            );
+            false
+        }
+    }
+
+    /// Skips a balanced block whose `{` is next (if it is).
+    fn skip_block_if_any(&mut self) {
+        if !self.peek_is_open() {
+            return;
+        }
+        self.pos += 1;
+        let mut depth = 1usize;
+        while let Some(l) = self.next_line() {
+            if l.is_open() {
+                depth += 1;
+            } else if l.is_close() {
+                depth -= 1;
+                if depth == 0 {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Runs `f` for each keyword line of the block whose `{` was just consumed, until its `}`.
+    /// Stray `{` blocks inside are reported and skipped; EOF before `}` is reported.
+    fn each_in_block(
+        &mut self,
+        opener: &Line,
+        mut f: impl FnMut(&mut Self, &'a Line) -> PResult<()>,
+    ) -> PResult<()> {
+        loop {
+            let Some(l) = self.next_line() else {
+                self.error(
+                    opener,
+                    0,
+                    "missing '}' at end of block (end of file reached)".into(),
+                );
+                return Ok(());
+            };
+            if l.is_close() {
+                return Ok(());
+            }
+            if l.is_open() {
+                self.error(l, 0, "unexpected '{' - block skipped".into());
+                self.pos -= 1;
+                self.skip_block_if_any();
+                continue;
+            }
+            f(self, l)?;
+        }
+    }
+
+    /// The entry lines of a value block (`virtual_ipaddress { ... }`), after its keyword.
+    fn value_block(&mut self, kw_line: &'a Line) -> Vec<&'a Line> {
+        let mut out = Vec::new();
+        if !self.open_block(kw_line) {
+            return out;
+        }
+        loop {
+            let Some(l) = self.next_line() else {
+                self.error(
+                    kw_line,
+                    0,
+                    "missing '}' at end of block (end of file reached)".into(),
+                );
+                return out;
+            };
+            if l.is_close() {
+                return out;
+            }
+            if l.is_open() {
+                self.error(l, 0, "unexpected '{' in a list - ignored".into());
+                continue;
+            }
+            out.push(l);
+        }
+    }
+
+    /// Handles a keyword no handler of `block` took: not-implemented, LVS, or unknown.
+    fn other_keyword(&mut self, block: Block, line: &Line) {
+        let kw = line.words.first().map(|w| w.text.as_str()).unwrap_or("");
+        match keywords::status(block, kw) {
+            Some(Status::Lvs) => self.skip_block_if_any(),
+            Some(Status::Ignored) => {
+                self.not_implemented(line);
+                self.skip_block_if_any();
+            }
+            Some(Status::Supported) | None => {
+                let hint = suggest::closest(kw, keywords::table(block).iter().map(|(k, _)| *k))
+                    .map(|k| format!(" - did you mean `{k}`?"))
+                    .unwrap_or_default();
+                let block_note = if self.peek_is_open() {
+                    " (its whole block is skipped)"
+                } else {
+                    ""
+                };
+                self.report(
+                    line,
+                    0,
+                    Severity::Warning,
+                    ExitClass::ConfigError,
+                    format!("unknown keyword '{kw}'{hint}{block_note}"),
+                );
+                self.skip_block_if_any();
+            }
+        }
+    }
+
+    // ---- top level ---------------------------------------------------------------------
+
+    pub fn parse(&mut self) -> PResult<()> {
+        while let Some(l) = self.next_line() {
+            if l.is_close() {
+                self.error(l, 0, "extra '}' found".into());
+                continue;
+            }
+            if l.is_open() {
+                self.error(l, 0, "unexpected '{' - block skipped".into());
+                self.pos -= 1;
+                self.skip_block_if_any();
+                continue;
+            }
+            let kw = l.words[0].text.as_str();
+            match kw {
+                "global_defs" => {
+                    if self.open_block(l) {
+                        self.each_in_block(l, global::keyword)?;
+                    }
+                }
+                "vrrp_script" => blocks::vrrp_script(self, l)?,
+                "track_file" | "vrrp_track_file" => blocks::track_file(self, l)?,
+                "vrrp_sync_group" => blocks::sync_group(self, l)?,
+                "vrrp_instance" => instance::instance(self, l)?,
+                "static_ipaddress" => {
+                    for e in self.value_block(l) {
+                        if let Some(a) = instance::vip(self, e, None)? {
+                            self.draft.config.static_addresses.push(a);
+                        }
+                    }
+                }
+                "static_routes" => {
+                    for e in self.value_block(l) {
+                        if let Some(r) = instance::route(self, e, false) {
+                            self.draft.config.static_routes.push(r);
+                        }
+                    }
+                }
+                "static_rules" => {
+                    for e in self.value_block(l) {
+                        if let Some(r) = instance::rule(self, e) {
+                            self.draft.config.static_rules.push(r);
+                        }
+                    }
+                }
+                _ => self.other_keyword(Block::Root, l),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether the optional boolean after a flag keyword says on (bare flag = on).
+pub(crate) fn flag(p: &mut Parser<'_>, l: &Line) -> bool {
+    match l.words.get(1) {
+        None => true,
+        Some(w) => match values::parse_bool(&w.text) {
+            Some(b) => b,
+            None => {
+                p.error(l, 1, format!("invalid boolean '{}' - taken as on", w.text));
+                true
+            }
+        },
+    }
+}
+
+/// The text of a logical line after its first word (what script keywords re-split).
+pub(crate) fn rest_after_keyword(l: &Line) -> &str {
+    match l.words.get(1) {
+        Some(w) => {
+            let off = (w.col - l.col) as usize;
+            // A quoted word's column points at its quote, which the script splitter needs.
+            l.text.get(off..).unwrap_or("")
+        }
+        None => "",
+    }
+}

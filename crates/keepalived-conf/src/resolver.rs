@@ -1,0 +1,212 @@
+//! Everything the loader needs from the host, behind one trait: reading included files,
+//! expanding include globs, and the few look-ups keepalived's `-t` makes (script files,
+//! users, environment). The library itself touches nothing; [`FsResolver`] is the real host,
+//! [`MemResolver`] an in-memory one for tests and fuzzing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Why a file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path}: not found")]
+    NotFound { path: PathBuf },
+    #[error("bad include pattern {pattern:?}: {message}")]
+    BadPattern { pattern: String, message: String },
+}
+
+/// What a script path resolves to on the host (keepalived checks this at `-t` time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScriptFile {
+    /// No such file, or not executable.
+    Missing,
+    /// Present and executable; `secure` is false when it or a directory above it is writable
+    /// by someone other than root (keepalived's "Unsafe permissions").
+    Found { secure: bool },
+}
+
+/// The host as seen by the loader.
+pub trait IncludeResolver {
+    /// Reads the whole file at `path`.
+    fn read(&self, path: &Path) -> Result<Vec<u8>, ResolveError>;
+    /// Expands `pattern` (`*`, `?`, `[...]`; braces are expanded by the caller) to the existing
+    /// regular files it names, in sorted order.
+    fn glob(&self, pattern: &str) -> Result<Vec<PathBuf>, ResolveError>;
+    /// Looks at an absolute script path.
+    fn script_file(&self, _path: &Path) -> ScriptFile {
+        ScriptFile::Found { secure: true }
+    }
+    /// `Some(true/false)` when the system user database was consulted, `None` when unknown
+    /// (then no user-related diagnostics are made).
+    fn user_exists(&self, _name: &str) -> Option<bool> {
+        None
+    }
+    /// Same as [`Self::user_exists`] for groups.
+    fn group_exists(&self, _name: &str) -> Option<bool> {
+        None
+    }
+    /// An environment variable, for `${_ENV NAME}` and `PATH` look-ups of scripts.
+    fn env_var(&self, _name: &str) -> Option<String> {
+        None
+    }
+}
+
+/// The real file system, users from `/etc/passwd` and `/etc/group`, the process environment.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FsResolver;
+
+impl IncludeResolver for FsResolver {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, ResolveError> {
+        std::fs::read(path).map_err(|source| {
+            if source.kind() == io::ErrorKind::NotFound {
+                ResolveError::NotFound {
+                    path: path.to_path_buf(),
+                }
+            } else {
+                ResolveError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
+        })
+    }
+
+    fn glob(&self, pattern: &str) -> Result<Vec<PathBuf>, ResolveError> {
+        let paths = glob::glob(pattern).map_err(|e| ResolveError::BadPattern {
+            pattern: pattern.to_string(),
+            message: e.msg.to_string(),
+        })?;
+        let mut found: Vec<PathBuf> = paths
+            .filter_map(Result::ok)
+            .filter(|p| p.is_file())
+            .collect();
+        found.sort();
+        Ok(found)
+    }
+
+    fn script_file(&self, path: &Path) -> ScriptFile {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(meta) = std::fs::metadata(path) else {
+            return ScriptFile::Missing;
+        };
+        if !meta.is_file() || meta.mode() & 0o111 == 0 {
+            return ScriptFile::Missing;
+        }
+        let unsafe_meta = |m: &std::fs::Metadata| m.uid() != 0 || m.mode() & 0o022 != 0;
+        let mut secure = !unsafe_meta(&meta);
+        let mut dir = path.parent();
+        while let Some(d) = dir {
+            if let Ok(m) = std::fs::metadata(d) {
+                // A sticky, world-writable directory (/tmp) still lets others replace the file.
+                if unsafe_meta(&m) {
+                    secure = false;
+                }
+            }
+            dir = d.parent();
+        }
+        ScriptFile::Found { secure }
+    }
+
+    fn user_exists(&self, name: &str) -> Option<bool> {
+        name_in_db("/etc/passwd", name)
+    }
+
+    fn group_exists(&self, name: &str) -> Option<bool> {
+        name_in_db("/etc/group", name)
+    }
+
+    fn env_var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+/// Whether `name` (or a numeric id) is in a colon-separated database file.
+fn name_in_db(db: &str, name: &str) -> Option<bool> {
+    let text = std::fs::read_to_string(db).ok()?;
+    let numeric = name.parse::<u32>().ok();
+    Some(text.lines().any(|l| {
+        let mut f = l.split(':');
+        let n = f.next();
+        let id = f.nth(1).and_then(|s| s.parse::<u32>().ok());
+        n == Some(name) || (numeric.is_some() && id == numeric)
+    }))
+}
+
+/// An in-memory host: files by absolute path, executable script paths, known users and groups.
+#[derive(Debug, Default, Clone)]
+pub struct MemResolver {
+    pub files: BTreeMap<PathBuf, Vec<u8>>,
+    /// Script paths that exist; value = secure.
+    pub scripts: BTreeMap<PathBuf, bool>,
+    /// `None` = user database unknown.
+    pub users: Option<BTreeSet<String>>,
+    pub groups: Option<BTreeSet<String>>,
+    pub env: BTreeMap<String, String>,
+}
+
+impl MemResolver {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a file and returns `self` for chaining.
+    pub fn with_file(mut self, path: impl Into<PathBuf>, text: impl Into<Vec<u8>>) -> Self {
+        self.files.insert(path.into(), text.into());
+        self
+    }
+}
+
+impl IncludeResolver for MemResolver {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, ResolveError> {
+        self.files
+            .get(path)
+            .cloned()
+            .ok_or_else(|| ResolveError::NotFound {
+                path: path.to_path_buf(),
+            })
+    }
+
+    fn glob(&self, pattern: &str) -> Result<Vec<PathBuf>, ResolveError> {
+        let pat = glob::Pattern::new(pattern).map_err(|e| ResolveError::BadPattern {
+            pattern: pattern.to_string(),
+            message: e.msg.to_string(),
+        })?;
+        let opts = glob::MatchOptions {
+            require_literal_separator: true,
+            require_literal_leading_dot: true,
+            ..glob::MatchOptions::new()
+        };
+        Ok(self
+            .files
+            .keys()
+            .filter(|p| pat.matches_path_with(p, opts))
+            .cloned()
+            .collect())
+    }
+
+    fn script_file(&self, path: &Path) -> ScriptFile {
+        match self.scripts.get(path) {
+            Some(&secure) => ScriptFile::Found { secure },
+            None => ScriptFile::Missing,
+        }
+    }
+
+    fn user_exists(&self, name: &str) -> Option<bool> {
+        self.users.as_ref().map(|u| u.contains(name))
+    }
+
+    fn group_exists(&self, name: &str) -> Option<bool> {
+        self.groups.as_ref().map(|g| g.contains(name))
+    }
+
+    fn env_var(&self, name: &str) -> Option<String> {
+        self.env.get(name).cloned()
+    }
+}

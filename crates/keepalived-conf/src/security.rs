@@ -1,0 +1,236 @@
+//! The script checks keepalived makes before running (and under `-t`): does the command exist,
+//! which user runs it, is it safe. Host facts come from the [`IncludeResolver`].
+
+use crate::diag::{Diagnostic, ExitClass, Severity};
+use crate::model::{Config, Notify, ScriptCommand};
+use crate::resolver::{IncludeResolver, ScriptFile};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
+
+fn diag(diags: &mut Vec<Diagnostic>, sev: Severity, class: ExitClass, kw: &str, msg: String) {
+    diags.push(Diagnostic {
+        severity: sev,
+        class,
+        file: Arc::from(""),
+        line: 0,
+        column: 0,
+        keyword: kw.into(),
+        message: msg,
+    });
+}
+
+/// The file a command runs: absolute as written, else the first match on `PATH`.
+fn locate(host: &dyn IncludeResolver, cmd: &ScriptCommand) -> Option<(PathBuf, bool)> {
+    let prog = cmd.argv.first()?;
+    if prog.starts_with('/') {
+        return match host.script_file(Path::new(prog)) {
+            ScriptFile::Found { secure } => Some((PathBuf::from(prog), secure)),
+            ScriptFile::Missing => None,
+        };
+    }
+    let path = host
+        .env_var("PATH")
+        .unwrap_or_else(|| DEFAULT_PATH.to_string());
+    path.split(':').filter(|d| !d.is_empty()).find_map(|d| {
+        let p = Path::new(d).join(prog);
+        match host.script_file(&p) {
+            ScriptFile::Found { secure } => Some((p, secure)),
+            ScriptFile::Missing => None,
+        }
+    })
+}
+
+/// Runs the checks; removes vrrp_scripts that cannot run (and references to them).
+pub(crate) fn check_scripts(
+    cfg: &mut Config,
+    host: &dyn IncludeResolver,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let g = &cfg.global_defs;
+    let secure_mode = g.enable_script_security;
+    // The default user: script_user, else keepalived_script if it exists, else root.
+    let mut default_is_root = true;
+    let mut default_ok = true;
+    match &g.script_user {
+        Some(u) => {
+            if host.user_exists(&u.user) == Some(false)
+                || u.group
+                    .as_deref()
+                    .is_some_and(|gr| host.group_exists(gr) == Some(false))
+            {
+                diag(
+                    diags,
+                    Severity::Error,
+                    ExitClass::ConfigError,
+                    "script_user",
+                    format!("Error setting global script uid/gid ({})", u.user),
+                );
+            } else {
+                default_is_root = u.user == "root" || u.user == "0";
+            }
+        }
+        None => {
+            if host.user_exists(DEFAULT_SCRIPT_USER) == Some(true) {
+                default_is_root = false;
+            } else if secure_mode {
+                default_ok = false;
+            }
+        }
+    }
+    let mut violation = false;
+    let mut removed = Vec::new();
+    for (name, s) in &cfg.scripts {
+        let runs_as_root = match &s.user {
+            Some(u) => {
+                if host.user_exists(&u.user) == Some(false) {
+                    diag(
+                        diags,
+                        Severity::Error,
+                        ExitClass::ConfigError,
+                        "user",
+                        format!(
+                            "Unable to set uid/gid for script '{}' - vrrp_script {name} removed",
+                            s.script.argv_source
+                        ),
+                    );
+                    removed.push(name.clone());
+                    continue;
+                }
+                u.user == "root" || u.user == "0"
+            }
+            None => {
+                if !default_ok {
+                    diag(
+                        diags,
+                        Severity::Error,
+                        ExitClass::ConfigError,
+                        "vrrp_script",
+                        format!(
+                            "Unable to set default user {DEFAULT_SCRIPT_USER} for vrrp script {name} - removing"
+                        ),
+                    );
+                    removed.push(name.clone());
+                    continue;
+                }
+                default_is_root
+            }
+        };
+        match locate(host, &s.script) {
+            None => {
+                diag(
+                    diags,
+                    Severity::Error,
+                    ExitClass::ConfigError,
+                    "vrrp_script",
+                    format!(
+                        "Disabling track script {name} since not found/accessible ({})",
+                        s.script.argv_source
+                    ),
+                );
+                removed.push(name.clone());
+            }
+            Some((path, secure)) => {
+                if secure_mode && !secure {
+                    diag(
+                        diags,
+                        Severity::Error,
+                        ExitClass::ConfigError,
+                        "vrrp_script",
+                        format!(
+                            "Unsafe permissions found for script '{}' - disabling",
+                            path.display()
+                        ),
+                    );
+                    removed.push(name.clone());
+                } else if runs_as_root && !secure_mode {
+                    violation = true;
+                }
+            }
+        }
+    }
+    let notifies = notify_scripts(cfg);
+    for cmd in notifies {
+        let as_root = match &cmd.user {
+            Some(u) => u == "root" || u == "0",
+            None => {
+                if !default_ok {
+                    diag(
+                        diags,
+                        Severity::Error,
+                        ExitClass::ConfigError,
+                        "notify",
+                        format!(
+                            "Unable to set default user {DEFAULT_SCRIPT_USER} for script '{}'",
+                            cmd.argv_source
+                        ),
+                    );
+                    continue;
+                }
+                default_is_root
+            }
+        };
+        // A missing notify script is only noticed when it would run (keepalived -t is silent).
+        if let Some((_, secure)) = locate(host, &cmd) {
+            if secure_mode && !secure {
+                diag(
+                    diags,
+                    Severity::Error,
+                    ExitClass::ConfigError,
+                    "notify",
+                    format!("Unsafe permissions found for script '{}'", cmd.argv_source),
+                );
+            } else if as_root && !secure_mode {
+                violation = true;
+            }
+        }
+    }
+    if violation {
+        diag(diags, Severity::Warning, ExitClass::ScriptSecurity, "enable_script_security",
+            "SECURITY VIOLATION - scripts are being executed as root but enable_script_security is not set".into());
+    }
+    for name in removed {
+        cfg.scripts.remove(&name);
+        for i in &mut cfg.instances {
+            i.track_script.retain(|t| t.name != name);
+        }
+        for g in &mut cfg.sync_groups {
+            g.track_script.retain(|t| t.name != name);
+        }
+    }
+}
+
+fn notify_scripts(cfg: &Config) -> Vec<ScriptCommand> {
+    let mut out = Vec::new();
+    let mut add = |n: &Notify| {
+        for s in [
+            &n.master,
+            &n.backup,
+            &n.fault,
+            &n.stop,
+            &n.deleted,
+            &n.generic,
+            &n.master_rx_lower_pri,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            out.push(s.clone());
+        }
+    };
+    for i in &cfg.instances {
+        add(&i.notify);
+    }
+    for g in &cfg.sync_groups {
+        add(&g.notify);
+    }
+    let g = &cfg.global_defs;
+    for f in [&g.vrrp_notify_fifo, &g.notify_fifo].into_iter().flatten() {
+        if let Some(s) = &f.script {
+            out.push(s.clone());
+        }
+    }
+    out
+}

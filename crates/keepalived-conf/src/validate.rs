@@ -1,0 +1,364 @@
+//! The whole-configuration checks keepalived makes once parsing is done
+//! (`vrrp_complete_instance`, sync-group resolution, duplicate VRIDs), turning drafts into
+//! the final model with global defaults applied.
+
+use crate::diag::{Diagnostic, ExitClass, Severity};
+use crate::model::{Authentication, Config, Family, InitialState, Instance};
+use crate::parser::InstanceDraft;
+use std::sync::Arc;
+
+struct Ctx<'d> {
+    diags: &'d mut Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    fn push(&mut self, d: &InstanceDraft, line: Option<u32>, sev: Severity, msg: String) {
+        self.diags.push(Diagnostic {
+            severity: sev,
+            class: ExitClass::ConfigError,
+            file: d.file.clone(),
+            line: line.unwrap_or(d.line),
+            column: 0,
+            keyword: "vrrp_instance".into(),
+            message: msg,
+        });
+    }
+    fn error(&mut self, d: &InstanceDraft, msg: String) {
+        self.push(d, None, Severity::Error, msg);
+    }
+}
+
+/// Applies defaults and checks to every instance draft, then resolves sync groups.
+pub(crate) fn complete(cfg: &mut Config, drafts: Vec<InstanceDraft>, diags: &mut Vec<Diagnostic>) {
+    let mut cx = Ctx { diags };
+    for d in drafts {
+        if let Some(i) = complete_instance(cfg, d, &mut cx) {
+            cfg.instances.push(i);
+        }
+    }
+    duplicate_vrids(cfg, cx.diags);
+    sync_groups(cfg, cx.diags);
+}
+
+fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Option<Instance> {
+    let g = &cfg.global_defs;
+    let name = d.name.clone();
+    let Some(vrid) = d.vrid else {
+        cx.error(&d, format!("({name}) the virtual router id must be set"));
+        return None;
+    };
+    let unicast_with_source = d.unicast_src_ip.is_some() && !d.unicast_peer.is_empty();
+    if d.interface.is_none() && !unicast_with_source {
+        cx.error(&d, format!("({name}) Unknown interface! an interface is required unless unicast with unicast_src_ip"));
+        return None;
+    }
+    // Family: the first VIP decides (native_ipv6 forces IPv6); the others must match.
+    let family = if d.native_ipv6 {
+        Family::V6
+    } else {
+        match d.vips.first() {
+            Some((a, _)) if a.addr.is_ipv6() => Family::V6,
+            _ => Family::V4,
+        }
+    };
+    let mut vips = Vec::new();
+    for (a, l) in std::mem::take(&mut d.vips) {
+        if a.addr.is_ipv6() != (family == Family::V6) {
+            cx.push(
+                &d,
+                Some(l.line),
+                Severity::Error,
+                format!(
+                    "({name}): address family must match VRRP instance [{}/{}] - ignoring",
+                    a.addr, a.prefix_len
+                ),
+            );
+        } else {
+            vips.push(a);
+        }
+    }
+    let mut version = d.version.unwrap_or(g.vrrp_version);
+    if family == Family::V6 && version == 2 {
+        if d.version == Some(2) {
+            cx.error(
+                &d,
+                format!("({name}) cannot use IPv6 with VRRP version 2; setting version 3"),
+            );
+        }
+        version = 3;
+    }
+    let strict = d.strict_mode.unwrap_or(g.vrrp_strict);
+    let mut priority = match (d.priority, d.state) {
+        (Some(p), _) => p,
+        (None, Some(InitialState::Master)) => 255,
+        (None, _) => 100,
+    };
+    let mut state = d.state;
+    if priority == 255 && state.is_none() {
+        state = Some(InitialState::Master);
+    }
+    if strict && (state == Some(InitialState::Master)) != (priority == 255) {
+        cx.error(
+            &d,
+            format!("({name}) State MASTER must match being address owner"),
+        );
+        if priority != 255 {
+            state = Some(InitialState::Backup);
+        }
+    }
+    // Authentication: v2 only, not in strict mode; AH and a non-owner MASTER do not mix.
+    let mut authentication = match (&d.auth_type, &d.auth_pass) {
+        (Some((t, _)), pass) => {
+            let pass = pass.clone().unwrap_or_default();
+            Some(if t == "AH" {
+                Authentication::Ah(pass)
+            } else {
+                Authentication::Pass(pass)
+            })
+        }
+        (None, _) => None,
+    };
+    if authentication.is_some() {
+        if version == 3 {
+            cx.error(
+                &d,
+                format!("({name}) VRRP version 3 does not support authentication. Ignoring."),
+            );
+            authentication = None;
+        } else if strict {
+            cx.error(
+                &d,
+                format!("({name}) Strict mode does not support authentication. Ignoring."),
+            );
+            authentication = None;
+        } else if matches!(authentication, Some(Authentication::Ah(_))) {
+            if family == Family::V6 {
+                cx.error(
+                    &d,
+                    format!("({name}) AH authentication is IPv4 only - ignored"),
+                );
+                authentication = None;
+            } else if state == Some(InitialState::Master) && priority != 255 {
+                cx.error(&d, format!("({name}) Initial state master is incompatible with AH authentication - clearing"));
+                state = Some(InitialState::Backup);
+            }
+        }
+    }
+    let owner = priority == 255;
+    if d.nopreempt && (state == Some(InitialState::Master) || owner) {
+        cx.error(&d, format!("({name}) nopreempt is incompatible with initial state MASTER or address owner - clearing"));
+        d.nopreempt = false;
+    }
+    let mut preempt_delay = d.preempt_delay.unwrap_or_default();
+    if !preempt_delay.is_zero() && (d.nopreempt || strict || state == Some(InitialState::Master)) {
+        cx.error(&d, format!("({name}) preempt_delay is incompatible with nopreempt, state MASTER or strict mode - clearing"));
+        preempt_delay = Default::default();
+    }
+    if vips.is_empty() && !d.no_virtual_ipaddress {
+        if version == 3 || strict {
+            cx.error(
+                &d,
+                format!("({name}) No VIP specified; VRRPv3 and strict mode require at least one"),
+            );
+        } else {
+            cx.push(
+                &d,
+                None,
+                Severity::Warning,
+                format!("({name}) No VIP specified; at least one is sensible"),
+            );
+        }
+    }
+    if strict && !d.unicast_peer.is_empty() {
+        cx.error(
+            &d,
+            format!("({name}) Unicast peers are not supported in strict mode"),
+        );
+    }
+    // The instance's own interface in track_interface is dropped (keepalived does the same).
+    let own = d.interface.clone();
+    let mut track_interface = Vec::new();
+    for t in std::mem::take(&mut d.track_interface) {
+        if own.as_deref() == Some(t.name.as_str()) {
+            cx.error(
+                &d,
+                format!(
+                    "({name}) Ignoring track_interface {} since own interface",
+                    t.name
+                ),
+            );
+        } else {
+            track_interface.push(t);
+        }
+    }
+    if owner {
+        let weighted = track_interface.iter().any(|t| t.weight != 0)
+            || d.track_script.iter().any(|t| {
+                t.weight
+                    .or_else(|| cfg.scripts.get(&t.name).map(|s| s.weight))
+                    .unwrap_or(0)
+                    != 0
+            });
+        if weighted {
+            cx.error(&d, format!("({name}) address owner (priority 255) cannot have weighted trackers - weights ignored"));
+            priority = 255;
+        }
+    }
+    let unicast_ttl = d.unicast_ttl.unwrap_or(255);
+    let accept = d.accept.unwrap_or(!strict || owner);
+    if strict && d.accept == Some(true) && version == 2 {
+        cx.error(
+            &d,
+            format!("({name}) Strict mode requires no_accept for VRRPv2"),
+        );
+    }
+    Some(Instance {
+        name: name.clone(),
+        state,
+        interface: d.interface,
+        virtual_router_id: vrid,
+        priority,
+        advert_int: d.advert_int.unwrap_or(std::time::Duration::from_secs(1)),
+        version,
+        family,
+        nopreempt: d.nopreempt,
+        preempt_delay,
+        authentication,
+        virtual_ipaddress: vips,
+        virtual_ipaddress_excluded: d.vips_excluded,
+        virtual_routes: d.routes,
+        virtual_rules: d.rules,
+        track_interface,
+        track_script: d.track_script,
+        track_file: d.track_file,
+        dont_track_primary: d.dont_track_primary,
+        unicast_src_ip: d.unicast_src_ip,
+        unicast_peer: d.unicast_peer,
+        unicast_ttl,
+        unicast_fault_no_peer: d.unicast_fault_no_peer,
+        check_unicast_src: d.check_unicast_src || g.vrrp_check_unicast_src,
+        mcast_src_ip: d.mcast_src_ip,
+        mcast_dst_ip: d.mcast_dst_ip,
+        track_src_ip: d.track_src_ip,
+        garp_master_delay: d.garp_master_delay.unwrap_or(g.vrrp_garp_master_delay),
+        garp_master_repeat: d.garp_master_repeat.unwrap_or(g.vrrp_garp_master_repeat),
+        garp_master_refresh: d.garp_master_refresh.unwrap_or(g.vrrp_garp_master_refresh),
+        garp_master_refresh_repeat: d
+            .garp_master_refresh_repeat
+            .unwrap_or(g.vrrp_garp_master_refresh_repeat),
+        garp_lower_prio_delay: d
+            .garp_lower_prio_delay
+            .or(g.vrrp_garp_lower_prio_delay)
+            .unwrap_or(g.vrrp_garp_master_delay),
+        garp_lower_prio_repeat: d
+            .garp_lower_prio_repeat
+            .or(g.vrrp_garp_lower_prio_repeat)
+            .unwrap_or(g.vrrp_garp_master_repeat),
+        lower_prio_no_advert: d
+            .lower_prio_no_advert
+            .or(g.vrrp_lower_prio_no_advert)
+            .unwrap_or(strict),
+        higher_prio_send_advert: d
+            .higher_prio_send_advert
+            .unwrap_or(g.vrrp_higher_prio_send_advert),
+        owner_ignore_adverts: d
+            .owner_ignore_adverts
+            .or(g.vrrp_owner_ignore_adverts)
+            .unwrap_or(strict),
+        down_timer_adverts: d.down_timer_adverts.unwrap_or(g.vrrp_down_timer_adverts),
+        smtp_alert: d
+            .smtp_alert
+            .or(g.smtp_alert_vrrp)
+            .or(g.smtp_alert)
+            .unwrap_or(false),
+        notify: d.notify,
+        notify_priority_changes: d
+            .notify_priority_changes
+            .unwrap_or(g.vrrp_notify_priority_changes),
+        use_vmac: d.use_vmac,
+        vmac_xmit_base: d.vmac_xmit_base,
+        accept,
+        strict_mode: strict,
+        skip_check_adv_addr: d.skip_check_adv_addr.unwrap_or(g.vrrp_skip_check_adv_addr),
+        no_virtual_ipaddress: d.no_virtual_ipaddress,
+        promote_secondaries: d.promote_secondaries,
+        v3_checksum_as_v2: d.v3_checksum_as_v2.unwrap_or(g.v3_checksum_as_v2),
+        timer_expired_backup: d.timer_expired_backup,
+        sync_group: None,
+    })
+}
+
+fn config_error(diags: &mut Vec<Diagnostic>, kw: &str, msg: String) {
+    diags.push(Diagnostic {
+        severity: Severity::Error,
+        class: ExitClass::ConfigError,
+        file: Arc::from(""),
+        line: 0,
+        column: 0,
+        keyword: kw.into(),
+        message: msg,
+    });
+}
+
+fn duplicate_vrids(cfg: &Config, diags: &mut Vec<Diagnostic>) {
+    for (n, a) in cfg.instances.iter().enumerate() {
+        for b in &cfg.instances[..n] {
+            if a.virtual_router_id == b.virtual_router_id
+                && a.family == b.family
+                && a.interface.is_some()
+                && a.interface == b.interface
+            {
+                let fam = if a.family == Family::V4 {
+                    "IPv4"
+                } else {
+                    "IPv6"
+                };
+                config_error(
+                    diags,
+                    "virtual_router_id",
+                    format!(
+                        "{} and {} both use VRID {} with {fam} on interface {}",
+                        b.name,
+                        a.name,
+                        a.virtual_router_id,
+                        a.interface.as_deref().unwrap_or("")
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn sync_groups(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
+    let mut groups = std::mem::take(&mut cfg.sync_groups);
+    groups.retain_mut(|g| {
+        let mut members = Vec::new();
+        for m in std::mem::take(&mut g.group) {
+            match cfg.instances.iter_mut().find(|i| i.name == m) {
+                None => config_error(diags, "group", format!(
+                    "Virtual router {m} specified in sync group {} doesn't exist - ignoring", g.name
+                )),
+                Some(i) if i.sync_group.is_some() => config_error(diags, "group", format!(
+                    "Virtual router {m} cannot exist in more than one sync group; ignoring {}", g.name
+                )),
+                Some(i) => {
+                    i.sync_group = Some(g.name.clone());
+                    members.push(m);
+                }
+            }
+        }
+        g.group = members;
+        match g.group.len() {
+            0 => {
+                config_error(diags, "vrrp_sync_group", format!("Sync group {} has no virtual router(s). removing", g.name));
+                false
+            }
+            1 => {
+                config_error(diags, "vrrp_sync_group", format!("Sync group {} has only 1 virtual router(s) - this probably isn't what you want", g.name));
+                true
+            }
+            _ => true,
+        }
+    });
+    cfg.sync_groups = groups;
+}

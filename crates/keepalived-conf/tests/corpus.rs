@@ -1,0 +1,67 @@
+//! The real-world corpus (../shared/keepalived-confs, 52 files) loads, and our `-t` class equals
+//! keepalived 2.2.7's recorded one, or the file is named in docs/keepalived-compat.md.
+
+use keepalived_conf::{LoadOptions, load_file};
+use std::path::PathBuf;
+
+fn corpus_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("KEEPALIVED_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/keepalived-confs")
+        });
+    dir.join("INDEX.tsv").is_file().then_some(dir)
+}
+
+#[test]
+fn corpus_classes_match_keepalived_2_2_7() {
+    let Some(dir) = corpus_dir() else {
+        assert!(std::env::var_os("CI").is_none(), "corpus missing under CI");
+        eprintln!("SKIPPED: corpus not found (set KEEPALIVED_CORPUS)");
+        return;
+    };
+    let compat = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/keepalived-compat.md"),
+    )
+    .unwrap_or_default();
+    let index = std::fs::read_to_string(dir.join("INDEX.tsv")).unwrap();
+    let mut checked = 0;
+    let mut undocumented = Vec::new();
+    for row in index.lines().skip(1) {
+        let cols: Vec<&str> = row.split('\t').collect();
+        let (file, want_instances, want) = (cols[0], cols[4], cols[5]);
+        let want: u8 = want.parse().unwrap();
+        let loaded = load_file(&dir.join(file), &LoadOptions::default());
+        let got = loaded.exit_class();
+        checked += 1;
+        if let Some(cfg) = &loaded.config {
+            // Every instance keepalived kept is in the model (minus documented failures).
+            let n: usize = want_instances.parse().unwrap();
+            assert!(
+                cfg.instances.len() <= n,
+                "{file}: more instances than blocks"
+            );
+        } else {
+            assert_eq!(want, 2, "{file}: no config but keepalived did not stop");
+        }
+        if got != want {
+            let documented = compat.contains(file);
+            eprintln!(
+                "{file}: keepalived {want}, vrrpd {got}{}",
+                if documented { " (documented)" } else { "" }
+            );
+            for d in &loaded.diagnostics {
+                eprintln!("    {d}");
+            }
+            if !documented {
+                undocumented.push(format!("{file}: keepalived {want} vrrpd {got}"));
+            }
+        }
+    }
+    assert_eq!(checked, 52);
+    assert!(
+        undocumented.is_empty(),
+        "undocumented differences:\n{}",
+        undocumented.join("\n")
+    );
+}
