@@ -98,6 +98,15 @@ pub struct DaemonArgs {
     /// SIGUSR2 statistics file (default /tmp/keepalived.stats, or beside `-p`).
     #[arg(long = "stats-file")]
     pub stats_file: Option<PathBuf>,
+    /// Fast failover (not keepalived behaviour): a MASTER advertises a priority change at once
+    /// and a preemptive BACKUP that hears a lower-priority master takes over at once instead of
+    /// waiting out the master-down interval. Off = keepalived's exact behaviour.
+    #[arg(long = "fast-failover")]
+    pub fast_failover: bool,
+    /// With --fast-failover: a priority dip must last this many seconds before it is
+    /// advertised or acted on (anti-flap). Default 0.
+    #[arg(long = "hold-time", value_name = "SECS", requires = "fast_failover")]
+    pub hold_time: Option<f64>,
 }
 
 /// Every path a running vrrpd writes. Explicit flags win; otherwise, when `-p` is given, files

@@ -6,7 +6,13 @@
 
 pub mod alert;
 pub mod cli;
+pub mod conf;
 pub mod control;
+pub mod ctl;
+pub mod dump;
 pub mod net;
 pub mod notify;
+pub mod ratelimit;
+pub mod runtime;
 pub mod scripts;
+pub mod spec;

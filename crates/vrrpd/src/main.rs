@@ -1,4 +1,87 @@
-fn main() {
-    eprintln!("vrrpd: not yet functional");
-    std::process::exit(1);
+//! vrrpd binary: CLI dispatch, logging, pid file, and the tokio runtime around the daemon.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use vrrpd::cli::{Cli, Command, DaemonArgs, RuntimePaths};
+use vrrpd::runtime::{Daemon, Options};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Ctl(args)) = &cli.command {
+        return vrrpd::ctl::run(args);
+    }
+    init_logging(&cli.daemon);
+    if cli.daemon.config_test {
+        return vrrpd::conf::config_test(&cli.daemon);
+    }
+    if cli.daemon.dump_config {
+        return match vrrpd::conf::dump_config(&cli.daemon) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("vrrpd: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    match run_daemon(&cli.daemon) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(args: &DaemonArgs) {
+    let default = if args.log_detail { "debug" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    if args.log_json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn run_daemon(args: &DaemonArgs) -> Result<()> {
+    let paths = RuntimePaths::from_args(args);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    write_pid_file(&paths.pid_file)?;
+    let loader_args = args.clone();
+    let loader: vrrpd::runtime::Loader = Box::new(move || vrrpd::conf::load_spec(&loader_args));
+    let opts = Options {
+        data_file: paths.data_file.clone(),
+        stats_file: paths.stats_file.clone(),
+        dont_release: args.dont_release,
+    };
+    let result = rt.block_on(async move {
+        let daemon = Daemon::start(loader, opts).await?;
+        daemon.run().await
+    });
+    let _ = std::fs::remove_file(&paths.pid_file);
+    result
+}
+
+fn write_pid_file(path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating directory {}", dir.display()))?;
+    }
+    std::fs::write(path, format!("{}\n", std::process::id()))
+        .with_context(|| format!("writing pid file {}", path.display()))
 }

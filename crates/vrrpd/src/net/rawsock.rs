@@ -4,13 +4,14 @@
 //! kernel build the header and the checksum (`IPV6_CHECKSUM`) and reports the hop limit and the
 //! destination through ancillary data, which the receive checks need.
 
-use std::io::{self, IoSliceMut};
+use std::io::{self, IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::AsRawFd;
 
 use nix::sys::socket::{
-    ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg, setsockopt, sockopt,
+    ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn6, SockaddrStorage, recvmsg, sendmsg,
+    setsockopt, sockopt,
 };
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use tokio::io::unix::AsyncFd;
@@ -116,11 +117,49 @@ impl VrrpSocket {
         self.send_to(packet, &addr).await
     }
 
-    /// Sends a VRRP message to `dst` over IPv6; the kernel adds the header and the checksum.
-    pub async fn send_v6(&self, vrrp: &[u8], dst: Ipv6Addr) -> io::Result<()> {
+    /// Sends a VRRP message to `dst` over IPv6 from `src` (when given, through `IPV6_PKTINFO`);
+    /// the kernel adds the header and the checksum. Sending from a tentative address fails,
+    /// which the caller reports as "cannot send".
+    pub async fn send_v6(
+        &self,
+        vrrp: &[u8],
+        src: Option<Ipv6Addr>,
+        dst: Ipv6Addr,
+    ) -> io::Result<()> {
         let scope = if is_link_scope(&dst) { self.ifindex } else { 0 };
-        let addr = SockAddr::from(SocketAddrV6::new(dst, 0, 0, scope));
-        self.send_to(vrrp, &addr).await
+        let addr = SockaddrIn6::from(SocketAddrV6::new(dst, 0, 0, scope));
+        let info = libc::in6_pktinfo {
+            ipi6_addr: libc::in6_addr {
+                s6_addr: src.unwrap_or(Ipv6Addr::UNSPECIFIED).octets(),
+            },
+            ipi6_ifindex: self.ifindex,
+        };
+        loop {
+            let mut guard = self.fd.writable().await?;
+            let res = guard.try_io(|inner| {
+                let iov = [IoSlice::new(vrrp)];
+                let cmsg = [ControlMessage::Ipv6PacketInfo(&info)];
+                let cmsgs: &[ControlMessage<'_>] = if src.is_some() { &cmsg } else { &[] };
+                sendmsg(
+                    inner.get_ref().as_raw_fd(),
+                    &iov,
+                    cmsgs,
+                    MsgFlags::MSG_DONTWAIT,
+                    Some(&addr),
+                )
+                .map_err(io::Error::from)
+            });
+            match res {
+                Ok(r) => {
+                    let n = r?;
+                    if n != vrrp.len() {
+                        return Err(io::Error::other("short send"));
+                    }
+                    return Ok(());
+                }
+                Err(_would_block) => continue,
+            }
+        }
     }
 
     async fn send_to(&self, data: &[u8], addr: &SockAddr) -> io::Result<()> {

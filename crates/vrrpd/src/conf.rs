@@ -1,0 +1,251 @@
+//! From keepalived.conf to what the daemon runs: loading through `keepalived-conf` (whose
+//! diagnostics and exit classes make `-t` behave like keepalived's), and the mapping of its
+//! typed model onto [`DaemonSpec`] and the `vrrp` state machine's configuration.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use keepalived_conf::model as kc;
+
+use crate::cli::DaemonArgs;
+use crate::net::netlink::{Broadcast, Vip};
+use crate::spec::{DaemonSpec, GroupSpec, InstanceSpec, interface_tracker};
+
+fn load(args: &DaemonArgs) -> keepalived_conf::Loaded {
+    let mut opts = keepalived_conf::LoadOptions::default();
+    if let Some(id) = &args.config_id {
+        opts.config_id = Some(id.clone());
+    }
+    keepalived_conf::load_file(&args.config, &opts)
+}
+
+/// `-t`: diagnostics to stderr, keepalived's exit classes.
+pub fn config_test(args: &DaemonArgs) -> ExitCode {
+    let loaded = load(args);
+    for d in &loaded.diagnostics {
+        eprintln!("{d}");
+    }
+    if let Some(cfg) = &loaded.config
+        && let Err(e) = spec_from_config(cfg, args)
+    {
+        eprintln!("{e:#}");
+        return ExitCode::from(4);
+    }
+    ExitCode::from(loaded.exit_class())
+}
+
+/// `--dump-config`: the typed model as JSON.
+pub fn dump_config(args: &DaemonArgs) -> Result<String> {
+    let loaded = load(args);
+    for d in &loaded.diagnostics {
+        eprintln!("{d}");
+    }
+    let cfg = loaded.config.context("configuration could not be loaded")?;
+    Ok(serde_json::to_string_pretty(&cfg)?)
+}
+
+/// Loads the configuration for running: diagnostics are logged; a configuration that cannot
+/// run is an error (at start: exit; at reload: the old one stays).
+pub fn load_spec(args: &DaemonArgs) -> Result<DaemonSpec> {
+    let loaded = load(args);
+    for d in &loaded.diagnostics {
+        tracing::warn!(file = %args.config.display(), "{d}");
+    }
+    let cfg = loaded
+        .config
+        .with_context(|| format!("configuration {} cannot be used", args.config.display()))?;
+    spec_from_config(&cfg, args)
+}
+
+/// The mapping proper.
+pub fn spec_from_config(cfg: &kc::Config, args: &DaemonArgs) -> Result<DaemonSpec> {
+    let g = &cfg.global_defs;
+    let mut spec = DaemonSpec {
+        garp_interval: g.vrrp_garp_interval,
+        gna_interval: g.vrrp_gna_interval,
+        router_id: g.router_id.clone(),
+        ..Default::default()
+    };
+    for i in &cfg.instances {
+        spec.instances.push(
+            instance_spec(cfg, i, args).with_context(|| format!("vrrp_instance {}", i.name))?,
+        );
+    }
+    for sg in &cfg.sync_groups {
+        spec.groups.push(GroupSpec {
+            name: sg.name.clone(),
+            members: sg.group.clone(),
+        });
+    }
+    Ok(spec)
+}
+
+fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Result<InstanceSpec> {
+    let g = &cfg.global_defs;
+    let interface = match &i.interface {
+        Some(n) => n.clone(),
+        None => bail!("no interface (vrrpd needs one, also in unicast mode)"),
+    };
+    let version = match (i.family, i.version) {
+        (kc::Family::V6, _) => vrrp::Version::V3,
+        (_, 3) => vrrp::Version::V3,
+        _ => vrrp::Version::V2,
+    };
+    let placeholder: IpAddr = match i.family {
+        kc::Family::V4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        kc::Family::V6 => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+    };
+    let mut v =
+        vrrp::InstanceConfig::new(i.name.clone(), i.virtual_router_id, version, placeholder);
+    v.priority = i.priority;
+    v.advert_interval = i.advert_int;
+    v.initial_state = match i.state {
+        Some(kc::InitialState::Master) => vrrp::InitialState::Master,
+        _ => vrrp::InitialState::Backup,
+    };
+    v.preempt = !i.nopreempt;
+    v.preempt_delay = i.preempt_delay;
+    let (vips, family_vips): (Vec<Vip>, Vec<vrrp::Vip>) = i
+        .virtual_ipaddress
+        .iter()
+        .filter(|a| vrrp::Family::of(a.addr) == v.family)
+        .map(|a| (vip_of(a, &interface), vrrp_vip(a)))
+        .unzip();
+    v.vips = family_vips;
+    let excluded: Vec<Vip> = i
+        .virtual_ipaddress_excluded
+        .iter()
+        .map(|a| vip_of(a, &interface))
+        .collect();
+    v.excluded_vips = i.virtual_ipaddress_excluded.iter().map(vrrp_vip).collect();
+    v.auth = match (&i.authentication, version) {
+        (Some(kc::Authentication::Pass(p)), vrrp::Version::V2) => vrrp::Auth::pass(p.as_bytes()),
+        (Some(kc::Authentication::Ah(_)), vrrp::Version::V2) => {
+            bail!("auth_type AH is not supported by vrrpd")
+        }
+        _ => vrrp::Auth::None,
+    };
+    v.unicast_peers = i
+        .unicast_peer
+        .iter()
+        .map(|p| vrrp::UnicastPeer {
+            addr: p.addr,
+            min_ttl: p.min_ttl,
+            max_ttl: p.max_ttl,
+        })
+        .collect();
+    v.check_unicast_src = i.check_unicast_src || g.vrrp_check_unicast_src;
+    v.multicast_group = match (i.mcast_dst_ip, v.family) {
+        (Some(a), _) => a,
+        (None, vrrp::Family::V4) => IpAddr::V4(g.vrrp_mcast_group4),
+        (None, vrrp::Family::V6) => IpAddr::V6(g.vrrp_mcast_group6),
+    };
+    v.accept = i.accept;
+    v.strict = i.strict_mode;
+    v.garp = vrrp::GarpConfig {
+        master_delay: i.garp_master_delay,
+        master_repeat: i.garp_master_repeat.max(1),
+        master_refresh: (!i.garp_master_refresh.is_zero()).then_some(i.garp_master_refresh),
+        master_refresh_repeat: i.garp_master_refresh_repeat.max(1),
+        lower_prio_delay: i.garp_lower_prio_delay,
+        lower_prio_repeat: i.garp_lower_prio_repeat,
+    };
+    v.down_timer_adverts = i.down_timer_adverts;
+    v.lower_prio_no_advert = i.lower_prio_no_advert;
+    v.higher_prio_send_advert = i.higher_prio_send_advert;
+    v.owner_ignore_adverts = i.owner_ignore_adverts;
+    v.skip_check_adv_addr = i.skip_check_adv_addr;
+    v.v3_checksum_as_v2 = g.v3_checksum_as_v2;
+    v.dont_track_primary = i.dont_track_primary;
+    v.fast_failover = fast_failover(args);
+    let mut track_interfaces = Vec::new();
+    for t in &i.track_interface {
+        if t.name == interface {
+            continue;
+        }
+        v.trackers.push(vrrp::TrackerConfig {
+            name: interface_tracker(&t.name),
+            weight: t.weight,
+            reverse: t.reverse,
+        });
+        track_interfaces.push(t.name.clone());
+    }
+    for t in &i.track_script {
+        let Some(s) = cfg.scripts.get(&t.name) else {
+            continue;
+        };
+        v.trackers.push(vrrp::TrackerConfig {
+            name: t.name.clone(),
+            weight: t.weight.unwrap_or(s.weight),
+            reverse: t.reverse.unwrap_or(s.weight_reverse),
+        });
+    }
+    let source = i.unicast_src_ip.or(i.mcast_src_ip);
+    Ok(InstanceSpec {
+        name: i.name.clone(),
+        interface,
+        vrrp: v,
+        source,
+        unicast_ttl: if i.unicast_ttl == 0 {
+            255
+        } else {
+            i.unicast_ttl
+        },
+        vips,
+        excluded,
+        track_interfaces,
+    })
+}
+
+fn fast_failover(args: &DaemonArgs) -> vrrp::FastFailover {
+    if !args.fast_failover {
+        return vrrp::FastFailover::default();
+    }
+    vrrp::FastFailover {
+        immediate_advert_on_priority_change: true,
+        fast_preempt: true,
+        fast_preempt_delay: Duration::ZERO,
+        hold_time: args
+            .hold_time
+            .map(Duration::from_secs_f64)
+            .unwrap_or(Duration::ZERO),
+    }
+}
+
+fn vrrp_vip(a: &kc::VirtualAddress) -> vrrp::Vip {
+    vrrp::Vip {
+        addr: a.addr,
+        prefix_len: a.prefix_len,
+    }
+}
+
+fn vip_of(a: &kc::VirtualAddress, default_if: &str) -> Vip {
+    Vip {
+        addr: a.addr,
+        prefix_len: a.prefix_len,
+        ifname: a.dev.clone().unwrap_or_else(|| default_if.to_string()),
+        broadcast: match &a.brd {
+            None => Broadcast::None,
+            Some(kc::Broadcast::Plus) => Broadcast::Derived,
+            Some(kc::Broadcast::Minus) => Broadcast::None,
+            Some(kc::Broadcast::Addr(IpAddr::V4(b))) => Broadcast::Addr(*b),
+            Some(kc::Broadcast::Addr(_)) => Broadcast::None,
+        },
+        scope: a.scope.as_deref().and_then(scope_number),
+        label: a.label.clone(),
+    }
+}
+
+/// `scope` words as `ip` understands them.
+fn scope_number(s: &str) -> Option<u8> {
+    match s {
+        "global" | "universe" => Some(0),
+        "site" => Some(200),
+        "link" => Some(253),
+        "host" => Some(254),
+        "nowhere" => Some(255),
+        n => n.parse().ok(),
+    }
+}

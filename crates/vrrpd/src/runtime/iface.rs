@@ -1,0 +1,125 @@
+//! One network interface as the daemon uses it: index, MAC, link state, the shared raw VRRP
+//! sockets (one per family) with their reader tasks, and the announcer for GARP / NA.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::net::garp::Announcer;
+use crate::net::netlink::LinkInfo;
+use crate::net::rawsock::{RecvMeta, VrrpSocket};
+
+/// A datagram read by a socket reader task.
+pub struct Received {
+    pub ifindex: u32,
+    pub v6: bool,
+    pub bytes: Vec<u8>,
+    pub meta: RecvMeta,
+}
+
+pub struct Iface {
+    pub info: LinkInfo,
+    pub v4: Option<Arc<VrrpSocket>>,
+    pub v6: Option<Arc<VrrpSocket>>,
+    pub announcer: Arc<Announcer>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Iface {
+    fn drop(&mut self) {
+        for r in &self.readers {
+            r.abort();
+        }
+    }
+}
+
+impl Iface {
+    pub fn new(info: LinkInfo) -> Self {
+        let announcer = Arc::new(Announcer::new(
+            &info.name,
+            info.index,
+            info.mac.unwrap_or([0; 6]),
+        ));
+        Iface {
+            info,
+            v4: None,
+            v6: None,
+            announcer,
+            readers: Vec::new(),
+        }
+    }
+
+    /// Opens the socket of a family (once) and starts its reader.
+    pub fn ensure_socket(
+        &mut self,
+        v6: bool,
+        groups: &[IpAddr],
+        tx: &mpsc::Sender<Received>,
+    ) -> Result<()> {
+        if (v6 && self.v6.is_some()) || (!v6 && self.v4.is_some()) {
+            return Ok(());
+        }
+        let sock = if v6 {
+            let g: Vec<Ipv6Addr> = groups
+                .iter()
+                .filter_map(|a| match a {
+                    IpAddr::V6(a) => Some(*a),
+                    _ => None,
+                })
+                .collect();
+            VrrpSocket::open_v6(&self.info.name, self.info.index, &g)
+        } else {
+            let g: Vec<Ipv4Addr> = groups
+                .iter()
+                .filter_map(|a| match a {
+                    IpAddr::V4(a) => Some(*a),
+                    _ => None,
+                })
+                .collect();
+            VrrpSocket::open_v4(&self.info.name, self.info.index, &g)
+        }
+        .with_context(|| {
+            format!(
+                "opening raw VRRP {} socket on {}",
+                if v6 { "IPv6" } else { "IPv4" },
+                self.info.name
+            )
+        })?;
+        let sock = Arc::new(sock);
+        self.readers
+            .push(tokio::spawn(read_loop(sock.clone(), tx.clone())));
+        if v6 {
+            self.v6 = Some(sock);
+        } else {
+            self.v4 = Some(sock);
+        }
+        Ok(())
+    }
+}
+
+async fn read_loop(sock: Arc<VrrpSocket>, tx: mpsc::Sender<Received>) {
+    let mut buf = vec![0u8; 65536];
+    loop {
+        match sock.recv(&mut buf).await {
+            Ok(meta) => {
+                let rx = Received {
+                    ifindex: sock.ifindex(),
+                    v6: sock.is_v6(),
+                    bytes: buf[..meta.len.min(buf.len())].to_vec(),
+                    meta,
+                };
+                // A full queue means the loop is behind: dropping is what a busy NIC does too.
+                if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(rx) {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(interface = sock.ifname(), error = %e, "receive error");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! What the daemon runs, independent of how it was written down: each VRRP instance with its
+//! interface, the protocol configuration for the `vrrp` state machine and the system details
+//! (VIP attributes, source address) that only the I/O shell cares about. Built from
+//! keepalived.conf by [`crate::conf`]; compared field by field on reload to decide which
+//! instances keep running untouched.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::net::netlink::Vip;
+
+/// Name of the tracker that follows interface `ifname` (`track_interface`).
+pub fn interface_tracker(ifname: &str) -> String {
+    format!("interface:{ifname}")
+}
+
+/// Everything one daemon runs.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DaemonSpec {
+    pub instances: Vec<InstanceSpec>,
+    pub groups: Vec<GroupSpec>,
+    /// Pause between two gratuitous ARPs on one interface (`vrrp_garp_interval`).
+    pub garp_interval: Duration,
+    /// Pause between two unsolicited NAs on one interface (`vrrp_gna_interval`).
+    pub gna_interval: Duration,
+    /// Shown in dumps and passed to alerts.
+    pub router_id: Option<String>,
+}
+
+/// One `vrrp_instance`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceSpec {
+    pub name: String,
+    /// Interface adverts go out on.
+    pub interface: String,
+    /// Protocol configuration. `primary_address` is a placeholder until the daemon has looked
+    /// at the interface (see [`InstanceSpec::source`]).
+    pub vrrp: vrrp::InstanceConfig,
+    /// `unicast_src_ip` / `mcast_src_ip`; otherwise the interface's primary IPv4 address or
+    /// its IPv6 link-local.
+    pub source: Option<IpAddr>,
+    /// TTL / hop limit of unicast adverts.
+    pub unicast_ttl: u8,
+    /// Advertised VIPs with their system attributes, in configuration order.
+    pub vips: Vec<Vip>,
+    /// `virtual_ipaddress_excluded`.
+    pub excluded: Vec<Vip>,
+    /// Interfaces this instance tracks (their trackers are named by [`interface_tracker`]).
+    pub track_interfaces: Vec<String>,
+}
+
+impl InstanceSpec {
+    /// Whether this instance speaks IPv6.
+    pub fn is_v6(&self) -> bool {
+        self.vrrp.family == vrrp::Family::V6
+    }
+
+    /// The system description of a VIP the state machine names by address.
+    pub fn vip_for(&self, addr: IpAddr) -> Option<&Vip> {
+        self.vips
+            .iter()
+            .chain(self.excluded.iter())
+            .find(|v| v.addr == addr)
+    }
+}
+
+/// One `vrrp_sync_group`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSpec {
+    pub name: String,
+    pub members: Vec<String>,
+}
