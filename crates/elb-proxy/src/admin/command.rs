@@ -1,0 +1,248 @@
+//! The admin socket's command language, in the style of HAProxy's stats socket: one command
+//! per line, words separated by spaces. Pure parsing, so garbage of any kind becomes a
+//! `ParseError` (and an error line to the client), never a panic; fuzzed in `fuzz/`.
+
+/// A member reference `CLUSTER/MEMBER`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerRef {
+    pub cluster: String,
+    pub member: String,
+}
+
+/// Operator state requested for a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerState {
+    Ready,
+    Drain,
+    Maint,
+}
+
+/// Output format of `show stat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Json,
+}
+
+/// One parsed command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Help,
+    ShowInfo,
+    ShowStat(Format),
+    ShowServersState,
+    DisableServer(ServerRef),
+    EnableServer(ServerRef),
+    SetServerState(ServerRef, ServerState),
+    SetWeight(ServerRef, u32),
+    GetWeight(ServerRef),
+    Reload,
+    /// Whole-proxy drain (health 503, vrrpd told) or back to serving.
+    SetProxyState(bool),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("empty command")]
+    Empty,
+    #[error("unknown command; try 'help'")]
+    Unknown,
+    #[error("expected CLUSTER/MEMBER, got '{0}'")]
+    BadServer(String),
+    #[error("expected one of ready, drain, maint")]
+    BadState,
+    #[error("weight must be an integer 0..=1000")]
+    BadWeight,
+    #[error("unexpected extra words")]
+    Extra,
+    #[error("missing argument")]
+    Missing,
+}
+
+/// The text of `help`.
+pub const HELP: &str = "\
+help                                   this list
+show info                              process information
+show stat [json]                       per cluster and member counters (CSV or JSON)
+show servers state                     members' admin state, health and weight
+disable server CLUSTER/MEMBER          put a member in maintenance (no traffic)
+enable server CLUSTER/MEMBER           back to ready
+set server CLUSTER/MEMBER state ready|drain|maint
+set weight CLUSTER/MEMBER N            0..1000 (also: set server C/M weight N)
+get weight CLUSTER/MEMBER
+reload                                 reload the config file (kept if invalid)
+set proxy state drain|ready            whole proxy: health 503 + vrrpd told / serve again
+";
+
+fn server(word: Option<&str>) -> Result<ServerRef, ParseError> {
+    let w = word.ok_or(ParseError::Missing)?;
+    let (c, m) = w
+        .split_once('/')
+        .ok_or_else(|| ParseError::BadServer(truncate(w)))?;
+    if c.is_empty() || m.is_empty() || m.contains('/') {
+        return Err(ParseError::BadServer(truncate(w)));
+    }
+    Ok(ServerRef {
+        cluster: c.to_string(),
+        member: m.to_string(),
+    })
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(64).collect()
+}
+
+fn state(word: Option<&str>) -> Result<ServerState, ParseError> {
+    match word.ok_or(ParseError::Missing)? {
+        "ready" => Ok(ServerState::Ready),
+        "drain" => Ok(ServerState::Drain),
+        "maint" => Ok(ServerState::Maint),
+        _ => Err(ParseError::BadState),
+    }
+}
+
+fn weight(word: Option<&str>) -> Result<u32, ParseError> {
+    let w: u32 = word
+        .ok_or(ParseError::Missing)?
+        .parse()
+        .map_err(|_| ParseError::BadWeight)?;
+    if w > 1000 {
+        return Err(ParseError::BadWeight);
+    }
+    Ok(w)
+}
+
+/// Parses one line (without its newline).
+pub fn parse(line: &str) -> Result<Command, ParseError> {
+    let mut words = line.split_ascii_whitespace();
+    let first = words.next().ok_or(ParseError::Empty)?;
+    let cmd = match (first, words.next()) {
+        ("help", None) => return Ok(Command::Help),
+        ("reload", None) => return Ok(Command::Reload),
+        ("show", Some("info")) => Command::ShowInfo,
+        ("show", Some("stat")) => match words.next() {
+            None => return Ok(Command::ShowStat(Format::Csv)),
+            Some("json" | "typed") => Command::ShowStat(Format::Json),
+            Some(_) => return Err(ParseError::Unknown),
+        },
+        ("show", Some("servers")) => match words.next() {
+            Some("state") => Command::ShowServersState,
+            _ => return Err(ParseError::Unknown),
+        },
+        ("disable", Some("server")) => Command::DisableServer(server(words.next())?),
+        ("enable", Some("server")) => Command::EnableServer(server(words.next())?),
+        ("set", Some("server")) => {
+            let s = server(words.next())?;
+            match words.next() {
+                Some("state") => Command::SetServerState(s, state(words.next())?),
+                Some("weight") => Command::SetWeight(s, weight(words.next())?),
+                _ => return Err(ParseError::Unknown),
+            }
+        }
+        ("set", Some("weight")) => {
+            let s = server(words.next())?;
+            Command::SetWeight(s, weight(words.next())?)
+        }
+        ("get", Some("weight")) => Command::GetWeight(server(words.next())?),
+        ("set", Some("proxy")) => match (words.next(), words.next()) {
+            (Some("state"), Some("drain")) => Command::SetProxyState(false),
+            (Some("state"), Some("ready")) => Command::SetProxyState(true),
+            (Some("state"), Some(_)) => return Err(ParseError::BadState),
+            (Some("state"), None) => return Err(ParseError::Missing),
+            _ => return Err(ParseError::Unknown),
+        },
+        _ => return Err(ParseError::Unknown),
+    };
+    if words.next().is_some() {
+        return Err(ParseError::Extra);
+    }
+    Ok(cmd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(c: &str, m: &str) -> ServerRef {
+        ServerRef {
+            cluster: c.into(),
+            member: m.into(),
+        }
+    }
+
+    #[test]
+    fn every_command_parses() {
+        assert_eq!(parse("help"), Ok(Command::Help));
+        assert_eq!(parse("show info"), Ok(Command::ShowInfo));
+        assert_eq!(parse("show stat"), Ok(Command::ShowStat(Format::Csv)));
+        assert_eq!(
+            parse("  show   stat json "),
+            Ok(Command::ShowStat(Format::Json))
+        );
+        assert_eq!(parse("show servers state"), Ok(Command::ShowServersState));
+        assert_eq!(
+            parse("disable server app/m1"),
+            Ok(Command::DisableServer(s("app", "m1")))
+        );
+        assert_eq!(
+            parse("enable server app/127.0.0.1:80"),
+            Ok(Command::EnableServer(s("app", "127.0.0.1:80")))
+        );
+        assert_eq!(
+            parse("set server app/m1 state drain"),
+            Ok(Command::SetServerState(s("app", "m1"), ServerState::Drain))
+        );
+        assert_eq!(
+            parse("set server app/m1 weight 7"),
+            Ok(Command::SetWeight(s("app", "m1"), 7))
+        );
+        assert_eq!(
+            parse("set weight app/m1 0"),
+            Ok(Command::SetWeight(s("app", "m1"), 0))
+        );
+        assert_eq!(
+            parse("get weight app/m1"),
+            Ok(Command::GetWeight(s("app", "m1")))
+        );
+        assert_eq!(parse("reload"), Ok(Command::Reload));
+        assert_eq!(
+            parse("set proxy state drain"),
+            Ok(Command::SetProxyState(false))
+        );
+        assert_eq!(
+            parse("set proxy state ready"),
+            Ok(Command::SetProxyState(true))
+        );
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        assert_eq!(parse(""), Err(ParseError::Empty));
+        assert_eq!(parse("   "), Err(ParseError::Empty));
+        assert_eq!(parse("shutdown"), Err(ParseError::Unknown));
+        assert_eq!(parse("show"), Err(ParseError::Unknown));
+        assert_eq!(
+            parse("disable server appm1"),
+            Err(ParseError::BadServer("appm1".into()))
+        );
+        assert_eq!(
+            parse("disable server /m1"),
+            Err(ParseError::BadServer("/m1".into()))
+        );
+        assert_eq!(
+            parse("disable server a/b/c"),
+            Err(ParseError::BadServer("a/b/c".into()))
+        );
+        assert_eq!(parse("disable server"), Err(ParseError::Missing));
+        assert_eq!(parse("set server a/b state up"), Err(ParseError::BadState));
+        assert_eq!(parse("set weight a/b -1"), Err(ParseError::BadWeight));
+        assert_eq!(parse("set weight a/b 1001"), Err(ParseError::BadWeight));
+        assert_eq!(
+            parse("set weight a/b 99999999999999999999"),
+            Err(ParseError::BadWeight)
+        );
+        assert_eq!(parse("help me"), Err(ParseError::Unknown));
+        assert_eq!(parse("show info now"), Err(ParseError::Extra));
+        assert_eq!(parse("\u{0}\u{7f}ÿ"), Err(ParseError::Unknown));
+    }
+}

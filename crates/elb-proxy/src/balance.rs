@@ -1,0 +1,513 @@
+//! Member choice and member health for one cluster. Pure: the caller passes the time and a
+//! random number, so every policy (weighted round-robin, least connections, power of two
+//! choices, stickiness, passive ejection with back-off, active rise/fall, admin states) is
+//! tested without sockets or clocks. The I/O shell holds one `Balancer` per cluster behind a
+//! mutex that is taken briefly per request.
+
+use std::time::{Duration, Instant};
+
+use crate::config::BalanceMode;
+
+/// Operator state set through the admin socket (HAProxy's `set server state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminState {
+    /// Normal traffic.
+    Ready,
+    /// No new traffic, except requests sticky to this member; in-flight ones finish.
+    Drain,
+    /// No traffic at all (maintenance / `disable server`).
+    Maint,
+}
+
+impl AdminState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ready => "ready",
+            Self::Drain => "drain",
+            Self::Maint => "maint",
+        }
+    }
+}
+
+/// Passive health policy (copied from the cluster config).
+#[derive(Debug, Clone, Copy)]
+pub struct PassivePolicy {
+    /// 0 disables passive ejection.
+    pub consecutive_failures: u32,
+    pub base_ejection: Duration,
+    pub max_ejection: Duration,
+}
+
+/// Active health-check thresholds.
+#[derive(Debug, Clone, Copy)]
+pub struct ActivePolicy {
+    pub rise: u32,
+    pub fall: u32,
+}
+
+/// What changed after an event, for logs and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// Passive ejection for this long.
+    Ejected(Duration),
+    /// Active checks took the member down.
+    WentDown,
+    /// Active checks brought the member up.
+    CameUp,
+}
+
+/// Dynamic state of one member.
+#[derive(Debug, Clone)]
+pub struct MemberState {
+    /// Weight from the config, or set by `set weight`.
+    pub weight: u32,
+    pub admin: AdminState,
+    /// Result of active checks (always true without them).
+    pub checked_up: bool,
+    /// Consecutive active results against the current `checked_up` (toward rise or fall).
+    pub check_streak: u32,
+    /// Requests currently being proxied to this member.
+    pub in_flight: u32,
+    /// Consecutive passive failures.
+    pub failures: u32,
+    /// Passive ejection end.
+    pub ejected_until: Option<Instant>,
+    /// Ejections without a success in between (drives the doubling back-off).
+    pub ejections_in_row: u32,
+    /// Smooth weighted round-robin accumulator.
+    current: i64,
+}
+
+impl MemberState {
+    pub fn new(weight: u32) -> Self {
+        Self {
+            weight,
+            admin: AdminState::Ready,
+            checked_up: true,
+            check_streak: 0,
+            in_flight: 0,
+            failures: 0,
+            ejected_until: None,
+            ejections_in_row: 0,
+            current: 0,
+        }
+    }
+
+    /// Healthy by both active checks and passive ejection (admin state aside).
+    pub fn healthy(&self, now: Instant) -> bool {
+        self.checked_up && self.ejected_until.is_none_or(|t| now >= t)
+    }
+
+    /// May take new, non-sticky traffic.
+    pub fn available(&self, now: Instant) -> bool {
+        self.admin == AdminState::Ready && self.weight > 0 && self.healthy(now)
+    }
+
+    /// Status word for `show stat` / `show servers state`.
+    pub fn status(&self, now: Instant) -> &'static str {
+        match self.admin {
+            AdminState::Maint => "MAINT",
+            AdminState::Drain if self.healthy(now) => "DRAIN",
+            _ if !self.checked_up => "DOWN",
+            _ if !self.healthy(now) => "EJECTED",
+            _ => "UP",
+        }
+    }
+}
+
+/// One cluster's balancing state.
+#[derive(Debug, Clone)]
+pub struct Balancer {
+    pub mode: BalanceMode,
+    pub members: Vec<MemberState>,
+    pub passive: PassivePolicy,
+    pub active: Option<ActivePolicy>,
+    /// Rotating start for least-connections tie breaks.
+    cursor: usize,
+}
+
+impl Balancer {
+    pub fn new(
+        mode: BalanceMode,
+        weights: &[u32],
+        passive: PassivePolicy,
+        active: Option<ActivePolicy>,
+    ) -> Self {
+        Self {
+            mode,
+            members: weights.iter().map(|&w| MemberState::new(w)).collect(),
+            passive,
+            active,
+            cursor: 0,
+        }
+    }
+
+    /// Number of members that could take new traffic now.
+    pub fn available_count(&self, now: Instant) -> usize {
+        self.members.iter().filter(|m| m.available(now)).count()
+    }
+
+    /// Number of members healthy by checks and ejection (admin state ignored).
+    pub fn healthy_count(&self, now: Instant) -> usize {
+        self.members
+            .iter()
+            .filter(|m| m.healthy(now) && m.admin != AdminState::Maint)
+            .count()
+    }
+
+    /// Chooses a member for a new request and counts it in flight. `sticky` is the member a
+    /// cookie named (honoured while healthy and not in maintenance, even when draining);
+    /// `tried` holds members that already failed this request. `random` feeds power-of-two.
+    pub fn pick(
+        &mut self,
+        now: Instant,
+        random: u64,
+        sticky: Option<usize>,
+        tried: &[usize],
+    ) -> Option<usize> {
+        if let Some(s) = sticky {
+            if let Some(m) = self.members.get(s) {
+                if m.admin != AdminState::Maint
+                    && m.weight > 0
+                    && m.healthy(now)
+                    && !tried.contains(&s)
+                {
+                    self.members[s].in_flight += 1;
+                    return Some(s);
+                }
+            }
+        }
+        let choice = match self.mode {
+            BalanceMode::RoundRobin => self.pick_wrr(now, tried),
+            BalanceMode::LeastConnections => self.pick_least(now, tried),
+            BalanceMode::PowerOfTwo => self.pick_p2c(now, random, tried),
+        }?;
+        self.members[choice].in_flight += 1;
+        Some(choice)
+    }
+
+    fn candidate(&self, i: usize, now: Instant, tried: &[usize]) -> bool {
+        self.members[i].available(now) && !tried.contains(&i)
+    }
+
+    /// nginx's smooth weighted round-robin: spreads picks evenly in weight proportion.
+    fn pick_wrr(&mut self, now: Instant, tried: &[usize]) -> Option<usize> {
+        let mut total: i64 = 0;
+        let mut best: Option<usize> = None;
+        for i in 0..self.members.len() {
+            if !self.candidate(i, now, tried) {
+                continue;
+            }
+            let w = i64::from(self.members[i].weight);
+            self.members[i].current += w;
+            total += w;
+            let current = self.members[i].current;
+            if best.is_none_or(|b| current > self.members[b].current) {
+                best = Some(i);
+            }
+        }
+        let b = best?;
+        self.members[b].current -= total;
+        Some(b)
+    }
+
+    /// Fewest in-flight per unit of weight; ties go round-robin.
+    fn pick_least(&mut self, now: Instant, tried: &[usize]) -> Option<usize> {
+        let n = self.members.len();
+        let mut best: Option<usize> = None;
+        for k in 0..n {
+            let i = (self.cursor + k) % n;
+            if !self.candidate(i, now, tried) {
+                continue;
+            }
+            if best.is_none_or(|b| self.less_loaded(i, b)) {
+                best = Some(i);
+            }
+        }
+        let b = best?;
+        self.cursor = (b + 1) % n;
+        Some(b)
+    }
+
+    /// Two weighted random candidates; the less loaded one wins.
+    fn pick_p2c(&mut self, now: Instant, random: u64, tried: &[usize]) -> Option<usize> {
+        let total: u64 = (0..self.members.len())
+            .filter(|&i| self.candidate(i, now, tried))
+            .map(|i| u64::from(self.members[i].weight))
+            .sum();
+        if total == 0 {
+            return None;
+        }
+        let draw = |r: u64| -> usize {
+            let mut point = r % total;
+            for i in 0..self.members.len() {
+                if !self.candidate(i, now, tried) {
+                    continue;
+                }
+                let w = u64::from(self.members[i].weight);
+                if point < w {
+                    return i;
+                }
+                point -= w;
+            }
+            unreachable!("point < total weight")
+        };
+        let a = draw(random & 0xffff_ffff);
+        let b = draw(random >> 32);
+        Some(if self.less_loaded(b, a) { b } else { a })
+    }
+
+    /// in_flight(a)/weight(a) < in_flight(b)/weight(b), without division.
+    fn less_loaded(&self, a: usize, b: usize) -> bool {
+        let (ma, mb) = (&self.members[a], &self.members[b]);
+        u64::from(ma.in_flight) * u64::from(mb.weight)
+            < u64::from(mb.in_flight) * u64::from(ma.weight)
+    }
+
+    /// A request to `i` ended (whatever the outcome).
+    pub fn finish(&mut self, i: usize) {
+        if let Some(m) = self.members.get_mut(i) {
+            m.in_flight = m.in_flight.saturating_sub(1);
+        }
+    }
+
+    /// The member answered well: passive failure counters reset.
+    pub fn on_success(&mut self, i: usize) {
+        if let Some(m) = self.members.get_mut(i) {
+            m.failures = 0;
+            m.ejections_in_row = 0;
+        }
+    }
+
+    /// A connect error, broken answer or counted 5xx. Returns `Ejected` when this failure
+    /// crosses the threshold; an ejection doubles each time in a row, up to the maximum.
+    pub fn on_failure(&mut self, i: usize, now: Instant) -> Option<Transition> {
+        let p = self.passive;
+        let m = self.members.get_mut(i)?;
+        if p.consecutive_failures == 0 {
+            return None;
+        }
+        if m.ejected_until.is_some_and(|t| now < t) {
+            return None;
+        }
+        m.failures += 1;
+        if m.failures < p.consecutive_failures {
+            return None;
+        }
+        let factor = 1u32 << m.ejections_in_row.min(16);
+        let time = p.base_ejection.saturating_mul(factor).min(p.max_ejection);
+        m.ejected_until = Some(now + time);
+        m.ejections_in_row += 1;
+        // Back from ejection, one more failure ejects again (for twice as long).
+        m.failures = p.consecutive_failures.saturating_sub(1);
+        Some(Transition::Ejected(time))
+    }
+
+    /// An active check result. Returns a transition when rise or fall is reached.
+    pub fn on_probe(&mut self, i: usize, ok: bool) -> Option<Transition> {
+        let policy = self.active?;
+        let m = self.members.get_mut(i)?;
+        if ok == m.checked_up {
+            m.check_streak = 0;
+            return None;
+        }
+        m.check_streak += 1;
+        let needed = if ok { policy.rise } else { policy.fall };
+        if m.check_streak < needed {
+            return None;
+        }
+        m.checked_up = ok;
+        m.check_streak = 0;
+        if ok {
+            // A member brought back by checks starts with a clean passive record.
+            m.failures = 0;
+            m.ejected_until = None;
+            m.ejections_in_row = 0;
+            Some(Transition::CameUp)
+        } else {
+            Some(Transition::WentDown)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn passive(n: u32) -> PassivePolicy {
+        PassivePolicy {
+            consecutive_failures: n,
+            base_ejection: Duration::from_secs(10),
+            max_ejection: Duration::from_secs(60),
+        }
+    }
+
+    fn counts(
+        b: &mut Balancer,
+        now: Instant,
+        n: usize,
+        rand: &mut impl FnMut() -> u64,
+    ) -> Vec<usize> {
+        let mut c = vec![0; b.members.len()];
+        for _ in 0..n {
+            let i = b.pick(now, rand(), None, &[]).unwrap();
+            b.finish(i);
+            c[i] += 1;
+        }
+        c
+    }
+
+    #[test]
+    fn weighted_round_robin_is_smooth_and_proportional() {
+        let now = Instant::now();
+        let mut b = Balancer::new(BalanceMode::RoundRobin, &[5, 1, 1], passive(0), None);
+        let seq: Vec<usize> = (0..7)
+            .map(|_| {
+                let i = b.pick(now, 0, None, &[]).unwrap();
+                b.finish(i);
+                i
+            })
+            .collect();
+        // nginx's example: a a b a c a a  (never five a's in a row)
+        assert_eq!(seq, vec![0, 0, 1, 0, 2, 0, 0]);
+        assert_eq!(counts(&mut b, now, 700, &mut || 0), vec![500, 100, 100]);
+    }
+
+    #[test]
+    fn least_connections_prefers_idle_members_by_weight() {
+        let now = Instant::now();
+        let mut b = Balancer::new(BalanceMode::LeastConnections, &[1, 1, 2], passive(0), None);
+        // Hold requests open: picks fill members to equal in_flight/weight.
+        let held: Vec<usize> = (0..8).map(|_| b.pick(now, 0, None, &[]).unwrap()).collect();
+        let per = |i| held.iter().filter(|&&x| x == i).count();
+        assert_eq!((per(0), per(1), per(2)), (2, 2, 4));
+        b.finish(0);
+        assert_eq!(b.pick(now, 0, None, &[]), Some(0));
+    }
+
+    #[test]
+    fn power_of_two_avoids_the_loaded_member_and_spreads() {
+        let now = Instant::now();
+        let mut b = Balancer::new(BalanceMode::PowerOfTwo, &[1, 1, 1], passive(0), None);
+        for _ in 0..50 {
+            b.members[0].in_flight += 1;
+        }
+        let mut rng = fastrand::Rng::with_seed(7);
+        let c = counts(&mut b, now, 3000, &mut || rng.u64(..));
+        assert!(c[0] < 400, "loaded member got {c:?}");
+        assert!(c[1] > 1000 && c[2] > 1000, "{c:?}");
+    }
+
+    #[test]
+    fn retries_skip_tried_members_and_none_when_exhausted() {
+        let now = Instant::now();
+        for mode in [
+            BalanceMode::RoundRobin,
+            BalanceMode::LeastConnections,
+            BalanceMode::PowerOfTwo,
+        ] {
+            let mut b = Balancer::new(mode, &[1, 1], passive(0), None);
+            let a = b.pick(now, 3, None, &[]).unwrap();
+            let c = b.pick(now, 3, None, &[a]).unwrap();
+            assert_ne!(a, c, "{mode:?}");
+            assert_eq!(b.pick(now, 3, None, &[a, c]), None, "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn sticky_member_used_while_up_even_when_draining_not_in_maint() {
+        let now = Instant::now();
+        let mut b = Balancer::new(BalanceMode::RoundRobin, &[1, 1, 1], passive(0), None);
+        assert_eq!(b.pick(now, 0, Some(2), &[]), Some(2));
+        b.members[2].admin = AdminState::Drain;
+        assert_eq!(b.pick(now, 0, Some(2), &[]), Some(2));
+        for _ in 0..10 {
+            assert_ne!(
+                b.pick(now, 0, None, &[]),
+                Some(2),
+                "drained member got new traffic"
+            );
+        }
+        b.members[2].admin = AdminState::Maint;
+        assert_ne!(b.pick(now, 0, Some(2), &[]), Some(2));
+        assert_ne!(
+            b.pick(now, 0, Some(99), &[]),
+            None,
+            "bad cookie index falls back"
+        );
+    }
+
+    #[test]
+    fn passive_ejection_backs_off_and_recovers() {
+        let t0 = Instant::now();
+        let mut b = Balancer::new(BalanceMode::RoundRobin, &[1, 1], passive(3), None);
+        assert_eq!(b.on_failure(0, t0), None);
+        assert_eq!(b.on_failure(0, t0), None);
+        assert_eq!(
+            b.on_failure(0, t0),
+            Some(Transition::Ejected(Duration::from_secs(10)))
+        );
+        assert_eq!(b.available_count(t0), 1);
+        for _ in 0..5 {
+            assert_eq!(b.pick(t0, 0, None, &[]), Some(1));
+        }
+        // Failures while ejected are not counted twice.
+        assert_eq!(b.on_failure(0, t0 + Duration::from_secs(1)), None);
+        let t1 = t0 + Duration::from_secs(10);
+        assert!(b.members[0].available(t1));
+        // One failure after the ejection ends: ejected again for twice as long.
+        assert_eq!(
+            b.on_failure(0, t1),
+            Some(Transition::Ejected(Duration::from_secs(20)))
+        );
+        let t2 = t1 + Duration::from_secs(20);
+        assert_eq!(
+            b.on_failure(0, t2),
+            Some(Transition::Ejected(Duration::from_secs(40)))
+        );
+        let t3 = t2 + Duration::from_secs(40);
+        assert_eq!(
+            b.on_failure(0, t3),
+            Some(Transition::Ejected(Duration::from_secs(60))),
+            "capped"
+        );
+        let t4 = t3 + Duration::from_secs(60);
+        b.on_success(0);
+        assert_eq!(b.on_failure(0, t4), None, "success resets the count");
+    }
+
+    #[test]
+    fn active_checks_need_rise_and_fall_in_a_row() {
+        let now = Instant::now();
+        let mut b = Balancer::new(
+            BalanceMode::RoundRobin,
+            &[1],
+            passive(0),
+            Some(ActivePolicy { rise: 2, fall: 3 }),
+        );
+        assert_eq!(b.on_probe(0, false), None);
+        assert_eq!(b.on_probe(0, false), None);
+        assert_eq!(
+            b.on_probe(0, true),
+            None,
+            "a success breaks the fall streak"
+        );
+        assert_eq!(b.on_probe(0, false), None);
+        assert_eq!(b.on_probe(0, false), None);
+        assert_eq!(b.on_probe(0, false), Some(Transition::WentDown));
+        assert_eq!(b.pick(now, 0, None, &[]), None, "all down -> no member");
+        assert_eq!(b.members[0].status(now), "DOWN");
+        assert_eq!(b.on_probe(0, true), None);
+        assert_eq!(b.on_probe(0, true), Some(Transition::CameUp));
+        assert_eq!(b.pick(now, 0, None, &[]), Some(0));
+    }
+
+    #[test]
+    fn zero_weight_and_maint_members_get_nothing() {
+        let now = Instant::now();
+        let mut b = Balancer::new(BalanceMode::RoundRobin, &[1, 0, 1], passive(0), None);
+        b.members[2].admin = AdminState::Maint;
+        assert_eq!(counts(&mut b, now, 10, &mut || 1), vec![10, 0, 0]);
+        assert_eq!(b.members[2].status(now), "MAINT");
+    }
+}

@@ -1,0 +1,522 @@
+//! Loading and validating the YAML config. Two stages: serde parses the text (syntax, types,
+//! unknown fields, with the line serde_yaml reports), then `validate` checks what serde
+//! cannot (cross references, duplicates, ranges). Every error is `file:line: message`; for
+//! semantic errors the line is that of the offending key, found in the text. Pure: no file
+//! other than the config itself is read here (certificates are loaded by `tls`).
+
+pub mod model;
+pub mod units;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+pub use model::*;
+
+/// Why a config was rejected. The display form is what `--check` and a failed reload print.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{origin}: cannot read: {source}")]
+    Read {
+        origin: String,
+        source: std::io::Error,
+    },
+    #[error("{origin}:{line}: {message}")]
+    At {
+        origin: String,
+        line: usize,
+        message: String,
+    },
+    #[error("{origin}: {message}")]
+    File { origin: String, message: String },
+}
+
+/// Reads and validates a config file.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        origin: origin.clone(),
+        source,
+    })?;
+    parse(&text, &origin)
+}
+
+/// Parses and validates config text; `origin` names it in errors.
+pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+    let config: Config = serde_yaml::from_str(text).map_err(|e| {
+        let message = strip_location(&e.to_string());
+        match e.location() {
+            Some(loc) => ConfigError::At {
+                origin: origin.to_string(),
+                line: loc.line(),
+                message,
+            },
+            None => ConfigError::File {
+                origin: origin.to_string(),
+                message,
+            },
+        }
+    })?;
+    validate(&config).map_err(|p| p.into_error(text, origin))?;
+    Ok(config)
+}
+
+/// serde_yaml appends " at line L column C"; we print the line in front instead.
+fn strip_location(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// A semantic problem plus the text that locates it (key and value as written).
+#[derive(Debug)]
+pub struct Problem {
+    pub message: String,
+    /// `(key, value)` whose first `key: value` line in the file is reported.
+    pub locate: Option<(&'static str, String)>,
+}
+
+impl Problem {
+    fn new(message: String, key: &'static str, value: &str) -> Self {
+        Self {
+            message,
+            locate: Some((key, value.to_string())),
+        }
+    }
+    fn bare(message: String) -> Self {
+        Self {
+            message,
+            locate: None,
+        }
+    }
+
+    fn into_error(self, text: &str, origin: &str) -> ConfigError {
+        let line = self
+            .locate
+            .as_ref()
+            .and_then(|(key, value)| find_line(text, key, value));
+        match line {
+            Some(line) => ConfigError::At {
+                origin: origin.to_string(),
+                line,
+                message: self.message,
+            },
+            None => ConfigError::File {
+                origin: origin.to_string(),
+                message: self.message,
+            },
+        }
+    }
+}
+
+/// First 1-based line holding `key: value` (value possibly quoted).
+fn find_line(text: &str, key: &str, value: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start().trim_start_matches("- ").trim_start();
+            let Some(rest) = l.strip_prefix(key) else {
+                return false;
+            };
+            let Some(rest) = rest.trim_start().strip_prefix(':') else {
+                return false;
+            };
+            let v = rest.split(" #").next().unwrap_or("").trim();
+            let v = v.trim_matches(|c| c == '"' || c == '\'');
+            v == value || (value.is_empty() && !v.is_empty())
+        })
+        .map(|i| i + 1)
+}
+
+/// Checks what the schema cannot express. Returns the first problem found.
+pub fn validate(c: &Config) -> Result<(), Problem> {
+    if c.listeners.is_empty() && c.health.address.is_none() {
+        return Err(Problem::bare("at least one listener is required".into()));
+    }
+    let mut addrs = HashSet::new();
+    let mut names = HashSet::new();
+    for l in &c.listeners {
+        if !addrs.insert(l.address) {
+            return Err(Problem::new(
+                format!("listener address {} used twice", l.address),
+                "address",
+                &l.address.to_string(),
+            ));
+        }
+        let name = l.name.clone().unwrap_or_else(|| l.address.to_string());
+        if !names.insert(name.clone()) {
+            return Err(Problem::new(
+                format!("listener name `{name}` used twice"),
+                "name",
+                &name,
+            ));
+        }
+        if let Some(tls) = &l.tls {
+            if tls.certificates.is_empty() {
+                return Err(Problem::new(
+                    format!("listener {}: tls needs at least one certificate", l.address),
+                    "address",
+                    &l.address.to_string(),
+                ));
+            }
+            for p in &tls.alpn {
+                if p != "h2" && p != "http/1.1" {
+                    return Err(Problem::new(
+                        format!("unsupported ALPN protocol `{p}` (h2, http/1.1)"),
+                        "alpn",
+                        "",
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(a) = c.health.address {
+        if addrs.contains(&a) {
+            return Err(Problem::new(
+                format!("health.address {a} is also a listener"),
+                "address",
+                &a.to_string(),
+            ));
+        }
+    }
+    if !c.health.path.starts_with('/') {
+        return Err(Problem::new(
+            format!("health.path `{}` must start with /", c.health.path),
+            "path",
+            &c.health.path,
+        ));
+    }
+    let mut clusters = HashSet::new();
+    for cl in &c.clusters {
+        if cl.name.is_empty() || cl.name.contains(['/', ' ', ',']) {
+            return Err(Problem::new(
+                format!(
+                    "cluster name `{}` must be non-empty without '/', ',' or spaces",
+                    cl.name
+                ),
+                "name",
+                &cl.name,
+            ));
+        }
+        if !clusters.insert(cl.name.as_str()) {
+            return Err(Problem::new(
+                format!("cluster `{}` defined twice", cl.name),
+                "name",
+                &cl.name,
+            ));
+        }
+        if cl.members.is_empty() {
+            return Err(Problem::new(
+                format!("cluster `{}` has no members", cl.name),
+                "name",
+                &cl.name,
+            ));
+        }
+        let mut members = HashSet::new();
+        for m in &cl.members {
+            let n = m.display_name();
+            if n.is_empty() || n.contains(['/', ' ', ',']) {
+                return Err(Problem::new(
+                    format!("member name `{n}` must not contain '/', ',' or spaces"),
+                    "name",
+                    &n,
+                ));
+            }
+            if !members.insert(n.clone()) {
+                return Err(Problem::new(
+                    format!("cluster `{}`: member `{n}` listed twice", cl.name),
+                    "address",
+                    &m.address.to_string(),
+                ));
+            }
+            if m.weight > 1000 {
+                return Err(Problem::new(
+                    format!("member `{n}`: weight {} above 1000", m.weight),
+                    "weight",
+                    &m.weight.to_string(),
+                ));
+            }
+        }
+        if cl.members.iter().all(|m| m.weight == 0) {
+            return Err(Problem::new(
+                format!("cluster `{}`: every member has weight 0", cl.name),
+                "name",
+                &cl.name,
+            ));
+        }
+        if let Some(hc) = &cl.health_check {
+            if hc.rise == 0 || hc.fall == 0 {
+                return Err(Problem::new(
+                    "health_check rise and fall must be at least 1".into(),
+                    "rise",
+                    "",
+                ));
+            }
+            if hc.interval.0.is_zero() || hc.timeout.0.is_zero() {
+                return Err(Problem::new(
+                    "health_check interval and timeout must be positive".into(),
+                    "interval",
+                    "",
+                ));
+            }
+            if !hc.path.starts_with('/') {
+                return Err(Problem::new(
+                    format!("health_check path `{}` must start with /", hc.path),
+                    "path",
+                    &hc.path,
+                ));
+            }
+        }
+        if cl.passive.base_ejection.0 > cl.passive.max_ejection.0 {
+            return Err(Problem::new(
+                "passive.base_ejection is above max_ejection".into(),
+                "base_ejection",
+                "",
+            ));
+        }
+        if let Some(s) = &cl.sticky {
+            if s.cookie.is_empty()
+                || !s
+                    .cookie
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                return Err(Problem::new(
+                    format!("sticky cookie name `{}` is not a token", s.cookie),
+                    "cookie",
+                    &s.cookie,
+                ));
+            }
+        }
+    }
+    for (i, r) in c.routes.iter().enumerate() {
+        if !clusters.contains(r.cluster.as_str()) {
+            return Err(Problem::new(
+                format!(
+                    "route {}: unknown cluster `{}`",
+                    r.name.clone().unwrap_or_else(|| format!("#{i}")),
+                    r.cluster
+                ),
+                "cluster",
+                &r.cluster,
+            ));
+        }
+        let m = &r.matches;
+        if let Some(h) = &m.host {
+            let bare = h.strip_prefix("*.").unwrap_or(h);
+            if bare.is_empty() || bare.contains('*') || bare.contains(['/', ' ']) {
+                return Err(Problem::new(
+                    format!("route host `{h}`: use `name` or `*.suffix`"),
+                    "host",
+                    h,
+                ));
+            }
+        }
+        for (key, p) in [("path_prefix", &m.path_prefix), ("path", &m.path)] {
+            if let Some(p) = p {
+                if !p.starts_with('/') {
+                    return Err(Problem::new(
+                        format!("route {key} `{p}` must start with /"),
+                        key,
+                        p,
+                    ));
+                }
+            }
+        }
+        if m.path.is_some() && m.path_prefix.is_some() {
+            return Err(Problem::new(
+                "route has both path and path_prefix".into(),
+                "path",
+                "",
+            ));
+        }
+        if let Some(meth) = &m.method {
+            if http::Method::from_bytes(meth.as_bytes()).is_err() {
+                return Err(Problem::new(
+                    format!("invalid method `{meth}`"),
+                    "method",
+                    meth,
+                ));
+            }
+        }
+        if let Some(h) = &m.header {
+            if http::HeaderName::from_bytes(h.name.as_bytes()).is_err() {
+                return Err(Problem::new(
+                    format!("invalid header name `{}`", h.name),
+                    "name",
+                    &h.name,
+                ));
+            }
+        }
+        if let Some(h) = &r.rewrite_host {
+            if http::HeaderValue::from_str(h).is_err() || h.is_empty() {
+                return Err(Problem::new(
+                    format!("invalid rewrite_host `{h}`"),
+                    "rewrite_host",
+                    h,
+                ));
+            }
+        }
+    }
+    if let Some(d) = &c.default_cluster {
+        if !clusters.contains(d.as_str()) {
+            return Err(Problem::new(
+                format!("default_cluster: unknown cluster `{d}`"),
+                "default_cluster",
+                d,
+            ));
+        }
+    }
+    for name in &c.health.must_be_up {
+        if !clusters.contains(name.as_str()) {
+            return Err(Problem::new(
+                format!("health.must_be_up: unknown cluster `{name}`"),
+                "must_be_up",
+                "",
+            ));
+        }
+    }
+    if c.limits.max_connections == 0 {
+        return Err(Problem::new(
+            "limits.max_connections must be at least 1".into(),
+            "max_connections",
+            "0",
+        ));
+    }
+    if c.limits.max_header_bytes.0 < 8192 {
+        return Err(Problem::new(
+            "limits.max_header_bytes must be at least 8192".into(),
+            "max_header_bytes",
+            "",
+        ));
+    }
+    if c.limits.max_headers == 0 {
+        return Err(Problem::new(
+            "limits.max_headers must be at least 1".into(),
+            "max_headers",
+            "0",
+        ));
+    }
+    if let Some(a) = &c.admin {
+        if u32::from_str_radix(a.mode.trim_start_matches("0o"), 8).map_or(true, |m| m > 0o777) {
+            return Err(Problem::new(
+                format!("admin.mode `{}` is not an octal mode", a.mode),
+                "mode",
+                &a.mode,
+            ));
+        }
+    }
+    if let Some(v) = &c.vrrpd {
+        if v.track.is_empty() || v.track.contains(char::is_whitespace) {
+            return Err(Problem::new(
+                format!("vrrpd.track `{}` must be one word", v.track),
+                "track",
+                &v.track,
+            ));
+        }
+    }
+    if c.workers > 1024 {
+        return Err(Problem::new(
+            "workers above 1024".into(),
+            "workers",
+            &c.workers.to_string(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "\
+listeners:
+  - address: 127.0.0.1:8280
+clusters:
+  - name: app
+    members:
+      - address: 127.0.0.1:9001
+      - address: 127.0.0.1:9002
+routes:
+  - match: { host: \"*.example.com\" }
+    cluster: app
+default_cluster: app
+";
+
+    #[test]
+    fn minimal_config_loads_with_defaults() {
+        let c = parse(GOOD, "t.yaml").unwrap();
+        assert_eq!(c.health.path, "/services/EchoProxy");
+        assert_eq!(c.clusters[0].members[1].weight, 1);
+        assert_eq!(c.clusters[0].retries, 2);
+        assert!(c.access_log.is_none());
+    }
+
+    #[test]
+    fn unknown_field_is_named_with_its_line() {
+        let text = GOOD.replace("default_cluster: app", "default_clustr: app");
+        let e = parse(&text, "t.yaml").unwrap_err().to_string();
+        assert!(e.starts_with("t.yaml:11:"), "{e}");
+        assert!(e.contains("unknown field `default_clustr`"), "{e}");
+    }
+
+    #[test]
+    fn nested_unknown_field_is_named() {
+        let text = GOOD.replace(
+            "      - address: 127.0.0.1:9002",
+            "      - address: 127.0.0.1:9002\n        wieght: 3",
+        );
+        let e = parse(&text, "t.yaml").unwrap_err().to_string();
+        assert!(e.contains("unknown field `wieght`"), "{e}");
+        assert!(e.starts_with("t.yaml:8:"), "{e}");
+    }
+
+    #[test]
+    fn unknown_cluster_reference_points_at_its_line() {
+        let text = GOOD.replace("    cluster: app", "    cluster: nope");
+        let e = parse(&text, "t.yaml").unwrap_err().to_string();
+        assert_eq!(e, "t.yaml:10: route #0: unknown cluster `nope`");
+    }
+
+    #[test]
+    fn bad_duration_is_an_error() {
+        let text = format!("{GOOD}timeouts:\n  connect: 2 fortnights\n");
+        let e = parse(&text, "t.yaml").unwrap_err().to_string();
+        assert!(e.contains("t.yaml:13:") && e.contains("duration"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_member_and_bad_host_rejected() {
+        let text = GOOD.replace("127.0.0.1:9002", "127.0.0.1:9001");
+        assert!(
+            parse(&text, "t")
+                .unwrap_err()
+                .to_string()
+                .contains("listed twice")
+        );
+        let text = GOOD.replace("*.example.com", "a*b.example.com");
+        assert!(
+            parse(&text, "t")
+                .unwrap_err()
+                .to_string()
+                .contains("route host")
+        );
+    }
+
+    #[test]
+    fn status_ranges_parse() {
+        let text = GOOD.replace(
+            "      - address: 127.0.0.1:9002",
+            "      - address: 127.0.0.1:9002\n    health_check: { expect_status: [200, \"300-399\"] }",
+        );
+        let c = parse(&text, "t").unwrap();
+        let hc = c.clusters[0].health_check.as_ref().unwrap();
+        assert!(hc.expect_status[1].contains(302));
+        assert!(!hc.expect_status[0].contains(201));
+    }
+
+    #[test]
+    fn the_deployed_example_is_valid() {
+        let text = include_str!("../../../../deploy/elb-proxy.yaml");
+        parse(text, "deploy/elb-proxy.yaml").unwrap();
+    }
+}

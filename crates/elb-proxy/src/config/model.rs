@@ -1,0 +1,563 @@
+//! The YAML schema of elb-proxy, as serde structs. Every struct denies unknown fields so a
+//! typo is an error naming the field; every optional setting has its default here, so the
+//! rest of the proxy never guesses. `docs/elb-proxy.md` documents each field.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::units::{Dur, Size};
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Tokio worker threads; 1 runs a single-threaded runtime (the benchmark setting),
+    /// 0 means one per CPU.
+    #[serde(default = "default_workers")]
+    pub workers: usize,
+    /// Where clients connect.
+    pub listeners: Vec<Listener>,
+    /// The proxy's own health service (the seed's EchoProxy).
+    #[serde(default)]
+    pub health: HealthService,
+    /// Groups of equivalent members that routes send requests to.
+    pub clusters: Vec<Cluster>,
+    /// Ordered routing rules; the first match wins.
+    #[serde(default)]
+    pub routes: Vec<Route>,
+    /// Cluster for requests that match no route; absent means 404.
+    #[serde(default)]
+    pub default_cluster: Option<String>,
+    #[serde(default)]
+    pub timeouts: Timeouts,
+    #[serde(default)]
+    pub limits: Limits,
+    /// Peers whose X-Forwarded-For / Forwarded headers are kept and appended to; from any
+    /// other peer those headers are replaced, so a client cannot forge its address.
+    #[serde(default)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    #[serde(default)]
+    pub admin: Option<Admin>,
+    #[serde(default)]
+    pub metrics: Option<Metrics>,
+    /// One line per request; off unless set.
+    #[serde(default)]
+    pub access_log: Option<AccessLog>,
+    /// Tell vrrpd about draining (issue 9 part 3); off unless set.
+    #[serde(default)]
+    pub vrrpd: Option<VrrpdPush>,
+    #[serde(default)]
+    pub shutdown: Shutdown,
+}
+
+fn default_workers() -> usize {
+    0
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listener {
+    /// Name used in metrics and `show stat`; defaults to the address.
+    #[serde(default)]
+    pub name: Option<String>,
+    pub address: SocketAddr,
+    /// TLS termination; absent means plain HTTP (HTTP/1.1 and h2c prior knowledge).
+    #[serde(default)]
+    pub tls: Option<Tls>,
+    /// Per-listener connection cap (the global one in `limits` applies as well).
+    #[serde(default)]
+    pub max_connections: Option<usize>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    /// One or more certificates; the client's SNI picks one by the names in the certificate
+    /// (or `server_names`); the first one is used when SNI is absent or matches none.
+    pub certificates: Vec<Certificate>,
+    /// ALPN protocols offered, in preference order.
+    #[serde(default = "default_alpn")]
+    pub alpn: Vec<String>,
+}
+
+fn default_alpn() -> Vec<String> {
+    vec!["h2".into(), "http/1.1".into()]
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Certificate {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+    /// SNI names served by this certificate; defaults to the certificate's DNS SANs.
+    #[serde(default)]
+    pub server_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthService {
+    /// Path answered by the proxy itself on every listener (and on `address`).
+    #[serde(default = "default_health_path")]
+    pub path: String,
+    /// Optional dedicated plain-HTTP port for the health service only.
+    #[serde(default)]
+    pub address: Option<SocketAddr>,
+    /// Clusters that must have a healthy member for the health service to answer 200.
+    #[serde(default)]
+    pub must_be_up: Vec<String>,
+}
+
+impl Default for HealthService {
+    fn default() -> Self {
+        Self {
+            path: default_health_path(),
+            address: None,
+            must_be_up: Vec::new(),
+        }
+    }
+}
+
+fn default_health_path() -> String {
+    "/services/EchoProxy".into()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BalanceMode {
+    /// Smooth weighted round-robin (nginx's algorithm): even spread in weight ratio.
+    #[default]
+    RoundRobin,
+    /// Fewest in-flight requests relative to weight, ties broken round-robin.
+    LeastConnections,
+    /// Two random members (weighted), the less loaded wins.
+    PowerOfTwo,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cluster {
+    pub name: String,
+    #[serde(default)]
+    pub balance: BalanceMode,
+    /// Sticky sessions by cookie: a member named in the cookie is used while it is up.
+    #[serde(default)]
+    pub sticky: Option<Sticky>,
+    pub members: Vec<Member>,
+    #[serde(default)]
+    pub health_check: Option<HealthCheck>,
+    #[serde(default)]
+    pub passive: Passive,
+    /// Further members tried when nothing was sent upstream (connect failure, dead pooled
+    /// connection); never after request bytes were written.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// Idle keep-alive connections kept per member.
+    #[serde(default = "default_pool_idle")]
+    pub pool_max_idle: usize,
+}
+
+fn default_retries() -> u32 {
+    2
+}
+fn default_pool_idle() -> usize {
+    256
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sticky {
+    /// Cookie name set on responses and read from requests.
+    #[serde(default = "default_cookie")]
+    pub cookie: String,
+}
+
+fn default_cookie() -> String {
+    "ELBSTICKY".into()
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Member {
+    /// Name used by the admin socket; defaults to the address.
+    #[serde(default)]
+    pub name: Option<String>,
+    pub address: SocketAddr,
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+}
+
+fn default_weight() -> u32 {
+    1
+}
+
+impl Member {
+    /// The member's name, or its address when it has none.
+    pub fn display_name(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| self.address.to_string())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheck {
+    #[serde(default = "default_hc_path")]
+    pub path: String,
+    /// Host header sent with the probe; defaults to the member address.
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default = "default_hc_interval")]
+    pub interval: Dur,
+    #[serde(default = "default_hc_timeout")]
+    pub timeout: Dur,
+    /// Consecutive successes that bring a down member up.
+    #[serde(default = "default_rise")]
+    pub rise: u32,
+    /// Consecutive failures that take an up member down.
+    #[serde(default = "default_fall")]
+    pub fall: u32,
+    /// Accepted status codes, e.g. `[200, 204]` or `["200-399"]`.
+    #[serde(default)]
+    pub expect_status: Vec<StatusRange>,
+    /// Text the body must contain.
+    #[serde(default)]
+    pub expect_body: Option<String>,
+}
+
+fn default_hc_path() -> String {
+    "/".into()
+}
+fn default_hc_interval() -> Dur {
+    Dur(Duration::from_secs(2))
+}
+fn default_hc_timeout() -> Dur {
+    Dur(Duration::from_secs(1))
+}
+fn default_rise() -> u32 {
+    2
+}
+fn default_fall() -> u32 {
+    3
+}
+
+/// A status code or inclusive range (`200`, `"200-299"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StatusRange {
+    pub low: u16,
+    pub high: u16,
+}
+
+impl StatusRange {
+    pub fn contains(&self, code: u16) -> bool {
+        (self.low..=self.high).contains(&code)
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusRange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Num(u16),
+            Text(String),
+        }
+        let check = |low: u16, high: u16| {
+            if (100..=999).contains(&low) && (low..=999).contains(&high) {
+                Ok(StatusRange { low, high })
+            } else {
+                Err(D::Error::custom(format!(
+                    "invalid status range {low}-{high}"
+                )))
+            }
+        };
+        match Raw::deserialize(d)? {
+            Raw::Num(n) => check(n, n),
+            Raw::Text(t) => {
+                let (a, b) = t.split_once('-').unwrap_or((&t, &t));
+                let low = a
+                    .trim()
+                    .parse()
+                    .map_err(|_| D::Error::custom(format!("invalid status `{t}`")))?;
+                let high = b
+                    .trim()
+                    .parse()
+                    .map_err(|_| D::Error::custom(format!("invalid status `{t}`")))?;
+                check(low, high)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Passive {
+    /// Consecutive connect errors or 5xx answers that eject a member; 0 turns it off.
+    #[serde(default = "default_consecutive")]
+    pub consecutive_failures: u32,
+    /// First ejection time; doubled on each further ejection in a row, up to `max_ejection`.
+    #[serde(default = "default_base_ejection")]
+    pub base_ejection: Dur,
+    #[serde(default = "default_max_ejection")]
+    pub max_ejection: Dur,
+    /// Whether a 5xx answer counts as a failure (connect errors and broken answers always do).
+    #[serde(default = "default_true")]
+    pub count_5xx: bool,
+}
+
+impl Default for Passive {
+    fn default() -> Self {
+        Self {
+            consecutive_failures: default_consecutive(),
+            base_ejection: default_base_ejection(),
+            max_ejection: default_max_ejection(),
+            count_5xx: true,
+        }
+    }
+}
+
+fn default_consecutive() -> u32 {
+    5
+}
+fn default_base_ejection() -> Dur {
+    Dur(Duration::from_secs(10))
+}
+fn default_max_ejection() -> Dur {
+    Dur(Duration::from_secs(300))
+}
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// Name used in logs; defaults to `route#N`.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(rename = "match", default)]
+    pub matches: RouteMatch,
+    pub cluster: String,
+    /// Replace the Host header sent upstream.
+    #[serde(default)]
+    pub rewrite_host: Option<String>,
+    /// Largest request body accepted on this route (413 beyond); defaults to `limits.max_body`.
+    #[serde(default)]
+    pub max_body: Option<Size>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RouteMatch {
+    /// Exact host (`api.example.com`) or wildcard (`*.example.com`); port ignored; any case.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Path prefix on segment boundaries is NOT required: `/api` matches `/api2` too
+    /// (as HAProxy's `path_beg`); write `/api/` to require the slash.
+    #[serde(default)]
+    pub path_prefix: Option<String>,
+    /// Exact path (query string excluded).
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub header: Option<HeaderMatch>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderMatch {
+    pub name: String,
+    /// Exact value; absent means the header only has to be present.
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timeouts {
+    /// TCP connect to a member.
+    #[serde(default = "d_connect")]
+    pub connect: Dur,
+    /// Whole request head from the client (slowloris guard); also bounds idle keep-alive
+    /// waits between requests, since hyper starts this timer when it waits for a new head.
+    #[serde(default = "d_header")]
+    pub request_header: Dur,
+    /// Member's response head after the request was sent (504 beyond).
+    #[serde(default = "d_upstream")]
+    pub upstream_response: Dur,
+    /// Idle pooled upstream connections are closed after this.
+    #[serde(default = "d_pool_idle")]
+    pub upstream_idle: Dur,
+    /// Idle WebSocket / Upgrade tunnel.
+    #[serde(default = "d_tunnel")]
+    pub tunnel_idle: Dur,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: d_connect(),
+            request_header: d_header(),
+            upstream_response: d_upstream(),
+            upstream_idle: d_pool_idle(),
+            tunnel_idle: d_tunnel(),
+        }
+    }
+}
+
+fn d_connect() -> Dur {
+    Dur(Duration::from_secs(2))
+}
+fn d_header() -> Dur {
+    Dur(Duration::from_secs(10))
+}
+fn d_upstream() -> Dur {
+    Dur(Duration::from_secs(60))
+}
+fn d_pool_idle() -> Dur {
+    Dur(Duration::from_secs(60))
+}
+fn d_tunnel() -> Dur {
+    Dur(Duration::from_secs(300))
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Client connections across all listeners; beyond it new connections are closed at once.
+    #[serde(default = "l_conns")]
+    pub max_connections: usize,
+    /// Bytes of a request head (431 beyond).
+    #[serde(default = "l_header_bytes")]
+    pub max_header_bytes: Size,
+    /// Number of request header fields (431 beyond).
+    #[serde(default = "l_headers")]
+    pub max_headers: usize,
+    /// Default request body limit (413 beyond); 0 means unlimited.
+    #[serde(default)]
+    pub max_body: Size,
+    #[serde(default = "l_h2_streams")]
+    pub h2_max_concurrent_streams: u32,
+    /// Streams a client may reset before we accept them (rapid reset guard).
+    #[serde(default = "l_h2_pending_resets")]
+    pub h2_max_pending_accept_reset_streams: usize,
+    /// Streams we may reset for protocol errors before GOAWAY (MadeYouReset guard).
+    #[serde(default = "l_h2_local_resets")]
+    pub h2_max_local_error_reset_streams: usize,
+    #[serde(default = "l_h2_header_list")]
+    pub h2_max_header_list_size: Size,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: l_conns(),
+            max_header_bytes: l_header_bytes(),
+            max_headers: l_headers(),
+            max_body: Size(0),
+            h2_max_concurrent_streams: l_h2_streams(),
+            h2_max_pending_accept_reset_streams: l_h2_pending_resets(),
+            h2_max_local_error_reset_streams: l_h2_local_resets(),
+            h2_max_header_list_size: l_h2_header_list(),
+        }
+    }
+}
+
+fn l_conns() -> usize {
+    20_000
+}
+fn l_header_bytes() -> Size {
+    Size(64 * 1024)
+}
+fn l_headers() -> usize {
+    100
+}
+fn l_h2_streams() -> u32 {
+    100
+}
+fn l_h2_pending_resets() -> usize {
+    20
+}
+fn l_h2_local_resets() -> usize {
+    1024
+}
+fn l_h2_header_list() -> Size {
+    Size(64 * 1024)
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Admin {
+    pub socket: PathBuf,
+    /// File mode of the socket, octal as a string (`"0600"`) or number.
+    #[serde(default = "default_mode")]
+    pub mode: String,
+}
+
+fn default_mode() -> String {
+    "0600".into()
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// Plain-HTTP address serving Prometheus text at `/metrics`.
+    pub address: SocketAddr,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessLog {
+    /// A file path, or `stderr`.
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VrrpdPush {
+    /// vrrpd's control socket.
+    pub control_socket: PathBuf,
+    /// The `track` name vrrpd knows this proxy by.
+    pub track: String,
+    /// Upper bound on one push (connect + write + reply).
+    #[serde(default = "d_push")]
+    pub timeout: Dur,
+}
+
+fn d_push() -> Dur {
+    Dur(Duration::from_millis(200))
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shutdown {
+    /// After SIGTERM, keep accepting (health already 503) this long so a failover can move
+    /// the VIP before the listeners close.
+    #[serde(default)]
+    pub grace: Dur,
+    /// In-flight requests get at most this long to finish.
+    #[serde(default = "d_deadline")]
+    pub deadline: Dur,
+}
+
+impl Default for Shutdown {
+    fn default() -> Self {
+        Self {
+            grace: Dur::default(),
+            deadline: d_deadline(),
+        }
+    }
+}
+
+fn d_deadline() -> Dur {
+    Dur(Duration::from_secs(30))
+}

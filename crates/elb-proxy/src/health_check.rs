@@ -1,0 +1,105 @@
+//! Active health checks: one task per checked cluster probes every member each `interval`
+//! with elb-probe (the same probe elb-check uses), all members of a round in parallel, and
+//! feeds results to the cluster's balancer, where rise/fall turn them into up/down
+//! transitions. A task ends when its config generation is replaced by a reload (the new
+//! generation starts its own) or on shutdown.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+use elb_probe::{ProbeSpec, StatusSet, Target};
+
+use crate::balance::Transition;
+use crate::config::HealthCheck;
+use crate::runtime::{ClusterRt, Runtime, Shared};
+
+/// The probe spec for one member.
+pub fn spec_for(hc: &HealthCheck, addr: std::net::SocketAddr) -> Option<ProbeSpec> {
+    let target = Target::parse(&format!("http://{addr}{}", hc.path)).ok()?;
+    let mut spec = ProbeSpec::new(target);
+    spec.timeout = hc.timeout.0;
+    spec.host = hc.host.clone();
+    spec.user_agent = concat!("elb-proxy/", env!("CARGO_PKG_VERSION"), " health-check").into();
+    let expect = if hc.expect_status.is_empty() {
+        "200-399".to_string()
+    } else {
+        hc.expect_status
+            .iter()
+            .map(|r| {
+                if r.low == r.high {
+                    r.low.to_string()
+                } else {
+                    format!("{}-{}", r.low, r.high)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    spec.expect = expect.parse::<StatusSet>().ok()?;
+    spec.body_contains = hc.expect_body.clone();
+    Some(spec)
+}
+
+/// Starts the check tasks of a freshly installed runtime.
+pub fn start(shared: &Arc<Shared>, rt: &Arc<Runtime>) {
+    for cluster in &rt.clusters {
+        if cluster.health_check().is_some() {
+            tokio::spawn(run_cluster(shared.clone(), rt.clone(), cluster.clone()));
+        }
+    }
+}
+
+async fn run_cluster(shared: Arc<Shared>, rt: Arc<Runtime>, cluster: Arc<ClusterRt>) {
+    let Some(hc) = cluster.health_check().cloned() else {
+        return;
+    };
+    let specs: Vec<Option<ProbeSpec>> = cluster
+        .members
+        .iter()
+        .map(|m| spec_for(&hc, m.addr))
+        .collect();
+    let mut shutdown = shared.shutdown.subscribe();
+    let mut tick = tokio::time::interval(hc.interval.0);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = crate::runtime::until_shutdown(&mut shutdown) => return,
+        }
+        if !Arc::ptr_eq(&shared.runtime.load(), &rt) {
+            return;
+        }
+        let probes = specs.iter().map(|s| async move {
+            match s {
+                Some(spec) => {
+                    let r = elb_probe::probe(spec).await;
+                    (r.is_healthy(), r.detail)
+                }
+                None => (false, "invalid probe target".to_string()),
+            }
+        });
+        let results = futures_util::future::join_all(probes).await;
+        for (i, (ok, detail)) in results.into_iter().enumerate() {
+            let m = &cluster.members[i];
+            if ok {
+                m.stats.check_ok.fetch_add(1, Relaxed);
+                m.stats.last_check.store(1, Relaxed);
+            } else {
+                m.stats.check_failed.fetch_add(1, Relaxed);
+                m.stats.last_check.store(2, Relaxed);
+            }
+            let t = cluster.lock().on_probe(i, ok);
+            match t {
+                Some(Transition::WentDown) => {
+                    m.stats.touch_change();
+                    tracing::warn!(cluster = %cluster.name, member = %m.name, %detail, "member DOWN by health check (UP -> DOWN)");
+                }
+                Some(Transition::CameUp) => {
+                    m.stats.touch_change();
+                    tracing::info!(cluster = %cluster.name, member = %m.name, "member UP by health check (DOWN -> UP)");
+                }
+                _ => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! Process life: config reload (validate, then swap atomically; a bad file keeps the old
+//! config and says why), whole-proxy drain with the optional push to vrrpd, signal handling
+//! (SIGHUP reload, SIGTERM/SIGINT drain and stop) and sd_notify.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use crate::config::VrrpdPush;
+use crate::runtime::{Runtime, Shared};
+
+/// Tells systemd (when run under it) about a state; a no-op otherwise.
+pub fn notify(state: &[sd_notify::NotifyState<'_>]) {
+    let _ = sd_notify::notify(false, state);
+}
+
+/// Opens the access log named by the config (or none).
+pub fn open_access_log(
+    cfg: &crate::config::Config,
+) -> Result<Option<Arc<crate::access_log::AccessLog>>, String> {
+    match &cfg.access_log {
+        None => Ok(None),
+        Some(a) => crate::access_log::AccessLog::open(&a.path)
+            .map(|l| Some(Arc::new(l)))
+            .map_err(|e| format!("access log {}: {e}", a.path.display())),
+    }
+}
+
+/// Reloads the config file. Returns a summary, or why the old config stays.
+pub async fn reload(shared: &Arc<Shared>) -> Result<String, String> {
+    let _serial = shared.reload_lock.lock().await;
+    notify(&[sd_notify::NotifyState::Reloading]);
+    let result = reload_inner(shared);
+    notify(&[sd_notify::NotifyState::Ready]);
+    match &result {
+        Ok(msg) => {
+            shared.stats.reloads_ok.fetch_add(1, Relaxed);
+            tracing::info!("{msg}");
+        }
+        Err(msg) => {
+            shared.stats.reloads_failed.fetch_add(1, Relaxed);
+            tracing::error!("reload failed, keeping the running config: {msg}");
+        }
+    }
+    result
+}
+
+fn reload_inner(shared: &Arc<Shared>) -> Result<String, String> {
+    let config = crate::config::load(&shared.config_path).map_err(|e| e.to_string())?;
+    let old = shared.runtime.load_full();
+    let listeners_changed = {
+        let a: Vec<_> = old
+            .config
+            .listeners
+            .iter()
+            .map(|l| (l.address, l.tls.is_some()))
+            .collect();
+        let b: Vec<_> = config
+            .listeners
+            .iter()
+            .map(|l| (l.address, l.tls.is_some()))
+            .collect();
+        a != b
+            || old.config.admin.as_ref().map(|a| &a.socket)
+                != config.admin.as_ref().map(|a| &a.socket)
+            || old.config.metrics.as_ref().map(|m| m.address)
+                != config.metrics.as_ref().map(|m| m.address)
+            || old.config.health.address != config.health.address
+    };
+    // Check certificates of TLS listeners even though listeners are not rebound, so a bad
+    // certificate is reported now rather than at the next restart.
+    for l in &config.listeners {
+        if let Some(tls) = &l.tls {
+            crate::tls::server_config(tls).map_err(|e| e.to_string())?;
+        }
+    }
+    let access_log = open_access_log(&config)?;
+    let new = Arc::new(Runtime::build(config, Some(&old)));
+    shared.access_log.store(access_log);
+    shared.runtime.store(new.clone());
+    crate::health_check::start(shared, &new);
+    let mut msg = format!(
+        "config reloaded from {}: {} clusters, {} routes",
+        shared.config_path.display(),
+        new.clusters.len(),
+        new.router.len()
+    );
+    if listeners_changed {
+        msg.push_str(
+            "; listener/admin/metrics addresses changed: they take effect at the next restart",
+        );
+    }
+    Ok(msg)
+}
+
+/// Operator drain of the whole proxy (`set proxy state drain|ready`).
+pub fn set_admin_drain(shared: &Arc<Shared>, drain: bool) {
+    let was = shared.admin_drain.swap(drain, Relaxed);
+    if was != drain {
+        tracing::info!(
+            from = if was { "draining" } else { "serving" },
+            to = if drain { "draining" } else { "serving" },
+            "proxy state changed by operator"
+        );
+        spawn_vrrpd_push(shared, !drain);
+    }
+}
+
+/// Sends `track NAME up|down` to vrrpd in the background (never blocks serving).
+pub fn spawn_vrrpd_push(shared: &Arc<Shared>, up: bool) -> Option<tokio::task::JoinHandle<()>> {
+    let cfg = shared.runtime.load().config.vrrpd.clone()?;
+    Some(tokio::spawn(async move {
+        match push_vrrpd(&cfg, up).await {
+            Ok(reply) => tracing::info!(track = %cfg.track, up, %reply, "told vrrpd"),
+            Err(e) => {
+                tracing::warn!(track = %cfg.track, up, error = %e, socket = %cfg.control_socket.display(), "could not tell vrrpd")
+            }
+        }
+    }))
+}
+
+/// One push: connect, write the line, read one reply line; all within the configured timeout.
+pub async fn push_vrrpd(cfg: &VrrpdPush, up: bool) -> Result<String, String> {
+    let line = format!("track {} {}\n", cfg.track, if up { "up" } else { "down" });
+    let work = async {
+        let stream = tokio::net::UnixStream::connect(&cfg.control_socket)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        let (r, mut w) = stream.into_split();
+        w.write_all(line.as_bytes())
+            .await
+            .map_err(|e| format!("write: {e}"))?;
+        let mut reply = String::new();
+        let mut reader = BufReader::new(r);
+        reader
+            .read_line(&mut reply)
+            .await
+            .map_err(|e| format!("read: {e}"))?;
+        Ok::<_, String>(reply.trim_end().to_string())
+    };
+    tokio::time::timeout(cfg.timeout.0, work)
+        .await
+        .map_err(|_| format!("no answer within {:?}", cfg.timeout.0))?
+}
+
+/// SIGTERM: health 503 and vrrpd told at once, keep accepting for `grace`, then close the
+/// listeners and let in-flight requests finish up to `deadline`.
+pub async fn stop(shared: &Arc<Shared>) {
+    shared.stopping.store(true, Relaxed);
+    notify(&[sd_notify::NotifyState::Stopping]);
+    let (grace, deadline, push_timeout) = {
+        let rt = shared.runtime.load();
+        let c = &rt.config;
+        (
+            c.shutdown.grace.0,
+            c.shutdown.deadline.0,
+            c.vrrpd.as_ref().map(|v| v.timeout.0),
+        )
+    };
+    tracing::info!(?grace, ?deadline, "stopping: health now 503");
+    if let Some(push) = spawn_vrrpd_push(shared, false) {
+        let _ =
+            tokio::time::timeout(push_timeout.unwrap_or(Duration::from_millis(200)), push).await;
+    }
+    if !grace.is_zero() {
+        tokio::time::sleep(grace).await;
+    }
+    let _ = shared.shutdown.send(true);
+    let waited = tokio::time::timeout(deadline, async {
+        loop {
+            let closed = shared.connection_closed.notified();
+            tokio::pin!(closed);
+            closed.as_mut().enable();
+            if shared.stats.connections_active.load(Relaxed) <= 0 {
+                break;
+            }
+            closed.await;
+        }
+    })
+    .await;
+    match waited {
+        Ok(()) => tracing::info!("all connections finished"),
+        Err(_) => tracing::warn!(
+            left = shared.stats.connections_active.load(Relaxed),
+            "shutdown deadline reached with connections still open"
+        ),
+    }
+}

@@ -1,0 +1,261 @@
+//! elb-proxy binary: loads the config, starts listeners, health checks, admin socket and
+//! metrics, and handles signals. `elb-proxy ctl ...` is the admin socket client.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use std::io::{IsTerminal, Write as _};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use elb_proxy::config::{self, Config};
+use elb_proxy::proxy::Mode;
+use elb_proxy::runtime::Shared;
+use elb_proxy::server::{ListenerSpec, bind, run_listener};
+use elb_proxy::{admin, health_check, lifecycle, tls};
+
+const DEFAULT_CONFIG: &str = "/etc/elb-proxy/elb-proxy.yaml";
+
+/// L7 HTTP load balancer with its own health service (/services/EchoProxy), an admin
+/// socket in the style of HAProxy's stats socket, and Prometheus metrics.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Config file (YAML).
+    #[arg(short = 'c', long, global = true, default_value = DEFAULT_CONFIG)]
+    config: PathBuf,
+    /// Validate the config (and load its certificates), print the result and exit:
+    /// 0 valid, 1 invalid.
+    #[arg(long, short = 't')]
+    check: bool,
+    /// Worker threads, overriding `workers` in the config (1 = single-threaded).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Log filter (tracing EnvFilter syntax), overriding RUST_LOG.
+    #[arg(long)]
+    log_level: Option<String>,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Send one command to a running elb-proxy's admin socket and print the answer
+    /// (e.g. `elb-proxy ctl show stat`, `elb-proxy ctl disable server app/as1`).
+    Ctl {
+        /// Admin socket; defaults to `admin.socket` of the config file.
+        #[arg(long, short = 's')]
+        socket: Option<PathBuf>,
+        /// The command words.
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        words: Vec<String>,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let filter = cli
+        .log_level
+        .clone()
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .unwrap_or_else(|| "info".into());
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("elb-proxy: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<std::process::ExitCode> {
+    if let Some(Cmd::Ctl { socket, words }) = cli.command {
+        return ctl(&cli.config, socket, &words);
+    }
+    if cli.check {
+        return Ok(match check(&cli.config) {
+            Ok(()) => {
+                println!("{}: configuration is valid", cli.config.display());
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::ExitCode::FAILURE
+            }
+        });
+    }
+    let config = config::load(&cli.config).map_err(anyhow::Error::msg)?;
+    let workers = cli.threads.unwrap_or(config.workers);
+    let runtime = if workers == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        if workers > 1 {
+            b.worker_threads(workers);
+        }
+        b.enable_all().build()
+    }
+    .context("building the tokio runtime")?;
+    runtime.block_on(serve(config, cli.config))?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// `--check`: the config and every certificate it names.
+fn check(path: &std::path::Path) -> Result<(), String> {
+    let config = config::load(path).map_err(|e| e.to_string())?;
+    for l in &config.listeners {
+        if let Some(t) = &l.tls {
+            tls::server_config(t)
+                .map_err(|e| format!("{}: listener {}: {e}", path.display(), l.address))?;
+        }
+    }
+    Ok(())
+}
+
+async fn serve(config: Config, path: PathBuf) -> Result<()> {
+    let mut specs = Vec::new();
+    for (i, l) in config.listeners.iter().enumerate() {
+        let listener =
+            bind(l.address).with_context(|| format!("binding listener {}", l.address))?;
+        let tls = match &l.tls {
+            Some(t) => Some(tokio_rustls::TlsAcceptor::from(
+                tls::server_config(t).with_context(|| format!("TLS for listener {}", l.address))?,
+            )),
+            None => None,
+        };
+        specs.push(ListenerSpec {
+            name: l.name.clone().unwrap_or_else(|| format!("listener#{i}")),
+            listener,
+            tls,
+            max_connections: l.max_connections,
+            mode: Mode::Proxy,
+        });
+    }
+    if let Some(a) = config.health.address {
+        specs.push(ListenerSpec {
+            name: "health".into(),
+            listener: bind(a).with_context(|| format!("binding health address {a}"))?,
+            tls: None,
+            max_connections: Some(256),
+            mode: Mode::HealthOnly,
+        });
+    }
+    if let Some(m) = &config.metrics {
+        specs.push(ListenerSpec {
+            name: "metrics".into(),
+            listener: bind(m.address)
+                .with_context(|| format!("binding metrics address {}", m.address))?,
+            tls: None,
+            max_connections: Some(64),
+            mode: Mode::Metrics,
+        });
+    }
+    let admin_listener = match &config.admin {
+        Some(a) => {
+            let mode = u32::from_str_radix(a.mode.trim_start_matches("0o"), 8).unwrap_or(0o600);
+            Some(
+                admin::bind(&a.socket, mode)
+                    .with_context(|| format!("admin socket {}", a.socket.display()))?,
+            )
+        }
+        None => None,
+    };
+    let access_log = lifecycle::open_access_log(&config).map_err(anyhow::Error::msg)?;
+    let admin_path = config.admin.as_ref().map(|a| a.socket.clone());
+    let shared = Shared::new(config, path);
+    shared.access_log.store(access_log);
+    health_check::start(&shared, &shared.runtime.load_full());
+    let mut tasks = Vec::new();
+    for spec in specs {
+        tracing::info!(listener = %spec.name, address = %spec.listener.local_addr()?, tls = spec.tls.is_some(), "listening");
+        tasks.push(tokio::spawn(run_listener(spec, shared.clone())));
+    }
+    if let Some(l) = admin_listener {
+        tasks.push(tokio::spawn(admin::run(l, shared.clone())));
+    }
+    lifecycle::notify(&[sd_notify::NotifyState::Ready]);
+    tracing::info!(pid = std::process::id(), "elb-proxy ready");
+    signals(&shared).await?;
+    lifecycle::stop(&shared).await;
+    for t in tasks {
+        let _ = t.await;
+    }
+    if let Some(p) = admin_path {
+        let _ = std::fs::remove_file(p);
+    }
+    tracing::info!("elb-proxy stopped");
+    Ok(())
+}
+
+/// Handles SIGHUP (reload) until SIGTERM or SIGINT.
+async fn signals(shared: &Arc<Shared>) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {
+                let _ = lifecycle::reload(shared).await;
+            }
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+        }
+    }
+}
+
+/// The admin client.
+fn ctl(
+    config: &std::path::Path,
+    socket: Option<PathBuf>,
+    words: &[String],
+) -> Result<std::process::ExitCode> {
+    let socket = match socket {
+        Some(s) => s,
+        None => {
+            let c = config::load(config).map_err(anyhow::Error::msg)?;
+            match c.admin {
+                Some(a) => a.socket,
+                None => bail!("{} has no admin socket; pass --socket", config.display()),
+            }
+        }
+    };
+    let line = words.join(" ");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("runtime")?;
+    let out = rt.block_on(async {
+        let mut s = tokio::net::UnixStream::connect(&socket)
+            .await
+            .with_context(|| format!("connecting to {}", socket.display()))?;
+        s.write_all(format!("{line}\n").as_bytes()).await?;
+        s.shutdown().await?;
+        let mut out = String::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            s.read_to_string(&mut out),
+        )
+        .await
+        .context("no answer within 30 s")??;
+        anyhow::Ok(out)
+    })?;
+    let out = out.trim_end_matches('\n');
+    // A closed stdout (`| head`) is not an error worth a panic.
+    let _ = writeln!(std::io::stdout(), "{out}");
+    Ok(if out.starts_with("error:") {
+        std::process::ExitCode::FAILURE
+    } else {
+        std::process::ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,219 @@
+//! Prometheus text exposition of the counters in `stats`, served at `/metrics` on the
+//! configured metrics address. Labels are bounded: cluster and member names from the config,
+//! status classes, never request data.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::Response;
+use http::header::{self, HeaderValue};
+
+use crate::body::ResponseBody;
+use crate::runtime::Shared;
+use crate::stats::LOCAL_ERROR_CODES;
+
+/// Escapes a label value.
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Renders every metric.
+pub fn render(shared: &Shared) -> String {
+    let mut o = String::with_capacity(8192);
+    let g = &shared.stats;
+    let rt = shared.runtime.load();
+    let now = Instant::now();
+    let _ = writeln!(
+        o,
+        "# HELP elb_proxy_up 1 while serving, 0 while draining or stopping."
+    );
+    let _ = writeln!(o, "# TYPE elb_proxy_up gauge");
+    let _ = writeln!(o, "elb_proxy_up {}", u8::from(shared.health().is_ok()));
+    let _ = writeln!(o, "# TYPE elb_proxy_connections_active gauge");
+    let _ = writeln!(
+        o,
+        "elb_proxy_connections_active {}",
+        g.connections_active.load(Relaxed)
+    );
+    let _ = writeln!(o, "# TYPE elb_proxy_connections_total counter");
+    let _ = writeln!(
+        o,
+        "elb_proxy_connections_total {}",
+        g.connections_total.load(Relaxed)
+    );
+    let _ = writeln!(o, "# TYPE elb_proxy_connections_refused_total counter");
+    let _ = writeln!(
+        o,
+        "elb_proxy_connections_refused_total {}",
+        g.connections_refused.load(Relaxed)
+    );
+    let _ = writeln!(o, "# TYPE elb_proxy_requests_total counter");
+    let _ = writeln!(
+        o,
+        "elb_proxy_requests_total {}",
+        g.requests_total.load(Relaxed)
+    );
+    let _ = writeln!(o, "# TYPE elb_proxy_reloads_total counter");
+    let _ = writeln!(
+        o,
+        "elb_proxy_reloads_total{{result=\"ok\"}} {}",
+        g.reloads_ok.load(Relaxed)
+    );
+    let _ = writeln!(
+        o,
+        "elb_proxy_reloads_total{{result=\"failed\"}} {}",
+        g.reloads_failed.load(Relaxed)
+    );
+    let _ = writeln!(
+        o,
+        "# HELP elb_proxy_local_responses_total Answers produced by the proxy itself, by status."
+    );
+    let _ = writeln!(o, "# TYPE elb_proxy_local_responses_total counter");
+    for (i, code) in LOCAL_ERROR_CODES.iter().enumerate() {
+        let _ = writeln!(
+            o,
+            "elb_proxy_local_responses_total{{code=\"{code}\"}} {}",
+            g.local_errors[i].load(Relaxed)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "# HELP elb_proxy_upstream_responses_total Member answers by status class."
+    );
+    let _ = writeln!(o, "# TYPE elb_proxy_upstream_responses_total counter");
+    for c in &rt.clusters {
+        for m in &c.members {
+            for (i, class) in ["1xx", "2xx", "3xx", "4xx", "5xx"].iter().enumerate() {
+                let _ = writeln!(
+                    o,
+                    "elb_proxy_upstream_responses_total{{cluster=\"{}\",member=\"{}\",class=\"{class}\"}} {}",
+                    esc(&c.name),
+                    esc(&m.name),
+                    m.stats.responses[i].load(Relaxed)
+                );
+            }
+        }
+    }
+    let member_counter =
+        |o: &mut String, name: &str, help: &str, f: &dyn Fn(&crate::stats::MemberStats) -> u64| {
+            let _ = writeln!(o, "# HELP {name} {help}");
+            let _ = writeln!(o, "# TYPE {name} counter");
+            for c in &rt.clusters {
+                for m in &c.members {
+                    let _ = writeln!(
+                        o,
+                        "{name}{{cluster=\"{}\",member=\"{}\"}} {}",
+                        esc(&c.name),
+                        esc(&m.name),
+                        f(&m.stats)
+                    );
+                }
+            }
+        };
+    member_counter(
+        &mut o,
+        "elb_proxy_upstream_failures_total",
+        "Connect errors, broken answers and timeouts.",
+        &|s| s.failures.load(Relaxed),
+    );
+    member_counter(
+        &mut o,
+        "elb_proxy_upstream_connect_errors_total",
+        "Failed connects.",
+        &|s| s.connect_errors.load(Relaxed),
+    );
+    member_counter(
+        &mut o,
+        "elb_proxy_upstream_timeouts_total",
+        "Response heads not received in time.",
+        &|s| s.timeouts.load(Relaxed),
+    );
+    member_counter(
+        &mut o,
+        "elb_proxy_ejections_total",
+        "Passive ejections.",
+        &|s| s.ejections.load(Relaxed),
+    );
+    member_counter(
+        &mut o,
+        "elb_proxy_health_checks_ok_total",
+        "Active checks that passed.",
+        &|s| s.check_ok.load(Relaxed),
+    );
+    member_counter(
+        &mut o,
+        "elb_proxy_health_checks_failed_total",
+        "Active checks that failed.",
+        &|s| s.check_failed.load(Relaxed),
+    );
+    member_counter(
+        &mut o,
+        "elb_proxy_upstream_response_bytes_total",
+        "Response body bytes relayed.",
+        &|s| s.bytes_out.load(Relaxed),
+    );
+    let _ = writeln!(
+        o,
+        "# HELP elb_proxy_member_up 1 when the member may take traffic."
+    );
+    let _ = writeln!(o, "# TYPE elb_proxy_member_up gauge");
+    let _ = writeln!(o, "# TYPE elb_proxy_member_in_flight gauge");
+    for c in &rt.clusters {
+        let b = c.lock();
+        for (i, m) in c.members.iter().enumerate() {
+            let s = &b.members[i];
+            let labels = format!("cluster=\"{}\",member=\"{}\"", esc(&c.name), esc(&m.name));
+            let _ = writeln!(
+                o,
+                "elb_proxy_member_up{{{labels}}} {}",
+                u8::from(s.available(now))
+            );
+            let _ = writeln!(o, "elb_proxy_member_in_flight{{{labels}}} {}", s.in_flight);
+        }
+    }
+    let _ = writeln!(o, "# TYPE elb_proxy_retries_total counter");
+    for c in &rt.clusters {
+        let _ = writeln!(
+            o,
+            "elb_proxy_retries_total{{cluster=\"{}\"}} {}",
+            esc(&c.name),
+            c.stats.retries.load(Relaxed)
+        );
+    }
+    let _ = writeln!(o, "# TYPE elb_proxy_no_member_total counter");
+    for c in &rt.clusters {
+        let _ = writeln!(
+            o,
+            "elb_proxy_no_member_total{{cluster=\"{}\"}} {}",
+            esc(&c.name),
+            c.stats.no_member.load(Relaxed)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "# HELP elb_proxy_upstream_latency_seconds Time to the member's response head."
+    );
+    let _ = writeln!(o, "# TYPE elb_proxy_upstream_latency_seconds histogram");
+    for c in &rt.clusters {
+        c.stats.latency.render(
+            &mut o,
+            "elb_proxy_upstream_latency_seconds",
+            &format!("cluster=\"{}\"", esc(&c.name)),
+        );
+    }
+    o
+}
+
+/// The `/metrics` answer.
+pub fn response(shared: &Shared) -> Response<ResponseBody> {
+    let mut r = Response::new(ResponseBody::full(Bytes::from(render(shared))));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
+}

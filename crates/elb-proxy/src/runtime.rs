@@ -1,0 +1,255 @@
+//! The running form of one loaded config: compiled router, clusters with their balancers,
+//! pools and stats. A reload builds a new `Runtime` and swaps it in atomically; requests keep
+//! the `Arc<Runtime>` they started with, so they finish on their own config. Members and
+//! clusters that keep their names across a reload keep their pools, counters, admin state and
+//! health, so a reload neither resets statistics nor resurrects a member an operator disabled.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use http::HeaderValue;
+
+use crate::balance::{ActivePolicy, Balancer, PassivePolicy};
+use crate::config::{Cluster, Config, HealthCheck};
+use crate::route::Router;
+use crate::stats::{ClusterStats, GlobalStats, MemberStats};
+use crate::upstream::Pool;
+
+/// One member, static parts.
+#[derive(Debug)]
+pub struct MemberRt {
+    pub name: String,
+    pub addr: std::net::SocketAddr,
+    /// `Host` value for active checks and for clients that sent none.
+    pub authority: HeaderValue,
+    pub pool: Arc<Pool>,
+    pub stats: Arc<MemberStats>,
+}
+
+/// One cluster.
+#[derive(Debug)]
+pub struct ClusterRt {
+    pub name: String,
+    pub config: Cluster,
+    pub members: Vec<MemberRt>,
+    pub balancer: Mutex<Balancer>,
+    pub stats: Arc<ClusterStats>,
+    pub sticky_cookie: Option<String>,
+}
+
+impl ClusterRt {
+    /// Locks the balancer; a poisoned lock (a panic elsewhere) still yields the state.
+    pub fn lock(&self) -> MutexGuard<'_, Balancer> {
+        self.balancer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn member_index(&self, name: &str) -> Option<usize> {
+        self.members.iter().position(|m| m.name == name)
+    }
+
+    /// At least one member could take traffic now.
+    pub fn has_healthy_member(&self, now: Instant) -> bool {
+        self.lock().healthy_count(now) > 0
+    }
+
+    pub fn health_check(&self) -> Option<&HealthCheck> {
+        self.config.health_check.as_ref()
+    }
+}
+
+/// The running form of one config.
+#[derive(Debug)]
+pub struct Runtime {
+    pub config: Config,
+    pub router: Router,
+    pub clusters: Vec<Arc<ClusterRt>>,
+    /// Indexes of the health service's must-be-up clusters.
+    pub must_be_up: Vec<usize>,
+    /// When this config was loaded (for `show info`).
+    pub loaded_at: std::time::SystemTime,
+}
+
+impl Runtime {
+    /// Builds the runtime for `config`, taking over state from `previous` where names match.
+    pub fn build(config: Config, previous: Option<&Runtime>) -> Self {
+        let clusters: Vec<Arc<ClusterRt>> = config
+            .clusters
+            .iter()
+            .map(|c| {
+                Arc::new(build_cluster(
+                    c,
+                    &config,
+                    previous.and_then(|p| p.cluster(&c.name)),
+                ))
+            })
+            .collect();
+        let index = |n: &str| config.clusters.iter().position(|c| c.name == n);
+        let router = Router::compile(&config, index);
+        let must_be_up = config
+            .health
+            .must_be_up
+            .iter()
+            .filter_map(|n| index(n))
+            .collect();
+        Self {
+            router,
+            clusters,
+            must_be_up,
+            loaded_at: std::time::SystemTime::now(),
+            config,
+        }
+    }
+
+    pub fn cluster(&self, name: &str) -> Option<&Arc<ClusterRt>> {
+        self.clusters.iter().find(|c| c.name == name)
+    }
+
+    /// Whether `ip` is a trusted proxy whose forwarding headers are extended.
+    pub fn is_trusted(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        self.config.trusted_proxies.iter().any(|n| n.contains(&ip))
+    }
+}
+
+fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<ClusterRt>>) -> ClusterRt {
+    let passive = PassivePolicy {
+        consecutive_failures: c.passive.consecutive_failures,
+        base_ejection: c.passive.base_ejection.0,
+        max_ejection: c.passive.max_ejection.0,
+    };
+    let active = c.health_check.as_ref().map(|h| ActivePolicy {
+        rise: h.rise,
+        fall: h.fall,
+    });
+    let weights: Vec<u32> = c.members.iter().map(|m| m.weight).collect();
+    let mut balancer = Balancer::new(c.balance, &weights, passive, active);
+    let old_balancer = old.map(|o| o.lock().clone());
+    let members = c
+        .members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let name = m.display_name();
+            let prev = old.and_then(|o| {
+                let j = o
+                    .members
+                    .iter()
+                    .position(|x| x.name == name && x.addr == m.address)?;
+                Some((j, &o.members[j]))
+            });
+            if let (Some((j, _)), Some(ob)) = (prev, &old_balancer) {
+                let s = &ob.members[j];
+                let n = &mut balancer.members[i];
+                n.admin = s.admin;
+                n.ejected_until = s.ejected_until;
+                n.ejections_in_row = s.ejections_in_row;
+                if active.is_some() {
+                    n.checked_up = s.checked_up;
+                }
+            }
+            let (pool, stats) = match prev {
+                Some((_, pm)) => (pm.pool.clone(), pm.stats.clone()),
+                None => (
+                    Arc::new(Pool::new(
+                        m.address,
+                        c.pool_max_idle,
+                        config.timeouts.upstream_idle.0,
+                    )),
+                    Arc::new(MemberStats::default()),
+                ),
+            };
+            MemberRt {
+                authority: HeaderValue::from_str(&m.address.to_string())
+                    .unwrap_or(HeaderValue::from_static("localhost")),
+                name,
+                addr: m.address,
+                pool,
+                stats,
+            }
+        })
+        .collect();
+    ClusterRt {
+        name: c.name.clone(),
+        config: c.clone(),
+        members,
+        balancer: Mutex::new(balancer),
+        stats: old.map_or_else(|| Arc::new(ClusterStats::default()), |o| o.stats.clone()),
+        sticky_cookie: c.sticky.as_ref().map(|s| s.cookie.clone()),
+    }
+}
+
+/// Process-wide state shared by listeners, admin socket, health checks and signals.
+#[derive(Debug)]
+pub struct Shared {
+    pub runtime: ArcSwap<Runtime>,
+    /// SIGTERM received: health answers 503, listeners close soon.
+    pub stopping: AtomicBool,
+    /// Operator asked the whole proxy to drain (`set proxy state drain`).
+    pub admin_drain: AtomicBool,
+    pub stats: GlobalStats,
+    pub config_path: PathBuf,
+    pub started: std::time::SystemTime,
+    /// Serialises reloads (signal and admin socket).
+    pub reload_lock: tokio::sync::Mutex<()>,
+    /// Wakes listeners and tasks on shutdown.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+    /// Signalled whenever a client connection ends (drain waits on it).
+    pub connection_closed: tokio::sync::Notify,
+    /// Access log, when configured (reopened on reload).
+    pub access_log: arc_swap::ArcSwapOption<crate::access_log::AccessLog>,
+}
+
+impl Shared {
+    pub fn new(config: Config, config_path: PathBuf) -> Arc<Self> {
+        let (shutdown, _) = tokio::sync::watch::channel(false);
+        Arc::new(Self {
+            runtime: ArcSwap::from_pointee(Runtime::build(config, None)),
+            stopping: AtomicBool::new(false),
+            admin_drain: AtomicBool::new(false),
+            stats: GlobalStats::default(),
+            config_path,
+            started: std::time::SystemTime::now(),
+            reload_lock: tokio::sync::Mutex::new(()),
+            shutdown,
+            access_log: arc_swap::ArcSwapOption::empty(),
+            connection_closed: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// Health service decision: `Ok` to answer 200, `Err(reason)` for 503.
+    pub fn health(&self) -> Result<(), String> {
+        if self.stopping.load(Ordering::Relaxed) {
+            return Err("stopping".into());
+        }
+        if self.admin_drain.load(Ordering::Relaxed) {
+            return Err("draining".into());
+        }
+        let rt = self.runtime.load();
+        let now = Instant::now();
+        for &i in &rt.must_be_up {
+            let c = &rt.clusters[i];
+            if !c.has_healthy_member(now) {
+                return Err(format!("cluster {} has no healthy member", c.name));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the proxy is draining for any reason.
+    pub fn draining(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed) || self.admin_drain.load(Ordering::Relaxed)
+    }
+}
+
+/// Resolves once shutdown has been signalled (at once if it already was).
+pub async fn until_shutdown(rx: &mut tokio::sync::watch::Receiver<bool>) {
+    // The borrow guard is dropped right here, so callers stay `Send`.
+    let _ = rx.wait_for(|s| *s).await.map(|_| ());
+}

@@ -1,0 +1,179 @@
+//! Client side I/O: binding listeners, the accept loop with connection limits, TLS
+//! handshakes, and serving each connection with hyper's automatic HTTP/1.1 / HTTP/2 server
+//! configured from the limits (header size and count, slowloris timeout, h2 stream and
+//! reset limits). On shutdown a listener stops accepting and every connection is asked to
+//! finish gracefully (h1: after the in-flight request; h2: GOAWAY).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::Config;
+use crate::headers::Forwarding;
+use crate::proxy::{ConnCtx, Mode, handle};
+use crate::runtime::{Runtime, Shared};
+
+/// One thing to listen on.
+pub struct ListenerSpec {
+    pub name: String,
+    pub listener: TcpListener,
+    pub tls: Option<TlsAcceptor>,
+    pub max_connections: Option<usize>,
+    pub mode: Mode,
+}
+
+/// Binds a TCP listener with a deep backlog (bursts of connects must not be refused by the
+/// kernel) and SO_REUSEADDR (restart while old connections sit in TIME_WAIT).
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let domain = socket2::Domain::for_address(addr);
+    let s = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    s.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        let _ = s.set_only_v6(true);
+    }
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())?;
+    s.listen(4096)?;
+    TcpListener::from_std(s.into())
+}
+
+/// hyper's connection builder for the current limits.
+pub fn conn_builder(cfg: &Config) -> auto::Builder<TokioExecutor> {
+    let mut b = auto::Builder::new(TokioExecutor::new());
+    let header_bytes = usize::try_from(cfg.limits.max_header_bytes.0)
+        .unwrap_or(usize::MAX)
+        .max(8192);
+    b.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(cfg.timeouts.request_header.0)
+        .max_buf_size(header_bytes)
+        .max_headers(cfg.limits.max_headers)
+        .keep_alive(true);
+    b.http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(cfg.limits.h2_max_concurrent_streams)
+        .max_pending_accept_reset_streams(cfg.limits.h2_max_pending_accept_reset_streams)
+        .max_local_error_reset_streams(cfg.limits.h2_max_local_error_reset_streams)
+        .max_header_list_size(
+            u32::try_from(cfg.limits.h2_max_header_list_size.0).unwrap_or(u32::MAX),
+        );
+    b
+}
+
+/// Decrements the connection gauges when a connection ends, however it ends.
+struct ConnGuard {
+    shared: Arc<Shared>,
+    per_listener: Arc<AtomicI64>,
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        self.shared.stats.connections_active.fetch_sub(1, Relaxed);
+        self.per_listener.fetch_sub(1, Relaxed);
+        self.shared.connection_closed.notify_waiters();
+    }
+}
+
+/// Accepts until shutdown. A connection over a limit is closed at once (no queueing), so a
+/// flood cannot tie up memory, and service resumes as soon as load falls.
+pub async fn run_listener(spec: ListenerSpec, shared: Arc<Shared>) {
+    let mut shutdown = shared.shutdown.subscribe();
+    let per_listener = Arc::new(AtomicI64::new(0));
+    let mut cached: Option<(Arc<Runtime>, Arc<auto::Builder<TokioExecutor>>)> = None;
+    let tls = spec.tls.is_some();
+    loop {
+        let accepted = tokio::select! {
+            r = spec.listener.accept() => r,
+            _ = crate::runtime::until_shutdown(&mut shutdown) => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                // EMFILE/ENFILE: back off briefly instead of spinning.
+                tracing::warn!(listener = %spec.name, error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let rt = shared.runtime.load_full();
+        let global_max = rt.config.limits.max_connections as i64;
+        let over_global = shared.stats.connections_active.load(Relaxed) >= global_max;
+        let over_listener = spec
+            .max_connections
+            .is_some_and(|m| per_listener.load(Relaxed) >= m as i64);
+        if over_global || over_listener {
+            shared.stats.connections_refused.fetch_add(1, Relaxed);
+            drop(stream);
+            continue;
+        }
+        shared.stats.connections_active.fetch_add(1, Relaxed);
+        shared.stats.connections_total.fetch_add(1, Relaxed);
+        per_listener.fetch_add(1, Relaxed);
+        let guard = ConnGuard {
+            shared: shared.clone(),
+            per_listener: per_listener.clone(),
+        };
+        let builder = match &cached {
+            Some((r, b)) if Arc::ptr_eq(r, &rt) => b.clone(),
+            _ => {
+                let b = Arc::new(conn_builder(&rt.config));
+                cached = Some((rt.clone(), b.clone()));
+                b
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let ctx = Arc::new(ConnCtx {
+            shared: shared.clone(),
+            fwd: Forwarding::new(peer.ip(), rt.is_trusted(peer.ip()), tls),
+            mode: spec.mode,
+        });
+        let header_timeout = rt.config.timeouts.request_header.0;
+        drop(rt);
+        let acceptor = spec.tls.clone();
+        let shutdown_rx = shutdown.clone();
+        tokio::spawn(async move {
+            let _guard = guard;
+            match acceptor {
+                None => serve(stream, &builder, ctx, shutdown_rx).await,
+                Some(acc) => match tokio::time::timeout(header_timeout, acc.accept(stream)).await {
+                    Ok(Ok(tls)) => serve(tls, &builder, ctx, shutdown_rx).await,
+                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                },
+            }
+        });
+    }
+    tracing::info!(listener = %spec.name, "listener closed");
+}
+
+async fn serve<I>(
+    io: I,
+    builder: &auto::Builder<TokioExecutor>,
+    ctx: Arc<ConnCtx>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = service_fn(move |req| handle(ctx.clone(), req));
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), svc);
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "client connection ended with an error");
+            }
+            return;
+        }
+        _ = crate::runtime::until_shutdown(&mut shutdown) => {}
+    }
+    conn.as_mut().graceful_shutdown();
+    let _ = conn.await;
+}

@@ -1,0 +1,162 @@
+//! Counters and histograms, updated lock-free on the request path and read by the admin
+//! socket (`show stat`) and the Prometheus endpoint. They live in `Arc`s that a reload hands
+//! on to the new config for members and clusters that keep their names, so counters do not
+//! reset on reload.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+/// Upper bounds of the latency histogram, in seconds (Prometheus `le`).
+pub const LATENCY_BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+/// A fixed-bucket latency histogram.
+#[derive(Debug, Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; LATENCY_BUCKETS.len()],
+    count: AtomicU64,
+    sum_us: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, d: Duration) {
+        let s = d.as_secs_f64();
+        if let Some(i) = LATENCY_BUCKETS.iter().position(|&b| s <= b) {
+            self.buckets[i].fetch_add(1, Relaxed);
+        }
+        self.count.fetch_add(1, Relaxed);
+        self.sum_us.fetch_add(d.as_micros() as u64, Relaxed);
+    }
+
+    /// Writes `name_bucket`, `name_sum`, `name_count` lines with the given labels.
+    pub fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let mut cumulative = 0;
+        for (i, b) in LATENCY_BUCKETS.iter().enumerate() {
+            cumulative += self.buckets[i].load(Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{b}\"}} {cumulative}");
+        }
+        let count = self.count.load(Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "{name}_sum{{{labels}}} {}",
+            self.sum_us.load(Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "{name}_count{{{labels}}} {count}");
+    }
+}
+
+/// Per member.
+#[derive(Debug, Default)]
+pub struct MemberStats {
+    /// Requests sent (attempts that got a connection).
+    pub requests: AtomicU64,
+    /// Answers by status class 1xx..5xx (index 0..5).
+    pub responses: [AtomicU64; 5],
+    /// Connect errors, broken answers, timeouts.
+    pub failures: AtomicU64,
+    pub connect_errors: AtomicU64,
+    pub timeouts: AtomicU64,
+    pub ejections: AtomicU64,
+    pub check_ok: AtomicU64,
+    pub check_failed: AtomicU64,
+    /// Response body bytes relayed to clients.
+    pub bytes_out: AtomicU64,
+    /// Unix time of the last state change.
+    pub last_change: AtomicU64,
+    /// Last active check: 0 none, 1 ok, 2 failed.
+    pub last_check: AtomicU64,
+}
+
+impl MemberStats {
+    pub fn count_status(&self, status: u16) {
+        if let Some(c) = self
+            .responses
+            .get(usize::from(status / 100).wrapping_sub(1))
+        {
+            c.fetch_add(1, Relaxed);
+        }
+    }
+
+    pub fn touch_change(&self) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.last_change.store(now, Relaxed);
+    }
+}
+
+/// Per cluster.
+#[derive(Debug, Default)]
+pub struct ClusterStats {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    /// 503 because no member was available.
+    pub no_member: AtomicU64,
+    /// Time to the member's response head.
+    pub latency: Histogram,
+}
+
+/// Whole process.
+#[derive(Debug, Default)]
+pub struct GlobalStats {
+    pub connections_active: AtomicI64,
+    pub connections_total: AtomicU64,
+    /// Closed at once because a connection limit was reached.
+    pub connections_refused: AtomicU64,
+    pub requests_total: AtomicU64,
+    /// Requests no route matched (404).
+    pub unrouted: AtomicU64,
+    pub reloads_ok: AtomicU64,
+    pub reloads_failed: AtomicU64,
+    /// Answers the proxy produced itself for errors, by status.
+    pub local_errors: [AtomicU64; 6],
+}
+
+/// Index into `GlobalStats::local_errors`.
+pub fn local_error_index(status: u16) -> Option<usize> {
+    match status {
+        413 => Some(0),
+        431 => Some(1),
+        502 => Some(2),
+        503 => Some(3),
+        504 => Some(4),
+        404 => Some(5),
+        _ => None,
+    }
+}
+
+pub const LOCAL_ERROR_CODES: [u16; 6] = [413, 431, 502, 503, 504, 404];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_is_cumulative() {
+        let h = Histogram::default();
+        h.observe(Duration::from_micros(300));
+        h.observe(Duration::from_millis(3));
+        h.observe(Duration::from_secs(10));
+        let mut s = String::new();
+        h.render(&mut s, "x", "c=\"a\"");
+        assert!(s.contains("x_bucket{c=\"a\",le=\"0.0005\"} 1\n"), "{s}");
+        assert!(s.contains("x_bucket{c=\"a\",le=\"0.005\"} 2\n"), "{s}");
+        assert!(s.contains("x_bucket{c=\"a\",le=\"5\"} 2\n"), "{s}");
+        assert!(s.contains("x_bucket{c=\"a\",le=\"+Inf\"} 3\n"), "{s}");
+        assert!(s.contains("x_count{c=\"a\"} 3\n"), "{s}");
+    }
+
+    #[test]
+    fn status_classes() {
+        let m = MemberStats::default();
+        m.count_status(204);
+        m.count_status(503);
+        m.count_status(999);
+        m.count_status(42);
+        assert_eq!(m.responses[1].load(Relaxed), 1);
+        assert_eq!(m.responses[4].load(Relaxed), 1);
+    }
+}
