@@ -514,6 +514,55 @@ fn parse_head(bytes: &[u8], max_headers: usize) -> Result<ResponseHead, Response
     })
 }
 
+/// The harness shared by the cargo-fuzz target and the corpus-replay test:
+/// drives a reader with the input split and configured by its first bytes,
+/// and checks the invariants that must hold for any input.
+#[doc(hidden)]
+pub fn fuzz_reader(data: &[u8]) {
+    let Some((&config, rest)) = data.split_first() else {
+        return;
+    };
+    let Some((&step, input)) = rest.split_first() else {
+        return;
+    };
+    let limits = Limits {
+        max_head_bytes: 64 + usize::from(config & 0x0f) * 256,
+        max_headers: 1 + usize::from(config >> 4),
+        max_body_bytes: usize::from(step) * 3,
+    };
+    let want_body = config & 0x10 != 0;
+    let head_request = config & 0x20 != 0;
+    let step = usize::from(step % 31) + 1;
+    let mut reader = ResponseReader::new(limits, want_body, head_request);
+    let mut outcome = Ok(Progress::NeedMore);
+    let mut fed = 0usize;
+    for piece in input.chunks(step) {
+        fed += piece.len();
+        outcome = reader.feed(piece);
+        if outcome != Ok(Progress::NeedMore) {
+            break;
+        }
+    }
+    assert_eq!(reader.received(), fed as u64);
+    assert!(reader.body().len() <= limits.max_body_bytes);
+    assert!(reader.head_buf.len() <= limits.max_head_bytes + 1);
+    match outcome {
+        Ok(Progress::Done) => {
+            let head = reader.head().expect("done implies a head");
+            assert!((100..=999).contains(&head.status));
+            assert!(head.headers.len() <= limits.max_headers);
+            // Feeding after done changes nothing.
+            assert_eq!(reader.feed(b"more"), Ok(Progress::Done));
+        }
+        Ok(Progress::NeedMore) => {
+            if reader.finish().is_ok() {
+                assert!(reader.head().is_some());
+            }
+        }
+        Err(_) => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
