@@ -52,8 +52,6 @@ pub const ROOT: &[(&str, Status)] = &[
     ("virtual_server", L),
     ("virtual_server_group", L),
     ("bfd_instance", L),
-    ("vrrp_track_bfd", L),
-    ("checker", L),
     ("track_bfd", L),
 ];
 
@@ -103,7 +101,6 @@ pub const GLOBAL: &[(&str, Status)] = &[
     ("shutdown_script", S),
     ("vrrp_garp_extra_if", I),
     ("vrrp_iptables", I),
-    ("vrrp_ipsets", I),
     ("nftables", I),
     ("nftables_priority", I),
     ("nftables_counters", I),
@@ -114,7 +111,6 @@ pub const GLOBAL: &[(&str, Status)] = &[
     ("vrrp_no_swap", I),
     ("vrrp_cpu_affinity", I),
     ("vrrp_rlimit_rttime", I),
-    ("vrrp_delay_after_boot", I),
     ("fifo_write_vrrp_states_on_reload", I),
     ("vmac_addr_prefix", I),
     ("log_unknown_vrids", I),
@@ -124,7 +120,6 @@ pub const GLOBAL: &[(&str, Status)] = &[
     ("vrrp_netlink_cmd_rcv_bufs_force", I),
     ("vrrp_netlink_monitor_rcv_bufs", I),
     ("vrrp_netlink_monitor_rcv_bufs_force", I),
-    ("vrrp_startup_script", I),
     ("reload_check_config", I),
     ("include_check", I),
     ("config_save_dir", I),
@@ -133,9 +128,6 @@ pub const GLOBAL: &[(&str, Status)] = &[
     ("reload_file", I),
     ("reload_repeat", I),
     ("data_use_instance", I),
-    ("state_dump_file", I),
-    ("stats_dump_file", I),
-    ("json_dump_file", I),
     ("process_names", I),
     ("process_name", I),
     ("vrrp_process_name", I),
@@ -152,21 +144,7 @@ pub const GLOBAL: &[(&str, Status)] = &[
     ("enable_traps", I),
     ("enable_dbus", I),
     ("dbus_service_name", I),
-    ("netlink_cmd_rcv_bufs", I),
-    ("netlink_cmd_rcv_bufs_force", I),
-    ("netlink_monitor_rcv_bufs", I),
-    ("netlink_monitor_rcv_bufs_force", I),
-    ("linkbeat_use_polling", I),
     ("disable_local_igmp", I),
-    ("vrrp_iptables_counters", I),
-    ("use_pid_dir", I),
-    ("instance", I),
-    ("net_namespace", I),
-    ("namespace_with_ipsets", I),
-    ("child_wait_time", I),
-    ("vrrp_track_process", I),
-    ("cpu_affinity", I),
-    ("lvs_id", L),
     ("lvs_sync_daemon", L),
     ("lvs_flush", L),
     ("lvs_flush_on_stop", L),
@@ -178,7 +156,6 @@ pub const GLOBAL: &[(&str, Status)] = &[
     ("lvs_netlink_monitor_rcv_bufs_force", L),
     ("lvs_notify_fifo", L),
     ("lvs_notify_fifo_script", L),
-    ("lvs_sync_daemon_interface", L),
     ("smtp_alert_checker", L),
     ("checker_process_name", L),
     ("checker_priority", L),
@@ -194,8 +171,6 @@ pub const GLOBAL: &[(&str, Status)] = &[
     ("bfd_no_swap", L),
     ("bfd_cpu_affinity", L),
     ("bfd_rlimit_rttime", L),
-    ("bfd_nftables", L),
-    ("dynamic_interfaces_ipvs", L),
     ("ipvs_timeouts", L),
 ];
 
@@ -300,10 +275,18 @@ pub const INSTANCE: &[(&str, Status)] = &[
     ("kernel_rx_buf_size", I),
     ("linkbeat_use_polling", I),
     ("old_unicast_checksum", I),
-    ("auth_hmac", I),
     ("lvs_sync_daemon_interface", I),
-    ("mcast_group4", I),
-    ("mcast_group6", I),
+];
+
+/// Keywords vrrpd supports that keepalived 2.2.7 does not know (newer keepalived releases).
+/// They are honoured, and reported as unknown-to-2.2.7 so `-t` classes stay the same.
+pub const NEWER_THAN_2_2_7: &[&str] = &[
+    "vrrp_owner_ignore_adverts",
+    "v3_checksum_as_v2",
+    "owner_ignore_adverts",
+    "timer_expired_backup",
+    "thread_timer_expired",
+    "no_virtual_ipaddress",
 ];
 
 /// The table of a block.

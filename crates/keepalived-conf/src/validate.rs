@@ -6,6 +6,7 @@ use crate::diag::{Diagnostic, ExitClass, Severity};
 use crate::model::{Authentication, Config, Family, InitialState, Instance};
 use crate::parser::InstanceDraft;
 use std::sync::Arc;
+use std::time::Duration;
 
 struct Ctx<'d> {
     diags: &'d mut Vec<Diagnostic>,
@@ -88,6 +89,33 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
         version = 3;
     }
     let strict = d.strict_mode.unwrap_or(g.vrrp_strict);
+    let mut advert_int = d.advert_int.unwrap_or(Duration::from_secs(1));
+    if version == 2 && advert_int.subsec_micros() != 0 {
+        let rounded = Duration::from_secs(advert_int.as_secs_f64().round().max(1.0) as u64);
+        cx.error(
+            &d,
+            format!(
+                "({name}) VRRPv2 advertisement interval {}s must be an integer. rounding to {}s",
+                advert_int.as_secs_f64(),
+                rounded.as_secs()
+            ),
+        );
+        advert_int = rounded;
+    } else if version == 3 {
+        let cs = (advert_int.as_micros().div_ceil(10_000) as u64).min(4095);
+        let rounded = Duration::from_millis(cs * 10);
+        if rounded != advert_int {
+            cx.error(
+                &d,
+                format!(
+                    "({name}) VRRPv3 advertisement interval {}s rounded to {}s",
+                    advert_int.as_secs_f64(),
+                    rounded.as_secs_f64()
+                ),
+            );
+            advert_int = rounded;
+        }
+    }
     let mut priority = match (d.priority, d.state) {
         (Some(p), _) => p,
         (None, Some(InitialState::Master)) => 255,
@@ -218,7 +246,7 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
         interface: d.interface,
         virtual_router_id: vrid,
         priority,
-        advert_int: d.advert_int.unwrap_or(std::time::Duration::from_secs(1)),
+        advert_int,
         version,
         family,
         nopreempt: d.nopreempt,

@@ -126,7 +126,6 @@ pub(super) fn vrrp_script<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
     p.each_in_block(l, |p, e| {
         match e.words[0].text.as_str() {
             "script" => {
-                p.arg(e, 1)?;
                 if let Some(c) = parse_script(rest_after_keyword(e)) {
                     s.script = c;
                     have_script = true;
@@ -204,7 +203,18 @@ pub(super) fn track_file<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
     };
     p.each_in_block(l, |p, e| {
         match e.words[0].text.as_str() {
-            "file" => t.file = p.arg(e, 1)?.text.clone(),
+            "file" => {
+                if let Some(w) = p.soft_arg(e, 1, "track file file name missing") {
+                    t.file = w.text.clone();
+                }
+            }
+            "weight" if e.words.len() < 2 => {
+                p.error(
+                    e,
+                    0,
+                    format!("No weight specified for track file {name} - ignoring"),
+                );
+            }
             "weight" => {
                 if let Some((w, r)) = weight(p, e, i64::from(i32::MAX))? {
                     t.weight = w;

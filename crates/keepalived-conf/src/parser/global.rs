@@ -61,9 +61,12 @@ pub(crate) fn seconds(
     }
 }
 
-fn fifo(p: &mut Parser<'_>, l: &Line) -> PResult<NotifyFifo> {
-    let path = p.arg(l, 1)?.text.clone();
-    Ok(NotifyFifo {
+fn fifo(p: &mut Parser<'_>, l: &Line) -> Option<NotifyFifo> {
+    let path = p
+        .soft_arg(l, 1, "fifo name not specified - ignoring")?
+        .text
+        .clone();
+    Some(NotifyFifo {
         path,
         user: l.words.get(2).map(|w| w.text.clone()),
         group: l.words.get(3).map(|w| w.text.clone()),
@@ -72,12 +75,14 @@ fn fifo(p: &mut Parser<'_>, l: &Line) -> PResult<NotifyFifo> {
 }
 
 pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
+    p.note_if_newer(l);
     let kw = l.words[0].text.as_str();
     let secs = |v: u32| Duration::from_secs(u64::from(v));
     match kw {
         "router_id" => {
-            let v = Some(p.arg(l, 1)?.text.clone());
-            p.draft.config.global_defs.router_id = v;
+            if let Some(w) = p.soft_arg(l, 1, "routerid name missing - ignoring") {
+                p.draft.config.global_defs.router_id = Some(w.text.clone());
+            }
         }
         "notification_email" => {
             let emails: Vec<String> = p
@@ -88,8 +93,9 @@ pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
             p.draft.config.global_defs.notification_email.extend(emails);
         }
         "notification_email_from" => {
-            let v = Some(p.arg(l, 1)?.text.clone());
-            p.draft.config.global_defs.notification_email_from = v;
+            if let Some(w) = p.soft_arg(l, 1, "notification_email_from missing - ignoring") {
+                p.draft.config.global_defs.notification_email_from = Some(w.text.clone());
+            }
         }
         "smtp_server" => {
             let host = p.arg(l, 1)?.text.clone();
@@ -106,8 +112,9 @@ pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
             p.draft.config.global_defs.smtp_server = Some(SmtpServer { host, port });
         }
         "smtp_helo_name" => {
-            let v = Some(p.arg(l, 1)?.text.clone());
-            p.draft.config.global_defs.smtp_helo_name = v;
+            if let Some(w) = p.soft_arg(l, 1, "") {
+                p.draft.config.global_defs.smtp_helo_name = Some(w.text.clone());
+            }
         }
         "smtp_connect_timeout" => {
             if let Some(v) = count(p, l, 1, 1, i64::from(u32::MAX))? {
@@ -131,12 +138,14 @@ pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
             p.draft.config.global_defs.enable_script_security = v;
         }
         "script_user" => {
-            let user = p.arg(l, 1)?.text.clone();
-            let group = l
-                .words
-                .get(2)
-                .map(|w| w.text.trim_start_matches(':').to_string());
-            p.draft.config.global_defs.script_user = Some(RunAs { user, group });
+            if let Some(w) = p.soft_arg(l, 1, "No script username specified") {
+                let user = w.text.clone();
+                let group = l
+                    .words
+                    .get(2)
+                    .map(|w| w.text.trim_start_matches(':').to_string());
+                p.draft.config.global_defs.script_user = Some(RunAs { user, group });
+            }
         }
         "vrrp_mcast_group4" => {
             let w = p.arg(l, 1)?;
@@ -167,8 +176,9 @@ pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
             }
         }
         "default_interface" => {
-            let v = Some(p.arg(l, 1)?.text.clone());
-            p.draft.config.global_defs.default_interface = v;
+            if let Some(w) = p.soft_arg(l, 1, "default_interface missing - ignoring") {
+                p.draft.config.global_defs.default_interface = Some(w.text.clone());
+            }
         }
         "vrrp_version" => {
             if let Some(v) = count(p, l, 1, 2, 3)? {
@@ -274,15 +284,21 @@ pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
             p.draft.config.global_defs.v3_checksum_as_v2 = v;
         }
         "vrrp_notify_fifo" => {
-            let f = fifo(p, l)?;
-            p.draft.config.global_defs.vrrp_notify_fifo = Some(f);
+            if let Some(f) = fifo(p, l) {
+                p.draft.config.global_defs.vrrp_notify_fifo = Some(f);
+            }
         }
         "notify_fifo" => {
-            let f = fifo(p, l)?;
-            p.draft.config.global_defs.notify_fifo = Some(f);
+            if let Some(f) = fifo(p, l) {
+                p.draft.config.global_defs.notify_fifo = Some(f);
+            }
         }
         "vrrp_notify_fifo_script" | "notify_fifo_script" => {
-            p.arg(l, 1)?;
+            if p.soft_arg(l, 1, "fifo script not specified - ignoring")
+                .is_none()
+            {
+                return Ok(());
+            }
             let s = parse_script(rest_after_keyword(l));
             let g = &mut p.draft.config.global_defs;
             let target = if kw == "notify_fifo_script" {
@@ -319,7 +335,11 @@ pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
             }
         }
         "startup_script" | "shutdown_script" => {
-            p.arg(l, 1)?;
+            if p.soft_arg(l, 1, "script not specified - ignoring")
+                .is_none()
+            {
+                return Ok(());
+            }
             let s = parse_script(rest_after_keyword(l));
             let g = &mut p.draft.config.global_defs;
             if kw == "startup_script" {

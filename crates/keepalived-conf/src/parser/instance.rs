@@ -454,6 +454,7 @@ fn keyword<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResul
     if notify_keyword(p, e, &mut d.notify)? {
         return Ok(());
     }
+    p.note_if_newer(e);
     let kw = e.words[0].text.as_str();
     let secs = |v: u32| Duration::from_secs(u64::from(v));
     match kw {
@@ -719,9 +720,10 @@ fn keyword<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResul
             d.down_timer_adverts = count(p, e, 1, 1, 100)?.or(d.down_timer_adverts)
         }
         "timer_expired_backup" | "thread_timer_expired" => {
-            d.timer_expired_backup = match e.words.get(1) {
-                None => Some(0),
-                Some(_) => count(p, e, 1, 1, 254)?.map(|v| v as u8),
+            if p.soft_arg(e, 1, "timer_expired_backup needs a priority - ignored")
+                .is_some()
+            {
+                d.timer_expired_backup = count(p, e, 1, 1, 254)?.map(|v| v as u8);
             }
         }
         "smtp_alert" => d.smtp_alert = Some(flag(p, e)),
@@ -761,7 +763,9 @@ fn keyword<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResul
         "v3_checksum_as_v2" => d.v3_checksum_as_v2 = Some(flag(p, e)),
         "no_virtual_ipaddress" => d.no_virtual_ipaddress = true,
         "promote_secondaries" => d.promote_secondaries = true,
-        "debug" => {}
+        "debug" => {
+            p.arg(e, 1)?;
+        }
         "lvs_sync_daemon_interface" => {
             p.error(e, 0, format!("({}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated. Please use global lvs_sync_daemon", d.name));
         }

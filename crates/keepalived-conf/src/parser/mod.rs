@@ -114,6 +114,26 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Word `i` of `line` for the keywords whose handler checks for it itself: a missing word is
+    /// a class-5 error (`msg`), not keepalived's exit 2. `msg` empty: silently ignored.
+    pub fn soft_arg<'l>(&mut self, line: &'l Line, i: usize, msg: &str) -> Option<&'l Word> {
+        let w = line.words.get(i);
+        if w.is_none() && !msg.is_empty() {
+            self.error(line, 0, msg.to_string());
+        }
+        w
+    }
+
+    /// Reports a keyword vrrpd honours but keepalived 2.2.7 does not know (class 5 there).
+    pub fn note_if_newer(&mut self, line: &Line) {
+        let kw = line.words[0].text.as_str();
+        if keywords::NEWER_THAN_2_2_7.contains(&kw) {
+            self.report(line, 0, Severity::Warning, ExitClass::ConfigError, format!(
+                "`{kw}` is unknown to keepalived 2.2.7 (a newer keepalived keyword); vrrpd honours it"
+            ));
+        }
+    }
+
     /// Consumes the `{` that must follow a block keyword (same or next line).
     fn open_block(&mut self, kw_line: &Line) -> bool {
         if self.peek_is_open() {

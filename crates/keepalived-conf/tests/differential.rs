@@ -1,0 +1,535 @@
+//! Differential test: Debian's `keepalived -t` (2.2.7) and this crate must give the same exit
+//! class on generated variations of a configuration (comments, braces, quotes, includes,
+//! conditionals, definitions, repeats, unknown keywords, missing arguments, bad values,
+//! scripts). keepalived runs inside a throw-away network namespace (`unshare -n`) holding a
+//! veth pair named eth0/eth1, so its interface checks pass; nothing is sent anywhere.
+//!
+//! Without `/usr/sbin/keepalived` (or without root for `unshare`) the test prints SKIPPED,
+//! unless `CI` or `ELB_E2E` is set, in which case it fails.
+
+use keepalived_conf::{LoadOptions, load_file};
+use std::path::Path;
+use std::process::Command;
+
+const KEEPALIVED: &str = "/usr/sbin/keepalived";
+
+/// One variation: files (relative path, text); the first is the main file.
+struct Case {
+    name: String,
+    files: Vec<(String, String)>,
+}
+
+fn instance(name: &str, vrid: &str, body: &str) -> String {
+    format!(
+        "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    priority 100\n    advert_int 1\n{body}\n    virtual_ipaddress {{\n        198.18.0.10/24\n    }}\n}}\n"
+    )
+}
+
+fn one(name: &str, text: String) -> Case {
+    Case {
+        name: name.to_string(),
+        files: vec![("keepalived.conf".into(), text)],
+    }
+}
+
+/// A realistic base: global_defs, a secure script setup, one instance.
+fn base(global_extra: &str, inst_body: &str) -> String {
+    format!(
+        "global_defs {{\n    router_id test\n{global_extra}\n}}\n{}",
+        instance("VI_1", "51", inst_body)
+    )
+}
+
+fn cases() -> Vec<Case> {
+    let mut c = Vec::new();
+    // --- clean baselines and comments
+    c.push(one("clean", base("", "")));
+    c.push(one(
+        "comments",
+        format!(
+            "# top\n! bang\n{}",
+            base(
+                "   # c\n   ! c",
+                "    priority 100 # trailing\n    advert_int 1 ! trailing"
+            )
+        ),
+    ));
+    c.push(one("comment_in_quotes", base("    router_id \"a#b\"", "")));
+    c.push(one("comment_eats_arg", base("", "    interface #eth0#")));
+    c.push(one(
+        "single_quotes_plain",
+        base("    router_id 'my router'", ""),
+    ));
+    // --- braces
+    c.push(one("brace_next_line", "vrrp_instance VI_1\n{\n interface eth0\n virtual_router_id 5\n virtual_ipaddress\n {\n 198.18.0.1\n }\n}\n".into()));
+    c.push(one("brace_glued", "vrrp_instance VI_1{\n interface eth0\n virtual_router_id 5\n virtual_ipaddress{198.18.0.1}}\n".into()));
+    c.push(one("one_line_blocks", "vrrp_script s { script \"/bin/true\" }\nvrrp_instance VI_1 { interface eth0\n virtual_router_id 5\n track_script { s }\n virtual_ipaddress { 198.18.0.1 } }\n".into()));
+    c.push(one("extra_close", format!("{}}}\n", base("", ""))));
+    c.push(one(
+        "missing_close",
+        base("", "").trim_end().trim_end_matches('}').to_string(),
+    ));
+    c.push(one(
+        "missing_open",
+        "vrrp_instance VI_1\n interface eth0\n virtual_router_id 5\n".into(),
+    ));
+    // --- quotes
+    c.push(one(
+        "quoted_numbers",
+        base("", "    priority \"150\"\n    virtual_router_id \"52\""),
+    ));
+    c.push(one("quoted_name", instance("\"VI Q\"", "51", "")));
+    c.push(one("unmatched_quote", base("    router_id \"abc", "")));
+    // --- includes
+    c.push(Case {
+        name: "include_relative_glob".into(),
+        files: vec![
+            (
+                "keepalived.conf".into(),
+                "global_defs {\n router_id x\n}\ninclude conf.d/*.conf\n".into(),
+            ),
+            ("conf.d/a.conf".into(), instance("VI_1", "51", "")),
+            ("conf.d/b.conf".into(), instance("VI_2", "52", "")),
+        ],
+    });
+    c.push(Case {
+        name: "include_inside_block".into(),
+        files: vec![
+            ("keepalived.conf".into(), "vrrp_instance VI_1 {\n interface eth0\n include vrid.inc\n virtual_ipaddress {\n 198.18.0.1\n }\n}\n".into()),
+            ("vrid.inc".into(), "virtual_router_id 9\npriority 120\n".into()),
+        ],
+    });
+    c.push(Case {
+        name: "include_nested_subdir".into(),
+        files: vec![
+            ("keepalived.conf".into(), "include sub/first.conf\n".into()),
+            ("sub/first.conf".into(), "include second.conf\n".into()),
+            (
+                "sub/second.conf".into(),
+                instance("VI_1", "51", "    bogus_in_nested 1"),
+            ),
+        ],
+    });
+    c.push(one(
+        "include_missing",
+        format!("include nothere.conf\n{}", base("", "")),
+    ));
+    c.push(one(
+        "include_brace_glob",
+        format!("include {{a,b}}.conf\n{}", base("", "")),
+    ));
+    // --- conditionals
+    c.push(one(
+        "cond_match",
+        base("", "@HOST priority 150\n@^HOST priority 50"),
+    ));
+    c.push(one(
+        "cond_other",
+        base("", "@otherhost bogus_kw 1\n@^otherhost priority 90"),
+    ));
+    c.push(one("cond_unknown_when_kept", base("", "@HOST bogus_kw 1")));
+    // --- definitions and repeats
+    c.push(one(
+        "defs",
+        format!(
+            "$PRIO=150\n$IF=eth0\n{}",
+            base("", "    priority $PRIO\n    interface ${IF}")
+        ),
+    ));
+    c.push(one("defs_undefined_kept", base("    router_id $NOPE", "")));
+    c.push(one(
+        "defs_late_binding",
+        format!("$A=bog${{B}}\n$B=us\n{}", base("    $A 1", "")),
+    ));
+    c.push(one("seq_vips", "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 5\n virtual_ipaddress {\n~SEQ(N, 1, 3) 198.18.0.${N}/24\n }\n}\n".into()));
+    c.push(one("seq_bad", base("~SEQ(N, 1, 0, 3) router_id x", "")));
+    c.push(one("lst", base("~LST(N, a, b) bogus_${N} 1", "")));
+    // --- unknown keywords
+    c.push(one("unknown_global", base("    advert_intt 1", "")));
+    c.push(one("unknown_instance", base("", "    prioritty 100")));
+    c.push(one("unknown_top", format!("bogus_top 1\n{}", base("", ""))));
+    c.push(one(
+        "unknown_block_in_instance",
+        base("", "    weird {\n        priority 50\n    }"),
+    ));
+    c.push(one(
+        "misplaced_instance_kw_in_global",
+        base("    garp_master_delay 5", ""),
+    ));
+    c.push(one("lvs_blocks_skipped", format!("{}virtual_server 198.18.0.10 80 {{\n delay_loop 6\n lb_algo rr\n lb_kind DR\n protocol TCP\n real_server 198.18.0.20 80 {{\n weight 1\n TCP_CHECK {{\n connect_timeout 3\n }}\n }}\n}}\n", base("    lvs_id LVS1", ""))));
+    // --- missing arguments (keepalived exits 2)
+    for kw in [
+        "priority",
+        "interface",
+        "virtual_router_id",
+        "state",
+        "advert_int",
+        "unicast_src_ip",
+    ] {
+        c.push(one(
+            &format!("missing_arg_{kw}"),
+            base("", &format!("    {kw}")),
+        ));
+    }
+    c.push(one("missing_arg_router_id", base("    router_id", "")));
+    c.push(one(
+        "missing_arg_auth_pass",
+        base(
+            "",
+            "    authentication {\n        auth_type PASS\n        auth_pass\n    }",
+        ),
+    ));
+    // --- bad values
+    for (n, body) in [
+        ("prio_0", "    priority 0"),
+        ("prio_256", "    priority 256"),
+        ("prio_abc", "    priority abc"),
+        ("vrid_0", "    virtual_router_id 0"),
+        ("vrid_256", "    virtual_router_id 256"),
+        ("advert_0", "    advert_int 0"),
+        ("advert_frac", "    advert_int 0.5"),
+        ("state_foo", "    state SLAVE"),
+        (
+            "auth_type_foo",
+            "    authentication {\n        auth_type FOO\n        auth_pass x\n    }",
+        ),
+        (
+            "auth_pass_long",
+            "    authentication {\n        auth_type PASS\n        auth_pass 123456789\n    }",
+        ),
+        (
+            "auth_ah_master",
+            "    state MASTER\n    authentication {\n        auth_type AH\n        auth_pass x\n    }",
+        ),
+        (
+            "v3_auth",
+            "    version 3\n    authentication {\n        auth_type PASS\n        auth_pass x\n    }",
+        ),
+        ("version_4", "    version 4"),
+        ("garp_delay_abc", "    garp_master_delay abc"),
+        ("nopreempt_master", "    state MASTER\n    nopreempt"),
+        ("nopreempt_backup", "    nopreempt"),
+        (
+            "preempt_delay_nopreempt",
+            "    nopreempt\n    preempt_delay 10",
+        ),
+        ("preempt_delay", "    preempt_delay 10"),
+        (
+            "track_own_iface",
+            "    track_interface {\n        eth0\n    }",
+        ),
+        (
+            "track_iface_weight",
+            "    track_interface {\n        eth1 weight 10\n    }",
+        ),
+        (
+            "track_script_missing",
+            "    track_script {\n        nope\n    }",
+        ),
+        (
+            "unicast",
+            "    unicast_src_ip 198.18.0.2\n    unicast_peer {\n        198.18.0.3\n    }",
+        ),
+        (
+            "unicast_bad_peer",
+            "    unicast_peer {\n        198.18.0.\n    }",
+        ),
+        (
+            "mixed_family_vips",
+            "    virtual_ipaddress {\n        2001:2::1/64\n    }",
+        ),
+        (
+            "vip_options",
+            "    virtual_ipaddress_excluded {\n        198.18.1.1/24 dev eth1 brd + scope link label eth1:x\n        198.18.1.2 dev eth0 no_track\n    }",
+        ),
+        (
+            "vip_bad",
+            "    virtual_ipaddress_excluded {\n        198.18.999.1\n    }",
+        ),
+        (
+            "routes_no_dev",
+            "    virtual_routes {\n        198.19.0.0/24 via 198.18.0.1\n    }",
+        ),
+        (
+            "routes_dev",
+            "    virtual_routes {\n        198.19.0.0/24 via 198.18.0.1 dev eth0\n    }",
+        ),
+        (
+            "rules_no_pref",
+            "    virtual_rules {\n        from 198.18.0.0/24 table 2\n    }",
+        ),
+        (
+            "rules_pref",
+            "    virtual_rules {\n        from 198.18.0.0/24 table 2 preference 100\n    }",
+        ),
+        (
+            "strict_master_nonowner",
+            "    strict_mode\n    state MASTER",
+        ),
+        ("use_vmac", "    use_vmac vrrp51"),
+        ("smtp_alert", "    smtp_alert"),
+    ] {
+        c.push(one(n, base("", body)));
+    }
+    for (n, g) in [
+        ("garp_interval_0", "    vrrp_garp_interval 0"),
+        ("garp_interval_frac", "    vrrp_garp_interval 0.001"),
+        ("vrrp_version_3", "    vrrp_version 3"),
+        ("vrrp_version_bad", "    vrrp_version 7"),
+        ("mcast_group_bad", "    vrrp_mcast_group4 198.18.0.1"),
+        ("strict_global", "    vrrp_strict"),
+        (
+            "smtp",
+            "    notification_email {\n        a@b.c\n    }\n    notification_email_from k@b.c\n    smtp_server 127.0.0.1\n    smtp_connect_timeout 30",
+        ),
+        ("max_auto_priority_bare", "    max_auto_priority"),
+    ] {
+        c.push(one(n, base(g, "")));
+    }
+    // --- keywords newer than 2.2.7 (vrrpd honours them, -t class stays 2.2.7's)
+    c.push(one(
+        "newer_owner_ignore_adverts",
+        base("", "    owner_ignore_adverts"),
+    ));
+    c.push(one(
+        "newer_no_virtual_ipaddress",
+        base("    v3_checksum_as_v2", "    no_virtual_ipaddress"),
+    ));
+    // --- escapes, predefined names, long lines
+    c.push(one("escaped_hash", base("    router_id ab\\#cd", "")));
+    c.push(one(
+        "predefined_names",
+        base(
+            "    router_id ${_INSTANCE}_${_RANDOM 1 9}\n    smtp_helo_name ${_PWD}",
+            "",
+        ),
+    ));
+    c.push(one("hash_define", base("    router_id a${_HASH}b", "")));
+    c.push(one("seqx_vips", "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 5\n virtual_ipaddress {\n~SEQx(N, 10, 2, 14) 2001:2::${N}\n }\n}\n".into()));
+    c.push(one(
+        "long_line",
+        base(&format!("    router_id {}", "x".repeat(1100)), ""),
+    ));
+    c.push(one("crlf", base("", "").replace('\n', "\r\n")));
+    c.push(one("tabs", base("", "").replace("    ", "\t")));
+    // --- duplicates and groups
+    c.push(one(
+        "dup_vrid",
+        format!(
+            "{}{}",
+            instance("VI_1", "51", ""),
+            instance("VI_2", "51", "")
+        ),
+    ));
+    c.push(one(
+        "dup_name",
+        format!(
+            "{}{}",
+            instance("VI_1", "51", ""),
+            instance("VI_1", "52", "")
+        ),
+    ));
+    c.push(one(
+        "no_vrid",
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_ipaddress {\n 198.18.0.1\n }\n}\n".into(),
+    ));
+    c.push(one(
+        "no_name",
+        "vrrp_instance {\n interface eth0\n virtual_router_id 5\n}\n".into(),
+    ));
+    c.push(one(
+        "no_vips",
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 5\n}\n".into(),
+    ));
+    c.push(one(
+        "sync_group",
+        format!(
+            "vrrp_sync_group G {{\n group {{\n VI_1\n VI_2\n }}\n}}\n{}{}",
+            instance("VI_1", "51", ""),
+            instance("VI_2", "52", "")
+        ),
+    ));
+    c.push(one(
+        "sync_group_one",
+        format!(
+            "vrrp_sync_group G {{\n group {{\n VI_1\n }}\n}}\n{}",
+            instance("VI_1", "51", "")
+        ),
+    ));
+    c.push(one(
+        "sync_group_missing_member",
+        format!(
+            "vrrp_sync_group G {{\n group {{\n VI_1\n VI_9\n }}\n}}\n{}",
+            instance("VI_1", "51", "")
+        ),
+    ));
+    c.push(one(
+        "sync_group_no_group_block",
+        format!(
+            "vrrp_sync_group G {{\n VI_1\n}}\n{}",
+            instance("VI_1", "51", "")
+        ),
+    ));
+    // --- scripts
+    let script = "vrrp_script chk {\n    script \"/bin/true\"\n    interval 2\n    weight -20\n    fall 2\n    rise 2\n}\n";
+    let tracked = "    track_script {\n        chk\n    }";
+    c.push(one(
+        "script_root_insecure",
+        format!("{script}{}", base("", tracked)),
+    ));
+    c.push(one(
+        "script_secure_root",
+        format!(
+            "{script}{}",
+            base("    enable_script_security\n    script_user root", tracked)
+        ),
+    ));
+    c.push(one(
+        "script_secure_no_user",
+        format!("{script}{}", base("    enable_script_security", tracked)),
+    ));
+    c.push(one(
+        "script_missing",
+        format!(
+            "vrrp_script chk {{\n script /nonexistent/x.sh\n}}\n{}",
+            base("", tracked)
+        ),
+    ));
+    c.push(one(
+        "script_in_path",
+        format!(
+            "vrrp_script chk {{\n script \"true\"\n}}\n{}",
+            base("    enable_script_security\n    script_user root", tracked)
+        ),
+    ));
+    c.push(one(
+        "script_no_script",
+        format!("vrrp_script chk {{\n interval 2\n}}\n{}", base("", tracked)),
+    ));
+    c.push(one(
+        "script_interval_frac",
+        format!(
+            "vrrp_script chk {{\n script /bin/true\n interval 0.5\n}}\n{}",
+            base("    enable_script_security\n    script_user root", tracked)
+        ),
+    ));
+    c.push(one(
+        "script_weight_300",
+        format!(
+            "vrrp_script chk {{\n script /bin/true\n weight 300\n}}\n{}",
+            base("    enable_script_security\n    script_user root", tracked)
+        ),
+    ));
+    c.push(one(
+        "script_defined_after_use",
+        format!(
+            "{}{script}",
+            base("    enable_script_security\n    script_user root", tracked)
+        ),
+    ));
+    c.push(one(
+        "notify_root",
+        base("", "    notify_master \"/bin/true master\""),
+    ));
+    c.push(one(
+        "notify_missing",
+        base("", "    notify_master /nonexistent/n.sh"),
+    ));
+    c.push(one(
+        "notify_secure",
+        base(
+            "    enable_script_security\n    script_user root",
+            "    notify_master /bin/true\n    notify /bin/true",
+        ),
+    ));
+    c.push(one(
+        "notify_twice",
+        base(
+            "    enable_script_security\n    script_user root",
+            "    notify_master /bin/true\n    notify_master /bin/false",
+        ),
+    ));
+    c
+}
+
+fn short_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap_or_default()
+        .trim()
+        .split('.')
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// keepalived's `-t` exit status in a private namespace with eth0/eth1; `None` if it was
+/// killed (2.2.7 bug #2587) or could not run.
+fn keepalived_class(main: &Path) -> Option<u8> {
+    let out = Command::new("unshare")
+        .args(["-n", "sh", "-c"])
+        .arg("ip link add eth0 type veth peer name eth1 >/dev/null 2>&1; exec timeout 20 /usr/sbin/keepalived -t -f \"$1\"")
+        .arg("sh")
+        .arg(main)
+        .output()
+        .ok()?;
+    let code = out.status.code()?;
+    (code < 100).then_some(code as u8)
+}
+
+fn must_run() -> bool {
+    std::env::var_os("CI").is_some() || std::env::var_os("ELB_E2E").is_some()
+}
+
+#[test]
+fn keepalived_and_we_agree_on_variations() {
+    let usable = Path::new(KEEPALIVED).exists()
+        && Command::new("unshare")
+            .args(["-n", "true"])
+            .status()
+            .is_ok_and(|s| s.success());
+    if !usable {
+        assert!(
+            !must_run(),
+            "keepalived or unshare unavailable but CI/ELB_E2E is set"
+        );
+        eprintln!("SKIPPED: {KEEPALIVED} missing or unshare -n not permitted");
+        return;
+    }
+    let host = short_hostname();
+    let opts = LoadOptions {
+        config_id: Some(host.clone()),
+        ..LoadOptions::default()
+    };
+    let mut disagreements = Vec::new();
+    let mut compared = 0;
+    for case in cases() {
+        let dir = tempfile::tempdir().unwrap();
+        for (rel, text) in &case.files {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, text.replace("HOST", &host)).unwrap();
+        }
+        let main = dir.path().join(&case.files[0].0);
+        let Some(theirs) = keepalived_class(&main) else {
+            eprintln!("{:32} keepalived killed/failed - not compared", case.name);
+            continue;
+        };
+        let loaded = load_file(&main, &opts);
+        let ours = loaded.exit_class();
+        compared += 1;
+        let mark = if ours == theirs { "ok" } else { "DIFFERENT" };
+        eprintln!("{:32} keepalived {theirs} vrrpd {ours} {mark}", case.name);
+        if ours != theirs {
+            for d in &loaded.diagnostics {
+                eprintln!("      {d}");
+            }
+            disagreements.push(format!("{}: keepalived {theirs}, vrrpd {ours}", case.name));
+        }
+    }
+    assert!(compared >= 90, "only {compared} variations compared");
+    assert!(
+        disagreements.is_empty(),
+        "disagreements:\n{}",
+        disagreements.join("\n")
+    );
+}
