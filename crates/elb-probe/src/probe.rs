@@ -355,10 +355,16 @@ async fn read_some(stream: &mut Box<dyn Io>, buf: &mut [u8]) -> Result<usize, Fa
     match stream.read(buf).await {
         Ok(n) => Ok(n),
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
-        Err(e) => Err(Failure::new(
-            Verdict::NetworkFailure,
-            format!("read failed: {e}"),
-        )),
+        Err(e) => {
+            // TLS 1.3 servers refuse a client certificate after the client
+            // considers the handshake done, so a TLS alert can arrive here.
+            let verdict = match tls::classify(&e) {
+                HandshakeFailure::Tls => Verdict::TlsFailure,
+                HandshakeFailure::Protocol => Verdict::ProtocolError,
+                HandshakeFailure::Network => Verdict::NetworkFailure,
+            };
+            Err(Failure::new(verdict, format!("read failed: {e}")))
+        }
     }
 }
 

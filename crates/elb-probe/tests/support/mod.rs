@@ -165,6 +165,8 @@ pub enum Misbehave {
     Empty,
     /// Send these bytes and close.
     Canned(Vec<u8>),
+    /// Wait, then send these bytes and close (a slow but correct server).
+    Delayed(Duration, Vec<u8>),
 }
 
 /// What a raw server saw, for tests that wait on events instead of sleeping.
@@ -232,6 +234,10 @@ async fn misbehave(mut stream: TcpStream, how: Misbehave) -> u64 {
         }
         Misbehave::Empty => {}
         Misbehave::Canned(bytes) => {
+            let _ = stream.write_all(&bytes).await;
+        }
+        Misbehave::Delayed(wait, bytes) => {
+            tokio::time::sleep(wait).await;
             let _ = stream.write_all(&bytes).await;
         }
     }
