@@ -253,8 +253,9 @@ fn transport(spec: &SmtpSpec) -> AsyncSmtpTransport<Tokio1Executor> {
 
 async fn worker(spec: Arc<SmtpSpec>, mut rx: mpsc::Receiver<Message>, counters: Arc<Counters>) {
     let mailer = transport(&spec);
-    // Whole-attempt bound on top of lettre's per-operation timeout.
-    let attempt_budget = spec.connect_timeout * 3 + Duration::from_secs(5);
+    // Whole-attempt bound: lettre's timeout covers the connect and socket operations, but a
+    // server that accepts and never greets must not hold the head of the queue for long.
+    let attempt_budget = (spec.connect_timeout * 2).max(Duration::from_secs(1));
     let mut outage_since: Option<tokio::time::Instant> = None;
     while let Some(message) = rx.recv().await {
         let mut pause = RETRY_MIN;
