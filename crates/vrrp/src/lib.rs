@@ -55,6 +55,44 @@
 //! assert_eq!(inst.state(), State::Master);
 //! ```
 
+//!
+//! # Fast failover (opt-in, issue 9)
+//!
+//! [`FastFailover`] in [`InstanceConfig::fast_failover`]; the default (all
+//! off, zero hold) is keepalived's exact behaviour.
+//!
+//! * `immediate_advert_on_priority_change`: a MASTER sends an advert as soon
+//!   as its advertised priority changes. A keepalived BACKUP treats it like
+//!   any advert (it only learns the news earlier).
+//! * `fast_preempt`: a preemptive BACKUP without `preempt_delay`, following a
+//!   master whose priority was at least its own, takes over (after
+//!   `fast_preempt_delay`) when that master advertises a priority below its
+//!   own, instead of discarding the adverts until Master_Down_Interval runs
+//!   out. Its first advert carries the higher priority, so the old master
+//!   (keepalived or not) yields by the normal rule: no fight. Failback over
+//!   a master whose priority did not drop (we rose) stays the RFC way, after
+//!   Master_Down_Interval, which damps flapping.
+//! * `hold_time`: a MASTER advertises a lowered priority only once it has
+//!   lasted `hold_time` (a shorter dip is invisible on the wire), and a
+//!   BACKUP preempts only once its own priority has been steady for
+//!   `hold_time`. Against a keepalived master (which advertises dips at
+//!   once) set `fast_preempt_delay` to the hold time as well.
+//!
+//! # Deviations from keepalived (always on, all protective)
+//!
+//! * A MASTER answers lower-priority adverts (advert + GARP burst) at most
+//!   once per advert interval, so a stream of valid low adverts cannot make
+//!   it flood the segment; its own advert schedule is never moved by
+//!   received packets.
+//! * A VRRPv3 advert with interval 0 is dropped (`zero_interval`): adopting it
+//!   would shrink Master_Down_Interval to the skew.
+//! * IP fragments and AH packets are dropped with their own reasons.
+//! * [`Event::SendReady`]`(false)` (e.g. a tentative IPv6 link-local source)
+//!   is a FAULT cause: the instance never claims MASTER while it cannot send.
+//! * [`Event::Maintenance`] (drain) has no keepalived equivalent.
+//! * `state MASTER` members of a sync group wait a full Master_Down_Interval
+//!   at start like other instances (keepalived shortens it in that case).
+
 pub mod checksum;
 pub mod config;
 pub mod instance;

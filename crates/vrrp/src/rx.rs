@@ -50,6 +50,9 @@ pub enum RxError {
     /// Fewer bytes than the 8-byte VRRP header.
     #[error("VRRP header truncated")]
     VrrpTruncated,
+    /// Source or destination of the other address family than the instance.
+    #[error("address family mismatch")]
+    FamilyMismatch,
     /// VRID not served by this instance (demux miss).
     #[error("unknown VRID")]
     UnknownVrid,
@@ -99,13 +102,14 @@ pub enum RxError {
 
 impl RxError {
     /// Every reason, in check order (the index of [`RxCounters`]).
-    pub const ALL: [RxError; 21] = [
+    pub const ALL: [RxError; 22] = [
         RxError::IpTruncated,
         RxError::NotIpv4,
         RxError::Fragment,
         RxError::AhUnsupported,
         RxError::WrongProtocol,
         RxError::VrrpTruncated,
+        RxError::FamilyMismatch,
         RxError::UnknownVrid,
         RxError::BadLength,
         RxError::BadTtl,
@@ -132,6 +136,7 @@ impl RxError {
             RxError::AhUnsupported => "ah_unsupported",
             RxError::WrongProtocol => "wrong_protocol",
             RxError::VrrpTruncated => "vrrp_truncated",
+            RxError::FamilyMismatch => "family_mismatch",
             RxError::UnknownVrid => "unknown_vrid",
             RxError::BadLength => "bad_length",
             RxError::BadTtl => "bad_ttl",
@@ -361,7 +366,7 @@ pub fn check(
     }
     let family = Family::of(pkt.src);
     if family != cfg.family || Family::of(pkt.dst) != family {
-        return Err(RxError::WrongProtocol);
+        return Err(RxError::FamilyMismatch);
     }
     // 1. length: what the packet's own version and count need.
     let pkt_version = Version::from_number(b[0] >> 4).unwrap_or(cfg.version);
