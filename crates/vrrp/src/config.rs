@@ -214,6 +214,9 @@ pub enum ConfigError {
     /// Multicast group that is not multicast.
     #[error("multicast group {0} is not a multicast address")]
     NotMulticast(IpAddr),
+    /// A reload changed what identifies the instance (VRID, version, family).
+    #[error("VRID, version or address family changed: not the same instance")]
+    Incompatible,
 }
 
 impl InstanceConfig {

@@ -923,6 +923,84 @@ impl Instance {
         self.transition(State::Stopped, "shutdown".into(), out);
     }
 
+    // ----- reload -----------------------------------------------------------
+
+    /// Apply a reloaded configuration without leaving the current state, so
+    /// an unchanged or lightly changed instance does not flap (no VIP blip).
+    ///
+    /// Tracker states carry over by name; a MASTER removes VIPs that are no
+    /// longer configured and adds (and announces) new ones; a priority
+    /// change takes effect as a tracker change would. Fails with
+    /// [`ConfigError::Incompatible`] if VRID, version or family changed (the
+    /// daemon then stops the old instance and starts a new one).
+    pub fn reconfigure(
+        &mut self,
+        now: Duration,
+        cfg: InstanceConfig,
+    ) -> Result<Vec<Action>, ConfigError> {
+        cfg.validate()?;
+        if cfg.vrid != self.cfg.vrid
+            || cfg.version != self.cfg.version
+            || cfg.family != self.cfg.family
+        {
+            return Err(ConfigError::Incompatible);
+        }
+        let mut out = Vec::new();
+        let trackers = cfg
+            .trackers
+            .iter()
+            .map(|t| Tracker {
+                name: t.name.clone(),
+                weight: t.weight,
+                reverse: t.reverse,
+                up: self
+                    .trackers
+                    .iter()
+                    .find(|o| o.name == t.name)
+                    .and_then(|o| o.up),
+            })
+            .collect();
+        if self.state == State::Master {
+            let gone = |old: &[Vip], new: &[Vip]| -> Vec<Vip> {
+                old.iter().filter(|v| !new.contains(v)).copied().collect()
+            };
+            let removed = gone(&self.cfg.vips, &cfg.vips);
+            let removed_ex = gone(&self.cfg.excluded_vips, &cfg.excluded_vips);
+            let added = gone(&cfg.vips, &self.cfg.vips);
+            let added_ex = gone(&cfg.excluded_vips, &self.cfg.excluded_vips);
+            if !removed.is_empty() || !removed_ex.is_empty() {
+                out.push(Action::RemoveVips {
+                    vips: removed,
+                    excluded: removed_ex,
+                });
+            }
+            if !added.is_empty() || !added_ex.is_empty() {
+                let announce: Vec<Vip> = added.iter().chain(added_ex.iter()).copied().collect();
+                out.push(Action::AddVips {
+                    vips: added,
+                    excluded: added_ex,
+                });
+                out.push(Action::SendGratuitous {
+                    vips: announce,
+                    count: cfg.garp.master_repeat.max(1),
+                    cause: GarpCause::BecameMaster,
+                });
+            }
+        }
+        let interval_changed = cfg.wire_interval() != self.cfg.wire_interval();
+        self.trackers = trackers;
+        self.cfg = cfg;
+        if !self.cfg.is_owner() {
+            self.owner_backoff = false;
+        }
+        if interval_changed && self.state == State::Master {
+            self.master_adver_interval = self.own_interval();
+            self.advert_at = Some(now + self.master_adver_interval);
+        }
+        self.reevaluate(now, &mut out);
+        Ok(out)
+    }
+
     // ----- sync-group hooks (used by crate::SyncGroup) ---------------------
 
     pub(crate) fn set_in_group(&mut self, in_group: bool) {
