@@ -19,8 +19,17 @@ pub const DEFAULT_STATS_FILE: &str = "/tmp/keepalived.stats";
 
 /// vrrpd: VRRP (RFC 3768 / 5798) driven by keepalived.conf.
 #[derive(Debug, Parser)]
-#[command(name = "vrrpd", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "vrrpd",
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    disable_version_flag = true
+)]
 pub struct Cli {
+    /// Print version (keepalived's -v; -V is --dont-release-vrrp there too).
+    #[arg(short = 'v', long = "version", action = clap::ArgAction::Version)]
+    pub version: Option<bool>,
     #[command(flatten)]
     pub daemon: DaemonArgs,
     #[command(subcommand)]

@@ -46,17 +46,31 @@ pub fn dump_config(args: &DaemonArgs) -> Result<String> {
     Ok(serde_json::to_string_pretty(&cfg)?)
 }
 
-/// Loads the configuration for running: diagnostics are logged; a configuration that cannot
-/// run is an error (at start: exit; at reload: the old one stays).
-pub fn load_spec(args: &DaemonArgs) -> Result<DaemonSpec> {
+/// Loads the configuration for running; diagnostics are logged. At start a configuration that
+/// cannot run is an error (exit). On reload (`reload` true) any configuration error refuses the
+/// new file, as keepalived's `reload_check_config` does, so the running one stays.
+pub fn load_spec(args: &DaemonArgs, reload: bool) -> Result<DaemonSpec> {
     let loaded = load(args);
     for d in &loaded.diagnostics {
         tracing::warn!(file = %args.config.display(), "{d}");
     }
+    if reload && loaded.has_errors() {
+        bail!(
+            "{} has configuration errors (see above)",
+            args.config.display()
+        );
+    }
+    if matches!(loaded.exit_class(), 2 | 4) {
+        bail!("{} cannot be used (see above)", args.config.display());
+    }
     let cfg = loaded
         .config
         .with_context(|| format!("configuration {} cannot be used", args.config.display()))?;
-    spec_from_config(&cfg, args)
+    let spec = spec_from_config(&cfg, args)?;
+    if spec.instances.is_empty() {
+        bail!("{} defines no usable vrrp_instance", args.config.display());
+    }
+    Ok(spec)
 }
 
 /// The mapping proper.

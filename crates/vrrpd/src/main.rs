@@ -61,7 +61,8 @@ fn run_daemon(args: &DaemonArgs) -> Result<()> {
         .context("starting the tokio runtime")?;
     write_pid_file(&paths.pid_file)?;
     let loader_args = args.clone();
-    let loader: vrrpd::runtime::Loader = Box::new(move || vrrpd::conf::load_spec(&loader_args));
+    let loader: vrrpd::runtime::Loader =
+        Box::new(move |reload| vrrpd::conf::load_spec(&loader_args, reload));
     let opts = Options {
         data_file: paths.data_file.clone(),
         stats_file: paths.stats_file.clone(),

@@ -68,7 +68,6 @@ impl VrrpSocket {
     pub fn open_v6(ifname: &str, ifindex: u32, groups: &[Ipv6Addr]) -> io::Result<Self> {
         let sock = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))?;
         sock.bind_device(Some(ifname.as_bytes()))?;
-        sock.set_only_v6(true)?;
         sock.set_multicast_loop_v6(false)?;
         sock.set_multicast_hops_v6(255)?;
         sock.set_unicast_hops_v6(255)?;

@@ -26,8 +26,8 @@ use iface::Iface;
 pub use iface::Received;
 use unit::Unit;
 
-/// Loads (or reloads) the configuration; returns a clear error when it cannot.
-pub type Loader = Box<dyn Fn() -> Result<DaemonSpec> + Send>;
+/// Loads the configuration (argument: true on reload); returns a clear error when it cannot.
+pub type Loader = Box<dyn Fn(bool) -> Result<DaemonSpec> + Send>;
 
 /// Options the daemon runs with.
 pub struct Options {
@@ -70,7 +70,7 @@ pub struct Daemon {
 impl Daemon {
     /// Loads the configuration, opens sockets, removes leftover VIPs and starts every instance.
     pub async fn start(loader: Loader, opts: Options) -> Result<Self> {
-        let spec = loader()?;
+        let spec = loader(false)?;
         let nl = Netlink::connect().context("opening rtnetlink")?;
         let (rx_tx, rx_rx) = mpsc::channel(4096);
         let mut d = Daemon {
@@ -363,7 +363,7 @@ impl Daemon {
     async fn reload(&mut self) {
         sd_notify_state(&[sd_notify::NotifyState::Reloading]);
         tracing::info!("SIGHUP: reloading configuration");
-        match (self.loader)() {
+        match (self.loader)(true) {
             Ok(spec) => {
                 if let Err(e) = self.apply(spec).await {
                     tracing::error!(error = format!("{e:#}"), "reload failed");

@@ -1,0 +1,194 @@
+//! Two vrrpd in the namespace lab: election, link failure and failback with GARP, SIGTERM
+//! hand-over, SIGKILL leftovers, reload without flap; VRRPv2+PASS, VRRPv3, unicast, IPv6.
+
+mod vrrp_lab;
+
+use std::time::Duration;
+
+use netlab::Lab;
+use nix::sys::signal::Signal;
+use vrrp_lab::*;
+
+#[test]
+fn v2_pass_election_link_cut_and_failback() {
+    if !netlab::require_root_or_skip("v2_pass_election_link_cut_and_failback") {
+        return;
+    }
+    let lab = Lab::new(2).unwrap();
+    let (a, b) = (lab.host(0), lab.host(1));
+    let vip = ip(VIP4);
+    let pa = start_vrrpd(&lab, a, "a", &Node::v2_pass(150).conf(), &[]);
+    let pb = start_vrrpd(&lab, b, "b", &Node::v2_pass(100).conf(), &[]);
+    pa.wait_for_line(MASTER_LINE, WAIT).unwrap();
+    a.wait_for_address(vip, true, WAIT).unwrap();
+    pb.wait_for_line(BACKUP_LINE, WAIT).unwrap();
+    assert!(!b.has_address(vip).unwrap(), "backup must not hold the VIP");
+
+    // Cut the master's link: the backup takes over and announces the VIP.
+    let cap = b.capture("arp").unwrap();
+    a.link_down().unwrap();
+    b.wait_for_address(vip, true, WAIT).unwrap();
+    cap.wait_for(
+        r"Request who-has 198\.18\.0\.100 .*tell 198\.18\.0\.100",
+        WAIT,
+    )
+    .unwrap();
+    pa.wait_for_line(r"Entering FAULT STATE", WAIT).unwrap();
+
+    // Heal: the higher priority takes the VIP back.
+    a.link_up().unwrap();
+    a.wait_for_address(vip, true, Duration::from_secs(20))
+        .unwrap();
+    b.wait_for_address(vip, false, WAIT).unwrap();
+}
+
+#[test]
+fn sigterm_hands_over_at_once_and_removes_the_vip() {
+    if !netlab::require_root_or_skip("sigterm_hands_over_at_once_and_removes_the_vip") {
+        return;
+    }
+    let lab = Lab::new(2).unwrap();
+    let (a, b) = (lab.host(0), lab.host(1));
+    let vip = ip(VIP4);
+    let mut pa = start_vrrpd(&lab, a, "a", &Node::v3(150, "1").conf(), &[]);
+    let pb = start_vrrpd(&lab, b, "b", &Node::v3(100, "1").conf(), &[]);
+    a.wait_for_address(vip, true, WAIT).unwrap();
+    pb.wait_for_line(BACKUP_LINE, WAIT).unwrap();
+    let t0 = std::time::Instant::now();
+    pa.signal(Signal::SIGTERM).unwrap();
+    let status = pa.wait_exit(WAIT).unwrap();
+    assert!(status.success(), "vrrpd exit status {status:?}");
+    assert!(
+        !a.has_address(vip).unwrap(),
+        "VIP left behind after SIGTERM"
+    );
+    b.wait_for_address(vip, true, WAIT).unwrap();
+    // Priority 0 makes the backup wait only the skew time (< 1 s), not 3 intervals.
+    let took = t0.elapsed();
+    assert!(
+        took < Duration::from_millis(2500),
+        "hand-over took {took:?}"
+    );
+}
+
+#[test]
+fn sigkill_leftover_vip_is_removed_on_restart() {
+    if !netlab::require_root_or_skip("sigkill_leftover_vip_is_removed_on_restart") {
+        return;
+    }
+    let lab = Lab::new(2).unwrap();
+    let (a, b) = (lab.host(0), lab.host(1));
+    let vip = ip(VIP4);
+    let mut pa = start_vrrpd(&lab, a, "a", &Node::v3(150, "1").conf(), &[]);
+    a.wait_for_address(vip, true, WAIT).unwrap();
+    pa.signal_group(Signal::SIGKILL).unwrap();
+    pa.wait_exit(WAIT).unwrap();
+    assert!(a.has_address(vip).unwrap(), "SIGKILL cannot clean up");
+    // The peer (higher priority now) is master; a restarted low-priority a must drop it.
+    let pb = start_vrrpd(&lab, b, "b", &Node::v3(200, "1").conf(), &[]);
+    b.wait_for_address(vip, true, WAIT).unwrap();
+    let pa2 = start_vrrpd(&lab, a, "a2", &Node::v3(150, "1").conf(), &[]);
+    pa2.wait_for_line(r"removing VIPs left by a previous run", WAIT)
+        .unwrap();
+    a.wait_for_address(vip, false, WAIT).unwrap();
+    pa2.wait_for_line(BACKUP_LINE, WAIT).unwrap();
+    drop(pb);
+}
+
+#[test]
+fn reload_keeps_unchanged_instance_without_flap() {
+    if !netlab::require_root_or_skip("reload_keeps_unchanged_instance_without_flap") {
+        return;
+    }
+    let lab = Lab::new(2).unwrap();
+    let a = lab.host(0);
+    let vip = ip(VIP4);
+    let node = Node::v3(150, "1");
+    let pa = start_vrrpd(&lab, a, "a", &node.conf(), &[]);
+    a.wait_for_address(vip, true, WAIT).unwrap();
+    // Add a second instance, keep the first unchanged.
+    let mut second = Node::v3(150, "1");
+    second.name = "VI_2".into();
+    second.vrid = 52;
+    second.vips = vec!["198.18.0.101/24".into()];
+    let conf = format!(
+        "{}{}",
+        node.conf(),
+        second.conf().split_once("}\n").unwrap().1
+    );
+    std::fs::write(lab.dir().join("a").join("keepalived.conf"), conf).unwrap();
+    let mon = a.capture("arp").unwrap();
+    pa.signal(Signal::SIGHUP).unwrap();
+    pa.wait_for_line(r"configuration reloaded", WAIT).unwrap();
+    a.wait_for_address(ip("198.18.0.101"), true, WAIT).unwrap();
+    // VI_1 entered MASTER exactly once, and its VIP never left.
+    let out = pa.output();
+    assert_eq!(
+        out.matches("(VI_1) Entering MASTER STATE").count(),
+        1,
+        "{out}"
+    );
+    assert!(a.has_address(vip).unwrap());
+    assert!(
+        !mon.text().contains("who-has 198.18.0.100"),
+        "VI_1 re-announced: no flap expected"
+    );
+    // A broken config keeps the running one.
+    std::fs::write(
+        lab.dir().join("a").join("keepalived.conf"),
+        "vrrp_instance X {\n",
+    )
+    .unwrap();
+    pa.signal(Signal::SIGHUP).unwrap();
+    pa.wait_for_line(r"running one stays", WAIT).unwrap();
+    assert!(a.has_address(vip).unwrap());
+}
+
+#[test]
+fn v3_unicast_peers_elect_and_fail_over() {
+    if !netlab::require_root_or_skip("v3_unicast_peers_elect_and_fail_over") {
+        return;
+    }
+    let lab = Lab::new(2).unwrap();
+    let (a, b) = (lab.host(0), lab.host(1));
+    let (ia, ib) = (a.ipv4().into(), b.ipv4().into());
+    let vip = ip(VIP4);
+    let pa = start_vrrpd(
+        &lab,
+        a,
+        "a",
+        &Node::v3(150, "1").unicast(ia, &[ib]).conf(),
+        &[],
+    );
+    let _pb = start_vrrpd(
+        &lab,
+        b,
+        "b",
+        &Node::v3(100, "1").unicast(ib, &[ia]).conf(),
+        &[],
+    );
+    a.wait_for_address(vip, true, WAIT).unwrap();
+    drop(pa);
+    b.wait_for_address(vip, true, WAIT).unwrap();
+}
+
+#[test]
+fn ipv6_v3_election_and_failover() {
+    if !netlab::require_root_or_skip("ipv6_v3_election_and_failover") {
+        return;
+    }
+    let lab = Lab::new(2).unwrap();
+    let (a, b) = (lab.host(0), lab.host(1));
+    let vip = ip(VIP6);
+    let mut pa = start_vrrpd(&lab, a, "a", &Node::v3_ipv6(150).conf(), &[]);
+    let pb = start_vrrpd(&lab, b, "b", &Node::v3_ipv6(100).conf(), &[]);
+    a.wait_for_address(vip, true, WAIT).unwrap();
+    pb.wait_for_line(BACKUP_LINE, WAIT).unwrap();
+    assert!(!b.has_address(vip).unwrap());
+    let cap = b.capture("icmp6").unwrap();
+    pa.signal(Signal::SIGTERM).unwrap();
+    pa.wait_exit(WAIT).unwrap();
+    b.wait_for_address(vip, true, WAIT).unwrap();
+    cap.wait_for(r"neighbor advertisement.*tgt is 2001:2::100", WAIT)
+        .unwrap();
+}
