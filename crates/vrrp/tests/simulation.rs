@@ -299,6 +299,45 @@ proptest! {
     }
 
     #[test]
+    fn v3_nodes_with_different_intervals_converge(
+        nodes in prop::collection::vec((node_params(), 1u64..=100), 2..=3),
+        ops in prop::collection::vec((0u64..4000, op(3)), 0..15),
+        seed in any::<u64>(),
+    ) {
+        // RFC 5798: a backup adopts the master's interval, so mixed
+        // configurations still elect one master (keepalived logs the mismatch).
+        let n = nodes.len();
+        let mut sim = Sim::new(seed);
+        for (i, (p, cs)) in nodes.iter().enumerate() {
+            let c = instance(1, Version::V3, ms(cs * 10), i as u8, *p);
+            sim.add_node(format!("n{i}"), vec![UnitSpec::Single(c)]).unwrap();
+        }
+        sim.start_all();
+        for i in 0..n {
+            init_trackers(&mut sim, i);
+        }
+        let slowest = ms(nodes.iter().map(|(_, cs)| cs * 10).max().unwrap_or(1000));
+        let down = worst_master_down(Version::V3, slowest);
+        for (gap_ms, o) in &ops {
+            let o = match o.clone() {
+                Op::Partition(a, b) | Op::Block(a, b) | Op::Heal(a, b) if a >= n || b >= n => continue,
+                Op::Crash(x) | Op::Restart(x) if x >= n => continue,
+                Op::Tracker { node, .. } if node >= n => continue,
+                o => o,
+            };
+            sim.run_for(slowest.mul_f64(*gap_ms as f64 / 1000.0)).unwrap();
+            apply(&mut sim, &o);
+        }
+        heal_everything(&mut sim);
+        let healed = sim.now() + max_delay(&ops);
+        sim.run_until(healed + down * 8).unwrap();
+        check_converged(&sim, healed, down + NetParams::default().delay_max)?;
+        let late = healed + down * 4;
+        let moved: Vec<_> = sim.transitions().iter().filter(|t| t.at > late).collect();
+        prop_assert!(moved.is_empty(), "{:?}", moved);
+    }
+
+    #[test]
     fn sync_group_members_move_together(
         (version, interval) in version_interval(),
         prios in (1u8..=254, 1u8..=254),
