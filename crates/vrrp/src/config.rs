@@ -161,9 +161,12 @@ pub struct InstanceConfig {
     pub check_unicast_src: bool,
     /// Multicast destination group.
     pub multicast_group: IpAddr,
-    /// Accept mode (keepalived default true).
+    /// Accept mode (keepalived default true). Not used by the state machine:
+    /// the daemon installs the DROP rules for `no_accept`.
     pub accept: bool,
-    /// `vrrp_strict`.
+    /// `vrrp_strict`. Here it implies `lower_prio_no_advert` and
+    /// `owner_ignore_adverts` (as keepalived enforces); its other rules are
+    /// configuration checks and firewall rules, which are the daemon's.
     pub strict: bool,
     /// GARP / NA schedule.
     pub garp: GarpConfig,
@@ -308,6 +311,16 @@ impl InstanceConfig {
     /// Whether adverts go to unicast peers.
     pub fn is_unicast(&self) -> bool {
         !self.unicast_peers.is_empty()
+    }
+
+    /// `lower_prio_no_advert`, or implied by strict mode.
+    pub fn effective_lower_prio_no_advert(&self) -> bool {
+        self.lower_prio_no_advert || self.strict
+    }
+
+    /// `owner_ignore_adverts`, or implied by strict mode.
+    pub fn effective_owner_ignore_adverts(&self) -> bool {
+        self.owner_ignore_adverts || self.strict
     }
 
     /// Whether this instance is the address owner (priority 255).

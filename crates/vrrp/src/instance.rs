@@ -472,13 +472,21 @@ impl Instance {
             self.leave_init(now, out);
             return;
         }
+        // In FAULT the priority is bookkeeping only, so settle it first and
+        // leave FAULT with the new value; otherwise move state first so a
+        // priority change is never advertised by an instance going to FAULT.
         match (self.state, self.fault_reason()) {
-            (State::Fault, None) => self.leave_fault(now, out),
-            (State::Fault, Some(_)) => {}
-            (_, Some(reason)) => self.enter_fault(reason, out),
-            _ => {}
+            (State::Fault, None) => {
+                self.update_priority(now, out);
+                self.leave_fault(now, out);
+            }
+            (State::Fault, Some(_)) => self.update_priority(now, out),
+            (_, Some(reason)) => {
+                self.enter_fault(reason, out);
+                self.update_priority(now, out);
+            }
+            _ => self.update_priority(now, out),
         }
-        self.update_priority(now, out);
     }
 
     fn update_priority(&mut self, now: Duration, out: &mut Vec<Action>) {
@@ -648,7 +656,6 @@ impl Instance {
 
     fn leave_fault(&mut self, now: Duration, out: &mut Vec<Action>) {
         self.master = None;
-        self.effective = self.compute_priority();
         self.advertised = self.effective;
         if self.cfg.initial_state == InitialState::Master && self.cfg.is_owner() {
             self.become_master(now, "fault cleared (address owner)".into(), out);
@@ -842,7 +849,7 @@ impl Instance {
                 .is_none_or(|t| now.saturating_sub(t) >= interval);
             if may_answer {
                 self.last_forced_advert = Some(now);
-                if !self.cfg.lower_prio_no_advert {
+                if !self.cfg.effective_lower_prio_no_advert() {
                     out.push(Action::SendAdvert(self.build_advert(self.advertised)));
                 }
                 out.extend(

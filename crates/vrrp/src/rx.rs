@@ -457,7 +457,7 @@ pub fn check(
         return Err(RxError::BadDestination);
     }
     // 10. owner ignoring adverts.
-    if cfg.owner_ignore_adverts && effective_priority == 255 {
+    if cfg.effective_owner_ignore_adverts() && effective_priority == 255 {
         return Err(RxError::OwnerIgnoresAdverts);
     }
     // 11. address list: warning only.

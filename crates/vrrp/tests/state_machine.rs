@@ -761,3 +761,59 @@ fn reconfigure_keeps_tracker_states_by_name() {
     assert_eq!(i.effective_priority(), 100);
     assert_eq!(i.state(), State::Backup);
 }
+
+#[test]
+fn strict_mode_master_does_not_answer_lower_adverts() {
+    let mut c = cfg(Version::V3, 100);
+    c.strict = true;
+    let mut i = Instance::new(c).unwrap();
+    i.handle(Duration::ZERO, Event::Start);
+    let _ = run_until(&mut i, Duration::from_secs(4));
+    assert_eq!(i.state(), State::Master);
+    let a = i.handle(
+        Duration::from_secs(5),
+        advert(2, 50, Duration::from_secs(1)),
+    );
+    assert!(sent_priorities(&a).is_empty());
+}
+
+#[test]
+fn priority_change_during_fault_is_reported_and_used_on_recovery() {
+    let mut c = cfg(Version::V2, 150);
+    c.trackers = vec![
+        TrackerConfig {
+            name: "w".into(),
+            weight: -50,
+            reverse: false,
+        },
+        TrackerConfig {
+            name: "f".into(),
+            weight: 0,
+            reverse: false,
+        },
+    ];
+    let mut i = Instance::new(c).unwrap();
+    i.handle(Duration::ZERO, Event::Start);
+    let up = |i: &mut Instance, t: u64, name: &str, up: bool| {
+        i.handle(
+            ms(t),
+            Event::TrackerChanged {
+                name: name.into(),
+                up,
+            },
+        )
+    };
+    up(&mut i, 1, "f", true);
+    assert_eq!(i.state(), State::Backup);
+    up(&mut i, 2, "f", false);
+    assert_eq!(i.state(), State::Fault);
+    let a = up(&mut i, 3, "w", false);
+    assert!(a.contains(&Action::PriorityChanged { old: 150, new: 100 }));
+    let a = up(&mut i, 4, "f", true);
+    assert_eq!(transitions(&a), vec![(State::Fault, State::Backup)]);
+    // Fresh down timer computed with priority 100: 3 s + 156/256 s.
+    assert_eq!(
+        i.next_deadline(),
+        Some(ms(4) + Duration::from_micros(3_609_375))
+    );
+}
