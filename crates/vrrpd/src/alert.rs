@@ -302,6 +302,40 @@ async fn worker(spec: Arc<SmtpSpec>, mut rx: mpsc::Receiver<Message>, counters: 
     }
 }
 
+impl SmtpSpec {
+    /// The SMTP settings of `global_defs`, or `None` when no mail can be sent (no
+    /// `smtp_server` or no `notification_email`). `hostname` and `user` give keepalived's
+    /// defaults: router_id = host name, From = `user@hostname`.
+    pub fn from_global(
+        g: &keepalived_conf::GlobalDefs,
+        hostname: &str,
+        user: &str,
+    ) -> Option<SmtpSpec> {
+        let server = g.smtp_server.as_ref()?;
+        if g.notification_email.is_empty() {
+            return None;
+        }
+        Some(SmtpSpec {
+            server: server.host.clone(),
+            port: server.port,
+            helo_name: g.smtp_helo_name.clone(),
+            connect_timeout: g.smtp_connect_timeout,
+            from: g
+                .notification_email_from
+                .clone()
+                .unwrap_or_else(|| format!("{user}@{hostname}")),
+            to: g.notification_email.clone(),
+            router_id: g.router_id.clone().unwrap_or_else(|| hostname.to_owned()),
+        })
+    }
+}
+
+/// Whether a transition into `new_state` of an object with `smtp_alert` set to `enabled`
+/// is mailed (`no_email_faults` suppresses FAULT mails).
+pub fn should_mail(g: &keepalived_conf::GlobalDefs, enabled: bool, new_state: &str) -> bool {
+    enabled && !(g.no_email_faults && new_state == "FAULT")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

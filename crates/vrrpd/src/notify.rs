@@ -296,6 +296,31 @@ async fn worker(spec: PreparedSpec, mut rx: mpsc::Receiver<(NotifyState, u8)>) {
     }
 }
 
+impl From<&keepalived_conf::ScriptCommand> for NotifyScript {
+    fn from(s: &keepalived_conf::ScriptCommand) -> Self {
+        NotifyScript {
+            command: s.argv_source.clone(),
+            user: s.user.clone().map(|u| (u, s.group.clone())),
+        }
+    }
+}
+
+impl NotifySpec {
+    /// The notify scripts of an instance or sync group from keepalived-conf's model.
+    pub fn from_conf(target: Target, name: &str, notify: &keepalived_conf::Notify) -> Self {
+        let conv = |s: &Option<keepalived_conf::ScriptCommand>| s.as_ref().map(NotifyScript::from);
+        NotifySpec {
+            master: conv(&notify.master),
+            backup: conv(&notify.backup),
+            fault: conv(&notify.fault),
+            stop: conv(&notify.stop),
+            deleted: conv(&notify.deleted),
+            generic: conv(&notify.generic),
+            ..NotifySpec::new(target, name)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

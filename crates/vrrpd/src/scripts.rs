@@ -3,7 +3,7 @@
 //!
 //! Everything that runs a process lives in [`exec`]; [`notify`](crate::notify) reuses it.
 
-pub mod argv;
+pub mod conf;
 pub mod exec;
 pub mod filter;
 pub mod priority;

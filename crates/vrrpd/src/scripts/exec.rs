@@ -15,8 +15,6 @@ use nix::unistd::Pid;
 use thiserror::Error;
 use tokio::process::Command;
 
-use super::argv::{SplitError, split_argv};
-
 /// The `PATH` given to scripts (their environment is otherwise empty, like keepalived's
 /// sanitised one) and used to resolve a command without a slash.
 pub const SCRIPT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -36,22 +34,24 @@ pub enum ExecPlan {
 /// A command that could not be prepared.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PlanError {
-    #[error("cannot split script command {command:?}: {source}")]
-    Split {
-        command: String,
-        #[source]
-        source: SplitError,
-    },
+    #[error("script command {0:?} is empty")]
+    Empty(String),
 }
 
 impl ExecPlan {
-    /// Decides how `command` is run, resolving a bare program name through `search_path`.
+    /// Decides how `command` is run, splitting it the way keepalived does (quotes and
+    /// backslash escapes, the same splitter the config parser uses) and resolving a bare
+    /// program name through `search_path`.
     pub fn for_command(command: &str, search_path: &str) -> Result<Self, PlanError> {
-        let argv = split_argv(command).map_err(|source| PlanError::Split {
-            command: command.to_owned(),
-            source,
-        })?;
-        let first = &argv[0];
+        let argv = keepalived_conf::script::split_argv(command);
+        Self::for_argv(command, &argv, search_path)
+    }
+
+    /// Like [`ExecPlan::for_command`] with `argv` already split from `command`.
+    pub fn for_argv(command: &str, argv: &[String], search_path: &str) -> Result<Self, PlanError> {
+        let Some(first) = argv.first() else {
+            return Err(PlanError::Empty(command.to_owned()));
+        };
         let program = if first.contains('/') {
             Some(PathBuf::from(first)).filter(|p| is_executable_file(p))
         } else {
@@ -329,6 +329,27 @@ mod tests {
             ExecPlan::for_command(&d, SCRIPT_PATH).unwrap(),
             ExecPlan::Shell { .. }
         ));
+    }
+
+    #[test]
+    fn quotes_and_escapes_are_processed_and_empty_is_an_error() {
+        let plan = ExecPlan::for_command(r#"/bin/echo "a b" c\ d"#, SCRIPT_PATH).unwrap();
+        assert_eq!(
+            plan,
+            ExecPlan::Direct {
+                program: "/bin/echo".into(),
+                args: vec!["a b".into(), "c d".into()]
+            }
+        );
+        assert_eq!(
+            ExecPlan::for_command("  ", SCRIPT_PATH),
+            Err(PlanError::Empty("  ".into()))
+        );
+    }
+
+    #[test]
+    fn shell_quote_survives_sh() {
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
     }
 
     #[test]
