@@ -17,8 +17,14 @@ pub fn run(data: &[u8]) {
     roundtrip(rest, Family::V4);
     roundtrip(rest, Family::V6);
     let configs = configs(mode);
+    // Bit 3: repair the VRRP checksum first, so the fuzzer also explores
+    // the checks that come after it (destination, owner, addresses, source).
+    let mut owned = rest.to_vec();
     if mode & 1 == 0 {
-        if let Ok(pkt) = rx::parse_ipv4(rest) {
+        if mode & 8 != 0 {
+            fix_ipv4_checksum(&mut owned);
+        }
+        if let Ok(pkt) = rx::parse_ipv4(&owned) {
             for c in &configs {
                 check(c, &pkt);
             }
@@ -30,11 +36,39 @@ pub fn run(data: &[u8]) {
         } else {
             Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)
         };
-        let pkt = rx::from_ipv6(rest, src, dst, mode);
+        if mode & 8 != 0 && owned.len() >= 8 {
+            owned[6..8].copy_from_slice(&[0, 0]);
+            let c = vrrp::checksum::compute(PseudoHeader::V6 { src, dst }, &owned);
+            owned[6..8].copy_from_slice(&c.to_be_bytes());
+        }
+        let hop_limit = if mode & 0x10 != 0 { 64 } else { 255 };
+        let pkt = rx::from_ipv6(&owned, src, dst, hop_limit);
         for c in &configs {
             check(c, &pkt);
         }
     }
+}
+
+fn fix_ipv4_checksum(buf: &mut [u8]) {
+    let Ok(h) = vrrp::ipv4::parse_ipv4_header(buf) else {
+        return;
+    };
+    let end = usize::from(h.total_len).clamp(h.header_len, buf.len());
+    let vrrp = &mut buf[h.header_len..end];
+    if vrrp.len() < 8 {
+        return;
+    }
+    let pseudo = if vrrp[0] >> 4 == 2 {
+        PseudoHeader::None
+    } else {
+        PseudoHeader::V4 {
+            src: h.src,
+            dst: h.dst,
+        }
+    };
+    vrrp[6..8].copy_from_slice(&[0, 0]);
+    let c = vrrp::checksum::compute(pseudo, vrrp);
+    vrrp[6..8].copy_from_slice(&c.to_be_bytes());
 }
 
 fn roundtrip(bytes: &[u8], family: Family) {
