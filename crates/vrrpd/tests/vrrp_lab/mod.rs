@@ -140,19 +140,100 @@ pub fn start_vrrpd(lab: &Lab, host: &Host, tag: &str, conf: &str, extra: &[&str]
 }
 
 /// Starts keepalived (VRRP only, foreground) on `host`; its pid files inside `<lab>/<tag>/`.
+/// keepalived 2.2.7 always dumps to /tmp/keepalived.{data,stats}, so it runs in a private
+/// mount namespace whose /tmp is `<lab>/<tag>/tmp`: parallel tests never share dump files.
 pub fn start_keepalived(lab: &Lab, host: &Host, tag: &str, conf: &str) -> Proc {
     let path = write_conf(lab, tag, conf);
     let dir = node_dir(lab, tag);
-    let mut cmd: Command = host.command(KEEPALIVED);
-    cmd.args(["-n", "-l", "-D", "-P", "-f"])
-        .arg(&path)
-        .arg("-p")
-        .arg(dir.join("keepalived.pid"))
-        .arg("-r")
-        .arg(dir.join("vrrp.pid"))
-        .arg("-c")
-        .arg(dir.join("checkers.pid"));
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).expect("tmp dir");
+    // The node dir is seen as /var/tmp and its tmp/ as /tmp (the lab dir itself is under /tmp,
+    // so it must be reachable through the first mount before the second hides it).
+    let script = format!(
+        "mount --bind '{}' /var/tmp && mount --bind /var/tmp/tmp /tmp && exec {KEEPALIVED} \\
+         -n -l -D -P -f /var/tmp/keepalived.conf -p /var/tmp/keepalived.pid \\
+         -r /var/tmp/vrrp.pid -c /var/tmp/checkers.pid",
+        dir.display(),
+    );
+    let _ = path;
+    let mut cmd: Command = host.command("unshare");
+    cmd.args(["-m", "--propagation", "private", "sh", "-c", &script]);
     host.spawn(tag, cmd).expect("spawn keepalived")
+}
+
+/// Sends SIGUSR2 and returns the statistics file once it has been written.
+pub fn stats_dump(proc: &Proc, file: &std::path::Path) -> String {
+    let _ = std::fs::remove_file(file);
+    proc.signal(nix::sys::signal::Signal::SIGUSR2)
+        .expect("SIGUSR2");
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(file)
+            && text.contains("Priority Zero")
+            && text.trim_end().ends_with(|c: char| c.is_ascii_digit())
+        {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no stats in {} after SIGUSR2",
+            file.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// keepalived's stats of a lab node started with [`start_keepalived`].
+pub fn keepalived_stats(lab: &Lab, tag: &str, proc: &Proc) -> String {
+    stats_dump(
+        proc,
+        &lab.dir().join(tag).join("tmp").join("keepalived.stats"),
+    )
+}
+
+/// vrrpd's stats of a lab node started with [`start_vrrpd`].
+pub fn vrrpd_stats(lab: &Lab, tag: &str, proc: &Proc) -> String {
+    stats_dump(proc, &lab.dir().join(tag).join("vrrpd.stats"))
+}
+
+/// Every error counter in keepalived's stats sections ("Packet Errors", "Authentication
+/// Errors"), plus vrrpd's own per-reason counters, as (name, value) for the non-zero ones.
+pub fn nonzero_errors(stats: &str) -> Vec<String> {
+    let mut section = String::new();
+    let mut bad = Vec::new();
+    for line in stats.lines() {
+        let t = line.trim();
+        if t.ends_with(':') {
+            section = t.to_string();
+            continue;
+        }
+        let Some((k, v)) = t.rsplit_once(':') else {
+            continue;
+        };
+        let Ok(n) = v.trim().parse::<u64>() else {
+            continue;
+        };
+        let error_section = section.contains("Errors") || section.starts_with("All receive");
+        let benign = k == "accepted" || k == "unknown_vrid";
+        if error_section && !benign && n > 0 {
+            bad.push(format!("{section} {k}: {n}"));
+        }
+    }
+    bad
+}
+
+/// The "Advertisements: Received" count of the first instance in a stats dump.
+pub fn adverts_received(stats: &str) -> u64 {
+    let mut in_adverts = false;
+    for line in stats.lines() {
+        let t = line.trim();
+        if t == "Advertisements:" {
+            in_adverts = true;
+        } else if in_adverts && let Some(v) = t.strip_prefix("Received:") {
+            return v.trim().parse().unwrap_or(0);
+        }
+    }
+    0
 }
 
 pub fn ip(s: &str) -> IpAddr {

@@ -1,0 +1,161 @@
+//! vrrpd against Debian's keepalived 2.2.7 in the lab, both directions (keepalived master +
+//! vrrpd backup, and the reverse), for VRRPv2+PASS multicast, VRRPv3 multicast and VRRPv3
+//! unicast: the right master, failover when the master is killed (whole process tree),
+//! failback, failover on a clean stop, and no receive error counted on either side.
+
+mod vrrp_lab;
+
+use std::net::IpAddr;
+
+use netlab::{Lab, Proc};
+use nix::sys::signal::Signal;
+use vrrp_lab::*;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Vrrpd,
+    Keepalived,
+}
+
+fn start(lab: &Lab, host: &netlab::Host, tag: &str, kind: Kind, node: &Node) -> Proc {
+    match kind {
+        Kind::Vrrpd => start_vrrpd(lab, host, tag, &node.conf(), &[]),
+        Kind::Keepalived => start_keepalived(lab, host, tag, &node.conf()),
+    }
+}
+
+fn stats(lab: &Lab, tag: &str, kind: Kind, p: &Proc) -> String {
+    match kind {
+        Kind::Vrrpd => vrrpd_stats(lab, tag, p),
+        Kind::Keepalived => keepalived_stats(lab, tag, p),
+    }
+}
+
+fn assert_clean(lab: &Lab, tag: &str, kind: Kind, p: &Proc) {
+    let s = stats(lab, tag, kind, p);
+    eprintln!("--- stats of {kind:?} {tag}:\n{s}");
+    let bad = nonzero_errors(&s);
+    assert!(
+        bad.is_empty(),
+        "{kind:?} {tag} counted receive errors: {bad:?}\n{s}"
+    );
+    assert!(
+        adverts_received(&s) > 0,
+        "{kind:?} {tag} received no advert\n{s}"
+    );
+}
+
+/// One direction: `master` kind on host 0 with priority 150, `backup` kind on host 1 with 100.
+fn direction(master: Kind, backup: Kind, node: impl Fn(u8, IpAddr, IpAddr) -> Node, vip: IpAddr) {
+    let lab = Lab::new(2).unwrap();
+    let (a, b) = (lab.host(0), lab.host(1));
+    let (ia, ib) = if vip.is_ipv4() {
+        (IpAddr::from(a.ipv4()), IpAddr::from(b.ipv4()))
+    } else {
+        (IpAddr::from(a.ipv6()), IpAddr::from(b.ipv6()))
+    };
+    let mut pa = start(&lab, a, "a", master, &node(150, ia, ib));
+    let pb = start(&lab, b, "b", backup, &node(100, ib, ia));
+    pa.wait_for_line(MASTER_LINE, WAIT).unwrap();
+    a.wait_for_address(vip, true, WAIT).unwrap();
+    pb.wait_for_line(BACKUP_LINE, WAIT).unwrap();
+    assert!(!b.has_address(vip).unwrap(), "backup holds the VIP");
+
+    // The master is killed (whole process tree): the backup takes over.
+    pa.signal_group(Signal::SIGKILL).unwrap();
+    pa.wait_exit(WAIT).unwrap();
+    pb.wait_for_line(MASTER_LINE, WAIT).unwrap();
+    b.wait_for_address(vip, true, WAIT).unwrap();
+
+    // The master comes back and takes the VIP back (preemption).
+    let mut pa2 = start(&lab, a, "a2", master, &node(150, ia, ib));
+    pa2.wait_for_line(MASTER_LINE, WAIT).unwrap();
+    b.wait_for_address(vip, false, WAIT).unwrap();
+    a.wait_for_address(vip, true, WAIT).unwrap();
+    assert_clean(&lab, "b", backup, &pb);
+    assert_clean(&lab, "a2", master, &pa2);
+
+    // A clean stop (priority 0) hands over again.
+    pa2.signal(Signal::SIGTERM).unwrap();
+    pa2.wait_exit(WAIT).unwrap();
+    b.wait_for_address(vip, true, WAIT).unwrap();
+    assert_clean(&lab, "b", backup, &pb);
+}
+
+fn v2_pass(p: u8, _me: IpAddr, _peer: IpAddr) -> Node {
+    Node::v2_pass(p)
+}
+
+fn v3_mcast(p: u8, _me: IpAddr, _peer: IpAddr) -> Node {
+    Node::v3(p, "1")
+}
+
+fn v3_unicast(p: u8, me: IpAddr, peer: IpAddr) -> Node {
+    Node::v3(p, "1").unicast(me, &[peer])
+}
+
+macro_rules! interop_test {
+    ($name:ident, $master:expr, $backup:expr, $node:expr, $vip:expr) => {
+        #[test]
+        fn $name() {
+            if !netlab::require_root_or_skip(stringify!($name)) {
+                return;
+            }
+            direction($master, $backup, $node, ip($vip));
+        }
+    };
+}
+
+interop_test!(
+    keepalived_master_vrrpd_backup_v2_pass,
+    Kind::Keepalived,
+    Kind::Vrrpd,
+    v2_pass,
+    VIP4
+);
+interop_test!(
+    vrrpd_master_keepalived_backup_v2_pass,
+    Kind::Vrrpd,
+    Kind::Keepalived,
+    v2_pass,
+    VIP4
+);
+interop_test!(
+    keepalived_master_vrrpd_backup_v3_multicast,
+    Kind::Keepalived,
+    Kind::Vrrpd,
+    v3_mcast,
+    VIP4
+);
+interop_test!(
+    vrrpd_master_keepalived_backup_v3_multicast,
+    Kind::Vrrpd,
+    Kind::Keepalived,
+    v3_mcast,
+    VIP4
+);
+interop_test!(
+    keepalived_master_vrrpd_backup_v3_unicast,
+    Kind::Keepalived,
+    Kind::Vrrpd,
+    v3_unicast,
+    VIP4
+);
+interop_test!(
+    vrrpd_master_keepalived_backup_v3_unicast,
+    Kind::Vrrpd,
+    Kind::Keepalived,
+    v3_unicast,
+    VIP4
+);
+
+#[test]
+fn stats_checker_flags_errors_and_ignores_benign_counters() {
+    let clean = "VRRP Instance: VI_1\n  Advertisements:\n    Received: 7\n  Packet Errors:\n    TTL: 0\n  All receive counters:\n    accepted: 7\n    unknown_vrid: 3\n";
+    assert!(nonzero_errors(clean).is_empty());
+    assert_eq!(adverts_received(clean), 7);
+    let dirty = clean.replace("TTL: 0", "TTL: 2");
+    assert_eq!(nonzero_errors(&dirty), ["Packet Errors: TTL: 2"]);
+    let auth = "  Authentication Errors:\n    Failure: 1\n";
+    assert_eq!(nonzero_errors(auth).len(), 1);
+}
