@@ -461,6 +461,9 @@ impl Instance {
     }
 
     fn reevaluate(&mut self, now: Duration, out: &mut Vec<Action>) {
+        if self.state == State::Stopped {
+            return;
+        }
         if !self.started {
             self.effective = self.compute_priority();
             self.advertised = self.effective;
