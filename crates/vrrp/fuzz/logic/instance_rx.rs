@@ -65,6 +65,11 @@ fn config(version: Version, prio: u8, fast: bool) -> InstanceConfig {
     } else {
         c.advert_interval = Duration::from_millis(100);
     }
+    c.trackers = vec![vrrp::TrackerConfig {
+        name: "w".into(),
+        weight: -50,
+        reverse: false,
+    }];
     if fast {
         c.fast_failover = FastFailover {
             immediate_advert_on_priority_change: true,
@@ -106,13 +111,27 @@ pub fn run(data: &[u8]) {
             0 | 1 => body.to_vec(),
             2 => well_formed(&d.inst, body, kind),
             _ => {
-                // A tracker / maintenance / link event.
-                let ev = match body.first().copied().unwrap_or(0) % 3 {
+                // A tracker / maintenance / link event, a reload, a shutdown.
+                let arg = body.get(1).copied().unwrap_or(0);
+                let ev = match body.first().copied().unwrap_or(0) % 6 {
                     0 => Event::Maintenance(kind & 0x10 != 0),
                     1 => Event::LinkState {
                         up: kind & 0x20 != 0,
                     },
-                    _ => Event::SendReady(kind & 0x40 != 0),
+                    2 => Event::SendReady(kind & 0x40 != 0),
+                    3 => Event::TrackerChanged {
+                        name: "w".into(),
+                        up: kind & 0x10 != 0,
+                    },
+                    4 => {
+                        let mut c = d.inst.config().clone();
+                        c.priority = arg.max(1);
+                        let acts = d.inst.reconfigure(now, c).expect("same VRID reload");
+                        d.apply(&acts);
+                        continue;
+                    }
+                    _ if arg == 0xff => Event::Shutdown,
+                    _ => Event::Timer,
                 };
                 let acts = d.inst.handle(now, ev);
                 d.apply(&acts);
