@@ -29,6 +29,8 @@
 
 pub mod defs;
 pub mod diag;
+#[doc(hidden)]
+pub mod fuzz_support;
 pub mod keywords;
 pub mod lexer;
 pub mod model;

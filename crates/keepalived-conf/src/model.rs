@@ -184,7 +184,7 @@ pub enum InitialState {
 }
 
 /// The address family of an instance (decided by its first VIP, or `native_ipv6`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Family {
     #[serde(rename = "inet")]
     V4,

@@ -15,7 +15,7 @@ pub const MAX_INCLUDE_DEPTH: usize = 16;
 /// Bound on the number of files one load may read.
 pub const MAX_FILES: usize = 1024;
 /// Bound on logical lines one load may produce (after repeats and expansion).
-pub const MAX_LINES: usize = 4_000_000;
+pub const MAX_LINES: usize = 1_000_000;
 
 /// One logical line: either a single brace or the words between braces.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 use crate::diag::{Diagnostic, ExitClass, Severity};
 use crate::model::{Authentication, Config, Family, InitialState, Instance};
 use crate::parser::InstanceDraft;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -67,7 +68,7 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
         if a.addr.is_ipv6() != (family == Family::V6) {
             cx.push(
                 &d,
-                Some(l.line),
+                Some(l),
                 Severity::Error,
                 format!(
                     "({name}): address family must match VRRP instance [{}/{}] - ignoring",
@@ -136,7 +137,7 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
     }
     // Authentication: v2 only, not in strict mode; AH and a non-owner MASTER do not mix.
     let mut authentication = match (&d.auth_type, &d.auth_pass) {
-        (Some((t, _)), pass) => {
+        (Some(t), pass) => {
             let pass = pass.clone().unwrap_or_default();
             Some(if t == "AH" {
                 Authentication::Ah(pass)
@@ -329,30 +330,25 @@ fn config_error(diags: &mut Vec<Diagnostic>, kw: &str, msg: String) {
 }
 
 fn duplicate_vrids(cfg: &Config, diags: &mut Vec<Diagnostic>) {
-    for (n, a) in cfg.instances.iter().enumerate() {
-        for b in &cfg.instances[..n] {
-            if a.virtual_router_id == b.virtual_router_id
-                && a.family == b.family
-                && a.interface.is_some()
-                && a.interface == b.interface
-            {
-                let fam = if a.family == Family::V4 {
-                    "IPv4"
-                } else {
-                    "IPv6"
-                };
-                config_error(
-                    diags,
-                    "virtual_router_id",
-                    format!(
-                        "{} and {} both use VRID {} with {fam} on interface {}",
-                        b.name,
-                        a.name,
-                        a.virtual_router_id,
-                        a.interface.as_deref().unwrap_or("")
-                    ),
-                );
-            }
+    let mut seen: HashMap<(&str, Family, u8), &str> = HashMap::new();
+    for a in &cfg.instances {
+        let Some(iface) = a.interface.as_deref() else {
+            continue;
+        };
+        if let Some(first) = seen.insert((iface, a.family, a.virtual_router_id), &a.name) {
+            let fam = if a.family == Family::V4 {
+                "IPv4"
+            } else {
+                "IPv6"
+            };
+            config_error(
+                diags,
+                "virtual_router_id",
+                format!(
+                    "{first} and {} both use VRID {} with {fam} on interface {iface}",
+                    a.name, a.virtual_router_id
+                ),
+            );
         }
     }
 }

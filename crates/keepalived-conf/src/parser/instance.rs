@@ -28,9 +28,10 @@ pub(crate) struct InstanceDraft {
     pub native_ipv6: bool,
     pub nopreempt: bool,
     pub preempt_delay: Option<Duration>,
-    pub auth_type: Option<(String, Line)>,
+    pub auth_type: Option<String>,
     pub auth_pass: Option<String>,
-    pub vips: Vec<(VirtualAddress, Line)>,
+    /// Each VIP with the line it was written on.
+    pub vips: Vec<(VirtualAddress, u32)>,
     pub vips_excluded: Vec<VirtualAddress>,
     pub routes: Vec<Route>,
     pub rules: Vec<Rule>,
@@ -427,7 +428,7 @@ pub(super) fn instance<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
         p.skip_block_if_any();
         return Ok(());
     };
-    if p.draft.instances.iter().any(|i| i.name == name) {
+    if p.draft.instance_names.contains(&name) {
         p.error(
             l,
             1,
@@ -446,6 +447,7 @@ pub(super) fn instance<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
         ..InstanceDraft::default()
     };
     p.each_in_block(l, |p, e| keyword(p, e, &mut d))?;
+    p.draft.instance_names.insert(d.name.clone());
     p.draft.instances.push(d);
     Ok(())
 }
@@ -550,7 +552,7 @@ fn keyword<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResul
                         "auth_type" => {
                             let w = p.arg(a, 1)?;
                             if w.text == "PASS" || w.text == "AH" {
-                                d.auth_type = Some((w.text.clone(), a.clone()));
+                                d.auth_type = Some(w.text.clone());
                             } else {
                                 p.error(
                                     a,
@@ -581,7 +583,7 @@ fn keyword<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResul
         "virtual_ipaddress" => {
             for v in p.value_block(e) {
                 if let Some(a) = vip(p, v, None)? {
-                    d.vips.push((a, v.clone()));
+                    d.vips.push((a, v.line));
                 }
             }
         }

@@ -25,6 +25,8 @@ pub(crate) type PResult<T> = Result<T, MissingParam>;
 pub(crate) struct Draft {
     pub config: Config,
     pub instances: Vec<InstanceDraft>,
+    /// Names of `instances`, for the duplicate check.
+    pub instance_names: std::collections::HashSet<String>,
 }
 
 pub(crate) struct Parser<'a> {
