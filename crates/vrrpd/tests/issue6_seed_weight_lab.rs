@@ -1,0 +1,189 @@
+//! What the seed's own tracking config does under Debian's keepalived 2.2.7, measured in the
+//! namespace lab (issue 6 part 2): `vrrp_script` with `weight 2`, priorities 101/100.
+//! Also the 101/97 case the weight check warns about. The numbers printed here are the ones
+//! quoted in docs/vrrpd-tracking.md.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use netlab::{Host, Lab, Proc};
+
+const KEEPALIVED: &str = "/usr/sbin/keepalived";
+const VIP: &str = "198.18.0.100";
+const WAIT: Duration = Duration::from_secs(20);
+
+/// The seed's instance and script, with the health check replaced by a flag file (the lab
+/// has no balancer): `test -e /var/tmp/healthy`, every second, weight 2.
+fn seed_conf(state: &str, priority: u8) -> String {
+    format!(
+        r#"global_defs {{
+    router_id lb-{state}
+}}
+vrrp_script chk_elb {{
+    script "/usr/bin/test -e /var/tmp/healthy"
+    interval 1
+    weight 2
+}}
+vrrp_instance VI_1 {{
+    state {state}
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int 1
+    virtual_ipaddress {{
+        {VIP}/24
+    }}
+    track_script {{
+        chk_elb
+    }}
+}}
+"#
+    )
+}
+
+struct Node {
+    dir: PathBuf,
+    proc: Proc,
+}
+
+impl Node {
+    /// keepalived in a private mount namespace: the node dir is /var/tmp, its tmp/ is /tmp
+    /// (2.2.7 always dumps to /tmp/keepalived.data), so nodes never share files.
+    fn start(lab: &Lab, host: &Host, tag: &str, conf: &str) -> Node {
+        let dir = lab.dir().join(tag);
+        std::fs::create_dir_all(dir.join("tmp")).unwrap();
+        std::fs::write(dir.join("keepalived.conf"), conf).unwrap();
+        std::fs::write(dir.join("healthy"), "").unwrap();
+        let script = format!(
+            "mount --bind '{}' /var/tmp && mount --bind /var/tmp/tmp /tmp && exec {KEEPALIVED} \
+             -n -l -D -P -f /var/tmp/keepalived.conf -p /var/tmp/keepalived.pid \
+             -r /var/tmp/vrrp.pid -c /var/tmp/checkers.pid",
+            dir.display()
+        );
+        let mut cmd: Command = host.command("unshare");
+        cmd.args(["-m", "--propagation", "private", "sh", "-c", &script]);
+        let proc = host.spawn(tag, cmd).expect("spawn keepalived");
+        Node { dir, proc }
+    }
+
+    fn set_healthy(&self, healthy: bool) {
+        let flag = self.dir.join("healthy");
+        if healthy {
+            std::fs::write(flag, "").unwrap();
+        } else {
+            let _ = std::fs::remove_file(flag);
+        }
+    }
+
+    /// The "Effective priority" from a SIGUSR1 dump, waiting until the dump is written.
+    fn effective_priority(&self) -> u8 {
+        let file = self.dir.join("tmp").join("keepalived.data");
+        let _ = std::fs::remove_file(&file);
+        self.proc.signal(nix::sys::signal::Signal::SIGUSR1).unwrap();
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&file)
+                && let Some(line) = text
+                    .lines()
+                    .find(|l| l.trim_start().starts_with("Effective priority = "))
+                && text.contains("Tracked scripts")
+            {
+                return line.rsplit(' ').next().unwrap().parse().unwrap();
+            }
+            assert!(Instant::now() < deadline, "no data dump");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn vip() -> IpAddr {
+    VIP.parse().unwrap()
+}
+
+/// Waits until `owner` holds the VIP and `other` does not; returns the time it took.
+fn wait_vip_moves_to(owner: &Host, other: &Host) -> Duration {
+    let t = Instant::now();
+    owner.wait_for_address(vip(), true, WAIT).unwrap();
+    other.wait_for_address(vip(), false, WAIT).unwrap();
+    t.elapsed()
+}
+
+fn keepalived_lab(test: &str) -> Option<Lab> {
+    if !netlab::require_root_or_skip(test) {
+        return None;
+    }
+    if !std::path::Path::new(KEEPALIVED).exists() {
+        if std::env::var_os("CI").is_some() {
+            panic!("{test}: keepalived is required (apt-get install keepalived)");
+        }
+        eprintln!("SKIPPED: {test} needs {KEEPALIVED}");
+        return None;
+    }
+    Some(Lab::new(2).expect("lab"))
+}
+
+#[test]
+fn seed_weight_2_with_101_and_100_fails_over_by_one_point_under_keepalived() {
+    let Some(lab) =
+        keepalived_lab("seed_weight_2_with_101_and_100_fails_over_by_one_point_under_keepalived")
+    else {
+        return;
+    };
+    let (ha, hb) = (lab.host(0), lab.host(1));
+    let a = Node::start(&lab, ha, "a", &seed_conf("MASTER", 101));
+    let b = Node::start(&lab, hb, "b", &seed_conf("BACKUP", 100));
+    let start = wait_vip_moves_to(ha, hb);
+    assert_eq!((a.effective_priority(), b.effective_priority()), (103, 102));
+
+    // The master's check fails: 101 < 102, so the backup takes over once its master-down
+    // timer runs out (it ignores the lower-priority adverts until then).
+    a.set_healthy(false);
+    let failover = wait_vip_moves_to(hb, ha);
+    assert_eq!((a.effective_priority(), b.effective_priority()), (101, 102));
+
+    // Healthy again: 103 > 102 and preemption brings the VIP back.
+    a.set_healthy(true);
+    let failback = wait_vip_moves_to(ha, hb);
+
+    // Both balancers down: 101 against 100, the VIP stays where it is.
+    a.set_healthy(false);
+    b.set_healthy(false);
+    let deadline = Instant::now() + WAIT;
+    while (a.effective_priority(), b.effective_priority()) != (101, 100) {
+        assert!(Instant::now() < deadline, "priorities did not drop");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(ha.has_address(vip()).unwrap());
+    eprintln!(
+        "keepalived 2.2.7, seed tracking (interval 1, weight 2, 101/100, advert_int 1): \
+         start {start:.2?}, failover after check failure {failover:.2?}, failback {failback:.2?}"
+    );
+    drop((a, b));
+}
+
+#[test]
+fn weight_2_with_101_and_97_never_fails_over_under_keepalived() {
+    let Some(lab) = keepalived_lab("weight_2_with_101_and_97_never_fails_over_under_keepalived")
+    else {
+        return;
+    };
+    let (ha, hb) = (lab.host(0), lab.host(1));
+    let a = Node::start(&lab, ha, "a", &seed_conf("MASTER", 101));
+    let b = Node::start(&lab, hb, "b", &seed_conf("BACKUP", 97));
+    wait_vip_moves_to(ha, hb);
+    a.set_healthy(false);
+    // Wait (on the dump) until the failure is in A's priority: 101, still above B's 99.
+    let deadline = Instant::now() + WAIT;
+    while a.effective_priority() != 101 {
+        assert!(Instant::now() < deadline, "A's check failure not seen");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(b.effective_priority(), 99);
+    // A master-down interval (3 x 1 s + skew) and more: the VIP has not moved.
+    let err = hb.wait_for_address(vip(), true, Duration::from_secs(5));
+    assert!(err.is_err(), "the VIP moved although 101 > 99");
+    assert!(ha.has_address(vip()).unwrap());
+    drop((a, b));
+}
