@@ -139,6 +139,7 @@ async fn serve(config: Config, path: PathBuf) -> Result<()> {
             tls,
             max_connections: l.max_connections,
             mode: Mode::Proxy,
+            h2c: l.h2c,
         });
     }
     if let Some(a) = config.health.address {
@@ -148,6 +149,7 @@ async fn serve(config: Config, path: PathBuf) -> Result<()> {
             tls: None,
             max_connections: Some(256),
             mode: Mode::HealthOnly,
+            h2c: false,
         });
     }
     if let Some(m) = &config.metrics {
@@ -158,6 +160,7 @@ async fn serve(config: Config, path: PathBuf) -> Result<()> {
             tls: None,
             max_connections: Some(64),
             mode: Mode::Metrics,
+            h2c: false,
         });
     }
     let admin_listener = match &config.admin {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 use std::time::Duration;
 
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -28,6 +29,8 @@ pub struct ListenerSpec {
     pub tls: Option<TlsAcceptor>,
     pub max_connections: Option<usize>,
     pub mode: Mode,
+    /// Accept h2c prior knowledge on a plain listener.
+    pub h2c: bool,
 }
 
 /// Binds a TCP listener with a deep backlog (bursts of connects must not be refused by the
@@ -45,27 +48,54 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::from_std(s.into())
 }
 
-/// hyper's connection builder for the current limits.
-pub fn conn_builder(cfg: &Config) -> auto::Builder<TokioExecutor> {
-    let mut b = auto::Builder::new(TokioExecutor::new());
+/// hyper's connection builders for the current limits: HTTP/1.1 only, HTTP/2 only (TLS
+/// with ALPN h2), and automatic detection (plain listeners with `h2c: true`).
+pub struct ConnBuilders {
+    pub h1: http1::Builder,
+    pub h2: http2::Builder<TokioExecutor>,
+    pub auto: auto::Builder<TokioExecutor>,
+}
+
+/// Builds the connection builders for a config.
+pub fn conn_builders(cfg: &Config) -> ConnBuilders {
     let header_bytes = usize::try_from(cfg.limits.max_header_bytes.0)
         .unwrap_or(usize::MAX)
         .max(8192);
-    b.http1()
+    let h2_headers = u32::try_from(cfg.limits.h2_max_header_list_size.0).unwrap_or(u32::MAX);
+    let mut h1 = http1::Builder::new();
+    h1.timer(TokioTimer::new())
+        .header_read_timeout(cfg.timeouts.request_header.0)
+        .max_buf_size(header_bytes)
+        .max_headers(cfg.limits.max_headers)
+        .keep_alive(true);
+    let mut h2 = http2::Builder::new(TokioExecutor::new());
+    h2.timer(TokioTimer::new())
+        .max_concurrent_streams(cfg.limits.h2_max_concurrent_streams)
+        .max_pending_accept_reset_streams(cfg.limits.h2_max_pending_accept_reset_streams)
+        .max_local_error_reset_streams(cfg.limits.h2_max_local_error_reset_streams)
+        .max_header_list_size(h2_headers);
+    let mut auto = auto::Builder::new(TokioExecutor::new());
+    auto.http1()
         .timer(TokioTimer::new())
         .header_read_timeout(cfg.timeouts.request_header.0)
         .max_buf_size(header_bytes)
         .max_headers(cfg.limits.max_headers)
         .keep_alive(true);
-    b.http2()
+    auto.http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(cfg.limits.h2_max_concurrent_streams)
         .max_pending_accept_reset_streams(cfg.limits.h2_max_pending_accept_reset_streams)
         .max_local_error_reset_streams(cfg.limits.h2_max_local_error_reset_streams)
-        .max_header_list_size(
-            u32::try_from(cfg.limits.h2_max_header_list_size.0).unwrap_or(u32::MAX),
-        );
-    b
+        .max_header_list_size(h2_headers);
+    ConnBuilders { h1, h2, auto }
+}
+
+/// Which protocol a connection speaks.
+#[derive(Debug, Clone, Copy)]
+enum Proto {
+    H1,
+    H2,
+    Auto,
 }
 
 /// Decrements the connection gauges when a connection ends, however it ends.
@@ -87,7 +117,7 @@ impl Drop for ConnGuard {
 pub async fn run_listener(spec: ListenerSpec, shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown.subscribe();
     let per_listener = Arc::new(AtomicI64::new(0));
-    let mut cached: Option<(Arc<Runtime>, Arc<auto::Builder<TokioExecutor>>)> = None;
+    let mut cached: Option<(Arc<Runtime>, Arc<ConnBuilders>)> = None;
     let tls = spec.tls.is_some();
     loop {
         let accepted = tokio::select! {
@@ -124,7 +154,7 @@ pub async fn run_listener(spec: ListenerSpec, shared: Arc<Shared>) {
         let builder = match &cached {
             Some((r, b)) if Arc::ptr_eq(r, &rt) => b.clone(),
             _ => {
-                let b = Arc::new(conn_builder(&rt.config));
+                let b = Arc::new(conn_builders(&rt.config));
                 cached = Some((rt.clone(), b.clone()));
                 b
             }
@@ -139,12 +169,23 @@ pub async fn run_listener(spec: ListenerSpec, shared: Arc<Shared>) {
         drop(rt);
         let acceptor = spec.tls.clone();
         let shutdown_rx = shutdown.clone();
+        let plain = if spec.h2c { Proto::Auto } else { Proto::H1 };
         tokio::spawn(async move {
             let _guard = guard;
             match acceptor {
-                None => serve(stream, &builder, ctx, shutdown_rx).await,
+                None => serve(stream, &builder, plain, ctx, shutdown_rx).await,
                 Some(acc) => match tokio::time::timeout(header_timeout, acc.accept(stream)).await {
-                    Ok(Ok(tls)) => serve(tls, &builder, ctx, shutdown_rx).await,
+                    Ok(Ok(tls)) => {
+                        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                        serve(
+                            tls,
+                            &builder,
+                            if h2 { Proto::H2 } else { Proto::H1 },
+                            ctx,
+                            shutdown_rx,
+                        )
+                        .await
+                    }
                     Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                     Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                 },
@@ -156,14 +197,40 @@ pub async fn run_listener(spec: ListenerSpec, shared: Arc<Shared>) {
 
 async fn serve<I>(
     io: I,
-    builder: &auto::Builder<TokioExecutor>,
+    builders: &ConnBuilders,
+    proto: Proto,
     ctx: Arc<ConnCtx>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let svc = service_fn(move |req| handle(ctx.clone(), req));
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), svc);
+    let io = TokioIo::new(io);
+    match proto {
+        Proto::H1 => {
+            let conn = builders.h1.serve_connection(io, svc).with_upgrades();
+            drive(conn, shutdown, |c| c.graceful_shutdown()).await;
+        }
+        Proto::H2 => {
+            let conn = builders.h2.serve_connection(io, svc);
+            drive(conn, shutdown, |c| c.graceful_shutdown()).await;
+        }
+        Proto::Auto => {
+            let conn = builders.auto.serve_connection_with_upgrades(io, svc);
+            drive(conn, shutdown, |c| c.graceful_shutdown()).await;
+        }
+    }
+}
+
+/// Runs a connection; on shutdown asks it to finish gracefully and waits for that.
+async fn drive<C, E>(
+    conn: C,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    graceful: impl FnOnce(std::pin::Pin<&mut C>),
+) where
+    C: std::future::Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
     tokio::pin!(conn);
     tokio::select! {
         r = conn.as_mut() => {
@@ -174,6 +241,6 @@ async fn serve<I>(
         }
         _ = crate::runtime::until_shutdown(&mut shutdown) => {}
     }
-    conn.as_mut().graceful_shutdown();
+    graceful(conn.as_mut());
     let _ = conn.await;
 }

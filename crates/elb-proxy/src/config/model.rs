@@ -70,6 +70,10 @@ pub struct Listener {
     /// Per-listener connection cap (the global one in `limits` applies as well).
     #[serde(default)]
     pub max_connections: Option<usize>,
+    /// Also accept HTTP/2 with prior knowledge (h2c) on a plain listener. Off by default:
+    /// a plain HTTP/1.1-only connection is smaller and cheaper.
+    #[serde(default)]
+    pub h2c: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

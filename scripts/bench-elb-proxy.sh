@@ -1,0 +1,270 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: elb-proxy vs HAProxy vs nginx as reverse proxies in front of one
+# nginx backend, on loopback. Proxy and backend pinned to CPU 1, wrk pinned to CPU 0, every
+# proxy single-threaded, upstream keep-alive on everywhere, access logs off everywhere.
+# Prints a Markdown table (req/s, p50, p99, proxy CPU per request, peak RSS) per concurrency,
+# then idle keep-alive memory (10,000 connections) and a 1 GiB transfer each way.
+#
+# Usage: scripts/bench-elb-proxy.sh [--duration 10s] [--conns "1 64 256"] [--idle 9000]
+# (--idle defaults to 9000 because this machine caps open files at 20000 per process and
+# HAProxy needs two descriptors per connection; pass --idle 10000 where the limit allows.)
+# Needs: wrk haproxy nginx (nginx-light) taskset python3 curl; a release build of elb-proxy
+# (target/release/elb-proxy, or set ELB_PROXY=path).
+set -euo pipefail
+
+DURATION=10s
+CONNS="1 64 256"
+IDLE=9000
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) DURATION=$2; shift 2 ;;
+    --conns) CONNS=$2; shift 2 ;;
+    --idle) IDLE=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ELB_PROXY=${ELB_PROXY:-${CARGO_TARGET_DIR:-$ROOT/target}/release/elb-proxy}
+for tool in wrk haproxy nginx taskset python3 curl; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (make bench-deps)" >&2; exit 1; }
+done
+[ -x "$ELB_PROXY" ] || { echo "missing $ELB_PROXY (cargo build --release -p elb-proxy)" >&2; exit 1; }
+
+NCPU=$(nproc)
+PROXY_CPU=$(( NCPU > 1 ? 1 : 0 ))
+LOAD_CPU=0
+BACKEND_PORT=18080
+ELB_PORT=18281
+HAPROXY_PORT=18282
+NGINX_PORT=18283
+WORK=$(mktemp -d /tmp/bench-elb-proxy.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+wait_port() { # port
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "port $1 never opened" >&2; exit 1
+}
+
+# --- backend: nginx, one worker, tiny answer, a 1 GiB sparse file, body sink for uploads
+truncate -s 1G "$WORK/big"
+mkdir -p "$WORK/www" && ln -s "$WORK/big" "$WORK/www/big"
+cat > "$WORK/backend.conf" <<NGX
+worker_processes 1;
+daemon off;
+pid $WORK/backend.pid;
+error_log $WORK/backend.err warn;
+events { worker_connections 20000; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_max_body_size 0;
+  client_body_temp_path $WORK/tmp;
+  server {
+    listen 127.0.0.1:$BACKEND_PORT backlog=4096 reuseport;
+    location = /big { root $WORK/www; }
+    location = /upload { proxy_pass http://127.0.0.1:$BACKEND_PORT/sink; proxy_request_buffering off; }
+    location = /sink { return 200 "ok\n"; }
+    location / { return 200 "hello world\n"; }
+  }
+}
+NGX
+mkdir -p "$WORK/tmp"
+taskset -c $PROXY_CPU nginx -c "$WORK/backend.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
+wait_port $BACKEND_PORT
+
+# --- elb-proxy
+cat > "$WORK/elb.yaml" <<YAML
+workers: 1
+listeners: [{ address: 127.0.0.1:$ELB_PORT }]
+clusters:
+  - name: app
+    members: [{ address: 127.0.0.1:$BACKEND_PORT }]
+    pool_max_idle: 1024
+default_cluster: app
+limits: { max_connections: 60000 }
+timeouts: { request_header: 120s }
+YAML
+taskset -c $PROXY_CPU "$ELB_PROXY" -c "$WORK/elb.yaml" --log-level warn & PIDS+=($!); ELB_PID=$!
+
+# --- HAProxy
+cat > "$WORK/haproxy.cfg" <<HAP
+global
+  nbthread 1
+  maxconn 9800
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 120s
+  timeout server 60s
+  timeout http-request 120s
+  timeout http-keep-alive 120s
+  option forwardfor
+  http-reuse always
+frontend f
+  bind 127.0.0.1:$HAPROXY_PORT
+  default_backend b
+backend b
+  server s1 127.0.0.1:$BACKEND_PORT
+HAP
+taskset -c $PROXY_CPU haproxy -f "$WORK/haproxy.cfg" -db & PIDS+=($!); HAP_PID=$!
+
+# --- nginx as proxy
+cat > "$WORK/nginx-proxy.conf" <<NGX
+worker_processes 1;
+daemon off;
+pid $WORK/nginx-proxy.pid;
+error_log $WORK/nginx-proxy.err warn;
+worker_rlimit_nofile 20000;
+events { worker_connections 60000; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 120s;
+  client_max_body_size 0;
+  client_body_temp_path $WORK/tmp2;
+  proxy_temp_path $WORK/tmp3;
+  upstream b { server 127.0.0.1:$BACKEND_PORT; keepalive 128; }
+  server {
+    listen 127.0.0.1:$NGINX_PORT backlog=4096;
+    location / {
+      proxy_pass http://b;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_request_buffering off;
+      proxy_buffering off;
+    }
+  }
+}
+NGX
+mkdir -p "$WORK/tmp2" "$WORK/tmp3"
+taskset -c $PROXY_CPU nginx -c "$WORK/nginx-proxy.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
+wait_port $ELB_PORT; wait_port $HAPROXY_PORT; wait_port $NGINX_PORT
+sleep 0.3
+NGINX_WORKER=$(pgrep -P "$(cat "$WORK/nginx-proxy.pid")" | head -1)
+
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status"; }
+hwm_kb() { awk '/^VmHWM/{print $2}' "/proc/$1/status"; }
+TCK=$(getconf CLK_TCK)
+
+to_us() { # wrk latency like 95.00us / 1.20ms / 2.00s -> microseconds
+  python3 -c "import sys,re
+v=sys.argv[1]; m=re.match(r'([0-9.]+)(us|ms|s)',v)
+print('%.0f'%(float(m.group(1))*{'us':1,'ms':1000,'s':1e6}[m.group(2)]) if m else 'nan')" "$1"
+}
+
+run_wrk() { # port conns -> "rps p50us p99us requests errors"
+  local out
+  out=$(taskset -c $LOAD_CPU wrk -t1 -c"$2" -d"$DURATION" --latency "http://127.0.0.1:$1/" 2>&1)
+  local rps p50 p99 reqs errs non2xx
+  rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
+  p50=$(awk '$1=="50%"{print $2}' <<<"$out")
+  p99=$(awk '$1=="99%"{print $2}' <<<"$out")
+  reqs=$(awk '/requests in/{print $1}' <<<"$out")
+  errs=$(awk '/Socket errors/{gsub(",","");print $4+$6+$8+$10}' <<<"$out")
+  non2xx=$(awk '/Non-2xx/{print $5}' <<<"$out")
+  echo "$rps $(to_us "$p50") $(to_us "$p99") $reqs $(( ${errs:-0} + ${non2xx:-0} ))"
+}
+
+echo "# elb-proxy benchmark $(date -u +%Y-%m-%dT%H:%MZ)"
+echo
+echo "Machine: $(nproc) CPUs ($(awk -F: '/model name/{print $2; exit}' /proc/cpuinfo | sed 's/^ //')), kernel $(uname -r)."
+echo "Versions: $("$ELB_PROXY" --version), $(haproxy -v | head -1 | awk '{print "HAProxy "$3}'), $(nginx -v 2>&1 | sed 's/.*\///;s/^/nginx /'), $(wrk -v 2>&1 | head -1 | awk '{print $1" "$2}')."
+echo "Proxy and backend on CPU $PROXY_CPU, wrk -t1 on CPU $LOAD_CPU, $DURATION per cell."
+echo
+echo "| conns | proxy | req/s | ratio vs HAProxy | p50 µs | p99 µs | CPU µs/req | peak RSS KiB | errors |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for c in $CONNS; do
+  d=$(run_wrk $BACKEND_PORT "$c")
+  read -r drps dp50 dp99 _ derr <<<"$d"
+  echo "| $c | direct (no proxy) | $drps | | $dp50 | $dp99 | | | $derr |"
+  declare -A RPS=()
+  for name in haproxy elb-proxy nginx; do
+    case $name in
+      elb-proxy) port=$ELB_PORT; pid=$ELB_PID ;;
+      haproxy) port=$HAPROXY_PORT; pid=$HAP_PID ;;
+      nginx) port=$NGINX_PORT; pid=$NGINX_WORKER ;;
+    esac
+    t0=$(cpu_ticks "$pid")
+    r=$(run_wrk $port "$c")
+    t1=$(cpu_ticks "$pid")
+    read -r rps p50 p99 reqs err <<<"$r"
+    RPS[$name]=$rps
+    cpu=$(python3 -c "print('%.1f' % (($t1-$t0)/$TCK*1e6/max(1,$reqs)))")
+    ratio=$(python3 -c "print('%.2f' % ($rps/${RPS[haproxy]}))")
+    echo "| $c | $name | $rps | $ratio | $p50 | $p99 | $cpu | $(hwm_kb "$pid") | $err |"
+  done
+done
+
+echo
+echo "## Idle keep-alive connections ($IDLE, each after one request)"
+echo
+echo "| proxy | RSS before KiB | RSS with $IDLE idle KiB | bytes per idle connection |"
+echo "|---|---|---|---|"
+cat > "$WORK/idle.py" <<'PY'
+import socket, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+socks = []
+req = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
+for i in range(n):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(req)
+    socks.append(s)
+for s in socks:
+    s.settimeout(10)
+    buf = b""
+    while b"hello world" not in buf:
+        chunk = s.recv(4096)
+        if not chunk:
+            raise SystemExit("connection closed")
+        buf += chunk
+sys.stdout.write("ready\n"); sys.stdout.flush()
+sys.stdin.readline()
+PY
+for name in elb-proxy haproxy nginx; do
+  case $name in
+    elb-proxy) port=$ELB_PORT; pid=$ELB_PID ;;
+    haproxy) port=$HAPROXY_PORT; pid=$HAP_PID ;;
+    nginx) port=$NGINX_PORT; pid=$NGINX_WORKER ;;
+  esac
+  before=$(rss_kb "$pid")
+  coproc IDLEC { taskset -c $LOAD_CPU python3 "$WORK/idle.py" "$port" "$IDLE"; }
+  read -r -t 120 line <&"${IDLEC[0]}" || line=failed
+  sleep 0.5
+  after=$(rss_kb "$pid")
+  echo >&"${IDLEC[1]}" || true
+  wait "$IDLEC_PID" 2>/dev/null || true
+  per=$(python3 -c "print('%.0f' % (($after-$before)*1024/$IDLE))")
+  [ "$line" = ready ] || per="failed"
+  echo "| $name | $before | $after | $per |"
+  sleep 1
+done
+
+echo
+echo "## 1 GiB through the proxy (one connection)"
+echo
+echo "| proxy | download s | download MiB/s | upload s | upload MiB/s | peak RSS KiB after |"
+echo "|---|---|---|---|---|---|"
+for name in elb-proxy haproxy nginx; do
+  case $name in
+    elb-proxy) port=$ELB_PORT; pid=$ELB_PID ;;
+    haproxy) port=$HAPROXY_PORT; pid=$HAP_PID ;;
+    nginx) port=$NGINX_PORT; pid=$NGINX_WORKER ;;
+  esac
+  down=$(taskset -c $LOAD_CPU curl -s -o /dev/null --max-time 120 -w '%{time_total} %{size_download}' "http://127.0.0.1:$port/big")
+  up=$(head -c 1073741824 /dev/zero | taskset -c $LOAD_CPU curl -s -o /dev/null --max-time 120 -w '%{time_total} %{size_upload}' -H 'Transfer-Encoding: chunked' -T - "http://127.0.0.1:$port/upload")
+  read -r dt ds <<<"$down"; read -r ut us <<<"$up"
+  echo "| $name | $dt | $(python3 -c "print('%.0f' % ($ds/1048576/$dt))") | $ut | $(python3 -c "print('%.0f' % ($us/1048576/$ut))") | $(hwm_kb "$pid") |"
+done
