@@ -817,3 +817,133 @@ fn priority_change_during_fault_is_reported_and_used_on_recovery() {
         Some(ms(4) + Duration::from_micros(3_609_375))
     );
 }
+
+#[test]
+fn garp_refresh_and_lower_priority_bursts() {
+    use vrrp::GarpCause;
+    let mut c = cfg(Version::V3, 200);
+    c.garp.master_refresh = Some(Duration::from_secs(2));
+    c.garp.master_refresh_repeat = 3;
+    c.garp.lower_prio_delay = Duration::from_secs(4);
+    c.garp.lower_prio_repeat = 2;
+    let mut i = Instance::new(c).unwrap();
+    i.handle(Duration::ZERO, Event::Start);
+    let log = run_until(&mut i, Duration::from_secs(10));
+    let t0 = became_master_at(&log).unwrap();
+    let refreshes: Vec<Duration> = log
+        .iter()
+        .filter(|(_, a)| {
+            matches!(
+                a,
+                Action::SendGratuitous {
+                    cause: GarpCause::Refresh,
+                    count: 3,
+                    ..
+                }
+            )
+        })
+        .map(|(t, _)| *t - t0)
+        .collect();
+    assert_eq!(
+        refreshes[..2],
+        [Duration::from_secs(2), Duration::from_secs(4)]
+    );
+    let t = Duration::from_secs(10);
+    let a = i.handle(t, advert(2, 100, Duration::from_secs(1)));
+    assert!(a.iter().any(|x| matches!(
+        x,
+        Action::SendGratuitous {
+            cause: GarpCause::LowerPriority,
+            count: 2,
+            ..
+        }
+    )));
+    let log = run_until(&mut i, t + Duration::from_secs(5));
+    let delayed = log
+        .iter()
+        .find(|(_, a)| {
+            matches!(
+                a,
+                Action::SendGratuitous {
+                    cause: GarpCause::LowerPriorityDelay,
+                    ..
+                }
+            )
+        })
+        .map(|(at, _)| *at - t);
+    assert_eq!(delayed, Some(Duration::from_secs(4)));
+}
+
+#[test]
+fn fast_preempt_is_off_with_preempt_delay_or_nopreempt() {
+    for (preempt, delay) in [(true, Duration::from_secs(5)), (false, Duration::ZERO)] {
+        let mut c = cfg(Version::V3, 150);
+        c.preempt = preempt;
+        c.preempt_delay = delay;
+        c.fast_failover.fast_preempt = true;
+        let mut i = Instance::new(c).unwrap();
+        i.handle(Duration::ZERO, Event::Start);
+        i.handle(ms(100), advert(2, 200, Duration::from_secs(1)));
+        let a = i.handle(ms(1100), advert(2, 100, Duration::from_secs(1)));
+        assert!(
+            transitions(&a).is_empty(),
+            "preempt {preempt} delay {delay:?}"
+        );
+    }
+}
+
+#[test]
+fn fast_preempt_delay_is_cancelled_by_a_recovered_master() {
+    let mut c = cfg(Version::V3, 150);
+    c.fast_failover.fast_preempt = true;
+    c.fast_failover.fast_preempt_delay = ms(300);
+    let mut i = Instance::new(c).unwrap();
+    i.handle(Duration::ZERO, Event::Start);
+    i.handle(ms(100), advert(2, 200, Duration::from_secs(1)));
+    // keepalived master dips (advertises 100), recovers 200 ms later.
+    i.handle(ms(200), advert(2, 100, Duration::from_secs(1)));
+    assert_eq!(i.next_deadline(), Some(ms(500)));
+    i.handle(ms(400), advert(2, 200, Duration::from_secs(1)));
+    let log = run_until(&mut i, ms(600));
+    assert!(became_master_at(&log).is_none());
+    // A dip that lasts: takeover at the delay.
+    i.handle(ms(600), advert(2, 100, Duration::from_secs(1)));
+    let log = run_until(&mut i, ms(1000));
+    assert_eq!(became_master_at(&log), Some(ms(900)));
+}
+
+#[test]
+fn hold_time_backup_waits_for_its_own_priority_to_settle() {
+    // A BACKUP whose priority just rose above the master's follows it until
+    // the priority has been steady for hold_time, then preempts the RFC way.
+    let mut c = cfg(Version::V3, 150);
+    c.advert_interval = ms(100);
+    c.trackers = vec![TrackerConfig {
+        name: "chk".into(),
+        weight: -100,
+        reverse: false,
+    }];
+    c.fast_failover.hold_time = Duration::from_secs(1);
+    let mut i = Instance::new(c).unwrap();
+    i.handle(Duration::ZERO, Event::Start);
+    track(&mut i, ms(1), false); // 50
+    let mut t = ms(10);
+    let mut took = None;
+    track(&mut i, ms(5), true); // 150 from 5 ms on
+    while t < Duration::from_secs(3) {
+        i.handle(t, advert(2, 100, ms(100)));
+        let log = run_until(&mut i, t + ms(99));
+        if let Some(at) = became_master_at(&log) {
+            took = Some(at);
+            break;
+        }
+        t += ms(100);
+    }
+    let took = took.expect("preempted eventually");
+    // Not before the hold time, then after Master_Down_Interval of discarding.
+    assert!(took >= ms(1005), "{took:?}");
+    assert!(
+        took <= ms(1005) + ms(100) + i.master_down_interval(),
+        "{took:?}"
+    );
+}
