@@ -62,6 +62,8 @@ pub struct LoadOptions {
     /// Skip the script existence / user / security checks (for dumping a config written for
     /// another host). They are on by default, as in keepalived's `-t`.
     pub skip_script_checks: bool,
+    /// Bound on logical lines after `~SEQ`/`~LST`/`$` expansion; `None` = [`reader::MAX_LINES`].
+    pub max_lines: Option<usize>,
 }
 
 /// The outcome of a load.
@@ -106,7 +108,13 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Loaded {
 /// Loads `path` through `resolver`.
 pub fn load_with(resolver: &dyn IncludeResolver, path: &Path, opts: &LoadOptions) -> Loaded {
     let id = opts.config_id.as_deref().unwrap_or("");
-    let read = reader::read_config(resolver, path, id, opts.random_seed);
+    let read = reader::read_config(
+        resolver,
+        path,
+        id,
+        opts.random_seed,
+        opts.max_lines.unwrap_or(reader::MAX_LINES),
+    );
     let mut diagnostics = read.diags;
     if read.main_unreadable || diagnostics.iter().any(|d| d.severity == Severity::Fatal) {
         return Loaded {

@@ -14,7 +14,8 @@ use std::sync::Arc;
 pub const MAX_INCLUDE_DEPTH: usize = 16;
 /// Bound on the number of files one load may read.
 pub const MAX_FILES: usize = 1024;
-/// Bound on logical lines one load may produce (after repeats and expansion).
+/// Default bound on logical lines one load may produce (after repeats and expansion);
+/// about 40 times the 1,000-instance benchmark configuration.
 pub const MAX_LINES: usize = 1_000_000;
 
 /// One logical line: either a single brace or the words between braces.
@@ -53,6 +54,7 @@ pub fn read_config(
     path: &Path,
     config_id: &str,
     seed: u64,
+    max_lines: usize,
 ) -> ReadOutput {
     let mut r = Reader {
         resolver,
@@ -62,6 +64,7 @@ pub fn read_config(
         files_read: 0,
         out: ReadOutput::default(),
         line_budget_hit: false,
+        max_lines,
     };
     r.read_file(path, true);
     r.out
@@ -75,6 +78,7 @@ struct Reader<'r> {
     files_read: usize,
     out: ReadOutput,
     line_budget_hit: bool,
+    max_lines: usize,
 }
 
 /// Where a piece of text came from, for diagnostics.
@@ -352,7 +356,7 @@ impl Reader<'_> {
 
     fn split_and_push(&mut self, text: &str, col: u32, o: &Origin) {
         for (off, piece) in lexer::split_braces(text) {
-            if self.out.lines.len() >= MAX_LINES {
+            if self.out.lines.len() >= self.max_lines {
                 if !self.line_budget_hit {
                     self.line_budget_hit = true;
                     self.diag(
@@ -362,7 +366,8 @@ impl Reader<'_> {
                         ExitClass::CannotRun,
                         "",
                         format!(
-                            "configuration expands to more than {MAX_LINES} lines - reading stopped"
+                            "configuration expands to more than {} lines - reading stopped",
+                            self.max_lines
                         ),
                     );
                 }
@@ -531,7 +536,7 @@ mod tests {
     use crate::resolver::MemResolver;
 
     fn texts(r: &MemResolver, id: &str) -> Vec<String> {
-        read_config(r, Path::new("/c/main.conf"), id, 1)
+        read_config(r, Path::new("/c/main.conf"), id, 1, MAX_LINES)
             .lines
             .into_iter()
             .map(|l| l.text)
@@ -544,7 +549,7 @@ mod tests {
             .with_file("/c/main.conf", "a 1\ninclude inc/*.conf\nb 2\n")
             .with_file("/c/inc/x.conf", "x {\ninclude ../main.conf\n}")
             .with_file("/c/inc/y.conf", "y");
-        let out = read_config(&r, Path::new("/c/main.conf"), "n", 1);
+        let out = read_config(&r, Path::new("/c/main.conf"), "n", 1, MAX_LINES);
         let t: Vec<&str> = out.lines.iter().map(|l| l.text.as_str()).collect();
         assert_eq!(t, ["a 1", "x", "{", "}", "y", "b 2"]);
         assert!(out.diags.iter().any(|d| d.message.contains("include loop")));
