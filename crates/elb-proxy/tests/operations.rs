@@ -1,0 +1,311 @@
+//! Operations end to end: admin socket, reload, drain on SIGTERM, health service and the
+//! push to vrrpd.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use common::*;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+fn two_member_yaml(a: std::net::SocketAddr, b: std::net::SocketAddr, extra: &str) -> String {
+    format!(
+        "listeners: [{{ address: \"{{listen}}\" }}]\nhealth: {{ must_be_up: [app] }}\nclusters:\n  - name: app\n    members:\n      - {{ name: m1, address: \"{a}\" }}\n      - {{ name: m2, address: \"{b}\" }}\ndefault_cluster: app\n{extra}"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_admin_command_and_bad_input() {
+    let a = Backend::start("a").await;
+    let b = Backend::start("b").await;
+    let p = start_proxy(&two_member_yaml(a.addr, b.addr, ""));
+    let mode = std::fs::metadata(&p.admin).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    for _ in 0..4 {
+        assert_eq!(get(p.addr, "x", "/").await.status, 200);
+    }
+    let (ok, help) = p.ctl("help");
+    assert!(ok && help.contains("show stat"), "{help}");
+    let (ok, info) = p.ctl("show info");
+    assert!(
+        ok && info.contains("State: serving") && info.contains("CumReq: 4"),
+        "{info}"
+    );
+    let (ok, csv) = p.ctl("show stat");
+    assert!(ok && csv.starts_with("# pxname,svname,status"), "{csv}");
+    assert!(csv.contains("\napp,m1,UP,1,0,2,0,2,"), "{csv}");
+    assert!(csv.contains("\napp,BACKEND,UP,2,0,4,"), "{csv}");
+    let (ok, json) = p.ctl("show stat json");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        ok && v[0]["svname"] == "m1" && v[0]["hrsp_2xx"] == 2,
+        "{json}"
+    );
+
+    // disable -> no traffic to m1; enable -> back.
+    let (ok, out) = p.ctl("disable server app/m1");
+    assert!(ok, "{out}");
+    let before = a.hits();
+    for _ in 0..4 {
+        assert_eq!(get(p.addr, "x", "/").await.body, "b\n");
+    }
+    assert_eq!(a.hits(), before);
+    let (_, st) = p.ctl("show servers state");
+    assert!(
+        st.contains("app m1 ") && st.contains(" maint MAINT "),
+        "{st}"
+    );
+    assert!(p.ctl("enable server app/m1").0);
+    assert!(p.ctl("set server app/m2 state drain").0);
+    for _ in 0..4 {
+        assert_eq!(
+            get(p.addr, "x", "/").await.body,
+            "a\n",
+            "drained member got new traffic"
+        );
+    }
+    assert!(p.ctl("set server app/m2 state ready").0);
+    assert!(p.ctl("set weight app/m2 3").0);
+    let (ok, w) = p.ctl("get weight app/m2");
+    assert!(ok && w.starts_with("3 (initial 1)"), "{w}");
+    let mut counts = std::collections::HashMap::new();
+    for _ in 0..8 {
+        *counts.entry(get(p.addr, "x", "/").await.body).or_insert(0) += 1;
+    }
+    assert_eq!((counts["a\n"], counts["b\n"]), (2, 6));
+    assert!(p.ctl("set server app/m2 weight 1").0);
+
+    // Whole-proxy drain: health 503, back to 200.
+    assert!(p.ctl("set proxy state drain").0);
+    assert_eq!(get(p.addr, "x", "/services/EchoProxy").await.status, 503);
+    assert!(p.ctl("set proxy state ready").0);
+    assert_eq!(get(p.addr, "x", "/services/EchoProxy").await.status, 200);
+
+    // Bad input: an error line, exit status 1, and the socket keeps serving.
+    for bad in [
+        "bogus",
+        "disable server nomember",
+        "disable server app/nobody",
+        "disable server nope/m1",
+        "set weight app/m1 x",
+        "set server app/m1 state up",
+        "show stat xml",
+    ] {
+        let (ok, out) = p.ctl(bad);
+        assert!(!ok && out.starts_with("error:"), "{bad}: {out}");
+    }
+    // Raw garbage, an over-long line, and a silent client do not stall others.
+    let mut silent = tokio::net::UnixStream::connect(&p.admin).await.unwrap();
+    silent.write_all(b"show in").await.unwrap();
+    let mut g = tokio::net::UnixStream::connect(&p.admin).await.unwrap();
+    g.write_all(b"\x00\xff\xfe garbage\n").await.unwrap();
+    let mut line = String::new();
+    BufReader::new(&mut g).read_line(&mut line).await.unwrap();
+    assert!(line.starts_with("error:"), "{line}");
+    let mut long = tokio::net::UnixStream::connect(&p.admin).await.unwrap();
+    let _ = long.write_all(&vec![b'a'; 100_000]).await;
+    let mut out = String::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), long.read_to_string(&mut out)).await;
+    assert!(out.starts_with("error: line too long"), "{out}");
+    let (ok, info) = p.ctl("show info");
+    assert!(ok && info.contains("Name: elb-proxy"));
+    drop(silent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_socket_survives_a_connection_flood() {
+    let a = Backend::start("a").await;
+    let p = start_proxy(&two_member_yaml(a.addr, a.addr, ""));
+    // 200 clients that connect and say nothing: beyond the cap they are refused at once.
+    let mut held = Vec::new();
+    for _ in 0..200 {
+        if let Ok(s) = tokio::net::UnixStream::connect(&p.admin).await {
+            held.push(s);
+        }
+    }
+    drop(held.drain(..40));
+    let (ok, out) = p.ctl("show info");
+    assert!(ok, "admin unusable during flood: {out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_under_load_fails_no_request_and_a_bad_file_keeps_the_old_config() {
+    let a = Backend::start("a").await;
+    let b = Backend::start("b").await;
+    let p = start_proxy(&two_member_yaml(a.addr, b.addr, ""));
+    let failed = Arc::new(AtomicU64::new(0));
+    let ok = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        let (addr, failed, ok, stop) = (p.addr, failed.clone(), ok.clone(), stop.clone());
+        clients.push(tokio::spawn(async move {
+            let mut c = Client::connect(addr).await;
+            let mut n = 0;
+            while !stop.load(Ordering::SeqCst) && n < 20_000 {
+                n += 1;
+                match c.get("x", "/").await {
+                    Ok(r) if r.status == 200 => ok.fetch_add(1, Ordering::SeqCst),
+                    _ => failed.fetch_add(1, Ordering::SeqCst),
+                };
+            }
+        }));
+    }
+    let text = std::fs::read_to_string(&p.config_path).unwrap();
+    for i in 0..6 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        // Alternate the member weights so every reload really changes the config.
+        let changed = text.replace(
+            "name: m2, address",
+            &format!("name: m2, weight: {}, address", 1 + i % 3),
+        );
+        std::fs::write(&p.config_path, changed).unwrap();
+        if i % 2 == 0 {
+            p.signal("HUP");
+        } else {
+            let (okr, out) = p.ctl("reload");
+            assert!(okr && out.contains("config reloaded"), "{out}");
+        }
+    }
+    // A broken file: refused with file:line, old config keeps serving.
+    std::fs::write(
+        &p.config_path,
+        text.replace("default_cluster: app", "default_cluster: app\nbogus_key: 1"),
+    )
+    .unwrap();
+    let (okr, out) = p.ctl("reload");
+    assert!(
+        !okr && out.contains("elb-proxy.yaml:") && out.contains("unknown field `bogus_key`"),
+        "{out}"
+    );
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    stop.store(true, Ordering::SeqCst);
+    for c in clients {
+        c.await.unwrap();
+    }
+    assert_eq!(
+        failed.load(Ordering::SeqCst),
+        0,
+        "{} ok",
+        ok.load(Ordering::SeqCst)
+    );
+    assert!(ok.load(Ordering::SeqCst) > 50);
+    let (_, info) = p.ctl("show info");
+    assert!(
+        info.contains("Reloads: 6") && info.contains("FailedReloads: 1"),
+        "{info}"
+    );
+    assert_eq!(get(p.addr, "x", "/").await.status, 200);
+}
+
+/// A stand-in for vrrpd's control socket: records lines, answers "ok".
+async fn fake_vrrpd(path: std::path::PathBuf) -> Arc<std::sync::Mutex<Vec<String>>> {
+    let l = tokio::net::UnixListener::bind(path).unwrap();
+    let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let l2 = lines.clone();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            let lines = l2.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = s.into_split();
+                let mut r = BufReader::new(r);
+                let mut line = String::new();
+                if r.read_line(&mut line).await.unwrap_or(0) > 0 {
+                    lines.lock().unwrap().push(line.trim_end().to_string());
+                    let _ = w.write_all(b"ok\n").await;
+                }
+            });
+        }
+    });
+    lines
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_without_failing_in_flight_requests_and_tells_vrrpd() {
+    let a = Backend::start("a").await;
+    let b = Backend::start("b").await;
+    let dir = tempfile::tempdir().unwrap();
+    let vsock = dir.path().join("vrrpd.sock");
+    let pushed = fake_vrrpd(vsock.clone()).await;
+    let extra = format!(
+        "vrrpd: {{ control_socket: \"{}\", track: elb }}\nshutdown: {{ grace: 300ms, deadline: 10s }}\n",
+        vsock.display()
+    );
+    let mut p = start_proxy(&two_member_yaml(a.addr, b.addr, &extra));
+
+    // Operator drain pushes down/up.
+    assert!(p.ctl("set proxy state drain").0);
+    assert!(p.ctl("set proxy state ready").0);
+
+    // In-flight slow requests when SIGTERM arrives.
+    let mut inflight = Vec::new();
+    for _ in 0..8 {
+        let addr = p.addr;
+        inflight.push(tokio::spawn(async move {
+            get(addr, "x", "/slow/1000").await.status
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    p.signal("TERM");
+    // During the grace period the health service says 503 while requests are still served.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(get(p.addr, "x", "/services/EchoProxy").await.status, 503);
+    for t in inflight {
+        assert_eq!(
+            t.await.unwrap(),
+            200,
+            "in-flight request failed during drain"
+        );
+    }
+    let status = tokio::task::spawn_blocking(move || p.child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let got = pushed.lock().unwrap().clone();
+    assert_eq!(
+        got,
+        vec!["track elb down", "track elb up", "track elb down"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_503_when_a_must_be_up_cluster_has_no_member_and_vrrpd_absent_never_blocks() {
+    let dead1 = free_port();
+    let dead2 = free_port();
+    let yaml = two_member_yaml(
+        format!("127.0.0.1:{dead1}").parse().unwrap(),
+        format!("127.0.0.1:{dead2}").parse().unwrap(),
+        "vrrpd: { control_socket: /nonexistent/vrrpd.sock, track: elb }\n",
+    )
+    .replace(
+        "    members:",
+        "    health_check: { interval: 100ms, timeout: 200ms, fall: 1, rise: 1 }\n    members:",
+    );
+    let p = start_proxy(&yaml);
+    assert!(p.wait_log("member DOWN", Duration::from_secs(3)));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let h = get(p.addr, "x", "/services/EchoProxy").await;
+    assert_eq!(h.status, 503);
+    assert!(
+        h.body.contains("cluster app has no healthy member"),
+        "{}",
+        h.body
+    );
+    let start = std::time::Instant::now();
+    let r = get(p.addr, "x", "/").await;
+    assert_eq!(r.status, 503, "all-down cluster answers 503");
+    assert!(
+        start.elapsed() < Duration::from_millis(500),
+        "503 not quick: {:?}",
+        start.elapsed()
+    );
+    // Drain with vrrpd missing: answered at once, the failed push is only logged.
+    let start = std::time::Instant::now();
+    assert!(p.ctl("set proxy state drain").0);
+    assert!(start.elapsed() < Duration::from_secs(2));
+    assert!(p.wait_log("could not tell vrrpd", Duration::from_secs(2)));
+}
