@@ -11,6 +11,7 @@ pub mod admin;
 pub mod balance;
 pub mod body;
 pub mod config;
+pub mod fuzzing;
 pub mod headers;
 pub mod health_check;
 pub mod lifecycle;

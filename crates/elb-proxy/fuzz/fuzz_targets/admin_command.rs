@@ -1,0 +1,5 @@
+#![no_main]
+//! elb-proxy admin socket command parser.
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| elb_proxy::fuzzing::admin_command(data));
