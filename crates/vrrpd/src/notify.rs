@@ -321,6 +321,70 @@ impl NotifySpec {
     }
 }
 
+/// The notifiers of every instance and sync group that has notify scripts.
+#[derive(Debug, Default)]
+pub struct NotifierSet {
+    notifiers: std::collections::BTreeMap<(&'static str, String), Notifier>,
+}
+
+impl NotifierSet {
+    /// Starts one queue per instance and group with scripts (inside a tokio runtime). An
+    /// object whose scripts cannot be prepared is returned with the error; the rest run.
+    pub fn start(
+        config: &keepalived_conf::Config,
+        settings: &ScriptSettings,
+    ) -> (Self, Vec<(String, NotifyError)>) {
+        let mut set = NotifierSet::default();
+        let mut failures = Vec::new();
+        let objects = config
+            .instances
+            .iter()
+            .map(|i| (Target::Instance, &i.name, &i.notify))
+            .chain(
+                config
+                    .sync_groups
+                    .iter()
+                    .map(|g| (Target::Group, &g.name, &g.notify)),
+            );
+        for (target, name, notify) in objects {
+            let spec = NotifySpec::from_conf(target, name, notify);
+            if spec.is_empty() {
+                continue;
+            }
+            match Notifier::start(spec, settings, DEFAULT_QUEUE) {
+                Ok(n) => {
+                    set.notifiers.insert((target.as_str(), name.clone()), n);
+                }
+                Err(e) => failures.push((name.clone(), e)),
+            }
+        }
+        (set, failures)
+    }
+
+    /// Queues a transition of `name`; objects without scripts are ignored. Never waits.
+    pub fn notify(
+        &self,
+        target: Target,
+        name: &str,
+        state: NotifyState,
+        priority: u8,
+    ) -> Result<(), NotifyError> {
+        match self.notifiers.get(&(target.as_str(), name.to_owned())) {
+            Some(n) => n.notify(state, priority),
+            None => Ok(()),
+        }
+    }
+
+    /// Lets queued notifications (STOP at shutdown) run for at most `deadline` in total.
+    pub async fn shutdown(self, deadline: Duration) {
+        let all = self
+            .notifiers
+            .into_values()
+            .map(|n| Box::pin(n.shutdown(deadline)));
+        futures_util::future::join_all(all).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
