@@ -14,7 +14,7 @@ pub enum Status {
 }
 
 /// Which block a keyword belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Block {
     Root,
     GlobalDefs,

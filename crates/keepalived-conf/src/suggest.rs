@@ -23,8 +23,11 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         return None;
     }
     let limit = (word.chars().count() / 3).clamp(1, 4);
+    let len = word.chars().count();
     candidates
         .into_iter()
+        // The distance is at least the length difference: skip hopeless candidates cheaply.
+        .filter(|c| c.len().abs_diff(len) <= limit)
         .map(|c| (edit_distance(word, c), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, c)| (*d, *c))

@@ -45,7 +45,7 @@ fn fragment() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn loader_never_panics(parts in prop::collection::vec(fragment(), 0..60), other in prop::collection::vec(fragment(), 0..20)) {

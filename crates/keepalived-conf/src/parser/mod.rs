@@ -34,6 +34,9 @@ pub(crate) struct Parser<'a> {
     pos: usize,
     pub diags: Vec<Diagnostic>,
     pub draft: Draft,
+    /// "did you mean" answers already computed, by block and word (configs generated with
+    /// `~SEQ` can repeat one unknown word many thousand times).
+    suggestions: std::collections::HashMap<(Block, String), Option<&'static str>>,
 }
 
 impl<'a> Parser<'a> {
@@ -43,6 +46,7 @@ impl<'a> Parser<'a> {
             pos: 0,
             diags: Vec::new(),
             draft: Draft::default(),
+            suggestions: std::collections::HashMap::new(),
         }
     }
 
@@ -235,7 +239,12 @@ impl<'a> Parser<'a> {
                 self.skip_block_if_any();
             }
             Some(Status::Supported) | None => {
-                let hint = suggest::closest(kw, keywords::table(block).iter().map(|(k, _)| *k))
+                let hint = self
+                    .suggestions
+                    .entry((block, kw.to_string()))
+                    .or_insert_with(|| {
+                        suggest::closest(kw, keywords::table(block).iter().map(|(k, _)| *k))
+                    })
                     .map(|k| format!(" - did you mean `{k}`?"))
                     .unwrap_or_default();
                 let block_note = if self.peek_is_open() {
