@@ -10,7 +10,10 @@ use anyhow::{Context, Result, bail};
 use keepalived_conf::model as kc;
 
 use crate::cli::DaemonArgs;
+use crate::control::TrackerKind;
 use crate::net::netlink::{Broadcast, Vip};
+use crate::runtime::file_tracker;
+use crate::scripts::conf::instance_trackers;
 use crate::spec::{DaemonSpec, GroupSpec, InstanceSpec, interface_tracker};
 
 fn load(args: &DaemonArgs) -> keepalived_conf::Loaded {
@@ -80,6 +83,7 @@ pub fn spec_from_config(cfg: &kc::Config, args: &DaemonArgs) -> Result<DaemonSpe
         garp_interval: g.vrrp_garp_interval,
         gna_interval: g.vrrp_gna_interval,
         router_id: g.router_id.clone(),
+        conf: Some(std::sync::Arc::new(cfg.clone())),
         ..Default::default()
     };
     for i in &cfg.instances {
@@ -175,25 +179,34 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
     v.dont_track_primary = i.dont_track_primary;
     v.fast_failover = fast_failover(args);
     let mut track_interfaces = Vec::new();
-    for t in &i.track_interface {
-        if t.name == interface {
-            continue;
-        }
-        v.trackers.push(vrrp::TrackerConfig {
-            name: interface_tracker(&t.name),
-            weight: t.weight,
-            reverse: t.reverse,
-        });
-        track_interfaces.push(t.name.clone());
-    }
-    for t in &i.track_script {
-        let Some(s) = cfg.scripts.get(&t.name) else {
-            continue;
+    for t in instance_trackers(cfg, i) {
+        let w = &t.weight;
+        let weight = i32::try_from(w.weight.clamp(-254, 254)).unwrap_or(0);
+        let name = match t.kind {
+            TrackerKind::Script => w.name.clone(),
+            TrackerKind::Interface => {
+                if w.name == interface {
+                    continue; // own interface: tracked anyway (keepalived ignores it too)
+                }
+                track_interfaces.push(w.name.clone());
+                interface_tracker(&w.name)
+            }
+            TrackerKind::File => {
+                if weight != 0 {
+                    tracing::warn!(
+                        instance = %i.name,
+                        track_file = %w.name,
+                        "weighted track_file (value x weight) is not supported yet; ignored"
+                    );
+                    continue;
+                }
+                file_tracker(&w.name)
+            }
         };
         v.trackers.push(vrrp::TrackerConfig {
-            name: t.name.clone(),
-            weight: t.weight.unwrap_or(s.weight),
-            reverse: t.reverse.unwrap_or(s.weight_reverse),
+            name,
+            weight,
+            reverse: w.reverse,
         });
     }
     let source = i.unicast_src_ip.or(i.mcast_src_ip);

@@ -1,38 +1,32 @@
-//! `vrrpd ctl WORDS...`: send one command line to the control socket, print the answer.
+//! `vrrpd ctl WORDS...`: the control module's client on a small runtime, exit codes for scripts.
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::cli::{CtlArgs, ctl_socket};
 
+/// How long the client waits for the daemon's answer.
+const TIMEOUT: Duration = Duration::from_secs(35);
+
 pub fn run(args: &CtlArgs) -> ExitCode {
     let path = ctl_socket(args);
-    let line = args.words.join(" ");
-    match exchange(&path, &line) {
-        Ok(answer) => {
-            print!("{answer}");
-            if answer.starts_with("error") {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            }
-        }
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
         Err(e) => {
-            eprintln!("vrrpd ctl: {}: {e}", path.display());
+            eprintln!("vrrpd ctl: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut out = std::io::stdout();
+    match rt.block_on(crate::control::ctl(&path, &args.words, TIMEOUT, &mut out)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("vrrpd ctl: {e}");
             ExitCode::from(2)
         }
     }
-}
-
-fn exchange(path: &std::path::Path, line: &str) -> std::io::Result<String> {
-    let mut s = UnixStream::connect(path)?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    s.write_all(line.as_bytes())?;
-    s.write_all(b"\n")?;
-    s.shutdown(std::net::Shutdown::Write)?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)?;
-    Ok(out)
 }

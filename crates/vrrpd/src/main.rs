@@ -64,6 +64,7 @@ fn run_daemon(args: &DaemonArgs) -> Result<()> {
     let loader: vrrpd::runtime::Loader =
         Box::new(move |reload| vrrpd::conf::load_spec(&loader_args, reload));
     let opts = Options {
+        control_socket: Some(paths.control_socket.clone()),
         data_file: paths.data_file.clone(),
         stats_file: paths.stats_file.clone(),
         dont_release: args.dont_release,

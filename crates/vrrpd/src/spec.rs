@@ -25,6 +25,8 @@ pub struct DaemonSpec {
     pub gna_interval: Duration,
     /// Shown in dumps and passed to alerts.
     pub router_id: Option<String>,
+    /// The model it came from: scripts, notify, mail, `show config`.
+    pub conf: Option<std::sync::Arc<keepalived_conf::Config>>,
 }
 
 /// One `vrrp_instance`.

@@ -192,3 +192,78 @@ fn ipv6_v3_election_and_failover() {
     cap.wait_for(r"neighbor advertisement.*tgt is 2001:2::100", WAIT)
         .unwrap();
 }
+
+#[test]
+fn track_script_and_control_socket_move_the_vip() {
+    if !netlab::require_root_or_skip("track_script_and_control_socket_move_the_vip") {
+        return;
+    }
+    let lab = Lab::new(2).unwrap();
+    let (a, b) = (lab.host(0), lab.host(1));
+    let vip = ip(VIP4);
+    let flag = lab.dir().join("a-unhealthy");
+    let script = format!(
+        "vrrp_script chk {{\n    script \"test ! -e {}\"\n    interval 0.1\n    weight -100\n}}\n",
+        flag.display()
+    );
+    let mut na = Node::v3(150, "0.2");
+    na.extra_instance = "    track_script {\n        chk\n    }\n".into();
+    let pa = start_vrrpd(&lab, a, "a", &format!("{script}{}", na.conf()), &[]);
+    let _pb = start_vrrpd(&lab, b, "b", &Node::v3(100, "0.2").conf(), &[]);
+    a.wait_for_address(vip, true, WAIT).unwrap();
+
+    // The check fails: priority 50 < 100, the backup preempts.
+    std::fs::write(&flag, "x").unwrap();
+    b.wait_for_address(vip, true, WAIT).unwrap();
+    a.wait_for_address(vip, false, WAIT).unwrap();
+    let pid = lab.dir().join("a").join("vrrpd.pid");
+    let status = a
+        .run(&[
+            vrrpd_bin(),
+            "ctl",
+            "-p",
+            pid.to_str().unwrap(),
+            "show",
+            "status",
+        ])
+        .unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("VI_1") && text.contains("BACKUP"), "{text}");
+    assert!(text.contains("chk"), "tracker missing from status: {text}");
+
+    // The check passes again: a takes the VIP back.
+    std::fs::remove_file(&flag).unwrap();
+    a.wait_for_address(vip, true, WAIT).unwrap();
+
+    // An external push (`track chk down`) moves the VIP without waiting for the script.
+    let out = a
+        .run(&[
+            vrrpd_bin(),
+            "ctl",
+            "-p",
+            pid.to_str().unwrap(),
+            "track",
+            "chk",
+            "down",
+        ])
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    b.wait_for_address(vip, true, WAIT).unwrap();
+    let json = a
+        .run(&[
+            vrrpd_bin(),
+            "ctl",
+            "-p",
+            pid.to_str().unwrap(),
+            "show",
+            "stats",
+            "json",
+        ])
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(
+        v["instances"][0]["adverts_sent"].as_u64().unwrap() > 0,
+        "{v}"
+    );
+    drop(pa);
+}

@@ -3,6 +3,8 @@
 //! a signal, a tracker update or a control command, feeds it to the `vrrp` state machine and
 //! carries out the actions in order (send adverts, add/remove VIPs, announce, log).
 
+mod control_bridge;
+mod hooks;
 mod iface;
 mod unit;
 
@@ -22,6 +24,9 @@ use crate::net::linkwatch::{self, NetEvent};
 use crate::net::netlink::{self, Netlink};
 use crate::ratelimit::{RateLimiter, Verdict};
 use crate::spec::{DaemonSpec, InstanceSpec, interface_tracker};
+use control_bridge::{ControlBridge, ControlReq};
+use hooks::Hooks;
+pub use hooks::file_tracker;
 use iface::Iface;
 pub use iface::Received;
 use unit::Unit;
@@ -31,6 +36,8 @@ pub type Loader = Box<dyn Fn(bool) -> Result<DaemonSpec> + Send>;
 
 /// Options the daemon runs with.
 pub struct Options {
+    /// Control socket path; `None` = no control socket.
+    pub control_socket: Option<PathBuf>,
     pub data_file: PathBuf,
     pub stats_file: PathBuf,
     /// keepalived's -V: leave VIPs in place on exit.
@@ -48,6 +55,8 @@ pub struct InstRt {
     pub since: SystemTime,
     pub last_reason: String,
     pub stats: dump::InstStats,
+    /// Weight-check finding against the last peer priority heard (logged once per change).
+    pub weight_warning: Option<(u8, Option<String>)>,
     ip_id: u16,
 }
 
@@ -65,6 +74,11 @@ pub struct Daemon {
     /// Drops before an instance could be chosen, per interface.
     iface_drops: HashMap<u32, vrrp::RxCounters>,
     limiter: RateLimiter<(String, &'static str)>,
+    hooks: Hooks,
+    /// `set maintenance on`: survives reloads.
+    maintenance: bool,
+    ctl_tx: mpsc::Sender<ControlReq>,
+    ctl_rx: mpsc::Receiver<ControlReq>,
 }
 
 impl Daemon {
@@ -73,6 +87,7 @@ impl Daemon {
         let spec = loader(false)?;
         let nl = Netlink::connect().context("opening rtnetlink")?;
         let (rx_tx, rx_rx) = mpsc::channel(4096);
+        let (ctl_tx, ctl_rx) = mpsc::channel(64);
         let mut d = Daemon {
             start: Instant::now(),
             nl,
@@ -86,6 +101,10 @@ impl Daemon {
             rx_rx,
             iface_drops: HashMap::new(),
             limiter: RateLimiter::new(Duration::from_secs(10)),
+            hooks: Hooks::new(),
+            maintenance: false,
+            ctl_tx,
+            ctl_rx,
         };
         d.apply(spec).await?;
         Ok(d)
@@ -103,6 +122,15 @@ impl Daemon {
         let mut sigusr1 = signal(SignalKind::user_defined1())?;
         let mut sigusr2 = signal(SignalKind::user_defined2())?;
         let mut net_events = linkwatch::watch().context("subscribing to link events")?;
+        let _control = match &self.opts.control_socket {
+            Some(path) => {
+                let sock = crate::control::bind(path, crate::control::ControlLimits::default())
+                    .with_context(|| format!("control socket {}", path.display()))?;
+                let bridge = std::sync::Arc::new(ControlBridge::new(self.ctl_tx.clone()));
+                Some(AbortOnDrop(tokio::spawn(sock.serve(bridge))))
+            }
+            None => None,
+        };
         sd_notify_state(&[sd_notify::NotifyState::Ready]);
         tracing::info!(instances = self.insts.len(), "vrrpd running");
         loop {
@@ -114,16 +142,19 @@ impl Daemon {
                 biased;
                 _ = sigterm.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
                 _ = sigint.recv() => { tracing::info!("SIGINT: shutting down"); break; }
-                _ = sighup.recv() => self.reload().await,
+                _ = sighup.recv() => { let _ = self.reload().await; }
                 _ = sigusr1.recv() => self.write_data_dump(),
                 _ = sigusr2.recv() => self.write_stats_dump(),
                 Some(rx) = self.rx_rx.recv() => self.on_packet(rx).await,
                 Some(ev) = net_events.recv() => self.on_net_event(ev).await,
+                Some(u) = self.hooks.updates_rx.recv() => self.on_tracker_update(u).await,
+                Some(req) = self.ctl_rx.recv() => self.on_control(req).await,
                 _ = tokio::time::sleep_until(sleep_until.into()) => self.on_timers().await,
             }
         }
         sd_notify_state(&[sd_notify::NotifyState::Stopping]);
         self.shutdown().await;
+        self.hooks.shutdown().await;
         Ok(())
     }
 
@@ -132,6 +163,9 @@ impl Daemon {
     /// Installs `spec`: keeps units whose configuration is unchanged (same state, no flap),
     /// releases removed or changed ones, and starts new ones.
     async fn apply(&mut self, spec: DaemonSpec) -> Result<()> {
+        if let Some(conf) = &spec.conf {
+            self.hooks.apply(conf.clone()).await;
+        }
         let new_groups = unit_plans(&spec);
         let old_groups = unit_plans(&self.spec);
         let mut old_units: Vec<Option<Unit>> = std::mem::take(&mut self.units)
@@ -229,7 +263,10 @@ impl Daemon {
             let mut acts = Vec::new();
             let members = self.units[u].members().len();
             for m in 0..members {
-                let pre = self.initial_events(u, m);
+                let mut pre = self.initial_events(u, m);
+                if self.maintenance {
+                    pre.push(Event::Maintenance(true));
+                }
                 for ev in pre {
                     acts.extend(self.units[u].handle(now, m, ev));
                 }
@@ -292,6 +329,7 @@ impl Daemon {
             since: SystemTime::now(),
             last_reason: "init".into(),
             stats: dump::InstStats::default(),
+            weight_warning: None,
             ip_id: 0,
         };
         Ok((inst, rt))
@@ -313,6 +351,14 @@ impl Daemon {
         }
         if rt.source.is_none() {
             evs.push(Event::SendReady(false));
+        }
+        for t in &rt.spec.vrrp.trackers {
+            if let Some(st) = self.hooks.trackers.get(&t.name) {
+                evs.push(Event::TrackerChanged {
+                    name: t.name.clone(),
+                    up: st.up,
+                });
+            }
         }
         for t in &rt.spec.track_interfaces {
             let up = self
@@ -360,25 +406,30 @@ impl Daemon {
         }
     }
 
-    async fn reload(&mut self) {
+    async fn reload(&mut self) -> Result<String, String> {
         sd_notify_state(&[sd_notify::NotifyState::Reloading]);
-        tracing::info!("SIGHUP: reloading configuration");
-        match (self.loader)(true) {
-            Ok(spec) => {
-                if let Err(e) = self.apply(spec).await {
-                    tracing::error!(error = format!("{e:#}"), "reload failed");
-                } else {
+        tracing::info!("reloading configuration");
+        let result = match (self.loader)(true) {
+            Ok(spec) => match self.apply(spec).await {
+                Ok(()) => {
                     tracing::info!(instances = self.insts.len(), "configuration reloaded");
+                    Ok(format!("reloaded: {} instances", self.insts.len()))
                 }
-            }
+                Err(e) => {
+                    tracing::error!(error = format!("{e:#}"), "reload failed");
+                    Err(format!("reload failed: {e:#}"))
+                }
+            },
             Err(e) => {
                 tracing::error!(
                     error = format!("{e:#}"),
                     "new configuration not loaded; the running one stays"
                 );
+                Err(format!("{e:#}; the running configuration stays"))
             }
-        }
+        };
         sd_notify_state(&[sd_notify::NotifyState::Ready]);
+        result
     }
 
     // ----- events --------------------------------------------------------
@@ -441,6 +492,9 @@ impl Daemon {
                 rt.stats.adverts_received += 1;
                 if prio == Some(0) {
                     rt.stats.prio0_received += 1;
+                }
+                if let Some(p) = prio.filter(|p| *p > 0) {
+                    self.weight_check(pos, p);
                 }
                 self.execute_all(u, acts).await;
             }
@@ -632,6 +686,29 @@ impl Daemon {
                 }
                 rt.stats.transitions += 1;
                 rt.since = SystemTime::now();
+                let (group, prio) = self
+                    .units
+                    .get(rt.unit)
+                    .map(|u| {
+                        let prio = u
+                            .members()
+                            .get(rt.member)
+                            .map(Instance::effective_priority)
+                            .unwrap_or(0);
+                        (
+                            u.group_name().map(|g| (g.to_string(), group_state(u))),
+                            prio,
+                        )
+                    })
+                    .unwrap_or((None, 0));
+                self.hooks.on_transition(
+                    &rt.spec.name,
+                    group.as_ref().map(|(g, s)| (g.as_str(), *s)),
+                    from.name(),
+                    to.name(),
+                    prio,
+                    &reason,
+                );
                 rt.last_reason = reason;
             }
             Action::PriorityChanged { old, new } => {
@@ -788,6 +865,29 @@ impl Daemon {
     }
 }
 
+/// A sync group's state as its notify scripts see it.
+fn group_state(u: &Unit) -> &'static str {
+    let m = u.members();
+    if m.iter().any(|i| i.state() == State::Fault) {
+        "FAULT"
+    } else if m.iter().all(|i| i.state() == State::Stopped) {
+        "STOP"
+    } else if m.iter().all(|i| i.state() == State::Master) {
+        "MASTER"
+    } else {
+        "BACKUP"
+    }
+}
+
+/// Aborts a spawned task when dropped (the control server at shutdown).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 impl InstRt {
     /// Stand-in while the real entry is borrowed for an action.
     fn placeholder() -> Self {
@@ -814,6 +914,7 @@ impl InstRt {
             since: SystemTime::UNIX_EPOCH,
             last_reason: String::new(),
             stats: dump::InstStats::default(),
+            weight_warning: None,
             ip_id: 0,
         }
     }
@@ -828,6 +929,7 @@ impl InstRt {
             since: self.since,
             last_reason: self.last_reason.clone(),
             stats: self.stats.clone(),
+            weight_warning: self.weight_warning.clone(),
             ip_id: self.ip_id,
         }
     }

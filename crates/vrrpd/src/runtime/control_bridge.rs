@@ -1,0 +1,306 @@
+//! The control socket's view of the daemon: requests travel to the event loop over a channel
+//! and come back on a oneshot, so the socket server never touches instance state itself and a
+//! slow client can never stall VRRP.
+
+use std::collections::BTreeMap;
+use std::time::UNIX_EPOCH;
+
+use tokio::sync::{mpsc, oneshot};
+use vrrp::{Event, RxError};
+
+use super::{Daemon, InstRt, Instance, Unit, group_state};
+use crate::control::{
+    ConfigDump, ControlHandler, GroupStatus, InstanceStats, InstanceStatus, StatsReport,
+    StatusReport, TrackerKind, TrackerStatus,
+};
+use crate::scripts::{TrackerUpdate, TrackerWeight, check_weights};
+
+pub enum ControlReq {
+    Status(oneshot::Sender<StatusReport>),
+    Stats(oneshot::Sender<StatsReport>),
+    Config(oneshot::Sender<ConfigDump>),
+    Reload(oneshot::Sender<Result<String, String>>),
+    Maintenance(bool, oneshot::Sender<Result<String, String>>),
+    Track(String, bool, oneshot::Sender<Result<String, String>>),
+}
+
+pub struct ControlBridge {
+    tx: mpsc::Sender<ControlReq>,
+}
+
+impl ControlBridge {
+    pub fn new(tx: mpsc::Sender<ControlReq>) -> Self {
+        ControlBridge { tx }
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> ControlReq) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(make(tx)).await.ok()?;
+        rx.await.ok()
+    }
+}
+
+const GONE: &str = "daemon is shutting down";
+
+impl ControlHandler for ControlBridge {
+    async fn status(&self) -> StatusReport {
+        self.ask(ControlReq::Status).await.unwrap_or_default()
+    }
+
+    async fn stats(&self) -> StatsReport {
+        self.ask(ControlReq::Stats).await.unwrap_or_default()
+    }
+
+    async fn config(&self) -> ConfigDump {
+        self.ask(ControlReq::Config).await.unwrap_or_default()
+    }
+
+    async fn reload(&self) -> Result<String, String> {
+        self.ask(ControlReq::Reload)
+            .await
+            .unwrap_or_else(|| Err(GONE.into()))
+    }
+
+    async fn set_maintenance(&self, on: bool) -> Result<String, String> {
+        self.ask(|tx| ControlReq::Maintenance(on, tx))
+            .await
+            .unwrap_or_else(|| Err(GONE.into()))
+    }
+
+    async fn track(&self, name: &str, up: bool) -> Result<String, String> {
+        let name = name.to_string();
+        self.ask(|tx| ControlReq::Track(name, up, tx))
+            .await
+            .unwrap_or_else(|| Err(GONE.into()))
+    }
+}
+
+impl Daemon {
+    pub(super) async fn on_control(&mut self, req: ControlReq) {
+        match req {
+            ControlReq::Status(tx) => {
+                let _ = tx.send(self.status_report());
+            }
+            ControlReq::Stats(tx) => {
+                let _ = tx.send(self.stats_report());
+            }
+            ControlReq::Config(tx) => {
+                let conf = self.hooks.conf().cloned();
+                let json = conf
+                    .as_ref()
+                    .and_then(|c| serde_json::to_value(c.as_ref()).ok())
+                    .unwrap_or_default();
+                let text = serde_json::to_string_pretty(&json).unwrap_or_default() + "\n";
+                let _ = tx.send(ConfigDump { text, json });
+            }
+            ControlReq::Reload(tx) => {
+                let r = self.reload().await;
+                let _ = tx.send(r);
+            }
+            ControlReq::Maintenance(on, tx) => {
+                self.maintenance = on;
+                let now = self.now();
+                for u in 0..self.units.len() {
+                    let acts = self.units[u].handle_all(now, Event::Maintenance(on));
+                    self.execute_all(u, acts).await;
+                }
+                tracing::info!(on, "maintenance");
+                let _ = tx.send(Ok(format!("maintenance {}", if on { "on" } else { "off" })));
+            }
+            ControlReq::Track(name, up, tx) => {
+                let _ = tx.send(self.hooks.push(&name, up));
+            }
+        }
+    }
+
+    pub(super) async fn on_tracker_update(&mut self, u: TrackerUpdate) {
+        let name = self.hooks.on_update(&u);
+        tracing::info!(tracker = %name, up = u.up, reason = %u.reason, "tracker changed");
+        let now = self.now();
+        let targets: Vec<(usize, usize)> = self
+            .insts
+            .iter()
+            .filter(|r| r.spec.vrrp.trackers.iter().any(|t| t.name == name))
+            .map(|r| (r.unit, r.member))
+            .collect();
+        for (unit, member) in targets {
+            let acts = self.units[unit].handle(
+                now,
+                member,
+                Event::TrackerChanged {
+                    name: name.clone(),
+                    up: u.up,
+                },
+            );
+            self.execute_all(unit, acts).await;
+        }
+    }
+
+    /// keepalived's most common configuration mistake, caught from the wire: weights that can
+    /// never move this node's priority across the peer's. Logged once per peer priority.
+    pub(super) fn weight_check(&mut self, pos: usize, peer: u8) {
+        let rt = &self.insts[pos];
+        if rt.weight_warning.as_ref().map(|(p, _)| *p) == Some(peer) {
+            return;
+        }
+        let weights: Vec<TrackerWeight> = rt
+            .spec
+            .vrrp
+            .trackers
+            .iter()
+            .filter(|t| t.weight != 0)
+            .map(|t| TrackerWeight {
+                name: t.name.clone(),
+                weight: i64::from(t.weight),
+                reverse: t.reverse,
+            })
+            .collect();
+        let warning = if weights.is_empty() {
+            None
+        } else {
+            check_weights(rt.spec.vrrp.priority, &weights, peer).warning(&rt.spec.name)
+        };
+        if let Some(w) = &warning {
+            tracing::warn!(instance = %rt.spec.name, peer_priority = peer, "{w}");
+        }
+        self.insts[pos].weight_warning = Some((peer, warning));
+    }
+
+    fn member(&self, rt: &InstRt) -> (&Unit, &Instance) {
+        let u = &self.units[rt.unit];
+        (u, &u.members()[rt.member])
+    }
+
+    pub(super) fn status_report(&self) -> StatusReport {
+        let mut instances = Vec::new();
+        for rt in &self.insts {
+            let (_, inst) = self.member(rt);
+            let master = if inst.state() == vrrp::State::Master {
+                rt.source.map(|a| (a, inst.effective_priority()))
+            } else {
+                inst.master()
+            };
+            let trackers = rt
+                .spec
+                .vrrp
+                .trackers
+                .iter()
+                .map(|t| {
+                    let st = self.hooks.trackers.get(&t.name);
+                    let (kind, shown) = if let Some(i) = t.name.strip_prefix("interface:") {
+                        (TrackerKind::Interface, i.to_string())
+                    } else if let Some(f) = t.name.strip_prefix("file:") {
+                        (TrackerKind::File, f.to_string())
+                    } else {
+                        (TrackerKind::Script, t.name.clone())
+                    };
+                    let up = match kind {
+                        TrackerKind::Interface => self
+                            .ifaces
+                            .values()
+                            .find(|i| i.info.name == shown)
+                            .is_none_or(|i| i.info.usable),
+                        _ => st.is_some_and(|s| s.up),
+                    };
+                    TrackerStatus {
+                        name: shown,
+                        kind,
+                        up,
+                        weight: i64::from(t.weight),
+                        reverse: t.reverse,
+                        value: st.and_then(|s| s.value),
+                        pushed: st.and_then(|s| s.pushed),
+                        reason: st.map(|s| s.reason.clone()).unwrap_or_default(),
+                    }
+                })
+                .collect();
+            instances.push(InstanceStatus {
+                name: rt.spec.name.clone(),
+                interface: rt.spec.interface.clone(),
+                vrid: rt.spec.vrrp.vrid,
+                state: inst.state().name().to_string(),
+                base_priority: rt.spec.vrrp.priority,
+                effective_priority: inst.effective_priority(),
+                master_address: master.map(|m| m.0),
+                master_priority: master.map(|m| m.1),
+                vips: rt
+                    .spec
+                    .vips
+                    .iter()
+                    .map(|v| format!("{}/{}", v.addr, v.prefix_len))
+                    .collect(),
+                since_unix_ms: rt
+                    .since
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_millis() as u64)
+                    .unwrap_or(0),
+                last_transition_reason: rt.last_reason.clone(),
+                trackers,
+                warnings: rt
+                    .weight_warning
+                    .as_ref()
+                    .and_then(|(_, w)| w.clone())
+                    .into_iter()
+                    .collect(),
+            });
+        }
+        let sync_groups = self
+            .units
+            .iter()
+            .filter_map(|u| {
+                u.group_name().map(|g| GroupStatus {
+                    name: g.to_string(),
+                    state: group_state(u).to_string(),
+                    members: u
+                        .members()
+                        .iter()
+                        .map(|m| m.config().name.clone())
+                        .collect(),
+                })
+            })
+            .collect();
+        StatusReport {
+            router_id: self.spec.router_id.clone().unwrap_or_default(),
+            maintenance: self.maintenance,
+            instances,
+            sync_groups,
+        }
+    }
+
+    pub(super) fn stats_report(&self) -> StatsReport {
+        let instances = self
+            .insts
+            .iter()
+            .map(|rt| {
+                let (_, inst) = self.member(rt);
+                let c = inst.counters();
+                let mut receive_errors: BTreeMap<String, u64> = RxError::ALL
+                    .iter()
+                    .map(|e| (e.name().to_string(), c.dropped(*e)))
+                    .collect();
+                if let Some(d) = self.iface_drops.get(&rt.ifindex) {
+                    for e in RxError::ALL {
+                        *receive_errors.entry(e.name().to_string()).or_default() += d.dropped(e);
+                    }
+                }
+                InstanceStats {
+                    name: rt.spec.name.clone(),
+                    adverts_sent: rt.stats.adverts_sent,
+                    adverts_received: rt.stats.adverts_received,
+                    priority_zero_sent: rt.stats.prio0_sent,
+                    priority_zero_received: rt.stats.prio0_received,
+                    became_master: rt.stats.became_master,
+                    released_master: rt.stats.released_master,
+                    transitions: rt.stats.transitions,
+                    receive_errors,
+                }
+            })
+            .collect();
+        StatsReport {
+            instances,
+            scripts: self.hooks.script_stats(),
+            control: Default::default(),
+            alerts: self.hooks.alert_stats(),
+        }
+    }
+}

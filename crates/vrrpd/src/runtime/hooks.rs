@@ -1,0 +1,351 @@
+//! The daemon's side effects beyond the network: track scripts and files (their updates come
+//! back to the event loop), notify scripts and e-mail alerts on transitions. Built from the
+//! keepalived-conf model and re-applied on reload: a script whose definition did not change
+//! keeps running (no spurious state change), others are stopped or started.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use keepalived_conf as kc;
+use tokio::sync::mpsc;
+
+use crate::alert::{Alert, AlertKind, AlertQueue, SmtpSpec, should_mail};
+use crate::control::{AlertStats, ScriptStats, TrackerKind};
+use crate::notify::{Notifier, NotifySpec, NotifyState, Target};
+use crate::scripts::{FileTracker, ScriptSettings, ScriptTracker, TrackScriptSpec, TrackerUpdate};
+use crate::scripts::{TrackFileSpec, conf::instance_trackers};
+
+/// How often `track_file`s are read.
+const FILE_POLL: Duration = Duration::from_millis(500);
+
+/// The last known state of one tracker, for `show status`.
+#[derive(Debug, Clone, Default)]
+pub struct TrackerState {
+    pub up: bool,
+    pub value: Option<i64>,
+    pub reason: String,
+    pub pushed: Option<bool>,
+}
+
+pub struct Hooks {
+    conf: Option<Arc<kc::Config>>,
+    scripts: HashMap<String, (TrackScriptSpec, ScriptTracker)>,
+    files: HashMap<String, (TrackFileSpec, FileTracker)>,
+    notifiers: HashMap<(bool, String), (NotifySpec, Notifier)>,
+    alerts: Option<(SmtpSpec, AlertQueue)>,
+    /// Last state notified per sync group, so a group is notified once per group change.
+    group_state: HashMap<String, &'static str>,
+    pub trackers: HashMap<String, TrackerState>,
+    updates_tx: mpsc::Sender<TrackerUpdate>,
+    pub updates_rx: mpsc::Receiver<TrackerUpdate>,
+}
+
+impl Hooks {
+    pub fn new() -> Self {
+        let (updates_tx, updates_rx) = mpsc::channel(1024);
+        Hooks {
+            conf: None,
+            scripts: HashMap::new(),
+            files: HashMap::new(),
+            notifiers: HashMap::new(),
+            alerts: None,
+            group_state: HashMap::new(),
+            trackers: HashMap::new(),
+            updates_tx,
+            updates_rx,
+        }
+    }
+
+    pub fn conf(&self) -> Option<&Arc<kc::Config>> {
+        self.conf.as_ref()
+    }
+
+    /// Starts, keeps or stops trackers, notifiers and the mail queue to match `conf`.
+    pub async fn apply(&mut self, conf: Arc<kc::Config>) {
+        let settings = match ScriptSettings::from_global(&conf.global_defs) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "script_user cannot be used; scripts run as vrrpd's user");
+                ScriptSettings::default()
+            }
+        };
+        // Scripts and files referenced by some instance (keepalived runs no unused script).
+        let mut wanted_scripts = HashMap::new();
+        let mut wanted_files = HashMap::new();
+        for i in &conf.instances {
+            for t in instance_trackers(&conf, i) {
+                match t.kind {
+                    TrackerKind::Script => {
+                        if let Some(s) = conf.scripts.get(&t.weight.name) {
+                            wanted_scripts.insert(s.name.clone(), TrackScriptSpec::from(s));
+                        }
+                    }
+                    TrackerKind::File => {
+                        if let Some(f) = conf.track_files.get(&t.weight.name) {
+                            wanted_files.insert(f.name.clone(), TrackFileSpec::from(f));
+                        }
+                    }
+                    TrackerKind::Interface => {}
+                }
+            }
+        }
+        let old: Vec<String> = self.scripts.keys().cloned().collect();
+        for name in old {
+            if wanted_scripts.get(&name) != self.scripts.get(&name).map(|(s, _)| s)
+                && let Some((_, t)) = self.scripts.remove(&name)
+            {
+                t.stop().await;
+                self.trackers.remove(&name);
+            }
+        }
+        for (name, spec) in wanted_scripts {
+            if self.scripts.contains_key(&name) {
+                continue;
+            }
+            match ScriptTracker::start(spec.clone(), &settings, self.updates_tx.clone()) {
+                Ok(t) => {
+                    self.scripts.insert(name, (spec, t));
+                }
+                Err(e) => tracing::error!(script = %name, error = %e, "track script not started"),
+            }
+        }
+        let old: Vec<String> = self.files.keys().cloned().collect();
+        for name in old {
+            if wanted_files.get(&name) != self.files.get(&name).map(|(s, _)| s)
+                && let Some((_, t)) = self.files.remove(&name)
+            {
+                t.stop().await;
+                self.trackers.remove(&file_tracker(&name));
+            }
+        }
+        for (name, spec) in wanted_files {
+            if self.files.contains_key(&name) {
+                continue;
+            }
+            match FileTracker::start(spec.clone(), FILE_POLL, self.updates_tx.clone()) {
+                Ok(t) => {
+                    self.files.insert(name, (spec, t));
+                }
+                Err(e) => tracing::error!(track_file = %name, error = %e, "track file not started"),
+            }
+        }
+        // Notifiers.
+        let mut wanted = HashMap::new();
+        for i in &conf.instances {
+            let spec = NotifySpec::from_conf(Target::Instance, &i.name, &i.notify);
+            if !spec.is_empty() {
+                wanted.insert((false, i.name.clone()), spec);
+            }
+        }
+        for g in &conf.sync_groups {
+            let spec = NotifySpec::from_conf(Target::Group, &g.name, &g.notify);
+            if !spec.is_empty() {
+                wanted.insert((true, g.name.clone()), spec);
+            }
+        }
+        let old: Vec<(bool, String)> = self.notifiers.keys().cloned().collect();
+        for k in old {
+            if wanted.get(&k) != self.notifiers.get(&k).map(|(s, _)| s)
+                && let Some((_, n)) = self.notifiers.remove(&k)
+            {
+                n.shutdown(Duration::from_secs(1)).await;
+            }
+        }
+        for (k, spec) in wanted {
+            if self.notifiers.contains_key(&k) {
+                continue;
+            }
+            match Notifier::start(spec.clone(), &settings, crate::notify::DEFAULT_QUEUE) {
+                Ok(n) => {
+                    self.notifiers.insert(k, (spec, n));
+                }
+                Err(e) => tracing::error!(name = %k.1, error = %e, "notify scripts not started"),
+            }
+        }
+        // Mail.
+        let smtp = SmtpSpec::from_global(&conf.global_defs, &hostname(), &username());
+        if smtp.as_ref() != self.alerts.as_ref().map(|(s, _)| s) {
+            if let Some((_, q)) = self.alerts.take() {
+                q.shutdown(Duration::from_secs(1)).await;
+            }
+            if let Some(spec) = smtp {
+                match AlertQueue::start(spec.clone(), crate::alert::DEFAULT_QUEUE) {
+                    Ok(q) => self.alerts = Some((spec, q)),
+                    Err(e) => tracing::error!(error = %e, "e-mail alerts disabled"),
+                }
+            }
+        }
+        self.conf = Some(conf);
+    }
+
+    /// Records a tracker update; returns the vrrp tracker name to feed to instances.
+    pub fn on_update(&mut self, u: &TrackerUpdate) -> String {
+        let name = if self.files.contains_key(&u.name) && !self.scripts.contains_key(&u.name) {
+            file_tracker(&u.name)
+        } else {
+            u.name.clone()
+        };
+        let st = self.trackers.entry(name.clone()).or_default();
+        st.up = u.up;
+        st.value = u.value;
+        st.reason = u.reason.clone();
+        name
+    }
+
+    /// `track NAME up|down` from the control socket.
+    pub fn push(&mut self, name: &str, up: bool) -> Result<String, String> {
+        let (_, t) = self
+            .scripts
+            .get(name)
+            .ok_or_else(|| format!("no running track script named {name}"))?;
+        t.push(up).map_err(|e| e.to_string())?;
+        self.trackers.entry(name.to_string()).or_default().pushed = Some(up);
+        Ok(format!("track {name} {}", if up { "up" } else { "down" }))
+    }
+
+    /// Runs notify scripts and queues mail for one instance transition (and its group's).
+    pub fn on_transition(
+        &mut self,
+        instance: &str,
+        group: Option<(&str, &'static str)>,
+        from: &str,
+        to: &'static str,
+        priority: u8,
+        reason: &str,
+    ) {
+        let Some(state) = notify_state(to) else {
+            return;
+        };
+        if let Some((_, n)) = self.notifiers.get(&(false, instance.to_string())) {
+            let _ = n.notify(state, priority);
+        }
+        let conf = self.conf.clone();
+        let Some(conf) = conf else { return };
+        let inst_alert = conf
+            .instances
+            .iter()
+            .find(|i| i.name == instance)
+            .is_some_and(|i| i.smtp_alert);
+        if should_mail(&conf.global_defs, inst_alert, to) {
+            self.mail(Alert {
+                kind: AlertKind::Instance,
+                name: instance.to_string(),
+                old_state: from.to_string(),
+                new_state: to.to_string(),
+                priority: Some(priority),
+                reason: reason.to_string(),
+            });
+        }
+        if let Some((g, group_state)) = group
+            && self.group_state.get(g) != Some(&group_state)
+            && let Some(gstate) = notify_state(group_state)
+        {
+            let old = self.group_state.insert(g.to_string(), group_state);
+            if let Some((_, n)) = self.notifiers.get(&(true, g.to_string())) {
+                let _ = n.notify(gstate, 0);
+            }
+            let group_alert = conf
+                .sync_groups
+                .iter()
+                .find(|s| s.name == g)
+                .is_some_and(|s| s.smtp_alert);
+            if should_mail(&conf.global_defs, group_alert, group_state) {
+                self.mail(Alert {
+                    kind: AlertKind::SyncGroup,
+                    name: g.to_string(),
+                    old_state: old.unwrap_or("INIT").to_string(),
+                    new_state: group_state.to_string(),
+                    priority: None,
+                    reason: reason.to_string(),
+                });
+            }
+        }
+    }
+
+    fn mail(&self, alert: Alert) {
+        if let Some((_, q)) = &self.alerts
+            && let Err(e) = q.send(&alert)
+        {
+            tracing::warn!(error = %e, "alert mail not queued");
+        }
+    }
+
+    pub fn script_stats(&self) -> Vec<ScriptStats> {
+        let mut v: Vec<ScriptStats> = self
+            .scripts
+            .iter()
+            .map(|(name, (_, t))| {
+                let c = t.counters();
+                ScriptStats {
+                    name: name.clone(),
+                    runs: c.runs,
+                    failures: c.failures,
+                    timeouts: c.timeouts,
+                    skipped: c.skipped,
+                }
+            })
+            .collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    pub fn alert_stats(&self) -> AlertStats {
+        self.alerts
+            .as_ref()
+            .map(|(_, q)| q.stats())
+            .unwrap_or_default()
+    }
+
+    /// Stops scripts; lets queued notifications (STOP) and mails run briefly.
+    pub async fn shutdown(&mut self) {
+        for (_, (_, t)) in self.scripts.drain() {
+            t.stop().await;
+        }
+        for (_, (_, t)) in self.files.drain() {
+            t.stop().await;
+        }
+        for (_, (_, n)) in self.notifiers.drain() {
+            n.shutdown(Duration::from_secs(5)).await;
+        }
+        if let Some((_, q)) = self.alerts.take() {
+            q.shutdown(Duration::from_secs(5)).await;
+        }
+    }
+}
+
+impl Default for Hooks {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The vrrp tracker name of `track_file NAME` (files and scripts may share names).
+pub fn file_tracker(name: &str) -> String {
+    format!("file:{name}")
+}
+
+fn notify_state(s: &str) -> Option<NotifyState> {
+    match s {
+        "MASTER" => Some(NotifyState::Master),
+        "BACKUP" => Some(NotifyState::Backup),
+        "FAULT" => Some(NotifyState::Fault),
+        "STOP" => Some(NotifyState::Stop),
+        _ => None,
+    }
+}
+
+fn hostname() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+fn username() -> String {
+    nix::unistd::User::from_uid(nix::unistd::getuid())
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| "root".into())
+}
