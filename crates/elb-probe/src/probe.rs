@@ -61,10 +61,14 @@ impl Run {
     ) -> Result<T, (Phase, Failure)> {
         let began = Instant::now();
         let outcome = tokio::time::timeout_at(self.deadline, work).await;
-        self.timings.push(PhaseTime {
-            phase,
-            took: began.elapsed(),
-        });
+        let took = began.elapsed();
+        tracing::debug!(
+            phase = phase.name(),
+            ?took,
+            ok = matches!(outcome, Ok(Ok(_))),
+            "probe phase"
+        );
+        self.timings.push(PhaseTime { phase, took });
         match outcome {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(failure)) => Err((phase, failure)),

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Whole-process cost of one health probe of a local 200 endpoint, side by side:
+# elb-check, curl -sf, wget -q, the seed deployment's wget+awk track script,
+# and /bin/true (the fork+exec floor). Runs alternate (round-robin), many
+# iterations, bounded in count and time; prints medians of wall time, CPU time
+# (user+sys) and peak RSS, the ratios, and whether the targets are met.
+#
+# Usage: scripts/bench-elb-check.sh [ITERATIONS] [MAX_SECONDS]
+#   ELB_CHECK=path/to/elb-check  (default: target/release/elb-check)
+# Run by `make bench` after `cargo build --release`. Loopback only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ITERATIONS=${1:-300}
+MAX_SECONDS=${2:-240}
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+ELB_CHECK=${ELB_CHECK:-$TARGET_DIR/release/elb-check}
+CARGO=${CARGO:-cargo}
+
+for tool in curl wget awk bash; do
+    command -v "$tool" >/dev/null || { echo "bench-elb-check: $tool is missing (make bench-deps)" >&2; exit 1; }
+done
+[ -x "$ELB_CHECK" ] || { echo "bench-elb-check: $ELB_CHECK not built (cargo build --release)" >&2; exit 1; }
+$CARGO build --release --quiet -p elb-check --example bench-server
+SERVER=$TARGET_DIR/release/examples/bench-server
+
+# Debian's python3 (a pyenv shim earlier on PATH would add its own start-up noise to nothing, but be explicit).
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+
+exec "$PY" - "$ELB_CHECK" "$SERVER" "$ITERATIONS" "$MAX_SECONDS" <<'PYEOF'
+import os, shutil, statistics, subprocess, sys, tempfile, time
+
+elb_check, server_bin, iterations, max_seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+server = subprocess.Popen([server_bin], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+port = int(server.stdout.readline())
+url = f"http://127.0.0.1:{port}/services/EchoProxy"
+seed = ("CODE=$(wget --server-response http://localhost:%d/services/EchoProxy 2>&1 | "
+        "awk '/^  HTTP/{print $2}'); [ ${CODE} -eq \"200\" ] && exit 0 || exit 1") % port
+work = tempfile.mkdtemp(prefix="bench-elb-check-")  # wget saves bodies; keep them out of the tree
+
+contenders = [
+    ("/bin/true", ["/bin/true"]),
+    ("elb-check", [os.path.abspath(elb_check), url]),
+    ("curl -sf", [shutil.which("curl"), "-sf", "-o", "/dev/null", url]),
+    ("wget -q", [shutil.which("wget"), "-q", "-O", "/dev/null", url]),
+    ("seed wget+awk script", [shutil.which("bash"), "-c", seed]),
+]
+
+def run_once(argv):
+    """posix_spawn + wait4: wall time and CPU time (user+sys) of that process tree."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    t0 = time.perf_counter_ns()
+    pid = os.posix_spawn(argv[0], argv, os.environ,
+                         file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 0),
+                                       (os.POSIX_SPAWN_DUP2, devnull, 1),
+                                       (os.POSIX_SPAWN_DUP2, devnull, 2)])
+    _, status, ru = os.wait4(pid, 0)
+    wall = (time.perf_counter_ns() - t0) / 1e6
+    os.close(devnull)
+    return wall, (ru.ru_utime + ru.ru_stime) * 1e3, os.waitstatus_to_exitcode(status)
+
+TIME = "/usr/bin/time"
+def peak_rss(argv):
+    """Peak RSS in KB via GNU time (%M). Measured in a separate run: a child
+    spawned straight from this Python process inherits Python's memory
+    high-water mark until exec, so wait4's ru_maxrss would report Python."""
+    if not os.access(TIME, os.X_OK):
+        return float("nan")
+    out = os.path.join(work, "rss")
+    subprocess.run([TIME, "-f", "%M", "-o", out] + argv, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(out) as f:
+        return float(f.read().split()[-1])
+
+os.chdir(work)
+samples = {name: [] for name, _ in contenders}
+failures = {name: 0 for name, _ in contenders}
+for name, argv in contenders:  # warm caches once, not measured
+    for _ in range(3):
+        run_once(argv)
+started = time.monotonic()
+done = 0
+for i in range(iterations):
+    if time.monotonic() - started > max_seconds:
+        break
+    order = contenders[i % len(contenders):] + contenders[:i % len(contenders)]
+    for name, argv in order:
+        wall, cpu, code = run_once(argv)
+        if code != 0:
+            failures[name] += 1
+        samples[name].append((wall, cpu, peak_rss(argv)))
+    done += 1
+server.stdin.close()
+server.wait(timeout=5)
+shutil.rmtree(work, ignore_errors=True)
+
+def med(name, k):
+    return statistics.median(s[k] for s in samples[name])
+
+print(f"elb-check benchmark: {done} alternating rounds in {time.monotonic()-started:.1f} s, "
+      f"{os.cpu_count()} CPUs, {os.uname().release}")
+print()
+print("| probe | median wall (ms) | median CPU user+sys (ms) | median peak RSS (KB) | failures |")
+print("|---|---:|---:|---:|---:|")
+for name, _ in contenders:
+    print(f"| {name} | {med(name,0):.2f} | {med(name,1):.2f} | {med(name,2):.0f} | {failures[name]} |")
+e, w, c, t, s = (med(n, 0) for n in ("elb-check", "wget -q", "curl -sf", "/bin/true", "seed wget+awk script"))
+er, wr = med("elb-check", 2), med("wget -q", 2)
+print()
+checks = [
+    (f"wall elb-check / wget  = {e/w:.3f} (target <= 0.5)", e / w <= 0.5),
+    (f"wall elb-check / curl  = {e/c:.3f} (target <= 0.25)", e / c <= 0.25),
+    (f"wall elb-check - /bin/true = {e-t:+.2f} ms (target <= 1 ms)", e - t <= 1.0),
+    (f"RSS  elb-check / wget  = {er/wr:.3f} (target <= 0.5)", er / wr <= 0.5),
+    (f"wall elb-check / seed script = {e/s:.3f}", True),
+]
+for text, ok in checks:
+    print(("PASS  " if ok else "MISS  ") + text)
+sys.exit(0 if all(ok for _, ok in checks) and not any(failures.values()) else 1)
+PYEOF
