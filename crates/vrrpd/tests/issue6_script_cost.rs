@@ -56,9 +56,11 @@ async fn cpu_cost_of_fast_track_scripts() {
             own * 100.0,
             children * 100.0
         );
-        // The cadence holds, and running a trivial script this often stays cheap.
+        // The cadence holds (70%: a run not finished at the next tick is skipped, by design,
+        // and a loaded CI machine can delay a fork+exec past 50 ms), and running a trivial
+        // script this often stays cheap.
         assert!(
-            runs * 10 >= expected * 8,
+            runs * 10 >= expected * 7,
             "{runs} runs, expected ~{expected}"
         );
         if command == "/bin/true" {
