@@ -94,9 +94,11 @@ impl Loaded {
             .unwrap_or(0)
     }
 
-    /// Whether the configuration has errors (not counting warnings keepalived ignores).
+    /// Whether any diagnostic is an error or fatal (warnings do not count).
     pub fn has_errors(&self) -> bool {
-        self.exit_class() != 0 && self.exit_class() != 6
+        self.diagnostics
+            .iter()
+            .any(|d| matches!(d.severity, Severity::Fatal | Severity::Error))
     }
 }
 
@@ -136,6 +138,13 @@ pub fn load_with(resolver: &dyn IncludeResolver, path: &Path, opts: &LoadOptions
     validate::complete(&mut config, draft.instances, &mut diagnostics);
     if !opts.skip_script_checks {
         security::check_scripts(&mut config, resolver, &mut diagnostics);
+    }
+    // Whole-configuration checks are not tied to one file: name the main one.
+    let main: std::sync::Arc<str> = std::sync::Arc::from(path.to_string_lossy().as_ref());
+    for d in &mut diagnostics {
+        if d.file.is_empty() {
+            d.file = main.clone();
+        }
     }
     Loaded {
         config: Some(config),
