@@ -25,6 +25,19 @@ impl Ctx<'_> {
             message: msg,
         });
     }
+    /// A warning keepalived's `-t` does not count.
+    fn note(&mut self, d: &InstanceDraft, msg: String) {
+        self.diags.push(Diagnostic {
+            severity: Severity::Warning,
+            class: ExitClass::None,
+            file: d.file.clone(),
+            line: d.line,
+            column: 0,
+            keyword: "vrrp_instance".into(),
+            message: msg,
+        });
+    }
+
     fn error(&mut self, d: &InstanceDraft, msg: String) {
         self.push(d, None, Severity::Error, msg);
     }
@@ -82,9 +95,10 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
     let mut version = d.version.unwrap_or(g.vrrp_version);
     if family == Family::V6 && version == 2 {
         if d.version == Some(2) {
-            cx.error(
+            // keepalived 2.2.7 switches silently (-t class 0).
+            cx.note(
                 &d,
-                format!("({name}) cannot use IPv6 with VRRP version 2; setting version 3"),
+                format!("({name}) IPv6 needs VRRP version 3; `version 2` ignored"),
             );
         }
         version = 3;
@@ -199,9 +213,10 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
         }
     }
     if strict && !d.unicast_peer.is_empty() {
-        cx.error(
+        // keepalived 2.2.7 -t accepts this (class 0, issue #2645); say it anyway.
+        cx.note(
             &d,
-            format!("({name}) Unicast peers are not supported in strict mode"),
+            format!("({name}) unicast peers with strict mode: RFC strict mode is multicast only"),
         );
     }
     // The instance's own interface in track_interface is dropped (keepalived does the same).

@@ -312,6 +312,100 @@ fn cases() -> Vec<Case> {
     ));
     c.push(one("crlf", base("", "").replace('\n', "\r\n")));
     c.push(one("tabs", base("", "").replace("    ", "\t")));
+    // --- more reader corners
+    c.push(Case {
+        name: "include_quoted".into(),
+        files: vec![
+            (
+                "keepalived.conf".into(),
+                "include \"conf.d/*.conf\"\n".into(),
+            ),
+            ("conf.d/a.conf".into(), instance("VI_1", "51", "")),
+        ],
+    });
+    c.push(one(
+        "cond_definition",
+        format!(
+            "@HOST $P=150\n@^HOST $P=bad\n{}",
+            base("", "    priority $P")
+        ),
+    ));
+    c.push(one(
+        "var_in_quotes",
+        format!(
+            "$X=/bin/true\n{}",
+            base(
+                "    enable_script_security\n    script_user root",
+                "    notify_master \"$X arg\""
+            )
+        ),
+    ));
+    c.push(one(
+        "comment_in_definition",
+        format!("$P=120 # c\n{}", base("", "    priority $P")),
+    ));
+    c.push(one(
+        "bang_in_vip",
+        base(
+            "",
+            "    virtual_ipaddress_excluded {\n        198.18.2.1/24 ! note\n    }",
+        ),
+    ));
+    c.push(one(
+        "nested_unknown_top",
+        format!("foo {{\n bar {{\n x 1\n }}\n}}\n{}", base("", "")),
+    ));
+    c.push(one(
+        "brace_glued_value",
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 5\n priority 100}\n".into(),
+    ));
+    c.push(one("quoted_braces", base("    router_id \"a{b}\"", "")));
+    c.push(one("empty_quoted", base("    router_id \"\"", "")));
+    c.push(one("quote_mid_word", base("    router_id a\"b c\"", "")));
+    c.push(one("dup_script_name", format!("vrrp_script chk {{\n script /bin/true\n}}\nvrrp_script chk {{\n script /bin/false\n}}\n{}", base("    enable_script_security\n    script_user root", "    track_script {\n        chk\n    }"))));
+    c.push(one(
+        "track_file",
+        format!(
+            "track_file tf {{\n file /tmp/elb-ha-nonexistent-track\n weight 5\n}}\n{}",
+            base("", "    track_file {\n        tf weight 3\n    }")
+        ),
+    ));
+    c.push(one(
+        "track_file_missing",
+        base("", "    track_file {\n        nope\n    }"),
+    ));
+    c.push(one("unicast_ttl_300", base("", "    unicast_ttl 300")));
+    c.push(one("mcast_src", base("", "    mcast_src_ip 198.18.0.2")));
+    c.push(one(
+        "owner_nopreempt",
+        base("", "    state MASTER\n    priority 255\n    nopreempt"),
+    ));
+    c.push(one(
+        "v2_ipv6",
+        base(
+            "",
+            "    version 2\n    virtual_ipaddress {\n        2001:2::1/64\n    }",
+        )
+        .replace("        198.18.0.10/24\n", ""),
+    ));
+    c.push(one("ipv6_only", "vrrp_instance V6 {\n interface eth0\n virtual_router_id 5\n virtual_ipaddress {\n 2001:2::1/64\n }\n}\n".into()));
+    c.push(one("sync_two_groups", format!("vrrp_sync_group G {{\n group {{\n VI_1\n VI_2\n }}\n}}\nvrrp_sync_group H {{\n group {{\n VI_1\n VI_2\n }}\n}}\n{}{}", instance("VI_1", "51", ""), instance("VI_2", "52", ""))));
+    c.push(one("static_blocks", format!("static_ipaddress {{\n 198.18.9.1/24 dev eth0\n}}\nstatic_routes {{\n 198.19.0.0/24 via 198.18.9.254 dev eth0\n}}\n{}", base("", ""))));
+    c.push(one(
+        "vs_group",
+        format!(
+            "virtual_server_group VSG {{\n 198.18.0.10 80\n}}\n{}",
+            base("", "")
+        ),
+    ));
+    c.push(one("garp_lower_prio", base("    vrrp_garp_lower_prio_repeat 2\n    vrrp_garp_lower_prio_delay 3\n    vrrp_garp_master_refresh 60", "    garp_master_refresh_repeat 2")));
+    c.push(one(
+        "strict_unicast",
+        base(
+            "    vrrp_strict",
+            "    unicast_peer {\n        198.18.0.3\n    }",
+        ),
+    ));
     // --- duplicates and groups
     c.push(one(
         "dup_vrid",
