@@ -248,6 +248,7 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
             priority = 255;
         }
     }
+    let min_garp = MinGarp::from_globals(g);
     let unicast_ttl = d.unicast_ttl.unwrap_or(255);
     let accept = d.accept.unwrap_or(!strict || owner);
     if strict && d.accept == Some(true) && version == 2 {
@@ -284,8 +285,8 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
         mcast_src_ip: d.mcast_src_ip,
         mcast_dst_ip: d.mcast_dst_ip,
         track_src_ip: d.track_src_ip,
-        garp_master_delay: d.garp_master_delay.unwrap_or(g.vrrp_garp_master_delay),
-        garp_master_repeat: d.garp_master_repeat.unwrap_or(g.vrrp_garp_master_repeat),
+        garp_master_delay: d.garp_master_delay.unwrap_or(min_garp.delay),
+        garp_master_repeat: d.garp_master_repeat.unwrap_or(min_garp.repeat),
         garp_master_refresh: d.garp_master_refresh.unwrap_or(g.vrrp_garp_master_refresh),
         garp_master_refresh_repeat: d
             .garp_master_refresh_repeat
@@ -330,6 +331,31 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
         timer_expired_backup: d.timer_expired_backup,
         sync_group: None,
     })
+}
+
+/// The global GARP defaults after `vrrp_min_garp` (one GARP, no second burst): it only
+/// changes values still at keepalived's defaults.
+struct MinGarp {
+    delay: Duration,
+    repeat: u32,
+}
+
+impl MinGarp {
+    fn from_globals(g: &crate::model::GlobalDefs) -> Self {
+        let mut m = MinGarp {
+            delay: g.vrrp_garp_master_delay,
+            repeat: g.vrrp_garp_master_repeat,
+        };
+        if g.vrrp_min_garp {
+            if m.delay == Duration::from_secs(5) {
+                m.delay = Duration::ZERO;
+            }
+            if m.repeat == 5 {
+                m.repeat = 1;
+            }
+        }
+        m
+    }
 }
 
 fn config_error(diags: &mut Vec<Diagnostic>, kw: &str, msg: String) {

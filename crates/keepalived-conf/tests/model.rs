@@ -255,3 +255,18 @@ fn includes_through_the_resolver() {
         .unwrap();
     assert_eq!(c.instances[0].priority, 50);
 }
+
+#[test]
+fn min_garp_changes_defaults_only() {
+    let c = cfg(
+        "global_defs {\n vrrp_min_garp\n}\nvrrp_instance A {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n 198.18.0.1\n }\n}\nvrrp_instance B {\n interface eth0\n virtual_router_id 2\n garp_master_repeat 3\n virtual_ipaddress {\n 198.18.0.2\n }\n}\n",
+    );
+    assert_eq!(
+        (
+            c.instances[0].garp_master_repeat,
+            c.instances[0].garp_master_delay
+        ),
+        (1, Duration::ZERO)
+    );
+    assert_eq!(c.instances[1].garp_master_repeat, 3);
+}
