@@ -159,6 +159,7 @@ struct Counters {
     sent: AtomicU64,
     dropped_queue_full: AtomicU64,
     failed_attempts: AtomicU64,
+    rejected: AtomicU64,
 }
 
 /// The mail queue and its worker.
@@ -228,6 +229,7 @@ impl AlertQueue {
             sent: self.counters.sent.load(Ordering::Relaxed),
             dropped_queue_full: self.counters.dropped_queue_full.load(Ordering::Relaxed),
             failed_attempts: self.counters.failed_attempts.load(Ordering::Relaxed),
+            rejected: self.counters.rejected.load(Ordering::Relaxed),
         }
     }
 
@@ -263,6 +265,15 @@ async fn worker(spec: Arc<SmtpSpec>, mut rx: mpsc::Receiver<Message>, counters: 
             let result = tokio::time::timeout(attempt_budget, mailer.send(message.clone())).await;
             let error = match result {
                 Ok(Ok(_)) => None,
+                Ok(Err(e)) if e.is_permanent() => {
+                    // The server answered and refuses this mail (5xx): retrying cannot help
+                    // and would block every later mail behind it.
+                    let rejected = counters.rejected.fetch_add(1, Ordering::Relaxed) + 1;
+                    if rejected.is_power_of_two() {
+                        tracing::error!(server = %spec.server, error = %e, rejected, "SMTP server rejected an alert mail; dropping it");
+                    }
+                    break;
+                }
                 Ok(Err(e)) => Some(e.to_string()),
                 Err(_) => Some(format!(
                     "no answer within {:.1}s",

@@ -124,6 +124,8 @@ pub struct AlertStats {
     pub sent: u64,
     pub dropped_queue_full: u64,
     pub failed_attempts: u64,
+    /// Mails the server refused permanently (5xx); dropped, not retried.
+    pub rejected: u64,
 }
 
 fn ago(since_unix_ms: u64, now_unix_ms: u64) -> String {
@@ -256,8 +258,8 @@ pub fn render_stats_text(report: &StatsReport) -> String {
     let a = &report.alerts;
     let _ = writeln!(
         out,
-        "alerts queued {} sent {} dropped_queue_full {} failed_attempts {}",
-        a.queued, a.sent, a.dropped_queue_full, a.failed_attempts
+        "alerts queued {} sent {} dropped_queue_full {} failed_attempts {} rejected {}",
+        a.queued, a.sent, a.dropped_queue_full, a.failed_attempts, a.rejected
     );
     out
 }
