@@ -204,3 +204,47 @@ async fn a_down_server_delays_nothing_and_queued_mail_arrives_when_it_returns() 
     assert_eq!(queue.stats().sent, 3);
     queue.shutdown(Duration::from_secs(1)).await;
 }
+
+#[tokio::test]
+async fn a_permanently_rejected_mail_is_dropped_and_does_not_block_the_queue() {
+    if !aiosmtpd_available("a_permanently_rejected_mail_is_dropped_and_does_not_block_the_queue") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // An aiosmtpd handler that refuses every message with a permanent 554.
+    std::fs::write(
+        dir.path().join("reject_all.py"),
+        "class Reject:\n    async def handle_DATA(self, server, session, envelope):\n        return '554 rejected by test'\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let mut child = Command::new(PYTHON)
+        .args(["-m", "aiosmtpd", "-n", "-l"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["-c", "reject_all.Reject"])
+        .env("PYTHONPATH", dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "aiosmtpd did not listen");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let queue = AlertQueue::start(spec(port, Duration::from_secs(5)), 8).unwrap();
+    for name in ["VI_1", "VI_2", "VI_3"] {
+        queue.send(&alert(name, "BACKUP")).unwrap();
+    }
+    // All three are answered (and dropped) promptly: none waits behind a retried one.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while queue.stats().rejected < 3 {
+        assert!(Instant::now() < deadline, "{:?}", queue.stats());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stats = queue.stats();
+    assert_eq!((stats.sent, stats.failed_attempts), (0, 0), "{stats:?}");
+    queue.shutdown(Duration::from_secs(1)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+}
