@@ -9,18 +9,18 @@ use std::net::IpAddr;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 /// Hop-by-hop headers always removed (besides those named in `Connection`).
-/// `http2-settings` is the one Go's ReverseProxy once forgot.
-const HOP_BY_HOP: [&str; 10] = [
-    "connection",
-    "proxy-connection",
-    "keep-alive",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "http2-settings",
+/// `http2-settings` is the one Go's ReverseProxy once forgot. Static names hash cheaply.
+static HOP_BY_HOP: [HeaderName; 10] = [
+    header::CONNECTION,
+    HeaderName::from_static("proxy-connection"),
+    HeaderName::from_static("keep-alive"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    HeaderName::from_static("http2-settings"),
 ];
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -33,7 +33,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
     let mut wants_upgrade = false;
     // Names listed in Connection are hop-by-hop too; collect before removing.
     let mut named: Vec<HeaderName> = Vec::new();
-    for value in headers.get_all(header::CONNECTION) {
+    for value in headers.get_all(&header::CONNECTION) {
         let Ok(text) = value.to_str() else { continue };
         for token in text.split(',') {
             let token = token.trim();
@@ -51,8 +51,8 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
     for name in named {
         headers.remove(name);
     }
-    let upgrade = headers.get(header::UPGRADE).cloned();
-    for name in HOP_BY_HOP {
+    let upgrade = headers.get(&header::UPGRADE).cloned();
+    for name in &HOP_BY_HOP {
         if headers.contains_key(name) {
             headers.remove(name);
         }
@@ -152,7 +152,7 @@ impl Forwarding {
             }
             _ => element,
         };
-        if let Ok(v) = HeaderValue::from_str(&value) {
+        if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(value)) {
             headers.insert(header::FORWARDED, v);
         }
     }

@@ -117,28 +117,30 @@ pub async fn handle(
             .authority()
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok()),
     };
-    let route = {
+    // The runtime stays alive until this request ends: it finishes on the config it began with.
+    let (cluster_idx, rewrite_host, max_body) = {
         let head = RequestHead {
             host: host.as_ref().and_then(|h| h.to_str().ok()),
             path: req.uri().path(),
             method: req.method(),
             headers: req.headers(),
         };
-        rt.router.route(&head).cloned()
+        match rt.router.route(&head) {
+            Some(r) => (r.cluster, r.rewrite_host.clone(), r.max_body),
+            None => {
+                shared.stats.unrouted.fetch_add(1, Relaxed);
+                return Ok(local(shared, StatusCode::NOT_FOUND, "no route\n"));
+            }
+        }
     };
-    let Some(route) = route else {
-        shared.stats.unrouted.fetch_add(1, Relaxed);
-        return Ok(local(shared, StatusCode::NOT_FOUND, "no route\n"));
-    };
-    let cluster = rt.clusters[route.cluster].clone();
-    drop(rt);
-    if route.max_body > 0 {
+    let cluster = &rt.clusters[cluster_idx];
+    if max_body > 0 {
         let declared = req
             .headers()
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > route.max_body) {
+        if declared.is_some_and(|n| n > max_body) {
             return Ok(local(
                 shared,
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -168,9 +170,9 @@ pub async fn handle(
         parts.headers.insert(header::UPGRADE, u.clone());
     }
     ctx.fwd.apply(&mut parts.headers, host.as_ref());
-    match (&route.rewrite_host, host) {
+    match (rewrite_host, host) {
         (Some(h), _) => {
-            parts.headers.insert(header::HOST, h.clone());
+            parts.headers.insert(header::HOST, h);
         }
         (None, Some(h)) => {
             parts.headers.insert(header::HOST, h);
@@ -183,7 +185,7 @@ pub async fn handle(
         None => Uri::from_static("/"),
     };
     let method = parts.method.clone();
-    let mut req = Request::from_parts(parts, UpstreamBody::new(body, route.max_body));
+    let mut req = Request::from_parts(parts, UpstreamBody::new(body, max_body));
 
     let (connect_t, response_t) = {
         let rt = shared.runtime.load();
@@ -239,7 +241,7 @@ pub async fn handle(
                 req = back;
                 member.stats.connect_errors.fetch_add(1, Relaxed);
                 tracing::warn!(cluster = %cluster.name, member = %member.name, phase = "connect", error = %cause, "member failed before the request was sent");
-                member_failed(&cluster, idx);
+                member_failed(cluster, idx);
                 cluster.lock().finish(idx);
                 tried.push(idx);
                 if tried.len() >= attempts {
@@ -258,7 +260,7 @@ pub async fn handle(
             Err(SendError::Timeout) => {
                 member.stats.timeouts.fetch_add(1, Relaxed);
                 tracing::warn!(cluster = %cluster.name, member = %member.name, phase = "response head", timeout = ?response_t, %method, "member did not answer in time");
-                member_failed(&cluster, idx);
+                member_failed(cluster, idx);
                 cluster.lock().finish(idx);
                 return Ok(local(
                     shared,
@@ -288,7 +290,7 @@ pub async fn handle(
                     "exchange"
                 };
                 tracing::warn!(cluster = %cluster.name, member = %member.name, phase, error = %e, "member failed");
-                member_failed(&cluster, idx);
+                member_failed(cluster, idx);
                 return Ok(local(shared, StatusCode::BAD_GATEWAY, "bad gateway\n"));
             }
         }

@@ -23,7 +23,7 @@ pub const MAX_LINE: usize = 4096;
 /// Concurrent admin clients.
 pub const MAX_CLIENTS: usize = 32;
 /// A client silent this long is disconnected.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Creates the socket (replacing a stale one) with `mode`.
@@ -66,11 +66,21 @@ pub async fn run(listener: UnixListener, shared: Arc<Shared>) {
             _ = crate::runtime::until_shutdown(&mut shutdown) => break,
         };
         let Ok(permit) = slots.clone().try_acquire_owned() else {
-            let _ = tokio::time::timeout(
-                Duration::from_millis(100),
-                stream.write_all(b"error: too many admin clients\n"),
-            )
-            .await;
+            // Refuse in a short-lived task: answer, then read what the client sent (up to
+            // 100 ms) so the close does not reset the connection before it sees the answer.
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(Duration::from_millis(100), async {
+                    let _ = stream.write_all(b"error: too many admin clients\n\n").await;
+                    let _ = stream.shutdown().await;
+                    let mut sink = [0u8; 1024];
+                    while let Ok(n) = stream.read(&mut sink).await {
+                        if n == 0 {
+                            break;
+                        }
+                    }
+                })
+                .await;
+            });
             continue;
         };
         let shared = shared.clone();
@@ -105,6 +115,20 @@ async fn client(stream: UnixStream, shared: Arc<Shared>) {
         if !complete && line.len() > MAX_LINE {
             let _ =
                 tokio::time::timeout(WRITE_TIMEOUT, w.write_all(b"error: line too long\n\n")).await;
+            let _ = w.shutdown().await;
+            // Discard (a bounded amount of) what the client still sends, so closing does not
+            // reset the connection before it has read the error line.
+            let mut sink = [0u8; 8192];
+            let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                let mut left: usize = 1 << 20;
+                while left > 0 {
+                    match reader.read(&mut sink).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => left = left.saturating_sub(n),
+                    }
+                }
+            })
+            .await;
             return;
         }
         let text = String::from_utf8_lossy(&line);
