@@ -260,6 +260,25 @@ mod tests {
         );
     }
 
+    /// Effective priorities read from keepalived 2.2.7's SIGUSR1 dump (base 100), one
+    /// tracker each: the oracle for `reverse`.
+    #[test]
+    fn reverse_matches_keepalived_2_2_7_observations() {
+        for (weight, state, want) in [
+            (10, Up, 90),
+            (7, Down, 100),
+            (-3, Up, 100),
+            (-3, Down, 103),
+            (5, Value(2), 90),
+        ] {
+            assert_eq!(
+                effective_priority(100, &[t("x", weight, true, state)]),
+                Effective::Priority(want),
+                "weight {weight} reverse, {state:?}"
+            );
+        }
+    }
+
     #[test]
     fn weight_zero_failure_is_fault() {
         assert_eq!(
