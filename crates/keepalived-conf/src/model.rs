@@ -2,13 +2,25 @@
 //!
 //! Everything is `Serialize + Clone + PartialEq + Debug`: the daemon diffs the old and new model
 //! on reload and dumps it as JSON (`vrrpd --dump-config`). Maps are `BTreeMap` so dumps are
-//! stable. Times are `Duration`s with microsecond resolution, kept as written.
+//! stable. Times are `Duration`s with microsecond resolution, kept as written, dumped as seconds.
 
 pub use crate::script::ScriptCommand;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
+
+/// Durations are dumped as seconds (`1.5`), not serde's `{secs, nanos}`.
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+fn opt_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_some(&d.as_secs_f64()),
+        None => s.serialize_none(),
+    }
+}
 
 /// The whole configuration as the VRRP side sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
@@ -59,6 +71,7 @@ pub struct GlobalDefs {
     pub notification_email_from: Option<String>,
     pub smtp_server: Option<SmtpServer>,
     pub smtp_helo_name: Option<String>,
+    #[serde(serialize_with = "secs")]
     pub smtp_connect_timeout: Duration,
     /// `smtp_alert` / `smtp_alert_vrrp`: default for instances and groups.
     pub smtp_alert: Option<bool>,
@@ -73,19 +86,25 @@ pub struct GlobalDefs {
     pub vrrp_strict: bool,
     pub vrrp_skip_check_adv_addr: bool,
     pub vrrp_check_unicast_src: bool,
+    #[serde(serialize_with = "secs")]
     pub vrrp_garp_master_delay: Duration,
     pub vrrp_garp_master_repeat: u32,
+    #[serde(serialize_with = "opt_secs")]
     pub vrrp_garp_lower_prio_delay: Option<Duration>,
     pub vrrp_garp_lower_prio_repeat: Option<u32>,
+    #[serde(serialize_with = "secs")]
     pub vrrp_garp_master_refresh: Duration,
     pub vrrp_garp_master_refresh_repeat: u32,
+    #[serde(serialize_with = "secs")]
     pub vrrp_garp_interval: Duration,
+    #[serde(serialize_with = "secs")]
     pub vrrp_gna_interval: Duration,
     pub vrrp_min_garp: bool,
     pub vrrp_down_timer_adverts: u32,
     pub vrrp_lower_prio_no_advert: Option<bool>,
     pub vrrp_higher_prio_send_advert: bool,
     pub vrrp_owner_ignore_adverts: Option<bool>,
+    #[serde(serialize_with = "secs")]
     pub vrrp_startup_delay: Duration,
     pub dynamic_interfaces: bool,
     pub vmac_prefix: Option<String>,
@@ -152,8 +171,10 @@ pub struct VrrpScript {
     pub name: String,
     pub script: ScriptCommand,
     /// As written (vrrpd honours fractions; keepalived 2.2.7 only whole seconds).
+    #[serde(serialize_with = "secs")]
     pub interval: Duration,
     /// Kill the run after this long; keepalived's `0`/unset means `interval`, resolved here.
+    #[serde(serialize_with = "secs")]
     pub timeout: Duration,
     /// 0 = failure puts tracking instances in FAULT.
     pub weight: i32,
@@ -323,10 +344,12 @@ pub struct Instance {
     pub virtual_router_id: u8,
     /// Base priority: 100 by default, 255 for `state MASTER` without `priority`.
     pub priority: u8,
+    #[serde(serialize_with = "secs")]
     pub advert_int: Duration,
     pub version: u8,
     pub family: Family,
     pub nopreempt: bool,
+    #[serde(serialize_with = "secs")]
     pub preempt_delay: Duration,
     pub authentication: Option<Authentication>,
     pub virtual_ipaddress: Vec<VirtualAddress>,
@@ -345,10 +368,13 @@ pub struct Instance {
     pub mcast_src_ip: Option<IpAddr>,
     pub mcast_dst_ip: Option<IpAddr>,
     pub track_src_ip: bool,
+    #[serde(serialize_with = "secs")]
     pub garp_master_delay: Duration,
     pub garp_master_repeat: u32,
+    #[serde(serialize_with = "secs")]
     pub garp_master_refresh: Duration,
     pub garp_master_refresh_repeat: u32,
+    #[serde(serialize_with = "secs")]
     pub garp_lower_prio_delay: Duration,
     pub garp_lower_prio_repeat: u32,
     pub lower_prio_no_advert: bool,

@@ -229,6 +229,10 @@ fn model_serialises_and_compares() {
         "198.18.0.1"
     );
     assert_eq!(json["instances"][0]["family"], "inet");
+    assert_eq!(
+        json["instances"][0]["advert_int"], 1.0,
+        "durations dump as seconds"
+    );
 }
 
 #[test]
