@@ -235,7 +235,7 @@ impl Args {
         spec.body_contains = self.string.clone();
         if let Some(pattern) = &self.regex {
             spec.body_regex =
-                Some(regex::Regex::new(pattern).map_err(|e| format!("--regex: {e}"))?);
+                Some(regex_lite::Regex::new(pattern).map_err(|e| format!("--regex: {e}"))?);
         }
         for rule in &self.expect_headers {
             let (name, contains) = split_header(rule)?;

@@ -26,13 +26,7 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(e) => return clap_failure(e),
     };
-    if std::env::var_os("ELB_CHECK_LOG").is_some() {
-        // Opt-in diagnostics only: a subscriber costs start-up time.
-        tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
-            .with_env_filter(tracing_subscriber::EnvFilter::from_env("ELB_CHECK_LOG"))
-            .init();
-    }
+    init_tracing();
     let code = match run(&args) {
         Ok(code) => code,
         Err(e) => {
@@ -52,6 +46,24 @@ fn main() -> ExitCode {
     // Exit now rather than dropping the runtime, which would wait for a
     // resolver thread still stuck in getaddrinfo after a DNS timeout.
     std::process::exit(i32::from(code))
+}
+
+/// Opt-in diagnostics: `ELB_CHECK_LOG=debug` (a plain level) logs the
+/// library's tracing events to stderr. No subscriber otherwise, and no
+/// EnvFilter ever: its regex engine would double the binary that keepalived
+/// forks every interval.
+fn init_tracing() {
+    let Some(level) = std::env::var_os("ELB_CHECK_LOG") else {
+        return;
+    };
+    let level = level
+        .to_str()
+        .and_then(|l| l.parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::DEBUG);
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .init();
 }
 
 /// A command line clap refused: usage error 2, or UNKNOWN 3 in Nagios mode.

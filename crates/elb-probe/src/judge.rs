@@ -101,7 +101,7 @@ mod tests {
         let err = judge(&s, &head(200, &[]), b"dead", true).unwrap_err();
         assert!(err.contains("within the first 4 bytes"), "{err}");
         let mut r = spec();
-        r.body_regex = Some(regex::Regex::new(r#""status":\s*"UP""#).unwrap());
+        r.body_regex = Some(regex_lite::Regex::new(r#""status":\s*"UP""#).unwrap());
         assert!(judge(&r, &head(200, &[]), br#"{"status": "UP"}"#, false).is_ok());
         assert!(judge(&r, &head(200, &[]), br#"{"status": "DOWN"}"#, false).is_err());
     }

@@ -263,7 +263,11 @@ impl ResponseReader {
 
     fn feed_head<'d>(&mut self, data: &'d [u8]) -> Result<&'d [u8], ResponseError> {
         let before = self.head_buf.len();
-        let room = self.limits.max_head_bytes + 1 - before;
+        let room = self
+            .limits
+            .max_head_bytes
+            .saturating_add(1)
+            .saturating_sub(before);
         let take = room.min(data.len());
         self.head_buf.extend_from_slice(&data[..take]);
         let prefix_len = self.head_buf.len().min(5);
@@ -545,7 +549,7 @@ pub fn fuzz_reader(data: &[u8]) {
     }
     assert_eq!(reader.received(), fed as u64);
     assert!(reader.body().len() <= limits.max_body_bytes);
-    assert!(reader.head_buf.len() <= limits.max_head_bytes + 1);
+    assert!(reader.head_buf.len() <= limits.max_head_bytes.saturating_add(1));
     match outcome {
         Ok(Progress::Done) => {
             let head = reader.head().expect("done implies a head");
@@ -719,7 +723,7 @@ mod tests {
             result,
             Err(ResponseError::HeadTooLarge(limits.max_head_bytes))
         );
-        assert!(reader.head_buf.len() <= limits.max_head_bytes + 1);
+        assert!(reader.head_buf.len() <= limits.max_head_bytes.saturating_add(1));
 
         let mut many = b"HTTP/1.1 200 OK\r\n".to_vec();
         for i in 0..200 {

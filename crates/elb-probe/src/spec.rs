@@ -83,7 +83,7 @@ pub struct ProbeSpec {
     /// The body must contain this string.
     pub body_contains: Option<String>,
     /// The body must match this regular expression.
-    pub body_regex: Option<regex::Regex>,
+    pub body_regex: Option<regex_lite::Regex>,
     /// Header rules that must all hold.
     pub header_rules: Vec<HeaderRule>,
     /// TLS settings (used only for https).

@@ -75,7 +75,7 @@ fn chunked_body_is_decoded_before_matching() {
             .to_vec(),
     ));
     let mut s = spec(&format!("http://{}/", server.addr));
-    s.body_regex = Some(regex::Regex::new("status: UP").unwrap());
+    s.body_regex = Some(regex_lite::Regex::new("status: UP").unwrap());
     let result = rt().block_on(probe(&s));
     assert_eq!(result.verdict, Verdict::Healthy, "{}", result.detail);
 }
