@@ -406,6 +406,59 @@ fn cases() -> Vec<Case> {
             "    unicast_peer {\n        198.18.0.3\n    }",
         ),
     ));
+    c.push(one(
+        "owner_weighted_track",
+        base(
+            "",
+            "    priority 255\n    track_interface {\n        eth1 weight 10\n    }",
+        ),
+    ));
+    c.push(one(
+        "long_iface_name",
+        base("", "    interface abcdefghijklmnopq"),
+    ));
+    c.push(one("iface_lo", base("", "    interface lo")));
+    c.push(one(
+        "track_weight_254",
+        base("", "    track_interface {\n        eth1 weight 254\n    }"),
+    ));
+    c.push(one(
+        "track_weight_300",
+        base("", "    track_interface {\n        eth1 weight 300\n    }"),
+    ));
+    c.push(one("advert_300", base("", "    advert_int 300")));
+    c.push(one(
+        "v3_advert_frac",
+        base("", "    version 3\n    advert_int 0.333"),
+    ));
+    c.push(one(
+        "v3_advert_50",
+        base("", "    version 3\n    advert_int 50"),
+    ));
+    c.push(one(
+        "preempt_delay_2000",
+        base("", "    preempt_delay 2000"),
+    ));
+    c.push(one(
+        "smtp_server_port",
+        base("    smtp_server 127.0.0.1 2525", ""),
+    ));
+    c.push(one(
+        "smtp_connect_timeout_0",
+        base("    smtp_connect_timeout 0", ""),
+    ));
+    c.push(one(
+        "garp_repeat_0",
+        base("    vrrp_garp_master_repeat 0", ""),
+    ));
+    c.push(one(
+        "down_timer_adverts_0",
+        base("", "    down_timer_adverts 0"),
+    ));
+    c.push(one(
+        "state_backup_after_master",
+        base("", "    state MASTER\n    state BACKUP"),
+    ));
     // --- duplicates and groups
     c.push(one(
         "dup_vrid",

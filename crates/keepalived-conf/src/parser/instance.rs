@@ -362,6 +362,17 @@ pub(crate) fn track_interfaces<'a>(
         if e.words.get(1).is_some_and(|w| w.text == "weight") {
             let shifted = shift(e);
             if let Some((w, r)) = weight(p, &shifted, 254)? {
+                if w.abs() == 254 {
+                    p.error(
+                        e,
+                        2,
+                        format!(
+                            "track_interface {} weight {w} is outside -253..253 - using {}",
+                            t.name,
+                            w.clamp(-253, 253)
+                        ),
+                    );
+                }
                 t.weight = w.clamp(-253, 253);
                 t.reverse = r.unwrap_or(false);
             }
