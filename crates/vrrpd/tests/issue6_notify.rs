@@ -73,7 +73,7 @@ async fn generic_and_specific_scripts_run_once_per_transition_in_order() {
         slowest = slowest.max(t.elapsed());
     }
     assert!(
-        slowest < Duration::from_millis(5),
+        slowest < Duration::from_millis(100),
         "notify blocked {slowest:?}"
     );
 
@@ -161,7 +161,7 @@ async fn a_full_queue_drops_new_notifications_without_blocking() {
     let results: Vec<bool> = (0..10)
         .map(|_| notifier.notify(NotifyState::Backup, 1).is_ok())
         .collect();
-    assert!(t.elapsed() < Duration::from_millis(50));
+    assert!(t.elapsed() < Duration::from_millis(200));
     // One is being run, two wait in the queue; the rest are refused.
     let accepted = results.iter().filter(|ok| **ok).count();
     assert!((2..=3).contains(&accepted), "{results:?}");

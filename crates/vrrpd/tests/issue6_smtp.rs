@@ -180,7 +180,7 @@ async fn a_down_server_delays_nothing_and_queued_mail_arrives_when_it_returns() 
         slowest = slowest.max(t.elapsed());
     }
     assert!(
-        slowest < Duration::from_millis(5),
+        slowest < Duration::from_millis(100),
         "send blocked {slowest:?}"
     );
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -73,7 +73,11 @@ async fn a_black_holing_server_delays_nothing_and_is_logged_once() {
     // The queue bound: further mail is refused at once, earlier mail stays queued.
     assert!(queue.send(&alert("VI_5", "FAULT")).is_err());
     assert!(queue.send(&alert("VI_6", "FAULT")).is_err());
-    assert!(t.elapsed() < Duration::from_millis(20), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        t.elapsed()
+    );
     let deadline = Instant::now() + Duration::from_secs(15);
     while queue.stats().failed_attempts < 2 {
         assert!(Instant::now() < deadline, "{:?}", queue.stats());
