@@ -227,7 +227,7 @@ pub async fn handle(
                 cluster.stats.latency.observe(start.elapsed());
                 return Ok(relay(
                     &ctx,
-                    &cluster,
+                    cluster,
                     idx,
                     resp,
                     sender,
