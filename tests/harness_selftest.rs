@@ -28,5 +28,5 @@ fn backend_serves_its_name_and_mail_sink_receives_mail() {
         server.ipv4()
     );
     client.run(&[SYSTEM_PYTHON, "-c", &script]).unwrap();
-    sink.wait_for_subject("probe 42", T).unwrap();
+    sink.wait_for_subject("probe 42", 1, T).unwrap();
 }

@@ -2,4 +2,5 @@
 //! and how to start the pieces of the seed deployment inside a [`netlab::Lab`].
 
 pub mod bins;
+pub mod seed;
 pub mod services;

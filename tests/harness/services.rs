@@ -60,10 +60,16 @@ impl MailSink {
         Ok(Self { proc })
     }
 
-    /// Waits for the next received mail whose Subject matches `pattern`; returns that line.
-    pub fn wait_for_subject(&self, pattern: &str, timeout: Duration) -> Result<String> {
+    /// Waits until `count` mails whose Subject matches `pattern` have been received (mails
+    /// from two hosts arrive in any order); returns the `count`-th Subject line.
+    pub fn wait_for_subject(
+        &self,
+        pattern: &str,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<String> {
         self.proc
-            .wait_for_line(&format!("^Subject: .*{pattern}"), timeout)
+            .wait_for_nth_line(&format!("^Subject: .*{pattern}"), count, timeout)
     }
 
     /// Everything the server printed (all messages received so far).

@@ -111,6 +111,49 @@ impl Proc {
         }
     }
 
+    /// Waits until at least `count` lines printed since the start (consumed or not) match
+    /// `pattern`, and returns the `count`-th. For events whose order among themselves is not
+    /// fixed (mails from two hosts), or that repeat (the second MASTER transition).
+    pub fn wait_for_nth_line(
+        &self,
+        pattern: &str,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<String> {
+        let re = Regex::new(pattern).with_context(|| format!("bad pattern {pattern:?}"))?;
+        let deadline = Instant::now() + timeout;
+        let mut lines = self.shared.lines.lock().expect("output lock");
+        loop {
+            if let Some(found) = lines
+                .lines
+                .iter()
+                .filter(|l| re.is_match(l))
+                .nth(count.max(1) - 1)
+            {
+                return Ok(found.clone());
+            }
+            if lines.closed == 2 {
+                bail!(
+                    "{} ended its output with fewer than {count} lines matching /{pattern}/",
+                    self.label
+                );
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                bail!(
+                    "{}: fewer than {count} lines matching /{pattern}/ within {timeout:?}",
+                    self.label
+                );
+            }
+            lines = self
+                .shared
+                .changed
+                .wait_timeout(lines, left)
+                .expect("output lock")
+                .0;
+        }
+    }
+
     /// Sends `signal` to the process (not its group: the process decides about its children).
     pub fn signal(&self, signal: Signal) -> Result<()> {
         nix::sys::signal::kill(Pid::from_raw(self.child.id() as i32), signal)
