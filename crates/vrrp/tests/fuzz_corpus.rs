@@ -63,3 +63,22 @@ fn seeds_reach_the_interesting_paths() {
     cfg.auth = vrrp::Auth::pass(b"secret12");
     assert!(vrrp::rx::check(&cfg, &pkt, 100, None).is_ok());
 }
+
+mod random_inputs {
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// The fuzz targets' invariants on random inputs, on stable, in `cargo test`.
+        #[test]
+        fn decode_holds_its_invariants(data in prop::collection::vec(any::<u8>(), 0..200)) {
+            super::decode::run(&data);
+        }
+
+        #[test]
+        fn instance_rx_holds_its_invariants(data in prop::collection::vec(any::<u8>(), 0..400)) {
+            super::instance_rx::run(&data);
+        }
+    }
+}

@@ -338,6 +338,50 @@ proptest! {
     }
 
     #[test]
+    fn ipv6_one_right_master_after_faults_and_heal(
+        nodes in prop::collection::vec(node_params(), 2..=3),
+        cs in 1u64..=100,
+        ops in prop::collection::vec((0u64..4000, op(3)), 0..15),
+        seed in any::<u64>(),
+    ) {
+        // VRRPv3 over IPv6: link-local sources, ff02::12, v6 pseudo-header.
+        let n = nodes.len();
+        let interval = ms(cs * 10);
+        let mut sim = Sim::new(seed);
+        for (i, p) in nodes.iter().enumerate() {
+            let ll = IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, i as u16 + 1));
+            let mut c = instance(1, Version::V3, interval, i as u8, *p);
+            c.primary_address = ll;
+            c.family = vrrp::Family::V6;
+            c.multicast_group = vrrp::Family::V6.multicast_group();
+            c.vips = vec![Vip::host(IpAddr::V6(Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 0x100)))];
+            sim.add_node(format!("n{i}"), vec![UnitSpec::Single(c)]).unwrap();
+        }
+        sim.start_all();
+        for i in 0..n {
+            init_trackers(&mut sim, i);
+        }
+        let down = worst_master_down(Version::V3, interval);
+        for (gap_ms, o) in &ops {
+            let o = match o.clone() {
+                Op::Partition(a, b) | Op::Block(a, b) | Op::Heal(a, b) if a >= n || b >= n => continue,
+                Op::Crash(x) | Op::Restart(x) if x >= n => continue,
+                Op::Tracker { node, .. } if node >= n => continue,
+                o => o,
+            };
+            sim.run_for(interval.mul_f64(*gap_ms as f64 / 1000.0)).unwrap();
+            apply(&mut sim, &o);
+        }
+        heal_everything(&mut sim);
+        let healed = sim.now() + max_delay(&ops);
+        sim.run_until(healed + down * 8).unwrap();
+        check_converged(&sim, healed, down + NetParams::default().delay_max)?;
+        for i in 0..n {
+            prop_assert_eq!(sim.rx_counters(i).dropped_total(), 0, "valid v6 adverts dropped");
+        }
+    }
+
+    #[test]
     fn sync_group_members_move_together(
         (version, interval) in version_interval(),
         prios in (1u8..=254, 1u8..=254),
