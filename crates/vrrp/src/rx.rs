@@ -170,14 +170,18 @@ pub enum RxWarning {
     /// VRRPv3 unicast checksum computed over the multicast group
     /// (keepalived <= 1.3.6), accepted as keepalived still does.
     OldUnicastChecksum,
+    /// Sent from our own primary address: a looped-back copy, a duplicate
+    /// address, or a forgery. The state machine ignores it.
+    OwnAddress,
 }
 
 impl RxWarning {
     /// Every warning (the index of [`RxCounters`]).
-    pub const ALL: [RxWarning; 3] = [
+    pub const ALL: [RxWarning; 4] = [
         RxWarning::IntervalMismatch,
         RxWarning::AddressListMismatch,
         RxWarning::OldUnicastChecksum,
+        RxWarning::OwnAddress,
     ];
 
     /// Stable short name.
@@ -186,6 +190,7 @@ impl RxWarning {
             RxWarning::IntervalMismatch => "v3_interval_mismatch",
             RxWarning::AddressListMismatch => "address_list_mismatch",
             RxWarning::OldUnicastChecksum => "old_unicast_checksum",
+            RxWarning::OwnAddress => "own_address",
         }
     }
 
@@ -194,6 +199,7 @@ impl RxWarning {
             RxWarning::IntervalMismatch => 1,
             RxWarning::AddressListMismatch => 2,
             RxWarning::OldUnicastChecksum => 4,
+            RxWarning::OwnAddress => 8,
         }
     }
 }
@@ -475,6 +481,9 @@ pub fn check(
         && !cfg.unicast_peers.iter().any(|p| p.addr == pkt.src)
     {
         return Err(RxError::UnknownSource);
+    }
+    if pkt.src == cfg.primary_address {
+        warnings.insert(RxWarning::OwnAddress);
     }
     Ok(CheckedAdvert {
         src: pkt.src,

@@ -307,3 +307,13 @@ fn unicast_peer_ttl_window() {
     assert!(check(&c, &mk(254)).is_ok());
     assert_eq!(check(&c, &mk(64)).unwrap_err(), RxError::BadTtl);
 }
+
+#[test]
+fn own_address_is_flagged() {
+    let mut c = cfg(Version::V3);
+    c.primary_address = v4(2);
+    let r = check(&c, &packet(Version::V3, 255, |_| {})).unwrap();
+    assert!(r.warnings.contains(RxWarning::OwnAddress));
+    let r = check(&cfg(Version::V3), &packet(Version::V3, 255, |_| {})).unwrap();
+    assert!(!r.warnings.contains(RxWarning::OwnAddress));
+}
