@@ -184,32 +184,7 @@ echo "Machine: $(nproc) CPUs ($(awk -F: '/model name/{print $2; exit}' /proc/cpu
 echo "Versions: $("$ELB_PROXY" --version), $(haproxy -v | head -1 | awk '{print "HAProxy "$3}'), $(nginx -v 2>&1 | sed 's/.*\///;s/^/nginx /'), $(wrk -v 2>&1 | head -1 | awk '{print $1" "$2}')."
 echo "Proxy and backend on CPU $PROXY_CPU, wrk -t1 on CPU $LOAD_CPU, $DURATION per cell."
 echo
-echo "| conns | proxy | req/s | ratio vs HAProxy | p50 µs | p99 µs | CPU µs/req | peak RSS KiB | errors |"
-echo "|---|---|---|---|---|---|---|---|---|"
-for c in $CONNS; do
-  d=$(run_wrk $BACKEND_PORT "$c")
-  read -r drps dp50 dp99 _ derr <<<"$d"
-  echo "| $c | direct (no proxy) | $drps | | $dp50 | $dp99 | | | $derr |"
-  declare -A RPS=()
-  for name in haproxy elb-proxy nginx; do
-    case $name in
-      elb-proxy) port=$ELB_PORT; pid=$ELB_PID ;;
-      haproxy) port=$HAPROXY_PORT; pid=$HAP_PID ;;
-      nginx) port=$NGINX_PORT; pid=$NGINX_WORKER ;;
-    esac
-    t0=$(cpu_ticks "$pid")
-    r=$(run_wrk $port "$c")
-    t1=$(cpu_ticks "$pid")
-    read -r rps p50 p99 reqs err <<<"$r"
-    RPS[$name]=$rps
-    cpu=$(python3 -c "print('%.1f' % (($t1-$t0)/$TCK*1e6/max(1,$reqs)))")
-    ratio=$(python3 -c "print('%.2f' % ($rps/${RPS[haproxy]}))")
-    echo "| $c | $name | $rps | $ratio | $p50 | $p99 | $cpu | $(hwm_kb "$pid") | $err |"
-  done
-done
-
-echo
-echo "## Idle keep-alive connections ($IDLE, each after one request)"
+echo "## Idle keep-alive connections ($IDLE, each after one request; measured first, on fresh processes)"
 echo
 echo "| proxy | RSS before KiB | RSS with $IDLE idle KiB | bytes per idle connection |"
 echo "|---|---|---|---|"
@@ -253,6 +228,33 @@ for name in elb-proxy haproxy nginx; do
 done
 
 echo
+echo "## Request rate and latency"
+echo
+echo "| conns | proxy | req/s | ratio vs HAProxy | p50 µs | p99 µs | CPU µs/req | peak RSS KiB | errors |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for c in $CONNS; do
+  d=$(run_wrk $BACKEND_PORT "$c")
+  read -r drps dp50 dp99 _ derr <<<"$d"
+  echo "| $c | direct (no proxy) | $drps | | $dp50 | $dp99 | | | $derr |"
+  declare -A RPS=()
+  for name in haproxy elb-proxy nginx; do
+    case $name in
+      elb-proxy) port=$ELB_PORT; pid=$ELB_PID ;;
+      haproxy) port=$HAPROXY_PORT; pid=$HAP_PID ;;
+      nginx) port=$NGINX_PORT; pid=$NGINX_WORKER ;;
+    esac
+    t0=$(cpu_ticks "$pid")
+    r=$(run_wrk $port "$c")
+    t1=$(cpu_ticks "$pid")
+    read -r rps p50 p99 reqs err <<<"$r"
+    RPS[$name]=$rps
+    cpu=$(python3 -c "print('%.1f' % (($t1-$t0)/$TCK*1e6/max(1,$reqs)))")
+    ratio=$(python3 -c "print('%.2f' % ($rps/${RPS[haproxy]}))")
+    echo "| $c | $name | $rps | $ratio | $p50 | $p99 | $cpu | $(hwm_kb "$pid") | $err |"
+  done
+done
+
+echo
 echo "## 1 GiB through the proxy (one connection)"
 echo
 echo "| proxy | download s | download MiB/s | upload s | upload MiB/s | peak RSS KiB after |"
@@ -263,8 +265,8 @@ for name in elb-proxy haproxy nginx; do
     haproxy) port=$HAPROXY_PORT; pid=$HAP_PID ;;
     nginx) port=$NGINX_PORT; pid=$NGINX_WORKER ;;
   esac
-  down=$(taskset -c $LOAD_CPU curl -s -o /dev/null --max-time 120 -w '%{time_total} %{size_download}' "http://127.0.0.1:$port/big")
-  up=$(head -c 1073741824 /dev/zero | taskset -c $LOAD_CPU curl -s -o /dev/null --max-time 120 -w '%{time_total} %{size_upload}' -H 'Transfer-Encoding: chunked' -T - "http://127.0.0.1:$port/upload")
+  down=$(taskset -c $LOAD_CPU curl -s -o /dev/null --max-time 120 -w '%{time_total} %{size_download}' "http://127.0.0.1:$port/big" || echo "0 0")
+  up=$(head -c 1073741824 /dev/zero | taskset -c $LOAD_CPU curl -s -o /dev/null --max-time 120 -w '%{time_total} %{size_upload}' -H 'Transfer-Encoding: chunked' -T - "http://127.0.0.1:$port/upload" || echo "0 0")
   read -r dt ds <<<"$down"; read -r ut us <<<"$up"
-  echo "| $name | $dt | $(python3 -c "print('%.0f' % ($ds/1048576/$dt))") | $ut | $(python3 -c "print('%.0f' % ($us/1048576/$ut))") | $(hwm_kb "$pid") |"
+  echo "| $name | $dt | $(python3 -c "print('%.0f' % ($ds/1048576/max($dt,1e-9)))") | $ut | $(python3 -c "print('%.0f' % ($us/1048576/max($ut,1e-9)))") | $(hwm_kb "$pid") |"
 done

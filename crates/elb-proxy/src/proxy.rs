@@ -391,20 +391,60 @@ fn relay(
     Response::from_parts(parts, ResponseBody::upstream(body, Box::new(done)))
 }
 
-/// Runs a WebSocket/Upgrade tunnel until either side closes.
-async fn tunnel(client: OnUpgrade, member: OnUpgrade, _idle: Duration) {
+/// Runs a WebSocket/Upgrade tunnel until both sides close or nothing moves for `idle`.
+async fn tunnel(client: OnUpgrade, member: OnUpgrade, idle: Duration) {
     let (c, m) = tokio::join!(client, member);
     match (c, m) {
-        (Ok(c), Ok(m)) => {
-            let mut c = TokioIo::new(c);
-            let mut m = TokioIo::new(m);
-            let _ = tokio::io::copy_bidirectional(&mut c, &mut m).await;
-        }
+        (Ok(c), Ok(m)) => copy_until_idle(TokioIo::new(c), TokioIo::new(m), idle).await,
         (c, m) => tracing::debug!(
             client_ok = c.is_ok(),
             member_ok = m.is_ok(),
             "upgrade failed"
         ),
+    }
+}
+
+/// Copies both ways; a side's EOF is passed on as a write shutdown to the other side.
+async fn copy_until_idle<A, B>(a: A, b: B, idle: Duration)
+where
+    A: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    B: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut ar, mut aw) = tokio::io::split(a);
+    let (mut br, mut bw) = tokio::io::split(b);
+    let mut ab = vec![0u8; 16 * 1024];
+    let mut ba = vec![0u8; 16 * 1024];
+    let (mut a_open, mut b_open) = (true, true);
+    while a_open || b_open {
+        tokio::select! {
+            r = ar.read(&mut ab), if a_open => match r {
+                Ok(0) | Err(_) => {
+                    a_open = false;
+                    let _ = bw.shutdown().await;
+                }
+                Ok(n) => {
+                    if bw.write_all(&ab[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            },
+            r = br.read(&mut ba), if b_open => match r {
+                Ok(0) | Err(_) => {
+                    b_open = false;
+                    let _ = aw.shutdown().await;
+                }
+                Ok(n) => {
+                    if aw.write_all(&ba[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            },
+            _ = tokio::time::sleep(idle) => {
+                tracing::debug!(?idle, "tunnel idle timeout");
+                break;
+            }
+        }
     }
 }
 

@@ -526,7 +526,7 @@ async fn body_limit_gives_413_and_websocket_is_tunnelled() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let a = Backend::start("a").await;
     let yaml = format!(
-        "listeners: [{{ address: \"{{listen}}\" }}]\nclusters:\n{}routes: [{{ match: {{ path: /sink }}, cluster: c, max_body: 1KiB }}]\ndefault_cluster: c\n",
+        "listeners: [{{ address: \"{{listen}}\" }}]\ntimeouts: {{ tunnel_idle: 500ms }}\nclusters:\n{}routes: [{{ match: {{ path: /sink }}, cluster: c, max_body: 1KiB }}]\ndefault_cluster: c\n",
         cluster_yaml("c", &[("a", a.addr, 1)], "")
     );
     let p = start_proxy(&yaml);
@@ -624,4 +624,53 @@ async fn one_gib_streams_both_ways_with_flat_memory() {
         peak < base + 32 * 1024,
         "memory grew from {base} to {peak} KiB: body was buffered"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_connection_limit_new_connections_are_refused_at_once_and_service_recovers() {
+    use tokio::io::AsyncReadExt;
+    let a = Backend::start("a").await;
+    let yaml = format!(
+        "listeners: [{{ address: \"{{listen}}\", max_connections: 5 }}]\nclusters:\n{}default_cluster: c\n",
+        cluster_yaml("c", &[("a", a.addr, 1)], "")
+    );
+    let p = start_proxy(&yaml);
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        let mut c = Client::connect(p.addr).await;
+        assert_eq!(c.get("x", "/").await.unwrap().status, 200);
+        held.push(c);
+    }
+    // The sixth is closed at once (EOF well before any timeout).
+    let start = std::time::Instant::now();
+    let mut s = tokio::net::TcpStream::connect(p.addr).await.unwrap();
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await;
+    assert!(
+        matches!(n, Ok(Ok(0)) | Ok(Err(_))),
+        "over-limit connection not closed: {n:?}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(1));
+    let (_, info) = p.ctl("show info");
+    assert!(info.contains("RefusedConns: 1"), "{info}");
+    // Existing clients keep working; when load falls, new clients are served again.
+    assert_eq!(held[0].get("x", "/").await.unwrap().status, 200);
+    held.clear();
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Ok(r) = request(
+            p.addr,
+            http::Request::get("/")
+                .header("host", "x")
+                .body(empty())
+                .unwrap(),
+        )
+        .await
+        {
+            assert_eq!(r.status, 200);
+            break;
+        }
+        assert!(std::time::Instant::now() < end, "service did not recover");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

@@ -401,7 +401,7 @@ pub struct Timeouts {
     /// Idle pooled upstream connections are closed after this.
     #[serde(default = "d_pool_idle")]
     pub upstream_idle: Dur,
-    /// Idle WebSocket / Upgrade tunnel.
+    /// A WebSocket / Upgrade tunnel with no byte moving either way this long is closed.
     #[serde(default = "d_tunnel")]
     pub tunnel_idle: Dur,
 }
