@@ -187,3 +187,71 @@ fn weight_2_with_101_and_97_never_fails_over_under_keepalived() {
     assert!(ha.has_address(vip()).unwrap());
     drop((a, b));
 }
+
+/// The same pair under vrrpd: the backup sees the master's 103 against its own 99 and says,
+/// once in its log and in `show status`, that no tracker failure can cause failover and which
+/// weight would.
+#[test]
+fn vrrpd_warns_once_when_weights_cannot_cross() {
+    if !netlab::require_root_or_skip("vrrpd_warns_once_when_weights_cannot_cross") {
+        return;
+    }
+    let lab = Lab::new(2).expect("lab");
+    let start = |i: usize, state: &str, prio: u8| -> (PathBuf, Proc) {
+        let host = lab.host(i);
+        let dir = lab.dir().join(format!("v{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("healthy"), "").unwrap();
+        let conf = seed_conf(state, prio).replace(
+            "/usr/bin/test -e /var/tmp/healthy",
+            &format!("/usr/bin/test -e {}/healthy", dir.display()),
+        );
+        let path = dir.join("keepalived.conf");
+        std::fs::write(&path, conf).unwrap();
+        let mut cmd: Command = host.command(env!("CARGO_BIN_EXE_vrrpd"));
+        cmd.args(["-n", "-l", "-f"])
+            .arg(&path)
+            .arg("-p")
+            .arg(dir.join("vrrpd.pid"))
+            .env("RUST_LOG", "info");
+        (dir, host.spawn(&format!("vrrpd-{i}"), cmd).unwrap())
+    };
+    let (_da, _pa) = start(0, "MASTER", 101);
+    let (db, pb) = start(1, "BACKUP", 97);
+    let (ha, hb) = (lab.host(0), lab.host(1));
+    wait_vip_moves_to(ha, hb);
+    let pid = db.join("vrrpd.pid");
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        let out = hb
+            .command(env!("CARGO_BIN_EXE_vrrpd"))
+            .args(["ctl", "-p", pid.to_str().unwrap(), "show", "status"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.contains("WARNING") {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "no warning in status: {text}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        status.contains("no tracker failure there can cause failover")
+            && status.contains("a weight of 5"),
+        "{status}"
+    );
+    // Three more adverts from the master: still a single log line.
+    let capture = hb.capture("vrrp").unwrap();
+    for _ in 0..3 {
+        capture.wait_for("vrid 51", WAIT).unwrap();
+    }
+    let logged = pb
+        .output()
+        .matches("no tracker failure there can cause failover")
+        .count();
+    assert_eq!(logged, 1, "{}", pb.output());
+    eprintln!(
+        "vrrpd backup status: {}",
+        status.lines().find(|l| l.contains("WARNING")).unwrap_or("")
+    );
+}

@@ -107,7 +107,7 @@ pub struct TrackerWeight {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum WeightCheck {
-    /// Healthy, this node is not above the peer: its own failures cannot matter for failover.
+    /// Healthy, both nodes have the same priority: the tie is decided by address.
     NotAbove { healthy: u8, peer: u8 },
     /// These trackers' failure alone (FAULT, or a priority below the peer's) hands over.
     Crosses {
@@ -124,6 +124,18 @@ pub enum WeightCheck {
         /// The priority with every tracker failing (may still not cross).
         all_failing: u8,
         /// A weight that would make one failure cross: ±(healthy - peer + 1).
+        suggested_weight: i64,
+    },
+    /// Seen from a backup (the peer is above this node): if the master tracks with the same
+    /// weights as this node (the usual case: one config on both), no single tracker failure
+    /// on the master brings it below this node. A backup is the node that can see this,
+    /// since only the master sends adverts.
+    PeerCannotCross {
+        healthy: u8,
+        peer: u8,
+        /// The lowest priority the master reaches with one tracker failing.
+        peer_lowest_single: u8,
+        /// A weight that would work on both nodes: ±(peer - healthy + 1).
         suggested_weight: i64,
     },
 }
@@ -143,13 +155,29 @@ impl WeightCheck {
                  lowest with one tracker failing {lowest_single}, peer advertises {peer}; \
                  a weight of {suggested_weight} (or 0 for FAULT) would work"
             )),
+            WeightCheck::PeerCannotCross {
+                healthy,
+                peer,
+                peer_lowest_single,
+                suggested_weight,
+            } => Some(format!(
+                "{instance}: if the master tracks with the same weights as this node, no \
+                 tracker failure there can cause failover: it advertises {peer}, at least \
+                 {peer_lowest_single} with one tracker failing, this node has {healthy}; a \
+                 weight of {suggested_weight} (or 0 for FAULT) would work"
+            )),
             _ => None,
         }
     }
 }
 
-/// Can a tracker failure move this node (base priority `base`, trackers `weights`, all up)
-/// strictly below the peer's advertised priority `peer`? Equal priorities are not counted
+/// Can a tracker failure hand the VIP over between this node (base priority `base`,
+/// trackers `weights`) and a peer advertising `peer`?
+///
+/// Above the peer (this node is the preferred master): can one of its own trackers failing
+/// take it strictly below `peer` (or into FAULT)? Below the peer (this node is the backup,
+/// the one that sees the master's adverts): assuming the master tracks with the same
+/// weights, can one failure there take it below this node? Equal priorities are not counted
 /// as crossing: the tie is decided by IP address, not by health.
 pub fn check_weights(base: u8, weights: &[TrackerWeight], peer: u8) -> WeightCheck {
     let as_input = |w: &TrackerWeight, state| TrackerInput {
@@ -166,8 +194,11 @@ pub fn check_weights(base: u8, weights: &[TrackerWeight], peer: u8) -> WeightChe
         Effective::Priority(p) => p,
         Effective::Fault { .. } => MIN_PRIORITY,
     };
-    if healthy <= peer {
+    if healthy == peer {
         return WeightCheck::NotAbove { healthy, peer };
+    }
+    if healthy < peer {
+        return check_as_backup(healthy, weights, peer);
     }
     let mut by = Vec::new();
     let mut lowest_single = healthy;
@@ -203,6 +234,39 @@ pub fn check_weights(base: u8, weights: &[TrackerWeight], peer: u8) -> WeightChe
         peer,
         lowest_single,
         all_failing,
+        suggested_weight: if positive { magnitude } else { -magnitude },
+    }
+}
+
+/// The backup's view: the master advertises `peer` (healthy); assuming it has trackers
+/// with the same weights as `weights`, can one failure there bring it below `healthy`?
+fn check_as_backup(healthy: u8, weights: &[TrackerWeight], peer: u8) -> WeightCheck {
+    let mut by = Vec::new();
+    let mut peer_lowest_single = peer;
+    for w in weights {
+        if w.weight == 0 {
+            by.push(w.name.clone());
+            continue;
+        }
+        if peer == OWNER_PRIORITY {
+            continue;
+        }
+        // Whichever direction, one tracker's failure moves a priority by |weight|.
+        let dropped = clamp(i64::from(peer) - w.weight.abs());
+        peer_lowest_single = peer_lowest_single.min(dropped);
+        if dropped < healthy {
+            by.push(w.name.clone());
+        }
+    }
+    if !by.is_empty() {
+        return WeightCheck::Crosses { healthy, peer, by };
+    }
+    let magnitude = i64::from(peer) - i64::from(healthy) + 1;
+    let positive = weights.first().is_some_and(|w| w.weight > 0);
+    WeightCheck::PeerCannotCross {
+        healthy,
+        peer,
+        peer_lowest_single,
         suggested_weight: if positive { magnitude } else { -magnitude },
     }
 }
@@ -400,17 +464,53 @@ mod tests {
         ));
     }
 
+    /// The backup is the node that sees the master's adverts (a backup sends none), so it
+    /// judges the pair assuming the master tracks with the same weights.
     #[test]
-    fn weight_zero_always_crosses_and_lower_node_is_not_above() {
+    fn seen_from_the_backup() {
+        // Seed: backup 100 + 2 = 102, master advertises 103; a failure there gives 101.
+        assert_eq!(
+            check_weights(100, &[w("chk_elb", 2)], 103),
+            WeightCheck::Crosses {
+                healthy: 102,
+                peer: 103,
+                by: vec!["chk_elb".into()]
+            }
+        );
+        // 101/97: backup 99, master 103; a failure there gives 101, still above 99.
+        let check = check_weights(97, &[w("chk_elb", 2)], 103);
+        assert_eq!(
+            check,
+            WeightCheck::PeerCannotCross {
+                healthy: 99,
+                peer: 103,
+                peer_lowest_single: 101,
+                suggested_weight: 5
+            }
+        );
+        assert!(check.warning("VI_1").unwrap().contains("weight of 5"));
+        // An owner master is never adjusted; a weight-0 tracker always works (FAULT).
+        assert!(matches!(
+            check_weights(100, &[w("chk", -50)], 255),
+            WeightCheck::PeerCannotCross { .. }
+        ));
+        assert!(matches!(
+            check_weights(100, &[w("chk", 0)], 255),
+            WeightCheck::Crosses { .. }
+        ));
+    }
+
+    #[test]
+    fn weight_zero_always_crosses_and_equal_priorities_are_a_tie() {
         assert!(matches!(
             check_weights(101, &[w("chk", 0)], 50),
             WeightCheck::Crosses { .. }
         ));
         assert_eq!(
-            check_weights(100, &[w("chk", 2)], 103),
+            check_weights(100, &[w("chk", 2)], 102),
             WeightCheck::NotAbove {
                 healthy: 102,
-                peer: 103
+                peer: 102
             }
         );
         // Equal after a failure is a tie decided by address: not counted as crossing.
