@@ -200,6 +200,8 @@ pub fn build_command(plan: &ExecPlan, extra_args: &[String], run_as: Option<&Run
     }
     // SAFETY: the closure only calls prctl(2), which is async-signal-safe, between fork and
     // exec. It asks the kernel to SIGTERM the script if vrrpd dies, like keepalived does.
+    // (The signal follows the death of the *thread* that forked: spawn from runtime worker
+    // threads, which live as long as the daemon, never from a `spawn_blocking` thread.)
     unsafe {
         cmd.pre_exec(|| {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
