@@ -351,6 +351,7 @@ async fn a_pushed_down_moves_at_once_and_holds_until_the_script_agrees() {
     let down = next(&mut rx).await;
     assert!(!down.up && down.reason.contains("pushed down"), "{down:?}");
     assert!(pushed_at.elapsed() < Duration::from_millis(100));
+    assert_eq!(tracker.pushed(), Some(false));
     // Passing runs do not undo the push...
     let runs = tracker.counters().runs;
     while tracker.counters().runs < runs + 4 {
@@ -363,6 +364,7 @@ async fn a_pushed_down_moves_at_once_and_holds_until_the_script_agrees() {
     while tracker.counters().failures == failures {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    assert_eq!(tracker.pushed(), None, "a failing run releases the push");
     std::fs::write(&flag, "").unwrap();
     let up = next(&mut rx).await;
     assert!(up.up && up.reason.contains("succeeded"), "{up:?}");

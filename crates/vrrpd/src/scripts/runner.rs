@@ -108,13 +108,34 @@ pub enum TrackerError {
     Busy(String),
 }
 
-/// Run counters of one script, for `show stats`.
+/// Run counters of one script, for `show stats`, and whether a push is in force.
 #[derive(Debug, Default)]
 pub struct ScriptCounters {
     pub runs: AtomicU64,
     pub failures: AtomicU64,
     pub timeouts: AtomicU64,
     pub skipped: AtomicU64,
+    /// 0: no push in force, 1: pushed up, 2: pushed down.
+    pushed: std::sync::atomic::AtomicU8,
+}
+
+impl ScriptCounters {
+    fn set_pushed(&self, pushed: Option<bool>) {
+        let v = match pushed {
+            None => 0,
+            Some(true) => 1,
+            Some(false) => 2,
+        };
+        self.pushed.store(v, Ordering::Relaxed);
+    }
+
+    fn pushed(&self) -> Option<bool> {
+        match self.pushed.load(Ordering::Relaxed) {
+            1 => Some(true),
+            2 => Some(false),
+            _ => None,
+        }
+    }
 }
 
 /// A point-in-time copy of [`ScriptCounters`].
@@ -208,6 +229,12 @@ impl ScriptTracker {
         self.counters.snapshot()
     }
 
+    /// The pushed state in force (`track NAME up|down`), until a script result agrees with it
+    /// and releases it; `None` when the script drives the state.
+    pub fn pushed(&self) -> Option<bool> {
+        self.counters.pushed()
+    }
+
     /// Stops the task; a run in progress gets SIGTERM (SIGKILL 2 s later) and is reaped.
     pub async fn stop(self) {
         let _ = self.stop_tx.send(true);
@@ -271,7 +298,9 @@ async fn run_loop(
                     counters.timeouts.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(script = %name, "track script {outcome}; killed its process group");
                 }
-                if let Some(change) = filter.observe(outcome.is_success()) {
+                let change = filter.observe(outcome.is_success());
+                counters.set_pushed(filter.pushed());
+                if let Some(change) = change {
                     let reason = describe(&name, change.up, change.cause, Some(&outcome));
                     if send_change(&updates, &name, change.up, reason).await.is_err() {
                         break;
@@ -280,7 +309,9 @@ async fn run_loop(
             }
             pushed = push_rx.recv() => {
                 let Some(up) = pushed else { continue };
-                if let Some(change) = filter.push(up) {
+                let change = filter.push(up);
+                counters.set_pushed(filter.pushed());
+                if let Some(change) = change {
                     let reason = describe(&name, change.up, change.cause, None);
                     if send_change(&updates, &name, change.up, reason).await.is_err() {
                         break;
