@@ -62,9 +62,12 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
         cx.error(&d, format!("({name}) the virtual router id must be set"));
         return None;
     };
-    let unicast_with_source = d.unicast_src_ip.is_some() && !d.unicast_peer.is_empty();
-    if d.interface.is_none() && !unicast_with_source {
-        cx.error(&d, format!("({name}) Unknown interface! an interface is required unless unicast with unicast_src_ip"));
+    // keepalived 2.2.7 requires an interface even for unicast with unicast_src_ip.
+    if d.interface.is_none() {
+        cx.error(
+            &d,
+            format!("({name}) Unknown interface! (`interface` is required)"),
+        );
         return None;
     }
     // Family: the first VIP decides (native_ipv6 forces IPv6); the others must match.
@@ -151,8 +154,15 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
     }
     // Authentication: v2 only, not in strict mode; AH and a non-owner MASTER do not mix.
     let mut authentication = match (&d.auth_type, &d.auth_pass) {
-        (Some(t), pass) => {
-            let pass = pass.clone().unwrap_or_default();
+        (Some(_), None) => {
+            cx.error(
+                &d,
+                format!("({name}) Authentication specified but no password given. Ignoring"),
+            );
+            None
+        }
+        (Some(t), Some(pass)) => {
+            let pass = pass.clone();
             Some(if t == "AH" {
                 Authentication::Ah(pass)
             } else {
@@ -219,6 +229,12 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
             format!("({name}) unicast peers with strict mode: RFC strict mode is multicast only"),
         );
     }
+    if d.unicast_peer.is_empty() && (d.unicast_src_ip.is_some() || d.unicast_ttl.is_some()) {
+        cx.error(&d, format!(
+            "({name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast."
+        ));
+    }
+    dedup_trackers(&mut d, cx);
     // The instance's own interface in track_interface is dropped (keepalived does the same).
     let own = d.interface.clone();
     let mut track_interface = Vec::new();
@@ -358,6 +374,36 @@ impl MinGarp {
     }
 }
 
+/// A tracker listed twice in one instance: keepalived keeps the first and reports the rest.
+fn dedup_trackers(d: &mut InstanceDraft, cx: &mut Ctx<'_>) {
+    let name = d.name.clone();
+    let mut seen = std::collections::HashSet::new();
+    let mut dups = Vec::new();
+    d.track_interface.retain(|t| {
+        seen.insert(t.name.clone()) || {
+            dups.push(format!("track_interface {}", t.name));
+            false
+        }
+    });
+    seen.clear();
+    d.track_script.retain(|t| {
+        seen.insert(t.name.clone()) || {
+            dups.push(format!("track_script {}", t.name));
+            false
+        }
+    });
+    seen.clear();
+    d.track_file.retain(|t| {
+        seen.insert(t.name.clone()) || {
+            dups.push(format!("track_file {}", t.name));
+            false
+        }
+    });
+    for what in dups {
+        cx.error(d, format!("({name}) duplicate {what} - ignoring"));
+    }
+}
+
 fn config_error(diags: &mut Vec<Diagnostic>, kw: &str, msg: String) {
     diags.push(Diagnostic {
         severity: Severity::Error,
@@ -394,6 +440,61 @@ fn duplicate_vrids(cfg: &Config, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Members of a sync group move together, so their trackers cannot carry weights unless the
+/// group says `sync_group_tracking_weight`: keepalived zeroes them with an error.
+fn zero_member_weights(
+    i: &mut Instance,
+    scripts: &std::collections::BTreeMap<String, crate::model::VrrpScript>,
+    files: &std::collections::BTreeMap<String, crate::model::TrackFile>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for t in &mut i.track_interface {
+        if t.weight != 0 {
+            config_error(
+                diags,
+                "track_interface",
+                format!(
+                    "({}) ignoring {} tracked interface weight due to SYNC group",
+                    i.name, t.name
+                ),
+            );
+            t.weight = 0;
+        }
+    }
+    for t in &mut i.track_script {
+        if t.weight
+            .unwrap_or_else(|| scripts.get(&t.name).map_or(0, |s| s.weight))
+            != 0
+        {
+            config_error(
+                diags,
+                "track_script",
+                format!(
+                    "({}) ignoring tracked script {} with weights due to SYNC group",
+                    i.name, t.name
+                ),
+            );
+            t.weight = Some(0);
+        }
+    }
+    for t in &mut i.track_file {
+        if t.weight
+            .unwrap_or_else(|| files.get(&t.name).map_or(1, |f| f.weight))
+            != 0
+        {
+            config_error(
+                diags,
+                "track_file",
+                format!(
+                    "({}) ignoring track file {} with weights due to SYNC group",
+                    i.name, t.name
+                ),
+            );
+            t.weight = Some(0);
+        }
+    }
+}
+
 fn sync_groups(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
     let mut groups = std::mem::take(&mut cfg.sync_groups);
     groups.retain_mut(|g| {
@@ -408,6 +509,9 @@ fn sync_groups(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
                 )),
                 Some(i) => {
                     i.sync_group = Some(g.name.clone());
+                    if !g.sync_group_tracking_weight {
+                        zero_member_weights(i, &cfg.scripts, &cfg.track_files, diags);
+                    }
                     members.push(m);
                 }
             }

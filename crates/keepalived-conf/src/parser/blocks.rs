@@ -32,6 +32,18 @@ fn block_name(p: &mut Parser<'_>, l: &Line) -> Option<String> {
 fn script_seconds(p: &mut Parser<'_>, l: &Line) -> PResult<Option<Duration>> {
     let w = p.arg(l, 1)?;
     match parse_seconds(&w.text) {
+        // keepalived holds these in microseconds in 32 bits.
+        Some(d) if d > Duration::from_secs(4294) => {
+            p.error(
+                l,
+                1,
+                format!(
+                    "vrrp script {} '{}' invalid (at most 4294 s) - ignoring",
+                    l.words[0].text, w.text
+                ),
+            );
+            Ok(None)
+        }
         Some(d) if d.subsec_micros() != 0 => {
             p.report(
                 l,

@@ -90,6 +90,9 @@ pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
                 .into_iter()
                 .map(|e| e.words[0].text.clone())
                 .collect();
+            if emails.is_empty() {
+                p.error(l, 0, "Warning - empty notification_email block".into());
+            }
             p.draft.config.global_defs.notification_email.extend(emails);
         }
         "notification_email_from" => {
@@ -117,7 +120,8 @@ pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
             }
         }
         "smtp_connect_timeout" => {
-            if let Some(v) = count(p, l, 1, 1, i64::from(u32::MAX))? {
+            // keepalived keeps it in microseconds in 32 bits: at most 4294 s.
+            if let Some(v) = count(p, l, 1, 1, 4294)? {
                 p.draft.config.global_defs.smtp_connect_timeout = secs(v);
             }
         }

@@ -4,6 +4,7 @@ use super::blocks::{notify_keyword, weight};
 use super::global::{count, seconds};
 use super::values::{parse_int, parse_prefix};
 use super::{PResult, Parser, flag};
+use crate::diag::{ExitClass, Severity};
 use crate::keywords::Block;
 use crate::model::{
     Broadcast, InitialState, Notify, Route, Rule, TrackInterface, TrackRef, UnicastPeer,
@@ -130,7 +131,13 @@ pub(crate) fn vip(
             "dev" | "brd" | "broadcast" | "scope" | "label" | "peer" | "preferred_lft"
         );
         if takes_value && i + 1 >= l.words.len() {
-            p.arg(l, i + 1)?;
+            // keepalived reports these ("No label parameter specified") and goes on.
+            p.error(
+                l,
+                i,
+                format!("No {opt} parameter specified for {first} - ignored"),
+            );
+            break;
         }
         let val = l
             .words
@@ -197,7 +204,8 @@ pub(crate) fn vip(
 }
 
 /// One route line (`ip route` syntax). `None` when unusable (reported).
-pub(crate) fn route(p: &mut Parser<'_>, l: &Line, tracked: bool) -> Option<Route> {
+/// A route option without its value is fatal, as in keepalived (unlike VIP options).
+pub(crate) fn route(p: &mut Parser<'_>, l: &Line, tracked: bool) -> PResult<Option<Route>> {
     let words: Vec<String> = l.words.iter().map(|w| w.text.clone()).collect();
     let mut r = Route {
         route_type: None,
@@ -222,6 +230,23 @@ pub(crate) fn route(p: &mut Parser<'_>, l: &Line, tracked: bool) -> Option<Route
     ];
     while i < words.len() {
         let w = words[i].as_str();
+        const WITH_VALUE: [&str; 12] = [
+            "src",
+            "to",
+            "via",
+            "gw",
+            "dev",
+            "oif",
+            "table",
+            "metric",
+            "priority",
+            "preference",
+            "mtu",
+            "scope",
+        ];
+        if WITH_VALUE.contains(&w) && i + 1 >= words.len() {
+            p.arg(l, i + 1)?;
+        }
         let val = words.get(i + 1).map(String::as_str);
         let mut step = 2;
         match w {
@@ -263,7 +288,7 @@ pub(crate) fn route(p: &mut Parser<'_>, l: &Line, tracked: bool) -> Option<Route
                             i,
                             format!("invalid route destination '{w}' - route ignored"),
                         );
-                        return None;
+                        return Ok(None);
                     }
                 }
                 step = 1;
@@ -286,7 +311,7 @@ pub(crate) fn route(p: &mut Parser<'_>, l: &Line, tracked: bool) -> Option<Route
         );
         r.no_track = true;
     }
-    Some(r)
+    Ok(Some(r))
 }
 
 /// One rule line (`ip rule` syntax).
@@ -359,7 +384,13 @@ pub(crate) fn track_interfaces<'a>(
             weight: 0,
             reverse: false,
         };
-        if e.words.get(1).is_some_and(|w| w.text == "weight") {
+        if e.words.len() == 2 && e.words[1].text == "weight" {
+            p.error(
+                e,
+                1,
+                format!("{}: weight without a value - ignored", e.words[0].text),
+            );
+        } else if e.words.get(1).is_some_and(|w| w.text == "weight") {
             let shifted = shift(e);
             if let Some((w, r)) = weight(p, &shifted, 254)? {
                 if w.abs() == 254 {
@@ -410,7 +441,13 @@ pub(crate) fn track_refs<'a>(
             weight: None,
             reverse: None,
         };
-        if e.words.get(1).is_some_and(|w| w.text == "weight") {
+        if e.words.len() == 2 && e.words[1].text == "weight" {
+            p.error(
+                e,
+                1,
+                format!("{}: weight without a value - ignored", e.words[0].text),
+            );
+        } else if e.words.get(1).is_some_and(|w| w.text == "weight") {
             let shifted = shift(e);
             if let Some((w, r)) = weight(p, &shifted, 254)? {
                 t.weight = Some(w);
@@ -607,7 +644,7 @@ fn keyword<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResul
         }
         "virtual_routes" => {
             for v in p.value_block(e) {
-                if let Some(r) = route(p, v, true) {
+                if let Some(r) = route(p, v, true)? {
                     d.routes.push(r);
                 }
             }
@@ -672,9 +709,11 @@ fn keyword<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResul
                     }
                 }
                 if d.unicast_peer.iter().any(|q| q.addr == peer.addr) {
-                    p.error(
+                    p.report(
                         v,
                         0,
+                        Severity::Warning,
+                        ExitClass::None,
                         format!("duplicate unicast peer {} - ignored", peer.addr),
                     );
                 } else {

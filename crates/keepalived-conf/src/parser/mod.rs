@@ -141,18 +141,21 @@ impl<'a> Parser<'a> {
     }
 
     /// Consumes the `{` that must follow a block keyword (same or next line).
+    ///
+    /// Without it keepalived's VRRP process reports the fact and still reads the following
+    /// lines as the block's body, up to a `}`; so does this parser (a missing argument in that
+    /// body is then fatal, as in keepalived).
     fn open_block(&mut self, kw_line: &Line) -> bool {
         if self.peek_is_open() {
             self.pos += 1;
-            true
         } else {
             self.error(
                 kw_line,
                 0,
-                "missing '{' at beginning of configuration block".into(),
+                "missing '{' at beginning of configuration block - reading the following lines as its body".into(),
             );
-            false
         }
+        true
     }
 
     /// Skips a balanced block whose `{` is next (if it is).
@@ -222,7 +225,9 @@ impl<'a> Parser<'a> {
                 return out;
             }
             if l.is_open() {
-                self.error(l, 0, "unexpected '{' in a list - ignored".into());
+                self.error(l, 0, "unexpected '{' in a list - block skipped".into());
+                self.pos -= 1;
+                self.skip_block_if_any();
                 continue;
             }
             out.push(l);
@@ -298,7 +303,7 @@ impl<'a> Parser<'a> {
                 }
                 "static_routes" => {
                     for e in self.value_block(l) {
-                        if let Some(r) = instance::route(self, e, false) {
+                        if let Some(r) = instance::route(self, e, false)? {
                             self.draft.config.static_routes.push(r);
                         }
                     }
