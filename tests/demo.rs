@@ -135,18 +135,21 @@ fn scenario(t0: Instant, opts: &SeedOptions, seed: &mut Seed) -> Result<()> {
         ),
     );
     let samples = client.finish();
-    let (failed, recovered) = outage(&samples, kill_at);
-    let total = samples.iter().filter(|s| s.at >= kill_at).count();
+    let (failed, recovered) = outage(&samples, kill_at, restart_at);
+    let total = samples
+        .iter()
+        .filter(|s| s.at >= kill_at && s.at < restart_at)
+        .count();
     say(
         t0,
         &format!(
-            "client requests since the kill: {total}, failed: {failed}{}",
+            "client requests between the kill and the restart: {total}, failed: {failed}{}",
             recovered
                 .map(|d| format!(", service restored {} ms after the kill", d.as_millis()))
                 .unwrap_or_default()
         ),
     );
-    let (failed_back, _) = outage(&samples, restart_at);
+    let (failed_back, _) = outage(&samples, restart_at, Instant::now());
     say(
         t0,
         &format!("requests failed during the fail-back: {failed_back}"),

@@ -484,12 +484,16 @@ impl Drop for ClientLoop {
     }
 }
 
-/// Failed requests after `from`, and the time from `from` to the first success after the
-/// last failure (the client-side outage), if any request failed.
-pub fn outage(samples: &[Sample], from: Instant) -> (usize, Option<Duration>) {
+/// Failed requests sent in `[from, until)`, and the time from `from` to the first success
+/// after the last of those failures (the client-side outage), if any request failed.
+pub fn outage(samples: &[Sample], from: Instant, until: Instant) -> (usize, Option<Duration>) {
     let after: Vec<&Sample> = samples.iter().filter(|s| s.at >= from).collect();
-    let failed = after.iter().filter(|s| s.outcome.is_err()).count();
-    let last_fail = after.iter().rposition(|s| s.outcome.is_err());
+    let window = after.iter().take_while(|s| s.at < until).count();
+    let failed = after[..window]
+        .iter()
+        .filter(|s| s.outcome.is_err())
+        .count();
+    let last_fail = after[..window].iter().rposition(|s| s.outcome.is_err());
     let recovered = last_fail
         .and_then(|i| after.get(i + 1))
         .map(|s| s.at - from);
