@@ -58,3 +58,80 @@ fn tempfile_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// Both daemons tell systemd they are ready (Type=notify units depend on it): READY=1 arrives
+/// on the NOTIFY_SOCKET they were given, and STOPPING=1 on SIGTERM.
+#[test]
+fn daemons_send_ready_to_notify_socket() {
+    use std::os::unix::net::UnixDatagram;
+    use std::time::Duration;
+
+    if !netlab::require_root_or_skip("daemons_send_ready_to_notify_socket") {
+        return;
+    }
+    let lab = netlab::Lab::new(1).unwrap();
+    let host = lab.host(0);
+    let proxy_conf = lab.dir().join("elb-proxy.yaml");
+    std::fs::write(
+        &proxy_conf,
+        format!(
+            "listeners:\n  - name: http\n    address: 127.0.0.1:8280\n\
+             clusters:\n  - name: c\n    members:\n      - {{ name: m, address: \"127.0.0.1:9\" }}\n\
+             default_cluster: c\nadmin:\n  socket: {}\n",
+            lab.dir().join("admin.sock").display()
+        ),
+    )
+    .unwrap();
+    let vrrp_conf = lab.dir().join("keepalived.conf");
+    std::fs::write(
+        &vrrp_conf,
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 7\n priority 100\n \
+         virtual_ipaddress {\n  198.18.0.50/24\n }\n}\n",
+    )
+    .unwrap();
+    let daemons: [(&str, Vec<String>); 2] = [
+        (
+            "elb-proxy",
+            vec!["--config".into(), proxy_conf.display().to_string()],
+        ),
+        (
+            "vrrpd",
+            vec![
+                "-n".into(),
+                "-l".into(),
+                "-f".into(),
+                vrrp_conf.display().to_string(),
+                "-p".into(),
+                lab.dir().join("vrrpd.pid").display().to_string(),
+            ],
+        ),
+    ];
+    for (name, args) in daemons {
+        let socket_path = lab.dir().join(format!("{name}-notify.sock"));
+        let socket = UnixDatagram::bind(&socket_path).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(15)))
+            .unwrap();
+        let mut cmd = host.command(&elb_ha_e2e::bins::bin(name).to_string_lossy());
+        cmd.args(&args).env("NOTIFY_SOCKET", &socket_path);
+        let mut proc = host.spawn(name, cmd).unwrap();
+        let mut messages = String::new();
+        let mut buf = [0u8; 4096];
+        while !messages.contains("READY=1") {
+            let n = socket
+                .recv(&mut buf)
+                .unwrap_or_else(|e| panic!("{name} sent no READY=1 ({e}); got {messages:?}"));
+            messages.push_str(&String::from_utf8_lossy(&buf[..n]));
+            messages.push('\n');
+        }
+        proc.signal(nix::sys::signal::Signal::SIGTERM).unwrap();
+        while !messages.contains("STOPPING=1") {
+            let n = socket
+                .recv(&mut buf)
+                .unwrap_or_else(|e| panic!("{name} sent no STOPPING=1 ({e}); got {messages:?}"));
+            messages.push_str(&String::from_utf8_lossy(&buf[..n]));
+            messages.push('\n');
+        }
+        proc.wait_exit(Duration::from_secs(40)).unwrap();
+    }
+}

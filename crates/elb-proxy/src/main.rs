@@ -186,9 +186,11 @@ async fn serve(config: Config, path: PathBuf) -> Result<()> {
     if let Some(l) = admin_listener {
         tasks.push(tokio::spawn(admin::run(l, shared.clone())));
     }
+    // Handlers first: a SIGTERM that arrives right after READY must drain, not kill.
+    let handlers = SignalHandlers::install()?;
     lifecycle::notify(&[sd_notify::NotifyState::Ready]);
     tracing::info!(pid = std::process::id(), "elb-proxy ready");
-    signals(&shared).await?;
+    signals(&shared, handlers).await?;
     lifecycle::stop(&shared).await;
     for t in tasks {
         let _ = t.await;
@@ -200,12 +202,31 @@ async fn serve(config: Config, path: PathBuf) -> Result<()> {
     Ok(())
 }
 
+/// The signals elb-proxy handles, registered before it reports READY.
+struct SignalHandlers {
+    hup: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl SignalHandlers {
+    fn install() -> Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            hup: signal(SignalKind::hangup()).context("SIGHUP handler")?,
+            term: signal(SignalKind::terminate()).context("SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("SIGINT handler")?,
+        })
+    }
+}
+
 /// Handles SIGHUP (reload) until SIGTERM or SIGINT.
-async fn signals(shared: &Arc<Shared>) -> Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
-    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+async fn signals(shared: &Arc<Shared>, handlers: SignalHandlers) -> Result<()> {
+    let SignalHandlers {
+        mut hup,
+        mut term,
+        mut int,
+    } = handlers;
     loop {
         tokio::select! {
             _ = hup.recv() => {
