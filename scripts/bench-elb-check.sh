@@ -98,8 +98,16 @@ shutil.rmtree(work, ignore_errors=True)
 def med(name, k):
     return statistics.median(s[k] for s in samples[name])
 
+def version(argv):
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=5).stdout
+        return out.splitlines()[0] if out else "?"
+    except Exception:
+        return "?"
 print(f"elb-check benchmark: {done} alternating rounds in {time.monotonic()-started:.1f} s, "
-      f"{os.cpu_count()} CPUs, {os.uname().release}")
+      f"{os.cpu_count()} CPUs, kernel {os.uname().release}, load average {os.getloadavg()[0]:.1f}")
+print(f"  {version([os.path.abspath(elb_check), '--version'])} ({elb_check}); "
+      f"{version(['curl', '--version'])[:40]}; {version(['wget', '--version'])[:40]}")
 print()
 print("| probe | median wall (ms) | median CPU user+sys (ms) | median peak RSS (KB) | failures |")
 print("|---|---:|---:|---:|---:|")
