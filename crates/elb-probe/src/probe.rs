@@ -14,7 +14,7 @@ use crate::connect::{self, Io};
 use crate::judge::judge;
 use crate::outcome::{Phase, PhaseTime, ProbeResult, Verdict};
 use crate::response::{Progress, ResponseHead, ResponseReader};
-use crate::spec::{Method, ProbeSpec};
+use crate::spec::{Method, ProbeSpec, valid_header_name, valid_header_value};
 use crate::target::{Endpoint, Scheme, Target};
 use crate::tls::{self, HandshakeFailure};
 
@@ -123,6 +123,9 @@ pub async fn probe(spec: &ProbeSpec) -> ProbeResult {
         status: None,
     };
     let mut target = spec.target.clone();
+    if let Err(why) = check_request_fields(spec) {
+        return run.finish(Verdict::SetupError, Some(Phase::Setup), why, 0, &target);
+    }
     let mut redirects = 0;
     loop {
         let answer = match exchange(spec, &target, &mut run).await {
@@ -381,6 +384,25 @@ fn strip_port(host: &str) -> &str {
         .map_or(host, |(h, _)| h)
 }
 
+/// Refuses header names and values that would corrupt the request head
+/// (CR, LF, other controls): the spec may come from a config file.
+fn check_request_fields(spec: &ProbeSpec) -> Result<(), String> {
+    if let Some(host) = &spec.host {
+        if host.is_empty() || !valid_header_value(host) {
+            return Err(format!("invalid Host override {host:?}"));
+        }
+    }
+    if !valid_header_value(&spec.user_agent) {
+        return Err(format!("invalid User-Agent {:?}", spec.user_agent));
+    }
+    for (name, value) in &spec.headers {
+        if !valid_header_name(name) || !valid_header_value(value) {
+            return Err(format!("invalid request header {name:?}: {value:?}"));
+        }
+    }
+    Ok(())
+}
+
 /// The request head. Caller-given headers replace the defaults of the same name.
 fn build_request(spec: &ProbeSpec, target: &Target, overrides: bool) -> Vec<u8> {
     let user_has = |name: &str| {
@@ -467,6 +489,20 @@ mod tests {
             text.contains("Host: elsewhere\r\n") && !text.contains("probe"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn header_injection_is_refused() {
+        let mut spec = ProbeSpec::new(Target::parse("http://127.0.0.1/").unwrap());
+        assert!(check_request_fields(&spec).is_ok());
+        spec.headers.push(("X-A".into(), "b\r\nEvil: 1".into()));
+        assert!(check_request_fields(&spec).is_err());
+        spec.headers.clear();
+        spec.headers.push(("Bad Name".into(), "v".into()));
+        assert!(check_request_fields(&spec).is_err());
+        spec.headers.clear();
+        spec.host = Some("h\n".into());
+        assert!(check_request_fields(&spec).is_err());
     }
 
     #[test]

@@ -76,7 +76,7 @@ pub struct ProbeSpec {
     pub method: Method,
     /// `Host` header value overriding the URL's authority (for probing a route on 127.0.0.1).
     pub host: Option<String>,
-    /// Extra request header fields, sent as given (validated when built by [`ProbeSpec::new`]'s callers).
+    /// Extra request header fields; a probe with a name or value that could corrupt the request head ends as a setup error.
     pub headers: Vec<(String, String)>,
     /// Accepted status codes.
     pub expect: StatusSet,
