@@ -4,6 +4,7 @@
 # and /bin/true (the fork+exec floor). Runs alternate (round-robin), many
 # iterations, bounded in count and time; prints medians of wall time, CPU time
 # (user+sys) and peak RSS, the ratios, and whether the targets are met.
+# Exits non-zero only if a probe failed; missed targets are printed as MISS.
 #
 # Usage: scripts/bench-elb-check.sh [ITERATIONS] [MAX_SECONDS]
 #   ELB_CHECK=path/to/elb-check  (default: target/release/elb-check)
@@ -125,5 +126,9 @@ checks = [
 ]
 for text, ok in checks:
     print(("PASS  " if ok else "MISS  ") + text)
-sys.exit(0 if all(ok for _, ok in checks) and not any(failures.values()) else 1)
+met = sum(ok for _, ok in checks[:4])
+print(f"targets met: {met}/4")
+# Fail only when a probe failed (a broken set-up); a missed target is reported
+# above, not turned into an error that would stop the other benchmarks.
+sys.exit(1 if any(failures.values()) else 0)
 PYEOF
