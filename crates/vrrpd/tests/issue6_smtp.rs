@@ -160,6 +160,12 @@ async fn each_alert_arrives_with_sender_recipients_and_subject() {
     assert!(mail.contains("router_id: lb-a"), "{mail}");
     assert!(mail.contains("state: BACKUP -> MASTER"), "{mail}");
     assert_eq!(header(mail, "Date").len(), 1);
+    // The server stores a mail before its "250" reaches the client: wait for the count.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while queue.stats().sent < 1 {
+        assert!(Instant::now() < deadline, "{:?}", queue.stats());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let stats = queue.stats();
     assert_eq!((stats.queued, stats.sent), (1, 1));
     queue.shutdown(Duration::from_secs(1)).await;
@@ -201,6 +207,12 @@ async fn a_down_server_delays_nothing_and_queued_mail_arrives_when_it_returns() 
             && subjects[1].contains("VI_b")
             && subjects[2].contains("VI_c")
     );
+    // The server stores a mail before its "250" reaches the client: wait for the count.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while queue.stats().sent < 3 {
+        assert!(Instant::now() < deadline, "{:?}", queue.stats());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(queue.stats().sent, 3);
     queue.shutdown(Duration::from_secs(1)).await;
 }
