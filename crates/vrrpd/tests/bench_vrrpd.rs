@@ -169,6 +169,7 @@ fn bench_failover() {
         ),
     ];
     let n = runs();
+    println!();
     println!("| scenario | vrrpd median ms | keepalived median ms | ratio | runs |");
     println!("|---|---:|---:|---:|---:|");
     for (label, conf, sig) in rows {
@@ -248,6 +249,7 @@ fn bench_resources() {
         .ok()
         .flatten()
         .unwrap_or(100) as f64;
+    println!();
     println!("| daemon | instances | RSS MiB | CPU s per hour |");
     println!("|---|---:|---:|---:|");
     for n in [1usize, 200] {

@@ -267,3 +267,104 @@ fn track_script_and_control_socket_move_the_vip() {
     );
     drop(pa);
 }
+
+#[test]
+fn ipv6_master_waits_for_its_link_local_to_finish_dad() {
+    if !netlab::require_root_or_skip("ipv6_master_waits_for_its_link_local_to_finish_dad") {
+        return;
+    }
+    let lab = Lab::new(1).unwrap();
+    let a = lab.host(0);
+    // Turn DAD on for eth0 and restart the link: the link-local is tentative for about 3 s.
+    for kv in [
+        "net.ipv6.conf.eth0.accept_dad=1",
+        "net.ipv6.conf.eth0.dad_transmits=3",
+    ] {
+        a.run(&["sysctl", "-w", kv]).unwrap();
+    }
+    a.link_down().unwrap();
+    a.link_up().unwrap();
+    let tentative = a
+        .run(&[
+            "ip",
+            "-6",
+            "addr",
+            "show",
+            "dev",
+            "eth0",
+            "scope",
+            "link",
+            "tentative",
+        ])
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&tentative.stdout).contains("fe80"),
+        "link-local should be tentative right after link up"
+    );
+    // An address owner would claim MASTER at once; it must wait until it can send.
+    let mut node = Node::v3_ipv6(255);
+    node.extra_instance = String::new();
+    let p = start_vrrpd(
+        &lab,
+        a,
+        "a",
+        &node.conf().replace("state BACKUP", "state MASTER"),
+        &[],
+    );
+    p.wait_for_line(MASTER_LINE, WAIT).unwrap();
+    let out = p.output();
+    let ready = out
+        .find("advert source changed")
+        .expect("vrrpd should report the source becoming usable");
+    let master = out.find("Entering MASTER STATE").unwrap();
+    assert!(
+        ready < master,
+        "MASTER before the link-local was usable:\n{out}"
+    );
+    assert!(
+        !out
+            .lines()
+            .any(|l| l.contains("WARN") && l.contains("cannot send advert")),
+        "an advert failed to go out:\n{out}"
+    );
+}
+
+/// Seconds from a failing track script on the master to the VIP on the backup.
+fn script_failover_secs(fast: bool) -> f64 {
+    let lab = Lab::new(2).unwrap();
+    let (a, b) = (lab.host(0), lab.host(1));
+    let vip = ip(VIP4);
+    let flag = lab.dir().join("a-unhealthy");
+    let script = format!(
+        "vrrp_script chk {{\n    script \"test ! -e {}\"\n    interval 0.05\n    weight -100\n}}\n",
+        flag.display()
+    );
+    let mut na = Node::v3(150, "1");
+    na.extra_instance = "    track_script {\n        chk\n    }\n".into();
+    let extra: &[&str] = if fast { &["--fast-failover"] } else { &[] };
+    let _pa = start_vrrpd(&lab, a, "a", &format!("{script}{}", na.conf()), extra);
+    let pb = start_vrrpd(&lab, b, "b", &Node::v3(100, "1").conf(), extra);
+    a.wait_for_address(vip, true, WAIT).unwrap();
+    pb.wait_for_line(BACKUP_LINE, WAIT).unwrap();
+    let t0 = std::time::Instant::now();
+    std::fs::write(&flag, "x").unwrap();
+    b.wait_for_address(vip, true, WAIT).unwrap();
+    t0.elapsed().as_secs_f64()
+}
+
+#[test]
+fn fast_failover_is_opt_in_and_beats_the_master_down_timer() {
+    if !netlab::require_root_or_skip("fast_failover_is_opt_in_and_beats_the_master_down_timer") {
+        return;
+    }
+    // keepalived's behaviour: the backup ignores the lower-priority adverts until its
+    // master-down timer (3 x 1 s + skew) runs out.
+    let slow = script_failover_secs(false);
+    assert!(
+        slow > 2.5,
+        "without --fast-failover the backup must wait: {slow:.3}s"
+    );
+    // Opt-in: immediate advert of the new priority, immediate preemption.
+    let fast = script_failover_secs(true);
+    assert!(fast < 1.0, "--fast-failover took {fast:.3}s");
+}

@@ -59,7 +59,7 @@ impl Announcer {
         Announcer {
             ifindex,
             mac,
-            arp: open_packet(ifname, ifindex).ok(),
+            arp: open_packet(ifname).ok(),
             icmp6: open_icmp6(ifname, ifindex).ok(),
         }
     }
@@ -87,11 +87,11 @@ impl Announcer {
     }
 }
 
-fn open_packet(ifname: &str, ifindex: u32) -> io::Result<Socket> {
-    let proto = Protocol::from(i32::from(ETH_P_ARP.to_be()));
-    let s = Socket::new(Domain::PACKET, Type::RAW, Some(proto))?;
+/// A send-only packet socket: protocol 0 receives nothing, so unread ARP traffic never queues
+/// up in it; the frame's protocol is given per send in the destination address.
+fn open_packet(ifname: &str) -> io::Result<Socket> {
+    let s = Socket::new(Domain::PACKET, Type::RAW, Some(Protocol::from(0)))?;
     s.bind_device(Some(ifname.as_bytes()))?;
-    s.bind(&packet_addr(ifindex, &[0; 6]))?;
     s.set_nonblocking(true)?;
     Ok(s)
 }
@@ -103,8 +103,31 @@ fn open_icmp6(ifname: &str, ifindex: u32) -> io::Result<Socket> {
     s.set_unicast_hops_v6(255)?;
     s.set_multicast_if_v6(ifindex)?;
     s.set_multicast_loop_v6(false)?;
+    block_all_icmp6(&s)?;
     s.set_nonblocking(true)?;
     Ok(s)
+}
+
+/// `ICMP6_FILTER` blocking every type: the socket only sends, so it should queue nothing.
+fn block_all_icmp6(s: &Socket) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    const ICMP6_FILTER: libc::c_int = 1;
+    let filter = [u32::MAX; 8];
+    // SAFETY: valid fd; pointer to a live 32-byte icmp6_filter and its exact size.
+    let rc = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::IPPROTO_ICMPV6,
+            ICMP6_FILTER,
+            filter.as_ptr().cast(),
+            std::mem::size_of_val(&filter) as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 fn packet_addr(ifindex: u32, mac: &[u8; 6]) -> SockAddr {

@@ -381,19 +381,7 @@ impl Daemon {
     /// it can be sent from now.
     async fn resolve_source(&self, s: &InstanceSpec, ifindex: u32) -> Option<(IpAddr, bool)> {
         let addrs = self.nl.addresses(ifindex).await.ok()?;
-        if let Some(src) = s.source {
-            let present = addrs.iter().find(|a| a.addr == src);
-            return Some((src, present.is_some_and(|a| !a.tentative)));
-        }
-        if s.is_v6() {
-            let ll = addrs.iter().find(|a| match a.addr {
-                IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
-                _ => false,
-            })?;
-            Some((ll.addr, !ll.tentative))
-        } else {
-            netlink::primary_v4_of(&addrs).map(|a| (IpAddr::V4(a), true))
-        }
+        source_from(s, &addrs)
     }
 
     async fn vip_ifindex(&self, v: &netlink::Vip, default: u32) -> u32 {
@@ -588,12 +576,18 @@ impl Daemon {
     /// Re-checks every instance's source on this interface (IPv6 link-local leaving
     /// tentative, a configured source address appearing or vanishing).
     async fn addresses_changed(&mut self, ifindex: u32) {
+        if !self.insts.iter().any(|r| r.ifindex == ifindex) {
+            return;
+        }
+        // One dump per event, shared by every instance on the interface.
+        let Ok(addrs) = self.nl.addresses(ifindex).await else {
+            return;
+        };
         for pos in 0..self.insts.len() {
             if self.insts[pos].ifindex != ifindex {
                 continue;
             }
-            let spec = self.insts[pos].spec.clone();
-            let resolved = self.resolve_source(&spec, ifindex).await;
+            let resolved = source_from(&self.insts[pos].spec, &addrs);
             let configured = self.units[self.insts[pos].unit].members()[self.insts[pos].member]
                 .config()
                 .primary_address;
@@ -602,7 +596,8 @@ impl Daemon {
                 .map(|(a, _)| a);
             if now_usable != self.insts[pos].source {
                 let ready = now_usable.is_some();
-                tracing::info!(instance = %spec.name, source = ?now_usable, ready, "advert source changed");
+                let name = self.insts[pos].spec.name.clone();
+                tracing::info!(instance = %name, source = ?now_usable, ready, "advert source changed");
                 self.insts[pos].source = now_usable;
                 let (u, m) = (self.insts[pos].unit, self.insts[pos].member);
                 let now = self.now();
@@ -932,6 +927,24 @@ impl InstRt {
             weight_warning: self.weight_warning.clone(),
             ip_id: self.ip_id,
         }
+    }
+}
+
+/// An instance's advert source among `addrs`: the configured one, else the primary IPv4 or
+/// the IPv6 link-local; with whether it is usable (present and not tentative).
+fn source_from(s: &InstanceSpec, addrs: &[netlink::IfAddr]) -> Option<(IpAddr, bool)> {
+    if let Some(src) = s.source {
+        let present = addrs.iter().find(|a| a.addr == src);
+        return Some((src, present.is_some_and(|a| !a.tentative)));
+    }
+    if s.is_v6() {
+        let ll = addrs.iter().find(|a| match a.addr {
+            IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+            _ => false,
+        })?;
+        Some((ll.addr, !ll.tentative))
+    } else {
+        netlink::primary_v4_of(addrs).map(|a| (IpAddr::V4(a), true))
     }
 }
 
