@@ -171,6 +171,18 @@ pub const GLOBAL: &[(&str, Status)] = &[
     ("bfd_no_swap", L),
     ("bfd_cpu_affinity", L),
     ("bfd_rlimit_rttime", L),
+    ("vrrp_rlimit_rtime", I),
+    ("vrrp_vmac_garp_intvl", I),
+    ("process_monitor_rcv_bufs", I),
+    ("process_monitor_rcv_bufs_force", I),
+    ("checker_rlimit_rtime", L),
+    ("bfd_rlimit_rtime", L),
+    ("lvs_process_name", L),
+    ("nftables_ipvs", L),
+    ("nftables_ipvs_priority", L),
+    ("nftables_ipvs_start_fwmark", L),
+    ("no_checker_emails", L),
+    ("rs_init_notifies", L),
     ("ipvs_timeouts", L),
 ];
 
