@@ -39,6 +39,7 @@ ELB_PORT=18281
 HAPROXY_PORT=18282
 NGINX_PORT=18283
 WORK=$(mktemp -d /tmp/bench-elb-proxy.XXXXXX)
+chmod 755 "$WORK"
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -57,8 +58,7 @@ wait_port() { # port
 }
 
 # --- backend: nginx, one worker, tiny answer, a 1 GiB sparse file, body sink for uploads
-truncate -s 1G "$WORK/big"
-mkdir -p "$WORK/www" && ln -s "$WORK/big" "$WORK/www/big"
+mkdir -p "$WORK/www" && truncate -s 1G "$WORK/www/big" && chmod 644 "$WORK/www/big"
 cat > "$WORK/backend.conf" <<NGX
 worker_processes 1;
 daemon off;
@@ -73,15 +73,55 @@ http {
   server {
     listen 127.0.0.1:$BACKEND_PORT backlog=4096 reuseport;
     location = /big { root $WORK/www; }
-    location = /upload { proxy_pass http://127.0.0.1:$BACKEND_PORT/sink; proxy_request_buffering off; }
-    location = /sink { return 200 "ok\n"; }
     location / { return 200 "hello world\n"; }
   }
 }
 NGX
 mkdir -p "$WORK/tmp"
+SINK_PORT=18081
+cat > "$WORK/sink.py" <<'PY'
+# Upload sink: reads a whole request body (Content-Length or chunked), then answers with
+# the byte count, so an upload is timed end to end.
+import socket, sys
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", int(sys.argv[1]))); srv.listen(16)
+def serve(c):
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        d = c.recv(65536)
+        if not d: break
+        buf += d
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    h = head.lower()
+    total = 0
+    if b"content-length:" in h:
+        n = int(h.split(b"content-length:")[1].split(b"\r\n")[0])
+        total = len(rest)
+        while total < n:
+            d = c.recv(1 << 20)
+            if not d: break
+            total += len(d)
+    else:
+        tail = rest[-5:]
+        total = len(rest)
+        while not tail.endswith(b"0\r\n\r\n"):
+            d = c.recv(1 << 20)
+            if not d: break
+            total += len(d)
+            tail = (tail + d)[-5:]
+    body = b"%d\n" % total
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+    c.close()
+while True:
+    c, _ = srv.accept()
+    try:
+        serve(c)
+    except OSError:
+        c.close()
+PY
+python3 "$WORK/sink.py" $SINK_PORT & PIDS+=($!)
 taskset -c $PROXY_CPU nginx -c "$WORK/backend.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
-wait_port $BACKEND_PORT
+wait_port $BACKEND_PORT; wait_port $SINK_PORT
 
 # --- elb-proxy
 cat > "$WORK/elb.yaml" <<YAML
@@ -91,6 +131,9 @@ clusters:
   - name: app
     members: [{ address: 127.0.0.1:$BACKEND_PORT }]
     pool_max_idle: 1024
+  - name: sink
+    members: [{ address: 127.0.0.1:$SINK_PORT }]
+routes: [{ match: { path: /upload }, cluster: sink }]
 default_cluster: app
 limits: { max_connections: 60000 }
 timeouts: { request_header: 120s }
@@ -113,9 +156,12 @@ defaults
   http-reuse always
 frontend f
   bind 127.0.0.1:$HAPROXY_PORT
+  use_backend sink if { path /upload }
   default_backend b
 backend b
   server s1 127.0.0.1:$BACKEND_PORT
+backend sink
+  server s1 127.0.0.1:$SINK_PORT
 HAP
 taskset -c $PROXY_CPU haproxy -f "$WORK/haproxy.cfg" -db & PIDS+=($!); HAP_PID=$!
 
@@ -137,6 +183,11 @@ http {
   upstream b { server 127.0.0.1:$BACKEND_PORT; keepalive 128; }
   server {
     listen 127.0.0.1:$NGINX_PORT backlog=4096;
+    location = /upload {
+      proxy_pass http://127.0.0.1:$SINK_PORT;
+      proxy_http_version 1.1;
+      proxy_request_buffering off;
+    }
     location / {
       proxy_pass http://b;
       proxy_http_version 1.1;

@@ -16,6 +16,12 @@ use elb_proxy::runtime::Shared;
 use elb_proxy::server::{ListenerSpec, bind, run_listener};
 use elb_proxy::{admin, health_check, lifecycle, tls};
 
+/// mimalloc: per request hyper frees and allocates 8 KiB read buffers (header values borrow
+/// the old one), which glibc malloc serves slowly (consolidation); measured in
+/// docs/benchmarks/elb-proxy.md.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const DEFAULT_CONFIG: &str = "/etc/elb-proxy/elb-proxy.yaml";
 
 /// L7 HTTP load balancer with its own health service (/services/EchoProxy), an admin
