@@ -424,7 +424,9 @@ impl Reader<'_> {
             let full = if Path::new(&pattern).is_absolute() {
                 pattern
             } else {
-                normalize(&base.join(&pattern))
+                // The including file's directory is literal: escape glob characters in it.
+                let escaped = glob::Pattern::escape(&base.to_string_lossy());
+                normalize(&Path::new(&escaped).join(&pattern))
                     .to_string_lossy()
                     .into_owned()
             };
@@ -575,6 +577,17 @@ mod tests {
         let t = texts(&r, "n");
         assert_eq!(t.len(), 2);
         assert_eq!(t[1], "0".repeat(11));
+    }
+
+    #[test]
+    fn include_dir_with_glob_characters_is_literal() {
+        let r = MemResolver::new()
+            .with_file("/c[1]/main.conf", "include x.conf\n")
+            .with_file("/c[1]/x.conf", "inside")
+            .with_file("/c1/x.conf", "wrong");
+        let out = read_config(&r, Path::new("/c[1]/main.conf"), "n", 1, MAX_LINES);
+        let t: Vec<&str> = out.lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(t, ["inside"]);
     }
 
     #[test]
