@@ -97,7 +97,7 @@ fn request_shaping_reaches_the_server() {
     let url = format!("http://{}/x", raw.addr);
     let run = elb_check(&["-X", "HEAD", "-t", "5", &url]);
     expect_code(&run, 0);
-    assert!(run.elapsed < Duration::from_secs(2));
+    assert!(run.elapsed < Duration::from_secs(4));
     let head = raw.requests.recv_timeout(Duration::from_secs(5)).unwrap();
     assert!(
         head.starts_with(b"HEAD /x HTTP/1.1\r\n"),
@@ -139,11 +139,7 @@ fn a_server_that_never_answers_times_out_with_4() {
         "{:?}",
         run.elapsed
     );
-    assert!(
-        run.elapsed < Duration::from_millis(1500),
-        "{:?}",
-        run.elapsed
-    );
+    assert!(run.elapsed < Duration::from_secs(3), "{:?}", run.elapsed);
     assert!(run.stderr.contains("timed out"), "{}", run.stderr);
     assert!(run.stderr.contains("in wait"), "{}", run.stderr);
 }
@@ -159,7 +155,7 @@ fn default_timeout_is_one_second() {
         run.elapsed
     );
     assert!(
-        run.elapsed < Duration::from_millis(2500),
+        run.elapsed < Duration::from_millis(3500),
         "{:?}",
         run.elapsed
     );
@@ -170,11 +166,7 @@ fn a_trickling_server_ends_at_the_deadline() {
     let server = raw_server(Misbehave::Trickle);
     let run = elb_check(&["-v", "-t", "400ms", &format!("http://{}/", server.addr)]);
     expect_code(&run, 4);
-    assert!(
-        run.elapsed < Duration::from_millis(1500),
-        "{:?}",
-        run.elapsed
-    );
+    assert!(run.elapsed < Duration::from_secs(3), "{:?}", run.elapsed);
     assert!(run.stderr.contains("in receive"), "{}", run.stderr);
     let sent = server.sent.recv_timeout(Duration::from_secs(5)).unwrap();
     assert!(sent > 0, "the server did trickle");
@@ -185,7 +177,7 @@ fn hundred_megabytes_of_headers_stop_at_the_bound() {
     let server = raw_server(Misbehave::HugeHeaders);
     let run = elb_check(&["-v", "-t", "5", &format!("http://{}/", server.addr)]);
     expect_code(&run, 7);
-    assert!(run.elapsed < Duration::from_secs(2), "{:?}", run.elapsed);
+    assert!(run.elapsed < Duration::from_secs(4), "{:?}", run.elapsed);
     assert!(run.stderr.contains("larger than 65536"), "{}", run.stderr);
     let sent = server.sent.recv_timeout(Duration::from_secs(10)).unwrap();
     assert!(sent < 100 * 1024 * 1024, "the probe read all {sent} bytes");
