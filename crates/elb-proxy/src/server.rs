@@ -63,9 +63,11 @@ pub fn conn_builders(cfg: &Config) -> ConnBuilders {
         .max(8192);
     let h2_headers = u32::try_from(cfg.limits.h2_max_header_list_size.0).unwrap_or(u32::MAX);
     let mut h1 = http1::Builder::new();
+    // The head limit is `max_header_size`; the buffer itself stays at hyper's default
+    // maximum so large bodies are written in big chunks.
     h1.timer(TokioTimer::new())
         .header_read_timeout(cfg.timeouts.request_header.0)
-        .max_buf_size(header_bytes)
+        .max_header_size(header_bytes)
         .max_headers(cfg.limits.max_headers)
         .keep_alive(true);
     let mut h2 = http2::Builder::new(TokioExecutor::new());
