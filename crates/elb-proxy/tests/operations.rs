@@ -318,3 +318,85 @@ async fn health_is_503_when_a_must_be_up_cluster_has_no_member_and_vrrpd_absent_
     assert!(start.elapsed() < Duration::from_secs(2));
     assert!(p.wait_log("could not tell vrrpd", Duration::from_secs(2)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_access_log_and_dedicated_health_port() {
+    let a = Backend::start("a").await;
+    let (mport, hport) = (free_port(), free_port());
+    let extra = format!(
+        "metrics: {{ address: \"127.0.0.1:{mport}\" }}\naccess_log: {{ path: \"{{dir}}/access.log\" }}\n"
+    );
+    let yaml = two_member_yaml(a.addr, a.addr, &extra).replace(
+        "health: { must_be_up: [app] }",
+        &format!("health: {{ must_be_up: [app], address: \"127.0.0.1:{hport}\" }}"),
+    );
+    let p = start_proxy(&yaml);
+    for _ in 0..3 {
+        assert_eq!(get(p.addr, "x", "/some/path").await.status, 200);
+    }
+    let m = get(
+        format!("127.0.0.1:{mport}").parse().unwrap(),
+        "m",
+        "/metrics",
+    )
+    .await;
+    assert_eq!(m.status, 200);
+    for line in [
+        "elb_proxy_up 1",
+        "elb_proxy_upstream_responses_total{cluster=\"app\",member=\"m1\",class=\"2xx\"} 2",
+        "elb_proxy_member_up{cluster=\"app\",member=\"m2\"} 1",
+        "elb_proxy_upstream_latency_seconds_count{cluster=\"app\"} 3",
+        "elb_proxy_requests_total 3",
+    ] {
+        assert!(m.body.contains(line), "missing `{line}` in:\n{}", m.body);
+    }
+    let h = get(
+        format!("127.0.0.1:{hport}").parse().unwrap(),
+        "h",
+        "/services/EchoProxy",
+    )
+    .await;
+    assert_eq!(h.status, 200);
+    let other = get(format!("127.0.0.1:{hport}").parse().unwrap(), "h", "/").await;
+    assert_eq!(
+        other.status, 404,
+        "the health port serves only the health path"
+    );
+    let log = std::fs::read_to_string(p.dir.path().join("access.log")).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 3, "{log}");
+    assert!(
+        lines[0].contains(" 127.0.0.1 \"GET /some/path HTTP/1.1\" 200 2 app m"),
+        "{log}"
+    );
+    assert!(lines[0].ends_with(" ok"), "{log}");
+}
+
+#[test]
+fn check_flag_validates_and_reports_file_and_line() {
+    let deploy = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/elb-proxy.yaml");
+    let ok = std::process::Command::new(env!("CARGO_BIN_EXE_elb-proxy"))
+        .args(["--check", "-c", deploy])
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "listeners: [{ address: 127.0.0.1:1 }]\nclusters:\n  - name: a\n    members: [{ address: 127.0.0.1:2, wieght: 2 }]\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_elb-proxy"))
+        .arg("--check")
+        .arg("-c")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.yaml:4:") && err.contains("unknown field `wieght`"),
+        "{err}"
+    );
+}
