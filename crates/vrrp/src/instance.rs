@@ -421,10 +421,19 @@ impl Instance {
             .trackers
             .iter()
             .filter(|t| t.weight != 0)
-            .map(|t| match t.up.map(|u| u != t.reverse) {
-                Some(true) if t.weight > 0 => t.weight,
-                Some(false) if t.weight < 0 => t.weight,
-                _ => 0,
+            .map(|t| {
+                // keepalived 2.2.7 (observed in SIGUSR1 dumps): a positive weight applies while
+                // the tracker is up, a negative one while it is down; `reverse` negates the
+                // amount and keeps that condition (weight 10 reverse, up: -10).
+                let applies = match t.up {
+                    Some(up) => up == (t.weight > 0),
+                    None => false,
+                };
+                match (applies, t.reverse) {
+                    (false, _) => 0,
+                    (true, false) => t.weight,
+                    (true, true) => -t.weight,
+                }
             })
             .sum();
         (i32::from(self.cfg.priority) + adjust).clamp(1, 254) as u8

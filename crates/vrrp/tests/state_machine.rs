@@ -359,6 +359,34 @@ fn track(i: &mut Instance, now: Duration, up: bool) -> Vec<Action> {
     )
 }
 
+/// keepalived 2.2.7's `reverse`, read back from its SIGUSR1 dumps at base priority 100: the
+/// weight's sign decides when it applies (positive while up, negative while down) and
+/// `reverse` negates the amount.
+#[test]
+fn reverse_weights_match_keepalived() {
+    for (weight, up, expected) in [
+        (10, true, 90),
+        (7, false, 100),
+        (-3, true, 100),
+        (-3, false, 103),
+    ] {
+        let mut c = cfg(Version::V2, 100);
+        c.trackers = vec![TrackerConfig {
+            name: "chk".into(),
+            weight,
+            reverse: true,
+        }];
+        let mut i = Instance::new(c).unwrap();
+        i.handle(Duration::ZERO, Event::Start);
+        track(&mut i, ms(1), up);
+        assert_eq!(
+            i.effective_priority(),
+            expected,
+            "weight {weight} reverse, tracker up={up}"
+        );
+    }
+}
+
 #[test]
 fn tracker_weights_clamp_to_1_254_and_owner_is_unaffected() {
     let mut i = tracked(50, 240);
