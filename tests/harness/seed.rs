@@ -61,6 +61,13 @@ pub struct SeedOptions {
     pub vrrpd_args: Vec<String>,
     /// elb-check's own deadline, passed with `-t`.
     pub probe_timeout: &'static str,
+    /// Each balancer sends to its own back end only (elb-a to as1, elb-b to as2), so a
+    /// client can tell from the body which balancer answered.
+    pub distinct_backends: bool,
+    /// elb-proxy pushes `track chk_elb down` to the local vrrpd when it starts draining.
+    pub push_to_vrrpd: bool,
+    /// How long a draining elb-proxy keeps serving after SIGTERM (elb-proxy duration syntax).
+    pub drain_grace: &'static str,
 }
 
 impl Default for SeedOptions {
@@ -76,6 +83,9 @@ impl Default for SeedOptions {
             nopreempt: false,
             vrrpd_args: Vec::new(),
             probe_timeout: "1",
+            distinct_backends: false,
+            push_to_vrrpd: false,
+            drain_grace: "0s",
         }
     }
 }
@@ -149,19 +159,36 @@ impl Seed {
 
     fn write_configs(&self, node: usize) -> Result<()> {
         let services = self.lab.host(SERVICES).ipv4();
-        let proxy = format!(
+        let members: Vec<String> = BACKEND_PORTS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.opts.distinct_backends || *i == node)
+            .map(|(i, port)| {
+                format!(
+                    "      - {{ name: as{}, address: \"{services}:{port}\" }}\n",
+                    i + 1
+                )
+            })
+            .collect();
+        let mut proxy = format!(
             "workers: 1\n\
              listeners:\n  - name: http\n    address: 0.0.0.0:{PROXY_PORT}\n\
              health:\n  path: /services/EchoProxy\n\
-             clusters:\n  - name: appserver\n    balance: round_robin\n    members:\n\
-             \x20     - {{ name: as1, address: \"{services}:{}\" }}\n\
-             \x20     - {{ name: as2, address: \"{services}:{}\" }}\n\
+             clusters:\n  - name: appserver\n    balance: round_robin\n    members:\n{}\
              default_cluster: appserver\n\
-             admin:\n  socket: {}\n",
-            BACKEND_PORTS[0],
-            BACKEND_PORTS[1],
-            self.admin_socket(node).display()
+             admin:\n  socket: {}\n\
+             shutdown:\n  grace: {}\n",
+            members.concat(),
+            self.admin_socket(node).display(),
+            self.opts.drain_grace,
         );
+        if self.opts.push_to_vrrpd {
+            writeln!(
+                proxy,
+                "vrrpd:\n  control_socket: {}\n  track: chk_elb",
+                self.path(node, "vrrpd.sock").display()
+            )?;
+        }
         std::fs::write(self.path(node, "elb-proxy.yaml"), proxy)?;
 
         let o = &self.opts;
@@ -463,6 +490,11 @@ impl ClientLoop {
             samples,
             thread: Some(thread),
         }
+    }
+
+    /// The samples so far, while the client keeps running.
+    pub fn samples(&self) -> Vec<Sample> {
+        self.samples.lock().expect("samples").clone()
     }
 
     /// Stops the client and returns every sample.
