@@ -17,11 +17,20 @@ use crate::scripts::conf::instance_trackers;
 use crate::spec::{DaemonSpec, GroupSpec, InstanceSpec, interface_tracker};
 
 fn load(args: &DaemonArgs) -> keepalived_conf::Loaded {
-    let mut opts = keepalived_conf::LoadOptions::default();
-    if let Some(id) = &args.config_id {
-        opts.config_id = Some(id.clone());
-    }
+    let opts = keepalived_conf::LoadOptions {
+        config_id: Some(args.config_id.clone().unwrap_or_else(short_hostname)),
+        ..Default::default()
+    };
     keepalived_conf::load_file(&args.config, &opts)
+}
+
+/// keepalived's default config id: the host name up to the first dot.
+fn short_hostname() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .map(|h| h.split('.').next().unwrap_or_default().to_string())
+        .unwrap_or_default()
 }
 
 /// `-t`: diagnostics to stderr, keepalived's exit classes.
@@ -274,5 +283,100 @@ fn scope_number(s: &str) -> Option<u8> {
         "host" => Some(254),
         "nowhere" => Some(255),
         n => n.parse().ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use std::path::Path;
+
+    fn spec(text: &str, extra: &[&str]) -> DaemonSpec {
+        let mut r = keepalived_conf::MemResolver::new().with_file("/k.conf", text);
+        r.scripts.insert("/bin/true".into(), true);
+        let loaded = keepalived_conf::load_with(
+            &r,
+            Path::new("/k.conf"),
+            &keepalived_conf::LoadOptions::default(),
+        );
+        let cfg = loaded.config.expect("config");
+        let args = crate::cli::Cli::try_parse_from(["vrrpd"].iter().chain(extra.iter()).copied())
+            .unwrap()
+            .daemon;
+        spec_from_config(&cfg, &args).unwrap()
+    }
+
+    #[test]
+    fn v2_pass_instance_with_vip_attributes() {
+        let s = spec(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 150\n\
+             authentication {\n auth_type PASS\n auth_pass secret12345\n }\n\
+             virtual_ipaddress {\n 198.18.0.100/24 brd + dev eth1 scope link label eth1:v\n }\n}\n",
+            &[],
+        );
+        let i = &s.instances[0];
+        assert_eq!(i.interface, "eth0");
+        assert_eq!(i.vrrp.version, vrrp::Version::V2);
+        assert_eq!(i.vrrp.priority, 150);
+        assert_eq!(i.vrrp.auth, vrrp::Auth::Pass(*b"secret12"));
+        assert_eq!(
+            i.vrrp.multicast_group,
+            "224.0.0.18".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(i.vrrp.fast_failover, vrrp::FastFailover::default());
+        let v = &i.vips[0];
+        assert_eq!((v.prefix_len, v.ifname.as_str()), (24, "eth1"));
+        assert_eq!(v.broadcast, Broadcast::Derived);
+        assert_eq!(v.scope, Some(253));
+        assert_eq!(v.label.as_deref(), Some("eth1:v"));
+    }
+
+    #[test]
+    fn unicast_v3_with_trackers_and_fast_failover() {
+        let s = spec(
+            "vrrp_script chk {\n script \"/bin/true\"\n weight -20\n}\n\
+             vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 52\n version 3\n\
+             advert_int 0.1\n unicast_src_ip 198.18.0.1\n unicast_peer {\n 198.18.0.2\n }\n\
+             track_interface {\n eth1 weight -10\n eth0\n }\n track_script {\n chk\n }\n\
+             virtual_ipaddress {\n 198.18.0.100\n }\n}\n",
+            &["--fast-failover", "--hold-time", "0.5"],
+        );
+        let i = &s.instances[0];
+        assert_eq!(i.vrrp.version, vrrp::Version::V3);
+        assert_eq!(i.vrrp.advert_interval, Duration::from_millis(100));
+        assert_eq!(i.source, Some("198.18.0.1".parse().unwrap()));
+        assert_eq!(i.vrrp.unicast_peers.len(), 1);
+        let names: Vec<(&str, i32)> = i
+            .vrrp
+            .trackers
+            .iter()
+            .map(|t| (t.name.as_str(), t.weight))
+            .collect();
+        assert!(names.contains(&("chk", -20)), "{names:?}");
+        assert!(names.contains(&("interface:eth1", -10)), "{names:?}");
+        assert!(
+            !names.iter().any(|(n, _)| *n == "interface:eth0"),
+            "{names:?}"
+        );
+        assert_eq!(i.track_interfaces, ["eth1"]);
+        assert!(i.vrrp.fast_failover.fast_preempt);
+        assert_eq!(i.vrrp.fast_failover.hold_time, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn ipv6_instance_is_v3_on_ff02_12() {
+        let s = spec(
+            "vrrp_instance V6 {\n interface eth0\n virtual_router_id 7\n\
+             virtual_ipaddress {\n 2001:2::100/64\n }\n}\n",
+            &[],
+        );
+        let i = &s.instances[0];
+        assert!(i.is_v6());
+        assert_eq!(i.vrrp.version, vrrp::Version::V3);
+        assert_eq!(
+            i.vrrp.multicast_group,
+            "ff02::12".parse::<IpAddr>().unwrap()
+        );
     }
 }
