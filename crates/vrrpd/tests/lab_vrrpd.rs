@@ -322,8 +322,7 @@ fn ipv6_master_waits_for_its_link_local_to_finish_dad() {
         "MASTER before the link-local was usable:\n{out}"
     );
     assert!(
-        !out
-            .lines()
+        !out.lines()
             .any(|l| l.contains("WARN") && l.contains("cannot send advert")),
         "an advert failed to go out:\n{out}"
     );
@@ -367,4 +366,110 @@ fn fast_failover_is_opt_in_and_beats_the_master_down_timer() {
     // Opt-in: immediate advert of the new priority, immediate preemption.
     let fast = script_failover_secs(true);
     assert!(fast < 1.0, "--fast-failover took {fast:.3}s");
+}
+
+/// Invalid adverts for the pair's VRID, each claiming priority 200 (above the master's), as
+/// complete IPv4 packets: if any got past the receive checks, the master would step down.
+fn hostile_packets(src: std::net::Ipv4Addr) -> Vec<(&'static str, Vec<u8>)> {
+    use vrrp::ipv4::{Ipv4Params, build_ipv4_packet};
+    use vrrp::{Advert, AdvertInterval, Auth, PseudoHeader, Version};
+    let advert = |version, auth| Advert {
+        version,
+        vrid: 51,
+        priority: 200,
+        interval: AdvertInterval::from_centis(100),
+        auth,
+        addresses: vec![ip(VIP4)],
+    };
+    let dst = std::net::Ipv4Addr::new(224, 0, 0, 18);
+    let ipv4 = |ttl, body: &[u8]| {
+        build_ipv4_packet(
+            Ipv4Params {
+                src,
+                dst,
+                ttl,
+                id: 7,
+            },
+            body,
+        )
+    };
+    let good = advert(Version::V2, Auth::pass(b"secret12"))
+        .encode(PseudoHeader::None)
+        .unwrap();
+    let mut bad_sum = good.clone();
+    bad_sum[6] ^= 0xff;
+    let wrong_pass = advert(Version::V2, Auth::pass(b"wrongpwd"))
+        .encode(PseudoHeader::None)
+        .unwrap();
+    let v3 = advert(Version::V3, Auth::None)
+        .encode(PseudoHeader::v3(src.into(), dst.into()).unwrap())
+        .unwrap();
+    vec![
+        ("bad_checksum", ipv4(255, &bad_sum)),
+        ("bad_ttl", ipv4(64, &good)),
+        ("auth_failure", ipv4(255, &wrong_pass)),
+        ("version_mismatch", ipv4(255, &v3)),
+        ("bad_length", ipv4(255, &good[..12])),
+    ]
+}
+
+#[test]
+fn hostile_segment_changes_nothing_and_is_counted() {
+    if !netlab::require_root_or_skip("hostile_segment_changes_nothing_and_is_counted") {
+        return;
+    }
+    let lab = Lab::new(3).unwrap();
+    let (a, b, evil) = (lab.host(0), lab.host(1), lab.host(2));
+    let vip = ip(VIP4);
+    let pa = start_vrrpd(&lab, a, "a", &Node::v2_pass(150).conf(), &[]);
+    let pb = start_vrrpd(&lab, b, "b", &Node::v2_pass(100).conf(), &[]);
+    a.wait_for_address(vip, true, WAIT).unwrap();
+    pb.wait_for_line(BACKUP_LINE, WAIT).unwrap();
+
+    // 2000 invalid packets (400 of each kind) in about a second, from a third host.
+    let packets = hostile_packets(evil.ipv4());
+    let sent = evil
+        .in_netns(|| {
+            let s = socket2::Socket::new(
+                socket2::Domain::IPV4,
+                socket2::Type::RAW,
+                Some(socket2::Protocol::from(112)),
+            )
+            .unwrap();
+            s.set_header_included_v4(true).unwrap();
+            s.bind_device(Some(b"eth0")).unwrap();
+            let to: socket2::SockAddr = std::net::SocketAddr::from(([224, 0, 0, 18], 0)).into();
+            let mut n = 0;
+            for _ in 0..400 {
+                for (_, p) in &packets {
+                    if s.send_to(p, &to).is_ok() {
+                        n += 1;
+                    }
+                }
+                std::thread::sleep(Duration::from_micros(2500));
+            }
+            n
+        })
+        .unwrap();
+    assert_eq!(sent, 2000);
+
+    let stats = vrrpd_stats(&lab, "b", &pb);
+    for (reason, _) in &packets {
+        let line = stats
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{reason}:")))
+            .unwrap_or_else(|| panic!("no counter {reason}\n{stats}"));
+        let n: u64 = line.rsplit(':').next().unwrap().trim().parse().unwrap();
+        assert!(n >= 300, "{reason} counted {n} of 400\n{stats}");
+    }
+    // No transition anywhere, and the log was rate-limited (one line per reason per 10 s).
+    let (oa, ob) = (pa.output(), pb.output());
+    assert_eq!(oa.matches("Entering MASTER STATE").count(), 1, "{oa}");
+    assert_eq!(ob.matches("Entering MASTER STATE").count(), 0, "{ob}");
+    assert!(a.has_address(vip).unwrap() && !b.has_address(vip).unwrap());
+    let logged = ob.matches("dropped VRRP packet").count();
+    assert!(
+        logged <= 2 * packets.len(),
+        "{logged} drop log lines:\n{ob}"
+    );
 }
