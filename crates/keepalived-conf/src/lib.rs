@@ -25,6 +25,15 @@
 //! - [`Loaded::exit_class`] is keepalived's `-t` exit status: 0 clean, 2 missing parameter,
 //!   4 cannot run, 5 errors but runnable, 6 scripts as root without `enable_script_security`.
 //!
+//! - Besides reading files and expanding include globs, [`IncludeResolver`] answers the few
+//!   host questions keepalived's `-t` asks (does a script file exist and is it safe, does a user
+//!   or group exist, environment variables for `${_ENV}` and `PATH`); its default methods say
+//!   "unknown", which turns those checks off. [`LoadOptions::skip_script_checks`] turns them
+//!   off explicitly (for dumping a configuration written for another host).
+//! - Pipeline: [`reader`] (lines, comments, includes, `@id`, `$NAME`, `~SEQ`, braces, words)
+//!   -> `parser` (keyword tables per block, handlers) -> `validate` (keepalived's final
+//!   instance and sync-group checks, global defaults applied) -> `security` (script checks).
+//!
 //! Where vrrpd deliberately differs from keepalived, see `docs/keepalived-compat.md`.
 
 pub mod defs;
