@@ -11,7 +11,7 @@ use keepalived_conf::model as kc;
 
 use crate::cli::DaemonArgs;
 use crate::control::TrackerKind;
-use crate::net::netlink::{Broadcast, Vip};
+use crate::net::netlink::{Broadcast, RouteKind, RouteSpec, Vip, table_number};
 use crate::runtime::file_tracker;
 use crate::scripts::conf::instance_trackers;
 use crate::spec::{DaemonSpec, GroupSpec, InstanceSpec, interface_tracker};
@@ -219,6 +219,17 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
         });
     }
     let source = i.unicast_src_ip.or(i.mcast_src_ip);
+    let routes = i
+        .virtual_routes
+        .iter()
+        .filter_map(|r| {
+            let spec = route_spec(r);
+            if spec.is_none() {
+                tracing::warn!(instance = %i.name, route = r.words.join(" "), "virtual route not supported; ignored");
+            }
+            spec
+        })
+        .collect();
     Ok(InstanceSpec {
         name: i.name.clone(),
         interface,
@@ -231,7 +242,33 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
         },
         vips,
         excluded,
+        routes,
         track_interfaces,
+    })
+}
+
+/// The subset of `virtual_routes` vrrpd installs (see [`RouteSpec`]); `None` for the rest.
+fn route_spec(r: &kc::Route) -> Option<RouteSpec> {
+    let to = r.to?;
+    let kind = match r.route_type.as_deref() {
+        None | Some("unicast") => RouteKind::Unicast,
+        Some("blackhole") => RouteKind::Blackhole,
+        Some("unreachable") => RouteKind::Unreachable,
+        Some("prohibit") => RouteKind::Prohibit,
+        Some(_) => return None,
+    };
+    Some(RouteSpec {
+        dst: to.addr,
+        prefix_len: to.len,
+        via: r.via,
+        dev: r.dev.clone(),
+        src: r.src,
+        table: match &r.table {
+            Some(t) => table_number(t)?,
+            None => 254,
+        },
+        metric: r.metric,
+        kind,
     })
 }
 

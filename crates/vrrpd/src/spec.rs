@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::net::netlink::Vip;
+use crate::net::netlink::{RouteSpec, Vip};
 
 /// Name of the tracker that follows interface `ifname` (`track_interface`).
 pub fn interface_tracker(ifname: &str) -> String {
@@ -47,6 +47,8 @@ pub struct InstanceSpec {
     pub vips: Vec<Vip>,
     /// `virtual_ipaddress_excluded`.
     pub excluded: Vec<Vip>,
+    /// `virtual_routes` installed while MASTER.
+    pub routes: Vec<RouteSpec>,
     /// Interfaces this instance tracks (their trackers are named by [`interface_tracker`]).
     pub track_interfaces: Vec<String>,
 }

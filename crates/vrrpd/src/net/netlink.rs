@@ -335,3 +335,103 @@ mod tests {
         assert_eq!(m.header.scope, AddressScope::Link);
     }
 }
+
+/// A `virtual_routes` line in the subset vrrpd installs: `[TYPE] to PREFIX [via GW] [dev IF]
+/// [src ADDR] [table N] [metric N]`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RouteSpec {
+    pub dst: IpAddr,
+    pub prefix_len: u8,
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    pub src: Option<IpAddr>,
+    pub table: u32,
+    pub metric: Option<u32>,
+    /// `blackhole`, `unreachable` or `prohibit` instead of a unicast route.
+    pub kind: RouteKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum RouteKind {
+    Unicast,
+    Blackhole,
+    Unreachable,
+    Prohibit,
+}
+
+/// `table` names as `ip route` knows them without /etc/iproute2.
+pub fn table_number(name: &str) -> Option<u32> {
+    match name {
+        "main" => Some(254),
+        "local" => Some(255),
+        "default" => Some(253),
+        n => n.parse().ok(),
+    }
+}
+
+impl Netlink {
+    fn route_message(
+        &self,
+        r: &RouteSpec,
+        oif: Option<u32>,
+    ) -> Result<netlink_packet_route::route::RouteMessage, NetlinkError> {
+        use netlink_packet_route::route::{RouteScope, RouteType};
+        fn bad(e: impl std::fmt::Display) -> NetlinkError {
+            NetlinkError::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                e.to_string(),
+            ))
+        }
+        let mut b = rtnetlink::RouteMessageBuilder::<IpAddr>::new()
+            .destination_prefix(r.dst, r.prefix_len)
+            .map_err(bad)?
+            .table_id(r.table);
+        if let Some(gw) = r.via {
+            b = b.gateway(gw).map_err(bad)?;
+        }
+        if let Some(src) = r.src {
+            b = b.pref_source(src).map_err(bad)?;
+        }
+        if let Some(m) = r.metric {
+            b = b.priority(m);
+        }
+        if let Some(i) = oif {
+            b = b.output_interface(i);
+        }
+        b = match r.kind {
+            RouteKind::Unicast => b,
+            RouteKind::Blackhole => b.kind(RouteType::BlackHole),
+            RouteKind::Unreachable => b.kind(RouteType::Unreachable),
+            RouteKind::Prohibit => b.kind(RouteType::Prohibit),
+        };
+        // `ip route add X dev Y` without a gateway is a link-scope route.
+        if r.via.is_none() && oif.is_some() && r.kind == RouteKind::Unicast {
+            b = b.scope(RouteScope::Link);
+        }
+        Ok(b.build())
+    }
+
+    /// Adds a route; one that is already there is fine.
+    pub async fn add_route(&self, r: &RouteSpec, oif: Option<u32>) -> Result<(), NetlinkError> {
+        let msg = self.route_message(r, oif)?;
+        match self.handle.route().add(msg).execute().await {
+            Ok(()) => Ok(()),
+            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::EEXIST => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes a route; one that is not there is fine.
+    pub async fn del_route(&self, r: &RouteSpec, oif: Option<u32>) -> Result<(), NetlinkError> {
+        let msg = self.route_message(r, oif)?;
+        match self.handle.route().del(msg).execute().await {
+            Ok(()) => Ok(()),
+            Err(rtnetlink::Error::NetlinkError(e))
+                if e.raw_code() == -libc::ESRCH || e.raw_code() == -libc::ENODEV =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}

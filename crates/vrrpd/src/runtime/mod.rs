@@ -646,11 +646,13 @@ impl Daemon {
                 for v in vips.iter().chain(excluded.iter()) {
                     self.set_vip(rt, v.addr, true).await;
                 }
+                self.set_routes(rt, true).await;
             }
             Action::RemoveVips { vips, excluded } => {
                 if releasing && self.opts.dont_release {
                     return;
                 }
+                self.set_routes(rt, false).await;
                 for v in vips.iter().chain(excluded.iter()) {
                     self.set_vip(rt, v.addr, false).await;
                 }
@@ -779,6 +781,30 @@ impl Daemon {
         }
     }
 
+    /// Installs or removes the instance's `virtual_routes` (after the VIPs, before them).
+    async fn set_routes(&mut self, rt: &InstRt, add: bool) {
+        for r in &rt.spec.routes {
+            let oif = match &r.dev {
+                Some(d) => match self.nl.link_by_name(d).await {
+                    Ok(l) => Some(l.index),
+                    Err(e) => {
+                        tracing::error!(instance = %rt.spec.name, error = %e, "virtual route device");
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            let res = if add {
+                self.nl.add_route(r, oif).await
+            } else {
+                self.nl.del_route(r, oif).await
+            };
+            if let Err(e) = res {
+                tracing::error!(instance = %rt.spec.name, route = %format!("{}/{}", r.dst, r.prefix_len), add, error = %e, "virtual route change failed");
+            }
+        }
+    }
+
     fn announce(&self, rt: &InstRt, addrs: Vec<IpAddr>, count: u32, cause: GarpCause) {
         let mut plan: Vec<(Arc<crate::net::garp::Announcer>, IpAddr)> = Vec::new();
         for a in addrs {
@@ -900,6 +926,7 @@ impl InstRt {
                 unicast_ttl: 255,
                 vips: Vec::new(),
                 excluded: Vec::new(),
+                routes: Vec::new(),
                 track_interfaces: Vec::new(),
             },
             unit: usize::MAX,
