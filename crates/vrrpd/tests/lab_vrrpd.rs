@@ -505,3 +505,35 @@ fn virtual_routes_follow_the_master() {
     assert!(has_route(b, "198.18.5.0/24 via 198.18.0.254 dev eth0"));
     assert!(has_route(b, "blackhole 198.18.6.0/24"));
 }
+
+#[test]
+fn sd_notify_ready_reloading_stopping() {
+    if !netlab::require_root_or_skip("sd_notify_ready_reloading_stopping") {
+        return;
+    }
+    let lab = Lab::new(1).unwrap();
+    let a = lab.host(0);
+    let sock_path = lab.dir().join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(WAIT)).unwrap();
+    let recv = || {
+        let mut buf = [0u8; 512];
+        let n = sock.recv(&mut buf).expect("sd_notify message");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let conf = write_conf(&lab, "a", &Node::v3(150, "1").conf());
+    let mut cmd = a.command(vrrpd_bin());
+    cmd.args(["-n", "-l", "-f"])
+        .arg(&conf)
+        .arg("-p")
+        .arg(node_dir(&lab, "a").join("vrrpd.pid"))
+        .env("NOTIFY_SOCKET", &sock_path);
+    let mut p = a.spawn("a", cmd).unwrap();
+    assert!(recv().contains("READY=1"));
+    p.signal(Signal::SIGHUP).unwrap();
+    assert!(recv().contains("RELOADING=1"));
+    assert!(recv().contains("READY=1"));
+    p.signal(Signal::SIGTERM).unwrap();
+    assert!(recv().contains("STOPPING=1"));
+    assert!(p.wait_exit(WAIT).unwrap().success());
+}
