@@ -11,7 +11,7 @@ use keepalived_conf::model as kc;
 
 use crate::cli::DaemonArgs;
 use crate::control::TrackerKind;
-use crate::net::netlink::{Broadcast, RouteKind, RouteSpec, Vip, table_number};
+use crate::net::netlink::{Broadcast, RouteKind, RouteSpec, RuleSpec, Vip, table_number};
 use crate::runtime::file_tracker;
 use crate::scripts::conf::instance_trackers;
 use crate::spec::{DaemonSpec, GroupSpec, InstanceSpec, interface_tracker};
@@ -230,6 +230,17 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
             spec
         })
         .collect();
+    let rules = i
+        .virtual_rules
+        .iter()
+        .filter_map(|r| {
+            let spec = rule_spec(r);
+            if spec.is_none() {
+                tracing::warn!(instance = %i.name, rule = r.words.join(" "), "virtual rule not supported; ignored");
+            }
+            spec
+        })
+        .collect();
     Ok(InstanceSpec {
         name: i.name.clone(),
         interface,
@@ -243,7 +254,21 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
         vips,
         excluded,
         routes,
+        rules,
         track_interfaces,
+    })
+}
+
+/// The subset of `virtual_rules` vrrpd installs (see [`RuleSpec`]); `None` for the rest.
+fn rule_spec(r: &kc::Rule) -> Option<RuleSpec> {
+    if r.from.is_none() && r.to.is_none() {
+        return None;
+    }
+    Some(RuleSpec {
+        from: r.from.map(|p| (p.addr, p.len)),
+        to: r.to.map(|p| (p.addr, p.len)),
+        table: table_number(r.table.as_deref()?)?,
+        priority: r.preference,
     })
 }
 

@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::net::netlink::{RouteSpec, Vip};
+use crate::net::netlink::{RouteSpec, RuleSpec, Vip};
 
 /// Name of the tracker that follows interface `ifname` (`track_interface`).
 pub fn interface_tracker(ifname: &str) -> String {
@@ -49,6 +49,8 @@ pub struct InstanceSpec {
     pub excluded: Vec<Vip>,
     /// `virtual_routes` installed while MASTER.
     pub routes: Vec<RouteSpec>,
+    /// `virtual_rules` installed while MASTER.
+    pub rules: Vec<RuleSpec>,
     /// Interfaces this instance tracks (their trackers are named by [`interface_tracker`]).
     pub track_interfaces: Vec<String>,
 }

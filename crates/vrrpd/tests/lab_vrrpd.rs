@@ -475,35 +475,45 @@ fn hostile_segment_changes_nothing_and_is_counted() {
 }
 
 #[test]
-fn virtual_routes_follow_the_master() {
-    if !netlab::require_root_or_skip("virtual_routes_follow_the_master") {
+fn virtual_routes_and_rules_follow_the_master() {
+    if !netlab::require_root_or_skip("virtual_routes_and_rules_follow_the_master") {
         return;
     }
     let lab = Lab::new(2).unwrap();
     let (a, b) = (lab.host(0), lab.host(1));
-    let routes = "    virtual_routes {\n        198.18.5.0/24 via 198.18.0.254 dev eth0\n        blackhole 198.18.6.0/24\n    }\n";
+    let routes = concat!(
+        "    virtual_routes {\n        198.18.5.0/24 via 198.18.0.254 dev eth0\n",
+        "        blackhole 198.18.6.0/24\n    }\n",
+        "    virtual_rules {\n        from 198.18.7.0/24 table 100 preference 900\n    }\n",
+    );
     let node = |p| {
         let mut n = Node::v3(p, "0.2");
         n.extra_instance = routes.into();
         n.conf()
     };
     let has_route = |h: &netlab::Host, r: &str| {
-        let out = h.run(&["ip", "route", "show", "table", "all"]).unwrap();
-        String::from_utf8_lossy(&out.stdout).contains(r)
+        let routes = h.run(&["ip", "route", "show", "table", "all"]).unwrap();
+        let rules = h.run(&["ip", "rule", "show"]).unwrap();
+        String::from_utf8_lossy(&routes.stdout).contains(r)
+            || String::from_utf8_lossy(&rules.stdout).contains(r)
     };
+    let rule = "900:\tfrom 198.18.7.0/24 lookup 100";
     let mut pa = start_vrrpd(&lab, a, "a", &node(150), &[]);
     pa.wait_for_line(MASTER_LINE, WAIT).unwrap();
     let pb = start_vrrpd(&lab, b, "b", &node(100), &[]);
     pb.wait_for_line(BACKUP_LINE, WAIT).unwrap();
     assert!(has_route(a, "198.18.5.0/24 via 198.18.0.254 dev eth0"));
     assert!(has_route(a, "blackhole 198.18.6.0/24"));
-    assert!(!has_route(b, "198.18.5.0/24"));
+    assert!(has_route(a, rule));
+    assert!(!has_route(b, "198.18.5.0/24") && !has_route(b, rule));
     pa.signal(Signal::SIGTERM).unwrap();
     pa.wait_exit(WAIT).unwrap();
     assert!(!has_route(a, "198.18.5.0/24") && !has_route(a, "198.18.6.0/24"));
+    assert!(!has_route(a, rule));
     pb.wait_for_line(MASTER_LINE, WAIT).unwrap();
     assert!(has_route(b, "198.18.5.0/24 via 198.18.0.254 dev eth0"));
     assert!(has_route(b, "blackhole 198.18.6.0/24"));
+    assert!(has_route(b, rule));
 }
 
 #[test]

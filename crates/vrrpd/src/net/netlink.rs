@@ -435,3 +435,78 @@ impl Netlink {
         }
     }
 }
+
+/// A `virtual_rules` line in the subset vrrpd installs: `[from PREFIX] [to PREFIX]
+/// [table N] [preference N]` (lookup in `table`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RuleSpec {
+    pub from: Option<(IpAddr, u8)>,
+    pub to: Option<(IpAddr, u8)>,
+    pub table: u32,
+    pub priority: Option<u32>,
+}
+
+impl RuleSpec {
+    fn is_v6(&self) -> bool {
+        self.from.or(self.to).is_some_and(|(a, _)| a.is_ipv6())
+    }
+}
+
+impl Netlink {
+    fn rule_message(&self, r: &RuleSpec) -> netlink_packet_route::rule::RuleMessage {
+        use netlink_packet_route::rule::RuleAction;
+        let base = self
+            .handle
+            .rule()
+            .add()
+            .table_id(r.table)
+            .action(RuleAction::ToTable);
+        let base = match r.priority {
+            Some(p) => base.priority(p),
+            None => base,
+        };
+        if r.is_v6() {
+            let mut req = base.v6();
+            if let Some((IpAddr::V6(a), l)) = r.from {
+                req = req.source_prefix(a, l);
+            }
+            if let Some((IpAddr::V6(a), l)) = r.to {
+                req = req.destination_prefix(a, l);
+            }
+            req.message_mut().clone()
+        } else {
+            let mut req = base.v4();
+            if let Some((IpAddr::V4(a), l)) = r.from {
+                req = req.source_prefix(a, l);
+            }
+            if let Some((IpAddr::V4(a), l)) = r.to {
+                req = req.destination_prefix(a, l);
+            }
+            req.message_mut().clone()
+        }
+    }
+
+    /// Adds a policy rule; one that is already there is fine.
+    pub async fn add_rule(&self, r: &RuleSpec) -> Result<(), NetlinkError> {
+        let mut req = self.handle.rule().add();
+        *req.message_mut() = self.rule_message(r);
+        match req.execute().await {
+            Ok(()) => Ok(()),
+            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::EEXIST => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes a policy rule; one that is not there is fine.
+    pub async fn del_rule(&self, r: &RuleSpec) -> Result<(), NetlinkError> {
+        match self.handle.rule().del(self.rule_message(r)).execute().await {
+            Ok(()) => Ok(()),
+            Err(rtnetlink::Error::NetlinkError(e))
+                if e.raw_code() == -libc::ENOENT || e.raw_code() == -libc::ESRCH =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}

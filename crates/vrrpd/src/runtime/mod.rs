@@ -781,8 +781,19 @@ impl Daemon {
         }
     }
 
-    /// Installs or removes the instance's `virtual_routes` (after the VIPs, before them).
+    /// Installs or removes the instance's `virtual_routes` and `virtual_rules` (after the VIPs,
+    /// before them).
     async fn set_routes(&mut self, rt: &InstRt, add: bool) {
+        for r in &rt.spec.rules {
+            let res = if add {
+                self.nl.add_rule(r).await
+            } else {
+                self.nl.del_rule(r).await
+            };
+            if let Err(e) = res {
+                tracing::error!(instance = %rt.spec.name, add, error = %e, "virtual rule change failed");
+            }
+        }
         for r in &rt.spec.routes {
             let oif = match &r.dev {
                 Some(d) => match self.nl.link_by_name(d).await {
@@ -927,6 +938,7 @@ impl InstRt {
                 vips: Vec::new(),
                 excluded: Vec::new(),
                 routes: Vec::new(),
+                rules: Vec::new(),
                 track_interfaces: Vec::new(),
             },
             unit: usize::MAX,
