@@ -159,3 +159,22 @@ fn stats_checker_flags_errors_and_ignores_benign_counters() {
     let auth = "  Authentication Errors:\n    Failure: 1\n";
     assert_eq!(nonzero_errors(auth).len(), 1);
 }
+
+fn v3_ipv6(p: u8, _me: IpAddr, _peer: IpAddr) -> Node {
+    Node::v3_ipv6(p)
+}
+
+interop_test!(
+    keepalived_master_vrrpd_backup_v3_ipv6,
+    Kind::Keepalived,
+    Kind::Vrrpd,
+    v3_ipv6,
+    VIP6
+);
+interop_test!(
+    vrrpd_master_keepalived_backup_v3_ipv6,
+    Kind::Vrrpd,
+    Kind::Keepalived,
+    v3_ipv6,
+    VIP6
+);
