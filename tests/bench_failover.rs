@@ -132,10 +132,16 @@ fn measure(opts: &SeedOptions, event: Event) -> Result<(Duration, usize)> {
         std::thread::sleep(Duration::from_millis(20));
     };
     let first = first_from_b(&samples, event_at).context("no answer from elb-b")?;
-    let failed = samples
+    let failures: Vec<&Sample> = samples
         .iter()
         .filter(|s| s.at >= event_at && s.at <= event_at + first && s.outcome.is_err())
-        .count();
+        .collect();
+    if std::env::var_os("BENCH_DEBUG").is_some() {
+        for f in &failures {
+            eprintln!("  failed at +{:?}: {:?}", f.at - event_at, f.outcome);
+        }
+    }
+    let failed = failures.len();
     Ok((first, failed))
 }
 

@@ -100,7 +100,7 @@ pub struct TrackerConfig {
     /// keepalived's weight: > 0 adds while up, < 0 subtracts while down,
     /// 0 puts the instance in FAULT while down.
     pub weight: i32,
-    /// Swap the meaning of up and down for the weight.
+    /// Negate the weight; it still applies under the same condition (keepalived's `reverse`).
     pub reverse: bool,
 }
 
@@ -115,7 +115,8 @@ pub struct FastFailover {
     /// follows advertise a priority below its own takes over after
     /// `fast_preempt_delay` instead of waiting out Master_Down_Interval.
     pub fast_preempt: bool,
-    /// Delay for `fast_preempt` (zero = at once).
+    /// Delay for `fast_preempt` (zero = at once). With `fast_preempt` a node taking over also
+    /// adds its VIPs and sends gratuitous ARP/NA before its first advert (make before break).
     pub fast_preempt_delay: Duration,
     /// Anti-flap hold time: a MASTER advertises a lowered priority only once
     /// it has lasted this long, and a BACKUP preempts only once its own

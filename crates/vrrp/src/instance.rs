@@ -632,9 +632,21 @@ impl Instance {
         self.preempt_until = None;
         self.master_adver_interval = self.own_interval();
         self.advertised = self.effective;
-        out.push(Action::SendAdvert(self.build_advert(self.advertised)));
-        out.push(self.vips_action(true));
-        out.extend(self.gratuitous(self.cfg.garp.master_repeat, GarpCause::BecameMaster));
+        let advert = Action::SendAdvert(self.build_advert(self.advertised));
+        let announce = self.gratuitous(self.cfg.garp.master_repeat, GarpCause::BecameMaster);
+        if self.cfg.fast_failover.fast_preempt {
+            // Make before break: clients learn our MAC before the old master, on hearing our
+            // advert, drops the addresses, so a request sent during the hand-over is not sent
+            // to a host that no longer owns the VIP. (keepalived: advert first.)
+            out.push(self.vips_action(true));
+            out.extend(announce);
+            out.push(advert);
+        } else {
+            // keepalived's order: the advert first, so the old master lets go at once.
+            out.push(advert);
+            out.push(self.vips_action(true));
+            out.extend(announce);
+        }
         let g = self.cfg.garp;
         self.garp_delay_at = (!g.master_delay.is_zero()).then(|| now + g.master_delay);
         self.garp_refresh_at = g.master_refresh.filter(|r| !r.is_zero()).map(|r| now + r);

@@ -551,6 +551,42 @@ fn fast_preempt_takes_over_when_followed_master_degrades() {
     assert_eq!(i.state(), State::Backup);
 }
 
+/// The order of a takeover's first actions: keepalived sends the advert first (the old master
+/// drops the VIPs at once); with fast preempt the VIPs and gratuitous ARPs go first, so clients
+/// move before the old master lets go (make before break).
+#[test]
+fn fast_preempt_announces_before_its_first_advert() {
+    fn kinds(actions: &[Action]) -> Vec<&'static str> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::SendAdvert(_) => Some("advert"),
+                Action::AddVips { .. } => Some("vips"),
+                Action::SendGratuitous { .. } => Some("garp"),
+                _ => None,
+            })
+            .collect()
+    }
+    let mut fast_node = Instance::new(fast(
+        cfg(Version::V3, 150),
+        FastFailover {
+            fast_preempt: true,
+            ..FastFailover::default()
+        },
+    ))
+    .unwrap();
+    fast_node.handle(Duration::ZERO, Event::Start);
+    fast_node.handle(ms(100), advert(2, 200, Duration::from_secs(1)));
+    let a = fast_node.handle(ms(1100), advert(2, 100, Duration::from_secs(1)));
+    assert_eq!(kinds(&a), vec!["vips", "garp", "advert"]);
+
+    let mut keepalived_node = Instance::new(cfg(Version::V3, 150)).unwrap();
+    keepalived_node.handle(Duration::ZERO, Event::Start);
+    let log = run_until(&mut keepalived_node, Duration::from_secs(5));
+    let first: Vec<Action> = log.into_iter().map(|(_, a)| a).collect();
+    assert_eq!(kinds(&first)[..3], ["advert", "vips", "garp"]);
+}
+
 #[test]
 fn fast_preempt_not_used_for_failback_over_a_steady_lower_master() {
     // We follow a master at 200 while dipped to 100; on recovery to 150 the
