@@ -33,19 +33,34 @@ fn short_hostname() -> String {
         .unwrap_or_default()
 }
 
-/// `-t`: diagnostics to stderr, keepalived's exit classes.
+/// `-t`: diagnostics to stderr, keepalived's exit classes. Like keepalived's `-t`, an
+/// instance interface missing from this network namespace is reported (class 5).
 pub fn config_test(args: &DaemonArgs) -> ExitCode {
     let loaded = load(args);
     for d in &loaded.diagnostics {
         eprintln!("{d}");
     }
-    if let Some(cfg) = &loaded.config
-        && let Err(e) = spec_from_config(cfg, args)
-    {
-        eprintln!("{e:#}");
-        return ExitCode::from(4);
+    let mut code = loaded.exit_class();
+    if let Some(cfg) = &loaded.config {
+        if let Err(e) = spec_from_config(cfg, args) {
+            eprintln!("{e:#}");
+            return ExitCode::from(4);
+        }
+        for i in &cfg.instances {
+            if let Some(ifname) = &i.interface
+                && nix::net::if_::if_nametoindex(ifname.as_str()).is_err()
+            {
+                eprintln!(
+                    "WARNING - interface {ifname} for vrrp_instance {} doesn't exist",
+                    i.name
+                );
+                if code != 2 {
+                    code = code.max(5);
+                }
+            }
+        }
     }
-    ExitCode::from(loaded.exit_class())
+    ExitCode::from(code)
 }
 
 /// `--dump-config`: the typed model as JSON.

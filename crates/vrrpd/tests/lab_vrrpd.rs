@@ -547,3 +547,38 @@ fn sd_notify_ready_reloading_stopping() {
     assert!(recv().contains("STOPPING=1"));
     assert!(p.wait_exit(WAIT).unwrap().success());
 }
+
+#[test]
+fn config_test_reports_a_missing_interface_like_keepalived() {
+    if !netlab::require_root_or_skip("config_test_reports_a_missing_interface_like_keepalived") {
+        return;
+    }
+    let lab = Lab::new(1).unwrap();
+    let a = lab.host(0);
+    let good = write_conf(&lab, "good", &Node::v3(100, "1").conf());
+    let bad = write_conf(
+        &lab,
+        "bad",
+        &Node::v3(100, "1")
+            .conf()
+            .replace("interface eth0", "interface nosuch0"),
+    );
+    for (path, want) in [(&good, 0), (&bad, 5)] {
+        let ours = a
+            .command(vrrpd_bin())
+            .arg("-t")
+            .arg("-f")
+            .arg(path)
+            .output()
+            .unwrap();
+        let theirs = a
+            .command(KEEPALIVED)
+            .arg("-t")
+            .arg("-f")
+            .arg(path)
+            .output()
+            .unwrap();
+        assert_eq!(ours.status.code(), Some(want), "{ours:?}");
+        assert_eq!(ours.status.code(), theirs.status.code(), "{theirs:?}");
+    }
+}
