@@ -178,3 +178,76 @@ interop_test!(
     v3_ipv6,
     VIP6
 );
+
+/// The first advert with `priority` that host `h` receives, as the raw IPv4 packet.
+fn receive_advert(h: &netlab::Host, priority: u8) -> Vec<u8> {
+    h.in_netns(|| {
+        let s = socket2::Socket::new(
+            socket2::Domain::IPV4,
+            socket2::Type::RAW,
+            Some(socket2::Protocol::from(112)),
+        )
+        .unwrap();
+        s.bind_device(Some(b"eth0")).unwrap();
+        let idx = nix::net::if_::if_nametoindex("eth0").unwrap();
+        s.join_multicast_v4_n(
+            &[224, 0, 0, 18].into(),
+            &socket2::InterfaceIndexOrAddress::Index(idx),
+        )
+        .unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 1500];
+        loop {
+            let (n, _) = s.recv_from(&mut buf).expect("an advert within the timeout");
+            // SAFETY: recv_from initialised the first n bytes.
+            let pkt: Vec<u8> = buf[..n]
+                .iter()
+                .map(|b| unsafe { b.assume_init() })
+                .collect();
+            let ihl = usize::from(pkt[0] & 0x0f) * 4;
+            if pkt.get(ihl + 2) == Some(&priority) {
+                return pkt;
+            }
+        }
+    })
+    .unwrap()
+}
+
+/// The advert bytes of one daemon alone on host 0 with `node`'s configuration.
+fn advert_bytes(kind: Kind, node: &Node, tag: &str) -> Vec<u8> {
+    let lab = Lab::new(2).unwrap();
+    let (a, b) = (lab.host(0), lab.host(1));
+    let p = start(&lab, a, tag, kind, node);
+    let pkt = receive_advert(b, node.priority);
+    drop(p);
+    pkt
+}
+
+#[test]
+fn advert_bytes_match_keepalived() {
+    if !netlab::require_root_or_skip("advert_bytes_match_keepalived") {
+        return;
+    }
+    let peer: IpAddr = "198.18.0.2".parse().unwrap();
+    let me: IpAddr = "198.18.0.1".parse().unwrap();
+    for node in [
+        Node::v2_pass(150),
+        Node::v3(150, "0.5"),
+        Node::v3(150, "1").unicast(me, &[peer]),
+    ] {
+        let ours = advert_bytes(Kind::Vrrpd, &node, "v");
+        let theirs = advert_bytes(Kind::Keepalived, &node, "k");
+        // Everything but the IP identification and the header checksum that depends on it.
+        let masked = |p: &[u8]| {
+            let mut p = p.to_vec();
+            p[4..6].fill(0);
+            p[10..12].fill(0);
+            p
+        };
+        assert_eq!(
+            masked(&ours),
+            masked(&theirs),
+            "{node:?}\nvrrpd      {ours:02x?}\nkeepalived {theirs:02x?}"
+        );
+    }
+}
