@@ -133,6 +133,17 @@ fn reload_keeps_unchanged_instance_without_flap() {
         !mon.text().contains("who-has 198.18.0.100"),
         "VI_1 re-announced: no flap expected"
     );
+    // Removing VI_2 releases it (its VIP goes) and still leaves VI_1 alone.
+    std::fs::write(lab.dir().join("a").join("keepalived.conf"), node.conf()).unwrap();
+    pa.signal(Signal::SIGHUP).unwrap();
+    pa.wait_for_line(r"instance removed by reload", WAIT)
+        .unwrap();
+    a.wait_for_address(ip("198.18.0.101"), false, WAIT).unwrap();
+    assert!(a.has_address(vip).unwrap());
+    assert_eq!(
+        pa.output().matches("(VI_1) Entering MASTER STATE").count(),
+        1
+    );
     // A broken config keeps the running one.
     std::fs::write(
         lab.dir().join("a").join("keepalived.conf"),
