@@ -251,3 +251,59 @@ fn advert_bytes_match_keepalived() {
         );
     }
 }
+
+/// `--fast-failover` on vrrpd with keepalived as the peer, both roles: a failing track script
+/// on the master moves the VIP once, and nobody flaps.
+#[test]
+fn fast_failover_interoperates_with_keepalived() {
+    if !netlab::require_root_or_skip("fast_failover_interoperates_with_keepalived") {
+        return;
+    }
+    for vrrpd_is_master in [true, false] {
+        let lab = Lab::new(2).unwrap();
+        let (a, b) = (lab.host(0), lab.host(1));
+        let vip = ip(VIP4);
+        // keepalived runs with the node dir as /var/tmp (see start_keepalived).
+        let flag = node_dir(&lab, "a").join("unhealthy");
+        let seen_as = if vrrpd_is_master {
+            flag.display().to_string()
+        } else {
+            "/var/tmp/unhealthy".to_string()
+        };
+        let script = format!(
+            "vrrp_script chk {{\n    script \"/usr/bin/test ! -e {seen_as}\"\n    interval 1\n    weight -100\n}}\n"
+        );
+        let mut na = Node::v3(150, "1");
+        na.extra_instance = "    track_script {\n        chk\n    }\n".into();
+        let conf_a = format!("{script}{}", na.conf());
+        let conf_b = Node::v3(100, "1").conf();
+        let fast = ["--fast-failover"];
+        let (pa, pb) = if vrrpd_is_master {
+            (
+                start_vrrpd(&lab, a, "a", &conf_a, &fast),
+                start_keepalived(&lab, b, "b", &conf_b),
+            )
+        } else {
+            (
+                start_keepalived(&lab, a, "a", &conf_a),
+                start_vrrpd(&lab, b, "b", &conf_b, &fast),
+            )
+        };
+        pa.wait_for_line(MASTER_LINE, WAIT).unwrap();
+        a.wait_for_address(vip, true, WAIT).unwrap();
+        pb.wait_for_line(BACKUP_LINE, WAIT).unwrap();
+        std::fs::write(&flag, "x").unwrap();
+        pb.wait_for_line(MASTER_LINE, WAIT).unwrap();
+        b.wait_for_address(vip, true, WAIT).unwrap();
+        a.wait_for_address(vip, false, WAIT).unwrap();
+        // Stable afterwards: three more adverts, and no further transition on either side.
+        let cap = b.capture("vrrp").unwrap();
+        for _ in 0..3 {
+            cap.wait_for(r"vrid 51, prio 100", WAIT).unwrap();
+        }
+        let (oa, ob) = (pa.output(), pb.output());
+        assert_eq!(oa.matches("Entering MASTER STATE").count(), 1, "{oa}");
+        assert_eq!(ob.matches("Entering MASTER STATE").count(), 1, "{ob}");
+        assert!(b.has_address(vip).unwrap() && !a.has_address(vip).unwrap());
+    }
+}
