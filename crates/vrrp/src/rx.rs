@@ -41,6 +41,10 @@ pub enum RxError {
     /// A fragment (raw sockets get reassembled datagrams; a fragment is forged).
     #[error("IP fragment")]
     Fragment,
+    /// IPv4 options. No VRRP implementation sends them; a packet carrying them is forged or
+    /// mangled. (keepalived skips over them; vrrpd drops them: a hostile-segment rule.)
+    #[error("IPv4 options present")]
+    IpOptions,
     /// Protocol AH (VRRPv2 `auth_type AH`), not supported.
     #[error("AH-authenticated packet (unsupported)")]
     AhUnsupported,
@@ -102,10 +106,11 @@ pub enum RxError {
 
 impl RxError {
     /// Every reason, in check order (the index of [`RxCounters`]).
-    pub const ALL: [RxError; 22] = [
+    pub const ALL: [RxError; 23] = [
         RxError::IpTruncated,
         RxError::NotIpv4,
         RxError::Fragment,
+        RxError::IpOptions,
         RxError::AhUnsupported,
         RxError::WrongProtocol,
         RxError::VrrpTruncated,
@@ -133,6 +138,7 @@ impl RxError {
             RxError::IpTruncated => "ip_truncated",
             RxError::NotIpv4 => "not_ipv4",
             RxError::Fragment => "fragment",
+            RxError::IpOptions => "ip_options",
             RxError::AhUnsupported => "ah_unsupported",
             RxError::WrongProtocol => "wrong_protocol",
             RxError::VrrpTruncated => "vrrp_truncated",
@@ -301,6 +307,9 @@ pub fn parse_ipv4(buf: &[u8]) -> Result<RxPacket<'_>, RxError> {
     })?;
     if h.fragmented {
         return Err(RxError::Fragment);
+    }
+    if h.header_len > ipv4::IPV4_HEADER_LEN {
+        return Err(RxError::IpOptions);
     }
     match h.protocol {
         IPPROTO_VRRP => {}

@@ -134,6 +134,14 @@ fn ip_level_rejections() {
     let mut frag = good.clone();
     frag[6] = 0x20; // MF
     assert_eq!(parse_ipv4(&frag).unwrap_err(), RxError::Fragment);
+    // An otherwise valid advert with a Router Alert option (IHL 6): forged, dropped.
+    let mut opts = good[..20].to_vec();
+    opts[0] = 0x46;
+    let total = u16::from_be_bytes([opts[2], opts[3]]) + 4;
+    opts[2..4].copy_from_slice(&total.to_be_bytes());
+    opts.extend_from_slice(&[0x94, 0x04, 0x00, 0x00]);
+    opts.extend_from_slice(&good[20..]);
+    assert_eq!(parse_ipv4(&opts).unwrap_err(), RxError::IpOptions);
     let mut ah = good.clone();
     ah[9] = 51;
     assert_eq!(parse_ipv4(&ah).unwrap_err(), RxError::AhUnsupported);
