@@ -9,7 +9,6 @@ UNITDIR := $(DESTDIR)/etc/systemd/system
 CONFDIR := $(DESTDIR)/etc
 BINARIES := elb-proxy elb-check vrrpd
 FUZZ_SECONDS ?= 60
-DURATION ?= 10m
 
 # What the tests need on a fresh Debian machine (installed only when missing).
 TEST_PACKAGES := iproute2 keepalived tcpdump python3 python3-aiosmtpd python3-scapy \
@@ -17,7 +16,7 @@ TEST_PACKAGES := iproute2 keepalived tcpdump python3 python3-aiosmtpd python3-sc
 # What the side-by-side benchmarks run against.
 BENCH_PACKAGES := $(TEST_PACKAGES) wrk haproxy nginx-light hyperfine time util-linux
 
-.PHONY: all build release test test-deps bench bench-deps lint fmt install uninstall clean demo fuzz chaos
+.PHONY: all build release test test-deps bench bench-deps lint fmt install uninstall clean demo fuzz
 
 all: build
 
@@ -54,9 +53,6 @@ demo: test-deps release
 
 fuzz:
 	@scripts/fuzz-all.sh $(FUZZ_SECONDS)
-
-chaos: test-deps release
-	ELB_CHAOS_DURATION=$(DURATION) $(CARGO) test --release --test chaos -- --ignored --nocapture
 
 install: release
 	install -d $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man8 $(UNITDIR) $(CONFDIR)/elb-proxy $(CONFDIR)/keepalived
