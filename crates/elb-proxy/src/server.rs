@@ -235,6 +235,7 @@ async fn drive<C, E>(
 {
     tokio::pin!(conn);
     tokio::select! {
+        biased;
         r = conn.as_mut() => {
             if let Err(e) = r {
                 tracing::debug!(error = %e, "client connection ended with an error");
