@@ -148,7 +148,7 @@ impl Daemon {
             .vrrp
             .trackers
             .iter()
-            .filter(|t| t.weight != 0)
+            // Weight-0 trackers too: their failure means FAULT, which always moves the VIP.
             .map(|t| TrackerWeight {
                 name: t.name.clone(),
                 weight: i64::from(t.weight),
@@ -209,7 +209,9 @@ impl Daemon {
                         weight: i64::from(t.weight),
                         reverse: t.reverse,
                         value: st.and_then(|s| s.value),
-                        pushed: st.and_then(|s| s.pushed),
+                        // Live from the script runner: a push is released once a script
+                        // result agrees with it, which need not change the tracker's state.
+                        pushed: self.hooks.pushed(&t.name),
                         reason: st.map(|s| s.reason.clone()).unwrap_or_default(),
                     }
                 })

@@ -25,7 +25,6 @@ pub struct TrackerState {
     pub up: bool,
     pub value: Option<i64>,
     pub reason: String,
-    pub pushed: Option<bool>,
 }
 
 pub struct Hooks {
@@ -193,6 +192,11 @@ impl Hooks {
         name
     }
 
+    /// The push in force on track script `name`, if any (`None` once a result agreed).
+    pub fn pushed(&self, name: &str) -> Option<bool> {
+        self.scripts.get(name).and_then(|(_, t)| t.pushed())
+    }
+
     /// `track NAME up|down` from the control socket.
     pub fn push(&mut self, name: &str, up: bool) -> Result<String, String> {
         let (_, t) = self
@@ -200,7 +204,6 @@ impl Hooks {
             .get(name)
             .ok_or_else(|| format!("no running track script named {name}"))?;
         t.push(up).map_err(|e| e.to_string())?;
-        self.trackers.entry(name.to_string()).or_default().pushed = Some(up);
         Ok(format!("track {name} {}", if up { "up" } else { "down" }))
     }
 
