@@ -225,6 +225,20 @@ pub async fn handle(
             Ok((resp, sender)) => {
                 cluster.stats.requests.fetch_add(1, Relaxed);
                 cluster.stats.latency.observe(start.elapsed());
+                // hyper's client bounds the head only loosely; the member's head gets the
+                // same limit as a client's, and an oversized one is a broken answer.
+                let head_bytes: usize = resp
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| k.as_str().len() + v.len() + 4)
+                    .sum();
+                if head_bytes as u64 > rt.config.limits.max_header_bytes.0 {
+                    drop(sender);
+                    tracing::warn!(cluster = %cluster.name, member = %member.name, phase = "response head (too large)", bytes = head_bytes, "member failed");
+                    member_failed(cluster, idx);
+                    cluster.lock().finish(idx);
+                    return Ok(local(shared, StatusCode::BAD_GATEWAY, "bad gateway\n"));
+                }
                 return Ok(relay(
                     &ctx,
                     cluster,

@@ -354,7 +354,28 @@ async fn broken_member(answer: &'static [u8], close: bool) -> std::net::SocketAd
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_members_give_502_or_504_never_a_relayed_invalid_answer() {
-    let cases: [(&str, &[u8], bool, u16); 5] = [
+    // A head larger than the client-side buffer limit (256 KiB) and one with too many fields.
+    let huge: &'static [u8] = Box::leak(
+        format!(
+            "HTTP/1.1 200 OK\r\nx-big: {}\r\ncontent-length: 2\r\n\r\nhi",
+            "a".repeat(300_000)
+        )
+        .into_bytes()
+        .into_boxed_slice(),
+    );
+    let many: &'static [u8] = Box::leak(
+        format!(
+            "HTTP/1.1 200 OK\r\n{}content-length: 2\r\n\r\nhi",
+            (0..150)
+                .map(|i| format!("x-h{i}: v\r\n"))
+                .collect::<String>()
+        )
+        .into_bytes()
+        .into_boxed_slice(),
+    );
+    let cases: [(&str, &[u8], bool, u16); 7] = [
+        ("hugehead", huge, true, 502),
+        ("manyheaders", many, true, 502),
         (
             "bigstatus",
             b"HTTP/1.1 2000 OK\r\ncontent-length: 2\r\n\r\nhi",
