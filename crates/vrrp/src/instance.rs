@@ -439,6 +439,26 @@ impl Instance {
         (i32::from(self.cfg.priority) + adjust).clamp(1, 254) as u8
     }
 
+    /// Why our priority is below its best, for transition reasons (mails, notify, logs):
+    /// `"; own priority lowered by chk_elb down"`, or empty when no tracker costs us.
+    fn lowered_by(&self) -> String {
+        let costly: Vec<String> = self
+            .trackers
+            .iter()
+            .filter(|t| t.weight != 0)
+            .filter_map(|t| match (t.up, t.reverse) {
+                (Some(false), false) => Some(format!("{} down", t.name)),
+                (Some(true), true) if t.weight > 0 => Some(format!("{} up (reverse)", t.name)),
+                _ => None,
+            })
+            .collect();
+        if costly.is_empty() {
+            String::new()
+        } else {
+            format!("; own priority lowered by {}", costly.join(", "))
+        }
+    }
+
     /// The fault condition of this instance alone (not the sync group's).
     pub fn own_fault(&self) -> Option<String> {
         if !self.link_up && !self.cfg.dont_track_primary {
@@ -901,8 +921,11 @@ impl Instance {
             )
         } else {
             format!(
-                "higher priority advert from {} ({} > {})",
-                adv.src, adv.priority, ours.0
+                "higher priority advert from {} ({} > {}){}",
+                adv.src,
+                adv.priority,
+                ours.0,
+                self.lowered_by()
             )
         };
         self.master = Some(MasterInfo {

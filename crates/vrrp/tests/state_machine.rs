@@ -387,6 +387,30 @@ fn reverse_weights_match_keepalived() {
     }
 }
 
+/// The seed's case: the master's check fails, the backup's higher advert takes the VIP, and
+/// the transition's reason (logged, mailed, passed to notify) names the failed check.
+#[test]
+fn yielding_names_the_tracker_that_lowered_our_priority() {
+    let mut i = tracked(2, 101);
+    i.handle(Duration::ZERO, Event::Start);
+    track(&mut i, ms(1), true); // 103
+    run_until(&mut i, Duration::from_secs(5)); // MASTER
+    assert_eq!(i.state(), State::Master);
+    track(&mut i, ms(5001), false); // 101
+    let a = i.handle(ms(5002), advert(2, 102, Duration::from_secs(1)));
+    let reason = a
+        .iter()
+        .find_map(|a| match a {
+            Action::Transition { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .expect("a transition");
+    assert!(
+        reason.contains("102 > 101") && reason.contains("lowered by chk down"),
+        "{reason}"
+    );
+}
+
 #[test]
 fn tracker_weights_clamp_to_1_254_and_owner_is_unaffected() {
     let mut i = tracked(50, 240);
