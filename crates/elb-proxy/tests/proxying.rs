@@ -230,8 +230,12 @@ async fn member_killed_and_restarted_under_load_with_active_and_passive_health()
         "b did not come back"
     );
     let (ok, failed) = load.await.unwrap();
-    // Connect failures to the dead member are retried on the live one: no request fails.
-    assert_eq!(failed, 0, "{ok} ok, {failed} failed");
+    // Connect failures to the dead member are retried on the live one, so nothing fails
+    // except, possibly, the one request (the load is sequential) that b was answering at
+    // the instant it was killed: it was sent, so it is not replayed (502), like HAProxy's
+    // default `retry-on conn-failure`.
+    assert!(failed <= 1, "{ok} ok, {failed} failed");
+    assert!(ok > 100, "{ok} ok");
     let before = restarted.hits();
     for _ in 0..20 {
         get(p.addr, "x", "/").await;
