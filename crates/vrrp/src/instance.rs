@@ -89,6 +89,15 @@ pub enum Event {
         /// Whether it is up (script exit 0, interface up, file value OK…).
         up: bool,
     },
+    /// A value tracker (keepalived's `track_file`) read a new integer: a weighted one adds
+    /// value x weight (negated with `reverse`; below -253 means FAULT), an unweighted one
+    /// means FAULT while the value is not 0.
+    TrackerValue {
+        /// Tracker name.
+        name: String,
+        /// The integer read.
+        value: i64,
+    },
     /// The instance's own interface went up or down.
     LinkState {
         /// Link state.
@@ -184,6 +193,9 @@ struct Tracker {
     weight: i32,
     reverse: bool,
     up: Option<bool>,
+    /// For value trackers (`track_file`): the integer last read; the adjustment is then
+    /// value x weight instead of the up/down rule.
+    value: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,6 +247,7 @@ impl Instance {
                 weight: t.weight,
                 reverse: t.reverse,
                 up: None,
+                value: None,
             })
             .collect();
         let own = cfg.wire_interval().as_duration();
@@ -397,6 +410,17 @@ impl Instance {
                 }
                 self.reevaluate(now, &mut out);
             }
+            Event::TrackerValue { name, value } => {
+                for t in self.trackers.iter_mut().filter(|t| t.name == name) {
+                    t.value = Some(value);
+                    t.up = Some(if t.weight == 0 {
+                        value == 0
+                    } else {
+                        value_adjustment(t.weight, t.reverse, value) >= -253
+                    });
+                }
+                self.reevaluate(now, &mut out);
+            }
             Event::LinkState { up } => {
                 self.link_up = up;
                 self.reevaluate(now, &mut out);
@@ -422,6 +446,9 @@ impl Instance {
             .iter()
             .filter(|t| t.weight != 0)
             .map(|t| {
+                if let Some(value) = t.value {
+                    return value_adjustment(t.weight, t.reverse, value).clamp(-254, 254) as i32;
+                }
                 // keepalived 2.2.7 (observed in SIGUSR1 dumps): a positive weight applies while
                 // the tracker is up, a negative one while it is down; `reverse` negates the
                 // amount and keeps that condition (weight 10 reverse, up: -10).
@@ -469,7 +496,14 @@ impl Instance {
         }
         self.trackers
             .iter()
-            .find(|t| t.weight == 0 && t.up.is_some_and(|u| u == t.reverse))
+            .find(|t| {
+                if t.value.is_some() {
+                    // Value trackers: `up` already says whether the value forces FAULT.
+                    t.up == Some(false)
+                } else {
+                    t.weight == 0 && t.up.is_some_and(|u| u == t.reverse)
+                }
+            })
             .map(|t| {
                 format!(
                     "tracker {} {}",
@@ -1012,6 +1046,11 @@ impl Instance {
                     .iter()
                     .find(|o| o.name == t.name)
                     .and_then(|o| o.up),
+                value: self
+                    .trackers
+                    .iter()
+                    .find(|o| o.name == t.name)
+                    .and_then(|o| o.value),
             })
             .collect();
         if self.state == State::Master {
@@ -1097,4 +1136,10 @@ impl Instance {
             self.reevaluate(now, out);
         }
     }
+}
+
+/// keepalived's `track_file` adjustment: value x weight, negated by `reverse`.
+fn value_adjustment(weight: i32, reverse: bool, value: i64) -> i64 {
+    let adj = value.saturating_mul(i64::from(weight));
+    if reverse { adj.saturating_neg() } else { adj }
 }

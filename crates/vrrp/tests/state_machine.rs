@@ -411,6 +411,54 @@ fn yielding_names_the_tracker_that_lowered_our_priority() {
     );
 }
 
+/// keepalived's `track_file`: a weighted file adds value x weight (`reverse` negates; 2.2.7
+/// observed: weight 5 reverse, value 2 -> 90 at base 100), below -253 means FAULT; an
+/// unweighted file means FAULT while its value is not 0.
+#[test]
+fn value_trackers_add_value_times_weight_or_fault() {
+    let value = |i: &mut Instance, now: Duration, v: i64| {
+        i.handle(
+            now,
+            Event::TrackerValue {
+                name: "chk".into(),
+                value: v,
+            },
+        )
+    };
+    for (weight, reverse, v, expected) in
+        [(5, false, 2, 110), (5, true, 2, 90), (-10, false, 3, 70)]
+    {
+        let mut c = cfg(Version::V2, 100);
+        c.trackers = vec![TrackerConfig {
+            name: "chk".into(),
+            weight,
+            reverse,
+        }];
+        let mut i = Instance::new(c).unwrap();
+        i.handle(Duration::ZERO, Event::Start);
+        value(&mut i, ms(1), v);
+        assert_eq!(
+            i.effective_priority(),
+            expected,
+            "weight {weight} reverse {reverse} value {v}"
+        );
+        assert_eq!(i.state(), State::Backup);
+    }
+    let mut i = tracked(-100, 100);
+    i.handle(Duration::ZERO, Event::Start);
+    value(&mut i, ms(1), 3); // -300 < -253
+    assert_eq!(i.state(), State::Fault);
+    value(&mut i, ms(2), 1); // -100: out of FAULT
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(i.effective_priority(), 1);
+    let mut i = tracked(0, 100);
+    i.handle(Duration::ZERO, Event::Start);
+    value(&mut i, ms(1), 1);
+    assert_eq!(i.state(), State::Fault);
+    value(&mut i, ms(2), 0);
+    assert_eq!(i.state(), State::Backup);
+}
+
 #[test]
 fn tracker_weights_clamp_to_1_254_and_owner_is_unaffected() {
     let mut i = tracked(50, 240);

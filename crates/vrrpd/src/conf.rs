@@ -215,17 +215,8 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
                 track_interfaces.push(w.name.clone());
                 interface_tracker(&w.name)
             }
-            TrackerKind::File => {
-                if weight != 0 {
-                    tracing::warn!(
-                        instance = %i.name,
-                        track_file = %w.name,
-                        "weighted track_file (value x weight) is not supported yet; ignored"
-                    );
-                    continue;
-                }
-                file_tracker(&w.name)
-            }
+            // Fed with the file's value (Event::TrackerValue): weighted files add value x weight.
+            TrackerKind::File => file_tracker(&w.name),
         };
         v.trackers.push(vrrp::TrackerConfig {
             name,

@@ -124,14 +124,18 @@ impl Daemon {
             .map(|r| (r.unit, r.member))
             .collect();
         for (unit, member) in targets {
-            let acts = self.units[unit].handle(
-                now,
-                member,
-                Event::TrackerChanged {
+            let event = match u.value {
+                // track_file: the value itself, so a weighted file adds value x weight.
+                Some(value) => Event::TrackerValue {
+                    name: name.clone(),
+                    value,
+                },
+                None => Event::TrackerChanged {
                     name: name.clone(),
                     up: u.up,
                 },
-            );
+            };
+            let acts = self.units[unit].handle(now, member, event);
             self.execute_all(unit, acts).await;
         }
     }
