@@ -57,7 +57,7 @@ fuzz:
 install: release
 	install -d $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man8 $(UNITDIR) $(CONFDIR)/elb-proxy $(CONFDIR)/keepalived
 	for b in $(BINARIES); do [ -f target/release/$$b ] && install -m 0755 target/release/$$b $(BINDIR)/$$b || true; done
-	for u in deploy/systemd/*.service deploy/systemd/*.timer; do sed 's#@BINDIR@#$(PREFIX)/bin#g' "$$u" > $(UNITDIR)/$$(basename "$$u"); chmod 0644 $(UNITDIR)/$$(basename "$$u"); done
+	for u in deploy/systemd/*.service deploy/systemd/*.timer; do sed -E 's#/usr/bin/(elb-proxy|elb-check|vrrpd)#$(PREFIX)/bin/\1#g' "$$u" > $(UNITDIR)/$$(basename "$$u"); chmod 0644 $(UNITDIR)/$$(basename "$$u"); done
 	for m in docs/man/*.1; do [ -f "$$m" ] && install -m 0644 "$$m" $(MANDIR)/man1/ || true; done
 	for m in docs/man/*.8; do [ -f "$$m" ] && install -m 0644 "$$m" $(MANDIR)/man8/ || true; done
 	[ -f deploy/elb-proxy.yaml ] && { [ -e $(CONFDIR)/elb-proxy/elb-proxy.yaml ] || install -m 0644 deploy/elb-proxy.yaml $(CONFDIR)/elb-proxy/elb-proxy.yaml; } || true

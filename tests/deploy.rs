@@ -5,7 +5,7 @@ use std::process::Command;
 
 use elb_ha_e2e::bins::bin_dir;
 
-/// Every unit in deploy/systemd, with @BINDIR@ pointing at the freshly built binaries, passes
+/// Every unit in deploy/systemd, pointed at the freshly built binaries, passes
 /// `systemd-analyze verify` (which also checks that each Exec path exists and is executable).
 #[test]
 fn systemd_units_pass_systemd_analyze_verify() {
@@ -23,7 +23,15 @@ fn systemd_units_pass_systemd_analyze_verify() {
     for entry in std::fs::read_dir(&src).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
-        let rendered = text.replace("@BINDIR@", &bin_dir().to_string_lossy());
+        // The units name /usr/bin/<binary> (the Debian package's paths); point them at
+        // the freshly built binaries instead, as `make install PREFIX=...` does.
+        let mut rendered = text.clone();
+        for name in ["elb-proxy", "elb-check", "vrrpd"] {
+            rendered = rendered.replace(
+                &format!("/usr/bin/{name}"),
+                &bin_dir().join(name).to_string_lossy(),
+            );
+        }
         let dest = out_dir.join(path.file_name().unwrap());
         std::fs::write(&dest, rendered).unwrap();
         units.push(dest);
