@@ -122,6 +122,11 @@ pub struct FastFailover {
     /// it has lasted this long, and a BACKUP preempts only once its own
     /// priority has been steady this long. Zero = off.
     pub hold_time: Duration,
+    /// A MASTER that yields to a higher-priority advert keeps its VIPs this long before it
+    /// removes them, so packets of connections clients opened just before the hand-over
+    /// still find the address (the new master has already sent gratuitous ARP). Zero =
+    /// keepalived's immediate removal.
+    pub release_delay: Duration,
 }
 
 /// Everything one VRRP instance needs to run.

@@ -229,6 +229,8 @@ pub struct Instance {
     master_down_at: Option<Duration>,
     preempt_until: Option<Duration>,
     fast_preempt_at: Option<Duration>,
+    /// While BACKUP after yielding: when the VIPs still held are removed (`release_delay`).
+    release_at: Option<Duration>,
     garp_delay_at: Option<Duration>,
     garp_refresh_at: Option<Duration>,
     lower_prio_garp_at: Option<Duration>,
@@ -273,6 +275,7 @@ impl Instance {
             master_down_at: None,
             preempt_until: None,
             fast_preempt_at: None,
+            release_at: None,
             garp_delay_at: None,
             garp_refresh_at: None,
             lower_prio_garp_at: None,
@@ -346,7 +349,7 @@ impl Instance {
                 self.garp_refresh_at,
                 self.lower_prio_garp_at,
             ],
-            State::Backup => &[self.master_down_at, self.fast_preempt_at],
+            State::Backup => &[self.master_down_at, self.fast_preempt_at, self.release_at],
             _ => &[],
         };
         candidates.iter().flatten().copied().min()
@@ -673,6 +676,8 @@ impl Instance {
 
     fn become_master(&mut self, now: Duration, reason: String, out: &mut Vec<Action>) {
         self.clear_timers();
+        // Still holding the VIPs from before (release delay): AddVips below keeps them.
+        self.release_at = None;
         if self.owner_backoff {
             self.owner_backoff = false;
             let old = self.effective;
@@ -712,7 +717,12 @@ impl Instance {
         let was_master = self.state == State::Master;
         self.clear_timers();
         if was_master {
-            out.push(self.vips_action(false));
+            let delay = self.cfg.fast_failover.release_delay;
+            if delay.is_zero() {
+                out.push(self.vips_action(false));
+            } else {
+                self.release_at = Some(now + delay);
+            }
             self.advertised = self.effective;
         }
         if self.master.is_none() {
@@ -722,11 +732,19 @@ impl Instance {
         self.transition(State::Backup, reason, out);
     }
 
+    /// Removes VIPs still held after yielding (release delay), at once.
+    fn release_now(&mut self, out: &mut Vec<Action>) {
+        if self.release_at.take().is_some() {
+            out.push(self.vips_action(false));
+        }
+    }
+
     fn enter_fault(&mut self, reason: String, out: &mut Vec<Action>) {
         if self.state == State::Master {
             out.push(Action::SendAdvert(self.build_advert(0)));
             out.push(self.vips_action(false));
         }
+        self.release_now(out);
         self.clear_timers();
         self.master = None;
         self.transition(State::Fault, reason, out);
@@ -818,6 +836,9 @@ impl Instance {
     }
 
     fn backup_timers(&mut self, now: Duration, out: &mut Vec<Action>) {
+        if self.release_at.is_some_and(|t| t <= now) {
+            self.release_now(out);
+        }
         if self.fast_preempt_at.is_some_and(|t| t <= now) {
             self.fast_preempt_at = None;
             let reason = match self.master {
@@ -1007,6 +1028,7 @@ impl Instance {
             out.push(Action::SendAdvert(self.build_advert(0)));
             out.push(self.vips_action(false));
         }
+        self.release_now(out);
         self.clear_timers();
         self.transition(State::Stopped, "shutdown".into(), out);
     }

@@ -659,6 +659,34 @@ fn fast_preempt_announces_before_its_first_advert() {
     assert_eq!(kinds(&first)[..3], ["advert", "vips", "garp"]);
 }
 
+/// With a release delay, a MASTER that yields keeps its VIPs that long (make before break),
+/// then removes them; without it (keepalived), at once.
+#[test]
+fn release_delay_keeps_vips_briefly_after_yielding() {
+    for delay in [ms(0), ms(100)] {
+        let mut i = Instance::new(fast(
+            cfg(Version::V3, 150),
+            FastFailover {
+                release_delay: delay,
+                ..FastFailover::default()
+            },
+        ))
+        .unwrap();
+        i.handle(Duration::ZERO, Event::Start);
+        let _ = run_until(&mut i, Duration::from_secs(4));
+        assert_eq!(i.state(), State::Master);
+        let a = i.handle(ms(10_000), advert(2, 200, Duration::from_secs(1)));
+        let removed_at_once = a.iter().any(|a| matches!(a, Action::RemoveVips { .. }));
+        assert_eq!(i.state(), State::Backup);
+        assert_eq!(removed_at_once, delay.is_zero(), "delay {delay:?}");
+        if !delay.is_zero() {
+            assert_eq!(i.next_deadline(), Some(ms(10_100)));
+            let a = i.handle(ms(10_100), Event::Timer);
+            assert!(a.iter().any(|a| matches!(a, Action::RemoveVips { .. })));
+        }
+    }
+}
+
 #[test]
 fn fast_preempt_not_used_for_failback_over_a_steady_lower_master() {
     // We follow a master at 200 while dipped to 100; on recovery to 150 the

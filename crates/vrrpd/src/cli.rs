@@ -116,6 +116,16 @@ pub struct DaemonArgs {
     /// advertised or acted on (anti-flap). Default 0.
     #[arg(long = "hold-time", value_name = "SECS", requires = "fast_failover")]
     pub hold_time: Option<f64>,
+    /// With --fast-failover: a MASTER that hands over keeps its VIPs this many seconds more,
+    /// so requests on connections opened just before the hand-over still complete (the new
+    /// master's gratuitous ARP has already moved new traffic). 0 = remove at once.
+    #[arg(
+        long = "release-delay",
+        value_name = "SECS",
+        default_value_t = 0.1,
+        requires = "fast_failover"
+    )]
+    pub release_delay: f64,
 }
 
 /// Every path a running vrrpd writes. Explicit flags win; otherwise, when `-p` is given, files

@@ -315,6 +315,8 @@ fn fast_failover(args: &DaemonArgs) -> vrrp::FastFailover {
             .hold_time
             .map(Duration::from_secs_f64)
             .unwrap_or(Duration::ZERO),
+        release_delay: Duration::try_from_secs_f64(args.release_delay.clamp(0.0, 5.0))
+            .unwrap_or(Duration::ZERO),
     }
 }
 
