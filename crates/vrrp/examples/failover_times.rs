@@ -44,6 +44,7 @@ fn node(
             fast_preempt: true,
             fast_preempt_delay: Duration::ZERO,
             hold_time: hold,
+            release_delay: Duration::ZERO,
         };
     }
     c

@@ -54,6 +54,7 @@ fn instance(
             fast_preempt: true,
             fast_preempt_delay: Duration::ZERO,
             hold_time: interval,
+            release_delay: Duration::ZERO,
         };
     }
     c

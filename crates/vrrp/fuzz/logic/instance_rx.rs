@@ -76,6 +76,7 @@ fn config(version: Version, prio: u8, fast: bool) -> InstanceConfig {
             fast_preempt: true,
             fast_preempt_delay: Duration::from_millis(20),
             hold_time: Duration::from_millis(50),
+            release_delay: Duration::ZERO,
         };
     }
     c
