@@ -101,6 +101,10 @@ pub struct DaemonArgs {
     /// Control socket path (default /run/vrrpd/vrrpd.sock, or vrrpd.sock beside `-p`).
     #[arg(long = "control-socket")]
     pub control_socket: Option<PathBuf>,
+    /// Let this group use the control socket too (mode 0660), e.g. the user elb-proxy runs as,
+    /// for its drain push (`track NAME down`). Default: owner only (0600).
+    #[arg(long = "control-group", value_name = "GROUP")]
+    pub control_group: Option<String>,
     /// SIGUSR1 data dump file (default /tmp/keepalived.data, or beside `-p`).
     #[arg(long = "data-file")]
     pub data_file: Option<PathBuf>,

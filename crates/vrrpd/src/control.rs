@@ -16,5 +16,6 @@ pub use report::{
     StatusReport, TrackerKind, TrackerStatus,
 };
 pub use server::{
-    ConfigDump, ControlError, ControlHandler, ControlLimits, ControlSocket, bind, serve,
+    ConfigDump, ControlError, ControlHandler, ControlLimits, ControlSocket, allow_group, bind,
+    serve,
 };

@@ -65,11 +65,21 @@ fn run_daemon(args: &DaemonArgs) -> Result<()> {
     let loader_args = args.clone();
     let loader: vrrpd::runtime::Loader =
         Box::new(move |reload| vrrpd::conf::load_spec(&loader_args, reload));
+    let control_group = match &args.control_group {
+        None => None,
+        Some(name) => Some(
+            nix::unistd::Group::from_name(name)
+                .with_context(|| format!("looking up group {name}"))?
+                .with_context(|| format!("--control-group: no group named {name}"))?
+                .gid,
+        ),
+    };
     let opts = Options {
         control_socket: Some(paths.control_socket.clone()),
         data_file: paths.data_file.clone(),
         stats_file: paths.stats_file.clone(),
         dont_release: args.dont_release,
+        control_group,
     };
     let result = rt.block_on(async move {
         let daemon = Daemon::start(loader, opts).await?;

@@ -162,6 +162,13 @@ pub fn bind(path: &Path, limits: ControlLimits) -> Result<ControlSocket, Control
     })
 }
 
+/// Opens a bound control socket to one group: owner root (unchanged), group `gid`, mode 0660.
+/// Used when a program running as another user (elb-proxy's drain push) must reach it.
+pub fn allow_group(path: &Path, gid: nix::unistd::Gid) -> std::io::Result<()> {
+    nix::unistd::chown(path, None, Some(gid)).map_err(std::io::Error::from)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
+}
+
 /// Binds `path` with default limits and serves `handler` until the future is dropped.
 pub async fn serve<H: ControlHandler>(path: &Path, handler: Arc<H>) -> Result<(), ControlError> {
     bind(path, ControlLimits::default())?.serve(handler).await;

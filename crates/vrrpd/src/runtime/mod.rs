@@ -42,6 +42,9 @@ pub struct Options {
     pub stats_file: PathBuf,
     /// keepalived's -V: leave VIPs in place on exit.
     pub dont_release: bool,
+    /// Group allowed on the control socket (mode 0660 instead of 0600), e.g. for elb-proxy's
+    /// drain push when it runs as its own user.
+    pub control_group: Option<nix::unistd::Gid>,
 }
 
 /// Per-instance bookkeeping that the state machine does not keep.
@@ -126,6 +129,10 @@ impl Daemon {
             Some(path) => {
                 let sock = crate::control::bind(path, crate::control::ControlLimits::default())
                     .with_context(|| format!("control socket {}", path.display()))?;
+                if let Some(gid) = self.opts.control_group {
+                    crate::control::allow_group(path, gid)
+                        .with_context(|| format!("control socket {} group", path.display()))?;
+                }
                 let bridge = std::sync::Arc::new(ControlBridge::new(self.ctl_tx.clone()));
                 Some(AbortOnDrop(tokio::spawn(sock.serve(bridge))))
             }
