@@ -119,6 +119,11 @@ fn keepalived_dump(file: &Path, ifaces: &[String], tmp: &Path) -> BTreeMap<Strin
             continue;
         };
         let indent = text.len() - text.trim_start().len();
+        if indent == 0 {
+            // Not part of the dump (every dump line is indented): a log line of keepalived's
+            // other process interleaved under load. It must not end a VIP list.
+            continue;
+        }
         let t = text.trim();
         if t.starts_with("Virtual IP (") {
             in_vips = true;
