@@ -79,36 +79,20 @@ impl Proc {
     /// and returns it. Fails at the timeout or when the process closed its output.
     pub fn wait_for_line(&self, pattern: &str, timeout: Duration) -> Result<String> {
         let re = Regex::new(pattern).with_context(|| format!("bad pattern {pattern:?}"))?;
-        let deadline = Instant::now() + timeout;
         let mut cursor = self.cursor.lock().expect("cursor lock");
-        let mut lines = self.shared.lines.lock().expect("output lock");
-        loop {
-            if let Some(offset) = lines.lines[*cursor..].iter().position(|l| re.is_match(l)) {
-                let found = lines.lines[*cursor + offset].clone();
-                *cursor += offset + 1;
-                return Ok(found);
+        self.wait_on_output(timeout, &format!("a line matching /{pattern}/"), |lines| {
+            let found = lines[*cursor..].iter().position(|l| re.is_match(l));
+            match found {
+                Some(offset) => {
+                    *cursor += offset + 1;
+                    Some(lines[*cursor - 1].clone())
+                }
+                None => {
+                    *cursor = lines.len();
+                    None
+                }
             }
-            *cursor = lines.lines.len();
-            if lines.closed == 2 {
-                bail!(
-                    "{} ended its output without a line matching /{pattern}/",
-                    self.label
-                );
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                bail!(
-                    "{}: no line matching /{pattern}/ within {timeout:?}",
-                    self.label
-                );
-            }
-            lines = self
-                .shared
-                .changed
-                .wait_timeout(lines, left)
-                .expect("output lock")
-                .0;
-        }
+        })
     }
 
     /// Waits until at least `count` lines printed since the start (consumed or not) match
@@ -121,29 +105,36 @@ impl Proc {
         timeout: Duration,
     ) -> Result<String> {
         let re = Regex::new(pattern).with_context(|| format!("bad pattern {pattern:?}"))?;
-        let deadline = Instant::now() + timeout;
-        let mut lines = self.shared.lines.lock().expect("output lock");
-        loop {
-            if let Some(found) = lines
-                .lines
+        let what = format!("{count} lines matching /{pattern}/");
+        self.wait_on_output(timeout, &what, |lines| {
+            lines
                 .iter()
                 .filter(|l| re.is_match(l))
                 .nth(count.max(1) - 1)
-            {
-                return Ok(found.clone());
+                .cloned()
+        })
+    }
+
+    /// Re-runs `found` over the output each time a line arrives, until it returns a line, the
+    /// process closes its output, or `timeout` passes.
+    fn wait_on_output(
+        &self,
+        timeout: Duration,
+        what: &str,
+        mut found: impl FnMut(&[String]) -> Option<String>,
+    ) -> Result<String> {
+        let deadline = Instant::now() + timeout;
+        let mut lines = self.shared.lines.lock().expect("output lock");
+        loop {
+            if let Some(line) = found(&lines.lines) {
+                return Ok(line);
             }
             if lines.closed == 2 {
-                bail!(
-                    "{} ended its output with fewer than {count} lines matching /{pattern}/",
-                    self.label
-                );
+                bail!("{} ended its output without {what}", self.label);
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                bail!(
-                    "{}: fewer than {count} lines matching /{pattern}/ within {timeout:?}",
-                    self.label
-                );
+                bail!("{}: no {what} within {timeout:?}", self.label);
             }
             lines = self
                 .shared
