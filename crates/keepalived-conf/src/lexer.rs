@@ -164,7 +164,7 @@ mod tests {
     #[test]
     fn comments_outside_quotes_only() {
         assert_eq!(decomment("  priority 100 # c").0, "priority 100");
-        assert_eq!(decomment("10.0.0.1/24 ! c").0, "10.0.0.1/24");
+        assert_eq!(decomment("198.18.0.1/24 ! c").0, "198.18.0.1/24");
         assert_eq!(
             decomment(r#"notify "/bin/echo {x} #keep" # drop"#).0,
             r#"notify "/bin/echo {x} #keep""#

@@ -253,7 +253,7 @@ pub struct VirtualAddress {
     pub use_vmac: bool,
 }
 
-/// An address with prefix (`10.0.0.0/8`), used by routes and rules.
+/// An address with prefix (`198.18.0.0/15`), used by routes and rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Prefix {
     pub addr: IpAddr,

@@ -81,10 +81,10 @@ mod tests {
 
     #[test]
     fn prefixes() {
-        let p = parse_prefix("10.0.0.1/24").unwrap();
-        assert_eq!((p.addr.to_string(), p.len), ("10.0.0.1".to_string(), 24));
+        let p = parse_prefix("198.18.0.1/24").unwrap();
+        assert_eq!((p.addr.to_string(), p.len), ("198.18.0.1".to_string(), 24));
         assert_eq!(parse_prefix("fe80::1").unwrap().len, 128);
         assert!(parse_prefix("192.168.100./24").is_none());
-        assert!(parse_prefix("10.0.0.1/33").is_none());
+        assert!(parse_prefix("198.18.0.1/33").is_none());
     }
 }
