@@ -124,22 +124,20 @@ fn daemons_send_ready_to_notify_socket() {
         cmd.args(&args).env("NOTIFY_SOCKET", &socket_path);
         let mut proc = host.spawn(name, cmd).unwrap();
         let mut messages = String::new();
-        let mut buf = [0u8; 4096];
-        while !messages.contains("READY=1") {
-            let n = socket
-                .recv(&mut buf)
-                .unwrap_or_else(|e| panic!("{name} sent no READY=1 ({e}); got {messages:?}"));
-            messages.push_str(&String::from_utf8_lossy(&buf[..n]));
-            messages.push('\n');
-        }
+        // Reads notifications until one carries `state`, failing at the socket's timeout.
+        let mut wait_for = |state: &str| {
+            let mut buf = [0u8; 4096];
+            while !messages.contains(state) {
+                let n = socket
+                    .recv(&mut buf)
+                    .unwrap_or_else(|e| panic!("{name} sent no {state} ({e}); got {messages:?}"));
+                messages.push_str(&String::from_utf8_lossy(&buf[..n]));
+                messages.push('\n');
+            }
+        };
+        wait_for("READY=1");
         proc.signal(nix::sys::signal::Signal::SIGTERM).unwrap();
-        while !messages.contains("STOPPING=1") {
-            let n = socket
-                .recv(&mut buf)
-                .unwrap_or_else(|e| panic!("{name} sent no STOPPING=1 ({e}); got {messages:?}"));
-            messages.push_str(&String::from_utf8_lossy(&buf[..n]));
-            messages.push('\n');
-        }
+        wait_for("STOPPING=1");
         proc.wait_exit(Duration::from_secs(40)).unwrap();
     }
 }
