@@ -101,8 +101,8 @@ pub struct Seed {
 }
 
 impl Seed {
-    /// Builds the lab, starts back ends, SMTP, both balancers and both VRRP daemons, and waits
-    /// until the VIP is on one node.
+    /// Builds the lab, starts back ends, SMTP, both balancers and both VRRP daemons (elb-a's
+    /// first, until it holds the VIP, so elb-a is the master every scenario starts from).
     pub fn start(opts: SeedOptions) -> Result<Self> {
         let lab = Lab::new(4)?;
         let services = lab.host(SERVICES);
@@ -123,9 +123,15 @@ impl Seed {
             seed.write_configs(node)?;
             seed.start_proxy(node)?;
         }
-        for node in [ELB_A, ELB_B] {
-            seed.start_vrrp(node)?;
-        }
+        // elb-a first, and elb-b once elb-a holds the VIP: with equal start times the two
+        // master-down timers differ by under a millisecond of skew, so which node wins the
+        // first election would otherwise be a race (and with nopreempt it would stay so).
+        seed.start_vrrp(ELB_A)?;
+        seed.lab
+            .host(ELB_A)
+            .wait_for_address(IpAddr::V4(VIP), true, Duration::from_secs(20))
+            .with_context(|| format!("VIP never reached elb-a\n{}", seed.logs()))?;
+        seed.start_vrrp(ELB_B)?;
         Ok(seed)
     }
 
@@ -374,37 +380,27 @@ impl Seed {
 
     /// `vrrpd ctl ARGS...` against the node's daemon.
     pub fn vrrpd_ctl(&self, node: usize, args: &[&str]) -> Result<String> {
-        let host = self.lab.host(node);
-        let mut cmd = host.command(&bin("vrrpd").to_string_lossy());
-        cmd.arg("ctl")
-            .arg("-p")
-            .arg(self.vrrpd_pid_file(node))
-            .args(args);
-        let out = cmd.output()?;
-        if !out.status.success() {
-            bail!(
-                "vrrpd ctl {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        self.ctl(node, "vrrpd", "-p", &self.vrrpd_pid_file(node), args)
     }
 
     /// `elb-proxy ctl ARGS...` against the node's balancer.
     pub fn proxy_ctl(&self, node: usize, args: &[&str]) -> Result<String> {
-        let host = self.lab.host(node);
-        let mut cmd = host.command(&bin("elb-proxy").to_string_lossy());
-        cmd.arg("ctl")
-            .arg("-s")
-            .arg(self.admin_socket(node))
-            .args(args);
-        let out = cmd.output()?;
-        if !out.status.success() {
-            bail!(
-                "elb-proxy ctl {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        self.ctl(node, "elb-proxy", "-s", &self.admin_socket(node), args)
+    }
+
+    /// `BINARY ctl FLAG PATH ARGS...` inside the node; its stdout, or its stderr as the error.
+    fn ctl(
+        &self,
+        node: usize,
+        binary: &str,
+        flag: &str,
+        path: &std::path::Path,
+        args: &[&str],
+    ) -> Result<String> {
+        let (binary, path) = (bin(binary), path.to_string_lossy());
+        let mut argv = vec![binary.to_str().context("binary path")?, "ctl", flag, &path];
+        argv.extend_from_slice(args);
+        let out = self.lab.host(node).run(&argv)?;
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
