@@ -11,12 +11,11 @@ use elb_ha_e2e::services::SYSTEM_PYTHON;
 use netlab::{Lab, Proc, require_root_or_skip};
 
 const VIP: &str = "198.18.0.100";
-const ADVERT_INT: f64 = 0.1;
 
-fn conf(priority: u8) -> String {
+fn conf(priority: u8, advert_int: f64) -> String {
     format!(
         "vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {priority}\n  \
-         advert_int 1\n  authentication {{\n    auth_type PASS\n    auth_pass s3cret\n  }}\n  \
+         advert_int {advert_int}\n  authentication {{\n    auth_type PASS\n    auth_pass s3cret\n  }}\n  \
          virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n"
     )
 }
@@ -25,11 +24,7 @@ fn start_vrrpd(lab: &Lab, node: usize, priority: u8, advert_int: f64) -> Proc {
     let dir = lab.dir().join(format!("n{node}"));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("keepalived.conf");
-    std::fs::write(
-        &path,
-        conf(priority).replace("advert_int 1", &format!("advert_int {advert_int}")),
-    )
-    .unwrap();
+    std::fs::write(&path, conf(priority, advert_int)).unwrap();
     let host = lab.host(node);
     let mut cmd = host.command(&bin("vrrpd").to_string_lossy());
     cmd.args(["-n", "-l", "-f"])
@@ -40,16 +35,11 @@ fn start_vrrpd(lab: &Lab, node: usize, priority: u8, advert_int: f64) -> Proc {
 }
 
 fn ctl(lab: &Lab, node: usize, args: &[&str]) -> String {
-    let dir = lab.dir().join(format!("n{node}"));
-    let host = lab.host(node);
-    let out = host
-        .command(&bin("vrrpd").to_string_lossy())
-        .arg("ctl")
-        .arg("-p")
-        .arg(dir.join("vrrpd.pid"))
-        .args(args)
-        .output()
-        .unwrap();
+    let pid_file = lab.dir().join(format!("n{node}")).join("vrrpd.pid");
+    let (vrrpd, pid_file) = (bin("vrrpd"), pid_file.to_string_lossy().into_owned());
+    let mut argv = vec![vrrpd.to_str().unwrap(), "ctl", "-p", &pid_file];
+    argv.extend_from_slice(args);
+    let out = lab.host(node).run(&argv).unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -96,7 +86,6 @@ fn a_flood_of_invalid_packets_moves_nothing() {
     master
         .wait_for_line("Entering MASTER STATE", Duration::from_secs(5))
         .unwrap();
-    let _ = ADVERT_INT;
 
     // Watch the master's adverts from the backup's side during the flood.
     let capture = lab.host(1).capture("vrrp").unwrap();
