@@ -111,7 +111,18 @@ pub fn set_admin_drain(shared: &Arc<Shared>, drain: bool) {
 /// Sends `track NAME up|down` to vrrpd in the background (never blocks serving).
 pub fn spawn_vrrpd_push(shared: &Arc<Shared>, up: bool) -> Option<tokio::task::JoinHandle<()>> {
     let cfg = shared.runtime.load().config.vrrpd.clone()?;
+    let (done, next) = tokio::sync::oneshot::channel();
+    let previous = shared
+        .last_push
+        .lock()
+        .expect("push chain lock")
+        .replace(next);
     Some(tokio::spawn(async move {
+        // In order: a push spawned later must not overtake an earlier one.
+        if let Some(previous) = previous {
+            let _ = previous.await;
+        }
+        let _done = DoneOnDrop(Some(done));
         match push_vrrpd(&cfg, up).await {
             Ok(reply) => tracing::info!(track = %cfg.track, up, %reply, "told vrrpd"),
             Err(e) => {
@@ -119,6 +130,17 @@ pub fn spawn_vrrpd_push(shared: &Arc<Shared>, up: bool) -> Option<tokio::task::J
             }
         }
     }))
+}
+
+/// Signals the next queued push when this one ends, however it ends.
+struct DoneOnDrop(Option<tokio::sync::oneshot::Sender<()>>);
+
+impl Drop for DoneOnDrop {
+    fn drop(&mut self) {
+        if let Some(done) = self.0.take() {
+            let _ = done.send(());
+        }
+    }
 }
 
 /// One push: connect, write the line, read one reply line; all within the configured timeout.

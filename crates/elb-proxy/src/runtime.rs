@@ -189,6 +189,9 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<ClusterRt>>) -> 
 #[derive(Debug)]
 pub struct Shared {
     pub runtime: ArcSwap<Runtime>,
+    /// Completion signal of the last vrrpd push: each push waits for the one before it, so
+    /// vrrpd sees `down`/`up` in the order they happened.
+    pub last_push: std::sync::Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
     /// SIGTERM received: health answers 503, listeners close soon.
     pub stopping: AtomicBool,
     /// Operator asked the whole proxy to drain (`set proxy state drain`).
@@ -220,6 +223,7 @@ impl Shared {
             shutdown,
             access_log: arc_swap::ArcSwapOption::empty(),
             connection_closed: tokio::sync::Notify::new(),
+            last_push: std::sync::Mutex::new(None),
         })
     }
 
