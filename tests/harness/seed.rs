@@ -203,8 +203,7 @@ impl Seed {
             conf,
             "global_defs {{\n   notification_email {{\n     ops@example.com\n   }}\n   \
              notification_email_from {name}@example.com\n   smtp_server {services} {SMTP_PORT}\n   \
-             smtp_connect_timeout 5\n   router_id {name}\n   enable_script_security\n   \
-             script_user root\n}}",
+             smtp_connect_timeout 5\n   router_id {name}\n}}",
             name = Self::node_name(node)
         )?;
         let timeout = if o.script_timeout.is_empty() {
