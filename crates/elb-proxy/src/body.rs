@@ -11,6 +11,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
+use std::future::Future;
 
 /// The request body would exceed the route's `max_body`.
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +99,14 @@ pub enum BodyOutcome {
     MemberFailed,
     /// The client went away first: nobody's fault, the connection is not reused.
     ClientGone,
+    /// The request's total timeout passed while the body was streaming: the answer was cut.
+    TimedOut,
 }
+
+/// The request's total timeout passed while its answer was streaming.
+#[derive(Debug, thiserror::Error)]
+#[error("request total timeout")]
+pub struct TotalTimeout;
 
 /// Called once when a proxied response ends.
 pub trait Completion: Send + 'static {
@@ -113,8 +121,11 @@ pub enum ResponseBody {
     Upstream {
         inner: Incoming,
         done: Option<Box<dyn Completion>>,
+        /// The request's total timeout (none when not configured: no timer per request).
+        deadline: Option<Pin<Box<tokio::time::Sleep>>>,
         ended: bool,
         failed: bool,
+        timed_out: bool,
         bytes: u64,
     },
 }
@@ -139,12 +150,18 @@ impl ResponseBody {
     pub fn empty() -> Self {
         Self::Full(None)
     }
-    pub fn upstream(inner: Incoming, done: Box<dyn Completion>) -> Self {
+    pub fn upstream(
+        inner: Incoming,
+        done: Box<dyn Completion>,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Self {
         Self::Upstream {
             inner,
             done: Some(done),
+            deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
             ended: false,
             failed: false,
+            timed_out: false,
             bytes: 0,
         }
     }
@@ -152,40 +169,51 @@ impl ResponseBody {
 
 impl Body for ResponseBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.get_mut() {
             Self::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
             Self::Upstream {
                 inner,
+                deadline,
                 ended,
                 failed,
+                timed_out,
                 bytes,
                 ..
-            } => match Pin::new(&mut *inner).poll_frame(cx) {
-                Poll::Ready(None) => {
-                    *ended = true;
-                    Poll::Ready(None)
-                }
-                Poll::Ready(Some(Ok(f))) => {
-                    if let Some(d) = f.data_ref() {
-                        *bytes += d.len() as u64;
+            } => {
+                if let Some(d) = deadline {
+                    if d.as_mut().poll(cx).is_ready() {
+                        *timed_out = true;
+                        *deadline = None;
+                        return Poll::Ready(Some(Err(Box::new(TotalTimeout))));
                     }
-                    if inner.is_end_stream() {
+                }
+                match Pin::new(&mut *inner).poll_frame(cx) {
+                    Poll::Ready(None) => {
                         *ended = true;
+                        Poll::Ready(None)
                     }
-                    Poll::Ready(Some(Ok(f)))
+                    Poll::Ready(Some(Ok(f))) => {
+                        if let Some(d) = f.data_ref() {
+                            *bytes += d.len() as u64;
+                        }
+                        if inner.is_end_stream() {
+                            *ended = true;
+                        }
+                        Poll::Ready(Some(Ok(f)))
+                    }
+                    Poll::Ready(Some(Err(e))) => {
+                        *failed = true;
+                        Poll::Ready(Some(Err(Box::new(e))))
+                    }
+                    Poll::Pending => Poll::Pending,
                 }
-                Poll::Ready(Some(Err(e))) => {
-                    *failed = true;
-                    Poll::Ready(Some(Err(e)))
-                }
-                Poll::Pending => Poll::Pending,
-            },
+            }
         }
     }
 
@@ -211,11 +239,15 @@ impl Drop for ResponseBody {
             done,
             ended,
             failed,
+            timed_out,
             bytes,
+            ..
         } = self
         {
             if let Some(done) = done.take() {
-                let outcome = if *failed {
+                let outcome = if *timed_out {
+                    BodyOutcome::TimedOut
+                } else if *failed {
                     BodyOutcome::MemberFailed
                 } else if *ended || inner.is_end_stream() {
                     BodyOutcome::Complete

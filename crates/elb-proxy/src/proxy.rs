@@ -118,7 +118,7 @@ pub async fn handle(
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok()),
     };
     // The runtime stays alive until this request ends: it finishes on the config it began with.
-    let (cluster_idx, rewrite_host, max_body) = {
+    let (cluster_idx, rewrite_host, max_body, total_timeout) = {
         let head = RequestHead {
             host: host.as_ref().and_then(|h| h.to_str().ok()),
             path: req.uri().path(),
@@ -126,7 +126,12 @@ pub async fn handle(
             headers: req.headers(),
         };
         match rt.router.route(&head) {
-            Some(r) => (r.cluster, r.rewrite_host.clone(), r.max_body),
+            Some(r) => (
+                r.cluster,
+                r.rewrite_host.clone(),
+                r.max_body,
+                r.total_timeout,
+            ),
             None => {
                 shared.stats.unrouted.fetch_add(1, Relaxed);
                 return Ok(local(shared, StatusCode::NOT_FOUND, "no route\n"));
@@ -195,10 +200,19 @@ pub async fn handle(
         )
     };
     let start = Instant::now();
+    let deadline = total_timeout.map(|t| tokio::time::Instant::now() + t);
     let mut tried: Vec<usize> = Vec::new();
     let attempts = cluster.config.retries as usize + 1;
     let random = fastrand::u64(..);
     loop {
+        if deadline.is_some_and(|d| d <= tokio::time::Instant::now()) {
+            tracing::warn!(cluster = %cluster.name, phase = "connect", timeout = ?total_timeout, %method, "request total timeout");
+            return Ok(local(
+                shared,
+                StatusCode::GATEWAY_TIMEOUT,
+                "gateway timeout (request total)\n",
+            ));
+        }
         let picked = cluster.lock().pick(Instant::now(), random, sticky, &tried);
         let Some(idx) = picked else {
             if tried.is_empty() {
@@ -219,7 +233,7 @@ pub async fn handle(
         }
         match member
             .pool
-            .send(req, connect_t, response_t, upgrade.is_some())
+            .send(req, connect_t, response_t, deadline, upgrade.is_some())
             .await
         {
             Ok((resp, sender)) => {
@@ -248,6 +262,7 @@ pub async fn handle(
                     sticky,
                     client_upgrade,
                     start,
+                    deadline,
                     log_info,
                 ));
             }
@@ -273,7 +288,12 @@ pub async fn handle(
             }
             Err(SendError::Timeout) => {
                 member.stats.timeouts.fetch_add(1, Relaxed);
-                tracing::warn!(cluster = %cluster.name, member = %member.name, phase = "response head", timeout = ?response_t, %method, "member did not answer in time");
+                let which = if deadline.is_some_and(|d| d <= tokio::time::Instant::now()) {
+                    "request total"
+                } else {
+                    "upstream response"
+                };
+                tracing::warn!(cluster = %cluster.name, member = %member.name, phase = "response head", timeout = which, %method, "member did not answer in time");
                 member_failed(cluster, idx);
                 cluster.lock().finish(idx);
                 return Ok(local(
@@ -358,6 +378,7 @@ fn relay(
     sticky: Option<usize>,
     client_upgrade: Option<OnUpgrade>,
     start: Instant,
+    deadline: Option<tokio::time::Instant>,
     log_info: Option<(Method, String, Version)>,
 ) -> Response<ResponseBody> {
     let member = &cluster.members[idx];
@@ -402,7 +423,10 @@ fn relay(
         log: log_info.map(|(m, p, v)| (ctx.fwd.peer, m, p, v)),
         shared: ctx.shared.clone(),
     };
-    Response::from_parts(parts, ResponseBody::upstream(body, Box::new(done)))
+    Response::from_parts(
+        parts,
+        ResponseBody::upstream(body, Box::new(done), deadline),
+    )
 }
 
 /// Runs a WebSocket/Upgrade tunnel until both sides close or nothing moves for `idle`.
@@ -487,6 +511,10 @@ impl Completion for Done {
                 tracing::warn!(cluster = %self.cluster.name, member = %member.name, phase = "response body", "member broke the response body");
                 member_failed(&self.cluster, self.idx);
             }
+            BodyOutcome::TimedOut => {
+                member.stats.timeouts.fetch_add(1, Relaxed);
+                tracing::warn!(cluster = %self.cluster.name, member = %member.name, phase = "response body", "request total timeout: answer cut");
+            }
             BodyOutcome::ClientGone => {}
         }
         self.cluster.lock().finish(self.idx);
@@ -506,6 +534,7 @@ impl Completion for Done {
                         BodyOutcome::Complete => "ok",
                         BodyOutcome::MemberFailed => "member-broke-body",
                         BodyOutcome::ClientGone => "client-gone",
+                        BodyOutcome::TimedOut => "timeout",
                     },
                 });
             }

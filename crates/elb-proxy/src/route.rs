@@ -43,6 +43,8 @@ pub struct CompiledRoute {
     pub rewrite_host: Option<HeaderValue>,
     /// Request body limit in bytes; 0 = unlimited.
     pub max_body: u64,
+    /// Whole-exchange deadline (`timeouts.request_total` or the route's `timeout`).
+    pub total_timeout: Option<std::time::Duration>,
 }
 
 /// The compiled routing table.
@@ -70,6 +72,7 @@ impl Router {
     /// Compiles the table; `cluster_index` maps cluster names (validated to exist) to indexes.
     pub fn compile(config: &Config, cluster_index: impl Fn(&str) -> Option<usize>) -> Self {
         let default_body = config.limits.max_body.0;
+        let default_total = Some(config.timeouts.request_total.0).filter(|d| !d.is_zero());
         let compile = |i: usize, r: &Route| -> Option<CompiledRoute> {
             let m = &r.matches;
             Some(CompiledRoute {
@@ -101,6 +104,10 @@ impl Router {
                     .as_ref()
                     .and_then(|h| HeaderValue::from_str(h).ok()),
                 max_body: r.max_body.map_or(default_body, |s| s.0),
+                total_timeout: match r.timeout {
+                    Some(t) => Some(t.0).filter(|d| !d.is_zero()),
+                    None => default_total,
+                },
             })
         };
         let routes = config
@@ -119,6 +126,7 @@ impl Router {
                 header: None,
                 rewrite_host: None,
                 max_body: default_body,
+                total_timeout: default_total,
             })
         });
         Self { routes, default }

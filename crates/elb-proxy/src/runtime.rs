@@ -138,10 +138,11 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<ClusterRt>>) -> 
         .map(|(i, m)| {
             let name = m.display_name();
             let prev = old.and_then(|o| {
-                let j = o
-                    .members
-                    .iter()
-                    .position(|x| x.name == name && x.addr == m.address)?;
+                let j = o.members.iter().position(|x| {
+                    x.name == name
+                        && x.addr == m.address
+                        && x.pool.protocol == m.protocol.unwrap_or(c.protocol)
+                })?;
                 Some((j, &o.members[j]))
             });
             if let (Some((j, _)), Some(ob)) = (prev, &old_balancer) {
@@ -159,6 +160,7 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<ClusterRt>>) -> 
                 None => (
                     Arc::new(Pool::new(
                         m.address,
+                        m.protocol.unwrap_or(c.protocol),
                         c.pool_max_idle,
                         config.timeouts.upstream_idle.0,
                     )),

@@ -1,5 +1,6 @@
-//! Connections to members: a keep-alive pool of HTTP/1.1 connections per member, connect with
-//! a timeout, and sending one request while keeping track of whether any byte of it left.
+//! Connections to members: a keep-alive pool of HTTP/1.1 connections per member (or one
+//! shared, multiplexed HTTP/2 connection for a member marked `protocol: h2`), connect with a
+//! timeout, and sending one request while keeping track of whether any byte of it left.
 //! That distinction is what makes retries safe: `NotSent` hands the request back untouched
 //! (connect failed, or a pooled connection turned out dead before the request was written),
 //! `Sent` means the member may have seen it and it must not be replayed.
@@ -10,21 +11,56 @@ use std::time::{Duration, Instant};
 
 use http::{Request, Response};
 use hyper::body::Incoming;
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 
 use crate::body::UpstreamBody;
+use crate::config::MemberProtocol;
 
-/// A ready-to-use HTTP/1.1 connection handle.
-pub type Sender = http1::SendRequest<UpstreamBody>;
+/// A ready-to-use connection handle: an HTTP/1.1 connection carries one exchange at a time,
+/// an HTTP/2 handle is a clone of the member's shared connection.
+#[derive(Debug)]
+pub enum Sender {
+    H1(http1::SendRequest<UpstreamBody>),
+    H2(http2::SendRequest<UpstreamBody>),
+}
 
-/// Idle keep-alive connections to one member. LIFO, so the busiest connections stay warm and
-/// the surplus ages out.
+impl Sender {
+    fn is_closed(&self) -> bool {
+        match self {
+            Self::H1(s) => s.is_closed(),
+            Self::H2(s) => s.is_closed(),
+        }
+    }
+
+    async fn ready(&mut self) -> hyper::Result<()> {
+        match self {
+            Self::H1(s) => s.ready().await,
+            Self::H2(s) => s.ready().await,
+        }
+    }
+
+    async fn try_send(
+        &mut self,
+        req: Request<UpstreamBody>,
+    ) -> Result<Response<Incoming>, hyper::client::conn::TrySendError<Request<UpstreamBody>>> {
+        match self {
+            Self::H1(s) => s.try_send_request(req).await,
+            Self::H2(s) => s.try_send_request(req).await,
+        }
+    }
+}
+
+/// Connections to one member. HTTP/1.1: idle keep-alive connections, LIFO, so the busiest
+/// connections stay warm and the surplus ages out. HTTP/2: the one shared connection.
 #[derive(Debug)]
 pub struct Pool {
     pub addr: SocketAddr,
+    pub protocol: MemberProtocol,
     idle: Mutex<Vec<(Sender, Instant)>>,
+    /// The shared HTTP/2 connection (h2 members only).
+    shared_h2: Mutex<Option<http2::SendRequest<UpstreamBody>>>,
     max_idle: usize,
     idle_timeout: Duration,
 }
@@ -56,23 +92,36 @@ pub enum SendError {
 }
 
 impl Pool {
-    pub fn new(addr: SocketAddr, max_idle: usize, idle_timeout: Duration) -> Self {
+    pub fn new(
+        addr: SocketAddr,
+        protocol: MemberProtocol,
+        max_idle: usize,
+        idle_timeout: Duration,
+    ) -> Self {
         Self {
             addr,
+            protocol,
             idle: Mutex::new(Vec::new()),
+            shared_h2: Mutex::new(None),
             max_idle,
             idle_timeout,
         }
     }
 
-    /// Number of idle connections (for `show stat`).
+    /// Number of idle connections (for `show stat`; an h2 member counts its shared one).
     pub fn idle_count(&self) -> usize {
-        self.idle.lock().map(|v| v.len()).unwrap_or(0)
+        let h2 = self
+            .shared_h2
+            .lock()
+            .map(|s| usize::from(s.as_ref().is_some_and(|s| !s.is_closed())))
+            .unwrap_or(0);
+        self.idle.lock().map(|v| v.len()).unwrap_or(0) + h2
     }
 
-    /// Returns a connection after its response ended cleanly.
+    /// Returns a connection after its response ended cleanly. An HTTP/2 handle is simply
+    /// dropped: the connection stays shared in `shared_h2`.
     pub fn put(&self, sender: Sender) {
-        if sender.is_closed() {
+        if sender.is_closed() || matches!(sender, Sender::H2(_)) {
             return;
         }
         if let Ok(mut idle) = self.idle.lock() {
@@ -87,9 +136,21 @@ impl Pool {
         if let Ok(mut idle) = self.idle.lock() {
             idle.clear();
         }
+        if let Ok(mut h2) = self.shared_h2.lock() {
+            *h2 = None;
+        }
     }
 
     fn take_idle(&self) -> Option<Sender> {
+        if self.protocol == MemberProtocol::H2 {
+            let mut shared = self.shared_h2.lock().ok()?;
+            match shared.as_ref() {
+                Some(s) if !s.is_closed() => return Some(Sender::H2(s.clone())),
+                Some(_) => *shared = None,
+                None => {}
+            }
+            return None;
+        }
         let mut idle = self.idle.lock().ok()?;
         let now = Instant::now();
         while let Some((s, since)) = idle.pop() {
@@ -114,6 +175,23 @@ impl Pool {
                 Ok(Ok(s)) => s,
             };
         let _ = stream.set_nodelay(true);
+        if self.protocol == MemberProtocol::H2 && !upgrades {
+            // h2c with prior knowledge: members are plain TCP, so there is no ALPN to ask.
+            let (sender, conn) = http2::Builder::new(TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .handshake::<_, UpstreamBody>(TokioIo::new(stream))
+                .await
+                .map_err(NotSentCause::Handshake)?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            if let Ok(mut shared) = self.shared_h2.lock() {
+                if shared.as_ref().is_none_or(|s| s.is_closed()) {
+                    *shared = Some(sender.clone());
+                }
+            }
+            return Ok(Sender::H2(sender));
+        }
         let (sender, conn) = http1::Builder::new()
             .max_buf_size(256 * 1024)
             .handshake::<_, UpstreamBody>(TokioIo::new(stream))
@@ -128,25 +206,37 @@ impl Pool {
                 let _ = conn.await;
             });
         }
-        Ok(sender)
+        Ok(Sender::H1(sender))
+    }
+
+    /// Whether a request sent through this pool goes out as HTTP/2 (the caller shapes the
+    /// request head for it: absolute URI, no `Host`).
+    pub fn speaks_h2(&self, upgrades: bool) -> bool {
+        self.protocol == MemberProtocol::H2 && !upgrades
     }
 
     /// Sends one request: on a pooled connection when one is alive, else on a new one.
     /// A pooled connection found dead before writing is discarded and the next one tried,
-    /// which is safe for any method since nothing was written.
+    /// which is safe for any method since nothing was written. `deadline` (the request's
+    /// total timeout) bounds the connect and the wait for the response head as well.
     pub async fn send(
         &self,
         mut req: Request<UpstreamBody>,
         connect_timeout: Duration,
         response_timeout: Duration,
+        deadline: Option<tokio::time::Instant>,
         upgrades: bool,
     ) -> Result<(Response<Incoming>, Sender), SendError> {
+        let bounded = |t: Duration| match deadline {
+            Some(d) => t.min(d.saturating_duration_since(tokio::time::Instant::now())),
+            None => t,
+        };
         loop {
             let pooled = if upgrades { None } else { self.take_idle() };
             let reused = pooled.is_some();
             let mut sender = match pooled {
                 Some(s) => s,
-                None => match self.connect(connect_timeout, upgrades).await {
+                None => match self.connect(bounded(connect_timeout), upgrades).await {
                     Ok(s) => s,
                     Err(cause) => return Err(SendError::NotSent(req, cause)),
                 },
@@ -157,7 +247,11 @@ impl Pool {
                 }
                 return Err(SendError::NotSent(req, NotSentCause::Closed(e)));
             }
-            match tokio::time::timeout(response_timeout, sender.try_send_request(req)).await {
+            match &sender {
+                Sender::H1(_) => to_h1_form(&mut req),
+                Sender::H2(_) => to_h2_form(&mut req, self.addr),
+            }
+            match tokio::time::timeout(bounded(response_timeout), sender.try_send(req)).await {
                 Err(_) => return Err(SendError::Timeout),
                 Ok(Ok(resp)) => return Ok((resp, sender)),
                 Ok(Err(mut e)) => match e.take_message() {
@@ -176,4 +270,54 @@ impl Pool {
             }
         }
     }
+}
+
+/// Shapes a request for HTTP/2: the `Host` header becomes the URI's authority
+/// (`:authority`), the scheme is `http` (h2c), the version HTTP/2.
+fn to_h2_form(req: &mut Request<UpstreamBody>, member: SocketAddr) {
+    if req.version() == http::Version::HTTP_2 {
+        return;
+    }
+    let host = req.headers_mut().remove(http::header::HOST);
+    let authority = host
+        .as_ref()
+        .and_then(|h| http::uri::Authority::try_from(h.as_bytes()).ok())
+        .or_else(|| http::uri::Authority::try_from(member.to_string()).ok());
+    let mut parts = std::mem::take(req.uri_mut()).into_parts();
+    parts.scheme = Some(http::uri::Scheme::HTTP);
+    parts.authority = authority;
+    if parts.path_and_query.is_none() {
+        parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
+    }
+    match http::Uri::from_parts(parts) {
+        Ok(uri) => *req.uri_mut() = uri,
+        Err(_) => {
+            // Unreachable with the parts above; keep the request sendable anyway.
+            *req.uri_mut() = http::Uri::from_static("/");
+            if let Some(h) = host {
+                req.headers_mut().insert(http::header::HOST, h);
+            }
+        }
+    }
+    *req.version_mut() = http::Version::HTTP_2;
+}
+
+/// Undoes `to_h2_form` when a request handed back by an h2 member is retried on an
+/// HTTP/1.1 one: authority back into `Host`, origin-form URI.
+fn to_h1_form(req: &mut Request<UpstreamBody>) {
+    if req.version() != http::Version::HTTP_2 {
+        return;
+    }
+    if let Some(a) = req.uri().authority() {
+        if let Ok(v) = http::HeaderValue::from_str(a.as_str()) {
+            req.headers_mut().insert(http::header::HOST, v);
+        }
+    }
+    let pq = req
+        .uri()
+        .path_and_query()
+        .cloned()
+        .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
+    *req.uri_mut() = http::Uri::from(pq);
+    *req.version_mut() = http::Version::HTTP_11;
 }

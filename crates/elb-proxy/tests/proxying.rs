@@ -699,3 +699,71 @@ async fn at_the_connection_limit_new_connections_are_refused_at_once_and_service
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_total_timeout_gives_504_and_cuts_a_stalled_body() {
+    let a = Backend::start("a").await;
+    // Sends a head and 5 of 1000 promised body bytes, then stalls for 10 s.
+    let stall = broken_member(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nhello",
+        false,
+    )
+    .await;
+    let yaml = format!(
+        "listeners: [{{ address: \"{{listen}}\" }}]\nclusters:\n{}{}routes:\n  - {{ match: {{ path_prefix: /stall }}, cluster: s }}\n  - {{ match: {{ header: {{ name: x-long }} }}, cluster: a, timeout: 5s }}\ndefault_cluster: a\ntimeouts: {{ request_total: 400ms }}\n",
+        cluster_yaml("a", &[("a1", a.addr, 1)], ""),
+        cluster_yaml(
+            "s",
+            &[("s1", stall, 1)],
+            "    passive: { consecutive_failures: 0 }\n"
+        ),
+    );
+    let p = start_proxy(&yaml);
+    // Fast requests are untouched.
+    assert_eq!(get(p.addr, "x", "/").await.status, 200);
+    // No response head within 400 ms: 504, well before the member's 2 s.
+    let t = std::time::Instant::now();
+    let r = get(p.addr, "x", "/slow/2000").await;
+    assert_eq!(r.status, 504, "{r:?}");
+    assert!(r.body.contains("request total") || r.body.contains("gateway timeout"));
+    assert!(
+        t.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        t.elapsed()
+    );
+    // A route's own timeout overrides the global one.
+    let req = Request::get("/slow/700")
+        .header("host", "x")
+        .header("x-long", "1")
+        .body(empty())
+        .unwrap();
+    assert_eq!(request(p.addr, req).await.unwrap().status, 200);
+    // Head relayed, then the body stalls: the stream is cut at the deadline (the client
+    // sees an incomplete body, not a hang until the member's 10 s).
+    let t = std::time::Instant::now();
+    let req = Request::get("/stall")
+        .header("host", "x")
+        .body(empty())
+        .unwrap();
+    let r = request(p.addr, req).await;
+    assert!(r.is_err(), "truncated body must be an error: {r:?}");
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    // A client whose upload stalls gets a 504 when the total time is up.
+    let t = std::time::Instant::now();
+    let out = {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(p.addr).await.unwrap();
+        s.write_all(b"POST /sink HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-part")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 512];
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .expect("an answer before the test's bound")
+            .unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    assert!(out.starts_with("HTTP/1.1 504"), "{out}");
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    assert!(p.wait_log("request total timeout: answer cut", Duration::from_secs(2)));
+}

@@ -206,3 +206,61 @@ async fn h2c_prior_knowledge_and_rapid_reset_flood() {
         a.hits()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_marked_h2_get_http2_on_one_shared_connection() {
+    let h2 = H2Backend::start().await;
+    let h1 = Backend::start("h1").await;
+    // Cluster default h2; a second cluster whose single member overrides back to http1.
+    let yaml = format!(
+        "listeners: [{{ address: \"{{listen}}\" }}]\nclusters:\n  - {{ name: c, protocol: h2, members: [{{ address: \"{}\" }}] }}\n  - {{ name: d, protocol: h2, members: [{{ address: \"{}\", protocol: http1 }}] }}\nroutes: [{{ match: {{ path_prefix: /one }}, cluster: d }}]\ndefault_cluster: c\n",
+        h2.addr, h1.addr
+    );
+    let p = start_proxy(&yaml);
+    // One HTTP/1.1 request: the member sees HTTP/2 with the client's Host as :authority.
+    let a = get(p.addr, "app.test", "/first?q=1").await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.body, "h2 HTTP/2.0 app.test /first\n");
+    {
+        let seen = h2.last_headers.lock().unwrap();
+        assert_eq!(seen["x-forwarded-host"], "app.test");
+        assert!(!seen.contains_key("host"), "Host travels as :authority");
+    }
+    // 40 concurrent requests from 40 client connections, with bodies, multiplexed.
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let addr = p.addr;
+        tasks.push(tokio::spawn(async move {
+            let req = Request::post(format!("/slow/50/{i}"))
+                .header("host", "app.test")
+                .body(full(format!("body-{i}")))
+                .unwrap();
+            request(addr, req).await.unwrap()
+        }));
+    }
+    for (i, t) in tasks.into_iter().enumerate() {
+        let a = t.await.unwrap();
+        assert_eq!(a.status, 200);
+        assert_eq!(
+            a.body,
+            format!("h2 HTTP/2.0 app.test /slow/50/{i}\nbody-{i}")
+        );
+    }
+    assert_eq!(
+        h2.connections.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "every request shares one HTTP/2 connection"
+    );
+    // The member marked http1 in an h2 cluster still gets HTTP/1.1 with a Host header.
+    let a = get(p.addr, "other.test", "/one").await;
+    assert_eq!((a.status, a.body.as_str()), (200, "h1\n"));
+    assert_eq!(h1.last_headers.lock().unwrap()["host"], "other.test");
+    // The shared connection shows as the member's one idle connection.
+    let (ok, stat) = p.ctl("show stat");
+    assert!(ok, "{stat}");
+    let row = stat
+        .lines()
+        .find(|l| l.contains(&h2.addr.to_string()))
+        .unwrap();
+    assert!(row.ends_with(",1"), "{row}");
+}

@@ -164,6 +164,21 @@ pub struct Cluster {
     /// Idle keep-alive connections kept per member.
     #[serde(default = "default_pool_idle")]
     pub pool_max_idle: usize,
+    /// Protocol spoken to the members (each member may override it).
+    #[serde(default)]
+    pub protocol: MemberProtocol,
+}
+
+/// How the proxy talks to a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberProtocol {
+    /// HTTP/1.1 with a keep-alive pool of connections.
+    #[default]
+    Http1,
+    /// HTTP/2 with prior knowledge (h2c): one multiplexed connection per member. Upgrade
+    /// (WebSocket) requests still use an HTTP/1.1 connection.
+    H2,
 }
 
 fn default_retries() -> u32 {
@@ -194,6 +209,9 @@ pub struct Member {
     pub address: SocketAddr,
     #[serde(default = "default_weight")]
     pub weight: u32,
+    /// Overrides the cluster's `protocol` for this member.
+    #[serde(default)]
+    pub protocol: Option<MemberProtocol>,
 }
 
 fn default_weight() -> u32 {
@@ -355,6 +373,9 @@ pub struct Route {
     /// Largest request body accepted on this route (413 beyond); defaults to `limits.max_body`.
     #[serde(default)]
     pub max_body: Option<Size>,
+    /// Total time for a request on this route; overrides `timeouts.request_total`.
+    #[serde(default)]
+    pub timeout: Option<Dur>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
@@ -404,6 +425,11 @@ pub struct Timeouts {
     /// A WebSocket / Upgrade tunnel with no byte moving either way this long is closed.
     #[serde(default = "d_tunnel")]
     pub tunnel_idle: Dur,
+    /// Whole exchange, from the request head to the last byte of the answer; 0 = off. No
+    /// response head in time gives 504; a body still streaming at the deadline is cut.
+    /// Routes may set their own `timeout`.
+    #[serde(default)]
+    pub request_total: Dur,
 }
 
 impl Default for Timeouts {
@@ -414,6 +440,7 @@ impl Default for Timeouts {
             upstream_response: d_upstream(),
             upstream_idle: d_pool_idle(),
             tunnel_idle: d_tunnel(),
+            request_total: Dur::default(),
         }
     }
 }

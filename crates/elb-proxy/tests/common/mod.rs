@@ -421,3 +421,81 @@ pub async fn raw(addr: SocketAddr, bytes: &[u8], within: Duration) -> String {
     let _ = tokio::time::timeout(within, s.read_to_end(&mut out)).await;
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// An HTTP/2-only member (h2c prior knowledge): answers `h2 <version> <authority> <path>`
+/// and echoes POST bodies; counts the TCP connections it accepted.
+pub struct H2Backend {
+    pub addr: SocketAddr,
+    pub connections: Arc<AtomicU64>,
+    pub last_headers: Arc<std::sync::Mutex<HashMap<String, String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl H2Backend {
+    pub async fn start() -> Self {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let connections = Arc::new(AtomicU64::new(0));
+        let last_headers = Arc::new(std::sync::Mutex::new(HashMap::new()));
+        let (c, lh) = (connections.clone(), last_headers.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((s, _)) = l.accept().await else {
+                    continue;
+                };
+                c.fetch_add(1, Ordering::SeqCst);
+                let lh = lh.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: Request<Incoming>| {
+                        let lh = lh.clone();
+                        async move {
+                            {
+                                let mut m = lh.lock().unwrap();
+                                m.clear();
+                                for (k, v) in req.headers() {
+                                    m.insert(
+                                        k.as_str().to_string(),
+                                        v.to_str().unwrap_or("?").to_string(),
+                                    );
+                                }
+                            }
+                            let head = format!(
+                                "h2 {:?} {} {}\n",
+                                req.version(),
+                                req.uri().authority().map_or("-", |a| a.as_str()),
+                                req.uri().path()
+                            );
+                            if let Some(ms) = req.uri().path().strip_prefix("/slow/") {
+                                tokio::time::sleep(Duration::from_millis(
+                                    ms.parse().unwrap_or(100),
+                                ))
+                                .await;
+                            }
+                            let body = req.into_body().collect().await?.to_bytes();
+                            let mut out = head.into_bytes();
+                            out.extend_from_slice(&body);
+                            Ok::<_, hyper::Error>(Response::new(full(out)))
+                        }
+                    });
+                    let _ = hyper::server::conn::http2::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    )
+                    .serve_connection(TokioIo::new(s), svc)
+                    .await;
+                });
+            }
+        });
+        Self {
+            addr,
+            connections,
+            last_headers,
+            task,
+        }
+    }
+}
+
+impl Drop for H2Backend {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
