@@ -15,6 +15,7 @@ pub mod fuzzing;
 pub mod headers;
 pub mod health_check;
 pub mod lifecycle;
+pub mod listeners;
 pub mod metrics;
 pub mod proxy;
 pub mod route;

@@ -50,36 +50,19 @@ pub async fn reload(shared: &Arc<Shared>) -> Result<String, String> {
 fn reload_inner(shared: &Arc<Shared>) -> Result<String, String> {
     let config = crate::config::load(&shared.config_path).map_err(|e| e.to_string())?;
     let old = shared.runtime.load_full();
-    let listeners_changed = {
-        let a: Vec<_> = old
-            .config
-            .listeners
-            .iter()
-            .map(|l| (l.address, l.tls.is_some()))
-            .collect();
-        let b: Vec<_> = config
-            .listeners
-            .iter()
-            .map(|l| (l.address, l.tls.is_some()))
-            .collect();
-        a != b
-            || old.config.admin.as_ref().map(|a| &a.socket)
-                != config.admin.as_ref().map(|a| &a.socket)
-            || old.config.metrics.as_ref().map(|m| m.address)
-                != config.metrics.as_ref().map(|m| m.address)
-            || old.config.health.address != config.health.address
-    };
-    // Check certificates of TLS listeners even though listeners are not rebound, so a bad
-    // certificate is reported now rather than at the next restart.
-    for l in &config.listeners {
-        if let Some(tls) = &l.tls {
-            crate::tls::server_config(tls).map_err(|e| e.to_string())?;
-        }
-    }
+    let admin_changed =
+        old.config.admin.as_ref().map(|a| &a.socket) != config.admin.as_ref().map(|a| &a.socket);
+    // Certificates are loaded and new addresses bound before anything changes: a bad
+    // certificate or an address in use refuses the reload and keeps the old config.
+    let prepared = shared
+        .listeners
+        .prepare(&config)
+        .map_err(|e| e.to_string())?;
     let access_log = open_access_log(&config)?;
     let new = Arc::new(Runtime::build(config, Some(&old)));
     shared.access_log.store(access_log);
     shared.runtime.store(new.clone());
+    let changes = shared.listeners.commit(prepared, shared);
     crate::health_check::start(shared, &new);
     let mut msg = format!(
         "config reloaded from {}: {} clusters, {} routes",
@@ -87,10 +70,14 @@ fn reload_inner(shared: &Arc<Shared>) -> Result<String, String> {
         new.clusters.len(),
         new.router.len()
     );
-    if listeners_changed {
-        msg.push_str(
-            "; listener/admin/metrics addresses changed: they take effect at the next restart",
-        );
+    for a in &changes.added {
+        msg.push_str(&format!("; listening on {a}"));
+    }
+    for a in &changes.removed {
+        msg.push_str(&format!("; closed {a}"));
+    }
+    if admin_changed {
+        msg.push_str("; the admin socket path changed: it takes effect at the next restart");
     }
     Ok(msg)
 }

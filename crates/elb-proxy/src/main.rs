@@ -11,9 +11,7 @@ use std::io::{IsTerminal, Write as _};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use elb_proxy::config::{self, Config};
-use elb_proxy::proxy::Mode;
 use elb_proxy::runtime::Shared;
-use elb_proxy::server::{ListenerSpec, bind, run_listener};
 use elb_proxy::{admin, health_check, lifecycle, tls};
 
 /// mimalloc: per request hyper frees and allocates 8 KiB read buffers (header values borrow
@@ -129,46 +127,6 @@ fn check(path: &std::path::Path) -> Result<(), String> {
 }
 
 async fn serve(config: Config, path: PathBuf) -> Result<()> {
-    let mut specs = Vec::new();
-    for (i, l) in config.listeners.iter().enumerate() {
-        let listener =
-            bind(l.address).with_context(|| format!("binding listener {}", l.address))?;
-        let tls = match &l.tls {
-            Some(t) => Some(tokio_rustls::TlsAcceptor::from(
-                tls::server_config(t).with_context(|| format!("TLS for listener {}", l.address))?,
-            )),
-            None => None,
-        };
-        specs.push(ListenerSpec {
-            name: l.name.clone().unwrap_or_else(|| format!("listener#{i}")),
-            listener,
-            tls,
-            max_connections: l.max_connections,
-            mode: Mode::Proxy,
-            h2c: l.h2c,
-        });
-    }
-    if let Some(a) = config.health.address {
-        specs.push(ListenerSpec {
-            name: "health".into(),
-            listener: bind(a).with_context(|| format!("binding health address {a}"))?,
-            tls: None,
-            max_connections: Some(256),
-            mode: Mode::HealthOnly,
-            h2c: false,
-        });
-    }
-    if let Some(m) = &config.metrics {
-        specs.push(ListenerSpec {
-            name: "metrics".into(),
-            listener: bind(m.address)
-                .with_context(|| format!("binding metrics address {}", m.address))?,
-            tls: None,
-            max_connections: Some(64),
-            mode: Mode::Metrics,
-            h2c: false,
-        });
-    }
     let admin_listener = match &config.admin {
         Some(a) => {
             let mode = u32::from_str_radix(a.mode.trim_start_matches("0o"), 8).unwrap_or(0o600);
@@ -182,13 +140,14 @@ async fn serve(config: Config, path: PathBuf) -> Result<()> {
     let access_log = lifecycle::open_access_log(&config).map_err(anyhow::Error::msg)?;
     let admin_path = config.admin.as_ref().map(|a| a.socket.clone());
     let shared = Shared::new(config, path);
+    let prepared = shared
+        .listeners
+        .prepare(&shared.runtime.load().config)
+        .context("listeners")?;
+    shared.listeners.commit(prepared, &shared);
     shared.access_log.store(access_log);
     health_check::start(&shared, &shared.runtime.load_full());
     let mut tasks = Vec::new();
-    for spec in specs {
-        tracing::info!(listener = %spec.name, address = %spec.listener.local_addr()?, tls = spec.tls.is_some(), "listening");
-        tasks.push(tokio::spawn(run_listener(spec, shared.clone())));
-    }
     if let Some(l) = admin_listener {
         tasks.push(tokio::spawn(admin::run(l, shared.clone())));
     }
@@ -198,6 +157,7 @@ async fn serve(config: Config, path: PathBuf) -> Result<()> {
     tracing::info!(pid = std::process::id(), "elb-proxy ready");
     signals(&shared, handlers).await?;
     lifecycle::stop(&shared).await;
+    shared.listeners.join_all().await;
     for t in tasks {
         let _ = t.await;
     }

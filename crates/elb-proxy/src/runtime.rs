@@ -209,6 +209,8 @@ pub struct Shared {
     pub connection_closed: tokio::sync::Notify,
     /// Access log, when configured (reopened on reload).
     pub access_log: arc_swap::ArcSwapOption<crate::access_log::AccessLog>,
+    /// Running listeners (changed by reloads).
+    pub listeners: crate::listeners::ListenerSet,
 }
 
 impl Shared {
@@ -226,6 +228,7 @@ impl Shared {
             access_log: arc_swap::ArcSwapOption::empty(),
             connection_closed: tokio::sync::Notify::new(),
             last_push: std::sync::Mutex::new(None),
+            listeners: crate::listeners::ListenerSet::default(),
         })
     }
 

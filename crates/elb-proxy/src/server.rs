@@ -15,23 +15,14 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
+
+use arc_swap::ArcSwap;
 
 use crate::config::Config;
 use crate::headers::Forwarding;
-use crate::proxy::{ConnCtx, Mode, handle};
+use crate::listeners::ListenerSettings;
+use crate::proxy::{ConnCtx, handle};
 use crate::runtime::{Runtime, Shared};
-
-/// One thing to listen on.
-pub struct ListenerSpec {
-    pub name: String,
-    pub listener: TcpListener,
-    pub tls: Option<TlsAcceptor>,
-    pub max_connections: Option<usize>,
-    pub mode: Mode,
-    /// Accept h2c prior knowledge on a plain listener.
-    pub h2c: bool,
-}
 
 /// Binds a TCP listener with a deep backlog (bursts of connects must not be refused by the
 /// kernel) and SO_REUSEADDR (restart while old connections sit in TIME_WAIT).
@@ -114,18 +105,28 @@ impl Drop for ConnGuard {
     }
 }
 
-/// Accepts until shutdown. A connection over a limit is closed at once (no queueing), so a
-/// flood cannot tie up memory, and service resumes as soon as load falls.
-pub async fn run_listener(spec: ListenerSpec, shared: Arc<Shared>) {
+/// Accepts until shutdown or until a reload removes this listener (`stop`). A connection
+/// over a limit is closed at once (no queueing), so a flood cannot tie up memory, and
+/// service resumes as soon as load falls. `settings` is read per connection, so a reload's
+/// new certificates and limits apply to the next connection. When accepting ends, the
+/// listener's connections are asked to finish gracefully.
+pub async fn run_listener(
+    listener: TcpListener,
+    settings: Arc<ArcSwap<ListenerSettings>>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    shared: Arc<Shared>,
+) {
     let mut shutdown = shared.shutdown.subscribe();
+    let (drain, drain_rx) = tokio::sync::watch::channel(false);
     let per_listener = Arc::new(AtomicI64::new(0));
     let mut cached: Option<(Arc<Runtime>, Arc<ConnBuilders>)> = None;
-    let tls = spec.tls.is_some();
     loop {
         let accepted = tokio::select! {
-            r = spec.listener.accept() => r,
+            r = listener.accept() => r,
             _ = crate::runtime::until_shutdown(&mut shutdown) => break,
+            _ = crate::runtime::until_shutdown(&mut stop) => break,
         };
+        let spec = settings.load();
         let (stream, peer) = match accepted {
             Ok(x) => x,
             Err(e) => {
@@ -162,6 +163,7 @@ pub async fn run_listener(spec: ListenerSpec, shared: Arc<Shared>) {
             }
         };
         let _ = stream.set_nodelay(true);
+        let tls = spec.tls.is_some();
         let ctx = Arc::new(ConnCtx {
             shared: shared.clone(),
             fwd: Forwarding::new(peer.ip(), rt.is_trusted(peer.ip()), tls),
@@ -170,8 +172,9 @@ pub async fn run_listener(spec: ListenerSpec, shared: Arc<Shared>) {
         let header_timeout = rt.config.timeouts.request_header.0;
         drop(rt);
         let acceptor = spec.tls.clone();
-        let shutdown_rx = shutdown.clone();
+        let shutdown_rx = drain_rx.clone();
         let plain = if spec.h2c { Proto::Auto } else { Proto::H1 };
+        drop(spec);
         tokio::spawn(async move {
             let _guard = guard;
             match acceptor {
@@ -194,7 +197,9 @@ pub async fn run_listener(spec: ListenerSpec, shared: Arc<Shared>) {
             }
         });
     }
-    tracing::info!(listener = %spec.name, "listener closed");
+    drop(listener);
+    let _ = drain.send(true);
+    tracing::info!(listener = %settings.load().name, "listener closed");
 }
 
 async fn serve<I>(

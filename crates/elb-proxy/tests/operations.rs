@@ -400,3 +400,114 @@ fn check_flag_validates_and_reports_file_and_line() {
         "{err}"
     );
 }
+
+/// Waits (bounded) until `cond` holds.
+async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(std::time::Instant::now() < end, "timed out waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_adds_removes_and_moves_listeners_and_refuses_an_address_in_use() {
+    let a = Backend::start("a").await;
+    let b_addr: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let c_addr: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let yaml = |extra: &str| {
+        format!(
+            "listeners:\n  - {{ name: main, address: \"{{listen}}\" }}\n{extra}clusters:\n  - {{ name: app, members: [{{ address: \"{}\" }}] }}\ndefault_cluster: app\n",
+            a.addr
+        )
+    };
+    let p = start_proxy(&yaml(&format!(
+        "  - {{ name: extra, address: \"{b_addr}\" }}\n"
+    )));
+    let fill = |text: &str| {
+        text.replace("{listen}", &p.addr.to_string())
+            .replace("{admin}", &p.admin.display().to_string())
+    };
+    let with_admin = |extra: &str| {
+        fill(&format!(
+            "{}admin: {{ socket: \"{{admin}}\" }}\n",
+            yaml(extra)
+        ))
+    };
+    assert_eq!(get(b_addr, "x", "/").await.status, 200);
+
+    // A keep-alive connection on the listener about to go, with a request in flight.
+    let mut kept = Client::connect(b_addr).await;
+    assert_eq!(kept.get("x", "/").await.unwrap().status, 200);
+    let hits = a.hits();
+    let in_flight = tokio::spawn(async move {
+        let r = kept.get("x", "/slow/800").await;
+        (r, kept)
+    });
+    wait_until("the slow request reached the member", || a.hits() > hits).await;
+
+    // Reload: `extra` moves from b_addr to c_addr.
+    std::fs::write(
+        &p.config_path,
+        with_admin(&format!("  - {{ name: extra, address: \"{c_addr}\" }}\n")),
+    )
+    .unwrap();
+    let (ok, out) = p.ctl("reload");
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!("listening on {c_addr}"))
+            && out.contains(&format!("closed {b_addr}")),
+        "{out}"
+    );
+    assert_eq!(get(c_addr, "x", "/").await.status, 200);
+    assert_eq!(get(p.addr, "x", "/").await.status, 200);
+    assert!(
+        tokio::net::TcpStream::connect(b_addr).await.is_err(),
+        "the removed listener still accepts"
+    );
+    // The in-flight request on the removed listener finished; then its connection closed.
+    let (r, mut kept) = in_flight.await.unwrap();
+    assert_eq!(r.unwrap().status, 200);
+    assert!(
+        kept.get("x", "/").await.is_err(),
+        "drained connection stayed open"
+    );
+
+    // An address in use: the reload is refused and the old config (with c_addr) stays.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_addr = taken.local_addr().unwrap();
+    std::fs::write(
+        &p.config_path,
+        with_admin(&format!(
+            "  - {{ name: extra, address: \"{taken_addr}\" }}\n"
+        )),
+    )
+    .unwrap();
+    let (ok, out) = p.ctl("reload");
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("binding extra") && out.contains(&taken_addr.to_string()),
+        "{out}"
+    );
+    assert_eq!(get(c_addr, "x", "/").await.status, 200);
+    let (_, info) = p.ctl("show info");
+    assert!(info.contains("FailedReloads: 1"), "{info}");
+
+    // The same by SIGHUP once the address is free: it takes effect.
+    drop(taken);
+    p.signal("HUP");
+    let mut served = false;
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(taken_addr).await.is_ok() {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(served, "listener added by SIGHUP never opened");
+    assert_eq!(get(taken_addr, "x", "/").await.status, 200);
+    wait_until("c_addr closed", || {
+        std::net::TcpStream::connect(c_addr).is_err()
+    })
+    .await;
+}

@@ -264,3 +264,75 @@ async fn members_marked_h2_get_http2_on_one_shared_connection() {
         .unwrap();
     assert!(row.ends_with(",1"), "{row}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_swaps_the_certificate_for_new_handshakes() {
+    let a = Backend::start("a").await;
+    let certs = make_certs();
+    let d = certs.dir.path().display();
+    // The listener's certificate files start as `one`, then are overwritten with `two`.
+    std::fs::copy(
+        certs.dir.path().join("one.crt"),
+        certs.dir.path().join("live.crt"),
+    )
+    .unwrap();
+    std::fs::copy(
+        certs.dir.path().join("one.key"),
+        certs.dir.path().join("live.key"),
+    )
+    .unwrap();
+    let yaml = format!(
+        "listeners:\n  - address: \"{{listen}}\"\n    tls:\n      certificates:\n        - {{ cert: {d}/live.crt, key: {d}/live.key }}\nclusters:\n  - {{ name: c, members: [{{ address: \"{}\" }}] }}\ndefault_cluster: c\n",
+        a.addr
+    );
+    let p = start_proxy(&yaml);
+    let handshake = |sni: &'static str| {
+        let c = connector(&certs, &[b"http/1.1"]);
+        let addr = p.addr;
+        async move {
+            let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+            c.connect(ServerName::try_from(sni).unwrap(), tcp)
+                .await
+                .unwrap()
+        }
+    };
+    let old = handshake("one.test").await;
+    assert_eq!(old.get_ref().1.peer_certificates().unwrap()[0], certs.one);
+    let (mut old_send, conn) = hyper::client::conn::http1::handshake::<_, Body>(TokioIo::new(old))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+
+    std::fs::copy(
+        certs.dir.path().join("two.crt"),
+        certs.dir.path().join("live.crt"),
+    )
+    .unwrap();
+    std::fs::copy(
+        certs.dir.path().join("two.key"),
+        certs.dir.path().join("live.key"),
+    )
+    .unwrap();
+    let (ok, out) = p.ctl("reload");
+    assert!(ok, "{out}");
+    let new = handshake("two.test").await;
+    assert_eq!(new.get_ref().1.peer_certificates().unwrap()[0], certs.two);
+    // The connection made before the swap keeps working.
+    let r = old_send
+        .send_request(
+            Request::get("/")
+                .header("host", "one.test")
+                .body(empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // A broken certificate file refuses the reload; `two` is still served.
+    std::fs::write(certs.dir.path().join("live.crt"), "not a certificate").unwrap();
+    let (ok, out) = p.ctl("reload");
+    assert!(!ok && out.contains("live.crt"), "{out}");
+    let again = handshake("two.test").await;
+    assert_eq!(again.get_ref().1.peer_certificates().unwrap()[0], certs.two);
+}
