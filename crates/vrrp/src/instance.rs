@@ -918,16 +918,32 @@ impl Instance {
         let degraded_master = self
             .master
             .is_some_and(|m| m.addr == adv.src && m.priority >= own);
-        if ff.fast_preempt && d.is_zero() && degraded_master && self.fast_preempt_at.is_none() {
-            if ff.fast_preempt_delay.is_zero() {
+        if !(ff.fast_preempt && d.is_zero()) {
+            return;
+        }
+        if ff.fast_preempt_delay.is_zero() {
+            if degraded_master && self.fast_preempt_at.is_none() {
                 let reason = format!(
                     "fast preempt: master {} advertised priority {} below ours ({own})",
                     adv.src, adv.priority
                 );
                 self.want_master(now, reason, out);
-            } else {
-                self.fast_preempt_at = Some(now + ff.fast_preempt_delay);
             }
+            return;
+        }
+        let following = self.master.is_some_and(|m| m.addr == adv.src);
+        if !(degraded_master || self.fast_preempt_at.is_some() && following) {
+            return;
+        }
+        // The delay is the backup's anti-flap hold: a master that still advertises is alive,
+        // only lower, so while the delay runs it is followed (Master_Down_Interval restarted)
+        // and a dip shorter than the delay moves nothing, however long Master_Down_Interval
+        // is. A keepalived master advertises its dips at once; this is where they are damped.
+        let at = *self
+            .fast_preempt_at
+            .get_or_insert(now + ff.fast_preempt_delay);
+        if now < at {
+            self.master_down_at = Some(now + self.master_down_interval());
         }
     }
 

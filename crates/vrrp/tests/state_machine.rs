@@ -1077,6 +1077,36 @@ fn fast_preempt_delay_is_cancelled_by_a_recovered_master() {
 }
 
 #[test]
+fn fast_preempt_delay_outlasts_master_down_for_a_master_that_still_advertises() {
+    // A master advertising every 100 ms (Master_Down_Interval ~ 0.36 s) dips for 1 s: with a
+    // 2 s fast-preempt delay the backup keeps following it and nothing moves; a dip that
+    // lasts is taken over when the delay runs out, not at master down.
+    let mut c = cfg(Version::V3, 150);
+    c.fast_failover.fast_preempt = true;
+    c.fast_failover.fast_preempt_delay = Duration::from_secs(2);
+    let mut i = Instance::new(c).unwrap();
+    i.handle(Duration::ZERO, Event::Start);
+    let mut t = ms(100);
+    let advertise_until = |i: &mut Instance, t: &mut Duration, end: Duration, prio: u8| {
+        let mut log = Vec::new();
+        while *t < end {
+            i.handle(*t, advert(2, prio, ms(100)));
+            log.extend(run_until(i, *t + ms(99)));
+            *t += ms(100);
+        }
+        log
+    };
+    let log = advertise_until(&mut i, &mut t, ms(1000), 200);
+    assert!(became_master_at(&log).is_none());
+    let log = advertise_until(&mut i, &mut t, ms(2000), 100); // 1 s dip
+    assert!(became_master_at(&log).is_none(), "a 1 s dip moved the VIP");
+    let log = advertise_until(&mut i, &mut t, ms(3000), 200);
+    assert!(became_master_at(&log).is_none());
+    let log = advertise_until(&mut i, &mut t, ms(6000), 100); // a lasting dip from 3 s
+    assert_eq!(became_master_at(&log), Some(ms(5000)));
+}
+
+#[test]
 fn hold_time_backup_waits_for_its_own_priority_to_settle() {
     // A BACKUP whose priority just rose above the master's follows it until
     // the priority has been steady for hold_time, then preempts the RFC way.

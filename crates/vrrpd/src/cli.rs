@@ -120,6 +120,17 @@ pub struct DaemonArgs {
     /// advertised or acted on (anti-flap). Default 0.
     #[arg(long = "hold-time", value_name = "SECS", requires = "fast_failover")]
     pub hold_time: Option<f64>,
+    /// With --fast-failover: a BACKUP takes over from a master that advertises a priority
+    /// below its own only once that dip has lasted this many seconds, and keeps following the
+    /// master meanwhile (a shorter dip moves nothing). For a keepalived master, which
+    /// advertises every dip at once; between vrrpd nodes --hold-time on the master does it.
+    /// Default 0 (at once).
+    #[arg(
+        long = "fast-preempt-delay",
+        value_name = "SECS",
+        requires = "fast_failover"
+    )]
+    pub fast_preempt_delay: Option<f64>,
     /// With --fast-failover: a MASTER that hands over keeps its VIPs this many seconds more,
     /// so requests on connections opened just before the hand-over still complete (the new
     /// master's gratuitous ARP has already moved new traffic). 0 = remove at once.

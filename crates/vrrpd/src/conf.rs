@@ -310,14 +310,17 @@ fn fast_failover(args: &DaemonArgs) -> vrrp::FastFailover {
     vrrp::FastFailover {
         immediate_advert_on_priority_change: true,
         fast_preempt: true,
-        fast_preempt_delay: Duration::ZERO,
-        hold_time: args
-            .hold_time
-            .map(Duration::from_secs_f64)
-            .unwrap_or(Duration::ZERO),
+        fast_preempt_delay: seconds(args.fast_preempt_delay),
+        hold_time: seconds(args.hold_time),
         release_delay: Duration::try_from_secs_f64(args.release_delay.clamp(0.0, 5.0))
             .unwrap_or(Duration::ZERO),
     }
+}
+
+/// A command-line duration in seconds: absent, negative or not finite = zero, at most an hour.
+fn seconds(secs: Option<f64>) -> Duration {
+    secs.and_then(|s| Duration::try_from_secs_f64(s.clamp(0.0, 3600.0)).ok())
+        .unwrap_or(Duration::ZERO)
 }
 
 fn vrrp_vip(a: &kc::VirtualAddress) -> vrrp::Vip {
@@ -410,7 +413,13 @@ mod tests {
              advert_int 0.1\n unicast_src_ip 198.18.0.1\n unicast_peer {\n 198.18.0.2\n }\n\
              track_interface {\n eth1 weight -10\n eth0\n }\n track_script {\n chk\n }\n\
              virtual_ipaddress {\n 198.18.0.100\n }\n}\n",
-            &["--fast-failover", "--hold-time", "0.5"],
+            &[
+                "--fast-failover",
+                "--hold-time",
+                "0.5",
+                "--fast-preempt-delay",
+                "1.5",
+            ],
         );
         let i = &s.instances[0];
         assert_eq!(i.vrrp.version, vrrp::Version::V3);
@@ -432,6 +441,10 @@ mod tests {
         assert_eq!(i.track_interfaces, ["eth1"]);
         assert!(i.vrrp.fast_failover.fast_preempt);
         assert_eq!(i.vrrp.fast_failover.hold_time, Duration::from_millis(500));
+        assert_eq!(
+            i.vrrp.fast_failover.fast_preempt_delay,
+            Duration::from_millis(1500)
+        );
     }
 
     #[test]
