@@ -132,7 +132,38 @@ impl Seed {
             .wait_for_address(IpAddr::V4(VIP), true, Duration::from_secs(20))
             .with_context(|| format!("VIP never reached elb-a\n{}", seed.logs()))?;
         seed.start_vrrp(ELB_B)?;
+        seed.wait_following(ELB_B, ELB_A, START_TIMEOUT)?;
         Ok(seed)
+    }
+
+    /// Waits until `node`'s vrrpd has heard `master`'s adverts (its status names that master).
+    /// A scenario must not fire its event before: a backup that never heard the master cannot
+    /// tell a dip of the master's priority from a newcomer's lower priority, so fast preempt
+    /// would not apply. keepalived offers no such view (nor fast preempt): nothing to wait for.
+    pub fn wait_following(&self, node: usize, master: usize, timeout: Duration) -> Result<()> {
+        if self.opts.vrrp[node] != Vrrp::Vrrpd {
+            return Ok(());
+        }
+        let expect = format!("master {} ", self.lab.host(master).ipv4());
+        let end = Instant::now() + timeout;
+        loop {
+            let status = self
+                .vrrpd_ctl(node, &["show", "status"])
+                .unwrap_or_default();
+            if status.contains(&expect) {
+                return Ok(());
+            }
+            if Instant::now() >= end {
+                bail!(
+                    "{} never followed {}: {status}\n{}",
+                    Self::node_name(node),
+                    Self::node_name(master),
+                    self.logs()
+                );
+            }
+            // Polling the control socket: vrrpd emits no event when it learns its master.
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     pub fn host(&self, node: usize) -> &Host {
@@ -347,6 +378,41 @@ impl Seed {
         Ok(holders)
     }
 
+    /// Starts recording every VIP addition and removal on both ELB nodes (`ip monitor`), and
+    /// returns once both monitors are known to listen (each has seen a marker address come
+    /// and go).
+    pub fn watch_vip(&self) -> Result<VipWatch> {
+        let mut monitors = Vec::new();
+        for node in [ELB_A, ELB_B] {
+            let host = self.lab.host(node);
+            let mut cmd = host.command("ip");
+            cmd.args(["-o", "-4", "monitor", "address"]);
+            let monitor = host.spawn("ip-monitor", cmd)?;
+            // The monitor subscribes some time after it starts: add and remove a marker
+            // address until it reports one (each try waits for the event, bounded).
+            let marker = "198.18.1.254/32";
+            let mut listening = false;
+            for _ in 0..50 {
+                host.run(&["ip", "addr", "add", marker, "dev", host.ifname()])?;
+                host.run(&["ip", "addr", "del", marker, "dev", host.ifname()])?;
+                let seen = monitor
+                    .wait_for_line(r"Deleted.*198\.18\.1\.254/32", Duration::from_millis(200));
+                if seen.is_ok() {
+                    listening = true;
+                    break;
+                }
+            }
+            if !listening {
+                bail!(
+                    "ip monitor on {} never reported the marker address",
+                    Self::node_name(node)
+                );
+            }
+            monitors.push(monitor);
+        }
+        Ok(VipWatch { monitors })
+    }
+
     /// Waits until the VIP is on `node` and on no other ELB node; returns how long it took.
     pub fn wait_vip_on(&self, node: usize, timeout: Duration) -> Result<Duration> {
         let start = Instant::now();
@@ -412,6 +478,35 @@ impl Seed {
             timeout,
             max,
         )
+    }
+}
+
+/// VIP additions and removals seen on the ELB nodes since [`Seed::watch_vip`].
+pub struct VipWatch {
+    monitors: Vec<Proc>,
+}
+
+impl VipWatch {
+    /// How many times the VIP was added to and removed from `node` so far.
+    pub fn changes(&self, node: usize) -> (usize, usize) {
+        let vip = format!("inet {VIP}/");
+        let output = self.monitors[node].output();
+        let lines = output.lines().filter(|l| l.contains(&vip));
+        let (removed, added): (Vec<&str>, Vec<&str>) =
+            lines.partition(|l| l.starts_with("Deleted"));
+        (added.len(), removed.len())
+    }
+
+    /// Every VIP change on either node, for a failure report.
+    pub fn log(&self) -> String {
+        let vip = format!("inet {VIP}/");
+        let mut out = String::new();
+        for (node, monitor) in self.monitors.iter().enumerate() {
+            for line in monitor.output().lines().filter(|l| l.contains(&vip)) {
+                let _ = writeln!(out, "{}: {line}", Seed::node_name(node));
+            }
+        }
+        out
     }
 }
 
