@@ -63,14 +63,6 @@ fn wait_priority(seed: &Seed, node: usize, down: bool, timeout: Duration) {
     }
 }
 
-/// Hangs the balancer on `node` for `length` (SIGSTOP .. SIGCONT).
-fn hang_balancer(seed: &Seed, node: usize, length: Duration) {
-    let proxy = seed.proxy_proc(node).expect("elb-proxy runs");
-    proxy.signal(Signal::SIGSTOP).unwrap();
-    std::thread::sleep(length); // the length of the fault itself
-    proxy.signal(Signal::SIGCONT).unwrap();
-}
-
 fn assert_no_vip_change(seed: &Seed, watch: &VipWatch, what: &str) {
     for node in [ELB_A, ELB_B] {
         if watch.changes(node) != (0, 0) {
