@@ -2,5 +2,6 @@
 //! and how to start the pieces of the seed deployment inside a [`netlab::Lab`].
 
 pub mod bins;
+pub mod chaos;
 pub mod seed;
 pub mod services;

@@ -1,0 +1,461 @@
+//! The invariants a chaos run checks on every snapshot of the lab. Pure: snapshots in (what
+//! each node holds and what its daemon says, stamped with the time they were taken), verdicts
+//! out, so each rule is unit-tested without a lab.
+//!
+//! The rules (bounds in [`Bounds`]):
+//! 1. **No VIP on a node whose daemon is not MASTER**, and no MASTER without the VIP, for
+//!    longer than `mismatch`. Checked all the time, faults or not, for every node whose daemon
+//!    runs and answers. Not checked on a node whose daemon was SIGKILLed (nobody is left to
+//!    remove the VIP: keepalived and vrrpd both leave it) or is stopped by SIGSTOP; the
+//!    restarted or resumed daemon is checked again as soon as it answers, so a VIP it fails to
+//!    clean up is caught.
+//! 2. Once **quiet** (every fault healed, restarted processes accepting connections): exactly
+//!    one node holds the VIP and its daemon is MASTER, every other daemon is not, within
+//!    `single_holder`.
+//! 3. Once quiet, **never two holders for longer than `double_holder`** (a split brain must
+//!    end within the master-down interval of the heal).
+//! 4. Once quiet, **settled** within `settled`: the VIP on the highest-priority node (all
+//!    nodes preempt and are healthy again) and a client request through the VIP served.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+/// A daemon's VRRP state as it reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VrrpState {
+    Init,
+    Backup,
+    Master,
+    Fault,
+    Stop,
+}
+
+impl VrrpState {
+    /// Parses `MASTER`, `BACKUP`, ... (vrrpd's status and keepalived's log spell them so).
+    pub fn parse(word: &str) -> Option<Self> {
+        Some(match word {
+            "INIT" => VrrpState::Init,
+            "BACKUP" => VrrpState::Backup,
+            "MASTER" => VrrpState::Master,
+            "FAULT" => VrrpState::Fault,
+            "STOP" => VrrpState::Stop,
+            _ => return None,
+        })
+    }
+}
+
+/// What is known about a node's daemon at a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DaemonView {
+    State(VrrpState),
+    /// SIGKILLed by the run and not restarted yet.
+    Dead,
+    /// Stopped by SIGSTOP and not resumed yet.
+    Frozen,
+    /// Running, but its state could not be read (why).
+    Unknown(String),
+}
+
+impl DaemonView {
+    fn state(&self) -> Option<VrrpState> {
+        match self {
+            DaemonView::State(s) => Some(*s),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeView {
+    pub vip: bool,
+    pub daemon: DaemonView,
+}
+
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub at: Instant,
+    pub nodes: Vec<NodeView>,
+    /// When a client request through the VIP last succeeded.
+    pub client_last_ok: Option<Instant>,
+}
+
+impl Snapshot {
+    pub fn holders(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].vip)
+            .collect()
+    }
+
+    /// `n0 VIP MASTER | n1 - BACKUP`, for logs and failure messages.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if i > 0 {
+                out.push_str(" | ");
+            }
+            let state = match &n.daemon {
+                DaemonView::State(s) => format!("{s:?}").to_uppercase(),
+                DaemonView::Dead => "dead".into(),
+                DaemonView::Frozen => "frozen".into(),
+                DaemonView::Unknown(why) => format!("?({why})"),
+            };
+            let _ = write!(out, "n{i} {} {state}", if n.vip { "VIP" } else { "-" });
+        }
+        out
+    }
+
+    /// Exactly one holder, whose daemon says MASTER, and every other daemon answers and is
+    /// not MASTER.
+    fn single_master_holder(&self) -> Option<usize> {
+        let holders = self.holders();
+        let [holder] = holders[..] else {
+            return None;
+        };
+        let consistent = self
+            .nodes
+            .iter()
+            .enumerate()
+            .all(|(i, n)| match n.daemon.state() {
+                Some(VrrpState::Master) => i == holder,
+                Some(_) => i != holder,
+                None => false,
+            });
+        consistent.then_some(holder)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// Rule 1: how long a VIP may sit on a non-MASTER node (or a MASTER lack it).
+    pub mismatch: Duration,
+    /// Rule 2, from the quiet moment.
+    pub single_holder: Duration,
+    /// Rule 3, from the quiet moment or the start of the double holding, whichever is later.
+    pub double_holder: Duration,
+    /// Rule 4, from the quiet moment.
+    pub settled: Duration,
+    pub expected_master: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Violation {
+    pub rule: &'static str,
+    pub detail: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.rule, self.detail)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Quiet {
+    since: Instant,
+    single_at: Option<Instant>,
+    settled_at: Option<Instant>,
+}
+
+/// Checks the rules over a stream of snapshots.
+#[derive(Debug)]
+pub struct Checker {
+    bounds: Bounds,
+    vip_not_master_since: Vec<Option<Instant>>,
+    master_no_vip_since: Vec<Option<Instant>>,
+    multi_since: Option<Instant>,
+    quiet: Option<Quiet>,
+    /// Individual rule evaluations so far.
+    pub checks: u64,
+    /// The longest double holding seen after a quiet moment.
+    pub longest_double_after_quiet: Duration,
+}
+
+impl Checker {
+    pub fn new(bounds: Bounds, nodes: usize) -> Self {
+        Self {
+            bounds,
+            vip_not_master_since: vec![None; nodes],
+            master_no_vip_since: vec![None; nodes],
+            multi_since: None,
+            quiet: None,
+            checks: 0,
+            longest_double_after_quiet: Duration::ZERO,
+        }
+    }
+
+    pub fn bounds(&self) -> &Bounds {
+        &self.bounds
+    }
+
+    /// A fault starts: the quiet-time rules stop applying.
+    pub fn faults_begin(&mut self) {
+        self.quiet = None;
+    }
+
+    /// Everything is healed as of `at`.
+    pub fn quiet_from(&mut self, at: Instant) {
+        self.quiet = Some(Quiet {
+            since: at,
+            single_at: None,
+            settled_at: None,
+        });
+    }
+
+    /// How long the quiet system took to settle, once it has.
+    pub fn settled_after(&self) -> Option<Duration> {
+        let q = self.quiet?;
+        Some(q.settled_at? - q.since)
+    }
+
+    /// Applies every rule to `s`.
+    pub fn observe(&mut self, s: &Snapshot) -> Result<(), Violation> {
+        let b = self.bounds;
+        for (i, node) in s.nodes.iter().enumerate() {
+            let Some(state) = node.daemon.state() else {
+                self.vip_not_master_since[i] = None;
+                self.master_no_vip_since[i] = None;
+                continue;
+            };
+            self.checks += 1;
+            let (bad_vip, bad_master) = (
+                node.vip && state != VrrpState::Master,
+                !node.vip && state == VrrpState::Master,
+            );
+            for (bad, since, what) in [
+                (
+                    bad_vip,
+                    &mut self.vip_not_master_since[i],
+                    format!("n{i} holds the VIP while its daemon is {state:?}"),
+                ),
+                (
+                    bad_master,
+                    &mut self.master_no_vip_since[i],
+                    format!("n{i}'s daemon is MASTER without the VIP"),
+                ),
+            ] {
+                if !bad {
+                    *since = None;
+                    continue;
+                }
+                let from = *since.get_or_insert(s.at);
+                if s.at - from > b.mismatch {
+                    return Err(Violation {
+                        rule: "VIP only on MASTER",
+                        detail: format!(
+                            "{what} for {:?} (bound {:?}); now {}",
+                            s.at - from,
+                            b.mismatch,
+                            s.render()
+                        ),
+                    });
+                }
+            }
+        }
+
+        if s.holders().len() >= 2 {
+            self.multi_since.get_or_insert(s.at);
+        } else {
+            self.multi_since = None;
+        }
+
+        let Some(mut q) = self.quiet else {
+            return Ok(());
+        };
+        let waited = s.at.saturating_duration_since(q.since);
+
+        self.checks += 1;
+        if let Some(from) = self.multi_since {
+            let held = s.at - from.max(q.since);
+            self.longest_double_after_quiet = self.longest_double_after_quiet.max(held);
+            if held > b.double_holder {
+                return Err(Violation {
+                    rule: "two holders after a heal",
+                    detail: format!(
+                        "{} nodes held the VIP for {held:?} after everything was healed (bound {:?}); now {}",
+                        s.holders().len(),
+                        b.double_holder,
+                        s.render()
+                    ),
+                });
+            }
+        }
+
+        if q.single_at.is_none() {
+            self.checks += 1;
+            if s.single_master_holder().is_some() {
+                q.single_at = Some(s.at);
+            } else if waited > b.single_holder {
+                return Err(Violation {
+                    rule: "one holder once quiet",
+                    detail: format!(
+                        "no single MASTER holding the VIP {waited:?} after everything was healed (bound {:?}); now {}",
+                        b.single_holder,
+                        s.render()
+                    ),
+                });
+            }
+        }
+
+        if q.settled_at.is_none() {
+            self.checks += 1;
+            let served = s.client_last_ok.is_some_and(|t| t >= q.since);
+            if served && s.single_master_holder() == Some(b.expected_master) {
+                q.settled_at = Some(s.at);
+            } else if waited > b.settled {
+                return Err(Violation {
+                    rule: "settled once quiet",
+                    detail: format!(
+                        "{waited:?} after everything was healed (bound {:?}): expected the VIP on n{} and a client served through it; client served since the heal: {served}; now {}",
+                        b.settled,
+                        b.expected_master,
+                        s.render()
+                    ),
+                });
+            }
+        }
+        self.quiet = Some(q);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DaemonView::*;
+    use VrrpState::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    fn bounds() -> Bounds {
+        Bounds {
+            mismatch: 500 * MS,
+            single_holder: 1000 * MS,
+            double_holder: 700 * MS,
+            settled: 3000 * MS,
+            expected_master: 0,
+        }
+    }
+
+    fn snap(t0: Instant, ms: u32, nodes: &[(bool, DaemonView)], ok: Option<u32>) -> Snapshot {
+        Snapshot {
+            at: t0 + ms * MS,
+            nodes: nodes
+                .iter()
+                .map(|(vip, daemon)| NodeView {
+                    vip: *vip,
+                    daemon: daemon.clone(),
+                })
+                .collect(),
+            client_last_ok: ok.map(|m| t0 + m * MS),
+        }
+    }
+
+    #[test]
+    fn a_vip_left_on_a_backup_is_caught_after_the_bound_only() {
+        let t0 = Instant::now();
+        let mut c = Checker::new(bounds(), 2);
+        let stale = [(true, State(Master)), (true, State(Backup))];
+        assert!(c.observe(&snap(t0, 0, &stale, None)).is_ok());
+        assert!(c.observe(&snap(t0, 400, &stale, None)).is_ok());
+        let v = c.observe(&snap(t0, 600, &stale, None)).unwrap_err();
+        assert_eq!(v.rule, "VIP only on MASTER");
+        assert!(
+            v.detail
+                .contains("n1 holds the VIP while its daemon is Backup"),
+            "{v}"
+        );
+    }
+
+    #[test]
+    fn a_dead_or_frozen_daemons_vip_is_not_held_against_it() {
+        let t0 = Instant::now();
+        let mut c = Checker::new(bounds(), 2);
+        for ms in [0, 1000, 5000] {
+            c.observe(&snap(t0, ms, &[(true, Dead), (true, State(Master))], None))
+                .unwrap();
+            c.observe(&snap(
+                t0,
+                ms + 1,
+                &[(true, Frozen), (true, State(Master))],
+                None,
+            ))
+            .unwrap();
+        }
+        // Restarted and still holding it as BACKUP: the clock starts when it answers.
+        let back = [(true, State(Backup)), (true, State(Master))];
+        c.observe(&snap(t0, 6000, &back, None)).unwrap();
+        assert!(c.observe(&snap(t0, 6600, &back, None)).is_err());
+    }
+
+    #[test]
+    fn a_master_without_its_vip_is_a_violation() {
+        let t0 = Instant::now();
+        let mut c = Checker::new(bounds(), 2);
+        let lost = [(false, State(Master)), (false, State(Backup))];
+        c.observe(&snap(t0, 0, &lost, None)).unwrap();
+        let v = c.observe(&snap(t0, 501, &lost, None)).unwrap_err();
+        assert!(v.detail.contains("MASTER without the VIP"), "{v}");
+    }
+
+    #[test]
+    fn a_split_brain_during_faults_is_allowed_but_not_after_the_heal() {
+        let t0 = Instant::now();
+        let mut c = Checker::new(bounds(), 2);
+        let split = [(true, State(Master)), (true, State(Master))];
+        c.faults_begin();
+        for ms in (0..5000).step_by(100) {
+            c.observe(&snap(t0, ms, &split, None)).unwrap();
+        }
+        c.quiet_from(t0 + 5000 * MS);
+        c.observe(&snap(t0, 5600, &split, None)).unwrap();
+        let v = c.observe(&snap(t0, 5800, &split, None)).unwrap_err();
+        assert_eq!(v.rule, "two holders after a heal");
+        assert!(c.longest_double_after_quiet >= 700 * MS);
+    }
+
+    #[test]
+    fn quiet_rules_need_one_master_then_the_right_one_and_a_served_client() {
+        let t0 = Instant::now();
+        let mut c = Checker::new(bounds(), 2);
+        c.quiet_from(t0);
+        let on_b = [(false, State(Backup)), (true, State(Master))];
+        let on_a = [(true, State(Master)), (false, State(Backup))];
+        c.observe(&snap(t0, 500, &on_b, Some(400))).unwrap();
+        assert_eq!(c.settled_after(), None, "on the wrong node");
+        c.observe(&snap(t0, 2000, &on_a, None)).unwrap();
+        assert_eq!(c.settled_after(), None, "no client served yet");
+        c.observe(&snap(t0, 2500, &on_a, Some(2400))).unwrap();
+        assert_eq!(c.settled_after(), Some(2500 * MS));
+        assert!(c.checks > 0);
+    }
+
+    #[test]
+    fn no_single_holder_in_time_is_a_violation() {
+        let t0 = Instant::now();
+        let mut c = Checker::new(bounds(), 2);
+        c.quiet_from(t0);
+        let none = [(false, State(Backup)), (false, State(Backup))];
+        c.observe(&snap(t0, 900, &none, None)).unwrap();
+        let v = c.observe(&snap(t0, 1100, &none, None)).unwrap_err();
+        assert_eq!(v.rule, "one holder once quiet");
+        // An unanswered status does not count as a consistent single holder either.
+        let mut c = Checker::new(bounds(), 2);
+        c.quiet_from(t0);
+        let unknown = [(true, State(Master)), (false, Unknown("timeout".into()))];
+        let v = c
+            .observe(&snap(t0, 1100, &unknown, Some(1000)))
+            .unwrap_err();
+        assert!(v.detail.contains("?(timeout)"), "{v}");
+    }
+
+    #[test]
+    fn not_settled_in_time_is_a_violation() {
+        let t0 = Instant::now();
+        let mut c = Checker::new(bounds(), 2);
+        c.quiet_from(t0);
+        let on_b = [(false, State(Backup)), (true, State(Master))];
+        c.observe(&snap(t0, 100, &on_b, Some(50))).unwrap();
+        let v = c.observe(&snap(t0, 3100, &on_b, Some(3000))).unwrap_err();
+        assert_eq!(v.rule, "settled once quiet");
+    }
+}
