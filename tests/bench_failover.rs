@@ -61,7 +61,13 @@ fn setups() -> Vec<Setup> {
         distinct_backends: true,
         push_to_vrrpd: true,
         drain_grace: "300ms",
-        vrrpd_args: vec!["--fast-failover".into(), "--hold-time".into(), "0".into()],
+        vrrpd_args: vec![
+            "--fast-failover".into(),
+            "--hold-time".into(),
+            "0".into(),
+            "--takeover-guard".into(),
+            "1".into(),
+        ],
         ..SeedOptions::default()
     };
     vec![

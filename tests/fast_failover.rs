@@ -103,11 +103,41 @@ fn planned_stop_pushes_the_drain_and_hands_over_while_still_serving() {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let seed = start(fast_path([Vrrp::Vrrpd; 2], &[]));
+    let seed = start(fast_path([Vrrp::Vrrpd; 2], &["--takeover-guard", "1"]));
+    let client = seed.client_loop(
+        Duration::from_millis(10),
+        Duration::from_secs(1),
+        Duration::from_secs(30),
+    );
     let proxy = seed.proxy_proc(ELB_A).unwrap();
+    let stopped = Instant::now();
     proxy.signal(Signal::SIGTERM).unwrap();
     seed.wait_vip_on(ELB_B, Duration::from_secs(5))
         .unwrap_or_else(|e| fail(&seed, None, format!("{e:#}")));
+    // Served by elb-b, then every request sent around the hand-over must have been answered:
+    // the old master kept serving until the VIP had moved, and the takeover guard let the
+    // requests it was still answering complete (without the guard one request in flight at
+    // the hand-over is reset by elb-b in every run).
+    let end = Instant::now() + Duration::from_secs(5);
+    while !client
+        .samples()
+        .iter()
+        .any(|s| matches!(&s.outcome, Ok(b) if b.contains("as2")))
+    {
+        assert!(Instant::now() < end, "no answer from elb-b through the VIP");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let samples = client.finish();
+    let (failed, _) = elb_ha_e2e::seed::outage(&samples, stopped, Instant::now());
+    let sent = samples.iter().filter(|s| s.at >= stopped).count();
+    if failed > 0 {
+        let errors: Vec<_> = samples.iter().filter(|s| s.outcome.is_err()).collect();
+        fail(
+            &seed,
+            None,
+            format!("{failed} of {sent} requests failed: {errors:?}"),
+        );
+    }
     // The push, not the probe: vrrpd heard `track chk_elb down` on its control socket, and
     // the VIP moved while elb-proxy on elb-a was still serving its drain grace.
     let a = seed.vrrp_proc(ELB_A).unwrap();

@@ -141,6 +141,12 @@ pub struct DaemonArgs {
         requires = "fast_failover"
     )]
     pub release_delay: f64,
+    /// For this many seconds after taking over, drop (instead of resetting) TCP segments to
+    /// the VIPs that belong to no local connection, so requests the old master was still
+    /// answering complete (needs nft and the kernel's nft socket lookup). Not keepalived
+    /// behaviour; off by default.
+    #[arg(long = "takeover-guard", value_name = "SECS")]
+    pub takeover_guard: Option<f64>,
 }
 
 /// Every path a running vrrpd writes. Explicit flags win; otherwise, when `-p` is given, files

@@ -2,6 +2,7 @@
 //! addresses, events) and the announcements sent after a takeover.
 
 pub mod garp;
+pub mod guard;
 pub mod linkwatch;
 pub mod netlink;
 pub mod rawsock;

@@ -45,6 +45,9 @@ pub struct Options {
     /// Group allowed on the control socket (mode 0660 instead of 0600), e.g. for elb-proxy's
     /// drain push when it runs as its own user.
     pub control_group: Option<nix::unistd::Gid>,
+    /// `--takeover-guard`: how long after a takeover segments of unknown connections to the
+    /// VIPs are dropped instead of reset (see [`crate::net::guard`]).
+    pub takeover_guard: Option<Duration>,
 }
 
 /// Per-instance bookkeeping that the state machine does not keep.
@@ -82,6 +85,7 @@ pub struct Daemon {
     maintenance: bool,
     ctl_tx: mpsc::Sender<ControlReq>,
     ctl_rx: mpsc::Receiver<ControlReq>,
+    guard: Option<crate::net::guard::TakeoverGuard>,
 }
 
 impl Daemon {
@@ -91,6 +95,10 @@ impl Daemon {
         let nl = Netlink::connect().context("opening rtnetlink")?;
         let (rx_tx, rx_rx) = mpsc::channel(4096);
         let (ctl_tx, ctl_rx) = mpsc::channel(64);
+        let guard = match opts.takeover_guard {
+            Some(window) => Some(crate::net::guard::TakeoverGuard::install(window).await?),
+            None => None,
+        };
         let mut d = Daemon {
             start: Instant::now(),
             nl,
@@ -108,6 +116,7 @@ impl Daemon {
             maintenance: false,
             ctl_tx,
             ctl_rx,
+            guard,
         };
         d.apply(spec).await?;
         Ok(d)
@@ -650,6 +659,13 @@ impl Daemon {
                 }
             }
             Action::AddVips { vips, excluded } => {
+                if let Some(guard) = &self.guard {
+                    let addrs: Vec<IpAddr> =
+                        vips.iter().chain(excluded.iter()).map(|v| v.addr).collect();
+                    if let Err(e) = guard.arm(&addrs).await {
+                        tracing::warn!(instance = %rt.spec.name, error = format!("{e:#}"), "takeover guard not armed");
+                    }
+                }
                 for v in vips.iter().chain(excluded.iter()) {
                     self.set_vip(rt, v.addr, true).await;
                 }
@@ -876,6 +892,11 @@ impl Daemon {
                 self.execute_with(&mut rt, a, true).await;
                 self.insts[pos] = rt;
             }
+        }
+        if let Some(guard) = &self.guard
+            && let Err(e) = guard.remove().await
+        {
+            tracing::warn!(error = format!("{e:#}"), "removing the takeover guard");
         }
         tracing::info!("stopped");
     }

@@ -1,0 +1,156 @@
+//! The takeover guard (`--takeover-guard SECS`, opt-in, no keepalived equivalent).
+//!
+//! When a VIP moves, the new master's gratuitous ARP also moves the packets of connections
+//! the clients opened to the old master a moment earlier: their next segment (the ACK of a
+//! response, the FIN) reaches a host that never saw the connection, and its kernel answers
+//! with a RST, so a request the old master was still answering fails. For a short window
+//! after a takeover the guard drops, instead, TCP segments to the VIPs that belong to no
+//! local socket (a new connection's SYN, and every segment of a connection this host owns,
+//! pass untouched). The old master keeps its VIPs for `--release-delay`, so its replies
+//! still reach the client directly and the exchange completes; a stale connection still gets
+//! its RST once the window is over. It is an nftables table (`inet vrrpd_guard`): two sets
+//! of VIPs whose elements expire by themselves, and a chain using the kernel's socket lookup
+//! (nft's `socket` expression). vrrpd drives it with the `nft` program.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+/// The nftables table vrrpd owns.
+pub const TABLE: &str = "vrrpd_guard";
+
+/// The table, its sets and its rules, replacing any earlier copy (a daemon that crashed).
+pub fn ruleset() -> String {
+    format!(
+        "table inet {TABLE}\n\
+         delete table inet {TABLE}\n\
+         table inet {TABLE} {{\n\
+         \x20 set v4 {{ type ipv4_addr; flags timeout; }}\n\
+         \x20 set v6 {{ type ipv6_addr; flags timeout; }}\n\
+         \x20 chain prerouting {{\n\
+         \x20   type filter hook prerouting priority -150; policy accept;\n\
+         \x20   ip daddr @v4 meta l4proto tcp jump guard\n\
+         \x20   ip6 daddr @v6 meta l4proto tcp jump guard\n\
+         \x20 }}\n\
+         \x20 chain guard {{\n\
+         \x20   tcp flags & (syn | ack) == syn return\n\
+         \x20   socket wildcard 0 return\n\
+         \x20   socket wildcard 1 drop\n\
+         \x20   socket transparent 0 return\n\
+         \x20   socket transparent 1 return\n\
+         \x20   drop\n\
+         \x20 }}\n\
+         }}\n"
+    )
+}
+// Why the chain reads as it does: a SYN (without ACK) opens a connection and must reach the
+// listener. Otherwise the kernel's socket lookup tells what the segment belongs to: a full
+// socket with a specific local address (an established connection) passes; a full socket
+// bound to the wildcard address is a listener, found only because no connection matched, so
+// the segment belongs to no connection here and is dropped; a socket that is not full (a
+// half-open request, TIME_WAIT) has no "wildcard" value and passes through `transparent`,
+// which every socket has; no socket at all is dropped.
+
+/// The commands that arm the guard for `vips` during `window` (an element per address,
+/// each with its own timeout: re-arming restarts it).
+pub fn arm_commands(vips: &[IpAddr], window: Duration) -> String {
+    let ms = window.as_millis().max(1);
+    vips.iter()
+        .map(|ip| {
+            let set = if ip.is_ipv4() { "v4" } else { "v6" };
+            format!(
+                "delete element inet {TABLE} {set} {{ {ip} }}\n\
+                 add element inet {TABLE} {set} {{ {ip} timeout {ms}ms }}\n"
+            )
+        })
+        .collect()
+}
+
+/// The guard of one daemon.
+#[derive(Debug, Clone)]
+pub struct TakeoverGuard {
+    window: Duration,
+}
+
+impl TakeoverGuard {
+    /// Installs the table. Fails with nft's own message when nftables or the kernel's socket
+    /// lookup is missing, so an operator who asked for the guard learns it at start.
+    pub async fn install(window: Duration) -> Result<Self> {
+        nft(&ruleset())
+            .await
+            .context("installing the takeover guard (nftables table inet vrrpd_guard)")?;
+        Ok(Self { window })
+    }
+
+    /// Guards `vips` for the window, starting now. Called before the VIPs are added and
+    /// announced.
+    pub async fn arm(&self, vips: &[IpAddr]) -> Result<()> {
+        if vips.is_empty() {
+            return Ok(());
+        }
+        // `delete element` fails for an address not in the set: add it first (a no-op when
+        // present), so the batch always applies.
+        let mut script = String::new();
+        for ip in vips {
+            let set = if ip.is_ipv4() { "v4" } else { "v6" };
+            script.push_str(&format!("add element inet {TABLE} {set} {{ {ip} }}\n"));
+        }
+        script.push_str(&arm_commands(vips, self.window));
+        nft(&script).await
+    }
+
+    /// Removes the table (on exit).
+    pub async fn remove(&self) -> Result<()> {
+        nft(&format!("delete table inet {TABLE}\n")).await
+    }
+}
+
+/// Runs `nft -f -` with `script`, failing with its stderr.
+async fn nft(script: &str) -> Result<()> {
+    let mut child = Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .context("running nft (package nftables)")?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(script.as_bytes()).await?;
+    }
+    let out = tokio::time::timeout(Duration::from_secs(5), child.wait_with_output())
+        .await
+        .context("nft did not finish within 5 s")??;
+    if !out.status.success() {
+        bail!("nft: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ruleset_replaces_an_earlier_table_and_lets_syns_through() {
+        let r = ruleset();
+        assert!(r.starts_with("table inet vrrpd_guard\ndelete table inet vrrpd_guard\n"));
+        assert!(r.contains("tcp flags & (syn | ack) == syn return"));
+        assert!(r.trim_end().ends_with('}'));
+    }
+
+    #[test]
+    fn arming_restarts_each_address_timeout_in_its_family_set() {
+        let vips: Vec<IpAddr> = vec![
+            "198.18.0.100".parse().unwrap(),
+            "2001:2::100".parse().unwrap(),
+        ];
+        let cmds = arm_commands(&vips, Duration::from_millis(1500));
+        assert!(cmds.contains("add element inet vrrpd_guard v4 { 198.18.0.100 timeout 1500ms }"));
+        assert!(cmds.contains("add element inet vrrpd_guard v6 { 2001:2::100 timeout 1500ms }"));
+        assert!(cmds.contains("delete element inet vrrpd_guard v4 { 198.18.0.100 }"));
+    }
+}
