@@ -25,6 +25,7 @@ build:
 
 release:
 	$(CARGO) build --workspace --release --bins
+	CARGO="$(CARGO)" crates/elb-check/build-static.sh
 
 test-deps:
 	@scripts/ensure-packages.sh $(TEST_PACKAGES)
@@ -56,7 +57,8 @@ fuzz:
 
 install: release
 	install -d $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man8 $(UNITDIR) $(CONFDIR)/elb-proxy $(CONFDIR)/keepalived
-	for b in $(BINARIES); do [ -f target/release/$$b ] && install -m 0755 target/release/$$b $(BINDIR)/$$b || true; done
+	for b in $(filter-out elb-check,$(BINARIES)); do [ -f target/release/$$b ] && install -m 0755 target/release/$$b $(BINDIR)/$$b || true; done
+	install -m 0755 "$$(crates/elb-check/build-static.sh --path)" $(BINDIR)/elb-check
 	for u in deploy/systemd/*.service deploy/systemd/*.timer; do sed -E 's#/usr/bin/(elb-proxy|elb-check|vrrpd)#$(PREFIX)/bin/\1#g' "$$u" > $(UNITDIR)/$$(basename "$$u"); chmod 0644 $(UNITDIR)/$$(basename "$$u"); done
 	for m in docs/man/*.1; do [ -f "$$m" ] && install -m 0644 "$$m" $(MANDIR)/man1/ || true; done
 	for m in docs/man/*.8; do [ -f "$$m" ] && install -m 0644 "$$m" $(MANDIR)/man8/ || true; done

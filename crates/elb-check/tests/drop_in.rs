@@ -51,7 +51,8 @@ fn elb_check_agrees_with_the_seed_wget_script() {
         ("connection refused", refused_port().port(), false),
         ("never answers", silent.addr.port(), false),
     ];
-    let elb_check = env!("CARGO_BIN_EXE_elb-check");
+    let elb_check = common::binary();
+    let elb_check = elb_check.to_str().expect("UTF-8 path to elb-check");
     for (name, port, healthy) in cases {
         let (wget_code, _) = track_script(&seed_script(port));
         let ours = format!("{elb_check} http://localhost:{port}/services/EchoProxy");

@@ -1,6 +1,7 @@
 //! keepalived stops an overdue track script with SIGTERM to its process
 //! group: elb-check must then exit at once, with a non-zero status.
 
+mod common;
 #[path = "../../elb-probe/tests/support/mod.rs"]
 mod support;
 
@@ -11,7 +12,7 @@ use support::{Misbehave, raw_server};
 
 fn terminated_by(signal: &str, expected: i32) {
     let server = raw_server(Misbehave::NeverAnswer);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_elb-check"))
+    let mut child = Command::new(common::binary())
         .args(["-t", "10", &format!("http://{}/", server.addr)])
         .spawn()
         .expect("spawn elb-check");
