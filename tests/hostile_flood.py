@@ -4,7 +4,8 @@ take over): bad checksum, TTL < 255, wrong version, wrong type, truncated, wrong
 password, wrong advert interval, wrong address count, IP fragments, IP options, random
 protocol-112 payloads. Only for namespaces a test created (lab addresses, 224.0.0.18).
 
-usage: hostile_flood.py IFACE SRC VRID PASSWORD VIP SECONDS MAX_PACKETS
+usage: hostile_flood.py IFACE SRC VRID PASSWORD VIP SECONDS MAX_PACKETS [RATE]
+RATE: packets per second (default 0: as fast as scapy sends).
 prints one line per kind with the number sent.
 """
 import random
@@ -17,6 +18,7 @@ from scapy.all import IP, Ether, Raw, conf, get_if_hwaddr, sendp  # Debian's pyt
 
 iface, src, vrid, password, vip, seconds, max_packets = sys.argv[1:8]
 vrid, seconds, max_packets = int(vrid), float(seconds), int(max_packets)
+rate = float(sys.argv[8]) if len(sys.argv) > 8 else 0.0
 conf.verb = 0
 # A real source MAC: a bridge drops frames from 00:00:00:00:00:00, scapy's fallback when it
 # finds no route to the multicast group.
@@ -70,7 +72,18 @@ sent = {k: 0 for k in kinds}
 end = time.monotonic() + seconds
 total = 0
 names = list(kinds)
+start = time.monotonic()
 while time.monotonic() < end and total < max_packets:
+    if rate > 0:
+        # A trickle: one packet at a time, paced (the pace is the attack, not a wait).
+        name = names[total % len(names)]
+        sendp(kinds[name](), iface=iface)
+        sent[name] += 1
+        total += 1
+        pause = start + total / rate - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        continue
     batch = [kinds[names[(total + i) % len(names)]]() for i in range(len(names))]
     sendp(batch, iface=iface)
     for i in range(len(names)):

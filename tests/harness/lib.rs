@@ -3,5 +3,6 @@
 
 pub mod bins;
 pub mod chaos;
+pub mod hostile;
 pub mod seed;
 pub mod services;
