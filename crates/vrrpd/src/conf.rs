@@ -38,22 +38,22 @@ fn short_hostname() -> String {
 pub fn config_test(args: &DaemonArgs) -> ExitCode {
     let loaded = load(args);
     for d in &loaded.diagnostics {
-        eprintln!("{d}");
+        crate::say::err(&d.to_string());
     }
     let mut code = loaded.exit_class();
     if let Some(cfg) = &loaded.config {
         if let Err(e) = spec_from_config(cfg, args) {
-            eprintln!("{e:#}");
+            crate::say::err(&format!("{e:#}"));
             return ExitCode::from(4);
         }
         for i in &cfg.instances {
             if let Some(ifname) = &i.interface
                 && nix::net::if_::if_nametoindex(ifname.as_str()).is_err()
             {
-                eprintln!(
+                crate::say::err(&format!(
                     "WARNING - interface {ifname} for vrrp_instance {} doesn't exist",
                     i.name
-                );
+                ));
                 if code != 2 {
                     code = code.max(5);
                 }
@@ -67,7 +67,7 @@ pub fn config_test(args: &DaemonArgs) -> ExitCode {
 pub fn dump_config(args: &DaemonArgs) -> Result<String> {
     let loaded = load(args);
     for d in &loaded.diagnostics {
-        eprintln!("{d}");
+        crate::say::err(&d.to_string());
     }
     let cfg = loaded.config.context("configuration could not be loaded")?;
     Ok(serde_json::to_string_pretty(&cfg)?)

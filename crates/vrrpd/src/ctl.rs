@@ -16,7 +16,7 @@ pub fn run(args: &CtlArgs) -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("vrrpd ctl: {e}");
+            crate::say::err(&format!("vrrpd ctl: {e}"));
             return ExitCode::from(1);
         }
     };
@@ -25,7 +25,7 @@ pub fn run(args: &CtlArgs) -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("vrrpd ctl: {e}");
+            crate::say::err(&format!("vrrpd ctl: {e}"));
             ExitCode::from(2)
         }
     }

@@ -14,5 +14,6 @@ pub mod net;
 pub mod notify;
 pub mod ratelimit;
 pub mod runtime;
+pub mod say;
 pub mod scripts;
 pub mod spec;

@@ -20,11 +20,11 @@ fn main() -> ExitCode {
     if cli.daemon.dump_config {
         return match vrrpd::conf::dump_config(&cli.daemon) {
             Ok(json) => {
-                println!("{json}");
+                vrrpd::say::out(&json);
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("vrrpd: {e:#}");
+                vrrpd::say::err(&format!("vrrpd: {e:#}"));
                 ExitCode::from(2)
             }
         };
@@ -45,6 +45,10 @@ fn init_logging(args: &DaemonArgs) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // A log that cannot be written (stderr on a full disk, /dev/full, a closed pipe) is
+        // lost, never fatal: by default tracing-subscriber reports the failure with
+        // `eprintln!`, which panics when stderr itself fails, and would stop the daemon.
+        .log_internal_errors(false)
         // Colours only for a person at a terminal, not in journald or captured logs.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false);
