@@ -7,21 +7,26 @@
 # Exits non-zero only if a probe failed; missed targets are printed as MISS.
 #
 # Usage: scripts/bench-elb-check.sh [ITERATIONS] [MAX_SECONDS]
-#   ELB_CHECK=path/to/elb-check  (default: target/release/elb-check)
-# Run by `make bench` after `cargo build --release`. Loopback only.
+#   ELB_CHECK=path/to/elb-check   the build measured against the targets
+#       (default: the shipped static build, crates/elb-check/build-static.sh)
+#   ELB_CHECK_ALSO=path/to/elb-check   another build measured in the same
+#       rounds, e.g. target/release/elb-check (plain cargo build --release)
+# Run by `make bench` after `make release`. Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ITERATIONS=${1:-300}
 MAX_SECONDS=${2:-240}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
-ELB_CHECK=${ELB_CHECK:-$TARGET_DIR/release/elb-check}
 CARGO=${CARGO:-cargo}
+ELB_CHECK=${ELB_CHECK:-$(CARGO="$CARGO" crates/elb-check/build-static.sh --path)}
+ELB_CHECK_ALSO=${ELB_CHECK_ALSO:-}
 
 for tool in curl wget awk bash; do
     command -v "$tool" >/dev/null || { echo "bench-elb-check: $tool is missing (make bench-deps)" >&2; exit 1; }
 done
-[ -x "$ELB_CHECK" ] || { echo "bench-elb-check: $ELB_CHECK not built (cargo build --release)" >&2; exit 1; }
+[ -x "$ELB_CHECK" ] || { echo "bench-elb-check: $ELB_CHECK not built (make release, or crates/elb-check/build-static.sh)" >&2; exit 1; }
+[ -z "$ELB_CHECK_ALSO" ] || [ -x "$ELB_CHECK_ALSO" ] || { echo "bench-elb-check: $ELB_CHECK_ALSO not built" >&2; exit 1; }
 $CARGO build --release --quiet -p elb-check --example bench-server
 SERVER=$TARGET_DIR/release/examples/bench-server
 
@@ -29,10 +34,11 @@ SERVER=$TARGET_DIR/release/examples/bench-server
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 
-exec "$PY" - "$ELB_CHECK" "$SERVER" "$ITERATIONS" "$MAX_SECONDS" <<'PYEOF'
-import os, shutil, statistics, subprocess, sys, tempfile, time
+exec "$PY" - "$ELB_CHECK" "$SERVER" "$ITERATIONS" "$MAX_SECONDS" "$ELB_CHECK_ALSO" <<'PYEOF'
+import os, shutil, statistics, struct, subprocess, sys, tempfile, time
 
 elb_check, server_bin, iterations, max_seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+also = sys.argv[5]
 server = subprocess.Popen([server_bin], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 port = int(server.stdout.readline())
 url = f"http://127.0.0.1:{port}/services/EchoProxy"
@@ -47,6 +53,22 @@ contenders = [
     ("wget -q", [shutil.which("wget"), "-q", "-O", "/dev/null", url]),
     ("seed wget+awk script", [shutil.which("bash"), "-c", seed]),
 ]
+if also:
+    contenders.insert(2, ("elb-check (ELB_CHECK_ALSO)", [os.path.abspath(also), url]))
+
+def linkage(path):
+    """'dynamic' when the ELF file names a program interpreter (PT_INTERP), else 'static'."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+            phoff, = struct.unpack_from("<Q", head, 0x20)
+            phentsize, phnum = struct.unpack_from("<HH", head, 0x36)
+            f.seek(phoff)
+            table = f.read(phentsize * phnum)
+        types = [struct.unpack_from("<I", table, i * phentsize)[0] for i in range(phnum)]
+        return "dynamic" if 3 in types else "static"
+    except (OSError, struct.error):
+        return "?"
 
 def run_once(argv):
     """posix_spawn + wait4: wall time and CPU time (user+sys) of that process tree."""
@@ -74,7 +96,26 @@ def peak_rss(argv):
     with open(out) as f:
         return float(f.read().split()[-1])
 
+def load_from_disk(path):
+    """Drops a binary's pages from the page cache, so it is measured as loaded
+    from disk. A freshly linked or copied file sits in the cache as the writer
+    left it (ext4 keeps it in larger folios), which changes how much the
+    kernel's fault-around maps: four copies of the same elb-check measured
+    2148 to 2460 KB peak RSS depending on which program wrote them, and
+    2148 KB each once re-read from disk. Only clean, unmapped pages go."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
 os.chdir(work)
+for _, argv in contenders:
+    load_from_disk(argv[0])
 samples = {name: [] for name, _ in contenders}
 failures = {name: 0 for name, _ in contenders}
 for name, argv in contenders:  # warm caches once, not measured
@@ -107,8 +148,11 @@ def version(argv):
         return "?"
 print(f"elb-check benchmark: {done} alternating rounds in {time.monotonic()-started:.1f} s, "
       f"{os.cpu_count()} CPUs, kernel {os.uname().release}, load average {os.getloadavg()[0]:.1f}")
-print(f"  {version([os.path.abspath(elb_check), '--version'])} ({elb_check}); "
+print(f"  {version([os.path.abspath(elb_check), '--version'])} ({elb_check}, {linkage(elb_check)}, "
+      f"{os.path.getsize(elb_check)} bytes); "
       f"{version(['curl', '--version'])[:40]}; {version(['wget', '--version'])[:40]}")
+if also:
+    print(f"  ELB_CHECK_ALSO: {also}, {linkage(also)}, {os.path.getsize(also)} bytes")
 print()
 print("| probe | median wall (ms) | median CPU user+sys (ms) | median peak RSS (KB) | failures |")
 print("|---|---:|---:|---:|---:|")
@@ -126,6 +170,10 @@ checks = [
 ]
 for text, ok in checks:
     print(("PASS  " if ok else "MISS  ") + text)
+if also:
+    n = "elb-check (ELB_CHECK_ALSO)"
+    print(f"info  ELB_CHECK_ALSO: wall / wget = {med(n,0)/w:.3f}, wall / curl = {med(n,0)/c:.3f}, "
+          f"wall - /bin/true = {med(n,0)-t:+.2f} ms, RSS / wget = {med(n,2)/wr:.3f}")
 met = sum(ok for _, ok in checks[:4])
 print(f"targets met: {met}/4")
 # Fail only when a probe failed (a broken set-up); a missed target is reported
