@@ -28,16 +28,23 @@ pub struct UpstreamBody {
     /// Bytes still allowed; `u64::MAX` when unlimited.
     remaining: u64,
     limit: u64,
+    /// Told when the body has been read to its end (connection parking).
+    end_mark: Option<std::sync::Arc<crate::park::ParkState>>,
 }
 
 impl UpstreamBody {
     /// Wraps a client body with a byte limit (0 = unlimited).
-    pub fn new(inner: Incoming, limit: u64) -> Self {
+    pub fn new(
+        inner: Incoming,
+        limit: u64,
+        end_mark: Option<std::sync::Arc<crate::park::ParkState>>,
+    ) -> Self {
         let remaining = if limit == 0 { u64::MAX } else { limit };
         Self {
             inner: Some(inner),
             remaining,
             limit,
+            end_mark,
         }
     }
 
@@ -47,6 +54,7 @@ impl UpstreamBody {
             inner: None,
             remaining: u64::MAX,
             limit: 0,
+            end_mark: None,
         }
     }
 }
@@ -63,7 +71,7 @@ impl Body for UpstreamBody {
         let Some(inner) = this.inner.as_mut() else {
             return Poll::Ready(None);
         };
-        match Pin::new(inner).poll_frame(cx) {
+        match Pin::new(&mut *inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     let n = data.len() as u64;
@@ -72,10 +80,21 @@ impl Body for UpstreamBody {
                     }
                     this.remaining -= n;
                 }
+                if inner.is_end_stream() {
+                    if let Some(m) = this.end_mark.take() {
+                        m.body_ended();
+                    }
+                }
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Box::new(e)))),
-            other => other.map(|_| None),
+            Poll::Ready(None) => {
+                if let Some(m) = this.end_mark.take() {
+                    m.body_ended();
+                }
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
         }
     }
 

@@ -17,6 +17,7 @@ pub mod health_check;
 pub mod lifecycle;
 pub mod listeners;
 pub mod metrics;
+pub mod park;
 pub mod proxy;
 pub mod route;
 pub mod runtime;

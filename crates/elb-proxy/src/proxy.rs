@@ -40,6 +40,8 @@ pub struct ConnCtx {
     pub shared: Arc<Shared>,
     pub fwd: Forwarding,
     pub mode: Mode,
+    /// Idle tracking of a parkable HTTP/1.1 connection (see `park`).
+    pub park: Option<Arc<crate::park::ParkState>>,
 }
 
 /// A short local answer.
@@ -190,7 +192,7 @@ pub async fn handle(
         None => Uri::from_static("/"),
     };
     let method = parts.method.clone();
-    let mut req = Request::from_parts(parts, UpstreamBody::new(body, max_body));
+    let mut req = Request::from_parts(parts, UpstreamBody::new(body, max_body, ctx.park.clone()));
 
     let (connect_t, response_t) = {
         let rt = shared.runtime.load();

@@ -16,7 +16,16 @@ use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
+use std::convert::Infallible;
+use std::pin::Pin;
+
 use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http::Request;
+use hyper::body::Incoming;
+use tokio::net::TcpStream;
+
+use crate::park::{InFlight, ParkIo, ParkState, Run, Tracked, UntilIdle};
 
 use crate::config::Config;
 use crate::headers::Forwarding;
@@ -164,10 +173,13 @@ pub async fn run_listener(
         };
         let _ = stream.set_nodelay(true);
         let tls = spec.tls.is_some();
+        // Plain HTTP/1.1-only connections park while idle (see `park`).
+        let parks = !tls && !spec.h2c;
         let ctx = Arc::new(ConnCtx {
             shared: shared.clone(),
             fwd: Forwarding::new(peer.ip(), rt.is_trusted(peer.ip()), tls),
             mode: spec.mode,
+            park: parks.then(|| Arc::new(ParkState::default())),
         });
         let header_timeout = rt.config.timeouts.request_header.0;
         drop(rt);
@@ -175,6 +187,20 @@ pub async fn run_listener(
         let shutdown_rx = drain_rx.clone();
         let plain = if spec.h2c { Proto::Auto } else { Proto::H1 };
         drop(spec);
+        if parks {
+            // Its own task type: a parked connection's task is only as large as the parked
+            // state, not as the largest of the other protocols' futures.
+            let fut = async move {
+                let _guard = guard;
+                serve_parked(stream, &builder, ctx, shutdown_rx, header_timeout).await
+            };
+            tracing::trace!(
+                bytes = std::mem::size_of_val(&fut),
+                "parkable connection task"
+            );
+            tokio::spawn(fut);
+            continue;
+        }
         tokio::spawn(async move {
             let _guard = guard;
             match acceptor {
@@ -200,6 +226,115 @@ pub async fn run_listener(
     drop(listener);
     let _ = drain.send(true);
     tracing::info!(listener = %settings.load().name, "listener closed");
+}
+
+/// How long a connection must be idle before it is parked: long enough that back-to-back
+/// requests do not rebuild the hyper connection each time, short enough that idle clients
+/// cost little memory.
+const PARK_GRACE: Duration = Duration::from_millis(100);
+
+/// Serves a plain HTTP/1.1 connection, parking it (no hyper state, no buffers) whenever it
+/// has been idle for `PARK_GRACE`; see `park`.
+async fn serve_parked(
+    mut stream: TcpStream,
+    builders: &ConnBuilders,
+    ctx: Arc<ConnCtx>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    idle: Duration,
+) {
+    let Some(state) = ctx.park.clone() else {
+        return;
+    };
+    let mut replay = Bytes::new();
+    let mut parked = false;
+    let timer = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(timer);
+    loop {
+        if replay.is_empty() {
+            // Parked: only the socket; wait for the client's next bytes.
+            let waited = tokio::select! {
+                biased;
+                _ = crate::runtime::until_shutdown(&mut shutdown) => false,
+                r = tokio::time::timeout(idle, stream.readable()) => matches!(r, Ok(Ok(()))),
+            };
+            if parked {
+                parked = false;
+                ctx.shared.stats.connections_parked.fetch_sub(1, Relaxed);
+            }
+            if !waited {
+                return;
+            }
+        }
+        let (c, st) = (ctx.clone(), state.clone());
+        let svc = service_fn(move |req: Request<Incoming>| {
+            st.request_started(&req);
+            let mark = InFlight(st.clone());
+            let answer = handle(c.clone(), req);
+            async move {
+                let r = answer.await?;
+                Ok::<_, Infallible>(r.map(|inner| Tracked { inner, _mark: mark }))
+            }
+        });
+        let io = TokioIo::new(ParkIo::new(
+            stream,
+            std::mem::take(&mut replay),
+            state.clone(),
+        ));
+        let mut conn = Box::new(builders.h1.serve_connection(io, svc).with_upgrades());
+        let run = {
+            let until = UntilIdle {
+                conn: Pin::new(&mut *conn),
+                state: &state,
+                grace: PARK_GRACE,
+                timer: timer.as_mut(),
+                armed: false,
+            };
+            tokio::select! {
+                biased;
+                r = until => Some(r),
+                _ = crate::runtime::until_shutdown(&mut shutdown) => None,
+            }
+        };
+        match run {
+            None => {
+                Pin::new(&mut *conn).graceful_shutdown();
+                let _ = conn.await;
+                return;
+            }
+            Some(Run::Done(r)) => {
+                if let Err(e) = r {
+                    tracing::debug!(error = %e, "client connection ended with an error");
+                }
+                return;
+            }
+            Some(Run::Park) => {
+                let Some(parts) = conn.into_parts() else {
+                    return;
+                };
+                let (s, unread) = parts.io.into_inner().into_parts();
+                stream = s;
+                // Copied out: an empty or short `Bytes` view would keep hyper's whole
+                // read buffer allocated for as long as the connection stays parked.
+                replay = if unread.is_empty() && parts.read_buf.is_empty() {
+                    Bytes::new()
+                } else {
+                    let mut b = bytes::BytesMut::with_capacity(parts.read_buf.len() + unread.len());
+                    b.extend_from_slice(&parts.read_buf);
+                    b.extend_from_slice(&unread);
+                    b.freeze()
+                };
+                if replay.is_empty() {
+                    parked = true;
+                    ctx.shared.stats.connections_parked.fetch_add(1, Relaxed);
+                    ctx.shared.stats.parks_total.fetch_add(1, Relaxed);
+                } else {
+                    // A partial head: resume at once, and not parked again before the
+                    // next request (the header timeout must not restart repeatedly).
+                    crate::park::hold(&state);
+                }
+            }
+        }
+    }
 }
 
 async fn serve<I>(

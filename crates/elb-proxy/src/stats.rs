@@ -103,6 +103,10 @@ pub struct ClusterStats {
 #[derive(Debug, Default)]
 pub struct GlobalStats {
     pub connections_active: AtomicI64,
+    /// Idle HTTP/1.1 connections currently parked without hyper state (see `park`).
+    pub connections_parked: AtomicI64,
+    /// Times a connection was parked.
+    pub parks_total: AtomicU64,
     pub connections_total: AtomicU64,
     /// Closed at once because a connection limit was reached.
     pub connections_refused: AtomicU64,

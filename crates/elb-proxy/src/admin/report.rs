@@ -200,6 +200,8 @@ pub fn info(shared: &Shared) -> String {
     let _ = writeln!(o, "Clusters: {}", rt.clusters.len());
     let _ = writeln!(o, "Routes: {}", rt.router.len());
     let _ = writeln!(o, "CurrConns: {}", g.connections_active.load(Relaxed));
+    let _ = writeln!(o, "ParkedConns: {}", g.connections_parked.load(Relaxed));
+    let _ = writeln!(o, "Parks: {}", g.parks_total.load(Relaxed));
     let _ = writeln!(o, "MaxConn: {}", rt.config.limits.max_connections);
     let _ = writeln!(o, "CumConns: {}", g.connections_total.load(Relaxed));
     let _ = writeln!(o, "RefusedConns: {}", g.connections_refused.load(Relaxed));
