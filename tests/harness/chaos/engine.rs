@@ -8,7 +8,7 @@ use super::client::ClientProbe;
 use super::invariants::{Bounds, Checker, DaemonView, Snapshot, Violation, VrrpState};
 use super::lab::ChaosLab;
 use super::plan::{FaultKind, PlanLimits, PlannedFault, plan_round};
-use super::report::{Counts, EventLog, ROW_MARKER};
+use super::report::{Counts, EventLog, HEAD_MARKER, ROW_MARKER};
 use super::rng::{SplitMix64, fresh_seed};
 use super::topology::TopologySpec;
 
@@ -27,11 +27,17 @@ pub struct RunOptions {
     pub advert_int: Duration,
     /// Room on top of every protocol bound for a loaded machine (scheduling, process starts).
     pub slack: Duration,
+    /// `garp_master_refresh` seconds; None runs keepalived's default (no refresh).
+    pub garp_refresh: Option<u32>,
+    /// Print every event as it happens, not only in a failure report.
+    pub verbose: bool,
 }
 
 impl RunOptions {
     /// `CHAOS_SEED=N` (default: a fresh seed), `CHAOS_DURATION=secs` (default
-    /// `default_duration`), `CHAOS_ADVERT_MS` (default 200), `CHAOS_SLACK_MS` (default 1000).
+    /// `default_duration`), `CHAOS_ADVERT_MS` (default 200), `CHAOS_SLACK_MS` (default 1000),
+    /// `CHAOS_GARP_REFRESH` (seconds, default 1; 0: none, keepalived's default),
+    /// `CHAOS_VERBOSE=1` (print every event as it happens).
     pub fn from_env(topology: &str, default_duration: Duration) -> Self {
         fn var<T: std::str::FromStr>(name: &str) -> Option<T> {
             let text = std::env::var(name).ok()?;
@@ -49,30 +55,40 @@ impl RunOptions {
                 .unwrap_or(default_duration),
             advert_int: Duration::from_millis(var("CHAOS_ADVERT_MS").unwrap_or(200)),
             slack: Duration::from_millis(var("CHAOS_SLACK_MS").unwrap_or(1000)),
+            garp_refresh: Some(var("CHAOS_GARP_REFRESH").unwrap_or(1)).filter(|&s| s > 0),
+            verbose: var::<u8>("CHAOS_VERBOSE").is_some_and(|v| v > 0),
         }
     }
 
     /// The command line that replays this run.
     pub fn replay(&self) -> String {
         format!(
-            "CHAOS_SEED={} CHAOS_DURATION={} CHAOS_ADVERT_MS={} CHAOS_SLACK_MS={} cargo test -p elb-ha-e2e --test chaos {}",
+            "CHAOS_SEED={} CHAOS_DURATION={} CHAOS_ADVERT_MS={} CHAOS_SLACK_MS={} CHAOS_GARP_REFRESH={} cargo test -p elb-ha-e2e --test chaos {}",
             self.seed,
             self.duration.as_secs_f64(),
             self.advert_int.as_millis(),
             self.slack.as_millis(),
+            self.garp_refresh.unwrap_or(0),
             self.topology
         )
     }
 }
 
+/// Linux ignores an ARP update for an entry changed less than `locktime` (1 s) ago, so a
+/// client that took the wrong node's gratuitous ARP first keeps it for that long at least.
+const ARP_LOCKTIME: Duration = Duration::from_secs(1);
+
 /// The bounds each invariant is held to, from the topology's timers plus `slack`.
 pub fn bounds_for(spec: &TopologySpec, slack: Duration) -> Bounds {
     let md = spec.master_down();
+    let settled = spec.check_delay() + md + spec.advert_int + slack;
+    let refresh = Duration::from_secs(spec.garp_refresh.unwrap_or(0).into());
     Bounds {
         mismatch: spec.advert_int + slack,
         single_holder: md + spec.advert_int + slack,
         double_holder: md + slack,
-        settled: spec.check_delay() + md + spec.advert_int + slack,
+        settled,
+        served: settled + refresh + ARP_LOCKTIME,
         expected_master: spec.expected_master(),
     }
 }
@@ -100,8 +116,9 @@ struct Run {
 pub fn run(opts: RunOptions) -> Result<Counts, String> {
     let started = Instant::now();
     let mut rng = SplitMix64::new(opts.seed);
-    let spec = TopologySpec::named(&opts.topology, opts.advert_int, &mut rng)
+    let mut spec = TopologySpec::named(&opts.topology, opts.advert_int, &mut rng)
         .ok_or_else(|| format!("unknown topology {:?}", opts.topology))?;
+    spec.garp_refresh = opts.garp_refresh;
     eprintln!(
         "chaos: seed {} (replay: {})\nchaos: topology {}",
         opts.seed,
@@ -142,6 +159,7 @@ pub fn run(opts: RunOptions) -> Result<Counts, String> {
         round: 0,
         opts,
     };
+    run.log.echo = run.opts.verbose;
     let limits = PlanLimits {
         nodes: spec.node_count(),
         netem: run.lab.netem.is_ok(),
@@ -166,16 +184,19 @@ pub fn run(opts: RunOptions) -> Result<Counts, String> {
     run.counts.longest_double_after_quiet = run.checker.longest_double_after_quiet;
     let stats = run.client.stats();
     (run.counts.client_ok, run.counts.client_failed) = (stats.ok, stats.failed);
+    if let Err(Failure::Violation(_)) = &outcome {
+        run.counts.violations += 1;
+    }
+    for line in Counts::table_header().lines() {
+        println!("{HEAD_MARKER}{line}");
+    }
+    println!("{ROW_MARKER}{}", run.counts.table_row());
     match outcome {
         Ok(()) => {
             eprint!("{}", run.counts.summary());
-            println!("{ROW_MARKER}{}", run.counts.table_row());
             Ok(run.counts)
         }
-        Err(failure) => {
-            run.counts.violations += u64::from(matches!(failure, Failure::Violation(_)));
-            Err(run.report(&failure))
-        }
+        Err(failure) => Err(run.report(&failure)),
     }
 }
 
@@ -393,13 +414,14 @@ impl Run {
             Failure::Lab(e) => format!("lab error: {e:#}"),
         };
         format!(
-            "chaos {} failed in round {} (seed {}): {what}\nreplay: {}\n{}\n----- events -----\n{}----- daemon logs -----\n{}",
+            "chaos {} failed in round {} (seed {}): {what}\nreplay: {}\n{}\n----- events -----\n{}----- ARP -----\n{}----- daemon logs -----\n{}",
             self.opts.topology,
             self.round,
             self.opts.seed,
             self.opts.replay(),
             self.counts.summary(),
             self.log.render(),
+            self.lab.arp_view(),
             self.lab.logs_tail(60)
         )
     }

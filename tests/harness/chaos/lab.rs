@@ -107,6 +107,14 @@ impl ChaosLab {
                 host.spawn(&format!("vrrpd-n{node}"), cmd)?
             }
             Daemon::Keepalived => {
+                let pid_files = [
+                    "keepalived.pid",
+                    "keepalived-vrrp.pid",
+                    "keepalived-checker.pid",
+                ];
+                for file in pid_files {
+                    remove_if_dead(&dir.join(file))?;
+                }
                 // Own pid files, or a second keepalived on the machine refuses to start.
                 let mut cmd = host.command("keepalived");
                 cmd.args(["-n", "-l", "-D", "-P", "-f"])
@@ -270,11 +278,14 @@ impl ChaosLab {
     pub fn daemon_view(&mut self, node: usize) -> DaemonView {
         let dir = self.node_dir(node);
         let n = &mut self.nodes[node];
-        let Some(proc) = &n.vrrp else {
+        let Some(proc) = &mut n.vrrp else {
             return DaemonView::Dead;
         };
         if n.vrrp_frozen {
             return DaemonView::Frozen;
+        }
+        if let Ok(status) = proc.wait_exit(Duration::ZERO) {
+            return DaemonView::Unknown(format!("exited ({status})"));
         }
         match self.spec.nodes[node].daemon {
             Daemon::Vrrpd => match vrrpd_state(&dir.join("vrrpd.sock")) {
@@ -312,6 +323,33 @@ impl ChaosLab {
         })
     }
 
+    /// Where the client sends VIP traffic (its ARP entry for the VIP) and each node's MAC, for
+    /// a failure report: a client following a stale ARP entry looks like a dead VIP.
+    pub fn arp_view(&self) -> String {
+        let run = |netns: &str, args: &[&str]| {
+            Command::new("ip")
+                .arg("-n")
+                .arg(netns)
+                .args(args)
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                .unwrap_or_else(|e| e.to_string())
+        };
+        let vip = VIP.to_string();
+        let mut out = format!(
+            "client's neighbour entry for the VIP: {}\n",
+            run(&self.client_netns(), &["neigh", "show", &vip])
+        );
+        for node in 0..self.nodes.len() {
+            let netns = self.lab.host(node).netns();
+            out.push_str(&format!(
+                "n{node} eth0: {}\n",
+                run(netns, &["-br", "link", "show", "dev", "eth0"])
+            ));
+        }
+        out
+    }
+
     /// The last `lines` lines of every daemon's and balancer's output, for a failure report.
     pub fn logs_tail(&self, lines: usize) -> String {
         let mut out = String::new();
@@ -332,6 +370,29 @@ impl ChaosLab {
         }
         out
     }
+}
+
+/// Removes a pid file whose process is gone. A SIGKILLed keepalived's VRRP child is an orphan
+/// that this machine's init reaps only after seconds; until then the zombie's pid looks alive
+/// to keepalived, which refuses to start ("daemon is already running"). A host whose init
+/// reaps at once (systemd) leaves a pid file of a gone process: what this recreates.
+fn remove_if_dead(pid_file: &std::path::Path) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(pid_file) else {
+        return Ok(());
+    };
+    let Ok(pid) = text.trim().parse::<u32>() else {
+        return Ok(());
+    };
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The state is the first field after the parenthesised command name.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    if matches!(state, None | Some("Z") | Some("X")) {
+        std::fs::remove_file(pid_file)
+            .with_context(|| format!("remove stale {}", pid_file.display()))?;
+    }
+    Ok(())
 }
 
 /// Tries a netem qdisc on a lab host: this kernel may lack sch_netem.

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use super::plan::KIND_LABELS;
 
-/// The prefix of the line carrying a run's table row, for `scripts/chaos.sh` to collect.
+/// The prefixes of the lines carrying the counts table's header and a run's row, for
+/// `scripts/chaos.sh` to collect.
+pub const HEAD_MARKER: &str = "CHAOS-HEAD ";
 pub const ROW_MARKER: &str = "CHAOS-ROW ";
 
 #[derive(Debug, Clone, Default)]
@@ -118,6 +120,8 @@ impl Counts {
 pub struct EventLog {
     start: Instant,
     cap: usize,
+    /// Also print each event to stderr as it happens.
+    pub echo: bool,
     dropped: u64,
     entries: VecDeque<String>,
 }
@@ -127,6 +131,7 @@ impl EventLog {
         Self {
             start,
             cap,
+            echo: false,
             dropped: 0,
             entries: VecDeque::new(),
         }
@@ -138,8 +143,11 @@ impl EventLog {
             self.dropped += 1;
         }
         let t = at.saturating_duration_since(self.start).as_secs_f64();
-        self.entries
-            .push_back(format!("{t:9.3}s  {}", event.as_ref()));
+        let line = format!("{t:9.3}s  {}", event.as_ref());
+        if self.echo {
+            eprintln!("{line}");
+        }
+        self.entries.push_back(line);
     }
 
     pub fn render(&self) -> String {

@@ -52,6 +52,10 @@ pub struct TopologySpec {
     pub weight: i32,
     /// elb-check's own total deadline (`-t`): a hung balancer fails the check by then.
     pub probe_timeout: Duration,
+    /// `garp_master_refresh` in whole seconds (None: keepalived's default, no refresh). Without
+    /// it a client can follow a stale ARP entry for tens of seconds after two nodes were
+    /// MASTER at once (see docs/reliability.md, Chaos).
+    pub garp_refresh: Option<u32>,
 }
 
 /// The three topologies a chaos run covers, by the names tests and `scripts/chaos.sh` use.
@@ -79,6 +83,7 @@ impl TopologySpec {
                 advert_int,
                 weight: 2,
                 probe_timeout,
+                garp_refresh: Some(1),
             },
             // keepalived 2.2.7 and vrrpd on one VRID; which one has the higher priority is
             // the seed's choice, so runs cover both roles.
@@ -94,6 +99,7 @@ impl TopologySpec {
                     advert_int,
                     weight: 2,
                     probe_timeout,
+                    garp_refresh: Some(1),
                 }
             }
             // Three vrrpd nodes; a failing check takes 60 off, so a failed node ranks below
@@ -104,6 +110,7 @@ impl TopologySpec {
                 advert_int,
                 weight: -60,
                 probe_timeout,
+                garp_refresh: Some(1),
             },
             _ => return None,
         })
@@ -158,7 +165,7 @@ impl TopologySpec {
             .map(|(i, n)| format!("n{i}={} prio {}", n.daemon.name(), n.priority))
             .collect();
         format!(
-            "{} [{}], VRRPv3 advert {:?}, master-down {:?}, track weight {}, script interval {:?}, probe deadline {:?}",
+            "{} [{}], VRRPv3 advert {:?}, master-down {:?}, track weight {}, script interval {:?}, probe deadline {:?}, garp_master_refresh {}",
             self.name,
             nodes.join(", "),
             self.advert_int,
@@ -169,7 +176,9 @@ impl TopologySpec {
                 .map(|n| n.script_interval)
                 .max()
                 .unwrap_or_default(),
-            self.probe_timeout
+            self.probe_timeout,
+            self.garp_refresh
+                .map_or("off".to_string(), |s| format!("{s} s")),
         )
     }
 
@@ -191,9 +200,11 @@ impl TopologySpec {
             conf,
             "vrrp_instance VI_1 {{\n    interface eth0\n    state BACKUP\n    virtual_router_id {VRID}\n    \
              priority {}\n    advert_int {}\n    version 3\n    virtual_ipaddress {{\n        {VIP}/24\n    }}\n    \
-             track_script {{\n        chk_elb\n    }}\n}}",
+             track_script {{\n        chk_elb\n    }}\n{}}}",
             n.priority,
             secs(self.advert_int),
+            self.garp_refresh
+                .map_or(String::new(), |s| format!("    garp_master_refresh {s}\n")),
         );
         conf
     }
@@ -254,6 +265,7 @@ mod tests {
         assert!(conf.contains("-t 0.3 http://localhost:8280/"), "{conf}");
         assert!(conf.contains("interval 0.5\n"), "{conf}");
         assert!(conf.contains("version 3\n"), "{conf}");
+        assert!(conf.contains("garp_master_refresh 1\n}"), "{conf}");
         assert_eq!(secs(Duration::from_secs(1)), "1");
         assert!(TopologySpec::named("nope", Duration::ZERO, &mut SplitMix64::new(1)).is_none());
     }
