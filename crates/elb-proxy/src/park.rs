@@ -53,6 +53,8 @@ pub struct ParkState {
     unflushed: AtomicBool,
     /// Not parkable until the next request (a partial head was replayed).
     hold: AtomicBool,
+    /// Requests seen so far (tells whether the connection stayed idle for a whole grace).
+    requests: AtomicU32,
 }
 
 impl ParkState {
@@ -73,6 +75,7 @@ impl ParkState {
     /// Called by the service for each request head.
     pub fn request_started(&self, req: &Request<Incoming>) {
         self.in_flight.fetch_add(1, Relaxed);
+        self.requests.fetch_add(1, Relaxed);
         self.hold.store(false, Relaxed);
         self.body_pending
             .store(!req.body().is_end_stream(), Relaxed);
@@ -212,7 +215,8 @@ pub struct UntilIdle<'a, C> {
     pub state: &'a ParkState,
     pub grace: Duration,
     pub timer: Pin<&'a mut tokio::time::Sleep>,
-    pub armed: bool,
+    /// The request count when the timer was armed; `None` while not armed.
+    pub armed: Option<u32>,
 }
 
 impl<C, E> Future for UntilIdle<'_, C>
@@ -226,25 +230,29 @@ where
         if let Poll::Ready(r) = this.conn.as_mut().poll(cx) {
             return Poll::Ready(Run::Done(r));
         }
-        // The timer is not reset per request (that would cost a timer-wheel update per
-        // request): armed once when the connection is first seen idle, it fires after
-        // `grace`; if the connection is idle then, it parks, else it re-arms at the next
-        // idle moment. A busy connection is thus checked at most once per `grace`.
-        if this.armed {
+        // The timer is not reset per request (that would be a timer-wheel update per
+        // request): armed when the connection is first seen idle, it fires after `grace`;
+        // the connection parks if it is idle then and no request came in between, else the
+        // timer re-arms at the next idle moment. A busy connection costs one timer wake per
+        // `grace` and is never parked.
+        let requests = this.state.requests.load(Relaxed);
+        if let Some(at) = this.armed {
             if this.timer.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }
-            this.armed = false;
-            if this.state.parkable() {
+            this.armed = None;
+            if at == requests && this.state.parkable() {
                 return Poll::Ready(Run::Park);
             }
         }
         if this.state.parkable() {
-            this.armed = true;
+            this.armed = Some(requests);
             this.timer
                 .as_mut()
                 .reset(tokio::time::Instant::now() + this.grace);
+            // Registers the timer's waker (a zero grace would be ready at once).
             if this.timer.as_mut().poll(cx).is_ready() {
+                this.armed = None;
                 return Poll::Ready(Run::Park);
             }
         }

@@ -228,10 +228,10 @@ pub async fn run_listener(
     tracing::info!(listener = %settings.load().name, "listener closed");
 }
 
-/// How long a connection must be idle before it is parked: long enough that back-to-back
-/// requests do not rebuild the hyper connection each time, short enough that idle clients
-/// cost little memory.
-const PARK_GRACE: Duration = Duration::from_millis(100);
+/// How long a connection must be idle (no request) before it is parked: long enough that a
+/// client sending requests back to back never has its hyper connection rebuilt, short
+/// enough that a burst of clients going idle does not hold all their buffers at once.
+const PARK_GRACE: Duration = Duration::from_millis(20);
 
 /// Serves a plain HTTP/1.1 connection, parking it (no hyper state, no buffers) whenever it
 /// has been idle for `PARK_GRACE`; see `park`.
@@ -287,7 +287,7 @@ async fn serve_parked(
                 state: &state,
                 grace: PARK_GRACE,
                 timer: timer.as_mut(),
-                armed: false,
+                armed: None,
             };
             tokio::select! {
                 biased;
