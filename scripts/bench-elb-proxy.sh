@@ -137,6 +137,8 @@ routes: [{ match: { path: /upload }, cluster: sink }]
 default_cluster: app
 limits: { max_connections: 60000 }
 timeouts: { request_header: 120s }
+# The same forwarding work as HAProxy's "option forwardfor" and the nginx config below.
+forward_headers: [x-forwarded-for]
 YAML
 taskset -c $PROXY_CPU "$ELB_PROXY" -c "$WORK/elb.yaml" --log-level warn & PIDS+=($!); ELB_PID=$!
 

@@ -27,9 +27,19 @@ static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
+/// Whether `name` is one of the always-removed hop-by-hop headers.
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP.iter().any(|h| h == name)
+}
+
 /// Removes hop-by-hop headers. Returns the `Upgrade` value when the message asked for an
 /// upgrade (`Connection: upgrade` plus `Upgrade`), so the caller can re-add it for a tunnel.
+/// One pass over the (usually few) headers finds out whether there is anything to remove,
+/// which is cheaper than ten hashed lookups per message.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
+    if !headers.keys().any(is_hop_by_hop) {
+        return None;
+    }
     let mut wants_upgrade = false;
     // Names listed in Connection are hop-by-hop too; collect before removing.
     let mut named: Vec<HeaderName> = Vec::new();
@@ -60,6 +70,35 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
     if wants_upgrade { upgrade } else { None }
 }
 
+/// Which forwarding headers the proxy adds (config `forward_headers`). A kind that is not
+/// added is removed from requests of untrusted peers, so a client cannot forge it either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForwardSet {
+    pub x_forwarded_for: bool,
+    pub x_forwarded_proto: bool,
+    pub x_forwarded_host: bool,
+    pub forwarded: bool,
+}
+
+impl ForwardSet {
+    pub const ALL: Self = Self {
+        x_forwarded_for: true,
+        x_forwarded_proto: true,
+        x_forwarded_host: true,
+        forwarded: true,
+    };
+
+    pub fn from_config(kinds: &[crate::config::ForwardHeader]) -> Self {
+        use crate::config::ForwardHeader as K;
+        Self {
+            x_forwarded_for: kinds.contains(&K::XForwardedFor),
+            x_forwarded_proto: kinds.contains(&K::XForwardedProto),
+            x_forwarded_host: kinds.contains(&K::XForwardedHost),
+            forwarded: kinds.contains(&K::Forwarded),
+        }
+    }
+}
+
 /// What the proxy knows about the client connection, prepared once per connection so that
 /// requests only clone ref-counted header values.
 #[derive(Debug, Clone)]
@@ -73,10 +112,12 @@ pub struct Forwarding {
     xff: HeaderValue,
     /// The peer as an RFC 7239 `for=` value (IPv6 quoted and bracketed).
     forwarded_for: String,
+    /// The headers to add.
+    pub set: ForwardSet,
 }
 
 impl Forwarding {
-    pub fn new(peer: IpAddr, trusted: bool, tls: bool) -> Self {
+    pub fn new(peer: IpAddr, trusted: bool, tls: bool, set: ForwardSet) -> Self {
         let xff =
             HeaderValue::from_str(&peer.to_string()).unwrap_or(HeaderValue::from_static("unknown"));
         let forwarded_for = match peer {
@@ -89,11 +130,50 @@ impl Forwarding {
             proto: HeaderValue::from_static(if tls { "https" } else { "http" }),
             xff,
             forwarded_for,
+            set,
+        }
+    }
+
+    /// Removes a kind of forwarding header the proxy does not add, unless the peer is
+    /// trusted (then it passes through as the trusted proxy wrote it).
+    fn drop_untrusted(&self, headers: &mut HeaderMap, name: &HeaderName) {
+        if !self.trusted && headers.contains_key(name) {
+            headers.remove(name);
         }
     }
 
     /// Adds the forwarding headers to a request going upstream. `host` is the client's Host.
     pub fn apply(&self, headers: &mut HeaderMap, host: Option<&HeaderValue>) {
+        if self.set.x_forwarded_for {
+            self.apply_xff(headers);
+        } else {
+            self.drop_untrusted(headers, &X_FORWARDED_FOR);
+        }
+        if !self.set.x_forwarded_proto {
+            self.drop_untrusted(headers, &X_FORWARDED_PROTO);
+        } else if !(self.trusted && headers.contains_key(&X_FORWARDED_PROTO)) {
+            headers.insert(&X_FORWARDED_PROTO, self.proto.clone());
+        }
+        if !self.set.x_forwarded_host {
+            self.drop_untrusted(headers, &X_FORWARDED_HOST);
+        } else if !(self.trusted && headers.contains_key(&X_FORWARDED_HOST)) {
+            match host {
+                Some(h) => {
+                    headers.insert(&X_FORWARDED_HOST, h.clone());
+                }
+                None => {
+                    headers.remove(&X_FORWARDED_HOST);
+                }
+            }
+        }
+        if self.set.forwarded {
+            self.apply_forwarded(headers, host);
+        } else {
+            self.drop_untrusted(headers, &header::FORWARDED);
+        }
+    }
+
+    fn apply_xff(&self, headers: &mut HeaderMap) {
         let existing_xff = if self.trusted {
             joined(headers, &X_FORWARDED_FOR)
         } else {
@@ -112,19 +192,9 @@ impl Forwarding {
                 headers.insert(&X_FORWARDED_FOR, self.xff.clone());
             }
         }
-        if !(self.trusted && headers.contains_key(&X_FORWARDED_PROTO)) {
-            headers.insert(&X_FORWARDED_PROTO, self.proto.clone());
-        }
-        if !(self.trusted && headers.contains_key(&X_FORWARDED_HOST)) {
-            match host {
-                Some(h) => {
-                    headers.insert(&X_FORWARDED_HOST, h.clone());
-                }
-                None => {
-                    headers.remove(&X_FORWARDED_HOST);
-                }
-            }
-        }
+    }
+
+    fn apply_forwarded(&self, headers: &mut HeaderMap, host: Option<&HeaderValue>) {
         let mut element = String::with_capacity(48);
         element.push_str("for=");
         element.push_str(&self.forwarded_for);
@@ -225,7 +295,7 @@ mod tests {
 
     #[test]
     fn untrusted_peer_cannot_forge_forwarding_headers() {
-        let f = Forwarding::new("198.18.0.7".parse().unwrap(), false, false);
+        let f = Forwarding::new("198.18.0.7".parse().unwrap(), false, false, ForwardSet::ALL);
         let mut h = map(&[
             ("x-forwarded-for", "6.6.6.6"),
             ("x-forwarded-proto", "https"),
@@ -245,7 +315,7 @@ mod tests {
 
     #[test]
     fn trusted_peer_is_appended_to() {
-        let f = Forwarding::new("2001:2::1".parse().unwrap(), true, true);
+        let f = Forwarding::new("2001:2::1".parse().unwrap(), true, true, ForwardSet::ALL);
         let mut h = map(&[
             ("x-forwarded-for", "198.18.0.1"),
             ("x-forwarded-for", "198.18.0.2"),
@@ -260,5 +330,39 @@ mod tests {
             h["forwarded"],
             "for=198.18.0.1, for=\"[2001:2::1]\";proto=https;host=\"a.example:8443\""
         );
+    }
+
+    #[test]
+    fn only_configured_forwarding_headers_are_added_and_others_not_forgeable() {
+        let set = ForwardSet {
+            x_forwarded_for: true,
+            x_forwarded_proto: false,
+            x_forwarded_host: false,
+            forwarded: false,
+        };
+        let forged = [
+            ("forwarded", "for=198.18.9.9"),
+            ("x-forwarded-host", "evil"),
+            ("x-forwarded-proto", "https"),
+        ];
+        let mut h = map(&forged);
+        let host = HeaderValue::from_static("app.test");
+        Forwarding::new("198.18.0.7".parse().unwrap(), false, false, set)
+            .apply(&mut h, Some(&host));
+        assert_eq!(h["x-forwarded-for"], "198.18.0.7");
+        assert!(!h.contains_key("forwarded") && !h.contains_key("x-forwarded-host"));
+        assert!(!h.contains_key("x-forwarded-proto"));
+        // From a trusted proxy they pass through untouched.
+        let mut h = map(&forged);
+        Forwarding::new("198.18.0.7".parse().unwrap(), true, false, set).apply(&mut h, Some(&host));
+        assert_eq!(h["forwarded"], "for=198.18.9.9");
+        assert_eq!(h["x-forwarded-host"], "evil");
+    }
+
+    #[test]
+    fn messages_without_hop_by_hop_headers_are_left_alone() {
+        let mut h = map(&[("host", "a"), ("accept", "*/*")]);
+        assert_eq!(strip_hop_by_hop(&mut h), None);
+        assert_eq!(h.len(), 2);
     }
 }

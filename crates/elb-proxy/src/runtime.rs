@@ -71,6 +71,8 @@ pub struct Runtime {
     pub must_be_up: Vec<usize>,
     /// When this config was loaded (for `show info`).
     pub loaded_at: std::time::SystemTime,
+    /// Forwarding headers to add (from `forward_headers`).
+    pub forward_set: crate::headers::ForwardSet,
 }
 
 impl Runtime {
@@ -96,6 +98,7 @@ impl Runtime {
             .filter_map(|n| index(n))
             .collect();
         Self {
+            forward_set: crate::headers::ForwardSet::from_config(&config.forward_headers),
             router,
             clusters,
             must_be_up,

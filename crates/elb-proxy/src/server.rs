@@ -177,7 +177,7 @@ pub async fn run_listener(
         let parks = !tls && !spec.h2c;
         let ctx = Arc::new(ConnCtx {
             shared: shared.clone(),
-            fwd: Forwarding::new(peer.ip(), rt.is_trusted(peer.ip()), tls),
+            fwd: Forwarding::new(peer.ip(), rt.is_trusted(peer.ip()), tls, rt.forward_set),
             mode: spec.mode,
             park: parks.then(|| Arc::new(ParkState::default())),
         });

@@ -39,6 +39,9 @@ pub struct Config {
     /// other peer those headers are replaced, so a client cannot forge its address.
     #[serde(default)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Forwarding headers added to requests going upstream.
+    #[serde(default = "default_forward_headers")]
+    pub forward_headers: Vec<ForwardHeader>,
     #[serde(default)]
     pub admin: Option<Admin>,
     #[serde(default)]
@@ -55,6 +58,29 @@ pub struct Config {
 
 fn default_workers() -> usize {
     0
+}
+
+/// A forwarding header the proxy can add.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum ForwardHeader {
+    #[serde(rename = "x-forwarded-for")]
+    XForwardedFor,
+    #[serde(rename = "x-forwarded-proto")]
+    XForwardedProto,
+    #[serde(rename = "x-forwarded-host")]
+    XForwardedHost,
+    /// RFC 7239 `Forwarded`.
+    #[serde(rename = "forwarded")]
+    Forwarded,
+}
+
+fn default_forward_headers() -> Vec<ForwardHeader> {
+    vec![
+        ForwardHeader::XForwardedFor,
+        ForwardHeader::XForwardedProto,
+        ForwardHeader::XForwardedHost,
+        ForwardHeader::Forwarded,
+    ]
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
