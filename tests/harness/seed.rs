@@ -136,12 +136,22 @@ impl Seed {
         Ok(seed)
     }
 
-    /// Waits until `node`'s vrrpd has heard `master`'s adverts (its status names that master).
-    /// A scenario must not fire its event before: a backup that never heard the master cannot
-    /// tell a dip of the master's priority from a newcomer's lower priority, so fast preempt
-    /// would not apply. keepalived offers no such view (nor fast preempt): nothing to wait for.
+    /// Waits until `node`'s VRRP daemon follows `master`: it is BACKUP and has heard the
+    /// master's adverts. A scenario must not fire its event before: a backup that never heard
+    /// the master cannot tell a dip of the master's priority from a newcomer's lower priority
+    /// (no fast preempt), and its master-down timer would still run from its own start, so a
+    /// failover would look faster than it is. vrrpd's status names the master it follows;
+    /// keepalived has no such view, so for it: its BACKUP line, then one advert from the
+    /// master seen on its interface.
     pub fn wait_following(&self, node: usize, master: usize, timeout: Duration) -> Result<()> {
-        if self.opts.vrrp[node] != Vrrp::Vrrpd {
+        if self.opts.vrrp[node] == Vrrp::Keepalived {
+            let proc = self.vrrp[node].as_ref().context("keepalived not running")?;
+            proc.wait_for_nth_line("Entering BACKUP STATE", 1, timeout)?;
+            let capture = self.lab.host(node).capture("vrrp")?;
+            let advert = format!("{} > 224.0.0.18", self.lab.host(master).ipv4());
+            capture
+                .wait_for(&regex_escape(&advert), timeout)
+                .with_context(|| format!("no advert from {}", Self::node_name(master)))?;
             return Ok(());
         }
         let expect = format!("master {} ", self.lab.host(master).ipv4());
@@ -479,6 +489,11 @@ impl Seed {
             max,
         )
     }
+}
+
+/// `text` as a regular expression matching itself (dots in addresses).
+fn regex_escape(text: &str) -> String {
+    text.replace('.', "\\.")
 }
 
 /// VIP additions and removals seen on the ELB nodes since [`Seed::watch_vip`].
