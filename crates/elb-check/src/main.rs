@@ -6,20 +6,22 @@
 //! seconds: a current-thread runtime, no DNS for literals or `localhost`,
 //! TLS set up only for https, and no log subscriber unless asked for.
 
-#![forbid(unsafe_code)]
+// One unsafe call, registering the signalfd with tokio (stop_signals.rs).
+#![deny(unsafe_code)]
 
 mod cli;
 mod exit;
 mod report;
+mod stop_signals;
 
 use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser;
-use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::{Args, Format};
 use crate::exit::NagiosState;
+use crate::stop_signals::{StopSignal, StopSignals};
 
 fn main() -> ExitCode {
     let args = match Args::try_parse() {
@@ -98,12 +100,15 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         .build()
         .map_err(|e| anyhow::anyhow!("cannot start the I/O runtime: {e}"))?;
     let outcome = runtime.block_on(async {
-        let mut term = signal(SignalKind::terminate()).ok();
-        let mut int = signal(SignalKind::interrupt()).ok();
+        // Without the signalfd the signals keep their default action, which
+        // also ends the probe at once (by signal rather than with 143/130).
+        let stop = StopSignals::install().ok();
         tokio::select! {
             result = elb_probe::probe(&spec) => Ok(result),
-            Some(()) = recv(&mut term) => Err(exit::TERMINATED),
-            Some(()) = recv(&mut int) => Err(exit::INTERRUPTED),
+            Some(signal) = recv(stop.as_ref()) => Err(match signal {
+                StopSignal::Terminate => exit::TERMINATED,
+                StopSignal::Interrupt => exit::INTERRUPTED,
+            }),
         }
     });
     let result = match outcome {
@@ -140,10 +145,10 @@ fn run(args: &Args) -> anyhow::Result<u8> {
     })
 }
 
-/// Waits for a signal if its handler could be installed, else forever.
-async fn recv(stream: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
-    match stream {
-        Some(s) => s.recv().await,
+/// Waits for a stop signal if the signalfd could be set up, else forever.
+async fn recv(stop: Option<&StopSignals>) -> Option<StopSignal> {
+    match stop {
+        Some(stop) => stop.recv().await.ok(),
         None => std::future::pending().await,
     }
 }
