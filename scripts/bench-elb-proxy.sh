@@ -130,7 +130,8 @@ listeners: [{ address: 127.0.0.1:$ELB_PORT }]
 clusters:
   - name: app
     members: [{ address: 127.0.0.1:$BACKEND_PORT }]
-    pool_max_idle: 1024
+    # The default (256): enough idle member connections for the largest wrk concurrency.
+    pool_max_idle: 256
   - name: sink
     members: [{ address: 127.0.0.1:$SINK_PORT }]
 routes: [{ match: { path: /upload }, cluster: sink }]

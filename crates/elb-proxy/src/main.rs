@@ -20,6 +20,35 @@ use elb_proxy::{admin, health_check, lifecycle, tls};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+// mimalloc's own API (linked in through the `mimalloc` crate's static library).
+unsafe extern "C" {
+    /// Frees what mimalloc holds for reuse; with `force`, returns it to the OS.
+    fn mi_collect(force: bool);
+}
+
+/// Gives memory freed by parked connections back to the OS. mimalloc keeps freed pages for
+/// reuse and only returns them during later allocations, so after a burst of clients goes
+/// idle the process would keep its peak size. Once a second, if connections were parked
+/// since the last look, the allocator is asked to return what it holds.
+async fn return_idle_memory(shared: Arc<Shared>) {
+    let mut last = 0;
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let parks = shared
+            .stats
+            .parks_total
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if parks != last {
+            last = parks;
+            // SAFETY: mi_collect only walks the calling thread's heap and the shared
+            // segment caches; it has no preconditions.
+            unsafe { mi_collect(true) };
+        }
+    }
+}
+
 const DEFAULT_CONFIG: &str = "/etc/elb-proxy/elb-proxy.yaml";
 
 /// L7 HTTP load balancer with its own health service (/services/EchoProxy), an admin
@@ -148,6 +177,7 @@ async fn serve(config: Config, path: PathBuf) -> Result<()> {
     shared.access_log.store(access_log);
     health_check::start(&shared, &shared.runtime.load_full());
     let mut tasks = Vec::new();
+    tokio::spawn(return_idle_memory(shared.clone()));
     if let Some(l) = admin_listener {
         tasks.push(tokio::spawn(admin::run(l, shared.clone())));
     }
