@@ -14,7 +14,7 @@ mod exit;
 mod report;
 mod stop_signals;
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -64,6 +64,7 @@ fn init_tracing() {
         .unwrap_or(tracing::Level::DEBUG);
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_max_level(level)
         .init();
 }
