@@ -45,8 +45,7 @@ fn main() -> ExitCode {
     };
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
-    // Exit now rather than dropping the runtime, which would wait for a
-    // resolver thread still stuck in getaddrinfo after a DNS timeout.
+    // Exit at once; nothing is left to wait for (see `run`).
     std::process::exit(i32::from(code))
 }
 
@@ -112,6 +111,12 @@ fn run(args: &Args) -> anyhow::Result<u8> {
             }),
         }
     });
+    // Dropping the runtime would wait for its blocking threads, and after a
+    // DNS timeout one is still inside getaddrinfo until the resolver gives up
+    // (resolv.conf's timeout x attempts, 10 s by default): long after the
+    // deadline. Shut it down without waiting; the process exits right after
+    // the verdict, which ends that thread too.
+    runtime.shutdown_background();
     let result = match outcome {
         Ok(result) => result,
         Err(code) => {
