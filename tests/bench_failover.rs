@@ -98,8 +98,17 @@ fn setups() -> Vec<Setup> {
     ]
 }
 
+/// The track script's interval in `opts`, in seconds.
+fn script_interval(opts: &SeedOptions) -> f64 {
+    opts.script_interval.parse().unwrap_or(1.0)
+}
+
 /// One measurement: time from the event to the first answer from elb-b, and failed requests.
-fn measure(opts: &SeedOptions, event: Event) -> Result<(Duration, usize)> {
+/// The event comes `phase` (0..1) of a track-script interval after the pair has settled: a
+/// run's timing depends on where in the script's cycle the failure falls, and start-up takes
+/// about the same time in every run, so without spreading the phase on purpose every run of
+/// a cell would sample the same point of the cycle.
+fn measure(opts: &SeedOptions, event: Event, phase: f64) -> Result<(Duration, usize)> {
     let mut seed = Seed::start(opts.clone())?;
     seed.wait_vip_on(ELB_A, Duration::from_secs(20))
         .with_context(|| format!("VIP never on elb-a\n{}", seed.logs()))?;
@@ -113,6 +122,7 @@ fn measure(opts: &SeedOptions, event: Event) -> Result<(Duration, usize)> {
         Duration::from_millis(200),
         Duration::from_secs(30),
     );
+    std::thread::sleep(Duration::from_secs_f64(phase * script_interval(opts)));
     let event_at = Instant::now();
     match event {
         Event::ProxyKilled => seed.stop_proxy(ELB_A, Signal::SIGKILL)?,
@@ -194,8 +204,16 @@ fn main() -> Result<()> {
             let mut times = Vec::new();
             let mut fails = Vec::new();
             let mut errors = 0;
-            for _ in 0..runs {
-                match measure(&setup.opts, event) {
+            for run in 0..runs {
+                let phase = (run as f64 + 0.5) / runs as f64;
+                if std::env::var_os("BENCH_DEBUG").is_some() {
+                    eprintln!(
+                        "{} {} run {run} phase {phase:.2}",
+                        setup.name,
+                        event.label()
+                    );
+                }
+                match measure(&setup.opts, event, phase) {
                     Ok((t, f)) => {
                         times.push(t.as_secs_f64() * 1000.0);
                         fails.push(f as f64);
