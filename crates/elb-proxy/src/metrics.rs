@@ -39,6 +39,14 @@ pub fn render(shared: &Shared) -> String {
         "elb_proxy_connections_active {}",
         g.connections_active.load(Relaxed)
     );
+    let _ = writeln!(o, "# TYPE elb_proxy_connections_parked gauge");
+    let _ = writeln!(
+        o,
+        "elb_proxy_connections_parked {}",
+        g.connections_parked.load(Relaxed)
+    );
+    let _ = writeln!(o, "# TYPE elb_proxy_parks_total counter");
+    let _ = writeln!(o, "elb_proxy_parks_total {}", g.parks_total.load(Relaxed));
     let _ = writeln!(o, "# TYPE elb_proxy_connections_total counter");
     let _ = writeln!(
         o,

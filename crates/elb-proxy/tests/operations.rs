@@ -347,6 +347,8 @@ async fn metrics_access_log_and_dedicated_health_port() {
         "elb_proxy_member_up{cluster=\"app\",member=\"m2\"} 1",
         "elb_proxy_upstream_latency_seconds_count{cluster=\"app\"} 3",
         "elb_proxy_requests_total 3",
+        "# TYPE elb_proxy_connections_parked gauge",
+        "# TYPE elb_proxy_parks_total counter",
     ] {
         assert!(m.body.contains(line), "missing `{line}` in:\n{}", m.body);
     }
