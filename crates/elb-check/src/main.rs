@@ -34,8 +34,14 @@ fn main() -> ExitCode {
         Err(e) => {
             let state = NagiosState::Unknown;
             match args.format {
-                Format::Nagios => println!("HTTP {} - {e:#}", state.word()),
-                Format::Plain => eprintln!("elb-check: {e:#}"),
+                // Printing never decides the exit code: a full or closed stream loses
+                // the text, nothing else (`println!` would panic and abort).
+                Format::Nagios => {
+                    let _ = writeln!(std::io::stdout(), "HTTP {} - {e:#}", state.word());
+                }
+                Format::Plain => {
+                    let _ = writeln!(std::io::stderr(), "elb-check: {e:#}");
+                }
             }
             match args.format {
                 Format::Nagios => state.code(),
@@ -83,7 +89,7 @@ fn clap_failure(e: clap::Error) -> ExitCode {
     if nagios {
         let first = e.to_string();
         let first = first.lines().next().unwrap_or("usage error");
-        println!("HTTP UNKNOWN - {first}");
+        let _ = writeln!(std::io::stdout(), "HTTP UNKNOWN - {first}");
         return ExitCode::from(NagiosState::Unknown.code());
     }
     let _ = e.print();
@@ -121,7 +127,8 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         Ok(result) => result,
         Err(code) => {
             if args.verbose > 0 {
-                eprintln!(
+                let _ = writeln!(
+                    std::io::stderr(),
                     "elb-check: {}: stopped by signal (exit {code})",
                     spec.target.display_url()
                 );
@@ -133,18 +140,27 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         Format::Plain => {
             let code = exit::wget_code(result.verdict);
             if args.verbose > 0 {
-                eprint!("{}", report::verbose_lines(&result, code));
+                let _ = write!(
+                    std::io::stderr(),
+                    "{}",
+                    report::verbose_lines(&result, code)
+                );
             }
             code
         }
         Format::Nagios => {
             let state = report::nagios_with_thresholds(&result, args.warning, args.critical);
-            println!(
+            let _ = writeln!(
+                std::io::stdout(),
                 "{}",
                 report::nagios_line(&result, state, args.timeout, args.warning, args.critical)
             );
             if args.verbose > 0 {
-                eprint!("{}", report::verbose_lines(&result, state.code()));
+                let _ = write!(
+                    std::io::stderr(),
+                    "{}",
+                    report::verbose_lines(&result, state.code())
+                );
             }
             state.code()
         }

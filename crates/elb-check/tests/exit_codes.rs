@@ -361,3 +361,37 @@ fn nagios_format() {
     ]);
     expect_code(&crit, 2);
 }
+
+/// Output that cannot be written (a full disk, `/dev/full`, a closed pipe) never changes the
+/// verdict: the exit code is the probe's, not a panic's.
+#[test]
+fn unwritable_output_keeps_the_exit_code() {
+    let healthy = format!("http://{}/services/EchoProxy", http_server(app()));
+    let refused = format!("http://{}/", refused_port());
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    for (args, stdout_full, code) in [
+        (vec!["-v", healthy.as_str()], false, 0),
+        (vec!["-v", refused.as_str()], false, 4),
+        (vec!["--format", "nagios", healthy.as_str()], true, 0),
+        (vec!["--format", "nagios", refused.as_str()], true, 2),
+    ] {
+        let mut cmd = std::process::Command::new(common::binary());
+        cmd.args(&args);
+        if stdout_full {
+            cmd.stdout(full());
+        } else {
+            cmd.stderr(full());
+        }
+        let status = cmd.status().expect("run elb-check");
+        assert_eq!(
+            status.code(),
+            Some(code),
+            "{args:?} with output to /dev/full"
+        );
+    }
+}
