@@ -252,10 +252,13 @@ async fn serve_parked(
     loop {
         if replay.is_empty() {
             // Parked: only the socket; wait for the client's next bytes.
+            // The park timer doubles as the idle timeout (one timer in the task, not two).
+            timer.as_mut().reset(tokio::time::Instant::now() + idle);
             let waited = tokio::select! {
                 biased;
                 _ = crate::runtime::until_shutdown(&mut shutdown) => false,
-                r = tokio::time::timeout(idle, stream.readable()) => matches!(r, Ok(Ok(()))),
+                r = stream.readable() => r.is_ok(),
+                () = timer.as_mut() => false,
             };
             if parked {
                 parked = false;

@@ -930,3 +930,32 @@ async fn an_idle_keep_alive_connection_costs_a_few_kilobytes() {
     assert!(per_conn < 8 * 1024, "{per_conn} bytes per idle connection");
     eprintln!("{per_conn} bytes per idle connection");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_connection_is_closed_after_the_idle_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let a = Backend::start("a").await;
+    let yaml = format!(
+        "listeners: [{{ address: \"{{listen}}\" }}]\nclusters:\n{}default_cluster: a\ntimeouts: {{ request_header: 1s }}\n",
+        cluster_yaml("a", &[("a1", a.addr, 1)], "")
+    );
+    let p = start_proxy(&yaml);
+    let mut s = tokio::net::TcpStream::connect(p.addr).await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(read_responses(&mut s, 1).await, ["HTTP/1.1 200 OK|a\n"]);
+    wait_parks(&p, 1).await;
+    let t = std::time::Instant::now();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .expect("closed within the test's bound")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "the proxy closes an idle parked connection");
+    let waited = t.elapsed();
+    assert!(
+        waited > Duration::from_millis(700) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+}
