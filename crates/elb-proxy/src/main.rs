@@ -26,22 +26,31 @@ unsafe extern "C" {
     fn mi_collect(force: bool);
 }
 
-/// Gives memory freed by parked connections back to the OS. mimalloc keeps freed pages for
-/// reuse and only returns them during later allocations, so after a burst of clients goes
-/// idle the process would keep its peak size. Once a second, if connections were parked
-/// since the last look, the allocator is asked to return what it holds.
-async fn return_idle_memory(shared: Arc<Shared>) {
-    let mut last = 0;
+/// Once a second: shrinks member pools that hold more idle connections than the load used
+/// (`Pool::reap`), and, when connections were parked or pooled ones closed since the last
+/// look, gives the freed memory back to the OS. mimalloc keeps freed pages for reuse and
+/// only returns them during later allocations, so after a burst of clients goes idle the
+/// process would otherwise keep its peak size.
+async fn maintenance(shared: Arc<Shared>) {
+    let mut last_parks = 0;
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        let reaped: usize = shared
+            .runtime
+            .load()
+            .clusters
+            .iter()
+            .flat_map(|c| c.members.iter())
+            .map(|m| m.pool.reap())
+            .sum();
         let parks = shared
             .stats
             .parks_total
             .load(std::sync::atomic::Ordering::Relaxed);
-        if parks != last {
-            last = parks;
+        if parks != last_parks || reaped > 0 {
+            last_parks = parks;
             // SAFETY: mi_collect only walks the calling thread's heap and the shared
             // segment caches; it has no preconditions.
             unsafe { mi_collect(true) };
@@ -177,7 +186,7 @@ async fn serve(config: Config, path: PathBuf) -> Result<()> {
     shared.access_log.store(access_log);
     health_check::start(&shared, &shared.runtime.load_full());
     let mut tasks = Vec::new();
-    tokio::spawn(return_idle_memory(shared.clone()));
+    tokio::spawn(maintenance(shared.clone()));
     if let Some(l) = admin_listener {
         tasks.push(tokio::spawn(admin::run(l, shared.clone())));
     }

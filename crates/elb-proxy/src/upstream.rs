@@ -52,13 +52,21 @@ impl Sender {
     }
 }
 
+/// Idle HTTP/1.1 connections, newest last, and the fewest there were since the last
+/// `reap` (connections below that mark were not needed during the period).
+#[derive(Debug, Default)]
+struct IdleList {
+    conns: Vec<(Sender, Instant)>,
+    low: usize,
+}
+
 /// Connections to one member. HTTP/1.1: idle keep-alive connections, LIFO, so the busiest
 /// connections stay warm and the surplus ages out. HTTP/2: the one shared connection.
 #[derive(Debug)]
 pub struct Pool {
     pub addr: SocketAddr,
     pub protocol: MemberProtocol,
-    idle: Mutex<Vec<(Sender, Instant)>>,
+    idle: Mutex<IdleList>,
     /// The shared HTTP/2 connection (h2 members only).
     shared_h2: Mutex<Option<http2::SendRequest<UpstreamBody>>>,
     max_idle: usize,
@@ -101,7 +109,7 @@ impl Pool {
         Self {
             addr,
             protocol,
-            idle: Mutex::new(Vec::new()),
+            idle: Mutex::new(IdleList::default()),
             shared_h2: Mutex::new(None),
             max_idle,
             idle_timeout,
@@ -115,7 +123,7 @@ impl Pool {
             .lock()
             .map(|s| usize::from(s.as_ref().is_some_and(|s| !s.is_closed())))
             .unwrap_or(0);
-        self.idle.lock().map(|v| v.len()).unwrap_or(0) + h2
+        self.idle.lock().map(|v| v.conns.len()).unwrap_or(0) + h2
     }
 
     /// Returns a connection after its response ended cleanly. An HTTP/2 handle is simply
@@ -125,8 +133,8 @@ impl Pool {
             return;
         }
         if let Ok(mut idle) = self.idle.lock() {
-            if idle.len() < self.max_idle {
-                idle.push((sender, Instant::now()));
+            if idle.conns.len() < self.max_idle {
+                idle.conns.push((sender, Instant::now()));
             }
         }
     }
@@ -134,11 +142,26 @@ impl Pool {
     /// Drops every idle connection (member removed or disabled).
     pub fn clear(&self) {
         if let Ok(mut idle) = self.idle.lock() {
-            idle.clear();
+            idle.conns.clear();
+            idle.low = 0;
         }
         if let Ok(mut h2) = self.shared_h2.lock() {
             *h2 = None;
         }
+    }
+
+    /// Closes half of the idle connections that were not needed since the last call (the
+    /// oldest ones), like HAProxy's idle-connection purge: after a burst the pool shrinks
+    /// back towards what the load uses, at a pace that steady traffic never notices.
+    /// Returns how many were closed.
+    pub fn reap(&self) -> usize {
+        let Ok(mut idle) = self.idle.lock() else {
+            return 0;
+        };
+        let surplus = idle.low.min(idle.conns.len()).div_ceil(2);
+        idle.conns.drain(..surplus);
+        idle.low = idle.conns.len();
+        surplus
     }
 
     fn take_idle(&self) -> Option<Sender> {
@@ -153,12 +176,15 @@ impl Pool {
         }
         let mut idle = self.idle.lock().ok()?;
         let now = Instant::now();
-        while let Some((s, since)) = idle.pop() {
+        let mut found = None;
+        while let Some((s, since)) = idle.conns.pop() {
             if !s.is_closed() && now.duration_since(since) < self.idle_timeout {
-                return Some(s);
+                found = Some(s);
+                break;
             }
         }
-        None
+        idle.low = idle.low.min(idle.conns.len());
+        found
     }
 
     /// Opens a fresh connection (not pooled yet). `upgrades` keeps the connection able to
@@ -320,4 +346,51 @@ fn to_h1_form(req: &mut Request<UpstreamBody>) {
         .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
     *req.uri_mut() = http::Uri::from(pq);
     *req.version_mut() = http::Version::HTTP_11;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pooled HTTP/1.1 handle over a real loopback connection (the peer just holds it).
+    async fn handle(listener: &tokio::net::TcpListener) -> Sender {
+        let (stream, _) = tokio::join!(
+            TcpStream::connect(listener.local_addr().unwrap()),
+            listener.accept()
+        );
+        let (send, conn) = http1::handshake::<_, UpstreamBody>(TokioIo::new(stream.unwrap()))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        Sender::H1(send)
+    }
+
+    #[tokio::test]
+    async fn reap_closes_half_of_the_connections_the_load_did_not_use() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let pool = Pool::new(
+            l.local_addr().unwrap(),
+            MemberProtocol::Http1,
+            100,
+            Duration::from_secs(60),
+        );
+        for _ in 0..8 {
+            pool.put(handle(&l).await);
+        }
+        // First period: the mark starts at zero, nothing is known to be surplus.
+        assert_eq!(pool.reap(), 0);
+        // A period in which at most 2 of the 8 were in use: 6 unused, half of them go.
+        let a = pool.take_idle().unwrap();
+        let b = pool.take_idle().unwrap();
+        pool.put(a);
+        pool.put(b);
+        assert_eq!(pool.reap(), 3);
+        assert_eq!(pool.idle_count(), 5);
+        // Idle periods keep halving the surplus.
+        assert_eq!(pool.reap(), 3);
+        assert_eq!(pool.reap(), 1);
+        assert_eq!(pool.reap(), 1);
+        assert_eq!(pool.reap(), 0);
+        assert_eq!(pool.idle_count(), 0);
+    }
 }
