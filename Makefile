@@ -16,7 +16,7 @@ TEST_PACKAGES := iproute2 keepalived tcpdump python3 python3-aiosmtpd python3-sc
 # What the side-by-side benchmarks run against.
 BENCH_PACKAGES := $(TEST_PACKAGES) wrk haproxy nginx-light hyperfine time util-linux
 
-.PHONY: all build release test test-deps bench bench-deps lint fmt install uninstall clean demo fuzz
+.PHONY: all build release test test-deps bench bench-deps lint fmt install uninstall clean demo fuzz deb chaos
 
 all: build
 
@@ -54,6 +54,13 @@ demo: test-deps release
 
 fuzz:
 	@scripts/fuzz-all.sh $(FUZZ_SECONDS)
+
+# Debian packages of the three binaries (elb-check as its static build), under target/.
+deb: release
+	@command -v cargo-deb >/dev/null || $(CARGO) install --locked cargo-deb
+	$(CARGO) deb -p elb-proxy --no-build
+	$(CARGO) deb -p vrrpd --no-build
+	CARGO="$(CARGO)" crates/elb-check/build-static.sh deb
 
 install: release
 	install -d $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man8 $(UNITDIR) $(CONFDIR)/elb-proxy $(CONFDIR)/keepalived
