@@ -271,7 +271,9 @@ for name in elb-proxy haproxy nginx; do
   before=$(rss_kb "$pid")
   coproc IDLEC { taskset -c $LOAD_CPU python3 "$WORK/idle.py" "$port" "$IDLE"; }
   read -r -t 120 line <&"${IDLEC[0]}" || line=failed
-  sleep 0.5
+  # Sampled after the connections have been idle 2.5 s: steady state, not the transient
+  # right after the burst (elb-proxy returns freed memory to the OS once a second).
+  sleep 2.5
   after=$(rss_kb "$pid")
   echo >&"${IDLEC[1]}" || true
   wait "$IDLEC_PID" 2>/dev/null || true
