@@ -15,6 +15,9 @@ use super::topology::TopologySpec;
 /// How often the lab is looked at (each look: one `ip addr` and one status query per node).
 const POLL: Duration = Duration::from_millis(100);
 const CLIENT_PERIOD: Duration = Duration::from_millis(100);
+/// A look at the lab takes well under this; a longer gap between two looks means the machine
+/// starved the test (and the daemons) meanwhile.
+const STALL_GAP: Duration = Duration::from_millis(500);
 const CLIENT_TIMEOUT: Duration = Duration::from_millis(300);
 
 /// What a run does; [`RunOptions::from_env`] reads the `CHAOS_*` variables.
@@ -90,6 +93,7 @@ pub fn bounds_for(spec: &TopologySpec, slack: Duration) -> Bounds {
         settled,
         served: settled + refresh + ARP_LOCKTIME,
         expected_master: spec.expected_master(),
+        stall_gap: STALL_GAP,
     }
 }
 
@@ -182,6 +186,7 @@ pub fn run(opts: RunOptions) -> Result<Counts, String> {
     run.counts.run = started.elapsed();
     run.counts.checks = run.checker.checks;
     run.counts.longest_double_after_quiet = run.checker.longest_double_after_quiet;
+    (run.counts.stalls, run.counts.longest_gap) = (run.checker.stalls, run.checker.longest_gap);
     let stats = run.client.stats();
     (run.counts.client_ok, run.counts.client_failed) = (stats.ok, stats.failed);
     if let Err(Failure::Violation(_)) = &outcome {
@@ -398,6 +403,14 @@ impl Run {
         let (old_holders, old_text) = before
             .map(|s| (s.holders(), s.render()))
             .unwrap_or_default();
+        if let Some(gap) = before.map(|s| snap.at.saturating_duration_since(s.at))
+            && gap > STALL_GAP
+        {
+            self.log.push(
+                snap.at,
+                format!("observer stalled: {gap:?} between two looks at the lab"),
+            );
+        }
         let holders = snap.holders();
         if holders.iter().any(|h| !old_holders.contains(h)) {
             self.counts.vip_moves += 1;

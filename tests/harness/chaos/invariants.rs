@@ -18,6 +18,11 @@
 //!    nodes preempt and are healthy again), its daemon MASTER and every other one not.
 //! 5. Once quiet, a client request through the VIP **served** within `served` (the settle
 //!    bound plus what ARP needs: a gratuitous ARP refresh and Linux's ARP `locktime`).
+//!
+//! Every bound is measured on the observer's clock minus the time the observer itself was
+//! starved: a gap between two snapshots longer than `stall_gap` means the machine did not run
+//! the test for that long, and did not run the daemons either, so the excess is not charged to
+//! them. The stalls are counted and reported.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -139,6 +144,15 @@ pub struct Bounds {
     /// Rule 5, from the quiet moment.
     pub served: Duration,
     pub expected_master: usize,
+    /// A gap between snapshots longer than this is an observer stall (see the module doc).
+    pub stall_gap: Duration,
+}
+
+/// A moment, with how much observer stall had accumulated by then.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    at: Instant,
+    stalled: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -155,7 +169,7 @@ impl std::fmt::Display for Violation {
 
 #[derive(Debug, Clone, Copy)]
 struct Quiet {
-    since: Instant,
+    since: Mark,
     single_at: Option<Instant>,
     right_at: Option<Instant>,
     served_at: Option<Instant>,
@@ -165,10 +179,16 @@ struct Quiet {
 #[derive(Debug)]
 pub struct Checker {
     bounds: Bounds,
-    vip_not_master_since: Vec<Option<Instant>>,
-    master_no_vip_since: Vec<Option<Instant>>,
-    multi_since: Option<Instant>,
+    vip_not_master_since: Vec<Option<Mark>>,
+    master_no_vip_since: Vec<Option<Mark>>,
+    multi_since: Option<Mark>,
     quiet: Option<Quiet>,
+    last_at: Option<Instant>,
+    /// Observer stall accumulated so far (gap excess over `stall_gap`).
+    stalled: Duration,
+    /// Observer stalls seen, and the longest gap between two snapshots.
+    pub stalls: u64,
+    pub longest_gap: Duration,
     /// Individual rule evaluations so far.
     pub checks: u64,
     /// The longest double holding seen after a quiet moment.
@@ -183,6 +203,10 @@ impl Checker {
             master_no_vip_since: vec![None; nodes],
             multi_since: None,
             quiet: None,
+            last_at: None,
+            stalled: Duration::ZERO,
+            stalls: 0,
+            longest_gap: Duration::ZERO,
             checks: 0,
             longest_double_after_quiet: Duration::ZERO,
         }
@@ -200,7 +224,10 @@ impl Checker {
     /// Everything is healed as of `at`.
     pub fn quiet_from(&mut self, at: Instant) {
         self.quiet = Some(Quiet {
-            since: at,
+            since: Mark {
+                at,
+                stalled: self.stalled,
+            },
             single_at: None,
             right_at: None,
             served_at: None,
@@ -210,12 +237,34 @@ impl Checker {
     /// How long the quiet system took to settle (rules 4 and 5 both met), once it has.
     pub fn settled_after(&self) -> Option<Duration> {
         let q = self.quiet?;
-        Some(q.right_at?.max(q.served_at?) - q.since)
+        Some(q.right_at?.max(q.served_at?) - q.since.at)
+    }
+
+    /// Time from `from` to `now`, less the observer stall in between.
+    fn span(&self, from: Mark, now: Instant) -> Duration {
+        now.saturating_duration_since(from.at)
+            .saturating_sub(self.stalled - from.stalled)
+    }
+
+    fn mark(&self, at: Instant) -> Mark {
+        Mark {
+            at,
+            stalled: self.stalled,
+        }
     }
 
     /// Applies every rule to `s`.
     pub fn observe(&mut self, s: &Snapshot) -> Result<(), Violation> {
         let b = self.bounds;
+        if let Some(prev) = self.last_at.replace(s.at) {
+            let gap = s.at.saturating_duration_since(prev);
+            self.longest_gap = self.longest_gap.max(gap);
+            if gap > b.stall_gap {
+                self.stalls += 1;
+                self.stalled += gap - b.stall_gap;
+            }
+        }
+        let now = self.mark(s.at);
         for (i, node) in s.nodes.iter().enumerate() {
             let Some(state) = node.daemon.state() else {
                 self.vip_not_master_since[i] = None;
@@ -243,13 +292,14 @@ impl Checker {
                     *since = None;
                     continue;
                 }
-                let from = *since.get_or_insert(s.at);
-                if s.at - from > b.mismatch {
+                let from = *since.get_or_insert(now);
+                let held = s.at - from.at;
+                let charged = held.saturating_sub(now.stalled - from.stalled);
+                if charged > b.mismatch {
                     return Err(Violation {
                         rule: "VIP only on MASTER",
                         detail: format!(
-                            "{what} for {:?} (bound {:?}); now {}",
-                            s.at - from,
+                            "{what} for {held:?}, {charged:?} without observer stalls (bound {:?}); now {}",
                             b.mismatch,
                             s.render()
                         ),
@@ -259,7 +309,7 @@ impl Checker {
         }
 
         if s.holders().len() >= 2 {
-            self.multi_since.get_or_insert(s.at);
+            self.multi_since.get_or_insert(now);
         } else {
             self.multi_since = None;
         }
@@ -267,17 +317,22 @@ impl Checker {
         let Some(mut q) = self.quiet else {
             return Ok(());
         };
-        let waited = s.at.saturating_duration_since(q.since);
+        let waited = self.span(q.since, s.at);
+        let stall_note = match self.stalled - q.since.stalled {
+            d if d.is_zero() => String::new(),
+            d => format!(" (plus {d:?} while the observer was stalled)"),
+        };
 
         self.checks += 1;
         if let Some(from) = self.multi_since {
-            let held = s.at - from.max(q.since);
+            let start = if from.at > q.since.at { from } else { q.since };
+            let held = self.span(start, s.at);
             self.longest_double_after_quiet = self.longest_double_after_quiet.max(held);
             if held > b.double_holder {
                 return Err(Violation {
                     rule: "two holders after a heal",
                     detail: format!(
-                        "{} nodes held the VIP for {held:?} after everything was healed (bound {:?}); now {}",
+                        "{} nodes held the VIP for {held:?} after everything was healed{stall_note} (bound {:?}); now {}",
                         s.holders().len(),
                         b.double_holder,
                         s.render()
@@ -294,7 +349,7 @@ impl Checker {
                 return Err(Violation {
                     rule: "one holder once quiet",
                     detail: format!(
-                        "no single MASTER holding the VIP {waited:?} after everything was healed (bound {:?}); now {}",
+                        "no single MASTER holding the VIP {waited:?} after everything was healed{stall_note} (bound {:?}); now {}",
                         b.single_holder,
                         s.render()
                     ),
@@ -310,7 +365,7 @@ impl Checker {
                 return Err(Violation {
                     rule: "settled once quiet",
                     detail: format!(
-                        "the VIP not on n{} (the highest priority) {waited:?} after everything was healed (bound {:?}); now {}",
+                        "the VIP not on n{} (the highest priority) {waited:?} after everything was healed{stall_note} (bound {:?}); now {}",
                         b.expected_master,
                         b.settled,
                         s.render()
@@ -321,13 +376,13 @@ impl Checker {
 
         if q.served_at.is_none() {
             self.checks += 1;
-            if let Some(ok) = s.client_last_ok.filter(|&t| t >= q.since) {
+            if let Some(ok) = s.client_last_ok.filter(|&t| t >= q.since.at) {
                 q.served_at = Some(ok);
             } else if waited > b.served {
                 return Err(Violation {
                     rule: "client served once quiet",
                     detail: format!(
-                        "no request through the VIP succeeded {waited:?} after everything was healed (bound {:?}); now {}",
+                        "no request through the VIP succeeded {waited:?} after everything was healed{stall_note} (bound {:?}); now {}",
                         b.served,
                         s.render()
                     ),
@@ -355,6 +410,7 @@ mod tests {
             settled: 3000 * MS,
             served: 4000 * MS,
             expected_master: 0,
+            stall_gap: 10_000 * MS,
         }
     }
 
@@ -468,6 +524,35 @@ mod tests {
             .observe(&snap(t0, 1100, &unknown, Some(1000)))
             .unwrap_err();
         assert!(v.detail.contains("?(timeout)"), "{v}");
+    }
+
+    #[test]
+    fn an_observer_stall_is_not_charged_to_the_daemons() {
+        let t0 = Instant::now();
+        let mut c = Checker::new(
+            Bounds {
+                stall_gap: 300 * MS,
+                ..bounds()
+            },
+            2,
+        );
+        c.quiet_from(t0);
+        let none = [(false, State(Backup)), (false, State(Backup))];
+        c.observe(&snap(t0, 100, &none, None)).unwrap();
+        // The test process did not run for 1.5 s: 1.2 s of it is stall, not waiting.
+        c.observe(&snap(t0, 1600, &none, None)).unwrap();
+        assert_eq!((c.stalls, c.longest_gap), (1, 1500 * MS));
+        // Bound 1 s + 1.2 s of stall: the first look past 2.2 s fails.
+        let (at, v) = (1700..3000)
+            .step_by(100)
+            .find_map(|ms| c.observe(&snap(t0, ms, &none, None)).err().map(|v| (ms, v)))
+            .unwrap();
+        assert_eq!(at, 2300);
+        assert_eq!(v.rule, "one holder once quiet");
+        assert!(
+            v.detail.contains("1.2s while the observer was stalled"),
+            "{v}"
+        );
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct Counts {
     /// Time from the quiet moment to settled (VIP on the right node, client served), per round.
     pub settle: Vec<Duration>,
     pub longest_double_after_quiet: Duration,
+    /// Gaps between two looks at the lab longer than the stall threshold, and the longest gap.
+    pub stalls: u64,
+    pub longest_gap: Duration,
     pub vip_moves: u64,
     pub client_ok: u64,
     pub client_failed: u64,
@@ -55,9 +58,9 @@ impl Counts {
     pub fn table_header() -> String {
         let kinds: Vec<&str> = KIND_LABELS.to_vec();
         format!(
-            "| topology | seed | run (s) | rounds | faults | {} | invariant checks | violations | settle median / max (s) | longest double holding after heal (s) | VIP moves | client ok / failed |\n|{}",
+            "| topology | seed | run (s) | rounds | faults | {} | invariant checks | violations | settle median / max (s) | longest double holding after heal (s) | VIP moves | client ok / failed | observer stalls (longest gap, s) |\n|{}",
             kinds.join(" | "),
-            "---|".repeat(11 + kinds.len())
+            "---|".repeat(12 + kinds.len())
         )
     }
 
@@ -65,7 +68,7 @@ impl Counts {
         let (median, max) = self.settle_stats();
         let kinds: Vec<String> = self.faults.iter().map(u64::to_string).collect();
         format!(
-            "| {} | {} | {:.0} | {} | {} | {} | {} | {} | {:.2} / {:.2} | {:.2} | {} | {} / {} |",
+            "| {} | {} | {:.0} | {} | {} | {} | {} | {} | {:.2} / {:.2} | {:.2} | {} | {} / {} | {} ({:.2}) |",
             self.topology,
             self.seed,
             self.run.as_secs_f64(),
@@ -79,7 +82,9 @@ impl Counts {
             self.longest_double_after_quiet.as_secs_f64(),
             self.vip_moves,
             self.client_ok,
-            self.client_failed
+            self.client_failed,
+            self.stalls,
+            self.longest_gap.as_secs_f64()
         )
     }
 
@@ -110,6 +115,11 @@ impl Counts {
             out,
             "  settled after the heal: median {median:?}, max {max:?}; longest double holding after a heal {:?}; {} VIP moves; client {} ok, {} failed",
             self.longest_double_after_quiet, self.vip_moves, self.client_ok, self.client_failed
+        );
+        let _ = writeln!(
+            out,
+            "  observer: {} stalls (gap between looks over the threshold), longest gap {:?}",
+            self.stalls, self.longest_gap
         );
         out
     }
