@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::client::ClientProbe;
 use super::invariants::{Bounds, Checker, DaemonView, Snapshot, Violation, VrrpState};
 use super::lab::ChaosLab;
-use super::plan::{FaultKind, PlanLimits, PlannedFault, plan_round};
+use super::plan::{FaultKind, PlanLimits, PlannedFault, kinds_mask, plan_round};
 use super::report::{Counts, EventLog, HEAD_MARKER, ROW_MARKER};
 use super::rng::{SplitMix64, fresh_seed};
 use super::topology::TopologySpec;
@@ -34,13 +34,16 @@ pub struct RunOptions {
     pub garp_refresh: Option<u32>,
     /// Print every event as it happens, not only in a failure report.
     pub verbose: bool,
+    /// Only these fault kinds (comma-separated labels), to focus a run; None: all.
+    pub kinds: Option<String>,
 }
 
 impl RunOptions {
     /// `CHAOS_SEED=N` (default: a fresh seed), `CHAOS_DURATION=secs` (default
     /// `default_duration`), `CHAOS_ADVERT_MS` (default 200), `CHAOS_SLACK_MS` (default 1000),
     /// `CHAOS_GARP_REFRESH` (seconds, default 1; 0: none, keepalived's default),
-    /// `CHAOS_VERBOSE=1` (print every event as it happens).
+    /// `CHAOS_VERBOSE=1` (print every event as it happens), `CHAOS_KINDS=kill-vrrp,loss` (only
+    /// these fault kinds).
     pub fn from_env(topology: &str, default_duration: Duration) -> Self {
         fn var<T: std::str::FromStr>(name: &str) -> Option<T> {
             let text = std::env::var(name).ok()?;
@@ -60,18 +63,22 @@ impl RunOptions {
             slack: Duration::from_millis(var("CHAOS_SLACK_MS").unwrap_or(1000)),
             garp_refresh: Some(var("CHAOS_GARP_REFRESH").unwrap_or(1)).filter(|&s| s > 0),
             verbose: var::<u8>("CHAOS_VERBOSE").is_some_and(|v| v > 0),
+            kinds: std::env::var("CHAOS_KINDS").ok().filter(|k| !k.is_empty()),
         }
     }
 
     /// The command line that replays this run.
     pub fn replay(&self) -> String {
         format!(
-            "CHAOS_SEED={} CHAOS_DURATION={} CHAOS_ADVERT_MS={} CHAOS_SLACK_MS={} CHAOS_GARP_REFRESH={} cargo test -p elb-ha-e2e --test chaos {}",
+            "CHAOS_SEED={} CHAOS_DURATION={} CHAOS_ADVERT_MS={} CHAOS_SLACK_MS={} CHAOS_GARP_REFRESH={} {}cargo test -p elb-ha-e2e --test chaos {}",
             self.seed,
             self.duration.as_secs_f64(),
             self.advert_int.as_millis(),
             self.slack.as_millis(),
             self.garp_refresh.unwrap_or(0),
+            self.kinds
+                .as_ref()
+                .map_or(String::new(), |k| format!("CHAOS_KINDS={k} ")),
             self.topology
         )
     }
@@ -120,6 +127,7 @@ struct Run {
 pub fn run(opts: RunOptions) -> Result<Counts, String> {
     let started = Instant::now();
     let mut rng = SplitMix64::new(opts.seed);
+    let only = opts.kinds.as_deref().map(kinds_mask).transpose()?;
     let mut spec = TopologySpec::named(&opts.topology, opts.advert_int, &mut rng)
         .ok_or_else(|| format!("unknown topology {:?}", opts.topology))?;
     spec.garp_refresh = opts.garp_refresh;
@@ -168,6 +176,7 @@ pub fn run(opts: RunOptions) -> Result<Counts, String> {
         nodes: spec.node_count(),
         netem: run.lab.netem.is_ok(),
         master_down: spec.master_down(),
+        only,
     };
     let outcome = (|| -> Result<(), Failure> {
         // The start is the first heal: every daemon just started, one must win.

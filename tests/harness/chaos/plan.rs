@@ -119,6 +119,30 @@ pub struct PlanLimits {
     /// The topology's master-down interval: about a third of the holds are shorter, so some
     /// faults end before a backup reacts.
     pub master_down: Duration,
+    /// Only these kinds (indices into [`KIND_LABELS`], a bit each), to focus a run on one
+    /// kind of fault; None: every kind.
+    pub only: Option<u16>,
+}
+
+/// The bit mask of [`PlanLimits::only`] for a comma-separated list of kind labels.
+pub fn kinds_mask(list: &str) -> Result<u16, String> {
+    let mut mask = 0;
+    for label in list.split(',').map(str::trim).filter(|l| !l.is_empty()) {
+        let i = KIND_LABELS
+            .iter()
+            .position(|k| *k == label)
+            .ok_or_else(|| {
+                format!(
+                    "unknown fault kind {label:?} (kinds: {})",
+                    KIND_LABELS.join(", ")
+                )
+            })?;
+        mask |= 1 << i;
+    }
+    if mask == 0 {
+        return Err("no fault kind named".into());
+    }
+    Ok(mask)
 }
 
 /// Draws one round: 1 to 3 overlapping faults with staggered starts and random holds.
@@ -130,7 +154,10 @@ pub fn plan_round(rng: &mut SplitMix64, limits: PlanLimits) -> RoundPlan {
     };
     let faults = (0..count)
         .map(|_| {
-            let kind = draw_kind(rng, limits.netem);
+            let kind = match limits.only {
+                None => draw_kind(rng, limits.netem),
+                Some(mask) => draw_only(rng, limits.netem, mask),
+            };
             let target = Target {
                 prefer_master: rng.chance(50),
                 node: rng.below(limits.nodes as u64) as usize,
@@ -179,6 +206,30 @@ fn draw_kind(rng: &mut SplitMix64, netem: bool) -> FaultKind {
     }
 }
 
+/// One of the kinds in `mask`, uniformly (delay only with netem; none left: a partition).
+fn draw_only(rng: &mut SplitMix64, netem: bool, mask: u16) -> FaultKind {
+    let allowed: Vec<usize> = (0..KIND_LABELS.len())
+        .filter(|&i| mask & (1 << i) != 0 && (netem || KIND_LABELS[i] != "delay"))
+        .collect();
+    if allowed.is_empty() {
+        return FaultKind::Partition;
+    }
+    match KIND_LABELS[*rng.pick(&allowed)] {
+        "partition" => FaultKind::Partition,
+        "link-down" => FaultKind::LinkDown,
+        "loss" => FaultKind::Loss {
+            percent: rng.between(10, 95) as u8,
+        },
+        "delay" => FaultKind::Delay {
+            millis: rng.between(20, 400) as u32,
+        },
+        "kill-vrrp" => FaultKind::KillVrrp,
+        "freeze-vrrp" => FaultKind::FreezeVrrp,
+        "kill-proxy" => FaultKind::KillProxy,
+        _ => FaultKind::FreezeProxy,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,7 +239,30 @@ mod tests {
             nodes: 3,
             netem,
             master_down: Duration::from_millis(720),
+            only: None,
         }
+    }
+
+    #[test]
+    fn a_focused_run_draws_only_the_named_kinds() {
+        let only = kinds_mask("kill-vrrp, loss").unwrap();
+        let mut rng = SplitMix64::new(3);
+        let kinds: std::collections::HashSet<&str> = (0..300)
+            .flat_map(|_| {
+                plan_round(
+                    &mut rng,
+                    PlanLimits {
+                        only: Some(only),
+                        ..limits(false)
+                    },
+                )
+                .faults
+            })
+            .map(|f| f.kind.label())
+            .collect();
+        assert_eq!(kinds, ["kill-vrrp", "loss"].into_iter().collect());
+        assert!(kinds_mask("kill-vrrp,nope").is_err());
+        assert!(kinds_mask("").is_err());
     }
 
     #[test]
