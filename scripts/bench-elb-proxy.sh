@@ -6,6 +6,9 @@
 # then idle keep-alive memory (10,000 connections) and a 1 GiB transfer each way.
 #
 # Usage: scripts/bench-elb-proxy.sh [--duration 10s] [--conns "1 64 256"] [--idle 9000]
+#        [--parts "idle rate transfer"] [--transfers 1]
+# (--parts picks sections, e.g. --parts transfer for the 1 GiB runs only; --transfers repeats
+# each 1 GiB transfer that many times per proxy, one row per run.)
 # (--idle defaults to 9000 because this machine caps open files at 20000 per process and
 # HAProxy needs two descriptors per connection; pass --idle 10000 where the limit allows.)
 # Needs: wrk haproxy nginx (nginx-light) taskset python3 curl; a release build of elb-proxy
@@ -15,11 +18,15 @@ set -euo pipefail
 DURATION=10s
 CONNS="1 64 256"
 IDLE=9000
+PARTS="idle rate transfer"
+TRANSFERS=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) DURATION=$2; shift 2 ;;
     --conns) CONNS=$2; shift 2 ;;
     --idle) IDLE=$2; shift 2 ;;
+    --parts) PARTS=$2; shift 2 ;;
+    --transfers) TRANSFERS=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -59,6 +66,10 @@ wait_port() { # port
 
 # --- backend: nginx, one worker, tiny answer, a 1 GiB sparse file, body sink for uploads
 mkdir -p "$WORK/www" && truncate -s 1G "$WORK/www/big" && chmod 644 "$WORK/www/big"
+# Read it once now: the first read of a sparse file fills 1 GiB of page cache with zeroed
+# pages (about a second of kernel time on the backend's CPU), which would otherwise be charged
+# to whichever proxy downloads first (elb-proxy, until session 2: 281 MiB/s vs 1,100 warm).
+cat "$WORK/www/big" > /dev/null
 cat > "$WORK/backend.conf" <<NGX
 worker_processes 1;
 daemon off;
@@ -237,6 +248,9 @@ echo
 echo "Machine: $(nproc) CPUs ($(awk -F: '/model name/{print $2; exit}' /proc/cpuinfo | sed 's/^ //')), kernel $(uname -r)."
 echo "Versions: $("$ELB_PROXY" --version), $(haproxy -v | head -1 | awk '{print "HAProxy "$3}'), $(nginx -v 2>&1 | sed 's/.*\///;s/^/nginx /'), $(wrk -v 2>&1 | head -1 | awk '{print $1" "$2}')."
 echo "Proxy and backend on CPU $PROXY_CPU, wrk -t1 on CPU $LOAD_CPU, $DURATION per cell."
+part() { [[ " $PARTS " == *" $1 "* ]]; }
+
+if part idle; then
 echo
 echo "## Idle keep-alive connections ($IDLE, each after one request; measured first, on fresh processes)"
 echo
@@ -282,7 +296,9 @@ for name in elb-proxy haproxy nginx; do
   echo "| $name | $before | $after | $per |"
   sleep 1
 done
+fi
 
+if part rate; then
 echo
 echo "## Request rate and latency"
 echo
@@ -310,11 +326,15 @@ for c in $CONNS; do
   done
 done
 
+fi
+
+if part transfer; then
 echo
 echo "## 1 GiB through the proxy (one connection)"
 echo
 echo "| proxy | download s | download MiB/s | upload s | upload MiB/s | peak RSS KiB after |"
 echo "|---|---|---|---|---|---|"
+for _ in $(seq 1 "$TRANSFERS"); do
 for name in elb-proxy haproxy nginx; do
   case $name in
     elb-proxy) port=$ELB_PORT; pid=$ELB_PID ;;
@@ -326,3 +346,5 @@ for name in elb-proxy haproxy nginx; do
   read -r dt ds <<<"$down"; read -r ut us <<<"$up"
   echo "| $name | $dt | $(python3 -c "print('%.0f' % ($ds/1048576/max($dt,1e-9)))") | $ut | $(python3 -c "print('%.0f' % ($us/1048576/max($ut,1e-9)))") | $(hwm_kb "$pid") |"
 done
+done
+fi
