@@ -103,7 +103,11 @@ fn main() -> std::process::ExitCode {
         .clone()
         .or_else(|| std::env::var("RUST_LOG").ok())
         .unwrap_or_else(|| "info".into());
+    // A log line that cannot be written (stderr on a full disk, a closed pipe) is dropped:
+    // tracing-subscriber's default reports it with `eprintln!`, which panics when stderr
+    // itself fails, and that killed the process (exit 101) before it served anything.
     tracing_subscriber::fmt()
+        .log_internal_errors(false)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
@@ -112,7 +116,7 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e:#}");
-            eprintln!("elb-proxy: {e:#}");
+            let _ = writeln!(std::io::stderr(), "elb-proxy: {e:#}");
             std::process::ExitCode::FAILURE
         }
     }
@@ -125,11 +129,15 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
     if cli.check {
         return Ok(match check(&cli.config) {
             Ok(()) => {
-                println!("{}: configuration is valid", cli.config.display());
+                let _ = writeln!(
+                    std::io::stdout(),
+                    "{}: configuration is valid",
+                    cli.config.display()
+                );
                 std::process::ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("{e}");
+                let _ = writeln!(std::io::stderr(), "{e}");
                 std::process::ExitCode::FAILURE
             }
         });
