@@ -156,6 +156,10 @@ fn measure(opts: &SeedOptions, event: Event, phase: f64) -> Result<(Duration, us
         for f in &failures {
             eprintln!("  failed at +{:?}: {:?}", f.at - event_at, f.outcome);
         }
+        // A failure nobody expects (a planned stop on the fast path): the daemons' side of it.
+        if !failures.is_empty() && std::env::var_os("BENCH_DEBUG_LOGS").is_some() {
+            eprintln!("{}", seed.logs());
+        }
     }
     let failed = failures.len();
     Ok((first, failed))

@@ -202,6 +202,24 @@ struct Tracker {
 struct MasterInfo {
     addr: IpAddr,
     priority: u8,
+    /// The highest priority this master advertised while followed. A master advertising
+    /// below its peak and below us has degraded (fast preempt applies), even when we were
+    /// not able to preempt at the moment it dropped (our own priority was low then).
+    peak: u8,
+}
+
+impl MasterInfo {
+    /// The master after `adv` from it: the same master keeps its peak.
+    fn after(previous: Option<MasterInfo>, adv: &ReceivedAdvert) -> MasterInfo {
+        let peak = previous
+            .filter(|m| m.addr == adv.src)
+            .map_or(adv.priority, |m| m.peak.max(adv.priority));
+        MasterInfo {
+            addr: adv.src,
+            priority: adv.priority,
+            peak,
+        }
+    }
 }
 
 /// One VRRP instance. See the crate documentation for how to drive it.
@@ -579,6 +597,7 @@ impl Instance {
                 if self.master.is_some_and(|m| m.priority >= new) {
                     self.fast_preempt_at = None;
                 }
+                self.fast_preempt_on_rise(now, out);
             }
             State::Master => {
                 let hold = self.cfg.fast_failover.hold_time;
@@ -590,6 +609,35 @@ impl Instance {
                 }
             }
             _ => self.advertised = new,
+        }
+    }
+
+    /// A BACKUP whose own priority rose above that of a master that has degraded (it
+    /// advertises below its peak; we could not preempt when it dropped because we were low
+    /// ourselves) takes over now instead of at the master's next advert plus
+    /// Master_Down_Interval. Same conditions as fast preempt on a received advert.
+    fn fast_preempt_on_rise(&mut self, now: Duration, out: &mut Vec<Action>) {
+        let ff = self.cfg.fast_failover;
+        let own = self.effective;
+        let Some(m) = self.master else { return };
+        let degraded = m.priority < own && m.peak >= own;
+        let may = ff.fast_preempt
+            && self.cfg.preempt
+            && self.cfg.preempt_delay.is_zero()
+            && !self.maintenance
+            && self.steady(now)
+            && self.fast_preempt_at.is_none();
+        if !(degraded && may) {
+            return;
+        }
+        if ff.fast_preempt_delay.is_zero() {
+            let reason = format!(
+                "fast preempt: our priority {own} rose above master {} (priority {}, was {})",
+                m.addr, m.priority, m.peak
+            );
+            self.want_master(now, reason, out);
+        } else {
+            self.fast_preempt_at = Some(now + ff.fast_preempt_delay);
         }
     }
 
@@ -900,10 +948,7 @@ impl Instance {
             if self.cfg.version == Version::V3 {
                 self.master_adver_interval = adv.interval;
             }
-            self.master = Some(MasterInfo {
-                addr: adv.src,
-                priority: adv.priority,
-            });
+            self.master = Some(MasterInfo::after(self.master, &adv));
             if !lower {
                 self.fast_preempt_at = None;
                 self.preempt_until = None;
@@ -917,7 +962,7 @@ impl Instance {
         let ff = self.cfg.fast_failover;
         let degraded_master = self
             .master
-            .is_some_and(|m| m.addr == adv.src && m.priority >= own);
+            .is_some_and(|m| m.addr == adv.src && m.peak >= own);
         if !(ff.fast_preempt && d.is_zero()) {
             return;
         }
@@ -999,10 +1044,7 @@ impl Instance {
                 self.lowered_by()
             )
         };
-        self.master = Some(MasterInfo {
-            addr: adv.src,
-            priority: adv.priority,
-        });
+        self.master = Some(MasterInfo::after(None, &adv));
         if self.cfg.version == Version::V3 {
             self.master_adver_interval = adv.interval;
         }

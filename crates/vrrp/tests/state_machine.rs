@@ -1141,3 +1141,31 @@ fn hold_time_backup_waits_for_its_own_priority_to_settle() {
         "{took:?}"
     );
 }
+
+/// A backup that was itself down when the master's priority dropped takes over as soon as
+/// its own priority is back above the master's (the master degraded from a peak at least our
+/// priority), not a whole Master_Down_Interval later; a master that never advertised at
+/// least our priority is preempted the RFC way (we rose: failback is damped).
+#[test]
+fn fast_preempt_when_our_priority_rises_above_a_degraded_master() {
+    for (master_peak, expect_at_once) in [(200, true), (120, false)] {
+        let mut c = cfg(Version::V3, 150);
+        c.advert_interval = Duration::from_secs(1);
+        c.trackers = vec![TrackerConfig {
+            name: "chk".into(),
+            weight: -100,
+            reverse: false,
+        }];
+        c.fast_failover.fast_preempt = true;
+        let mut i = Instance::new(c).unwrap();
+        i.handle(Duration::ZERO, Event::Start);
+        i.handle(ms(100), advert(2, master_peak, Duration::from_secs(1)));
+        track(&mut i, ms(200), false); // we are 50
+        // The master drops to 120 while we are at 50: nothing to preempt.
+        i.handle(ms(1100), advert(2, 120, Duration::from_secs(1)));
+        assert!(became_master_at(&run_until(&mut i, ms(1500))).is_none());
+        let rise = track(&mut i, ms(1500), true); // we are 150 again
+        let at_once = transitions(&rise).contains(&(State::Backup, State::Master));
+        assert_eq!(at_once, expect_at_once, "master peak {master_peak}");
+    }
+}
