@@ -71,6 +71,20 @@ async fn keeps_serving_and_exits_0_with_stderr_on_dev_full() {
         .write(true)
         .open("/dev/full")
         .expect("/dev/full");
+    serves_logging_into(Stdio::from(full)).await;
+}
+
+/// A closed pipe (the log reader died): every write fails with EPIPE (Rust ignores SIGPIPE).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keeps_serving_and_exits_0_with_stderr_on_a_closed_pipe() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    serves_logging_into(Stdio::from(writer)).await;
+}
+
+/// Starts elb-proxy with `stderr`, makes it log in every way it can, checks that it kept
+/// serving and that SIGTERM still ends it with exit 0.
+async fn serves_logging_into(stderr: Stdio) {
     let a = Backend::start("a").await;
     let dead: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -95,7 +109,7 @@ async fn keeps_serving_and_exits_0_with_stderr_on_dev_full() {
             .arg(&config)
             .args(["--log-level", "debug"])
             .stdout(Stdio::null())
-            .stderr(full)
+            .stderr(stderr)
             .spawn()
             .unwrap(),
     ));
