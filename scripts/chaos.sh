@@ -54,7 +54,7 @@ done
 
 {
     echo
-    echo "Command: \`DURATION=$duration${SEED:+ SEED=$SEED} scripts/chaos.sh\` ($(date -u +%Y-%m-%d), $(nproc) cores)"
+    echo "Command: \`DURATION=$duration${SEED:+ SEED=$SEED}${TOPOLOGIES:+ TOPOLOGIES=\"$TOPOLOGIES\"} scripts/chaos.sh\` ($(date -u +%Y-%m-%d), $(nproc) cores)"
     echo
     grep -h '^CHAOS-HEAD ' "$target/chaos-${topologies[0]}.log" | sed 's/^CHAOS-HEAD //' | head -2
     for t in "${topologies[@]}"; do
