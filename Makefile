@@ -9,6 +9,9 @@ UNITDIR := $(DESTDIR)/etc/systemd/system
 CONFDIR := $(DESTDIR)/etc
 BINARIES := elb-proxy elb-check vrrpd
 FUZZ_SECONDS ?= 60
+# make chaos: how long the seeded fault-injection run lasts, and an optional seed to replay.
+DURATION ?= 1h
+SEED ?=
 
 # What the tests need on a fresh Debian machine (installed only when missing).
 TEST_PACKAGES := iproute2 keepalived tcpdump python3 python3-aiosmtpd python3-scapy \
@@ -54,6 +57,10 @@ demo: test-deps release
 
 fuzz:
 	@scripts/fuzz-all.sh $(FUZZ_SECONDS)
+
+# Seeded chaos in the namespace lab (root): faults and invariants, counts table at the end.
+chaos: test-deps
+	DURATION=$(DURATION) SEED=$(SEED) scripts/chaos.sh
 
 # Debian packages of the three binaries (elb-check as its static build), under target/.
 deb: release
