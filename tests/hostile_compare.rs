@@ -6,7 +6,7 @@
 //! Run by `scripts/bench-hostile.sh` (needs root). Prints a markdown table.
 
 use anyhow::Result;
-use elb_ha_e2e::hostile::{Attack, Daemon, Pair};
+use elb_ha_e2e::hostile::{Attack, Daemon, Pair, peer_name};
 use netlab::Lab;
 
 fn main() -> Result<()> {
@@ -47,7 +47,7 @@ fn main() -> Result<()> {
             };
             println!(
                 "| {} | {label} | {} | {} | {} | {gap} | {} |",
-                daemon.name(),
+                peer_name(daemon),
                 o.sent,
                 o.transitions,
                 if o.vip_kept { "yes" } else { "no" },

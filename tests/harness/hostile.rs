@@ -16,19 +16,13 @@ use crate::services::SYSTEM_PYTHON;
 pub const VIP: &str = "198.18.0.100";
 const MASTER_ADDR: &str = "198.18.0.1";
 
-/// Which daemon runs the pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Daemon {
-    Vrrpd,
-    Keepalived,
-}
+pub use crate::daemons::Vrrp as Daemon;
 
-impl Daemon {
-    pub fn name(self) -> &'static str {
-        match self {
-            Daemon::Vrrpd => "vrrpd",
-            Daemon::Keepalived => "keepalived 2.2.7",
-        }
+/// The daemon's name with its version where it is a peer we compare against.
+pub fn peer_name(daemon: Daemon) -> &'static str {
+    match daemon {
+        Daemon::Vrrpd => "vrrpd",
+        Daemon::Keepalived => "keepalived 2.2.7",
     }
 }
 
@@ -97,28 +91,7 @@ fn start(lab: &Lab, daemon: Daemon, node: usize, priority: u8) -> Result<Proc> {
     // VRRPv2 with PASS auth needs whole-second intervals: 1 s, master down 3.6 s.
     std::fs::write(&path, conf(priority, 1.0))?;
     let host = lab.host(node);
-    let cmd = match daemon {
-        Daemon::Vrrpd => {
-            let mut cmd = host.command(&bin("vrrpd").to_string_lossy());
-            cmd.args(["-n", "-l", "-f"])
-                .arg(&path)
-                .arg("-p")
-                .arg(dir.join("vrrpd.pid"));
-            cmd
-        }
-        Daemon::Keepalived => {
-            let mut cmd = host.command("keepalived");
-            cmd.args(["-n", "-l", "-D", "-P", "-f"])
-                .arg(&path)
-                .arg("-p")
-                .arg(dir.join("keepalived.pid"))
-                .arg("-r")
-                .arg(dir.join("keepalived-vrrp.pid"))
-                .arg("-c")
-                .arg(dir.join("keepalived-checker.pid"));
-            cmd
-        }
-    };
+    let cmd = daemon.command(host, &path, &dir);
     host.spawn(&format!("{}{node}", daemon.name()), cmd)
 }
 

@@ -3,6 +3,7 @@
 
 pub mod bins;
 pub mod chaos;
+pub mod daemons;
 pub mod hostile;
 pub mod seed;
 pub mod services;

@@ -36,12 +36,7 @@ pub const ELB_B: usize = 1;
 pub const CLIENT: usize = 2;
 pub const SERVICES: usize = 3;
 
-/// Which VRRP implementation runs on a node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Vrrp {
-    Vrrpd,
-    Keepalived,
-}
+pub use crate::daemons::Vrrp;
 
 /// Knobs of the scenario; the defaults are the seed's own settings.
 #[derive(Debug, Clone)]
@@ -309,29 +304,12 @@ impl Seed {
     /// Starts the node's VRRP daemon (vrrpd or keepalived, per the options).
     pub fn start_vrrp(&mut self, node: usize) -> Result<()> {
         let host = self.lab.host(node);
-        let proc = match self.opts.vrrp[node] {
-            Vrrp::Vrrpd => {
-                let mut cmd = host.command(&bin("vrrpd").to_string_lossy());
-                cmd.args(["-n", "-l", "-f"])
-                    .arg(self.keepalived_conf(node))
-                    .arg("-p")
-                    .arg(self.vrrpd_pid_file(node))
-                    .args(&self.opts.vrrpd_args);
-                host.spawn("vrrpd", cmd)?
-            }
-            Vrrp::Keepalived => {
-                let mut cmd = host.command("keepalived");
-                cmd.args(["-n", "-l", "-D", "-P", "-f"])
-                    .arg(self.keepalived_conf(node))
-                    .arg("-p")
-                    .arg(self.path(node, "keepalived.pid"))
-                    .arg("-r")
-                    .arg(self.path(node, "keepalived-vrrp.pid"))
-                    .arg("-c")
-                    .arg(self.path(node, "keepalived-checker.pid"));
-                host.spawn("keepalived", cmd)?
-            }
-        };
+        let kind = self.opts.vrrp[node];
+        let mut cmd = kind.command(host, &self.keepalived_conf(node), &self.path(node, ""));
+        if kind == Vrrp::Vrrpd {
+            cmd.args(&self.opts.vrrpd_args);
+        }
+        let proc = host.spawn(kind.name(), cmd)?;
         self.vrrp[node] = Some(proc);
         Ok(())
     }

@@ -97,37 +97,12 @@ impl ChaosLab {
         let dir = self.node_dir(node);
         let host = self.lab.host(node);
         let conf = dir.join("keepalived.conf");
-        let proc = match self.spec.nodes[node].daemon {
-            Daemon::Vrrpd => {
-                let mut cmd = host.command(&bin("vrrpd").to_string_lossy());
-                cmd.args(["-n", "-l", "-f"])
-                    .arg(&conf)
-                    .arg("-p")
-                    .arg(dir.join("vrrpd.pid"));
-                host.spawn(&format!("vrrpd-n{node}"), cmd)?
-            }
-            Daemon::Keepalived => {
-                let pid_files = [
-                    "keepalived.pid",
-                    "keepalived-vrrp.pid",
-                    "keepalived-checker.pid",
-                ];
-                for file in pid_files {
-                    remove_if_dead(&dir.join(file))?;
-                }
-                // Own pid files, or a second keepalived on the machine refuses to start.
-                let mut cmd = host.command("keepalived");
-                cmd.args(["-n", "-l", "-D", "-P", "-f"])
-                    .arg(&conf)
-                    .arg("-p")
-                    .arg(dir.join("keepalived.pid"))
-                    .arg("-r")
-                    .arg(dir.join("keepalived-vrrp.pid"))
-                    .arg("-c")
-                    .arg(dir.join("keepalived-checker.pid"));
-                host.spawn(&format!("keepalived-n{node}"), cmd)?
-            }
-        };
+        let daemon = self.spec.nodes[node].daemon;
+        for file in daemon.pid_files() {
+            remove_if_dead(&dir.join(file))?;
+        }
+        let cmd = daemon.command(host, &conf, &dir);
+        let proc = host.spawn(&format!("{}-n{node}", daemon.name()), cmd)?;
         let n = &mut self.nodes[node];
         n.vrrp = Some(proc);
         n.vrrp_frozen = false;

@@ -17,21 +17,7 @@ pub const PROXY_PORT: u16 = 8280;
 pub const BACKEND_PORTS: [u16; 2] = [9763, 9764];
 pub const VRID: u8 = 51;
 
-/// Which VRRP implementation a node runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Daemon {
-    Vrrpd,
-    Keepalived,
-}
-
-impl Daemon {
-    pub fn name(self) -> &'static str {
-        match self {
-            Daemon::Vrrpd => "vrrpd",
-            Daemon::Keepalived => "keepalived",
-        }
-    }
-}
+pub use crate::daemons::Vrrp as Daemon;
 
 #[derive(Debug, Clone)]
 pub struct NodeSpec {
