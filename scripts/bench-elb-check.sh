@@ -39,6 +39,9 @@ import os, shutil, statistics, struct, subprocess, sys, tempfile, time
 
 elb_check, server_bin, iterations, max_seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 also = sys.argv[5]
+# Absolute now: the runs happen in a scratch directory that is gone by the summary.
+elb_check = os.path.abspath(elb_check)
+also = os.path.abspath(also) if also else also
 server = subprocess.Popen([server_bin], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 port = int(server.stdout.readline())
 url = f"http://127.0.0.1:{port}/services/EchoProxy"
