@@ -312,13 +312,12 @@ fn fast_failover(args: &DaemonArgs) -> vrrp::FastFailover {
         fast_preempt: true,
         fast_preempt_delay: seconds(args.fast_preempt_delay),
         hold_time: seconds(args.hold_time),
-        release_delay: Duration::try_from_secs_f64(args.release_delay.clamp(0.0, 5.0))
-            .unwrap_or(Duration::ZERO),
+        release_delay: seconds(Some(args.release_delay)).min(Duration::from_secs(5)),
     }
 }
 
 /// A command-line duration in seconds: absent, negative or not finite = zero, at most an hour.
-fn seconds(secs: Option<f64>) -> Duration {
+pub fn seconds(secs: Option<f64>) -> Duration {
     secs.and_then(|s| Duration::try_from_secs_f64(s.clamp(0.0, 3600.0)).ok())
         .unwrap_or(Duration::ZERO)
 }

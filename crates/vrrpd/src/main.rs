@@ -84,10 +84,7 @@ fn run_daemon(args: &DaemonArgs) -> Result<()> {
         stats_file: paths.stats_file.clone(),
         dont_release: args.dont_release,
         control_group,
-        takeover_guard: args
-            .takeover_guard
-            .and_then(|s| std::time::Duration::try_from_secs_f64(s.clamp(0.0, 3600.0)).ok())
-            .filter(|d| !d.is_zero()),
+        takeover_guard: Some(vrrpd::conf::seconds(args.takeover_guard)).filter(|d| !d.is_zero()),
     };
     let result = rt.block_on(async move {
         let daemon = Daemon::start(loader, opts).await?;

@@ -54,15 +54,18 @@ pub fn ruleset() -> String {
 // half-open request, TIME_WAIT) has no "wildcard" value and passes through `transparent`,
 // which every socket has; no socket at all is dropped.
 
-/// The commands that arm the guard for `vips` during `window` (an element per address,
-/// each with its own timeout: re-arming restarts it).
+/// The batch that arms the guard for `vips` during `window`: an element per address, each
+/// with its own timeout, so re-arming restarts it. `delete element` fails for an address not
+/// in the set, so each address is first added without a timeout (a no-op when present) and
+/// the batch always applies.
 pub fn arm_commands(vips: &[IpAddr], window: Duration) -> String {
     let ms = window.as_millis().max(1);
     vips.iter()
         .map(|ip| {
             let set = if ip.is_ipv4() { "v4" } else { "v6" };
             format!(
-                "delete element inet {TABLE} {set} {{ {ip} }}\n\
+                "add element inet {TABLE} {set} {{ {ip} }}\n\
+                 delete element inet {TABLE} {set} {{ {ip} }}\n\
                  add element inet {TABLE} {set} {{ {ip} timeout {ms}ms }}\n"
             )
         })
@@ -91,15 +94,7 @@ impl TakeoverGuard {
         if vips.is_empty() {
             return Ok(());
         }
-        // `delete element` fails for an address not in the set: add it first (a no-op when
-        // present), so the batch always applies.
-        let mut script = String::new();
-        for ip in vips {
-            let set = if ip.is_ipv4() { "v4" } else { "v6" };
-            script.push_str(&format!("add element inet {TABLE} {set} {{ {ip} }}\n"));
-        }
-        script.push_str(&arm_commands(vips, self.window));
-        nft(&script).await
+        nft(&arm_commands(vips, self.window)).await
     }
 
     /// Removes the table (on exit).
@@ -152,5 +147,9 @@ mod tests {
         assert!(cmds.contains("add element inet vrrpd_guard v4 { 198.18.0.100 timeout 1500ms }"));
         assert!(cmds.contains("add element inet vrrpd_guard v6 { 2001:2::100 timeout 1500ms }"));
         assert!(cmds.contains("delete element inet vrrpd_guard v4 { 198.18.0.100 }"));
+        // Each address is added before its delete, so the batch applies to a fresh set.
+        let first_add = cmds.find("add element inet vrrpd_guard v4 { 198.18.0.100 }\n");
+        let delete = cmds.find("delete element inet vrrpd_guard v4 { 198.18.0.100 }");
+        assert!(first_add < delete && first_add.is_some(), "{cmds}");
     }
 }
