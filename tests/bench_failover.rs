@@ -136,17 +136,10 @@ fn measure(opts: &SeedOptions, event: Event, phase: f64) -> Result<(Duration, us
         .wait_for_address(elb_ha_e2e::seed::VIP.into(), true, Duration::from_secs(20))
         .with_context(|| format!("VIP never reached elb-b\n{}", seed.logs()))?;
     // The first answer from elb-b arrives shortly after the VIP; give it a bounded moment.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let samples = loop {
-        let done = {
-            let snapshot = client_snapshot(&client);
-            first_from_b(&snapshot, event_at).is_some() || Instant::now() >= deadline
-        };
-        if done {
-            break client.finish();
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    client.wait_until(Duration::from_secs(5), |s| {
+        first_from_b(s, event_at).is_some()
+    });
+    let samples = client.finish();
     let first = first_from_b(&samples, event_at).context("no answer from elb-b")?;
     let failures: Vec<&Sample> = samples
         .iter()
@@ -163,10 +156,6 @@ fn measure(opts: &SeedOptions, event: Event, phase: f64) -> Result<(Duration, us
     }
     let failed = failures.len();
     Ok((first, failed))
-}
-
-fn client_snapshot(client: &elb_ha_e2e::seed::ClientLoop) -> Vec<Sample> {
-    client.samples()
 }
 
 fn first_from_b(samples: &[Sample], from: Instant) -> Option<Duration> {

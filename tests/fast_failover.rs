@@ -8,7 +8,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use elb_ha_e2e::seed::{ELB_A, ELB_B, Seed, SeedOptions, VipWatch, Vrrp};
+use elb_ha_e2e::seed::{ELB_A, ELB_B, Sample, Seed, SeedOptions, VipWatch, Vrrp};
 use netlab::require_root_or_skip;
 use nix::sys::signal::Signal;
 
@@ -118,15 +118,14 @@ fn planned_stop_pushes_the_drain_and_hands_over_while_still_serving() {
     // the old master kept serving until the VIP had moved, and the takeover guard let the
     // requests it was still answering complete (without the guard one request in flight at
     // the hand-over is reset by elb-b in every run).
-    let end = Instant::now() + Duration::from_secs(5);
-    while !client
-        .samples()
-        .iter()
-        .any(|s| matches!(&s.outcome, Ok(b) if b.contains("as2")))
-    {
-        assert!(Instant::now() < end, "no answer from elb-b through the VIP");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let from_b = |s: &[Sample]| {
+        s.iter()
+            .any(|s| matches!(&s.outcome, Ok(b) if b.contains("as2")))
+    };
+    assert!(
+        client.wait_until(Duration::from_secs(5), from_b),
+        "no answer from elb-b through the VIP"
+    );
     let samples = client.finish();
     let (failed, _) = elb_ha_e2e::seed::outage(&samples, stopped, Instant::now());
     let sent = samples.iter().filter(|s| s.at >= stopped).count();

@@ -2,7 +2,10 @@
 //! runs any test of `cargo test --workspace`, and `make demo` builds them in release mode, so
 //! the binaries sit beside the running test or example.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use netlab::Host;
 
 /// The directory holding the binaries of the profile this test or example was built with.
 pub fn bin_dir() -> PathBuf {
@@ -30,4 +33,14 @@ pub fn bin(name: &str) -> PathBuf {
         }
     );
     path
+}
+
+/// `BINARY ctl FLAG PATH ARGS...` (vrrpd's or elb-proxy's control client) inside `host`; its
+/// stdout, or its stderr as the error.
+pub fn ctl(host: &Host, binary: &str, flag: &str, path: &Path, args: &[&str]) -> Result<String> {
+    let (binary, path) = (bin(binary), path.to_string_lossy());
+    let mut argv = vec![binary.to_str().context("binary path")?, "ctl", flag, &path];
+    argv.extend_from_slice(args);
+    let out = host.run(&argv)?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use netlab::{Lab, Proc};
 
-use crate::bins::bin;
+use crate::bins::ctl;
 use crate::services::SYSTEM_PYTHON;
 
 pub const VIP: &str = "198.18.0.100";
@@ -184,16 +184,7 @@ impl<'a> Pair<'a> {
     /// `vrrpd ctl ARGS...` against node's vrrpd.
     pub fn ctl(&self, node: usize, args: &[&str]) -> Result<String> {
         let pid_file = node_dir(self.lab, node).join("vrrpd.pid");
-        let (vrrpd, pid_file) = (bin("vrrpd"), pid_file.to_string_lossy().into_owned());
-        let mut argv = vec![
-            vrrpd.to_str().context("vrrpd path")?,
-            "ctl",
-            "-p",
-            &pid_file,
-        ];
-        argv.extend_from_slice(args);
-        let out = self.lab.host(node).run(&argv)?;
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        ctl(self.lab.host(node), "vrrpd", "-p", &pid_file, args)
     }
 }
 

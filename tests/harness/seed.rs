@@ -21,7 +21,7 @@ use anyhow::{Context, Result, bail};
 use netlab::{Host, Lab, Proc};
 use nix::sys::signal::Signal;
 
-use crate::bins::bin;
+use crate::bins::{bin, ctl};
 use crate::services::{MailSink, start_backend};
 
 pub const VIP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 100);
@@ -433,28 +433,24 @@ impl Seed {
 
     /// `vrrpd ctl ARGS...` against the node's daemon.
     pub fn vrrpd_ctl(&self, node: usize, args: &[&str]) -> Result<String> {
-        self.ctl(node, "vrrpd", "-p", &self.vrrpd_pid_file(node), args)
+        ctl(
+            self.host(node),
+            "vrrpd",
+            "-p",
+            &self.vrrpd_pid_file(node),
+            args,
+        )
     }
 
     /// `elb-proxy ctl ARGS...` against the node's balancer.
     pub fn proxy_ctl(&self, node: usize, args: &[&str]) -> Result<String> {
-        self.ctl(node, "elb-proxy", "-s", &self.admin_socket(node), args)
-    }
-
-    /// `BINARY ctl FLAG PATH ARGS...` inside the node; its stdout, or its stderr as the error.
-    fn ctl(
-        &self,
-        node: usize,
-        binary: &str,
-        flag: &str,
-        path: &std::path::Path,
-        args: &[&str],
-    ) -> Result<String> {
-        let (binary, path) = (bin(binary), path.to_string_lossy());
-        let mut argv = vec![binary.to_str().context("binary path")?, "ctl", flag, &path];
-        argv.extend_from_slice(args);
-        let out = self.lab.host(node).run(&argv)?;
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        ctl(
+            self.host(node),
+            "elb-proxy",
+            "-s",
+            &self.admin_socket(node),
+            args,
+        )
     }
 
     /// Starts a client on the client host sending a request through the VIP every `period`
@@ -578,6 +574,21 @@ impl ClientLoop {
     /// The samples so far, while the client keeps running.
     pub fn samples(&self) -> Vec<Sample> {
         self.samples.lock().expect("samples").clone()
+    }
+
+    /// Waits until `done` holds for the samples so far, or `timeout` passes; whether it held.
+    /// The samples are looked at every 10 ms (the client records them; it signals nothing).
+    pub fn wait_until(&self, timeout: Duration, done: impl Fn(&[Sample]) -> bool) -> bool {
+        let end = Instant::now() + timeout;
+        loop {
+            if done(&self.samples()) {
+                return true;
+            }
+            if Instant::now() >= end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Stops the client and returns every sample.
