@@ -9,9 +9,10 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use elb_probe::{ProbeSpec, StatusSet, Target};
 
-use crate::balance::Transition;
-use crate::config::HealthCheck;
-use crate::runtime::{ClusterRt, Runtime, Shared};
+use crate::shared::Shared;
+use crate::snapshot::{LiveCluster, Snapshot};
+use elb_proxy_core::Transition;
+use elb_proxy_core::config::HealthCheck;
 
 /// The probe spec for one member.
 pub fn spec_for(hc: &HealthCheck, addr: std::net::SocketAddr) -> Option<ProbeSpec> {
@@ -40,8 +41,8 @@ pub fn spec_for(hc: &HealthCheck, addr: std::net::SocketAddr) -> Option<ProbeSpe
     Some(spec)
 }
 
-/// Starts the check tasks of a freshly installed runtime.
-pub fn start(shared: &Arc<Shared>, rt: &Arc<Runtime>) {
+/// Starts the check tasks of a freshly installed snapshot.
+pub fn start(shared: &Arc<Shared>, rt: &Arc<Snapshot>) {
     for cluster in &rt.clusters {
         if cluster.health_check().is_some() {
             tokio::spawn(run_cluster(shared.clone(), rt.clone(), cluster.clone()));
@@ -49,7 +50,7 @@ pub fn start(shared: &Arc<Shared>, rt: &Arc<Runtime>) {
     }
 }
 
-async fn run_cluster(shared: Arc<Shared>, rt: Arc<Runtime>, cluster: Arc<ClusterRt>) {
+async fn run_cluster(shared: Arc<Shared>, rt: Arc<Snapshot>, cluster: Arc<LiveCluster>) {
     let Some(hc) = cluster.health_check().cloned() else {
         return;
     };
@@ -64,9 +65,9 @@ async fn run_cluster(shared: Arc<Shared>, rt: Arc<Runtime>, cluster: Arc<Cluster
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = crate::runtime::until_shutdown(&mut shutdown) => return,
+            _ = crate::shared::until_shutdown(&mut shutdown) => return,
         }
-        if !Arc::ptr_eq(&shared.runtime.load(), &rt) {
+        if !Arc::ptr_eq(&shared.snapshot.load(), &rt) {
             return;
         }
         let probes = specs.iter().map(|s| async move {

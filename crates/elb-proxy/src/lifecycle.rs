@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::config::VrrpdPush;
-use crate::runtime::{Runtime, Shared};
+use crate::shared::Shared;
+use crate::snapshot::Snapshot;
+use elb_proxy_core::config::VrrpdPush;
 
 /// Tells systemd (when run under it) about a state; a no-op otherwise.
 pub fn notify(state: &[sd_notify::NotifyState<'_>]) {
@@ -18,7 +19,7 @@ pub fn notify(state: &[sd_notify::NotifyState<'_>]) {
 
 /// Opens the access log named by the config (or none).
 pub fn open_access_log(
-    cfg: &crate::config::Config,
+    cfg: &elb_proxy_core::config::Config,
 ) -> Result<Option<Arc<crate::access_log::AccessLog>>, String> {
     match &cfg.access_log {
         None => Ok(None),
@@ -48,8 +49,8 @@ pub async fn reload(shared: &Arc<Shared>) -> Result<String, String> {
 }
 
 fn reload_inner(shared: &Arc<Shared>) -> Result<String, String> {
-    let config = crate::config::load(&shared.config_path).map_err(|e| e.to_string())?;
-    let old = shared.runtime.load_full();
+    let config = elb_proxy_core::config::load(&shared.config_path).map_err(|e| e.to_string())?;
+    let old = shared.snapshot.load_full();
     let admin_changed =
         old.config.admin.as_ref().map(|a| &a.socket) != config.admin.as_ref().map(|a| &a.socket);
     // Certificates are loaded and new addresses bound before anything changes: a bad
@@ -59,9 +60,9 @@ fn reload_inner(shared: &Arc<Shared>) -> Result<String, String> {
         .prepare(&config)
         .map_err(|e| e.to_string())?;
     let access_log = open_access_log(&config)?;
-    let new = Arc::new(Runtime::build(config, Some(&old)));
+    let new = Arc::new(Snapshot::build(config, Some(&old)));
     shared.access_log.store(access_log);
-    shared.runtime.store(new.clone());
+    shared.snapshot.store(new.clone());
     let changes = shared.listeners.commit(prepared, shared);
     crate::health_check::start(shared, &new);
     let mut msg = format!(
@@ -97,7 +98,7 @@ pub fn set_admin_drain(shared: &Arc<Shared>, drain: bool) {
 
 /// Sends `track NAME up|down` to vrrpd in the background (never blocks serving).
 pub fn spawn_vrrpd_push(shared: &Arc<Shared>, up: bool) -> Option<tokio::task::JoinHandle<()>> {
-    let cfg = shared.runtime.load().config.vrrpd.clone()?;
+    let cfg = shared.snapshot.load().config.vrrpd.clone()?;
     let (done, next) = tokio::sync::oneshot::channel();
     let previous = shared
         .last_push
@@ -160,7 +161,7 @@ pub async fn stop(shared: &Arc<Shared>) {
     shared.stopping.store(true, Relaxed);
     notify(&[sd_notify::NotifyState::Stopping]);
     let (grace, deadline, push_timeout) = {
-        let rt = shared.runtime.load();
+        let rt = shared.snapshot.load();
         let c = &rt.config;
         (
             c.shutdown.grace.0,

@@ -15,9 +15,9 @@ use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use crate::config::Config;
 use crate::proxy::Mode;
-use crate::runtime::Shared;
+use crate::shared::Shared;
+use elb_proxy_core::config::Config;
 
 /// What a listener does with the connections it accepts; swappable while it runs.
 pub struct ListenerSettings {

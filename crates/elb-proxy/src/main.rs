@@ -10,9 +10,9 @@ use std::io::{IsTerminal, Write as _};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use elb_proxy::config::{self, Config};
-use elb_proxy::runtime::Shared;
+use elb_proxy::shared::Shared;
 use elb_proxy::{admin, health_check, lifecycle, tls};
+use elb_proxy_core::config::{self, ValidConfig};
 
 /// mimalloc: per request hyper frees and allocates 8 KiB read buffers (header values borrow
 /// the old one), which glibc malloc serves slowly (consolidation); measured in
@@ -38,7 +38,7 @@ async fn maintenance(shared: Arc<Shared>) {
     loop {
         tick.tick().await;
         let reaped: usize = shared
-            .runtime
+            .snapshot
             .load()
             .clusters
             .iter()
@@ -172,7 +172,7 @@ fn check(path: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
-async fn serve(config: Config, path: PathBuf) -> Result<()> {
+async fn serve(config: ValidConfig, path: PathBuf) -> Result<()> {
     let admin_listener = match &config.admin {
         Some(a) => {
             let mode = u32::from_str_radix(a.mode.trim_start_matches("0o"), 8).unwrap_or(0o600);
@@ -188,11 +188,11 @@ async fn serve(config: Config, path: PathBuf) -> Result<()> {
     let shared = Shared::new(config, path);
     let prepared = shared
         .listeners
-        .prepare(&shared.runtime.load().config)
+        .prepare(&shared.snapshot.load().config)
         .context("listeners")?;
     shared.listeners.commit(prepared, &shared);
     shared.access_log.store(access_log);
-    health_check::start(&shared, &shared.runtime.load_full());
+    health_check::start(&shared, &shared.snapshot.load_full());
     let mut tasks = Vec::new();
     tokio::spawn(maintenance(shared.clone()));
     if let Some(l) = admin_listener {
@@ -261,8 +261,8 @@ fn ctl(
         Some(s) => s,
         None => {
             let c = config::load(config).map_err(anyhow::Error::msg)?;
-            match c.admin {
-                Some(a) => a.socket,
+            match &c.admin {
+                Some(a) => a.socket.clone(),
                 None => bail!("{} has no admin socket; pass --socket", config.display()),
             }
         }

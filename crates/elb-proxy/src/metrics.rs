@@ -11,7 +11,7 @@ use http::Response;
 use http::header::{self, HeaderValue};
 
 use crate::body::ResponseBody;
-use crate::runtime::Shared;
+use crate::shared::Shared;
 use crate::stats::LOCAL_ERROR_CODES;
 
 /// Escapes a label value.
@@ -25,7 +25,7 @@ fn esc(s: &str) -> String {
 pub fn render(shared: &Shared) -> String {
     let mut o = String::with_capacity(8192);
     let g = &shared.stats;
-    let rt = shared.runtime.load();
+    let rt = shared.snapshot.load();
     let now = Instant::now();
     let _ = writeln!(
         o,

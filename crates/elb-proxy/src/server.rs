@@ -27,11 +27,12 @@ use tokio::net::TcpStream;
 
 use crate::park::{InFlight, ParkIo, ParkState, Run, Tracked, UntilIdle};
 
-use crate::config::Config;
-use crate::headers::Forwarding;
 use crate::listeners::ListenerSettings;
 use crate::proxy::{ConnCtx, handle};
-use crate::runtime::{Runtime, Shared};
+use crate::shared::Shared;
+use crate::snapshot::Snapshot;
+use elb_proxy_core::Forwarding;
+use elb_proxy_core::config::Config;
 
 /// Binds a TCP listener with a deep backlog (bursts of connects must not be refused by the
 /// kernel) and SO_REUSEADDR (restart while old connections sit in TIME_WAIT).
@@ -128,12 +129,12 @@ pub async fn run_listener(
     let mut shutdown = shared.shutdown.subscribe();
     let (drain, drain_rx) = tokio::sync::watch::channel(false);
     let per_listener = Arc::new(AtomicI64::new(0));
-    let mut cached: Option<(Arc<Runtime>, Arc<ConnBuilders>)> = None;
+    let mut cached: Option<(Arc<Snapshot>, Arc<ConnBuilders>)> = None;
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
-            _ = crate::runtime::until_shutdown(&mut shutdown) => break,
-            _ = crate::runtime::until_shutdown(&mut stop) => break,
+            _ = crate::shared::until_shutdown(&mut shutdown) => break,
+            _ = crate::shared::until_shutdown(&mut stop) => break,
         };
         let spec = settings.load();
         let (stream, peer) = match accepted {
@@ -145,7 +146,7 @@ pub async fn run_listener(
                 continue;
             }
         };
-        let rt = shared.runtime.load_full();
+        let rt = shared.snapshot.load_full();
         let global_max = rt.config.limits.max_connections as i64;
         let over_global = shared.stats.connections_active.load(Relaxed) >= global_max;
         let over_listener = spec
@@ -256,7 +257,7 @@ async fn serve_parked(
             timer.as_mut().reset(tokio::time::Instant::now() + idle);
             let waited = tokio::select! {
                 biased;
-                _ = crate::runtime::until_shutdown(&mut shutdown) => false,
+                _ = crate::shared::until_shutdown(&mut shutdown) => false,
                 r = stream.readable() => r.is_ok(),
                 () = timer.as_mut() => false,
             };
@@ -295,7 +296,7 @@ async fn serve_parked(
             tokio::select! {
                 biased;
                 r = until => Some(r),
-                _ = crate::runtime::until_shutdown(&mut shutdown) => None,
+                _ = crate::shared::until_shutdown(&mut shutdown) => None,
             }
         };
         match run {
@@ -385,7 +386,7 @@ async fn drive<C, E>(
             }
             return;
         }
-        _ = crate::runtime::until_shutdown(&mut shutdown) => {}
+        _ = crate::shared::until_shutdown(&mut shutdown) => {}
     }
     graceful(conn.as_mut());
     let _ = conn.await;

@@ -9,7 +9,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
-use crate::config::Tls;
+use elb_proxy_core::config::Tls;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {

@@ -16,7 +16,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 
 use crate::body::UpstreamBody;
-use crate::config::MemberProtocol;
+use elb_proxy_core::config::MemberProtocol;
 
 /// A ready-to-use connection handle: an HTTP/1.1 connection carries one exchange at a time,
 /// an HTTP/2 handle is a clone of the member's shared connection.

@@ -20,10 +20,10 @@ fn replay(target: &str, f: fn(&[u8])) {
 
 #[test]
 fn config_route_corpus_replays() {
-    replay("config_route", elb_proxy::fuzzing::config_and_route);
+    replay("config_route", elb_proxy_core::fuzzing::config_and_route);
 }
 
 #[test]
 fn admin_command_corpus_replays() {
-    replay("admin_command", elb_proxy::fuzzing::admin_command);
+    replay("admin_command", elb_proxy_core::fuzzing::admin_command);
 }

@@ -4,7 +4,6 @@
 //! a slow or hostile client cannot stall the others or grow memory. The socket file is
 //! created with the configured mode (0600 by default), so only its owner can connect.
 
-pub mod command;
 pub mod report;
 
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
@@ -15,8 +14,8 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
-use crate::runtime::Shared;
-use command::{Command, ServerState, parse};
+use crate::shared::Shared;
+use elb_proxy_core::{Command, ServerRef, ServerState, StatFormat, parse_command};
 
 /// Longest accepted command line.
 pub const MAX_LINE: usize = 4096;
@@ -63,7 +62,7 @@ pub async fn run(listener: UnixListener, shared: Arc<Shared>) {
                     continue;
                 }
             },
-            _ = crate::runtime::until_shutdown(&mut shutdown) => break,
+            _ = crate::shared::until_shutdown(&mut shutdown) => break,
         };
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             // Refuse in a short-lived task: answer, then read what the client sent (up to
@@ -133,7 +132,7 @@ async fn client(stream: UnixStream, shared: Arc<Shared>) {
         }
         let text = String::from_utf8_lossy(&line);
         let text = text.trim_end_matches(['\n', '\r']);
-        let mut out = match parse(text) {
+        let mut out = match parse_command(text) {
             Ok(cmd) => execute(&shared, cmd).await,
             Err(e) => format!("error: {e}\n"),
         };
@@ -151,10 +150,10 @@ async fn client(stream: UnixStream, shared: Arc<Shared>) {
 /// Runs one command and returns its output (ending with a newline).
 pub async fn execute(shared: &Arc<Shared>, cmd: Command) -> String {
     match cmd {
-        Command::Help => command::HELP.to_string(),
+        Command::Help => elb_proxy_core::HELP.to_string(),
         Command::ShowInfo => report::info(shared),
-        Command::ShowStat(command::Format::Csv) => report::stat_csv(shared),
-        Command::ShowStat(command::Format::Json) => report::stat_json(shared),
+        Command::ShowStat(StatFormat::Csv) => report::stat_csv(shared),
+        Command::ShowStat(StatFormat::Json) => report::stat_json(shared),
         Command::ShowServersState => report::servers_state(shared),
         Command::DisableServer(s) => set_state(shared, &s, ServerState::Maint),
         Command::EnableServer(s) => set_state(shared, &s, ServerState::Ready),
@@ -185,10 +184,10 @@ pub async fn execute(shared: &Arc<Shared>, cmd: Command) -> String {
 
 fn with_member(
     shared: &Shared,
-    s: &command::ServerRef,
-    f: impl FnOnce(&crate::runtime::ClusterRt, usize) -> String,
+    s: &ServerRef,
+    f: impl FnOnce(&crate::snapshot::LiveCluster, usize) -> String,
 ) -> String {
-    let rt = shared.runtime.load();
+    let rt = shared.snapshot.load();
     let Some(c) = rt.cluster(&s.cluster) else {
         return format!("error: no cluster '{}'\n", s.cluster);
     };
@@ -201,15 +200,15 @@ fn with_member(
     f(c, i)
 }
 
-fn set_state(shared: &Shared, s: &command::ServerRef, st: ServerState) -> String {
+fn set_state(shared: &Shared, s: &ServerRef, st: ServerState) -> String {
     with_member(shared, s, |c, i| {
         let admin = match st {
-            ServerState::Ready => crate::balance::AdminState::Ready,
-            ServerState::Drain => crate::balance::AdminState::Drain,
-            ServerState::Maint => crate::balance::AdminState::Maint,
+            ServerState::Ready => elb_proxy_core::AdminState::Ready,
+            ServerState::Drain => elb_proxy_core::AdminState::Drain,
+            ServerState::Maint => elb_proxy_core::AdminState::Maint,
         };
         let old = std::mem::replace(&mut c.lock().members[i].admin, admin);
-        if admin == crate::balance::AdminState::Maint {
+        if admin == elb_proxy_core::AdminState::Maint {
             c.members[i].pool.clear();
         }
         if old != admin {

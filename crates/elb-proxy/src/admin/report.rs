@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
-use crate::runtime::Shared;
+use crate::shared::Shared;
 
 /// Columns of `show stat`, in order.
 pub const STAT_COLUMNS: [&str; 21] = [
@@ -33,7 +33,7 @@ pub const STAT_COLUMNS: [&str; 21] = [
 ];
 
 fn rows(shared: &Shared) -> Vec<Vec<String>> {
-    let rt = shared.runtime.load();
+    let rt = shared.snapshot.load();
     let now = Instant::now();
     let unix_now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -170,7 +170,7 @@ pub fn stat_json(shared: &Shared) -> String {
 /// `show info`: `Key: value` lines.
 pub fn info(shared: &Shared) -> String {
     let g = &shared.stats;
-    let rt = shared.runtime.load();
+    let rt = shared.snapshot.load();
     let up = shared.started.elapsed().map_or(0, |d| d.as_secs());
     let loaded = rt
         .loaded_at
@@ -213,7 +213,7 @@ pub fn info(shared: &Shared) -> String {
 
 /// `show servers state`: one line per member.
 pub fn servers_state(shared: &Shared) -> String {
-    let rt = shared.runtime.load();
+    let rt = shared.snapshot.load();
     let now = Instant::now();
     let mut o = String::from(
         "# cluster member address admin_state status weight initial_weight in_flight\n",

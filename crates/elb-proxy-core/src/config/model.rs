@@ -20,7 +20,7 @@ pub struct Config {
     pub workers: usize,
     /// Where clients connect.
     pub listeners: Vec<Listener>,
-    /// The proxy's own health service (the seed's EchoProxy).
+    /// The proxy's own health service (`/services/EchoProxy`, the endpoint elb-check probes).
     #[serde(default)]
     pub health: HealthService,
     /// Groups of equivalent members that routes send requests to.
@@ -32,8 +32,10 @@ pub struct Config {
     #[serde(default)]
     pub default_cluster: Option<String>,
     #[serde(default)]
+    /// Timeouts toward clients and members.
     pub timeouts: Timeouts,
     #[serde(default)]
+    /// Size and count limits (connections, heads, bodies, HTTP/2).
     pub limits: Limits,
     /// Peers whose X-Forwarded-For / Forwarded headers are kept and appended to; from any
     /// other peer those headers are replaced, so a client cannot forge its address.
@@ -43,16 +45,19 @@ pub struct Config {
     #[serde(default = "default_forward_headers")]
     pub forward_headers: Vec<ForwardHeader>,
     #[serde(default)]
+    /// The admin socket; off unless set.
     pub admin: Option<Admin>,
     #[serde(default)]
+    /// The Prometheus endpoint; off unless set.
     pub metrics: Option<Metrics>,
     /// One line per request; off unless set.
     #[serde(default)]
     pub access_log: Option<AccessLog>,
-    /// Tell vrrpd about draining (issue 9 part 3); off unless set.
+    /// Tell vrrpd about draining, so the VIP moves before listeners close; off unless set.
     #[serde(default)]
     pub vrrpd: Option<VrrpdPush>,
     #[serde(default)]
+    /// How SIGTERM drains the proxy.
     pub shutdown: Shutdown,
 }
 
@@ -64,10 +69,13 @@ fn default_workers() -> usize {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 pub enum ForwardHeader {
     #[serde(rename = "x-forwarded-for")]
+    /// `X-Forwarded-For`: the client address.
     XForwardedFor,
     #[serde(rename = "x-forwarded-proto")]
+    /// `X-Forwarded-Proto`: `http` or `https`.
     XForwardedProto,
     #[serde(rename = "x-forwarded-host")]
+    /// `X-Forwarded-Host`: the client's Host.
     XForwardedHost,
     /// RFC 7239 `Forwarded`.
     #[serde(rename = "forwarded")]
@@ -85,10 +93,12 @@ fn default_forward_headers() -> Vec<ForwardHeader> {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+/// A client-facing listening address.
 pub struct Listener {
     /// Name used in metrics and `show stat`; defaults to the address.
     #[serde(default)]
     pub name: Option<String>,
+    /// Address and port to listen on.
     pub address: SocketAddr,
     /// TLS termination; absent means plain HTTP (HTTP/1.1 and h2c prior knowledge).
     #[serde(default)]
@@ -104,6 +114,7 @@ pub struct Listener {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+/// TLS termination on a listener.
 pub struct Tls {
     /// One or more certificates; the client's SNI picks one by the names in the certificate
     /// (or `server_names`); the first one is used when SNI is absent or matches none.
@@ -119,6 +130,7 @@ fn default_alpn() -> Vec<String> {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+/// One certificate and its key.
 pub struct Certificate {
     /// PEM certificate chain.
     pub cert: PathBuf,
@@ -131,6 +143,7 @@ pub struct Certificate {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+/// The proxy's own health endpoint, which elb-check and vrrpd probe.
 pub struct HealthService {
     /// Path answered by the proxy itself on every listener (and on `address`).
     #[serde(default = "default_health_path")]
@@ -159,6 +172,7 @@ fn default_health_path() -> String {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
+/// How a cluster chooses a member.
 pub enum BalanceMode {
     /// Smooth weighted round-robin (nginx's algorithm): even spread in weight ratio.
     #[default]
@@ -171,17 +185,23 @@ pub enum BalanceMode {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+/// A group of equivalent members.
 pub struct Cluster {
+    /// Name used by routes, the admin socket and metrics.
     pub name: String,
     #[serde(default)]
+    /// Member choice policy.
     pub balance: BalanceMode,
     /// Sticky sessions by cookie: a member named in the cookie is used while it is up.
     #[serde(default)]
     pub sticky: Option<Sticky>,
+    /// The members, in order.
     pub members: Vec<Member>,
     #[serde(default)]
+    /// Active health checks; absent means members are up unless passively ejected.
     pub health_check: Option<HealthCheck>,
     #[serde(default)]
+    /// Passive health: ejection after consecutive failures.
     pub passive: Passive,
     /// Further members tried when nothing was sent upstream (connect failure, dead pooled
     /// connection); never after request bytes were written.
@@ -216,6 +236,7 @@ fn default_pool_idle() -> usize {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+/// Sticky sessions by cookie.
 pub struct Sticky {
     /// Cookie name set on responses and read from requests.
     #[serde(default = "default_cookie")]
@@ -228,12 +249,15 @@ fn default_cookie() -> String {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+/// One backend server.
 pub struct Member {
     /// Name used by the admin socket; defaults to the address.
     #[serde(default)]
     pub name: Option<String>,
+    /// IP address and port.
     pub address: SocketAddr,
     #[serde(default = "default_weight")]
+    /// Share of traffic relative to the other members (0..=1000; 0 takes none).
     pub weight: u32,
     /// Overrides the cluster's `protocol` for this member.
     #[serde(default)]
@@ -255,15 +279,19 @@ impl Member {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+/// Active HTTP health checks of a cluster's members.
 pub struct HealthCheck {
     #[serde(default = "default_hc_path")]
+    /// Path requested.
     pub path: String,
     /// Host header sent with the probe; defaults to the member address.
     #[serde(default)]
     pub host: Option<String>,
     #[serde(default = "default_hc_interval")]
+    /// Time between checks of one member.
     pub interval: Dur,
     #[serde(default = "default_hc_timeout")]
+    /// Time a check may take.
     pub timeout: Dur,
     /// Consecutive successes that bring a down member up.
     #[serde(default = "default_rise")]
@@ -298,11 +326,14 @@ fn default_fall() -> u32 {
 /// A status code or inclusive range (`200`, `"200-299"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct StatusRange {
+    /// Lowest accepted code.
     pub low: u16,
+    /// Highest accepted code (inclusive).
     pub high: u16,
 }
 
 impl StatusRange {
+    /// Whether `code` is in the range.
     pub fn contains(&self, code: u16) -> bool {
         (self.low..=self.high).contains(&code)
     }
@@ -346,6 +377,7 @@ impl<'de> Deserialize<'de> for StatusRange {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+/// Passive health: what ejects a member and for how long.
 pub struct Passive {
     /// Consecutive connect errors or 5xx answers that eject a member; 0 turns it off.
     #[serde(default = "default_consecutive")]
@@ -354,6 +386,7 @@ pub struct Passive {
     #[serde(default = "default_base_ejection")]
     pub base_ejection: Dur,
     #[serde(default = "default_max_ejection")]
+    /// Longest ejection.
     pub max_ejection: Dur,
     /// Whether a 5xx answer counts as a failure (connect errors and broken answers always do).
     #[serde(default = "default_true")]
@@ -386,12 +419,15 @@ fn default_true() -> bool {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+/// A routing rule.
 pub struct Route {
     /// Name used in logs; defaults to `route#N`.
     #[serde(default)]
     pub name: Option<String>,
     #[serde(rename = "match", default)]
+    /// Conditions that must all hold.
     pub matches: RouteMatch,
+    /// Cluster that serves matching requests.
     pub cluster: String,
     /// Replace the Host header sent upstream.
     #[serde(default)]
@@ -406,6 +442,7 @@ pub struct Route {
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]
+/// The conditions of a route; absent ones always hold.
 pub struct RouteMatch {
     /// Exact host (`api.example.com`) or wildcard (`*.example.com`); port ignored; any case.
     #[serde(default)]
@@ -418,14 +455,18 @@ pub struct RouteMatch {
     #[serde(default)]
     pub path: Option<String>,
     #[serde(default)]
+    /// Exact method (`GET`, `POST`, ...).
     pub method: Option<String>,
     #[serde(default)]
+    /// A header that must be present (with a value, if given).
     pub header: Option<HeaderMatch>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+/// A header condition.
 pub struct HeaderMatch {
+    /// Header name (any case).
     pub name: String,
     /// Exact value; absent means the header only has to be present.
     #[serde(default)]
@@ -434,6 +475,7 @@ pub struct HeaderMatch {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+/// Timeouts toward clients and members.
 pub struct Timeouts {
     /// TCP connect to a member.
     #[serde(default = "d_connect")]
@@ -489,6 +531,7 @@ fn d_tunnel() -> Dur {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+/// Size and count limits.
 pub struct Limits {
     /// Client connections across all listeners; beyond it new connections are closed at once.
     #[serde(default = "l_conns")]
@@ -503,6 +546,7 @@ pub struct Limits {
     #[serde(default)]
     pub max_body: Size,
     #[serde(default = "l_h2_streams")]
+    /// Concurrent streams per HTTP/2 client connection.
     pub h2_max_concurrent_streams: u32,
     /// Streams a client may reset before we accept them (rapid reset guard).
     #[serde(default = "l_h2_pending_resets")]
@@ -511,6 +555,7 @@ pub struct Limits {
     #[serde(default = "l_h2_local_resets")]
     pub h2_max_local_error_reset_streams: usize,
     #[serde(default = "l_h2_header_list")]
+    /// Largest HTTP/2 header list a client may send.
     pub h2_max_header_list_size: Size,
 }
 
@@ -553,7 +598,9 @@ fn l_h2_header_list() -> Size {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+/// The admin socket.
 pub struct Admin {
+    /// Path of the Unix socket.
     pub socket: PathBuf,
     /// File mode of the socket, octal as a string (`"0600"`) or number.
     #[serde(default = "default_mode")]
@@ -566,6 +613,7 @@ fn default_mode() -> String {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+/// The Prometheus endpoint.
 pub struct Metrics {
     /// Plain-HTTP address serving Prometheus text at `/metrics`.
     pub address: SocketAddr,
@@ -573,6 +621,7 @@ pub struct Metrics {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+/// The access log.
 pub struct AccessLog {
     /// A file path, or `stderr`.
     pub path: PathBuf,
@@ -580,6 +629,7 @@ pub struct AccessLog {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+/// Pushing the drain state to vrrpd's control socket.
 pub struct VrrpdPush {
     /// vrrpd's control socket.
     pub control_socket: PathBuf,
@@ -596,6 +646,7 @@ fn d_push() -> Dur {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+/// Drain on SIGTERM.
 pub struct Shutdown {
     /// After SIGTERM, keep accepting (health already 503) this long so a failover can move
     /// the VIP before the listeners close.

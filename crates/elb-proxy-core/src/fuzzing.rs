@@ -53,6 +53,6 @@ pub fn config_and_route(data: &[u8]) {
 pub fn admin_command(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     for line in text.split('\n').take(64) {
-        let _ = crate::admin::command::parse(line);
+        let _ = crate::command::parse(line);
     }
 }

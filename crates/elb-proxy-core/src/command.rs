@@ -5,57 +5,82 @@
 /// A member reference `CLUSTER/MEMBER`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerRef {
+    /// Cluster name.
     pub cluster: String,
+    /// Member name (its address when unnamed).
     pub member: String,
 }
 
 /// Operator state requested for a member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerState {
+    /// Normal traffic.
     Ready,
+    /// Only sticky traffic; in-flight requests finish.
     Drain,
+    /// No traffic (maintenance).
     Maint,
 }
 
 /// Output format of `show stat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// One line per member, HAProxy-like columns.
     Csv,
+    /// One JSON document.
     Json,
 }
 
 /// One parsed command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
+    /// `help`: the command list.
     Help,
+    /// `show info`: process information.
     ShowInfo,
+    /// `show stat [json]`: counters per cluster and member.
     ShowStat(Format),
+    /// `show servers state`: members' admin state, health and weight.
     ShowServersState,
+    /// `disable server C/M`: maintenance.
     DisableServer(ServerRef),
+    /// `enable server C/M`: back to ready.
     EnableServer(ServerRef),
+    /// `set server C/M state ready|drain|maint`.
     SetServerState(ServerRef, ServerState),
+    /// `set weight C/M N` (or `set server C/M weight N`).
     SetWeight(ServerRef, u32),
+    /// `get weight C/M`.
     GetWeight(ServerRef),
+    /// `reload`: reload the config file (kept when invalid).
     Reload,
     /// Whole-proxy drain (health 503, vrrpd told) or back to serving.
     SetProxyState(bool),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a command line was refused; the display form follows `error: ` on the socket.
 pub enum ParseError {
     #[error("empty command")]
+    /// Nothing but whitespace.
     Empty,
     #[error("unknown command; try 'help'")]
+    /// Not a known command.
     Unknown,
     #[error("expected CLUSTER/MEMBER, got '{0}'")]
+    /// The member reference is not `CLUSTER/MEMBER`.
     BadServer(String),
     #[error("expected one of ready, drain, maint")]
+    /// Not one of the admin states.
     BadState,
     #[error("weight must be an integer 0..=1000")]
+    /// Not a weight in 0..=1000.
     BadWeight,
     #[error("unexpected extra words")]
+    /// Words after a complete command.
     Extra,
     #[error("missing argument")]
+    /// A required word is missing.
     Missing,
 }
 

@@ -11,8 +11,11 @@ use crate::config::{Config, Route};
 pub struct RequestHead<'a> {
     /// Host without port, as sent (Host header, or the h2 `:authority`).
     pub host: Option<&'a str>,
+    /// Path without the query string.
     pub path: &'a str,
+    /// Request method.
     pub method: &'a Method,
+    /// Request headers.
     pub headers: &'a HeaderMap,
 }
 
@@ -32,6 +35,7 @@ enum PathMatch {
 /// One compiled rule.
 #[derive(Debug, Clone)]
 pub struct CompiledRoute {
+    /// Name used in logs (`route#N` when unnamed).
     pub name: String,
     /// Index into the runtime's cluster list.
     pub cluster: usize,
@@ -145,6 +149,7 @@ impl Router {
         self.routes.len()
     }
 
+    /// Whether there is no explicit rule (the default may still route).
     pub fn is_empty(&self) -> bool {
         self.routes.is_empty()
     }
@@ -224,7 +229,7 @@ routes:
     cluster: admin
 default_cluster: web
 ";
-        let c = parse(text, "t").unwrap();
+        let c = parse(text, "t").unwrap().into_inner();
         let names: Vec<String> = c.clusters.iter().map(|c| c.name.clone()).collect();
         (
             Router::compile(&c, |n| names.iter().position(|x| x == n)),

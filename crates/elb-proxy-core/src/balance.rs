@@ -20,6 +20,7 @@ pub enum AdminState {
 }
 
 impl AdminState {
+    /// The word `show servers state` prints.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Ready => "ready",
@@ -34,14 +35,18 @@ impl AdminState {
 pub struct PassivePolicy {
     /// 0 disables passive ejection.
     pub consecutive_failures: u32,
+    /// First ejection time.
     pub base_ejection: Duration,
+    /// Longest ejection, however many in a row.
     pub max_ejection: Duration,
 }
 
 /// Active health-check thresholds.
 #[derive(Debug, Clone, Copy)]
 pub struct ActivePolicy {
+    /// Consecutive good checks that bring a member up.
     pub rise: u32,
+    /// Consecutive failed checks that take a member down.
     pub fall: u32,
 }
 
@@ -61,6 +66,7 @@ pub enum Transition {
 pub struct MemberState {
     /// Weight from the config, or set by `set weight`.
     pub weight: u32,
+    /// Operator state (admin socket).
     pub admin: AdminState,
     /// Result of active checks (always true without them).
     pub checked_up: bool,
@@ -79,6 +85,7 @@ pub struct MemberState {
 }
 
 impl MemberState {
+    /// A fresh member: ready, up, nothing in flight.
     pub fn new(weight: u32) -> Self {
         Self {
             weight,
@@ -118,15 +125,20 @@ impl MemberState {
 /// One cluster's balancing state.
 #[derive(Debug, Clone)]
 pub struct Balancer {
+    /// How members are chosen.
     pub mode: BalanceMode,
+    /// Members in config order (indexes match the cluster's member list).
     pub members: Vec<MemberState>,
+    /// Passive ejection policy.
     pub passive: PassivePolicy,
+    /// Active check thresholds, when the cluster has checks.
     pub active: Option<ActivePolicy>,
     /// Rotating start for least-connections tie breaks.
     cursor: usize,
 }
 
 impl Balancer {
+    /// A cluster's balancer with every member fresh, weighted as given.
     pub fn new(
         mode: BalanceMode,
         weights: &[u32],

@@ -1,27 +1,24 @@
-//! The running form of one loaded config: compiled router, clusters with their balancers,
-//! pools and stats. A reload builds a new `Runtime` and swaps it in atomically; requests keep
-//! the `Arc<Runtime>` they started with, so they finish on their own config. Members and
+//! The running form of one loaded config, a `Snapshot`: compiled router, clusters with their
+//! balancers, pools and stats. A reload builds a new `Snapshot` and swaps it in atomically;
+//! requests keep the `Arc<Snapshot>` they started with, so they finish on their own config. Members and
 //! clusters that keep their names across a reload keep their pools, counters, admin state and
 //! health, so a reload neither resets statistics nor resurrects a member an operator disabled.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use arc_swap::ArcSwap;
 use http::HeaderValue;
 
-use crate::balance::{ActivePolicy, Balancer, PassivePolicy};
-use crate::config::{Cluster, Config, HealthCheck};
-use crate::route::Router;
-use crate::stats::{ClusterStats, GlobalStats, MemberStats};
+use crate::stats::{ClusterStats, MemberStats};
 use crate::upstream::Pool;
+use elb_proxy_core::Router;
+use elb_proxy_core::config::{Cluster, Config, HealthCheck, ValidConfig};
+use elb_proxy_core::{ActivePolicy, Balancer, PassivePolicy};
 
 /// One member, static parts.
 #[derive(Debug)]
-pub struct MemberRt {
+pub struct LiveMember {
     pub name: String,
     pub addr: std::net::SocketAddr,
     /// `Host` value for active checks and for clients that sent none.
@@ -32,16 +29,16 @@ pub struct MemberRt {
 
 /// One cluster.
 #[derive(Debug)]
-pub struct ClusterRt {
+pub struct LiveCluster {
     pub name: String,
     pub config: Cluster,
-    pub members: Vec<MemberRt>,
+    pub members: Vec<LiveMember>,
     pub balancer: Mutex<Balancer>,
     pub stats: Arc<ClusterStats>,
     pub sticky_cookie: Option<String>,
 }
 
-impl ClusterRt {
+impl LiveCluster {
     /// Locks the balancer; a poisoned lock (a panic elsewhere) still yields the state.
     pub fn lock(&self) -> MutexGuard<'_, Balancer> {
         self.balancer.lock().unwrap_or_else(|p| p.into_inner())
@@ -63,22 +60,22 @@ impl ClusterRt {
 
 /// The running form of one config.
 #[derive(Debug)]
-pub struct Runtime {
-    pub config: Config,
+pub struct Snapshot {
+    pub config: ValidConfig,
     pub router: Router,
-    pub clusters: Vec<Arc<ClusterRt>>,
+    pub clusters: Vec<Arc<LiveCluster>>,
     /// Indexes of the health service's must-be-up clusters.
     pub must_be_up: Vec<usize>,
     /// When this config was loaded (for `show info`).
     pub loaded_at: std::time::SystemTime,
     /// Forwarding headers to add (from `forward_headers`).
-    pub forward_set: crate::headers::ForwardSet,
+    pub forward_set: elb_proxy_core::ForwardSet,
 }
 
-impl Runtime {
-    /// Builds the runtime for `config`, taking over state from `previous` where names match.
-    pub fn build(config: Config, previous: Option<&Runtime>) -> Self {
-        let clusters: Vec<Arc<ClusterRt>> = config
+impl Snapshot {
+    /// Builds the snapshot for `config`, taking over state from `previous` where names match.
+    pub fn build(config: ValidConfig, previous: Option<&Snapshot>) -> Self {
+        let clusters: Vec<Arc<LiveCluster>> = config
             .clusters
             .iter()
             .map(|c| {
@@ -98,7 +95,7 @@ impl Runtime {
             .filter_map(|n| index(n))
             .collect();
         Self {
-            forward_set: crate::headers::ForwardSet::from_config(&config.forward_headers),
+            forward_set: elb_proxy_core::ForwardSet::from_config(&config.forward_headers),
             router,
             clusters,
             must_be_up,
@@ -107,7 +104,7 @@ impl Runtime {
         }
     }
 
-    pub fn cluster(&self, name: &str) -> Option<&Arc<ClusterRt>> {
+    pub fn cluster(&self, name: &str) -> Option<&Arc<LiveCluster>> {
         self.clusters.iter().find(|c| c.name == name)
     }
 
@@ -121,7 +118,7 @@ impl Runtime {
     }
 }
 
-fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<ClusterRt>>) -> ClusterRt {
+fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -> LiveCluster {
     let passive = PassivePolicy {
         consecutive_failures: c.passive.consecutive_failures,
         base_ejection: c.passive.base_ejection.0,
@@ -170,7 +167,7 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<ClusterRt>>) -> 
                     Arc::new(MemberStats::default()),
                 ),
             };
-            MemberRt {
+            LiveMember {
                 authority: HeaderValue::from_str(&m.address.to_string())
                     .unwrap_or(HeaderValue::from_static("localhost")),
                 name,
@@ -180,7 +177,7 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<ClusterRt>>) -> 
             }
         })
         .collect();
-    ClusterRt {
+    LiveCluster {
         name: c.name.clone(),
         config: c.clone(),
         members,
@@ -188,80 +185,4 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<ClusterRt>>) -> 
         stats: old.map_or_else(|| Arc::new(ClusterStats::default()), |o| o.stats.clone()),
         sticky_cookie: c.sticky.as_ref().map(|s| s.cookie.clone()),
     }
-}
-
-/// Process-wide state shared by listeners, admin socket, health checks and signals.
-#[derive(Debug)]
-pub struct Shared {
-    pub runtime: ArcSwap<Runtime>,
-    /// Completion signal of the last vrrpd push: each push waits for the one before it, so
-    /// vrrpd sees `down`/`up` in the order they happened.
-    pub last_push: std::sync::Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
-    /// SIGTERM received: health answers 503, listeners close soon.
-    pub stopping: AtomicBool,
-    /// Operator asked the whole proxy to drain (`set proxy state drain`).
-    pub admin_drain: AtomicBool,
-    pub stats: GlobalStats,
-    pub config_path: PathBuf,
-    pub started: std::time::SystemTime,
-    /// Serialises reloads (signal and admin socket).
-    pub reload_lock: tokio::sync::Mutex<()>,
-    /// Wakes listeners and tasks on shutdown.
-    pub shutdown: tokio::sync::watch::Sender<bool>,
-    /// Signalled whenever a client connection ends (drain waits on it).
-    pub connection_closed: tokio::sync::Notify,
-    /// Access log, when configured (reopened on reload).
-    pub access_log: arc_swap::ArcSwapOption<crate::access_log::AccessLog>,
-    /// Running listeners (changed by reloads).
-    pub listeners: crate::listeners::ListenerSet,
-}
-
-impl Shared {
-    pub fn new(config: Config, config_path: PathBuf) -> Arc<Self> {
-        let (shutdown, _) = tokio::sync::watch::channel(false);
-        Arc::new(Self {
-            runtime: ArcSwap::from_pointee(Runtime::build(config, None)),
-            stopping: AtomicBool::new(false),
-            admin_drain: AtomicBool::new(false),
-            stats: GlobalStats::default(),
-            config_path,
-            started: std::time::SystemTime::now(),
-            reload_lock: tokio::sync::Mutex::new(()),
-            shutdown,
-            access_log: arc_swap::ArcSwapOption::empty(),
-            connection_closed: tokio::sync::Notify::new(),
-            last_push: std::sync::Mutex::new(None),
-            listeners: crate::listeners::ListenerSet::default(),
-        })
-    }
-
-    /// Health service decision: `Ok` to answer 200, `Err(reason)` for 503.
-    pub fn health(&self) -> Result<(), String> {
-        if self.stopping.load(Ordering::Relaxed) {
-            return Err("stopping".into());
-        }
-        if self.admin_drain.load(Ordering::Relaxed) {
-            return Err("draining".into());
-        }
-        let rt = self.runtime.load();
-        let now = Instant::now();
-        for &i in &rt.must_be_up {
-            let c = &rt.clusters[i];
-            if !c.has_healthy_member(now) {
-                return Err(format!("cluster {} has no healthy member", c.name));
-            }
-        }
-        Ok(())
-    }
-
-    /// Whether the proxy is draining for any reason.
-    pub fn draining(&self) -> bool {
-        self.stopping.load(Ordering::Relaxed) || self.admin_drain.load(Ordering::Relaxed)
-    }
-}
-
-/// Resolves once shutdown has been signalled (at once if it already was).
-pub async fn until_shutdown(rx: &mut tokio::sync::watch::Receiver<bool>) {
-    // The borrow guard is dropped right here, so callers stay `Send`.
-    let _ = rx.wait_for(|s| *s).await.map(|_| ());
 }

@@ -74,13 +74,18 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
 /// added is removed from requests of untrusted peers, so a client cannot forge it either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ForwardSet {
+    /// Add `X-Forwarded-For`.
     pub x_forwarded_for: bool,
+    /// Add `X-Forwarded-Proto`.
     pub x_forwarded_proto: bool,
+    /// Add `X-Forwarded-Host`.
     pub x_forwarded_host: bool,
+    /// Add RFC 7239 `Forwarded`.
     pub forwarded: bool,
 }
 
 impl ForwardSet {
+    /// Every forwarding header (the default).
     pub const ALL: Self = Self {
         x_forwarded_for: true,
         x_forwarded_proto: true,
@@ -88,6 +93,7 @@ impl ForwardSet {
         forwarded: true,
     };
 
+    /// The set named by the config's `forward_headers`.
     pub fn from_config(kinds: &[crate::config::ForwardHeader]) -> Self {
         use crate::config::ForwardHeader as K;
         Self {
@@ -103,6 +109,7 @@ impl ForwardSet {
 /// requests only clone ref-counted header values.
 #[derive(Debug, Clone)]
 pub struct Forwarding {
+    /// The client's address.
     pub peer: IpAddr,
     /// The peer is a trusted proxy: its forwarding headers are kept and extended.
     pub trusted: bool,
@@ -117,6 +124,7 @@ pub struct Forwarding {
 }
 
 impl Forwarding {
+    /// Prepares the values for a connection from `peer` (`tls`: the client spoke TLS).
     pub fn new(peer: IpAddr, trusted: bool, tls: bool, set: ForwardSet) -> Self {
         let xff =
             HeaderValue::from_str(&peer.to_string()).unwrap_or(HeaderValue::from_static("unknown"));
@@ -226,6 +234,19 @@ impl Forwarding {
             headers.insert(header::FORWARDED, v);
         }
     }
+}
+
+/// Value of cookie `name` in the request's Cookie headers (the sticky-session cookie).
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == name).then_some(v.trim_matches('"'))
+        })
 }
 
 /// All values of a header joined with ", " (None when absent or not text).

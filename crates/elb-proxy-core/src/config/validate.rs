@@ -1,79 +1,16 @@
-//! Loading and validating the YAML config. Two stages: serde parses the text (syntax, types,
-//! unknown fields, with the line serde_yaml reports), then `validate` checks what serde
-//! cannot (cross references, duplicates, ranges). Every error is `file:line: message`; for
-//! semantic errors the line is that of the offending key, found in the text. Pure: no file
-//! other than the config itself is read here (certificates are loaded by `tls`).
-
-pub mod model;
-pub mod units;
+//! The checks serde cannot express: cross references, duplicates, ranges. The first problem
+//! found is reported with the `key: value` it is about, so the loader can point at its line.
 
 use std::collections::HashSet;
-use std::path::Path;
 
-pub use model::*;
-
-/// Why a config was rejected. The display form is what `--check` and a failed reload print.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{origin}: cannot read: {source}")]
-    Read {
-        origin: String,
-        source: std::io::Error,
-    },
-    #[error("{origin}:{line}: {message}")]
-    At {
-        origin: String,
-        line: usize,
-        message: String,
-    },
-    #[error("{origin}: {message}")]
-    File { origin: String, message: String },
-}
-
-/// Reads and validates a config file.
-pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        origin: origin.clone(),
-        source,
-    })?;
-    parse(&text, &origin)
-}
-
-/// Parses and validates config text; `origin` names it in errors.
-pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
-    let config: Config = serde_yaml::from_str(text).map_err(|e| {
-        let message = strip_location(&e.to_string());
-        match e.location() {
-            Some(loc) => ConfigError::At {
-                origin: origin.to_string(),
-                line: loc.line(),
-                message,
-            },
-            None => ConfigError::File {
-                origin: origin.to_string(),
-                message,
-            },
-        }
-    })?;
-    validate(&config).map_err(|p| p.into_error(text, origin))?;
-    Ok(config)
-}
-
-/// serde_yaml appends " at line L column C"; we print the line in front instead.
-fn strip_location(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
-    }
-}
+use super::model::Config;
 
 /// A semantic problem plus the text that locates it (key and value as written).
 #[derive(Debug)]
-pub struct Problem {
-    pub message: String,
+pub(super) struct Problem {
+    message: String,
     /// `(key, value)` whose first `key: value` line in the file is reported.
-    pub locate: Option<(&'static str, String)>,
+    locate: Option<(&'static str, String)>,
 }
 
 impl Problem {
@@ -90,18 +27,18 @@ impl Problem {
         }
     }
 
-    fn into_error(self, text: &str, origin: &str) -> ConfigError {
+    pub(super) fn into_error(self, text: &str, origin: &str) -> super::ConfigError {
         let line = self
             .locate
             .as_ref()
             .and_then(|(key, value)| find_line(text, key, value));
         match line {
-            Some(line) => ConfigError::At {
+            Some(line) => super::ConfigError::At {
                 origin: origin.to_string(),
                 line,
                 message: self.message,
             },
-            None => ConfigError::File {
+            None => super::ConfigError::File {
                 origin: origin.to_string(),
                 message: self.message,
             },
@@ -128,7 +65,7 @@ fn find_line(text: &str, key: &str, value: &str) -> Option<usize> {
 }
 
 /// Checks what the schema cannot express. Returns the first problem found.
-pub fn validate(c: &Config) -> Result<(), Problem> {
+pub(super) fn validate(c: &Config) -> Result<(), Problem> {
     if c.listeners.is_empty() && c.health.address.is_none() {
         return Err(Problem::bare("at least one listener is required".into()));
     }
@@ -422,101 +359,4 @@ pub fn validate(c: &Config) -> Result<(), Problem> {
         ));
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const GOOD: &str = "\
-listeners:
-  - address: 127.0.0.1:8280
-clusters:
-  - name: app
-    members:
-      - address: 127.0.0.1:9001
-      - address: 127.0.0.1:9002
-routes:
-  - match: { host: \"*.example.com\" }
-    cluster: app
-default_cluster: app
-";
-
-    #[test]
-    fn minimal_config_loads_with_defaults() {
-        let c = parse(GOOD, "t.yaml").unwrap();
-        assert_eq!(c.health.path, "/services/EchoProxy");
-        assert_eq!(c.clusters[0].members[1].weight, 1);
-        assert_eq!(c.clusters[0].retries, 2);
-        assert!(c.access_log.is_none());
-    }
-
-    #[test]
-    fn unknown_field_is_named_with_its_line() {
-        let text = GOOD.replace("default_cluster: app", "default_clustr: app");
-        let e = parse(&text, "t.yaml").unwrap_err().to_string();
-        assert!(e.starts_with("t.yaml:11:"), "{e}");
-        assert!(e.contains("unknown field `default_clustr`"), "{e}");
-    }
-
-    #[test]
-    fn nested_unknown_field_is_named() {
-        let text = GOOD.replace(
-            "      - address: 127.0.0.1:9002",
-            "      - address: 127.0.0.1:9002\n        wieght: 3",
-        );
-        let e = parse(&text, "t.yaml").unwrap_err().to_string();
-        assert!(e.contains("unknown field `wieght`"), "{e}");
-        assert!(e.starts_with("t.yaml:8:"), "{e}");
-    }
-
-    #[test]
-    fn unknown_cluster_reference_points_at_its_line() {
-        let text = GOOD.replace("    cluster: app", "    cluster: nope");
-        let e = parse(&text, "t.yaml").unwrap_err().to_string();
-        assert_eq!(e, "t.yaml:10: route #0: unknown cluster `nope`");
-    }
-
-    #[test]
-    fn bad_duration_is_an_error() {
-        let text = format!("{GOOD}timeouts:\n  connect: 2 fortnights\n");
-        let e = parse(&text, "t.yaml").unwrap_err().to_string();
-        assert!(e.contains("t.yaml:13:") && e.contains("duration"), "{e}");
-    }
-
-    #[test]
-    fn duplicate_member_and_bad_host_rejected() {
-        let text = GOOD.replace("127.0.0.1:9002", "127.0.0.1:9001");
-        assert!(
-            parse(&text, "t")
-                .unwrap_err()
-                .to_string()
-                .contains("listed twice")
-        );
-        let text = GOOD.replace("*.example.com", "a*b.example.com");
-        assert!(
-            parse(&text, "t")
-                .unwrap_err()
-                .to_string()
-                .contains("route host")
-        );
-    }
-
-    #[test]
-    fn status_ranges_parse() {
-        let text = GOOD.replace(
-            "      - address: 127.0.0.1:9002",
-            "      - address: 127.0.0.1:9002\n    health_check: { expect_status: [200, \"300-399\"] }",
-        );
-        let c = parse(&text, "t").unwrap();
-        let hc = c.clusters[0].health_check.as_ref().unwrap();
-        assert!(hc.expect_status[1].contains(302));
-        assert!(!hc.expect_status[0].contains(201));
-    }
-
-    #[test]
-    fn the_deployed_example_is_valid() {
-        let text = include_str!("../../../../deploy/elb-proxy.yaml");
-        parse(text, "deploy/elb-proxy.yaml").unwrap();
-    }
 }

@@ -1,0 +1,27 @@
+//! elb-proxy's decisions, kept apart from its I/O: the config model and its validation,
+//! routing, member choice and health, header rules, the admin command grammar and the
+//! request path's errors with their answers. No I/O crate is a dependency (no tokio, no
+//! hyper), so the compiler keeps this pure: time and randomness come in as parameters, and
+//! everything here is tested without sockets or clocks. The `elb-proxy` binary moves bytes
+//! around it.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+mod answer;
+mod balance;
+mod command;
+pub mod config;
+#[doc(hidden)]
+pub mod fuzzing;
+mod headers;
+mod route;
+
+pub use answer::{Answer, ErrorKind, LOCAL_HEADERS, Phase, RequestError};
+pub use balance::{ActivePolicy, AdminState, Balancer, MemberState, PassivePolicy, Transition};
+pub use command::{
+    Command, Format as StatFormat, HELP, ParseError as CommandError, ServerRef, ServerState,
+    parse as parse_command,
+};
+pub use headers::{ForwardSet, Forwarding, cookie_value, strip_hop_by_hop};
+pub use route::{CompiledRoute, RequestHead, Router, host_without_port};

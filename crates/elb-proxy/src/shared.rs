@@ -1,0 +1,90 @@
+//! Process-wide state shared by listeners, admin socket, health checks and signals: the
+//! active config `Snapshot` (swapped by reloads), drain flags, global counters.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use elb_proxy_core::config::ValidConfig;
+
+use crate::snapshot::Snapshot;
+use crate::stats::GlobalStats;
+
+/// Process-wide state shared by listeners, admin socket, health checks and signals.
+#[derive(Debug)]
+pub struct Shared {
+    /// The active config; a reload swaps in a new one.
+    pub snapshot: ArcSwap<Snapshot>,
+    /// Completion signal of the last vrrpd push: each push waits for the one before it, so
+    /// vrrpd sees `down`/`up` in the order they happened.
+    pub last_push: std::sync::Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
+    /// SIGTERM received: health answers 503, listeners close soon.
+    pub stopping: AtomicBool,
+    /// Operator asked the whole proxy to drain (`set proxy state drain`).
+    pub admin_drain: AtomicBool,
+    pub stats: GlobalStats,
+    pub config_path: PathBuf,
+    pub started: std::time::SystemTime,
+    /// Serialises reloads (signal and admin socket).
+    pub reload_lock: tokio::sync::Mutex<()>,
+    /// Wakes listeners and tasks on shutdown.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+    /// Signalled whenever a client connection ends (drain waits on it).
+    pub connection_closed: tokio::sync::Notify,
+    /// Access log, when configured (reopened on reload).
+    pub access_log: arc_swap::ArcSwapOption<crate::access_log::AccessLog>,
+    /// Running listeners (changed by reloads).
+    pub listeners: crate::listeners::ListenerSet,
+}
+
+impl Shared {
+    pub fn new(config: ValidConfig, config_path: PathBuf) -> Arc<Self> {
+        let (shutdown, _) = tokio::sync::watch::channel(false);
+        Arc::new(Self {
+            snapshot: ArcSwap::from_pointee(Snapshot::build(config, None)),
+            stopping: AtomicBool::new(false),
+            admin_drain: AtomicBool::new(false),
+            stats: GlobalStats::default(),
+            config_path,
+            started: std::time::SystemTime::now(),
+            reload_lock: tokio::sync::Mutex::new(()),
+            shutdown,
+            access_log: arc_swap::ArcSwapOption::empty(),
+            connection_closed: tokio::sync::Notify::new(),
+            last_push: std::sync::Mutex::new(None),
+            listeners: crate::listeners::ListenerSet::default(),
+        })
+    }
+
+    /// Health service decision: `Ok` to answer 200, `Err(reason)` for 503.
+    pub fn health(&self) -> Result<(), String> {
+        if self.stopping.load(Ordering::Relaxed) {
+            return Err("stopping".into());
+        }
+        if self.admin_drain.load(Ordering::Relaxed) {
+            return Err("draining".into());
+        }
+        let snap = self.snapshot.load();
+        let now = Instant::now();
+        for &i in &snap.must_be_up {
+            let c = &snap.clusters[i];
+            if !c.has_healthy_member(now) {
+                return Err(format!("cluster {} has no healthy member", c.name));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the proxy is draining for any reason.
+    pub fn draining(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed) || self.admin_drain.load(Ordering::Relaxed)
+    }
+}
+
+/// Resolves once shutdown has been signalled (at once if it already was).
+pub async fn until_shutdown(rx: &mut tokio::sync::watch::Receiver<bool>) {
+    // The borrow guard is dropped right here, so callers stay `Send`.
+    let _ = rx.wait_for(|s| *s).await.map(|_| ());
+}
