@@ -2,6 +2,8 @@
 //! per line, words separated by spaces. Pure parsing, so garbage of any kind becomes a
 //! `ParseError` (and an error line to the client), never a panic; fuzzed in `fuzz/`.
 
+use crate::balance::AdminState;
+
 /// A member reference `CLUSTER/MEMBER`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerRef {
@@ -9,17 +11,6 @@ pub struct ServerRef {
     pub cluster: String,
     /// Member name (its address when unnamed).
     pub member: String,
-}
-
-/// Operator state requested for a member.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ServerState {
-    /// Normal traffic.
-    Ready,
-    /// Only sticky traffic; in-flight requests finish.
-    Drain,
-    /// No traffic (maintenance).
-    Maint,
 }
 
 /// Output format of `show stat`.
@@ -47,7 +38,7 @@ pub enum Command {
     /// `enable server C/M`: back to ready.
     EnableServer(ServerRef),
     /// `set server C/M state ready|drain|maint`.
-    SetServerState(ServerRef, ServerState),
+    SetServerState(ServerRef, AdminState),
     /// `set weight C/M N` (or `set server C/M weight N`).
     SetWeight(ServerRef, u32),
     /// `get weight C/M`.
@@ -117,11 +108,11 @@ fn truncate(s: &str) -> String {
     s.chars().take(64).collect()
 }
 
-fn state(word: Option<&str>) -> Result<ServerState, ParseError> {
+fn state(word: Option<&str>) -> Result<AdminState, ParseError> {
     match word.ok_or(ParseError::Missing)? {
-        "ready" => Ok(ServerState::Ready),
-        "drain" => Ok(ServerState::Drain),
-        "maint" => Ok(ServerState::Maint),
+        "ready" => Ok(AdminState::Ready),
+        "drain" => Ok(AdminState::Drain),
+        "maint" => Ok(AdminState::Maint),
         _ => Err(ParseError::BadState),
     }
 }
@@ -215,7 +206,7 @@ mod tests {
         );
         assert_eq!(
             parse("set server app/m1 state drain"),
-            Ok(Command::SetServerState(s("app", "m1"), ServerState::Drain))
+            Ok(Command::SetServerState(s("app", "m1"), AdminState::Drain))
         );
         assert_eq!(
             parse("set server app/m1 weight 7"),

@@ -20,7 +20,7 @@ mod route;
 pub use answer::{Answer, ErrorKind, LOCAL_HEADERS, Phase, RequestError};
 pub use balance::{ActivePolicy, AdminState, Balancer, MemberState, PassivePolicy, Transition};
 pub use command::{
-    Command, Format as StatFormat, HELP, ParseError as CommandError, ServerRef, ServerState,
+    Command, Format as StatFormat, HELP, ParseError as CommandError, ServerRef,
     parse as parse_command,
 };
 pub use headers::{ForwardSet, Forwarding, cookie_value, strip_hop_by_hop};

@@ -15,7 +15,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
 use crate::shared::Shared;
-use elb_proxy_core::{Command, ServerRef, ServerState, StatFormat, parse_command};
+use elb_proxy_core::{AdminState, Command, ServerRef, StatFormat, parse_command};
 
 /// Longest accepted command line.
 pub const MAX_LINE: usize = 4096;
@@ -155,8 +155,8 @@ pub async fn execute(shared: &Arc<Shared>, cmd: Command) -> String {
         Command::ShowStat(StatFormat::Csv) => report::stat_csv(shared),
         Command::ShowStat(StatFormat::Json) => report::stat_json(shared),
         Command::ShowServersState => report::servers_state(shared),
-        Command::DisableServer(s) => set_state(shared, &s, ServerState::Maint),
-        Command::EnableServer(s) => set_state(shared, &s, ServerState::Ready),
+        Command::DisableServer(s) => set_state(shared, &s, AdminState::Maint),
+        Command::EnableServer(s) => set_state(shared, &s, AdminState::Ready),
         Command::SetServerState(s, st) => set_state(shared, &s, st),
         Command::SetWeight(s, w) => with_member(shared, &s, |c, i| {
             c.lock().members[i].weight = w;
@@ -200,15 +200,10 @@ fn with_member(
     f(c, i)
 }
 
-fn set_state(shared: &Shared, s: &ServerRef, st: ServerState) -> String {
+fn set_state(shared: &Shared, s: &ServerRef, admin: AdminState) -> String {
     with_member(shared, s, |c, i| {
-        let admin = match st {
-            ServerState::Ready => elb_proxy_core::AdminState::Ready,
-            ServerState::Drain => elb_proxy_core::AdminState::Drain,
-            ServerState::Maint => elb_proxy_core::AdminState::Maint,
-        };
         let old = std::mem::replace(&mut c.lock().members[i].admin, admin);
-        if admin == elb_proxy_core::AdminState::Maint {
+        if admin == AdminState::Maint {
             c.members[i].pool.clear();
         }
         if old != admin {
