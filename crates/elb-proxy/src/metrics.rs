@@ -12,6 +12,7 @@ use http::header::{self, HeaderValue};
 
 use crate::body::ResponseBody;
 use crate::shared::Shared;
+use crate::snapshot::Snapshot;
 use crate::stats::LOCAL_ERROR_CODES;
 
 /// Escapes a label value.
@@ -24,9 +25,16 @@ fn esc(s: &str) -> String {
 /// Renders every metric.
 pub fn render(shared: &Shared) -> String {
     let mut o = String::with_capacity(8192);
+    let snap = shared.snapshot.load();
+    process(&mut o, shared);
+    members(&mut o, &snap, Instant::now());
+    clusters(&mut o, &snap);
+    o
+}
+
+/// Process-wide gauges and counters.
+fn process(o: &mut String, shared: &Shared) {
     let g = &shared.stats;
-    let rt = shared.snapshot.load();
-    let now = Instant::now();
     let _ = writeln!(
         o,
         "# HELP elb_proxy_up 1 while serving, 0 while draining or stopping."
@@ -88,6 +96,10 @@ pub fn render(shared: &Shared) -> String {
             g.local_errors[i].load(Relaxed)
         );
     }
+}
+
+/// Per-member counters and gauges.
+fn members(o: &mut String, rt: &Snapshot, now: Instant) {
     let _ = writeln!(
         o,
         "# HELP elb_proxy_upstream_responses_total Member answers by status class."
@@ -123,43 +135,40 @@ pub fn render(shared: &Shared) -> String {
             }
         };
     member_counter(
-        &mut o,
+        o,
         "elb_proxy_upstream_failures_total",
         "Connect errors, broken answers and timeouts.",
         &|s| s.failures.load(Relaxed),
     );
     member_counter(
-        &mut o,
+        o,
         "elb_proxy_upstream_connect_errors_total",
         "Failed connects.",
         &|s| s.connect_errors.load(Relaxed),
     );
     member_counter(
-        &mut o,
+        o,
         "elb_proxy_upstream_timeouts_total",
         "Response heads not received in time.",
         &|s| s.timeouts.load(Relaxed),
     );
+    member_counter(o, "elb_proxy_ejections_total", "Passive ejections.", &|s| {
+        s.ejections.load(Relaxed)
+    });
     member_counter(
-        &mut o,
-        "elb_proxy_ejections_total",
-        "Passive ejections.",
-        &|s| s.ejections.load(Relaxed),
-    );
-    member_counter(
-        &mut o,
+        o,
         "elb_proxy_health_checks_ok_total",
         "Active checks that passed.",
         &|s| s.check_ok.load(Relaxed),
     );
     member_counter(
-        &mut o,
+        o,
         "elb_proxy_health_checks_failed_total",
         "Active checks that failed.",
         &|s| s.check_failed.load(Relaxed),
     );
     member_counter(
-        &mut o,
+        o,
         "elb_proxy_upstream_response_bytes_total",
         "Response body bytes relayed.",
         &|s| s.bytes_out.load(Relaxed),
@@ -183,6 +192,10 @@ pub fn render(shared: &Shared) -> String {
             let _ = writeln!(o, "elb_proxy_member_in_flight{{{labels}}} {}", s.in_flight);
         }
     }
+}
+
+/// Per-cluster counters and the latency histograms.
+fn clusters(o: &mut String, rt: &Snapshot) {
     let _ = writeln!(o, "# TYPE elb_proxy_retries_total counter");
     for c in &rt.clusters {
         let _ = writeln!(
@@ -208,12 +221,11 @@ pub fn render(shared: &Shared) -> String {
     let _ = writeln!(o, "# TYPE elb_proxy_upstream_latency_seconds histogram");
     for c in &rt.clusters {
         c.stats.latency.render(
-            &mut o,
+            o,
             "elb_proxy_upstream_latency_seconds",
             &format!("cluster=\"{}\"", esc(&c.name)),
         );
     }
-    o
 }
 
 /// The `/metrics` answer.

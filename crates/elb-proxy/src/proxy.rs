@@ -177,18 +177,26 @@ fn route(
 
 /// Rewrites the client's request for the member: hop-by-hop headers out (an upgrade kept),
 /// forwarding headers in, Host (rewritten when the route says so), origin-form target.
-/// Returns the upstream request and the upgrade asked for, if any.
-fn upstream_request(
-    ctx: &ConnCtx,
-    req: Request<Incoming>,
+/// Returns the upstream request, the upgrade asked for (if any), and the exchange that
+/// relays the answer.
+fn prepare<'a>(
+    ctx: &'a ConnCtx,
+    cluster: &'a Arc<LiveCluster>,
+    routed: Routed,
     host: Option<HeaderValue>,
-    rewrite_host: Option<HeaderValue>,
-    max_body: u64,
-) -> (
-    Request<UpstreamBody>,
-    Option<HeaderValue>,
-    Option<OnUpgrade>,
-) {
+    req: Request<Incoming>,
+) -> (Request<UpstreamBody>, Option<HeaderValue>, Exchange<'a>) {
+    let sticky = cluster.sticky_cookie.as_deref().and_then(|name| {
+        let value = cookie_value(req.headers(), name)?;
+        cluster.member_index(value)
+    });
+    let log_info = ctx.shared.access_log.load().is_some().then(|| {
+        (
+            req.method().clone(),
+            req.uri().path().to_string(),
+            req.version(),
+        )
+    });
     let (mut parts, body) = req.into_parts();
     let client_upgrade: Option<OnUpgrade> = parts.extensions.remove::<OnUpgrade>();
     let upgrade = strip_hop_by_hop(&mut parts.headers);
@@ -199,7 +207,7 @@ fn upstream_request(
         parts.headers.insert(header::UPGRADE, u.clone());
     }
     ctx.fwd.apply(&mut parts.headers, host.as_ref());
-    if let Some(h) = rewrite_host.or(host) {
+    if let Some(h) = routed.rewrite_host.or(host) {
         parts.headers.insert(header::HOST, h);
     }
     parts.version = Version::HTTP_11;
@@ -207,8 +215,19 @@ fn upstream_request(
         Some(pq) => Uri::from(pq.clone()),
         None => Uri::from_static("/"),
     };
-    let body = UpstreamBody::new(body, max_body, ctx.park.clone());
-    (Request::from_parts(parts, body), upgrade, client_upgrade)
+    let body = UpstreamBody::new(body, routed.max_body, ctx.park.clone());
+    let exchange = Exchange {
+        ctx,
+        cluster,
+        sticky,
+        client_upgrade,
+        start: Instant::now(),
+        deadline: routed
+            .total_timeout
+            .map(|t| tokio::time::Instant::now() + t),
+        log_info,
+    };
+    (Request::from_parts(parts, body), upgrade, exchange)
 }
 
 /// Sends the request to a member of the routed cluster, trying further members while
@@ -220,41 +239,14 @@ async fn forward(
     host: Option<HeaderValue>,
     req: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, RequestError> {
-    let shared = &ctx.shared;
-    let Routed {
-        cluster,
-        rewrite_host,
-        max_body,
-        total_timeout,
-    } = routed;
-    let cluster = &snap.clusters[cluster];
-    let sticky = cluster.sticky_cookie.as_deref().and_then(|name| {
-        let value = cookie_value(req.headers(), name)?;
-        cluster.member_index(value)
-    });
-    let log_info = shared.access_log.load().is_some().then(|| {
-        (
-            req.method().clone(),
-            req.uri().path().to_string(),
-            req.version(),
-        )
-    });
-    let (mut req, upgrade, client_upgrade) =
-        upstream_request(ctx, req, host, rewrite_host, max_body);
+    let cluster = &snap.clusters[routed.cluster];
+    let total_timeout = routed.total_timeout;
+    let (mut req, upgrade, exchange) = prepare(ctx, cluster, routed, host, req);
     let method = req.method().clone();
     let (connect_t, response_t) = (
         snap.config.timeouts.connect.0,
         snap.config.timeouts.upstream_response.0,
     );
-    let exchange = Exchange {
-        ctx,
-        cluster,
-        sticky,
-        client_upgrade,
-        start: Instant::now(),
-        deadline: total_timeout.map(|t| tokio::time::Instant::now() + t),
-        log_info,
-    };
     let mut tried: Vec<usize> = Vec::new();
     let attempts = cluster.config.retries as usize + 1;
     let random = fastrand::u64(..);
@@ -266,7 +258,9 @@ async fn forward(
             tracing::warn!(cluster = %cluster.name, phase = "connect", timeout = ?total_timeout, %method, "request total timeout");
             return Err(RequestError::new(ErrorKind::TotalTimeout, Phase::Connect));
         }
-        let picked = cluster.lock().pick(Instant::now(), random, sticky, &tried);
+        let picked = cluster
+            .lock()
+            .pick(Instant::now(), random, exchange.sticky, &tried);
         let Some(idx) = picked else {
             if tried.is_empty() {
                 cluster.stats.no_member.fetch_add(1, Relaxed);

@@ -95,8 +95,7 @@ pub fn parse(text: &str, origin: &str) -> Result<ValidConfig, ConfigError> {
             },
         }
     })?;
-    validate::validate(&config).map_err(|p| p.into_error(text, origin))?;
-    Ok(ValidConfig(config))
+    validate::validate(config).map_err(|p| p.into_error(text, origin))
 }
 
 /// serde_yaml appends " at line L column C"; we print the line in front instead.

@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use super::model::Config;
+use super::ValidConfig;
+use super::model::{Cluster, Config, Route};
 
 /// A semantic problem plus the text that locates it (key and value as written).
 #[derive(Debug)]
@@ -64,8 +65,23 @@ fn find_line(text: &str, key: &str, value: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
-/// Checks what the schema cannot express. Returns the first problem found.
-pub(super) fn validate(c: &Config) -> Result<(), Problem> {
+/// Checks what the schema cannot express and returns the config as known valid, or the
+/// first problem found.
+pub(super) fn validate(c: Config) -> Result<ValidConfig, Problem> {
+    listeners(&c)?;
+    let mut clusters = HashSet::new();
+    for cl in &c.clusters {
+        cluster(cl, &mut clusters)?;
+    }
+    for (i, r) in c.routes.iter().enumerate() {
+        route(i, r, &clusters)?;
+    }
+    globals(&c, &clusters)?;
+    Ok(ValidConfig(c))
+}
+
+/// Listeners and the health service's own address and path.
+fn listeners(c: &Config) -> Result<(), Problem> {
     if c.listeners.is_empty() && c.health.address.is_none() {
         return Err(Problem::bare("at least one listener is required".into()));
     }
@@ -122,178 +138,189 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
             &c.health.path,
         ));
     }
-    let mut clusters = HashSet::new();
-    for cl in &c.clusters {
-        if cl.name.is_empty() || cl.name.contains(['/', ' ', ',']) {
+    Ok(())
+}
+
+/// One cluster: its name (unique among `clusters`, where it is added), members, checks
+/// and policies.
+fn cluster<'a>(cl: &'a Cluster, clusters: &mut HashSet<&'a str>) -> Result<(), Problem> {
+    if cl.name.is_empty() || cl.name.contains(['/', ' ', ',']) {
+        return Err(Problem::new(
+            format!(
+                "cluster name `{}` must be non-empty without '/', ',' or spaces",
+                cl.name
+            ),
+            "name",
+            &cl.name,
+        ));
+    }
+    if !clusters.insert(cl.name.as_str()) {
+        return Err(Problem::new(
+            format!("cluster `{}` defined twice", cl.name),
+            "name",
+            &cl.name,
+        ));
+    }
+    if cl.members.is_empty() {
+        return Err(Problem::new(
+            format!("cluster `{}` has no members", cl.name),
+            "name",
+            &cl.name,
+        ));
+    }
+    let mut members = HashSet::new();
+    for m in &cl.members {
+        let n = m.display_name();
+        if n.is_empty() || n.contains(['/', ' ', ',']) {
             return Err(Problem::new(
-                format!(
-                    "cluster name `{}` must be non-empty without '/', ',' or spaces",
-                    cl.name
-                ),
+                format!("member name `{n}` must not contain '/', ',' or spaces"),
                 "name",
-                &cl.name,
+                &n,
             ));
         }
-        if !clusters.insert(cl.name.as_str()) {
+        if !members.insert(n.clone()) {
             return Err(Problem::new(
-                format!("cluster `{}` defined twice", cl.name),
-                "name",
-                &cl.name,
+                format!("cluster `{}`: member `{n}` listed twice", cl.name),
+                "address",
+                &m.address.to_string(),
             ));
         }
-        if cl.members.is_empty() {
+        if m.weight > 1000 {
             return Err(Problem::new(
-                format!("cluster `{}` has no members", cl.name),
-                "name",
-                &cl.name,
+                format!("member `{n}`: weight {} above 1000", m.weight),
+                "weight",
+                &m.weight.to_string(),
             ));
         }
-        let mut members = HashSet::new();
-        for m in &cl.members {
-            let n = m.display_name();
-            if n.is_empty() || n.contains(['/', ' ', ',']) {
-                return Err(Problem::new(
-                    format!("member name `{n}` must not contain '/', ',' or spaces"),
-                    "name",
-                    &n,
-                ));
-            }
-            if !members.insert(n.clone()) {
-                return Err(Problem::new(
-                    format!("cluster `{}`: member `{n}` listed twice", cl.name),
-                    "address",
-                    &m.address.to_string(),
-                ));
-            }
-            if m.weight > 1000 {
-                return Err(Problem::new(
-                    format!("member `{n}`: weight {} above 1000", m.weight),
-                    "weight",
-                    &m.weight.to_string(),
-                ));
-            }
-        }
-        if cl.members.iter().all(|m| m.weight == 0) {
+    }
+    if cl.members.iter().all(|m| m.weight == 0) {
+        return Err(Problem::new(
+            format!("cluster `{}`: every member has weight 0", cl.name),
+            "name",
+            &cl.name,
+        ));
+    }
+    if let Some(hc) = &cl.health_check {
+        if hc.rise == 0 || hc.fall == 0 {
             return Err(Problem::new(
-                format!("cluster `{}`: every member has weight 0", cl.name),
-                "name",
-                &cl.name,
-            ));
-        }
-        if let Some(hc) = &cl.health_check {
-            if hc.rise == 0 || hc.fall == 0 {
-                return Err(Problem::new(
-                    "health_check rise and fall must be at least 1".into(),
-                    "rise",
-                    "",
-                ));
-            }
-            if hc.interval.0.is_zero() || hc.timeout.0.is_zero() {
-                return Err(Problem::new(
-                    "health_check interval and timeout must be positive".into(),
-                    "interval",
-                    "",
-                ));
-            }
-            if !hc.path.starts_with('/') {
-                return Err(Problem::new(
-                    format!("health_check path `{}` must start with /", hc.path),
-                    "path",
-                    &hc.path,
-                ));
-            }
-        }
-        if cl.passive.base_ejection.0 > cl.passive.max_ejection.0 {
-            return Err(Problem::new(
-                "passive.base_ejection is above max_ejection".into(),
-                "base_ejection",
+                "health_check rise and fall must be at least 1".into(),
+                "rise",
                 "",
             ));
         }
-        if let Some(s) = &cl.sticky {
-            if s.cookie.is_empty()
-                || !s
-                    .cookie
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-            {
-                return Err(Problem::new(
-                    format!("sticky cookie name `{}` is not a token", s.cookie),
-                    "cookie",
-                    &s.cookie,
-                ));
-            }
-        }
-    }
-    for (i, r) in c.routes.iter().enumerate() {
-        if !clusters.contains(r.cluster.as_str()) {
+        if hc.interval.0.is_zero() || hc.timeout.0.is_zero() {
             return Err(Problem::new(
-                format!(
-                    "route {}: unknown cluster `{}`",
-                    r.name.clone().unwrap_or_else(|| format!("#{i}")),
-                    r.cluster
-                ),
-                "cluster",
-                &r.cluster,
+                "health_check interval and timeout must be positive".into(),
+                "interval",
+                "",
             ));
         }
-        let m = &r.matches;
-        if let Some(h) = &m.host {
-            let bare = h.strip_prefix("*.").unwrap_or(h);
-            if bare.is_empty() || bare.contains('*') || bare.contains(['/', ' ']) {
-                return Err(Problem::new(
-                    format!("route host `{h}`: use `name` or `*.suffix`"),
-                    "host",
-                    h,
-                ));
-            }
-        }
-        for (key, p) in [("path_prefix", &m.path_prefix), ("path", &m.path)] {
-            if let Some(p) = p {
-                if !p.starts_with('/') {
-                    return Err(Problem::new(
-                        format!("route {key} `{p}` must start with /"),
-                        key,
-                        p,
-                    ));
-                }
-            }
-        }
-        if m.path.is_some() && m.path_prefix.is_some() {
+        if !hc.path.starts_with('/') {
             return Err(Problem::new(
-                "route has both path and path_prefix".into(),
+                format!("health_check path `{}` must start with /", hc.path),
                 "path",
-                "",
+                &hc.path,
             ));
         }
-        if let Some(meth) = &m.method {
-            if http::Method::from_bytes(meth.as_bytes()).is_err() {
-                return Err(Problem::new(
-                    format!("invalid method `{meth}`"),
-                    "method",
-                    meth,
-                ));
-            }
+    }
+    if cl.passive.base_ejection.0 > cl.passive.max_ejection.0 {
+        return Err(Problem::new(
+            "passive.base_ejection is above max_ejection".into(),
+            "base_ejection",
+            "",
+        ));
+    }
+    if let Some(s) = &cl.sticky {
+        if s.cookie.is_empty()
+            || !s
+                .cookie
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(Problem::new(
+                format!("sticky cookie name `{}` is not a token", s.cookie),
+                "cookie",
+                &s.cookie,
+            ));
         }
-        if let Some(h) = &m.header {
-            if http::HeaderName::from_bytes(h.name.as_bytes()).is_err() {
-                return Err(Problem::new(
-                    format!("invalid header name `{}`", h.name),
-                    "name",
-                    &h.name,
-                ));
-            }
+    }
+    Ok(())
+}
+
+/// One route: its cluster exists and its conditions can be compiled.
+fn route(i: usize, r: &Route, clusters: &HashSet<&str>) -> Result<(), Problem> {
+    if !clusters.contains(r.cluster.as_str()) {
+        return Err(Problem::new(
+            format!(
+                "route {}: unknown cluster `{}`",
+                r.name.clone().unwrap_or_else(|| format!("#{i}")),
+                r.cluster
+            ),
+            "cluster",
+            &r.cluster,
+        ));
+    }
+    let m = &r.matches;
+    if let Some(h) = &m.host {
+        let bare = h.strip_prefix("*.").unwrap_or(h);
+        if bare.is_empty() || bare.contains('*') || bare.contains(['/', ' ']) {
+            return Err(Problem::new(
+                format!("route host `{h}`: use `name` or `*.suffix`"),
+                "host",
+                h,
+            ));
         }
-        if let Some(h) = &r.rewrite_host {
-            if http::HeaderValue::from_str(h).is_err() || h.is_empty() {
+    }
+    for (key, p) in [("path_prefix", &m.path_prefix), ("path", &m.path)] {
+        if let Some(p) = p {
+            if !p.starts_with('/') {
                 return Err(Problem::new(
-                    format!("invalid rewrite_host `{h}`"),
-                    "rewrite_host",
-                    h,
+                    format!("route {key} `{p}` must start with /"),
+                    key,
+                    p,
                 ));
             }
         }
     }
+    if m.path.is_some() && m.path_prefix.is_some() {
+        return Err(Problem::new(
+            "route has both path and path_prefix".into(),
+            "path",
+            "",
+        ));
+    }
+    if let Some(meth) = &m.method {
+        if http::Method::from_bytes(meth.as_bytes()).is_err() {
+            return Err(Problem::new(
+                format!("invalid method `{meth}`"),
+                "method",
+                meth,
+            ));
+        }
+    }
+    if let Some(h) = &m.header {
+        if http::HeaderName::from_bytes(h.name.as_bytes()).is_err() {
+            return Err(Problem::new(
+                format!("invalid header name `{}`", h.name),
+                "name",
+                &h.name,
+            ));
+        }
+    }
+    if let Some(h) = &r.rewrite_host {
+        if http::HeaderValue::from_str(h).is_err() || h.is_empty() {
+            return Err(Problem::new(
+                format!("invalid rewrite_host `{h}`"),
+                "rewrite_host",
+                h,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Settings of the whole proxy: default cluster, must-be-up list, limits, admin, vrrpd, workers.
+fn globals(c: &Config, clusters: &HashSet<&str>) -> Result<(), Problem> {
     if let Some(d) = &c.default_cluster {
         if !clusters.contains(d.as_str()) {
             return Err(Problem::new(

@@ -499,3 +499,19 @@ impl Drop for H2Backend {
         self.task.abort();
     }
 }
+
+/// One cluster in config YAML: `members` as (name, address, weight), `extra` lines
+/// (indented four spaces) inserted before `members:`.
+pub fn cluster_yaml(
+    name: &str,
+    members: &[(&str, std::net::SocketAddr, u32)],
+    extra: &str,
+) -> String {
+    let mut s = format!("  - name: {name}\n{extra}    members:\n");
+    for (n, a, w) in members {
+        s.push_str(&format!(
+            "      - {{ name: {n}, address: \"{a}\", weight: {w} }}\n"
+        ));
+    }
+    s
+}
