@@ -20,15 +20,25 @@ impl std::fmt::Debug for AccessLog {
 /// One request's line.
 #[derive(Debug, Clone)]
 pub struct Entry {
+    /// Client address (the TCP peer).
     pub client: std::net::IpAddr,
+    /// Request method.
     pub method: http::Method,
+    /// Request path (without the query string).
     pub path: String,
+    /// HTTP version of the client's request.
     pub version: http::Version,
+    /// Status sent to the client.
     pub status: u16,
+    /// Response body bytes sent.
     pub bytes: u64,
+    /// Cluster that served the request.
     pub cluster: String,
+    /// Member that served the request.
     pub member: String,
+    /// From the request head to the last body byte, in microseconds.
     pub duration_us: u128,
+    /// How the exchange ended (`ok`, `member-broke-body`, `client-gone`, `timeout`).
     pub outcome: &'static str,
 }
 

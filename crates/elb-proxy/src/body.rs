@@ -129,6 +129,7 @@ pub struct TotalTimeout;
 
 /// Called once when a proxied response ends.
 pub trait Completion: Send + 'static {
+    /// Runs once, when the answer's body is dropped, with how it ended and its byte count.
     fn complete(self: Box<Self>, outcome: BodyOutcome, body_bytes: u64);
 }
 
@@ -138,13 +139,19 @@ pub enum ResponseBody {
     Full(Option<Bytes>),
     /// A member's answer, streamed.
     Upstream {
+        /// The member's body.
         inner: Incoming,
+        /// End-of-exchange accounting, taken when it runs.
         done: Option<Box<dyn Completion>>,
         /// The request's total timeout (none when not configured: no timer per request).
         deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+        /// The member's body reached its end.
         ended: bool,
+        /// The member's body failed.
         failed: bool,
+        /// The total deadline cut the body.
         timed_out: bool,
+        /// Body bytes relayed so far.
         bytes: u64,
     },
 }
@@ -163,12 +170,15 @@ impl std::fmt::Debug for ResponseBody {
 }
 
 impl ResponseBody {
+    /// A local answer with this body.
     pub fn full(b: impl Into<Bytes>) -> Self {
         Self::Full(Some(b.into()))
     }
+    /// A local answer without a body.
     pub fn empty() -> Self {
         Self::Full(None)
     }
+    /// A member's answer streamed with `done` run at its end; `deadline` cuts it.
     pub fn upstream(
         inner: Incoming,
         done: Box<dyn Completion>,

@@ -5,6 +5,7 @@
 //! and `snapshot` holds the running form of one loaded config.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod access_log;
 pub mod admin;

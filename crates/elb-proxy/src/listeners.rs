@@ -21,9 +21,13 @@ use elb_proxy_core::config::Config;
 
 /// What a listener does with the connections it accepts; swappable while it runs.
 pub struct ListenerSettings {
+    /// Name used in logs and metrics.
     pub name: String,
+    /// TLS acceptor, for TLS listeners.
     pub tls: Option<TlsAcceptor>,
+    /// Connection cap of this listener.
     pub max_connections: Option<usize>,
+    /// What the listener serves.
     pub mode: Mode,
     /// Accept h2c prior knowledge on a plain listener.
     pub h2c: bool,
@@ -33,14 +37,21 @@ pub struct ListenerSettings {
 #[derive(Debug, thiserror::Error)]
 pub enum ListenerError {
     #[error("TLS for listener {addr}: {source}")]
+    /// A certificate or key could not be loaded.
     Tls {
+        /// The listener's address.
         addr: SocketAddr,
+        /// What loading said.
         source: crate::tls::TlsError,
     },
     #[error("binding {name} {addr}: {source}")]
+    /// The address could not be bound.
     Bind {
+        /// The listener's name.
         name: String,
+        /// The listener's address.
         addr: SocketAddr,
+        /// What binding said.
         source: std::io::Error,
     },
 }
@@ -130,7 +141,9 @@ pub struct Prepared {
 /// What `commit` changed, for the reload summary.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Changes {
+    /// Addresses now listened on that were not before.
     pub added: Vec<SocketAddr>,
+    /// Addresses no longer listened on.
     pub removed: Vec<SocketAddr>,
 }
 

@@ -1,6 +1,10 @@
 //! elb-proxy binary: loads the config, starts listeners, health checks, admin socket and
 //! metrics, and handles signals. `elb-proxy ctl ...` is the admin socket client.
 
+// The one unsafe use is mimalloc's `mi_collect` (below), allowed where it is declared and
+// called.
+#![deny(unsafe_code)]
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -21,6 +25,8 @@ use elb_proxy_core::config::{self, ValidConfig};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 // mimalloc's own API (linked in through the `mimalloc` crate's static library).
+// SAFETY: the signature matches mimalloc's `void mi_collect(bool force)` (mimalloc.h).
+#[allow(unsafe_code)]
 unsafe extern "C" {
     /// Frees what mimalloc holds for reuse; with `force`, returns it to the OS.
     fn mi_collect(force: bool);
@@ -51,9 +57,12 @@ async fn maintenance(shared: Arc<Shared>) {
             .load(std::sync::atomic::Ordering::Relaxed);
         if parks != last_parks || reaped > 0 {
             last_parks = parks;
+            #[allow(unsafe_code)]
             // SAFETY: mi_collect only walks the calling thread's heap and the shared
             // segment caches; it has no preconditions.
-            unsafe { mi_collect(true) };
+            unsafe {
+                mi_collect(true)
+            };
         }
     }
 }

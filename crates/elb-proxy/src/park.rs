@@ -95,7 +95,9 @@ impl Drop for InFlight {
 /// A response body that carries its request's in-flight mark.
 #[derive(Debug)]
 pub struct Tracked<B> {
+    /// The answer's body.
     pub inner: B,
+    /// Held until the body is dropped: the request is in flight until then.
     pub _mark: InFlight,
 }
 
@@ -123,12 +125,14 @@ impl<B: Body + Unpin> Body for Tracked<B> {
 /// in `state`. `replay` holds bytes a previous hyper connection had read but not used.
 #[derive(Debug)]
 pub struct ParkIo {
+    /// The client's socket.
     pub stream: TcpStream,
     replay: Bytes,
     state: Arc<ParkState>,
 }
 
 impl ParkIo {
+    /// Wraps `stream`, serving `replay` (bytes read while parked) before reading more.
     pub fn new(stream: TcpStream, replay: Bytes, state: Arc<ParkState>) -> Self {
         Self {
             stream,
@@ -211,9 +215,13 @@ pub enum Run<E> {
 
 /// Drives a hyper connection until it ends or has been parkable for `grace`.
 pub struct UntilIdle<'a, C> {
+    /// The hyper connection being driven.
     pub conn: Pin<&'a mut C>,
+    /// The connection's idle tracking.
     pub state: &'a ParkState,
+    /// Idle time before parking.
     pub grace: Duration,
+    /// The task's one timer, shared with the idle timeout.
     pub timer: Pin<&'a mut tokio::time::Sleep>,
     /// The request count when the timer was armed; `None` while not armed.
     pub armed: Option<u32>,

@@ -39,8 +39,11 @@ pub enum Mode {
 /// Per client connection.
 #[derive(Debug)]
 pub struct ConnCtx {
+    /// Process-wide state.
     pub shared: Arc<Shared>,
+    /// The forwarding headers prepared for this client.
     pub fwd: elb_proxy_core::Forwarding,
+    /// What the listener serves.
     pub mode: Mode,
     /// Idle tracking of a parkable HTTP/1.1 connection (see `park`).
     pub park: Option<Arc<crate::park::ParkState>>,

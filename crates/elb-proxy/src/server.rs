@@ -52,8 +52,11 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 /// hyper's connection builders for the current limits: HTTP/1.1 only, HTTP/2 only (TLS
 /// with ALPN h2), and automatic detection (plain listeners with `h2c: true`).
 pub struct ConnBuilders {
+    /// HTTP/1.1 only.
     pub h1: http1::Builder,
+    /// HTTP/2 only (TLS with ALPN h2).
     pub h2: http2::Builder<TokioExecutor>,
+    /// Either, detected (plain listeners with `h2c: true`).
     pub auto: auto::Builder<TokioExecutor>,
 }
 

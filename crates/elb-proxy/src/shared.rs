@@ -24,8 +24,11 @@ pub struct Shared {
     pub stopping: AtomicBool,
     /// Operator asked the whole proxy to drain (`set proxy state drain`).
     pub admin_drain: AtomicBool,
+    /// Process-wide counters.
     pub stats: GlobalStats,
+    /// The config file, read again on reload.
     pub config_path: PathBuf,
+    /// Process start (for `show info`).
     pub started: std::time::SystemTime,
     /// Serialises reloads (signal and admin socket).
     pub reload_lock: tokio::sync::Mutex<()>,
@@ -40,6 +43,7 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// The state for a freshly loaded config (no listener bound yet).
     pub fn new(config: ValidConfig, config_path: PathBuf) -> Arc<Self> {
         let (shutdown, _) = tokio::sync::watch::channel(false);
         Arc::new(Self {

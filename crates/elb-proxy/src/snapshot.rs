@@ -19,22 +19,32 @@ use elb_proxy_core::{ActivePolicy, Balancer, PassivePolicy};
 /// One member, static parts.
 #[derive(Debug)]
 pub struct LiveMember {
+    /// Name (its address when unnamed).
     pub name: String,
+    /// Address.
     pub addr: std::net::SocketAddr,
     /// `Host` value for active checks and for clients that sent none.
     pub authority: HeaderValue,
+    /// Idle connections to the member.
     pub pool: Arc<Pool>,
+    /// Counters, kept across reloads while the member keeps its name.
     pub stats: Arc<MemberStats>,
 }
 
 /// One cluster.
 #[derive(Debug)]
 pub struct LiveCluster {
+    /// Name.
     pub name: String,
+    /// The cluster's config.
     pub config: Cluster,
+    /// Members in config order.
     pub members: Vec<LiveMember>,
+    /// Member choice and health, locked briefly per request.
     pub balancer: Mutex<Balancer>,
+    /// Counters, kept across reloads while the cluster keeps its name.
     pub stats: Arc<ClusterStats>,
+    /// Sticky-session cookie name, when configured.
     pub sticky_cookie: Option<String>,
 }
 
@@ -44,6 +54,7 @@ impl LiveCluster {
         self.balancer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Index of the member named `name`.
     pub fn member_index(&self, name: &str) -> Option<usize> {
         self.members.iter().position(|m| m.name == name)
     }
@@ -53,6 +64,7 @@ impl LiveCluster {
         self.lock().healthy_count(now) > 0
     }
 
+    /// The cluster's active checks, when configured.
     pub fn health_check(&self) -> Option<&HealthCheck> {
         self.config.health_check.as_ref()
     }
@@ -61,8 +73,11 @@ impl LiveCluster {
 /// The running form of one config.
 #[derive(Debug)]
 pub struct Snapshot {
+    /// The validated config this snapshot runs.
     pub config: ValidConfig,
+    /// The compiled routing table.
     pub router: Router,
+    /// Clusters in config order (route targets index into it).
     pub clusters: Vec<Arc<LiveCluster>>,
     /// Indexes of the health service's must-be-up clusters.
     pub must_be_up: Vec<usize>,
@@ -104,6 +119,7 @@ impl Snapshot {
         }
     }
 
+    /// The cluster named `name`.
     pub fn cluster(&self, name: &str) -> Option<&Arc<LiveCluster>> {
         self.clusters.iter().find(|c| c.name == name)
     }

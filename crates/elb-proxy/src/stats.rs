@@ -21,6 +21,7 @@ pub struct Histogram {
 }
 
 impl Histogram {
+    /// Counts one observation.
     pub fn observe(&self, d: Duration) {
         let s = d.as_secs_f64();
         if let Some(i) = LATENCY_BUCKETS.iter().position(|&b| s <= b) {
@@ -57,10 +58,15 @@ pub struct MemberStats {
     pub responses: [AtomicU64; 5],
     /// Connect errors, broken answers, timeouts.
     pub failures: AtomicU64,
+    /// Failed connects.
     pub connect_errors: AtomicU64,
+    /// Response heads not received in time.
     pub timeouts: AtomicU64,
+    /// Passive ejections.
     pub ejections: AtomicU64,
+    /// Active checks that passed.
     pub check_ok: AtomicU64,
+    /// Active checks that failed.
     pub check_failed: AtomicU64,
     /// Response body bytes relayed to clients.
     pub bytes_out: AtomicU64,
@@ -71,6 +77,7 @@ pub struct MemberStats {
 }
 
 impl MemberStats {
+    /// Counts an answer by status class.
     pub fn count_status(&self, status: u16) {
         if let Some(c) = self
             .responses
@@ -80,6 +87,7 @@ impl MemberStats {
         }
     }
 
+    /// Records now as the time of the last state change.
     pub fn touch_change(&self) {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -91,7 +99,9 @@ impl MemberStats {
 /// Per cluster.
 #[derive(Debug, Default)]
 pub struct ClusterStats {
+    /// Requests that got an answer head.
     pub requests: AtomicU64,
+    /// Further members tried after a failure before sending.
     pub retries: AtomicU64,
     /// 503 because no member was available.
     pub no_member: AtomicU64,
@@ -102,18 +112,23 @@ pub struct ClusterStats {
 /// Whole process.
 #[derive(Debug, Default)]
 pub struct GlobalStats {
+    /// Open client connections.
     pub connections_active: AtomicI64,
     /// Idle HTTP/1.1 connections currently parked without hyper state (see `park`).
     pub connections_parked: AtomicI64,
     /// Times a connection was parked.
     pub parks_total: AtomicU64,
+    /// Client connections accepted.
     pub connections_total: AtomicU64,
     /// Closed at once because a connection limit was reached.
     pub connections_refused: AtomicU64,
+    /// Requests received.
     pub requests_total: AtomicU64,
     /// Requests no route matched (404).
     pub unrouted: AtomicU64,
+    /// Reloads that took effect.
     pub reloads_ok: AtomicU64,
+    /// Reloads refused (the old config kept).
     pub reloads_failed: AtomicU64,
     /// Answers the proxy produced itself for errors, by status.
     pub local_errors: [AtomicU64; 6],
@@ -132,6 +147,7 @@ pub fn local_error_index(status: u16) -> Option<usize> {
     }
 }
 
+/// The status of each `GlobalStats::local_errors` slot.
 pub const LOCAL_ERROR_CODES: [u16; 6] = [413, 431, 502, 503, 504, 404];
 
 #[cfg(test)]

@@ -12,10 +12,18 @@ use rustls::sign::CertifiedKey;
 use elb_proxy_core::config::Tls;
 
 #[derive(Debug, thiserror::Error)]
+/// Why a listener's TLS settings could not be loaded.
 pub enum TlsError {
     #[error("{path}: {message}")]
-    File { path: String, message: String },
+    /// A certificate or key file is missing or unreadable.
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
     #[error("tls: {0}")]
+    /// rustls refused the certificate or key.
     Rustls(#[from] rustls::Error),
 }
 

@@ -22,7 +22,9 @@ use elb_proxy_core::config::MemberProtocol;
 /// an HTTP/2 handle is a clone of the member's shared connection.
 #[derive(Debug)]
 pub enum Sender {
+    /// An HTTP/1.1 connection.
     H1(http1::SendRequest<UpstreamBody>),
+    /// A shared HTTP/2 connection.
     H2(http2::SendRequest<UpstreamBody>),
 }
 
@@ -64,7 +66,9 @@ struct IdleList {
 /// connections stay warm and the surplus ages out. HTTP/2: the one shared connection.
 #[derive(Debug)]
 pub struct Pool {
+    /// The member's address.
     pub addr: SocketAddr,
+    /// Protocol spoken to the member.
     pub protocol: MemberProtocol,
     idle: Mutex<IdleList>,
     /// The shared HTTP/2 connection (h2 members only).
@@ -77,12 +81,16 @@ pub struct Pool {
 #[derive(Debug, thiserror::Error)]
 pub enum NotSentCause {
     #[error("connect: {0}")]
+    /// The TCP connect failed.
     Connect(#[source] std::io::Error),
     #[error("connect timed out")]
+    /// The TCP connect took longer than `timeouts.connect`.
     ConnectTimeout,
     #[error("handshake: {0}")]
+    /// The HTTP handshake failed.
     Handshake(#[source] hyper::Error),
     #[error("connection closed before the request was written: {0}")]
+    /// The pooled connection closed before the request was written.
     Closed(#[source] hyper::Error),
 }
 
@@ -100,6 +108,7 @@ pub enum SendError {
 }
 
 impl Pool {
+    /// A pool for one member.
     pub fn new(
         addr: SocketAddr,
         protocol: MemberProtocol,
