@@ -11,10 +11,12 @@ use keepalived_conf::model as kc;
 
 use crate::cli::DaemonArgs;
 use crate::control::TrackerKind;
-use crate::net::netlink::{Broadcast, RouteKind, RouteSpec, RuleSpec, Vip, table_number};
 use crate::runtime::file_tracker;
 use crate::scripts::conf::instance_trackers;
-use crate::spec::{DaemonSpec, GroupSpec, InstanceSpec, interface_tracker};
+use crate::spec::{
+    Broadcast, DaemonSpec, GroupSpec, InstanceSpec, RouteKind, RouteSpec, RuleSpec, Vip,
+    interface_tracker, table_number,
+};
 
 fn load(args: &DaemonArgs) -> keepalived_conf::Loaded {
     let opts = keepalived_conf::LoadOptions {

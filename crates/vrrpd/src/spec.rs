@@ -1,13 +1,11 @@
 //! What the daemon runs, independent of how it was written down: each VRRP instance with its
 //! interface, the protocol configuration for the `vrrp` state machine and the system details
-//! (VIP attributes, source address) that only the I/O shell cares about. Built from
+//! (VIP attributes, routes and rules, source address) that only the I/O shell cares about. Built from
 //! keepalived.conf by [`crate::conf`]; compared field by field on reload to decide which
 //! instances keep running untouched.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
-
-use crate::net::netlink::{RouteSpec, RuleSpec, Vip};
 
 /// Name of the tracker that follows interface `ifname` (`track_interface`).
 pub fn interface_tracker(ifname: &str) -> String {
@@ -75,4 +73,76 @@ impl InstanceSpec {
 pub struct GroupSpec {
     pub name: String,
     pub members: Vec<String>,
+}
+
+/// A virtual address as keepalived's `virtual_ipaddress` line describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Vip {
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+    /// Interface the address goes on.
+    pub ifname: String,
+    pub broadcast: Broadcast,
+    /// `RT_SCOPE_*` value; None = universe (global).
+    pub scope: Option<u8>,
+    pub label: Option<String>,
+}
+
+/// keepalived's `brd ADDR|+|-`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Broadcast {
+    None,
+    /// `brd +`: host part all ones.
+    Derived,
+    Addr(Ipv4Addr),
+}
+
+/// A `virtual_routes` line in the subset vrrpd installs: `[TYPE] to PREFIX [via GW] [dev IF]
+/// [src ADDR] [table N] [metric N]`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RouteSpec {
+    pub dst: IpAddr,
+    pub prefix_len: u8,
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    pub src: Option<IpAddr>,
+    pub table: u32,
+    pub metric: Option<u32>,
+    /// `blackhole`, `unreachable` or `prohibit` instead of a unicast route.
+    pub kind: RouteKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum RouteKind {
+    Unicast,
+    Blackhole,
+    Unreachable,
+    Prohibit,
+}
+
+/// `table` names as `ip route` knows them without /etc/iproute2.
+pub fn table_number(name: &str) -> Option<u32> {
+    match name {
+        "main" => Some(254),
+        "local" => Some(255),
+        "default" => Some(253),
+        n => n.parse().ok(),
+    }
+}
+
+/// A `virtual_rules` line in the subset vrrpd installs: `[from PREFIX] [to PREFIX]
+/// [table N] [preference N]` (lookup in `table`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RuleSpec {
+    pub from: Option<(IpAddr, u8)>,
+    pub to: Option<(IpAddr, u8)>,
+    pub table: u32,
+    pub priority: Option<u32>,
+}
+
+impl RuleSpec {
+    /// Whether the rule matches IPv6 prefixes.
+    pub fn is_v6(&self) -> bool {
+        self.from.or(self.to).is_some_and(|(a, _)| a.is_ipv6())
+    }
 }

@@ -400,7 +400,7 @@ impl Daemon {
         source_from(s, &addrs)
     }
 
-    async fn vip_ifindex(&self, v: &netlink::Vip, default: u32) -> u32 {
+    async fn vip_ifindex(&self, v: &crate::spec::Vip, default: u32) -> u32 {
         if let Some(i) = self.ifaces.values().find(|i| i.info.name == v.ifname) {
             return i.info.index;
         }
