@@ -6,7 +6,6 @@
 mod control_bridge;
 mod hooks;
 mod iface;
-mod unit;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -17,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, Result};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
-use vrrp::{Action, Event, Family, GarpCause, Instance, RxError, State, SyncGroup};
+use vrrp::{Action, Event, Family, GarpCause, Instance, RxError, State, SyncGroup, Unit};
 
 use crate::dump;
 use crate::net::linkwatch::{self, NetEvent};
@@ -29,7 +28,6 @@ use hooks::Hooks;
 pub use hooks::file_tracker;
 use iface::Iface;
 pub use iface::Received;
-use unit::Unit;
 
 /// Loads the configuration (argument: true on reload); returns a clear error when it cannot.
 pub type Loader = Box<dyn Fn(bool) -> Result<DaemonSpec> + Send>;
