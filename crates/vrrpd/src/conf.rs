@@ -11,7 +11,7 @@ use keepalived_conf::model as kc;
 
 use crate::cli::DaemonArgs;
 use crate::control::TrackerKind;
-use crate::runtime::file_tracker;
+use crate::daemon::file_tracker;
 use crate::scripts::conf::instance_trackers;
 use crate::spec::{
     Broadcast, DaemonSpec, GroupSpec, InstanceSpec, RouteKind, RouteSpec, RuleSpec, Vip,

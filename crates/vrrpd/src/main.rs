@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 use vrrpd::cli::{Cli, Command, DaemonArgs, RuntimePaths};
-use vrrpd::runtime::{Daemon, Options};
+use vrrpd::daemon::{Daemon, Options};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -67,7 +67,7 @@ fn run_daemon(args: &DaemonArgs) -> Result<()> {
         .context("starting the tokio runtime")?;
     write_pid_file(&paths.pid_file)?;
     let loader_args = args.clone();
-    let loader: vrrpd::runtime::Loader =
+    let loader: vrrpd::daemon::Loader =
         Box::new(move |reload| vrrpd::conf::load_spec(&loader_args, reload));
     let control_group = match &args.control_group {
         None => None,

@@ -27,7 +27,7 @@ pub struct TrackerState {
     pub reason: String,
 }
 
-pub struct Hooks {
+pub struct ScriptsAndMail {
     conf: Option<Arc<kc::Config>>,
     scripts: HashMap<String, (TrackScriptSpec, ScriptTracker)>,
     files: HashMap<String, (TrackFileSpec, FileTracker)>,
@@ -40,10 +40,10 @@ pub struct Hooks {
     pub updates_rx: mpsc::Receiver<TrackerUpdate>,
 }
 
-impl Hooks {
+impl ScriptsAndMail {
     pub fn new() -> Self {
         let (updates_tx, updates_rx) = mpsc::channel(1024);
-        Hooks {
+        ScriptsAndMail {
             conf: None,
             scripts: HashMap::new(),
             files: HashMap::new(),
@@ -317,7 +317,7 @@ impl Hooks {
     }
 }
 
-impl Default for Hooks {
+impl Default for ScriptsAndMail {
     fn default() -> Self {
         Self::new()
     }
