@@ -11,11 +11,10 @@ use keepalived_conf::model as kc;
 
 use crate::cli::DaemonArgs;
 use crate::control::TrackerKind;
-use crate::daemon::file_tracker;
 use crate::scripts::conf::instance_trackers;
 use crate::spec::{
-    Broadcast, DaemonSpec, GroupSpec, InstanceSpec, RouteKind, RouteSpec, RuleSpec, Vip,
-    interface_tracker, table_number,
+    Broadcast, DaemonSpec, GroupSpec, InstanceSpec, RouteKind, RouteSpec, RuleSpec, TrackerId, Vip,
+    table_number,
 };
 
 fn load(args: &DaemonArgs) -> keepalived_conf::Loaded {
@@ -204,27 +203,27 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
     v.v3_checksum_as_v2 = g.v3_checksum_as_v2;
     v.dont_track_primary = i.dont_track_primary;
     v.fast_failover = fast_failover(args);
-    let mut track_interfaces = Vec::new();
+    let mut trackers = Vec::new();
     for t in instance_trackers(cfg, i) {
         let w = &t.weight;
         let weight = i32::try_from(w.weight.clamp(-254, 254)).unwrap_or(0);
-        let name = match t.kind {
-            TrackerKind::Script => w.name.clone(),
+        let id = match t.kind {
+            TrackerKind::Script => TrackerId::Script(w.name.clone()),
             TrackerKind::Interface => {
                 if w.name == interface {
                     continue; // own interface: tracked anyway (keepalived ignores it too)
                 }
-                track_interfaces.push(w.name.clone());
-                interface_tracker(&w.name)
+                TrackerId::Interface(w.name.clone())
             }
             // Fed with the file's value (Event::TrackerValue): weighted files add value x weight.
-            TrackerKind::File => file_tracker(&w.name),
+            TrackerKind::File => TrackerId::File(w.name.clone()),
         };
         v.trackers.push(vrrp::TrackerConfig {
-            name,
+            name: id.key(),
             weight,
             reverse: w.reverse,
         });
+        trackers.push(id);
     }
     let source = i.unicast_src_ip.or(i.mcast_src_ip);
     let routes = i
@@ -263,7 +262,7 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
         excluded,
         routes,
         rules,
-        track_interfaces,
+        trackers,
     })
 }
 
@@ -439,7 +438,7 @@ mod tests {
             !names.iter().any(|(n, _)| *n == "interface:eth0"),
             "{names:?}"
         );
-        assert_eq!(i.track_interfaces, ["eth1"]);
+        assert_eq!(i.tracked_interfaces().collect::<Vec<_>>(), ["eth1"]);
         assert!(i.vrrp.fast_failover.fast_preempt);
         assert_eq!(i.vrrp.fast_failover.hold_time, Duration::from_millis(500));
         assert_eq!(

@@ -133,7 +133,7 @@ mod tests {
             excluded: Vec::new(),
             routes: Vec::new(),
             rules: Vec::new(),
-            track_interfaces: Vec::new(),
+            trackers: Vec::new(),
         }
     }
 

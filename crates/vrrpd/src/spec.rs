@@ -7,9 +7,45 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-/// Name of the tracker that follows interface `ifname` (`track_interface`).
-pub fn interface_tracker(ifname: &str) -> String {
-    format!("interface:{ifname}")
+use crate::control::TrackerKind;
+
+/// What a tracker follows. The `vrrp` state machine knows trackers by a string only
+/// ([`TrackerId::key`]); the daemon knows them by this.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TrackerId {
+    /// A `vrrp_script`.
+    Script(String),
+    /// A `track_file` (files and scripts may share names).
+    File(String),
+    /// A `track_interface`.
+    Interface(String),
+}
+
+impl TrackerId {
+    /// The name given to the `vrrp` state machine (and shown in logs).
+    pub fn key(&self) -> String {
+        match self {
+            TrackerId::Script(n) => n.clone(),
+            TrackerId::File(n) => format!("file:{n}"),
+            TrackerId::Interface(n) => format!("interface:{n}"),
+        }
+    }
+
+    /// The configured name of the script, file or interface.
+    pub fn name(&self) -> &str {
+        match self {
+            TrackerId::Script(n) | TrackerId::File(n) | TrackerId::Interface(n) => n,
+        }
+    }
+
+    /// The kind, as the control socket reports it.
+    pub fn kind(&self) -> TrackerKind {
+        match self {
+            TrackerId::Script(_) => TrackerKind::Script,
+            TrackerId::File(_) => TrackerKind::File,
+            TrackerId::Interface(_) => TrackerKind::Interface,
+        }
+    }
 }
 
 /// Everything one daemon runs.
@@ -49,11 +85,19 @@ pub struct InstanceSpec {
     pub routes: Vec<RouteSpec>,
     /// `virtual_rules` installed while MASTER.
     pub rules: Vec<RuleSpec>,
-    /// Interfaces this instance tracks (their trackers are named by [`interface_tracker`]).
-    pub track_interfaces: Vec<String>,
+    /// What each of `vrrp.trackers` follows, in the same order.
+    pub trackers: Vec<TrackerId>,
 }
 
 impl InstanceSpec {
+    /// The interfaces this instance tracks (`track_interface`, its own excepted).
+    pub fn tracked_interfaces(&self) -> impl Iterator<Item = &str> {
+        self.trackers.iter().filter_map(|t| match t {
+            TrackerId::Interface(n) => Some(n.as_str()),
+            _ => None,
+        })
+    }
+
     /// Whether this instance speaks IPv6.
     pub fn is_v6(&self) -> bool {
         self.vrrp.family == vrrp::Family::V6

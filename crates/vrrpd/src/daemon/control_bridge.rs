@@ -117,13 +117,14 @@ impl Daemon {
     }
 
     pub(super) async fn on_tracker_update(&mut self, u: TrackerUpdate) {
-        let name = self.scripts_mail.on_update(&u);
+        let id = self.scripts_mail.on_update(&u);
+        let name = id.key();
         tracing::info!(tracker = %name, up = u.up, reason = %u.reason, "tracker changed");
         let now = self.now();
         let targets: Vec<(usize, usize)> = self
             .insts
             .iter()
-            .filter(|r| r.spec.vrrp.trackers.iter().any(|t| t.name == name))
+            .filter(|r| r.spec.trackers.contains(&id))
             .map(|r| (r.unit, r.member))
             .collect();
         for (unit, member) in targets {
@@ -192,15 +193,10 @@ impl Daemon {
                 .vrrp
                 .trackers
                 .iter()
-                .map(|t| {
-                    let st = self.scripts_mail.trackers.get(&t.name);
-                    let (kind, shown) = if let Some(i) = t.name.strip_prefix("interface:") {
-                        (TrackerKind::Interface, i.to_string())
-                    } else if let Some(f) = t.name.strip_prefix("file:") {
-                        (TrackerKind::File, f.to_string())
-                    } else {
-                        (TrackerKind::Script, t.name.clone())
-                    };
+                .zip(&rt.spec.trackers)
+                .map(|(t, id)| {
+                    let st = self.scripts_mail.trackers.get(id);
+                    let (kind, shown) = (id.kind(), id.name().to_string());
                     let up = match kind {
                         TrackerKind::Interface => self
                             .ifaces

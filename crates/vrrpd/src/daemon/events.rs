@@ -10,7 +10,7 @@ use super::reload::source_from;
 use super::{Daemon, Received};
 use crate::net::linkwatch::NetEvent;
 use crate::ratelimit::Verdict;
-use crate::spec::interface_tracker;
+use crate::spec::TrackerId;
 
 impl Daemon {
     pub(super) async fn on_timers(&mut self) {
@@ -138,7 +138,7 @@ impl Daemon {
 
     async fn link_changed(&mut self, ifindex: u32, name: &str, up: bool) {
         let now = self.now();
-        let tracker = interface_tracker(name);
+        let tracker = TrackerId::Interface(name.to_string()).key();
         let targets: Vec<(usize, usize, Vec<Event>)> = self
             .insts
             .iter()
@@ -147,7 +147,7 @@ impl Daemon {
                 if r.ifindex == ifindex {
                     evs.push(Event::LinkState { up });
                 }
-                if r.spec.track_interfaces.iter().any(|t| t == name) {
+                if r.spec.tracked_interfaces().any(|t| t == name) {
                     evs.push(Event::TrackerChanged {
                         name: tracker.clone(),
                         up,

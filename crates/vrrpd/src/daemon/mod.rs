@@ -30,7 +30,6 @@ use control_bridge::{ControlBridge, ControlReq};
 use iface::Iface;
 pub use iface::Received;
 use scripts_and_mail::ScriptsAndMail;
-pub use scripts_and_mail::file_tracker;
 
 /// Loads the configuration (argument: true on reload); returns a clear error when it cannot.
 pub type Loader = Box<dyn Fn(bool) -> Result<DaemonSpec> + Send>;
@@ -246,7 +245,7 @@ impl InstRt {
                 excluded: Vec::new(),
                 routes: Vec::new(),
                 rules: Vec::new(),
-                track_interfaces: Vec::new(),
+                trackers: Vec::new(),
             },
             unit: usize::MAX,
             member: usize::MAX,

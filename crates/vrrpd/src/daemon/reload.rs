@@ -12,7 +12,7 @@ use super::{Daemon, Iface, InstRt, sd_notify_state};
 use crate::dump;
 use crate::net::netlink;
 use crate::plan::{self, Step, UnitLayout};
-use crate::spec::{DaemonSpec, InstanceSpec, interface_tracker};
+use crate::spec::{DaemonSpec, InstanceSpec, TrackerId};
 
 /// A unit taken out of the running set, with its instances' bookkeeping.
 struct Running {
@@ -232,24 +232,24 @@ impl Daemon {
         if rt.source.is_none() {
             evs.push(Event::SendReady(false));
         }
-        for t in &rt.spec.vrrp.trackers {
-            if let Some(st) = self.scripts_mail.trackers.get(&t.name) {
+        for t in &rt.spec.trackers {
+            if let Some(st) = self.scripts_mail.trackers.get(t) {
                 evs.push(Event::TrackerChanged {
-                    name: t.name.clone(),
+                    name: t.key(),
                     up: st.up,
                 });
             }
         }
-        for t in &rt.spec.track_interfaces {
+        for t in rt.spec.tracked_interfaces() {
             let up = self
                 .ifaces
                 .values()
-                .find(|i| &i.info.name == t)
+                .find(|i| i.info.name == t)
                 .map(|i| i.info.usable);
             // Interfaces we hold no socket on are looked up by the link watcher's first event.
             if let Some(up) = up {
                 evs.push(Event::TrackerChanged {
-                    name: interface_tracker(t),
+                    name: TrackerId::Interface(t.to_string()).key(),
                     up,
                 });
             }

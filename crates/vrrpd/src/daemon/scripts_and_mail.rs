@@ -15,6 +15,7 @@ use crate::control::{AlertStats, ScriptStats, TrackerKind};
 use crate::notify::{Notifier, NotifySpec, NotifyState, Target};
 use crate::scripts::{FileTracker, ScriptSettings, ScriptTracker, TrackScriptSpec, TrackerUpdate};
 use crate::scripts::{TrackFileSpec, conf::instance_trackers};
+use crate::spec::TrackerId;
 
 /// How often `track_file`s are read.
 const FILE_POLL: Duration = Duration::from_millis(500);
@@ -35,7 +36,7 @@ pub struct ScriptsAndMail {
     alerts: Option<(SmtpSpec, AlertQueue)>,
     /// Last state notified per sync group, so a group is notified once per group change.
     group_state: HashMap<String, &'static str>,
-    pub trackers: HashMap<String, TrackerState>,
+    pub trackers: HashMap<TrackerId, TrackerState>,
     updates_tx: mpsc::Sender<TrackerUpdate>,
     pub updates_rx: mpsc::Receiver<TrackerUpdate>,
 }
@@ -95,7 +96,7 @@ impl ScriptsAndMail {
                 && let Some((_, t)) = self.scripts.remove(&name)
             {
                 t.stop().await;
-                self.trackers.remove(&name);
+                self.trackers.remove(&TrackerId::Script(name));
             }
         }
         for (name, spec) in wanted_scripts {
@@ -115,7 +116,7 @@ impl ScriptsAndMail {
                 && let Some((_, t)) = self.files.remove(&name)
             {
                 t.stop().await;
-                self.trackers.remove(&file_tracker(&name));
+                self.trackers.remove(&TrackerId::File(name));
             }
         }
         for (name, spec) in wanted_files {
@@ -178,18 +179,18 @@ impl ScriptsAndMail {
         self.conf = Some(conf);
     }
 
-    /// Records a tracker update; returns the vrrp tracker name to feed to instances.
-    pub fn on_update(&mut self, u: &TrackerUpdate) -> String {
-        let name = if self.files.contains_key(&u.name) && !self.scripts.contains_key(&u.name) {
-            file_tracker(&u.name)
+    /// Records a tracker update; returns which tracker it is.
+    pub fn on_update(&mut self, u: &TrackerUpdate) -> TrackerId {
+        let id = if self.files.contains_key(&u.name) && !self.scripts.contains_key(&u.name) {
+            TrackerId::File(u.name.clone())
         } else {
-            u.name.clone()
+            TrackerId::Script(u.name.clone())
         };
-        let st = self.trackers.entry(name.clone()).or_default();
+        let st = self.trackers.entry(id.clone()).or_default();
         st.up = u.up;
         st.value = u.value;
         st.reason = u.reason.clone();
-        name
+        id
     }
 
     /// The push in force on track script `name`, if any (`None` once a result agreed).
@@ -321,11 +322,6 @@ impl Default for ScriptsAndMail {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// The vrrp tracker name of `track_file NAME` (files and scripts may share names).
-pub fn file_tracker(name: &str) -> String {
-    format!("file:{name}")
 }
 
 fn notify_state(s: &str) -> Option<NotifyState> {
