@@ -3,7 +3,6 @@
 //! typed model onto [`DaemonSpec`] and the `vrrp` state machine's configuration.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -34,44 +33,64 @@ fn short_hostname() -> String {
         .unwrap_or_default()
 }
 
-/// `-t`: diagnostics to stderr, keepalived's exit classes. Like keepalived's `-t`, an
-/// instance interface missing from this network namespace is reported (class 5).
-pub fn config_test(args: &DaemonArgs) -> ExitCode {
+/// What checking a configuration found: the lines for the operator, and the outcome. The
+/// binary prints them and picks the exit status (`exit.rs`).
+#[derive(Debug)]
+pub struct Checked<T> {
+    /// Diagnostics, in the order found.
+    pub messages: Vec<String>,
+    /// The result proper.
+    pub outcome: T,
+}
+
+/// keepalived's `-t` exit class when the model loads but cannot be mapped onto instances.
+pub const CLASS_UNUSABLE: u8 = 4;
+/// keepalived's `-t` exit class for an instance interface missing from this namespace.
+pub const CLASS_MISSING_INTERFACE: u8 = 5;
+
+/// `-t`: the diagnostics and keepalived's exit class. Like keepalived's `-t`, an instance
+/// interface missing from this network namespace is reported (class 5).
+pub fn config_test(args: &DaemonArgs) -> Checked<u8> {
     let loaded = load(args);
-    for d in &loaded.diagnostics {
-        crate::say::err(&d.to_string());
-    }
-    let mut code = loaded.exit_class();
+    let mut messages: Vec<String> = loaded.diagnostics.iter().map(|d| d.to_string()).collect();
+    let mut class = loaded.exit_class();
     if let Some(cfg) = &loaded.config {
         if let Err(e) = spec_from_config(cfg, args) {
-            crate::say::err(&format!("{e:#}"));
-            return ExitCode::from(4);
+            messages.push(format!("{e:#}"));
+            return Checked {
+                messages,
+                outcome: CLASS_UNUSABLE,
+            };
         }
         for i in &cfg.instances {
             if let Some(ifname) = &i.interface
                 && nix::net::if_::if_nametoindex(ifname.as_str()).is_err()
             {
-                crate::say::err(&format!(
+                messages.push(format!(
                     "WARNING - interface {ifname} for vrrp_instance {} doesn't exist",
                     i.name
                 ));
-                if code != 2 {
-                    code = code.max(5);
+                if class != 2 {
+                    class = class.max(CLASS_MISSING_INTERFACE);
                 }
             }
         }
     }
-    ExitCode::from(code)
+    Checked {
+        messages,
+        outcome: class,
+    }
 }
 
-/// `--dump-config`: the typed model as JSON.
-pub fn dump_config(args: &DaemonArgs) -> Result<String> {
+/// `--dump-config`: the diagnostics and the typed model as JSON.
+pub fn dump_config(args: &DaemonArgs) -> Checked<Result<String>> {
     let loaded = load(args);
-    for d in &loaded.diagnostics {
-        crate::say::err(&d.to_string());
-    }
-    let cfg = loaded.config.context("configuration could not be loaded")?;
-    Ok(serde_json::to_string_pretty(&cfg)?)
+    let messages = loaded.diagnostics.iter().map(|d| d.to_string()).collect();
+    let outcome = loaded
+        .config
+        .context("configuration could not be loaded")
+        .and_then(|cfg| Ok(serde_json::to_string_pretty(&cfg)?));
+    Checked { messages, outcome }
 }
 
 /// Loads the configuration for running; diagnostics are logged. At start a configuration that
