@@ -348,3 +348,55 @@ fn username() -> String {
         .map(|u| u.name)
         .unwrap_or_else(|| "root".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONF: &str = r#"
+vrrp_script tracked {
+    script "/bin/true"
+    interval 0.1
+    weight 2
+}
+vrrp_script untracked {
+    script "/bin/false"
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress { 198.18.0.100/24 }
+    track_script { tracked }
+}
+"#;
+
+    #[tokio::test]
+    async fn only_tracked_scripts_run_and_pushes_reach_them() {
+        let res = kc::MemResolver::new().with_file("/k.conf", CONF);
+        let config = kc::load_with(
+            &res,
+            std::path::Path::new("/k.conf"),
+            &kc::LoadOptions {
+                skip_script_checks: true,
+                ..Default::default()
+            },
+        )
+        .config
+        .unwrap();
+        let mut sm = ScriptsAndMail::new();
+        sm.apply(Arc::new(config)).await;
+        let stats = sm.script_stats();
+        assert_eq!(
+            stats.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+            ["tracked"]
+        );
+        let first = sm.updates_rx.recv().await.unwrap();
+        assert_eq!((first.name.as_str(), first.up), ("tracked", true));
+        assert_eq!(sm.on_update(&first), TrackerId::Script("tracked".into()));
+        sm.push("tracked", false).unwrap();
+        let pushed = sm.updates_rx.recv().await.unwrap();
+        assert!(!pushed.up && pushed.reason.contains("pushed"));
+        assert!(sm.push("untracked", false).is_err());
+        sm.shutdown().await;
+    }
+}
