@@ -222,6 +222,35 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
     v.v3_checksum_as_v2 = g.v3_checksum_as_v2;
     v.dont_track_primary = i.dont_track_primary;
     v.fast_failover = fast_failover(args);
+    let (tracker_configs, trackers) = trackers_of(cfg, i, &interface);
+    v.trackers.extend(tracker_configs);
+    let source = i.unicast_src_ip.or(i.mcast_src_ip);
+    let (routes, rules) = routes_and_rules(i);
+    Ok(InstanceSpec {
+        name: i.name.clone(),
+        interface,
+        vrrp: v,
+        source,
+        unicast_ttl: if i.unicast_ttl == 0 {
+            255
+        } else {
+            i.unicast_ttl
+        },
+        vips,
+        excluded,
+        routes,
+        rules,
+        trackers,
+    })
+}
+
+/// The instance's trackers for the state machine, with what each follows (same order).
+fn trackers_of(
+    cfg: &kc::Config,
+    i: &kc::Instance,
+    own_interface: &str,
+) -> (Vec<vrrp::TrackerConfig>, Vec<TrackerId>) {
+    let mut configs = Vec::new();
     let mut trackers = Vec::new();
     for t in instance_trackers(cfg, i) {
         let w = &t.weight;
@@ -229,7 +258,7 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
         let id = match t.kind {
             TrackerKind::Script => TrackerId::Script(w.name.clone()),
             TrackerKind::Interface => {
-                if w.name == interface {
+                if w.name == own_interface {
                     continue; // own interface: tracked anyway (keepalived ignores it too)
                 }
                 TrackerId::Interface(w.name.clone())
@@ -237,14 +266,18 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
             // Fed with the file's value (Event::TrackerValue): weighted files add value x weight.
             TrackerKind::File => TrackerId::File(w.name.clone()),
         };
-        v.trackers.push(vrrp::TrackerConfig {
+        configs.push(vrrp::TrackerConfig {
             name: id.key(),
             weight,
             reverse: w.reverse,
         });
         trackers.push(id);
     }
-    let source = i.unicast_src_ip.or(i.mcast_src_ip);
+    (configs, trackers)
+}
+
+/// The `virtual_routes` and `virtual_rules` vrrpd installs; the others are logged and ignored.
+fn routes_and_rules(i: &kc::Instance) -> (Vec<RouteSpec>, Vec<RuleSpec>) {
     let routes = i
         .virtual_routes
         .iter()
@@ -267,22 +300,7 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
             spec
         })
         .collect();
-    Ok(InstanceSpec {
-        name: i.name.clone(),
-        interface,
-        vrrp: v,
-        source,
-        unicast_ttl: if i.unicast_ttl == 0 {
-            255
-        } else {
-            i.unicast_ttl
-        },
-        vips,
-        excluded,
-        routes,
-        rules,
-        trackers,
-    })
+    (routes, rules)
 }
 
 /// The subset of `virtual_rules` vrrpd installs (see [`RuleSpec`]); `None` for the rest.
