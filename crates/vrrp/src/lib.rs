@@ -8,7 +8,8 @@
 //!   [`ipv4`]: the IPv4 header keepalived sends (for `IP_HDRINCL`).
 //! * [`rx`]: keepalived's receive checks in order, each failure a counted
 //!   [`RxError`] with a stable name.
-//! * [`Instance`]: INIT/BACKUP/MASTER/FAULT; [`SyncGroup`]: members move together.
+//! * [`Instance`]: INIT/BACKUP/MASTER/FAULT; [`SyncGroup`]: members move together;
+//!   [`Unit`]: either of them, driven alike.
 //! * [`sim`]: a deterministic multi-node simulator with a lossy network.
 //!
 //! # Driving an instance
@@ -102,6 +103,7 @@ pub mod rx;
 pub mod sim;
 pub mod sync_group;
 pub mod timers;
+pub mod unit;
 
 pub use checksum::PseudoHeader;
 pub use config::{
@@ -112,3 +114,4 @@ pub use instance::{Action, Event, GarpCause, Instance, ReceivedAdvert, State};
 pub use packet::{Advert, AdvertInterval, Auth, CodecError, Family, Version};
 pub use rx::{CheckedAdvert, RxCounters, RxError, RxPacket, RxWarning};
 pub use sync_group::{MemberAction, SyncGroup};
+pub use unit::Unit;

@@ -397,40 +397,14 @@ pub fn check(
     let b = &b[..vrrp_len];
     // 2. TTL: 255 on multicast; per-peer window on unicast.
     let unicast = cfg.is_unicast();
-    if unicast {
-        if let Some(peer) = cfg.unicast_peers.iter().find(|p| p.addr == pkt.src) {
-            if peer.min_ttl.is_some_and(|m| pkt.ttl < m)
-                || peer.max_ttl.is_some_and(|m| pkt.ttl > m)
-            {
-                return Err(RxError::BadTtl);
-            }
-        }
-    } else if pkt.ttl != 255 {
-        return Err(RxError::BadTtl);
-    }
+    check_ttl(cfg, pkt, unicast)?;
     // 3. version.
     if b[0] >> 4 != cfg.version.number() {
         return Err(RxError::VersionMismatch);
     }
     // 5. v2 auth and interval.
     if cfg.version == Version::V2 {
-        let auth_type = b[4];
-        if auth_type > 2 {
-            return Err(RxError::BadAuthType);
-        }
-        if auth_type != cfg.auth.auth_type() {
-            return Err(RxError::AuthTypeMismatch);
-        }
-        if let Auth::Pass(want) = cfg.auth {
-            let mut got = [0u8; 8];
-            got.copy_from_slice(&b[vrrp_len - 8..]);
-            if !ct_eq(&want, &got) {
-                return Err(RxError::AuthFailure);
-            }
-        }
-        if u16::from(b[5]) * 100 != cfg.wire_interval().centis() {
-            return Err(RxError::IntervalMismatch);
-        }
+        check_v2_auth_and_interval(cfg, b)?;
     }
     // 6. type, IPv4 total length.
     if b[0] & 0x0f != TYPE_ADVERTISEMENT {
@@ -451,21 +425,8 @@ pub fn check(
         warnings.insert(RxWarning::IntervalMismatch);
     }
     // 8. checksum.
-    let pseudo = if cfg.version == Version::V2 || (cfg.v3_checksum_as_v2 && family == Family::V4) {
-        PseudoHeader::None
-    } else {
-        PseudoHeader::v3(pkt.src, pkt.dst).unwrap_or(PseudoHeader::None)
-    };
-    if !crate::packet::verify_checksum(b, pseudo) {
-        let old_style = unicast
-            && family == Family::V4
-            && pseudo != PseudoHeader::None
-            && PseudoHeader::v3(pkt.src, cfg.multicast_group)
-                .is_some_and(|p| crate::packet::verify_checksum(b, p));
-        if !old_style {
-            return Err(RxError::BadChecksum);
-        }
-        warnings.insert(RxWarning::OldUnicastChecksum);
+    if let Some(w) = check_checksum(cfg, pkt, b, family, unicast)? {
+        warnings.insert(w);
     }
     // 9. multicast destination iff multicast instance.
     if unicast == pkt.dst.is_multicast() {
@@ -499,6 +460,74 @@ pub fn check(
         advert,
         warnings,
     })
+}
+
+/// Step 2: TTL 255 on multicast; the peer's window, if any, on unicast.
+fn check_ttl(cfg: &InstanceConfig, pkt: &RxPacket<'_>, unicast: bool) -> Result<(), RxError> {
+    if unicast {
+        if let Some(peer) = cfg.unicast_peers.iter().find(|p| p.addr == pkt.src) {
+            if peer.min_ttl.is_some_and(|m| pkt.ttl < m)
+                || peer.max_ttl.is_some_and(|m| pkt.ttl > m)
+            {
+                return Err(RxError::BadTtl);
+            }
+        }
+    } else if pkt.ttl != 255 {
+        return Err(RxError::BadTtl);
+    }
+    Ok(())
+}
+
+/// Step 5 (VRRPv2 only): authentication type and password, then the advert interval.
+/// `b` is exactly the VRRP message.
+fn check_v2_auth_and_interval(cfg: &InstanceConfig, b: &[u8]) -> Result<(), RxError> {
+    let auth_type = b[4];
+    if auth_type > 2 {
+        return Err(RxError::BadAuthType);
+    }
+    if auth_type != cfg.auth.auth_type() {
+        return Err(RxError::AuthTypeMismatch);
+    }
+    if let Auth::Pass(want) = cfg.auth {
+        let mut got = [0u8; 8];
+        got.copy_from_slice(&b[b.len() - 8..]);
+        if !ct_eq(&want, &got) {
+            return Err(RxError::AuthFailure);
+        }
+    }
+    if u16::from(b[5]) * 100 != cfg.wire_interval().centis() {
+        return Err(RxError::IntervalMismatch);
+    }
+    Ok(())
+}
+
+/// Step 8: the checksum, accepting (with a warning) the old keepalived unicast checksum that
+/// was computed over the multicast group.
+fn check_checksum(
+    cfg: &InstanceConfig,
+    pkt: &RxPacket<'_>,
+    b: &[u8],
+    family: Family,
+    unicast: bool,
+) -> Result<Option<RxWarning>, RxError> {
+    let pseudo = if cfg.version == Version::V2 || (cfg.v3_checksum_as_v2 && family == Family::V4) {
+        PseudoHeader::None
+    } else {
+        PseudoHeader::v3(pkt.src, pkt.dst).unwrap_or(PseudoHeader::None)
+    };
+    if crate::packet::verify_checksum(b, pseudo) {
+        return Ok(None);
+    }
+    let old_style = unicast
+        && family == Family::V4
+        && pseudo != PseudoHeader::None
+        && PseudoHeader::v3(pkt.src, cfg.multicast_group)
+            .is_some_and(|p| crate::packet::verify_checksum(b, p));
+    if old_style {
+        Ok(Some(RxWarning::OldUnicastChecksum))
+    } else {
+        Err(RxError::BadChecksum)
+    }
 }
 
 fn same_addresses(cfg: &InstanceConfig, advert: &Advert) -> bool {

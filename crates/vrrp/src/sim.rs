@@ -15,8 +15,9 @@ use crate::config::InstanceConfig;
 use crate::instance::{Action, Event, Instance, State};
 use crate::ipv4::{Ipv4Params, build_ipv4_packet};
 use crate::packet::{Family, pseudo_header_for};
-use crate::rx::{self, RxCounters, RxError, RxPacket};
+use crate::rx::{self, RxCounters, RxError};
 use crate::sync_group::SyncGroup;
+use crate::unit::Unit;
 
 /// Index of a node in the simulation.
 pub type NodeId = usize;
@@ -32,72 +33,21 @@ pub enum UnitSpec {
     Group(String, Vec<InstanceConfig>),
 }
 
-#[derive(Debug, Clone)]
-enum Unit {
-    Single(Box<Instance>),
-    Group(SyncGroup),
-}
-
-impl Unit {
-    fn build(spec: &UnitSpec) -> Result<Self, SimError> {
-        Ok(match spec {
-            UnitSpec::Single(c) => Unit::Single(Box::new(
-                Instance::new(c.clone()).map_err(SimError::Config)?,
-            )),
-            UnitSpec::Group(name, cs) => {
-                let members = cs
-                    .iter()
-                    .map(|c| Instance::new(c.clone()))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(SimError::Config)?;
-                Unit::Group(SyncGroup::new(name.clone(), members).map_err(SimError::Config)?)
-            }
-        })
-    }
-
-    fn instances(&self) -> &[Instance] {
-        match self {
-            Unit::Single(i) => std::slice::from_ref(i.as_ref()),
-            Unit::Group(g) => g.members(),
+/// Builds the state machines a [`UnitSpec`] describes.
+fn build_unit(spec: &UnitSpec) -> Result<Unit, SimError> {
+    Ok(match spec {
+        UnitSpec::Single(c) => Unit::Single(Box::new(
+            Instance::new(c.clone()).map_err(SimError::Config)?,
+        )),
+        UnitSpec::Group(name, cs) => {
+            let members = cs
+                .iter()
+                .map(|c| Instance::new(c.clone()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(SimError::Config)?;
+            Unit::Group(SyncGroup::new(name.clone(), members).map_err(SimError::Config)?)
         }
-    }
-
-    fn next_deadline(&self) -> Option<Duration> {
-        match self {
-            Unit::Single(i) => i.next_deadline(),
-            Unit::Group(g) => g.next_deadline(),
-        }
-    }
-
-    fn handle_all(&mut self, now: Duration, ev: Event) -> Vec<(usize, Action)> {
-        match self {
-            Unit::Single(i) => i.handle(now, ev).into_iter().map(|a| (0, a)).collect(),
-            Unit::Group(g) => g.handle_all(now, ev),
-        }
-    }
-
-    fn handle_one(&mut self, now: Duration, member: usize, ev: Event) -> Vec<(usize, Action)> {
-        match self {
-            Unit::Single(i) => i.handle(now, ev).into_iter().map(|a| (0, a)).collect(),
-            Unit::Group(g) => g.handle(now, member, ev),
-        }
-    }
-
-    fn handle_packet(
-        &mut self,
-        now: Duration,
-        member: usize,
-        pkt: &RxPacket<'_>,
-    ) -> Result<Vec<(usize, Action)>, RxError> {
-        match self {
-            Unit::Single(i) => Ok(i
-                .handle_packet(now, pkt)?
-                .into_iter()
-                .map(|a| (0, a))
-                .collect()),
-            Unit::Group(g) => g.handle_packet(now, member, pkt),
-        }
-    }
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -248,7 +198,7 @@ impl Sim {
     ) -> Result<NodeId, SimError> {
         let built = units
             .iter()
-            .map(Unit::build)
+            .map(build_unit)
             .collect::<Result<Vec<_>, _>>()?;
         self.nodes.push(Node {
             name: name.into(),
@@ -319,7 +269,7 @@ impl Sim {
         if let Some((u, m)) = find_member(&n.units, vrid) {
             acts.extend(
                 n.units[u]
-                    .handle_one(now, m, ev)
+                    .handle(now, m, ev)
                     .into_iter()
                     .map(|(m, a)| (u, m, a)),
             );
@@ -365,7 +315,7 @@ impl Sim {
         n.units = n
             .spec
             .iter()
-            .map(Unit::build)
+            .map(build_unit)
             .collect::<Result<Vec<_>, _>>()?;
         n.up = true;
         n.vips_held.clear();
@@ -392,7 +342,7 @@ impl Sim {
     pub fn instance(&self, node: NodeId, vrid: u8) -> Option<&Instance> {
         let n = self.nodes.get(node)?;
         let (u, m) = find_member(&n.units, vrid)?;
-        n.units[u].instances().get(m)
+        n.units[u].members().get(m)
     }
 
     /// Every VRID configured anywhere.
@@ -403,7 +353,7 @@ impl Sim {
             .flat_map(|n| {
                 n.units
                     .iter()
-                    .flat_map(|u| u.instances().iter().map(|i| i.config().vrid))
+                    .flat_map(|u| u.members().iter().map(|i| i.config().vrid))
             })
             .collect();
         v.sort_unstable();
@@ -481,7 +431,7 @@ impl Sim {
         if let Some(n) = self.nodes.get(node) {
             c.merge(&n.dropped);
             for u in &n.units {
-                for i in u.instances() {
+                for i in u.members() {
                     c.merge(i.counters());
                 }
             }
@@ -603,7 +553,7 @@ impl Sim {
     fn apply(&mut self, node: NodeId, acts: Vec<(usize, usize, Action)>) {
         for (u, m, a) in acts {
             let Some(cfg) = self.nodes[node].units[u]
-                .instances()
+                .members()
                 .get(m)
                 .map(|i| i.config().clone())
             else {
@@ -706,7 +656,7 @@ impl Sim {
         (0..self.nodes.len())
             .filter(|&n| {
                 self.nodes[n].units.iter().any(|u| {
-                    u.instances()
+                    u.members()
                         .iter()
                         .any(|i| i.config().primary_address == addr)
                 })
@@ -737,7 +687,7 @@ impl Sim {
                 continue;
             }
             for u in &self.nodes[n].units {
-                for i in u.instances() {
+                for i in u.members() {
                     let vrid = i.config().vrid;
                     let held = self.nodes[n].vips_held.contains(&vrid);
                     if held != (i.state() == State::Master) {
@@ -758,7 +708,7 @@ impl Sim {
 
 fn find_member(units: &[Unit], vrid: u8) -> Option<(usize, usize)> {
     units.iter().enumerate().find_map(|(u, unit)| {
-        unit.instances()
+        unit.members()
             .iter()
             .position(|i| i.config().vrid == vrid)
             .map(|m| (u, m))

@@ -3,7 +3,6 @@
 //! typed model onto [`DaemonSpec`] and the `vrrp` state machine's configuration.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -11,10 +10,11 @@ use keepalived_conf::model as kc;
 
 use crate::cli::DaemonArgs;
 use crate::control::TrackerKind;
-use crate::net::netlink::{Broadcast, RouteKind, RouteSpec, RuleSpec, Vip, table_number};
-use crate::runtime::file_tracker;
 use crate::scripts::conf::instance_trackers;
-use crate::spec::{DaemonSpec, GroupSpec, InstanceSpec, interface_tracker};
+use crate::spec::{
+    Broadcast, DaemonSpec, GroupSpec, InstanceSpec, RouteKind, RouteSpec, RuleSpec, TrackerId, Vip,
+    table_number,
+};
 
 fn load(args: &DaemonArgs) -> keepalived_conf::Loaded {
     let opts = keepalived_conf::LoadOptions {
@@ -33,44 +33,64 @@ fn short_hostname() -> String {
         .unwrap_or_default()
 }
 
-/// `-t`: diagnostics to stderr, keepalived's exit classes. Like keepalived's `-t`, an
-/// instance interface missing from this network namespace is reported (class 5).
-pub fn config_test(args: &DaemonArgs) -> ExitCode {
+/// What checking a configuration found: the lines for the operator, and the outcome. The
+/// binary prints them and picks the exit status (`exit.rs`).
+#[derive(Debug)]
+pub struct Checked<T> {
+    /// Diagnostics, in the order found.
+    pub messages: Vec<String>,
+    /// The result proper.
+    pub outcome: T,
+}
+
+/// keepalived's `-t` exit class when the model loads but cannot be mapped onto instances.
+pub const CLASS_UNUSABLE: u8 = 4;
+/// keepalived's `-t` exit class for an instance interface missing from this namespace.
+pub const CLASS_MISSING_INTERFACE: u8 = 5;
+
+/// `-t`: the diagnostics and keepalived's exit class. Like keepalived's `-t`, an instance
+/// interface missing from this network namespace is reported (class 5).
+pub fn config_test(args: &DaemonArgs) -> Checked<u8> {
     let loaded = load(args);
-    for d in &loaded.diagnostics {
-        crate::say::err(&d.to_string());
-    }
-    let mut code = loaded.exit_class();
+    let mut messages: Vec<String> = loaded.diagnostics.iter().map(|d| d.to_string()).collect();
+    let mut class = loaded.exit_class();
     if let Some(cfg) = &loaded.config {
         if let Err(e) = spec_from_config(cfg, args) {
-            crate::say::err(&format!("{e:#}"));
-            return ExitCode::from(4);
+            messages.push(format!("{e:#}"));
+            return Checked {
+                messages,
+                outcome: CLASS_UNUSABLE,
+            };
         }
         for i in &cfg.instances {
             if let Some(ifname) = &i.interface
                 && nix::net::if_::if_nametoindex(ifname.as_str()).is_err()
             {
-                crate::say::err(&format!(
+                messages.push(format!(
                     "WARNING - interface {ifname} for vrrp_instance {} doesn't exist",
                     i.name
                 ));
-                if code != 2 {
-                    code = code.max(5);
+                if class != 2 {
+                    class = class.max(CLASS_MISSING_INTERFACE);
                 }
             }
         }
     }
-    ExitCode::from(code)
+    Checked {
+        messages,
+        outcome: class,
+    }
 }
 
-/// `--dump-config`: the typed model as JSON.
-pub fn dump_config(args: &DaemonArgs) -> Result<String> {
+/// `--dump-config`: the diagnostics and the typed model as JSON.
+pub fn dump_config(args: &DaemonArgs) -> Checked<Result<String>> {
     let loaded = load(args);
-    for d in &loaded.diagnostics {
-        crate::say::err(&d.to_string());
-    }
-    let cfg = loaded.config.context("configuration could not be loaded")?;
-    Ok(serde_json::to_string_pretty(&cfg)?)
+    let messages = loaded.diagnostics.iter().map(|d| d.to_string()).collect();
+    let outcome = loaded
+        .config
+        .context("configuration could not be loaded")
+        .and_then(|cfg| Ok(serde_json::to_string_pretty(&cfg)?));
+    Checked { messages, outcome }
 }
 
 /// Loads the configuration for running; diagnostics are logged. At start a configuration that
@@ -202,29 +222,62 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
     v.v3_checksum_as_v2 = g.v3_checksum_as_v2;
     v.dont_track_primary = i.dont_track_primary;
     v.fast_failover = fast_failover(args);
-    let mut track_interfaces = Vec::new();
+    let (tracker_configs, trackers) = trackers_of(cfg, i, &interface);
+    v.trackers.extend(tracker_configs);
+    let source = i.unicast_src_ip.or(i.mcast_src_ip);
+    let (routes, rules) = routes_and_rules(i);
+    Ok(InstanceSpec {
+        name: i.name.clone(),
+        interface,
+        vrrp: v,
+        source,
+        unicast_ttl: if i.unicast_ttl == 0 {
+            255
+        } else {
+            i.unicast_ttl
+        },
+        vips,
+        excluded,
+        routes,
+        rules,
+        trackers,
+    })
+}
+
+/// The instance's trackers for the state machine, with what each follows (same order).
+fn trackers_of(
+    cfg: &kc::Config,
+    i: &kc::Instance,
+    own_interface: &str,
+) -> (Vec<vrrp::TrackerConfig>, Vec<TrackerId>) {
+    let mut configs = Vec::new();
+    let mut trackers = Vec::new();
     for t in instance_trackers(cfg, i) {
         let w = &t.weight;
         let weight = i32::try_from(w.weight.clamp(-254, 254)).unwrap_or(0);
-        let name = match t.kind {
-            TrackerKind::Script => w.name.clone(),
+        let id = match t.kind {
+            TrackerKind::Script => TrackerId::Script(w.name.clone()),
             TrackerKind::Interface => {
-                if w.name == interface {
+                if w.name == own_interface {
                     continue; // own interface: tracked anyway (keepalived ignores it too)
                 }
-                track_interfaces.push(w.name.clone());
-                interface_tracker(&w.name)
+                TrackerId::Interface(w.name.clone())
             }
             // Fed with the file's value (Event::TrackerValue): weighted files add value x weight.
-            TrackerKind::File => file_tracker(&w.name),
+            TrackerKind::File => TrackerId::File(w.name.clone()),
         };
-        v.trackers.push(vrrp::TrackerConfig {
-            name,
+        configs.push(vrrp::TrackerConfig {
+            name: id.key(),
             weight,
             reverse: w.reverse,
         });
+        trackers.push(id);
     }
-    let source = i.unicast_src_ip.or(i.mcast_src_ip);
+    (configs, trackers)
+}
+
+/// The `virtual_routes` and `virtual_rules` vrrpd installs; the others are logged and ignored.
+fn routes_and_rules(i: &kc::Instance) -> (Vec<RouteSpec>, Vec<RuleSpec>) {
     let routes = i
         .virtual_routes
         .iter()
@@ -247,22 +300,7 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
             spec
         })
         .collect();
-    Ok(InstanceSpec {
-        name: i.name.clone(),
-        interface,
-        vrrp: v,
-        source,
-        unicast_ttl: if i.unicast_ttl == 0 {
-            255
-        } else {
-            i.unicast_ttl
-        },
-        vips,
-        excluded,
-        routes,
-        rules,
-        track_interfaces,
-    })
+    (routes, rules)
 }
 
 /// The subset of `virtual_rules` vrrpd installs (see [`RuleSpec`]); `None` for the rest.
@@ -437,7 +475,7 @@ mod tests {
             !names.iter().any(|(n, _)| *n == "interface:eth0"),
             "{names:?}"
         );
-        assert_eq!(i.track_interfaces, ["eth1"]);
+        assert_eq!(i.tracked_interfaces().collect::<Vec<_>>(), ["eth1"]);
         assert!(i.vrrp.fast_failover.fast_preempt);
         assert_eq!(i.vrrp.fast_failover.hold_time, Duration::from_millis(500));
         assert_eq!(

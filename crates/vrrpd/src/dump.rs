@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use vrrp::{Instance, RxCounters, RxError, RxWarning};
 
-use crate::runtime::InstRt;
+use crate::daemon::InstRt;
 
 /// Counters the state machine does not keep.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]

@@ -1,19 +1,20 @@
 //! vrrpd: the I/O shell around the sans-io `vrrp` crate.
 //!
-//! Module ownership while the daemon is being built: `scripts`, `notify`, `alert` and
-//! `control` are the tracking/notification/control-socket side; everything else is the
-//! VRRP core (sockets, netlink, GARP, signals, reload, CLI).
+//! The pure core: [`spec`] (what runs), [`conf`] (keepalived.conf -> spec), [`plan`] (what a
+//! reload keeps, starts and releases), [`control::command`] and the scripts' priority
+//! arithmetic. The shells: [`daemon`] (the event loop), [`net`] (raw sockets, netlink, GARP,
+//! nftables), [`scripts`], [`notify`], [`alert`], [`control`]. The library never prints or
+//! exits: the binary does (its `exit.rs` decides every exit status).
 
 pub mod alert;
 pub mod cli;
 pub mod conf;
 pub mod control;
-pub mod ctl;
+pub mod daemon;
 pub mod dump;
 pub mod net;
 pub mod notify;
+pub mod plan;
 pub mod ratelimit;
-pub mod runtime;
-pub mod say;
 pub mod scripts;
 pub mod spec;

@@ -1,41 +1,78 @@
-//! vrrpd binary: CLI dispatch, logging, pid file, and the tokio runtime around the daemon.
+//! vrrpd binary: CLI dispatch, logging, pid file, exit statuses, and the tokio runtime around the daemon.
+
+mod exit;
+mod stdio;
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use vrrpd::cli::{Cli, Command, DaemonArgs, RuntimePaths};
-use vrrpd::runtime::{Daemon, Options};
+use vrrpd::cli::{Cli, Command, CtlArgs, DaemonArgs, RuntimePaths};
+use vrrpd::daemon::{Daemon, Options};
+
+/// How long `vrrpd ctl` waits for the daemon's answer.
+const CTL_TIMEOUT: Duration = Duration::from_secs(35);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Ctl(args)) = &cli.command {
-        return vrrpd::ctl::run(args);
+        return ExitCode::from(run_ctl(args));
     }
     init_logging(&cli.daemon);
     if cli.daemon.config_test {
-        return vrrpd::conf::config_test(&cli.daemon);
+        let checked = vrrpd::conf::config_test(&cli.daemon);
+        checked.messages.iter().for_each(|m| stdio::err(m));
+        return ExitCode::from(exit::config_test(checked.outcome));
     }
     if cli.daemon.dump_config {
-        return match vrrpd::conf::dump_config(&cli.daemon) {
+        let checked = vrrpd::conf::dump_config(&cli.daemon);
+        checked.messages.iter().for_each(|m| stdio::err(m));
+        return match checked.outcome {
             Ok(json) => {
-                vrrpd::say::out(&json);
-                ExitCode::SUCCESS
+                stdio::out(&json);
+                ExitCode::from(exit::SUCCESS)
             }
             Err(e) => {
-                vrrpd::say::err(&format!("vrrpd: {e:#}"));
-                ExitCode::from(2)
+                stdio::err(&format!("vrrpd: {e:#}"));
+                ExitCode::from(exit::UNUSABLE)
             }
         };
     }
     match run_daemon(&cli.daemon) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::from(exit::SUCCESS),
         Err(e) => {
             tracing::error!("{e:#}");
-            ExitCode::from(1)
+            ExitCode::from(exit::FAILURE)
         }
     }
+}
+
+/// `vrrpd ctl WORDS...`: the control client on a small runtime; the answer to stdout.
+fn run_ctl(args: &CtlArgs) -> u8 {
+    let path = vrrpd::cli::ctl_socket(args);
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            stdio::err(&format!("vrrpd ctl: {e}"));
+            return exit::FAILURE;
+        }
+    };
+    let mut out = std::io::stdout();
+    let result = rt.block_on(vrrpd::control::ctl(
+        &path,
+        &args.words,
+        CTL_TIMEOUT,
+        &mut out,
+    ));
+    if let Err(e) = &result {
+        stdio::err(&format!("vrrpd ctl: {e}"));
+    }
+    exit::ctl(&result)
 }
 
 fn init_logging(args: &DaemonArgs) {
@@ -67,7 +104,7 @@ fn run_daemon(args: &DaemonArgs) -> Result<()> {
         .context("starting the tokio runtime")?;
     write_pid_file(&paths.pid_file)?;
     let loader_args = args.clone();
-    let loader: vrrpd::runtime::Loader =
+    let loader: vrrpd::daemon::Loader =
         Box::new(move |reload| vrrpd::conf::load_spec(&loader_args, reload));
     let control_group = match &args.control_group {
         None => None,

@@ -9,7 +9,6 @@ pub mod filter;
 pub mod priority;
 pub mod runner;
 pub mod security;
-pub mod set;
 pub mod track_file;
 
 pub use exec::{ExecPlan, RunAs, RunOutcome};
@@ -18,5 +17,4 @@ pub use priority::{
     effective_priority,
 };
 pub use runner::{ScriptSettings, ScriptTracker, TrackScriptSpec, TrackerError, TrackerUpdate};
-pub use set::TrackerSet;
 pub use track_file::{FileTracker, TrackFileSpec};

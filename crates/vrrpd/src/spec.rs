@@ -1,17 +1,51 @@
 //! What the daemon runs, independent of how it was written down: each VRRP instance with its
 //! interface, the protocol configuration for the `vrrp` state machine and the system details
-//! (VIP attributes, source address) that only the I/O shell cares about. Built from
+//! (VIP attributes, routes and rules, source address) that only the I/O shell cares about. Built from
 //! keepalived.conf by [`crate::conf`]; compared field by field on reload to decide which
 //! instances keep running untouched.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use crate::net::netlink::{RouteSpec, RuleSpec, Vip};
+use crate::control::TrackerKind;
 
-/// Name of the tracker that follows interface `ifname` (`track_interface`).
-pub fn interface_tracker(ifname: &str) -> String {
-    format!("interface:{ifname}")
+/// What a tracker follows. The `vrrp` state machine knows trackers by a string only
+/// ([`TrackerId::key`]); the daemon knows them by this.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TrackerId {
+    /// A `vrrp_script`.
+    Script(String),
+    /// A `track_file` (files and scripts may share names).
+    File(String),
+    /// A `track_interface`.
+    Interface(String),
+}
+
+impl TrackerId {
+    /// The name given to the `vrrp` state machine (and shown in logs).
+    pub fn key(&self) -> String {
+        match self {
+            TrackerId::Script(n) => n.clone(),
+            TrackerId::File(n) => format!("file:{n}"),
+            TrackerId::Interface(n) => format!("interface:{n}"),
+        }
+    }
+
+    /// The configured name of the script, file or interface.
+    pub fn name(&self) -> &str {
+        match self {
+            TrackerId::Script(n) | TrackerId::File(n) | TrackerId::Interface(n) => n,
+        }
+    }
+
+    /// The kind, as the control socket reports it.
+    pub fn kind(&self) -> TrackerKind {
+        match self {
+            TrackerId::Script(_) => TrackerKind::Script,
+            TrackerId::File(_) => TrackerKind::File,
+            TrackerId::Interface(_) => TrackerKind::Interface,
+        }
+    }
 }
 
 /// Everything one daemon runs.
@@ -51,11 +85,19 @@ pub struct InstanceSpec {
     pub routes: Vec<RouteSpec>,
     /// `virtual_rules` installed while MASTER.
     pub rules: Vec<RuleSpec>,
-    /// Interfaces this instance tracks (their trackers are named by [`interface_tracker`]).
-    pub track_interfaces: Vec<String>,
+    /// What each of `vrrp.trackers` follows, in the same order.
+    pub trackers: Vec<TrackerId>,
 }
 
 impl InstanceSpec {
+    /// The interfaces this instance tracks (`track_interface`, its own excepted).
+    pub fn tracked_interfaces(&self) -> impl Iterator<Item = &str> {
+        self.trackers.iter().filter_map(|t| match t {
+            TrackerId::Interface(n) => Some(n.as_str()),
+            _ => None,
+        })
+    }
+
     /// Whether this instance speaks IPv6.
     pub fn is_v6(&self) -> bool {
         self.vrrp.family == vrrp::Family::V6
@@ -75,4 +117,76 @@ impl InstanceSpec {
 pub struct GroupSpec {
     pub name: String,
     pub members: Vec<String>,
+}
+
+/// A virtual address as keepalived's `virtual_ipaddress` line describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Vip {
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+    /// Interface the address goes on.
+    pub ifname: String,
+    pub broadcast: Broadcast,
+    /// `RT_SCOPE_*` value; None = universe (global).
+    pub scope: Option<u8>,
+    pub label: Option<String>,
+}
+
+/// keepalived's `brd ADDR|+|-`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Broadcast {
+    None,
+    /// `brd +`: host part all ones.
+    Derived,
+    Addr(Ipv4Addr),
+}
+
+/// A `virtual_routes` line in the subset vrrpd installs: `[TYPE] to PREFIX [via GW] [dev IF]
+/// [src ADDR] [table N] [metric N]`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RouteSpec {
+    pub dst: IpAddr,
+    pub prefix_len: u8,
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    pub src: Option<IpAddr>,
+    pub table: u32,
+    pub metric: Option<u32>,
+    /// `blackhole`, `unreachable` or `prohibit` instead of a unicast route.
+    pub kind: RouteKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum RouteKind {
+    Unicast,
+    Blackhole,
+    Unreachable,
+    Prohibit,
+}
+
+/// `table` names as `ip route` knows them without /etc/iproute2.
+pub fn table_number(name: &str) -> Option<u32> {
+    match name {
+        "main" => Some(254),
+        "local" => Some(255),
+        "default" => Some(253),
+        n => n.parse().ok(),
+    }
+}
+
+/// A `virtual_rules` line in the subset vrrpd installs: `[from PREFIX] [to PREFIX]
+/// [table N] [preference N]` (lookup in `table`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RuleSpec {
+    pub from: Option<(IpAddr, u8)>,
+    pub to: Option<(IpAddr, u8)>,
+    pub table: u32,
+    pub priority: Option<u32>,
+}
+
+impl RuleSpec {
+    /// Whether the rule matches IPv6 prefixes.
+    pub fn is_v6(&self) -> bool {
+        self.from.or(self.to).is_some_and(|(a, _)| a.is_ipv6())
+    }
 }

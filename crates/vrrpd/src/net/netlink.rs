@@ -12,6 +12,8 @@ use netlink_packet_route::address::{
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use rtnetlink::Handle;
 
+use crate::spec::{Broadcast, RouteKind, RouteSpec, RuleSpec, Vip};
+
 /// What went wrong talking to the kernel.
 #[derive(Debug, thiserror::Error)]
 pub enum NetlinkError {
@@ -21,28 +23,6 @@ pub enum NetlinkError {
     Io(#[from] std::io::Error),
     #[error("interface {0} not found")]
     NoSuchInterface(String),
-}
-
-/// A virtual address as keepalived's `virtual_ipaddress` line describes it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
-pub struct Vip {
-    pub addr: IpAddr,
-    pub prefix_len: u8,
-    /// Interface the address goes on.
-    pub ifname: String,
-    pub broadcast: Broadcast,
-    /// `RT_SCOPE_*` value; None = universe (global).
-    pub scope: Option<u8>,
-    pub label: Option<String>,
-}
-
-/// keepalived's `brd ADDR|+|-`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-pub enum Broadcast {
-    None,
-    /// `brd +`: host part all ones.
-    Derived,
-    Addr(Ipv4Addr),
 }
 
 /// State of one link, as far as VRRP cares.
@@ -336,39 +316,6 @@ mod tests {
     }
 }
 
-/// A `virtual_routes` line in the subset vrrpd installs: `[TYPE] to PREFIX [via GW] [dev IF]
-/// [src ADDR] [table N] [metric N]`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct RouteSpec {
-    pub dst: IpAddr,
-    pub prefix_len: u8,
-    pub via: Option<IpAddr>,
-    pub dev: Option<String>,
-    pub src: Option<IpAddr>,
-    pub table: u32,
-    pub metric: Option<u32>,
-    /// `blackhole`, `unreachable` or `prohibit` instead of a unicast route.
-    pub kind: RouteKind,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum RouteKind {
-    Unicast,
-    Blackhole,
-    Unreachable,
-    Prohibit,
-}
-
-/// `table` names as `ip route` knows them without /etc/iproute2.
-pub fn table_number(name: &str) -> Option<u32> {
-    match name {
-        "main" => Some(254),
-        "local" => Some(255),
-        "default" => Some(253),
-        n => n.parse().ok(),
-    }
-}
-
 impl Netlink {
     fn route_message(
         &self,
@@ -433,22 +380,6 @@ impl Netlink {
             }
             Err(e) => Err(e.into()),
         }
-    }
-}
-
-/// A `virtual_rules` line in the subset vrrpd installs: `[from PREFIX] [to PREFIX]
-/// [table N] [preference N]` (lookup in `table`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct RuleSpec {
-    pub from: Option<(IpAddr, u8)>,
-    pub to: Option<(IpAddr, u8)>,
-    pub table: u32,
-    pub priority: Option<u32>,
-}
-
-impl RuleSpec {
-    fn is_v6(&self) -> bool {
-        self.from.or(self.to).is_some_and(|(a, _)| a.is_ipv6())
     }
 }
 

@@ -8,7 +8,10 @@ use std::time::UNIX_EPOCH;
 use tokio::sync::{mpsc, oneshot};
 use vrrp::{Event, RxError};
 
-use super::{Daemon, InstRt, Instance, Unit, group_state};
+use vrrp::{Instance, Unit};
+
+use super::actions::group_state;
+use super::{Daemon, InstRt};
 use crate::control::{
     ConfigDump, ControlHandler, GroupStatus, InstanceStats, InstanceStatus, StatsReport,
     StatusReport, TrackerKind, TrackerStatus,
@@ -85,7 +88,7 @@ impl Daemon {
                 let _ = tx.send(self.stats_report());
             }
             ControlReq::Config(tx) => {
-                let conf = self.hooks.conf().cloned();
+                let conf = self.scripts_mail.conf().cloned();
                 let json = conf
                     .as_ref()
                     .and_then(|c| serde_json::to_value(c.as_ref()).ok())
@@ -102,25 +105,26 @@ impl Daemon {
                 let now = self.now();
                 for u in 0..self.units.len() {
                     let acts = self.units[u].handle_all(now, Event::Maintenance(on));
-                    self.execute_all(u, acts).await;
+                    self.execute(u, acts, false).await;
                 }
                 tracing::info!(on, "maintenance");
                 let _ = tx.send(Ok(format!("maintenance {}", if on { "on" } else { "off" })));
             }
             ControlReq::Track(name, up, tx) => {
-                let _ = tx.send(self.hooks.push(&name, up));
+                let _ = tx.send(self.scripts_mail.push(&name, up));
             }
         }
     }
 
     pub(super) async fn on_tracker_update(&mut self, u: TrackerUpdate) {
-        let name = self.hooks.on_update(&u);
+        let id = self.scripts_mail.on_update(&u);
+        let name = id.key();
         tracing::info!(tracker = %name, up = u.up, reason = %u.reason, "tracker changed");
         let now = self.now();
         let targets: Vec<(usize, usize)> = self
             .insts
             .iter()
-            .filter(|r| r.spec.vrrp.trackers.iter().any(|t| t.name == name))
+            .filter(|r| r.spec.trackers.contains(&id))
             .map(|r| (r.unit, r.member))
             .collect();
         for (unit, member) in targets {
@@ -136,7 +140,7 @@ impl Daemon {
                 },
             };
             let acts = self.units[unit].handle(now, member, event);
-            self.execute_all(unit, acts).await;
+            self.execute(unit, acts, false).await;
         }
     }
 
@@ -189,15 +193,10 @@ impl Daemon {
                 .vrrp
                 .trackers
                 .iter()
-                .map(|t| {
-                    let st = self.hooks.trackers.get(&t.name);
-                    let (kind, shown) = if let Some(i) = t.name.strip_prefix("interface:") {
-                        (TrackerKind::Interface, i.to_string())
-                    } else if let Some(f) = t.name.strip_prefix("file:") {
-                        (TrackerKind::File, f.to_string())
-                    } else {
-                        (TrackerKind::Script, t.name.clone())
-                    };
+                .zip(&rt.spec.trackers)
+                .map(|(t, id)| {
+                    let st = self.scripts_mail.trackers.get(id);
+                    let (kind, shown) = (id.kind(), id.name().to_string());
                     let up = match kind {
                         TrackerKind::Interface => self
                             .ifaces
@@ -215,7 +214,7 @@ impl Daemon {
                         value: st.and_then(|s| s.value),
                         // Live from the script runner: a push is released once a script
                         // result agrees with it, which need not change the tracker's state.
-                        pushed: self.hooks.pushed(&t.name),
+                        pushed: self.scripts_mail.pushed(&t.name),
                         reason: st.map(|s| s.reason.clone()).unwrap_or_default(),
                     }
                 })
@@ -304,9 +303,9 @@ impl Daemon {
             .collect();
         StatsReport {
             instances,
-            scripts: self.hooks.script_stats(),
+            scripts: self.scripts_mail.script_stats(),
             control: Default::default(),
-            alerts: self.hooks.alert_stats(),
+            alerts: self.scripts_mail.alert_stats(),
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::control::{AlertStats, ScriptStats, TrackerKind};
 use crate::notify::{Notifier, NotifySpec, NotifyState, Target};
 use crate::scripts::{FileTracker, ScriptSettings, ScriptTracker, TrackScriptSpec, TrackerUpdate};
 use crate::scripts::{TrackFileSpec, conf::instance_trackers};
+use crate::spec::TrackerId;
 
 /// How often `track_file`s are read.
 const FILE_POLL: Duration = Duration::from_millis(500);
@@ -27,7 +28,7 @@ pub struct TrackerState {
     pub reason: String,
 }
 
-pub struct Hooks {
+pub struct ScriptsAndMail {
     conf: Option<Arc<kc::Config>>,
     scripts: HashMap<String, (TrackScriptSpec, ScriptTracker)>,
     files: HashMap<String, (TrackFileSpec, FileTracker)>,
@@ -35,15 +36,15 @@ pub struct Hooks {
     alerts: Option<(SmtpSpec, AlertQueue)>,
     /// Last state notified per sync group, so a group is notified once per group change.
     group_state: HashMap<String, &'static str>,
-    pub trackers: HashMap<String, TrackerState>,
+    pub trackers: HashMap<TrackerId, TrackerState>,
     updates_tx: mpsc::Sender<TrackerUpdate>,
     pub updates_rx: mpsc::Receiver<TrackerUpdate>,
 }
 
-impl Hooks {
+impl ScriptsAndMail {
     pub fn new() -> Self {
         let (updates_tx, updates_rx) = mpsc::channel(1024);
-        Hooks {
+        ScriptsAndMail {
             conf: None,
             scripts: HashMap::new(),
             files: HashMap::new(),
@@ -95,7 +96,7 @@ impl Hooks {
                 && let Some((_, t)) = self.scripts.remove(&name)
             {
                 t.stop().await;
-                self.trackers.remove(&name);
+                self.trackers.remove(&TrackerId::Script(name));
             }
         }
         for (name, spec) in wanted_scripts {
@@ -115,7 +116,7 @@ impl Hooks {
                 && let Some((_, t)) = self.files.remove(&name)
             {
                 t.stop().await;
-                self.trackers.remove(&file_tracker(&name));
+                self.trackers.remove(&TrackerId::File(name));
             }
         }
         for (name, spec) in wanted_files {
@@ -178,18 +179,18 @@ impl Hooks {
         self.conf = Some(conf);
     }
 
-    /// Records a tracker update; returns the vrrp tracker name to feed to instances.
-    pub fn on_update(&mut self, u: &TrackerUpdate) -> String {
-        let name = if self.files.contains_key(&u.name) && !self.scripts.contains_key(&u.name) {
-            file_tracker(&u.name)
+    /// Records a tracker update; returns which tracker it is.
+    pub fn on_update(&mut self, u: &TrackerUpdate) -> TrackerId {
+        let id = if self.files.contains_key(&u.name) && !self.scripts.contains_key(&u.name) {
+            TrackerId::File(u.name.clone())
         } else {
-            u.name.clone()
+            TrackerId::Script(u.name.clone())
         };
-        let st = self.trackers.entry(name.clone()).or_default();
+        let st = self.trackers.entry(id.clone()).or_default();
         st.up = u.up;
         st.value = u.value;
         st.reason = u.reason.clone();
-        name
+        id
     }
 
     /// The push in force on track script `name`, if any (`None` once a result agreed).
@@ -317,15 +318,10 @@ impl Hooks {
     }
 }
 
-impl Default for Hooks {
+impl Default for ScriptsAndMail {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// The vrrp tracker name of `track_file NAME` (files and scripts may share names).
-pub fn file_tracker(name: &str) -> String {
-    format!("file:{name}")
 }
 
 fn notify_state(s: &str) -> Option<NotifyState> {
@@ -351,4 +347,56 @@ fn username() -> String {
         .flatten()
         .map(|u| u.name)
         .unwrap_or_else(|| "root".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONF: &str = r#"
+vrrp_script tracked {
+    script "/bin/true"
+    interval 0.1
+    weight 2
+}
+vrrp_script untracked {
+    script "/bin/false"
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress { 198.18.0.100/24 }
+    track_script { tracked }
+}
+"#;
+
+    #[tokio::test]
+    async fn only_tracked_scripts_run_and_pushes_reach_them() {
+        let res = kc::MemResolver::new().with_file("/k.conf", CONF);
+        let config = kc::load_with(
+            &res,
+            std::path::Path::new("/k.conf"),
+            &kc::LoadOptions {
+                skip_script_checks: true,
+                ..Default::default()
+            },
+        )
+        .config
+        .unwrap();
+        let mut sm = ScriptsAndMail::new();
+        sm.apply(Arc::new(config)).await;
+        let stats = sm.script_stats();
+        assert_eq!(
+            stats.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+            ["tracked"]
+        );
+        let first = sm.updates_rx.recv().await.unwrap();
+        assert_eq!((first.name.as_str(), first.up), ("tracked", true));
+        assert_eq!(sm.on_update(&first), TrackerId::Script("tracked".into()));
+        sm.push("tracked", false).unwrap();
+        let pushed = sm.updates_rx.recv().await.unwrap();
+        assert!(!pushed.up && pushed.reason.contains("pushed"));
+        assert!(sm.push("untracked", false).is_err());
+        sm.shutdown().await;
+    }
 }

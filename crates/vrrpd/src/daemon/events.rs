@@ -1,0 +1,200 @@
+//! What the event loop reacts to, besides configuration: timers, received adverts, kernel
+//! link and address events. Each is fed to the units concerned and their actions executed.
+
+use std::net::{IpAddr, Ipv6Addr};
+use std::time::Instant;
+
+use vrrp::{Event, RxError};
+
+use super::reload::source_from;
+use super::{Daemon, Received};
+use crate::net::linkwatch::NetEvent;
+use crate::ratelimit::Verdict;
+use crate::spec::TrackerId;
+
+impl Daemon {
+    pub(super) async fn on_timers(&mut self) {
+        let now = self.now();
+        for u in 0..self.units.len() {
+            if self.units[u].next_deadline().is_some_and(|d| d <= now) {
+                let acts = self.units[u].handle_all(now, Event::Timer);
+                self.execute(u, acts, false).await;
+            }
+        }
+    }
+
+    pub(super) async fn on_packet(&mut self, rx: Received) {
+        let pkt = if rx.v6 {
+            let (IpAddr::V6(src), dst) = (rx.meta.src, rx.meta.dst) else {
+                return;
+            };
+            let dst = match dst {
+                Some(IpAddr::V6(d)) => d,
+                _ => Ipv6Addr::UNSPECIFIED,
+            };
+            Ok(vrrp::rx::from_ipv6(
+                &rx.bytes,
+                src,
+                dst,
+                rx.meta.hop_limit.unwrap_or(0),
+            ))
+        } else {
+            vrrp::rx::parse_ipv4(&rx.bytes)
+        };
+        let pkt = match pkt {
+            Ok(p) => p,
+            Err(e) => {
+                self.iface_drop(rx.ifindex, e, rx.meta.src);
+                return;
+            }
+        };
+        let Some(vrid) = vrrp::rx::peek_vrid(&pkt) else {
+            self.iface_drop(rx.ifindex, RxError::VrrpTruncated, pkt.src);
+            return;
+        };
+        let Some(pos) = self.insts.iter().position(|r| {
+            r.ifindex == rx.ifindex && r.spec.is_v6() == rx.v6 && r.spec.vrrp.vrid == vrid
+        }) else {
+            self.iface_drop(rx.ifindex, RxError::UnknownVrid, pkt.src);
+            return;
+        };
+        // Our own adverts (unicast to ourselves, or a looped copy) are not news.
+        if self.insts[pos].source == Some(pkt.src) {
+            return;
+        }
+        let (u, m) = (self.insts[pos].unit, self.insts[pos].member);
+        let now = self.now();
+        let prio = pkt.vrrp.get(2).copied();
+        match self.units[u].handle_packet(now, m, &pkt) {
+            Ok(acts) => {
+                let rt = &mut self.insts[pos];
+                rt.stats.adverts_received += 1;
+                if prio == Some(0) {
+                    rt.stats.prio0_received += 1;
+                }
+                if let Some(p) = prio.filter(|p| *p > 0) {
+                    self.weight_check(pos, p);
+                }
+                self.execute(u, acts, false).await;
+            }
+            Err(e) => {
+                let name = self.insts[pos].spec.name.clone();
+                self.log_drop(name, e, pkt.src);
+            }
+        }
+    }
+
+    fn iface_drop(&mut self, ifindex: u32, e: RxError, src: IpAddr) {
+        self.iface_drops.entry(ifindex).or_default().record_drop(e);
+        if e == RxError::UnknownVrid {
+            return; // other routers' VRIDs on a shared segment are normal
+        }
+        let name = self
+            .ifaces
+            .get(&ifindex)
+            .map(|i| i.info.name.clone())
+            .unwrap_or_default();
+        self.log_drop(name, e, src);
+    }
+
+    pub(super) fn log_drop(&mut self, scope: String, e: RxError, src: IpAddr) {
+        if let Verdict::Log { suppressed } = self
+            .limiter
+            .check((scope.clone(), e.name()), Instant::now())
+        {
+            tracing::warn!(scope = %scope, from = %src, reason = e.name(), suppressed, "dropped VRRP packet: {e}");
+        }
+    }
+
+    pub(super) async fn on_net_event(&mut self, ev: NetEvent) {
+        match ev {
+            NetEvent::Link(info) => {
+                let idx = info.index;
+                let name = info.name.clone();
+                let usable = info.usable;
+                let changed = match self.ifaces.get_mut(&idx) {
+                    Some(i) => {
+                        let c = i.info.usable != usable;
+                        i.info = info;
+                        c
+                    }
+                    None => true,
+                };
+                if changed {
+                    tracing::info!(interface = %name, up = usable, "link state");
+                    self.link_changed(idx, &name, usable).await;
+                }
+            }
+            NetEvent::LinkGone { index, name } => {
+                if let Some(name) = name
+                    && self.ifaces.contains_key(&index)
+                {
+                    self.link_changed(index, &name, false).await;
+                }
+            }
+            NetEvent::AddressesChanged { index } => self.addresses_changed(index).await,
+        }
+    }
+
+    async fn link_changed(&mut self, ifindex: u32, name: &str, up: bool) {
+        let now = self.now();
+        let tracker = TrackerId::Interface(name.to_string()).key();
+        let targets: Vec<(usize, usize, Vec<Event>)> = self
+            .insts
+            .iter()
+            .filter_map(|r| {
+                let mut evs = Vec::new();
+                if r.ifindex == ifindex {
+                    evs.push(Event::LinkState { up });
+                }
+                if r.spec.tracked_interfaces().any(|t| t == name) {
+                    evs.push(Event::TrackerChanged {
+                        name: tracker.clone(),
+                        up,
+                    });
+                }
+                (!evs.is_empty()).then_some((r.unit, r.member, evs))
+            })
+            .collect();
+        for (u, m, evs) in targets {
+            for ev in evs {
+                let acts = self.units[u].handle(now, m, ev);
+                self.execute(u, acts, false).await;
+            }
+        }
+    }
+
+    /// Re-checks every instance's source on this interface (IPv6 link-local leaving
+    /// tentative, a configured source address appearing or vanishing).
+    async fn addresses_changed(&mut self, ifindex: u32) {
+        if !self.insts.iter().any(|r| r.ifindex == ifindex) {
+            return;
+        }
+        // One dump per event, shared by every instance on the interface.
+        let Ok(addrs) = self.nl.addresses(ifindex).await else {
+            return;
+        };
+        for pos in 0..self.insts.len() {
+            if self.insts[pos].ifindex != ifindex {
+                continue;
+            }
+            let resolved = source_from(&self.insts[pos].spec, &addrs);
+            let configured = self.units[self.insts[pos].unit].members()[self.insts[pos].member]
+                .config()
+                .primary_address;
+            let now_usable = resolved
+                .filter(|(a, usable)| *usable && *a == configured)
+                .map(|(a, _)| a);
+            if now_usable != self.insts[pos].source {
+                let ready = now_usable.is_some();
+                let name = self.insts[pos].spec.name.clone();
+                tracing::info!(instance = %name, source = ?now_usable, ready, "advert source changed");
+                self.insts[pos].source = now_usable;
+                let (u, m) = (self.insts[pos].unit, self.insts[pos].member);
+                let now = self.now();
+                let acts = self.units[u].handle(now, m, Event::SendReady(ready));
+                self.execute(u, acts, false).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The event loop: one task owns every instance, so the state machines never race. It waits
+//! for the earliest of: an instance deadline, a received packet, a kernel link/address event,
+//! a signal, a tracker update or a control command, feeds it to the `vrrp` state machine and
+//! carries out the actions in order (send adverts, add/remove VIPs, announce, log).
+
+mod actions;
+mod control_bridge;
+mod events;
+mod iface;
+mod reload;
+mod scripts_and_mail;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, Result};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use vrrp::{Event, Unit};
+
+use crate::dump;
+use crate::net::linkwatch;
+use crate::net::netlink::Netlink;
+use crate::plan::UnitLayout;
+use crate::ratelimit::RateLimiter;
+use crate::spec::{DaemonSpec, InstanceSpec};
+use control_bridge::{ControlBridge, ControlReq};
+use iface::Iface;
+pub use iface::Received;
+use scripts_and_mail::ScriptsAndMail;
+
+/// Loads the configuration (argument: true on reload); returns a clear error when it cannot.
+pub type Loader = Box<dyn Fn(bool) -> Result<DaemonSpec> + Send>;
+
+/// Options the daemon runs with.
+pub struct Options {
+    /// Control socket path; `None` = no control socket.
+    pub control_socket: Option<PathBuf>,
+    pub data_file: PathBuf,
+    pub stats_file: PathBuf,
+    /// keepalived's -V: leave VIPs in place on exit.
+    pub dont_release: bool,
+    /// Group allowed on the control socket (mode 0660 instead of 0600), e.g. for elb-proxy's
+    /// drain push when it runs as its own user.
+    pub control_group: Option<nix::unistd::Gid>,
+    /// `--takeover-guard`: how long after a takeover segments of unknown connections to the
+    /// VIPs are dropped instead of reset (see [`crate::net::guard`]).
+    pub takeover_guard: Option<Duration>,
+}
+
+/// Per-instance bookkeeping that the state machine does not keep.
+pub struct InstRt {
+    pub spec: InstanceSpec,
+    pub unit: usize,
+    pub member: usize,
+    pub ifindex: u32,
+    /// The address adverts go out from, once usable.
+    pub source: Option<IpAddr>,
+    pub since: SystemTime,
+    pub last_reason: String,
+    pub stats: dump::InstStats,
+    /// Weight-check finding against the last peer priority heard (logged once per change).
+    pub weight_warning: Option<(u8, Option<String>)>,
+    ip_id: u16,
+}
+
+pub struct Daemon {
+    start: Instant,
+    nl: Netlink,
+    opts: Options,
+    loader: Loader,
+    spec: DaemonSpec,
+    units: Vec<Unit>,
+    /// How each running unit was laid out in the configuration (parallel to `units`), for
+    /// the reload plan.
+    layouts: Vec<UnitLayout>,
+    insts: Vec<InstRt>,
+    ifaces: HashMap<u32, Iface>,
+    rx_tx: mpsc::Sender<Received>,
+    rx_rx: mpsc::Receiver<Received>,
+    /// Drops before an instance could be chosen, per interface.
+    iface_drops: HashMap<u32, vrrp::RxCounters>,
+    limiter: RateLimiter<(String, &'static str)>,
+    scripts_mail: ScriptsAndMail,
+    /// `set maintenance on`: survives reloads.
+    maintenance: bool,
+    ctl_tx: mpsc::Sender<ControlReq>,
+    ctl_rx: mpsc::Receiver<ControlReq>,
+    guard: Option<crate::net::guard::TakeoverGuard>,
+}
+
+impl Daemon {
+    /// Loads the configuration, opens sockets, removes leftover VIPs and starts every instance.
+    pub async fn start(loader: Loader, opts: Options) -> Result<Self> {
+        let spec = loader(false)?;
+        let nl = Netlink::connect().context("opening rtnetlink")?;
+        let (rx_tx, rx_rx) = mpsc::channel(4096);
+        let (ctl_tx, ctl_rx) = mpsc::channel(64);
+        let guard = match opts.takeover_guard {
+            Some(window) => Some(crate::net::guard::TakeoverGuard::install(window).await?),
+            None => None,
+        };
+        let mut d = Daemon {
+            start: Instant::now(),
+            nl,
+            opts,
+            loader,
+            spec: DaemonSpec::default(),
+            units: Vec::new(),
+            layouts: Vec::new(),
+            insts: Vec::new(),
+            ifaces: HashMap::new(),
+            rx_tx,
+            rx_rx,
+            iface_drops: HashMap::new(),
+            limiter: RateLimiter::new(Duration::from_secs(10)),
+            scripts_mail: ScriptsAndMail::new(),
+            maintenance: false,
+            ctl_tx,
+            ctl_rx,
+            guard,
+        };
+        d.apply(spec).await?;
+        Ok(d)
+    }
+
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// Runs until SIGTERM/SIGINT, then releases everything.
+    pub async fn run(mut self) -> Result<()> {
+        let mut sigterm = signal(SignalKind::terminate())?;
+        let mut sigint = signal(SignalKind::interrupt())?;
+        let mut sighup = signal(SignalKind::hangup())?;
+        let mut sigusr1 = signal(SignalKind::user_defined1())?;
+        let mut sigusr2 = signal(SignalKind::user_defined2())?;
+        let mut net_events = linkwatch::watch().context("subscribing to link events")?;
+        let _control = match &self.opts.control_socket {
+            Some(path) => {
+                let sock = crate::control::bind(path, crate::control::ControlLimits::default())
+                    .with_context(|| format!("control socket {}", path.display()))?;
+                if let Some(gid) = self.opts.control_group {
+                    crate::control::allow_group(path, gid)
+                        .with_context(|| format!("control socket {} group", path.display()))?;
+                }
+                let bridge = std::sync::Arc::new(ControlBridge::new(self.ctl_tx.clone()));
+                Some(AbortOnDrop(tokio::spawn(sock.serve(bridge))))
+            }
+            None => None,
+        };
+        sd_notify_state(&[sd_notify::NotifyState::Ready]);
+        tracing::info!(instances = self.insts.len(), "vrrpd running");
+        loop {
+            let deadline = self.units.iter().filter_map(Unit::next_deadline).min();
+            let sleep_until = deadline
+                .map(|d| self.start + d)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                biased;
+                _ = sigterm.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
+                _ = sigint.recv() => { tracing::info!("SIGINT: shutting down"); break; }
+                _ = sighup.recv() => { let _ = self.reload().await; }
+                _ = sigusr1.recv() => self.write_data_dump(),
+                _ = sigusr2.recv() => self.write_stats_dump(),
+                Some(rx) = self.rx_rx.recv() => self.on_packet(rx).await,
+                Some(ev) = net_events.recv() => self.on_net_event(ev).await,
+                Some(u) = self.scripts_mail.updates_rx.recv() => self.on_tracker_update(u).await,
+                Some(req) = self.ctl_rx.recv() => self.on_control(req).await,
+                _ = tokio::time::sleep_until(sleep_until.into()) => self.on_timers().await,
+            }
+        }
+        sd_notify_state(&[sd_notify::NotifyState::Stopping]);
+        self.shutdown().await;
+        self.scripts_mail.shutdown().await;
+        Ok(())
+    }
+
+    // ----- shutdown and dumps --------------------------------------------
+
+    async fn shutdown(&mut self) {
+        let now = self.now();
+        for u in 0..self.units.len() {
+            let acts = self.units[u].handle_all(now, Event::Shutdown);
+            self.execute(u, acts, true).await;
+        }
+        if let Some(guard) = &self.guard
+            && let Err(e) = guard.remove().await
+        {
+            tracing::warn!(error = format!("{e:#}"), "removing the takeover guard");
+        }
+        tracing::info!("stopped");
+    }
+
+    fn snapshot(&self) -> Vec<dump::InstanceSnapshot> {
+        self.insts
+            .iter()
+            .map(|r| {
+                let unit = &self.units[r.unit];
+                let inst = &unit.members()[r.member];
+                dump::InstanceSnapshot::new(r, inst, unit.group_name())
+            })
+            .collect()
+    }
+
+    fn write_data_dump(&self) {
+        let text = dump::data_text(&self.snapshot(), self.spec.router_id.as_deref());
+        write_dump(&self.opts.data_file, &text);
+    }
+
+    fn write_stats_dump(&self) {
+        let text = dump::stats_text(&self.snapshot(), &self.iface_drops, |i| {
+            self.ifaces.get(&i).map(|x| x.info.name.clone())
+        });
+        write_dump(&self.opts.stats_file, &text);
+    }
+}
+
+/// Aborts a spawned task when dropped (the control server at shutdown).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+impl InstRt {
+    /// Stand-in while the real entry is borrowed for an action.
+    fn placeholder() -> Self {
+        InstRt {
+            spec: InstanceSpec {
+                name: String::new(),
+                interface: String::new(),
+                vrrp: vrrp::InstanceConfig::new(
+                    "",
+                    1,
+                    vrrp::Version::V2,
+                    IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                ),
+                source: None,
+                unicast_ttl: 255,
+                vips: Vec::new(),
+                excluded: Vec::new(),
+                routes: Vec::new(),
+                rules: Vec::new(),
+                trackers: Vec::new(),
+            },
+            unit: usize::MAX,
+            member: usize::MAX,
+            ifindex: 0,
+            source: None,
+            since: SystemTime::UNIX_EPOCH,
+            last_reason: String::new(),
+            stats: dump::InstStats::default(),
+            weight_warning: None,
+            ip_id: 0,
+        }
+    }
+}
+
+fn write_dump(path: &std::path::Path, text: &str) {
+    match std::fs::write(path, text) {
+        Ok(()) => tracing::info!(path = %path.display(), "dump written"),
+        Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot write dump"),
+    }
+}
+
+fn sd_notify_state(state: &[sd_notify::NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(false, state) {
+        tracing::debug!(error = %e, "sd_notify failed");
+    }
+}
