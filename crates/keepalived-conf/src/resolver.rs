@@ -10,16 +10,29 @@ use std::path::{Path, PathBuf};
 /// Why a file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
+    /// Reading failed.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// What the system said.
         #[source]
         source: io::Error,
     },
+    /// The file does not exist.
     #[error("{path}: not found")]
-    NotFound { path: PathBuf },
+    NotFound {
+        /// The file.
+        path: PathBuf,
+    },
+    /// An `include` glob keepalived would not accept.
     #[error("bad include pattern {pattern:?}: {message}")]
-    BadPattern { pattern: String, message: String },
+    BadPattern {
+        /// The pattern as written.
+        pattern: String,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 /// What a script path resolves to on the host (keepalived checks this at `-t` time).
@@ -29,7 +42,10 @@ pub enum ScriptFile {
     Missing,
     /// Present and executable; `secure` is false when it or a directory above it is writable
     /// by someone other than root (keepalived's "Unsafe permissions").
-    Found { secure: bool },
+    Found {
+        /// Whether keepalived's `enable_script_security` would run it.
+        secure: bool,
+    },
 }
 
 /// The host as seen by the loader.
@@ -142,16 +158,20 @@ fn name_in_db(db: &str, name: &str) -> Option<bool> {
 /// An in-memory host: files by absolute path, executable script paths, known users and groups.
 #[derive(Debug, Default, Clone)]
 pub struct MemResolver {
+    /// File contents by absolute path.
     pub files: BTreeMap<PathBuf, Vec<u8>>,
     /// Script paths that exist; value = secure.
     pub scripts: BTreeMap<PathBuf, bool>,
     /// `None` = user database unknown.
     pub users: Option<BTreeSet<String>>,
+    /// `None` = group database unknown.
     pub groups: Option<BTreeSet<String>>,
+    /// Environment variables (`${_ENV}`-style look-ups and `PATH`).
     pub env: BTreeMap<String, String>,
 }
 
 impl MemResolver {
+    /// An empty host: no files, no scripts, user and group databases unknown.
     pub fn new() -> Self {
         Self::default()
     }

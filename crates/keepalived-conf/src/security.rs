@@ -49,9 +49,39 @@ pub(crate) fn check_scripts(
     host: &dyn IncludeResolver,
     diags: &mut Vec<Diagnostic>,
 ) {
+    let default = default_user(cfg, host, diags);
+    let mut violation = false;
+    let removed = check_vrrp_scripts(cfg, host, &default, &mut violation, diags);
+    check_notify_scripts(cfg, host, &default, &mut violation, diags);
+    if violation {
+        diag(diags, Severity::Warning, ExitClass::ScriptSecurity, "enable_script_security",
+            "SECURITY VIOLATION - scripts are being executed as root but enable_script_security is not set".into());
+    }
+    for name in removed {
+        cfg.scripts.remove(&name);
+        for i in &mut cfg.instances {
+            i.track_script.retain(|t| t.name != name);
+        }
+        for g in &mut cfg.sync_groups {
+            g.track_script.retain(|t| t.name != name);
+        }
+    }
+}
+
+/// Who runs a script that names no user: `script_user`, else `keepalived_script` if it exists,
+/// else root (`ok` false: secure mode without a usable default user).
+struct DefaultUser {
+    is_root: bool,
+    ok: bool,
+}
+
+fn default_user(
+    cfg: &Config,
+    host: &dyn IncludeResolver,
+    diags: &mut Vec<Diagnostic>,
+) -> DefaultUser {
     let g = &cfg.global_defs;
     let secure_mode = g.enable_script_security;
-    // The default user: script_user, else keepalived_script if it exists, else root.
     let mut default_is_root = true;
     let mut default_ok = true;
     match &g.script_user {
@@ -80,7 +110,23 @@ pub(crate) fn check_scripts(
             }
         }
     }
-    let mut violation = false;
+    DefaultUser {
+        is_root: default_is_root,
+        ok: default_ok,
+    }
+}
+
+/// Checks each `vrrp_script`: its user, whether it exists, whether it is safe. Returns the
+/// names of those that cannot run.
+fn check_vrrp_scripts(
+    cfg: &Config,
+    host: &dyn IncludeResolver,
+    default: &DefaultUser,
+    violation: &mut bool,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<String> {
+    let secure_mode = cfg.global_defs.enable_script_security;
+    let (default_ok, default_is_root) = (default.ok, default.is_root);
     let mut removed = Vec::new();
     for (name, s) in &cfg.scripts {
         let runs_as_root = match &s.user {
@@ -146,13 +192,26 @@ pub(crate) fn check_scripts(
                     );
                     removed.push(name.clone());
                 } else if runs_as_root && !secure_mode {
-                    violation = true;
+                    *violation = true;
                 }
             }
         }
     }
-    let notifies = notify_scripts(cfg);
-    for cmd in notifies {
+    removed
+}
+
+/// Checks the notify and FIFO scripts: user and safety (a missing one is silent, as in
+/// keepalived's `-t`: it is only noticed when it would run).
+fn check_notify_scripts(
+    cfg: &Config,
+    host: &dyn IncludeResolver,
+    default: &DefaultUser,
+    violation: &mut bool,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let secure_mode = cfg.global_defs.enable_script_security;
+    let (default_ok, default_is_root) = (default.ok, default.is_root);
+    for cmd in notify_scripts(cfg) {
         let as_root = match &cmd.user {
             Some(u) => u == "root" || u == "0",
             None => {
@@ -183,21 +242,8 @@ pub(crate) fn check_scripts(
                     format!("Unsafe permissions found for script '{}'", cmd.argv_source),
                 );
             } else if as_root && !secure_mode {
-                violation = true;
+                *violation = true;
             }
-        }
-    }
-    if violation {
-        diag(diags, Severity::Warning, ExitClass::ScriptSecurity, "enable_script_security",
-            "SECURITY VIOLATION - scripts are being executed as root but enable_script_security is not set".into());
-    }
-    for name in removed {
-        cfg.scripts.remove(&name);
-        for i in &mut cfg.instances {
-            i.track_script.retain(|t| t.name != name);
-        }
-        for g in &mut cfg.sync_groups {
-            g.track_script.retain(|t| t.name != name);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `vrrp_script`, `track_file` and `vrrp_sync_group` blocks.
 
 use super::global::count;
-use super::instance::{track_interfaces, track_refs};
+use super::trackers::{track_interfaces, track_refs};
 use super::values::{parse_int, parse_seconds};
 use super::{PResult, Parser, flag, rest_after_keyword};
 use crate::diag::{ExitClass, Severity};
@@ -136,6 +136,7 @@ pub(super) fn vrrp_script<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
     let mut have_script = false;
     let mut timeout_set = false;
     p.each_in_block(l, |p, e| {
+        p.keyword_status(Block::VrrpScript, e);
         match e.words[0].text.as_str() {
             "script" => {
                 if let Some(c) = parse_script(rest_after_keyword(e)) {
@@ -214,6 +215,7 @@ pub(super) fn track_file<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
         init_file: None,
     };
     p.each_in_block(l, |p, e| {
+        p.keyword_status(Block::TrackFile, e);
         match e.words[0].text.as_str() {
             "file" => {
                 if let Some(w) = p.soft_arg(e, 1, "track file file name missing") {
@@ -322,6 +324,7 @@ pub(super) fn sync_group<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
     };
     let mut smtp: Option<bool> = None;
     p.each_in_block(l, |p, e| {
+        p.keyword_status(Block::SyncGroup, e);
         if notify_keyword(p, e, &mut g.notify)? {
             return Ok(());
         }
