@@ -710,7 +710,7 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
 
 /// Options of a VIP line (`ADDR [dev IF] [brd B] ...`).
 pub(crate) const VIP_OPTION: &[(&str, Status)] = &[
-    ("dev", h("vip_dev_is_kept_in_the_model")),
+    ("dev", h("v2_pass_instance_with_vip_attributes")),
     ("brd", h("derived_broadcast_and_label")),
     ("broadcast", h("derived_broadcast_and_label")),
     ("label", h("derived_broadcast_and_label")),
