@@ -45,6 +45,7 @@ pub mod fuzz_support;
 mod keywords;
 mod lexer;
 pub mod model;
+mod origin;
 mod parser;
 mod reader;
 mod resolver;
@@ -158,9 +159,14 @@ pub fn load_with(resolver: &dyn IncludeResolver, path: &Path, opts: &LoadOptions
     }
     let draft = p.draft;
     let mut config = draft.config;
-    validate::complete(&mut config, draft.instances, &mut diagnostics);
+    validate::complete(
+        &mut config,
+        draft.instances,
+        &draft.origins,
+        &mut diagnostics,
+    );
     if !opts.skip_script_checks {
-        security::check_scripts(&mut config, resolver, &mut diagnostics);
+        security::check_scripts(&mut config, resolver, &draft.origins, &mut diagnostics);
     }
     // Whole-configuration checks are not tied to one file: name the main one.
     let main: std::sync::Arc<str> = std::sync::Arc::from(path.to_string_lossy().as_ref());

@@ -115,15 +115,11 @@ impl IncludeResolver for FsResolver {
         if !meta.is_file() || meta.mode() & 0o111 == 0 {
             return ScriptFile::Missing;
         }
-        let unsafe_meta = |m: &std::fs::Metadata| m.uid() != 0 || m.mode() & 0o022 != 0;
-        let mut secure = !unsafe_meta(&meta);
+        let mut secure = !writable_by_others(&meta);
         let mut dir = path.parent();
         while let Some(d) = dir {
-            if let Ok(m) = std::fs::metadata(d) {
-                // A sticky, world-writable directory (/tmp) still lets others replace the file.
-                if unsafe_meta(&m) {
-                    secure = false;
-                }
+            if std::fs::metadata(d).is_ok_and(|m| writable_by_others(&m)) {
+                secure = false;
             }
             dir = d.parent();
         }
@@ -144,6 +140,19 @@ impl IncludeResolver for FsResolver {
 }
 
 /// Whether `name` (or a numeric id) is in a colon-separated database file.
+/// keepalived 2.2.7's rule, found by running its `-t` on each case: the file and every
+/// directory above it must be owned by root and writable by no one else: not by others, not
+/// by a group other than root's. A sticky directory (like /tmp) is fine whatever its write
+/// bits, as only a file's owner can replace it there; for a file the sticky bit changes nothing.
+pub(crate) fn writable_by_others(m: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let mode = m.mode();
+    let sticky_dir = m.is_dir() && mode & 0o1000 != 0;
+    let others = mode & 0o002 != 0;
+    let group = mode & 0o020 != 0 && m.gid() != 0;
+    m.uid() != 0 || (!sticky_dir && (others || group))
+}
+
 fn name_in_db(db: &str, name: &str) -> Option<bool> {
     let text = std::fs::read_to_string(db).ok()?;
     let numeric = name.parse::<u32>().ok();

@@ -3,23 +3,22 @@
 
 use crate::diag::{Diagnostic, ExitClass, Severity};
 use crate::model::{Config, Notify, ScriptCommand};
+use crate::origin::{At, Origins, diag_at};
 use crate::resolver::{IncludeResolver, ScriptFile};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
 
-fn diag(diags: &mut Vec<Diagnostic>, sev: Severity, class: ExitClass, kw: &str, msg: String) {
-    diags.push(Diagnostic {
-        severity: sev,
-        class,
-        file: Arc::from(""),
-        line: 0,
-        column: 0,
-        keyword: kw.into(),
-        message: msg,
-    });
+fn diag(
+    diags: &mut Vec<Diagnostic>,
+    at: Option<&At>,
+    sev: Severity,
+    class: ExitClass,
+    kw: &str,
+    msg: String,
+) {
+    diags.push(diag_at(at, sev, class, kw, msg));
 }
 
 /// The file a command runs: absolute as written, else the first match on `PATH`.
@@ -47,14 +46,16 @@ fn locate(host: &dyn IncludeResolver, cmd: &ScriptCommand) -> Option<(PathBuf, b
 pub(crate) fn check_scripts(
     cfg: &mut Config,
     host: &dyn IncludeResolver,
+    origins: &Origins,
     diags: &mut Vec<Diagnostic>,
 ) {
-    let default = default_user(cfg, host, diags);
-    let mut violation = false;
-    let removed = check_vrrp_scripts(cfg, host, &default, &mut violation, diags);
-    check_notify_scripts(cfg, host, &default, &mut violation, diags);
-    if violation {
-        diag(diags, Severity::Warning, ExitClass::ScriptSecurity, "enable_script_security",
+    let default = default_user(cfg, host, origins, diags);
+    // Where the first script run as root is given: the violation names that line.
+    let mut violation: Option<At> = None;
+    let removed = check_vrrp_scripts(cfg, host, origins, &default, &mut violation, diags);
+    check_notify_scripts(cfg, host, origins, &default, &mut violation, diags);
+    if let Some(at) = violation {
+        diag(diags, Some(&at), Severity::Warning, ExitClass::ScriptSecurity, "enable_script_security",
             "SECURITY VIOLATION - scripts are being executed as root but enable_script_security is not set".into());
     }
     for name in removed {
@@ -78,6 +79,7 @@ struct DefaultUser {
 fn default_user(
     cfg: &Config,
     host: &dyn IncludeResolver,
+    origins: &Origins,
     diags: &mut Vec<Diagnostic>,
 ) -> DefaultUser {
     let g = &cfg.global_defs;
@@ -93,6 +95,7 @@ fn default_user(
             {
                 diag(
                     diags,
+                    origins.script_user.as_ref(),
                     Severity::Error,
                     ExitClass::ConfigError,
                     "script_user",
@@ -121,19 +124,22 @@ fn default_user(
 fn check_vrrp_scripts(
     cfg: &Config,
     host: &dyn IncludeResolver,
+    origins: &Origins,
     default: &DefaultUser,
-    violation: &mut bool,
+    violation: &mut Option<At>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<String> {
     let secure_mode = cfg.global_defs.enable_script_security;
     let (default_ok, default_is_root) = (default.ok, default.is_root);
     let mut removed = Vec::new();
     for (name, s) in &cfg.scripts {
+        let at = origins.script.get(name);
         let runs_as_root = match &s.user {
             Some(u) => {
                 if host.user_exists(&u.user) == Some(false) {
                     diag(
                         diags,
+                        at,
                         Severity::Error,
                         ExitClass::ConfigError,
                         "user",
@@ -151,6 +157,7 @@ fn check_vrrp_scripts(
                 if !default_ok {
                     diag(
                         diags,
+                        at,
                         Severity::Error,
                         ExitClass::ConfigError,
                         "vrrp_script",
@@ -168,6 +175,7 @@ fn check_vrrp_scripts(
             None => {
                 diag(
                     diags,
+                    at,
                     Severity::Error,
                     ExitClass::ConfigError,
                     "vrrp_script",
@@ -182,6 +190,7 @@ fn check_vrrp_scripts(
                 if secure_mode && !secure {
                     diag(
                         diags,
+                        at,
                         Severity::Error,
                         ExitClass::ConfigError,
                         "vrrp_script",
@@ -192,7 +201,7 @@ fn check_vrrp_scripts(
                     );
                     removed.push(name.clone());
                 } else if runs_as_root && !secure_mode {
-                    *violation = true;
+                    violation.get_or_insert_with(|| at.cloned().unwrap_or_default());
                 }
             }
         }
@@ -205,19 +214,22 @@ fn check_vrrp_scripts(
 fn check_notify_scripts(
     cfg: &Config,
     host: &dyn IncludeResolver,
+    origins: &Origins,
     default: &DefaultUser,
-    violation: &mut bool,
+    violation: &mut Option<At>,
     diags: &mut Vec<Diagnostic>,
 ) {
     let secure_mode = cfg.global_defs.enable_script_security;
     let (default_ok, default_is_root) = (default.ok, default.is_root);
     for cmd in notify_scripts(cfg) {
+        let at = origins.notify.get(&cmd.argv_source);
         let as_root = match &cmd.user {
             Some(u) => u == "root" || u == "0",
             None => {
                 if !default_ok {
                     diag(
                         diags,
+                        at,
                         Severity::Error,
                         ExitClass::ConfigError,
                         "notify",
@@ -236,13 +248,14 @@ fn check_notify_scripts(
             if secure_mode && !secure {
                 diag(
                     diags,
+                    at,
                     Severity::Error,
                     ExitClass::ConfigError,
                     "notify",
                     format!("Unsafe permissions found for script '{}'", cmd.argv_source),
                 );
             } else if as_root && !secure_mode {
-                *violation = true;
+                violation.get_or_insert_with(|| at.cloned().unwrap_or_default());
             }
         }
     }

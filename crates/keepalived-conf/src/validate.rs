@@ -4,9 +4,9 @@
 
 use crate::diag::{Diagnostic, ExitClass, Severity};
 use crate::model::{Authentication, Config, Family, InitialState, Instance, TrackInterface};
+use crate::origin::{At, Origins, diag_at};
 use crate::parser::InstanceDraft;
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 struct Ctx<'d> {
@@ -44,15 +44,20 @@ impl Ctx<'_> {
 }
 
 /// Applies defaults and checks to every instance draft, then resolves sync groups.
-pub(crate) fn complete(cfg: &mut Config, drafts: Vec<InstanceDraft>, diags: &mut Vec<Diagnostic>) {
+pub(crate) fn complete(
+    cfg: &mut Config,
+    drafts: Vec<InstanceDraft>,
+    origins: &Origins,
+    diags: &mut Vec<Diagnostic>,
+) {
     let mut cx = Ctx { diags };
     for d in drafts {
         if let Some(i) = complete_instance(cfg, d, &mut cx) {
             cfg.instances.push(i);
         }
     }
-    duplicate_vrids(cfg, cx.diags);
-    sync_groups(cfg, cx.diags);
+    duplicate_vrids(cfg, origins, cx.diags);
+    sync_groups(cfg, origins, cx.diags);
 }
 
 /// What the election settings settle to once defaults and the cross-checks are applied.
@@ -496,19 +501,17 @@ fn dedup_trackers(d: &mut InstanceDraft, cx: &mut Ctx<'_>) {
     }
 }
 
-fn config_error(diags: &mut Vec<Diagnostic>, kw: &str, msg: String) {
-    diags.push(Diagnostic {
-        severity: Severity::Error,
-        class: ExitClass::ConfigError,
-        file: Arc::from(""),
-        line: 0,
-        column: 0,
-        keyword: kw.into(),
-        message: msg,
-    });
+fn config_error(diags: &mut Vec<Diagnostic>, at: Option<&At>, kw: &str, msg: String) {
+    diags.push(diag_at(
+        at,
+        Severity::Error,
+        ExitClass::ConfigError,
+        kw,
+        msg,
+    ));
 }
 
-fn duplicate_vrids(cfg: &Config, diags: &mut Vec<Diagnostic>) {
+fn duplicate_vrids(cfg: &Config, origins: &Origins, diags: &mut Vec<Diagnostic>) {
     let mut seen: HashMap<(&str, Family, u8), &str> = HashMap::new();
     for a in &cfg.instances {
         let Some(iface) = a.interface.as_deref() else {
@@ -522,6 +525,7 @@ fn duplicate_vrids(cfg: &Config, diags: &mut Vec<Diagnostic>) {
             };
             config_error(
                 diags,
+                origins.vrid.get(&a.name),
                 "virtual_router_id",
                 format!(
                     "{first} and {} both use VRID {} with {fam} on interface {iface}",
@@ -536,6 +540,7 @@ fn duplicate_vrids(cfg: &Config, diags: &mut Vec<Diagnostic>) {
 /// group says `sync_group_tracking_weight`: keepalived zeroes them with an error.
 fn zero_member_weights(
     i: &mut Instance,
+    at: Option<&At>,
     scripts: &std::collections::BTreeMap<String, crate::model::VrrpScript>,
     files: &std::collections::BTreeMap<String, crate::model::TrackFile>,
     diags: &mut Vec<Diagnostic>,
@@ -544,6 +549,7 @@ fn zero_member_weights(
         if t.weight != 0 {
             config_error(
                 diags,
+                at,
                 "track_interface",
                 format!(
                     "({}) ignoring {} tracked interface weight due to SYNC group",
@@ -560,6 +566,7 @@ fn zero_member_weights(
         {
             config_error(
                 diags,
+                at,
                 "track_script",
                 format!(
                     "({}) ignoring tracked script {} with weights due to SYNC group",
@@ -576,6 +583,7 @@ fn zero_member_weights(
         {
             config_error(
                 diags,
+                at,
                 "track_file",
                 format!(
                     "({}) ignoring track file {} with weights due to SYNC group",
@@ -587,22 +595,24 @@ fn zero_member_weights(
     }
 }
 
-fn sync_groups(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
+fn sync_groups(cfg: &mut Config, origins: &Origins, diags: &mut Vec<Diagnostic>) {
     let mut groups = std::mem::take(&mut cfg.sync_groups);
     groups.retain_mut(|g| {
         let mut members = Vec::new();
+        let group_at = origins.group.get(&g.name);
         for m in std::mem::take(&mut g.group) {
+            let at = origins.member.get(&(g.name.clone(), m.clone()));
             match cfg.instances.iter_mut().find(|i| i.name == m) {
-                None => config_error(diags, "group", format!(
+                None => config_error(diags, at, "group", format!(
                     "Virtual router {m} specified in sync group {} doesn't exist - ignoring", g.name
                 )),
-                Some(i) if i.sync_group.is_some() => config_error(diags, "group", format!(
+                Some(i) if i.sync_group.is_some() => config_error(diags, at, "group", format!(
                     "Virtual router {m} cannot exist in more than one sync group; ignoring {}", g.name
                 )),
                 Some(i) => {
                     i.sync_group = Some(g.name.clone());
                     if !g.sync_group_tracking_weight {
-                        zero_member_weights(i, &cfg.scripts, &cfg.track_files, diags);
+                        zero_member_weights(i, at, &cfg.scripts, &cfg.track_files, diags);
                     }
                     members.push(m);
                 }
@@ -611,11 +621,11 @@ fn sync_groups(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
         g.group = members;
         match g.group.len() {
             0 => {
-                config_error(diags, "vrrp_sync_group", format!("Sync group {} has no virtual router(s). removing", g.name));
+                config_error(diags, group_at, "vrrp_sync_group", format!("Sync group {} has no virtual router(s). removing", g.name));
                 false
             }
             1 => {
-                config_error(diags, "vrrp_sync_group", format!("Sync group {} has only 1 virtual router(s) - this probably isn't what you want", g.name));
+                config_error(diags, group_at, "vrrp_sync_group", format!("Sync group {} has only 1 virtual router(s) - this probably isn't what you want", g.name));
                 true
             }
             _ => true,

@@ -4,14 +4,12 @@
 //! scripts). keepalived runs inside a throw-away network namespace (`unshare -n`) holding a
 //! veth pair named eth0/eth1, so its interface checks pass; nothing is sent anywhere.
 //!
-//! Without `/usr/sbin/keepalived` (or without root for `unshare`) the test prints SKIPPED,
-//! unless `CI` or `ELB_E2E` is set, in which case it fails.
+//! The oracle and its SKIPPED rule: `oracle/mod.rs`.
+
+#[allow(dead_code)] // each test binary uses part of the shared oracle
+mod oracle;
 
 use keepalived_conf::{LoadOptions, load_file};
-use std::path::Path;
-use std::process::Command;
-
-const KEEPALIVED: &str = "/usr/sbin/keepalived";
 
 /// One variation: files (relative path, text); the first is the main file.
 struct Case {
@@ -599,50 +597,12 @@ fn cases() -> Vec<Case> {
     c
 }
 
-fn short_hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .unwrap_or_default()
-        .trim()
-        .split('.')
-        .next()
-        .unwrap_or("")
-        .to_string()
-}
-
-/// keepalived's `-t` exit status in a private namespace with eth0/eth1; `None` if it was
-/// killed (2.2.7 bug #2587) or could not run.
-fn keepalived_class(main: &Path) -> Option<u8> {
-    let out = Command::new("unshare")
-        .args(["-n", "sh", "-c"])
-        .arg("ip link add eth0 type veth peer name eth1 >/dev/null 2>&1; exec timeout 20 /usr/sbin/keepalived -t -f \"$1\"")
-        .arg("sh")
-        .arg(main)
-        .output()
-        .ok()?;
-    let code = out.status.code()?;
-    (code < 100).then_some(code as u8)
-}
-
-fn must_run() -> bool {
-    std::env::var_os("CI").is_some() || std::env::var_os("ELB_E2E").is_some()
-}
-
 #[test]
 fn keepalived_and_we_agree_on_variations() {
-    let usable = Path::new(KEEPALIVED).exists()
-        && Command::new("unshare")
-            .args(["-n", "true"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !usable {
-        assert!(
-            !must_run(),
-            "keepalived or unshare unavailable but CI/ELB_E2E is set"
-        );
-        eprintln!("SKIPPED: {KEEPALIVED} missing or unshare -n not permitted");
+    if !oracle::available() {
         return;
     }
-    let host = short_hostname();
+    let host = oracle::short_hostname();
     let opts = LoadOptions {
         config_id: Some(host.clone()),
         ..LoadOptions::default()
@@ -657,7 +617,7 @@ fn keepalived_and_we_agree_on_variations() {
             std::fs::write(&path, text.replace("HOST", &host)).unwrap();
         }
         let main = dir.path().join(&case.files[0].0);
-        let Some(theirs) = keepalived_class(&main) else {
+        let Some(theirs) = oracle::class(&main) else {
             eprintln!("{:32} keepalived killed/failed - not compared", case.name);
             continue;
         };

@@ -167,6 +167,7 @@ fn scripts<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<bool> {
                     .get(2)
                     .map(|w| w.text.trim_start_matches(':').to_string());
                 p.draft.config.global_defs.script_user = Some(RunAs { user, group });
+                p.draft.origins.script_user = Some(crate::origin::At::of(l));
             }
         }
         "vrrp_notify_fifo" => {
@@ -186,6 +187,7 @@ fn scripts<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<bool> {
                 return Ok(true);
             }
             let s = parse_script(rest_after_keyword(l));
+            super::blocks::note_notify(p, l, s.as_ref());
             let g = &mut p.draft.config.global_defs;
             let target = if kw == "notify_fifo_script" {
                 &mut g.notify_fifo

@@ -190,7 +190,11 @@ fn election<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResu
         "virtual_router_id" => {
             let w = p.arg(e, 1)?;
             match parse_int(&w.text, 1, 255) {
-                Some(v) => d.vrid = Some(v as u8),
+                Some(v) => {
+                    d.vrid = Some(v as u8);
+                    let at = crate::origin::At::of(e);
+                    p.draft.origins.vrid.insert(d.name.clone(), at);
+                }
                 None => p.error(
                     e,
                     1,

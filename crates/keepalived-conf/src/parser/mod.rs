@@ -29,6 +29,8 @@ pub(crate) struct Draft {
     pub instances: Vec<InstanceDraft>,
     /// Names of `instances`, for the duplicate check.
     pub instance_names: std::collections::HashSet<String>,
+    /// Where things were written, for the whole-configuration checks.
+    pub origins: crate::origin::Origins,
 }
 
 pub(crate) struct Parser<'a> {
