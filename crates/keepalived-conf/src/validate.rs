@@ -88,7 +88,7 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
         return None;
     }
     let mut e = election(cfg, &mut d, cx);
-    addressing_checks(&d, &e, cx);
+    addressing_checks(&mut d, &e, cx);
     dedup_trackers(&mut d, cx);
     let track_interface = own_interface_dropped(&mut d, cx);
     if e.priority == 255 {
@@ -151,14 +151,13 @@ fn family_and_vips(
     cx: &mut Ctx<'_>,
 ) -> (Family, Vec<crate::model::VirtualAddress>) {
     let name = d.name.clone();
-    let family = if d.native_ipv6 {
+    // keepalived: the first address written decides (native_ipv6 forces IPv6).
+    let family = if d.native_ipv6 || d.first_family_v6 == Some(true) {
         Family::V6
     } else {
-        match d.vips.first() {
-            Some((a, _)) if a.addr.is_ipv6() => Family::V6,
-            _ => Family::V4,
-        }
+        Family::V4
     };
+    other_family_addresses(d, family, cx);
     let mut vips = Vec::new();
     for (a, l) in std::mem::take(&mut d.vips) {
         if a.addr.is_ipv6() != (family == Family::V6) {
@@ -176,6 +175,40 @@ fn family_and_vips(
         }
     }
     (family, vips)
+}
+
+/// Unicast peers and source or multicast addresses of the other family are dropped with an
+/// error, as keepalived drops them (the instance cannot use them).
+fn other_family_addresses(d: &mut InstanceDraft, family: Family, cx: &mut Ctx<'_>) {
+    let v6 = family == Family::V6;
+    let name = d.name.clone();
+    let peers = std::mem::take(&mut d.unicast_peer);
+    let lines = std::mem::take(&mut d.unicast_peer_lines);
+    for (peer, line) in peers.into_iter().zip(lines) {
+        if peer.addr.is_ipv6() == v6 {
+            d.unicast_peer.push(peer);
+            d.unicast_peer_lines.push(line);
+        } else {
+            let msg = format!(
+                "Configuration error: VRRP instance[{name}] and unicast peer address[{}] MUST be of the same family !!! Skipping...",
+                peer.addr
+            );
+            cx.push(d, Some(line), Severity::Error, msg);
+        }
+    }
+    let lines = d.address_lines;
+    for (slot, line) in lines.into_iter().enumerate() {
+        let a = match slot {
+            0 => &mut d.unicast_src_ip,
+            1 => &mut d.mcast_src_ip,
+            _ => &mut d.mcast_dst_ip,
+        };
+        if let Some(addr) = a.take_if(|a| a.is_ipv6() != v6) {
+            let msg =
+                format!("({name}): address family must match VRRP instance [{addr}] - ignoring");
+            cx.push(d, Some(line), Severity::Error, msg);
+        }
+    }
 }
 
 /// IPv6 runs VRRPv3; a v2 interval is whole seconds, a v3 one centiseconds (both rounded).
@@ -289,7 +322,15 @@ fn preemption(d: &mut InstanceDraft, e: &mut Election, cx: &mut Ctx<'_>) {
 }
 
 /// VIP presence and the unicast keywords' consistency.
-fn addressing_checks(d: &InstanceDraft, e: &Election, cx: &mut Ctx<'_>) {
+fn addressing_checks(d: &mut InstanceDraft, e: &Election, cx: &mut Ctx<'_>) {
+    if d.use_vmac.is_some() && !d.unicast_peer.is_empty() && !d.vmac_xmit_base {
+        let msg = format!(
+            "({}) unicast with use_vmac requires vmac_xmit_base - setting",
+            d.name
+        );
+        cx.push(d, Some(d.use_vmac_line), Severity::Error, msg);
+        d.vmac_xmit_base = true;
+    }
     let name = &d.name;
     if e.vips.is_empty() && !d.no_virtual_ipaddress {
         if e.version == 3 || e.strict {
@@ -313,7 +354,9 @@ fn addressing_checks(d: &InstanceDraft, e: &Election, cx: &mut Ctx<'_>) {
             format!("({name}) unicast peers with strict mode: RFC strict mode is multicast only"),
         );
     }
-    if d.unicast_peer.is_empty() && (d.unicast_src_ip.is_some() || d.unicast_ttl.is_some()) {
+    if d.unicast_peer.is_empty()
+        && (d.unicast_src_ip.is_some() || d.unicast_ttl.is_some() || d.unicast_peer_block)
+    {
         cx.error(d, format!(
             "({name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast."
         ));

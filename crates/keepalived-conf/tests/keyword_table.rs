@@ -58,6 +58,9 @@ fn collect_tests(text: &str, names: &mut BTreeSet<String>) {
     }
 }
 
+/// Keywords whose entries come in a `{ }` list.
+const LISTS: &[&str] = &["track_bfd", "track_process"];
+
 /// A file using `kw` twice in `block`, and the two lines it is on.
 fn two_uses(block: Block, kw: &str) -> (String, [u32; 2]) {
     let inst = |body: &str| {
@@ -82,6 +85,11 @@ fn two_uses(block: Block, kw: &str) -> (String, [u32; 2]) {
                 inst("")
             ),
             [5, 6],
+        ),
+        // A list keyword takes its entries in a block.
+        Block::Instance if LISTS.contains(&kw) => (
+            inst(&format!(" {kw} {{\n x\n }}\n {kw} {{\n x\n }}\n")),
+            [4, 7],
         ),
         Block::Instance => (inst(&format!(" {kw} 1\n {kw} 1\n")), [4, 5]),
         Block::Authentication => (

@@ -42,6 +42,17 @@ pub(crate) struct InstanceDraft {
     pub track_file: Vec<TrackRef>,
     pub dont_track_primary: bool,
     pub unicast_src_ip: Option<IpAddr>,
+    /// The family of the first address written (unicast or multicast source or destination,
+    /// a peer, a VIP): keepalived gives the instance that family, and refuses the others.
+    pub first_family_v6: Option<bool>,
+    /// Lines of `unicast_src_ip`, `mcast_src_ip` and `mcast_dst_ip` (0 when absent).
+    pub address_lines: [u32; 3],
+    /// Line of each unicast peer, in `unicast_peer`'s order.
+    pub unicast_peer_lines: Vec<u32>,
+    /// `unicast_peer` was written (even empty: keepalived then says "without any peers").
+    pub unicast_peer_block: bool,
+    /// Line of `use_vmac`.
+    pub use_vmac_line: u32,
     pub unicast_peer: Vec<UnicastPeer>,
     pub unicast_ttl: Option<u8>,
     pub unicast_fault_no_peer: bool,
@@ -71,6 +82,16 @@ pub(crate) struct InstanceDraft {
     pub v3_checksum_as_v2: Option<bool>,
     pub no_virtual_ipaddress: bool,
     pub promote_secondaries: bool,
+}
+
+impl InstanceDraft {
+    /// Records the line of address `slot` (see `address_lines`) and the family it implies.
+    fn noted_address(&mut self, a: Option<IpAddr>, slot: usize, line: u32) {
+        if let Some(a) = a {
+            self.first_family_v6.get_or_insert(a.is_ipv6());
+            self.address_lines[slot] = line;
+        }
+    }
 }
 
 fn addr_word(p: &mut Parser<'_>, l: &Line, i: usize) -> PResult<Option<IpAddr>> {
@@ -246,6 +267,7 @@ fn lists<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<
         "virtual_ipaddress" => {
             for v in p.value_block(e) {
                 if let Some(a) = vip(p, v, None)? {
+                    d.first_family_v6.get_or_insert(a.addr.is_ipv6());
                     d.vips.push((a, v.line));
                 }
             }
@@ -284,6 +306,19 @@ fn lists<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<
             d.track_file.extend(t);
         }
         "dont_track_primary" => d.dont_track_primary = true,
+        "track_bfd" => {
+            // Not run by vrrpd (the table says so), but its names are checked as keepalived does.
+            for v in p.value_block(e) {
+                let bfd = &v.words[0].text;
+                if !p.draft.bfd_names.contains(bfd) {
+                    p.error(
+                        v,
+                        0,
+                        format!("({}) track bfd {bfd} not found, ignoring...", d.name),
+                    );
+                }
+            }
+        }
         _ => return Ok(false),
     }
     Ok(true)
@@ -292,7 +327,10 @@ fn lists<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<
 /// Where adverts go and come from: unicast peers, multicast group, source addresses.
 fn addressing<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<bool> {
     match e.words[0].text.as_str() {
-        "unicast_src_ip" => d.unicast_src_ip = addr_word(p, e, 1)?,
+        "unicast_src_ip" => {
+            d.unicast_src_ip = addr_word(p, e, 1)?;
+            d.noted_address(d.unicast_src_ip, 0, e.line);
+        }
         "unicast_peer" => unicast_peers(p, e, d)?,
         "unicast_ttl" => {
             if let Some(v) = count(p, e, 1, 0, 255)? {
@@ -301,11 +339,15 @@ fn addressing<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PRe
         }
         "unicast_fault_no_peer" => d.unicast_fault_no_peer = true,
         "check_unicast_src" => d.check_unicast_src = true,
-        "mcast_src_ip" => d.mcast_src_ip = addr_word(p, e, 1)?,
+        "mcast_src_ip" => {
+            d.mcast_src_ip = addr_word(p, e, 1)?;
+            d.noted_address(d.mcast_src_ip, 1, e.line);
+        }
         "mcast_dst_ip" => {
             if let Some(a) = addr_word(p, e, 1)? {
                 if a.is_multicast() {
                     d.mcast_dst_ip = Some(a);
+                    d.noted_address(Some(a), 2, e.line);
                 } else {
                     p.error(e, 1, format!("mcast_dst_ip {a} is not multicast - ignored"));
                 }
@@ -370,7 +412,10 @@ fn modes<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<
     match e.words[0].text.as_str() {
         "smtp_alert" => d.smtp_alert = Some(flag(p, e)),
         "notify_priority_changes" => d.notify_priority_changes = Some(flag(p, e)),
-        "use_vmac" => d.use_vmac = Some(use_vmac(p, e)?),
+        "use_vmac" => {
+            d.use_vmac = Some(use_vmac(p, e)?);
+            d.use_vmac_line = e.line;
+        }
         "vmac_xmit_base" => d.vmac_xmit_base = true,
         "accept" => d.accept = Some(true),
         "no_accept" => d.accept = Some(false),
@@ -434,6 +479,7 @@ fn authentication<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) ->
 
 /// `unicast_peer { ADDR [min_ttl N] [max_ttl N] ... }`; a repeated address is dropped.
 fn unicast_peers<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<()> {
+    d.unicast_peer_block = true;
     for v in p.value_block(e) {
         let Some(pre) = parse_prefix(&v.words[0].text) else {
             p.error(
@@ -480,7 +526,9 @@ fn unicast_peers<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> 
                 format!("duplicate unicast peer {} - ignored", peer.addr),
             );
         } else {
+            d.first_family_v6.get_or_insert(peer.addr.is_ipv6());
             d.unicast_peer.push(peer);
+            d.unicast_peer_lines.push(v.line);
         }
     }
     Ok(())

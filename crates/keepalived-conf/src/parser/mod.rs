@@ -31,6 +31,8 @@ pub(crate) struct Draft {
     pub instance_names: std::collections::HashSet<String>,
     /// Where things were written, for the whole-configuration checks.
     pub origins: crate::origin::Origins,
+    /// Names of the `bfd_instance` blocks seen so far (`track_bfd` may only name those).
+    pub bfd_names: std::collections::HashSet<String>,
 }
 
 pub(crate) struct Parser<'a> {
@@ -296,6 +298,9 @@ impl<'a> Parser<'a> {
             }
             self.keyword_status(Block::Root, l);
             let kw = l.words[0].text.as_str();
+            if let ("bfd_instance", Some(name)) = (kw, l.words.get(1)) {
+                self.draft.bfd_names.insert(name.text.clone());
+            }
             match kw {
                 "global_defs" => {
                     if self.open_block(l) {
