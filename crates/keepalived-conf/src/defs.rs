@@ -6,10 +6,10 @@ use std::collections::HashMap;
 /// Bound on nested expansion, so `$A=$B`, `$B=$A` terminates.
 const MAX_DEPTH: usize = 32;
 /// Bound on the length of one expanded line.
-pub const MAX_EXPANDED: usize = 64 * 1024;
+pub(crate) const MAX_EXPANDED: usize = 64 * 1024;
 
 /// Values the predefined names take while one file is read.
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     pub pwd: &'a str,
     pub instance: &'a str,
     pub env: &'a dyn Fn(&str) -> Option<String>,
@@ -17,20 +17,20 @@ pub struct Context<'a> {
 
 /// The definitions seen so far plus the random generator of `${_RANDOM}`.
 #[derive(Debug, Clone)]
-pub struct Defs {
+pub(crate) struct Defs {
     values: HashMap<String, String>,
     rng: u64,
 }
 
 /// Whether `name` may be defined: `[A-Za-z_][A-Za-z0-9_]*`.
-pub fn is_name(name: &str) -> bool {
+pub(crate) fn is_name(name: &str) -> bool {
     let mut b = name.bytes();
     matches!(b.next(), Some(c) if c.is_ascii_alphabetic() || c == b'_')
         && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
 /// Splits `$NAME=VALUE` into name and value, if the line is a definition.
-pub fn parse_definition(text: &str) -> Option<(&str, &str)> {
+pub(crate) fn parse_definition(text: &str) -> Option<(&str, &str)> {
     let rest = text.strip_prefix('$')?;
     let eq = rest.find('=')?;
     let name = &rest[..eq];
@@ -38,18 +38,18 @@ pub fn parse_definition(text: &str) -> Option<(&str, &str)> {
 }
 
 impl Defs {
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Defs {
             values: HashMap::new(),
             rng: seed | 1,
         }
     }
 
-    pub fn set(&mut self, name: &str, value: String) -> Option<String> {
+    pub(crate) fn set(&mut self, name: &str, value: String) -> Option<String> {
         self.values.insert(name.to_string(), value)
     }
 
-    pub fn remove(&mut self, name: &str) {
+    pub(crate) fn remove(&mut self, name: &str) {
         self.values.remove(name);
     }
 
@@ -66,7 +66,7 @@ impl Defs {
 
     /// Expands every reference in `text`; undefined names are left as written.
     /// Returns `None` if the result would exceed [`MAX_EXPANDED`] bytes.
-    pub fn expand(&mut self, text: &str, ctx: &Context<'_>) -> Option<String> {
+    pub(crate) fn expand(&mut self, text: &str, ctx: &Context<'_>) -> Option<String> {
         if !text.contains('$') {
             return Some(text.to_string());
         }

@@ -62,6 +62,7 @@ impl ExitClass {
 /// One message about the configuration, tied to the place it comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
+    /// How bad it is.
     pub severity: Severity,
     /// What `-t` records for it.
     pub class: ExitClass,
@@ -73,6 +74,7 @@ pub struct Diagnostic {
     pub column: u32,
     /// Keyword concerned (empty when none).
     pub keyword: String,
+    /// What is wrong, in keepalived's words where it has them.
     pub message: String,
 }
 

@@ -6,11 +6,11 @@ use serde::Serialize;
 
 /// keepalived reads lines into a 1024-byte buffer (`MAXBUF`), newline and NUL included, so the
 /// longest usable line has this many bytes of text.
-pub const MAX_LINE_BYTES: usize = 1022;
+pub(crate) const MAX_LINE_BYTES: usize = 1022;
 
 /// One word of a logical line, with the column it started at (1-based byte column).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Word {
+pub(crate) struct Word {
     pub text: String,
     pub col: u32,
 }
@@ -21,7 +21,7 @@ pub struct Word {
 /// `\#` and `\!` outside quotes stand for a literal `#`/`!`; keepalived loses those characters
 /// when its child processes re-read the consolidated config (reference a.1), vrrpd keeps them
 /// (deliberate difference, see docs/keepalived-compat.md).
-pub fn decomment(line: &str) -> (String, usize) {
+pub(crate) fn decomment(line: &str) -> (String, usize) {
     let start = line.len() - line.trim_start().len();
     let body = &line[start..];
     let mut out = String::with_capacity(body.len());
@@ -50,7 +50,7 @@ pub fn decomment(line: &str) -> (String, usize) {
 /// Splits a line at every `{` and `}` outside double quotes; each brace becomes its own piece.
 ///
 /// Pieces are trimmed; empty pieces are dropped. Each piece carries its byte offset in `text`.
-pub fn split_braces(text: &str) -> Vec<(usize, &str)> {
+pub(crate) fn split_braces(text: &str) -> Vec<(usize, &str)> {
     fn push<'t>(pieces: &mut Vec<(usize, &'t str)>, text: &'t str, from: usize, to: usize) {
         let piece = &text[from..to];
         let lead = piece.len() - piece.trim_start().len();
@@ -79,7 +79,7 @@ pub fn split_braces(text: &str) -> Vec<(usize, &str)> {
 
 /// A `"` opened a word and never closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UnmatchedQuote {
+pub(crate) struct UnmatchedQuote {
     /// 1-based column of the opening quote.
     pub col: u32,
 }
@@ -90,7 +90,7 @@ pub struct UnmatchedQuote {
 /// inner blanks kept); a `"` inside a word ends that word. Single quotes are ordinary characters.
 /// `base_col` is the 1-based column of `text`'s first byte. On an unmatched quote the words so
 /// far plus the rest of the line (without the quote) are returned along with the error.
-pub fn tokenize(text: &str, base_col: u32) -> (Vec<Word>, Option<UnmatchedQuote>) {
+pub(crate) fn tokenize(text: &str, base_col: u32) -> (Vec<Word>, Option<UnmatchedQuote>) {
     let bytes = text.as_bytes();
     let mut words = Vec::new();
     let mut i = 0;
@@ -136,7 +136,8 @@ pub fn tokenize(text: &str, base_col: u32) -> (Vec<Word>, Option<UnmatchedQuote>
 ///
 /// Words with blanks, or empty words, are double-quoted. A word containing `"` cannot be
 /// represented in keepalived's syntax; it is written as is (callers avoid such words).
-pub fn join_words(words: &[String]) -> String {
+#[cfg(test)]
+pub(crate) fn join_words(words: &[String]) -> String {
     let mut out = String::new();
     for (n, w) in words.iter().enumerate() {
         if n > 0 {
@@ -202,5 +203,22 @@ mod tests {
         assert_eq!(e, Some(UnmatchedQuote { col: 8 }));
         assert_eq!(w[1].text, "/bin/true");
         assert_eq!(tokenize("  a bb", 5).0[1].col, 9);
+    }
+}
+
+#[cfg(test)]
+mod round_trip {
+    use super::{join_words, tokenize};
+    use proptest::prelude::*;
+
+    proptest! {
+    #[test]
+    fn tokenize_round_trips(words in prop::collection::vec("[^\"\\s]{1,8}|[^\"\\n\\r]{0,8}", 0..10)) {
+        // Words that tokenize can represent: no double quote; blanks only inside (quoted) words.
+        let words: Vec<String> = words;
+        let line = join_words(&words);
+        let got: Vec<String> = tokenize(&line, 1).0.into_iter().map(|w| w.text).collect();
+        prop_assert_eq!(got, words);
+    }
     }
 }

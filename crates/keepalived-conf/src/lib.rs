@@ -30,32 +30,47 @@
 //!   or group exist, environment variables for `${_ENV}` and `PATH`); its default methods say
 //!   "unknown", which turns those checks off. [`LoadOptions::skip_script_checks`] turns them
 //!   off explicitly (for dumping a configuration written for another host).
-//! - Pipeline: [`reader`] (lines, comments, includes, `@id`, `$NAME`, `~SEQ`, braces, words)
+//! - Pipeline: `reader` (lines, comments, includes, `@id`, `$NAME`, `~SEQ`, braces, words)
 //!   -> `parser` (keyword tables per block, handlers) -> `validate` (keepalived's final
 //!   instance and sync-group checks, global defaults applied) -> `security` (script checks).
 //!
 //! Where vrrpd deliberately differs from keepalived, see `docs/keepalived-compat.md`.
 
-pub mod defs;
-pub mod diag;
+#![warn(missing_docs, unreachable_pub)]
+
+mod defs;
+mod diag;
 #[doc(hidden)]
 pub mod fuzz_support;
-pub mod keywords;
-pub mod lexer;
+mod keywords;
+mod lexer;
 pub mod model;
+mod origin;
 mod parser;
-pub mod reader;
-pub mod resolver;
+mod reader;
+mod resolver;
 pub mod script;
 mod security;
-pub mod seq;
-pub mod suggest;
+mod seq;
+mod suggest;
 mod validate;
 
 pub use diag::{Diagnostic, ExitClass, Severity};
+pub use keywords::{BLOCKS, Block, KEEP_CHECKERS, NEWER_THAN_2_2_7, Status};
 pub use model::*;
+pub use reader::MAX_LINES;
 pub use resolver::{FsResolver, IncludeResolver, MemResolver, ResolveError, ScriptFile};
-pub use script::ScriptCommand;
+pub use script::{ScriptCommand, split_argv};
+
+/// The keyword table of `block`: every keyword keepalived knows there, with its [`Status`].
+pub fn keyword_table(block: Block) -> &'static [(&'static str, Status)] {
+    keywords::table(block)
+}
+
+/// The keyword table as the markdown table of docs/keepalived-compat.md.
+pub fn keyword_table_markdown() -> String {
+    keywords::markdown()
+}
 
 use std::path::Path;
 
@@ -71,7 +86,7 @@ pub struct LoadOptions {
     /// Skip the script existence / user / security checks (for dumping a config written for
     /// another host). They are on by default, as in keepalived's `-t`.
     pub skip_script_checks: bool,
-    /// Bound on logical lines after `~SEQ`/`~LST`/`$` expansion; `None` = [`reader::MAX_LINES`].
+    /// Bound on logical lines after `~SEQ`/`~LST`/`$` expansion; `None` = [`MAX_LINES`].
     pub max_lines: Option<usize>,
 }
 
@@ -124,7 +139,7 @@ pub fn load_with(resolver: &dyn IncludeResolver, path: &Path, opts: &LoadOptions
         path,
         id,
         opts.random_seed,
-        opts.max_lines.unwrap_or(reader::MAX_LINES),
+        opts.max_lines.unwrap_or(MAX_LINES),
     );
     let mut diagnostics = read.diags;
     if read.main_unreadable || diagnostics.iter().any(|d| d.severity == Severity::Fatal) {
@@ -144,9 +159,14 @@ pub fn load_with(resolver: &dyn IncludeResolver, path: &Path, opts: &LoadOptions
     }
     let draft = p.draft;
     let mut config = draft.config;
-    validate::complete(&mut config, draft.instances, &mut diagnostics);
+    validate::complete(
+        &mut config,
+        draft.instances,
+        &draft.origins,
+        &mut diagnostics,
+    );
     if !opts.skip_script_checks {
-        security::check_scripts(&mut config, resolver, &mut diagnostics);
+        security::check_scripts(&mut config, resolver, &draft.origins, &mut diagnostics);
     }
     // Whole-configuration checks are not tied to one file: name the main one.
     let main: std::sync::Arc<str> = std::sync::Arc::from(path.to_string_lossy().as_ref());

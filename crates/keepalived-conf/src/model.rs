@@ -25,12 +25,15 @@ fn opt_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S
 /// The whole configuration as the VRRP side sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct Config {
+    /// `global_defs`, with keepalived's defaults.
     pub global_defs: GlobalDefs,
     /// `vrrp_script` blocks by name (a duplicate name keeps the first, as keepalived).
     pub scripts: BTreeMap<String, VrrpScript>,
     /// `track_file` (`vrrp_track_file`) blocks by name.
     pub track_files: BTreeMap<String, TrackFile>,
+    /// `vrrp_sync_group` blocks.
     pub sync_groups: Vec<SyncGroup>,
+    /// The instances that passed the final checks.
     pub instances: Vec<Instance>,
     /// `static_ipaddress { }`: configured at start, never moved by VRRP.
     pub static_addresses: Vec<VirtualAddress>,
@@ -43,77 +46,125 @@ pub struct Config {
 /// `smtp_server HOST [PORT]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SmtpServer {
+    /// Host name or address.
     pub host: String,
+    /// TCP port.
     pub port: u16,
 }
 
 /// A user with an optional group (`script_user`, `vrrp_script { user }`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RunAs {
+    /// User name.
     pub user: String,
+    /// Group name, if given.
     pub group: Option<String>,
 }
 
 /// `vrrp_notify_fifo` / `notify_fifo`: path and optional script reading it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NotifyFifo {
+    /// Path as written.
     pub path: String,
+    /// User name.
     pub user: Option<String>,
+    /// Group name, if given.
     pub group: Option<String>,
+    /// Script run with the FIFO's events, if any.
     pub script: Option<ScriptCommand>,
 }
 
 /// `global_defs { }` (the parts the VRRP side uses).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GlobalDefs {
+    /// `router_id`.
     pub router_id: Option<String>,
+    /// `notification_email`.
     pub notification_email: Vec<String>,
+    /// `notification_email_from`.
     pub notification_email_from: Option<String>,
+    /// `smtp_server`.
     pub smtp_server: Option<SmtpServer>,
+    /// `smtp_helo_name`.
     pub smtp_helo_name: Option<String>,
     #[serde(serialize_with = "secs")]
+    /// `smtp_connect_timeout`.
     pub smtp_connect_timeout: Duration,
     /// `smtp_alert` / `smtp_alert_vrrp`: default for instances and groups.
     pub smtp_alert: Option<bool>,
+    /// `smtp_alert_vrrp`.
     pub smtp_alert_vrrp: Option<bool>,
+    /// `no_email_faults`.
     pub no_email_faults: bool,
+    /// `enable_script_security`.
     pub enable_script_security: bool,
+    /// `script_user`.
     pub script_user: Option<RunAs>,
+    /// `vrrp_mcast_group4`.
     pub vrrp_mcast_group4: Ipv4Addr,
+    /// `vrrp_mcast_group6`.
     pub vrrp_mcast_group6: Ipv6Addr,
+    /// `default_interface`.
     pub default_interface: Option<String>,
+    /// `vrrp_version`.
     pub vrrp_version: u8,
+    /// `vrrp_strict`.
     pub vrrp_strict: bool,
+    /// `vrrp_skip_check_adv_addr`.
     pub vrrp_skip_check_adv_addr: bool,
+    /// `vrrp_check_unicast_src`.
     pub vrrp_check_unicast_src: bool,
     #[serde(serialize_with = "secs")]
+    /// `vrrp_garp_master_delay`.
     pub vrrp_garp_master_delay: Duration,
+    /// `vrrp_garp_master_repeat`.
     pub vrrp_garp_master_repeat: u32,
     #[serde(serialize_with = "opt_secs")]
+    /// `vrrp_garp_lower_prio_delay`.
     pub vrrp_garp_lower_prio_delay: Option<Duration>,
+    /// `vrrp_garp_lower_prio_repeat`.
     pub vrrp_garp_lower_prio_repeat: Option<u32>,
     #[serde(serialize_with = "secs")]
+    /// `vrrp_garp_master_refresh`.
     pub vrrp_garp_master_refresh: Duration,
+    /// `vrrp_garp_master_refresh_repeat`.
     pub vrrp_garp_master_refresh_repeat: u32,
     #[serde(serialize_with = "secs")]
+    /// `vrrp_garp_interval`.
     pub vrrp_garp_interval: Duration,
     #[serde(serialize_with = "secs")]
+    /// `vrrp_gna_interval`.
     pub vrrp_gna_interval: Duration,
+    /// `vrrp_min_garp`.
     pub vrrp_min_garp: bool,
+    /// `vrrp_down_timer_adverts`.
     pub vrrp_down_timer_adverts: u32,
+    /// `vrrp_lower_prio_no_advert`.
     pub vrrp_lower_prio_no_advert: Option<bool>,
+    /// `vrrp_higher_prio_send_advert`.
     pub vrrp_higher_prio_send_advert: bool,
+    /// `vrrp_owner_ignore_adverts`.
     pub vrrp_owner_ignore_adverts: Option<bool>,
     #[serde(serialize_with = "secs")]
+    /// `vrrp_startup_delay`.
     pub vrrp_startup_delay: Duration,
+    /// `dynamic_interfaces`.
     pub dynamic_interfaces: bool,
+    /// `vmac_prefix`.
     pub vmac_prefix: Option<String>,
+    /// `v3_checksum_as_v2`.
     pub v3_checksum_as_v2: bool,
+    /// `vrrp_notify_fifo`.
     pub vrrp_notify_fifo: Option<NotifyFifo>,
+    /// `notify_fifo`.
     pub notify_fifo: Option<NotifyFifo>,
+    /// `vrrp_notify_priority_changes`.
     pub vrrp_notify_priority_changes: bool,
+    /// `max_auto_priority`.
     pub max_auto_priority: Option<i32>,
+    /// `startup_script`.
     pub startup_script: Option<ScriptCommand>,
+    /// `shutdown_script`.
     pub shutdown_script: Option<ScriptCommand>,
 }
 
@@ -168,7 +219,9 @@ impl Default for GlobalDefs {
 /// `vrrp_script NAME { }`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VrrpScript {
+    /// Its name, as written after the keyword.
     pub name: String,
+    /// Script run with the FIFO's events, if any.
     pub script: ScriptCommand,
     /// As written (vrrpd honours fractions; keepalived 2.2.7 only whole seconds).
     #[serde(serialize_with = "secs")]
@@ -178,19 +231,28 @@ pub struct VrrpScript {
     pub timeout: Duration,
     /// 0 = failure puts tracking instances in FAULT.
     pub weight: i32,
+    /// `weight_reverse`.
     pub weight_reverse: bool,
+    /// `rise`.
     pub rise: u32,
+    /// `fall`.
     pub fall: u32,
+    /// User name.
     pub user: Option<RunAs>,
+    /// `init_fail`.
     pub init_fail: bool,
 }
 
 /// `track_file NAME { }`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrackFile {
+    /// Its name, as written after the keyword.
     pub name: String,
+    /// File it was written in.
     pub file: String,
+    /// `weight`.
     pub weight: i32,
+    /// `weight_reverse`.
     pub weight_reverse: bool,
     /// `init_file [VALUE] [overwrite]`.
     pub init_file: Option<(i64, bool)>,
@@ -200,7 +262,9 @@ pub struct TrackFile {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum InitialState {
+    /// `MASTER`.
     Master,
+    /// `BACKUP`.
     Backup,
 }
 
@@ -208,8 +272,10 @@ pub enum InitialState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Family {
     #[serde(rename = "inet")]
+    /// IPv4.
     V4,
     #[serde(rename = "inet6")]
+    /// IPv6.
     V6,
 }
 
@@ -226,6 +292,7 @@ pub enum Authentication {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Broadcast {
+    /// An explicit address.
     Addr(IpAddr),
     /// `brd +`: host bits set.
     Plus,
@@ -236,27 +303,44 @@ pub enum Broadcast {
 /// One `virtual_ipaddress` / `static_ipaddress` line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VirtualAddress {
+    /// The address.
     pub addr: IpAddr,
+    /// Prefix length.
     pub prefix_len: u8,
+    /// `dev`: the interface.
     pub dev: Option<String>,
+    /// `brd`/`broadcast`.
     pub brd: Option<Broadcast>,
+    /// `scope`.
     pub scope: Option<String>,
+    /// `label`.
     pub label: Option<String>,
+    /// `peer`.
     pub peer: Option<IpAddr>,
+    /// `home`.
     pub home: bool,
+    /// `nodad`.
     pub nodad: bool,
+    /// `mngtmpaddr`.
     pub mngtmpaddr: bool,
+    /// `noprefixroute`.
     pub noprefixroute: bool,
+    /// `autojoin`.
     pub autojoin: bool,
+    /// `no_track`.
     pub no_track: bool,
+    /// `preferred_lft` (`forever` = u32::MAX).
     pub preferred_lft: Option<u32>,
+    /// `use_vmac`.
     pub use_vmac: bool,
 }
 
 /// An address with prefix (`198.18.0.0/15`), used by routes and rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Prefix {
+    /// The address.
     pub addr: IpAddr,
+    /// Prefix length.
     pub len: u8,
 }
 
@@ -266,50 +350,71 @@ pub struct Prefix {
 pub struct Route {
     /// `blackhole`, `unreachable`, `prohibit`, `throw`, ... when given.
     pub route_type: Option<String>,
+    /// Destination prefix.
     pub to: Option<Prefix>,
+    /// Preferred source address.
     pub src: Option<IpAddr>,
+    /// Gateway.
     pub via: Option<IpAddr>,
+    /// `dev`: the interface.
     pub dev: Option<String>,
+    /// Routing table, as written.
     pub table: Option<String>,
+    /// Metric / priority.
     pub metric: Option<u32>,
+    /// `no_track`.
     pub no_track: bool,
+    /// The line's words as written (for options the model does not name).
     pub words: Vec<String>,
 }
 
 /// One `virtual_rules` / `static_rules` line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rule {
+    /// Source prefix.
     pub from: Option<Prefix>,
+    /// Destination prefix.
     pub to: Option<Prefix>,
+    /// Routing table, as written.
     pub table: Option<String>,
+    /// Rule preference.
     pub preference: Option<u32>,
+    /// `no_track`.
     pub no_track: bool,
+    /// The line's words as written (for options the model does not name).
     pub words: Vec<String>,
 }
 
 /// A tracked interface with its weight.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrackInterface {
+    /// Its name, as written after the keyword.
     pub name: String,
     /// 0 = going down puts the instance in FAULT.
     pub weight: i32,
+    /// `reverse`: the weight applies the other way round.
     pub reverse: bool,
 }
 
 /// A reference to a `vrrp_script` / `track_file` with an optional weight override.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrackRef {
+    /// Its name, as written after the keyword.
     pub name: String,
     /// `None` = the tracked object's own weight.
     pub weight: Option<i32>,
+    /// `reverse`: the weight applies the other way round.
     pub reverse: Option<bool>,
 }
 
 /// `unicast_peer` line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UnicastPeer {
+    /// The address.
     pub addr: IpAddr,
+    /// Lowest TTL/hop limit accepted from this peer.
     pub min_ttl: Option<u8>,
+    /// Highest TTL/hop limit accepted from this peer.
     pub max_ttl: Option<u8>,
 }
 
@@ -318,81 +423,134 @@ pub struct UnicastPeer {
 pub struct Vmac {
     /// Interface name; `None` = `vrrp.<VRID>`.
     pub name: Option<String>,
+    /// MAC address, if given.
     pub mac: Option<String>,
 }
 
 /// Notification scripts of an instance or sync group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Notify {
+    /// `notify_master`.
     pub master: Option<ScriptCommand>,
+    /// `notify_backup`.
     pub backup: Option<ScriptCommand>,
+    /// `notify_fault`.
     pub fault: Option<ScriptCommand>,
+    /// `notify_stop`.
     pub stop: Option<ScriptCommand>,
+    /// `notify_deleted`.
     pub deleted: Option<ScriptCommand>,
     /// `notify`: gets `INSTANCE|GROUP name STATE priority` appended.
     pub generic: Option<ScriptCommand>,
+    /// `notify_master_rx_lower_pri`.
     pub master_rx_lower_pri: Option<ScriptCommand>,
 }
 
 /// `vrrp_instance NAME { }` with defaults resolved (globals applied, owner priority, ...).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Instance {
+    /// Its name, as written after the keyword.
     pub name: String,
     /// `state` as configured, `None` when not written.
     pub state: Option<InitialState>,
+    /// `interface`.
     pub interface: Option<String>,
+    /// `virtual_router_id`.
     pub virtual_router_id: u8,
     /// Base priority: 100 by default, 255 for `state MASTER` without `priority`.
     pub priority: u8,
     #[serde(serialize_with = "secs")]
+    /// `advert_int`.
     pub advert_int: Duration,
+    /// `version`.
     pub version: u8,
+    /// Address family, decided by the first VIP (or `native_ipv6`).
     pub family: Family,
+    /// `nopreempt`.
     pub nopreempt: bool,
     #[serde(serialize_with = "secs")]
+    /// `preempt_delay`.
     pub preempt_delay: Duration,
+    /// `authentication`.
     pub authentication: Option<Authentication>,
+    /// `virtual_ipaddress`.
     pub virtual_ipaddress: Vec<VirtualAddress>,
+    /// `virtual_ipaddress_excluded`.
     pub virtual_ipaddress_excluded: Vec<VirtualAddress>,
+    /// `virtual_routes`.
     pub virtual_routes: Vec<Route>,
+    /// `virtual_rules`.
     pub virtual_rules: Vec<Rule>,
+    /// `track_interface`.
     pub track_interface: Vec<TrackInterface>,
+    /// `track_script`.
     pub track_script: Vec<TrackRef>,
+    /// `track_file`.
     pub track_file: Vec<TrackRef>,
+    /// `dont_track_primary`.
     pub dont_track_primary: bool,
+    /// `unicast_src_ip`.
     pub unicast_src_ip: Option<IpAddr>,
+    /// `unicast_peer`.
     pub unicast_peer: Vec<UnicastPeer>,
+    /// `unicast_ttl`.
     pub unicast_ttl: u8,
+    /// `unicast_fault_no_peer`.
     pub unicast_fault_no_peer: bool,
+    /// `check_unicast_src`.
     pub check_unicast_src: bool,
+    /// `mcast_src_ip`.
     pub mcast_src_ip: Option<IpAddr>,
+    /// `mcast_dst_ip`.
     pub mcast_dst_ip: Option<IpAddr>,
+    /// `track_src_ip`.
     pub track_src_ip: bool,
     #[serde(serialize_with = "secs")]
+    /// `garp_master_delay`.
     pub garp_master_delay: Duration,
+    /// `garp_master_repeat`.
     pub garp_master_repeat: u32,
     #[serde(serialize_with = "secs")]
+    /// `garp_master_refresh`.
     pub garp_master_refresh: Duration,
+    /// `garp_master_refresh_repeat`.
     pub garp_master_refresh_repeat: u32,
     #[serde(serialize_with = "secs")]
+    /// `garp_lower_prio_delay`.
     pub garp_lower_prio_delay: Duration,
+    /// `garp_lower_prio_repeat`.
     pub garp_lower_prio_repeat: u32,
+    /// `lower_prio_no_advert`.
     pub lower_prio_no_advert: bool,
+    /// `higher_prio_send_advert`.
     pub higher_prio_send_advert: bool,
+    /// `owner_ignore_adverts`.
     pub owner_ignore_adverts: bool,
+    /// `down_timer_adverts`.
     pub down_timer_adverts: u32,
+    /// `smtp_alert`.
     pub smtp_alert: bool,
+    /// `notify`.
     pub notify: Notify,
+    /// `notify_priority_changes`.
     pub notify_priority_changes: bool,
+    /// `use_vmac`.
     pub use_vmac: Option<Vmac>,
+    /// `vmac_xmit_base`.
     pub vmac_xmit_base: bool,
     /// RFC 5798 Accept_Mode; keepalived's default is on (off in strict mode unless owner).
     pub accept: bool,
+    /// `strict_mode`.
     pub strict_mode: bool,
+    /// `skip_check_adv_addr`.
     pub skip_check_adv_addr: bool,
+    /// `no_virtual_ipaddress`.
     pub no_virtual_ipaddress: bool,
+    /// `promote_secondaries`.
     pub promote_secondaries: bool,
+    /// `v3_checksum_as_v2`.
     pub v3_checksum_as_v2: bool,
+    /// `timer_expired_backup`.
     pub timer_expired_backup: Option<u8>,
     /// Name of the sync group this instance belongs to.
     pub sync_group: Option<String>,
@@ -401,13 +559,22 @@ pub struct Instance {
 /// `vrrp_sync_group NAME { }`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SyncGroup {
+    /// Its name, as written after the keyword.
     pub name: String,
+    /// Group name, if given.
     pub group: Vec<String>,
+    /// `notify`.
     pub notify: Notify,
+    /// `smtp_alert`.
     pub smtp_alert: bool,
+    /// `track_interface`.
     pub track_interface: Vec<TrackInterface>,
+    /// `track_script`.
     pub track_script: Vec<TrackRef>,
+    /// `track_file`.
     pub track_file: Vec<TrackRef>,
+    /// `sync_group_tracking_weight`.
     pub sync_group_tracking_weight: bool,
+    /// `notify_priority_changes`.
     pub notify_priority_changes: bool,
 }

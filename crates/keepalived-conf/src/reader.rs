@@ -11,16 +11,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Nesting bound for `include`.
-pub const MAX_INCLUDE_DEPTH: usize = 16;
+pub(crate) const MAX_INCLUDE_DEPTH: usize = 16;
 /// Bound on the number of files one load may read.
-pub const MAX_FILES: usize = 1024;
+pub(crate) const MAX_FILES: usize = 1024;
 /// Default bound on logical lines one load may produce (after repeats and expansion);
 /// about 40 times the 1,000-instance benchmark configuration.
 pub const MAX_LINES: usize = 1_000_000;
 
 /// One logical line: either a single brace or the words between braces.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
+pub(crate) struct Line {
     pub file: Arc<str>,
     pub line: u32,
     /// The text of this logical line after expansion (what script keywords re-split).
@@ -31,17 +31,17 @@ pub struct Line {
 }
 
 impl Line {
-    pub fn is_open(&self) -> bool {
+    pub(crate) fn is_open(&self) -> bool {
         self.text == "{"
     }
-    pub fn is_close(&self) -> bool {
+    pub(crate) fn is_close(&self) -> bool {
         self.text == "}"
     }
 }
 
 /// What reading produced.
 #[derive(Debug, Default)]
-pub struct ReadOutput {
+pub(crate) struct ReadOutput {
     pub lines: Vec<Line>,
     pub diags: Vec<Diagnostic>,
     /// The main file could not be read at all.
@@ -49,7 +49,7 @@ pub struct ReadOutput {
 }
 
 /// Reads `path` and everything it includes.
-pub fn read_config(
+pub(crate) fn read_config(
     resolver: &dyn IncludeResolver,
     path: &Path,
     config_id: &str,
@@ -491,7 +491,7 @@ fn strip_continuation(text: &str) -> (&str, bool) {
 }
 
 /// `a{b,c}d` -> `abd`, `acd` (glob's GLOB_BRACE), bounded to 1024 results.
-pub fn expand_braces(pattern: &str) -> Vec<String> {
+pub(crate) fn expand_braces(pattern: &str) -> Vec<String> {
     let Some(open) = pattern.find('{') else {
         return vec![pattern.to_string()];
     };

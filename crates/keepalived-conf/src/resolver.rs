@@ -10,16 +10,29 @@ use std::path::{Path, PathBuf};
 /// Why a file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
+    /// Reading failed.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// What the system said.
         #[source]
         source: io::Error,
     },
+    /// The file does not exist.
     #[error("{path}: not found")]
-    NotFound { path: PathBuf },
+    NotFound {
+        /// The file.
+        path: PathBuf,
+    },
+    /// An `include` glob keepalived would not accept.
     #[error("bad include pattern {pattern:?}: {message}")]
-    BadPattern { pattern: String, message: String },
+    BadPattern {
+        /// The pattern as written.
+        pattern: String,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 /// What a script path resolves to on the host (keepalived checks this at `-t` time).
@@ -29,7 +42,10 @@ pub enum ScriptFile {
     Missing,
     /// Present and executable; `secure` is false when it or a directory above it is writable
     /// by someone other than root (keepalived's "Unsafe permissions").
-    Found { secure: bool },
+    Found {
+        /// Whether keepalived's `enable_script_security` would run it.
+        secure: bool,
+    },
 }
 
 /// The host as seen by the loader.
@@ -99,15 +115,11 @@ impl IncludeResolver for FsResolver {
         if !meta.is_file() || meta.mode() & 0o111 == 0 {
             return ScriptFile::Missing;
         }
-        let unsafe_meta = |m: &std::fs::Metadata| m.uid() != 0 || m.mode() & 0o022 != 0;
-        let mut secure = !unsafe_meta(&meta);
+        let mut secure = !writable_by_others(&meta);
         let mut dir = path.parent();
         while let Some(d) = dir {
-            if let Ok(m) = std::fs::metadata(d) {
-                // A sticky, world-writable directory (/tmp) still lets others replace the file.
-                if unsafe_meta(&m) {
-                    secure = false;
-                }
+            if std::fs::metadata(d).is_ok_and(|m| writable_by_others(&m)) {
+                secure = false;
             }
             dir = d.parent();
         }
@@ -128,6 +140,19 @@ impl IncludeResolver for FsResolver {
 }
 
 /// Whether `name` (or a numeric id) is in a colon-separated database file.
+/// keepalived 2.2.7's rule, found by running its `-t` on each case: the file and every
+/// directory above it must be owned by root and writable by no one else: not by others, not
+/// by a group other than root's. A sticky directory (like /tmp) is fine whatever its write
+/// bits, as only a file's owner can replace it there; for a file the sticky bit changes nothing.
+pub(crate) fn writable_by_others(m: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let mode = m.mode();
+    let sticky_dir = m.is_dir() && mode & 0o1000 != 0;
+    let others = mode & 0o002 != 0;
+    let group = mode & 0o020 != 0 && m.gid() != 0;
+    m.uid() != 0 || (!sticky_dir && (others || group))
+}
+
 fn name_in_db(db: &str, name: &str) -> Option<bool> {
     let text = std::fs::read_to_string(db).ok()?;
     let numeric = name.parse::<u32>().ok();
@@ -142,16 +167,20 @@ fn name_in_db(db: &str, name: &str) -> Option<bool> {
 /// An in-memory host: files by absolute path, executable script paths, known users and groups.
 #[derive(Debug, Default, Clone)]
 pub struct MemResolver {
+    /// File contents by absolute path.
     pub files: BTreeMap<PathBuf, Vec<u8>>,
     /// Script paths that exist; value = secure.
     pub scripts: BTreeMap<PathBuf, bool>,
     /// `None` = user database unknown.
     pub users: Option<BTreeSet<String>>,
+    /// `None` = group database unknown.
     pub groups: Option<BTreeSet<String>>,
+    /// Environment variables (`${_ENV}`-style look-ups and `PATH`).
     pub env: BTreeMap<String, String>,
 }
 
 impl MemResolver {
+    /// An empty host: no files, no scripts, user and group databases unknown.
     pub fn new() -> Self {
         Self::default()
     }

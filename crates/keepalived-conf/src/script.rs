@@ -11,6 +11,7 @@ pub struct ScriptCommand {
     pub argv_source: String,
     /// `argv_source` split into arguments (quotes and `\` escapes processed).
     pub argv: Vec<String>,
+    /// User to run as (the word after the command), if given.
     pub user: Option<String>,
     /// Group as written without a leading `:`.
     pub group: Option<String>,

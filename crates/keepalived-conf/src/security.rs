@@ -3,23 +3,22 @@
 
 use crate::diag::{Diagnostic, ExitClass, Severity};
 use crate::model::{Config, Notify, ScriptCommand};
+use crate::origin::{At, Origins, diag_at};
 use crate::resolver::{IncludeResolver, ScriptFile};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
 
-fn diag(diags: &mut Vec<Diagnostic>, sev: Severity, class: ExitClass, kw: &str, msg: String) {
-    diags.push(Diagnostic {
-        severity: sev,
-        class,
-        file: Arc::from(""),
-        line: 0,
-        column: 0,
-        keyword: kw.into(),
-        message: msg,
-    });
+fn diag(
+    diags: &mut Vec<Diagnostic>,
+    at: Option<&At>,
+    sev: Severity,
+    class: ExitClass,
+    kw: &str,
+    msg: String,
+) {
+    diags.push(diag_at(at, sev, class, kw, msg));
 }
 
 /// The file a command runs: absolute as written, else the first match on `PATH`.
@@ -47,11 +46,44 @@ fn locate(host: &dyn IncludeResolver, cmd: &ScriptCommand) -> Option<(PathBuf, b
 pub(crate) fn check_scripts(
     cfg: &mut Config,
     host: &dyn IncludeResolver,
+    origins: &Origins,
     diags: &mut Vec<Diagnostic>,
 ) {
+    let default = default_user(cfg, host, origins, diags);
+    // Where the first script run as root is given: the violation names that line.
+    let mut violation: Option<At> = None;
+    let removed = check_vrrp_scripts(cfg, host, origins, &default, &mut violation, diags);
+    check_notify_scripts(cfg, host, origins, &default, &mut violation, diags);
+    if let Some(at) = violation {
+        diag(diags, Some(&at), Severity::Warning, ExitClass::ScriptSecurity, "enable_script_security",
+            "SECURITY VIOLATION - scripts are being executed as root but enable_script_security is not set".into());
+    }
+    for name in removed {
+        cfg.scripts.remove(&name);
+        for i in &mut cfg.instances {
+            i.track_script.retain(|t| t.name != name);
+        }
+        for g in &mut cfg.sync_groups {
+            g.track_script.retain(|t| t.name != name);
+        }
+    }
+}
+
+/// Who runs a script that names no user: `script_user`, else `keepalived_script` if it exists,
+/// else root (`ok` false: secure mode without a usable default user).
+struct DefaultUser {
+    is_root: bool,
+    ok: bool,
+}
+
+fn default_user(
+    cfg: &Config,
+    host: &dyn IncludeResolver,
+    origins: &Origins,
+    diags: &mut Vec<Diagnostic>,
+) -> DefaultUser {
     let g = &cfg.global_defs;
     let secure_mode = g.enable_script_security;
-    // The default user: script_user, else keepalived_script if it exists, else root.
     let mut default_is_root = true;
     let mut default_ok = true;
     match &g.script_user {
@@ -63,6 +95,7 @@ pub(crate) fn check_scripts(
             {
                 diag(
                     diags,
+                    origins.script_user.as_ref(),
                     Severity::Error,
                     ExitClass::ConfigError,
                     "script_user",
@@ -80,14 +113,33 @@ pub(crate) fn check_scripts(
             }
         }
     }
-    let mut violation = false;
+    DefaultUser {
+        is_root: default_is_root,
+        ok: default_ok,
+    }
+}
+
+/// Checks each `vrrp_script`: its user, whether it exists, whether it is safe. Returns the
+/// names of those that cannot run.
+fn check_vrrp_scripts(
+    cfg: &Config,
+    host: &dyn IncludeResolver,
+    origins: &Origins,
+    default: &DefaultUser,
+    violation: &mut Option<At>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<String> {
+    let secure_mode = cfg.global_defs.enable_script_security;
+    let (default_ok, default_is_root) = (default.ok, default.is_root);
     let mut removed = Vec::new();
     for (name, s) in &cfg.scripts {
+        let at = origins.script.get(name);
         let runs_as_root = match &s.user {
             Some(u) => {
                 if host.user_exists(&u.user) == Some(false) {
                     diag(
                         diags,
+                        at,
                         Severity::Error,
                         ExitClass::ConfigError,
                         "user",
@@ -105,6 +157,7 @@ pub(crate) fn check_scripts(
                 if !default_ok {
                     diag(
                         diags,
+                        at,
                         Severity::Error,
                         ExitClass::ConfigError,
                         "vrrp_script",
@@ -122,6 +175,7 @@ pub(crate) fn check_scripts(
             None => {
                 diag(
                     diags,
+                    at,
                     Severity::Error,
                     ExitClass::ConfigError,
                     "vrrp_script",
@@ -136,6 +190,7 @@ pub(crate) fn check_scripts(
                 if secure_mode && !secure {
                     diag(
                         diags,
+                        at,
                         Severity::Error,
                         ExitClass::ConfigError,
                         "vrrp_script",
@@ -146,19 +201,35 @@ pub(crate) fn check_scripts(
                     );
                     removed.push(name.clone());
                 } else if runs_as_root && !secure_mode {
-                    violation = true;
+                    violation.get_or_insert_with(|| at.cloned().unwrap_or_default());
                 }
             }
         }
     }
-    let notifies = notify_scripts(cfg);
-    for cmd in notifies {
+    removed
+}
+
+/// Checks the notify and FIFO scripts: user and safety (a missing one is silent, as in
+/// keepalived's `-t`: it is only noticed when it would run).
+fn check_notify_scripts(
+    cfg: &Config,
+    host: &dyn IncludeResolver,
+    origins: &Origins,
+    default: &DefaultUser,
+    violation: &mut Option<At>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let secure_mode = cfg.global_defs.enable_script_security;
+    let (default_ok, default_is_root) = (default.ok, default.is_root);
+    for cmd in notify_scripts(cfg) {
+        let at = origins.notify.get(&cmd.argv_source);
         let as_root = match &cmd.user {
             Some(u) => u == "root" || u == "0",
             None => {
                 if !default_ok {
                     diag(
                         diags,
+                        at,
                         Severity::Error,
                         ExitClass::ConfigError,
                         "notify",
@@ -177,27 +248,15 @@ pub(crate) fn check_scripts(
             if secure_mode && !secure {
                 diag(
                     diags,
+                    at,
                     Severity::Error,
                     ExitClass::ConfigError,
                     "notify",
                     format!("Unsafe permissions found for script '{}'", cmd.argv_source),
                 );
             } else if as_root && !secure_mode {
-                violation = true;
+                violation.get_or_insert_with(|| at.cloned().unwrap_or_default());
             }
-        }
-    }
-    if violation {
-        diag(diags, Severity::Warning, ExitClass::ScriptSecurity, "enable_script_security",
-            "SECURITY VIOLATION - scripts are being executed as root but enable_script_security is not set".into());
-    }
-    for name in removed {
-        cfg.scripts.remove(&name);
-        for i in &mut cfg.instances {
-            i.track_script.retain(|t| t.name != name);
-        }
-        for g in &mut cfg.sync_groups {
-            g.track_script.retain(|t| t.name != name);
         }
     }
 }

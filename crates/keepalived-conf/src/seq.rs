@@ -2,11 +2,11 @@
 //! a line prefix that repeats the rest of the line once per value, with `var` defined.
 
 /// Upper bound on the values one sequence may produce (keeps a typo from eating memory).
-pub const MAX_VALUES: usize = 100_000;
+pub(crate) const MAX_VALUES: usize = 100_000;
 
 /// A parsed `~SEQ`/`~LST` prefix: the variable, its values, and the rest of the line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Repeat<'a> {
+pub(crate) struct Repeat<'a> {
     pub var: String,
     pub values: Vec<String>,
     pub rest: &'a str,
@@ -15,18 +15,18 @@ pub struct Repeat<'a> {
 /// Why a `~SEQ`/`~LST` prefix was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {kind} specification: {reason}")]
-pub struct RepeatError {
+pub(crate) struct RepeatError {
     pub kind: &'static str,
     pub reason: String,
 }
 
 /// Whether the line starts with a repeat prefix.
-pub fn is_repeat(text: &str) -> bool {
+pub(crate) fn is_repeat(text: &str) -> bool {
     text.starts_with("~SEQ(") || text.starts_with("~SEQx(") || text.starts_with("~LST(")
 }
 
 /// Parses the prefix of a line for which [`is_repeat`] holds.
-pub fn parse(text: &str) -> Result<Repeat<'_>, RepeatError> {
+pub(crate) fn parse(text: &str) -> Result<Repeat<'_>, RepeatError> {
     let (kind, hex, body) = if let Some(b) = text.strip_prefix("~SEQx(") {
         ("~SEQx", true, b)
     } else if let Some(b) = text.strip_prefix("~SEQ(") {

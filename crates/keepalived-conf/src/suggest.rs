@@ -1,7 +1,7 @@
 //! "did you mean `X`?" for unknown keywords: the closest known keyword by edit distance.
 
 /// Levenshtein distance, bounded inputs (keywords are short).
-pub fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     let mut cur = vec![0; b.len() + 1];
@@ -18,7 +18,10 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 
 /// The candidate nearest to `word`, if it is near enough to be a plausible typo
 /// (distance at most a third of the word, at least 1, at most 4).
-pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     if word.len() > 64 {
         return None;
     }

@@ -3,10 +3,10 @@
 //! the final model with global defaults applied.
 
 use crate::diag::{Diagnostic, ExitClass, Severity};
-use crate::model::{Authentication, Config, Family, InitialState, Instance};
+use crate::model::{Authentication, Config, Family, InitialState, Instance, TrackInterface};
+use crate::origin::{At, Origins, diag_at};
 use crate::parser::InstanceDraft;
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 struct Ctx<'d> {
@@ -44,19 +44,36 @@ impl Ctx<'_> {
 }
 
 /// Applies defaults and checks to every instance draft, then resolves sync groups.
-pub(crate) fn complete(cfg: &mut Config, drafts: Vec<InstanceDraft>, diags: &mut Vec<Diagnostic>) {
+pub(crate) fn complete(
+    cfg: &mut Config,
+    drafts: Vec<InstanceDraft>,
+    origins: &Origins,
+    diags: &mut Vec<Diagnostic>,
+) {
     let mut cx = Ctx { diags };
     for d in drafts {
         if let Some(i) = complete_instance(cfg, d, &mut cx) {
             cfg.instances.push(i);
         }
     }
-    duplicate_vrids(cfg, cx.diags);
-    sync_groups(cfg, cx.diags);
+    duplicate_vrids(cfg, origins, cx.diags);
+    sync_groups(cfg, origins, cx.diags);
+}
+
+/// What the election settings settle to once defaults and the cross-checks are applied.
+struct Election {
+    family: Family,
+    vips: Vec<crate::model::VirtualAddress>,
+    version: u8,
+    strict: bool,
+    advert_int: Duration,
+    priority: u8,
+    state: Option<InitialState>,
+    authentication: Option<Authentication>,
+    preempt_delay: Duration,
 }
 
 fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Option<Instance> {
-    let g = &cfg.global_defs;
     let name = d.name.clone();
     let Some(vrid) = d.vrid else {
         cx.error(&d, format!("({name}) the virtual router id must be set"));
@@ -70,20 +87,82 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
         );
         return None;
     }
-    // Family: the first VIP decides (native_ipv6 forces IPv6); the others must match.
-    let family = if d.native_ipv6 {
+    let mut e = election(cfg, &mut d, cx);
+    addressing_checks(&mut d, &e, cx);
+    dedup_trackers(&mut d, cx);
+    let track_interface = own_interface_dropped(&mut d, cx);
+    if e.priority == 255 {
+        owner_weights(cfg, &d, &track_interface, cx);
+        e.priority = 255;
+    }
+    if e.strict && d.accept == Some(true) && e.version == 2 {
+        cx.error(
+            &d,
+            format!("({name}) Strict mode requires no_accept for VRRPv2"),
+        );
+    }
+    Some(build(cfg, d, e, vrid, track_interface))
+}
+
+/// Family, version, advert interval, priority, state, authentication and preemption.
+fn election(cfg: &Config, d: &mut InstanceDraft, cx: &mut Ctx<'_>) -> Election {
+    let g = &cfg.global_defs;
+    let (family, vips) = family_and_vips(d, cx);
+    let (version, advert_int) = version_and_interval(d, g.vrrp_version, family, cx);
+    let strict = d.strict_mode.unwrap_or(g.vrrp_strict);
+    let name = d.name.clone();
+    let priority = match (d.priority, d.state) {
+        (Some(p), _) => p,
+        (None, Some(InitialState::Master)) => 255,
+        (None, _) => 100,
+    };
+    let mut state = d.state;
+    if priority == 255 && state.is_none() {
+        state = Some(InitialState::Master);
+    }
+    if strict && (state == Some(InitialState::Master)) != (priority == 255) {
+        cx.error(
+            d,
+            format!("({name}) State MASTER must match being address owner"),
+        );
+        if priority != 255 {
+            state = Some(InitialState::Backup);
+        }
+    }
+    let mut e = Election {
+        family,
+        vips,
+        version,
+        strict,
+        advert_int,
+        priority,
+        state,
+        authentication: None,
+        preempt_delay: Duration::ZERO,
+    };
+    e.authentication = authentication(d, &mut e, cx);
+    preemption(d, &mut e, cx);
+    e
+}
+
+/// The first VIP decides the family (`native_ipv6` forces IPv6); the others must match.
+fn family_and_vips(
+    d: &mut InstanceDraft,
+    cx: &mut Ctx<'_>,
+) -> (Family, Vec<crate::model::VirtualAddress>) {
+    let name = d.name.clone();
+    // keepalived: the first address written decides (native_ipv6 forces IPv6).
+    let family = if d.native_ipv6 || d.first_family_v6 == Some(true) {
         Family::V6
     } else {
-        match d.vips.first() {
-            Some((a, _)) if a.addr.is_ipv6() => Family::V6,
-            _ => Family::V4,
-        }
+        Family::V4
     };
+    other_family_addresses(d, family, cx);
     let mut vips = Vec::new();
     for (a, l) in std::mem::take(&mut d.vips) {
         if a.addr.is_ipv6() != (family == Family::V6) {
             cx.push(
-                &d,
+                d,
                 Some(l),
                 Severity::Error,
                 format!(
@@ -95,23 +174,67 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
             vips.push(a);
         }
     }
-    let mut version = d.version.unwrap_or(g.vrrp_version);
+    (family, vips)
+}
+
+/// Unicast peers and source or multicast addresses of the other family are dropped with an
+/// error, as keepalived drops them (the instance cannot use them).
+fn other_family_addresses(d: &mut InstanceDraft, family: Family, cx: &mut Ctx<'_>) {
+    let v6 = family == Family::V6;
+    let name = d.name.clone();
+    let peers = std::mem::take(&mut d.unicast_peer);
+    let lines = std::mem::take(&mut d.unicast_peer_lines);
+    for (peer, line) in peers.into_iter().zip(lines) {
+        if peer.addr.is_ipv6() == v6 {
+            d.unicast_peer.push(peer);
+            d.unicast_peer_lines.push(line);
+        } else {
+            let msg = format!(
+                "Configuration error: VRRP instance[{name}] and unicast peer address[{}] MUST be of the same family !!! Skipping...",
+                peer.addr
+            );
+            cx.push(d, Some(line), Severity::Error, msg);
+        }
+    }
+    let lines = d.address_lines;
+    for (slot, line) in lines.into_iter().enumerate() {
+        let a = match slot {
+            0 => &mut d.unicast_src_ip,
+            1 => &mut d.mcast_src_ip,
+            _ => &mut d.mcast_dst_ip,
+        };
+        if let Some(addr) = a.take_if(|a| a.is_ipv6() != v6) {
+            let msg =
+                format!("({name}): address family must match VRRP instance [{addr}] - ignoring");
+            cx.push(d, Some(line), Severity::Error, msg);
+        }
+    }
+}
+
+/// IPv6 runs VRRPv3; a v2 interval is whole seconds, a v3 one centiseconds (both rounded).
+fn version_and_interval(
+    d: &InstanceDraft,
+    global_version: u8,
+    family: Family,
+    cx: &mut Ctx<'_>,
+) -> (u8, Duration) {
+    let name = &d.name;
+    let mut version = d.version.unwrap_or(global_version);
     if family == Family::V6 && version == 2 {
         if d.version == Some(2) {
             // keepalived 2.2.7 switches silently (-t class 0).
             cx.note(
-                &d,
+                d,
                 format!("({name}) IPv6 needs VRRP version 3; `version 2` ignored"),
             );
         }
         version = 3;
     }
-    let strict = d.strict_mode.unwrap_or(g.vrrp_strict);
     let mut advert_int = d.advert_int.unwrap_or(Duration::from_secs(1));
     if version == 2 && advert_int.subsec_micros() != 0 {
         let rounded = Duration::from_secs(advert_int.as_secs_f64().round().max(1.0) as u64);
         cx.error(
-            &d,
+            d,
             format!(
                 "({name}) VRRPv2 advertisement interval {}s must be an integer. rounding to {}s",
                 advert_int.as_secs_f64(),
@@ -124,7 +247,7 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
         let rounded = Duration::from_millis(cs * 10);
         if rounded != advert_int {
             cx.error(
-                &d,
+                d,
                 format!(
                     "({name}) VRRPv3 advertisement interval {}s rounded to {}s",
                     advert_int.as_secs_f64(),
@@ -134,158 +257,175 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
             advert_int = rounded;
         }
     }
-    let mut priority = match (d.priority, d.state) {
-        (Some(p), _) => p,
-        (None, Some(InitialState::Master)) => 255,
-        (None, _) => 100,
-    };
-    let mut state = d.state;
-    if priority == 255 && state.is_none() {
-        state = Some(InitialState::Master);
-    }
-    if strict && (state == Some(InitialState::Master)) != (priority == 255) {
-        cx.error(
-            &d,
-            format!("({name}) State MASTER must match being address owner"),
-        );
-        if priority != 255 {
-            state = Some(InitialState::Backup);
-        }
-    }
-    // Authentication: v2 only, not in strict mode; AH and a non-owner MASTER do not mix.
-    let mut authentication = match (&d.auth_type, &d.auth_pass) {
+    (version, advert_int)
+}
+
+/// Authentication: v2 only, not in strict mode; AH and a non-owner MASTER do not mix.
+fn authentication(d: &InstanceDraft, e: &mut Election, cx: &mut Ctx<'_>) -> Option<Authentication> {
+    let name = &d.name;
+    let auth = match (&d.auth_type, &d.auth_pass) {
         (Some(_), None) => {
             cx.error(
-                &d,
+                d,
                 format!("({name}) Authentication specified but no password given. Ignoring"),
             );
-            None
+            return None;
         }
-        (Some(t), Some(pass)) => {
-            let pass = pass.clone();
-            Some(if t == "AH" {
-                Authentication::Ah(pass)
-            } else {
-                Authentication::Pass(pass)
-            })
-        }
-        (None, _) => None,
+        (Some(t), Some(pass)) if t == "AH" => Authentication::Ah(pass.clone()),
+        (Some(_), Some(pass)) => Authentication::Pass(pass.clone()),
+        (None, _) => return None,
     };
-    if authentication.is_some() {
-        if version == 3 {
+    if e.version == 3 {
+        cx.error(
+            d,
+            format!("({name}) VRRP version 3 does not support authentication. Ignoring."),
+        );
+        return None;
+    }
+    if e.strict {
+        cx.error(
+            d,
+            format!("({name}) Strict mode does not support authentication. Ignoring."),
+        );
+        return None;
+    }
+    if matches!(auth, Authentication::Ah(_)) {
+        if e.family == Family::V6 {
             cx.error(
-                &d,
-                format!("({name}) VRRP version 3 does not support authentication. Ignoring."),
+                d,
+                format!("({name}) AH authentication is IPv4 only - ignored"),
             );
-            authentication = None;
-        } else if strict {
-            cx.error(
-                &d,
-                format!("({name}) Strict mode does not support authentication. Ignoring."),
-            );
-            authentication = None;
-        } else if matches!(authentication, Some(Authentication::Ah(_))) {
-            if family == Family::V6 {
-                cx.error(
-                    &d,
-                    format!("({name}) AH authentication is IPv4 only - ignored"),
-                );
-                authentication = None;
-            } else if state == Some(InitialState::Master) && priority != 255 {
-                cx.error(&d, format!("({name}) Initial state master is incompatible with AH authentication - clearing"));
-                state = Some(InitialState::Backup);
-            }
+            return None;
+        }
+        if e.state == Some(InitialState::Master) && e.priority != 255 {
+            cx.error(d, format!("({name}) Initial state master is incompatible with AH authentication - clearing"));
+            e.state = Some(InitialState::Backup);
         }
     }
-    let owner = priority == 255;
-    if d.nopreempt && (state == Some(InitialState::Master) || owner) {
-        cx.error(&d, format!("({name}) nopreempt is incompatible with initial state MASTER or address owner - clearing"));
+    Some(auth)
+}
+
+/// `nopreempt` and `preempt_delay` against state MASTER, address owner and strict mode.
+fn preemption(d: &mut InstanceDraft, e: &mut Election, cx: &mut Ctx<'_>) {
+    let name = d.name.clone();
+    let owner = e.priority == 255;
+    if d.nopreempt && (e.state == Some(InitialState::Master) || owner) {
+        cx.error(d, format!("({name}) nopreempt is incompatible with initial state MASTER or address owner - clearing"));
         d.nopreempt = false;
     }
-    let mut preempt_delay = d.preempt_delay.unwrap_or_default();
-    if !preempt_delay.is_zero() && (d.nopreempt || strict || state == Some(InitialState::Master)) {
-        cx.error(&d, format!("({name}) preempt_delay is incompatible with nopreempt, state MASTER or strict mode - clearing"));
-        preempt_delay = Default::default();
+    let delay = d.preempt_delay.unwrap_or_default();
+    if !delay.is_zero() && (d.nopreempt || e.strict || e.state == Some(InitialState::Master)) {
+        cx.error(d, format!("({name}) preempt_delay is incompatible with nopreempt, state MASTER or strict mode - clearing"));
+    } else {
+        e.preempt_delay = delay;
     }
-    if vips.is_empty() && !d.no_virtual_ipaddress {
-        if version == 3 || strict {
+}
+
+/// VIP presence and the unicast keywords' consistency.
+fn addressing_checks(d: &mut InstanceDraft, e: &Election, cx: &mut Ctx<'_>) {
+    if d.use_vmac.is_some() && !d.unicast_peer.is_empty() && !d.vmac_xmit_base {
+        let msg = format!(
+            "({}) unicast with use_vmac requires vmac_xmit_base - setting",
+            d.name
+        );
+        cx.push(d, Some(d.use_vmac_line), Severity::Error, msg);
+        d.vmac_xmit_base = true;
+    }
+    let name = &d.name;
+    if e.vips.is_empty() && !d.no_virtual_ipaddress {
+        if e.version == 3 || e.strict {
             cx.error(
-                &d,
+                d,
                 format!("({name}) No VIP specified; VRRPv3 and strict mode require at least one"),
             );
         } else {
             cx.push(
-                &d,
+                d,
                 None,
                 Severity::Warning,
                 format!("({name}) No VIP specified; at least one is sensible"),
             );
         }
     }
-    if strict && !d.unicast_peer.is_empty() {
+    if e.strict && !d.unicast_peer.is_empty() {
         // keepalived 2.2.7 -t accepts this (class 0, issue #2645); say it anyway.
         cx.note(
-            &d,
+            d,
             format!("({name}) unicast peers with strict mode: RFC strict mode is multicast only"),
         );
     }
-    if d.unicast_peer.is_empty() && (d.unicast_src_ip.is_some() || d.unicast_ttl.is_some()) {
-        cx.error(&d, format!(
+    if d.unicast_peer.is_empty()
+        && (d.unicast_src_ip.is_some() || d.unicast_ttl.is_some() || d.unicast_peer_block)
+    {
+        cx.error(d, format!(
             "({name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast."
         ));
     }
-    dedup_trackers(&mut d, cx);
-    // The instance's own interface in track_interface is dropped (keepalived does the same).
+}
+
+/// The instance's own interface in `track_interface` is dropped (keepalived does the same).
+fn own_interface_dropped(d: &mut InstanceDraft, cx: &mut Ctx<'_>) -> Vec<TrackInterface> {
     let own = d.interface.clone();
-    let mut track_interface = Vec::new();
+    let mut kept = Vec::new();
     for t in std::mem::take(&mut d.track_interface) {
         if own.as_deref() == Some(t.name.as_str()) {
-            cx.error(
-                &d,
-                format!(
-                    "({name}) Ignoring track_interface {} since own interface",
-                    t.name
-                ),
+            let msg = format!(
+                "({}) Ignoring track_interface {} since own interface",
+                d.name, t.name
             );
+            cx.error(d, msg);
         } else {
-            track_interface.push(t);
+            kept.push(t);
         }
     }
-    if owner {
-        let weighted = track_interface.iter().any(|t| t.weight != 0)
-            || d.track_script.iter().any(|t| {
-                t.weight
-                    .or_else(|| cfg.scripts.get(&t.name).map(|s| s.weight))
-                    .unwrap_or(0)
-                    != 0
-            });
-        if weighted {
-            cx.error(&d, format!("({name}) address owner (priority 255) cannot have weighted trackers - weights ignored"));
-            priority = 255;
-        }
-    }
-    let min_garp = MinGarp::from_globals(g);
-    let unicast_ttl = d.unicast_ttl.unwrap_or(255);
-    let accept = d.accept.unwrap_or(!strict || owner);
-    if strict && d.accept == Some(true) && version == 2 {
+    kept
+}
+
+/// An address owner's priority cannot move: weighted trackers are reported.
+fn owner_weights(cfg: &Config, d: &InstanceDraft, ifs: &[TrackInterface], cx: &mut Ctx<'_>) {
+    let weighted = ifs.iter().any(|t| t.weight != 0)
+        || d.track_script.iter().any(|t| {
+            t.weight
+                .or_else(|| cfg.scripts.get(&t.name).map(|s| s.weight))
+                .unwrap_or(0)
+                != 0
+        });
+    if weighted {
         cx.error(
-            &d,
-            format!("({name}) Strict mode requires no_accept for VRRPv2"),
+            d,
+            format!(
+                "({}) address owner (priority 255) cannot have weighted trackers - weights ignored",
+                d.name
+            ),
         );
     }
-    Some(Instance {
-        name: name.clone(),
-        state,
+}
+
+/// The final instance: the draft's values, else the global defaults, else keepalived's.
+fn build(
+    cfg: &Config,
+    d: InstanceDraft,
+    e: Election,
+    vrid: u8,
+    track_interface: Vec<TrackInterface>,
+) -> Instance {
+    let g = &cfg.global_defs;
+    let strict = e.strict;
+    let owner = e.priority == 255;
+    let min_garp = MinGarp::from_globals(g);
+    Instance {
+        name: d.name,
+        state: e.state,
         interface: d.interface,
         virtual_router_id: vrid,
-        priority,
-        advert_int,
-        version,
-        family,
+        priority: e.priority,
+        advert_int: e.advert_int,
+        version: e.version,
+        family: e.family,
         nopreempt: d.nopreempt,
-        preempt_delay,
-        authentication,
-        virtual_ipaddress: vips,
+        preempt_delay: e.preempt_delay,
+        authentication: e.authentication,
+        virtual_ipaddress: e.vips,
         virtual_ipaddress_excluded: d.vips_excluded,
         virtual_routes: d.routes,
         virtual_rules: d.rules,
@@ -295,7 +435,7 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
         dont_track_primary: d.dont_track_primary,
         unicast_src_ip: d.unicast_src_ip,
         unicast_peer: d.unicast_peer,
-        unicast_ttl,
+        unicast_ttl: d.unicast_ttl.unwrap_or(255),
         unicast_fault_no_peer: d.unicast_fault_no_peer,
         check_unicast_src: d.check_unicast_src || g.vrrp_check_unicast_src,
         mcast_src_ip: d.mcast_src_ip,
@@ -338,7 +478,7 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
             .unwrap_or(g.vrrp_notify_priority_changes),
         use_vmac: d.use_vmac,
         vmac_xmit_base: d.vmac_xmit_base,
-        accept,
+        accept: d.accept.unwrap_or(!strict || owner),
         strict_mode: strict,
         skip_check_adv_addr: d.skip_check_adv_addr.unwrap_or(g.vrrp_skip_check_adv_addr),
         no_virtual_ipaddress: d.no_virtual_ipaddress,
@@ -346,7 +486,7 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
         v3_checksum_as_v2: d.v3_checksum_as_v2.unwrap_or(g.v3_checksum_as_v2),
         timer_expired_backup: d.timer_expired_backup,
         sync_group: None,
-    })
+    }
 }
 
 /// The global GARP defaults after `vrrp_min_garp` (one GARP, no second burst): it only
@@ -404,19 +544,17 @@ fn dedup_trackers(d: &mut InstanceDraft, cx: &mut Ctx<'_>) {
     }
 }
 
-fn config_error(diags: &mut Vec<Diagnostic>, kw: &str, msg: String) {
-    diags.push(Diagnostic {
-        severity: Severity::Error,
-        class: ExitClass::ConfigError,
-        file: Arc::from(""),
-        line: 0,
-        column: 0,
-        keyword: kw.into(),
-        message: msg,
-    });
+fn config_error(diags: &mut Vec<Diagnostic>, at: Option<&At>, kw: &str, msg: String) {
+    diags.push(diag_at(
+        at,
+        Severity::Error,
+        ExitClass::ConfigError,
+        kw,
+        msg,
+    ));
 }
 
-fn duplicate_vrids(cfg: &Config, diags: &mut Vec<Diagnostic>) {
+fn duplicate_vrids(cfg: &Config, origins: &Origins, diags: &mut Vec<Diagnostic>) {
     let mut seen: HashMap<(&str, Family, u8), &str> = HashMap::new();
     for a in &cfg.instances {
         let Some(iface) = a.interface.as_deref() else {
@@ -430,6 +568,7 @@ fn duplicate_vrids(cfg: &Config, diags: &mut Vec<Diagnostic>) {
             };
             config_error(
                 diags,
+                origins.vrid.get(&a.name),
                 "virtual_router_id",
                 format!(
                     "{first} and {} both use VRID {} with {fam} on interface {iface}",
@@ -444,6 +583,7 @@ fn duplicate_vrids(cfg: &Config, diags: &mut Vec<Diagnostic>) {
 /// group says `sync_group_tracking_weight`: keepalived zeroes them with an error.
 fn zero_member_weights(
     i: &mut Instance,
+    at: Option<&At>,
     scripts: &std::collections::BTreeMap<String, crate::model::VrrpScript>,
     files: &std::collections::BTreeMap<String, crate::model::TrackFile>,
     diags: &mut Vec<Diagnostic>,
@@ -452,6 +592,7 @@ fn zero_member_weights(
         if t.weight != 0 {
             config_error(
                 diags,
+                at,
                 "track_interface",
                 format!(
                     "({}) ignoring {} tracked interface weight due to SYNC group",
@@ -468,6 +609,7 @@ fn zero_member_weights(
         {
             config_error(
                 diags,
+                at,
                 "track_script",
                 format!(
                     "({}) ignoring tracked script {} with weights due to SYNC group",
@@ -484,6 +626,7 @@ fn zero_member_weights(
         {
             config_error(
                 diags,
+                at,
                 "track_file",
                 format!(
                     "({}) ignoring track file {} with weights due to SYNC group",
@@ -495,22 +638,24 @@ fn zero_member_weights(
     }
 }
 
-fn sync_groups(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
+fn sync_groups(cfg: &mut Config, origins: &Origins, diags: &mut Vec<Diagnostic>) {
     let mut groups = std::mem::take(&mut cfg.sync_groups);
     groups.retain_mut(|g| {
         let mut members = Vec::new();
+        let group_at = origins.group.get(&g.name);
         for m in std::mem::take(&mut g.group) {
+            let at = origins.member.get(&(g.name.clone(), m.clone()));
             match cfg.instances.iter_mut().find(|i| i.name == m) {
-                None => config_error(diags, "group", format!(
+                None => config_error(diags, at, "group", format!(
                     "Virtual router {m} specified in sync group {} doesn't exist - ignoring", g.name
                 )),
-                Some(i) if i.sync_group.is_some() => config_error(diags, "group", format!(
+                Some(i) if i.sync_group.is_some() => config_error(diags, at, "group", format!(
                     "Virtual router {m} cannot exist in more than one sync group; ignoring {}", g.name
                 )),
                 Some(i) => {
                     i.sync_group = Some(g.name.clone());
                     if !g.sync_group_tracking_weight {
-                        zero_member_weights(i, &cfg.scripts, &cfg.track_files, diags);
+                        zero_member_weights(i, at, &cfg.scripts, &cfg.track_files, diags);
                     }
                     members.push(m);
                 }
@@ -519,11 +664,11 @@ fn sync_groups(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
         g.group = members;
         match g.group.len() {
             0 => {
-                config_error(diags, "vrrp_sync_group", format!("Sync group {} has no virtual router(s). removing", g.name));
+                config_error(diags, group_at, "vrrp_sync_group", format!("Sync group {} has no virtual router(s). removing", g.name));
                 false
             }
             1 => {
-                config_error(diags, "vrrp_sync_group", format!("Sync group {} has only 1 virtual router(s) - this probably isn't what you want", g.name));
+                config_error(diags, group_at, "vrrp_sync_group", format!("Sync group {} has only 1 virtual router(s) - this probably isn't what you want", g.name));
                 true
             }
             _ => true,

@@ -4,27 +4,15 @@
 //! the repository); without it the test prints SKIPPED, or fails if `KEEPALIVED_CORPUS_REQUIRED`
 //! is set.
 
+#[allow(dead_code)] // each test binary uses part of the shared oracle
+mod oracle;
+
 use keepalived_conf::{LoadOptions, load_file};
 use std::path::PathBuf;
 
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("KEEPALIVED_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/keepalived-confs")
-        });
-    dir.join("INDEX.tsv").is_file().then_some(dir)
-}
-
 #[test]
 fn corpus_classes_match_keepalived_2_2_7() {
-    let Some(dir) = corpus_dir() else {
-        // The corpus lives outside the repository (third-party files, various licences).
-        assert!(
-            std::env::var_os("KEEPALIVED_CORPUS_REQUIRED").is_none(),
-            "corpus required but not found (set KEEPALIVED_CORPUS)"
-        );
-        eprintln!("SKIPPED: corpus not found (set KEEPALIVED_CORPUS=/path/to/keepalived-confs)");
+    let Some(dir) = oracle::external_corpus() else {
         return;
     };
     let compat = std::fs::read_to_string(

@@ -4,9 +4,11 @@
 //! sandbox and SKIPPED rules as `differential.rs`. `ELB_DIFF_CASES` sets the count (default 80),
 //! `ELB_DIFF_SEED` the seed; `ELB_DIFF_KEEP=DIR` saves disagreeing inputs there.
 
+#[allow(dead_code)] // each test binary uses part of the shared oracle
+mod oracle;
+
 use keepalived_conf::{LoadOptions, load_file};
 use std::path::Path;
-use std::process::Command;
 
 const BASE: &str = r#"global_defs {
     router_id lab
@@ -164,35 +166,9 @@ fn mutate(text: &str, rng: &mut Rng) -> (String, String) {
     (lines.join("\n") + "\n", what)
 }
 
-/// keepalived's class and its messages.
-fn keepalived_run(main: &Path) -> Option<(u8, String)> {
-    let out = Command::new("unshare")
-        .args(["-n", "sh", "-c"])
-        .arg("ip link add eth0 type veth peer name eth1 >/dev/null 2>&1; exec timeout 20 /usr/sbin/keepalived -t -f \"$1\"")
-        .arg("sh")
-        .arg(main)
-        .output()
-        .ok()?;
-    let code = out.status.code()?;
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (code < 100).then_some((code as u8, text))
-}
-
 #[test]
 fn random_mutations_agree_with_keepalived() {
-    let usable = Path::new("/usr/sbin/keepalived").exists()
-        && Command::new("unshare")
-            .args(["-n", "true"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !usable {
-        let must = std::env::var_os("CI").is_some() || std::env::var_os("ELB_E2E").is_some();
-        assert!(
-            !must,
-            "keepalived or unshare unavailable but CI/ELB_E2E is set"
-        );
-        eprintln!("SKIPPED: /usr/sbin/keepalived missing or unshare -n not permitted");
+    if !oracle::available() {
         return;
     }
     let cases: usize = std::env::var("ELB_DIFF_CASES")
@@ -222,7 +198,7 @@ fn random_mutations_agree_with_keepalived() {
     let mut compared = 0;
     for (n, (text, what)) in texts.iter().enumerate() {
         std::fs::write(&path, text).unwrap();
-        let Some((theirs, their_text)) = keepalived_run(&path) else {
+        let Some((theirs, their_text)) = oracle::run(&path) else {
             eprintln!("#{n} {what}: keepalived killed - not compared");
             continue;
         };

@@ -8,10 +8,13 @@
 //! `../shared/keepalived-confs` beside the repository): without it SKIPPED, or fails when
 //! `KEEPALIVED_CORPUS_REQUIRED` is set.
 
+#[allow(dead_code)] // each test binary uses part of the shared oracle
+mod oracle;
+
 use keepalived_conf::{Config, InitialState, LoadOptions, load_file};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 const FILES: &[&str] = &[
@@ -29,15 +32,6 @@ const FILES: &[&str] = &[
 struct Dumped {
     fields: BTreeMap<String, String>,
     vips: Vec<String>,
-}
-
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("KEEPALIVED_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/keepalived-confs")
-        });
-    dir.join("INDEX.tsv").is_file().then_some(dir)
 }
 
 /// Removes keepalived's `Thu Nov 26 04:36:25 2026: ` log prefix.
@@ -147,32 +141,12 @@ fn keepalived_dump(file: &Path, ifaces: &[String], tmp: &Path) -> BTreeMap<Strin
     dumped
 }
 
-fn must_run() -> bool {
-    std::env::var_os("CI").is_some() || std::env::var_os("ELB_E2E").is_some()
-}
-
 #[test]
 fn model_matches_keepalived_dump() {
-    let usable = Path::new("/usr/sbin/keepalived").exists()
-        && Command::new("unshare")
-            .args(["-n", "true"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !usable {
-        assert!(
-            !must_run(),
-            "keepalived or unshare -n unavailable under CI/ELB_E2E"
-        );
-        eprintln!("SKIPPED: /usr/sbin/keepalived missing or unshare -n not permitted");
+    if !oracle::available() {
         return;
     }
-    let Some(dir) = corpus() else {
-        // The corpus lives outside the repository (third-party files, various licences).
-        assert!(
-            std::env::var_os("KEEPALIVED_CORPUS_REQUIRED").is_none(),
-            "corpus required but not found (set KEEPALIVED_CORPUS)"
-        );
-        eprintln!("SKIPPED: corpus not found (set KEEPALIVED_CORPUS=/path/to/keepalived-confs)");
+    let Some(dir) = oracle::external_corpus() else {
         return;
     };
     let mut compared = 0;
@@ -203,67 +177,7 @@ fn model_matches_keepalived_dump() {
                     _ => v,
                 }
             };
-            let wantstate = match (i.state, i.priority) {
-                (Some(InitialState::Master), _) | (None, 255) => "MASTER",
-                _ => "BACKUP",
-            };
-            let auth = match &i.authentication {
-                None => "none",
-                Some(keepalived_conf::Authentication::Pass(_)) => "SIMPLE_PASSWORD",
-                Some(keepalived_conf::Authentication::Ah(_)) => "IPSEC_AH",
-            };
-            let mut ours: Vec<(&str, String)> = vec![
-                ("VRRP Version", i.version.to_string()),
-                ("Interface", i.interface.clone().unwrap_or_default()),
-                ("Virtual Router ID", i.virtual_router_id.to_string()),
-                ("Priority", i.priority.to_string()),
-                ("Advert interval", format!("{} sec", i.advert_int.as_secs())),
-                (
-                    "Accept",
-                    if i.accept { "enabled" } else { "disabled" }.into(),
-                ),
-                (
-                    "Preempt",
-                    if i.nopreempt { "disabled" } else { "enabled" }.into(),
-                ),
-                ("Authentication type", auth.into()),
-                (
-                    "Gratuitous ARP delay",
-                    i.garp_master_delay.as_secs().to_string(),
-                ),
-                ("Gratuitous ARP repeat", i.garp_master_repeat.to_string()),
-                (
-                    "Gratuitous ARP refresh",
-                    i.garp_master_refresh.as_secs().to_string(),
-                ),
-                (
-                    "Gratuitous ARP refresh repeat",
-                    i.garp_master_refresh_repeat.to_string(),
-                ),
-                (
-                    "Gratuitous ARP lower priority delay",
-                    i.garp_lower_prio_delay.as_secs().to_string(),
-                ),
-                (
-                    "Gratuitous ARP lower priority repeat",
-                    i.garp_lower_prio_repeat.to_string(),
-                ),
-                ("Down timer adverts", i.down_timer_adverts.to_string()),
-                (
-                    "Sync group",
-                    i.sync_group
-                        .clone()
-                        .unwrap_or_else(|| "<no Sync group>".into()),
-                ),
-                (
-                    "Using smtp notification",
-                    if i.smtp_alert { "yes" } else { "no" }.into(),
-                ),
-            ];
-            // In a sync group the wanted state is settled by the group at start-up (runtime).
-            if i.sync_group.is_none() {
-                ours.push(("Wantstate", wantstate.to_string()));
-            }
+            let ours = our_values(i);
             for (k, v) in ours {
                 compared += 1;
                 if want(k) != v {
@@ -305,4 +219,70 @@ fn model_matches_keepalived_dump() {
         mismatches.len()
     );
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+/// The model's values under the names keepalived's dump prints them with.
+fn our_values(i: &keepalived_conf::Instance) -> Vec<(&'static str, String)> {
+    let wantstate = match (i.state, i.priority) {
+        (Some(InitialState::Master), _) | (None, 255) => "MASTER",
+        _ => "BACKUP",
+    };
+    let auth = match &i.authentication {
+        None => "none",
+        Some(keepalived_conf::Authentication::Pass(_)) => "SIMPLE_PASSWORD",
+        Some(keepalived_conf::Authentication::Ah(_)) => "IPSEC_AH",
+    };
+    let mut ours: Vec<(&'static str, String)> = vec![
+        ("VRRP Version", i.version.to_string()),
+        ("Interface", i.interface.clone().unwrap_or_default()),
+        ("Virtual Router ID", i.virtual_router_id.to_string()),
+        ("Priority", i.priority.to_string()),
+        ("Advert interval", format!("{} sec", i.advert_int.as_secs())),
+        (
+            "Accept",
+            if i.accept { "enabled" } else { "disabled" }.into(),
+        ),
+        (
+            "Preempt",
+            if i.nopreempt { "disabled" } else { "enabled" }.into(),
+        ),
+        ("Authentication type", auth.into()),
+        (
+            "Gratuitous ARP delay",
+            i.garp_master_delay.as_secs().to_string(),
+        ),
+        ("Gratuitous ARP repeat", i.garp_master_repeat.to_string()),
+        (
+            "Gratuitous ARP refresh",
+            i.garp_master_refresh.as_secs().to_string(),
+        ),
+        (
+            "Gratuitous ARP refresh repeat",
+            i.garp_master_refresh_repeat.to_string(),
+        ),
+        (
+            "Gratuitous ARP lower priority delay",
+            i.garp_lower_prio_delay.as_secs().to_string(),
+        ),
+        (
+            "Gratuitous ARP lower priority repeat",
+            i.garp_lower_prio_repeat.to_string(),
+        ),
+        ("Down timer adverts", i.down_timer_adverts.to_string()),
+        (
+            "Sync group",
+            i.sync_group
+                .clone()
+                .unwrap_or_else(|| "<no Sync group>".into()),
+        ),
+        (
+            "Using smtp notification",
+            if i.smtp_alert { "yes" } else { "no" }.into(),
+        ),
+    ];
+    // In a sync group the wanted state is settled by the group at start-up (runtime).
+    if i.sync_group.is_none() {
+        ours.push(("Wantstate", wantstate.to_string()));
+    }
+    ours
 }

@@ -274,3 +274,20 @@ fn min_garp_changes_defaults_only() {
     );
     assert_eq!(c.instances[1].garp_master_repeat, 3);
 }
+
+#[test]
+fn no_virtual_ipaddress_instance_loads_without_vips() {
+    let text =
+        "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n no_virtual_ipaddress\n}\n";
+    let l = load(text);
+    let i = &l.config.as_ref().expect("config").instances[0];
+    assert!(i.virtual_ipaddress.is_empty() && i.no_virtual_ipaddress);
+    assert!(
+        !l.diagnostics.iter().any(|d| d.message.contains("No VIP")),
+        "no_virtual_ipaddress silences the missing-VIP warning: {:?}",
+        l.diagnostics
+    );
+    // Without it the same instance gets the warning.
+    let l = load(&text.replace(" no_virtual_ipaddress\n", ""));
+    assert!(l.diagnostics.iter().any(|d| d.message.contains("No VIP")));
+}

@@ -1,6 +1,5 @@
-//! Property tests: the loader never panics, whatever the bytes; the lexer round-trips words.
+//! Property tests: the loader never panics, whatever the bytes.
 
-use keepalived_conf::lexer::{join_words, tokenize};
 use keepalived_conf::{LoadOptions, MemResolver, load_with};
 use proptest::prelude::*;
 use std::path::Path;
@@ -66,14 +65,5 @@ proptest! {
     fn raw_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
         let r = MemResolver::new().with_file("/c/main.conf", bytes);
         let _ = load_with(&r, Path::new("/c/main.conf"), &LoadOptions::default());
-    }
-
-    #[test]
-    fn tokenize_round_trips(words in prop::collection::vec("[^\"\\s]{1,8}|[^\"\\n\\r]{0,8}", 0..10)) {
-        // Words that tokenize can represent: no double quote; blanks only inside (quoted) words.
-        let words: Vec<String> = words;
-        let line = join_words(&words);
-        let got: Vec<String> = tokenize(&line, 1).0.into_iter().map(|w| w.text).collect();
-        prop_assert_eq!(got, words);
     }
 }

@@ -1,12 +1,13 @@
 //! `vrrp_script`, `track_file` and `vrrp_sync_group` blocks.
 
 use super::global::count;
-use super::instance::{track_interfaces, track_refs};
+use super::trackers::{track_interfaces, track_refs};
 use super::values::{parse_int, parse_seconds};
 use super::{PResult, Parser, flag, rest_after_keyword};
 use crate::diag::{ExitClass, Severity};
 use crate::keywords::Block;
 use crate::model::{Notify, RunAs, SyncGroup, TrackFile, VrrpScript};
+use crate::origin::At;
 use crate::reader::Line;
 use crate::script::{ScriptCommand, parse_script};
 use std::time::Duration;
@@ -136,9 +137,12 @@ pub(super) fn vrrp_script<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
     let mut have_script = false;
     let mut timeout_set = false;
     p.each_in_block(l, |p, e| {
+        p.keyword_status(Block::VrrpScript, e);
         match e.words[0].text.as_str() {
             "script" => {
                 if let Some(c) = parse_script(rest_after_keyword(e)) {
+                    let at = At::of(e);
+                    p.draft.origins.script.entry(name.clone()).or_insert(at);
                     s.script = c;
                     have_script = true;
                 }
@@ -214,6 +218,7 @@ pub(super) fn track_file<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
         init_file: None,
     };
     p.each_in_block(l, |p, e| {
+        p.keyword_status(Block::TrackFile, e);
         match e.words[0].text.as_str() {
             "file" => {
                 if let Some(w) = p.soft_arg(e, 1, "track file file name missing") {
@@ -263,6 +268,18 @@ pub(super) fn track_file<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
     Ok(())
 }
 
+/// Records where a notify script was given (the first place, for the security check).
+pub(super) fn note_notify(p: &mut Parser<'_>, e: &Line, s: Option<&ScriptCommand>) {
+    if let Some(s) = s {
+        let at = At::of(e);
+        p.draft
+            .origins
+            .notify
+            .entry(s.argv_source.clone())
+            .or_insert(at);
+    }
+}
+
 /// `notify*` keywords shared by instances and sync groups. Returns false if `kw` is not one.
 pub(super) fn notify_keyword(p: &mut Parser<'_>, e: &Line, n: &mut Notify) -> PResult<bool> {
     let kw = e.words[0].text.as_str();
@@ -277,6 +294,7 @@ pub(super) fn notify_keyword(p: &mut Parser<'_>, e: &Line, n: &mut Notify) -> PR
             // Bare `notify_deleted` only switches the DELETED notification on.
             if e.words.len() > 1 {
                 n.deleted = parse_script(rest_after_keyword(e));
+                note_notify(p, e, n.deleted.as_ref());
             }
             return Ok(true);
         }
@@ -290,6 +308,7 @@ pub(super) fn notify_keyword(p: &mut Parser<'_>, e: &Line, n: &mut Notify) -> PR
         return Ok(true);
     }
     *slot = parse_script(rest_after_keyword(e));
+    note_notify(p, e, slot.as_ref());
     Ok(true)
 }
 
@@ -309,6 +328,7 @@ pub(super) fn sync_group<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
     if !p.open_block(l) {
         return Ok(());
     }
+    p.draft.origins.group.insert(name.clone(), At::of(l));
     let mut g = SyncGroup {
         name,
         group: Vec::new(),
@@ -322,6 +342,7 @@ pub(super) fn sync_group<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
     };
     let mut smtp: Option<bool> = None;
     p.each_in_block(l, |p, e| {
+        p.keyword_status(Block::SyncGroup, e);
         if notify_keyword(p, e, &mut g.notify)? {
             return Ok(());
         }
@@ -329,6 +350,8 @@ pub(super) fn sync_group<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
             "group" => {
                 for m in p.value_block(e) {
                     for w in &m.words {
+                        let key = (g.name.clone(), w.text.clone());
+                        p.draft.origins.member.entry(key).or_insert(At::of(m));
                         g.group.push(w.text.clone());
                     }
                 }

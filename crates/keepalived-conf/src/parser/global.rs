@@ -74,11 +74,20 @@ fn fifo(p: &mut Parser<'_>, l: &Line) -> Option<NotifyFifo> {
     })
 }
 
+/// One line of `global_defs`: each group of keywords has its handler.
 pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
-    p.note_if_newer(l);
-    let kw = l.words[0].text.as_str();
+    p.keyword_status(Block::GlobalDefs, l);
+    let handled = mail(p, l)? || scripts(p, l)? || protocol(p, l)? || garp_and_adverts(p, l)?;
+    if !handled {
+        p.other_keyword(Block::GlobalDefs, l);
+    }
+    Ok(())
+}
+
+/// Router identity and the SMTP alert settings.
+fn mail<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<bool> {
     let secs = |v: u32| Duration::from_secs(u64::from(v));
-    match kw {
+    match l.words[0].text.as_str() {
         "router_id" => {
             if let Some(w) = p.soft_arg(l, 1, "routerid name missing - ignoring") {
                 p.draft.config.global_defs.router_id = Some(w.text.clone());
@@ -137,6 +146,15 @@ pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
             let v = true;
             p.draft.config.global_defs.no_email_faults = v;
         }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// Script security, the default script user, FIFOs and startup/shutdown scripts.
+fn scripts<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<bool> {
+    let kw = l.words[0].text.as_str();
+    match l.words[0].text.as_str() {
         "enable_script_security" => {
             let v = true;
             p.draft.config.global_defs.enable_script_security = v;
@@ -149,8 +167,60 @@ pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
                     .get(2)
                     .map(|w| w.text.trim_start_matches(':').to_string());
                 p.draft.config.global_defs.script_user = Some(RunAs { user, group });
+                p.draft.origins.script_user = Some(crate::origin::At::of(l));
             }
         }
+        "vrrp_notify_fifo" => {
+            if let Some(f) = fifo(p, l) {
+                p.draft.config.global_defs.vrrp_notify_fifo = Some(f);
+            }
+        }
+        "notify_fifo" => {
+            if let Some(f) = fifo(p, l) {
+                p.draft.config.global_defs.notify_fifo = Some(f);
+            }
+        }
+        "vrrp_notify_fifo_script" | "notify_fifo_script" => {
+            if p.soft_arg(l, 1, "fifo script not specified - ignoring")
+                .is_none()
+            {
+                return Ok(true);
+            }
+            let s = parse_script(rest_after_keyword(l));
+            super::blocks::note_notify(p, l, s.as_ref());
+            let g = &mut p.draft.config.global_defs;
+            let target = if kw == "notify_fifo_script" {
+                &mut g.notify_fifo
+            } else {
+                &mut g.vrrp_notify_fifo
+            };
+            match target {
+                Some(f) => f.script = s,
+                None => p.error(l, 0, format!("{kw} without a preceding fifo - ignored")),
+            }
+        }
+        "startup_script" | "shutdown_script" => {
+            if p.soft_arg(l, 1, "script not specified - ignoring")
+                .is_none()
+            {
+                return Ok(true);
+            }
+            let s = parse_script(rest_after_keyword(l));
+            let g = &mut p.draft.config.global_defs;
+            if kw == "startup_script" {
+                g.startup_script = s;
+            } else {
+                g.shutdown_script = s;
+            }
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// Protocol defaults: multicast groups, version, strict mode, VMAC, priorities.
+fn protocol<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<bool> {
+    match l.words[0].text.as_str() {
         "vrrp_mcast_group4" => {
             let w = p.arg(l, 1)?;
             match w.text.parse::<std::net::Ipv4Addr>() {
@@ -201,6 +271,56 @@ pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
             let v = true;
             p.draft.config.global_defs.vrrp_check_unicast_src = v;
         }
+        "vrrp_startup_delay" => {
+            if let Some(d) = seconds(p, l, 1, Duration::ZERO, Duration::from_secs(3600))? {
+                p.draft.config.global_defs.vrrp_startup_delay = d;
+            }
+        }
+        "dynamic_interfaces" => {
+            let v = true;
+            p.draft.config.global_defs.dynamic_interfaces = v;
+        }
+        "vmac_prefix" => {
+            let v = Some(p.arg(l, 1)?.text.clone());
+            p.draft.config.global_defs.vmac_prefix = v;
+        }
+        "v3_checksum_as_v2" => {
+            let v = flag(p, l);
+            p.draft.config.global_defs.v3_checksum_as_v2 = v;
+        }
+        "vrrp_notify_priority_changes" => {
+            let v = flag(p, l);
+            p.draft.config.global_defs.vrrp_notify_priority_changes = v;
+        }
+        "max_auto_priority" => {
+            let v = match l.words.get(1) {
+                None => Some(99),
+                Some(w) => match parse_int(&w.text, -1, 99) {
+                    Some(v) => Some(v as i32),
+                    None => {
+                        p.error(
+                            l,
+                            1,
+                            format!("max_auto_priority '{}' is invalid - must be -1..99", w.text),
+                        );
+                        None
+                    }
+                },
+            };
+            if v.is_some() {
+                p.draft.config.global_defs.max_auto_priority = v;
+            }
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// Gratuitous ARP timing and the advert-answering defaults.
+fn garp_and_adverts<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<bool> {
+    let kw = l.words[0].text.as_str();
+    let secs = |v: u32| Duration::from_secs(u64::from(v));
+    match l.words[0].text.as_str() {
         "vrrp_garp_master_delay" => {
             if let Some(v) = count(p, l, 1, 0, i64::from(u32::MAX))? {
                 p.draft.config.global_defs.vrrp_garp_master_delay = secs(v);
@@ -270,89 +390,7 @@ pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
             let v = Some(flag(p, l));
             p.draft.config.global_defs.vrrp_owner_ignore_adverts = v;
         }
-        "vrrp_startup_delay" => {
-            if let Some(d) = seconds(p, l, 1, Duration::ZERO, Duration::from_secs(3600))? {
-                p.draft.config.global_defs.vrrp_startup_delay = d;
-            }
-        }
-        "dynamic_interfaces" => {
-            let v = true;
-            p.draft.config.global_defs.dynamic_interfaces = v;
-        }
-        "vmac_prefix" => {
-            let v = Some(p.arg(l, 1)?.text.clone());
-            p.draft.config.global_defs.vmac_prefix = v;
-        }
-        "v3_checksum_as_v2" => {
-            let v = flag(p, l);
-            p.draft.config.global_defs.v3_checksum_as_v2 = v;
-        }
-        "vrrp_notify_fifo" => {
-            if let Some(f) = fifo(p, l) {
-                p.draft.config.global_defs.vrrp_notify_fifo = Some(f);
-            }
-        }
-        "notify_fifo" => {
-            if let Some(f) = fifo(p, l) {
-                p.draft.config.global_defs.notify_fifo = Some(f);
-            }
-        }
-        "vrrp_notify_fifo_script" | "notify_fifo_script" => {
-            if p.soft_arg(l, 1, "fifo script not specified - ignoring")
-                .is_none()
-            {
-                return Ok(());
-            }
-            let s = parse_script(rest_after_keyword(l));
-            let g = &mut p.draft.config.global_defs;
-            let target = if kw == "notify_fifo_script" {
-                &mut g.notify_fifo
-            } else {
-                &mut g.vrrp_notify_fifo
-            };
-            match target {
-                Some(f) => f.script = s,
-                None => p.error(l, 0, format!("{kw} without a preceding fifo - ignored")),
-            }
-        }
-        "vrrp_notify_priority_changes" => {
-            let v = flag(p, l);
-            p.draft.config.global_defs.vrrp_notify_priority_changes = v;
-        }
-        "max_auto_priority" => {
-            let v = match l.words.get(1) {
-                None => Some(99),
-                Some(w) => match parse_int(&w.text, -1, 99) {
-                    Some(v) => Some(v as i32),
-                    None => {
-                        p.error(
-                            l,
-                            1,
-                            format!("max_auto_priority '{}' is invalid - must be -1..99", w.text),
-                        );
-                        None
-                    }
-                },
-            };
-            if v.is_some() {
-                p.draft.config.global_defs.max_auto_priority = v;
-            }
-        }
-        "startup_script" | "shutdown_script" => {
-            if p.soft_arg(l, 1, "script not specified - ignoring")
-                .is_none()
-            {
-                return Ok(());
-            }
-            let s = parse_script(rest_after_keyword(l));
-            let g = &mut p.draft.config.global_defs;
-            if kw == "startup_script" {
-                g.startup_script = s;
-            } else {
-                g.shutdown_script = s;
-            }
-        }
-        _ => p.other_keyword(Block::GlobalDefs, l),
+        _ => return Ok(false),
     }
-    Ok(())
+    Ok(true)
 }

@@ -1,14 +1,15 @@
-//! `vrrp_instance NAME { }` and the per-line syntaxes it uses (VIPs, routes, rules, trackers).
+//! `vrrp_instance NAME { }`: the instance draft and its keyword handlers, by group.
 
-use super::blocks::{notify_keyword, weight};
+use super::addresses::{route, rule, vip};
+use super::blocks::notify_keyword;
 use super::global::{count, seconds};
+use super::trackers::{track_interfaces, track_refs};
 use super::values::{parse_int, parse_prefix};
 use super::{PResult, Parser, flag};
 use crate::diag::{ExitClass, Severity};
 use crate::keywords::Block;
 use crate::model::{
-    Broadcast, InitialState, Notify, Route, Rule, TrackInterface, TrackRef, UnicastPeer,
-    VirtualAddress, Vmac,
+    InitialState, Notify, Route, Rule, TrackInterface, TrackRef, UnicastPeer, VirtualAddress, Vmac,
 };
 use crate::reader::Line;
 use std::net::IpAddr;
@@ -41,6 +42,17 @@ pub(crate) struct InstanceDraft {
     pub track_file: Vec<TrackRef>,
     pub dont_track_primary: bool,
     pub unicast_src_ip: Option<IpAddr>,
+    /// The family of the first address written (unicast or multicast source or destination,
+    /// a peer, a VIP): keepalived gives the instance that family, and refuses the others.
+    pub first_family_v6: Option<bool>,
+    /// Lines of `unicast_src_ip`, `mcast_src_ip` and `mcast_dst_ip` (0 when absent).
+    pub address_lines: [u32; 3],
+    /// Line of each unicast peer, in `unicast_peer`'s order.
+    pub unicast_peer_lines: Vec<u32>,
+    /// `unicast_peer` was written (even empty: keepalived then says "without any peers").
+    pub unicast_peer_block: bool,
+    /// Line of `use_vmac`.
+    pub use_vmac_line: u32,
     pub unicast_peer: Vec<UnicastPeer>,
     pub unicast_ttl: Option<u8>,
     pub unicast_fault_no_peer: bool,
@@ -72,6 +84,16 @@ pub(crate) struct InstanceDraft {
     pub promote_secondaries: bool,
 }
 
+impl InstanceDraft {
+    /// Records the line of address `slot` (see `address_lines`) and the family it implies.
+    fn noted_address(&mut self, a: Option<IpAddr>, slot: usize, line: u32) {
+        if let Some(a) = a {
+            self.first_family_v6.get_or_insert(a.is_ipv6());
+            self.address_lines[slot] = line;
+        }
+    }
+}
+
 fn addr_word(p: &mut Parser<'_>, l: &Line, i: usize) -> PResult<Option<IpAddr>> {
     let w = p.arg(l, i)?;
     match w.text.parse::<IpAddr>() {
@@ -88,382 +110,6 @@ fn addr_word(p: &mut Parser<'_>, l: &Line, i: usize) -> PResult<Option<IpAddr>> 
             Ok(None)
         }
     }
-}
-
-/// One VIP line: `ADDR[/LEN] [dev IF] [brd ADDR|+|-] [scope S] [label L] [peer A] [flags...]`.
-/// `Ok(None)` when the address is invalid (reported).
-pub(crate) fn vip(
-    p: &mut Parser<'_>,
-    l: &Line,
-    _default_dev: Option<&str>,
-) -> PResult<Option<VirtualAddress>> {
-    let first = &l.words[0].text;
-    let Some(pre) = parse_prefix(first) else {
-        p.error(
-            l,
-            0,
-            format!("VRRP parsed invalid IP {first}. skipping IP..."),
-        );
-        return Ok(None);
-    };
-    let mut a = VirtualAddress {
-        addr: pre.addr,
-        prefix_len: pre.len,
-        dev: None,
-        brd: None,
-        scope: None,
-        label: None,
-        peer: None,
-        home: false,
-        nodad: false,
-        mngtmpaddr: false,
-        noprefixroute: false,
-        autojoin: false,
-        no_track: false,
-        preferred_lft: None,
-        use_vmac: false,
-    };
-    let mut i = 1;
-    while i < l.words.len() {
-        let opt = l.words[i].text.as_str();
-        let takes_value = matches!(
-            opt,
-            "dev" | "brd" | "broadcast" | "scope" | "label" | "peer" | "preferred_lft"
-        );
-        if takes_value && i + 1 >= l.words.len() {
-            // keepalived reports these ("No label parameter specified") and goes on.
-            p.error(
-                l,
-                i,
-                format!("No {opt} parameter specified for {first} - ignored"),
-            );
-            break;
-        }
-        let val = l
-            .words
-            .get(i + 1)
-            .map(|w| w.text.clone())
-            .unwrap_or_default();
-        match opt {
-            "dev" => a.dev = Some(val),
-            "brd" | "broadcast" => {
-                a.brd = match val.as_str() {
-                    "+" => Some(Broadcast::Plus),
-                    "-" => Some(Broadcast::Minus),
-                    s => match s.parse() {
-                        Ok(b) => Some(Broadcast::Addr(b)),
-                        Err(_) => {
-                            p.error(
-                                l,
-                                i + 1,
-                                format!("invalid broadcast address '{s}' - ignored"),
-                            );
-                            None
-                        }
-                    },
-                }
-            }
-            "scope" => {
-                const SCOPES: [&str; 5] = ["site", "link", "host", "nowhere", "global"];
-                if SCOPES.contains(&val.as_str()) || val.parse::<u8>().is_ok() {
-                    a.scope = Some(val);
-                } else {
-                    p.error(l, i + 1, format!("invalid scope '{val}' - ignored"));
-                }
-            }
-            "label" => a.label = Some(val),
-            "peer" => match parse_prefix(&val) {
-                Some(pp) => a.peer = Some(pp.addr),
-                None => p.error(l, i + 1, format!("invalid peer address '{val}' - ignored")),
-            },
-            "preferred_lft" => {
-                if val == "forever" {
-                    a.preferred_lft = Some(u32::MAX);
-                } else {
-                    match val.parse::<u32>() {
-                        Ok(v) => a.preferred_lft = Some(v),
-                        Err(_) => {
-                            p.error(l, i + 1, format!("invalid preferred_lft '{val}' - ignored"))
-                        }
-                    }
-                }
-            }
-            "home" => a.home = true,
-            "-nodad" | "nodad" => a.nodad = true,
-            "mngtmpaddr" => a.mngtmpaddr = true,
-            "noprefixroute" => a.noprefixroute = true,
-            "autojoin" => a.autojoin = true,
-            "no_track" => a.no_track = true,
-            "track" => a.no_track = false,
-            "use_vmac" => a.use_vmac = true,
-            other => p.error(l, i, format!("unknown VIP option '{other}' - ignored")),
-        }
-        i += if takes_value { 2 } else { 1 };
-    }
-    Ok(Some(a))
-}
-
-/// One route line (`ip route` syntax). `None` when unusable (reported).
-/// A route option without its value is fatal, as in keepalived (unlike VIP options).
-pub(crate) fn route(p: &mut Parser<'_>, l: &Line, tracked: bool) -> PResult<Option<Route>> {
-    let words: Vec<String> = l.words.iter().map(|w| w.text.clone()).collect();
-    let mut r = Route {
-        route_type: None,
-        to: None,
-        src: None,
-        via: None,
-        dev: None,
-        table: None,
-        metric: None,
-        no_track: false,
-        words: words.clone(),
-    };
-    let mut i = 0;
-    const TYPES: [&str; 7] = [
-        "blackhole",
-        "unreachable",
-        "prohibit",
-        "throw",
-        "local",
-        "broadcast",
-        "multicast",
-    ];
-    while i < words.len() {
-        let w = words[i].as_str();
-        const WITH_VALUE: [&str; 12] = [
-            "src",
-            "to",
-            "via",
-            "gw",
-            "dev",
-            "oif",
-            "table",
-            "metric",
-            "priority",
-            "preference",
-            "mtu",
-            "scope",
-        ];
-        if WITH_VALUE.contains(&w) && i + 1 >= words.len() {
-            p.arg(l, i + 1)?;
-        }
-        let val = words.get(i + 1).map(String::as_str);
-        let mut step = 2;
-        match w {
-            _ if TYPES.contains(&w) && r.to.is_none() => {
-                r.route_type = Some(w.to_string());
-                step = 1;
-            }
-            "src" => r.src = val.and_then(|v| v.parse().ok()),
-            "to" => r.to = val.and_then(parse_prefix),
-            "via" | "gw" => {
-                if w == "gw" {
-                    p.error(
-                        l,
-                        i,
-                        "\"gw\" for routes is deprecated. Please use \"via\"".into(),
-                    );
-                }
-                r.via = val.and_then(|v| v.parse().ok());
-            }
-            "or" => p.error(
-                l,
-                i,
-                "\"or\" for routes is deprecated. Please use \"nexthop\"".into(),
-            ),
-            "dev" | "oif" => r.dev = val.map(str::to_string),
-            "table" => r.table = val.map(str::to_string),
-            "metric" | "priority" | "preference" => r.metric = val.and_then(|v| v.parse().ok()),
-            "no_track" => {
-                r.no_track = true;
-                step = 1;
-            }
-            "track" => step = 1,
-            _ if i == 0 || (r.to.is_none() && r.route_type.is_some() && i == 1) => {
-                match parse_prefix(w) {
-                    Some(pre) => r.to = Some(pre),
-                    None => {
-                        p.error(
-                            l,
-                            i,
-                            format!("invalid route destination '{w}' - route ignored"),
-                        );
-                        return Ok(None);
-                    }
-                }
-                step = 1;
-            }
-            // Other `ip route` options (nexthop, mtu, scope, proto, ...): kept in `words`.
-            _ => step = 1,
-        }
-        i += step;
-    }
-    if tracked && !r.no_track && r.dev.is_none() {
-        let dest =
-            r.to.map(|t| format!("{}/{}", t.addr, t.len))
-                .unwrap_or_default();
-        p.error(
-            l,
-            0,
-            format!(
-                "Warning - cannot track route {dest} with no interface specified, not tracking"
-            ),
-        );
-        r.no_track = true;
-    }
-    Ok(Some(r))
-}
-
-/// One rule line (`ip rule` syntax).
-pub(crate) fn rule(p: &mut Parser<'_>, l: &Line) -> Option<Rule> {
-    let words: Vec<String> = l.words.iter().map(|w| w.text.clone()).collect();
-    let mut r = Rule {
-        from: None,
-        to: None,
-        table: None,
-        preference: None,
-        no_track: false,
-        words: words.clone(),
-    };
-    let mut i = 0;
-    while i < words.len() {
-        let w = words[i].as_str();
-        let val = words.get(i + 1).map(String::as_str).unwrap_or("");
-        let mut step = 2;
-        match w {
-            "from" | "to" => {
-                if val == "all" {
-                } else if let Some(pre) = parse_prefix(val) {
-                    if w == "from" {
-                        r.from = Some(pre);
-                    } else {
-                        r.to = Some(pre);
-                    }
-                } else {
-                    p.error(
-                        l,
-                        i + 1,
-                        format!("VRRP parsed invalid IP {val}. skipping IP..."),
-                    );
-                    p.error(l, i + 1, format!("Invalid rule {w} address {val}"));
-                    return None;
-                }
-            }
-            "table" | "lookup" => r.table = Some(val.to_string()),
-            "preference" | "pref" | "priority" => match val.parse() {
-                Ok(v) => r.preference = Some(v),
-                Err(_) => p.error(l, i + 1, format!("invalid rule preference '{val}'")),
-            },
-            "no_track" => {
-                r.no_track = true;
-                step = 1;
-            }
-            _ => step = 1,
-        }
-        i += step;
-    }
-    if r.preference.is_none() {
-        p.error(
-            l,
-            0,
-            "Rule has no preference specified. This is probably not what you want.".into(),
-        );
-    }
-    Some(r)
-}
-
-/// `track_interface { IF [weight N [reverse]] }`.
-pub(crate) fn track_interfaces<'a>(
-    p: &mut Parser<'a>,
-    l: &'a Line,
-) -> PResult<Vec<TrackInterface>> {
-    let mut out = Vec::new();
-    for e in p.value_block(l) {
-        let mut t = TrackInterface {
-            name: e.words[0].text.clone(),
-            weight: 0,
-            reverse: false,
-        };
-        if e.words.len() == 2 && e.words[1].text == "weight" {
-            p.error(
-                e,
-                1,
-                format!("{}: weight without a value - ignored", e.words[0].text),
-            );
-        } else if e.words.get(1).is_some_and(|w| w.text == "weight") {
-            let shifted = shift(e);
-            if let Some((w, r)) = weight(p, &shifted, 254)? {
-                if w.abs() == 254 {
-                    p.error(
-                        e,
-                        2,
-                        format!(
-                            "track_interface {} weight {w} is outside -253..253 - using {}",
-                            t.name,
-                            w.clamp(-253, 253)
-                        ),
-                    );
-                }
-                t.weight = w.clamp(-253, 253);
-                t.reverse = r.unwrap_or(false);
-            }
-        }
-        out.push(t);
-    }
-    Ok(out)
-}
-
-/// `track_script { NAME [weight N [reverse]] }` / `track_file { ... }`.
-pub(crate) fn track_refs<'a>(
-    p: &mut Parser<'a>,
-    l: &'a Line,
-    scripts: bool,
-) -> PResult<Vec<TrackRef>> {
-    let mut out = Vec::new();
-    for e in p.value_block(l) {
-        let name = e.words[0].text.clone();
-        let known = if scripts {
-            p.draft.config.scripts.contains_key(&name)
-        } else {
-            p.draft.config.track_files.contains_key(&name)
-        };
-        if !known {
-            let what = if scripts {
-                "track script"
-            } else {
-                "track file"
-            };
-            p.error(e, 0, format!("{what} {name} not found, ignoring..."));
-            continue;
-        }
-        let mut t = TrackRef {
-            name,
-            weight: None,
-            reverse: None,
-        };
-        if e.words.len() == 2 && e.words[1].text == "weight" {
-            p.error(
-                e,
-                1,
-                format!("{}: weight without a value - ignored", e.words[0].text),
-            );
-        } else if e.words.get(1).is_some_and(|w| w.text == "weight") {
-            let shifted = shift(e);
-            if let Some((w, r)) = weight(p, &shifted, 254)? {
-                t.weight = Some(w);
-                t.reverse = r;
-            }
-        }
-        out.push(t);
-    }
-    Ok(out)
-}
-
-/// The line without its first word, so `NAME weight N` reads like `weight N`.
-fn shift(l: &Line) -> Line {
-    let mut s = l.clone();
-    s.words.remove(0);
-    s
 }
 
 pub(super) fn instance<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
@@ -500,14 +146,26 @@ pub(super) fn instance<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
     Ok(())
 }
 
+/// One line of the instance block: each group of keywords has its handler.
 fn keyword<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<()> {
+    p.keyword_status(Block::Instance, e);
     if notify_keyword(p, e, &mut d.notify)? {
         return Ok(());
     }
-    p.note_if_newer(e);
-    let kw = e.words[0].text.as_str();
-    let secs = |v: u32| Duration::from_secs(u64::from(v));
-    match kw {
+    let handled = election(p, e, d)?
+        || lists(p, e, d)?
+        || addressing(p, e, d)?
+        || garp_and_adverts(p, e, d)?
+        || modes(p, e, d)?;
+    if !handled {
+        p.other_keyword(Block::Instance, e);
+    }
+    Ok(())
+}
+
+/// Who wins the election: state, interface, VRID, priority, timers, preemption, authentication.
+fn election<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<bool> {
+    match e.words[0].text.as_str() {
         "state" => {
             let w = p.arg(e, 1)?;
             match w.text.as_str() {
@@ -553,7 +211,11 @@ fn keyword<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResul
         "virtual_router_id" => {
             let w = p.arg(e, 1)?;
             match parse_int(&w.text, 1, 255) {
-                Some(v) => d.vrid = Some(v as u8),
+                Some(v) => {
+                    d.vrid = Some(v as u8);
+                    let at = crate::origin::At::of(e);
+                    p.draft.origins.vrid.insert(d.name.clone(), at);
+                }
                 None => p.error(
                     e,
                     1,
@@ -593,44 +255,19 @@ fn keyword<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResul
                 d.preempt_delay = Some(v);
             }
         }
-        "authentication" => {
-            if p.open_block(e) {
-                p.each_in_block(e, |p, a| {
-                    match a.words[0].text.as_str() {
-                        "auth_type" => {
-                            let w = p.arg(a, 1)?;
-                            if w.text == "PASS" || w.text == "AH" {
-                                d.auth_type = Some(w.text.clone());
-                            } else {
-                                p.error(
-                                    a,
-                                    1,
-                                    format!("unknown auth_type '{}' - must be PASS or AH", w.text),
-                                );
-                            }
-                        }
-                        "auth_pass" => {
-                            let w = p.arg(a, 1)?;
-                            let mut pass = w.text.clone();
-                            if pass.len() > 8 {
-                                p.error(a, 1, "Truncating auth_pass to 8 characters".into());
-                                let mut cut = 8;
-                                while !pass.is_char_boundary(cut) {
-                                    cut -= 1;
-                                }
-                                pass.truncate(cut);
-                            }
-                            d.auth_pass = Some(pass);
-                        }
-                        _ => p.other_keyword(Block::Authentication, a),
-                    }
-                    Ok(())
-                })?;
-            }
-        }
+        "authentication" => authentication(p, e, d)?,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// What the instance holds and watches: addresses, routes, rules and trackers.
+fn lists<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<bool> {
+    match e.words[0].text.as_str() {
         "virtual_ipaddress" => {
             for v in p.value_block(e) {
                 if let Some(a) = vip(p, v, None)? {
+                    d.first_family_v6.get_or_insert(a.addr.is_ipv6());
                     d.vips.push((a, v.line));
                 }
             }
@@ -669,58 +306,32 @@ fn keyword<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResul
             d.track_file.extend(t);
         }
         "dont_track_primary" => d.dont_track_primary = true,
-        "unicast_src_ip" => d.unicast_src_ip = addr_word(p, e, 1)?,
-        "unicast_peer" => {
+        "track_bfd" => {
+            // Not run by vrrpd (the table says so), but its names are checked as keepalived does.
             for v in p.value_block(e) {
-                let Some(pre) = parse_prefix(&v.words[0].text) else {
+                let bfd = &v.words[0].text;
+                if !p.draft.bfd_names.contains(bfd) {
                     p.error(
                         v,
                         0,
-                        format!(
-                            "invalid unicast_peer address '{}' - ignored",
-                            v.words[0].text
-                        ),
+                        format!("({}) track bfd {bfd} not found, ignoring...", d.name),
                     );
-                    continue;
-                };
-                let mut peer = UnicastPeer {
-                    addr: pre.addr,
-                    min_ttl: None,
-                    max_ttl: None,
-                };
-                let mut i = 1;
-                while i < v.words.len() {
-                    let opt = v.words[i].text.as_str();
-                    if opt == "min_ttl" || opt == "max_ttl" {
-                        let val = p.arg(v, i + 1)?;
-                        match parse_int(&val.text, 0, 255) {
-                            Some(t) if opt == "min_ttl" => peer.min_ttl = Some(t as u8),
-                            Some(t) => peer.max_ttl = Some(t as u8),
-                            None => p.error(v, i + 1, format!("invalid {opt} '{}'", val.text)),
-                        }
-                        i += 2;
-                    } else {
-                        p.error(
-                            v,
-                            i,
-                            format!("unknown unicast_peer option '{opt}' - ignored"),
-                        );
-                        i += 1;
-                    }
-                }
-                if d.unicast_peer.iter().any(|q| q.addr == peer.addr) {
-                    p.report(
-                        v,
-                        0,
-                        Severity::Warning,
-                        ExitClass::None,
-                        format!("duplicate unicast peer {} - ignored", peer.addr),
-                    );
-                } else {
-                    d.unicast_peer.push(peer);
                 }
             }
         }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// Where adverts go and come from: unicast peers, multicast group, source addresses.
+fn addressing<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<bool> {
+    match e.words[0].text.as_str() {
+        "unicast_src_ip" => {
+            d.unicast_src_ip = addr_word(p, e, 1)?;
+            d.noted_address(d.unicast_src_ip, 0, e.line);
+        }
+        "unicast_peer" => unicast_peers(p, e, d)?,
         "unicast_ttl" => {
             if let Some(v) = count(p, e, 1, 0, 255)? {
                 d.unicast_ttl = Some(v as u8);
@@ -728,17 +339,30 @@ fn keyword<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResul
         }
         "unicast_fault_no_peer" => d.unicast_fault_no_peer = true,
         "check_unicast_src" => d.check_unicast_src = true,
-        "mcast_src_ip" => d.mcast_src_ip = addr_word(p, e, 1)?,
+        "mcast_src_ip" => {
+            d.mcast_src_ip = addr_word(p, e, 1)?;
+            d.noted_address(d.mcast_src_ip, 1, e.line);
+        }
         "mcast_dst_ip" => {
             if let Some(a) = addr_word(p, e, 1)? {
                 if a.is_multicast() {
                     d.mcast_dst_ip = Some(a);
+                    d.noted_address(Some(a), 2, e.line);
                 } else {
                     p.error(e, 1, format!("mcast_dst_ip {a} is not multicast - ignored"));
                 }
             }
         }
         "track_src_ip" => d.track_src_ip = true,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// Gratuitous ARP timing and the advert-answering rules.
+fn garp_and_adverts<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<bool> {
+    let secs = |v: u32| Duration::from_secs(u64::from(v));
+    match e.words[0].text.as_str() {
         "garp_master_delay" => {
             d.garp_master_delay = count(p, e, 1, 0, i64::from(u32::MAX))?
                 .map(secs)
@@ -778,30 +402,19 @@ fn keyword<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResul
                 d.timer_expired_backup = count(p, e, 1, 1, 254)?.map(|v| v as u8);
             }
         }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// Mail, VMAC, accept, strict mode and the other per-instance switches.
+fn modes<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<bool> {
+    match e.words[0].text.as_str() {
         "smtp_alert" => d.smtp_alert = Some(flag(p, e)),
         "notify_priority_changes" => d.notify_priority_changes = Some(flag(p, e)),
         "use_vmac" => {
-            let mut v = Vmac {
-                name: None,
-                mac: None,
-            };
-            let mut i = 1;
-            while i < e.words.len() {
-                let w = e.words[i].text.as_str();
-                match w {
-                    "name" => {
-                        v.name = Some(p.arg(e, i + 1)?.text.clone());
-                        i += 1;
-                    }
-                    "netlink_notify_msg" => {}
-                    "group" => i += 1,
-                    _ if w.contains(':') => v.mac = Some(w.to_string()),
-                    _ if v.name.is_none() => v.name = Some(w.to_string()),
-                    _ => p.error(e, i, format!("use_vmac: unexpected '{w}' - ignored")),
-                }
-                i += 1;
-            }
-            d.use_vmac = Some(v);
+            d.use_vmac = Some(use_vmac(p, e)?);
+            d.use_vmac_line = e.line;
         }
         "vmac_xmit_base" => d.vmac_xmit_base = true,
         "accept" => d.accept = Some(true),
@@ -818,10 +431,130 @@ fn keyword<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResul
         "debug" => {
             p.arg(e, 1)?;
         }
-        "lvs_sync_daemon_interface" => {
-            p.error(e, 0, format!("({}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated. Please use global lvs_sync_daemon", d.name));
-        }
-        _ => p.other_keyword(Block::Instance, e),
+        // Rejected by the keyword table (keepalived 2.2.7 reports it as deprecated).
+        "lvs_sync_daemon_interface" => {}
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// `authentication { auth_type PASS|AH  auth_pass SECRET }` (a secret over 8 bytes is cut).
+fn authentication<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<()> {
+    if p.open_block(e) {
+        p.each_in_block(e, |p, a| {
+            p.keyword_status(Block::Authentication, a);
+            match a.words[0].text.as_str() {
+                "auth_type" => {
+                    let w = p.arg(a, 1)?;
+                    if w.text == "PASS" || w.text == "AH" {
+                        d.auth_type = Some(w.text.clone());
+                    } else {
+                        p.error(
+                            a,
+                            1,
+                            format!("unknown auth_type '{}' - must be PASS or AH", w.text),
+                        );
+                    }
+                }
+                "auth_pass" => {
+                    let w = p.arg(a, 1)?;
+                    let mut pass = w.text.clone();
+                    if pass.len() > 8 {
+                        p.error(a, 1, "Truncating auth_pass to 8 characters".into());
+                        let mut cut = 8;
+                        while !pass.is_char_boundary(cut) {
+                            cut -= 1;
+                        }
+                        pass.truncate(cut);
+                    }
+                    d.auth_pass = Some(pass);
+                }
+                _ => p.other_keyword(Block::Authentication, a),
+            }
+            Ok(())
+        })?;
     }
     Ok(())
+}
+
+/// `unicast_peer { ADDR [min_ttl N] [max_ttl N] ... }`; a repeated address is dropped.
+fn unicast_peers<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<()> {
+    d.unicast_peer_block = true;
+    for v in p.value_block(e) {
+        let Some(pre) = parse_prefix(&v.words[0].text) else {
+            p.error(
+                v,
+                0,
+                format!(
+                    "invalid unicast_peer address '{}' - ignored",
+                    v.words[0].text
+                ),
+            );
+            continue;
+        };
+        let mut peer = UnicastPeer {
+            addr: pre.addr,
+            min_ttl: None,
+            max_ttl: None,
+        };
+        let mut i = 1;
+        while i < v.words.len() {
+            let opt = v.words[i].text.as_str();
+            if opt == "min_ttl" || opt == "max_ttl" {
+                let val = p.arg(v, i + 1)?;
+                match parse_int(&val.text, 0, 255) {
+                    Some(t) if opt == "min_ttl" => peer.min_ttl = Some(t as u8),
+                    Some(t) => peer.max_ttl = Some(t as u8),
+                    None => p.error(v, i + 1, format!("invalid {opt} '{}'", val.text)),
+                }
+                i += 2;
+            } else {
+                p.error(
+                    v,
+                    i,
+                    format!("unknown unicast_peer option '{opt}' - ignored"),
+                );
+                i += 1;
+            }
+        }
+        if d.unicast_peer.iter().any(|q| q.addr == peer.addr) {
+            p.report(
+                v,
+                0,
+                Severity::Warning,
+                ExitClass::None,
+                format!("duplicate unicast peer {} - ignored", peer.addr),
+            );
+        } else {
+            d.first_family_v6.get_or_insert(peer.addr.is_ipv6());
+            d.unicast_peer.push(peer);
+            d.unicast_peer_lines.push(v.line);
+        }
+    }
+    Ok(())
+}
+
+/// `use_vmac [name] [NAME] [MAC]` with keepalived's optional words.
+fn use_vmac(p: &mut Parser<'_>, e: &Line) -> PResult<Vmac> {
+    let mut v = Vmac {
+        name: None,
+        mac: None,
+    };
+    let mut i = 1;
+    while i < e.words.len() {
+        let w = e.words[i].text.as_str();
+        match w {
+            "name" => {
+                v.name = Some(p.arg(e, i + 1)?.text.clone());
+                i += 1;
+            }
+            "netlink_notify_msg" => {}
+            "group" => i += 1,
+            _ if w.contains(':') => v.mac = Some(w.to_string()),
+            _ if v.name.is_none() => v.name = Some(w.to_string()),
+            _ => p.error(e, i, format!("use_vmac: unexpected '{w}' - ignored")),
+        }
+        i += 1;
+    }
+    Ok(v)
 }

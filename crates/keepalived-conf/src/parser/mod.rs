@@ -1,10 +1,12 @@
 //! From logical lines to the model: the block walker keepalived uses (keyword tables per
 //! level, `{` on the same or next line, value blocks read line by line), plus the handlers.
 
+mod addresses;
 mod blocks;
 mod global;
 mod instance;
-pub mod values;
+mod trackers;
+pub(crate) mod values;
 
 use crate::diag::{Diagnostic, ExitClass, Severity};
 use crate::keywords::{self, Block, Status};
@@ -27,6 +29,10 @@ pub(crate) struct Draft {
     pub instances: Vec<InstanceDraft>,
     /// Names of `instances`, for the duplicate check.
     pub instance_names: std::collections::HashSet<String>,
+    /// Where things were written, for the whole-configuration checks.
+    pub origins: crate::origin::Origins,
+    /// Names of the `bfd_instance` blocks seen so far (`track_bfd` may only name those).
+    pub bfd_names: std::collections::HashSet<String>,
 }
 
 pub(crate) struct Parser<'a> {
@@ -40,7 +46,7 @@ pub(crate) struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    pub fn new(lines: &'a [Line]) -> Self {
+    pub(crate) fn new(lines: &'a [Line]) -> Self {
         Parser {
             lines,
             pos: 0,
@@ -52,7 +58,7 @@ impl<'a> Parser<'a> {
 
     // ---- diagnostics -------------------------------------------------------------------
 
-    pub fn report(
+    pub(crate) fn report(
         &mut self,
         line: &Line,
         word: usize,
@@ -77,20 +83,40 @@ impl<'a> Parser<'a> {
     }
 
     /// A configuration error keepalived's `-t` counts (class 5).
-    pub fn error(&mut self, line: &Line, word: usize, msg: String) {
+    pub(crate) fn error(&mut self, line: &Line, word: usize, msg: String) {
         self.report(line, word, Severity::Error, ExitClass::ConfigError, msg);
     }
 
-    /// A keyword vrrpd accepts but does not act on (keepalived: fine, so no class).
-    fn not_implemented(&mut self, line: &Line) {
-        let kw = line.words.first().map(|w| w.text.as_str()).unwrap_or("");
-        self.report(
-            line,
-            0,
-            Severity::Warning,
-            ExitClass::None,
-            format!("`{kw}` is accepted but not implemented by vrrpd - ignored"),
-        );
+    /// Says what the keyword table says about a keyword line of `block`: nothing when honoured,
+    /// a warning per occurrence when not honoured, an error when rejected; a keyword newer
+    /// than keepalived 2.2.7 is also counted (class 5) as 2.2.7 would count it.
+    pub(crate) fn keyword_status(&mut self, block: Block, line: &Line) {
+        let kw = line.words[0].text.as_str();
+        let newer = keywords::NEWER_THAN_2_2_7.contains(&kw);
+        let class = if newer {
+            ExitClass::ConfigError
+        } else {
+            ExitClass::None
+        };
+        let unknown = if newer {
+            " (and keepalived 2.2.7 does not know it: a newer keepalived keyword)"
+        } else {
+            ""
+        };
+        match keywords::status(block, kw) {
+            Some(Status::Honoured { .. }) if newer => self.report(line, 0, Severity::Warning, class, format!(
+                "`{kw}` is unknown to keepalived 2.2.7 (a newer keepalived keyword); vrrpd honours it"
+            )),
+            Some(Status::NotHonoured { instead }) => self.report(
+                line,
+                0,
+                Severity::Warning,
+                class,
+                format!("`{kw}` is not honoured by vrrpd{unknown}; instead: {instead}"),
+            ),
+            Some(Status::Rejected { why }) => self.error(line, 0, format!("`{kw}` is rejected: {why}")),
+            Some(Status::Honoured { .. }) | None => {}
+        }
     }
 
     // ---- line access -------------------------------------------------------------------
@@ -106,7 +132,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Word `i` of `line`, or the fatal missing-parameter diagnostic.
-    pub fn arg<'l>(&mut self, line: &'l Line, i: usize) -> PResult<&'l Word> {
+    pub(crate) fn arg<'l>(&mut self, line: &'l Line, i: usize) -> PResult<&'l Word> {
         match line.words.get(i) {
             Some(w) => Ok(w),
             None => {
@@ -122,22 +148,12 @@ impl<'a> Parser<'a> {
 
     /// Word `i` of `line` for the keywords whose handler checks for it itself: a missing word is
     /// a class-5 error (`msg`), not keepalived's exit 2. `msg` empty: silently ignored.
-    pub fn soft_arg<'l>(&mut self, line: &'l Line, i: usize, msg: &str) -> Option<&'l Word> {
+    pub(crate) fn soft_arg<'l>(&mut self, line: &'l Line, i: usize, msg: &str) -> Option<&'l Word> {
         let w = line.words.get(i);
         if w.is_none() && !msg.is_empty() {
             self.error(line, 0, msg.to_string());
         }
         w
-    }
-
-    /// Reports a keyword vrrpd honours but keepalived 2.2.7 does not know (class 5 there).
-    pub fn note_if_newer(&mut self, line: &Line) {
-        let kw = line.words[0].text.as_str();
-        if keywords::NEWER_THAN_2_2_7.contains(&kw) {
-            self.report(line, 0, Severity::Warning, ExitClass::ConfigError, format!(
-                "`{kw}` is unknown to keepalived 2.2.7 (a newer keepalived keyword); vrrpd honours it"
-            ));
-        }
     }
 
     /// Consumes the `{` that must follow a block keyword (same or next line).
@@ -238,12 +254,9 @@ impl<'a> Parser<'a> {
     fn other_keyword(&mut self, block: Block, line: &Line) {
         let kw = line.words.first().map(|w| w.text.as_str()).unwrap_or("");
         match keywords::status(block, kw) {
-            Some(Status::Lvs) => self.skip_block_if_any(),
-            Some(Status::Ignored) => {
-                self.not_implemented(line);
-                self.skip_block_if_any();
-            }
-            Some(Status::Supported) | None => {
+            // Known to keepalived: `keyword_status` has said what vrrpd does with it.
+            Some(_) => self.skip_block_if_any(),
+            None => {
                 let hint = self
                     .suggestions
                     .entry((block, kw.to_string()))
@@ -271,7 +284,7 @@ impl<'a> Parser<'a> {
 
     // ---- top level ---------------------------------------------------------------------
 
-    pub fn parse(&mut self) -> PResult<()> {
+    pub(crate) fn parse(&mut self) -> PResult<()> {
         while let Some(l) = self.next_line() {
             if l.is_close() {
                 self.error(l, 0, "extra '}' found".into());
@@ -283,7 +296,11 @@ impl<'a> Parser<'a> {
                 self.skip_block_if_any();
                 continue;
             }
+            self.keyword_status(Block::Root, l);
             let kw = l.words[0].text.as_str();
+            if let ("bfd_instance", Some(name)) = (kw, l.words.get(1)) {
+                self.draft.bfd_names.insert(name.text.clone());
+            }
             match kw {
                 "global_defs" => {
                     if self.open_block(l) {
@@ -296,21 +313,21 @@ impl<'a> Parser<'a> {
                 "vrrp_instance" => instance::instance(self, l)?,
                 "static_ipaddress" => {
                     for e in self.value_block(l) {
-                        if let Some(a) = instance::vip(self, e, None)? {
+                        if let Some(a) = addresses::vip(self, e, None)? {
                             self.draft.config.static_addresses.push(a);
                         }
                     }
                 }
                 "static_routes" => {
                     for e in self.value_block(l) {
-                        if let Some(r) = instance::route(self, e, false)? {
+                        if let Some(r) = addresses::route(self, e, false)? {
                             self.draft.config.static_routes.push(r);
                         }
                     }
                 }
                 "static_rules" => {
                     for e in self.value_block(l) {
-                        if let Some(r) = instance::rule(self, e) {
+                        if let Some(r) = addresses::rule(self, e) {
                             self.draft.config.static_rules.push(r);
                         }
                     }

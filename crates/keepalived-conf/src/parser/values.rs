@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 /// `on|off|true|false|yes|no`.
-pub fn parse_bool(w: &str) -> Option<bool> {
+pub(crate) fn parse_bool(w: &str) -> Option<bool> {
     match w {
         "on" | "true" | "yes" => Some(true),
         "off" | "false" | "no" => Some(false),
@@ -15,7 +15,7 @@ pub fn parse_bool(w: &str) -> Option<bool> {
 }
 
 /// Decimal seconds with up to 6 fractional digits (`read_decimal_unsigned`), e.g. `0.05`.
-pub fn parse_seconds(w: &str) -> Option<Duration> {
+pub(crate) fn parse_seconds(w: &str) -> Option<Duration> {
     let (int, frac) = match w.split_once('.') {
         Some((i, f)) => (i, f),
         None => (w, ""),
@@ -38,13 +38,13 @@ pub fn parse_seconds(w: &str) -> Option<Duration> {
 }
 
 /// An integer in `min..=max`.
-pub fn parse_int(w: &str, min: i64, max: i64) -> Option<i64> {
+pub(crate) fn parse_int(w: &str, min: i64, max: i64) -> Option<i64> {
     let v: i64 = w.parse().ok()?;
     (min..=max).contains(&v).then_some(v)
 }
 
 /// `ADDR[/LEN]`; without `/LEN` the host length (32 or 128).
-pub fn parse_prefix(w: &str) -> Option<Prefix> {
+pub(crate) fn parse_prefix(w: &str) -> Option<Prefix> {
     let (a, len) = match w.split_once('/') {
         Some((a, l)) => (a, Some(l)),
         None => (w, None),

@@ -1,0 +1,101 @@
+//! Tracker lists inside instances and sync groups: `track_interface`, `track_script`,
+//! `track_file`, each entry with an optional `weight N [reverse]`.
+
+use super::blocks::weight;
+use super::{PResult, Parser};
+use crate::model::{TrackInterface, TrackRef};
+use crate::reader::Line;
+
+/// `track_interface { IF [weight N [reverse]] }`.
+pub(crate) fn track_interfaces<'a>(
+    p: &mut Parser<'a>,
+    l: &'a Line,
+) -> PResult<Vec<TrackInterface>> {
+    let mut out = Vec::new();
+    for e in p.value_block(l) {
+        let mut t = TrackInterface {
+            name: e.words[0].text.clone(),
+            weight: 0,
+            reverse: false,
+        };
+        if e.words.len() == 2 && e.words[1].text == "weight" {
+            p.error(
+                e,
+                1,
+                format!("{}: weight without a value - ignored", e.words[0].text),
+            );
+        } else if e.words.get(1).is_some_and(|w| w.text == "weight") {
+            let shifted = shift(e);
+            if let Some((w, r)) = weight(p, &shifted, 254)? {
+                if w.abs() == 254 {
+                    p.error(
+                        e,
+                        2,
+                        format!(
+                            "track_interface {} weight {w} is outside -253..253 - using {}",
+                            t.name,
+                            w.clamp(-253, 253)
+                        ),
+                    );
+                }
+                t.weight = w.clamp(-253, 253);
+                t.reverse = r.unwrap_or(false);
+            }
+        }
+        out.push(t);
+    }
+    Ok(out)
+}
+
+/// `track_script { NAME [weight N [reverse]] }` / `track_file { ... }`.
+pub(crate) fn track_refs<'a>(
+    p: &mut Parser<'a>,
+    l: &'a Line,
+    scripts: bool,
+) -> PResult<Vec<TrackRef>> {
+    let mut out = Vec::new();
+    for e in p.value_block(l) {
+        let name = e.words[0].text.clone();
+        let known = if scripts {
+            p.draft.config.scripts.contains_key(&name)
+        } else {
+            p.draft.config.track_files.contains_key(&name)
+        };
+        if !known {
+            let what = if scripts {
+                "track script"
+            } else {
+                "track file"
+            };
+            p.error(e, 0, format!("{what} {name} not found, ignoring..."));
+            continue;
+        }
+        let mut t = TrackRef {
+            name,
+            weight: None,
+            reverse: None,
+        };
+        if e.words.len() == 2 && e.words[1].text == "weight" {
+            p.error(
+                e,
+                1,
+                format!("{}: weight without a value - ignored", e.words[0].text),
+            );
+        } else if e.words.get(1).is_some_and(|w| w.text == "weight") {
+            let shifted = shift(e);
+            if let Some((w, r)) = weight(p, &shifted, 254)? {
+                t.weight = Some(w);
+                t.reverse = r;
+            }
+        }
+        out.push(t);
+    }
+    Ok(out)
+}
+
+/// The line without its first word, so `NAME weight N` reads like `weight N`.
+fn shift(l: &Line) -> Line {
+    let mut s = l.clone();
+    s.words.remove(0);
+    s
+}

@@ -1,0 +1,102 @@
+//! The oracle the differential tests compare with: Debian's keepalived 2.2.7 `-t`, run in a
+//! throw-away network namespace (`unshare -n`) holding a veth pair named eth0/eth1, so its
+//! interface checks pass and nothing is sent anywhere.
+//!
+//! Without keepalived (or without root for `unshare`) the tests print SKIPPED, unless `CI` or
+//! `ELB_E2E` is set, in which case they fail. A keepalived other than 2.2.7 always fails: the
+//! recorded verdicts and documented differences are 2.2.7's.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Debian's keepalived.
+pub const KEEPALIVED: &str = "/usr/sbin/keepalived";
+
+/// Whether the oracle runs here; prints SKIPPED (or fails under CI) when it does not, and
+/// fails when it is not keepalived 2.2.7.
+pub fn available() -> bool {
+    let usable = Path::new(KEEPALIVED).exists()
+        && Command::new("unshare")
+            .args(["-n", "true"])
+            .status()
+            .is_ok_and(|s| s.success());
+    if !usable {
+        let must = std::env::var_os("CI").is_some() || std::env::var_os("ELB_E2E").is_some();
+        assert!(
+            !must,
+            "keepalived or unshare unavailable but CI/ELB_E2E is set"
+        );
+        eprintln!("SKIPPED: {KEEPALIVED} missing or unshare -n not permitted");
+        return false;
+    }
+    let out = Command::new(KEEPALIVED)
+        .arg("-v")
+        .output()
+        .expect("keepalived -v");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("Keepalived v2.2.7 "),
+        "the oracle must be keepalived 2.2.7, found: {}",
+        text.lines().next().unwrap_or("")
+    );
+    true
+}
+
+/// keepalived's `-t` exit status and its messages; `None` if it was killed (2.2.7 bug
+/// #2587: `-t` with a non-root script user) or could not run.
+pub fn run(main: &Path) -> Option<(u8, String)> {
+    let out = Command::new("unshare")
+        .args(["-n", "sh", "-c"])
+        .arg("ip link add eth0 type veth peer name eth1 >/dev/null 2>&1; exec timeout 20 /usr/sbin/keepalived -t -f \"$1\"")
+        .arg("sh")
+        .arg(main)
+        .output()
+        .ok()?;
+    let code = out.status.code()?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (code < 100).then_some((code as u8, text))
+}
+
+/// keepalived's `-t` exit status alone.
+pub fn class(main: &Path) -> Option<u8> {
+    run(main).map(|(c, _)| c)
+}
+
+/// keepalived's default config id: the host name up to the first dot.
+pub fn short_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap_or_default()
+        .trim()
+        .split('.')
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The external corpus of real configurations with keepalived 2.2.7's recorded verdicts
+/// (`KEEPALIVED_CORPUS`, default `../shared/keepalived-confs` beside the repository). It lives
+/// outside the repository (third-party files, various licences): `None`, after printing
+/// SKIPPED, when absent, unless `KEEPALIVED_CORPUS_REQUIRED` is set, which fails.
+pub fn external_corpus() -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("KEEPALIVED_CORPUS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../../shared/keepalived-confs")
+        });
+    if dir.join("INDEX.tsv").is_file() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("KEEPALIVED_CORPUS_REQUIRED").is_none(),
+        "corpus required but not found at {} (set KEEPALIVED_CORPUS)",
+        dir.display()
+    );
+    eprintln!(
+        "SKIPPED: external corpus not found at {} (set KEEPALIVED_CORPUS=/path/to/keepalived-confs)",
+        dir.display()
+    );
+    None
+}
