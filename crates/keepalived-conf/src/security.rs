@@ -47,13 +47,22 @@ pub(crate) fn check_scripts(
     cfg: &mut Config,
     host: &dyn IncludeResolver,
     origins: &Origins,
+    check_scripts: &[ScriptCommand],
     diags: &mut Vec<Diagnostic>,
 ) {
     let default = default_user(cfg, host, origins, diags);
     // Where the first script run as root is given: the violation names that line.
     let mut violation: Option<At> = None;
     let removed = check_vrrp_scripts(cfg, host, origins, &default, &mut violation, diags);
-    check_notify_scripts(cfg, host, origins, &default, &mut violation, diags);
+    check_notify_scripts(
+        cfg,
+        host,
+        origins,
+        check_scripts,
+        &default,
+        &mut violation,
+        diags,
+    );
     if let Some(at) = violation {
         diag(diags, Some(&at), Severity::Warning, ExitClass::ScriptSecurity, "enable_script_security",
             "SECURITY VIOLATION - scripts are being executed as root but enable_script_security is not set".into());
@@ -215,13 +224,16 @@ fn check_notify_scripts(
     cfg: &Config,
     host: &dyn IncludeResolver,
     origins: &Origins,
+    check_scripts: &[ScriptCommand],
     default: &DefaultUser,
     violation: &mut Option<At>,
     diags: &mut Vec<Diagnostic>,
 ) {
     let secure_mode = cfg.global_defs.enable_script_security;
     let (default_ok, default_is_root) = (default.ok, default.is_root);
-    for cmd in notify_scripts(cfg) {
+    let mut all = notify_scripts(cfg);
+    all.extend_from_slice(check_scripts);
+    for cmd in all {
         let at = origins.notify.get(&cmd.argv_source);
         let as_root = match &cmd.user {
             Some(u) => u == "root" || u == "0",
