@@ -159,6 +159,7 @@ pub fn load_with(resolver: &dyn IncludeResolver, path: &Path, opts: &LoadOptions
         };
     }
     let draft = p.draft;
+    let vrrp_configured = !draft.instance_names.is_empty();
     let mut config = draft.config;
     validate::complete(
         &mut config,
@@ -172,6 +173,7 @@ pub fn load_with(resolver: &dyn IncludeResolver, path: &Path, opts: &LoadOptions
             resolver,
             &draft.origins,
             &draft.check_scripts,
+            vrrp_configured,
             &mut diagnostics,
         );
     }
