@@ -92,6 +92,17 @@ fn lvs_cases(c: &mut Vec<Case>) {
         ),
     ));
     c.push(one(
+        "lvs_group_without_brace",
+        format!(
+            "virtual_server_group G\n    198.18.0.1 80\n}}\n{}",
+            lvs("group G", tcp, &rs)
+        ),
+    ));
+    c.push(one(
+        "lvs_without_brace",
+        format!("{}virtual_server {vs}\n    lb_algo rr\n}}\n", base("", "")),
+    ));
+    c.push(one(
         "lvs_no_real_server",
         format!(
             "{}virtual_server {vs} {{\n    lb_algo rr\n    lb_kind NAT\n{tcp}\n}}\n",
@@ -270,6 +281,13 @@ fn family_cases(c: &mut Vec<Case>) {
     c.push(one(
         "mcast_dst_v6_in_v4",
         base("", "    mcast_dst_ip ff02::12"),
+    ));
+    c.push(one(
+        "vip_trailing_slash",
+        base(
+            "",
+            "    virtual_ipaddress_excluded {\n        198.18.0.20/\n    }",
+        ),
     ));
     c.push(one(
         "mcast_dst_v4_ok",

@@ -212,13 +212,25 @@ fn mutate_again(first: Mutation, rng: &mut Rng) -> Mutation {
 }
 
 /// The documented differences (docs/keepalived-compat.md) a disagreement may be excused by,
-/// each tied to the exact line the mutation touched: vrrpd skips an unknown or stray block
-/// whole where keepalived reads its lines at the enclosing level; interface existence is the
-/// daemon's check (keepalived names an interface that the mutation wrote). `None`: not excused.
+/// each tied to the exact line the mutation touched (or the first keyword line after it):
+/// vrrpd skips an unknown or stray block whole where keepalived reads its lines at the
+/// enclosing level; interface existence is the daemon's check (keepalived names an interface
+/// that the mutation wrote). `None`: not excused.
 fn excuse(m: &Mutation, ours: &keepalived_conf::Loaded, theirs: &str) -> Option<String> {
+    let text: Vec<&str> = m.text.lines().collect();
+    // The touched lines, and for each the first keyword line from it on: a mutation that drops
+    // a `}` nests the next block, whose skipped-block diagnostic is on that next keyword line.
+    let mut at: Vec<u32> = m.lines.clone();
+    for &t in &m.lines {
+        let next = (t as usize..=text.len()).find(|&n| {
+            let l = text[n - 1].trim();
+            !l.is_empty() && !l.starts_with('#') && !l.starts_with('!')
+        });
+        at.extend(next.map(|n| n as u32));
+    }
     let skipped = ours.diagnostics.iter().find(|d| {
         (d.message.contains("whole block is skipped") || d.message.contains("block skipped"))
-            && m.lines.contains(&d.line)
+            && at.contains(&d.line)
     });
     if let Some(d) = skipped {
         return Some(format!(
@@ -226,7 +238,6 @@ fn excuse(m: &Mutation, ours: &keepalived_conf::Loaded, theirs: &str) -> Option<
             d.line, d.keyword
         ));
     }
-    let text: Vec<&str> = m.text.lines().collect();
     theirs.lines().find_map(|l| {
         let rest = l.split("WARNING - interface ").nth(1)?;
         let name = rest.split_whitespace().next()?;

@@ -511,6 +511,18 @@ fn checker_checks(p: &mut Parser<'_>, l: &Line, kind: &str, seen: &Seen) {
 /// `virtual_server_group NAME { ADDR [PORT] | ADDR-RANGE [PORT] | fwmark N [inet|inet6] }`.
 pub(super) fn virtual_server_group<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
     p.arg(l, 1)?;
+    if !p.peek_is_open() {
+        // keepalived 2.2.7 then reads the next line as a parameter and stops (exit 2).
+        let msg = "virtual_server_group without '{': keepalived stops here (missing parameter)";
+        p.report(
+            l,
+            0,
+            Severity::Fatal,
+            ExitClass::MissingParameter,
+            msg.into(),
+        );
+        return Err(super::MissingParam);
+    }
     let mut entries = 0;
     for e in p.value_block(l) {
         let w = e.words[0].text.as_str();
