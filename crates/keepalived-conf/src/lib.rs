@@ -42,6 +42,7 @@ mod defs;
 mod diag;
 #[doc(hidden)]
 pub mod fuzz_support;
+mod keyword_doc;
 mod keywords;
 mod lexer;
 pub mod model;
@@ -69,7 +70,7 @@ pub fn keyword_table(block: Block) -> &'static [(&'static str, Status)] {
 
 /// The keyword table as the markdown table of docs/keepalived-compat.md.
 pub fn keyword_table_markdown() -> String {
-    keywords::markdown()
+    keyword_doc::markdown()
 }
 
 use std::path::Path;
@@ -158,6 +159,7 @@ pub fn load_with(resolver: &dyn IncludeResolver, path: &Path, opts: &LoadOptions
         };
     }
     let draft = p.draft;
+    let vrrp_configured = !draft.instance_names.is_empty();
     let mut config = draft.config;
     validate::complete(
         &mut config,
@@ -166,7 +168,14 @@ pub fn load_with(resolver: &dyn IncludeResolver, path: &Path, opts: &LoadOptions
         &mut diagnostics,
     );
     if !opts.skip_script_checks {
-        security::check_scripts(&mut config, resolver, &draft.origins, &mut diagnostics);
+        security::check_scripts(
+            &mut config,
+            resolver,
+            &draft.origins,
+            &draft.check_scripts,
+            vrrp_configured,
+            &mut diagnostics,
+        );
     }
     // Whole-configuration checks are not tied to one file: name the main one.
     let main: std::sync::Arc<str> = std::sync::Arc::from(path.to_string_lossy().as_ref());

@@ -47,13 +47,24 @@ pub(crate) fn check_scripts(
     cfg: &mut Config,
     host: &dyn IncludeResolver,
     origins: &Origins,
+    check_scripts: &[ScriptCommand],
+    vrrp_configured: bool,
     diags: &mut Vec<Diagnostic>,
 ) {
     let default = default_user(cfg, host, origins, diags);
     // Where the first script run as root is given: the violation names that line.
     let mut violation: Option<At> = None;
-    let removed = check_vrrp_scripts(cfg, host, origins, &default, &mut violation, diags);
-    check_notify_scripts(cfg, host, origins, &default, &mut violation, diags);
+    // keepalived's VRRP process checks its scripts only when the file has a vrrp_instance
+    // (even one that fails its checks); the checker process checks the LVS scripts.
+    let mut others = Vec::new();
+    let removed = if vrrp_configured {
+        others = notify_scripts(cfg);
+        check_vrrp_scripts(cfg, host, origins, &default, &mut violation, diags)
+    } else {
+        Vec::new()
+    };
+    others.extend_from_slice(check_scripts);
+    check_notify_scripts(cfg, host, origins, others, &default, &mut violation, diags);
     if let Some(at) = violation {
         diag(diags, Some(&at), Severity::Warning, ExitClass::ScriptSecurity, "enable_script_security",
             "SECURITY VIOLATION - scripts are being executed as root but enable_script_security is not set".into());
@@ -215,13 +226,14 @@ fn check_notify_scripts(
     cfg: &Config,
     host: &dyn IncludeResolver,
     origins: &Origins,
+    scripts: Vec<ScriptCommand>,
     default: &DefaultUser,
     violation: &mut Option<At>,
     diags: &mut Vec<Diagnostic>,
 ) {
     let secure_mode = cfg.global_defs.enable_script_security;
     let (default_ok, default_is_root) = (default.ok, default.is_root);
-    for cmd in notify_scripts(cfg) {
+    for cmd in scripts {
         let at = origins.notify.get(&cmd.argv_source);
         let as_root = match &cmd.user {
             Some(u) => u == "root" || u == "0",

@@ -602,40 +602,39 @@ fn zero_member_weights(
             t.weight = 0;
         }
     }
-    for t in &mut i.track_script {
-        if t.weight
-            .unwrap_or_else(|| scripts.get(&t.name).map_or(0, |s| s.weight))
-            != 0
-        {
-            config_error(
-                diags,
-                at,
-                "track_script",
-                format!(
-                    "({}) ignoring tracked script {} with weights due to SYNC group",
-                    i.name, t.name
-                ),
-            );
-            t.weight = Some(0);
+    let name = i.name.clone();
+    let zero = |refs: &mut Vec<crate::model::TrackRef>,
+                default: &dyn Fn(&str) -> i32,
+                kw: &str,
+                what: &str,
+                diags: &mut Vec<Diagnostic>| {
+        for t in refs {
+            if t.weight.unwrap_or_else(|| default(&t.name)) != 0 {
+                let msg = format!(
+                    "({name}) ignoring {what} {} with weights due to SYNC group",
+                    t.name
+                );
+                config_error(diags, at, kw, msg);
+                t.weight = Some(0);
+            }
         }
-    }
-    for t in &mut i.track_file {
-        if t.weight
-            .unwrap_or_else(|| files.get(&t.name).map_or(1, |f| f.weight))
-            != 0
-        {
-            config_error(
-                diags,
-                at,
-                "track_file",
-                format!(
-                    "({}) ignoring track file {} with weights due to SYNC group",
-                    i.name, t.name
-                ),
-            );
-            t.weight = Some(0);
-        }
-    }
+    };
+    let script_weight = |n: &str| scripts.get(n).map_or(0, |s| s.weight);
+    let file_weight = |n: &str| files.get(n).map_or(1, |f| f.weight);
+    zero(
+        &mut i.track_script,
+        &script_weight,
+        "track_script",
+        "tracked script",
+        diags,
+    );
+    zero(
+        &mut i.track_file,
+        &file_weight,
+        "track_file",
+        "track file",
+        diags,
+    );
 }
 
 fn sync_groups(cfg: &mut Config, origins: &Origins, diags: &mut Vec<Diagnostic>) {

@@ -4,39 +4,13 @@
 //! scripts). keepalived runs inside a throw-away network namespace (`unshare -n`) holding a
 //! veth pair named eth0/eth1, so its interface checks pass; nothing is sent anywhere.
 //!
-//! The oracle and its SKIPPED rule: `oracle/mod.rs`.
+//! The oracle and its SKIPPED rule: `oracle/mod.rs`; the comparison: `variations/mod.rs`.
 
 #[allow(dead_code)] // each test binary uses part of the shared oracle
 mod oracle;
+mod variations;
 
-use keepalived_conf::{LoadOptions, load_file};
-
-/// One variation: files (relative path, text); the first is the main file.
-struct Case {
-    name: String,
-    files: Vec<(String, String)>,
-}
-
-fn instance(name: &str, vrid: &str, body: &str) -> String {
-    format!(
-        "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    priority 100\n    advert_int 1\n{body}\n    virtual_ipaddress {{\n        198.18.0.10/24\n    }}\n}}\n"
-    )
-}
-
-fn one(name: &str, text: String) -> Case {
-    Case {
-        name: name.to_string(),
-        files: vec![("keepalived.conf".into(), text)],
-    }
-}
-
-/// A realistic base: global_defs, a secure script setup, one instance.
-fn base(global_extra: &str, inst_body: &str) -> String {
-    format!(
-        "global_defs {{\n    router_id test\n{global_extra}\n}}\n{}",
-        instance("VI_1", "51", inst_body)
-    )
-}
+use variations::{Case, base, instance, one};
 
 fn cases() -> Vec<Case> {
     let mut c = Vec::new();
@@ -47,81 +21,7 @@ fn cases() -> Vec<Case> {
     more_corner_cases(&mut c);
     group_cases(&mut c);
     script_cases(&mut c);
-    family_cases(&mut c);
     c
-}
-
-/// What keeps an instance from running, decidable from the file: addresses of the other
-/// family than the instance (the first address written decides), an empty `unicast_peer`,
-/// `use_vmac` with unicast, `track_bfd` naming an unknown BFD instance.
-fn family_cases(c: &mut Vec<Case>) {
-    let peer = |p: &str| format!("    unicast_peer {{\n        {p}\n    }}");
-    c.push(one("peer_v6_in_v4", base("", &peer("2001:2::1"))));
-    c.push(one(
-        "peers_mixed",
-        base("", &peer("198.18.0.2\n        2001:2::1")),
-    ));
-    c.push(one(
-        "src_v6_peer_v4",
-        base(
-            "",
-            &format!("    unicast_src_ip 2001:2::2\n{}", peer("198.18.0.2")),
-        ),
-    ));
-    c.push(one(
-        "mcast_dst_v6_in_v4",
-        base("", "    mcast_dst_ip ff02::12"),
-    ));
-    c.push(one(
-        "mcast_dst_v4_ok",
-        base("", "    mcast_dst_ip 224.0.0.19"),
-    ));
-    c.push(one(
-        "mcast_src_v6_in_v4",
-        base("", "    mcast_src_ip 2001:2::2"),
-    ));
-    c.push(one("native_ipv6_v4_vip", base("", "    native_ipv6")));
-    c.push(one(
-        "excluded_v6_first",
-        base(
-            "",
-            "    virtual_ipaddress_excluded {\n        2001:2::10/64\n    }",
-        ),
-    ));
-    c.push(one(
-        "empty_unicast_peer",
-        base("", "    unicast_peer {\n    }"),
-    ));
-    c.push(one(
-        "use_vmac_unicast",
-        base("", &format!("    use_vmac\n{}", peer("198.18.0.2"))),
-    ));
-    c.push(one(
-        "unicast_then_use_vmac",
-        base("", &format!("{}\n    use_vmac", peer("198.18.0.2"))),
-    ));
-    c.push(one(
-        "use_vmac_unicast_xmit_base",
-        base(
-            "",
-            &format!("    use_vmac\n    vmac_xmit_base\n{}", peer("198.18.0.2")),
-        ),
-    ));
-    let bfd = "bfd_instance b1 {\n    neighbor_ip 198.18.0.2\n}\n";
-    let track = "    track_bfd {\n        b1\n    }";
-    c.push(one("track_bfd_known", format!("{bfd}{}", base("", track))));
-    c.push(one(
-        "track_bfd_defined_later",
-        format!("{}{bfd}", base("", track)),
-    ));
-    c.push(one("track_bfd_unknown", base("", track)));
-    c.push(one(
-        "v6_instance_v4_peer",
-        format!(
-            "vrrp_instance VI_6 {{\n    interface eth0\n    virtual_router_id 9\n{}\n    virtual_ipaddress {{\n        2001:2::10/64\n    }}\n}}\n",
-            peer("198.18.0.2")
-        ),
-    ));
 }
 
 /// Comments, braces, quotes, includes, conditionals, definitions, unknown keywords.
@@ -708,44 +608,5 @@ fn script_cases(c: &mut Vec<Case>) {
 
 #[test]
 fn keepalived_and_we_agree_on_variations() {
-    if !oracle::available() {
-        return;
-    }
-    let host = oracle::short_hostname();
-    let opts = LoadOptions {
-        config_id: Some(host.clone()),
-        ..LoadOptions::default()
-    };
-    let mut disagreements = Vec::new();
-    let mut compared = 0;
-    for case in cases() {
-        let dir = tempfile::tempdir().unwrap();
-        for (rel, text) in &case.files {
-            let path = dir.path().join(rel);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, text.replace("HOST", &host)).unwrap();
-        }
-        let main = dir.path().join(&case.files[0].0);
-        let Some(theirs) = oracle::class(&main) else {
-            eprintln!("{:32} keepalived killed/failed - not compared", case.name);
-            continue;
-        };
-        let loaded = load_file(&main, &opts);
-        let ours = loaded.exit_class();
-        compared += 1;
-        let mark = if ours == theirs { "ok" } else { "DIFFERENT" };
-        eprintln!("{:32} keepalived {theirs} vrrpd {ours} {mark}", case.name);
-        if ours != theirs {
-            for d in &loaded.diagnostics {
-                eprintln!("      {d}");
-            }
-            disagreements.push(format!("{}: keepalived {theirs}, vrrpd {ours}", case.name));
-        }
-    }
-    assert!(compared >= 90, "only {compared} variations compared");
-    assert!(
-        disagreements.is_empty(),
-        "disagreements:\n{}",
-        disagreements.join("\n")
-    );
+    variations::compare(cases(), 140);
 }

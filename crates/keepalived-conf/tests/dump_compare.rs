@@ -11,7 +11,7 @@
 #[allow(dead_code)] // each test binary uses part of the shared oracle
 mod oracle;
 
-use keepalived_conf::{Config, InitialState, LoadOptions, load_file};
+use keepalived_conf::{InitialState, LoadOptions, load_file};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -42,24 +42,6 @@ fn strip_stamp(line: &str) -> &str {
     }
 }
 
-fn interfaces(cfg: &Config) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for i in &cfg.instances {
-        names.extend(i.interface.clone());
-        names.extend(i.track_interface.iter().map(|t| t.name.clone()));
-        names.extend(i.virtual_ipaddress.iter().filter_map(|v| v.dev.clone()));
-        names.extend(
-            i.virtual_ipaddress_excluded
-                .iter()
-                .filter_map(|v| v.dev.clone()),
-        );
-    }
-    names.sort();
-    names.dedup();
-    names
-}
-
-/// Runs keepalived with `-d` and returns its topology dump by instance name.
 fn keepalived_dump(file: &Path, ifaces: &[String], tmp: &Path) -> BTreeMap<String, Dumped> {
     let mut setup = String::new();
     for (n, i) in ifaces.iter().enumerate() {
@@ -156,7 +138,7 @@ fn model_matches_keepalived_dump() {
         let loaded = load_file(&path, &LoadOptions::default());
         let cfg = loaded.config.expect("corpus file loads");
         let tmp = tempfile::tempdir().unwrap();
-        let dump = keepalived_dump(&path, &interfaces(&cfg), tmp.path());
+        let dump = keepalived_dump(&path, &oracle::interfaces_of(&cfg), tmp.path());
         assert_eq!(
             dump.len(),
             cfg.instances.len(),

@@ -69,7 +69,7 @@ fn two_uses(block: Block, kw: &str) -> (String, [u32; 2]) {
         )
     };
     match block {
-        Block::Root => (format!("{kw} {{\n}}\n{kw} {{\n}}\n"), [1, 3]),
+        Block::Root => (format!("{kw} x {{\n}}\n{kw} x {{\n}}\n"), [1, 3]),
         Block::GlobalDefs => (format!("global_defs {{\n {kw} 1\n {kw} 1\n}}\n"), [2, 3]),
         Block::VrrpScript => (
             format!("vrrp_script s {{\n script /bin/true\n {kw} 1\n {kw} 1\n}}\n"),

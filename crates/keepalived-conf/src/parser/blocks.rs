@@ -1,7 +1,7 @@
 //! `vrrp_script`, `track_file` and `vrrp_sync_group` blocks.
 
 use super::global::count;
-use super::trackers::{track_interfaces, track_refs};
+use super::trackers::{Trackers, tracker_keyword};
 use super::values::{parse_int, parse_seconds};
 use super::{PResult, Parser, flag, rest_after_keyword};
 use crate::diag::{ExitClass, Severity};
@@ -346,6 +346,14 @@ pub(super) fn sync_group<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
         if notify_keyword(p, e, &mut g.notify)? {
             return Ok(());
         }
+        let lists = Trackers {
+            interfaces: &mut g.track_interface,
+            scripts: &mut g.track_script,
+            files: &mut g.track_file,
+        };
+        if tracker_keyword(p, e, lists)? {
+            return Ok(());
+        }
         match e.words[0].text.as_str() {
             "group" => {
                 for m in p.value_block(e) {
@@ -357,18 +365,6 @@ pub(super) fn sync_group<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
                 }
             }
             "smtp_alert" => smtp = Some(flag(p, e)),
-            "track_interface" => {
-                let t = track_interfaces(p, e)?;
-                g.track_interface.extend(t);
-            }
-            "track_script" => {
-                let t = track_refs(p, e, true)?;
-                g.track_script.extend(t);
-            }
-            "track_file" => {
-                let t = track_refs(p, e, false)?;
-                g.track_file.extend(t);
-            }
             "sync_group_tracking_weight" => g.sync_group_tracking_weight = true,
             "global_tracking" => {
                 p.error(

@@ -3,7 +3,7 @@
 use super::addresses::{route, rule, vip};
 use super::blocks::notify_keyword;
 use super::global::{count, seconds};
-use super::trackers::{track_interfaces, track_refs};
+use super::trackers::{Trackers, tracker_keyword};
 use super::values::{parse_int, parse_prefix};
 use super::{PResult, Parser, flag};
 use crate::diag::{ExitClass, Severity};
@@ -263,6 +263,14 @@ fn election<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResu
 
 /// What the instance holds and watches: addresses, routes, rules and trackers.
 fn lists<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<bool> {
+    let lists = Trackers {
+        interfaces: &mut d.track_interface,
+        scripts: &mut d.track_script,
+        files: &mut d.track_file,
+    };
+    if tracker_keyword(p, e, lists)? {
+        return Ok(true);
+    }
     match e.words[0].text.as_str() {
         "virtual_ipaddress" => {
             for v in p.value_block(e) {
@@ -292,18 +300,6 @@ fn lists<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<
                     d.rules.push(r);
                 }
             }
-        }
-        "track_interface" => {
-            let t = track_interfaces(p, e)?;
-            d.track_interface.extend(t);
-        }
-        "track_script" => {
-            let t = track_refs(p, e, true)?;
-            d.track_script.extend(t);
-        }
-        "track_file" => {
-            let t = track_refs(p, e, false)?;
-            d.track_file.extend(t);
         }
         "dont_track_primary" => d.dont_track_primary = true,
         "track_bfd" => {

@@ -5,6 +5,7 @@ mod addresses;
 mod blocks;
 mod global;
 mod instance;
+mod lvs;
 mod trackers;
 pub(crate) mod values;
 
@@ -33,6 +34,12 @@ pub(crate) struct Draft {
     pub origins: crate::origin::Origins,
     /// Names of the `bfd_instance` blocks seen so far (`track_bfd` may only name those).
     pub bfd_names: std::collections::HashSet<String>,
+    /// Scripts of LVS blocks (`misc_path`, `notify_up`, ...), for the security check.
+    pub check_scripts: Vec<crate::script::ScriptCommand>,
+    /// `BFD_CHECK` / `FILE_CHECK` references (where, name, is BFD), resolved at the end.
+    pub lvs_refs: Vec<(crate::origin::At, String, bool)>,
+    /// The checker block being read (`BFD_CHECK`, ...), empty outside one.
+    pub lvs_checker: &'static str,
 }
 
 pub(crate) struct Parser<'a> {
@@ -298,9 +305,6 @@ impl<'a> Parser<'a> {
             }
             self.keyword_status(Block::Root, l);
             let kw = l.words[0].text.as_str();
-            if let ("bfd_instance", Some(name)) = (kw, l.words.get(1)) {
-                self.draft.bfd_names.insert(name.text.clone());
-            }
             match kw {
                 "global_defs" => {
                     if self.open_block(l) {
@@ -311,6 +315,9 @@ impl<'a> Parser<'a> {
                 "track_file" | "vrrp_track_file" => blocks::track_file(self, l)?,
                 "vrrp_sync_group" => blocks::sync_group(self, l)?,
                 "vrrp_instance" => instance::instance(self, l)?,
+                "virtual_server" => lvs::virtual_server(self, l)?,
+                "virtual_server_group" => lvs::virtual_server_group(self, l)?,
+                "bfd_instance" => lvs::bfd_instance(self, l)?,
                 "static_ipaddress" => {
                     for e in self.value_block(l) {
                         if let Some(a) = addresses::vip(self, e, None)? {
@@ -335,6 +342,8 @@ impl<'a> Parser<'a> {
                 _ => self.other_keyword(Block::Root, l),
             }
         }
+        let refs = std::mem::take(&mut self.draft.lvs_refs);
+        lvs::resolve_references(self, refs);
         Ok(())
     }
 }

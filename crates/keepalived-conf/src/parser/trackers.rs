@@ -99,3 +99,25 @@ fn shift(l: &Line) -> Line {
     s.words.remove(0);
     s
 }
+
+/// The three tracker lists of an instance or a sync group.
+pub(crate) struct Trackers<'t> {
+    pub(crate) interfaces: &'t mut Vec<TrackInterface>,
+    pub(crate) scripts: &'t mut Vec<TrackRef>,
+    pub(crate) files: &'t mut Vec<TrackRef>,
+}
+
+/// `track_interface`, `track_script` or `track_file` into `t`; false for other keywords.
+pub(crate) fn tracker_keyword<'a>(
+    p: &mut Parser<'a>,
+    e: &'a Line,
+    t: Trackers<'_>,
+) -> PResult<bool> {
+    match e.words[0].text.as_str() {
+        "track_interface" => t.interfaces.extend(track_interfaces(p, e)?),
+        "track_script" => t.scripts.extend(track_refs(p, e, true)?),
+        "track_file" => t.files.extend(track_refs(p, e, false)?),
+        _ => return Ok(false),
+    }
+    Ok(true)
+}

@@ -43,7 +43,7 @@ pub(crate) fn parse_int(w: &str, min: i64, max: i64) -> Option<i64> {
     (min..=max).contains(&v).then_some(v)
 }
 
-/// `ADDR[/LEN]`; without `/LEN` the host length (32 or 128).
+/// `ADDR[/LEN]`; without `/LEN` (or with an empty one) the host length (32 or 128).
 pub(crate) fn parse_prefix(w: &str) -> Option<Prefix> {
     let (a, len) = match w.split_once('/') {
         Some((a, l)) => (a, Some(l)),
@@ -52,6 +52,8 @@ pub(crate) fn parse_prefix(w: &str) -> Option<Prefix> {
     let addr: IpAddr = a.parse().ok()?;
     let max = if addr.is_ipv4() { 32 } else { 128 };
     let len = match len {
+        // keepalived takes `ADDR/` as the host address.
+        Some("") => max,
         Some(l) => {
             let n: u8 = l.parse().ok()?;
             (n <= max).then_some(n)?

@@ -46,9 +46,27 @@ pub fn available() -> bool {
 /// keepalived's `-t` exit status and its messages; `None` if it was killed (2.2.7 bug
 /// #2587: `-t` with a non-root script user) or could not run.
 pub fn run(main: &Path) -> Option<(u8, String)> {
+    run_with(main, &[])
+}
+
+/// [`run`] in a namespace that also holds the interfaces `extra` (veth pairs, each up), so
+/// that a file written for other interfaces passes keepalived's interface checks.
+pub fn run_with(main: &Path, extra: &[String]) -> Option<(u8, String)> {
+    let mut setup = String::from("ip link add eth0 type veth peer name eth1 >/dev/null 2>&1; ");
+    for (n, i) in extra
+        .iter()
+        .filter(|i| *i != "eth0" && *i != "eth1")
+        .enumerate()
+    {
+        setup.push_str(&format!(
+            "ip link add '{i}' type veth peer name kdq{n} >/dev/null 2>&1; ip link set '{i}' up >/dev/null 2>&1; "
+        ));
+    }
     let out = Command::new("unshare")
         .args(["-n", "sh", "-c"])
-        .arg("ip link add eth0 type veth peer name eth1 >/dev/null 2>&1; exec timeout 20 /usr/sbin/keepalived -t -f \"$1\"")
+        .arg(format!(
+            "{setup}exec timeout 20 /usr/sbin/keepalived -t -f \"$1\""
+        ))
         .arg("sh")
         .arg(main)
         .output()
@@ -57,6 +75,24 @@ pub fn run(main: &Path) -> Option<(u8, String)> {
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (code < 100).then_some((code as u8, text))
+}
+
+/// The interfaces a configuration names (instances, trackers, VIP devices), for [`run_with`].
+pub fn interfaces_of(cfg: &keepalived_conf::Config) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for i in &cfg.instances {
+        names.extend(i.interface.clone());
+        names.extend(i.track_interface.iter().map(|t| t.name.clone()));
+        names.extend(i.virtual_ipaddress.iter().filter_map(|v| v.dev.clone()));
+        names.extend(
+            i.virtual_ipaddress_excluded
+                .iter()
+                .filter_map(|v| v.dev.clone()),
+        );
+    }
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// keepalived's `-t` exit status alone.
