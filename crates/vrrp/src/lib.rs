@@ -57,7 +57,7 @@
 //! ```
 
 //!
-//! # Fast failover (opt-in, issue 9)
+//! # Fast failover (opt-in)
 //!
 //! [`FastFailover`] in [`InstanceConfig::fast_failover`]; the default (all
 //! off, zero hold) is keepalived's exact behaviour.

@@ -1,13 +1,11 @@
 //! Two vrrpd in the namespace lab: election, link failure and failback with GARP, SIGTERM
 //! hand-over, SIGKILL leftovers, reload without flap; VRRPv2+PASS, VRRPv3, unicast, IPv6.
 
-mod vrrp_lab;
-
 use std::time::Duration;
 
+use crate::vrrp_lab::*;
 use netlab::Lab;
 use nix::sys::signal::Signal;
-use vrrp_lab::*;
 
 #[test]
 fn v2_pass_election_link_cut_and_failback() {
