@@ -3,7 +3,8 @@
 #   - failover time seen by a client through the VIP (medians over BENCH_RUNS runs, default 5)
 #     for the reference config (VRRPv2, advert_int 1) on SIGKILL and SIGTERM of the master,
 #     and a fast VRRPv3 config (advert_int 0.1);
-#   - RSS and CPU per hour at 1 and 200 instances (CPU measured over BENCH_CPU_SECS, default 20).
+#   - RSS and CPU per hour at 1 and 200 instances (CPU measured over BENCH_CPU_SECS, default 20);
+#   - the CPU cost of a track script every 0.1 s and 0.05 s.
 # Prints two markdown tables (also saved to target/bench-vrrpd.md); docs/benchmarks/vrrpd.md
 # holds a copy of the last published run.
 set -euo pipefail
@@ -18,6 +19,8 @@ mkdir -p target
 {
     echo "# vrrpd vs keepalived ($(date -u +%Y-%m-%dT%H:%MZ), $(/usr/sbin/keepalived -v 2>&1 | head -1), $(nproc) CPUs)"
     echo
-    cargo test --release -p vrrpd --test bench_vrrpd -- --ignored --nocapture --test-threads 1 2>/dev/null \
-        | grep '^|'
+    cargo bench -p vrrpd --bench failover_and_resources 2>/dev/null | grep '^|'
+    echo
+    # What a fast track script costs (the runner's CPU and the script's, per second).
+    cargo bench -p vrrpd --bench script_cost 2>/dev/null | grep '^script '
 } | tee "$out"

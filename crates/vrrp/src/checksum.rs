@@ -14,9 +14,19 @@ pub enum PseudoHeader {
     /// VRRPv2, or VRRPv3 with `v3_checksum_as_v2`: no pseudo-header.
     None,
     /// VRRPv3 over IPv4: source, destination, zero, protocol 112, VRRP length.
-    V4 { src: Ipv4Addr, dst: Ipv4Addr },
+    V4 {
+        /// IP source.
+        src: Ipv4Addr,
+        /// IP destination.
+        dst: Ipv4Addr,
+    },
     /// VRRPv3 over IPv6: source, destination, upper-layer length, next header 112.
-    V6 { src: Ipv6Addr, dst: Ipv6Addr },
+    V6 {
+        /// IP source.
+        src: Ipv6Addr,
+        /// IP destination.
+        dst: Ipv6Addr,
+    },
 }
 
 impl PseudoHeader {

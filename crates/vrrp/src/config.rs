@@ -104,7 +104,7 @@ pub struct TrackerConfig {
     pub reverse: bool,
 }
 
-/// Opt-in failover speed-ups (issue 9). All off by default, which is
+/// Opt-in failover speed-ups. All off by default, which is
 /// keepalived's exact behaviour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FastFailover {

@@ -10,7 +10,7 @@
 //!   [`RxError`] with a stable name.
 //! * [`Instance`]: INIT/BACKUP/MASTER/FAULT; [`SyncGroup`]: members move together;
 //!   [`Unit`]: either of them, driven alike.
-//! * [`sim`]: a deterministic multi-node simulator with a lossy network.
+//! * `sim` (feature `sim`): a deterministic multi-node simulator with a lossy network.
 //!
 //! # Driving an instance
 //!
@@ -57,7 +57,7 @@
 //! ```
 
 //!
-//! # Fast failover (opt-in, issue 9)
+//! # Fast failover (opt-in)
 //!
 //! [`FastFailover`] in [`InstanceConfig::fast_failover`]; the default (all
 //! off, zero hold) is keepalived's exact behaviour.
@@ -94,12 +94,16 @@
 //! * `state MASTER` members of a sync group wait a full Master_Down_Interval
 //!   at start like other instances (keepalived shortens it in that case).
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod checksum;
 pub mod config;
 pub mod instance;
 pub mod ipv4;
 pub mod packet;
 pub mod rx;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod sync_group;
 pub mod timers;

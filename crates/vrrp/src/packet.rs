@@ -140,7 +140,12 @@ pub enum Auth {
     Pass([u8; 8]),
     /// Anything else as received (AH, unknown types, type 0 with non-zero
     /// data), kept so a decoded packet re-encodes byte for byte.
-    Raw { auth_type: u8, data: [u8; 8] },
+    Raw {
+        /// The auth type byte.
+        auth_type: u8,
+        /// The eight authentication data bytes.
+        data: [u8; 8],
+    },
 }
 
 impl Auth {
@@ -183,7 +188,12 @@ impl Auth {
 pub enum CodecError {
     /// Fewer bytes than the header and the declared addresses need.
     #[error("packet too short: {got} bytes, need {need}")]
-    TooShort { got: usize, need: usize },
+    TooShort {
+        /// Bytes received.
+        got: usize,
+        /// Bytes needed.
+        need: usize,
+    },
     /// Version nibble is neither 2 nor 3.
     #[error("unknown VRRP version {0}")]
     UnknownVersion(u8),

@@ -3,7 +3,7 @@
 //! (reference c.2), each failure a distinct, counted reason.
 //!
 //! Nothing here touches instance state: a packet that fails any check never
-//! reaches the state machine, so it cannot move a timer (issue 11).
+//! reaches the state machine, so it cannot move a timer.
 
 use std::net::{IpAddr, Ipv6Addr};
 

@@ -454,7 +454,7 @@ proptest! {
 
 #[test]
 fn flapping_tracker_gives_bounded_transitions_with_fast_failover() {
-    // Issue 9: an ELB up/down every 300 ms for 10 s, v3 at 100 ms, hold 100 ms.
+    // A flapping health check: an ELB up/down every 300 ms for 10 s, v3 at 100 ms, hold 100 ms.
     let interval = ms(100);
     let a = NodeParams {
         priority: 200,

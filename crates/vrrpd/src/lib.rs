@@ -6,6 +6,9 @@
 //! nftables), [`scripts`], [`notify`], [`alert`], [`control`]. The library never prints or
 //! exits: the binary does (its `exit.rs` decides every exit status).
 
+#![deny(unsafe_code)]
+#![warn(unreachable_pub)]
+
 pub mod alert;
 pub mod cli;
 pub mod conf;

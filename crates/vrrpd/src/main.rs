@@ -1,5 +1,7 @@
 //! vrrpd binary: CLI dispatch, logging, pid file, exit statuses, and the tokio runtime around the daemon.
 
+#![forbid(unsafe_code)]
+
 mod exit;
 mod stdio;
 

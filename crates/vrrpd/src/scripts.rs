@@ -4,6 +4,8 @@
 //! Everything that runs a process lives in [`exec`]; [`notify`](crate::notify) reuses it.
 
 pub mod conf;
+// pre_exec (prctl PR_SET_PDEATHSIG) between fork and exec.
+#[allow(unsafe_code)]
 pub mod exec;
 pub mod filter;
 pub mod priority;

@@ -197,7 +197,12 @@ fn receive_advert(h: &netlab::Host, priority: u8) -> Vec<u8> {
         .unwrap();
         s.set_read_timeout(Some(WAIT)).unwrap();
         let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 1500];
+        let deadline = std::time::Instant::now() + WAIT;
         loop {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no advert with priority {priority} within {WAIT:?}"
+            );
             let (n, _) = s.recv_from(&mut buf).expect("an advert within the timeout");
             // SAFETY: recv_from initialised the first n bytes.
             let pkt: Vec<u8> = buf[..n]

@@ -6,7 +6,7 @@
 //! monotonic start instant, the simulator a virtual clock). After each call
 //! the caller asks [`Instance::next_deadline`] and delivers
 //! [`Event::Timer`] when it is reached. Only the instance's own deadlines and
-//! *valid* adverts move its timers (issue 11).
+//! *valid* adverts move its timers, so a hostile segment cannot.
 
 mod events;
 mod handlers;

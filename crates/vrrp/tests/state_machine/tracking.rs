@@ -30,7 +30,7 @@ fn reverse_weights_match_keepalived() {
     }
 }
 
-/// The seed's case: the master's check fails, the backup's higher advert takes the VIP, and
+/// The reference deployment's case (deploy/keepalived.conf, weight 2, 101/100): the master's check fails, the backup's higher advert takes the VIP, and
 /// the transition's reason (logged, mailed, passed to notify) names the failed check.
 #[test]
 fn yielding_names_the_tracker_that_lowered_our_priority() {

@@ -18,7 +18,7 @@ use crate::control::{
 };
 use crate::scripts::{TrackerUpdate, TrackerWeight, check_weights};
 
-pub enum ControlReq {
+pub(super) enum ControlReq {
     Status(oneshot::Sender<StatusReport>),
     Stats(oneshot::Sender<StatsReport>),
     Config(oneshot::Sender<ConfigDump>),
@@ -27,12 +27,12 @@ pub enum ControlReq {
     Track(String, bool, oneshot::Sender<Result<String, String>>),
 }
 
-pub struct ControlBridge {
+pub(super) struct ControlBridge {
     tx: mpsc::Sender<ControlReq>,
 }
 
 impl ControlBridge {
-    pub fn new(tx: mpsc::Sender<ControlReq>) -> Self {
+    pub(super) fn new(tx: mpsc::Sender<ControlReq>) -> Self {
         ControlBridge { tx }
     }
 

@@ -20,7 +20,7 @@ pub struct Received {
     pub meta: RecvMeta,
 }
 
-pub struct Iface {
+pub(super) struct Iface {
     pub info: LinkInfo,
     pub v4: Option<Arc<VrrpSocket>>,
     pub v6: Option<Arc<VrrpSocket>>,
@@ -37,7 +37,7 @@ impl Drop for Iface {
 }
 
 impl Iface {
-    pub fn new(info: LinkInfo) -> Self {
+    pub(super) fn new(info: LinkInfo) -> Self {
         let announcer = Arc::new(Announcer::new(
             &info.name,
             info.index,
@@ -53,7 +53,7 @@ impl Iface {
     }
 
     /// Opens the socket of a family (once) and starts its reader.
-    pub fn ensure_socket(
+    pub(super) fn ensure_socket(
         &mut self,
         v6: bool,
         groups: &[IpAddr],

@@ -22,13 +22,13 @@ const FILE_POLL: Duration = Duration::from_millis(500);
 
 /// The last known state of one tracker, for `show status`.
 #[derive(Debug, Clone, Default)]
-pub struct TrackerState {
+pub(super) struct TrackerState {
     pub up: bool,
     pub value: Option<i64>,
     pub reason: String,
 }
 
-pub struct ScriptsAndMail {
+pub(super) struct ScriptsAndMail {
     conf: Option<Arc<kc::Config>>,
     scripts: HashMap<String, (TrackScriptSpec, ScriptTracker)>,
     files: HashMap<String, (TrackFileSpec, FileTracker)>,
@@ -42,7 +42,7 @@ pub struct ScriptsAndMail {
 }
 
 impl ScriptsAndMail {
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         let (updates_tx, updates_rx) = mpsc::channel(1024);
         ScriptsAndMail {
             conf: None,
@@ -57,12 +57,12 @@ impl ScriptsAndMail {
         }
     }
 
-    pub fn conf(&self) -> Option<&Arc<kc::Config>> {
+    pub(super) fn conf(&self) -> Option<&Arc<kc::Config>> {
         self.conf.as_ref()
     }
 
     /// Starts, keeps or stops trackers, notifiers and the mail queue to match `conf`.
-    pub async fn apply(&mut self, conf: Arc<kc::Config>) {
+    pub(super) async fn apply(&mut self, conf: Arc<kc::Config>) {
         let settings = match ScriptSettings::from_global(&conf.global_defs) {
             Ok(s) => s,
             Err(e) => {
@@ -180,7 +180,7 @@ impl ScriptsAndMail {
     }
 
     /// Records a tracker update; returns which tracker it is.
-    pub fn on_update(&mut self, u: &TrackerUpdate) -> TrackerId {
+    pub(super) fn on_update(&mut self, u: &TrackerUpdate) -> TrackerId {
         let id = if self.files.contains_key(&u.name) && !self.scripts.contains_key(&u.name) {
             TrackerId::File(u.name.clone())
         } else {
@@ -194,12 +194,12 @@ impl ScriptsAndMail {
     }
 
     /// The push in force on track script `name`, if any (`None` once a result agreed).
-    pub fn pushed(&self, name: &str) -> Option<bool> {
+    pub(super) fn pushed(&self, name: &str) -> Option<bool> {
         self.scripts.get(name).and_then(|(_, t)| t.pushed())
     }
 
     /// `track NAME up|down` from the control socket.
-    pub fn push(&mut self, name: &str, up: bool) -> Result<String, String> {
+    pub(super) fn push(&mut self, name: &str, up: bool) -> Result<String, String> {
         let (_, t) = self
             .scripts
             .get(name)
@@ -209,7 +209,7 @@ impl ScriptsAndMail {
     }
 
     /// Runs notify scripts and queues mail for one instance transition (and its group's).
-    pub fn on_transition(
+    pub(super) fn on_transition(
         &mut self,
         instance: &str,
         group: Option<(&str, &'static str)>,
@@ -275,7 +275,7 @@ impl ScriptsAndMail {
         }
     }
 
-    pub fn script_stats(&self) -> Vec<ScriptStats> {
+    pub(super) fn script_stats(&self) -> Vec<ScriptStats> {
         let mut v: Vec<ScriptStats> = self
             .scripts
             .iter()
@@ -294,7 +294,7 @@ impl ScriptsAndMail {
         v
     }
 
-    pub fn alert_stats(&self) -> AlertStats {
+    pub(super) fn alert_stats(&self) -> AlertStats {
         self.alerts
             .as_ref()
             .map(|(_, q)| q.stats())
@@ -302,7 +302,7 @@ impl ScriptsAndMail {
     }
 
     /// Stops scripts; lets queued notifications (STOP) and mails run briefly.
-    pub async fn shutdown(&mut self) {
+    pub(super) async fn shutdown(&mut self) {
         for (_, (_, t)) in self.scripts.drain() {
             t.stop().await;
         }

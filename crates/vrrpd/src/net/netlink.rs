@@ -259,63 +259,6 @@ pub fn usable_link_local_of(addrs: &[IfAddr]) -> Option<Ipv6Addr> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn a(addr: &str, secondary: bool, tentative: bool) -> IfAddr {
-        IfAddr {
-            index: 2,
-            addr: addr.parse().unwrap(),
-            prefix_len: 24,
-            secondary,
-            tentative,
-            label: None,
-        }
-    }
-
-    #[test]
-    fn primary_skips_secondaries_and_v6() {
-        let l = [
-            a("2001:2::1", false, false),
-            a("198.18.0.9", true, false),
-            a("198.18.0.1", false, false),
-        ];
-        assert_eq!(primary_v4_of(&l), Some("198.18.0.1".parse().unwrap()));
-        assert_eq!(primary_v4_of(&l[..2]), None);
-    }
-
-    #[test]
-    fn tentative_link_local_is_not_usable() {
-        let l = [a("fe80::1", false, true), a("2001:2::1", false, false)];
-        assert_eq!(usable_link_local_of(&l), None);
-        let l = [a("fe80::1", false, false)];
-        assert_eq!(usable_link_local_of(&l), Some("fe80::1".parse().unwrap()));
-    }
-
-    #[test]
-    fn derived_broadcast_and_label() {
-        let mut m = AddressMessage::default();
-        let vip = Vip {
-            addr: "198.18.0.100".parse().unwrap(),
-            prefix_len: 24,
-            ifname: "eth0".into(),
-            broadcast: Broadcast::Derived,
-            scope: Some(253),
-            label: Some("eth0:vip".into()),
-        };
-        fill_vip_message(&mut m, &vip);
-        assert!(m.attributes.contains(&AddressAttribute::Broadcast(
-            "198.18.0.255".parse().unwrap()
-        )));
-        assert!(
-            m.attributes
-                .contains(&AddressAttribute::Label("eth0:vip".into()))
-        );
-        assert_eq!(m.header.scope, AddressScope::Link);
-    }
-}
-
 impl Netlink {
     fn route_message(
         &self,
@@ -439,5 +382,62 @@ impl Netlink {
             }
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(addr: &str, secondary: bool, tentative: bool) -> IfAddr {
+        IfAddr {
+            index: 2,
+            addr: addr.parse().unwrap(),
+            prefix_len: 24,
+            secondary,
+            tentative,
+            label: None,
+        }
+    }
+
+    #[test]
+    fn primary_skips_secondaries_and_v6() {
+        let l = [
+            a("2001:2::1", false, false),
+            a("198.18.0.9", true, false),
+            a("198.18.0.1", false, false),
+        ];
+        assert_eq!(primary_v4_of(&l), Some("198.18.0.1".parse().unwrap()));
+        assert_eq!(primary_v4_of(&l[..2]), None);
+    }
+
+    #[test]
+    fn tentative_link_local_is_not_usable() {
+        let l = [a("fe80::1", false, true), a("2001:2::1", false, false)];
+        assert_eq!(usable_link_local_of(&l), None);
+        let l = [a("fe80::1", false, false)];
+        assert_eq!(usable_link_local_of(&l), Some("fe80::1".parse().unwrap()));
+    }
+
+    #[test]
+    fn derived_broadcast_and_label() {
+        let mut m = AddressMessage::default();
+        let vip = Vip {
+            addr: "198.18.0.100".parse().unwrap(),
+            prefix_len: 24,
+            ifname: "eth0".into(),
+            broadcast: Broadcast::Derived,
+            scope: Some(253),
+            label: Some("eth0:vip".into()),
+        };
+        fill_vip_message(&mut m, &vip);
+        assert!(m.attributes.contains(&AddressAttribute::Broadcast(
+            "198.18.0.255".parse().unwrap()
+        )));
+        assert!(
+            m.attributes
+                .contains(&AddressAttribute::Label("eth0:vip".into()))
+        );
+        assert_eq!(m.header.scope, AddressScope::Link);
     }
 }

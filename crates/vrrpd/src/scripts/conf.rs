@@ -164,7 +164,7 @@ pub fn instance_trackers(config: &kc::Config, instance: &kc::Instance) -> Vec<In
 mod tests {
     use super::*;
 
-    const SEED: &str = r#"
+    const REFERENCE: &str = r#"
 global_defs {
     notification_email {
         ops@example.org
@@ -204,7 +204,7 @@ vrrp_instance VI_1 {
 "#;
 
     fn load() -> kc::Config {
-        let res = kc::MemResolver::new().with_file("/etc/keepalived/keepalived.conf", SEED);
+        let res = kc::MemResolver::new().with_file("/etc/keepalived/keepalived.conf", REFERENCE);
         let loaded = kc::load_with(
             &res,
             std::path::Path::new("/etc/keepalived/keepalived.conf"),
@@ -213,7 +213,7 @@ vrrp_instance VI_1 {
                 ..Default::default()
             },
         );
-        loaded.config.expect("seed config loads")
+        loaded.config.expect("reference config loads")
     }
 
     #[test]

@@ -403,11 +403,11 @@ mod tests {
         ));
     }
 
-    /// The seed's config: `weight 2` on both nodes, priorities 101 and 100. Healthy, the
+    /// The reference config (deploy/keepalived.conf): `weight 2` on both nodes, priorities 101 and 100. Healthy, the
     /// master advertises 103 and the backup 102; when the master's check fails it drops to
     /// 101 < 102, so the failover works, but only by a margin of one.
     #[test]
-    fn seed_config_weight_2_with_101_and_100_crosses() {
+    fn reference_config_weight_2_with_101_and_100_crosses() {
         let check = check_weights(101, &[w("chk_elb", 2)], 102);
         assert_eq!(
             check,

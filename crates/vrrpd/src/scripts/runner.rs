@@ -19,7 +19,7 @@ use super::exec::{
 use super::filter::{ChangeCause, RiseFall};
 use super::security::{UnsafeScript, check_script_secure};
 
-/// The shortest interval accepted (issue 9: fractional intervals down to 0.05 s).
+/// The shortest interval accepted (fractional intervals, down to 0.05 s, for fast failover).
 pub const MIN_INTERVAL: Duration = Duration::from_millis(50);
 
 /// A `vrrp_script` block, independent of the config crate's representation.

@@ -23,6 +23,15 @@ async fn next(rx: &mut mpsc::Receiver<TrackerUpdate>) -> TrackerUpdate {
         .expect("runner alive")
 }
 
+/// Polls `done` every 20 ms until it holds; fails the test after [`WAIT`].
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}: not within {WAIT:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn write_script(dir: &Path, name: &str, body: &str) -> String {
     use std::os::unix::fs::PermissionsExt;
     let path = dir.join(name);
@@ -354,16 +363,15 @@ async fn a_pushed_down_moves_at_once_and_holds_until_the_script_agrees() {
     assert_eq!(tracker.pushed(), Some(false));
     // Passing runs do not undo the push...
     let runs = tracker.counters().runs;
-    while tracker.counters().runs < runs + 4 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until("four more passing runs", || {
+        tracker.counters().runs >= runs + 4
+    })
+    .await;
     assert!(rx.try_recv().is_err(), "state changed back while pushed");
     // ...until the script has failed once (the push is released), then passes again.
     std::fs::remove_file(&flag).unwrap();
     let failures = tracker.counters().failures;
-    while tracker.counters().failures == failures {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until("a failing run", || tracker.counters().failures > failures).await;
     assert_eq!(tracker.pushed(), None, "a failing run releases the push");
     std::fs::write(&flag, "").unwrap();
     let up = next(&mut rx).await;

@@ -1,13 +1,11 @@
 //! `--control-group`: another user in that group (elb-proxy's, for its drain push) can use the
 //! control socket; the socket is 0660 and owned by that group.
 
-mod vrrp_lab;
-
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::Command;
 
+use crate::vrrp_lab::*;
 use netlab::Lab;
-use vrrp_lab::*;
 
 #[test]
 fn control_group_lets_that_group_in() {

@@ -1,5 +1,5 @@
-//! What the seed's own tracking config does under Debian's keepalived 2.2.7, measured in the
-//! namespace lab (issue 6 part 2): `vrrp_script` with `weight 2`, priorities 101/100.
+//! What the reference tracking config (deploy/keepalived.conf) does under Debian's keepalived
+//! 2.2.7, measured in the namespace lab: `vrrp_script` with `weight 2`, priorities 101/100.
 //! Also the 101/97 case the weight check warns about. The numbers printed here are the ones
 //! quoted in docs/vrrpd-tracking.md.
 
@@ -14,9 +14,9 @@ const KEEPALIVED: &str = "/usr/sbin/keepalived";
 const VIP: &str = "198.18.0.100";
 const WAIT: Duration = Duration::from_secs(20);
 
-/// The seed's instance and script, with the health check replaced by a flag file (the lab
+/// The reference config's instance and script, with the health check replaced by a flag file (the lab
 /// has no balancer): `test -e /var/tmp/healthy`, every second, weight 2.
-fn seed_conf(state: &str, priority: u8) -> String {
+fn reference_conf(state: &str, priority: u8) -> String {
     format!(
         r#"global_defs {{
     router_id lb-{state}
@@ -125,15 +125,15 @@ fn keepalived_lab(test: &str) -> Option<Lab> {
 }
 
 #[test]
-fn seed_weight_2_with_101_and_100_fails_over_by_one_point_under_keepalived() {
+fn weight_2_with_101_and_100_fails_over_by_one_point_under_keepalived() {
     let Some(lab) =
-        keepalived_lab("seed_weight_2_with_101_and_100_fails_over_by_one_point_under_keepalived")
+        keepalived_lab("weight_2_with_101_and_100_fails_over_by_one_point_under_keepalived")
     else {
         return;
     };
     let (ha, hb) = (lab.host(0), lab.host(1));
-    let a = Node::start(&lab, ha, "a", &seed_conf("MASTER", 101));
-    let b = Node::start(&lab, hb, "b", &seed_conf("BACKUP", 100));
+    let a = Node::start(&lab, ha, "a", &reference_conf("MASTER", 101));
+    let b = Node::start(&lab, hb, "b", &reference_conf("BACKUP", 100));
     let start = wait_vip_moves_to(ha, hb);
     assert_eq!((a.effective_priority(), b.effective_priority()), (103, 102));
 
@@ -157,7 +157,7 @@ fn seed_weight_2_with_101_and_100_fails_over_by_one_point_under_keepalived() {
     }
     assert!(ha.has_address(vip()).unwrap());
     eprintln!(
-        "keepalived 2.2.7, seed tracking (interval 1, weight 2, 101/100, advert_int 1): \
+        "keepalived 2.2.7, reference tracking (interval 1, weight 2, 101/100, advert_int 1): \
          start {start:.2?}, failover after check failure {failover:.2?}, failback {failback:.2?}"
     );
     drop((a, b));
@@ -170,8 +170,8 @@ fn weight_2_with_101_and_97_never_fails_over_under_keepalived() {
         return;
     };
     let (ha, hb) = (lab.host(0), lab.host(1));
-    let a = Node::start(&lab, ha, "a", &seed_conf("MASTER", 101));
-    let b = Node::start(&lab, hb, "b", &seed_conf("BACKUP", 97));
+    let a = Node::start(&lab, ha, "a", &reference_conf("MASTER", 101));
+    let b = Node::start(&lab, hb, "b", &reference_conf("BACKUP", 97));
     wait_vip_moves_to(ha, hb);
     a.set_healthy(false);
     // Wait (on the dump) until the failure is in A's priority: 101, still above B's 99.
@@ -202,7 +202,7 @@ fn vrrpd_warns_once_when_weights_cannot_cross() {
         let dir = lab.dir().join(format!("v{i}"));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("healthy"), "").unwrap();
-        let conf = seed_conf(state, prio).replace(
+        let conf = reference_conf(state, prio).replace(
             "/usr/bin/test -e /var/tmp/healthy",
             &format!("/usr/bin/test -e {}/healthy", dir.display()),
         );

@@ -2,6 +2,8 @@
 //! oversized lines, slow clients, floods of connections, a stuck daemon, permissions, and
 //! the `vrrpd ctl` client function.
 
+mod fuzz_corpus;
+
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! A full disk or a read-only directory does not stop vrrpd from failing over (issue 11).
+//! A full disk or a read-only directory does not stop vrrpd from failing over.
 //!
 //! Node A runs with its pid file, dumps and log on a small tmpfs (private to its mount
 //! namespace) that the test fills up once A is master; node B writes its log to /dev/full
@@ -6,14 +6,12 @@
 //! are asked to dump, then A's tracker is pushed down and up: the VIP must go to B and come
 //! back, and both daemons must keep answering on their control sockets.
 
-mod vrrp_lab;
-
 use std::path::Path;
 use std::process::Command;
 
+use crate::vrrp_lab::*;
 use netlab::{Host, Lab, Proc};
 use nix::sys::signal::Signal;
-use vrrp_lab::*;
 
 /// Starts vrrpd under `unshare --mount` so `prelude` (mounts) stays private to it; `stderr`
 /// is where its log goes. The control socket lives outside, where the test can reach it.

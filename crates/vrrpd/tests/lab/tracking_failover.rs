@@ -1,5 +1,5 @@
-//! Issue 6 end to end in the namespace lab, with two real vrrpd nodes running a config shaped
-//! like the seed's (global_defs with notification_email / smtp_server / router_id, a
+//! Tracking, notify and mail end to end in the namespace lab, with two real vrrpd nodes
+//! running a config shaped like deploy/keepalived.conf (global_defs with notification_email / smtp_server / router_id, a
 //! `vrrp_script` with `weight 2`, priorities 101/100, `track_script`, `smtp_alert`) plus a
 //! generic `notify` script: a failing check moves the VIP and a passing one brings it back
 //! (rise/fall counted), a hanging check is killed at its timeout and counts as a failure,

@@ -1,4 +1,4 @@
-//! Exhaustion (issue 11 part 5) on a real vrrpd in the namespace lab: while its control
+//! Exhaustion on a real vrrpd in the namespace lab: while its control
 //! socket is flooded (hundreds of connections, garbage, oversized lines, slow clients holding
 //! every slot) and its track script writes megabytes and forks dozens of children on every
 //! run, the master's adverts keep their interval. Measured from the wire with tcpdump.

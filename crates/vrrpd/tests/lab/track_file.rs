@@ -1,10 +1,8 @@
 //! keepalived's `track_file` in the lab: a weighted file adds value x weight to the priority,
 //! so writing a number into it moves the VIP, and writing 0 brings it back.
 
-mod vrrp_lab;
-
+use crate::vrrp_lab::*;
 use netlab::Lab;
-use vrrp_lab::*;
 
 #[test]
 fn weighted_track_file_moves_the_vip_and_back() {

@@ -1,13 +1,11 @@
 //! Two vrrpd in the namespace lab: election, link failure and failback with GARP, SIGTERM
 //! hand-over, SIGKILL leftovers, reload without flap; VRRPv2+PASS, VRRPv3, unicast, IPv6.
 
-mod vrrp_lab;
-
 use std::time::Duration;
 
+use crate::vrrp_lab::*;
 use netlab::Lab;
 use nix::sys::signal::Signal;
-use vrrp_lab::*;
 
 #[test]
 fn v2_pass_election_link_cut_and_failback() {
@@ -164,6 +162,8 @@ fn v3_unicast_peers_elect_and_fail_over() {
     let (a, b) = (lab.host(0), lab.host(1));
     let (ia, ib) = (a.ipv4().into(), b.ipv4().into());
     let vip = ip(VIP4);
+    // Every advert on the segment, as B's interface sees it (its own and A's).
+    let cap = b.capture("vrrp").unwrap();
     let pa = start_vrrpd(
         &lab,
         a,
@@ -179,8 +179,23 @@ fn v3_unicast_peers_elect_and_fail_over() {
         &[],
     );
     a.wait_for_address(vip, true, WAIT).unwrap();
+    let advert_from = |src: std::net::IpAddr, dst: std::net::IpAddr| {
+        format!(
+            "{} > {}: VRRPv3, Advertisement",
+            regex::escape(&src.to_string()),
+            regex::escape(&dst.to_string())
+        )
+    };
+    cap.wait_for(&advert_from(ia, ib), WAIT).unwrap();
     drop(pa);
     b.wait_for_address(vip, true, WAIT).unwrap();
+    cap.wait_for(&advert_from(ib, ia), WAIT).unwrap();
+    // The adverts really were unicast: none went to the VRRP multicast group.
+    let seen = cap.text();
+    assert!(
+        !seen.contains("224.0.0.18"),
+        "multicast adverts seen:\n{seen}"
+    );
 }
 
 #[test]
@@ -464,14 +479,31 @@ fn hostile_segment_changes_nothing_and_is_counted() {
         .unwrap();
     assert_eq!(sent, 2000);
 
-    let stats = vrrpd_stats(&lab, "b", &pb);
-    for (reason, _) in &packets {
-        let line = stats
-            .lines()
-            .find(|l| l.trim_start().starts_with(&format!("{reason}:")))
-            .unwrap_or_else(|| panic!("no counter {reason}\n{stats}"));
-        let n: u64 = line.rsplit(':').next().unwrap().trim().parse().unwrap();
-        assert!(n >= 300, "{reason} counted {n} of 400\n{stats}");
+    // Every packet counted under its reason: polled until each counter reads exactly 400.
+    let counted = |stats: &str| -> Vec<(&'static str, Option<u64>)> {
+        packets
+            .iter()
+            .map(|(reason, _)| {
+                let n = stats
+                    .lines()
+                    .find(|l| l.trim_start().starts_with(&format!("{reason}:")))
+                    .and_then(|l| l.rsplit(':').next()?.trim().parse().ok());
+                (*reason, n)
+            })
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let stats = vrrpd_stats(&lab, "b", &pb);
+        let counts = counted(&stats);
+        if counts.iter().all(|(_, n)| *n == Some(400)) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "each reason must count 400: {counts:?}\n{stats}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
     }
     // No transition anywhere, and the log was rate-limited (one line per reason per 10 s).
     let (oa, ob) = (pa.output(), pb.output());
