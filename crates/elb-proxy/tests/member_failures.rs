@@ -40,7 +40,11 @@ async fn member_killed_and_restarted_under_load_with_active_and_passive_health()
         }
         (ok, failed)
     });
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Under load: both members have answered a good number of requests before b dies.
+    wait_until("traffic on both members", || {
+        a.hits() >= 50 && b.hits() >= 50
+    })
+    .await;
     b.kill().await;
     assert!(
         p.wait_log("member DOWN by health check", Duration::from_secs(3)),
@@ -308,7 +312,9 @@ async fn request_total_timeout_gives_504_and_cuts_a_stalled_body() {
     let t = std::time::Instant::now();
     let out = {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut s = tokio::net::TcpStream::connect(p.addr).await.unwrap();
+        let mut s = within("connect", tokio::net::TcpStream::connect(p.addr))
+            .await
+            .unwrap();
         s.write_all(b"POST /sink HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-part")
             .await
             .unwrap();
