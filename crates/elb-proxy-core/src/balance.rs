@@ -39,6 +39,33 @@ pub struct PassivePolicy {
     pub base_ejection: Duration,
     /// Longest ejection, however many in a row.
     pub max_ejection: Duration,
+    /// Most members out of rotation at once through ejection, in percent of the cluster
+    /// (rounded down, but at least one in a cluster of two or more; below 100 never all).
+    /// Members down by active checks count as out.
+    pub max_ejection_percent: u32,
+    /// When fewer than this percentage of the members that checks leave up are in rotation,
+    /// ejections are ignored and traffic goes to all of them (Envoy's panic threshold);
+    /// 0 turns it off.
+    pub panic_threshold_percent: u32,
+}
+
+/// What a passive failure was, so an ejection can say why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureCause {
+    /// The member failed as a server: connect error, broken answer, timeout.
+    Connection,
+    /// The application answered 5xx (counted only with `count_5xx`).
+    Status5xx,
+}
+
+impl FailureCause {
+    /// The word used in logs and `show stat`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connection => "connection",
+            Self::Status5xx => "5xx",
+        }
+    }
 }
 
 /// Active health-check thresholds.
@@ -53,8 +80,8 @@ pub struct ActivePolicy {
 /// What changed after an event, for logs and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transition {
-    /// Passive ejection for this long.
-    Ejected(Duration),
+    /// Passive ejection for this long, and why.
+    Ejected(Duration, FailureCause),
     /// Active checks took the member down.
     WentDown,
     /// Active checks brought the member up.
@@ -80,6 +107,8 @@ pub struct MemberState {
     pub ejected_until: Option<Instant>,
     /// Ejections without a success in between (drives the doubling back-off).
     pub ejections_in_row: u32,
+    /// Why the member was last ejected.
+    pub ejected_for: Option<FailureCause>,
     /// Smooth weighted round-robin accumulator.
     current: i64,
 }
@@ -96,6 +125,7 @@ impl MemberState {
             failures: 0,
             ejected_until: None,
             ejections_in_row: 0,
+            ejected_for: None,
             current: 0,
         }
     }
@@ -108,6 +138,16 @@ impl MemberState {
     /// May take new, non-sticky traffic.
     pub fn available(&self, now: Instant) -> bool {
         self.admin == AdminState::Ready && self.weight > 0 && self.healthy(now)
+    }
+
+    /// May take new traffic when ejections are ignored (the cluster is in panic).
+    fn available_in_panic(&self) -> bool {
+        self.admin == AdminState::Ready && self.weight > 0 && self.checked_up
+    }
+
+    /// Out of rotation by health: down by checks or ejected now.
+    fn out_by_health(&self, now: Instant) -> bool {
+        !self.checked_up || self.ejected_until.is_some_and(|t| now < t)
     }
 
     /// Status word for `show stat` / `show servers state`.
@@ -167,6 +207,49 @@ impl Balancer {
             .count()
     }
 
+    /// Number of members that could serve now: up by checks and not in maintenance, and
+    /// not ejected unless the cluster is in panic (then ejections are ignored). This is the
+    /// cluster's real capacity, which the health service's `must_be_up` follows.
+    pub fn serving_count(&self, now: Instant) -> usize {
+        let panic = self.in_panic(now);
+        self.members
+            .iter()
+            .filter(|m| m.admin != AdminState::Maint && (panic || m.healthy(now)) && m.checked_up)
+            .count()
+    }
+
+    /// Whether so few members are in rotation that ejections are ignored.
+    pub fn in_panic(&self, now: Instant) -> bool {
+        let threshold = self.passive.panic_threshold_percent as usize;
+        if threshold == 0 {
+            return false;
+        }
+        let eligible = self
+            .members
+            .iter()
+            .filter(|m| m.available_in_panic())
+            .count();
+        let available = self.members.iter().filter(|m| m.available(now)).count();
+        eligible > 0 && available * 100 < threshold * eligible
+    }
+
+    /// Whether ejecting member `i` keeps the cluster within `max_ejection_percent`.
+    fn ejection_allowed(&self, i: usize, now: Instant) -> bool {
+        let n = self.members.len();
+        let percent = self.passive.max_ejection_percent.min(100) as usize;
+        let mut cap = n * percent / 100;
+        if n >= 2 && percent > 0 {
+            cap = cap.max(1);
+        }
+        if percent < 100 {
+            cap = cap.min(n.saturating_sub(1));
+        }
+        let out = (0..n)
+            .filter(|&j| j != i && self.members[j].out_by_health(now))
+            .count();
+        out < cap
+    }
+
     /// Chooses a member for a new request and counts it in flight. `sticky` is the member a
     /// cookie named (honoured while healthy and not in maintenance, even when draining);
     /// `tried` holds members that already failed this request. `random` feeds power-of-two.
@@ -189,25 +272,33 @@ impl Balancer {
                 }
             }
         }
+        let panic = self.in_panic(now);
         let choice = match self.mode {
-            BalanceMode::RoundRobin => self.pick_wrr(now, tried),
-            BalanceMode::LeastConnections => self.pick_least(now, tried),
-            BalanceMode::PowerOfTwo => self.pick_p2c(now, random, tried),
+            BalanceMode::RoundRobin => self.pick_wrr(now, panic, tried),
+            BalanceMode::LeastConnections => self.pick_least(now, panic, tried),
+            BalanceMode::PowerOfTwo => self.pick_p2c(now, panic, random, tried),
         }?;
         self.members[choice].in_flight += 1;
         Some(choice)
     }
 
-    fn candidate(&self, i: usize, now: Instant, tried: &[usize]) -> bool {
-        self.members[i].available(now) && !tried.contains(&i)
+    /// Member `i` may take this request (`panic`: ejections are ignored).
+    fn candidate(&self, i: usize, now: Instant, panic: bool, tried: &[usize]) -> bool {
+        let m = &self.members[i];
+        let ok = if panic {
+            m.available_in_panic()
+        } else {
+            m.available(now)
+        };
+        ok && !tried.contains(&i)
     }
 
     /// nginx's smooth weighted round-robin: spreads picks evenly in weight proportion.
-    fn pick_wrr(&mut self, now: Instant, tried: &[usize]) -> Option<usize> {
+    fn pick_wrr(&mut self, now: Instant, panic: bool, tried: &[usize]) -> Option<usize> {
         let mut total: i64 = 0;
         let mut best: Option<usize> = None;
         for i in 0..self.members.len() {
-            if !self.candidate(i, now, tried) {
+            if !self.candidate(i, now, panic, tried) {
                 continue;
             }
             let w = i64::from(self.members[i].weight);
@@ -224,12 +315,12 @@ impl Balancer {
     }
 
     /// Fewest in-flight per unit of weight; ties go round-robin.
-    fn pick_least(&mut self, now: Instant, tried: &[usize]) -> Option<usize> {
+    fn pick_least(&mut self, now: Instant, panic: bool, tried: &[usize]) -> Option<usize> {
         let n = self.members.len();
         let mut best: Option<usize> = None;
         for k in 0..n {
             let i = (self.cursor + k) % n;
-            if !self.candidate(i, now, tried) {
+            if !self.candidate(i, now, panic, tried) {
                 continue;
             }
             if best.is_none_or(|b| self.less_loaded(i, b)) {
@@ -242,9 +333,15 @@ impl Balancer {
     }
 
     /// Two weighted random candidates; the less loaded one wins.
-    fn pick_p2c(&mut self, now: Instant, random: u64, tried: &[usize]) -> Option<usize> {
+    fn pick_p2c(
+        &mut self,
+        now: Instant,
+        panic: bool,
+        random: u64,
+        tried: &[usize],
+    ) -> Option<usize> {
         let total: u64 = (0..self.members.len())
-            .filter(|&i| self.candidate(i, now, tried))
+            .filter(|&i| self.candidate(i, now, panic, tried))
             .map(|i| u64::from(self.members[i].weight))
             .sum();
         if total == 0 {
@@ -253,7 +350,7 @@ impl Balancer {
         let draw = |r: u64| -> usize {
             let mut point = r % total;
             for i in 0..self.members.len() {
-                if !self.candidate(i, now, tried) {
+                if !self.candidate(i, now, panic, tried) {
                     continue;
                 }
                 let w = u64::from(self.members[i].weight);
@@ -293,17 +390,29 @@ impl Balancer {
 
     /// A connect error, broken answer or counted 5xx. Returns `Ejected` when this failure
     /// crosses the threshold; an ejection doubles each time in a row, up to the maximum.
-    pub fn on_failure(&mut self, i: usize, now: Instant) -> Option<Transition> {
+    /// At the `max_ejection_percent` cap the member stays in rotation, and its next
+    /// failure asks again.
+    pub fn on_failure(
+        &mut self,
+        i: usize,
+        now: Instant,
+        cause: FailureCause,
+    ) -> Option<Transition> {
         let p = self.passive;
-        let m = self.members.get_mut(i)?;
-        if p.consecutive_failures == 0 {
+        if i >= self.members.len() || p.consecutive_failures == 0 {
             return None;
         }
+        let allowed = self.ejection_allowed(i, now);
+        let m = &mut self.members[i];
         if m.ejected_until.is_some_and(|t| now < t) {
             return None;
         }
         m.failures += 1;
         if m.failures < p.consecutive_failures {
+            return None;
+        }
+        if !allowed {
+            m.failures = p.consecutive_failures - 1;
             return None;
         }
         let factor = 1u32 << m.ejections_in_row.min(16);
@@ -312,7 +421,8 @@ impl Balancer {
         m.ejections_in_row += 1;
         // Back from ejection, one more failure ejects again (for twice as long).
         m.failures = p.consecutive_failures.saturating_sub(1);
-        Some(Transition::Ejected(time))
+        m.ejected_for = Some(cause);
+        Some(Transition::Ejected(time, cause))
     }
 
     /// An active check result. Returns a transition when rise or fall is reached.
@@ -346,11 +456,15 @@ impl Balancer {
 mod tests {
     use super::*;
 
+    const C: FailureCause = FailureCause::Connection;
+
     fn passive(n: u32) -> PassivePolicy {
         PassivePolicy {
             consecutive_failures: n,
             base_ejection: Duration::from_secs(10),
             max_ejection: Duration::from_secs(60),
+            max_ejection_percent: 50,
+            panic_threshold_percent: 50,
         }
     }
 
@@ -453,39 +567,39 @@ mod tests {
     fn passive_ejection_backs_off_and_recovers() {
         let t0 = Instant::now();
         let mut b = Balancer::new(BalanceMode::RoundRobin, &[1, 1], passive(3), None);
-        assert_eq!(b.on_failure(0, t0), None);
-        assert_eq!(b.on_failure(0, t0), None);
+        assert_eq!(b.on_failure(0, t0, C), None);
+        assert_eq!(b.on_failure(0, t0, C), None);
         assert_eq!(
-            b.on_failure(0, t0),
-            Some(Transition::Ejected(Duration::from_secs(10)))
+            b.on_failure(0, t0, C),
+            Some(Transition::Ejected(Duration::from_secs(10), C))
         );
         assert_eq!(b.available_count(t0), 1);
         for _ in 0..5 {
             assert_eq!(b.pick(t0, 0, None, &[]), Some(1));
         }
         // Failures while ejected are not counted twice.
-        assert_eq!(b.on_failure(0, t0 + Duration::from_secs(1)), None);
+        assert_eq!(b.on_failure(0, t0 + Duration::from_secs(1), C), None);
         let t1 = t0 + Duration::from_secs(10);
         assert!(b.members[0].available(t1));
         // One failure after the ejection ends: ejected again for twice as long.
         assert_eq!(
-            b.on_failure(0, t1),
-            Some(Transition::Ejected(Duration::from_secs(20)))
+            b.on_failure(0, t1, C),
+            Some(Transition::Ejected(Duration::from_secs(20), C))
         );
         let t2 = t1 + Duration::from_secs(20);
         assert_eq!(
-            b.on_failure(0, t2),
-            Some(Transition::Ejected(Duration::from_secs(40)))
+            b.on_failure(0, t2, C),
+            Some(Transition::Ejected(Duration::from_secs(40), C))
         );
         let t3 = t2 + Duration::from_secs(40);
         assert_eq!(
-            b.on_failure(0, t3),
-            Some(Transition::Ejected(Duration::from_secs(60))),
+            b.on_failure(0, t3, C),
+            Some(Transition::Ejected(Duration::from_secs(60), C)),
             "capped"
         );
         let t4 = t3 + Duration::from_secs(60);
         b.on_success(0);
-        assert_eq!(b.on_failure(0, t4), None, "success resets the count");
+        assert_eq!(b.on_failure(0, t4, C), None, "success resets the count");
     }
 
     #[test]
@@ -521,5 +635,65 @@ mod tests {
         b.members[2].admin = AdminState::Maint;
         assert_eq!(counts(&mut b, now, 10, &mut || 1), vec![10, 0, 0]);
         assert_eq!(b.members[2].status(now), "MAINT");
+    }
+    #[test]
+    fn ejections_stop_at_the_cap_and_leave_a_member_in_rotation() {
+        let t0 = Instant::now();
+        let mut b = Balancer::new(BalanceMode::RoundRobin, &[1, 1], passive(1), None);
+        let s5 = FailureCause::Status5xx;
+        assert_eq!(
+            b.on_failure(0, t0, s5),
+            Some(Transition::Ejected(Duration::from_secs(10), s5))
+        );
+        assert_eq!(b.members[0].ejected_for, Some(s5));
+        // Half of two is one: the second member stays, however often it fails.
+        for _ in 0..10 {
+            assert_eq!(b.on_failure(1, t0, s5), None);
+        }
+        assert_eq!(b.available_count(t0), 1);
+        assert_eq!(b.serving_count(t0), 1);
+        // A one-member cluster keeps its member at the default cap.
+        let mut one = Balancer::new(BalanceMode::RoundRobin, &[1], passive(1), None);
+        assert_eq!(one.on_failure(0, t0, C), None);
+        assert_eq!(one.pick(t0, 0, None, &[]), Some(0));
+        // Members down by checks count as out: with one down, the other is not ejected.
+        let mut b = Balancer::new(
+            BalanceMode::RoundRobin,
+            &[1, 1],
+            passive(1),
+            Some(ActivePolicy { rise: 1, fall: 1 }),
+        );
+        assert_eq!(b.on_probe(0, false), Some(Transition::WentDown));
+        assert_eq!(b.on_failure(1, t0, C), None);
+        assert_eq!(b.pick(t0, 0, None, &[]), Some(1));
+    }
+
+    #[test]
+    fn below_the_panic_threshold_ejections_are_ignored() {
+        let t0 = Instant::now();
+        let mut p = passive(1);
+        p.max_ejection_percent = 100;
+        let mut b = Balancer::new(BalanceMode::RoundRobin, &[1, 1, 1, 1], p, None);
+        assert!(b.on_failure(0, t0, C).is_some());
+        assert!(b.on_failure(1, t0, C).is_some());
+        // Two of four in rotation: at the threshold, not below it.
+        assert!(!b.in_panic(t0));
+        assert_eq!(counts(&mut b, t0, 4, &mut || 0), vec![0, 0, 2, 2]);
+        assert!(b.on_failure(2, t0, C).is_some());
+        // One of four: below 50 %, every member takes traffic again.
+        assert!(b.in_panic(t0));
+        assert_eq!(counts(&mut b, t0, 8, &mut || 0), vec![2, 2, 2, 2]);
+        assert_eq!(b.serving_count(t0), 4);
+        // Panic never resurrects a member in maintenance or down by checks.
+        b.members[3].admin = AdminState::Maint;
+        assert_eq!(counts(&mut b, t0, 6, &mut || 0)[3], 0);
+        p.panic_threshold_percent = 0;
+        b.passive = p;
+        assert!(!b.in_panic(t0));
+        assert_eq!(
+            b.pick(t0, 0, None, &[]),
+            None,
+            "panic off: ejected stay out"
+        );
     }
 }

@@ -18,7 +18,9 @@ mod headers;
 mod route;
 
 pub use answer::{Answer, ErrorKind, LOCAL_HEADERS, Phase, RequestError};
-pub use balance::{ActivePolicy, AdminState, Balancer, MemberState, PassivePolicy, Transition};
+pub use balance::{
+    ActivePolicy, AdminState, Balancer, FailureCause, MemberState, PassivePolicy, Transition,
+};
 pub use command::{
     Command, Format as StatFormat, HELP, ParseError as CommandError, ServerRef,
     parse as parse_command,

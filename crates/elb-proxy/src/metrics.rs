@@ -13,7 +13,7 @@ use http::header::{self, HeaderValue};
 use crate::body::ResponseBody;
 use crate::shared::Shared;
 use crate::snapshot::Snapshot;
-use crate::stats::LOCAL_ERROR_CODES;
+use crate::stats::{LOCAL_ERROR_CODES, MemberStats};
 
 /// Escapes a label value.
 fn esc(s: &str) -> String {
@@ -119,7 +119,7 @@ fn members(o: &mut String, rt: &Snapshot, now: Instant) {
         }
     }
     let member_counter =
-        |o: &mut String, name: &str, help: &str, f: &dyn Fn(&crate::stats::MemberStats) -> u64| {
+        |o: &mut String, name: &str, help: &str, f: &dyn Fn(&MemberStats) -> u64| {
             let _ = writeln!(o, "# HELP {name} {help}");
             let _ = writeln!(o, "# TYPE {name} counter");
             for c in &rt.clusters {
@@ -134,45 +134,45 @@ fn members(o: &mut String, rt: &Snapshot, now: Instant) {
                 }
             }
         };
-    member_counter(
-        o,
-        "elb_proxy_upstream_failures_total",
-        "Connect errors, broken answers and timeouts.",
-        &|s| s.failures.load(Relaxed),
-    );
-    member_counter(
-        o,
-        "elb_proxy_upstream_connect_errors_total",
-        "Failed connects.",
-        &|s| s.connect_errors.load(Relaxed),
-    );
-    member_counter(
-        o,
-        "elb_proxy_upstream_timeouts_total",
-        "Response heads not received in time.",
-        &|s| s.timeouts.load(Relaxed),
-    );
-    member_counter(o, "elb_proxy_ejections_total", "Passive ejections.", &|s| {
-        s.ejections.load(Relaxed)
-    });
-    member_counter(
-        o,
-        "elb_proxy_health_checks_ok_total",
-        "Active checks that passed.",
-        &|s| s.check_ok.load(Relaxed),
-    );
-    member_counter(
-        o,
-        "elb_proxy_health_checks_failed_total",
-        "Active checks that failed.",
-        &|s| s.check_failed.load(Relaxed),
-    );
-    member_counter(
-        o,
-        "elb_proxy_upstream_response_bytes_total",
-        "Response body bytes relayed.",
-        &|s| s.bytes_out.load(Relaxed),
-    );
+    type Read = fn(&MemberStats) -> u64;
+    let counters: [(&str, &str, Read); 7] = [
+        (
+            "elb_proxy_upstream_failures_total",
+            "Connect errors, broken answers and timeouts.",
+            |s| s.failures.load(Relaxed),
+        ),
+        (
+            "elb_proxy_upstream_connect_errors_total",
+            "Failed connects.",
+            |s| s.connect_errors.load(Relaxed),
+        ),
+        (
+            "elb_proxy_upstream_timeouts_total",
+            "Response heads not received in time.",
+            |s| s.timeouts.load(Relaxed),
+        ),
+        ("elb_proxy_ejections_total", "Passive ejections.", |s| {
+            s.ejections.load(Relaxed)
+        }),
+        (
+            "elb_proxy_health_checks_ok_total",
+            "Active checks that passed.",
+            |s| s.check_ok.load(Relaxed),
+        ),
+        (
+            "elb_proxy_health_checks_failed_total",
+            "Active checks that failed.",
+            |s| s.check_failed.load(Relaxed),
+        ),
+        (
+            "elb_proxy_upstream_response_bytes_total",
+            "Response body bytes relayed.",
+            |s| s.bytes_out.load(Relaxed),
+        ),
+    ];
+    for (name, help, read) in counters {
+        member_counter(o, name, help, &read);
+    }
     let _ = writeln!(
         o,
         "# HELP elb_proxy_member_up 1 when the member may take traffic."

@@ -15,7 +15,8 @@ use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 
 use elb_proxy_core::{
-    ErrorKind, LOCAL_HEADERS, Phase, RequestError, RequestHead, cookie_value, strip_hop_by_hop,
+    ErrorKind, FailureCause, LOCAL_HEADERS, Phase, RequestError, RequestHead, cookie_value,
+    strip_hop_by_hop,
 };
 
 use crate::body::{BodyTooLarge, ResponseBody, UpstreamBody};
@@ -340,7 +341,7 @@ async fn forward(
             Err(SendError::Sent(e)) => (sent_error(cluster, idx, &e), None),
         };
         if err.blames_member() {
-            member_failed(cluster, idx);
+            member_failed(cluster, idx, FailureCause::Connection);
         }
         cluster.lock().finish(idx);
         tried.push(idx);
@@ -386,14 +387,17 @@ fn caused_by<T: std::error::Error + 'static>(e: &hyper::Error) -> bool {
     false
 }
 
-/// Counts a failure against a member (passive health) and logs an ejection.
-pub(crate) fn member_failed(cluster: &LiveCluster, idx: usize) {
+/// Counts a failure against a member (passive health) and logs an ejection with its cause.
+pub(crate) fn member_failed(cluster: &LiveCluster, idx: usize, cause: FailureCause) {
     let member = &cluster.members[idx];
     member.stats.failures.fetch_add(1, Relaxed);
-    let t = cluster.lock().on_failure(idx, Instant::now());
-    if let Some(elb_proxy_core::Transition::Ejected(d)) = t {
+    let t = cluster.lock().on_failure(idx, Instant::now(), cause);
+    if let Some(elb_proxy_core::Transition::Ejected(d, cause)) = t {
         member.stats.ejections.fetch_add(1, Relaxed);
+        if cause == FailureCause::Status5xx {
+            member.stats.ejections_5xx.fetch_add(1, Relaxed);
+        }
         member.stats.touch_change();
-        tracing::warn!(cluster = %cluster.name, member = %member.name, for_ = ?d, "member ejected after consecutive failures");
+        tracing::warn!(cluster = %cluster.name, member = %member.name, for_ = ?d, cause = cause.as_str(), "member ejected after consecutive failures");
     }
 }

@@ -12,7 +12,7 @@ use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 
-use elb_proxy_core::strip_hop_by_hop;
+use elb_proxy_core::{FailureCause, strip_hop_by_hop};
 
 use crate::access_log::Entry;
 use crate::body::{BodyOutcome, Completion, ResponseBody};
@@ -59,7 +59,7 @@ impl Exchange<'_> {
         let status = resp.status();
         member.stats.count_status(status.as_u16());
         if status.is_server_error() && cluster.config.passive.count_5xx {
-            member_failed(cluster, idx);
+            member_failed(cluster, idx, FailureCause::Status5xx);
         } else {
             cluster.lock().on_success(idx);
         }
@@ -184,7 +184,7 @@ impl Completion for Done {
             }
             BodyOutcome::MemberFailed => {
                 tracing::warn!(cluster = %self.cluster.name, member = %member.name, phase = "response body", "member broke the response body");
-                member_failed(&self.cluster, self.idx);
+                member_failed(&self.cluster, self.idx, FailureCause::Connection);
             }
             BodyOutcome::TimedOut => {
                 member.stats.timeouts.fetch_add(1, Relaxed);

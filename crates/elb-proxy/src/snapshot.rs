@@ -61,7 +61,7 @@ impl LiveCluster {
 
     /// At least one member could take traffic now.
     pub fn has_healthy_member(&self, now: Instant) -> bool {
-        self.lock().healthy_count(now) > 0
+        self.lock().serving_count(now) > 0
     }
 
     /// The cluster's active checks, when configured.
@@ -139,6 +139,8 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
         consecutive_failures: c.passive.consecutive_failures,
         base_ejection: c.passive.base_ejection.0,
         max_ejection: c.passive.max_ejection.0,
+        max_ejection_percent: c.passive.max_ejection_percent,
+        panic_threshold_percent: c.passive.panic_threshold,
     };
     let active = c.health_check.as_ref().map(|h| ActivePolicy {
         rise: h.rise,

@@ -62,8 +62,10 @@ pub struct MemberStats {
     pub connect_errors: AtomicU64,
     /// Response heads not received in time.
     pub timeouts: AtomicU64,
-    /// Passive ejections.
+    /// Passive ejections, for any cause.
     pub ejections: AtomicU64,
+    /// Passive ejections for 5xx answers (the rest were for connection failures).
+    pub ejections_5xx: AtomicU64,
     /// Active checks that passed.
     pub check_ok: AtomicU64,
     /// Active checks that failed.

@@ -165,8 +165,11 @@ async fn reload_under_load_fails_no_request_and_a_bad_file_keeps_the_old_config(
         }));
     }
     let text = std::fs::read_to_string(&p.config_path).unwrap();
+    // Each reload happens while requests flow: 20 more answered since the last one.
+    let served = |n: u64| ok.load(Ordering::SeqCst) >= n;
     for i in 0..6 {
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        let next = ok.load(Ordering::SeqCst) + 20;
+        wait_until("requests served between reloads", || served(next)).await;
         // Alternate the member weights so every reload really changes the config.
         let changed = text.replace(
             "name: m2, address",
@@ -191,7 +194,8 @@ async fn reload_under_load_fails_no_request_and_a_bad_file_keeps_the_old_config(
         !okr && out.contains("elb-proxy.yaml:") && out.contains("unknown field `bogus_key`"),
         "{out}"
     );
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    let next = ok.load(Ordering::SeqCst) + 20;
+    wait_until("requests served after the refused reload", || served(next)).await;
     stop.store(true, Ordering::SeqCst);
     for c in clients {
         c.await.unwrap();
@@ -258,11 +262,30 @@ async fn sigterm_drains_without_failing_in_flight_requests_and_tells_vrrpd() {
             get(addr, "x", "/slow/1000").await.status
         }));
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    wait_until("the 8 slow requests at the members", || {
+        a.hits() + b.hits() == 8
+    })
+    .await;
     p.signal("TERM");
-    // During the grace period the health service says 503 while requests are still served.
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(get(p.addr, "x", "/services/EchoProxy").await.status, 503);
+    // During the grace period the health service says 503 while requests are still served
+    // (the listener stays open: a refused connection here fails the test).
+    let addr = p.addr;
+    poll_for(
+        "health 503 after SIGTERM",
+        Duration::from_secs(5),
+        || async move {
+            let h = request(addr, health_request())
+                .await
+                .expect("listener closed before health said 503");
+            assert!(
+                h.status == 200 || h.status == 503,
+                "health answered {}",
+                h.status
+            );
+            (h.status == 503).then_some(())
+        },
+    )
+    .await;
     for t in inflight {
         assert_eq!(
             t.await.unwrap(),
@@ -270,9 +293,10 @@ async fn sigterm_drains_without_failing_in_flight_requests_and_tells_vrrpd() {
             "in-flight request failed during drain"
         );
     }
-    let status = tokio::task::spawn_blocking(move || p.child.wait().unwrap())
-        .await
-        .unwrap();
+    let status =
+        tokio::task::spawn_blocking(move || wait_exit(&mut p.child, Duration::from_secs(20)))
+            .await
+            .unwrap();
     assert!(status.success(), "{status:?}");
     let got = pushed.lock().unwrap().clone();
     assert_eq!(
@@ -296,8 +320,17 @@ async fn health_is_503_when_a_must_be_up_cluster_has_no_member_and_vrrpd_absent_
     );
     let p = start_proxy(&yaml);
     assert!(p.wait_log("member DOWN", Duration::from_secs(3)));
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let h = get(p.addr, "x", "/services/EchoProxy").await;
+    // The second member goes down on its own check: health follows within the deadline.
+    let addr = p.addr;
+    let h = poll_for(
+        "health 503 with both members down",
+        Duration::from_secs(5),
+        || async move {
+            let h = get(addr, "x", "/services/EchoProxy").await;
+            (h.status == 503).then_some(h)
+        },
+    )
+    .await;
     assert_eq!(h.status, 503);
     assert!(
         h.body.contains("cluster app has no healthy member"),
@@ -403,15 +436,6 @@ fn check_flag_validates_and_reports_file_and_line() {
     );
 }
 
-/// Waits (bounded) until `cond` holds.
-async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let end = std::time::Instant::now() + Duration::from_secs(10);
-    while !cond() {
-        assert!(std::time::Instant::now() < end, "timed out waiting: {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reload_adds_removes_and_moves_listeners_and_refuses_an_address_in_use() {
     let a = Backend::start("a").await;
@@ -464,7 +488,9 @@ async fn reload_adds_removes_and_moves_listeners_and_refuses_an_address_in_use()
     assert_eq!(get(c_addr, "x", "/").await.status, 200);
     assert_eq!(get(p.addr, "x", "/").await.status, 200);
     assert!(
-        tokio::net::TcpStream::connect(b_addr).await.is_err(),
+        within("connect", tokio::net::TcpStream::connect(b_addr))
+            .await
+            .is_err(),
         "the removed listener still accepts"
     );
     // The in-flight request on the removed listener finished; then its connection closed.
@@ -500,7 +526,10 @@ async fn reload_adds_removes_and_moves_listeners_and_refuses_an_address_in_use()
     p.signal("HUP");
     let mut served = false;
     for _ in 0..200 {
-        if tokio::net::TcpStream::connect(taken_addr).await.is_ok() {
+        if within("connect", tokio::net::TcpStream::connect(taken_addr))
+            .await
+            .is_ok()
+        {
             served = true;
             break;
         }

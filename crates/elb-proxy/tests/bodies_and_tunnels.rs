@@ -36,12 +36,14 @@ async fn body_limit_gives_413_and_websocket_is_tunnelled() {
     .await;
     assert!(r.starts_with("HTTP/1.1 413"), "{r}");
 
-    let mut s = tokio::net::TcpStream::connect(p.addr).await.unwrap();
+    let mut s = within("connect", tokio::net::TcpStream::connect(p.addr))
+        .await
+        .unwrap();
     s.write_all(b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").await.unwrap();
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
-        s.read_exact(&mut byte).await.unwrap();
+        within("101 head", s.read_exact(&mut byte)).await.unwrap();
         head.push(byte[0]);
     }
     let head = String::from_utf8_lossy(&head).to_lowercase();
@@ -70,24 +72,30 @@ async fn one_gib_streams_both_ways_with_flat_memory() {
     let p = start_proxy(&yaml);
     let base = p.peak_rss_kib();
     // Download: count bytes as they arrive, never holding them.
-    let s = tokio::net::TcpStream::connect(p.addr).await.unwrap();
-    let (mut send, conn) =
-        hyper::client::conn::http1::handshake::<_, Body>(hyper_util::rt::TokioIo::new(s))
-            .await
-            .unwrap();
+    let s = within("connect", tokio::net::TcpStream::connect(p.addr))
+        .await
+        .unwrap();
+    let (mut send, conn) = within(
+        "handshake",
+        hyper::client::conn::http1::handshake::<_, Body>(hyper_util::rt::TokioIo::new(s)),
+    )
+    .await
+    .unwrap();
     tokio::spawn(conn);
-    let resp = send
-        .send_request(
+    let resp = within(
+        "request",
+        send.send_request(
             Request::get(format!("/bytes/{GIB}"))
                 .header("host", "x")
                 .body(empty())
                 .unwrap(),
-        )
-        .await
-        .unwrap();
+        ),
+    )
+    .await
+    .unwrap();
     let mut body = resp.into_body();
     let mut n = 0u64;
-    while let Some(f) = body.frame().await {
+    while let Some(f) = within("download frame", body.frame()).await {
         if let Ok(d) = f.unwrap().into_data() {
             n += d.len() as u64;
         }

@@ -94,7 +94,9 @@ async fn slowloris_is_cut_at_the_header_timeout_while_others_are_served() {
     let p = start_proxy(&yaml);
     let mut slow = Vec::new();
     for _ in 0..50 {
-        let mut s = tokio::net::TcpStream::connect(p.addr).await.unwrap();
+        let mut s = within("connect", tokio::net::TcpStream::connect(p.addr))
+            .await
+            .unwrap();
         s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-a: ")
             .await
             .unwrap();
@@ -138,7 +140,9 @@ async fn at_the_connection_limit_new_connections_are_refused_at_once_and_service
     }
     // The sixth is closed at once (EOF well before any timeout).
     let start = std::time::Instant::now();
-    let mut s = tokio::net::TcpStream::connect(p.addr).await.unwrap();
+    let mut s = within("connect", tokio::net::TcpStream::connect(p.addr))
+        .await
+        .unwrap();
     let mut buf = [0u8; 16];
     let n = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await;
     assert!(

@@ -67,7 +67,9 @@ async fn idle_connections_park_without_losing_bytes() {
         cluster_yaml("a", &[("a1", a.addr, 1)], "")
     );
     let p = start_proxy(&yaml);
-    let mut s = tokio::net::TcpStream::connect(p.addr).await.unwrap();
+    let mut s = within("connect", tokio::net::TcpStream::connect(p.addr))
+        .await
+        .unwrap();
     // Request, idle until parked, request again on the same connection.
     s.write_all(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
@@ -99,12 +101,18 @@ async fn idle_connections_park_without_losing_bytes() {
     s.write_all(b"TP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
     assert_eq!(read_responses(&mut s, 1).await, ["HTTP/1.1 200 OK|a\n"]);
     assert_eq!(a.last_headers.lock().unwrap()[":path"], "/p3");
-    // A request with a body, idle, then another request.
+    // A request with a body, idle, then another request. The park count is read while
+    // the connection is parked (so it is stable), and must grow once more after the POST.
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    while info_value(&p, "ParkedConns") != 1 {
+        assert!(std::time::Instant::now() < end, "not parked after /p3");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let parks = info_value(&p, "Parks");
     s.write_all(b"POST /sink HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
         .await
         .unwrap();
     assert_eq!(read_responses(&mut s, 1).await, ["HTTP/1.1 200 OK|5\n"]);
-    let parks = info_value(&p, "Parks");
     wait_parks(&p, parks + 1).await;
     s.write_all(b"GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
@@ -148,7 +156,9 @@ async fn an_idle_keep_alive_connection_costs_a_few_kilobytes() {
     let mut idle = Vec::new();
     for _ in 0..n {
         use tokio::io::AsyncWriteExt;
-        let mut s = tokio::net::TcpStream::connect(p.addr).await.unwrap();
+        let mut s = within("connect", tokio::net::TcpStream::connect(p.addr))
+            .await
+            .unwrap();
         s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             .await
             .unwrap();
@@ -178,7 +188,9 @@ async fn a_parked_connection_is_closed_after_the_idle_timeout() {
         cluster_yaml("a", &[("a1", a.addr, 1)], "")
     );
     let p = start_proxy(&yaml);
-    let mut s = tokio::net::TcpStream::connect(p.addr).await.unwrap();
+    let mut s = within("connect", tokio::net::TcpStream::connect(p.addr))
+        .await
+        .unwrap();
     s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .unwrap();

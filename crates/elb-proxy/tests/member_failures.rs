@@ -40,7 +40,11 @@ async fn member_killed_and_restarted_under_load_with_active_and_passive_health()
         }
         (ok, failed)
     });
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Under load: both members have answered a good number of requests before b dies.
+    wait_until("traffic on both members", || {
+        a.hits() >= 50 && b.hits() >= 50
+    })
+    .await;
     b.kill().await;
     assert!(
         p.wait_log("member DOWN by health check", Duration::from_secs(3)),
@@ -308,7 +312,9 @@ async fn request_total_timeout_gives_504_and_cuts_a_stalled_body() {
     let t = std::time::Instant::now();
     let out = {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut s = tokio::net::TcpStream::connect(p.addr).await.unwrap();
+        let mut s = within("connect", tokio::net::TcpStream::connect(p.addr))
+            .await
+            .unwrap();
         s.write_all(b"POST /sink HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-part")
             .await
             .unwrap();
@@ -322,4 +328,78 @@ async fn request_total_timeout_gives_504_and_cuts_a_stalled_body() {
     assert!(out.starts_with("HTTP/1.1 504"), "{out}");
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     assert!(p.wait_log("request total timeout: answer cut", Duration::from_secs(2)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_url_never_empties_a_cluster_and_a_refusing_member_is_still_ejected() {
+    let a = Backend::start("a").await;
+    let b = Backend::start("b").await;
+    let dead: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let yaml = format!(
+        "listeners: [{{ address: \"{{listen}}\" }}]\nhealth: {{ must_be_up: [app, counted] }}\nclusters:\n{}{}{}routes:\n  - {{ match: {{ host: counted }}, cluster: counted }}\n  - {{ match: {{ host: mixed }}, cluster: mixed }}\ndefault_cluster: app\n",
+        cluster_yaml("app", &[("a", a.addr, 1), ("b", b.addr, 1)], ""),
+        cluster_yaml(
+            "counted",
+            &[("c1", a.addr, 1), ("c2", b.addr, 1)],
+            "    passive: { consecutive_failures: 2, count_5xx: true, base_ejection: 60s }\n"
+        ),
+        cluster_yaml(
+            "mixed",
+            &[("live", a.addr, 1), ("dead", dead, 1)],
+            "    passive: { consecutive_failures: 1, base_ejection: 60s }\n"
+        ),
+    );
+    let p = start_proxy(&yaml);
+    // One URL that always answers 500, hammered on both clusters: the answers are relayed.
+    for host in ["x", "counted"] {
+        for _ in 0..40 {
+            assert_eq!(get(p.addr, host, "/status/500").await.status, 500);
+        }
+    }
+    // By default a 5xx is the application's answer, not the member's failure: every member
+    // keeps serving every other URL.
+    let mut served = std::collections::BTreeSet::new();
+    for _ in 0..20 {
+        let r = get(p.addr, "x", "/").await;
+        assert_eq!(r.status, 200, "{r:?}");
+        served.insert(r.body);
+    }
+    assert_eq!(served.len(), 2, "a member stopped serving: {served:?}");
+    // With 5xx counted, the ejection cap keeps one member in rotation.
+    for _ in 0..10 {
+        assert_eq!(get(p.addr, "counted", "/").await.status, 200);
+    }
+    let (_, stat) = p.ctl("show stat");
+    let row = stat
+        .lines()
+        .find(|l| l.starts_with("counted,BACKEND,"))
+        .unwrap();
+    let cols: Vec<&str> = row.split(',').collect();
+    assert_eq!(cols[14], "1", "ejections: {row}");
+    assert_eq!(cols[15], "1", "ejections for 5xx: {row}");
+    // The health service follows the clusters' capacity, not one URL's answers.
+    let h = get(p.addr, "x", "/services/EchoProxy").await;
+    assert_eq!(h.status, 200, "{h:?}");
+    // A member that refuses connections is still ejected at once (and the request retried
+    // on the live one), and the log says it was for connection failures.
+    for _ in 0..2 {
+        assert_eq!(get(p.addr, "mixed", "/").await.status, 200);
+    }
+    let (_, state) = p.ctl("show servers state");
+    assert!(
+        state
+            .lines()
+            .any(|l| l.starts_with("mixed dead ") && l.contains("EJECTED")),
+        "{state}"
+    );
+    let logged = |member: &str, cause: &str| {
+        p.log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("member ejected") && l.contains(member) && l.contains(cause))
+    };
+    assert!(logged("member=dead", "cause=\"connection\""));
+    assert!(logged("member=c", "cause=\"5xx\""));
+    assert!(!logged("member=a", "cause"), "app member ejected");
 }

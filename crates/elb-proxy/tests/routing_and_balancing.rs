@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use http::Request;
 
@@ -118,9 +116,12 @@ async fn weighted_round_robin_spreads_by_weight_and_least_connections_avoids_bus
 
     // Least connections: while a slow request holds one member, quick ones go to the other.
     let addr = p.addr;
-    let a0 = a.hits();
+    let (a0, b0) = (a.hits(), b.hits());
     let slow = tokio::spawn(async move { get(addr, "lc", "/slow/1500").await });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_until("the slow request at a member", || {
+        a.hits() + b.hits() == a0 + b0 + 1
+    })
+    .await;
     let busy = if a.hits() > a0 { "a\n" } else { "b\n" };
     for _ in 0..10 {
         let r = get(p.addr, "lc", "/").await;

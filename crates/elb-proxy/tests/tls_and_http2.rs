@@ -73,35 +73,52 @@ async fn sni_picks_the_certificate_and_alpn_h2_is_proxied() {
         ("two.test", &certs.two),
         ("www.two.test", &certs.two),
     ] {
-        let tcp = tokio::net::TcpStream::connect(p.addr).await.unwrap();
-        let c = connector(&certs, &[b"http/1.1"]);
-        let tls = c
-            .connect(ServerName::try_from(sni.to_string()).unwrap(), tcp)
+        let tcp = within("connect", tokio::net::TcpStream::connect(p.addr))
             .await
             .unwrap();
+        let c = connector(&certs, &[b"http/1.1"]);
+        let tls = within(
+            "TLS handshake",
+            c.connect(ServerName::try_from(sni.to_string()).unwrap(), tcp),
+        )
+        .await
+        .unwrap();
         let served = tls.get_ref().1.peer_certificates().unwrap()[0].clone();
         assert_eq!(&served, want, "{sni}");
-        let (mut send, conn) = hyper::client::conn::http1::handshake::<_, Body>(TokioIo::new(tls))
-            .await
-            .unwrap();
+        let (mut send, conn) = within(
+            "handshake",
+            hyper::client::conn::http1::handshake::<_, Body>(TokioIo::new(tls)),
+        )
+        .await
+        .unwrap();
         tokio::spawn(conn);
-        let r = send
-            .send_request(Request::get("/").header("host", sni).body(empty()).unwrap())
-            .await
-            .unwrap();
+        let r = within(
+            "request",
+            send.send_request(Request::get("/").header("host", sni).body(empty()).unwrap()),
+        )
+        .await
+        .unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(a.last_headers.lock().unwrap()["x-forwarded-proto"], "https");
     }
     // ALPN h2: an HTTP/2 client through TLS, several concurrent streams on one connection.
-    let tcp = tokio::net::TcpStream::connect(p.addr).await.unwrap();
-    let tls = connector(&certs, &[b"h2", b"http/1.1"])
-        .connect(ServerName::try_from("one.test").unwrap(), tcp)
+    let tcp = within("connect", tokio::net::TcpStream::connect(p.addr))
         .await
         .unwrap();
+    let tls = within(
+        "TLS handshake",
+        connector(&certs, &[b"h2", b"http/1.1"])
+            .connect(ServerName::try_from("one.test").unwrap(), tcp),
+    )
+    .await
+    .unwrap();
     assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
-    let (send, conn) = hyper::client::conn::http2::handshake::<_, _, Body>(
-        TokioExecutor::new(),
-        TokioIo::new(tls),
+    let (send, conn) = within(
+        "handshake",
+        hyper::client::conn::http2::handshake::<_, _, Body>(
+            TokioExecutor::new(),
+            TokioIo::new(tls),
+        ),
     )
     .await
     .unwrap();
@@ -113,9 +130,12 @@ async fn sni_picks_the_certificate_and_alpn_h2_is_proxied() {
             let req = Request::get(format!("https://one.test/h2/{i}"))
                 .body(empty())
                 .unwrap();
-            let r = s.send_request(req).await.unwrap();
+            let r = within("request", s.send_request(req)).await.unwrap();
             let st = r.status();
-            let body = r.into_body().collect().await.unwrap().to_bytes();
+            let body = within("body", r.into_body().collect())
+                .await
+                .unwrap()
+                .to_bytes();
             (st, body)
         }));
     }
@@ -139,22 +159,31 @@ async fn h2c_prior_knowledge_and_rapid_reset_flood() {
         a.addr
     );
     let p = start_proxy(&yaml);
-    let tcp = tokio::net::TcpStream::connect(p.addr).await.unwrap();
-    let (mut send, conn) = hyper::client::conn::http2::handshake::<_, _, Body>(
-        TokioExecutor::new(),
-        TokioIo::new(tcp),
+    let tcp = within("connect", tokio::net::TcpStream::connect(p.addr))
+        .await
+        .unwrap();
+    let (mut send, conn) = within(
+        "handshake",
+        hyper::client::conn::http2::handshake::<_, _, Body>(
+            TokioExecutor::new(),
+            TokioIo::new(tcp),
+        ),
     )
     .await
     .unwrap();
     tokio::spawn(conn);
-    let r = send
-        .send_request(Request::get("http://h2c.test/").body(empty()).unwrap())
-        .await
-        .unwrap();
+    let r = within(
+        "request",
+        send.send_request(Request::get("http://h2c.test/").body(empty()).unwrap()),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 200);
 
     // Rapid reset: HEADERS immediately followed by RST_STREAM, thousands of times.
-    let mut flood = tokio::net::TcpStream::connect(p.addr).await.unwrap();
+    let mut flood = within("connect", tokio::net::TcpStream::connect(p.addr))
+        .await
+        .unwrap();
     let mut out = Vec::new();
     out.extend_from_slice(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
     out.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]); // empty SETTINGS
@@ -195,10 +224,12 @@ async fn h2c_prior_knowledge_and_rapid_reset_flood() {
     );
     // Other clients were not harmed.
     assert_eq!(get(p.addr, "x", "/").await.status, 200);
-    let r = send
-        .send_request(Request::get("http://h2c.test/again").body(empty()).unwrap())
-        .await
-        .unwrap();
+    let r = within(
+        "request",
+        send.send_request(Request::get("http://h2c.test/again").body(empty()).unwrap()),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 200);
     assert!(
         a.hits() < 2000,
@@ -290,17 +321,25 @@ async fn reload_swaps_the_certificate_for_new_handshakes() {
         let c = connector(&certs, &[b"http/1.1"]);
         let addr = p.addr;
         async move {
-            let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-            c.connect(ServerName::try_from(sni).unwrap(), tcp)
+            let tcp = within("connect", tokio::net::TcpStream::connect(addr))
                 .await
-                .unwrap()
+                .unwrap();
+            within(
+                "TLS handshake",
+                c.connect(ServerName::try_from(sni).unwrap(), tcp),
+            )
+            .await
+            .unwrap()
         }
     };
     let old = handshake("one.test").await;
     assert_eq!(old.get_ref().1.peer_certificates().unwrap()[0], certs.one);
-    let (mut old_send, conn) = hyper::client::conn::http1::handshake::<_, Body>(TokioIo::new(old))
-        .await
-        .unwrap();
+    let (mut old_send, conn) = within(
+        "handshake",
+        hyper::client::conn::http1::handshake::<_, Body>(TokioIo::new(old)),
+    )
+    .await
+    .unwrap();
     tokio::spawn(conn);
 
     std::fs::copy(
@@ -318,15 +357,17 @@ async fn reload_swaps_the_certificate_for_new_handshakes() {
     let new = handshake("two.test").await;
     assert_eq!(new.get_ref().1.peer_certificates().unwrap()[0], certs.two);
     // The connection made before the swap keeps working.
-    let r = old_send
-        .send_request(
+    let r = within(
+        "request",
+        old_send.send_request(
             Request::get("/")
                 .header("host", "one.test")
                 .body(empty())
                 .unwrap(),
-        )
-        .await
-        .unwrap();
+        ),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 200);
 
     // A broken certificate file refuses the reload; `two` is still served.

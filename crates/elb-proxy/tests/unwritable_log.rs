@@ -26,7 +26,7 @@ impl Drop for Running {
     fn drop(&mut self) {
         if let Some(c) = self.0.as_mut() {
             let _ = c.kill();
-            let _ = c.wait();
+            let _ = wait_exit(c, Duration::from_secs(10));
         }
     }
 }
@@ -152,9 +152,10 @@ async fn serves_logging_into(stderr: Stdio) {
 
     signal(&mut p, "TERM");
     let mut child = p.0.take().unwrap();
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
+    let status =
+        tokio::task::spawn_blocking(move || wait_exit(&mut child, Duration::from_secs(20)))
+            .await
+            .unwrap();
     assert_eq!(status.code(), Some(0), "exit status {status:?}");
 }
 

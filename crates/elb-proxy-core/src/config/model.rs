@@ -388,9 +388,20 @@ pub struct Passive {
     #[serde(default = "default_max_ejection")]
     /// Longest ejection.
     pub max_ejection: Dur,
-    /// Whether a 5xx answer counts as a failure (connect errors and broken answers always do).
-    #[serde(default = "default_true")]
+    /// Whether a 5xx answer counts as a failure (connect errors and broken answers always
+    /// do). Off by default, as HAProxy's `observe layer4`: one URL that fails must not take
+    /// members out that serve every other URL.
+    #[serde(default)]
     pub count_5xx: bool,
+    /// Most members out of rotation through ejection at once, in percent (rounded down,
+    /// at least one in a cluster of two or more, never all below 100). The default keeps at
+    /// least one member of every cluster in rotation.
+    #[serde(default = "default_max_ejection_percent")]
+    pub max_ejection_percent: u32,
+    /// Below this percentage of members in rotation, ejections are ignored (panic mode, as
+    /// Envoy's `healthy_panic_threshold`); 0 turns it off.
+    #[serde(default = "default_panic_threshold")]
+    pub panic_threshold: u32,
 }
 
 impl Default for Passive {
@@ -399,7 +410,9 @@ impl Default for Passive {
             consecutive_failures: default_consecutive(),
             base_ejection: default_base_ejection(),
             max_ejection: default_max_ejection(),
-            count_5xx: true,
+            count_5xx: false,
+            max_ejection_percent: default_max_ejection_percent(),
+            panic_threshold: default_panic_threshold(),
         }
     }
 }
@@ -413,8 +426,11 @@ fn default_base_ejection() -> Dur {
 fn default_max_ejection() -> Dur {
     Dur(Duration::from_secs(300))
 }
-fn default_true() -> bool {
-    true
+fn default_max_ejection_percent() -> u32 {
+    50
+}
+fn default_panic_threshold() -> u32 {
+    50
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

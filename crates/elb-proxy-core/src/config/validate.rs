@@ -223,6 +223,18 @@ fn cluster<'a>(cl: &'a Cluster, clusters: &mut HashSet<&'a str>) -> Result<(), P
             ));
         }
     }
+    for (key, value) in [
+        ("max_ejection_percent", cl.passive.max_ejection_percent),
+        ("panic_threshold", cl.passive.panic_threshold),
+    ] {
+        if value > 100 {
+            return Err(Problem::new(
+                format!("passive.{key} {value} above 100"),
+                key,
+                &value.to_string(),
+            ));
+        }
+    }
     if cl.passive.base_ejection.0 > cl.passive.max_ejection.0 {
         return Err(Problem::new(
             "passive.base_ejection is above max_ejection".into(),

@@ -8,7 +8,7 @@ use std::time::Instant;
 use crate::shared::Shared;
 
 /// Columns of `show stat`, in order.
-pub const STAT_COLUMNS: [&str; 21] = [
+pub const STAT_COLUMNS: [&str; 22] = [
     "pxname",
     "svname",
     "status",
@@ -24,6 +24,7 @@ pub const STAT_COLUMNS: [&str; 21] = [
     "econ",
     "etimeout",
     "ejections",
+    "ejections_5xx",
     "chkok",
     "chkfail",
     "check_status",
@@ -75,6 +76,7 @@ fn rows(shared: &Shared) -> Vec<Vec<String>> {
                 s.connect_errors.load(Relaxed).to_string(),
                 s.timeouts.load(Relaxed).to_string(),
                 s.ejections.load(Relaxed).to_string(),
+                s.ejections_5xx.load(Relaxed).to_string(),
                 s.check_ok.load(Relaxed).to_string(),
                 s.check_failed.load(Relaxed).to_string(),
                 check.to_string(),
@@ -119,6 +121,7 @@ fn rows(shared: &Shared) -> Vec<Vec<String>> {
             total(&|s| s.connect_errors.load(Relaxed)),
             total(&|s| s.timeouts.load(Relaxed)),
             total(&|s| s.ejections.load(Relaxed)),
+            total(&|s| s.ejections_5xx.load(Relaxed)),
             total(&|s| s.check_ok.load(Relaxed)),
             total(&|s| s.check_failed.load(Relaxed)),
             String::new(),

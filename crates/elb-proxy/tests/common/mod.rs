@@ -20,6 +20,62 @@ use tokio::net::{TcpListener, TcpStream};
 
 pub type Body = BoxBody<Bytes, hyper::Error>;
 
+/// Longest any test client waits on the proxy: far above every answer these tests expect,
+/// so reaching it means a hang, reported as a failure instead of blocking the test binary.
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs one client step bounded by `CLIENT_TIMEOUT`; a hang fails the test naming `what`.
+pub async fn within<T>(what: &str, step: impl std::future::Future<Output = T>) -> T {
+    match tokio::time::timeout(CLIENT_TIMEOUT, step).await {
+        Ok(v) => v,
+        Err(_) => panic!("{what}: nothing within {CLIENT_TIMEOUT:?}"),
+    }
+}
+
+/// Polls `probe` every 10 ms until it yields a value; fails the test after `deadline`,
+/// naming `what`. For states the proxy reaches on its own (health flips, counters).
+pub async fn poll_for<T, F, Fut>(what: &str, deadline: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let end = Instant::now() + deadline;
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < end,
+            "timed out after {deadline:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits (bounded) until `cond` holds.
+pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(std::time::Instant::now() < end, "timed out waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits (bounded) for a child process to exit; kills it and fails the test past `within`.
+pub fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
+    let end = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() >= end {
+            let _ = child.kill();
+            panic!("process {} did not exit within {within:?}", child.id());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 pub fn full(b: impl Into<Bytes>) -> Body {
     Full::new(b.into()).map_err(|never| match never {}).boxed()
 }
@@ -326,7 +382,11 @@ impl Proxy {
 impl Drop for Proxy {
     fn drop(&mut self) {
         let _ = self.child.kill();
-        let _ = self.child.wait();
+        // SIGKILL ends it at once; the bound only guards against a stuck reaper.
+        let end = Instant::now() + Duration::from_secs(10);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 
@@ -338,27 +398,40 @@ pub struct Answer {
     pub body: String,
 }
 
-/// One HTTP/1.1 request on a fresh connection.
+/// One HTTP/1.1 request on a fresh connection, bounded by `CLIENT_TIMEOUT`.
 pub async fn request(addr: SocketAddr, req: Request<Body>) -> Result<Answer, String> {
+    tokio::time::timeout(CLIENT_TIMEOUT, request_unbounded(addr, req))
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {CLIENT_TIMEOUT:?}")))
+}
+
+async fn request_unbounded(addr: SocketAddr, req: Request<Body>) -> Result<Answer, String> {
     let s = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
     let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(s))
         .await
         .map_err(|e| e.to_string())?;
     tokio::spawn(conn);
     let resp = send.send_request(req).await.map_err(|e| e.to_string())?;
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| e.to_string())?
-        .to_bytes();
-    Ok(Answer {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
+    Answer::read(resp).await
+}
+
+impl Answer {
+    /// Reads a response to its end.
+    async fn read(resp: Response<Incoming>) -> Result<Answer, String> {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        Ok(Answer {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
+    }
 }
 
 /// GET `path` with a Host header.
@@ -377,15 +450,25 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(addr: SocketAddr) -> Self {
-        let s = TcpStream::connect(addr).await.unwrap();
-        let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(s))
-            .await
-            .unwrap();
+        let s = within("connect", TcpStream::connect(addr)).await.unwrap();
+        let (send, conn) = within(
+            "handshake",
+            hyper::client::conn::http1::handshake(TokioIo::new(s)),
+        )
+        .await
+        .unwrap();
         tokio::spawn(conn);
         Self { send }
     }
 
+    /// GET on this connection, bounded by `CLIENT_TIMEOUT`.
     pub async fn get(&mut self, host: &str, path: &str) -> Result<Answer, String> {
+        tokio::time::timeout(CLIENT_TIMEOUT, self.get_unbounded(host, path))
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {CLIENT_TIMEOUT:?}")))
+    }
+
+    async fn get_unbounded(&mut self, host: &str, path: &str) -> Result<Answer, String> {
         self.send.ready().await.map_err(|e| e.to_string())?;
         let req = Request::get(path)
             .header("host", host)
@@ -396,27 +479,17 @@ impl Client {
             .send_request(req)
             .await
             .map_err(|e| e.to_string())?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?
-            .to_bytes();
-        Ok(Answer {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        })
+        Answer::read(resp).await
     }
 }
 
 /// Sends raw bytes and reads until the peer closes or `within` passes.
 pub async fn raw(addr: SocketAddr, bytes: &[u8], within: Duration) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(bytes).await.unwrap();
+    let mut s = self::within("connect", TcpStream::connect(addr))
+        .await
+        .unwrap();
+    self::within("write", s.write_all(bytes)).await.unwrap();
     let mut out = Vec::new();
     let _ = tokio::time::timeout(within, s.read_to_end(&mut out)).await;
     String::from_utf8_lossy(&out).into_owned()
@@ -514,4 +587,12 @@ pub fn cluster_yaml(
         ));
     }
     s
+}
+
+/// A GET of the proxy's health path.
+pub fn health_request() -> Request<Body> {
+    Request::get("/services/EchoProxy")
+        .header("host", "x")
+        .body(empty())
+        .unwrap()
 }
