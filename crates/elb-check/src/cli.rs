@@ -41,6 +41,8 @@ pub enum Format {
     Plain,
     /// One monitoring-plugins line with perfdata on stdout; exit 0/1/2/3.
     Nagios,
+    /// One JSON object on stdout (verdict, exit code, status, timings, certificate); wget's exit codes.
+    Json,
 }
 
 /// HTTP method.
@@ -158,6 +160,10 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS", value_parser = parse_duration)]
     pub critical: Option<Duration>,
 
+    /// https: fail (exit 5; Nagios WARNING) when the certificate expires within N days
+    #[arg(long = "cert-days", value_name = "N")]
+    pub cert_days: Option<u32>,
+
     /// Most body bytes read for --string/--regex
     #[arg(long = "max-body", default_value_t = 64 * 1024, value_name = "BYTES")]
     pub max_body: usize,
@@ -201,9 +207,33 @@ fn split_header(text: &str) -> Result<(String, String), String> {
 }
 
 impl Args {
+    /// Refuses options that mean nothing with the other flags given, rather
+    /// than ignoring them (a `--warning` outside Nagios output did nothing).
+    fn check_combinations(&self, target: &Target) -> Result<(), String> {
+        if self.format != Format::Nagios {
+            for (set, flag) in [
+                (self.warning.is_some(), "--warning"),
+                (self.critical.is_some(), "--critical"),
+            ] {
+                if set {
+                    return Err(format!(
+                        "{flag} sets a Nagios response-time threshold: it needs --format nagios"
+                    ));
+                }
+            }
+        }
+        if self.cert_days.is_some() && target.scheme != elb_probe::Scheme::Https {
+            return Err(
+                "--cert-days needs an https:// URL (there is no certificate to check)".into(),
+            );
+        }
+        Ok(())
+    }
+
     /// Validates the flags and builds the probe. The error is a usage error (exit 2).
     pub fn to_spec(&self) -> Result<ProbeSpec, String> {
         let mut target = Target::parse(&self.url).map_err(|e| e.to_string())?;
+        self.check_combinations(&target)?;
         if let Some(path) = &self.unix_socket {
             if self.url.starts_with("unix:") {
                 return Err("--unix-socket cannot be combined with a unix: URL".to_string());
@@ -309,6 +339,8 @@ mod tests {
             "-v",
             "--format",
             "nagios",
+            "--warning",
+            "1s",
             "https://h/p",
         ])
         .unwrap();
@@ -343,6 +375,9 @@ mod tests {
             &["-X", "HEAD", "-s", "ok", "http://h/"],
             &["--unix-socket", "/s", "unix:/t.sock:/"],
             &["--host", "a b", "http://h/"],
+            &["--warning", "1s", "http://h/"],
+            &["--format", "json", "--critical", "1s", "http://h/"],
+            &["--cert-days", "5", "http://h/"],
         ] {
             let parsed = args(bad).unwrap();
             assert!(parsed.to_spec().is_err(), "{bad:?} accepted");

@@ -20,7 +20,7 @@
 //! [`target`]) are pure and usable (and fuzzed) without a runtime.
 
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![warn(missing_docs, unreachable_pub)]
 
 mod connect;
 pub mod judge;
@@ -31,6 +31,8 @@ mod spec;
 pub mod status_set;
 pub mod target;
 mod tls;
+mod verify;
+mod x509;
 
 pub use outcome::{Phase, PhaseTime, ProbeResult, Verdict};
 pub use probe::probe;
@@ -41,3 +43,4 @@ pub use spec::{
 pub use status_set::StatusSet;
 pub use target::{Endpoint, Host, Scheme, Target};
 pub use tls::TlsSetupError;
+pub use x509::{CertFacts, UtcTime};

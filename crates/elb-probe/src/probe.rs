@@ -17,6 +17,7 @@ use crate::response::{Progress, ResponseHead, ResponseReader};
 use crate::spec::{Method, ProbeSpec, valid_header_name, valid_header_value};
 use crate::target::{Endpoint, Scheme, Target};
 use crate::tls::{self, HandshakeFailure};
+use crate::x509::CertFacts;
 
 /// A failure on the way: what it means, and a sentence saying why.
 struct Failure {
@@ -50,6 +51,7 @@ struct Run {
     peer: Option<String>,
     status_line: Option<String>,
     status: Option<u16>,
+    certificate: Option<CertFacts>,
 }
 
 impl Run {
@@ -102,6 +104,7 @@ impl Run {
             redirects,
             last_url: target.display_url(),
             peer: self.peer,
+            certificate: self.certificate,
         }
     }
 }
@@ -121,6 +124,7 @@ pub async fn probe(spec: &ProbeSpec) -> ProbeResult {
         peer: None,
         status_line: None,
         status: None,
+        certificate: None,
     };
     let mut target = spec.target.clone();
     if let Err(why) = check_request_fields(spec) {
@@ -294,10 +298,16 @@ async fn exchange(
                             HandshakeFailure::Protocol => Verdict::ProtocolError,
                             HandshakeFailure::Network => Verdict::NetworkFailure,
                         };
-                        Failure::new(verdict, format!("TLS handshake with {name_text}: {e}"))
+                        Failure::new(verdict, format!("{name_text}: {}", tls::describe_io(&e)))
                     })
                 })
                 .await?;
+            run.certificate = s
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .and_then(|leaf| CertFacts::parse(leaf));
             Box::new(s)
         }
     };
@@ -370,7 +380,10 @@ async fn read_some(stream: &mut Box<dyn Io>, buf: &mut [u8]) -> Result<usize, Fa
                 HandshakeFailure::Protocol => Verdict::ProtocolError,
                 HandshakeFailure::Network => Verdict::NetworkFailure,
             };
-            Err(Failure::new(verdict, format!("read failed: {e}")))
+            Err(Failure::new(
+                verdict,
+                format!("read failed: {}", tls::describe_io(&e)),
+            ))
         }
     }
 }

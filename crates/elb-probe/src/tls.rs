@@ -10,12 +10,14 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
+use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::spec::TlsOptions;
+use crate::verify::CaFileVerifier;
 
 /// Why TLS settings could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -85,14 +87,22 @@ fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsSetupError> {
         })
 }
 
-fn roots(options: &TlsOptions) -> Result<RootCertStore, TlsSetupError> {
+/// The trusted roots, and the `--cacert` certificates themselves (trusted
+/// also when a server presents one of them as its own, as curl does).
+fn roots(
+    options: &TlsOptions,
+) -> Result<(RootCertStore, Vec<CertificateDer<'static>>), TlsSetupError> {
     let mut store = RootCertStore::empty();
+    let mut pinned = Vec::new();
     if let Some(ca) = &options.ca_file {
         for cert in load_certs(ca)? {
-            store.add(cert).map_err(|e| TlsSetupError::Content {
-                path: ca.display().to_string(),
-                what: e.to_string(),
-            })?;
+            store
+                .add(cert.clone())
+                .map_err(|e| TlsSetupError::Content {
+                    path: ca.display().to_string(),
+                    what: e.to_string(),
+                })?;
+            pinned.push(cert);
         }
     } else {
         let found = rustls_native_certs::load_native_certs();
@@ -101,7 +111,29 @@ fn roots(options: &TlsOptions) -> Result<RootCertStore, TlsSetupError> {
             return Err(TlsSetupError::NoRoots);
         }
     }
-    Ok(store)
+    Ok((store, pinned))
+}
+
+fn verifier(
+    options: &TlsOptions,
+    provider: &Arc<CryptoProvider>,
+) -> Result<CaFileVerifier, TlsSetupError> {
+    let (store, pinned) = roots(options)?;
+    let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
+        .build()
+        .map_err(|e| TlsSetupError::Content {
+            path: options
+                .ca_file
+                .as_ref()
+                .map_or_else(|| "system store".to_string(), |p| p.display().to_string()),
+            what: e.to_string(),
+        })?;
+    Ok(CaFileVerifier {
+        webpki,
+        pinned,
+        algorithms: provider.signature_verification_algorithms,
+        from_file: options.ca_file.is_some(),
+    })
 }
 
 /// Builds (once) and returns the client configuration for these options.
@@ -119,7 +151,9 @@ pub(crate) fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, T
                 algorithms: provider.signature_verification_algorithms,
             }))
     } else {
-        builder.with_root_certificates(roots(options)?)
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier(options, &provider)?))
     };
     let mut config = match &options.client_cert {
         Some((cert, key)) => builder.with_client_auth_cert(load_certs(cert)?, load_key(key)?)?,
@@ -162,6 +196,18 @@ pub(crate) fn classify(error: &io::Error) -> HandshakeFailure {
         | rustls::Error::InappropriateHandshakeMessage { .. }
         | rustls::Error::DecryptError => HandshakeFailure::Protocol,
         _ => HandshakeFailure::Tls,
+    }
+}
+
+/// One line for a failed handshake or read: plain words for certificate
+/// problems, the I/O error otherwise.
+pub(crate) fn describe_io(error: &io::Error) -> String {
+    match error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        Some(tls) => crate::verify::describe(tls),
+        None => error.to_string(),
     }
 }
 
