@@ -1,14 +1,11 @@
-//! The command line (clap derive) and its translation into a
-//! [`ProbeSpec`]. Pure: every flag combination is tested without a server.
+//! The command line (clap derive). Its translation into a probe is in
+//! `to_spec.rs`; both are pure, so every flag combination is tested
+//! without a server.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, Parser, ValueEnum};
-use elb_probe::{
-    HeaderRule, IpFamily, Method, ProbeSpec, StatusSet, Target, valid_header_name,
-    valid_header_value,
-};
 
 const AFTER_HELP: &str = "\
 URL forms:
@@ -49,10 +46,29 @@ pub enum Format {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[value(rename_all = "UPPER")]
 pub enum MethodArg {
-    /// GET (default).
+    /// GET (default; POST with --data).
     Get,
-    /// HEAD (no body; cannot be combined with --string/--regex).
+    /// HEAD (no body; cannot be combined with body rules).
     Head,
+    /// POST.
+    Post,
+    /// PUT.
+    Put,
+    /// DELETE.
+    Delete,
+    /// OPTIONS.
+    Options,
+    /// PATCH.
+    Patch,
+}
+
+/// PROXY protocol version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProxyArg {
+    /// The text header (`PROXY TCP4 ...`).
+    V1,
+    /// The binary header.
+    V2,
 }
 
 /// Probe an HTTP(S) or Unix-socket endpoint once and report by exit status.
@@ -74,18 +90,22 @@ pub struct Args {
     #[arg(long, value_name = "HOST[:PORT]")]
     pub host: Option<String>,
 
-    /// Request method
-    #[arg(
-        short = 'X',
-        long = "method",
-        value_enum,
-        default_value = "GET",
-        ignore_case = true
-    )]
-    pub method: MethodArg,
+    /// Request method (default GET, or POST with --data)
+    #[arg(short = 'X', long = "method", value_enum, ignore_case = true)]
+    pub method: Option<MethodArg>,
+
+    /// Request body to send; @FILE reads it from FILE (curl's syntax)
+    #[arg(short = 'd', long = "data", value_name = "DATA|@FILE")]
+    pub data: Option<String>,
 
     /// Accepted status codes: list of codes, classes and ranges, e.g. "200,204,3xx" or "200-299"
-    #[arg(short = 'e', long, default_value = "200", value_name = "CODES")]
+    #[arg(
+        short = 'e',
+        long,
+        visible_alias = "expect-status",
+        default_value = "200",
+        value_name = "CODES"
+    )]
     pub expect: String,
 
     /// The body must contain this text (first --max-body bytes)
@@ -93,8 +113,17 @@ pub struct Args {
     pub string: Option<String>,
 
     /// The body must match this regular expression (first --max-body bytes)
-    #[arg(short = 'r', long = "regex", value_name = "REGEX")]
+    #[arg(
+        short = 'r',
+        long = "regex",
+        visible_alias = "expect-body",
+        value_name = "REGEX"
+    )]
     pub regex: Option<String>,
+
+    /// The JSON body must hold VALUE at POINTER (RFC 6901), e.g. "/status=UP" (repeatable)
+    #[arg(long = "expect-json", value_name = "POINTER=VALUE")]
+    pub expect_json: Vec<String>,
 
     /// A response header must be present and contain TEXT: "Name: TEXT" (repeatable)
     #[arg(long = "expect-header", value_name = "NAME: TEXT")]
@@ -131,6 +160,34 @@ pub struct Args {
     /// Do not verify the server's certificate
     #[arg(short = 'k', long)]
     pub insecure: bool,
+
+    /// Connect to HOST2:PORT2 instead of HOST1:PORT1 (curl's syntax; URL keeps Host and TLS name; repeatable)
+    #[arg(long = "connect-to", value_name = "HOST1:PORT1:HOST2:PORT2")]
+    pub connect_to: Vec<String>,
+
+    /// Resolve HOST:PORT to these addresses instead of asking DNS (curl's syntax; repeatable)
+    #[arg(long, value_name = "HOST:PORT:ADDR[,ADDR]")]
+    pub resolve: Vec<String>,
+
+    /// Send from this network interface (SO_BINDTODEVICE), or from this address when given one
+    #[arg(long, value_name = "NAME|ADDR")]
+    pub interface: Option<String>,
+
+    /// Send from this source address
+    #[arg(long, value_name = "ADDR")]
+    pub source: Option<std::net::IpAddr>,
+
+    /// Speak HTTP/2 when the https server offers it by ALPN (else HTTP/1.1)
+    #[arg(long, conflicts_with = "h2c")]
+    pub http2: bool,
+
+    /// Speak HTTP/2 over cleartext without negotiation (prior knowledge)
+    #[arg(long)]
+    pub h2c: bool,
+
+    /// Send a PROXY protocol header first, for listeners that expect one
+    #[arg(long = "proxy-protocol", value_enum, value_name = "v1|v2")]
+    pub proxy_protocol: Option<ProxyArg>,
 
     /// Connect over IPv4 only
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
@@ -190,105 +247,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
-fn split_header(text: &str) -> Result<(String, String), String> {
-    let (name, value) = text
-        .split_once(':')
-        .ok_or_else(|| format!("header {text:?} is not \"Name: value\""))?;
-    let (name, value) = (name.trim(), value.trim());
-    if !valid_header_name(name) {
-        return Err(format!("invalid header name {name:?}"));
-    }
-    if !valid_header_value(value) {
-        return Err(format!(
-            "header {name:?} has control characters in its value"
-        ));
-    }
-    Ok((name.to_string(), value.to_string()))
-}
-
-impl Args {
-    /// Refuses options that mean nothing with the other flags given, rather
-    /// than ignoring them (a `--warning` outside Nagios output did nothing).
-    fn check_combinations(&self, target: &Target) -> Result<(), String> {
-        if self.format != Format::Nagios {
-            for (set, flag) in [
-                (self.warning.is_some(), "--warning"),
-                (self.critical.is_some(), "--critical"),
-            ] {
-                if set {
-                    return Err(format!(
-                        "{flag} sets a Nagios response-time threshold: it needs --format nagios"
-                    ));
-                }
-            }
-        }
-        if self.cert_days.is_some() && target.scheme != elb_probe::Scheme::Https {
-            return Err(
-                "--cert-days needs an https:// URL (there is no certificate to check)".into(),
-            );
-        }
-        Ok(())
-    }
-
-    /// Validates the flags and builds the probe. The error is a usage error (exit 2).
-    pub fn to_spec(&self) -> Result<ProbeSpec, String> {
-        let mut target = Target::parse(&self.url).map_err(|e| e.to_string())?;
-        self.check_combinations(&target)?;
-        if let Some(path) = &self.unix_socket {
-            if self.url.starts_with("unix:") {
-                return Err("--unix-socket cannot be combined with a unix: URL".to_string());
-            }
-            target = target.via_unix_socket(path.clone());
-        }
-        let mut spec = ProbeSpec::new(target);
-        spec.timeout = self.timeout;
-        spec.method = match self.method {
-            MethodArg::Get => Method::Get,
-            MethodArg::Head => Method::Head,
-        };
-        if spec.method == Method::Head && (self.string.is_some() || self.regex.is_some()) {
-            return Err("-X HEAD has no body, so --string/--regex cannot match".to_string());
-        }
-        if let Some(host) = &self.host {
-            if host.is_empty() || !valid_header_value(host) || host.contains([' ', '/']) {
-                return Err(format!("invalid --host {host:?}"));
-            }
-            spec.host = Some(host.clone());
-        }
-        for header in &self.headers {
-            spec.headers.push(split_header(header)?);
-        }
-        spec.expect = self
-            .expect
-            .parse::<StatusSet>()
-            .map_err(|e| format!("--expect: {e}"))?;
-        spec.body_contains = self.string.clone();
-        if let Some(pattern) = &self.regex {
-            spec.body_regex =
-                Some(regex_lite::Regex::new(pattern).map_err(|e| format!("--regex: {e}"))?);
-        }
-        for rule in &self.expect_headers {
-            let (name, contains) = split_header(rule)?;
-            spec.header_rules.push(HeaderRule { name, contains });
-        }
-        spec.max_redirects = if self.location { self.max_redirs } else { 0 };
-        spec.tls.ca_file = self.cacert.clone();
-        spec.tls.client_cert = self.cert.clone().zip(self.key.clone());
-        spec.tls.sni = self.sni.clone();
-        spec.tls.insecure = self.insecure;
-        spec.family = match (self.ipv4, self.ipv6) {
-            (true, _) => IpFamily::V4,
-            (_, true) => IpFamily::V6,
-            _ => IpFamily::Any,
-        };
-        spec.limits.max_body_bytes = self.max_body;
-        Ok(spec)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use elb_probe::{IpFamily, Method};
 
     fn args(list: &[&str]) -> Result<Args, clap::Error> {
         Args::try_parse_from(std::iter::once("elb-check").chain(list.iter().copied()))
@@ -378,6 +340,17 @@ mod tests {
             &["--warning", "1s", "http://h/"],
             &["--format", "json", "--critical", "1s", "http://h/"],
             &["--cert-days", "5", "http://h/"],
+            &["--http2", "http://h/"],
+            &["--h2c", "https://h/"],
+            &["--expect-json", "status=UP", "http://h/"],
+            &["--expect-json", "/status", "http://h/"],
+            &["--connect-to", "a:80:b", "http://h/"],
+            &["--resolve", "h:80:not-an-ip", "http://h/"],
+            &["--interface", "lo", "--source", "127.0.0.1", "http://h/"],
+            &["--interface", "lo", "unix:/s.sock:/"],
+            &["-X", "HEAD", "-d", "x", "http://h/"],
+            &["-X", "HEAD", "--expect-json", "/a=1", "http://h/"],
+            &["-d", "@/nonexistent/file", "http://h/"],
         ] {
             let parsed = args(bad).unwrap();
             assert!(parsed.to_spec().is_err(), "{bad:?} accepted");
@@ -385,13 +358,54 @@ mod tests {
         for bad in [
             &["-t", "0", "http://h/"][..],
             &["-t", "abc", "http://h/"],
-            &["-X", "POST", "http://h/"],
+            &["-X", "TRACE", "http://h/"],
+            &["--http2", "--h2c", "http://h/"],
             &["-4", "-6", "http://h/"],
             &["--cert", "c.pem", "http://h/"],
             &[][..],
         ] {
             assert!(args(bad).is_err(), "{bad:?} accepted by clap");
         }
+    }
+
+    #[test]
+    fn reach_and_shape_flags_reach_the_spec() {
+        let a = args(&[
+            "--connect-to",
+            "app:443:127.0.0.1:8443",
+            "--resolve",
+            "app:443:127.0.0.2",
+            "--interface",
+            "127.0.0.3",
+            "--http2",
+            "--proxy-protocol",
+            "v2",
+            "--expect-status",
+            "2xx",
+            "--expect-body",
+            "^ok",
+            "--expect-json",
+            "/status=UP",
+            "-d",
+            "a=1",
+            "https://app/",
+        ])
+        .unwrap();
+        let spec = a.to_spec().unwrap();
+        assert_eq!((spec.connect_to.len(), spec.resolve.len()), (1, 1));
+        assert_eq!(spec.bind.source, Some("127.0.0.3".parse().unwrap()));
+        assert_eq!(spec.http_version, elb_probe::HttpVersion::Http2);
+        assert_eq!(spec.proxy_protocol, Some(elb_probe::ProxyProtocol::V2));
+        assert!(spec.expect.contains(204) && spec.body_regex.is_some());
+        assert_eq!(spec.json_rules[0].pointer, "/status");
+        assert_eq!(
+            (spec.method, spec.body.as_deref()),
+            (Method::Post, Some(&b"a=1"[..]))
+        );
+        let named = args(&["--interface", "eth0", "-X", "put", "-d", "x", "http://h/"]).unwrap();
+        let spec = named.to_spec().unwrap();
+        assert_eq!(spec.bind.interface.as_deref(), Some("eth0"));
+        assert_eq!(spec.method, Method::Put);
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod exit;
 mod json;
 mod report;
 mod stop_signals;
+mod to_spec;
 
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;

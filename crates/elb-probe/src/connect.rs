@@ -7,10 +7,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::{TcpSocket, TcpStream, UnixStream};
 use tokio::time::Instant;
 
-use crate::spec::IpFamily;
+use crate::spec::{Bind, IpFamily};
 use crate::target::Host;
 
 /// A connected stream, plain or TLS, TCP or Unix.
@@ -56,6 +56,14 @@ pub(crate) async fn resolve(
             .await?
             .collect(),
     };
+    filter_family(candidates, family)
+}
+
+/// Keeps the addresses of the allowed family; an error when none is left.
+pub(crate) fn filter_family(
+    candidates: Vec<SocketAddr>,
+    family: IpFamily,
+) -> io::Result<Vec<SocketAddr>> {
     let kept: Vec<SocketAddr> = candidates
         .into_iter()
         .filter(|a| family_allows(family, &a.ip()))
@@ -73,18 +81,48 @@ pub(crate) async fn resolve(
     Ok(kept)
 }
 
+/// One TCP connect from the bound source address or device, if any.
+async fn connect_one(addr: SocketAddr, bind: &Bind) -> io::Result<TcpStream> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    if let Some(device) = &bind.interface {
+        socket.bind_device(Some(device.as_bytes())).map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot bind to interface {device}: {e}"))
+        })?;
+    }
+    if let Some(source) = bind.source {
+        if source.is_ipv4() != addr.is_ipv4() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("source address {source} is not of the same family"),
+            ));
+        }
+        socket.bind(SocketAddr::new(source, 0)).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot bind to source address {source}: {e}"),
+            )
+        })?;
+    }
+    socket.connect(addr).await
+}
+
 /// Connects to the first address that accepts. Each attempt gets an equal
 /// share of the time left, so one black-holed address cannot eat the whole
 /// deadline while another would have answered.
 pub(crate) async fn connect_tcp(
     addrs: &[SocketAddr],
     deadline: Instant,
+    bind: &Bind,
 ) -> Result<(TcpStream, SocketAddr), String> {
     let mut errors = Vec::new();
     for (i, addr) in addrs.iter().enumerate() {
         let left = deadline.saturating_duration_since(Instant::now());
         let share = left / (addrs.len() - i) as u32;
-        match tokio::time::timeout(share, TcpStream::connect(addr)).await {
+        match tokio::time::timeout(share, connect_one(*addr, bind)).await {
             Ok(Ok(stream)) => {
                 let _ = stream.set_nodelay(true);
                 return Ok((stream, *addr));

@@ -136,8 +136,12 @@ fn verifier(
     })
 }
 
-/// Builds (once) and returns the client configuration for these options.
-pub(crate) fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, TlsSetupError> {
+/// Builds (once) and returns the client configuration for these options;
+/// `h2` offers HTTP/2 by ALPN first (one spec always passes the same value).
+pub(crate) fn client_config(
+    options: &TlsOptions,
+    h2: bool,
+) -> Result<Arc<ClientConfig>, TlsSetupError> {
     if let Some(config) = options.cached.get() {
         return Ok(config.clone());
     }
@@ -159,7 +163,11 @@ pub(crate) fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, T
         Some((cert, key)) => builder.with_client_auth_cert(load_certs(cert)?, load_key(key)?)?,
         None => builder.with_no_client_auth(),
     };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = if h2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
     let config = Arc::new(config);
     let _ = options.cached.set(config.clone());
     Ok(config)
