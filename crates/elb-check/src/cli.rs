@@ -221,9 +221,59 @@ pub struct Args {
     #[arg(long = "cert-days", value_name = "N")]
     pub cert_days: Option<u32>,
 
+    /// Stay running and probe every INTERVAL (10ms..1h), publishing the state to --track-file/--notify-socket
+    #[arg(long, value_name = "INTERVAL", value_parser = parse_interval)]
+    pub watch: Option<Duration>,
+
+    /// --watch: successes in a row to go up
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub rise: u32,
+
+    /// --watch: failures in a row to go down
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub fall: u32,
+
+    /// --watch: keep this keepalived/vrrpd track_file up to date (atomic rename)
+    #[arg(long = "track-file", value_name = "PATH")]
+    pub track_file: Option<PathBuf>,
+
+    /// --watch: value written while healthy
+    #[arg(
+        long = "up-value",
+        default_value_t = 0,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub up_value: i64,
+
+    /// --watch: value written while unhealthy (-254: FAULT with weight 1 or 0)
+    #[arg(long = "down-value", default_value_t = -254, value_name = "N", allow_negative_numbers = true)]
+    pub down_value: i64,
+
+    /// --watch: push "track NAME up|down" to this vrrpd control socket on each change
+    #[arg(long = "notify-socket", value_name = "PATH", requires = "track_name")]
+    pub notify_socket: Option<PathBuf>,
+
+    /// --watch: the vrrp_script name to push with --notify-socket
+    #[arg(long = "track-name", value_name = "NAME")]
+    pub track_name: Option<String>,
+
+    /// --watch: on SIGTERM/SIGINT, publish down (default) or keep the last state
+    #[arg(long = "on-exit", value_enum, default_value = "down")]
+    pub on_exit: crate::watch::OnExit,
+
     /// Most body bytes read for --string/--regex
     #[arg(long = "max-body", default_value_t = 64 * 1024, value_name = "BYTES")]
     pub max_body: usize,
+}
+
+/// A watch interval: a duration of at least 10 ms.
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    let interval = parse_duration(text)?;
+    if interval < Duration::from_millis(10) {
+        return Err(format!("{text:?} is below the 10ms minimum"));
+    }
+    Ok(interval)
 }
 
 /// A duration as seconds ("1", "1.5") or with a unit ("500ms", "2s"); between 1 ms and 1 hour.

@@ -16,6 +16,7 @@ mod json;
 mod report;
 mod stop_signals;
 mod to_spec;
+mod watch;
 
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
@@ -118,6 +119,33 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         .enable_time()
         .build()
         .map_err(|e| anyhow::anyhow!("cannot start the I/O runtime: {e}"))?;
+    if let Some(interval) = args.watch {
+        let watch = watch::Watch {
+            interval,
+            health: watch::Health::new(args.rise, args.fall),
+            file: args
+                .track_file
+                .as_deref()
+                .map(|p| watch::TrackFile::new(p, args.up_value, args.down_value)),
+            notifier: args
+                .notify_socket
+                .as_deref()
+                .zip(args.track_name.as_deref())
+                .map(|(socket, name)| watch::Notifier::new(socket, name)),
+            on_exit: args.on_exit,
+            rules: Rules {
+                cert_days: args.cert_days,
+                ..Rules::default()
+            },
+            verbose: args.verbose > 0,
+        };
+        let code = runtime.block_on(async {
+            let stop = StopSignals::install().ok();
+            watch.run(&spec, stop.as_ref()).await
+        });
+        runtime.shutdown_background();
+        return Ok(code);
+    }
     let outcome = runtime.block_on(async {
         // Without the signalfd the signals keep their default action, which
         // also ends the probe at once (by signal rather than with 143/130).

@@ -76,6 +76,7 @@ impl Args {
                 }
             }
         }
+        self.check_watch()?;
         let https = target.scheme == Scheme::Https;
         if self.cert_days.is_some() && !https {
             return Err(
@@ -102,6 +103,43 @@ impl Args {
                 "--interface, --source, --connect-to and --resolve apply to TCP, not to a Unix socket"
                     .into(),
             );
+        }
+        Ok(())
+    }
+
+    /// Watch-mode options need --watch, and --watch needs somewhere to publish.
+    fn check_watch(&self) -> Result<(), String> {
+        if self.watch.is_none() {
+            let given = [
+                (self.rise != 1, "--rise"),
+                (self.fall != 1, "--fall"),
+                (self.track_file.is_some(), "--track-file"),
+                (self.notify_socket.is_some(), "--notify-socket"),
+                (self.track_name.is_some(), "--track-name"),
+                (self.up_value != 0, "--up-value"),
+                (self.down_value != -254, "--down-value"),
+            ];
+            if let Some((_, flag)) = given.iter().find(|(set, _)| *set) {
+                return Err(format!("{flag} applies to --watch mode"));
+            }
+            return Ok(());
+        }
+        if self.format != Format::Plain {
+            return Err("--watch publishes to --track-file/--notify-socket: --format applies to one-shot probes".into());
+        }
+        if self.track_file.is_none() && self.notify_socket.is_none() {
+            return Err("--watch needs --track-file PATH or --notify-socket PATH".into());
+        }
+        if self.up_value == self.down_value {
+            return Err("--up-value and --down-value must differ".into());
+        }
+        if let Some(dir) = self.track_file.as_deref().and_then(|p| p.parent()) {
+            if !dir.as_os_str().is_empty() && !dir.is_dir() {
+                return Err(format!(
+                    "--track-file: directory {} does not exist",
+                    dir.display()
+                ));
+            }
         }
         Ok(())
     }

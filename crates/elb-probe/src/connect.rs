@@ -5,6 +5,7 @@
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpSocket, TcpStream, UnixStream};
@@ -52,11 +53,44 @@ pub(crate) async fn resolve(
             SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
             SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port),
         ],
-        Host::Name(name) => tokio::net::lookup_host((name.as_str(), port))
-            .await?
-            .collect(),
+        Host::Name(name) => lookup(name, port).await?,
     };
     filter_family(candidates, family)
+}
+
+/// Most getaddrinfo calls left running at once. A lookup that outlives its
+/// probe's deadline keeps its thread until the resolver gives up (10 s by
+/// default); a watch loop probing every 10 ms must not pile up threads.
+const MAX_LOOKUPS: usize = 4;
+
+static LOOKUPS: AtomicUsize = AtomicUsize::new(0);
+
+/// Releases a lookup slot when the blocking call ends, even after its
+/// probe has given up waiting.
+struct Slot;
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        LOOKUPS.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The system resolver on a blocking thread, with at most [`MAX_LOOKUPS`] in flight.
+async fn lookup(name: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+    if LOOKUPS.fetch_add(1, Ordering::AcqRel) >= MAX_LOOKUPS {
+        drop(Slot);
+        return Err(io::Error::other(
+            "earlier lookups of this name are still waiting for the resolver",
+        ));
+    }
+    let slot = Slot;
+    let host = (name.to_string(), port);
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        std::net::ToSocketAddrs::to_socket_addrs(&host).map(Iterator::collect)
+    })
+    .await
+    .map_err(io::Error::other)?
 }
 
 /// Keeps the addresses of the allowed family; an error when none is left.
