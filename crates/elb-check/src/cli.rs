@@ -18,18 +18,21 @@ Exit status (wget's codes, so scripts written for wget keep working):
   2  usage error (bad option or URL)
   4  network failure: name not resolved, connection refused or unreachable,
      connection reset, or no complete answer before --timeout
-  5  TLS failure: certificate not verified (unknown CA, wrong name, expired)
-     or TLS handshake refused
+  5  TLS failure: certificate not verified (unknown CA, self-signed, wrong
+     name, expired), expiring within --cert-days, or TLS handshake refused
   7  protocol error: the answer is not valid HTTP (garbage, bad status line,
      oversized head, closed mid-answer), or not TLS on an https:// URL
   8  unexpected answer: status not in --expect, or --string/--regex/
-     --expect-header did not match, or too many redirects
-  143, 130  terminated by SIGTERM / SIGINT
+     --expect-json/--expect-header did not match, or too many redirects
+  143, 130  terminated by SIGTERM / SIGINT (watch mode: 0)
 With --format nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (as check_http).
+With --format json: one object on stdout, the codes above.
 
 elb-check never retries; one --timeout covers DNS, connect, TLS, request and
 answer. Example keepalived track script:
-  vrrp_script chk_elb { script \"/usr/bin/elb-check http://localhost:8280/services/EchoProxy\" interval 2 }";
+  vrrp_script chk_elb { script \"/usr/bin/elb-check http://localhost:8280/services/EchoProxy\" interval 2 }
+Or no fork at all: elb-check --watch 20ms -t 15ms --track-file /run/elb-check/elb.track URL
+with keepalived's/vrrpd's  track_file elb { file /run/elb-check/elb.track }";
 
 /// Output style.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
