@@ -11,13 +11,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, RootCertStore};
 
 use crate::spec::TlsOptions;
-use crate::verify::CaFileVerifier;
+use crate::verify::{Trust, Verifier};
 
 /// Why TLS settings could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -117,7 +116,14 @@ fn roots(
 fn verifier(
     options: &TlsOptions,
     provider: &Arc<CryptoProvider>,
-) -> Result<CaFileVerifier, TlsSetupError> {
+) -> Result<Verifier, TlsSetupError> {
+    let algorithms = provider.signature_verification_algorithms;
+    if options.insecure {
+        return Ok(Verifier {
+            trust: Trust::Any,
+            algorithms,
+        });
+    }
     let (store, pinned) = roots(options)?;
     let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
         .build()
@@ -128,11 +134,13 @@ fn verifier(
                 .map_or_else(|| "system store".to_string(), |p| p.display().to_string()),
             what: e.to_string(),
         })?;
-    Ok(CaFileVerifier {
-        webpki,
-        pinned,
-        algorithms: provider.signature_verification_algorithms,
-        from_file: options.ca_file.is_some(),
+    Ok(Verifier {
+        trust: Trust::Roots {
+            webpki,
+            pinned,
+            from_file: options.ca_file.is_some(),
+        },
+        algorithms,
     })
 }
 
@@ -148,17 +156,9 @@ pub(crate) fn client_config(
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?;
-    let builder = if options.insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate {
-                algorithms: provider.signature_verification_algorithms,
-            }))
-    } else {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier(options, &provider)?))
-    };
+    let builder = builder
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier(options, &provider)?));
     let mut config = match &options.client_cert {
         Some((cert, key)) => builder.with_client_auth_cert(load_certs(cert)?, load_key(key)?)?,
         None => builder.with_no_client_auth(),
@@ -216,47 +216,5 @@ pub(crate) fn describe_io(error: &io::Error) -> String {
     {
         Some(tls) => crate::verify::describe(tls),
         None => error.to_string(),
-    }
-}
-
-/// `--insecure`: any certificate is accepted, but handshake signatures are
-/// still checked so the session is at least consistent.
-#[derive(Debug)]
-struct AcceptAnyCertificate {
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
     }
 }

@@ -34,18 +34,30 @@ fn refuse(words: String) -> rustls::Error {
     )))))
 }
 
-/// webpki against the roots, plus the certificates given with `--cacert`
-/// trusted as themselves.
+/// What server certificates are trusted.
 #[derive(Debug)]
-pub(crate) struct CaFileVerifier {
-    pub(crate) webpki: Arc<WebPkiServerVerifier>,
-    pub(crate) pinned: Vec<CertificateDer<'static>>,
-    pub(crate) algorithms: WebPkiSupportedAlgorithms,
-    /// Whether the roots came from `--cacert` (changes the advice given).
-    pub(crate) from_file: bool,
+pub(crate) enum Trust {
+    /// `--insecure`: any certificate (handshake signatures are still checked,
+    /// so the session is at least consistent).
+    Any,
+    /// webpki against the roots, plus the certificates given with `--cacert`
+    /// trusted as themselves.
+    Roots {
+        webpki: Arc<WebPkiServerVerifier>,
+        pinned: Vec<CertificateDer<'static>>,
+        /// Whether the roots came from `--cacert` (changes the advice given).
+        from_file: bool,
+    },
 }
 
-impl CaFileVerifier {
+/// The probe's one server certificate verifier.
+#[derive(Debug)]
+pub(crate) struct Verifier {
+    pub(crate) trust: Trust,
+    pub(crate) algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl Verifier {
     /// A presented certificate identical to a trusted one: its key signs the
     /// handshake (checked by rustls), so what is left is name and dates.
     fn verify_pinned(
@@ -67,7 +79,7 @@ impl CaFileVerifier {
 
     /// Turns webpki's refusal into one sentence about the certificate.
     fn explain(
-        &self,
+        from_file: bool,
         error: rustls::Error,
         end_entity: &CertificateDer<'_>,
         server_name: &ServerName<'_>,
@@ -92,7 +104,7 @@ impl CaFileVerifier {
                 Some(format!(
                     "self-signed certificate ({}) is not trusted: {}",
                     facts.describe_names(),
-                    if self.from_file {
+                    if from_file {
                         "it is not in the --cacert file"
                     } else {
                         "give it to --cacert to trust it"
@@ -102,7 +114,7 @@ impl CaFileVerifier {
             CertificateError::UnknownIssuer => Some(format!(
                 "certificate ({}) is signed by an unknown authority: {}",
                 facts.describe_names(),
-                if self.from_file {
+                if from_file {
                     "its issuer is not in the --cacert file"
                 } else {
                     "its issuer is not in the system store (use --cacert)"
@@ -151,7 +163,7 @@ fn wrong_name(facts: &CertFacts, server_name: &ServerName<'_>) -> String {
     )
 }
 
-impl ServerCertVerifier for CaFileVerifier {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -160,17 +172,21 @@ impl ServerCertVerifier for CaFileVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        if self
-            .pinned
-            .iter()
-            .any(|c| c.as_ref() == end_entity.as_ref())
-        {
+        let Trust::Roots {
+            webpki,
+            pinned,
+            from_file,
+        } = &self.trust
+        else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        if pinned.iter().any(|c| c.as_ref() == end_entity.as_ref()) {
             self.verify_pinned(end_entity, server_name, now)?;
             return Ok(ServerCertVerified::assertion());
         }
-        self.webpki
+        webpki
             .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-            .map_err(|e| self.explain(e, end_entity, server_name, now))
+            .map_err(|e| Self::explain(*from_file, e, end_entity, server_name, now))
     }
 
     fn verify_tls12_signature(
