@@ -132,10 +132,11 @@ fn http2_over_tls_and_cleartext() {
     );
     // Prior knowledge against an HTTP/1.1-only listener is a protocol error.
     let run = elb_check(&["-v", "--h2c", &format!("http://127.0.0.1:{h1}/")]);
+    expect_code(&run, 7);
     assert!(
-        matches!(run.code, Some(7) | Some(4)),
-        "{:?} {}",
-        run.code,
+        run.stderr
+            .contains("protocol error in wait: HTTP/2 request: "),
+        "{}",
         run.stderr
     );
     drop(nginx);

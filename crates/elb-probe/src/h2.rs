@@ -34,14 +34,19 @@ where
 /// An I/O error under hyper's means the transport failed; anything else is
 /// the peer not speaking HTTP/2 as it should.
 fn failure(context: &str, error: &hyper::Error) -> Failure {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    let mut words = vec![error.to_string()];
+    let mut source = std::error::Error::source(error);
     while let Some(e) = source {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             return Failure::new(Verdict::NetworkFailure, format!("{context}: {io}"));
         }
+        words.push(e.to_string());
         source = e.source();
     }
-    Failure::new(Verdict::ProtocolError, format!("{context}: {error}"))
+    Failure::new(
+        Verdict::ProtocolError,
+        format!("{context}: {} (not an HTTP/2 server?)", words.join(": ")),
+    )
 }
 
 fn request(
