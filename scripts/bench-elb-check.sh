@@ -11,6 +11,9 @@
 #       (default: the shipped static build, crates/elb-check/build-static.sh)
 #   ELB_CHECK_ALSO=path/to/elb-check   another build measured in the same
 #       rounds, e.g. target/release/elb-check (plain cargo build --release)
+#   WATCH_SECONDS=30   then run `elb-check --watch 20ms` against the same
+#       endpoint that long and print its CPU time per hour and memory
+#       (0: skip)
 # Run by `make bench` after `make release`. Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,11 +37,12 @@ SERVER=$TARGET_DIR/release/examples/bench-server
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 
-exec "$PY" - "$ELB_CHECK" "$SERVER" "$ITERATIONS" "$MAX_SECONDS" "$ELB_CHECK_ALSO" <<'PYEOF'
+exec "$PY" - "$ELB_CHECK" "$SERVER" "$ITERATIONS" "$MAX_SECONDS" "$ELB_CHECK_ALSO" "${WATCH_SECONDS:-30}" <<'PYEOF'
 import os, shutil, statistics, struct, subprocess, sys, tempfile, time
 
 elb_check, server_bin, iterations, max_seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 also = sys.argv[5]
+watch_seconds = float(sys.argv[6])
 # Absolute now: the runs happen in a scratch directory that is gone by the summary.
 elb_check = os.path.abspath(elb_check)
 also = os.path.abspath(also) if also else also
@@ -136,6 +140,34 @@ for i in range(iterations):
             failures[name] += 1
         samples[name].append((wall, cpu, peak_rss(argv)))
     done += 1
+def proc_cpu_ms(pid):
+    """utime + stime of a running process, from /proc/PID/stat (clock ticks)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(") ", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+def proc_rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(l for l in f if l.startswith("VmRSS:")).split()[1])
+
+watch = None
+if watch_seconds > 0:
+    track = os.path.join(work, "elb.track")
+    argv = [elb_check, "--watch", "20ms", "-t", "15ms", "--track-file", track, url]
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not os.path.exists(track) and time.monotonic() < deadline:
+        time.sleep(0.01)  # the first probe writes the file; nothing to block on
+    time.sleep(1)  # settle: the first probes load TLS-free code paths and the page cache
+    c0, r0, t0 = proc_cpu_ms(proc.pid), proc_rss_kb(proc.pid), time.monotonic()
+    time.sleep(watch_seconds)
+    c1, r1, t1 = proc_cpu_ms(proc.pid), proc_rss_kb(proc.pid), time.monotonic()
+    with open(track) as f:
+        state = f.read().strip()
+    proc.terminate()
+    proc.wait(timeout=5)
+    watch = (c1 - c0, t1 - t0, r0, r1, state)
 server.stdin.close()
 server.wait(timeout=5)
 shutil.rmtree(work, ignore_errors=True)
@@ -177,6 +209,11 @@ if also:
     n = "elb-check (ELB_CHECK_ALSO)"
     print(f"info  ELB_CHECK_ALSO: wall / wget = {med(n,0)/w:.3f}, wall / curl = {med(n,0)/c:.3f}, "
           f"wall - /bin/true = {med(n,0)-t:+.2f} ms, RSS / wget = {med(n,2)/wr:.3f}")
+if watch:
+    cpu, wall, r0, r1, state = watch
+    print(f"info  --watch 20ms for {wall:.0f} s (track file {state}): CPU {cpu:.0f} ms = "
+          f"{cpu / wall * 3600 / 1000:.1f} s per hour ({cpu / wall / 10:.2f}% of a core), "
+          f"RSS {r0} KB -> {r1} KB")
 met = sum(ok for _, ok in checks[:4])
 print(f"targets met: {met}/4")
 # Fail only when a probe failed (a broken set-up); a missed target is reported

@@ -30,7 +30,7 @@ pub fn wget_code(verdict: Verdict) -> u8 {
         Verdict::NetworkFailure => NETWORK,
         Verdict::TlsFailure => TLS,
         Verdict::ProtocolError => PROTOCOL,
-        _ => OTHER,
+        Verdict::SetupError => OTHER,
     }
 }
 
@@ -79,7 +79,7 @@ pub fn nagios_state(verdict: Verdict) -> NagiosState {
         | Verdict::NetworkFailure
         | Verdict::TlsFailure
         | Verdict::ProtocolError => NagiosState::Critical,
-        _ => NagiosState::Unknown,
+        Verdict::SetupError => NagiosState::Unknown,
     }
 }
 

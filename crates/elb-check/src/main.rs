@@ -9,16 +9,21 @@
 // One unsafe call, registering the signalfd with tokio (stop_signals.rs).
 #![deny(unsafe_code)]
 
+mod assess;
 mod cli;
 mod exit;
+mod json;
 mod report;
 mod stop_signals;
+mod to_spec;
+mod watch;
 
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::assess::Rules;
 use crate::cli::{Args, Format};
 use crate::exit::NagiosState;
 use crate::stop_signals::{StopSignal, StopSignals};
@@ -33,19 +38,28 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             let state = NagiosState::Unknown;
+            // Printing never decides the exit code: a full or closed stream loses
+            // the text, nothing else (`println!` would panic and abort).
             match args.format {
-                // Printing never decides the exit code: a full or closed stream loses
-                // the text, nothing else (`println!` would panic and abort).
                 Format::Nagios => {
                     let _ = writeln!(std::io::stdout(), "HTTP {} - {e:#}", state.word());
+                    state.code()
                 }
                 Format::Plain => {
                     let _ = writeln!(std::io::stderr(), "elb-check: {e:#}");
+                    exit::USAGE
                 }
-            }
-            match args.format {
-                Format::Nagios => state.code(),
-                Format::Plain => exit::USAGE,
+                Format::Json => {
+                    let _ = writeln!(std::io::stderr(), "elb-check: {e:#}");
+                    let object = serde_json::json!({
+                        "verdict": "usage error",
+                        "healthy": false,
+                        "exit_code": exit::USAGE,
+                        "error": format!("{e:#}"),
+                    });
+                    let _ = writeln!(std::io::stdout(), "{object}");
+                    exit::USAGE
+                }
             }
         }
     };
@@ -105,6 +119,33 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         .enable_time()
         .build()
         .map_err(|e| anyhow::anyhow!("cannot start the I/O runtime: {e}"))?;
+    if let Some(interval) = args.watch {
+        let watch = watch::Watch {
+            interval,
+            health: watch::Health::new(args.rise, args.fall),
+            file: args
+                .track_file
+                .as_deref()
+                .map(|p| watch::TrackFile::new(p, args.up_value, args.down_value)),
+            notifier: args
+                .notify_socket
+                .as_deref()
+                .zip(args.track_name.as_deref())
+                .map(|(socket, name)| watch::Notifier::new(socket, name)),
+            on_exit: args.on_exit,
+            rules: Rules {
+                cert_days: args.cert_days,
+                ..Rules::default()
+            },
+            verbose: args.verbose > 0,
+        };
+        let code = runtime.block_on(async {
+            let stop = StopSignals::install().ok();
+            watch.run(&spec, stop.as_ref()).await
+        });
+        runtime.shutdown_background();
+        return Ok(code);
+    }
     let outcome = runtime.block_on(async {
         // Without the signalfd the signals keep their default action, which
         // also ends the probe at once (by signal rather than with 143/130).
@@ -136,35 +177,38 @@ fn run(args: &Args) -> anyhow::Result<u8> {
             return Ok(code);
         }
     };
-    Ok(match args.format {
-        Format::Plain => {
-            let code = exit::wget_code(result.verdict);
-            if args.verbose > 0 {
-                let _ = write!(
-                    std::io::stderr(),
-                    "{}",
-                    report::verbose_lines(&result, code)
-                );
-            }
-            code
-        }
+    let rules = Rules {
+        cert_days: args.cert_days,
+        warning: args.warning,
+        critical: args.critical,
+    };
+    let now = assess::unix_now();
+    let assessment = assess::assess(&result, &rules, now);
+    let code = match args.format {
+        Format::Plain | Format::Json => assessment.code,
+        Format::Nagios => assessment.state.code(),
+    };
+    match args.format {
+        Format::Plain => {}
         Format::Nagios => {
-            let state = report::nagios_with_thresholds(&result, args.warning, args.critical);
-            let _ = writeln!(
-                std::io::stdout(),
-                "{}",
-                report::nagios_line(&result, state, args.timeout, args.warning, args.critical)
-            );
-            if args.verbose > 0 {
-                let _ = write!(
-                    std::io::stderr(),
-                    "{}",
-                    report::verbose_lines(&result, state.code())
-                );
-            }
-            state.code()
+            let limits = report::Thresholds {
+                timeout: args.timeout,
+                warning: args.warning,
+                critical: args.critical,
+            };
+            let line = report::nagios_line(&result, &assessment, limits);
+            let _ = writeln!(std::io::stdout(), "{line}");
         }
-    })
+        Format::Json => {
+            let object = json::object(&result, &assessment, code, now);
+            let _ = writeln!(std::io::stdout(), "{object}");
+        }
+    }
+    if args.verbose > 0 {
+        let lines = report::verbose_lines(&result, &assessment, code);
+        let _ = write!(std::io::stderr(), "{lines}");
+    }
+    Ok(code)
 }
 
 /// Waits for a stop signal if the signalfd could be set up, else forever.

@@ -54,7 +54,12 @@ fn certificate_problems_are_5() {
     let url = format!("https://localhost:{}/", other.port());
     let run = elb_check(&["-v", "--cacert", &ca, &url]);
     expect_code(&run, 5);
-    assert!(run.stderr.to_lowercase().contains("name"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("certificate is for other.example, not for localhost"),
+        "{}",
+        run.stderr
+    );
     // --sni (or --host) names the certificate to expect.
     expect_code(
         &elb_check(&["--cacert", &ca, "--sni", "other.example", &url]),

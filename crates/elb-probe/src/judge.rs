@@ -2,7 +2,7 @@
 //! is tested on values without a server.
 
 use crate::response::ResponseHead;
-use crate::spec::ProbeSpec;
+use crate::spec::{JsonRule, ProbeSpec};
 
 /// Checks the answer against the spec's rules: status set first (as the
 /// seed's wget script did), then header rules, then body rules. Returns why
@@ -53,6 +53,30 @@ pub fn judge(
             return Err(format!("body does not match /{}/{scope}", regex.as_str()));
         }
     }
+    if !spec.json_rules.is_empty() {
+        judge_json(&spec.json_rules, body, &scope)?;
+    }
+    Ok(())
+}
+
+/// Each pointer must lead to the expected value. The expected text is read
+/// as JSON when it is JSON (`true`, `3`, `"UP"`), else as a string (`UP`).
+fn judge_json(rules: &[JsonRule], body: &[u8], scope: &str) -> Result<(), String> {
+    let document: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("body is not JSON{scope}: {e}"))?;
+    for rule in rules {
+        let Some(found) = document.pointer(&rule.pointer) else {
+            return Err(format!("JSON body has nothing at {}", rule.pointer));
+        };
+        let expected = serde_json::from_str::<serde_json::Value>(&rule.expected)
+            .unwrap_or_else(|_| serde_json::Value::String(rule.expected.clone()));
+        if *found != expected {
+            return Err(format!(
+                "JSON body has {found} at {}, expected {expected}",
+                rule.pointer
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -68,6 +92,7 @@ mod tests {
 
     fn head(status: u16, headers: &[(&str, &str)]) -> ResponseHead {
         ResponseHead {
+            major_version: 1,
             minor_version: 1,
             status,
             reason: "R".into(),
@@ -104,6 +129,26 @@ mod tests {
         r.body_regex = Some(regex_lite::Regex::new(r#""status":\s*"UP""#).unwrap());
         assert!(judge(&r, &head(200, &[]), br#"{"status": "UP"}"#, false).is_ok());
         assert!(judge(&r, &head(200, &[]), br#"{"status": "DOWN"}"#, false).is_err());
+    }
+
+    #[test]
+    fn json_rules() {
+        let mut s = spec();
+        let rule = |pointer: &str, expected: &str| JsonRule {
+            pointer: pointer.into(),
+            expected: expected.into(),
+        };
+        s.json_rules = vec![rule("/status", "UP"), rule("/checks/0/ok", "true")];
+        let body = br#"{"status":"UP","checks":[{"ok":true}]}"#;
+        assert!(judge(&s, &head(200, &[]), body, false).is_ok());
+        let err = judge(&s, &head(200, &[]), br#"{"status":"DOWN"}"#, false).unwrap_err();
+        assert_eq!(err, r#"JSON body has "DOWN" at /status, expected "UP""#);
+        let err = judge(&s, &head(200, &[]), br#"{"status":"UP"}"#, false).unwrap_err();
+        assert!(err.contains("nothing at /checks/0/ok"), "{err}");
+        assert!(judge(&s, &head(200, &[]), b"<html>", false).is_err());
+        s.json_rules = vec![rule("/n", "3")];
+        assert!(judge(&s, &head(200, &[]), br#"{"n":3}"#, false).is_ok());
+        assert!(judge(&s, &head(200, &[]), br#"{"n":"3"}"#, false).is_err());
     }
 
     #[test]

@@ -20,24 +20,35 @@
 //! [`target`]) are pure and usable (and fuzzed) without a runtime.
 
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![warn(missing_docs, unreachable_pub)]
 
 mod connect;
+mod exchange;
+mod h2;
 pub mod judge;
 mod outcome;
 mod probe;
+mod proxy_protocol;
+mod reach;
+mod request;
 pub mod response;
 mod spec;
 pub mod status_set;
 pub mod target;
 mod tls;
+mod verify;
+mod x509;
 
 pub use outcome::{Phase, PhaseTime, ProbeResult, Verdict};
 pub use probe::probe;
+pub use proxy_protocol::ProxyProtocol;
+pub use reach::{ConnectTo, ReachError, Resolve};
 pub use response::Limits;
 pub use spec::{
-    HeaderRule, IpFamily, Method, ProbeSpec, TlsOptions, valid_header_name, valid_header_value,
+    Bind, HeaderRule, HttpVersion, IpFamily, JsonRule, Method, ProbeSpec, TlsOptions,
+    valid_header_name, valid_header_value,
 };
 pub use status_set::StatusSet;
 pub use target::{Endpoint, Host, Scheme, Target};
 pub use tls::TlsSetupError;
+pub use x509::{CertFacts, UtcTime};

@@ -5,6 +5,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::x509::CertFacts;
+
 /// The stages of one probe, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Phase {
@@ -49,8 +51,9 @@ impl fmt::Display for Phase {
 }
 
 /// The judgement of one probe.
+/// Not `#[non_exhaustive]`: every caller maps each verdict explicitly, so a
+/// new one must fail to compile until each mapping decides what it means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum Verdict {
     /// Answered as expected.
     Healthy,
@@ -114,6 +117,8 @@ pub struct ProbeResult {
     pub last_url: String,
     /// The peer address of the last connection, when known.
     pub peer: Option<String>,
+    /// The server certificate of the last https connection (dates, names).
+    pub certificate: Option<CertFacts>,
 }
 
 impl ProbeResult {

@@ -67,7 +67,9 @@ pub enum ResponseError {
 /// The status line and header fields of the final response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseHead {
-    /// HTTP minor version (`1` for HTTP/1.1).
+    /// HTTP major version: 1, or 2 for an answer over HTTP/2.
+    pub major_version: u8,
+    /// HTTP minor version (`1` for HTTP/1.1; 0 for HTTP/2).
     pub minor_version: u8,
     /// Status code.
     pub status: u16,
@@ -96,6 +98,9 @@ impl ResponseHead {
 
 impl fmt::Display for ResponseHead {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.major_version == 2 {
+            return write!(f, "HTTP/2 {} {}", self.status, self.reason);
+        }
         write!(
             f,
             "HTTP/1.{} {} {}",
@@ -507,6 +512,7 @@ fn parse_head(bytes: &[u8], max_headers: usize) -> Result<ResponseHead, Response
         return Err(ResponseError::Malformed(format!("status {status}")));
     }
     Ok(ResponseHead {
+        major_version: 1,
         minor_version,
         status,
         reason: response.reason.unwrap_or("").to_string(),

@@ -7,11 +7,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use crate::proxy_protocol::ProxyProtocol;
+use crate::reach::{ConnectTo, Resolve};
 use crate::response::Limits;
 use crate::status_set::StatusSet;
 use crate::target::Target;
 
-/// Request method. Only the two that have no body and no side effects.
+/// Request method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Method {
     /// `GET` (default).
@@ -19,6 +21,16 @@ pub enum Method {
     Get,
     /// `HEAD`: the answer has no body, so body rules cannot be used with it.
     Head,
+    /// `POST`, for probes that must send a body (`--data`).
+    Post,
+    /// `PUT`.
+    Put,
+    /// `DELETE`.
+    Delete,
+    /// `OPTIONS`.
+    Options,
+    /// `PATCH`.
+    Patch,
 }
 
 impl Method {
@@ -27,8 +39,43 @@ impl Method {
         match self {
             Self::Get => "GET",
             Self::Head => "HEAD",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Delete => "DELETE",
+            Self::Options => "OPTIONS",
+            Self::Patch => "PATCH",
         }
     }
+}
+
+/// Which HTTP version to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpVersion {
+    /// HTTP/1.1 (default).
+    #[default]
+    Http1,
+    /// HTTP/2 over TLS when the server accepts it by ALPN, else HTTP/1.1 (curl's `--http2`).
+    Http2,
+    /// HTTP/2 without TLS and without negotiation (curl's `--http2-prior-knowledge`).
+    H2c,
+}
+
+/// Where the local end of a TCP connection is bound.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Bind {
+    /// Source address (`--source`, or `--interface ADDR`).
+    pub source: Option<std::net::IpAddr>,
+    /// Network device to send through (`--interface NAME`, SO_BINDTODEVICE).
+    pub interface: Option<String>,
+}
+
+/// A rule on a JSON answer: the value at an RFC 6901 pointer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonRule {
+    /// The pointer, e.g. `/status` or `/checks/0/ok`.
+    pub pointer: String,
+    /// The expected value: JSON (`true`, `3`, `"UP"`), or else a bare string (`UP`).
+    pub expected: String,
 }
 
 /// Which address family a host name may resolve to.
@@ -86,6 +133,20 @@ pub struct ProbeSpec {
     pub body_regex: Option<regex_lite::Regex>,
     /// Header rules that must all hold.
     pub header_rules: Vec<HeaderRule>,
+    /// JSON rules on the body that must all hold.
+    pub json_rules: Vec<JsonRule>,
+    /// Request body (`--data`), sent with a Content-Length.
+    pub body: Option<Vec<u8>>,
+    /// `--connect-to` entries, first match wins.
+    pub connect_to: Vec<ConnectTo>,
+    /// `--resolve` entries, first match wins.
+    pub resolve: Vec<Resolve>,
+    /// Local address or device for TCP connections.
+    pub bind: Bind,
+    /// HTTP version to speak.
+    pub http_version: HttpVersion,
+    /// PROXY protocol header to send first, for listeners that expect one.
+    pub proxy_protocol: Option<ProxyProtocol>,
     /// TLS settings (used only for https).
     pub tls: TlsOptions,
     /// Address family for host names.
@@ -101,7 +162,7 @@ pub struct ProbeSpec {
 }
 
 impl ProbeSpec {
-    /// A GET of `target` expecting 200 within one second, the seed script's contract.
+    /// A GET of `target` expecting 200 within one second, as the wget track script it replaces.
     pub fn new(target: Target) -> Self {
         Self {
             target,
@@ -112,6 +173,13 @@ impl ProbeSpec {
             body_contains: None,
             body_regex: None,
             header_rules: Vec::new(),
+            json_rules: Vec::new(),
+            body: None,
+            connect_to: Vec::new(),
+            resolve: Vec::new(),
+            bind: Bind::default(),
+            http_version: HttpVersion::Http1,
+            proxy_protocol: None,
             tls: TlsOptions::default(),
             family: IpFamily::Any,
             timeout: Duration::from_secs(1),
@@ -123,7 +191,10 @@ impl ProbeSpec {
 
     /// Whether judging needs the body (otherwise reading stops after the head).
     pub fn wants_body(&self) -> bool {
-        self.method != Method::Head && (self.body_contains.is_some() || self.body_regex.is_some())
+        self.method != Method::Head
+            && (self.body_contains.is_some()
+                || self.body_regex.is_some()
+                || !self.json_rules.is_empty())
     }
 }
 

@@ -10,12 +10,13 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, RootCertStore};
 
 use crate::spec::TlsOptions;
+use crate::verify::{Trust, Verifier};
 
 /// Why TLS settings could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -85,14 +86,22 @@ fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsSetupError> {
         })
 }
 
-fn roots(options: &TlsOptions) -> Result<RootCertStore, TlsSetupError> {
+/// The trusted roots, and the `--cacert` certificates themselves (trusted
+/// also when a server presents one of them as its own, as curl does).
+fn roots(
+    options: &TlsOptions,
+) -> Result<(RootCertStore, Vec<CertificateDer<'static>>), TlsSetupError> {
     let mut store = RootCertStore::empty();
+    let mut pinned = Vec::new();
     if let Some(ca) = &options.ca_file {
         for cert in load_certs(ca)? {
-            store.add(cert).map_err(|e| TlsSetupError::Content {
-                path: ca.display().to_string(),
-                what: e.to_string(),
-            })?;
+            store
+                .add(cert.clone())
+                .map_err(|e| TlsSetupError::Content {
+                    path: ca.display().to_string(),
+                    what: e.to_string(),
+                })?;
+            pinned.push(cert);
         }
     } else {
         let found = rustls_native_certs::load_native_certs();
@@ -101,31 +110,64 @@ fn roots(options: &TlsOptions) -> Result<RootCertStore, TlsSetupError> {
             return Err(TlsSetupError::NoRoots);
         }
     }
-    Ok(store)
+    Ok((store, pinned))
 }
 
-/// Builds (once) and returns the client configuration for these options.
-pub(crate) fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, TlsSetupError> {
+fn verifier(
+    options: &TlsOptions,
+    provider: &Arc<CryptoProvider>,
+) -> Result<Verifier, TlsSetupError> {
+    let algorithms = provider.signature_verification_algorithms;
+    if options.insecure {
+        return Ok(Verifier {
+            trust: Trust::Any,
+            algorithms,
+        });
+    }
+    let (store, pinned) = roots(options)?;
+    let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
+        .build()
+        .map_err(|e| TlsSetupError::Content {
+            path: options
+                .ca_file
+                .as_ref()
+                .map_or_else(|| "system store".to_string(), |p| p.display().to_string()),
+            what: e.to_string(),
+        })?;
+    Ok(Verifier {
+        trust: Trust::Roots {
+            webpki,
+            pinned,
+            from_file: options.ca_file.is_some(),
+        },
+        algorithms,
+    })
+}
+
+/// Builds (once) and returns the client configuration for these options;
+/// `h2` offers HTTP/2 by ALPN first (one spec always passes the same value).
+pub(crate) fn client_config(
+    options: &TlsOptions,
+    h2: bool,
+) -> Result<Arc<ClientConfig>, TlsSetupError> {
     if let Some(config) = options.cached.get() {
         return Ok(config.clone());
     }
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?;
-    let builder = if options.insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate {
-                algorithms: provider.signature_verification_algorithms,
-            }))
-    } else {
-        builder.with_root_certificates(roots(options)?)
-    };
+    let builder = builder
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier(options, &provider)?));
     let mut config = match &options.client_cert {
         Some((cert, key)) => builder.with_client_auth_cert(load_certs(cert)?, load_key(key)?)?,
         None => builder.with_no_client_auth(),
     };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = if h2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
     let config = Arc::new(config);
     let _ = options.cached.set(config.clone());
     Ok(config)
@@ -165,44 +207,14 @@ pub(crate) fn classify(error: &io::Error) -> HandshakeFailure {
     }
 }
 
-/// `--insecure`: any certificate is accepted, but handshake signatures are
-/// still checked so the session is at least consistent.
-#[derive(Debug)]
-struct AcceptAnyCertificate {
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
+/// One line for a failed handshake or read: plain words for certificate
+/// problems, the I/O error otherwise.
+pub(crate) fn describe_io(error: &io::Error) -> String {
+    match error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        Some(tls) => crate::verify::describe(tls),
+        None => error.to_string(),
     }
 }

@@ -1,6 +1,8 @@
 //! Running the real elb-check binary from tests, bounded in time.
 #![allow(dead_code)]
 
+pub mod nginx;
+
 use std::ffi::OsString;
 use std::process::Command;
 use std::time::{Duration, Instant};
