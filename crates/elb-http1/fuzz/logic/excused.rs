@@ -1,0 +1,129 @@
+//! The comparison of the differential target, and the only differences it
+//! excuses: places where elb-http1 is deliberately stricter than hyper,
+//! each named, each checked against what hyper itself reported so that a
+//! wrong reason from our side is still caught. docs/http1-strictness.md
+//! lists the same names.
+
+use elb_http1::{Progress, Reject, RequestBody, RequestConfig, RequestHead, parse_request};
+
+use crate::hyper_side::Seen;
+
+/// The deliberate strictness differences (our rejection, hyper's accept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Excuse {
+    /// HTTP/1.1 without Host: RFC 9112 §3.2 says 400; hyper forwards.
+    MissingHost,
+    /// Several Host fields: RFC 9112 §3.2 says 400; hyper keeps them all.
+    DuplicateHost,
+    /// A Host value that is not an authority: RFC 9112 §3.2 says 400.
+    InvalidHost,
+    /// Several Content-Length values, even equal ones (hyper merges equal ones).
+    DuplicateContentLength,
+    /// Content-Length with Transfer-Encoding (hyper drops the length).
+    LengthAndChunked,
+    /// A transfer coding other than chunked before chunked: 501 (hyper passes it).
+    UnsupportedTransferCoding,
+    /// Transfer-Encoding on HTTP/1.0: RFC 9112 §6.1 faulty framing.
+    TransferEncodingOnHttp10,
+    /// A line ended by a bare LF (RFC 9112 §2.2 allows either; we refuse).
+    BareLineEnd,
+    /// A target byte outside RFC 3986 (http::Uri takes some, e.g. `"{}|^`),
+    /// a fragment, userinfo, a scheme other than http(s), a bad escape.
+    TargetBytes,
+    /// A target form the method may not use (RFC 9112 §3.2).
+    TargetForm,
+    /// Expect other than 100-continue: 417 (hyper ignores it).
+    Expectation,
+    /// A Connection member that is not a token (hyper does not look).
+    ConnectionNotToken,
+}
+
+/// Whether hyper's own view of the request supports the excuse claimed.
+fn excuse_for(reason: Reject, seen: &Seen, data: &[u8]) -> Option<Excuse> {
+    let values = |name: &'static str| {
+        seen.headers.iter().filter(move |(n, _)| n == name).map(|(_, v)| v)
+    };
+    let count = |name: &'static str| values(name).count();
+    let e = match reason {
+        Reject::MissingHost if !seen.http10 && count("host") == 0 => Excuse::MissingHost,
+        Reject::DuplicateHost if count("host") > 1 => Excuse::DuplicateHost,
+        Reject::InvalidHost if count("host") == 1 => Excuse::InvalidHost,
+        Reject::DuplicateContentLength
+            if count("content-length") > 1 || values("content-length").any(|v| v.contains(&b',')) =>
+        {
+            Excuse::DuplicateContentLength
+        }
+        Reject::LengthAndChunked if count("transfer-encoding") > 0 => Excuse::LengthAndChunked,
+        Reject::UnsupportedTransferCoding if count("transfer-encoding") > 0 => {
+            Excuse::UnsupportedTransferCoding
+        }
+        Reject::TransferEncodingOnHttp10 if seen.http10 && count("transfer-encoding") > 0 => {
+            Excuse::TransferEncodingOnHttp10
+        }
+        Reject::BareLineEnd if has_bare_lf(data) => Excuse::BareLineEnd,
+        Reject::Target => Excuse::TargetBytes,
+        Reject::TargetForm => Excuse::TargetForm,
+        Reject::Expectation if count("expect") > 0 => Excuse::Expectation,
+        Reject::HeaderValue if count("connection") > 0 => Excuse::ConnectionNotToken,
+        _ => return None,
+    };
+    Some(e)
+}
+
+fn has_bare_lf(data: &[u8]) -> bool {
+    data.iter().enumerate().any(|(i, &b)| b == b'\n' && (i == 0 || data[i - 1] != b'\r'))
+}
+
+/// Fails on any unexcused disagreement between our decision on `data`
+/// and hyper's (`seen`).
+pub fn compare(data: &[u8], seen: Option<Seen>) {
+    let mut head = RequestHead::default();
+    let ours = parse_request(data, &RequestConfig::default(), &mut head);
+    match (ours, seen) {
+        (Ok(Progress::Complete), Some(seen)) => same_head(data, &head, &seen),
+        (Ok(Progress::Complete), None) => panic!("we accept, hyper refuses"),
+        (Ok(Progress::Partial), Some(_)) => panic!("hyper accepts a head we find incomplete"),
+        (Ok(Progress::Partial), None) | (Err(_), None) => {}
+        (Err(reason), Some(seen)) => {
+            assert!(
+                excuse_for(reason, &seen, data).is_some(),
+                "we refuse ({reason:?}), hyper accepts: {seen:?}"
+            );
+        }
+    }
+}
+
+fn same_head(data: &[u8], head: &RequestHead, seen: &Seen) {
+    assert_eq!(head.method(data), seen.method.as_bytes(), "method");
+    let target = head.target(data);
+    // http::Uri shows an absolute-form target without a path with its `/`.
+    let pq = &data[head.path_and_query.clone()];
+    let shown = match head.authority.clone() {
+        Some(a) if head.form == Some(elb_http1::TargetForm::Absolute) && !pq.starts_with(b"/") => {
+            [&data[head.target.start..a.end], b"/", pq].concat()
+        }
+        _ => target.to_vec(),
+    };
+    let uri_same = shown == seen.uri.as_bytes();
+    assert!(uri_same, "target {:?} vs {:?}", String::from_utf8_lossy(target), seen.uri);
+    assert_eq!(head.version == elb_http1::Version::Http10, seen.http10, "version");
+    let mut ours: Vec<(String, Vec<u8>)> = head
+        .fields
+        .iter()
+        .map(|f| {
+            let name = String::from_utf8_lossy(&data[f.name.clone()]).to_ascii_lowercase();
+            (name, data[f.value.clone()].to_vec())
+        })
+        .collect();
+    let mut theirs = seen.headers.clone();
+    // hyper groups fields by name; order within a name is kept by both.
+    ours.sort_by(|a, b| a.0.cmp(&b.0));
+    theirs.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(ours, theirs, "fields");
+    let exact = match head.body {
+        RequestBody::None => Some(0),
+        RequestBody::Length(n) => Some(n),
+        RequestBody::Chunked => None,
+    };
+    assert_eq!(exact, seen.exact_len, "body framing");
+}
