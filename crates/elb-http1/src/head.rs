@@ -3,6 +3,7 @@
 
 use std::ops::Range;
 
+use crate::fields::{Field, FieldKind};
 use crate::reject::Reject;
 
 /// The most header fields a head may have, whatever the configured limit
@@ -47,4 +48,49 @@ pub fn classify_httparse_error(e: httparse::Error, buf: &[u8], max_head: usize) 
         }
         httparse::Error::Status => Reject::RequestLine,
     }
+}
+
+/// Appends one [`Field`] per httparse header, each with its whole line
+/// (up to the next field, or to `end_of_fields` for the last), recognised
+/// and marked forwardable unless hop-by-hop.
+pub fn push_fields(
+    buf: &[u8],
+    headers: &[httparse::Header<'_>],
+    end_of_fields: usize,
+    out: &mut Vec<Field>,
+) {
+    for (i, h) in headers.iter().enumerate() {
+        let name = offset_of(buf, h.name.as_bytes());
+        let line_end = headers
+            .get(i + 1)
+            .map_or(end_of_fields, |n| offset_of(buf, n.name.as_bytes()).start);
+        let kind = FieldKind::of(h.name.as_bytes());
+        out.push(Field {
+            line: name.start..line_end,
+            name,
+            value: offset_of(buf, h.value),
+            kind,
+            forward: !kind.is_hop_by_hop(),
+        });
+    }
+}
+
+/// Whether every line of a head ends in CRLF: the empty lines before the
+/// start line, the start line (ending at `first_end`), each field and the
+/// final empty line. httparse also takes a bare LF, which another parser
+/// on the path may read differently.
+pub fn line_ends_ok(
+    buf: &[u8],
+    start: usize,
+    first_end: usize,
+    fields: &[Field],
+    head_len: usize,
+) -> bool {
+    let crlf = |end: usize| end >= 2 && &buf[end - 2..end] == b"\r\n";
+    let leading = &buf[..start];
+    leading.len() % 2 == 0
+        && leading.chunks(2).all(|c| c == b"\r\n")
+        && crlf(first_end + 2)
+        && fields.iter().all(|f| crlf(f.line.end))
+        && crlf(head_len)
 }

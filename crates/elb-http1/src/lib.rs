@@ -9,14 +9,17 @@
 //! - [`parse_response`]: a member's response head and how its body ends.
 //! - [`HeadWriter`]: the forwarded head, minimally rewritten, for one writev.
 
+mod chunked;
 mod fields;
 mod head;
 mod path;
 mod reject;
 mod request;
+mod response;
 mod syntax;
 mod target;
 
+pub use chunked::{ChunkError, ChunkedDecoder, ChunkedLimits, Decoded};
 pub use fields::{Field, FieldKind};
 pub use head::MAX_HEADERS;
 pub use path::{EncodedSlash, PathOptions, normalize_path};
@@ -24,6 +27,9 @@ pub use reject::Reject;
 pub use request::{
     HostMismatch, Progress, RequestBody, RequestConfig, RequestHead, Underscores, Version,
     parse_request,
+};
+pub use response::{
+    RequestKind, ResponseBody, ResponseConfig, ResponseHead, ResponseReject, parse_response,
 };
 pub use syntax::is_valid_authority;
 pub use target::TargetForm;

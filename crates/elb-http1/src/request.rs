@@ -6,7 +6,7 @@ use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use crate::fields::{Field, FieldKind, Summary, drop_connection_listed};
-use crate::head::{MAX_HEADERS, classify_httparse_error, offset_of};
+use crate::head::{MAX_HEADERS, classify_httparse_error, line_ends_ok, offset_of, push_fields};
 use crate::reject::Reject;
 use crate::syntax::is_valid_authority;
 use crate::target::{TargetForm, classify};
@@ -203,7 +203,6 @@ pub fn parse_request(
     }
     let mut summary = Summary::default();
     collect_fields(buf, req.headers, cfg, head, &mut summary)?;
-    check_line_ends(buf, head)?;
     apply_target(buf, cfg, head, &summary)?;
     head.body = request_body(head.version, &summary)?;
     head.keep_alive = match head.version {
@@ -228,44 +227,29 @@ fn collect_fields(
     summary: &mut Summary,
 ) -> Result<(), Reject> {
     let end_of_fields = head.head_len - 2;
-    for (i, h) in headers.iter().enumerate() {
-        let name = offset_of(buf, h.name.as_bytes());
-        let value = offset_of(buf, h.value);
-        let line_end = headers
-            .get(i + 1)
-            .map_or(end_of_fields, |n| offset_of(buf, n.name.as_bytes()).start);
-        let underscore = h.name.as_bytes().contains(&b'_');
-        if underscore && cfg.underscores == Underscores::Reject {
-            return Err(Reject::Underscore);
+    push_fields(buf, headers, end_of_fields, &mut head.fields);
+    for f in &mut head.fields {
+        let name = &buf[f.name.clone()];
+        if name.contains(&b'_') {
+            match cfg.underscores {
+                Underscores::Reject => return Err(Reject::Underscore),
+                Underscores::Drop => f.forward = false,
+                Underscores::Allow => {}
+            }
+            // Never read as its dash twin (Content_Length is not a length).
+            f.kind = FieldKind::Other;
         }
-        let dropped = underscore && cfg.underscores == Underscores::Drop;
-        let kind = if dropped {
-            FieldKind::Other
-        } else {
-            FieldKind::of(h.name.as_bytes())
-        };
-        summary.add(kind, h.value, value.clone())?;
-        head.fields.push(Field {
-            line: name.start..line_end,
-            name,
-            value,
-            kind,
-            forward: !dropped && !kind.is_hop_by_hop(),
-        });
+        summary.add(f.kind, &buf[f.value.clone()], f.value.clone())?;
     }
     let line_end = head.fields.first().map_or(end_of_fields, |f| f.line.start);
     head.request_line = head.method.start..line_end - 2;
-    Ok(())
-}
-
-/// Every line of the head must end in CRLF: httparse also takes a bare
-/// LF, which another parser on the path may read differently.
-fn check_line_ends(buf: &[u8], head: &RequestHead) -> Result<(), Reject> {
-    let crlf = |end: usize| end >= 2 && &buf[end - 2..end] == b"\r\n";
-    let leading = &buf[..head.method.start];
-    let leading_ok = leading.len() % 2 == 0 && leading.chunks(2).all(|c| c == b"\r\n");
-    let lines_ok = head.fields.iter().all(|f| crlf(f.line.end));
-    if !leading_ok || !crlf(head.request_line.end + 2) || !lines_ok || !crlf(head.head_len) {
+    if !line_ends_ok(
+        buf,
+        head.method.start,
+        head.request_line.end,
+        &head.fields,
+        head.head_len,
+    ) {
         return Err(Reject::BareLineEnd);
     }
     Ok(())

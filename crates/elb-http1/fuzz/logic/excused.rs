@@ -104,7 +104,17 @@ fn same_head(data: &[u8], head: &RequestHead, seen: &Seen) {
         }
         _ => target.to_vec(),
     };
-    let uri_same = shown == seen.uri.as_bytes();
+    // ... and the scheme in lower case.
+    let theirs = seen.uri.as_bytes();
+    let scheme = shown.iter().position(|&b| b == b':').filter(|_| !shown.starts_with(b"/"));
+    let uri_same = match scheme {
+        Some(n) if head.form == Some(elb_http1::TargetForm::Absolute) => {
+            theirs.len() == shown.len()
+                && shown[..n].eq_ignore_ascii_case(&theirs[..n])
+                && shown[n..] == theirs[n..]
+        }
+        _ => shown == theirs,
+    };
     assert!(uri_same, "target {:?} vs {:?}", String::from_utf8_lossy(target), seen.uri);
     assert_eq!(head.version == elb_http1::Version::Http10, seen.http10, "version");
     let mut ours: Vec<(String, Vec<u8>)> = head
