@@ -18,6 +18,7 @@ mod request;
 mod response;
 mod syntax;
 mod target;
+mod writer;
 
 pub use chunked::{ChunkError, ChunkedDecoder, ChunkedLimits, Decoded};
 pub use fields::{Field, FieldKind};
@@ -33,3 +34,4 @@ pub use response::{
 };
 pub use syntax::is_valid_authority;
 pub use target::TargetForm;
+pub use writer::{HeadWriter, Rewrite};
