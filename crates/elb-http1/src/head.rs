@@ -27,7 +27,8 @@ pub fn classify_httparse_error(e: httparse::Error, buf: &[u8], max_head: usize) 
     let window = &buf[..buf.len().min(max_head)];
     match e {
         httparse::Error::TooManyHeaders => Reject::TooManyHeaders,
-        httparse::Error::Version => Reject::Version,
+        httparse::Error::Version if names_a_version(window) => Reject::Version,
+        httparse::Error::Version => Reject::RequestLine,
         httparse::Error::Token => {
             if window.first().is_some_and(|&b| crate::syntax::is_tchar(b)) {
                 Reject::RequestLine
@@ -41,7 +42,12 @@ pub fn classify_httparse_error(e: httparse::Error, buf: &[u8], max_head: usize) 
             } else if e == httparse::Error::HeaderValue {
                 Reject::HeaderValue
             } else if e == httparse::Error::NewLine {
-                Reject::BareLineEnd
+                let bare_cr = window.windows(2).any(|w| w[0] == b'\r' && w[1] != b'\n');
+                if bare_cr {
+                    Reject::BareLineEnd
+                } else {
+                    Reject::RequestLine
+                }
             } else {
                 Reject::HeaderName
             }
@@ -93,4 +99,16 @@ pub fn line_ends_ok(
         && crlf(first_end + 2)
         && fields.iter().all(|f| crlf(f.line.end))
         && crlf(head_len)
+}
+
+/// Whether the request line's last word is `HTTP/d.d`: only then is the
+/// refusal about the version (505) rather than the line (400).
+fn names_a_version(buf: &[u8]) -> bool {
+    let line = buf
+        .split(|&b| b == b'\n')
+        .find(|l| !l.is_empty() && l != b"\r");
+    let Some(line) = line else { return false };
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let word = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
+    matches!(word, [b'H', b'T', b'T', b'P', b'/', a, b'.', b] if a.is_ascii_digit() && b.is_ascii_digit())
 }

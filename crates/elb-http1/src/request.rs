@@ -48,14 +48,16 @@ pub enum Underscores {
     Allow,
 }
 
-/// An absolute-form target whose authority differs from Host.
+/// An absolute-form target whose authority differs from Host. Refused by
+/// default, as HAProxy does: a client that sends both and makes them differ
+/// is probing for a proxy and a member that route by different ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum HostMismatch {
-    /// The target's authority wins and replaces Host (RFC 9112 §3.2.2).
+    /// Refuse the request (400).
     #[default]
-    UseTarget,
-    /// Refuse the request.
     Reject,
+    /// The target's authority wins and replaces Host (RFC 9112 §3.2.2).
+    UseTarget,
 }
 
 /// Limits and policies for request heads.
@@ -80,7 +82,7 @@ impl Default for RequestConfig {
             max_headers: 100,
             max_target_bytes: 8 * 1024,
             underscores: Underscores::Drop,
-            host_mismatch: HostMismatch::UseTarget,
+            host_mismatch: HostMismatch::Reject,
         }
     }
 }

@@ -2,15 +2,17 @@
 //! parses again to the same request.
 
 use elb_http1::{
-    HeadWriter, Progress, RequestBody, RequestConfig, RequestHead, Rewrite, parse_request,
+    HeadWriter, HostMismatch, Progress, RequestBody, RequestConfig, RequestHead, Rewrite,
+    parse_request,
 };
 
 fn parsed(raw: &[u8]) -> RequestHead {
+    let cfg = RequestConfig {
+        host_mismatch: HostMismatch::UseTarget,
+        ..RequestConfig::default()
+    };
     let mut head = RequestHead::default();
-    assert_eq!(
-        parse_request(raw, &RequestConfig::default(), &mut head),
-        Ok(Progress::Complete)
-    );
+    assert_eq!(parse_request(raw, &cfg, &mut head), Ok(Progress::Complete));
     head
 }
 

@@ -57,6 +57,9 @@ fn refused_heads_get_their_reason() {
         (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x7fb\r\n\r\n", HeaderValue),
         (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", Version),
         (b"GET / HTTP/1.2\r\nHost: a\r\n\r\n", Version),
+        (b"GET / http/1.1\r\nHost: a\r\n\r\n", RequestLine),
+        (b"GET / HTTP/1.1x\r\nHost: a\r\n\r\n", RequestLine),
+        (b"GET http://b/ HTTP/1.1\r\nHost: a\r\n\r\n", HostMismatch),
         (b"GET /a#frag HTTP/1.1\r\nHost: a\r\n\r\n", Target),
         (b"GET /a\"b HTTP/1.1\r\nHost: a\r\n\r\n", Target),
         (b"GET /%zz HTTP/1.1\r\nHost: a\r\n\r\n", Target),
@@ -141,7 +144,11 @@ fn accepted_heads_get_framing_and_flags() {
 #[test]
 fn the_targets_authority_wins_over_host() {
     let raw = b"GET http://b.example:8080/p?q HTTP/1.1\r\nHost: a.example\r\n\r\n";
-    let h = parse(raw, &RequestConfig::default()).unwrap();
+    let lenient = RequestConfig {
+        host_mismatch: HostMismatch::UseTarget,
+        ..RequestConfig::default()
+    };
+    let h = parse(raw, &lenient).unwrap();
     assert_eq!(&raw[h.authority.clone().unwrap()], b"b.example:8080");
     assert_eq!(&raw[h.path_and_query.clone()], b"/p?q");
     assert!(h.rewrite_host);

@@ -17,6 +17,9 @@ pub enum Excuse {
     DuplicateHost,
     /// A Host value that is not an authority: RFC 9112 §3.2 says 400.
     InvalidHost,
+    /// An absolute-form target whose authority differs from Host (refused
+    /// by default, as HAProxy does; hyper passes both on).
+    HostMismatch,
     /// Several Content-Length values, even equal ones (hyper merges equal ones).
     DuplicateContentLength,
     /// Content-Length with Transfer-Encoding (hyper drops the length).
@@ -48,6 +51,7 @@ fn excuse_for(reason: Reject, seen: &Seen, data: &[u8]) -> Option<Excuse> {
         Reject::MissingHost if !seen.http10 && count("host") == 0 => Excuse::MissingHost,
         Reject::DuplicateHost if count("host") > 1 => Excuse::DuplicateHost,
         Reject::InvalidHost if count("host") == 1 => Excuse::InvalidHost,
+        Reject::HostMismatch if count("host") == 1 && !seen.uri.starts_with('/') => Excuse::HostMismatch,
         Reject::DuplicateContentLength
             if count("content-length") > 1 || values("content-length").any(|v| v.contains(&b',')) =>
         {

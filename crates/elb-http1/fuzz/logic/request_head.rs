@@ -15,7 +15,11 @@ pub fn run(data: &[u8]) {
         underscores: Underscores::Reject,
         ..RequestConfig::default()
     };
-    for cfg in [RequestConfig::default(), strict] {
+    let lenient = RequestConfig {
+        host_mismatch: elb_http1::HostMismatch::UseTarget,
+        ..RequestConfig::default()
+    };
+    for cfg in [RequestConfig::default(), strict, lenient] {
         let mut head = RequestHead::default();
         if parse_request(data, &cfg, &mut head) == Ok(Progress::Complete) {
             check_head(data, &cfg, &head);
