@@ -1,31 +1,71 @@
 //! Byte classes and small grammars of RFC 9110 and RFC 3986 shared by the
 //! request and response parsers (tokens, lists, Content-Length, authority).
 
-/// tchar (RFC 9110 §5.6.2).
-pub fn is_tchar(b: u8) -> bool {
+/// A 256-entry table of the bytes a const fn accepts, built at compile
+/// time, so the per-byte checks on the hot path are one load each.
+macro_rules! table {
+    ($f:ident) => {{
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = $f(i as u8);
+            i += 1;
+        }
+        t
+    }};
+}
+
+const fn tchar(b: u8) -> bool {
     matches!(b,
         b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9'
         | b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+'
         | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
 }
 
-/// unreserved (RFC 3986 §2.3).
-pub fn is_unreserved(b: u8) -> bool {
+const fn unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
-/// sub-delims (RFC 3986 §2.2).
-pub fn is_sub_delim(b: u8) -> bool {
+const fn sub_delim(b: u8) -> bool {
     matches!(
         b,
         b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
     )
 }
 
+const fn target_byte(b: u8) -> bool {
+    unreserved(b) || sub_delim(b) || matches!(b, b':' | b'@' | b'/' | b'?' | b'%')
+}
+
+const fn reg_name_byte(b: u8) -> bool {
+    unreserved(b) || sub_delim(b)
+}
+
+static TCHAR: [bool; 256] = table!(tchar);
+static UNRESERVED: [bool; 256] = table!(unreserved);
+static SUB_DELIM: [bool; 256] = table!(sub_delim);
+static TARGET: [bool; 256] = table!(target_byte);
+static REG_NAME: [bool; 256] = table!(reg_name_byte);
+
+/// tchar (RFC 9110 §5.6.2).
+pub fn is_tchar(b: u8) -> bool {
+    TCHAR[usize::from(b)]
+}
+
+/// unreserved (RFC 3986 §2.3).
+pub fn is_unreserved(b: u8) -> bool {
+    UNRESERVED[usize::from(b)]
+}
+
+/// sub-delims (RFC 3986 §2.2).
+pub fn is_sub_delim(b: u8) -> bool {
+    SUB_DELIM[usize::from(b)]
+}
+
 /// A byte allowed in the path or query of a request-target:
 /// pchar / "/" / "?" plus "%" (its hex digits are checked where decoded).
 pub fn is_target_byte(b: u8) -> bool {
-    is_unreserved(b) || is_sub_delim(b) || matches!(b, b':' | b'@' | b'/' | b'?' | b'%')
+    TARGET[usize::from(b)]
 }
 
 /// The members of a comma-separated list (RFC 9110 §5.6.1), trimmed of
@@ -125,7 +165,7 @@ fn is_reg_name(host: &[u8]) -> bool {
             i += 3;
             continue;
         }
-        if !(is_unreserved(b) || is_sub_delim(b)) {
+        if !REG_NAME[usize::from(b)] {
             return false;
         }
         i += 1;

@@ -113,7 +113,11 @@ fn scheme_len(target: &[u8]) -> Option<usize> {
 /// Path and query bytes: RFC 3986 characters only (so no fragment, no
 /// space, no control, no non-ASCII); `%` must start `%HH`.
 fn check_path_bytes(pq: &[u8]) -> Result<(), Reject> {
-    let mut i = 0;
+    // Fast scan: most targets have no escape at all.
+    let Some(first) = pq.iter().position(|&b| !is_target_byte(b) || b == b'%') else {
+        return Ok(());
+    };
+    let mut i = first;
     while i < pq.len() {
         let b = pq[i];
         if !is_target_byte(b) {
