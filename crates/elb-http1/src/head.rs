@@ -20,6 +20,21 @@ pub fn offset_of(buf: &[u8], part: &[u8]) -> Range<usize> {
     start..start + part.len()
 }
 
+/// The head's length when complete (`Some(Some(n))`), `Some(None)` when
+/// more bytes are needed, `None` when the head is or must grow over `max`.
+pub fn within_limit(
+    status: httparse::Status<usize>,
+    buf_len: usize,
+    max: usize,
+) -> Option<Option<usize>> {
+    match status {
+        httparse::Status::Partial if buf_len > max => None,
+        httparse::Status::Partial => Some(None),
+        httparse::Status::Complete(n) if n > max => None,
+        httparse::Status::Complete(n) => Some(Some(n)),
+    }
+}
+
 /// Names the rule behind an httparse error, looking at the bytes where
 /// httparse does not say (a continuation line is obs-fold, a lone CR or LF
 /// a bad line end).

@@ -6,7 +6,9 @@ use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use crate::fields::{Field, FieldKind, Summary, drop_connection_listed};
-use crate::head::{MAX_HEADERS, classify_httparse_error, line_ends_ok, offset_of, push_fields};
+use crate::head::{
+    MAX_HEADERS, classify_httparse_error, line_ends_ok, offset_of, push_fields, within_limit,
+};
 use crate::reject::Reject;
 use crate::syntax::is_valid_authority;
 use crate::target::{TargetForm, classify};
@@ -179,15 +181,10 @@ pub fn parse_request(
     let status = httparse::ParserConfig::default()
         .parse_request_with_uninit_headers(&mut req, buf, slots)
         .map_err(|e| classify_httparse_error(e, buf, cfg.max_head_bytes))?;
-    let head_len = match status {
-        httparse::Status::Partial if buf.len() > cfg.max_head_bytes => {
-            return Err(Reject::HeadTooLarge);
-        }
-        httparse::Status::Partial => return Ok(Progress::Partial),
-        httparse::Status::Complete(n) if n > cfg.max_head_bytes => {
-            return Err(Reject::HeadTooLarge);
-        }
-        httparse::Status::Complete(n) => n,
+    let Some(head_len) =
+        within_limit(status, buf.len(), cfg.max_head_bytes).ok_or(Reject::HeadTooLarge)?
+    else {
+        return Ok(Progress::Partial);
     };
     let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
         return Err(Reject::RequestLine);

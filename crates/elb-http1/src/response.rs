@@ -6,7 +6,7 @@ use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use crate::fields::{Field, FieldKind, Summary};
-use crate::head::{MAX_HEADERS, line_ends_ok, push_fields};
+use crate::head::{MAX_HEADERS, line_ends_ok, push_fields, within_limit};
 use crate::reject::Reject;
 use crate::request::{Progress, Version};
 
@@ -142,15 +142,10 @@ pub fn parse_response(
             httparse::Error::TooManyHeaders => ResponseReject::TooLarge,
             _ => ResponseReject::Malformed,
         })?;
-    let head_len = match status {
-        httparse::Status::Partial if buf.len() > cfg.max_head_bytes => {
-            return Err(ResponseReject::TooLarge);
-        }
-        httparse::Status::Partial => return Ok(Progress::Partial),
-        httparse::Status::Complete(n) if n > cfg.max_head_bytes => {
-            return Err(ResponseReject::TooLarge);
-        }
-        httparse::Status::Complete(n) => n,
+    let Some(head_len) =
+        within_limit(status, buf.len(), cfg.max_head_bytes).ok_or(ResponseReject::TooLarge)?
+    else {
+        return Ok(Progress::Partial);
     };
     let (Some(minor), Some(code)) = (res.version, res.code) else {
         return Err(ResponseReject::Malformed);
