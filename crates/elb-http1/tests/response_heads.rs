@@ -43,6 +43,7 @@ fn framing_follows_rfc9112_section_6_3() {
         (b"HTTP/1.1 100 Continue\r\n\r\n", GET, None, true),
         (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n", GET, Tunnel, false),
         (b"HTTP/1.1 200 Connection established\r\n\r\n", CONNECT, Tunnel, false),
+        (b"HTTP/1.1 204 No Content\r\n\r\n", CONNECT, Tunnel, false),
         (b"HTTP/1.1 407 Auth\r\nContent-Length: 2\r\n\r\n", CONNECT, Length(2), true),
         (b"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", GET, Length(1), false),
         (b"HTTP/1.0 200 OK\r\nContent-Length: 1\r\nConnection: keep-alive\r\n\r\n", GET, Length(1), true),

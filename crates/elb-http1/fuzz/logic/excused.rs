@@ -4,7 +4,10 @@
 //! wrong reason from our side is still caught. docs/http1-strictness.md
 //! lists the same names.
 
-use elb_http1::{Progress, Reject, RequestBody, RequestConfig, RequestHead, parse_request};
+use elb_http1::{
+    ChunkError, ChunkedDecoder, ChunkedLimits, Progress, Reject, RequestBody, RequestConfig,
+    RequestHead, parse_request,
+};
 
 use crate::hyper_side::Seen;
 
@@ -39,6 +42,69 @@ pub enum Excuse {
     Expectation,
     /// A Connection member that is not a token (hyper does not look).
     ConnectionNotToken,
+}
+
+/// Deliberate strictness differences in a chunked body (our refusal,
+/// hyper's accept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyExcuse {
+    /// Whitespace after a chunk size without an extension (`5 \r\n`):
+    /// not in RFC 9112's grammar; hyper, HAProxy and nginx take it.
+    SizeTrailingSpace,
+    /// A control byte in a chunk extension (hyper does not look).
+    ExtensionControl,
+    /// A trailer naming a framing, routing or connection field, or a
+    /// trailer line hyper's lenient trailer parser takes.
+    TrailerField,
+}
+
+fn body_excuse(e: ChunkError, body: &[u8]) -> Option<BodyExcuse> {
+    let has_ws_before_cr = body.windows(2).any(|w| (w[0] == b' ' || w[0] == b'\t') && w[1] == b'\r');
+    match e {
+        ChunkError::InvalidSize if has_ws_before_cr => Some(BodyExcuse::SizeTrailingSpace),
+        ChunkError::InvalidExtension => Some(BodyExcuse::ExtensionControl),
+        ChunkError::InvalidTrailer | ChunkError::TrailersTooLarge => Some(BodyExcuse::TrailerField),
+        _ => None,
+    }
+}
+
+/// Our body decision against hyper's for an accepted head.
+fn same_body(data: &[u8], head: &RequestHead, seen: &Seen) {
+    let body = &data[head.head_len..];
+    let ours: Result<Option<Vec<u8>>, ChunkError> = match head.body {
+        RequestBody::None => Ok(Some(Vec::new())),
+        RequestBody::Length(n) => Ok((body.len() as u64 >= n).then(|| body[..n as usize].to_vec())),
+        RequestBody::Chunked => decode_all(body),
+    };
+    match (ours, &seen.body) {
+        (Ok(Some(a)), Some(b)) => assert_eq!(&a, b, "body data"),
+        (Ok(None), None) => {}
+        (Ok(Some(_)), None) => panic!("hyper's body decoder refuses a body we accept"),
+        (Ok(None), Some(_)) => panic!("hyper ends a body we find incomplete"),
+        (Err(_), None) => {}
+        (Err(e), Some(_)) => {
+            assert!(body_excuse(e, body).is_some(), "we refuse the body ({e:?}), hyper accepts it");
+        }
+    }
+}
+
+/// Decodes a whole chunked body: its data, `None` if the input ends first.
+fn decode_all(mut rest: &[u8]) -> Result<Option<Vec<u8>>, ChunkError> {
+    let mut d = ChunkedDecoder::new(ChunkedLimits::default());
+    let mut out = Vec::new();
+    loop {
+        let r = d.decode(rest)?;
+        if let Some(range) = r.data.clone() {
+            out.extend_from_slice(&rest[range]);
+        }
+        rest = &rest[r.consumed..];
+        if r.done {
+            return Ok(Some(out));
+        }
+        if rest.is_empty() {
+            return Ok(None);
+        }
+    }
 }
 
 /// Whether hyper's own view of the request supports the excuse claimed.
@@ -84,7 +150,10 @@ pub fn compare(data: &[u8], seen: Option<Seen>) {
     let mut head = RequestHead::default();
     let ours = parse_request(data, &RequestConfig::default(), &mut head);
     match (ours, seen) {
-        (Ok(Progress::Complete), Some(seen)) => same_head(data, &head, &seen),
+        (Ok(Progress::Complete), Some(seen)) => {
+            same_head(data, &head, &seen);
+            same_body(data, &head, &seen);
+        }
         (Ok(Progress::Complete), None) => panic!("we accept, hyper refuses"),
         (Ok(Progress::Partial), Some(_)) => panic!("hyper accepts a head we find incomplete"),
         (Ok(Progress::Partial), None) | (Err(_), None) => {}

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use bytes::Bytes;
 use http_body::Body as _;
-use http_body_util::Empty;
+use http_body_util::{BodyExt, Empty};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -24,6 +24,9 @@ pub struct Seen {
     pub headers: Vec<(String, Vec<u8>)>,
     /// `Some(n)` for a body of exactly n bytes, `None` for chunked.
     pub exact_len: Option<u64>,
+    /// The body's data as hyper decoded it, `None` when hyper's body
+    /// decoder failed (bad framing, or the input ended first).
+    pub body: Option<Vec<u8>>,
 }
 
 thread_local! {
@@ -45,9 +48,9 @@ async fn serve(data: &[u8]) -> Option<Seen> {
     client.shutdown().await.expect("shutdown");
     let record = seen.clone();
     let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-        let mut slot = record.borrow_mut();
-        if slot.is_none() {
-            *slot = Some(Seen {
+        let first = record.borrow().is_none();
+        if first {
+            *record.borrow_mut() = Some(Seen {
                 method: req.method().as_str().to_owned(),
                 uri: req.uri().to_string(),
                 http10: req.version() == hyper::Version::HTTP_10,
@@ -57,9 +60,20 @@ async fn serve(data: &[u8]) -> Option<Seen> {
                     .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
                     .collect(),
                 exact_len: req.body().size_hint().exact(),
+                body: None,
             });
         }
-        async { Ok::<_, Infallible>(hyper::Response::new(Empty::<Bytes>::new())) }
+        let record = record.clone();
+        async move {
+            if first {
+                // Data frames only: trailers are checked by the head rules.
+                let body = req.into_body().collect().await.ok().map(|c| c.to_bytes().to_vec());
+                if let Some(seen) = record.borrow_mut().as_mut() {
+                    seen.body = body;
+                }
+            }
+            Ok::<_, Infallible>(hyper::Response::new(Empty::<Bytes>::new()))
+        }
     });
     let conn = http1::Builder::new().serve_connection(TokioIo::new(server), svc);
     let mut sink = Vec::new();

@@ -21,10 +21,14 @@ pub fn run(data: &[u8]) {
     let n = head.head_len;
     assert!(n <= raw.len() && raw[..n].ends_with(b"\r\n\r\n"));
     assert!(head.status_line.end <= n && head.fields.iter().all(|f| f.line.end <= n - 2));
-    let bodiless = (req.head && head.body != ResponseBody::Tunnel)
-        || (100..200).contains(&head.status) && head.status != 101
-        || head.status == 204
-        || head.status == 304;
+    // Any 2xx to CONNECT is a tunnel, 204 included (RFC 9110 §9.3.6).
+    let tunnel = head.status == 101 || (req.connect && (200..300).contains(&head.status));
+    assert_eq!(head.body == ResponseBody::Tunnel, tunnel, "tunnel decision");
+    let bodiless = !tunnel
+        && (req.head
+            || (100..200).contains(&head.status)
+            || head.status == 204
+            || head.status == 304);
     if bodiless {
         assert_eq!(
             head.body,
