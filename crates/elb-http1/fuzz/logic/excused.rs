@@ -29,6 +29,9 @@ pub enum Excuse {
     LengthAndChunked,
     /// A transfer coding other than chunked before chunked: 501 (hyper passes it).
     UnsupportedTransferCoding,
+    /// chunked applied more than once (RFC 9112 §7 forbids it; hyper takes
+    /// any Transfer-Encoding whose last coding is chunked).
+    ChunkedTwice,
     /// Transfer-Encoding on HTTP/1.0: RFC 9112 §6.1 faulty framing.
     TransferEncodingOnHttp10,
     /// A line ended by a bare LF (RFC 9112 §2.2 allows either; we refuse).
@@ -56,6 +59,9 @@ pub enum BodyExcuse {
     /// A trailer naming a framing, routing or connection field, or a
     /// trailer line hyper's lenient trailer parser takes.
     TrailerField,
+    /// A bare LF in the trailer section (hyper's trailer reader takes it;
+    /// its chunk-line reader, like ours, does not).
+    TrailerBareLf,
 }
 
 fn body_excuse(e: ChunkError, body: &[u8]) -> Option<BodyExcuse> {
@@ -64,6 +70,7 @@ fn body_excuse(e: ChunkError, body: &[u8]) -> Option<BodyExcuse> {
         ChunkError::InvalidSize if has_ws_before_cr => Some(BodyExcuse::SizeTrailingSpace),
         ChunkError::InvalidExtension => Some(BodyExcuse::ExtensionControl),
         ChunkError::InvalidTrailer | ChunkError::TrailersTooLarge => Some(BodyExcuse::TrailerField),
+        ChunkError::MissingCrlf if has_bare_lf(body) => Some(BodyExcuse::TrailerBareLf),
         _ => None,
     }
 }
@@ -127,17 +134,91 @@ fn excuse_for(reason: Reject, seen: &Seen, data: &[u8]) -> Option<Excuse> {
         Reject::UnsupportedTransferCoding if count("transfer-encoding") > 0 => {
             Excuse::UnsupportedTransferCoding
         }
+        Reject::InvalidTransferEncoding if chunked_twice(values("transfer-encoding")) => {
+            Excuse::ChunkedTwice
+        }
         Reject::TransferEncodingOnHttp10 if seen.http10 && count("transfer-encoding") > 0 => {
             Excuse::TransferEncodingOnHttp10
         }
         Reject::BareLineEnd if has_bare_lf(data) => Excuse::BareLineEnd,
-        Reject::Target => Excuse::TargetBytes,
+        Reject::Target if target_breaks_rfc3986(data) => Excuse::TargetBytes,
         Reject::TargetForm => Excuse::TargetForm,
         Reject::Expectation if count("expect") > 0 => Excuse::Expectation,
         Reject::HeaderValue if count("connection") > 0 => Excuse::ConnectionNotToken,
         _ => return None,
     };
     Some(e)
+}
+
+/// An independent reading of the raw target (second word of the request
+/// line): a byte outside RFC 3986's set, a bad escape, a scheme other than
+/// http(s), userinfo, or no authority in absolute-form.
+fn target_breaks_rfc3986(data: &[u8]) -> bool {
+    let start = data.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(0);
+    let Some(target) = data[start..].split(|&b| b == b' ').nth(1) else {
+        return false;
+    };
+    const ALLOWED: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/?%[]";
+    let bad_byte = target.iter().any(|b| !ALLOWED.contains(b));
+    let bad_escape = target
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'%' && !(target.get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))));
+    let text = String::from_utf8_lossy(target).to_ascii_lowercase();
+    let absolute = !text.starts_with('/') && text.contains("://");
+    let bad_absolute = absolute && {
+        let (scheme, rest) = text.split_once("://").unwrap_or_default();
+        let authority = rest.split(['/', '?']).next().unwrap_or_default();
+        !(scheme == "http" || scheme == "https") || authority.is_empty() || authority.contains('@')
+    };
+    // Brackets belong only in an IP-literal authority; an authority we refuse
+    // as a whole (a bad port, a bad IP-literal) is also a target refusal.
+    let path = if absolute {
+        let rest = text.split_once("://").map(|(_, r)| r).unwrap_or_default();
+        rest.find(['/', '?']).map_or("", |i| &rest[i..]).to_owned()
+    } else {
+        text.clone()
+    };
+    let brackets_in_path = path.contains(['[', ']']);
+    let odd_authority = absolute && !bad_absolute && {
+        let rest = text.split_once("://").map(|(_, r)| r).unwrap_or_default();
+        odd_host_port(rest.split(['/', '?']).next().unwrap_or_default())
+    };
+    // Neither origin- nor absolute- nor asterisk-form: authority-form,
+    // which only CONNECT may use and only with a valid host:port.
+    let authority_like = !target.starts_with(b"/") && !absolute && target != b"*";
+    bad_byte || bad_escape || bad_absolute || brackets_in_path || odd_authority || authority_like
+}
+
+/// A host[:port] that is not a plain reg-name or bracketed IPv6 with an
+/// optional port of at most 65535.
+fn odd_host_port(a: &str) -> bool {
+    let (host, port) = match a.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(':') && !p.contains(']') => (h, Some(p)),
+        _ => (a, None),
+    };
+    let port_bad = port.is_some_and(|p| !p.is_empty() && p.parse::<u16>().is_err() || p.len() > 5);
+    let host_bad = if let Some(v6) = host.strip_prefix('[') {
+        v6.strip_suffix(']').is_none_or(|v| v.parse::<std::net::Ipv6Addr>().is_err())
+    } else {
+        host.is_empty()
+            || !host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b))
+    };
+    port_bad || host_bad
+}
+
+/// More than one chunked among the codings, the last one chunked.
+fn chunked_twice<'a>(values: impl Iterator<Item = &'a Vec<u8>>) -> bool {
+    let mut codings = Vec::new();
+    for v in values {
+        for m in v.split(|&b| b == b',') {
+            let m = String::from_utf8_lossy(m).trim_matches([' ', '\t']).to_ascii_lowercase();
+            if !m.is_empty() {
+                codings.push(m);
+            }
+        }
+    }
+    codings.iter().filter(|c| *c == "chunked").count() > 1 && codings.last().is_some_and(|c| c == "chunked")
 }
 
 fn has_bare_lf(data: &[u8]) -> bool {

@@ -75,7 +75,10 @@ async fn serve(data: &[u8]) -> Option<Seen> {
             Ok::<_, Infallible>(hyper::Response::new(Empty::<Bytes>::new()))
         }
     });
-    let conn = http1::Builder::new().serve_connection(TokioIo::new(server), svc);
+    // half_close: the client's EOF must not cancel the service reading the body.
+    let conn = http1::Builder::new()
+        .half_close(true)
+        .serve_connection(TokioIo::new(server), svc);
     let mut sink = Vec::new();
     let _ = tokio::join!(conn, client.read_to_end(&mut sink));
     seen.take()
