@@ -1,0 +1,97 @@
+//! What the router forwards the service address to, and waiting for that to change: the
+//! kernel's route (as zebra installed it) is the truth a client's packets meet.
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use netlab::{Host, Proc};
+
+use super::topology::{SERVICE, balancer_of_next_hop};
+
+/// The balancers the router's route to the service address points at (empty: no route).
+pub fn next_hops(router: &Host) -> Result<BTreeSet<usize>> {
+    let out = router.run(&["ip", "-4", "route", "show", &format!("{SERVICE}/32")])?;
+    Ok(parse_next_hops(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The balancer of every `via ADDR` in `ip route show` output.
+fn parse_next_hops(text: &str) -> BTreeSet<usize> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words
+        .windows(2)
+        .filter(|w| w[0] == "via")
+        .filter_map(|w| w[1].parse::<Ipv4Addr>().ok())
+        .filter_map(balancer_of_next_hop)
+        .collect()
+}
+
+/// Route and next-hop changes on the router as `ip monitor` reports them: the event a wait
+/// for a new set of next hops wakes on.
+pub struct RouteWatch {
+    monitor: Proc,
+}
+
+impl RouteWatch {
+    /// Starts the monitor and returns once it is known to listen (it has reported a marker
+    /// route added and removed).
+    pub fn start(router: &Host) -> Result<Self> {
+        let mut cmd = router.command("ip");
+        cmd.args(["-o", "monitor", "route", "nexthop"]);
+        let monitor = router.spawn("ip-monitor-route", cmd)?;
+        let marker = "198.19.255.254/32";
+        for _ in 0..50 {
+            router.run(&["ip", "route", "add", "blackhole", marker])?;
+            router.run(&["ip", "route", "del", "blackhole", marker])?;
+            if monitor
+                .wait_for_line(r"Deleted.*198\.19\.255\.254", Duration::from_millis(200))
+                .is_ok()
+            {
+                return Ok(Self { monitor });
+            }
+        }
+        bail!("ip monitor on the router never reported the marker route")
+    }
+
+    /// Waits until the router's next hops for the service satisfy `done`; returns them and
+    /// when that was seen.
+    pub fn wait(
+        &self,
+        router: &Host,
+        timeout: Duration,
+        done: impl Fn(&BTreeSet<usize>) -> bool,
+    ) -> Result<(BTreeSet<usize>, Instant)> {
+        let end = Instant::now() + timeout;
+        loop {
+            let hops = next_hops(router)?;
+            if done(&hops) {
+                return Ok((hops, Instant::now()));
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.monitor.wait_for_line(".", left).is_err() {
+                bail!("router next hops still {hops:?} after {timeout:?}");
+            }
+        }
+    }
+
+    /// Waits until the router forwards to exactly `want`.
+    pub fn wait_for(&self, router: &Host, want: &[usize], timeout: Duration) -> Result<Instant> {
+        let want: BTreeSet<usize> = want.iter().copied().collect();
+        self.wait(router, timeout, |h| *h == want).map(|(_, at)| at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_single_and_multipath_routes() {
+        let multi = "198.18.1.1 nhid 12 proto bgp metric 20 \n\tnexthop via 198.18.2.1 dev rb0 weight 1 \n\tnexthop via 198.18.2.5 dev rb2 weight 1 \n";
+        assert_eq!(parse_next_hops(multi), BTreeSet::from([0, 2]));
+        let single = "198.18.1.1 nhid 13 via 198.18.2.3 dev rb1 proto bgp metric 20 \n";
+        assert_eq!(parse_next_hops(single), BTreeSet::from([1]));
+        assert!(parse_next_hops("").is_empty());
+    }
+}
