@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use elb_ha_e2e::ecmp::Ecmp;
-use elb_ha_e2e::ecmp::configs::GateOptions;
+use elb_ha_e2e::ecmp::configs::{GateOptions, Speaker};
 use elb_ha_e2e::ecmp::load::{NewConnections, spread, switch_after};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
@@ -18,7 +18,7 @@ fn lab() -> Option<Ecmp> {
     if !netlab::require_root_or_skip("ecmp") {
         return None;
     }
-    Some(Ecmp::start(&GateOptions::fast()).expect("ECMP lab"))
+    Some(Ecmp::start(&Speaker::Gate(GateOptions::fast())).expect("ECMP lab"))
 }
 
 fn new_connections(ecmp: &Ecmp) -> NewConnections {

@@ -10,9 +10,9 @@ use anyhow::{Context, Result};
 use netlab::{Host, Proc};
 use nix::sys::signal::Signal;
 
-use super::configs::{GateOptions, balancer_frr, gate_conf, proxy_yaml};
+use super::configs::{Speaker, balancer_frr, exabgp_conf, gate_conf, proxy_yaml};
 use super::frr::Frr;
-use super::topology::{SERVICE_PORT, uplink_addr};
+use super::topology::{SERVICE, SERVICE_PORT, uplink_addr};
 use crate::bins::{bin, ctl};
 
 const START_TIMEOUT: Duration = Duration::from_secs(15);
@@ -22,30 +22,43 @@ const CUT_TABLE: &str = "ecmp_cut";
 pub struct Balancer {
     pub k: usize,
     dir: PathBuf,
+    speaker: Speaker,
     proxy: Option<Proc>,
+    /// vrrpd (the gate) or ExaBGP, per the speaker.
     gate: Option<Proc>,
-    pub frr: Frr,
+    /// FRR, with the gate; ExaBGP speaks BGP itself.
+    pub frr: Option<Frr>,
 }
 
 impl Balancer {
-    /// Writes the configs and starts FRR, elb-proxy and the gate on `host`.
+    /// Writes the configs and starts the speaker, elb-proxy and the gate on `host`.
     pub fn start(
         host: &Host,
         k: usize,
         dir: PathBuf,
         members: Ipv4Addr,
-        gate: &GateOptions,
+        speaker: &Speaker,
     ) -> Result<Self> {
         std::fs::create_dir_all(&dir)?;
         std::fs::write(dir.join("elb-proxy.yaml"), proxy_yaml(members, &dir, "1s"))?;
-        std::fs::write(
-            dir.join("keepalived.conf"),
-            gate_conf(k, gate, &bin("elb-check")),
-        )?;
-        let frr = Frr::start(host, &dir.join("frr"), &balancer_frr(k))?;
+        let elb_check = bin("elb-check");
+        let frr = match speaker {
+            Speaker::Gate(g) => {
+                std::fs::write(dir.join("keepalived.conf"), gate_conf(k, g, &elb_check))?;
+                Some(Frr::start(host, &dir.join("frr"), &balancer_frr(k))?)
+            }
+            Speaker::ExaBgp(g) => {
+                let conf = exabgp_conf(k, g, &elb_check, &dir.join("disabled"));
+                std::fs::write(dir.join("exabgp.conf"), conf)?;
+                // ExaBGP announces an address that stays on lo (no gate removes it).
+                host.run(&["ip", "addr", "add", &format!("{SERVICE}/32"), "dev", "lo"])?;
+                None
+            }
+        };
         let mut b = Self {
             k,
             dir,
+            speaker: speaker.clone(),
             proxy: None,
             gate: None,
             frr,
@@ -69,12 +82,27 @@ impl Balancer {
     }
 
     pub fn start_gate(&mut self, host: &Host) -> Result<()> {
-        let mut cmd = host.command(&bin("vrrpd").to_string_lossy());
-        cmd.args(["-n", "-l", "-f"])
-            .arg(self.dir.join("keepalived.conf"))
-            .arg("-p")
-            .arg(self.dir.join("vrrpd.pid"));
-        self.gate = Some(host.spawn("gate-vrrpd", cmd)?);
+        let proc = match self.speaker {
+            Speaker::Gate(_) => {
+                let mut cmd = host.command(&bin("vrrpd").to_string_lossy());
+                cmd.args(["-n", "-l", "-f"])
+                    .arg(self.dir.join("keepalived.conf"))
+                    .arg("-p")
+                    .arg(self.dir.join("vrrpd.pid"));
+                host.spawn("gate-vrrpd", cmd)?
+            }
+            Speaker::ExaBgp(_) => {
+                let mut cmd = host.command("/usr/sbin/exabgp");
+                cmd.arg(self.dir.join("exabgp.conf"))
+                    .env("exabgp_daemon_user", "root")
+                    .env("exabgp_daemon_daemonize", "false")
+                    .env("exabgp_daemon_drop", "false")
+                    .env("exabgp_log_destination", "stdout")
+                    .env("exabgp_api_cli", "false");
+                host.spawn("exabgp", cmd)?
+            }
+        };
+        self.gate = Some(proc);
         Ok(())
     }
 
@@ -89,21 +117,44 @@ impl Balancer {
     /// A planned stop: SIGTERM, so elb-proxy tells the gate first and serves out its grace;
     /// returns once it has exited.
     pub fn drain_proxy(&mut self) -> Result<()> {
+        self.signal_proxy(Signal::SIGTERM)?;
+        self.wait_proxy_exit()
+    }
+
+    /// Sends `signal` to elb-proxy (which keeps running until [`Self::wait_proxy_exit`]).
+    pub fn signal_proxy(&self, signal: Signal) -> Result<()> {
+        self.proxy
+            .as_ref()
+            .context("elb-proxy not running")?
+            .signal(signal)
+    }
+
+    /// Waits for elb-proxy to exit (after a drain) and forgets it.
+    pub fn wait_proxy_exit(&mut self) -> Result<()> {
         let mut proc = self.proxy.take().context("elb-proxy not running")?;
-        proc.signal(Signal::SIGTERM)?;
         proc.wait_exit(Duration::from_secs(40))?;
         Ok(())
     }
 
-    /// `vrrpd ctl set maintenance on|off`: withdraw (or announce again) on demand.
-    pub fn maintenance(&self, host: &Host, on: bool) -> Result<String> {
-        ctl(
-            host,
-            "vrrpd",
-            "-p",
-            &self.dir.join("vrrpd.pid"),
-            &["set", "maintenance", if on { "on" } else { "off" }],
-        )
+    /// Maintenance on demand: `vrrpd ctl set maintenance on|off` for the gate, the disable
+    /// file for ExaBGP's healthcheck.
+    pub fn maintenance(&self, host: &Host, on: bool) -> Result<()> {
+        match self.speaker {
+            Speaker::Gate(_) => {
+                let word = if on { "on" } else { "off" };
+                let pid = self.dir.join("vrrpd.pid");
+                ctl(host, "vrrpd", "-p", &pid, &["set", "maintenance", word]).map(drop)
+            }
+            Speaker::ExaBgp(_) => {
+                let file = self.dir.join("disabled");
+                if on {
+                    std::fs::write(file, "")?;
+                } else {
+                    std::fs::remove_file(file)?;
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Drops every frame on the uplink while the link stays up (the router sees silence,
@@ -138,7 +189,9 @@ impl Balancer {
         for p in [&self.proxy, &self.gate].into_iter().flatten() {
             out.push_str(&format!("----- {} -----\n{}\n", p.label(), p.output()));
         }
-        out.push_str(&self.frr.logs());
+        if let Some(frr) = &self.frr {
+            out.push_str(&frr.logs());
+        }
         out
     }
 }

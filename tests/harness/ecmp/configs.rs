@@ -151,3 +151,53 @@ pub fn proxy_yaml(members_host: std::net::Ipv4Addr, dir: &Path, grace: &str) -> 
         dir.join("vrrpd.sock").display(),
     )
 }
+
+/// What announces the service on each balancer.
+#[derive(Debug, Clone)]
+pub enum Speaker {
+    /// FRR announcing the address the gate (vrrpd + elb-check) holds on `lo`.
+    Gate(GateOptions),
+    /// ExaBGP with its own healthcheck program running elb-check at the same pace (the
+    /// peer the benchmark compares against); the address stays on `lo`.
+    ExaBgp(GateOptions),
+}
+
+impl Speaker {
+    pub fn gate(&self) -> &GateOptions {
+        match self {
+            Speaker::Gate(g) | Speaker::ExaBgp(g) => g,
+        }
+    }
+
+    pub fn name(&self) -> String {
+        let g = self.gate();
+        let who = match self {
+            Speaker::Gate(_) => "FRR + vrrpd gate",
+            Speaker::ExaBgp(_) => "ExaBGP healthcheck",
+        };
+        format!(
+            "{who} (probe every {} s, fall {}, rise {})",
+            g.interval, g.fall, g.rise
+        )
+    }
+}
+
+/// ExaBGP on balancer `k`: one session to the router, its healthcheck process announcing
+/// the service (withdrawing on down, disabled while `disable` exists).
+pub fn exabgp_conf(k: usize, opts: &GateOptions, elb_check: &Path, disable: &Path) -> String {
+    let (me, peer) = (uplink_addr(k), router_addr(k));
+    format!(
+        "process watch {{\n    run /usr/bin/python3 -m exabgp healthcheck --no-syslog \
+         --cmd \"{} -t {} http://{me}:{SERVICE_PORT}/services/EchoProxy\" --ip {SERVICE}/32 \
+         --no-ip-setup --interval {i} --fast-interval {i} --timeout 1 --rise {} --fall {} \
+         --withdraw-on-down --disable {};\n    encoder text;\n}}\n\
+         neighbor {peer} {{\n    router-id {me};\n    local-address {me};\n    local-as {BALANCER_AS};\n\
+         \x20   peer-as {ROUTER_AS};\n    hold-time 9;\n    api {{\n        processes [ watch ];\n    }}\n}}\n",
+        elb_check.display(),
+        opts.probe_timeout,
+        opts.rise,
+        opts.fall,
+        disable.display(),
+        i = opts.interval,
+    )
+}

@@ -8,6 +8,7 @@ pub mod configs;
 pub mod frr;
 pub mod load;
 pub mod member;
+pub mod resilient;
 pub mod routes;
 pub mod topology;
 
@@ -17,7 +18,7 @@ use anyhow::{Context, Result};
 use netlab::{Host, Lab, Proc};
 
 use balancer::Balancer;
-use configs::{GateOptions, MEMBER_PORTS, router_frr};
+use configs::{MEMBER_PORTS, Speaker, router_frr};
 use frr::Frr;
 use routes::RouteWatch;
 use topology::{BALANCERS, CLIENT, HOSTS, MEMBERS, ROUTER, balancer_host};
@@ -37,7 +38,7 @@ pub struct Ecmp {
 
 impl Ecmp {
     /// Builds the lab and waits until the router forwards the service to every balancer.
-    pub fn start(gate: &GateOptions) -> Result<Self> {
+    pub fn start(speaker: &Speaker) -> Result<Self> {
         let lab = Lab::new(HOSTS)?;
         topology::wire(&lab)?;
         let members_host = lab.host(MEMBERS);
@@ -52,7 +53,7 @@ impl Ecmp {
         for k in 0..BALANCERS {
             let dir = lab.dir().join(format!("balancer{k}"));
             let host = lab.host(balancer_host(k));
-            balancers.push(Balancer::start(host, k, dir, members_host.ipv4(), gate)?);
+            balancers.push(Balancer::start(host, k, dir, members_host.ipv4(), speaker)?);
         }
         let ecmp = Self {
             balancers,
