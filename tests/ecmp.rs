@@ -128,3 +128,53 @@ fn maintenance_withdraws_on_demand_and_bfd_notices_a_dead_link() -> Result<()> {
     ecmp.wait_next_hops(&[0, 1, 2], Duration::from_secs(20))?;
     Ok(())
 }
+
+/// The configs in deploy/ecmp are what their daemons accept: FRR's own syntax check, vrrpd's
+/// config test (with elb-check at its built path) and elb-proxy's check.
+#[test]
+fn deploy_configs_for_a_real_router_and_balancer_are_valid() -> Result<()> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/ecmp");
+    for conf in ["tor-frr.conf", "balancer-frr.conf"] {
+        let out = std::process::Command::new("vtysh")
+            .arg("-C")
+            .arg("-f")
+            .arg(dir.join(conf))
+            .output()?;
+        assert!(
+            out.status.success(),
+            "{conf}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let gate = std::fs::read_to_string(dir.join("balancer-keepalived.conf"))?;
+    let elb_check = elb_ha_e2e::bins::bin("elb-check");
+    let gate = gate.replace("/usr/bin/elb-check", &elb_check.to_string_lossy());
+    let copy = std::env::temp_dir().join(format!("ecmp-gate-{}.conf", std::process::id()));
+    std::fs::write(&copy, gate)?;
+    let out = std::process::Command::new(elb_ha_e2e::bins::bin("vrrpd"))
+        .arg("-t")
+        .arg("-f")
+        .arg(&copy)
+        .output()?;
+    std::fs::remove_file(&copy)?;
+    // Exit 5 is vrrpd's "would run, with diagnostics": the 0.1 s interval is reported
+    // (keepalived 2.2.7 takes whole seconds), and up0 does not exist on this machine.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        matches!(out.status.code(), Some(0 | 5)) && !stderr.contains("error:"),
+        "gate config ({}): {stderr}",
+        out.status
+    );
+    let out = std::process::Command::new(elb_ha_e2e::bins::bin("elb-proxy"))
+        .arg("-t")
+        .arg("-c")
+        .arg(dir.join("elb-proxy-ecmp.yaml"))
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}

@@ -38,14 +38,14 @@ fn main() -> Result<()> {
     for speaker in &speakers {
         eprintln!("== {}", speaker.name());
         let mut ecmp = Ecmp::start(speaker)?;
-        rows.push(measure_spread(&ecmp, speaker)?);
-        rows.push(measure_kills(&mut ecmp, speaker, runs)?);
-        rows.push(measure_drains(&mut ecmp, speaker, runs)?);
+        rows.push(progress(measure_spread(&ecmp, speaker)?));
+        rows.push(progress(measure_kills(&mut ecmp, speaker, runs)?));
+        rows.push(progress(measure_drains(&mut ecmp, speaker, runs)?));
         if matches!(speaker, Speaker::Gate(g) if g.interval == GateOptions::fast().interval) {
-            hashing.push(measure_membership(&ecmp, false)?);
-            hashing.push(measure_membership(&ecmp, true)?);
+            hashing.push(progress(measure_membership(&ecmp, false)?));
+            hashing.push(progress(measure_membership(&ecmp, true)?));
         }
-        rows.push(measure_cuts(&ecmp, speaker, runs)?);
+        rows.push(progress(measure_cuts(&ecmp, speaker, runs)?));
     }
     println!("| speaker and gate | measure | result |\n|---|---|---|");
     for r in &rows {
@@ -58,6 +58,12 @@ fn main() -> Result<()> {
         println!("{h}");
     }
     Ok(())
+}
+
+/// Shows a result on stderr as soon as it is measured (the report comes at the end).
+fn progress(row: String) -> String {
+    eprintln!("{row}");
+    row
 }
 
 fn new_connections(ecmp: &Ecmp) -> NewConnections {
@@ -202,7 +208,7 @@ fn measure_membership(ecmp: &Ecmp, resilient_mode: bool) -> Result<String> {
     let (b2, h2) = (&ecmp.balancers[2], ecmp.balancer_host(2));
     let (b0, h0) = (&ecmp.balancers[0], ecmp.balancer_host(0));
     b2.maintenance(h2, true)?;
-    set(&[0, 1])?;
+    ecmp.wait_next_hops(&[0, 1], EVENT_TIMEOUT)?;
     if resilient_mode {
         resilient::enable(router, &BTreeSet::from([0, 1]))?;
     }

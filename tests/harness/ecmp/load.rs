@@ -264,6 +264,8 @@ impl LongLived {
                             .map(BufReader::new)
                     })
                     .collect();
+                // A connection that never opened counts as broken from the start.
+                state.lock().expect("state").broken = conns.iter().map(Option::is_none).collect();
                 let end = Instant::now() + max;
                 while !stop.load(Ordering::Relaxed) && Instant::now() < end {
                     let round = Instant::now();
