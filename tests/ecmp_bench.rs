@@ -145,6 +145,7 @@ fn measure_kills(ecmp: &mut Ecmp, speaker: &Speaker, runs: usize) -> Result<Stri
 /// SIGTERM to elb-proxy on balancer 1 (drain: tells the gate, serves 1 s more), `runs` times.
 fn measure_drains(ecmp: &mut Ecmp, speaker: &Speaker, runs: usize) -> Result<String> {
     let (mut withdraw, mut failed, mut total) = (Vec::new(), 0, 0);
+    let mut errors = std::collections::BTreeSet::new();
     for _ in 0..runs {
         let load = new_connections(ecmp);
         load.wait_until(Duration::from_secs(5), |s| s.len() >= 50);
@@ -159,14 +160,20 @@ fn measure_drains(ecmp: &mut Ecmp, speaker: &Speaker, runs: usize) -> Result<Str
         let sw = switch_after(&load.finish(), start, 1);
         failed += sw.failed;
         total += sw.total;
+        errors.extend(sw.errors);
         let (b, host) = ecmp.balancer(1);
         b.start_proxy(host)?;
         ecmp.wait_next_hops(&[0, 1, 2], EVENT_TIMEOUT)?;
     }
     Ok(format!(
-        "| {} | planned drain (SIGTERM, 1 s grace) of one of 3 ({runs} runs) | router withdraws {} after SIGTERM; {failed} of {total} new connections failed |",
+        "| {} | planned drain (SIGTERM, 1 s grace) of one of 3 ({runs} runs) | router withdraws {} after SIGTERM; {failed} of {total} new connections failed{} |",
         speaker.name(),
-        ms(&withdraw)
+        ms(&withdraw),
+        if errors.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", errors.into_iter().collect::<Vec<_>>().join("; "))
+        }
     ))
 }
 

@@ -206,6 +206,8 @@ pub struct Switch {
     pub to_gone: usize,
     pub total: usize,
     pub last_bad: Option<Duration>,
+    /// The distinct reasons of the failures (for a report).
+    pub errors: Vec<String>,
 }
 
 pub fn switch_after(samples: &[Sample], from: Instant, gone: usize) -> Switch {
@@ -216,6 +218,12 @@ pub fn switch_after(samples: &[Sample], from: Instant, gone: usize) -> Switch {
         to_gone: after.iter().filter(|s| s.served_by == Ok(gone)).count(),
         total: after.len(),
         last_bad: after.iter().rev().find(|s| bad(s)).map(|s| s.at - from),
+        errors: after
+            .iter()
+            .filter_map(|s| s.served_by.as_ref().err().cloned())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
     }
 }
 

@@ -16,8 +16,9 @@ use super::topology::{BALANCERS, SERVICE, uplink_addr};
 /// Buckets of the group: enough that idle buckets can rebalance a newcomer while the busy
 /// ones keep their flows.
 pub const BUCKETS: u32 = 512;
-/// A bucket unused this long may move to another next hop.
-pub const IDLE_TIMER_S: u32 = 1;
+/// A bucket unused this long may move to another next hop: longer than the gaps between
+/// packets of a live flow (the benchmark's connections send every 0.3 s plus queueing).
+pub const IDLE_TIMER_S: u32 = 10;
 const GROUP_ID: u32 = 900;
 const TABLE: &str = "200";
 const RULE_PREF: &str = "100";

@@ -38,7 +38,9 @@ impl RouteWatch {
     /// route added and removed).
     pub fn start(router: &Host) -> Result<Self> {
         let mut cmd = router.command("ip");
-        cmd.args(["-o", "monitor", "route", "nexthop"]);
+        // -ts: each change stamped when ip received it, not when a waiter got to look.
+        cmd.env("TZ", "UTC")
+            .args(["-ts", "-o", "monitor", "route", "nexthop"]);
         let monitor = router.spawn("ip-monitor-route", cmd)?;
         let marker = "198.19.255.254/32";
         for _ in 0..50 {
@@ -55,7 +57,8 @@ impl RouteWatch {
     }
 
     /// Waits until the router's next hops for the service satisfy `done`; returns them and
-    /// when that was seen.
+    /// when the change that satisfied it happened (the monitor's stamp of the event that
+    /// woke the wait, or now if `done` held at once).
     pub fn wait(
         &self,
         router: &Host,
@@ -63,14 +66,20 @@ impl RouteWatch {
         done: impl Fn(&BTreeSet<usize>) -> bool,
     ) -> Result<(BTreeSet<usize>, Instant)> {
         let end = Instant::now() + timeout;
+        let mut woken_by: Option<String> = None;
         loop {
             let hops = next_hops(router)?;
             if done(&hops) {
-                return Ok((hops, Instant::now()));
+                let at = woken_by
+                    .as_deref()
+                    .and_then(stamp_to_instant)
+                    .unwrap_or_else(Instant::now);
+                return Ok((hops, at));
             }
             let left = end.saturating_duration_since(Instant::now());
-            if left.is_zero() || self.monitor.wait_for_line(".", left).is_err() {
-                bail!("router next hops still {hops:?} after {timeout:?}");
+            match self.monitor.wait_for_line(".", left) {
+                Ok(line) if !left.is_zero() => woken_by = Some(line),
+                _ => bail!("router next hops still {hops:?} after {timeout:?}"),
             }
         }
     }
@@ -80,6 +89,31 @@ impl RouteWatch {
         let want: BTreeSet<usize> = want.iter().copied().collect();
         self.wait(router, timeout, |h| *h == want).map(|(_, at)| at)
     }
+}
+
+/// The moment an `ip -ts` line (`[YYYY-MM-DDTHH:MM:SS.ffffff] ...`, UTC) stands for, as an
+/// `Instant` (through the time of day: the stamp is always within the last few seconds).
+fn stamp_to_instant(line: &str) -> Option<Instant> {
+    let stamp = line.strip_prefix('[')?.split(']').next()?;
+    let time = stamp.split('T').nth(1)?;
+    let mut parts = time.split(':');
+    let (h, m, s): (f64, f64, f64) = (
+        parts.next()?.parse().ok()?,
+        parts.next()?.parse().ok()?,
+        parts.next()?.parse().ok()?,
+    );
+    let stamped = h * 3600.0 + m * 60.0 + s;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs_f64()
+        % 86400.0;
+    let ago = (now - stamped).rem_euclid(86400.0);
+    // A stamp "in the future" (clock granularity) or absurdly old is not trusted.
+    if ago > 60.0 {
+        return None;
+    }
+    Instant::now().checked_sub(Duration::from_secs_f64(ago))
 }
 
 #[cfg(test)]
@@ -93,5 +127,25 @@ mod tests {
         let single = "198.18.1.1 nhid 13 via 198.18.2.3 dev rb1 proto bgp metric 20 \n";
         assert_eq!(parse_next_hops(single), BTreeSet::from([1]));
         assert!(parse_next_hops("").is_empty());
+    }
+
+    #[test]
+    fn reads_the_monitor_stamp_of_a_recent_event() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+            % 86400.0;
+        let earlier = now - 0.25;
+        let line = format!(
+            "[2026-01-01T{:02}:{:02}:{:09.6}] 198.18.1.1 nhid 12",
+            (earlier / 3600.0) as u32,
+            ((earlier % 3600.0) / 60.0) as u32,
+            earlier % 60.0
+        );
+        let at = stamp_to_instant(&line).expect("stamp");
+        let ago = at.elapsed().as_secs_f64();
+        assert!((0.2..0.5).contains(&ago), "{line}: {ago} s ago");
+        assert!(stamp_to_instant("198.18.1.1 nhid 12").is_none());
     }
 }
