@@ -104,12 +104,12 @@ pub fn wire(lab: &Lab) -> Result<()> {
         )?;
         // The service address stays deliverable here while the gate has withdrawn it (the
         // gate removes it from `lo`): a drained balancer keeps serving the connections the
-        // router still sends it until the withdrawal has spread.
+        // router still sends it until the withdrawal has spread. In the local table, because
+        // the kernel accepts a reply's source address only if it is an interface address or
+        // local there; zebra ignores local routes, so this never announces anything.
         batch(
             bal,
-            &format!(
-                "route add local {SERVICE}/32 dev lo table 100\nrule add to {SERVICE}/32 lookup 100 pref 1000\n"
-            ),
+            &format!("route add local {SERVICE}/32 dev lo table local metric 10\n"),
         )?;
     }
     router.run(&[
