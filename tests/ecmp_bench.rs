@@ -119,7 +119,7 @@ fn measure_kills(ecmp: &mut Ecmp, speaker: &Speaker, runs: usize) -> Result<Stri
         load.wait_until(Duration::from_secs(5), |s| s.len() >= 50);
         let killed = Instant::now();
         ecmp.balancer(0).0.kill_proxy()?;
-        let gone = ecmp.wait_next_hops(&[1, 2], EVENT_TIMEOUT)?;
+        let gone = ecmp.wait_next_hops_since(&[1, 2], killed, EVENT_TIMEOUT)?;
         withdraw.push(gone - killed);
         load.wait_until(Duration::from_secs(5), |s| {
             s.iter().filter(|x| x.at > gone).count() >= 100
@@ -131,7 +131,7 @@ fn measure_kills(ecmp: &mut Ecmp, speaker: &Speaker, runs: usize) -> Result<Stri
         let started = Instant::now();
         let (b, host) = ecmp.balancer(0);
         b.start_proxy(host)?;
-        back.push(ecmp.wait_next_hops(&[0, 1, 2], EVENT_TIMEOUT)? - started);
+        back.push(ecmp.wait_next_hops_since(&[0, 1, 2], started, EVENT_TIMEOUT)? - started);
     }
     Ok(format!(
         "| {} | elb-proxy SIGKILLed on one of 3 ({runs} runs) | router withdraws: {}; last new connection failing or sent to it: {}; {failed} of {total} new connections failed (~200/s); announced again {} after restart |",
@@ -151,7 +151,7 @@ fn measure_drains(ecmp: &mut Ecmp, speaker: &Speaker, runs: usize) -> Result<Str
         load.wait_until(Duration::from_secs(5), |s| s.len() >= 50);
         let start = Instant::now();
         ecmp.balancers[1].signal_proxy(nix::sys::signal::Signal::SIGTERM)?;
-        withdraw.push(ecmp.wait_next_hops(&[0, 2], EVENT_TIMEOUT)? - start);
+        withdraw.push(ecmp.wait_next_hops_since(&[0, 2], start, EVENT_TIMEOUT)? - start);
         ecmp.balancers[1].wait_proxy_exit()?;
         let exited = Instant::now();
         load.wait_until(Duration::from_secs(5), |s| {
@@ -190,7 +190,7 @@ fn measure_cuts(ecmp: &Ecmp, speaker: &Speaker, runs: usize) -> Result<String> {
         let (b, host) = (&ecmp.balancers[2], ecmp.balancer_host(2));
         let cut = Instant::now();
         b.cut_uplink(host)?;
-        withdraw.push(ecmp.wait_next_hops(&[0, 1], EVENT_TIMEOUT)? - cut);
+        withdraw.push(ecmp.wait_next_hops_since(&[0, 1], cut, EVENT_TIMEOUT)? - cut);
         b.heal_uplink(host)?;
         ecmp.wait_next_hops(&[0, 1, 2], Duration::from_secs(60))?;
     }

@@ -112,7 +112,7 @@ fn scenario(t0: Instant, ecmp: &mut Ecmp) -> Result<()> {
     );
     let killed = Instant::now();
     ecmp.balancer(0).0.kill_proxy()?;
-    let gone = ecmp.wait_next_hops(&[1, 2], STEP)?;
+    let gone = ecmp.wait_next_hops_since(&[1, 2], killed, STEP)?;
     say(
         t0,
         &format!(
@@ -160,7 +160,7 @@ fn scenario(t0: Instant, ecmp: &mut Ecmp) -> Result<()> {
     );
     let start = Instant::now();
     ecmp.balancers[1].signal_proxy(nix::sys::signal::Signal::SIGTERM)?;
-    let gone = ecmp.wait_next_hops(&[0, 2], STEP)?;
+    let gone = ecmp.wait_next_hops_since(&[0, 2], start, STEP)?;
     say(
         t0,
         &format!(

@@ -12,7 +12,7 @@ pub mod resilient;
 pub mod routes;
 pub mod topology;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use netlab::{Host, Lab, Proc};
@@ -64,7 +64,7 @@ impl Ecmp {
         };
         let all: Vec<usize> = (0..BALANCERS).collect();
         ecmp.routes
-            .wait_for(ecmp.router_host(), &all, UP_TIMEOUT)
+            .wait_for(ecmp.router_host(), &all, Instant::now(), UP_TIMEOUT)
             .with_context(|| format!("the router never had every balancer\n{}", ecmp.logs()))?;
         Ok(ecmp)
     }
@@ -86,11 +86,22 @@ impl Ecmp {
         (&mut self.balancers[k], self.lab.host(balancer_host(k)))
     }
 
-    /// Waits until the router forwards to exactly `want`; returns when that was seen.
-    pub fn wait_next_hops(&self, want: &[usize], timeout: Duration) -> Result<std::time::Instant> {
+    /// Waits until the router forwards to exactly `want`; returns when that changed (a
+    /// change stamped before `since`, the event waited for, is not taken for it).
+    pub fn wait_next_hops_since(
+        &self,
+        want: &[usize],
+        since: Instant,
+        timeout: Duration,
+    ) -> Result<Instant> {
         self.routes
-            .wait_for(self.router_host(), want, timeout)
+            .wait_for(self.router_host(), want, since, timeout)
             .with_context(|| format!("router never forwarded to {want:?}\n{}", self.logs()))
+    }
+
+    /// [`Self::wait_next_hops_since`] an event that happened just now.
+    pub fn wait_next_hops(&self, want: &[usize], timeout: Duration) -> Result<Instant> {
+        self.wait_next_hops_since(want, Instant::now(), timeout)
     }
 
     /// `vtysh -c CMD` on the router.

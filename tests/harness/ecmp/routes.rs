@@ -57,11 +57,13 @@ impl RouteWatch {
     }
 
     /// Waits until the router's next hops for the service satisfy `done`; returns them and
-    /// when the change that satisfied it happened (the monitor's stamp of the event that
-    /// woke the wait, or now if `done` held at once).
+    /// when the change that satisfied it happened: the monitor's stamp of the event that
+    /// woke the wait, if it is not older than `since` (a line left from an earlier change),
+    /// else the moment the state was read.
     pub fn wait(
         &self,
         router: &Host,
+        since: Instant,
         timeout: Duration,
         done: impl Fn(&BTreeSet<usize>) -> bool,
     ) -> Result<(BTreeSet<usize>, Instant)> {
@@ -73,6 +75,7 @@ impl RouteWatch {
                 let at = woken_by
                     .as_deref()
                     .and_then(stamp_to_instant)
+                    .filter(|at| *at >= since)
                     .unwrap_or_else(Instant::now);
                 return Ok((hops, at));
             }
@@ -84,10 +87,17 @@ impl RouteWatch {
         }
     }
 
-    /// Waits until the router forwards to exactly `want`.
-    pub fn wait_for(&self, router: &Host, want: &[usize], timeout: Duration) -> Result<Instant> {
+    /// Waits until the router forwards to exactly `want` (after an event at `since`).
+    pub fn wait_for(
+        &self,
+        router: &Host,
+        want: &[usize],
+        since: Instant,
+        timeout: Duration,
+    ) -> Result<Instant> {
         let want: BTreeSet<usize> = want.iter().copied().collect();
-        self.wait(router, timeout, |h| *h == want).map(|(_, at)| at)
+        self.wait(router, since, timeout, |h| *h == want)
+            .map(|(_, at)| at)
     }
 }
 
