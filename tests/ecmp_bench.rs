@@ -24,6 +24,8 @@ fn main() -> Result<()> {
     if !netlab::require_root_or_skip("ecmp_bench") {
         return Ok(());
     }
+    // ECMP_ONLY=hashing: only the long-lived connections under a change of balancers.
+    let only_hashing = std::env::var("ECMP_ONLY").is_ok_and(|v| v == "hashing");
     let runs: usize = std::env::var("ECMP_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -38,10 +40,19 @@ fn main() -> Result<()> {
     for speaker in &speakers {
         eprintln!("== {}", speaker.name());
         let mut ecmp = Ecmp::start(speaker)?;
+        let fast_gate =
+            matches!(speaker, Speaker::Gate(g) if g.interval == GateOptions::fast().interval);
+        if only_hashing {
+            if fast_gate {
+                hashing.push(progress(measure_membership(&ecmp, false)?));
+                hashing.push(progress(measure_membership(&ecmp, true)?));
+            }
+            continue;
+        }
         rows.push(progress(measure_spread(&ecmp, speaker)?));
         rows.push(progress(measure_kills(&mut ecmp, speaker, runs)?));
         rows.push(progress(measure_drains(&mut ecmp, speaker, runs)?));
-        if matches!(speaker, Speaker::Gate(g) if g.interval == GateOptions::fast().interval) {
+        if fast_gate {
             hashing.push(progress(measure_membership(&ecmp, false)?));
             hashing.push(progress(measure_membership(&ecmp, true)?));
         }
@@ -113,6 +124,7 @@ fn measure_spread(ecmp: &Ecmp, speaker: &Speaker) -> Result<String> {
 /// last new connection that failed or reached it, failures, and the way back.
 fn measure_kills(ecmp: &mut Ecmp, speaker: &Speaker, runs: usize) -> Result<String> {
     let (mut withdraw, mut last_bad, mut back) = (Vec::new(), Vec::new(), Vec::new());
+    let mut judged = Vec::new();
     let (mut failed, mut total) = (0, 0);
     for _ in 0..runs {
         let load = new_connections(ecmp);
@@ -121,6 +133,9 @@ fn measure_kills(ecmp: &mut Ecmp, speaker: &Speaker, runs: usize) -> Result<Stri
         ecmp.balancer(0).0.kill_proxy()?;
         let gone = ecmp.wait_next_hops_since(&[1, 2], killed, EVENT_TIMEOUT)?;
         withdraw.push(gone - killed);
+        if let Some(at) = ecmp.balancers[0].wait_gate_down(EVENT_TIMEOUT)? {
+            judged.push(at.saturating_duration_since(killed));
+        }
         load.wait_until(Duration::from_secs(5), |s| {
             s.iter().filter(|x| x.at > gone).count() >= 100
         });
@@ -134,8 +149,9 @@ fn measure_kills(ecmp: &mut Ecmp, speaker: &Speaker, runs: usize) -> Result<Stri
         back.push(ecmp.wait_next_hops_since(&[0, 1, 2], started, EVENT_TIMEOUT)? - started);
     }
     Ok(format!(
-        "| {} | elb-proxy SIGKILLed on one of 3 ({runs} runs) | router withdraws: {}; last new connection failing or sent to it: {}; {failed} of {total} new connections failed (~200/s); announced again {} after restart |",
+        "| {} | elb-proxy SIGKILLed on one of 3 ({runs} runs) | gate judges it down: {}; router withdraws: {}; last new connection failing or sent to it: {}; {failed} of {total} new connections failed (~200/s); announced again {} after restart |",
         speaker.name(),
+        ms(&judged),
         ms(&withdraw),
         ms(&last_bad),
         ms(&back)
@@ -252,6 +268,7 @@ fn measure_membership(ecmp: &Ecmp, resilient_mode: bool) -> Result<String> {
     let on_removed = (0..LONG_LIVED)
         .filter(|&i| !after_add.broken[i] && end.broken[i] && end.first[i] == Some(0))
         .count();
+    eprintln!("long-lived connections broke with: {:?}", end.errors);
     let mode = if resilient_mode {
         format!(
             "resilient group ({} buckets, idle timer {} s) over FRR's route",

@@ -179,6 +179,18 @@ impl Balancer {
         self.gate.as_ref()
     }
 
+    /// When the vrrpd gate next logged its withdrawal (entering FAULT), from the stamp on
+    /// the line; `None` with ExaBGP (its healthcheck's log is not parsed).
+    pub fn wait_gate_down(&self, timeout: Duration) -> Result<Option<std::time::Instant>> {
+        if matches!(self.speaker, Speaker::ExaBgp(_)) {
+            return Ok(None);
+        }
+        let gate = self.gate.as_ref().context("gate not running")?;
+        let line = gate.wait_for_line("Entering FAULT STATE", timeout)?;
+        let stamp = line.split_whitespace().next().unwrap_or_default();
+        Ok(super::routes::utc_stamp_to_instant(stamp))
+    }
+
     pub fn proxy(&self) -> Option<&Proc> {
         self.proxy.as_ref()
     }

@@ -246,6 +246,8 @@ pub struct LongLivedState {
     /// Per connection: the balancer of its first answer, and whether it broke.
     pub first: Vec<Option<usize>>,
     pub broken: Vec<bool>,
+    /// Why connections broke, each reason once.
+    pub errors: std::collections::BTreeSet<String>,
     pub requests: usize,
     /// Set once every connection has had its first answer.
     pub ready: bool,
@@ -286,7 +288,8 @@ impl LongLived {
                             Ok(k) => {
                                 st.first[i].get_or_insert(k);
                             }
-                            Err(_) => {
+                            Err(e) => {
+                                st.errors.insert(e.to_string());
                                 st.broken[i] = true;
                                 *slot = None;
                             }

@@ -101,11 +101,16 @@ impl RouteWatch {
     }
 }
 
-/// The moment an `ip -ts` line (`[YYYY-MM-DDTHH:MM:SS.ffffff] ...`, UTC) stands for, as an
-/// `Instant` (through the time of day: the stamp is always within the last few seconds).
+/// The moment an `ip -ts` line (`[YYYY-MM-DDTHH:MM:SS.ffffff] ...`, UTC) stands for.
 fn stamp_to_instant(line: &str) -> Option<Instant> {
     let stamp = line.strip_prefix('[')?.split(']').next()?;
-    let time = stamp.split('T').nth(1)?;
+    utc_stamp_to_instant(stamp)
+}
+
+/// The moment a recent UTC stamp `YYYY-MM-DDTHH:MM:SS.ffffff[Z]` (ip -ts, vrrpd's log lines)
+/// stands for, as an `Instant`, through the time of day: the stamp is from the last minute.
+pub fn utc_stamp_to_instant(stamp: &str) -> Option<Instant> {
+    let time = stamp.split('T').nth(1)?.trim_end_matches('Z');
     let mut parts = time.split(':');
     let (h, m, s): (f64, f64, f64) = (
         parts.next()?.parse().ok()?,
@@ -119,7 +124,7 @@ fn stamp_to_instant(line: &str) -> Option<Instant> {
         .as_secs_f64()
         % 86400.0;
     let ago = (now - stamped).rem_euclid(86400.0);
-    // A stamp "in the future" (clock granularity) or absurdly old is not trusted.
+    // A stamp "in the future" (clock granularity) wraps to nearly a day: not trusted.
     if ago > 60.0 {
         return None;
     }
