@@ -52,7 +52,7 @@ impl GateOptions {
 /// announcing nothing, installing up to 16 equal paths.
 pub fn router_frr() -> FrrConfig {
     let mut bgpd = format!(
-        "frr defaults datacenter\n\
+        "frr defaults datacenter\nhostname router\n\
          ip prefix-list SERVICES seq 10 permit 198.18.1.0/24 ge 32\n\
          route-map FROM-BALANCERS permit 10\n match ip address prefix-list SERVICES\n!\n\
          route-map NOTHING deny 10\n!\n\
@@ -85,7 +85,7 @@ pub fn router_frr() -> FrrConfig {
 pub fn balancer_frr(k: usize) -> FrrConfig {
     let (me, peer) = (uplink_addr(k), router_addr(k));
     let bgpd = format!(
-        "frr defaults datacenter\n\
+        "frr defaults datacenter\nhostname balancer{k}\n\
          ip prefix-list SERVICE seq 10 permit {SERVICE}/32\n\
          route-map TO-ROUTER permit 10\n match ip address prefix-list SERVICE\n!\n\
          route-map NOTHING deny 10\n!\n\

@@ -269,8 +269,10 @@ impl LongLived {
                 let timeout = Duration::from_secs(2);
                 let mut conns: Vec<Option<BufReader<TcpStream>>> = (0..count)
                     .map(|i| {
-                        connect_from(client_source(i), timeout)
-                            .ok()
+                        // A connect that fails under load is retried: only an established
+                        // connection that breaks later counts.
+                        (0..5)
+                            .find_map(|_| connect_from(client_source(i), timeout).ok())
                             .map(BufReader::new)
                     })
                     .collect();
