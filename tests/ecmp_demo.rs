@@ -122,6 +122,11 @@ fn scenario(t0: Instant, ecmp: &mut Ecmp) -> Result<()> {
         ),
     );
     load.wait_until(STEP, |x| x.iter().filter(|s| s.at > gone).count() >= 100);
+    let after = switch_after(&load.samples(), gone, 0);
+    ensure!(
+        after.failed + after.to_gone == 0,
+        "after the withdrawal: {after:?}"
+    );
     let sw = switch_after(&load.samples(), killed, 0);
     say(
         t0,
