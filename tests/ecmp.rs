@@ -176,3 +176,49 @@ fn deploy_configs_for_a_real_router_and_balancer_are_valid() -> Result<()> {
     );
     Ok(())
 }
+
+/// With a resilient next-hop group on the router, a balancer joining breaks no established
+/// connection and one leaving breaks exactly the connections it carried.
+#[test]
+fn a_resilient_group_moves_only_the_flows_of_the_balancer_that_leaves() -> Result<()> {
+    use elb_ha_e2e::ecmp::load::LongLived;
+    use elb_ha_e2e::ecmp::resilient;
+    use std::collections::BTreeSet;
+
+    let Some(ecmp) = lab() else { return Ok(()) };
+    let router = ecmp.router_host();
+    let (b0, b2) = (&ecmp.balancers[0], &ecmp.balancers[2]);
+    b2.maintenance(ecmp.balancer_host(2), true)?;
+    ecmp.wait_next_hops(&[0, 1], Duration::from_secs(5))?;
+    resilient::enable(router, &BTreeSet::from([0, 1]))?;
+    let conns = LongLived::start(
+        ecmp.client_host().netns(),
+        30,
+        Duration::from_millis(200),
+        Duration::from_secs(60),
+    );
+    assert!(conns.wait_ready(Duration::from_secs(10)));
+
+    b2.maintenance(ecmp.balancer_host(2), false)?;
+    ecmp.wait_next_hops(&[0, 1, 2], Duration::from_secs(5))?;
+    resilient::apply(router, &BTreeSet::from([0, 1, 2]))?;
+    assert!(conns.wait_rounds(3, Duration::from_secs(10)));
+    let joined = conns.state();
+    assert!(
+        joined.broken.iter().all(|b| !b),
+        "a newcomer broke connections: {joined:?}"
+    );
+
+    b0.maintenance(ecmp.balancer_host(0), true)?;
+    ecmp.wait_next_hops(&[1, 2], Duration::from_secs(5))?;
+    resilient::apply(router, &BTreeSet::from([1, 2]))?;
+    assert!(conns.wait_rounds(3, Duration::from_secs(10)));
+    let left = conns.finish();
+    let on_leaver: Vec<bool> = left.first.iter().map(|f| *f == Some(0)).collect();
+    assert!(on_leaver.contains(&true), "no connection was on balancer 0");
+    assert_eq!(
+        left.broken, on_leaver,
+        "broken vs carried by the leaver: {left:?}"
+    );
+    Ok(())
+}

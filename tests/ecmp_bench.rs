@@ -24,39 +24,44 @@ fn main() -> Result<()> {
     if !netlab::require_root_or_skip("ecmp_bench") {
         return Ok(());
     }
-    // ECMP_ONLY=hashing: only the long-lived connections under a change of balancers.
-    let only_hashing = std::env::var("ECMP_ONLY").is_ok_and(|v| v == "hashing");
+    // ECMP_ONLY=spread|kills|drains|hashing|cuts picks one part; ECMP_SPEAKERS=fast|pace|exabgp
+    // (comma-separated) picks speakers.
+    let only = std::env::var("ECMP_ONLY").ok();
+    let part = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    let chosen = std::env::var("ECMP_SPEAKERS").unwrap_or_else(|_| "fast,pace,exabgp".into());
     let runs: usize = std::env::var("ECMP_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
     let speakers = [
-        Speaker::Gate(GateOptions::fast()),
-        Speaker::Gate(GateOptions::keepalived_pace()),
-        Speaker::ExaBgp(GateOptions::fast()),
+        ("fast", Speaker::Gate(GateOptions::fast())),
+        ("pace", Speaker::Gate(GateOptions::keepalived_pace())),
+        ("exabgp", Speaker::ExaBgp(GateOptions::fast())),
     ];
     let mut rows = Vec::new();
     let mut hashing = Vec::new();
-    for speaker in &speakers {
-        eprintln!("== {}", speaker.name());
-        let mut ecmp = Ecmp::start(speaker)?;
-        let fast_gate =
-            matches!(speaker, Speaker::Gate(g) if g.interval == GateOptions::fast().interval);
-        if only_hashing {
-            if fast_gate {
-                hashing.push(progress(measure_membership(&ecmp, false)?));
-                hashing.push(progress(measure_membership(&ecmp, true)?));
-            }
+    for (key, speaker) in &speakers {
+        if !chosen.split(',').any(|c| c == *key) {
             continue;
         }
-        rows.push(progress(measure_spread(&ecmp, speaker)?));
-        rows.push(progress(measure_kills(&mut ecmp, speaker, runs)?));
-        rows.push(progress(measure_drains(&mut ecmp, speaker, runs)?));
-        if fast_gate {
+        eprintln!("== {}", speaker.name());
+        let mut ecmp = Ecmp::start(speaker)?;
+        if part("spread") {
+            rows.push(progress(measure_spread(&ecmp, speaker)?));
+        }
+        if part("kills") {
+            rows.push(progress(measure_kills(&mut ecmp, speaker, runs)?));
+        }
+        if part("drains") {
+            rows.push(progress(measure_drains(&mut ecmp, speaker, runs)?));
+        }
+        if *key == "fast" && part("hashing") {
             hashing.push(progress(measure_membership(&ecmp, false)?));
             hashing.push(progress(measure_membership(&ecmp, true)?));
         }
-        rows.push(progress(measure_cuts(&ecmp, speaker, runs)?));
+        if part("cuts") {
+            rows.push(progress(measure_cuts(&ecmp, speaker, runs)?));
+        }
     }
     println!("| speaker and gate | measure | result |\n|---|---|---|");
     for r in &rows {
