@@ -123,6 +123,25 @@ impl Frr {
     }
 }
 
+impl Drop for Frr {
+    /// Stops the daemons cleanly (SIGTERM, bounded wait; the processes are killed anyway
+    /// when dropped) and removes the crash-log buffers FRR keeps in /var/tmp/frr per process.
+    fn drop(&mut self) {
+        for (name, proc) in [
+            ("bgpd", &mut self.bgpd),
+            ("bfdd", &mut self.bfdd),
+            ("zebra", &mut self.zebra),
+        ] {
+            let _ = proc.signal(nix::sys::signal::Signal::SIGTERM);
+            let _ = proc.wait_exit(Duration::from_secs(2));
+            let _ = std::fs::remove_dir_all(format!("{FRR_TMP}/{name}.{}", proc.pid()));
+        }
+    }
+}
+
+/// Where FRR daemons keep a per-process crash-log buffer.
+const FRR_TMP: &str = "/var/tmp/frr";
+
 /// The command line of one FRR daemon in the foreground, logging to stdout.
 fn daemon(host: &Host, dir: &Path, name: &str, extra: &[&str]) -> Command {
     let mut cmd = host.command(&format!("{FRR_LIB}/{name}"));
