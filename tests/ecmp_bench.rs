@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use elb_ha_e2e::ecmp::Ecmp;
 use elb_ha_e2e::ecmp::configs::{GateOptions, Speaker};
-use elb_ha_e2e::ecmp::load::{LongLived, NewConnections, spread, switch_after};
+use elb_ha_e2e::ecmp::load::{
+    DrainFailures, LongLived, NewConnections, drain_failures, spread, switch_after,
+};
 use elb_ha_e2e::ecmp::resilient;
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
@@ -46,6 +48,8 @@ fn main() -> Result<()> {
         }
         eprintln!("== {}", speaker.name());
         let mut ecmp = Ecmp::start(speaker)?;
+        // Drops by design (the cut uplink) count too; any other is a flap under load.
+        let drops_at_start = ecmp.router.session_drops();
         if part("spread") {
             rows.push(progress(measure_spread(&ecmp, speaker)?));
         }
@@ -61,6 +65,15 @@ fn main() -> Result<()> {
         }
         if part("cuts") {
             rows.push(progress(measure_cuts(&ecmp, speaker, runs)?));
+        }
+        rows.push(progress(format!(
+            "| {} | BGP sessions dropped on the router during these measurements | {} |",
+            speaker.name(),
+            ecmp.router.session_drops() - drops_at_start
+        )));
+        // ECMP_LOGS=1: every daemon's output, to see why a number is what it is.
+        if std::env::var_os("ECMP_LOGS").is_some() {
+            eprintln!("{}", ecmp.logs());
         }
     }
     println!("| speaker and gate | measure | result |\n|---|---|---|");
@@ -165,31 +178,41 @@ fn measure_kills(ecmp: &mut Ecmp, speaker: &Speaker, runs: usize) -> Result<Stri
 
 /// SIGTERM to elb-proxy on balancer 1 (drain: tells the gate, serves 1 s more), `runs` times.
 fn measure_drains(ecmp: &mut Ecmp, speaker: &Speaker, runs: usize) -> Result<String> {
-    let (mut withdraw, mut failed, mut total) = (Vec::new(), 0, 0);
+    let (mut withdraw, mut total) = (Vec::new(), 0);
+    let mut f = DrainFailures::default();
     let mut errors = std::collections::BTreeSet::new();
     for _ in 0..runs {
         let load = new_connections(ecmp);
         load.wait_until(Duration::from_secs(5), |s| s.len() >= 50);
         let start = Instant::now();
         ecmp.balancers[1].signal_proxy(nix::sys::signal::Signal::SIGTERM)?;
-        withdraw.push(ecmp.wait_next_hops_since(&[0, 2], start, EVENT_TIMEOUT)? - start);
+        let switched = ecmp.wait_next_hops_since(&[0, 2], start, EVENT_TIMEOUT)?;
+        withdraw.push(switched - start);
         ecmp.balancers[1].wait_proxy_exit()?;
         let exited = Instant::now();
         load.wait_until(Duration::from_secs(5), |s| {
             s.iter().filter(|x| x.at > exited).count() >= 100
         });
-        let sw = switch_after(&load.finish(), start, 1);
-        failed += sw.failed;
+        let samples = load.finish();
+        let run = drain_failures(&samples, start, switched);
+        f.refused += run.refused;
+        f.reset_across_switch += run.reset_across_switch;
+        f.after_switch += run.after_switch;
+        let sw = switch_after(&samples, start, 1);
         total += sw.total;
         errors.extend(sw.errors);
         let (b, host) = ecmp.balancer(1);
         b.start_proxy(host)?;
         ecmp.wait_next_hops(&[0, 1, 2], EVENT_TIMEOUT)?;
     }
+    let failed = f.refused + f.reset_across_switch + f.after_switch;
     Ok(format!(
-        "| {} | planned drain (SIGTERM, 1 s grace) of one of 3 ({runs} runs) | router withdraws {} after SIGTERM; {failed} of {total} new connections failed{} |",
+        "| {} | planned drain (SIGTERM, 1 s grace) of one of 3 ({runs} runs) | router withdraws {} after SIGTERM; {failed} of {total} new connections failed: {} refused, {} reset in flight across the switch, {} started after it{} |",
         speaker.name(),
         ms(&withdraw),
+        f.refused,
+        f.reset_across_switch,
+        f.after_switch,
         if errors.is_empty() {
             String::new()
         } else {

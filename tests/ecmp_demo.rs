@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, ensure};
 use elb_ha_e2e::ecmp::Ecmp;
 use elb_ha_e2e::ecmp::configs::{GateOptions, Speaker};
-use elb_ha_e2e::ecmp::load::{NewConnections, Spread, spread, switch_after};
+use elb_ha_e2e::ecmp::load::{NewConnections, Spread, drain_failures, spread, switch_after};
 use elb_ha_e2e::ecmp::routes::next_hops;
 use elb_ha_e2e::ecmp::topology::{SERVICE, SERVICE_PORT, uplink_addr};
 
@@ -177,14 +177,22 @@ fn scenario(t0: Instant, ecmp: &mut Ecmp) -> Result<()> {
     let exited = Instant::now();
     say(t0, "elb-proxy on balancer1 exited");
     load.wait_until(STEP, |x| x.iter().filter(|s| s.at > exited).count() >= 100);
-    let sw = switch_after(&load.finish(), start, 1);
+    let samples = load.finish();
+    let sw = switch_after(&samples, start, 1);
+    let f = drain_failures(&samples, start, gone);
     say(
         t0,
         &format!(
-            "drain: {} of {} new connections failed",
-            sw.failed, sw.total
+            "drain: {} of {} new connections failed ({} refused, {} reset in flight across the switch)",
+            f.refused + f.reset_across_switch + f.after_switch,
+            sw.total,
+            f.refused,
+            f.reset_across_switch
         ),
     );
-    ensure!(sw.failed == 0, "requests failed during the drain: {sw:?}");
+    ensure!(
+        f.refused + f.after_switch == 0,
+        "the drain refused connections: {f:?}"
+    );
     Ok(())
 }

@@ -59,7 +59,8 @@ pub fn router_frr() -> FrrConfig {
          router bgp {ROUTER_AS}\n bgp router-id {}\n no bgp ebgp-requires-policy\n\
          \x20neighbor BALANCERS peer-group\n neighbor BALANCERS remote-as {BALANCER_AS}\n\
          \x20neighbor BALANCERS bfd profile fast\n neighbor BALANCERS timers 3 9\n\
-         \x20neighbor BALANCERS timers connect 1\n",
+         \x20neighbor BALANCERS timers connect 1\n\
+         \x20neighbor BALANCERS passive\n",
         router_addr(0)
     );
     for k in 0..BALANCERS {

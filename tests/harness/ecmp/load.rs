@@ -369,3 +369,31 @@ impl Drop for LongLived {
         }
     }
 }
+
+/// The failures of new connections around a planned withdrawal at `switched` (started at
+/// `from`), by kind: connections refused or never answered at connect (what a drain must
+/// never cause: the drained balancer still accepts what the router sends), requests reset
+/// while in flight across the switch (a packet of theirs reached another balancer, which
+/// knows no such connection: stateless ECMP cannot avoid it), and failures of requests
+/// started after the switch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DrainFailures {
+    pub refused: usize,
+    pub reset_across_switch: usize,
+    pub after_switch: usize,
+}
+
+pub fn drain_failures(samples: &[Sample], from: Instant, switched: Instant) -> DrainFailures {
+    let mut f = DrainFailures::default();
+    for s in samples.iter().filter(|s| s.at >= from) {
+        let Err(e) = &s.served_by else { continue };
+        if s.at >= switched {
+            f.after_switch += 1;
+        } else if e.starts_with("connect from") {
+            f.refused += 1;
+        } else {
+            f.reset_across_switch += 1;
+        }
+    }
+    f
+}

@@ -62,6 +62,11 @@ impl Ecmp {
             _members: members,
             lab,
         };
+        // ExaBGP speaks no BFD: only the FRR balancers bring sessions up.
+        let bfd_peers = ecmp.balancers.iter().filter(|b| b.frr.is_some()).count();
+        ecmp.router
+            .wait_bfd_up(bfd_peers, UP_TIMEOUT)
+            .with_context(|| format!("BFD never settled\n{}", ecmp.logs()))?;
         let all: Vec<usize> = (0..BALANCERS).collect();
         ecmp.routes
             .wait_for(ecmp.router_host(), &all, Instant::now(), UP_TIMEOUT)
