@@ -141,7 +141,7 @@ impl NewConnections {
                 while !stop.load(Ordering::Relaxed) && Instant::now() < end {
                     let at = Instant::now();
                     let served_by =
-                        one_request(client_source(i), timeout).map_err(|e| e.to_string());
+                        one_request(client_source(i), timeout).map_err(|e| format!("{e:#}"));
                     samples
                         .lock()
                         .expect("samples")
@@ -218,9 +218,11 @@ pub fn switch_after(samples: &[Sample], from: Instant, gone: usize) -> Switch {
         to_gone: after.iter().filter(|s| s.served_by == Ok(gone)).count(),
         total: after.len(),
         last_bad: after.iter().rev().find(|s| bad(s)).map(|s| s.at - from),
+        // The reason without the per-connection source address ("connect from A: why").
         errors: after
             .iter()
-            .filter_map(|s| s.served_by.as_ref().err().cloned())
+            .filter_map(|s| s.served_by.as_ref().err())
+            .map(|e| e.rsplit(": ").next().unwrap_or(e).to_string())
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect(),
