@@ -18,6 +18,9 @@ TEST_PACKAGES := iproute2 keepalived tcpdump python3 python3-aiosmtpd python3-sc
 	socat wget curl procps nftables
 # What the side-by-side benchmarks run against.
 BENCH_PACKAGES := $(TEST_PACKAGES) wrk haproxy nginx-light hyperfine time util-linux
+# The ECMP lab (make test, make demo-ecmp) needs FRR; its benchmark runs ExaBGP beside it.
+TEST_PACKAGES += frr
+BENCH_PACKAGES += frr exabgp
 
 .PHONY: all build release test test-deps bench bench-deps lint fmt install uninstall clean demo fuzz deb chaos
 
@@ -54,6 +57,11 @@ bench: bench-deps release
 
 demo: test-deps release
 	scripts/demo.sh
+
+# Three balancers behind a router's ECMP route (FRR, BGP, BFD), gated by vrrpd + elb-check.
+.PHONY: demo-ecmp
+demo-ecmp: test-deps release
+	scripts/demo-ecmp.sh
 
 fuzz:
 	@scripts/fuzz-all.sh $(FUZZ_SECONDS)

@@ -4,6 +4,7 @@
 pub mod bins;
 pub mod chaos;
 pub mod daemons;
+pub mod ecmp;
 pub mod hostile;
 pub mod seed;
 pub mod services;
