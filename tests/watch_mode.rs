@@ -142,7 +142,13 @@ fn logs(nodes: &[Node]) -> String {
     let mut out = String::new();
     for (i, n) in nodes.iter().enumerate() {
         for p in [&n.vrrp, &n.watch] {
-            let _ = writeln!(out, "----- {} on {} -----\n{}", p.label(), node_name(i), p.output());
+            let _ = writeln!(
+                out,
+                "----- {} on {} -----\n{}",
+                p.label(),
+                node_name(i),
+                p.output()
+            );
         }
     }
     out
@@ -216,7 +222,10 @@ fn vrrpd_moves_the_vip_from_the_watch_modes_track_file() {
     }
     let mut times = failovers(Vrrp::Vrrpd, Feed::File).unwrap();
     // vrrpd re-reads a track_file every 500 ms; the move must follow within two reads.
-    assert!(median(&mut times) < Duration::from_millis(1500), "{times:?}");
+    assert!(
+        median(&mut times) < Duration::from_millis(1500),
+        "{times:?}"
+    );
 }
 
 #[test]
@@ -243,5 +252,8 @@ fn keepalived_moves_the_vip_from_the_watch_modes_track_file() {
     assert!(text.contains("Keepalived v2.2.7"), "{text}");
     let mut times = failovers(Vrrp::Keepalived, Feed::File).unwrap();
     // keepalived watches the file with inotify: the move follows the write.
-    assert!(median(&mut times) < Duration::from_millis(1000), "{times:?}");
+    assert!(
+        median(&mut times) < Duration::from_millis(1000),
+        "{times:?}"
+    );
 }
