@@ -87,10 +87,10 @@ mod tests {
 
     #[test]
     fn version_2_headers() {
-        let h = ProxyProtocol::V2.header(pair("127.0.0.1:5000", "10.0.0.1:80"));
+        let h = ProxyProtocol::V2.header(pair("127.0.0.1:5000", "198.18.0.1:80"));
         assert_eq!(&h[..12], &V2_SIGNATURE);
         assert_eq!(&h[12..16], &[0x21, 0x11, 0, 12]);
-        assert_eq!(&h[16..24], &[127, 0, 0, 1, 10, 0, 0, 1]);
+        assert_eq!(&h[16..24], &[127, 0, 0, 1, 198, 18, 0, 1]);
         assert_eq!(&h[24..], &[0x13, 0x88, 0, 80]);
         assert_eq!(h.len(), 28);
         let h = ProxyProtocol::V2.header(pair("[::1]:1", "[::1]:2"));
