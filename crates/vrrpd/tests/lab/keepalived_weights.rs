@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::vrrp_lab::{KEEPALIVED, lab_with};
 use netlab::{Host, Lab, Proc};
 
-const KEEPALIVED: &str = "/usr/sbin/keepalived";
 const VIP: &str = "198.18.0.100";
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -111,17 +111,7 @@ fn wait_vip_moves_to(owner: &Host, other: &Host) -> Duration {
 }
 
 fn keepalived_lab(test: &str) -> Option<Lab> {
-    if !netlab::require_root_or_skip(test) {
-        return None;
-    }
-    if !std::path::Path::new(KEEPALIVED).exists() {
-        if std::env::var_os("CI").is_some() {
-            panic!("{test}: keepalived is required (apt-get install keepalived)");
-        }
-        eprintln!("SKIPPED: {test} needs {KEEPALIVED}");
-        return None;
-    }
-    Some(Lab::new(2).expect("lab"))
+    lab_with(test, KEEPALIVED, std::path::Path::new(KEEPALIVED).exists())
 }
 
 #[test]

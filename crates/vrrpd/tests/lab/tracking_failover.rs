@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::vrrp_lab::lab_with;
 use netlab::{Host, Lab, Proc};
 
 const VIP: &str = "198.18.0.100";
@@ -215,21 +216,11 @@ impl<'a> Node<'a> {
 }
 
 fn lab_ready(test: &str) -> Option<Lab> {
-    if !netlab::require_root_or_skip(test) {
-        return None;
-    }
     let smtpd = Command::new(PYTHON)
         .args(["-c", "import aiosmtpd"])
         .status()
         .is_ok_and(|s| s.success());
-    if !smtpd {
-        if std::env::var_os("CI").is_some() {
-            panic!("{test}: python3-aiosmtpd is required");
-        }
-        eprintln!("SKIPPED: {test} needs python3-aiosmtpd");
-        return None;
-    }
-    Some(Lab::new(2).expect("lab"))
+    lab_with(test, "python3-aiosmtpd", smtpd)
 }
 
 #[test]

@@ -109,6 +109,22 @@ impl Node {
 }
 
 /// Per-node directory inside the lab dir.
+/// A two-host lab for `test` when root and `needs` (a tool the test cannot do without) are
+/// there; without the tool it skips on a developer machine and fails under CI.
+pub fn lab_with(test: &str, needs: &str, present: bool) -> Option<Lab> {
+    if !netlab::require_root_or_skip(test) {
+        return None;
+    }
+    if !present {
+        if std::env::var_os("CI").is_some() {
+            panic!("{test}: {needs} is required");
+        }
+        eprintln!("SKIPPED: {test} needs {needs}");
+        return None;
+    }
+    Some(Lab::new(2).expect("lab"))
+}
+
 pub fn node_dir(lab: &Lab, tag: &str) -> PathBuf {
     let d = lab.dir().join(tag);
     std::fs::create_dir_all(&d).expect("node dir");
