@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use elb_ha_e2e::seed::{CLIENT, ELB_A, ELB_B, SERVICES, Seed, SeedOptions, VIP, outage};
+use elb_ha_e2e::timeline::{indent, say};
 use nix::sys::signal::Signal;
 
 const STEP: Duration = Duration::from_secs(30);
@@ -27,16 +28,6 @@ fn main() {
             std::process::exit(1);
         }
     }
-}
-
-fn say(started: Instant, text: &str) {
-    println!("[{:>6.2}s] {text}", started.elapsed().as_secs_f64());
-}
-
-fn indent(text: &str) -> String {
-    text.lines()
-        .map(|l| format!("           | {l}\n"))
-        .collect()
 }
 
 fn run(t0: Instant) -> Result<()> {

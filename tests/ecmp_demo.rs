@@ -13,6 +13,7 @@ use elb_ha_e2e::ecmp::configs::{GateOptions, Speaker};
 use elb_ha_e2e::ecmp::load::{NewConnections, Spread, drain_failures, spread, switch_after};
 use elb_ha_e2e::ecmp::routes::next_hops;
 use elb_ha_e2e::ecmp::topology::{SERVICE, SERVICE_PORT, uplink_addr};
+use elb_ha_e2e::timeline::{indent, say};
 
 const STEP: Duration = Duration::from_secs(20);
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -29,16 +30,6 @@ fn main() {
             std::process::exit(1);
         }
     }
-}
-
-fn say(t0: Instant, text: &str) {
-    println!("[{:>6.2}s] {text}", t0.elapsed().as_secs_f64());
-}
-
-fn indent(text: &str) -> String {
-    text.lines()
-        .map(|l| format!("           | {l}\n"))
-        .collect()
 }
 
 fn run(t0: Instant) -> Result<()> {

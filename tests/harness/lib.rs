@@ -8,3 +8,4 @@ pub mod ecmp;
 pub mod hostile;
 pub mod seed;
 pub mod services;
+pub mod timeline;
