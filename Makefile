@@ -44,6 +44,7 @@ bench-deps:
 
 lint:
 	$(CARGO) fmt --all -- --check
+	@scripts/check-file-sizes.sh
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 fmt:

@@ -60,7 +60,16 @@ fn show_spread(t0: Instant, label: &str, s: &Spread) {
     );
 }
 
+/// The story in four acts: routes and spread, a crash, the recovery, a planned drain.
 fn scenario(t0: Instant, ecmp: &mut Ecmp) -> Result<()> {
+    announced(t0, ecmp)?;
+    let load = crash(t0, ecmp)?;
+    recovery(t0, ecmp, load)?;
+    planned_drain(t0, ecmp)
+}
+
+/// The router's routes for the service and an even spread of new connections.
+fn announced(t0: Instant, ecmp: &mut Ecmp) -> Result<()> {
     say(
         t0,
         &format!(
@@ -90,6 +99,12 @@ fn scenario(t0: Instant, ecmp: &mut Ecmp) -> Result<()> {
         "uneven spread {s:?}"
     );
 
+    Ok(())
+}
+
+/// elb-proxy SIGKILLed on one balancer under load: the withdrawal and what it cost.
+/// The load keeps running into the recovery.
+fn crash(t0: Instant, ecmp: &mut Ecmp) -> Result<NewConnections> {
     let load = NewConnections::start(
         ecmp.client_host().netns(),
         Duration::from_millis(5),
@@ -131,6 +146,11 @@ fn scenario(t0: Instant, ecmp: &mut Ecmp) -> Result<()> {
     let s = ecmp.client_host().in_netns(|| spread(300, TIMEOUT))?;
     show_spread(t0, "300 new connections", &s);
 
+    Ok(load)
+}
+
+/// elb-proxy back on the crashed balancer: announced again, the spread even again.
+fn recovery(t0: Instant, ecmp: &mut Ecmp, load: NewConnections) -> Result<()> {
     say(t0, "elb-proxy restarted on balancer0");
     let (b, host) = ecmp.balancer(0);
     b.start_proxy(host)?;
@@ -143,6 +163,11 @@ fn scenario(t0: Instant, ecmp: &mut Ecmp) -> Result<()> {
     let s = ecmp.client_host().in_netns(|| spread(600, TIMEOUT))?;
     show_spread(t0, "the spread recovered, 600 new connections", &s);
 
+    Ok(())
+}
+
+/// SIGTERM to one elb-proxy: the gate withdraws first, no new connection fails.
+fn planned_drain(t0: Instant, ecmp: &mut Ecmp) -> Result<()> {
     let load = NewConnections::start(
         ecmp.client_host().netns(),
         Duration::from_millis(5),
