@@ -72,6 +72,11 @@ pub trait IncludeResolver {
     fn env_var(&self, _name: &str) -> Option<String> {
         None
     }
+    /// Whether a network interface of this name exists where the daemon would run (its
+    /// network namespace); `None` when unknown (then no interface diagnostics are made).
+    fn interface_exists(&self, _name: &str) -> Option<bool> {
+        None
+    }
 }
 
 /// The real file system, users from `/etc/passwd` and `/etc/group`, the process environment.
@@ -177,6 +182,8 @@ pub struct MemResolver {
     pub groups: Option<BTreeSet<String>>,
     /// Environment variables (`${_ENV}`-style look-ups and `PATH`).
     pub env: BTreeMap<String, String>,
+    /// `None` = network interfaces unknown.
+    pub interfaces: Option<BTreeSet<String>>,
 }
 
 impl MemResolver {
@@ -237,5 +244,9 @@ impl IncludeResolver for MemResolver {
 
     fn env_var(&self, name: &str) -> Option<String> {
         self.env.get(name).cloned()
+    }
+
+    fn interface_exists(&self, name: &str) -> Option<bool> {
+        self.interfaces.as_ref().map(|i| i.contains(name))
     }
 }

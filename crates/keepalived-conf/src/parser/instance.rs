@@ -11,6 +11,7 @@ use crate::keywords::Block;
 use crate::model::{
     InitialState, Notify, Route, Rule, TrackInterface, TrackRef, UnicastPeer, VirtualAddress, Vmac,
 };
+use crate::origin::{At, InterfaceUse};
 use crate::reader::Line;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -206,6 +207,12 @@ fn election<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResu
                 );
             } else {
                 d.interface = Some(w.text.clone());
+                p.draft.origins.interfaces.push(InterfaceUse {
+                    ifname: w.text.clone(),
+                    instance: d.name.clone(),
+                    subject: format!("vrrp_instance {}", d.name),
+                    at: At::of(e),
+                });
             }
         }
         "virtual_router_id" => {
@@ -262,6 +269,18 @@ fn election<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResu
 }
 
 /// What the instance holds and watches: addresses, routes, rules and trackers.
+/// Records a VIP's `dev` for the host check that the interface exists.
+fn note_vip_dev(p: &mut Parser<'_>, v: &Line, d: &InstanceDraft, a: &VirtualAddress) {
+    if let Some(dev) = &a.dev {
+        p.draft.origins.interfaces.push(InterfaceUse {
+            ifname: dev.clone(),
+            instance: d.name.clone(),
+            subject: format!("ip address {}", v.words[0].text),
+            at: At::of(v),
+        });
+    }
+}
+
 fn lists<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<bool> {
     let lists = Trackers {
         interfaces: &mut d.track_interface,
@@ -275,6 +294,7 @@ fn lists<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<
         "virtual_ipaddress" => {
             for v in p.value_block(e) {
                 if let Some(a) = vip(p, v, None)? {
+                    note_vip_dev(p, v, d, &a);
                     d.first_family_v6.get_or_insert(a.addr.is_ipv6());
                     d.vips.push((a, v.line));
                 }
@@ -283,6 +303,7 @@ fn lists<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<
         "virtual_ipaddress_excluded" => {
             for v in p.value_block(e) {
                 if let Some(a) = vip(p, v, None)? {
+                    note_vip_dev(p, v, d, &a);
                     d.vips_excluded.push(a);
                 }
             }
