@@ -62,7 +62,10 @@ pub use interfaces::MissingInterface;
 pub use keywords::{BLOCKS, Block, KEEP_CHECKERS, NEWER_THAN_2_2_7, Status};
 pub use model::*;
 pub use reader::MAX_LINES;
-pub use resolver::{FsResolver, IncludeResolver, MemResolver, ResolveError, ScriptFile};
+pub use resolver::{
+    FsResolver, IncludeResolver, InsecureScript, MemResolver, ResolveError, ScriptFile,
+    check_script_file_secure,
+};
 pub use script::{ScriptCommand, split_argv};
 
 /// The keyword table of `block`: every keyword keepalived knows there, with its [`Status`].

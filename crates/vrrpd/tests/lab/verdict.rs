@@ -95,7 +95,11 @@ fn a_file_with_a_missing_interface_is_refused_alike_by_test_start_and_reload() {
         "{answer}"
     );
     // The same line as -t's, for this node's copy of the file.
-    let same = format!("{}{}", conf.display(), &lines[0][bad_path.as_os_str().len()..]);
+    let same = format!(
+        "{}{}",
+        conf.display(),
+        &lines[0][bad_path.as_os_str().len()..]
+    );
     assert!(p.output().contains(&same), "{same}\n{}", p.output());
     assert!(a.has_address(ip(VIP4)).unwrap(), "the running config stays");
 
