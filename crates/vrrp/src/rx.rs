@@ -63,7 +63,8 @@ pub enum RxError {
     /// Shorter than the header + addresses (+ auth) the packet declares.
     #[error("VRRP length does not match the address count")]
     BadLength,
-    /// A VRRPv3 advert with no address: RFC 5798 §5.2.5 sets the minimum count to 1.
+    /// A VRRPv3 advert with no address: RFC 5798 §5.2.5 sets the minimum count to 1 (an
+    /// instance configured without VIPs accepts it: its peers are configured alike).
     #[error("VRRPv3 advert without addresses")]
     NoAddresses,
     /// TTL/hop limit not 255 on a multicast advert, or outside a peer's window.
@@ -401,7 +402,8 @@ pub fn check(
     if b.len() < vrrp_len || (pkt.ipv4_lengths.is_none() && b.len() != vrrp_len) {
         return Err(RxError::BadLength);
     }
-    if pkt_version == Version::V3 && naddr == 0 {
+    // An instance with no VIPs (`no_virtual_ipaddress`) sends count 0 itself, as its peers do.
+    if pkt_version == Version::V3 && naddr == 0 && !cfg.vips.is_empty() {
         return Err(RxError::NoAddresses);
     }
     let b = &b[..vrrp_len];
