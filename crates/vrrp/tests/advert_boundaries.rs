@@ -214,5 +214,9 @@ fn a_count_that_disagrees_with_the_addresses_present_is_dropped() {
     // An instance without VIPs (no_virtual_ipaddress) hears its likes.
     c.vips.clear();
     let got = rx::check(&c, &rx::from_ipv6(&p[..8], peer, grp, 255), 100, None).map(|_| ());
-    assert_eq!(got, Err(RxError::BadChecksum), "count 0 passes the count check");
+    assert_eq!(
+        got,
+        Err(RxError::BadChecksum),
+        "count 0 passes the count check"
+    );
 }
