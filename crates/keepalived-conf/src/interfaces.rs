@@ -1,8 +1,9 @@
 //! keepalived's check that the interfaces an instance names exist where it runs: a missing
-//! one is a warning with exit class 5 (`-t`), and the instance cannot run as written.
+//! one is a warning with exit class 5 (`-t`), and the instance cannot run as written (a
+//! missing tracked interface is only warned about: it counts as down).
 
 use crate::diag::{Diagnostic, ExitClass, Severity};
-use crate::origin::{Origins, diag_at};
+use crate::origin::{InterfaceKind, Origins, diag_at};
 use crate::resolver::IncludeResolver;
 
 /// An instance that names an interface the host does not have.
@@ -23,8 +24,25 @@ pub(crate) fn check(
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<MissingInterface> {
     let mut missing = Vec::new();
+    let mut closing = false;
     for u in &origins.interfaces {
         if host.interface_exists(&u.ifname) != Some(false) {
+            continue;
+        }
+        if u.kind == InterfaceKind::Tracked {
+            // keepalived's words; only instances' own lists (a sync group's are not checked).
+            if !u.instance.is_empty() {
+                diags.push(diag_at(
+                    Some(&u.at),
+                    Severity::Warning,
+                    ExitClass::ConfigError,
+                    "track_interface",
+                    format!(
+                        "({}) tracked interface {} doesn't exist",
+                        u.instance, u.ifname
+                    ),
+                ));
+            }
             continue;
         }
         let d = diag_at(
@@ -37,14 +55,17 @@ pub(crate) fn check(
                 u.ifname, u.subject
             ),
         );
-        missing.push(MissingInterface {
-            instance: u.instance.clone(),
-            ifname: u.ifname.clone(),
-            message: d.to_string(),
-        });
+        if u.kind == InterfaceKind::Runs {
+            missing.push(MissingInterface {
+                instance: u.instance.clone(),
+                ifname: u.ifname.clone(),
+                message: d.to_string(),
+            });
+        }
         diags.push(d);
+        closing = true;
     }
-    if !missing.is_empty() {
+    if closing {
         diags.push(diag_at(
             None,
             Severity::Warning,

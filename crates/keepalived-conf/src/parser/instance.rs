@@ -11,7 +11,7 @@ use crate::keywords::Block;
 use crate::model::{
     InitialState, Notify, Route, Rule, TrackInterface, TrackRef, UnicastPeer, VirtualAddress, Vmac,
 };
-use crate::origin::{At, InterfaceUse};
+use crate::origin::{At, InterfaceKind, InterfaceUse};
 use crate::reader::Line;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -212,6 +212,7 @@ fn election<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResu
                     instance: d.name.clone(),
                     subject: format!("vrrp_instance {}", d.name),
                     at: At::of(e),
+                    kind: InterfaceKind::Runs,
                 });
             }
         }
@@ -277,6 +278,7 @@ fn note_vip_dev(p: &mut Parser<'_>, v: &Line, d: &InstanceDraft, a: &VirtualAddr
             instance: d.name.clone(),
             subject: format!("ip address {}", v.words[0].text),
             at: At::of(v),
+            kind: InterfaceKind::Runs,
         });
     }
 }
@@ -287,7 +289,12 @@ fn lists<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<
         scripts: &mut d.track_script,
         files: &mut d.track_file,
     };
+    let before = p.draft.origins.interfaces.len();
     if tracker_keyword(p, e, lists)? {
+        // The tracked interfaces just recorded belong to this instance.
+        for u in &mut p.draft.origins.interfaces[before..] {
+            u.instance = d.name.clone();
+        }
         return Ok(true);
     }
     match e.words[0].text.as_str() {
@@ -311,6 +318,15 @@ fn lists<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<
         "virtual_routes" => {
             for v in p.value_block(e) {
                 if let Some(r) = route(p, v, true)? {
+                    if let Some(dev) = &r.dev {
+                        p.draft.origins.interfaces.push(InterfaceUse {
+                            ifname: dev.clone(),
+                            instance: d.name.clone(),
+                            subject: "VROUTE nexthop".into(),
+                            at: At::of(v),
+                            kind: InterfaceKind::Item,
+                        });
+                    }
                     d.routes.push(r);
                 }
             }

@@ -35,12 +35,7 @@ pub fn base(global_extra: &str, inst_body: &str) -> String {
 /// fewer than `min` cases could be compared (keepalived 2.2.7 crashes on a few).
 /// Variations whose class differs on purpose: (case, keepalived's class, ours, why). Each is
 /// a row of docs/keepalived-compat.md's deliberate differences.
-const DELIBERATE: &[(&str, u8, u8, &str)] = &[(
-    "script_interval_frac",
-    5,
-    0,
-    "a fractional vrrp_script interval is honoured by vrrpd: warned, not counted",
-)];
+const DELIBERATE: &[(&str, u8, u8, &str)] = &[];
 
 pub fn compare(cases: Vec<Case>, min: usize) {
     if !oracle::available() {
