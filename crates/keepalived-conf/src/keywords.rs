@@ -262,6 +262,10 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
         n("instances start at once (no start-up delay)"),
     ),
     (
+        "vrrp_delay_after_boot",
+        n("instances start at once, however soon after boot (no delay)"),
+    ),
+    (
         "dynamic_interfaces",
         n("interfaces must exist when vrrpd starts; one that appears later is not picked up"),
     ),
@@ -420,7 +424,10 @@ pub(crate) const VRRP_SCRIPT: &[(&str, Status)] = &[
 pub(crate) const TRACK_FILE: &[(&str, Status)] = &[
     ("file", h("weighted_track_file_moves_the_vip_and_back")),
     ("weight", h("track_file_value_times_weight_and_fault_rules")),
-    ("init_file", h("reports_initial_value_and_changes")),
+    (
+        "init_file",
+        h("inotify_reports_writes_renames_and_removal_without_polling"),
+    ),
 ];
 
 /// `vrrp_sync_group` keywords.
@@ -741,6 +748,7 @@ pub const NEWER_THAN_2_2_7: &[&str] = &[
     "thread_timer_expired",
     "no_virtual_ipaddress",
     "auth_hmac",
+    "vrrp_delay_after_boot",
 ];
 
 /// The table of a block.

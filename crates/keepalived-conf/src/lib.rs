@@ -42,6 +42,7 @@ mod defs;
 mod diag;
 #[doc(hidden)]
 pub mod fuzz_support;
+mod interfaces;
 mod keyword_doc;
 mod keywords;
 mod lexer;
@@ -57,10 +58,14 @@ mod suggest;
 mod validate;
 
 pub use diag::{Diagnostic, ExitClass, Severity};
+pub use interfaces::MissingInterface;
 pub use keywords::{BLOCKS, Block, KEEP_CHECKERS, NEWER_THAN_2_2_7, Status};
 pub use model::*;
 pub use reader::MAX_LINES;
-pub use resolver::{FsResolver, IncludeResolver, MemResolver, ResolveError, ScriptFile};
+pub use resolver::{
+    FsResolver, IncludeResolver, InsecureScript, MemResolver, ResolveError, ScriptFile,
+    check_script_file_secure,
+};
 pub use script::{ScriptCommand, split_argv};
 
 /// The keyword table of `block`: every keyword keepalived knows there, with its [`Status`].
@@ -98,6 +103,9 @@ pub struct Loaded {
     pub config: Option<Config>,
     /// Everything worth saying, in the order found.
     pub diagnostics: Vec<Diagnostic>,
+    /// Interfaces instances name that the host does not have (only when the resolver can
+    /// tell, see [`IncludeResolver::interface_exists`]): those instances cannot run as written.
+    pub missing_interfaces: Vec<MissingInterface>,
 }
 
 impl Loaded {
@@ -147,6 +155,7 @@ pub fn load_with(resolver: &dyn IncludeResolver, path: &Path, opts: &LoadOptions
         return Loaded {
             config: None,
             diagnostics,
+            missing_interfaces: Vec::new(),
         };
     }
     let mut p = parser::Parser::new(&read.lines);
@@ -156,9 +165,11 @@ pub fn load_with(resolver: &dyn IncludeResolver, path: &Path, opts: &LoadOptions
         return Loaded {
             config: None,
             diagnostics,
+            missing_interfaces: Vec::new(),
         };
     }
     let draft = p.draft;
+    let missing_interfaces = interfaces::check(resolver, &draft.origins, &mut diagnostics);
     let vrrp_configured = !draft.instance_names.is_empty();
     let mut config = draft.config;
     validate::complete(
@@ -187,5 +198,6 @@ pub fn load_with(resolver: &dyn IncludeResolver, path: &Path, opts: &LoadOptions
     Loaded {
         config: Some(config),
         diagnostics,
+        missing_interfaces,
     }
 }

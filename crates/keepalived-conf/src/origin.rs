@@ -38,6 +38,31 @@ pub(crate) struct Origins {
     pub(crate) notify: HashMap<String, At>,
     /// The `script_user` line.
     pub(crate) script_user: Option<At>,
+    /// Every interface an instance names (its `interface`, a VIP's `dev`), in file order,
+    /// for the host check that the interface exists.
+    pub(crate) interfaces: Vec<InterfaceUse>,
+}
+
+/// One interface named by an instance: which, for what, and where.
+#[derive(Debug, Clone)]
+pub(crate) struct InterfaceUse {
+    pub(crate) ifname: String,
+    pub(crate) instance: String,
+    /// keepalived's words for the user: `vrrp_instance VI_1`, `ip address 198.18.0.1/24`.
+    pub(crate) subject: String,
+    pub(crate) at: At,
+    pub(crate) kind: InterfaceKind,
+}
+
+/// What a missing interface means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InterfaceKind {
+    /// The instance's `interface` or a VIP's `dev`: the instance cannot run as written.
+    Runs,
+    /// A `track_interface` entry: warned about; the instance runs, the interface down.
+    Tracked,
+    /// A route's or a static address's `dev`: warned about, that item fails.
+    Item,
 }
 
 /// A diagnostic of a whole-configuration check at `at` (the main file, line 0, when unknown).

@@ -31,11 +31,15 @@ pub(crate) struct Line {
 }
 
 impl Line {
+    /// `{`, or a quoted `"{"` (see [`Line::is_close`]).
     pub(crate) fn is_open(&self) -> bool {
-        self.text == "{"
+        self.text == "{" || (self.words.len() == 1 && self.words[0].text == "{")
     }
+    /// `}`, or a line that is only a quoted `"}"`: keepalived strips the quotes before it
+    /// looks for the end of a block (its brace count, which skips quotes, then reports the
+    /// block as unclosed: see [`quoted_closes`]).
     pub(crate) fn is_close(&self) -> bool {
-        self.text == "}"
+        self.text == "}" || (self.words.len() == 1 && self.words[0].text == "}")
     }
 }
 
@@ -67,7 +71,34 @@ pub(crate) fn read_config(
         max_lines,
     };
     r.read_file(path, true);
+    quoted_closes(&mut r.out);
     r.out
+}
+
+/// keepalived 2.2.7 takes a quoted `"}"` / `"{"` as the brace, but its brace count skips quoted
+/// text, so it reports missing or extra braces (class 5): said at each such line.
+fn quoted_closes(out: &mut ReadOutput) {
+    for l in &out.lines {
+        let (brace, counted) = if l.is_close() {
+            ("}", "a missing '}'")
+        } else {
+            ("{", "an extra '}'")
+        };
+        if (l.is_close() || l.is_open()) && l.text != brace {
+            out.diags.push(Diagnostic {
+                severity: Severity::Warning,
+                class: ExitClass::ConfigError,
+                file: l.file.clone(),
+                line: l.line,
+                column: l.col,
+                keyword: brace.into(),
+                message: format!(
+                    "a quoted \"{brace}\" acts as the brace, as in keepalived, which then reports \
+                     {counted} (its brace count skips quoted text)"
+                ),
+            });
+        }
+    }
 }
 
 struct Reader<'r> {
@@ -385,13 +416,32 @@ impl Reader<'_> {
                     "unmatched quote: the word runs to the end of the line".into(),
                 );
             }
+            let mut words = words;
+            // A quoted "{" ending a line opens a block, as keepalived reads it.
+            let quoted_open = words.len() > 1
+                && words.last().is_some_and(|w| w.text == "{")
+                && piece.trim_end().ends_with("\"{\"");
+            let opener = if quoted_open { words.pop() } else { None };
+            let text = match &opener {
+                Some(w) => piece[..(w.col - pcol) as usize].trim_end().to_string(),
+                None => piece.to_string(),
+            };
             self.out.lines.push(Line {
                 file: o.file.clone(),
                 line: o.line,
-                text: piece.to_string(),
+                text,
                 col: pcol,
                 words,
             });
+            if let Some(w) = opener {
+                self.out.lines.push(Line {
+                    file: o.file.clone(),
+                    line: o.line,
+                    text: "\"{\"".into(),
+                    col: w.col,
+                    words: vec![w],
+                });
+            }
         }
     }
 

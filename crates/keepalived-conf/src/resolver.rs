@@ -72,6 +72,11 @@ pub trait IncludeResolver {
     fn env_var(&self, _name: &str) -> Option<String> {
         None
     }
+    /// Whether a network interface of this name exists where the daemon would run (its
+    /// network namespace); `None` when unknown (then no interface diagnostics are made).
+    fn interface_exists(&self, _name: &str) -> Option<bool> {
+        None
+    }
 }
 
 /// The real file system, users from `/etc/passwd` and `/etc/group`, the process environment.
@@ -115,15 +120,9 @@ impl IncludeResolver for FsResolver {
         if !meta.is_file() || meta.mode() & 0o111 == 0 {
             return ScriptFile::Missing;
         }
-        let mut secure = !writable_by_others(&meta);
-        let mut dir = path.parent();
-        while let Some(d) = dir {
-            if std::fs::metadata(d).is_ok_and(|m| writable_by_others(&m)) {
-                secure = false;
-            }
-            dir = d.parent();
+        ScriptFile::Found {
+            secure: check_script_file_secure(path).is_ok(),
         }
-        ScriptFile::Found { secure }
     }
 
     fn user_exists(&self, name: &str) -> Option<bool> {
@@ -139,7 +138,66 @@ impl IncludeResolver for FsResolver {
     }
 }
 
-/// Whether `name` (or a numeric id) is in a colon-separated database file.
+/// Why `enable_script_security` refuses a script file (keepalived's "Unsafe permissions").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InsecureScript {
+    /// The file or a directory above it could not be looked at.
+    #[error("cannot check {path}: {error}")]
+    Unreadable {
+        /// What could not be looked at.
+        path: PathBuf,
+        /// What the system said.
+        error: String,
+    },
+    /// The file or a directory above it can be changed by someone other than root.
+    #[error("{path} is writable by {who} (uid {uid}, gid {gid}, mode {mode:o})")]
+    Writable {
+        /// The file or directory at fault.
+        path: PathBuf,
+        /// Who could change it.
+        who: &'static str,
+        /// Its owner.
+        uid: u32,
+        /// Its group.
+        gid: u32,
+        /// Its permission bits.
+        mode: u32,
+    },
+}
+
+/// keepalived's script security rule, the one implementation (the loader's `-t` check and
+/// the daemon's check before each run both call it): after resolving symlinks, the file and
+/// every directory above it must be writable by root alone (sticky directories excepted).
+pub fn check_script_file_secure(path: &Path) -> Result<(), InsecureScript> {
+    use std::os::unix::fs::MetadataExt;
+    let unreadable = |p: &Path, e: io::Error| InsecureScript::Unreadable {
+        path: p.to_path_buf(),
+        error: e.to_string(),
+    };
+    let canonical = path.canonicalize().map_err(|e| unreadable(path, e))?;
+    for p in canonical.ancestors() {
+        let m = std::fs::metadata(p).map_err(|e| unreadable(p, e))?;
+        if writable_by_others(&m) {
+            let mode = m.mode() & 0o7777;
+            let who = if m.uid() != 0 {
+                "its non-root owner"
+            } else if mode & 0o020 != 0 && m.gid() != 0 {
+                "a non-root group"
+            } else {
+                "everyone"
+            };
+            return Err(InsecureScript::Writable {
+                path: p.to_path_buf(),
+                who,
+                uid: m.uid(),
+                gid: m.gid(),
+                mode,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// keepalived 2.2.7's rule, found by running its `-t` on each case: the file and every
 /// directory above it must be owned by root and writable by no one else: not by others, not
 /// by a group other than root's. A sticky directory (like /tmp) is fine whatever its write
@@ -153,6 +211,7 @@ pub(crate) fn writable_by_others(m: &std::fs::Metadata) -> bool {
     m.uid() != 0 || (!sticky_dir && (others || group))
 }
 
+/// Whether `name` (or a numeric id) is in a colon-separated database file.
 fn name_in_db(db: &str, name: &str) -> Option<bool> {
     let text = std::fs::read_to_string(db).ok()?;
     let numeric = name.parse::<u32>().ok();
@@ -177,6 +236,8 @@ pub struct MemResolver {
     pub groups: Option<BTreeSet<String>>,
     /// Environment variables (`${_ENV}`-style look-ups and `PATH`).
     pub env: BTreeMap<String, String>,
+    /// `None` = network interfaces unknown.
+    pub interfaces: Option<BTreeSet<String>>,
 }
 
 impl MemResolver {
@@ -237,5 +298,9 @@ impl IncludeResolver for MemResolver {
 
     fn env_var(&self, name: &str) -> Option<String> {
         self.env.get(name).cloned()
+    }
+
+    fn interface_exists(&self, name: &str) -> Option<bool> {
+        self.interfaces.as_ref().map(|i| i.contains(name))
     }
 }

@@ -214,8 +214,8 @@ fn mutate_again(first: Mutation, rng: &mut Rng) -> Mutation {
 /// The documented differences (docs/keepalived-compat.md) a disagreement may be excused by,
 /// each tied to the exact line the mutation touched (or the first keyword line after it):
 /// vrrpd skips an unknown or stray block whole where keepalived reads its lines at the
-/// enclosing level; interface existence is the daemon's check (keepalived names an interface
-/// that the mutation wrote). `None`: not excused.
+/// enclosing level; interface existence (keepalived names an interface that the mutation
+/// wrote and the sandbox lacks). `None`: not excused.
 fn excuse(m: &Mutation, ours: &keepalived_conf::Loaded, theirs: &str) -> Option<String> {
     let text: Vec<&str> = m.text.lines().collect();
     // The touched lines, and for each the first keyword line from it on: a mutation that drops
@@ -276,6 +276,38 @@ fn sources() -> Vec<(String, String)> {
     out
 }
 
+/// The host keepalived runs on in the oracle's sandbox: the real file system, and exactly
+/// the interfaces the oracle created there.
+struct Sandbox<'a>(&'a [String]);
+
+impl keepalived_conf::IncludeResolver for Sandbox<'_> {
+    fn read(&self, p: &Path) -> Result<Vec<u8>, keepalived_conf::ResolveError> {
+        keepalived_conf::FsResolver.read(p)
+    }
+    fn glob(
+        &self,
+        pattern: &str,
+    ) -> Result<Vec<std::path::PathBuf>, keepalived_conf::ResolveError> {
+        keepalived_conf::FsResolver.glob(pattern)
+    }
+    fn script_file(&self, p: &Path) -> keepalived_conf::ScriptFile {
+        keepalived_conf::FsResolver.script_file(p)
+    }
+    fn user_exists(&self, name: &str) -> Option<bool> {
+        keepalived_conf::FsResolver.user_exists(name)
+    }
+    fn group_exists(&self, name: &str) -> Option<bool> {
+        keepalived_conf::FsResolver.group_exists(name)
+    }
+    fn env_var(&self, name: &str) -> Option<String> {
+        keepalived_conf::FsResolver.env_var(name)
+    }
+    fn interface_exists(&self, name: &str) -> Option<bool> {
+        let always = ["lo", "eth0", "eth1"];
+        Some(always.contains(&name) || self.0.iter().any(|i| i == name))
+    }
+}
+
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -329,7 +361,8 @@ fn random_mutations_agree_with_keepalived() {
             eprintln!("#{n} {name} {}: keepalived killed - not compared", m.what);
             continue;
         };
-        let loaded = load_file(&path, &LoadOptions::default());
+        let host = Sandbox(ifaces);
+        let loaded = keepalived_conf::load_with(&host, &path, &LoadOptions::default());
         let ours = loaded.exit_class();
         compared += 1;
         if n == 0 {

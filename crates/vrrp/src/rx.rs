@@ -63,6 +63,10 @@ pub enum RxError {
     /// Shorter than the header + addresses (+ auth) the packet declares.
     #[error("VRRP length does not match the address count")]
     BadLength,
+    /// A VRRPv3 advert with no address: RFC 5798 §5.2.5 sets the minimum count to 1 (an
+    /// instance configured without VIPs accepts it: its peers are configured alike).
+    #[error("VRRPv3 advert without addresses")]
+    NoAddresses,
     /// TTL/hop limit not 255 on a multicast advert, or outside a peer's window.
     #[error("TTL/hop limit invalid")]
     BadTtl,
@@ -106,7 +110,7 @@ pub enum RxError {
 
 impl RxError {
     /// Every reason, in check order (the index of [`RxCounters`]).
-    pub const ALL: [RxError; 23] = [
+    pub const ALL: [RxError; 24] = [
         RxError::IpTruncated,
         RxError::NotIpv4,
         RxError::Fragment,
@@ -117,6 +121,7 @@ impl RxError {
         RxError::FamilyMismatch,
         RxError::UnknownVrid,
         RxError::BadLength,
+        RxError::NoAddresses,
         RxError::BadTtl,
         RxError::VersionMismatch,
         RxError::BadAuthType,
@@ -145,6 +150,7 @@ impl RxError {
             RxError::FamilyMismatch => "family_mismatch",
             RxError::UnknownVrid => "unknown_vrid",
             RxError::BadLength => "bad_length",
+            RxError::NoAddresses => "no_addresses",
             RxError::BadTtl => "bad_ttl",
             RxError::VersionMismatch => "version_mismatch",
             RxError::BadAuthType => "bad_auth_type",
@@ -391,8 +397,14 @@ pub fn check(
     } else {
         Advert::wire_len(pkt_version, family, naddr)
     };
-    if b.len() < vrrp_len {
+    // Bytes past the addresses (and auth data) mean the count disagrees with what is there;
+    // for IPv4 the total-length check below says so, IPv6 has only the payload length.
+    if b.len() < vrrp_len || (pkt.ipv4_lengths.is_none() && b.len() != vrrp_len) {
         return Err(RxError::BadLength);
+    }
+    // An instance with no VIPs (`no_virtual_ipaddress`) sends count 0 itself, as its peers do.
+    if pkt_version == Version::V3 && naddr == 0 && !cfg.vips.is_empty() {
+        return Err(RxError::NoAddresses);
     }
     let b = &b[..vrrp_len];
     // 2. TTL: 255 on multicast; per-peer window on unicast.

@@ -42,6 +42,11 @@ impl SyncGroup {
         &self.members
     }
 
+    /// Every member's receive counters back to zero.
+    pub fn clear_counters(&mut self) {
+        self.members.iter_mut().for_each(Instance::clear_counters);
+    }
+
     /// Index of the member serving `vrid`, if any.
     pub fn member_for_vrid(&self, vrid: u8) -> Option<usize> {
         self.members.iter().position(|m| m.config().vrid == vrid)

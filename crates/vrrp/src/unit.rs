@@ -49,6 +49,14 @@ impl Unit {
         }
     }
 
+    /// Every member's receive counters back to zero.
+    pub fn clear_counters(&mut self) {
+        match self {
+            Unit::Single(i) => i.clear_counters(),
+            Unit::Group(g) => g.clear_counters(),
+        }
+    }
+
     /// One event for every member.
     pub fn handle_all(&mut self, now: Duration, event: Event) -> Vec<MemberAction> {
         match self {

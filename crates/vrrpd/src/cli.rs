@@ -16,6 +16,8 @@ pub const DEFAULT_CONTROL_SOCKET: &str = "/run/vrrpd/vrrpd.sock";
 pub const DEFAULT_DATA_FILE: &str = "/tmp/keepalived.data";
 /// keepalived's SIGUSR2 dump file, kept for scripts that read it.
 pub const DEFAULT_STATS_FILE: &str = "/tmp/keepalived.stats";
+/// keepalived's JSON-signal dump file.
+pub const DEFAULT_JSON_FILE: &str = "/tmp/keepalived.json";
 
 /// vrrpd: VRRP (RFC 3768 / 5798) driven by keepalived.conf.
 #[derive(Debug, Parser)]
@@ -88,13 +90,85 @@ pub struct DaemonArgs {
     /// Config id for `@ID` conditional lines (default: host name up to the first dot).
     #[arg(short = 'i', long = "config-id")]
     pub config_id: Option<String>,
-    /// Check the configuration, print diagnostics to stderr and exit with keepalived's codes
-    /// (0 ok, 4 cannot run, 5 errors but would run, 6 scripts without script security).
-    #[arg(short = 't', long = "config-test")]
-    pub config_test: bool,
+    /// Check the configuration, print diagnostics to stderr (or to LOG_FILE, as
+    /// keepalived's `-tFILE`) and exit with keepalived's codes (0 ok, 4 cannot run, 5 errors
+    /// but would run, 6 scripts without script security).
+    #[arg(short = 't', long = "config-test", value_name = "LOG_FILE", num_args = 0..=1,
+          require_equals = true, default_missing_value = "-")]
+    pub config_test: Option<PathBuf>,
     /// Print the parsed configuration as JSON and exit.
-    #[arg(long = "dump-config", visible_alias = "dump-conf")]
+    #[arg(long = "dump-config")]
     pub dump_config: bool,
+    /// keepalived's -d: log the parsed configuration at start (and on reload) and keep running.
+    #[arg(short = 'd', long = "dump-conf")]
+    pub dump_conf: bool,
+    /// Start the instances that can run when others cannot (an interface they name is
+    /// missing); the log names those left down. Default: such a file is refused, as `-t` says.
+    #[arg(long = "start-partial")]
+    pub start_partial: bool,
+    /// Print the signal number for a keepalived signal function (STOP, RELOAD, DATA, STATS,
+    /// STATS_CLEAR, JSON) and exit, as `keepalived --signum` does.
+    #[arg(long = "signum", value_name = "SIGFUNC")]
+    pub signum: Option<String>,
+    /// keepalived's -C: run only the health checkers. vrrpd has none: refused.
+    #[arg(short = 'C', long = "check")]
+    pub check_only: bool,
+    /// keepalived's -B: no BFD process. vrrpd runs none: accepted.
+    #[arg(short = 'B', long = "no_bfd")]
+    pub no_bfd: bool,
+    /// keepalived's --all: force all child processes. vrrpd has only VRRP: warned.
+    #[arg(long = "all")]
+    pub all: bool,
+    /// keepalived's -G: no syslog. vrrpd never logs to syslog: accepted.
+    #[arg(short = 'G', long = "no-syslog")]
+    pub no_syslog: bool,
+    /// keepalived's -g: log to a file (appended), instead of stderr.
+    #[arg(short = 'g', long = "log-file", value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+    /// File creation mask (octal, keepalived's -u), applied at start.
+    #[arg(short = 'u', long = "umask", value_name = "MASK")]
+    pub umask: Option<String>,
+    /// keepalived's -X (drop VIPs on a transition caused by a signal). vrrpd always releases
+    /// the VIPs when it leaves MASTER: accepted, warned.
+    #[arg(short = 'X', long = "release-vips")]
+    pub release_vips: bool,
+    /// keepalived's -I: keep IPVS on stop. vrrpd sets up no IPVS: accepted.
+    #[arg(short = 'I', long = "dont-release-ipvs")]
+    pub dont_release_ipvs: bool,
+    /// keepalived's -R: do not respawn children. vrrpd has no children: accepted.
+    #[arg(short = 'R', long = "dont-respawn")]
+    pub dont_respawn: bool,
+    /// keepalived's -c: checker child pid file. vrrpd has no checker child: ignored.
+    #[arg(short = 'c', long = "checkers_pid", value_name = "FILE")]
+    pub checkers_pid_file: Option<PathBuf>,
+    /// keepalived's -b: BFD child pid file. vrrpd has no BFD child: ignored.
+    #[arg(short = 'b', long = "bfd_pid", value_name = "FILE")]
+    pub bfd_pid_file: Option<PathBuf>,
+    /// keepalived's -a: log every address change. vrrpd logs its own VIP changes only: warned.
+    #[arg(short = 'a', long = "address-monitoring")]
+    pub address_monitoring: bool,
+    /// keepalived's -x: SNMP. vrrpd has no SNMP agent (use `vrrpd ctl show status json`): warned.
+    #[arg(short = 'x', long = "snmp")]
+    pub snmp: bool,
+    /// keepalived's -A: SNMP agent socket. No SNMP in vrrpd: warned.
+    #[arg(short = 'A', long = "snmp-agent-socket", value_name = "FILE")]
+    pub snmp_agent_socket: Option<PathBuf>,
+    /// Run in the network namespace NAME (/run/netns/NAME), as keepalived's -s.
+    #[arg(short = 's', long = "namespace", value_name = "NAME")]
+    pub namespace: Option<String>,
+    /// keepalived's -m: allow a core dump on abnormal end (RLIMIT_CORE unlimited).
+    #[arg(short = 'm', long = "core-dump")]
+    pub core_dump: bool,
+    /// keepalived's -M: also set the kernel's core_pattern. vrrpd does not change host-wide
+    /// settings: implies -m, the pattern is warned about and not set.
+    #[arg(short = 'M', long = "core-dump-pattern", value_name = "PATN", num_args = 0..=1, default_missing_value = "core")]
+    pub core_dump_pattern: Option<String>,
+    /// keepalived's -e: a missing configuration file (include) is an error.
+    #[arg(short = 'e', long = "all-config")]
+    pub all_config: bool,
+    /// keepalived's -T: genhash mode. Not in vrrpd: refused (use keepalived's genhash).
+    #[arg(short = 'T', long = "genhash")]
+    pub genhash: bool,
     /// Keep the VIPs on exit (keepalived's -V).
     #[arg(short = 'V', long = "dont-release-vrrp")]
     pub dont_release: bool,
@@ -111,6 +185,9 @@ pub struct DaemonArgs {
     /// SIGUSR2 statistics file (default /tmp/keepalived.stats, or beside `-p`).
     #[arg(long = "stats-file")]
     pub stats_file: Option<PathBuf>,
+    /// JSON-signal dump file (default /tmp/keepalived.json, or beside `-p`).
+    #[arg(long = "json-file")]
+    pub json_file: Option<PathBuf>,
     /// Fast failover (not keepalived behaviour): a MASTER advertises a priority change at once
     /// and a preemptive BACKUP that hears a lower-priority master takes over at once instead of
     /// waiting out the master-down interval. Off = keepalived's exact behaviour.
@@ -149,6 +226,81 @@ pub struct DaemonArgs {
     pub takeover_guard: Option<f64>,
 }
 
+/// The command line with keepalived's `-tFILE` (an optional value glued to the flag, as
+/// getopt reads it) spelled `--config-test=FILE`, which clap reads.
+pub fn keepalived_argv(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
+    args.into_iter()
+        .enumerate()
+        .map(
+            |(i, a)| match a.to_str().and_then(|s| s.strip_prefix("-t")) {
+                Some(file) if i > 0 && !file.is_empty() && !file.starts_with('=') => {
+                    format!("--config-test={file}").into()
+                }
+                _ => a,
+            },
+        )
+        .collect()
+}
+
+/// What vrrpd makes of keepalived's flags that have no exact meaning here: a refusal (one
+/// line, keepalived's exit status 1) or a warning each, printed at start.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct FlagNotes {
+    pub refused: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Reads the flags once, so no keepalived option is taken in silence.
+pub fn flag_notes(a: &DaemonArgs) -> FlagNotes {
+    let mut n = FlagNotes::default();
+    if a.check_only {
+        n.refused = Some(
+            "-C/--check: vrrpd runs no health checkers; run `keepalived --check` beside vrrpd on \
+             the same file for them"
+                .into(),
+        );
+    } else if a.genhash {
+        n.refused = Some("-T/--genhash: not in vrrpd; use keepalived's genhash".into());
+    }
+    let mut warn = |on: bool, text: &str| {
+        if on {
+            n.warnings.push(text.to_string());
+        }
+    };
+    warn(
+        a.all,
+        "--all: vrrpd has only its VRRP part; no checker or BFD process is started",
+    );
+    warn(
+        a.release_vips,
+        "-X/--release-vips: vrrpd always removes the VIPs when an instance leaves MASTER",
+    );
+    warn(
+        a.address_monitoring,
+        "-a/--address-monitoring: not in vrrpd; only its own VIP changes are logged",
+    );
+    warn(
+        a.snmp || a.snmp_agent_socket.is_some(),
+        "-x/-A SNMP: no SNMP agent in vrrpd; use `vrrpd ctl show status json` or the dumps",
+    );
+    warn(
+        a.checkers_pid_file.is_some() || a.bfd_pid_file.is_some() || a.vrrp_pid_file.is_some(),
+        "-r/-c/-b child pid files: vrrpd runs as one process; only -p is written",
+    );
+    warn(
+        a.core_dump_pattern.is_some(),
+        "-M/--core-dump-pattern: the kernel's core_pattern is left unchanged (a host-wide \
+         setting); -m's core dump limit is applied",
+    );
+    warn(
+        a.all_config,
+        "-e/--all-config: a missing included file is reported and ignored, not an error",
+    );
+    n
+}
+
 /// Every path a running vrrpd writes. Explicit flags win; otherwise, when `-p` is given, files
 /// go beside the pid file so two daemons with different pid files share nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +309,7 @@ pub struct RuntimePaths {
     pub control_socket: PathBuf,
     pub data_file: PathBuf,
     pub stats_file: PathBuf,
+    pub json_file: PathBuf,
 }
 
 impl RuntimePaths {
@@ -187,6 +340,11 @@ impl RuntimePaths {
                 &args.stats_file,
                 beside.as_ref().map(|b| b.sibling("stats")),
                 DEFAULT_STATS_FILE,
+            ),
+            json_file: pick(
+                &args.json_file,
+                beside.as_ref().map(|b| b.sibling("json")),
+                DEFAULT_JSON_FILE,
             ),
         }
     }
@@ -247,6 +405,32 @@ mod tests {
         assert!(d.dont_fork && d.log_console && d.log_detail && d.vrrp_only);
         assert_eq!(d.config, PathBuf::from("/x.conf"));
         assert_eq!(d.config_id.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn config_test_takes_an_optional_glued_log_file_like_getopt() {
+        let argv = |a: &[&str]| keepalived_argv(a.iter().map(std::ffi::OsString::from));
+        let cli = Cli::try_parse_from(argv(&["vrrpd", "-t/tmp/x.log", "-f", "/k"])).unwrap();
+        assert_eq!(cli.daemon.config_test, Some(PathBuf::from("/tmp/x.log")));
+        assert_eq!(cli.daemon.config, PathBuf::from("/k"));
+        let cli = Cli::try_parse_from(argv(&["vrrpd", "-t", "-f", "/k"])).unwrap();
+        assert_eq!(cli.daemon.config_test, Some(PathBuf::from("-")));
+        assert_eq!(cli.daemon.config, PathBuf::from("/k"));
+    }
+
+    #[test]
+    fn every_keepalived_option_is_accepted_or_refused_in_one_line() {
+        let cli = parse(&[
+            "-P", "-B", "--all", "-G", "-u", "022", "-X", "-I", "-R", "-c", "/c.pid", "-b",
+            "/b.pid", "-a", "-x", "-A", "/s", "-m", "-M", "-e", "-d", "-V", "-S", "local1",
+        ]);
+        let notes = flag_notes(&cli.daemon);
+        assert_eq!(notes.refused, None);
+        assert_eq!(notes.warnings.len(), 7, "{:?}", notes.warnings);
+        for refused in [["-C"], ["-T"]] {
+            let n = flag_notes(&parse(&refused).daemon);
+            assert!(n.refused.is_some(), "{refused:?}");
+        }
     }
 
     #[test]

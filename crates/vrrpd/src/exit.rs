@@ -25,3 +25,22 @@ pub fn ctl<E>(result: &Result<bool, E>) -> u8 {
         Err(_) => UNUSABLE,
     }
 }
+
+/// A command line clap could not read: keepalived's status 1 (never clap's 2, which
+/// keepalived's `-t` uses for "missing parameter"); `--help` prints and exits 0.
+pub fn usage(e: &clap::Error) -> u8 {
+    let _ = e.print();
+    match e.kind() {
+        clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => SUCCESS,
+        _ => FAILURE,
+    }
+}
+
+/// The daemon's end: a file refused at start exits with its `-t` class (as keepalived exits
+/// on a configuration it cannot run), any other error with 1.
+pub fn daemon(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<vrrpd::verdict::Refused>() {
+        Some(r) if r.class != 0 => r.class,
+        _ => FAILURE,
+    }
+}

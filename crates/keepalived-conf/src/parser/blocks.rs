@@ -28,8 +28,8 @@ fn block_name(p: &mut Parser<'_>, l: &Line) -> Option<String> {
     }
 }
 
-/// Script interval/timeout: decimal seconds as written; keepalived 2.2.7 takes whole seconds
-/// only and flags a fraction, so the fraction is honoured but still counted for `-t`.
+/// Script interval/timeout: decimal seconds as written and honoured; keepalived 2.2.7 takes
+/// whole seconds only, so a fraction is an error of its class for `-t`.
 fn script_seconds(p: &mut Parser<'_>, l: &Line) -> PResult<Option<Duration>> {
     let w = p.arg(l, 1)?;
     match parse_seconds(&w.text) {
@@ -45,14 +45,17 @@ fn script_seconds(p: &mut Parser<'_>, l: &Line) -> PResult<Option<Duration>> {
             );
             Ok(None)
         }
+        // keepalived 2.2.7 refuses the fraction (class 5, the value ignored), so `-t` says so
+        // as an error with that class; vrrpd itself runs the value as written.
         Some(d) if d.subsec_micros() != 0 => {
             p.report(
                 l,
                 1,
-                Severity::Warning,
+                Severity::Error,
                 ExitClass::ConfigError,
                 format!(
-                    "{} '{}': keepalived 2.2.7 accepts whole seconds only; vrrpd uses {} s",
+                    "{} '{}': keepalived 2.2.7 refuses a fraction here (whole seconds only, class \
+                     5); vrrpd runs it as written ({} s)",
                     l.words[0].text,
                     w.text,
                     d.as_secs_f64()
@@ -217,6 +220,7 @@ pub(super) fn track_file<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
         weight_reverse: false,
         init_file: None,
     };
+    let mut weight_set = false;
     p.each_in_block(l, |p, e| {
         p.keyword_status(Block::TrackFile, e);
         match e.words[0].text.as_str() {
@@ -232,10 +236,22 @@ pub(super) fn track_file<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
                     format!("No weight specified for track file {name} - ignoring"),
                 );
             }
+            // keepalived keeps the first weight and reports a second one.
+            "weight" if weight_set => {
+                p.error(
+                    e,
+                    1,
+                    format!(
+                        "Weight already set for track file {name} - ignoring {}",
+                        e.words[1].text
+                    ),
+                );
+            }
             "weight" => {
                 if let Some((w, r)) = weight(p, e, i64::from(i32::MAX))? {
                     t.weight = w;
                     t.weight_reverse = r.unwrap_or(false);
+                    weight_set = true;
                 }
             }
             "init_file" => {

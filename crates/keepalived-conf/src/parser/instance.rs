@@ -11,6 +11,7 @@ use crate::keywords::Block;
 use crate::model::{
     InitialState, Notify, Route, Rule, TrackInterface, TrackRef, UnicastPeer, VirtualAddress, Vmac,
 };
+use crate::origin::{At, InterfaceKind, InterfaceUse};
 use crate::reader::Line;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -206,6 +207,13 @@ fn election<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResu
                 );
             } else {
                 d.interface = Some(w.text.clone());
+                p.draft.origins.interfaces.push(InterfaceUse {
+                    ifname: w.text.clone(),
+                    instance: d.name.clone(),
+                    subject: format!("vrrp_instance {}", d.name),
+                    at: At::of(e),
+                    kind: InterfaceKind::Runs,
+                });
             }
         }
         "virtual_router_id" => {
@@ -262,19 +270,38 @@ fn election<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResu
 }
 
 /// What the instance holds and watches: addresses, routes, rules and trackers.
+/// Records a VIP's `dev` for the host check that the interface exists.
+fn note_vip_dev(p: &mut Parser<'_>, v: &Line, d: &InstanceDraft, a: &VirtualAddress) {
+    if let Some(dev) = &a.dev {
+        p.draft.origins.interfaces.push(InterfaceUse {
+            ifname: dev.clone(),
+            instance: d.name.clone(),
+            subject: format!("ip address {}", v.words[0].text),
+            at: At::of(v),
+            kind: InterfaceKind::Runs,
+        });
+    }
+}
+
 fn lists<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<bool> {
     let lists = Trackers {
         interfaces: &mut d.track_interface,
         scripts: &mut d.track_script,
         files: &mut d.track_file,
     };
+    let before = p.draft.origins.interfaces.len();
     if tracker_keyword(p, e, lists)? {
+        // The tracked interfaces just recorded belong to this instance.
+        for u in &mut p.draft.origins.interfaces[before..] {
+            u.instance = d.name.clone();
+        }
         return Ok(true);
     }
     match e.words[0].text.as_str() {
         "virtual_ipaddress" => {
             for v in p.value_block(e) {
                 if let Some(a) = vip(p, v, None)? {
+                    note_vip_dev(p, v, d, &a);
                     d.first_family_v6.get_or_insert(a.addr.is_ipv6());
                     d.vips.push((a, v.line));
                 }
@@ -283,6 +310,7 @@ fn lists<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<
         "virtual_ipaddress_excluded" => {
             for v in p.value_block(e) {
                 if let Some(a) = vip(p, v, None)? {
+                    note_vip_dev(p, v, d, &a);
                     d.vips_excluded.push(a);
                 }
             }
@@ -290,6 +318,15 @@ fn lists<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<
         "virtual_routes" => {
             for v in p.value_block(e) {
                 if let Some(r) = route(p, v, true)? {
+                    if let Some(dev) = &r.dev {
+                        p.draft.origins.interfaces.push(InterfaceUse {
+                            ifname: dev.clone(),
+                            instance: d.name.clone(),
+                            subject: "VROUTE nexthop".into(),
+                            at: At::of(v),
+                            kind: InterfaceKind::Item,
+                        });
+                    }
                     d.routes.push(r);
                 }
             }

@@ -321,6 +321,18 @@ impl<'a> Parser<'a> {
                 "static_ipaddress" => {
                     for e in self.value_block(l) {
                         if let Some(a) = addresses::vip(self, e, None)? {
+                            if let Some(dev) = &a.dev {
+                                self.draft
+                                    .origins
+                                    .interfaces
+                                    .push(crate::origin::InterfaceUse {
+                                        ifname: dev.clone(),
+                                        instance: String::new(),
+                                        subject: format!("ip address {}", e.words[0].text),
+                                        at: crate::origin::At::of(e),
+                                        kind: crate::origin::InterfaceKind::Item,
+                                    });
+                            }
                             self.draft.config.static_addresses.push(a);
                         }
                     }

@@ -42,6 +42,16 @@ pub(crate) fn track_interfaces<'a>(
                 t.reverse = r.unwrap_or(false);
             }
         }
+        p.draft
+            .origins
+            .interfaces
+            .push(crate::origin::InterfaceUse {
+                ifname: t.name.clone(),
+                instance: String::new(),
+                subject: String::new(),
+                at: crate::origin::At::of(e),
+                kind: crate::origin::InterfaceKind::Tracked,
+            });
         out.push(t);
     }
     Ok(out)

@@ -184,6 +184,11 @@ impl Instance {
         &self.counters
     }
 
+    /// Receive counters back to zero (keepalived's STATS_CLEAR signal).
+    pub fn clear_counters(&mut self) {
+        self.counters = RxCounters::default();
+    }
+
     /// Current Master_Down_Interval for this instance.
     pub fn master_down_interval(&self) -> Duration {
         timers::master_down_interval(

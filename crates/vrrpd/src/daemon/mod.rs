@@ -16,7 +16,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use vrrp::{Event, Unit};
 
@@ -25,6 +24,7 @@ use crate::net::linkwatch;
 use crate::net::netlink::Netlink;
 use crate::plan::UnitLayout;
 use crate::ratelimit::RateLimiter;
+use crate::signals::{SignalAction, Signals, name_of};
 use crate::spec::{DaemonSpec, InstanceSpec};
 use control_bridge::{ControlBridge, ControlReq};
 use iface::Iface;
@@ -40,6 +40,10 @@ pub struct Options {
     pub control_socket: Option<PathBuf>,
     pub data_file: PathBuf,
     pub stats_file: PathBuf,
+    /// keepalived's JSON dump file (signal JSON).
+    pub json_file: PathBuf,
+    /// `--start-partial`: start with the instances that can be built when others cannot.
+    pub start_partial: bool,
     /// keepalived's -V: leave VIPs in place on exit.
     pub dont_release: bool,
     /// Group allowed on the control socket (mode 0660 instead of 0600), e.g. for elb-proxy's
@@ -122,7 +126,8 @@ impl Daemon {
             ctl_rx,
             guard,
         };
-        d.apply(spec).await?;
+        let strict = !d.opts.start_partial;
+        d.apply(spec, strict).await?;
         Ok(d)
     }
 
@@ -132,11 +137,7 @@ impl Daemon {
 
     /// Runs until SIGTERM/SIGINT, then releases everything.
     pub async fn run(mut self) -> Result<()> {
-        let mut sigterm = signal(SignalKind::terminate())?;
-        let mut sigint = signal(SignalKind::interrupt())?;
-        let mut sighup = signal(SignalKind::hangup())?;
-        let mut sigusr1 = signal(SignalKind::user_defined1())?;
-        let mut sigusr2 = signal(SignalKind::user_defined2())?;
+        let mut signals = Signals::install().context("installing signal handlers")?;
         let mut net_events = linkwatch::watch().context("subscribing to link events")?;
         let _control = match &self.opts.control_socket {
             Some(path) => {
@@ -160,11 +161,11 @@ impl Daemon {
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
             tokio::select! {
                 biased;
-                _ = sigterm.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
-                _ = sigint.recv() => { tracing::info!("SIGINT: shutting down"); break; }
-                _ = sighup.recv() => { let _ = self.reload().await; }
-                _ = sigusr1.recv() => self.write_data_dump(),
-                _ = sigusr2.recv() => self.write_stats_dump(),
+                sig = signals.recv() => {
+                    if self.on_signal(sig).await == SignalAction::Stop {
+                        break;
+                    }
+                }
                 Some(rx) = self.rx_rx.recv() => self.on_packet(rx).await,
                 Some(ev) = net_events.recv() => self.on_net_event(ev).await,
                 Some(u) = self.scripts_mail.updates_rx.recv() => self.on_tracker_update(u).await,
@@ -208,6 +209,35 @@ impl Daemon {
     fn write_data_dump(&self) {
         let text = dump::data_text(&self.snapshot(), self.spec.router_id.as_deref());
         write_dump(&self.opts.data_file, &text);
+    }
+
+    /// Carries out what a signal asks for; returns it so the loop can stop on Stop.
+    async fn on_signal(&mut self, sig: i32) -> SignalAction {
+        let action = crate::signals::action_of(sig);
+        match action {
+            SignalAction::Stop => tracing::info!("{}: shutting down", name_of(sig)),
+            SignalAction::Reload => {
+                let _ = self.reload().await;
+            }
+            SignalAction::Data => self.write_data_dump(),
+            SignalAction::Stats => self.write_stats_dump(),
+            SignalAction::StatsClear => {
+                self.write_stats_dump();
+                for u in &mut self.units {
+                    u.clear_counters();
+                }
+                for r in &mut self.insts {
+                    r.stats = dump::InstStats::default();
+                }
+                self.iface_drops.clear();
+                tracing::info!("statistics cleared");
+            }
+            SignalAction::Json => {
+                let text = crate::dump_json::json_text(&self.snapshot());
+                write_dump(&self.opts.json_file, &text);
+            }
+        }
+        action
     }
 
     fn write_stats_dump(&self) {

@@ -23,14 +23,17 @@ struct Running {
 
 impl Daemon {
     /// Installs `spec`: keeps units whose configuration is unchanged (same state, no flap),
-    /// releases removed or changed ones, and starts new ones.
-    pub(super) async fn apply(&mut self, spec: DaemonSpec) -> Result<()> {
+    /// releases removed or changed ones, and starts new ones. Returns the instances that could
+    /// not be built (each with why). With `strict` (the first start without
+    /// `--start-partial`) such an instance is an error before anything starts.
+    pub(super) async fn apply(&mut self, spec: DaemonSpec, strict: bool) -> Result<Vec<String>> {
         if let Some(conf) = &spec.conf {
             self.scripts_mail.apply(conf.clone()).await;
         }
         let plan = plan::plan(&self.spec, &spec);
         let mut old = self.take_running();
         let mut to_start = Vec::new();
+        let mut failed = Vec::new();
         for step in plan.units {
             let kept = match &step {
                 Step::Keep(layout) => take(&mut old, layout),
@@ -40,7 +43,7 @@ impl Daemon {
                 Some(r) => self.install(r),
                 // New or changed, or kept but not running (it could not be built before).
                 None => {
-                    if let Some(u) = self.build_unit(&spec, step.layout()).await? {
+                    if let Some(u) = self.build_unit(&spec, step.layout(), &mut failed).await? {
                         to_start.push(u);
                     }
                 }
@@ -55,11 +58,17 @@ impl Daemon {
             old.is_empty(),
             "a running unit is neither kept nor released"
         );
+        if strict && !failed.is_empty() {
+            anyhow::bail!(
+                "not starting: {} (start with --start-partial to run the other instances)",
+                failed.join("; ")
+            );
+        }
         self.spec = spec;
         for u in to_start {
             self.start_unit(u).await;
         }
-        Ok(())
+        Ok(failed)
     }
 
     /// Empties the running set, unit by unit.
@@ -100,6 +109,7 @@ impl Daemon {
         &mut self,
         spec: &DaemonSpec,
         layout: &UnitLayout,
+        failed: &mut Vec<String>,
     ) -> Result<Option<usize>> {
         let unit_idx = self.units.len();
         let members = layout
@@ -112,6 +122,7 @@ impl Daemon {
                 Ok(x) => built.push(x),
                 Err(e) => {
                     tracing::error!(instance = %s.name, error = format!("{e:#}"), "instance not started");
+                    failed.push(format!("vrrp_instance {}: {e:#}", s.name));
                 }
             }
         }
@@ -282,10 +293,19 @@ impl Daemon {
         sd_notify_state(&[sd_notify::NotifyState::Reloading]);
         tracing::info!("reloading configuration");
         let result = match (self.loader)(true) {
-            Ok(spec) => match self.apply(spec).await {
-                Ok(()) => {
+            Ok(spec) => match self.apply(spec, false).await {
+                Ok(failed) if failed.is_empty() => {
                     tracing::info!(instances = self.insts.len(), "configuration reloaded");
                     Ok(format!("reloaded: {} instances", self.insts.len()))
+                }
+                Ok(failed) => {
+                    let why = format!(
+                        "reloaded, but not started: {}; {} instances running",
+                        failed.join("; "),
+                        self.insts.len()
+                    );
+                    tracing::error!("{why}");
+                    Err(why)
                 }
                 Err(e) => {
                     tracing::error!(error = format!("{e:#}"), "reload failed");

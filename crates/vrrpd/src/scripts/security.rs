@@ -2,7 +2,6 @@
 //! script that a non-root user could modify, since vrrpd (usually root) would run whatever
 //! that user writes there.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -36,46 +35,33 @@ pub enum UnsafeScript {
     },
 }
 
-/// Checks `program` and every directory above it (after resolving symlinks): none may be
-/// writable by a user other than root — owned by non-root, group-writable by a non-root
-/// group, or world-writable (a sticky directory such as /tmp still lets anyone add files,
-/// so it counts as writable too).
+/// Checks `program` with keepalived's rule, the same function `-t` uses
+/// ([`keepalived_conf::check_script_file_secure`]): the file and every directory above it
+/// (symlinks resolved) writable by root alone; a sticky directory such as /tmp is fine, as
+/// keepalived 2.2.7 finds it.
 pub fn check_script_secure(script: &str, program: &Path) -> Result<(), UnsafeScript> {
-    let canonical = program
-        .canonicalize()
-        .map_err(|e| UnsafeScript::Unreadable {
+    use keepalived_conf::InsecureScript;
+    keepalived_conf::check_script_file_secure(program).map_err(|e| match e {
+        InsecureScript::Writable {
+            path,
+            who,
+            uid,
+            gid,
+            mode,
+        } => UnsafeScript::Writable {
             script: script.to_owned(),
-            path: program.to_owned(),
-            error: e.to_string(),
-        })?;
-    for path in canonical.ancestors() {
-        let meta = std::fs::metadata(path).map_err(|e| UnsafeScript::Unreadable {
+            path,
+            who,
+            uid,
+            gid,
+            mode,
+        },
+        InsecureScript::Unreadable { path, error } => UnsafeScript::Unreadable {
             script: script.to_owned(),
-            path: path.to_owned(),
-            error: e.to_string(),
-        })?;
-        let mode = meta.mode() & 0o7777;
-        let who = if meta.uid() != 0 {
-            Some("its non-root owner")
-        } else if mode & 0o020 != 0 && meta.gid() != 0 {
-            Some("a non-root group")
-        } else if mode & 0o002 != 0 {
-            Some("everyone")
-        } else {
-            None
-        };
-        if let Some(who) = who {
-            return Err(UnsafeScript::Writable {
-                script: script.to_owned(),
-                path: path.to_owned(),
-                who,
-                uid: meta.uid(),
-                gid: meta.gid(),
-                mode,
-            });
-        }
-    }
-    Ok(())
+            path,
+            error,
+        },
+    })
 }
 
 /// The default user for scripts: `script_user` when configured, else `keepalived_script`
@@ -104,8 +90,9 @@ mod tests {
     }
 
     #[test]
-    fn world_writable_file_or_parent_is_refused() {
-        // Under a root-owned 0755 directory so only our own modes matter.
+    fn world_writable_file_is_refused_but_a_sticky_parent_is_fine_as_in_keepalived() {
+        // A root-owned 0755 directory under /var/tmp (sticky, world-writable): keepalived
+        // 2.2.7 runs a root-owned 0755 script there with enable_script_security.
         let base = tempfile::Builder::new()
             .prefix("elbha-sec")
             .tempdir_in("/var/tmp")
@@ -118,14 +105,18 @@ mod tests {
         let err = check_script_secure("chk", &script).unwrap_err();
         assert!(err.to_string().contains("refusing"), "{err}");
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-        // /var/tmp itself is world-writable (sticky): a script below it is refused too.
-        let err = check_script_secure("chk", &script).unwrap_err();
-        match err {
-            UnsafeScript::Writable { path, .. } if root_owned => {
-                assert_eq!(path, Path::new("/var/tmp"))
+        if root_owned {
+            check_script_secure("chk", &script).unwrap();
+            // A world-writable directory without the sticky bit is refused.
+            std::fs::set_permissions(base.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+            match check_script_secure("chk", &script).unwrap_err() {
+                UnsafeScript::Writable { path, who, .. } => {
+                    assert_eq!((path.as_path(), who), (base.path(), "everyone"))
+                }
+                other => panic!("unexpected {other:?}"),
             }
-            UnsafeScript::Writable { .. } => {}
-            other => panic!("unexpected {other:?}"),
+        } else {
+            assert!(check_script_secure("chk", &script).is_err(), "owned by us");
         }
     }
 

@@ -11,3 +11,5 @@ mod full_disk;
 mod keepalived_weights;
 mod track_file;
 mod tracking_failover;
+mod unit_sandbox;
+mod verdict;
