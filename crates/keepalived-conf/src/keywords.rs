@@ -35,6 +35,8 @@ pub enum Block {
     VrrpScript,
     /// `track_file NAME { }` / `vrrp_track_file NAME { }`.
     TrackFile,
+    /// `vrrp_track_process NAME { }`.
+    TrackProcess,
     /// `vrrp_sync_group NAME { }`.
     SyncGroup,
     /// `vrrp_instance NAME { }`.
@@ -46,11 +48,12 @@ pub enum Block {
 }
 
 /// Every block, in the order the documentation lists them.
-pub const BLOCKS: [Block; 8] = [
+pub const BLOCKS: [Block; 9] = [
     Block::Root,
     Block::GlobalDefs,
     Block::VrrpScript,
     Block::TrackFile,
+    Block::TrackProcess,
     Block::SyncGroup,
     Block::Instance,
     Block::Authentication,
@@ -114,7 +117,7 @@ pub(crate) const ROOT: &[(&str, Status)] = &[
     ("static_rules", n(STATIC)),
     (
         "vrrp_track_process",
-        n("the process is not tracked: it cannot change any priority"),
+        h("sigkill_of_a_tracked_elb_proxy_moves_the_vip"),
     ),
     (
         "garp_group",
@@ -423,6 +426,19 @@ pub(crate) const TRACK_FILE: &[(&str, Status)] = &[
     ("init_file", h("reports_initial_value_and_changes")),
 ];
 
+/// `vrrp_track_process` keywords.
+pub(crate) const TRACK_PROCESS: &[(&str, Status)] = &[
+    ("process", h("sigkill_of_a_tracked_elb_proxy_moves_the_vip")),
+    ("param_match", h("parameters_match_exactly_partially_or_initially")),
+    ("weight", h("weighted_process_tracker_moves_priority_and_back")),
+    ("quorum", h("quorum_bounds_decide_up")),
+    ("quorum_max", h("quorum_bounds_decide_up")),
+    ("delay", h("delay_sets_both_fork_and_terminate_delay")),
+    ("fork_delay", h("a_change_waits_for_its_delay_and_a_bounce_cancels_it")),
+    ("terminate_delay", h("a_change_waits_for_its_delay_and_a_bounce_cancels_it")),
+    ("full_command", h("full_command_matches_argv0_not_the_name")),
+];
+
 /// `vrrp_sync_group` keywords.
 pub(crate) const SYNC_GROUP: &[(&str, Status)] = &[
     ("group", h("members_become_master_together")),
@@ -470,7 +486,7 @@ pub(crate) const SYNC_GROUP: &[(&str, Status)] = &[
     ("global_tracking", h("sync_groups_resolve_after_parsing")),
     (
         "track_process",
-        n("the process is not tracked: it cannot change any priority"),
+        h("weighted_process_tracker_moves_priority_and_back"),
     ),
     ("track_bfd", n(BFD)),
 ];
@@ -676,7 +692,7 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
     ),
     (
         "track_process",
-        n("the process is not tracked: it cannot change any priority"),
+        h("weighted_process_tracker_moves_priority_and_back"),
     ),
     ("track_bfd", n(BFD)),
     ("use_vmac_addr", n(VMAC)),
@@ -750,6 +766,7 @@ pub(crate) fn table(block: Block) -> &'static [(&'static str, Status)] {
         Block::GlobalDefs => GLOBAL,
         Block::VrrpScript => VRRP_SCRIPT,
         Block::TrackFile => TRACK_FILE,
+        Block::TrackProcess => TRACK_PROCESS,
         Block::SyncGroup => SYNC_GROUP,
         Block::Instance => INSTANCE,
         Block::Authentication => AUTHENTICATION,

@@ -432,6 +432,7 @@ fn build(
         track_interface,
         track_script: d.track_script,
         track_file: d.track_file,
+        track_process: d.track_process,
         dont_track_primary: d.dont_track_primary,
         unicast_src_ip: d.unicast_src_ip,
         unicast_peer: d.unicast_peer,
@@ -539,6 +540,13 @@ fn dedup_trackers(d: &mut InstanceDraft, cx: &mut Ctx<'_>) {
             false
         }
     });
+    seen.clear();
+    d.track_process.retain(|t| {
+        seen.insert(t.name.clone()) || {
+            dups.push(format!("track_process {}", t.name));
+            false
+        }
+    });
     for what in dups {
         cx.error(d, format!("({name}) duplicate {what} - ignoring"));
     }
@@ -584,10 +592,14 @@ fn duplicate_vrids(cfg: &Config, origins: &Origins, diags: &mut Vec<Diagnostic>)
 fn zero_member_weights(
     i: &mut Instance,
     at: Option<&At>,
-    scripts: &std::collections::BTreeMap<String, crate::model::VrrpScript>,
-    files: &std::collections::BTreeMap<String, crate::model::TrackFile>,
+    cfg: (
+        &std::collections::BTreeMap<String, crate::model::VrrpScript>,
+        &std::collections::BTreeMap<String, crate::model::TrackFile>,
+        &std::collections::BTreeMap<String, crate::model::TrackProcess>,
+    ),
     diags: &mut Vec<Diagnostic>,
 ) {
+    let (scripts, files, processes) = cfg;
     for t in &mut i.track_interface {
         if t.weight != 0 {
             config_error(
@@ -635,6 +647,14 @@ fn zero_member_weights(
         "track file",
         diags,
     );
+    let process_weight = |n: &str| processes.get(n).map_or(1, |p| p.weight);
+    zero(
+        &mut i.track_process,
+        &process_weight,
+        "track_process",
+        "track process",
+        diags,
+    );
 }
 
 fn sync_groups(cfg: &mut Config, origins: &Origins, diags: &mut Vec<Diagnostic>) {
@@ -654,7 +674,12 @@ fn sync_groups(cfg: &mut Config, origins: &Origins, diags: &mut Vec<Diagnostic>)
                 Some(i) => {
                     i.sync_group = Some(g.name.clone());
                     if !g.sync_group_tracking_weight {
-                        zero_member_weights(i, at, &cfg.scripts, &cfg.track_files, diags);
+                        zero_member_weights(
+                            i,
+                            at,
+                            (&cfg.scripts, &cfg.track_files, &cfg.track_processes),
+                            diags,
+                        );
                     }
                     members.push(m);
                 }

@@ -40,6 +40,7 @@ pub(crate) struct InstanceDraft {
     pub track_interface: Vec<TrackInterface>,
     pub track_script: Vec<TrackRef>,
     pub track_file: Vec<TrackRef>,
+    pub track_process: Vec<TrackRef>,
     pub dont_track_primary: bool,
     pub unicast_src_ip: Option<IpAddr>,
     /// The family of the first address written (unicast or multicast source or destination,
@@ -267,6 +268,7 @@ fn lists<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<
         interfaces: &mut d.track_interface,
         scripts: &mut d.track_script,
         files: &mut d.track_file,
+        processes: &mut d.track_process,
     };
     if tracker_keyword(p, e, lists)? {
         return Ok(true);
