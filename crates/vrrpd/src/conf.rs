@@ -265,6 +265,7 @@ fn trackers_of(
             }
             // Fed with the file's value (Event::TrackerValue): weighted files add value x weight.
             TrackerKind::File => TrackerId::File(w.name.clone()),
+            TrackerKind::Process => TrackerId::Process(w.name.clone()),
         };
         configs.push(vrrp::TrackerConfig {
             name: id.key(),

@@ -21,3 +21,4 @@ pub mod plan;
 pub mod ratelimit;
 pub mod scripts;
 pub mod spec;
+pub mod track_process;

@@ -11,3 +11,4 @@ mod full_disk;
 mod keepalived_weights;
 mod track_file;
 mod tracking_failover;
+mod track_process;
