@@ -429,13 +429,22 @@ pub(crate) const TRACK_FILE: &[(&str, Status)] = &[
 /// `vrrp_track_process` keywords.
 pub(crate) const TRACK_PROCESS: &[(&str, Status)] = &[
     ("process", h("sigkill_of_a_tracked_elb_proxy_moves_the_vip")),
-    ("param_match", h("parameters_match_exactly_partially_or_initially")),
-    ("weight", h("weighted_process_tracker_moves_priority_and_back")),
+    (
+        "param_match",
+        h("parameters_match_exactly_partially_or_initially"),
+    ),
+    ("weight", h("sigkill_of_a_tracked_elb_proxy_moves_the_vip")),
     ("quorum", h("quorum_bounds_decide_up")),
     ("quorum_max", h("quorum_bounds_decide_up")),
     ("delay", h("delay_sets_both_fork_and_terminate_delay")),
-    ("fork_delay", h("a_change_waits_for_its_delay_and_a_bounce_cancels_it")),
-    ("terminate_delay", h("a_change_waits_for_its_delay_and_a_bounce_cancels_it")),
+    (
+        "fork_delay",
+        h("a_change_waits_for_its_delay_and_a_bounce_cancels_it"),
+    ),
+    (
+        "terminate_delay",
+        h("a_change_waits_for_its_delay_and_a_bounce_cancels_it"),
+    ),
     ("full_command", h("full_command_matches_argv0_not_the_name")),
 ];
 
@@ -486,7 +495,7 @@ pub(crate) const SYNC_GROUP: &[(&str, Status)] = &[
     ("global_tracking", h("sync_groups_resolve_after_parsing")),
     (
         "track_process",
-        h("weighted_process_tracker_moves_priority_and_back"),
+        h("sigkill_of_a_tracked_elb_proxy_moves_the_vip"),
     ),
     ("track_bfd", n(BFD)),
 ];
@@ -692,7 +701,7 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
     ),
     (
         "track_process",
-        h("weighted_process_tracker_moves_priority_and_back"),
+        h("sigkill_of_a_tracked_elb_proxy_moves_the_vip"),
     ),
     ("track_bfd", n(BFD)),
     ("use_vmac_addr", n(VMAC)),

@@ -587,16 +587,19 @@ fn duplicate_vrids(cfg: &Config, origins: &Origins, diags: &mut Vec<Diagnostic>)
     }
 }
 
+/// The tracked objects by name: scripts, files, processes.
+type TrackedObjects<'a> = (
+    &'a std::collections::BTreeMap<String, crate::model::VrrpScript>,
+    &'a std::collections::BTreeMap<String, crate::model::TrackFile>,
+    &'a std::collections::BTreeMap<String, crate::model::TrackProcess>,
+);
+
 /// Members of a sync group move together, so their trackers cannot carry weights unless the
 /// group says `sync_group_tracking_weight`: keepalived zeroes them with an error.
 fn zero_member_weights(
     i: &mut Instance,
     at: Option<&At>,
-    cfg: (
-        &std::collections::BTreeMap<String, crate::model::VrrpScript>,
-        &std::collections::BTreeMap<String, crate::model::TrackFile>,
-        &std::collections::BTreeMap<String, crate::model::TrackProcess>,
-    ),
+    cfg: TrackedObjects<'_>,
     diags: &mut Vec<Diagnostic>,
 ) {
     let (scripts, files, processes) = cfg;

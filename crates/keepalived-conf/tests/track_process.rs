@@ -67,7 +67,9 @@ fn quorum_max_below_quorum_is_dropped_with_an_error() {
 
 #[test]
 fn unknown_process_reference_is_an_error_and_a_block_without_process_is_removed() {
-    let l = load(&format!("vrrp_track_process proxy {{\n weight 2\n}}\n{INSTANCE}"));
+    let l = load(&format!(
+        "vrrp_track_process proxy {{\n weight 2\n}}\n{INSTANCE}"
+    ));
     assert_eq!(l.exit_class(), 5);
     let c = l.config.unwrap();
     assert!(c.track_processes.is_empty());

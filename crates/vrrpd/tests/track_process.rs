@@ -78,8 +78,9 @@ async fn found_killed_and_found_again(try_connector: bool, tag: &str) -> (Mechan
 
 #[tokio::test]
 async fn connector_in_the_initial_namespace_sees_start_kill_and_restart() {
-    if !netlab::require_root_or_skip("connector_in_the_initial_namespace_sees_start_kill_and_restart")
-    {
+    if !netlab::require_root_or_skip(
+        "connector_in_the_initial_namespace_sees_start_kill_and_restart",
+    ) {
         return;
     }
     let (mechanism, took) = found_killed_and_found_again(true, "c").await;

@@ -70,7 +70,7 @@ impl Connector {
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<Vec<ProcEvent>> {
         loop {
             let mut guard = self.fd.readable().await?;
-            match guard.try_io(|s| (&*s.get_ref()).read(buf)) {
+            match guard.try_io(|s| s.get_ref().read(buf)) {
                 Ok(Ok(n)) => return Ok(parse(&buf[..n])),
                 Ok(Err(e)) => return Err(e),
                 Err(_would_block) => continue,

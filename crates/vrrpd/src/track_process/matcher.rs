@@ -140,7 +140,12 @@ mod tests {
             ..exact.clone()
         };
         assert!(partial.matches(&p));
-        let initial = m("elb-proxy", &["-c", "/etc/elb/"], Some(ParamMatch::Initial), false);
+        let initial = m(
+            "elb-proxy",
+            &["-c", "/etc/elb/"],
+            Some(ParamMatch::Initial),
+            false,
+        );
         assert!(initial.matches(&p));
         assert!(!partial.matches(&proc("elb-proxy", &["elb-proxy", "-c"])));
         // A bare param_match: the process must have no parameters at all.

@@ -133,7 +133,11 @@ struct Watch {
 }
 
 impl Watch {
-    fn new(specs: Vec<TrackProcessSpec>, mechanism: String, updates: mpsc::Sender<TrackerUpdate>) -> Self {
+    fn new(
+        specs: Vec<TrackProcessSpec>,
+        mechanism: String,
+        updates: mpsc::Sender<TrackerUpdate>,
+    ) -> Self {
         let (exits_tx, _) = mpsc::channel(1);
         Watch {
             matched: vec![BTreeSet::new(); specs.len()],
@@ -157,7 +161,8 @@ impl Watch {
         rescan.reset();
         loop {
             let deadline = self.states.iter().filter_map(QuorumState::deadline).min();
-            let sleep = deadline.unwrap_or_else(|| Instant::now() + std::time::Duration::from_secs(3600));
+            let sleep =
+                deadline.unwrap_or_else(|| Instant::now() + std::time::Duration::from_secs(3600));
             tokio::select! {
                 () = async { let _ = stop_rx.wait_for(|s| *s).await; } => break,
                 r = async { conn.as_ref().expect("connector").recv(&mut buf).await }, if !fallback => {
@@ -225,7 +230,9 @@ impl Watch {
         };
         let mut fresh = vec![BTreeSet::new(); self.specs.len()];
         for pid in pids {
-            let Some(info) = procfs::read(pid) else { continue };
+            let Some(info) = procfs::read(pid) else {
+                continue;
+            };
             for (i, s) in self.specs.iter().enumerate() {
                 if s.matcher.matches(&info) {
                     fresh[i].insert(pid);

@@ -20,7 +20,9 @@ const MAX_CMDLINE: usize = 64 * 1024;
 /// Name and command line of `pid`; None when it is gone (or a kernel thread vanished).
 pub fn read(pid: i32) -> Option<ProcInfo> {
     let comm = std::fs::read(format!("/proc/{pid}/comm")).ok()?;
-    let comm = String::from_utf8_lossy(&comm).trim_end_matches('\n').to_string();
+    let comm = String::from_utf8_lossy(&comm)
+        .trim_end_matches('\n')
+        .to_string();
     let mut cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     cmdline.truncate(MAX_CMDLINE);
     Some(ProcInfo {

@@ -116,7 +116,10 @@ mod tests {
     #[test]
     fn quorum_bounds_decide_up() {
         let r = rule(2, Some(3), 0, 0);
-        assert_eq!((r.up(1), r.up(2), r.up(3), r.up(4)), (false, true, true, false));
+        assert_eq!(
+            (r.up(1), r.up(2), r.up(3), r.up(4)),
+            (false, true, true, false)
+        );
         // quorum_max 0: up only while no such process runs (with weight 0 reverse usage).
         let absent = rule(1, Some(0), 0, 0);
         assert!(!absent.up(0) && !absent.up(1));
@@ -129,7 +132,11 @@ mod tests {
         let t0 = Instant::now();
         let ms = |n| t0 + Duration::from_millis(n);
         let mut s = QuorumState::new(rule(1, None, 100, 500));
-        assert_eq!(s.on_count(1, Cause::Appeared, t0), Some(true), "first count at once");
+        assert_eq!(
+            s.on_count(1, Cause::Appeared, t0),
+            Some(true),
+            "first count at once"
+        );
         // The process exits: down only after terminate_delay.
         assert_eq!(s.on_count(0, Cause::Vanished, ms(10)), None);
         assert_eq!(s.deadline(), Some(ms(510)));

@@ -10,5 +10,5 @@ mod failover;
 mod full_disk;
 mod keepalived_weights;
 mod track_file;
-mod tracking_failover;
 mod track_process;
+mod tracking_failover;

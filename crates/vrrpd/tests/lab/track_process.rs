@@ -78,7 +78,12 @@ vrrp_instance VI_1 {{
 
 fn ctl(host: &Host, lab: &Lab, tag: &str, words: &[&str]) -> String {
     let pid = lab.dir().join(tag).join("vrrpd.pid");
-    let mut argv = vec![env!("CARGO_BIN_EXE_vrrpd"), "ctl", "-p", pid.to_str().unwrap()];
+    let mut argv = vec![
+        env!("CARGO_BIN_EXE_vrrpd"),
+        "ctl",
+        "-p",
+        pid.to_str().unwrap(),
+    ];
     argv.extend_from_slice(words);
     let out = host.run(&argv).expect("vrrpd ctl");
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -92,8 +97,11 @@ fn median_ms(mut v: Vec<Duration>) -> f64 {
 #[test]
 fn sigkill_of_a_tracked_elb_proxy_moves_the_vip() {
     let test = "sigkill_of_a_tracked_elb_proxy_moves_the_vip";
-    let Some(lab) = lab_with(test, "elb-proxy (cargo build -p elb-proxy)", elb_proxy_bin().is_file())
-    else {
+    let Some(lab) = lab_with(
+        test,
+        "elb-proxy (cargo build -p elb-proxy)",
+        elb_proxy_bin().is_file(),
+    ) else {
         return;
     };
     let (a, b) = (lab.host(0), lab.host(1));
