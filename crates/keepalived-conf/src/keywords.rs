@@ -80,12 +80,12 @@ const SNMP: &str = "no SNMP or D-Bus: `vrrpd ctl show status` (text or json) and
 const RELOAD: &str =
     "vrrpd checks the new file itself on reload and keeps the running one when it has errors";
 const STATIC: &str = "nothing is installed: keep static addresses, routes and rules in the host's network configuration";
-const STRICT: &str = "the protocol rules of strict mode apply, but no firewall rule is installed (keepalived drops traffic to the VIPs with iptables/nftables)";
 const FIFO: &str = "nothing is written to the FIFO and its script is not run: use notify scripts";
 const PRIO_NOTIFY: &str = "notify scripts run on state changes only, not on priority changes";
 const VMAC: &str = "no VMAC interface: the VIPs are added to the instance interface and adverts use its own MAC address";
-const ACCEPT: &str = "traffic to the VIPs is accepted in every mode (no firewall rule drops it, as keepalived's no_accept does)";
-const FIREWALL: &str = "no firewall rule is installed";
+const FIREWALL: &str = "no_accept rules always go in vrrpd's own nftables tables `ip vrrpd` / `ip6 vrrpd` (input and output hooks, priority -1, no counters, no interface match)";
+const NO_ACCEPT: &str =
+    "no_accept_rules_match_keepalived_and_are_removed_on_exit_and_after_a_crash";
 const HMAC: &str = "no HMAC: adverts carry the `auth_type`/`auth_pass` authentication, if any (keepalived 2.2.7 does not know `auth_hmac` either)";
 const WITHOUT_OPTION: &str = "the VIP is added without this option";
 
@@ -214,7 +214,10 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
         "vrrp_version",
         h("unicast_v3_with_trackers_and_fast_failover"),
     ),
-    ("vrrp_strict", n(STRICT)),
+    (
+        "vrrp_strict",
+        h("strict_mode_resets_what_it_forbids_and_defaults_to_no_accept"),
+    ),
     ("vrrp_skip_check_adv_addr", h("own_address_is_flagged")),
     (
         "vrrp_check_unicast_src",
@@ -675,10 +678,13 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
     ("notify_priority_changes", n(PRIO_NOTIFY)),
     ("use_vmac", n(VMAC)),
     ("vmac_xmit_base", n(VMAC)),
-    ("accept", n(ACCEPT)),
-    ("no_accept", n(ACCEPT)),
+    ("accept", h(NO_ACCEPT)),
+    ("no_accept", h(NO_ACCEPT)),
     ("version", h("ipv6_v3_election_and_failover")),
-    ("strict_mode", n(STRICT)),
+    (
+        "strict_mode",
+        h("strict_mode_resets_what_it_forbids_and_defaults_to_no_accept"),
+    ),
     ("skip_check_adv_addr", h("own_address_is_flagged")),
     (
         "v3_checksum_as_v2",

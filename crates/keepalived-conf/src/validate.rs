@@ -101,7 +101,39 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
             format!("({name}) Strict mode requires no_accept for VRRPv2"),
         );
     }
+    if e.strict {
+        strict_resets(cfg, &mut d, cx);
+    }
     Some(build(cfg, d, e, vrid, track_interface))
+}
+
+/// The per-instance settings strict mode forbids: reset, each with keepalived's error.
+fn strict_resets(cfg: &Config, d: &mut InstanceDraft, cx: &mut Ctx<'_>) {
+    let g = &cfg.global_defs;
+    let name = d.name.clone();
+    if d.down_timer_adverts.unwrap_or(g.vrrp_down_timer_adverts) != 3 {
+        cx.error(
+            d,
+            format!("({name}) down_timer_adverts is incompatible with strict mode - resetting"),
+        );
+        d.down_timer_adverts = Some(3);
+    }
+    if d.higher_prio_send_advert
+        .unwrap_or(g.vrrp_higher_prio_send_advert)
+    {
+        cx.error(
+            d,
+            format!("({name}) strict mode requires higher_prio_send_advert to be clear. resetting"),
+        );
+        d.higher_prio_send_advert = Some(false);
+    }
+    if d.vmac_xmit_base {
+        cx.error(
+            d,
+            format!("({name}) xmit_base is incompatible with strict mode - resetting"),
+        );
+        d.vmac_xmit_base = false;
+    }
 }
 
 /// Family, version, advert interval, priority, state, authentication and preemption.

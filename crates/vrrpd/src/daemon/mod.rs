@@ -89,6 +89,8 @@ pub struct Daemon {
     ctl_tx: mpsc::Sender<ControlReq>,
     ctl_rx: mpsc::Receiver<ControlReq>,
     guard: Option<crate::net::guard::TakeoverGuard>,
+    /// `no_accept` rules, installed when a no-accept instance first takes its VIPs.
+    firewall: Option<crate::net::nft::NoAcceptFirewall>,
 }
 
 impl Daemon {
@@ -121,7 +123,15 @@ impl Daemon {
             ctl_tx,
             ctl_rx,
             guard,
+            firewall: None,
         };
+        // no_accept tables of a run that was killed: its VIPs are gone, so must its rules be.
+        if let Err(e) = crate::net::nft::remove_tables().await {
+            tracing::debug!(
+                error = format!("{e:#}"),
+                "no leftover no_accept tables removed"
+            );
+        }
         d.apply(spec).await?;
         Ok(d)
     }
@@ -190,6 +200,11 @@ impl Daemon {
             && let Err(e) = guard.remove().await
         {
             tracing::warn!(error = format!("{e:#}"), "removing the takeover guard");
+        }
+        if let Some(fw) = self.firewall.take()
+            && let Err(e) = fw.remove().await
+        {
+            tracing::warn!(error = format!("{e:#}"), "removing the no_accept rules");
         }
         tracing::info!("stopped");
     }

@@ -7,6 +7,7 @@ pub mod garp;
 pub mod guard;
 pub mod linkwatch;
 pub mod netlink;
+pub mod nft;
 // Raw VRRP sockets: setsockopt and AsyncFd registration.
 #[allow(unsafe_code)]
 pub mod rawsock;

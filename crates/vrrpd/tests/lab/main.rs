@@ -9,6 +9,7 @@ mod exhaustion;
 mod failover;
 mod full_disk;
 mod keepalived_weights;
+mod no_accept;
 mod track_file;
 mod track_process;
 mod tracking_failover;
