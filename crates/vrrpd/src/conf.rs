@@ -169,17 +169,24 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
     };
     v.preempt = !i.nopreempt;
     v.preempt_delay = i.preempt_delay;
+    let vmac = vmac_of(g, i);
+    // With a VMAC the VIPs live on it, and so do the adverts unless `vmac_xmit_base`.
+    let vip_if = vmac.as_ref().map_or(interface.clone(), |m| m.name.clone());
+    let interface = match &vmac {
+        Some(m) if !m.xmit_base => m.name.clone(),
+        _ => interface,
+    };
     let (vips, family_vips): (Vec<Vip>, Vec<vrrp::Vip>) = i
         .virtual_ipaddress
         .iter()
         .filter(|a| vrrp::Family::of(a.addr) == v.family)
-        .map(|a| (vip_of(a, &interface), vrrp_vip(a)))
+        .map(|a| (vip_of(a, &vip_if), vrrp_vip(a)))
         .unzip();
     v.vips = family_vips;
     let excluded: Vec<Vip> = i
         .virtual_ipaddress_excluded
         .iter()
-        .map(|a| vip_of(a, &interface))
+        .map(|a| vip_of(a, &vip_if))
         .collect();
     v.excluded_vips = i.virtual_ipaddress_excluded.iter().map(vrrp_vip).collect();
     v.auth = match (&i.authentication, version) {
@@ -241,6 +248,7 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
         routes,
         rules,
         trackers,
+        vmac,
     })
 }
 
@@ -366,6 +374,25 @@ fn vrrp_vip(a: &kc::VirtualAddress) -> vrrp::Vip {
         addr: a.addr,
         prefix_len: a.prefix_len,
     }
+}
+
+/// `use_vmac [NAME] [MAC]`, `vmac_prefix`, `vmac_xmit_base`.
+fn vmac_of(g: &kc::GlobalDefs, i: &kc::Instance) -> Option<crate::net::vmac::VmacSpec> {
+    use crate::net::vmac::{VmacSpec, parse_mac, virtual_mac};
+    let u = i.use_vmac.as_ref()?;
+    let vrid = i.virtual_router_id;
+    let prefix = g.vmac_prefix.as_deref().unwrap_or("vrrp");
+    let v6 = i.family == kc::Family::V6;
+    Some(VmacSpec {
+        name: u.name.clone().unwrap_or_else(|| format!("{prefix}.{vrid}")),
+        base: i.interface.clone()?,
+        mac: u
+            .mac
+            .as_deref()
+            .and_then(|m| parse_mac(m, vrid))
+            .unwrap_or_else(|| virtual_mac(vrid, v6)),
+        xmit_base: i.vmac_xmit_base,
+    })
 }
 
 fn vip_of(a: &kc::VirtualAddress, default_if: &str) -> Vip {

@@ -94,6 +94,8 @@ pub struct InstanceSpec {
     pub rules: Vec<RuleSpec>,
     /// What each of `vrrp.trackers` follows, in the same order.
     pub trackers: Vec<TrackerId>,
+    /// `use_vmac`: the macvlan the VIPs (and, unless `vmac_xmit_base`, the adverts) use.
+    pub vmac: Option<crate::net::vmac::VmacSpec>,
 }
 
 impl InstanceSpec {

@@ -201,6 +201,13 @@ impl Daemon {
         {
             tracing::warn!(error = format!("{e:#}"), "removing the takeover guard");
         }
+        for rt in self.insts.iter().filter(|_| !self.opts.dont_release) {
+            if let Some(v) = &rt.spec.vmac
+                && let Err(e) = crate::net::vmac::remove(&self.nl, &v.name).await
+            {
+                tracing::warn!(vmac = %v.name, error = format!("{e:#}"), "removing the VMAC interface");
+            }
+        }
         if let Some(fw) = self.firewall.take()
             && let Err(e) = fw.remove().await
         {
@@ -261,6 +268,7 @@ impl InstRt {
                 routes: Vec::new(),
                 rules: Vec::new(),
                 trackers: Vec::new(),
+                vmac: None,
             },
             unit: usize::MAX,
             member: usize::MAX,

@@ -13,3 +13,4 @@ mod no_accept;
 mod track_file;
 mod track_process;
 mod tracking_failover;
+mod vmac;
