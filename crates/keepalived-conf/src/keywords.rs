@@ -82,7 +82,8 @@ const RELOAD: &str =
 const STATIC: &str = "nothing is installed: keep static addresses, routes and rules in the host's network configuration";
 const FIFO: &str = "nothing is written to the FIFO and its script is not run: use notify scripts";
 const PRIO_NOTIFY: &str = "notify scripts run on state changes only, not on priority changes";
-const VMAC: &str = "no VMAC interface: the VIPs are added to the instance interface and adverts use its own MAC address";
+const VMAC: &str = "no interface of this kind (only the instance-level `use_vmac` macvlan is made): the VIPs go where `use_vmac` or the instance interface puts them";
+const VMAC_TEST: &str = "vmac_names_macs_and_xmit_base_decide_where_vips_and_adverts_go";
 const FIREWALL: &str = "no_accept rules always go in vrrpd's own nftables tables `ip vrrpd` / `ip6 vrrpd` (input and output hooks, priority -1, no counters, no interface match)";
 const NO_ACCEPT: &str =
     "no_accept_rules_match_keepalived_and_are_removed_on_exit_and_after_a_crash";
@@ -271,7 +272,7 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
         "dynamic_interfaces",
         n("interfaces must exist when vrrpd starts; one that appears later is not picked up"),
     ),
-    ("vmac_prefix", n(VMAC)),
+    ("vmac_prefix", h(VMAC_TEST)),
     (
         "v3_checksum_as_v2",
         h("v3_multicast_capture_uses_pseudo_header"),
@@ -676,8 +677,14 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
         n("the script is not run when a master hears a lower-priority advert"),
     ),
     ("notify_priority_changes", n(PRIO_NOTIFY)),
-    ("use_vmac", n(VMAC)),
-    ("vmac_xmit_base", n(VMAC)),
+    (
+        "use_vmac",
+        h("vmac_pair_fails_over_and_back_and_the_client_keeps_the_virtual_mac"),
+    ),
+    (
+        "vmac_xmit_base",
+        h("vmac_xmit_base_pair_fails_over_and_back"),
+    ),
     ("accept", h(NO_ACCEPT)),
     ("no_accept", h(NO_ACCEPT)),
     ("version", h("ipv6_v3_election_and_failover")),

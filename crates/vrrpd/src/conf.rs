@@ -446,6 +446,40 @@ mod tests {
     }
 
     #[test]
+    fn vmac_names_macs_and_xmit_base_decide_where_vips_and_adverts_go() {
+        let inst = |vrid: u8, body: &str| {
+            format!(
+                "vrrp_instance VI_{vrid} {{\n interface eth0\n virtual_router_id {vrid}\n{body}\n virtual_ipaddress {{\n 198.18.0.{vrid}/24\n 198.18.1.{vrid}/24 dev eth1\n }}\n}}\n"
+            )
+        };
+        let s = spec(
+            &format!(
+                "global_defs {{\n vmac_prefix vm\n}}\n{}{}{}",
+                inst(51, " use_vmac"),
+                inst(52, " use_vmac lb0 02:aa:bb:cc:dd"),
+                inst(53, " use_vmac\n vmac_xmit_base"),
+            ),
+            &[],
+        );
+        let [a, b, c] = &s.instances[..] else {
+            panic!("three instances")
+        };
+        let m = a.vmac.as_ref().unwrap();
+        assert_eq!((m.name.as_str(), m.base.as_str()), ("vm.51", "eth0"));
+        assert_eq!(m.mac, [0, 0, 0x5e, 0, 1, 51]);
+        assert_eq!(a.interface, "vm.51", "adverts from the VMAC");
+        assert_eq!(a.vips[0].ifname, "vm.51");
+        assert_eq!(a.vips[1].ifname, "eth1", "`dev` keeps its interface");
+        let m = b.vmac.as_ref().unwrap();
+        assert_eq!(
+            (m.name.as_str(), m.mac),
+            ("lb0", [2, 0xaa, 0xbb, 0xcc, 0xdd, 52])
+        );
+        assert_eq!(c.interface, "eth0", "vmac_xmit_base: adverts on the base");
+        assert_eq!(c.vips[0].ifname, "vm.53");
+    }
+
+    #[test]
     fn v2_pass_instance_with_vip_attributes() {
         let s = spec(
             "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 150\n\
