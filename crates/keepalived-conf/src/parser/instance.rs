@@ -548,7 +548,21 @@ fn use_vmac(p: &mut Parser<'_>, e: &Line) -> PResult<Vmac> {
             }
             "netlink_notify_msg" => {}
             "group" => i += 1,
-            _ if w.contains(':') => v.mac = Some(w.to_string()),
+            _ if w.contains(':') => {
+                let octets: Option<Vec<u8>> = w
+                    .split(':')
+                    .map(|o| u8::from_str_radix(o, 16).ok())
+                    .collect();
+                if octets.is_some_and(|o| o.len() == 5 || o.len() == 6) {
+                    v.mac = Some(w.to_string());
+                } else {
+                    p.error(
+                        e,
+                        i,
+                        format!("use_vmac: invalid MAC '{w}' - using 00:00:5e:00:01:VRID"),
+                    );
+                }
+            }
             _ if v.name.is_none() => v.name = Some(w.to_string()),
             _ => p.error(e, i, format!("use_vmac: unexpected '{w}' - ignored")),
         }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::vrrp_lab::{VIP4, WAIT, ip, lab_with, node_dir, start_vrrpd};
 use netlab::{Host, Lab, Proc};
 
-const RUNS: usize = 5;
+const RUNS: usize = 10;
 
 /// elb-proxy beside this test binary (target/<profile>/), built by `cargo test --workspace`.
 fn elb_proxy_bin() -> PathBuf {

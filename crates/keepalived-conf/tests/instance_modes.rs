@@ -1,5 +1,5 @@
-//! `vrrp_strict` / `strict_mode`: the settings keepalived 2.2.7 resets with an error, and
-//! Accept_Mode off for every instance but the address owner.
+//! Instance modes: `vrrp_strict` / `strict_mode` (the settings keepalived 2.2.7 resets with an
+//! error, Accept_Mode off for every instance but the address owner) and `use_vmac` addresses.
 
 use keepalived_conf::*;
 use std::path::Path;
@@ -70,4 +70,13 @@ fn strict_mode_resets_what_it_forbids_and_defaults_to_no_accept() {
     ));
     let c = l.config.unwrap();
     assert!(c.instances[0].strict_mode && c.instances[0].accept);
+}
+
+#[test]
+fn an_invalid_vmac_address_is_an_error_and_the_rfc_mac_is_used() {
+    let l = load(&instance("VI_1", 1, 100, " use_vmac vm1 00:zz:5e\n"));
+    assert_eq!(l.exit_class(), 5);
+    let c = l.config.unwrap();
+    let v = c.instances[0].use_vmac.as_ref().unwrap();
+    assert_eq!((v.name.as_deref(), v.mac.as_deref()), (Some("vm1"), None));
 }
