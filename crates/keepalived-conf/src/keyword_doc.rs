@@ -9,6 +9,7 @@ fn block_title(block: Block) -> &'static str {
         Block::GlobalDefs => "`global_defs`",
         Block::VrrpScript => "`vrrp_script`",
         Block::TrackFile => "`track_file`",
+        Block::TrackProcess => "`vrrp_track_process`",
         Block::SyncGroup => "`vrrp_sync_group`",
         Block::Instance => "`vrrp_instance`",
         Block::Authentication => "`authentication`",

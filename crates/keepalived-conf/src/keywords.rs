@@ -35,6 +35,8 @@ pub enum Block {
     VrrpScript,
     /// `track_file NAME { }` / `vrrp_track_file NAME { }`.
     TrackFile,
+    /// `vrrp_track_process NAME { }`.
+    TrackProcess,
     /// `vrrp_sync_group NAME { }`.
     SyncGroup,
     /// `vrrp_instance NAME { }`.
@@ -46,11 +48,12 @@ pub enum Block {
 }
 
 /// Every block, in the order the documentation lists them.
-pub const BLOCKS: [Block; 8] = [
+pub const BLOCKS: [Block; 9] = [
     Block::Root,
     Block::GlobalDefs,
     Block::VrrpScript,
     Block::TrackFile,
+    Block::TrackProcess,
     Block::SyncGroup,
     Block::Instance,
     Block::Authentication,
@@ -77,12 +80,13 @@ const SNMP: &str = "no SNMP or D-Bus: `vrrpd ctl show status` (text or json) and
 const RELOAD: &str =
     "vrrpd checks the new file itself on reload and keeps the running one when it has errors";
 const STATIC: &str = "nothing is installed: keep static addresses, routes and rules in the host's network configuration";
-const STRICT: &str = "the protocol rules of strict mode apply, but no firewall rule is installed (keepalived drops traffic to the VIPs with iptables/nftables)";
 const FIFO: &str = "nothing is written to the FIFO and its script is not run: use notify scripts";
 const PRIO_NOTIFY: &str = "notify scripts run on state changes only, not on priority changes";
-const VMAC: &str = "no VMAC interface: the VIPs are added to the instance interface and adverts use its own MAC address";
-const ACCEPT: &str = "traffic to the VIPs is accepted in every mode (no firewall rule drops it, as keepalived's no_accept does)";
-const FIREWALL: &str = "no firewall rule is installed";
+const VMAC: &str = "no interface of this kind (only the instance-level `use_vmac` macvlan is made): the VIPs go where `use_vmac` or the instance interface puts them";
+const VMAC_TEST: &str = "vmac_names_macs_and_xmit_base_decide_where_vips_and_adverts_go";
+const FIREWALL: &str = "no_accept rules always go in vrrpd's own nftables tables `ip vrrpd` / `ip6 vrrpd` (input and output hooks, priority -1, no counters, no interface match)";
+const NO_ACCEPT: &str =
+    "no_accept_rules_match_keepalived_and_are_removed_on_exit_and_after_a_crash";
 const HMAC: &str = "no HMAC: adverts carry the `auth_type`/`auth_pass` authentication, if any (keepalived 2.2.7 does not know `auth_hmac` either)";
 const WITHOUT_OPTION: &str = "the VIP is added without this option";
 
@@ -114,7 +118,7 @@ pub(crate) const ROOT: &[(&str, Status)] = &[
     ("static_rules", n(STATIC)),
     (
         "vrrp_track_process",
-        n("the process is not tracked: it cannot change any priority"),
+        h("sigkill_of_a_tracked_elb_proxy_moves_the_vip"),
     ),
     (
         "garp_group",
@@ -211,7 +215,10 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
         "vrrp_version",
         h("unicast_v3_with_trackers_and_fast_failover"),
     ),
-    ("vrrp_strict", n(STRICT)),
+    (
+        "vrrp_strict",
+        h("strict_mode_resets_what_it_forbids_and_defaults_to_no_accept"),
+    ),
     ("vrrp_skip_check_adv_addr", h("own_address_is_flagged")),
     (
         "vrrp_check_unicast_src",
@@ -269,7 +276,7 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
         "dynamic_interfaces",
         n("interfaces must exist when vrrpd starts; one that appears later is not picked up"),
     ),
-    ("vmac_prefix", n(VMAC)),
+    ("vmac_prefix", h(VMAC_TEST)),
     (
         "v3_checksum_as_v2",
         h("v3_multicast_capture_uses_pseudo_header"),
@@ -430,6 +437,28 @@ pub(crate) const TRACK_FILE: &[(&str, Status)] = &[
     ),
 ];
 
+/// `vrrp_track_process` keywords.
+pub(crate) const TRACK_PROCESS: &[(&str, Status)] = &[
+    ("process", h("sigkill_of_a_tracked_elb_proxy_moves_the_vip")),
+    (
+        "param_match",
+        h("parameters_match_exactly_partially_or_initially"),
+    ),
+    ("weight", h("sigkill_of_a_tracked_elb_proxy_moves_the_vip")),
+    ("quorum", h("quorum_bounds_decide_up")),
+    ("quorum_max", h("quorum_bounds_decide_up")),
+    ("delay", h("delay_sets_both_fork_and_terminate_delay")),
+    (
+        "fork_delay",
+        h("a_change_waits_for_its_delay_and_a_bounce_cancels_it"),
+    ),
+    (
+        "terminate_delay",
+        h("a_change_waits_for_its_delay_and_a_bounce_cancels_it"),
+    ),
+    ("full_command", h("full_command_matches_argv0_not_the_name")),
+];
+
 /// `vrrp_sync_group` keywords.
 pub(crate) const SYNC_GROUP: &[(&str, Status)] = &[
     ("group", h("members_become_master_together")),
@@ -477,7 +506,7 @@ pub(crate) const SYNC_GROUP: &[(&str, Status)] = &[
     ("global_tracking", h("sync_groups_resolve_after_parsing")),
     (
         "track_process",
-        n("the process is not tracked: it cannot change any priority"),
+        h("sigkill_of_a_tracked_elb_proxy_moves_the_vip"),
     ),
     ("track_bfd", n(BFD)),
 ];
@@ -655,12 +684,21 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
         n("the script is not run when a master hears a lower-priority advert"),
     ),
     ("notify_priority_changes", n(PRIO_NOTIFY)),
-    ("use_vmac", n(VMAC)),
-    ("vmac_xmit_base", n(VMAC)),
-    ("accept", n(ACCEPT)),
-    ("no_accept", n(ACCEPT)),
+    (
+        "use_vmac",
+        h("vmac_pair_fails_over_and_back_and_the_client_keeps_the_virtual_mac"),
+    ),
+    (
+        "vmac_xmit_base",
+        h("vmac_xmit_base_pair_fails_over_and_back"),
+    ),
+    ("accept", h(NO_ACCEPT)),
+    ("no_accept", h(NO_ACCEPT)),
     ("version", h("ipv6_v3_election_and_failover")),
-    ("strict_mode", n(STRICT)),
+    (
+        "strict_mode",
+        h("strict_mode_resets_what_it_forbids_and_defaults_to_no_accept"),
+    ),
     ("skip_check_adv_addr", h("own_address_is_flagged")),
     (
         "v3_checksum_as_v2",
@@ -683,7 +721,7 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
     ),
     (
         "track_process",
-        n("the process is not tracked: it cannot change any priority"),
+        h("sigkill_of_a_tracked_elb_proxy_moves_the_vip"),
     ),
     ("track_bfd", n(BFD)),
     ("use_vmac_addr", n(VMAC)),
@@ -758,6 +796,7 @@ pub(crate) fn table(block: Block) -> &'static [(&'static str, Status)] {
         Block::GlobalDefs => GLOBAL,
         Block::VrrpScript => VRRP_SCRIPT,
         Block::TrackFile => TRACK_FILE,
+        Block::TrackProcess => TRACK_PROCESS,
         Block::SyncGroup => SYNC_GROUP,
         Block::Instance => INSTANCE,
         Block::Authentication => AUTHENTICATION,

@@ -31,6 +31,8 @@ pub struct Config {
     pub scripts: BTreeMap<String, VrrpScript>,
     /// `track_file` (`vrrp_track_file`) blocks by name.
     pub track_files: BTreeMap<String, TrackFile>,
+    /// `vrrp_track_process` blocks by name.
+    pub track_processes: BTreeMap<String, TrackProcess>,
     /// `vrrp_sync_group` blocks.
     pub sync_groups: Vec<SyncGroup>,
     /// The instances that passed the final checks.
@@ -258,6 +260,47 @@ pub struct TrackFile {
     pub init_file: Option<(i64, bool)>,
 }
 
+/// How a `vrrp_track_process`'s parameters are compared with a process's arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamMatch {
+    /// No `param_match`: the arguments are exactly the parameters.
+    Exact,
+    /// `param_match partial`: the first arguments are the parameters, more may follow.
+    Partial,
+    /// `param_match initial`: as partial, and the last parameter may be a prefix.
+    Initial,
+}
+
+/// `vrrp_track_process NAME { }`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrackProcess {
+    /// Its name, as written after the keyword.
+    pub name: String,
+    /// `process NAME`: the process name (or with `full_command`, `argv[0]`).
+    pub process: String,
+    /// The words after the name on the `process` line.
+    pub params: Vec<String>,
+    /// `param_match`; parameters are compared when given or when `param_match` is written.
+    pub param_match: Option<ParamMatch>,
+    /// `weight` (keepalived's default 1).
+    pub weight: i32,
+    /// `weight N reverse`.
+    pub weight_reverse: bool,
+    /// `quorum`: fewest matching processes that count as up (default 1).
+    pub quorum: u32,
+    /// `quorum_max`: most matching processes that count as up (default no limit).
+    pub quorum_max: Option<u32>,
+    #[serde(serialize_with = "secs")]
+    /// `fork_delay` (or `delay`).
+    pub fork_delay: Duration,
+    #[serde(serialize_with = "secs")]
+    /// `terminate_delay` (or `delay`).
+    pub terminate_delay: Duration,
+    /// `full_command`: match `argv[0]` of /proc/PID/cmdline instead of the process name.
+    pub full_command: bool,
+}
+
 /// `state MASTER|BACKUP`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -396,7 +439,7 @@ pub struct TrackInterface {
     pub reverse: bool,
 }
 
-/// A reference to a `vrrp_script` / `track_file` with an optional weight override.
+/// A reference to a `vrrp_script` / `track_file` / `vrrp_track_process` with an optional weight override.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrackRef {
     /// Its name, as written after the keyword.
@@ -487,6 +530,8 @@ pub struct Instance {
     pub track_script: Vec<TrackRef>,
     /// `track_file`.
     pub track_file: Vec<TrackRef>,
+    /// `track_process`.
+    pub track_process: Vec<TrackRef>,
     /// `dont_track_primary`.
     pub dont_track_primary: bool,
     /// `unicast_src_ip`.
@@ -573,6 +618,8 @@ pub struct SyncGroup {
     pub track_script: Vec<TrackRef>,
     /// `track_file`.
     pub track_file: Vec<TrackRef>,
+    /// `track_process`.
+    pub track_process: Vec<TrackRef>,
     /// `sync_group_tracking_weight`.
     pub sync_group_tracking_weight: bool,
     /// `notify_priority_changes`.

@@ -101,7 +101,39 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
             format!("({name}) Strict mode requires no_accept for VRRPv2"),
         );
     }
+    if e.strict {
+        strict_resets(cfg, &mut d, cx);
+    }
     Some(build(cfg, d, e, vrid, track_interface))
+}
+
+/// The per-instance settings strict mode forbids: reset, each with keepalived's error.
+fn strict_resets(cfg: &Config, d: &mut InstanceDraft, cx: &mut Ctx<'_>) {
+    let g = &cfg.global_defs;
+    let name = d.name.clone();
+    if d.down_timer_adverts.unwrap_or(g.vrrp_down_timer_adverts) != 3 {
+        cx.error(
+            d,
+            format!("({name}) down_timer_adverts is incompatible with strict mode - resetting"),
+        );
+        d.down_timer_adverts = Some(3);
+    }
+    if d.higher_prio_send_advert
+        .unwrap_or(g.vrrp_higher_prio_send_advert)
+    {
+        cx.error(
+            d,
+            format!("({name}) strict mode requires higher_prio_send_advert to be clear. resetting"),
+        );
+        d.higher_prio_send_advert = Some(false);
+    }
+    if d.vmac_xmit_base {
+        cx.error(
+            d,
+            format!("({name}) xmit_base is incompatible with strict mode - resetting"),
+        );
+        d.vmac_xmit_base = false;
+    }
 }
 
 /// Family, version, advert interval, priority, state, authentication and preemption.
@@ -432,6 +464,7 @@ fn build(
         track_interface,
         track_script: d.track_script,
         track_file: d.track_file,
+        track_process: d.track_process,
         dont_track_primary: d.dont_track_primary,
         unicast_src_ip: d.unicast_src_ip,
         unicast_peer: d.unicast_peer,
@@ -539,6 +572,13 @@ fn dedup_trackers(d: &mut InstanceDraft, cx: &mut Ctx<'_>) {
             false
         }
     });
+    seen.clear();
+    d.track_process.retain(|t| {
+        seen.insert(t.name.clone()) || {
+            dups.push(format!("track_process {}", t.name));
+            false
+        }
+    });
     for what in dups {
         cx.error(d, format!("({name}) duplicate {what} - ignoring"));
     }
@@ -579,15 +619,22 @@ fn duplicate_vrids(cfg: &Config, origins: &Origins, diags: &mut Vec<Diagnostic>)
     }
 }
 
+/// The tracked objects by name: scripts, files, processes.
+type TrackedObjects<'a> = (
+    &'a std::collections::BTreeMap<String, crate::model::VrrpScript>,
+    &'a std::collections::BTreeMap<String, crate::model::TrackFile>,
+    &'a std::collections::BTreeMap<String, crate::model::TrackProcess>,
+);
+
 /// Members of a sync group move together, so their trackers cannot carry weights unless the
 /// group says `sync_group_tracking_weight`: keepalived zeroes them with an error.
 fn zero_member_weights(
     i: &mut Instance,
     at: Option<&At>,
-    scripts: &std::collections::BTreeMap<String, crate::model::VrrpScript>,
-    files: &std::collections::BTreeMap<String, crate::model::TrackFile>,
+    cfg: TrackedObjects<'_>,
     diags: &mut Vec<Diagnostic>,
 ) {
+    let (scripts, files, processes) = cfg;
     for t in &mut i.track_interface {
         if t.weight != 0 {
             config_error(
@@ -635,6 +682,14 @@ fn zero_member_weights(
         "track file",
         diags,
     );
+    let process_weight = |n: &str| processes.get(n).map_or(1, |p| p.weight);
+    zero(
+        &mut i.track_process,
+        &process_weight,
+        "track_process",
+        "track process",
+        diags,
+    );
 }
 
 fn sync_groups(cfg: &mut Config, origins: &Origins, diags: &mut Vec<Diagnostic>) {
@@ -654,7 +709,12 @@ fn sync_groups(cfg: &mut Config, origins: &Origins, diags: &mut Vec<Diagnostic>)
                 Some(i) => {
                     i.sync_group = Some(g.name.clone());
                     if !g.sync_group_tracking_weight {
-                        zero_member_weights(i, at, &cfg.scripts, &cfg.track_files, diags);
+                        zero_member_weights(
+                            i,
+                            at,
+                            (&cfg.scripts, &cfg.track_files, &cfg.track_processes),
+                            diags,
+                        );
                     }
                     members.push(m);
                 }

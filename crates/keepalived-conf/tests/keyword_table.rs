@@ -79,6 +79,10 @@ fn two_uses(block: Block, kw: &str) -> (String, [u32; 2]) {
             format!("track_file f {{\n file /tmp/f\n {kw} 1\n {kw} 1\n}}\n"),
             [3, 4],
         ),
+        Block::TrackProcess => (
+            format!("vrrp_track_process t {{\n process x\n {kw} 1\n {kw} 1\n}}\n"),
+            [3, 4],
+        ),
         Block::SyncGroup => (
             format!(
                 "vrrp_sync_group G {{\n group {{\n VI_1\n }}\n {kw} 1\n {kw} 1\n}}\n{}",

@@ -65,17 +65,24 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
     };
     v.preempt = !i.nopreempt;
     v.preempt_delay = i.preempt_delay;
+    let vmac = vmac_of(g, i);
+    // With a VMAC the VIPs live on it, and so do the adverts unless `vmac_xmit_base`.
+    let vip_if = vmac.as_ref().map_or(interface.clone(), |m| m.name.clone());
+    let interface = match &vmac {
+        Some(m) if !m.xmit_base => m.name.clone(),
+        _ => interface,
+    };
     let (vips, family_vips): (Vec<Vip>, Vec<vrrp::Vip>) = i
         .virtual_ipaddress
         .iter()
         .filter(|a| vrrp::Family::of(a.addr) == v.family)
-        .map(|a| (vip_of(a, &interface), vrrp_vip(a)))
+        .map(|a| (vip_of(a, &vip_if), vrrp_vip(a)))
         .unzip();
     v.vips = family_vips;
     let excluded: Vec<Vip> = i
         .virtual_ipaddress_excluded
         .iter()
-        .map(|a| vip_of(a, &interface))
+        .map(|a| vip_of(a, &vip_if))
         .collect();
     v.excluded_vips = i.virtual_ipaddress_excluded.iter().map(vrrp_vip).collect();
     v.auth = match (&i.authentication, version) {
@@ -137,6 +144,7 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
         routes,
         rules,
         trackers,
+        vmac,
     })
 }
 
@@ -161,6 +169,7 @@ fn trackers_of(
             }
             // Fed with the file's value (Event::TrackerValue): weighted files add value x weight.
             TrackerKind::File => TrackerId::File(w.name.clone()),
+            TrackerKind::Process => TrackerId::Process(w.name.clone()),
         };
         configs.push(vrrp::TrackerConfig {
             name: id.key(),
@@ -263,6 +272,25 @@ fn vrrp_vip(a: &kc::VirtualAddress) -> vrrp::Vip {
     }
 }
 
+/// `use_vmac [NAME] [MAC]`, `vmac_prefix`, `vmac_xmit_base`.
+fn vmac_of(g: &kc::GlobalDefs, i: &kc::Instance) -> Option<crate::net::vmac::VmacSpec> {
+    use crate::net::vmac::{VmacSpec, parse_mac, virtual_mac};
+    let u = i.use_vmac.as_ref()?;
+    let vrid = i.virtual_router_id;
+    let prefix = g.vmac_prefix.as_deref().unwrap_or("vrrp");
+    let v6 = i.family == kc::Family::V6;
+    Some(VmacSpec {
+        name: u.name.clone().unwrap_or_else(|| format!("{prefix}.{vrid}")),
+        base: i.interface.clone()?,
+        mac: u
+            .mac
+            .as_deref()
+            .and_then(|m| parse_mac(m, vrid))
+            .unwrap_or_else(|| virtual_mac(vrid, v6)),
+        xmit_base: i.vmac_xmit_base,
+    })
+}
+
 fn vip_of(a: &kc::VirtualAddress, default_if: &str) -> Vip {
     Vip {
         addr: a.addr,
@@ -311,6 +339,40 @@ mod tests {
             .unwrap()
             .daemon;
         spec_from_config(&cfg, &args).unwrap()
+    }
+
+    #[test]
+    fn vmac_names_macs_and_xmit_base_decide_where_vips_and_adverts_go() {
+        let inst = |vrid: u8, body: &str| {
+            format!(
+                "vrrp_instance VI_{vrid} {{\n interface eth0\n virtual_router_id {vrid}\n{body}\n virtual_ipaddress {{\n 198.18.0.{vrid}/24\n 198.18.1.{vrid}/24 dev eth1\n }}\n}}\n"
+            )
+        };
+        let s = spec(
+            &format!(
+                "global_defs {{\n vmac_prefix vm\n}}\n{}{}{}",
+                inst(51, " use_vmac"),
+                inst(52, " use_vmac lb0 02:aa:bb:cc:dd"),
+                inst(53, " use_vmac\n vmac_xmit_base"),
+            ),
+            &[],
+        );
+        let [a, b, c] = &s.instances[..] else {
+            panic!("three instances")
+        };
+        let m = a.vmac.as_ref().unwrap();
+        assert_eq!((m.name.as_str(), m.base.as_str()), ("vm.51", "eth0"));
+        assert_eq!(m.mac, [0, 0, 0x5e, 0, 1, 51]);
+        assert_eq!(a.interface, "vm.51", "adverts from the VMAC");
+        assert_eq!(a.vips[0].ifname, "vm.51");
+        assert_eq!(a.vips[1].ifname, "eth1", "`dev` keeps its interface");
+        let m = b.vmac.as_ref().unwrap();
+        assert_eq!(
+            (m.name.as_str(), m.mac),
+            ("lb0", [2, 0xaa, 0xbb, 0xcc, 0xdd, 52])
+        );
+        assert_eq!(c.interface, "eth0", "vmac_xmit_base: adverts on the base");
+        assert_eq!(c.vips[0].ifname, "vm.53");
     }
 
     #[test]

@@ -24,3 +24,4 @@ pub mod scripts;
 pub mod signals;
 pub mod spec;
 pub mod verdict;
+pub mod track_process;

@@ -19,6 +19,8 @@ pub enum TrackerId {
     File(String),
     /// A `track_interface`.
     Interface(String),
+    /// A `vrrp_track_process`.
+    Process(String),
 }
 
 impl TrackerId {
@@ -28,13 +30,17 @@ impl TrackerId {
             TrackerId::Script(n) => n.clone(),
             TrackerId::File(n) => format!("file:{n}"),
             TrackerId::Interface(n) => format!("interface:{n}"),
+            TrackerId::Process(n) => format!("process:{n}"),
         }
     }
 
     /// The configured name of the script, file or interface.
     pub fn name(&self) -> &str {
         match self {
-            TrackerId::Script(n) | TrackerId::File(n) | TrackerId::Interface(n) => n,
+            TrackerId::Script(n)
+            | TrackerId::File(n)
+            | TrackerId::Interface(n)
+            | TrackerId::Process(n) => n,
         }
     }
 
@@ -44,6 +50,7 @@ impl TrackerId {
             TrackerId::Script(_) => TrackerKind::Script,
             TrackerId::File(_) => TrackerKind::File,
             TrackerId::Interface(_) => TrackerKind::Interface,
+            TrackerId::Process(_) => TrackerKind::Process,
         }
     }
 }
@@ -87,6 +94,8 @@ pub struct InstanceSpec {
     pub rules: Vec<RuleSpec>,
     /// What each of `vrrp.trackers` follows, in the same order.
     pub trackers: Vec<TrackerId>,
+    /// `use_vmac`: the macvlan the VIPs (and, unless `vmac_xmit_base`, the adverts) use.
+    pub vmac: Option<crate::net::vmac::VmacSpec>,
 }
 
 impl InstanceSpec {

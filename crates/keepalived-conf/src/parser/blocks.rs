@@ -13,7 +13,7 @@ use crate::script::{ScriptCommand, parse_script};
 use std::time::Duration;
 
 /// The name word of a named block, or an error (and the block skipped) when absent.
-fn block_name(p: &mut Parser<'_>, l: &Line) -> Option<String> {
+pub(super) fn block_name(p: &mut Parser<'_>, l: &Line) -> Option<String> {
     match l.words.get(1) {
         Some(w) => Some(w.text.clone()),
         None => {
@@ -353,6 +353,7 @@ pub(super) fn sync_group<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
         track_interface: Vec::new(),
         track_script: Vec::new(),
         track_file: Vec::new(),
+        track_process: Vec::new(),
         sync_group_tracking_weight: false,
         notify_priority_changes: false,
     };
@@ -366,6 +367,7 @@ pub(super) fn sync_group<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
             interfaces: &mut g.track_interface,
             scripts: &mut g.track_script,
             files: &mut g.track_file,
+            processes: &mut g.track_process,
         };
         if tracker_keyword(p, e, lists)? {
             return Ok(());

@@ -41,6 +41,7 @@ pub(crate) struct InstanceDraft {
     pub track_interface: Vec<TrackInterface>,
     pub track_script: Vec<TrackRef>,
     pub track_file: Vec<TrackRef>,
+    pub track_process: Vec<TrackRef>,
     pub dont_track_primary: bool,
     pub unicast_src_ip: Option<IpAddr>,
     /// The family of the first address written (unicast or multicast source or destination,
@@ -288,6 +289,7 @@ fn lists<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<
         interfaces: &mut d.track_interface,
         scripts: &mut d.track_script,
         files: &mut d.track_file,
+        processes: &mut d.track_process,
     };
     let before = p.draft.origins.interfaces.len();
     if tracker_keyword(p, e, lists)? {
@@ -583,7 +585,21 @@ fn use_vmac(p: &mut Parser<'_>, e: &Line) -> PResult<Vmac> {
             }
             "netlink_notify_msg" => {}
             "group" => i += 1,
-            _ if w.contains(':') => v.mac = Some(w.to_string()),
+            _ if w.contains(':') => {
+                let octets: Option<Vec<u8>> = w
+                    .split(':')
+                    .map(|o| u8::from_str_radix(o, 16).ok())
+                    .collect();
+                if octets.is_some_and(|o| o.len() == 5 || o.len() == 6) {
+                    v.mac = Some(w.to_string());
+                } else {
+                    p.error(
+                        e,
+                        i,
+                        format!("use_vmac: invalid MAC '{w}' - using 00:00:5e:00:01:VRID"),
+                    );
+                }
+            }
             _ if v.name.is_none() => v.name = Some(w.to_string()),
             _ => p.error(e, i, format!("use_vmac: unexpected '{w}' - ignored")),
         }

@@ -6,6 +6,7 @@ mod blocks;
 mod global;
 mod instance;
 mod lvs;
+mod process;
 mod trackers;
 pub(crate) mod values;
 
@@ -313,6 +314,7 @@ impl<'a> Parser<'a> {
                 }
                 "vrrp_script" => blocks::vrrp_script(self, l)?,
                 "track_file" | "vrrp_track_file" => blocks::track_file(self, l)?,
+                "vrrp_track_process" => process::track_process(self, l)?,
                 "vrrp_sync_group" => blocks::sync_group(self, l)?,
                 "vrrp_instance" => instance::instance(self, l)?,
                 "virtual_server" => lvs::virtual_server(self, l)?,

@@ -1,5 +1,5 @@
 //! Tracker lists inside instances and sync groups: `track_interface`, `track_script`,
-//! `track_file`, each entry with an optional `weight N [reverse]`.
+//! `track_file`, `track_process`, each entry with an optional `weight N [reverse]`.
 
 use super::blocks::weight;
 use super::{PResult, Parser};
@@ -57,26 +57,30 @@ pub(crate) fn track_interfaces<'a>(
     Ok(out)
 }
 
-/// `track_script { NAME [weight N [reverse]] }` / `track_file { ... }`.
+/// What a tracker list names.
+#[derive(Clone, Copy)]
+pub(crate) enum RefKind {
+    Script,
+    File,
+    Process,
+}
+
+/// `track_script { NAME [weight N [reverse]] }` / `track_file { ... }` / `track_process`.
 pub(crate) fn track_refs<'a>(
     p: &mut Parser<'a>,
     l: &'a Line,
-    scripts: bool,
+    kind: RefKind,
 ) -> PResult<Vec<TrackRef>> {
     let mut out = Vec::new();
     for e in p.value_block(l) {
         let name = e.words[0].text.clone();
-        let known = if scripts {
-            p.draft.config.scripts.contains_key(&name)
-        } else {
-            p.draft.config.track_files.contains_key(&name)
+        let c = &p.draft.config;
+        let (known, what) = match kind {
+            RefKind::Script => (c.scripts.contains_key(&name), "track script"),
+            RefKind::File => (c.track_files.contains_key(&name), "track file"),
+            RefKind::Process => (c.track_processes.contains_key(&name), "track process"),
         };
         if !known {
-            let what = if scripts {
-                "track script"
-            } else {
-                "track file"
-            };
             p.error(e, 0, format!("{what} {name} not found, ignoring..."));
             continue;
         }
@@ -115,6 +119,7 @@ pub(crate) struct Trackers<'t> {
     pub(crate) interfaces: &'t mut Vec<TrackInterface>,
     pub(crate) scripts: &'t mut Vec<TrackRef>,
     pub(crate) files: &'t mut Vec<TrackRef>,
+    pub(crate) processes: &'t mut Vec<TrackRef>,
 }
 
 /// `track_interface`, `track_script` or `track_file` into `t`; false for other keywords.
@@ -125,8 +130,9 @@ pub(crate) fn tracker_keyword<'a>(
 ) -> PResult<bool> {
     match e.words[0].text.as_str() {
         "track_interface" => t.interfaces.extend(track_interfaces(p, e)?),
-        "track_script" => t.scripts.extend(track_refs(p, e, true)?),
-        "track_file" => t.files.extend(track_refs(p, e, false)?),
+        "track_script" => t.scripts.extend(track_refs(p, e, RefKind::Script)?),
+        "track_file" => t.files.extend(track_refs(p, e, RefKind::File)?),
+        "track_process" => t.processes.extend(track_refs(p, e, RefKind::Process)?),
         _ => return Ok(false),
     }
     Ok(true)

@@ -48,6 +48,7 @@ pub enum TrackerKind {
     Script,
     File,
     Interface,
+    Process,
 }
 
 /// One tracker as an instance uses it.
@@ -197,6 +198,7 @@ pub fn render_status_text(report: &StatusReport, now_unix_ms: u64) -> String {
                 TrackerKind::Script => "script",
                 TrackerKind::File => "file",
                 TrackerKind::Interface => "interface",
+                TrackerKind::Process => "process",
             };
             let _ = writeln!(
                 out,

@@ -101,6 +101,11 @@ impl Daemon {
                         tracing::warn!(instance = %rt.spec.name, error = format!("{e:#}"), "takeover guard not armed");
                     }
                 }
+                let addrs: Vec<IpAddr> =
+                    vips.iter().chain(excluded.iter()).map(|v| v.addr).collect();
+                if !rt.spec.vrrp.accept {
+                    self.no_accept(rt, &addrs, true).await;
+                }
                 for v in vips.iter().chain(excluded.iter()) {
                     self.set_vip(rt, v.addr, true).await;
                 }
@@ -113,6 +118,11 @@ impl Daemon {
                 self.set_routes(rt, false).await;
                 for v in vips.iter().chain(excluded.iter()) {
                     self.set_vip(rt, v.addr, false).await;
+                }
+                if !rt.spec.vrrp.accept {
+                    let addrs: Vec<IpAddr> =
+                        vips.iter().chain(excluded.iter()).map(|v| v.addr).collect();
+                    self.no_accept(rt, &addrs, false).await;
                 }
             }
             Action::SendGratuitous { vips, count, cause } => {
@@ -207,6 +217,27 @@ impl Daemon {
             }
         }
         Ok(())
+    }
+
+    /// Accept_Mode off: the VIPs neither receive nor send while held (keepalived's rules).
+    async fn no_accept(&mut self, rt: &InstRt, addrs: &[IpAddr], add: bool) {
+        if self.firewall.is_none() {
+            if !add {
+                return;
+            }
+            match crate::net::nft::NoAcceptFirewall::install().await {
+                Ok(fw) => self.firewall = Some(fw),
+                Err(e) => {
+                    tracing::error!(instance = %rt.spec.name, error = format!("{e:#}"), "no_accept: rules not installed; the VIPs accept traffic");
+                    return;
+                }
+            }
+        }
+        if let Some(fw) = &self.firewall
+            && let Err(e) = fw.set(addrs, add).await
+        {
+            tracing::error!(instance = %rt.spec.name, add, error = format!("{e:#}"), "no_accept rule change failed");
+        }
     }
 
     async fn set_vip(&mut self, rt: &InstRt, addr: IpAddr, add: bool) {

@@ -175,7 +175,14 @@ impl Daemon {
             return;
         };
         for pos in 0..self.insts.len() {
-            if self.insts[pos].ifindex != ifindex {
+            // A VMAC's own addresses are its VIPs; its source is the base interface's.
+            if self.insts[pos].ifindex != ifindex
+                || self.insts[pos]
+                    .spec
+                    .vmac
+                    .as_ref()
+                    .is_some_and(|m| !m.xmit_base)
+            {
                 continue;
             }
             let resolved = source_from(&self.insts[pos].spec, &addrs);

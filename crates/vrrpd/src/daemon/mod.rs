@@ -93,6 +93,8 @@ pub struct Daemon {
     ctl_tx: mpsc::Sender<ControlReq>,
     ctl_rx: mpsc::Receiver<ControlReq>,
     guard: Option<crate::net::guard::TakeoverGuard>,
+    /// `no_accept` rules, installed when a no-accept instance first takes its VIPs.
+    firewall: Option<crate::net::nft::NoAcceptFirewall>,
 }
 
 impl Daemon {
@@ -125,7 +127,15 @@ impl Daemon {
             ctl_tx,
             ctl_rx,
             guard,
+            firewall: None,
         };
+        // no_accept tables of a run that was killed: its VIPs are gone, so must its rules be.
+        if let Err(e) = crate::net::nft::remove_tables().await {
+            tracing::debug!(
+                error = format!("{e:#}"),
+                "no leftover no_accept tables removed"
+            );
+        }
         let strict = !d.opts.start_partial;
         d.apply(spec, strict).await?;
         Ok(d)
@@ -191,6 +201,18 @@ impl Daemon {
             && let Err(e) = guard.remove().await
         {
             tracing::warn!(error = format!("{e:#}"), "removing the takeover guard");
+        }
+        for rt in self.insts.iter().filter(|_| !self.opts.dont_release) {
+            if let Some(v) = &rt.spec.vmac
+                && let Err(e) = crate::net::vmac::remove(&self.nl, &v.name).await
+            {
+                tracing::warn!(vmac = %v.name, error = format!("{e:#}"), "removing the VMAC interface");
+            }
+        }
+        if let Some(fw) = self.firewall.take()
+            && let Err(e) = fw.remove().await
+        {
+            tracing::warn!(error = format!("{e:#}"), "removing the no_accept rules");
         }
         tracing::info!("stopped");
     }
@@ -276,6 +298,7 @@ impl InstRt {
                 routes: Vec::new(),
                 rules: Vec::new(),
                 trackers: Vec::new(),
+                vmac: None,
             },
             unit: usize::MAX,
             member: usize::MAX,

@@ -176,6 +176,9 @@ impl Daemon {
         unit: usize,
         member: usize,
     ) -> Result<(Instance, InstRt)> {
+        if let Some(m) = &s.vmac {
+            crate::net::vmac::ensure(&self.nl, m).await?;
+        }
         let link = self
             .nl
             .link_by_name(&s.interface)
@@ -275,6 +278,14 @@ impl Daemon {
         s: &InstanceSpec,
         ifindex: u32,
     ) -> Option<(IpAddr, bool)> {
+        // A VMAC has no address of its own: adverts carry the base interface's.
+        let ifindex = match &s.vmac {
+            Some(m) if !m.xmit_base => match self.nl.link_by_name(&m.base).await {
+                Ok(l) => l.index,
+                Err(_) => ifindex,
+            },
+            _ => ifindex,
+        };
         let addrs = self.nl.addresses(ifindex).await.ok()?;
         source_from(s, &addrs)
     }

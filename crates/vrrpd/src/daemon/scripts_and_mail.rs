@@ -16,6 +16,7 @@ use crate::notify::{Notifier, NotifySpec, NotifyState, Target};
 use crate::scripts::{FileTracker, ScriptSettings, ScriptTracker, TrackScriptSpec, TrackerUpdate};
 use crate::scripts::{TrackFileSpec, conf::instance_trackers};
 use crate::spec::TrackerId;
+use crate::track_process::{ProcessTracker, TrackProcessSpec};
 
 /// How often `track_file`s are read.
 const FILE_POLL: Duration = Duration::from_millis(500);
@@ -32,6 +33,7 @@ pub(super) struct ScriptsAndMail {
     conf: Option<Arc<kc::Config>>,
     scripts: HashMap<String, (TrackScriptSpec, ScriptTracker)>,
     files: HashMap<String, (TrackFileSpec, FileTracker)>,
+    processes: Option<(Vec<TrackProcessSpec>, ProcessTracker)>,
     notifiers: HashMap<(bool, String), (NotifySpec, Notifier)>,
     alerts: Option<(SmtpSpec, AlertQueue)>,
     /// Last state notified per sync group, so a group is notified once per group change.
@@ -48,6 +50,7 @@ impl ScriptsAndMail {
             conf: None,
             scripts: HashMap::new(),
             files: HashMap::new(),
+            processes: None,
             notifiers: HashMap::new(),
             alerts: None,
             group_state: HashMap::new(),
@@ -73,6 +76,7 @@ impl ScriptsAndMail {
         // Scripts and files referenced by some instance (keepalived runs no unused script).
         let mut wanted_scripts = HashMap::new();
         let mut wanted_files = HashMap::new();
+        let mut wanted_processes = std::collections::BTreeMap::new();
         for i in &conf.instances {
             for t in instance_trackers(&conf, i) {
                 match t.kind {
@@ -84,6 +88,11 @@ impl ScriptsAndMail {
                     TrackerKind::File => {
                         if let Some(f) = conf.track_files.get(&t.weight.name) {
                             wanted_files.insert(f.name.clone(), TrackFileSpec::from(f));
+                        }
+                    }
+                    TrackerKind::Process => {
+                        if let Some(p) = conf.track_processes.get(&t.weight.name) {
+                            wanted_processes.insert(p.name.clone(), TrackProcessSpec::from(p));
                         }
                     }
                     TrackerKind::Interface => {}
@@ -130,6 +139,8 @@ impl ScriptsAndMail {
                 Err(e) => tracing::error!(track_file = %name, error = %e, "track file not started"),
             }
         }
+        self.apply_processes(wanted_processes.into_values().collect())
+            .await;
         // Notifiers.
         let mut wanted = HashMap::new();
         for i in &conf.instances {
@@ -179,9 +190,35 @@ impl ScriptsAndMail {
         self.conf = Some(conf);
     }
 
+    /// One watch for every tracked process, restarted when their definitions change.
+    async fn apply_processes(&mut self, wanted: Vec<TrackProcessSpec>) {
+        if self.processes.as_ref().map(|(s, _)| s) == Some(&wanted) {
+            return;
+        }
+        if let Some((old, t)) = self.processes.take() {
+            t.stop().await;
+            for s in old {
+                self.trackers.remove(&TrackerId::Process(s.name));
+            }
+        }
+        if !wanted.is_empty() {
+            let t = ProcessTracker::start(wanted.clone(), self.updates_tx.clone());
+            self.processes = Some((wanted, t));
+        }
+    }
+
+    fn is_process(&self, name: &str) -> bool {
+        self.processes
+            .as_ref()
+            .is_some_and(|(s, _)| s.iter().any(|p| p.name == name))
+    }
+
     /// Records a tracker update; returns which tracker it is.
     pub(super) fn on_update(&mut self, u: &TrackerUpdate) -> TrackerId {
-        let id = if self.files.contains_key(&u.name) && !self.scripts.contains_key(&u.name) {
+        let scripted = self.scripts.contains_key(&u.name);
+        let id = if self.is_process(&u.name) && !scripted && !self.files.contains_key(&u.name) {
+            TrackerId::Process(u.name.clone())
+        } else if self.files.contains_key(&u.name) && !scripted {
             TrackerId::File(u.name.clone())
         } else {
             TrackerId::Script(u.name.clone())
@@ -307,6 +344,9 @@ impl ScriptsAndMail {
             t.stop().await;
         }
         for (_, (_, t)) in self.files.drain() {
+            t.stop().await;
+        }
+        if let Some((_, t)) = self.processes.take() {
             t.stop().await;
         }
         for (_, (_, n)) in self.notifiers.drain() {

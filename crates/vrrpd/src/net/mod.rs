@@ -7,6 +7,8 @@ pub mod garp;
 pub mod guard;
 pub mod linkwatch;
 pub mod netlink;
+pub mod nft;
+pub mod vmac;
 // Raw VRRP sockets: setsockopt and AsyncFd registration.
 #[allow(unsafe_code)]
 pub mod rawsock;

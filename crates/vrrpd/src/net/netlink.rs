@@ -114,6 +114,11 @@ impl Netlink {
         Ok(Netlink { handle })
     }
 
+    /// The rtnetlink handle, for the link kinds other modules create (VMAC).
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
     pub async fn link_by_name(&self, name: &str) -> Result<LinkInfo, NetlinkError> {
         let mut s = self
             .handle

@@ -107,7 +107,20 @@ pub fn instance_trackers(config: &kc::Config, instance: &kc::Instance) -> Vec<In
             .get(n)
             .map(|f| (f.weight, f.weight_reverse))
     };
+    let process = |n: &str| {
+        config
+            .track_processes
+            .get(n)
+            .map(|p| (p.weight, p.weight_reverse))
+    };
     let mut out = Vec::new();
+    resolve_refs(
+        &instance.track_process,
+        TrackerKind::Process,
+        process,
+        false,
+        &mut out,
+    );
     resolve_refs(
         &instance.track_script,
         TrackerKind::Script,
@@ -146,6 +159,13 @@ pub fn instance_trackers(config: &kc::Config, instance: &kc::Instance) -> Vec<In
             &mut out,
         );
         resolve_refs(&group.track_file, TrackerKind::File, file, zero, &mut out);
+        resolve_refs(
+            &group.track_process,
+            TrackerKind::Process,
+            process,
+            zero,
+            &mut out,
+        );
         for i in &group.track_interface {
             out.push(InstanceTracker {
                 kind: TrackerKind::Interface,

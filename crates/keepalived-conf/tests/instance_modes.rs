@@ -1,0 +1,82 @@
+//! Instance modes: `vrrp_strict` / `strict_mode` (the settings keepalived 2.2.7 resets with an
+//! error, Accept_Mode off for every instance but the address owner) and `use_vmac` addresses.
+
+use keepalived_conf::*;
+use std::path::Path;
+
+fn load(text: &str) -> Loaded {
+    let r = MemResolver::new().with_file("/k.conf", text);
+    let opts = LoadOptions {
+        skip_script_checks: true,
+        ..LoadOptions::default()
+    };
+    load_with(&r, Path::new("/k.conf"), &opts)
+}
+
+fn instance(name: &str, vrid: u8, prio: u8, body: &str) -> String {
+    format!(
+        "vrrp_instance {name} {{\n interface eth0\n virtual_router_id {vrid}\n priority {prio}\n{body} virtual_ipaddress {{\n 198.18.0.{vrid}/24\n }}\n}}\n"
+    )
+}
+
+#[test]
+fn strict_mode_resets_what_it_forbids_and_defaults_to_no_accept() {
+    let text = format!(
+        "global_defs {{\n vrrp_strict\n}}\n{}{}",
+        instance(
+            "VI_1",
+            1,
+            100,
+            " higher_prio_send_advert\n down_timer_adverts 5\n use_vmac\n vmac_xmit_base\n"
+        ),
+        instance("OWNER", 2, 255, " state MASTER\n"),
+    );
+    let l = load(&text);
+    assert_eq!(l.exit_class(), 5, "keepalived -t exits 5 on this file");
+    for msg in [
+        "(VI_1) down_timer_adverts is incompatible with strict mode - resetting",
+        "(VI_1) strict mode requires higher_prio_send_advert to be clear. resetting",
+        "(VI_1) xmit_base is incompatible with strict mode - resetting",
+    ] {
+        assert!(
+            l.diagnostics.iter().any(|d| d.message == msg),
+            "missing {msg:?}: {:?}",
+            l.diagnostics
+        );
+    }
+    let c = l.config.unwrap();
+    let (vi, owner) = (&c.instances[0], &c.instances[1]);
+    assert_eq!(
+        (
+            vi.down_timer_adverts,
+            vi.higher_prio_send_advert,
+            vi.vmac_xmit_base
+        ),
+        (3, false, false)
+    );
+    assert!(
+        vi.strict_mode && !vi.accept,
+        "non-owner in strict mode: no_accept"
+    );
+    assert!(owner.accept, "the address owner accepts");
+    assert!(vi.lower_prio_no_advert && vi.owner_ignore_adverts);
+
+    // Per instance: strict_mode alone, and an explicit `accept` on v3 stays.
+    let l = load(&instance(
+        "VI_1",
+        1,
+        100,
+        " strict_mode\n version 3\n accept\n",
+    ));
+    let c = l.config.unwrap();
+    assert!(c.instances[0].strict_mode && c.instances[0].accept);
+}
+
+#[test]
+fn an_invalid_vmac_address_is_an_error_and_the_rfc_mac_is_used() {
+    let l = load(&instance("VI_1", 1, 100, " use_vmac vm1 00:zz:5e\n"));
+    assert_eq!(l.exit_class(), 5);
+    let c = l.config.unwrap();
+    let v = c.instances[0].use_vmac.as_ref().unwrap();
+    assert_eq!((v.name.as_deref(), v.mac.as_deref()), (Some("vm1"), None));
+}

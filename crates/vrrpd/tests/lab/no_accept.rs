@@ -1,0 +1,108 @@
+//! `no_accept` in the lab, side by side with keepalived: on one config (an IPv4 instance with
+//! two VIPs and an IPv6 one, both `no_accept`) the master's `nft list ruleset` under vrrpd is
+//! keepalived's, table names aside; vrrpd removes its tables on exit, and after a SIGKILL the
+//! next start removes them.
+
+use crate::vrrp_lab::{
+    KEEPALIVED, Node, VIP4, VIP6, WAIT, ip, lab_with, start_keepalived, start_vrrpd,
+};
+use netlab::Host;
+use nix::sys::signal::Signal;
+
+fn ruleset(h: &Host) -> String {
+    let out = h
+        .run(&["nft", "list", "ruleset"])
+        .expect("nft list ruleset");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The ruleset with the daemon's table name replaced.
+fn unnamed(ruleset: &str, table: &str) -> String {
+    ruleset
+        .replace(&format!("table ip {table} {{"), "table ip NAME {")
+        .replace(&format!("table ip6 {table} {{"), "table ip6 NAME {")
+}
+
+fn conf(accept: &str) -> String {
+    let mut v4 = Node::v3(150, "0.1");
+    v4.vips = vec![format!("{VIP4}/24"), "198.18.0.101/24".into()];
+    v4.extra_instance = format!("    {accept}\n");
+    let mut v6 = Node::v3_ipv6(150);
+    v6.name = "VI_6".into();
+    v6.vrid = 52;
+    v6.extra_instance = format!("    {accept}\n");
+    // The second node's text without its global_defs.
+    let v6_text = v6.conf();
+    let (_, instance) = v6_text.split_once("}\n").expect("global_defs block");
+    format!("{}{instance}", v4.conf())
+}
+
+fn wait_master(h: &Host) {
+    h.wait_for_address(ip(VIP4), true, WAIT).expect("VIP4");
+    h.wait_for_address(ip(VIP6), true, WAIT).expect("VIP6");
+}
+
+#[test]
+fn no_accept_rules_match_keepalived_and_are_removed_on_exit_and_after_a_crash() {
+    let test = "no_accept_rules_match_keepalived_and_are_removed_on_exit_and_after_a_crash";
+    let present =
+        std::path::Path::new(KEEPALIVED).exists() && std::path::Path::new("/usr/sbin/nft").exists();
+    let Some(lab) = lab_with(test, "keepalived and nft", present) else {
+        return;
+    };
+    let a = lab.host(0);
+    let conf = conf("no_accept");
+
+    let mut k = start_keepalived(&lab, a, "k", &conf);
+    wait_master(a);
+    // keepalived fills its set right after adding the addresses: wait for the elements.
+    let deadline = std::time::Instant::now() + WAIT;
+    let theirs = loop {
+        let r = ruleset(a);
+        if r.contains("2001:2::100") && r.contains("198.18.0.101") {
+            break r;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "keepalived's rules:\n{r}"
+        );
+        a.wait_for_address(ip(VIP4), true, WAIT).expect("VIP4");
+    };
+    k.signal_group(Signal::SIGTERM).expect("stop keepalived");
+    let _ = k.wait_exit(WAIT);
+    a.wait_for_address(ip(VIP4), false, WAIT)
+        .expect("keepalived released");
+    assert_eq!(ruleset(a).trim(), "", "keepalived removed its tables");
+
+    let mut v = start_vrrpd(&lab, a, "v", &conf, &[]);
+    wait_master(a);
+    let ours = ruleset(a);
+    assert_eq!(
+        unnamed(&ours, "vrrpd"),
+        unnamed(&theirs, "keepalived"),
+        "vrrpd:\n{ours}\nkeepalived:\n{theirs}"
+    );
+
+    // Exit: tables gone.
+    v.signal(Signal::SIGTERM).expect("SIGTERM");
+    let _ = v.wait_exit(WAIT);
+    assert_eq!(ruleset(a).trim(), "", "vrrpd removed its tables on exit");
+
+    // SIGKILL leaves them; the next start, even without no_accept, removes them.
+    let mut v = start_vrrpd(&lab, a, "v2", &conf, &[]);
+    wait_master(a);
+    v.kill();
+    assert!(
+        ruleset(a).contains("table ip vrrpd"),
+        "a killed vrrpd cannot clean up"
+    );
+    let v = start_vrrpd(
+        &lab,
+        a,
+        "v3",
+        &crate::vrrp_lab::Node::v3(150, "0.1").conf(),
+        &[],
+    );
+    v.wait_for_line("vrrpd running", WAIT).expect("started");
+    assert_eq!(ruleset(a).trim(), "", "leftover tables removed at start");
+}
