@@ -78,8 +78,7 @@ const RELOAD: &str =
     "vrrpd checks the new file itself on reload and keeps the running one when it has errors";
 const STATIC: &str = "nothing is installed: keep static addresses, routes and rules in the host's network configuration";
 const STRICT: &str = "the protocol rules of strict mode apply, but no firewall rule is installed (keepalived drops traffic to the VIPs with iptables/nftables)";
-const FIFO: &str = "nothing is written to the FIFO and its script is not run: use notify scripts";
-const PRIO_NOTIFY: &str = "notify scripts run on state changes only, not on priority changes";
+const PRIO_NOTIFY: &str = "no priority-change lines for the group: set `notify_priority_changes` in the member vrrp_instances (or `vrrp_notify_priority_changes` in global_defs)";
 const VMAC: &str = "no VMAC interface: the VIPs are added to the instance interface and adverts use its own MAC address";
 const ACCEPT: &str = "traffic to the VIPs is accepted in every mode (no firewall rule drops it, as keepalived's no_accept does)";
 const FIREWALL: &str = "no firewall rule is installed";
@@ -270,11 +269,26 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
         "v3_checksum_as_v2",
         h("v3_multicast_capture_uses_pseudo_header"),
     ),
-    ("vrrp_notify_fifo", n(FIFO)),
-    ("vrrp_notify_fifo_script", n(FIFO)),
-    ("notify_fifo", n(FIFO)),
-    ("notify_fifo_script", n(FIFO)),
-    ("vrrp_notify_priority_changes", n(PRIO_NOTIFY)),
+    (
+        "vrrp_notify_fifo",
+        h("fifo_lines_match_keepalived_in_content_and_order"),
+    ),
+    (
+        "vrrp_notify_fifo_script",
+        h("fifo_reader_script_gets_the_fifo_path_and_the_lines"),
+    ),
+    (
+        "notify_fifo",
+        h("fifo_lines_match_keepalived_in_content_and_order"),
+    ),
+    (
+        "notify_fifo_script",
+        h("fifo_reader_script_gets_the_fifo_path_and_the_lines"),
+    ),
+    (
+        "vrrp_notify_priority_changes",
+        h("fifo_lines_match_keepalived_in_content_and_order"),
+    ),
     (
         "max_auto_priority",
         n("scripts and notifications run at vrrpd's own (normal) scheduling priority"),
@@ -641,13 +655,16 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
     ),
     (
         "notify_deleted",
-        n("no DELETED notification is sent when an instance is removed"),
+        h("fifo_lines_match_keepalived_in_content_and_order"),
     ),
     (
         "notify_master_rx_lower_pri",
-        n("the script is not run when a master hears a lower-priority advert"),
+        h("fifo_lines_match_keepalived_in_content_and_order"),
     ),
-    ("notify_priority_changes", n(PRIO_NOTIFY)),
+    (
+        "notify_priority_changes",
+        h("fifo_lines_match_keepalived_in_content_and_order"),
+    ),
     ("use_vmac", n(VMAC)),
     ("vmac_xmit_base", n(VMAC)),
     ("accept", n(ACCEPT)),

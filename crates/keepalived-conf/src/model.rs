@@ -444,6 +444,9 @@ pub struct Notify {
     pub generic: Option<ScriptCommand>,
     /// `notify_master_rx_lower_pri`.
     pub master_rx_lower_pri: Option<ScriptCommand>,
+    /// `notify_deleted` given (with or without a script): removal at reload is notified as
+    /// DELETED instead of STOP.
+    pub send_deleted: bool,
 }
 
 /// `vrrp_instance NAME { }` with defaults resolved (globals applied, owner priority, ...).

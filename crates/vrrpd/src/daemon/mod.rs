@@ -182,7 +182,10 @@ impl Daemon {
 
     async fn shutdown(&mut self) {
         let now = self.now();
-        for u in 0..self.units.len() {
+        // In configuration order, as keepalived stops them.
+        let mut order: Vec<usize> = (0..self.units.len()).collect();
+        order.sort_by_key(|&u| self.config_position(u));
+        for u in order {
             let acts = self.units[u].handle_all(now, Event::Shutdown);
             self.execute(u, acts, true).await;
         }
@@ -192,6 +195,16 @@ impl Daemon {
             tracing::warn!(error = format!("{e:#}"), "removing the takeover guard");
         }
         tracing::info!("stopped");
+    }
+
+    /// Where unit `u`'s first member stands among the configured instances.
+    fn config_position(&self, u: usize) -> usize {
+        let first = self.units[u].members().first().map(|i| &i.config().name);
+        self.spec
+            .instances
+            .iter()
+            .position(|i| Some(&i.name) == first)
+            .unwrap_or(usize::MAX)
     }
 
     fn snapshot(&self) -> Vec<dump::InstanceSnapshot> {

@@ -56,9 +56,14 @@ impl Daemon {
             "a running unit is neither kept nor released"
         );
         self.spec = spec;
+        self.scripts_mail.finish_apply().await;
+        // In configuration order, as keepalived starts them.
+        to_start.sort_by_key(|&u| self.config_position(u));
+        self.scripts_mail.hold_lines();
         for u in to_start {
             self.start_unit(u).await;
         }
+        self.scripts_mail.release_held();
         Ok(())
     }
 
