@@ -76,7 +76,6 @@ const TUNING: &str =
 const SNMP: &str = "no SNMP or D-Bus: `vrrpd ctl show status` (text or json) and `show stats` report the same state";
 const RELOAD: &str =
     "vrrpd checks the new file itself on reload and keeps the running one when it has errors";
-const STATIC: &str = "nothing is installed: keep static addresses, routes and rules in the host's network configuration";
 const STRICT: &str = "the protocol rules of strict mode apply, but no firewall rule is installed (keepalived drops traffic to the VIPs with iptables/nftables)";
 const PRIO_NOTIFY: &str = "no priority-change lines for the group: set `notify_priority_changes` in the member vrrp_instances (or `vrrp_notify_priority_changes` in global_defs)";
 const VMAC: &str = "no VMAC interface: the VIPs are added to the instance interface and adverts use its own MAC address";
@@ -108,9 +107,18 @@ pub(crate) const ROOT: &[(&str, Status)] = &[
         "vrrp_instance",
         h("balancer_failure_moves_the_vip_and_recovery_brings_it_back"),
     ),
-    ("static_ipaddress", n(STATIC)),
-    ("static_routes", n(STATIC)),
-    ("static_rules", n(STATIC)),
+    (
+        "static_ipaddress",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
+    (
+        "static_routes",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
+    (
+        "static_rules",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
     (
         "vrrp_track_process",
         n("the process is not tracked: it cannot change any priority"),
@@ -258,7 +266,11 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ("vrrp_owner_ignore_adverts", h("owner_ignore_adverts")),
     (
         "vrrp_startup_delay",
-        n("instances start at once (no start-up delay)"),
+        h("delay_after_boot_counts_only_while_the_system_is_young"),
+    ),
+    (
+        "vrrp_delay_after_boot",
+        h("delay_after_boot_counts_only_while_the_system_is_young"),
     ),
     (
         "dynamic_interfaces",
@@ -293,8 +305,14 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
         "max_auto_priority",
         n("scripts and notifications run at vrrpd's own (normal) scheduling priority"),
     ),
-    ("startup_script", n("the script is not run at start-up")),
-    ("shutdown_script", n("the script is not run at shut-down")),
+    (
+        "startup_script",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
+    (
+        "shutdown_script",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
     (
         "vrrp_garp_extra_if",
         n("gratuitous ARPs go only to each instance's own interface"),
@@ -337,11 +355,11 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ("random_seed", n(TUNING)),
     (
         "startup_script_timeout",
-        n("no start-up or shut-down script runs, so no timeout applies"),
+        h("a_hanging_startup_script_is_killed_at_its_timeout"),
     ),
     (
         "shutdown_script_timeout",
-        n("no start-up or shut-down script runs, so no timeout applies"),
+        h("a_hanging_startup_script_is_killed_at_its_timeout"),
     ),
     ("snmp_socket", n(SNMP)),
     ("enable_snmp_vrrp", n(SNMP)),
@@ -732,14 +750,35 @@ pub(crate) const VIP_OPTION: &[(&str, Status)] = &[
     ("broadcast", h("derived_broadcast_and_label")),
     ("label", h("derived_broadcast_and_label")),
     ("scope", h("v2_pass_instance_with_vip_attributes")),
-    ("peer", n(WITHOUT_OPTION)),
-    ("home", n(WITHOUT_OPTION)),
-    ("-nodad", n(WITHOUT_OPTION)),
-    ("nodad", n(WITHOUT_OPTION)),
-    ("mngtmpaddr", n(WITHOUT_OPTION)),
-    ("noprefixroute", n(WITHOUT_OPTION)),
+    (
+        "peer",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
+    (
+        "home",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
+    (
+        "-nodad",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
+    (
+        "nodad",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
+    (
+        "mngtmpaddr",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
+    (
+        "noprefixroute",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
     ("autojoin", n(WITHOUT_OPTION)),
-    ("preferred_lft", n(WITHOUT_OPTION)),
+    (
+        "preferred_lft",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
     (
         "no_track",
         n("the VIP is tracked as any other: its removal by someone else is not ignored"),
@@ -758,6 +797,7 @@ pub const NEWER_THAN_2_2_7: &[&str] = &[
     "thread_timer_expired",
     "no_virtual_ipaddress",
     "auth_hmac",
+    "vrrp_delay_after_boot",
 ];
 
 /// The table of a block.

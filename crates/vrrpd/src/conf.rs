@@ -128,6 +128,7 @@ pub fn spec_from_config(cfg: &kc::Config, args: &DaemonArgs) -> Result<DaemonSpe
         gna_interval: g.vrrp_gna_interval,
         router_id: g.router_id.clone(),
         conf: Some(std::sync::Arc::new(cfg.clone())),
+        statics: statics_of(cfg),
         ..Default::default()
     };
     for i in &cfg.instances {
@@ -338,6 +339,15 @@ fn route_spec(r: &kc::Route) -> Option<RouteSpec> {
         },
         metric: r.metric,
         kind,
+        nexthops: r
+            .nexthops
+            .iter()
+            .map(|n| crate::spec::NexthopSpec {
+                via: n.via,
+                dev: n.dev.clone(),
+                weight: n.weight.unwrap_or(1),
+            })
+            .collect(),
     })
 }
 
@@ -381,7 +391,45 @@ fn vip_of(a: &kc::VirtualAddress, default_if: &str) -> Vip {
         },
         scope: a.scope.as_deref().and_then(scope_number),
         label: a.label.clone(),
+        peer: a.peer,
+        noprefixroute: a.noprefixroute,
+        home: a.home,
+        nodad: a.nodad,
+        mngtmpaddr: a.mngtmpaddr,
+        preferred_lft: a.preferred_lft,
     }
+}
+
+/// `static_ipaddress`, `static_routes`, `static_rules` (unsupported lines are logged).
+fn statics_of(cfg: &kc::Config) -> crate::spec::StaticSpec {
+    let mut s = crate::spec::StaticSpec::default();
+    for a in &cfg.static_addresses {
+        match &a.dev {
+            Some(dev) => s.addresses.push(vip_of(a, dev)),
+            None => {
+                tracing::warn!(address = %a.addr, "static_ipaddress without dev; not installed")
+            }
+        }
+    }
+    for r in &cfg.static_routes {
+        match route_spec(r) {
+            Some(spec) => s.routes.push(spec),
+            None => tracing::warn!(
+                route = r.words.join(" "),
+                "static route not supported; not installed"
+            ),
+        }
+    }
+    for r in &cfg.static_rules {
+        match rule_spec(r) {
+            Some(spec) => s.rules.push(spec),
+            None => tracing::warn!(
+                rule = r.words.join(" "),
+                "static rule not supported; not installed"
+            ),
+        }
+    }
+    s
 }
 
 /// `scope` words as `ip` understands them.

@@ -7,8 +7,10 @@ mod actions;
 mod control_bridge;
 mod events;
 mod iface;
+mod lifecycle;
 mod reload;
 mod scripts_and_mail;
+mod static_state;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -122,8 +124,30 @@ impl Daemon {
             ctl_rx,
             guard,
         };
+        d.before_instances(&spec).await;
         d.apply(spec).await?;
         Ok(d)
+    }
+
+    /// keepalived's order at start: `startup_script`, the static addresses, routes and rules,
+    /// then the start-up delay, then the instances.
+    async fn before_instances(&mut self, spec: &DaemonSpec) {
+        let Some(conf) = spec.conf.clone() else {
+            return;
+        };
+        let g = &conf.global_defs;
+        if let Some(s) = &g.startup_script {
+            lifecycle::run_lifecycle_script("startup_script", s, g.startup_script_timeout, g).await;
+        }
+        self.apply_statics(&spec.statics).await;
+        let delay = lifecycle::startup_delay(g, lifecycle::uptime());
+        if !delay.is_zero() {
+            tracing::info!(
+                delay_s = delay.as_secs_f64(),
+                "delaying the start of the instances (vrrp_startup_delay / vrrp_delay_after_boot)"
+            );
+            tokio::time::sleep(delay).await;
+        }
     }
 
     fn now(&self) -> Duration {
@@ -175,6 +199,14 @@ impl Daemon {
         sd_notify_state(&[sd_notify::NotifyState::Stopping]);
         self.shutdown().await;
         self.scripts_mail.shutdown().await;
+        self.remove_statics().await;
+        if let Some(conf) = self.spec.conf.clone()
+            && let Some(s) = &conf.global_defs.shutdown_script
+        {
+            let g = &conf.global_defs;
+            lifecycle::run_lifecycle_script("shutdown_script", s, g.shutdown_script_timeout, g)
+                .await;
+        }
         Ok(())
     }
 

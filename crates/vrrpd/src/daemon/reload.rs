@@ -28,6 +28,7 @@ impl Daemon {
         if let Some(conf) = &spec.conf {
             self.scripts_mail.apply(conf.clone()).await;
         }
+        self.apply_statics(&spec.statics).await;
         let plan = plan::plan(&self.spec, &spec);
         let mut old = self.take_running();
         let mut to_start = Vec::new();
