@@ -266,7 +266,7 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ("vrrp_owner_ignore_adverts", h("owner_ignore_adverts")),
     (
         "vrrp_startup_delay",
-        h("delay_after_boot_counts_only_while_the_system_is_young"),
+        h("startup_delay_holds_the_instances_back_like_keepalived"),
     ),
     (
         "vrrp_delay_after_boot",
@@ -692,7 +692,7 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
     ("skip_check_adv_addr", h("own_address_is_flagged")),
     (
         "v3_checksum_as_v2",
-        h("v3_multicast_capture_uses_pseudo_header"),
+        h("per_instance_v3_checksum_as_v2_overrides_the_global"),
     ),
     (
         "no_virtual_ipaddress",

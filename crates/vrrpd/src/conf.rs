@@ -220,7 +220,8 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
     v.higher_prio_send_advert = i.higher_prio_send_advert;
     v.owner_ignore_adverts = i.owner_ignore_adverts;
     v.skip_check_adv_addr = i.skip_check_adv_addr;
-    v.v3_checksum_as_v2 = g.v3_checksum_as_v2;
+    // The instance's own setting, defaulted from global_defs by the parser.
+    v.v3_checksum_as_v2 = i.v3_checksum_as_v2;
     v.dont_track_primary = i.dont_track_primary;
     v.fast_failover = fast_failover(args);
     let (tracker_configs, trackers) = trackers_of(cfg, i, &interface);
@@ -530,6 +531,26 @@ mod tests {
             i.vrrp.fast_failover.fast_preempt_delay,
             Duration::from_millis(1500)
         );
+    }
+
+    #[test]
+    fn per_instance_v3_checksum_as_v2_overrides_the_global() {
+        let inst = |name: &str, vrid: u8, extra: &str| {
+            format!(
+                "vrrp_instance {name} {{\n interface eth0\n virtual_router_id {vrid}\n version 3\n{extra}\
+                 virtual_ipaddress {{\n 198.18.0.{vrid}\n }}\n}}\n"
+            )
+        };
+        let text = format!(
+            "global_defs {{\n v3_checksum_as_v2\n}}\n{}{}",
+            inst("A", 1, " v3_checksum_as_v2 false\n"),
+            inst("B", 2, "")
+        );
+        let s = spec(&text, &[]);
+        assert!(!s.instances[0].vrrp.v3_checksum_as_v2);
+        assert!(s.instances[1].vrrp.v3_checksum_as_v2);
+        let s = spec(&inst("C", 3, " v3_checksum_as_v2\n"), &[]);
+        assert!(s.instances[0].vrrp.v3_checksum_as_v2);
     }
 
     #[test]

@@ -153,3 +153,44 @@ fn static_state_vip_options_and_routes_match_keepalived() {
     assert_eq!(theirs.3, "start\nstop\n");
     assert_eq!(ours.3, theirs.3, "startup/shutdown scripts");
 }
+
+/// `vrrp_startup_delay 2`: alone on the segment, the instance becomes MASTER no earlier than
+/// the delay plus the master-down interval (3 adverts of 1 s) after the daemon started, under
+/// both daemons (a lower bound, which a loaded machine cannot break). keepalived reports
+/// BACKUP at once and holds its down timer back; vrrpd starts the instance after the delay.
+#[test]
+fn startup_delay_holds_the_instances_back_like_keepalived() {
+    let Some(lab) = lab_with(
+        "startup_delay_holds_the_instances_back_like_keepalived",
+        KEEPALIVED,
+        Path::new(KEEPALIVED).exists(),
+    ) else {
+        return;
+    };
+    let a = lab.host(0);
+    let mut node = Node::v3(150, "1");
+    node.auth_pass = None;
+    let text = node.conf().replace(
+        "global_defs {\n",
+        "global_defs {\n    vrrp_startup_delay 2\n",
+    );
+    for keepalived in [true, false] {
+        let tag = if keepalived { "k" } else { "v" };
+        let started = std::time::Instant::now();
+        let mut p = if keepalived {
+            start_keepalived(&lab, a, tag, &text)
+        } else {
+            start_vrrpd(&lab, a, tag, &text, &[])
+        };
+        p.wait_for_line(MASTER_LINE, WAIT).unwrap();
+        let waited = started.elapsed();
+        eprintln!("{tag}: MASTER {waited:?} after start");
+        assert!(
+            waited >= std::time::Duration::from_secs(5),
+            "{tag}: MASTER after {waited:?}\n{}",
+            p.output()
+        );
+        p.signal(Signal::SIGTERM).unwrap();
+        p.wait_exit(WAIT).unwrap();
+    }
+}
