@@ -781,7 +781,9 @@ pub(crate) const VIP_OPTION: &[(&str, Status)] = &[
     ),
     (
         "no_track",
-        n("the VIP is tracked as any other: its removal by someone else is not ignored"),
+        n(
+            "vrrpd does not watch any VIP: one removed by someone else stays removed until the next transition (keepalived, without no_track, drops to BACKUP and takes it back)",
+        ),
     ),
     ("track", h("vip_full_syntax")),
     ("use_vmac", n(VMAC)),
