@@ -586,7 +586,7 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
     ("unicast_ttl", h("unicast_peer_ttl_window")),
     (
         "unicast_fault_no_peer",
-        n("an instance whose unicast peers are all unusable stays in its state instead of FAULT"),
+        h("unicast_without_peers_is_held_in_fault_like_keepalived"),
     ),
     (
         "check_unicast_src",

@@ -226,6 +226,15 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
     v.fast_failover = fast_failover(args);
     let (tracker_configs, trackers) = trackers_of(cfg, i, &interface);
     v.trackers.extend(tracker_configs);
+    // keepalived: "Cannot use unicast without any peers - going to fault state".
+    let fault_no_peer = i.unicast_fault_no_peer && i.unicast_peer.is_empty();
+    if fault_no_peer {
+        v.trackers.push(vrrp::TrackerConfig {
+            name: crate::spec::NO_UNICAST_PEER.into(),
+            weight: 0,
+            reverse: false,
+        });
+    }
     let source = i.unicast_src_ip.or(i.mcast_src_ip);
     let (routes, rules) = routes_and_rules(i);
     Ok(InstanceSpec {
@@ -243,6 +252,7 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
         routes,
         rules,
         trackers,
+        fault_no_peer,
     })
 }
 
@@ -551,6 +561,40 @@ mod tests {
         assert!(s.instances[1].vrrp.v3_checksum_as_v2);
         let s = spec(&inst("C", 3, " v3_checksum_as_v2\n"), &[]);
         assert!(s.instances[0].vrrp.v3_checksum_as_v2);
+    }
+
+    #[test]
+    fn unicast_fault_no_peer_without_peers_holds_the_instance_in_fault() {
+        let inst = |peers: &str| {
+            format!(
+                "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 1\n\
+                 unicast_src_ip 198.18.0.1\n unicast_fault_no_peer\n unicast_peer {{\n{peers} }}\n\
+                 virtual_ipaddress {{\n 198.18.0.100\n }}\n}}\n"
+            )
+        };
+        let s = spec(&inst(""), &[]);
+        let i = &s.instances[0];
+        assert!(i.fault_no_peer);
+        let t = i.vrrp.trackers.last().unwrap();
+        assert_eq!(
+            (t.name.as_str(), t.weight),
+            (crate::spec::NO_UNICAST_PEER, 0)
+        );
+        // The state machine takes a weight-0 tracker that is down as FAULT.
+        let mut m = vrrp::Instance::new(i.vrrp.clone()).unwrap();
+        let d = Duration::ZERO;
+        let _ = m.handle(
+            d,
+            vrrp::Event::TrackerChanged {
+                name: t.name.clone(),
+                up: false,
+            },
+        );
+        let _ = m.handle(d, vrrp::Event::Start);
+        assert_eq!(m.state(), vrrp::State::Fault);
+        let s = spec(&inst(" 198.18.0.2\n"), &[]);
+        assert!(!s.instances[0].fault_no_peer);
+        assert!(s.instances[0].vrrp.trackers.is_empty());
     }
 
     #[test]

@@ -134,6 +134,7 @@ mod tests {
             routes: Vec::new(),
             rules: Vec::new(),
             trackers: Vec::new(),
+            fault_no_peer: false,
         }
     }
 

@@ -95,9 +95,15 @@ pub struct InstanceSpec {
     pub routes: Vec<RouteSpec>,
     /// `virtual_rules` installed while MASTER.
     pub rules: Vec<RuleSpec>,
-    /// What each of `vrrp.trackers` follows, in the same order.
+    /// What each of `vrrp.trackers` follows, in the same order (the no-peer tracker of
+    /// [`NO_UNICAST_PEER`], last, excepted).
     pub trackers: Vec<TrackerId>,
+    /// `unicast_fault_no_peer` without peers: the instance is held in FAULT.
+    pub fault_no_peer: bool,
 }
+
+/// The state machine's name of the tracker that holds a peerless unicast instance in FAULT.
+pub const NO_UNICAST_PEER: &str = "unicast_fault_no_peer";
 
 impl InstanceSpec {
     /// The interfaces this instance tracks (`track_interface`, its own excepted).

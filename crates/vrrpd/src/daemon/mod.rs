@@ -291,6 +291,7 @@ impl InstRt {
                 routes: Vec::new(),
                 rules: Vec::new(),
                 trackers: Vec::new(),
+                fault_no_peer: false,
             },
             unit: usize::MAX,
             member: usize::MAX,

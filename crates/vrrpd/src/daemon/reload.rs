@@ -238,6 +238,13 @@ impl Daemon {
         if rt.source.is_none() {
             evs.push(Event::SendReady(false));
         }
+        if rt.spec.fault_no_peer {
+            tracing::error!(instance = %rt.spec.name, "({}) Cannot use unicast without any peers - going to fault state", rt.spec.name);
+            evs.push(Event::TrackerChanged {
+                name: crate::spec::NO_UNICAST_PEER.into(),
+                up: false,
+            });
+        }
         for t in &rt.spec.trackers {
             if let Some(st) = self.scripts_mail.trackers.get(t) {
                 evs.push(Event::TrackerChanged {
