@@ -79,9 +79,7 @@ const TUNING: &str =
 const SNMP: &str = "no SNMP or D-Bus: `vrrpd ctl show status` (text or json) and `show stats` report the same state";
 const RELOAD: &str =
     "vrrpd checks the new file itself on reload and keeps the running one when it has errors";
-const STATIC: &str = "nothing is installed: keep static addresses, routes and rules in the host's network configuration";
-const FIFO: &str = "nothing is written to the FIFO and its script is not run: use notify scripts";
-const PRIO_NOTIFY: &str = "notify scripts run on state changes only, not on priority changes";
+const PRIO_NOTIFY: &str = "no priority-change lines for the group: set `notify_priority_changes` in the member vrrp_instances (or `vrrp_notify_priority_changes` in global_defs)";
 const VMAC: &str = "no interface of this kind (only the instance-level `use_vmac` macvlan is made): the VIPs go where `use_vmac` or the instance interface puts them";
 const VMAC_TEST: &str = "vmac_names_macs_and_xmit_base_decide_where_vips_and_adverts_go";
 const FIREWALL: &str = "no_accept rules always go in vrrpd's own nftables tables `ip vrrpd` / `ip6 vrrpd` (input and output hooks, priority -1, no counters, no interface match)";
@@ -113,9 +111,18 @@ pub(crate) const ROOT: &[(&str, Status)] = &[
         "vrrp_instance",
         h("balancer_failure_moves_the_vip_and_recovery_brings_it_back"),
     ),
-    ("static_ipaddress", n(STATIC)),
-    ("static_routes", n(STATIC)),
-    ("static_rules", n(STATIC)),
+    (
+        "static_ipaddress",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
+    (
+        "static_routes",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
+    (
+        "static_rules",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
     (
         "vrrp_track_process",
         h("sigkill_of_a_tracked_elb_proxy_moves_the_vip"),
@@ -266,11 +273,11 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ("vrrp_owner_ignore_adverts", h("owner_ignore_adverts")),
     (
         "vrrp_startup_delay",
-        n("instances start at once (no start-up delay)"),
+        h("startup_delay_holds_the_instances_back_like_keepalived"),
     ),
     (
         "vrrp_delay_after_boot",
-        n("instances start at once, however soon after boot (no delay)"),
+        h("delay_after_boot_counts_only_while_the_system_is_young"),
     ),
     (
         "dynamic_interfaces",
@@ -281,17 +288,38 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
         "v3_checksum_as_v2",
         h("v3_multicast_capture_uses_pseudo_header"),
     ),
-    ("vrrp_notify_fifo", n(FIFO)),
-    ("vrrp_notify_fifo_script", n(FIFO)),
-    ("notify_fifo", n(FIFO)),
-    ("notify_fifo_script", n(FIFO)),
-    ("vrrp_notify_priority_changes", n(PRIO_NOTIFY)),
+    (
+        "vrrp_notify_fifo",
+        h("fifo_lines_match_keepalived_in_content_and_order"),
+    ),
+    (
+        "vrrp_notify_fifo_script",
+        h("fifo_reader_script_gets_the_fifo_path_and_the_lines"),
+    ),
+    (
+        "notify_fifo",
+        h("fifo_lines_match_keepalived_in_content_and_order"),
+    ),
+    (
+        "notify_fifo_script",
+        h("fifo_reader_script_gets_the_fifo_path_and_the_lines"),
+    ),
+    (
+        "vrrp_notify_priority_changes",
+        h("fifo_lines_match_keepalived_in_content_and_order"),
+    ),
     (
         "max_auto_priority",
         n("scripts and notifications run at vrrpd's own (normal) scheduling priority"),
     ),
-    ("startup_script", n("the script is not run at start-up")),
-    ("shutdown_script", n("the script is not run at shut-down")),
+    (
+        "startup_script",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
+    (
+        "shutdown_script",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
     (
         "vrrp_garp_extra_if",
         n("gratuitous ARPs go only to each instance's own interface"),
@@ -334,11 +362,11 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ("random_seed", n(TUNING)),
     (
         "startup_script_timeout",
-        n("no start-up or shut-down script runs, so no timeout applies"),
+        h("a_hanging_startup_script_is_killed_at_its_timeout"),
     ),
     (
         "shutdown_script_timeout",
-        n("no start-up or shut-down script runs, so no timeout applies"),
+        h("a_hanging_startup_script_is_killed_at_its_timeout"),
     ),
     ("snmp_socket", n(SNMP)),
     ("enable_snmp_vrrp", n(SNMP)),
@@ -590,7 +618,7 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
     ("unicast_ttl", h("unicast_peer_ttl_window")),
     (
         "unicast_fault_no_peer",
-        n("an instance whose unicast peers are all unusable stays in its state instead of FAULT"),
+        h("unicast_without_peers_is_held_in_fault_like_keepalived"),
     ),
     (
         "check_unicast_src",
@@ -677,13 +705,16 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
     ),
     (
         "notify_deleted",
-        n("no DELETED notification is sent when an instance is removed"),
+        h("fifo_lines_match_keepalived_in_content_and_order"),
     ),
     (
         "notify_master_rx_lower_pri",
-        n("the script is not run when a master hears a lower-priority advert"),
+        h("fifo_lines_match_keepalived_in_content_and_order"),
     ),
-    ("notify_priority_changes", n(PRIO_NOTIFY)),
+    (
+        "notify_priority_changes",
+        h("fifo_lines_match_keepalived_in_content_and_order"),
+    ),
     (
         "use_vmac",
         h("vmac_pair_fails_over_and_back_and_the_client_keeps_the_virtual_mac"),
@@ -702,7 +733,7 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
     ("skip_check_adv_addr", h("own_address_is_flagged")),
     (
         "v3_checksum_as_v2",
-        h("v3_multicast_capture_uses_pseudo_header"),
+        h("per_instance_v3_checksum_as_v2_overrides_the_global"),
     ),
     (
         "no_virtual_ipaddress",
@@ -760,17 +791,40 @@ pub(crate) const VIP_OPTION: &[(&str, Status)] = &[
     ("broadcast", h("derived_broadcast_and_label")),
     ("label", h("derived_broadcast_and_label")),
     ("scope", h("v2_pass_instance_with_vip_attributes")),
-    ("peer", n(WITHOUT_OPTION)),
-    ("home", n(WITHOUT_OPTION)),
-    ("-nodad", n(WITHOUT_OPTION)),
-    ("nodad", n(WITHOUT_OPTION)),
-    ("mngtmpaddr", n(WITHOUT_OPTION)),
-    ("noprefixroute", n(WITHOUT_OPTION)),
+    (
+        "peer",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
+    (
+        "home",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
+    (
+        "-nodad",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
+    (
+        "nodad",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
+    (
+        "mngtmpaddr",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
+    (
+        "noprefixroute",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
     ("autojoin", n(WITHOUT_OPTION)),
-    ("preferred_lft", n(WITHOUT_OPTION)),
+    (
+        "preferred_lft",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
     (
         "no_track",
-        n("the VIP is tracked as any other: its removal by someone else is not ignored"),
+        n(
+            "vrrpd does not watch any VIP: one removed by someone else stays removed until the next transition (keepalived, without no_track, drops to BACKUP and takes it back)",
+        ),
     ),
     ("track", h("vip_full_syntax")),
     ("use_vmac", n(VMAC)),

@@ -168,6 +168,15 @@ pub struct GlobalDefs {
     pub startup_script: Option<ScriptCommand>,
     /// `shutdown_script`.
     pub shutdown_script: Option<ScriptCommand>,
+    #[serde(serialize_with = "secs")]
+    /// `startup_script_timeout` (keepalived's default 10 s).
+    pub startup_script_timeout: Duration,
+    #[serde(serialize_with = "secs")]
+    /// `shutdown_script_timeout` (keepalived's default 10 s).
+    pub shutdown_script_timeout: Duration,
+    #[serde(serialize_with = "secs")]
+    /// `vrrp_delay_after_boot`: instances wait until the system has been up this long.
+    pub vrrp_delay_after_boot: Duration,
 }
 
 impl Default for GlobalDefs {
@@ -214,6 +223,9 @@ impl Default for GlobalDefs {
             max_auto_priority: None,
             startup_script: None,
             shutdown_script: None,
+            startup_script_timeout: Duration::from_secs(10),
+            shutdown_script_timeout: Duration::from_secs(10),
+            vrrp_delay_after_boot: Duration::ZERO,
         }
     }
 }
@@ -407,8 +419,21 @@ pub struct Route {
     pub metric: Option<u32>,
     /// `no_track`.
     pub no_track: bool,
+    /// `nexthop via ADDR [dev IF] [weight N]` entries of a multipath route.
+    pub nexthops: Vec<Nexthop>,
     /// The line's words as written (for options the model does not name).
     pub words: Vec<String>,
+}
+
+/// One `nexthop` of a multipath route.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Nexthop {
+    /// Gateway.
+    pub via: Option<IpAddr>,
+    /// `dev`: the interface.
+    pub dev: Option<String>,
+    /// `weight` (1..256), as `ip route` takes it.
+    pub weight: Option<u16>,
 }
 
 /// One `virtual_rules` / `static_rules` line.
@@ -487,6 +512,9 @@ pub struct Notify {
     pub generic: Option<ScriptCommand>,
     /// `notify_master_rx_lower_pri`.
     pub master_rx_lower_pri: Option<ScriptCommand>,
+    /// `notify_deleted` given (with or without a script): removal at reload is notified as
+    /// DELETED instead of STOP.
+    pub send_deleted: bool,
 }
 
 /// `vrrp_instance NAME { }` with defaults resolved (globals applied, owner priority, ...).

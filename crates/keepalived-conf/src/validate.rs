@@ -386,7 +386,10 @@ fn addressing_checks(d: &mut InstanceDraft, e: &Election, cx: &mut Ctx<'_>) {
             format!("({name}) unicast peers with strict mode: RFC strict mode is multicast only"),
         );
     }
+    // With unicast_fault_no_peer keepalived 2.2.7 keeps unicast and holds the instance in
+    // FAULT instead (`-t` class 0).
     if d.unicast_peer.is_empty()
+        && !d.unicast_fault_no_peer
         && (d.unicast_src_ip.is_some() || d.unicast_ttl.is_some() || d.unicast_peer_block)
     {
         cx.error(d, format!(

@@ -24,6 +24,7 @@ pub fn spec_from_config(cfg: &kc::Config, args: &DaemonArgs) -> Result<DaemonSpe
         gna_interval: g.vrrp_gna_interval,
         router_id: g.router_id.clone(),
         conf: Some(std::sync::Arc::new(cfg.clone())),
+        statics: statics_of(cfg),
         ..Default::default()
     };
     for i in &cfg.instances {
@@ -122,11 +123,21 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
     v.higher_prio_send_advert = i.higher_prio_send_advert;
     v.owner_ignore_adverts = i.owner_ignore_adverts;
     v.skip_check_adv_addr = i.skip_check_adv_addr;
-    v.v3_checksum_as_v2 = g.v3_checksum_as_v2;
+    // The instance's own setting, defaulted from global_defs by the parser.
+    v.v3_checksum_as_v2 = i.v3_checksum_as_v2;
     v.dont_track_primary = i.dont_track_primary;
     v.fast_failover = fast_failover(args);
     let (tracker_configs, trackers) = trackers_of(cfg, i, &interface);
     v.trackers.extend(tracker_configs);
+    // keepalived: "Cannot use unicast without any peers - going to fault state".
+    let fault_no_peer = i.unicast_fault_no_peer && i.unicast_peer.is_empty();
+    if fault_no_peer {
+        v.trackers.push(vrrp::TrackerConfig {
+            name: crate::spec::NO_UNICAST_PEER.into(),
+            weight: 0,
+            reverse: false,
+        });
+    }
     let source = i.unicast_src_ip.or(i.mcast_src_ip);
     let (routes, rules) = routes_and_rules(i);
     Ok(InstanceSpec {
@@ -145,6 +156,7 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
         rules,
         trackers,
         vmac,
+        fault_no_peer,
     })
 }
 
@@ -243,6 +255,15 @@ fn route_spec(r: &kc::Route) -> Option<RouteSpec> {
         },
         metric: r.metric,
         kind,
+        nexthops: r
+            .nexthops
+            .iter()
+            .map(|n| crate::spec::NexthopSpec {
+                via: n.via,
+                dev: n.dev.clone(),
+                weight: n.weight.unwrap_or(1),
+            })
+            .collect(),
     })
 }
 
@@ -305,7 +326,45 @@ fn vip_of(a: &kc::VirtualAddress, default_if: &str) -> Vip {
         },
         scope: a.scope.as_deref().and_then(scope_number),
         label: a.label.clone(),
+        peer: a.peer,
+        noprefixroute: a.noprefixroute,
+        home: a.home,
+        nodad: a.nodad,
+        mngtmpaddr: a.mngtmpaddr,
+        preferred_lft: a.preferred_lft,
     }
+}
+
+/// `static_ipaddress`, `static_routes`, `static_rules` (unsupported lines are logged).
+fn statics_of(cfg: &kc::Config) -> crate::spec::StaticSpec {
+    let mut s = crate::spec::StaticSpec::default();
+    for a in &cfg.static_addresses {
+        match &a.dev {
+            Some(dev) => s.addresses.push(vip_of(a, dev)),
+            None => {
+                tracing::warn!(address = %a.addr, "static_ipaddress without dev; not installed")
+            }
+        }
+    }
+    for r in &cfg.static_routes {
+        match route_spec(r) {
+            Some(spec) => s.routes.push(spec),
+            None => tracing::warn!(
+                route = r.words.join(" "),
+                "static route not supported; not installed"
+            ),
+        }
+    }
+    for r in &cfg.static_rules {
+        match rule_spec(r) {
+            Some(spec) => s.rules.push(spec),
+            None => tracing::warn!(
+                rule = r.words.join(" "),
+                "static rule not supported; not installed"
+            ),
+        }
+    }
+    s
 }
 
 /// `scope` words as `ip` understands them.
@@ -440,6 +499,60 @@ mod tests {
             i.vrrp.fast_failover.fast_preempt_delay,
             Duration::from_millis(1500)
         );
+    }
+
+    #[test]
+    fn per_instance_v3_checksum_as_v2_overrides_the_global() {
+        let inst = |name: &str, vrid: u8, extra: &str| {
+            format!(
+                "vrrp_instance {name} {{\n interface eth0\n virtual_router_id {vrid}\n version 3\n{extra}\
+                 virtual_ipaddress {{\n 198.18.0.{vrid}\n }}\n}}\n"
+            )
+        };
+        let text = format!(
+            "global_defs {{\n v3_checksum_as_v2\n}}\n{}{}",
+            inst("A", 1, " v3_checksum_as_v2 false\n"),
+            inst("B", 2, "")
+        );
+        let s = spec(&text, &[]);
+        assert!(!s.instances[0].vrrp.v3_checksum_as_v2);
+        assert!(s.instances[1].vrrp.v3_checksum_as_v2);
+        let s = spec(&inst("C", 3, " v3_checksum_as_v2\n"), &[]);
+        assert!(s.instances[0].vrrp.v3_checksum_as_v2);
+    }
+
+    #[test]
+    fn unicast_fault_no_peer_without_peers_holds_the_instance_in_fault() {
+        let inst = |peers: &str| {
+            format!(
+                "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 1\n\
+                 unicast_src_ip 198.18.0.1\n unicast_fault_no_peer\n unicast_peer {{\n{peers} }}\n\
+                 virtual_ipaddress {{\n 198.18.0.100\n }}\n}}\n"
+            )
+        };
+        let s = spec(&inst(""), &[]);
+        let i = &s.instances[0];
+        assert!(i.fault_no_peer);
+        let t = i.vrrp.trackers.last().unwrap();
+        assert_eq!(
+            (t.name.as_str(), t.weight),
+            (crate::spec::NO_UNICAST_PEER, 0)
+        );
+        // The state machine takes a weight-0 tracker that is down as FAULT.
+        let mut m = vrrp::Instance::new(i.vrrp.clone()).unwrap();
+        let d = Duration::ZERO;
+        let _ = m.handle(
+            d,
+            vrrp::Event::TrackerChanged {
+                name: t.name.clone(),
+                up: false,
+            },
+        );
+        let _ = m.handle(d, vrrp::Event::Start);
+        assert_eq!(m.state(), vrrp::State::Fault);
+        let s = spec(&inst(" 198.18.0.2\n"), &[]);
+        assert!(!s.instances[0].fault_no_peer);
+        assert!(s.instances[0].vrrp.trackers.is_empty());
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! waits for them (bounded by the timeout), then takes the next transition. So scripts run
 //! once per transition, in transition order, and never block VRRP.
 
+pub mod fifo;
+
 use std::time::Duration;
 
 use thiserror::Error;
@@ -48,6 +50,8 @@ pub enum NotifyState {
     Fault,
     Stop,
     Deleted,
+    /// A MASTER heard a lower-priority advert (`notify_master_rx_lower_pri`; no generic run).
+    MasterRxLowerPri,
 }
 
 impl NotifyState {
@@ -58,6 +62,7 @@ impl NotifyState {
             NotifyState::Fault => "FAULT",
             NotifyState::Stop => "STOP",
             NotifyState::Deleted => "DELETED",
+            NotifyState::MasterRxLowerPri => "MASTER_RX_LOWER_PRI",
         }
     }
 }
@@ -89,6 +94,7 @@ pub struct NotifySpec {
     pub stop: Option<NotifyScript>,
     pub deleted: Option<NotifyScript>,
     pub generic: Option<NotifyScript>,
+    pub master_rx_lower_pri: Option<NotifyScript>,
     pub timeout: Duration,
 }
 
@@ -104,6 +110,7 @@ impl NotifySpec {
             stop: None,
             deleted: None,
             generic: None,
+            master_rx_lower_pri: None,
             timeout: DEFAULT_TIMEOUT,
         }
     }
@@ -115,6 +122,7 @@ impl NotifySpec {
             && self.stop.is_none()
             && self.deleted.is_none()
             && self.generic.is_none()
+            && self.master_rx_lower_pri.is_none()
     }
 }
 
@@ -179,6 +187,7 @@ struct PreparedSpec {
     stop: Option<Prepared>,
     deleted: Option<Prepared>,
     generic: Option<Prepared>,
+    master_rx_lower_pri: Option<Prepared>,
     timeout: Duration,
 }
 
@@ -190,6 +199,7 @@ impl PreparedSpec {
             NotifyState::Fault => self.fault.as_ref(),
             NotifyState::Stop => self.stop.as_ref(),
             NotifyState::Deleted => self.deleted.as_ref(),
+            NotifyState::MasterRxLowerPri => self.master_rx_lower_pri.as_ref(),
         }
     }
 }
@@ -232,6 +242,7 @@ impl Notifier {
             stop: prepare(&spec.name, &spec.stop, settings)?,
             deleted: prepare(&spec.name, &spec.deleted, settings)?,
             generic: prepare(&spec.name, &spec.generic, settings)?,
+            master_rx_lower_pri: prepare(&spec.name, &spec.master_rx_lower_pri, settings)?,
             timeout: spec.timeout,
         };
         let (tx, rx) = mpsc::channel(queue.max(1));
@@ -287,7 +298,11 @@ async fn worker(spec: PreparedSpec, mut rx: mpsc::Receiver<(NotifyState, u8)>) {
             }
         };
         let generic = async {
-            if let Some(p) = &spec.generic {
+            if let Some(p) = spec
+                .generic
+                .as_ref()
+                .filter(|_| state != NotifyState::MasterRxLowerPri)
+            {
                 let args = generic_args(spec.target, &spec.name, state, priority);
                 run_one(&spec, p, &args, "notify").await;
             }
@@ -316,6 +331,7 @@ impl NotifySpec {
             stop: conv(&notify.stop),
             deleted: conv(&notify.deleted),
             generic: conv(&notify.generic),
+            master_rx_lower_pri: conv(&notify.master_rx_lower_pri),
             ..NotifySpec::new(target, name)
         }
     }

@@ -68,6 +68,16 @@ pub struct DaemonSpec {
     pub router_id: Option<String>,
     /// The model it came from: scripts, notify, mail, `show config`.
     pub conf: Option<std::sync::Arc<keepalived_conf::Config>>,
+    /// `static_ipaddress`, `static_routes`, `static_rules`: installed at start, never moved.
+    pub statics: StaticSpec,
+}
+
+/// The static addresses, routes and rules (removed at stop, as keepalived does).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StaticSpec {
+    pub addresses: Vec<Vip>,
+    pub routes: Vec<RouteSpec>,
+    pub rules: Vec<RuleSpec>,
 }
 
 /// One `vrrp_instance`.
@@ -92,11 +102,17 @@ pub struct InstanceSpec {
     pub routes: Vec<RouteSpec>,
     /// `virtual_rules` installed while MASTER.
     pub rules: Vec<RuleSpec>,
-    /// What each of `vrrp.trackers` follows, in the same order.
+    /// What each of `vrrp.trackers` follows, in the same order (the no-peer tracker of
+    /// [`NO_UNICAST_PEER`], last, excepted).
     pub trackers: Vec<TrackerId>,
     /// `use_vmac`: the macvlan the VIPs (and, unless `vmac_xmit_base`, the adverts) use.
     pub vmac: Option<crate::net::vmac::VmacSpec>,
+    /// `unicast_fault_no_peer` without peers: the instance is held in FAULT.
+    pub fault_no_peer: bool,
 }
+
+/// The state machine's name of the tracker that holds a peerless unicast instance in FAULT.
+pub const NO_UNICAST_PEER: &str = "unicast_fault_no_peer";
 
 impl InstanceSpec {
     /// The interfaces this instance tracks (`track_interface`, its own excepted).
@@ -139,6 +155,15 @@ pub struct Vip {
     /// `RT_SCOPE_*` value; None = universe (global).
     pub scope: Option<u8>,
     pub label: Option<String>,
+    /// `peer ADDR`: the address of the other end of a point-to-point link.
+    pub peer: Option<IpAddr>,
+    /// `noprefixroute`, `home`, `nodad`, `mngtmpaddr`: the kernel's address flags.
+    pub noprefixroute: bool,
+    pub home: bool,
+    pub nodad: bool,
+    pub mngtmpaddr: bool,
+    /// `preferred_lft` in seconds (IPv6 only, as keepalived applies it; forever = u32::MAX).
+    pub preferred_lft: Option<u32>,
 }
 
 /// keepalived's `brd ADDR|+|-`.
@@ -163,6 +188,17 @@ pub struct RouteSpec {
     pub metric: Option<u32>,
     /// `blackhole`, `unreachable` or `prohibit` instead of a unicast route.
     pub kind: RouteKind,
+    /// Multipath: `nexthop via ADDR [dev IF] [weight N]` (empty for a single path).
+    pub nexthops: Vec<NexthopSpec>,
+}
+
+/// One path of a multipath route.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NexthopSpec {
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    /// 1..=256 as written.
+    pub weight: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

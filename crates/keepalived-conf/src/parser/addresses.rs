@@ -5,7 +5,7 @@ use super::values::parse_prefix;
 use super::{PResult, Parser};
 use crate::diag::{ExitClass, Severity};
 use crate::keywords::{self, Block, Status};
-use crate::model::{Broadcast, Route, Rule, VirtualAddress};
+use crate::model::{Broadcast, Nexthop, Prefix, Route, Rule, VirtualAddress};
 use crate::reader::Line;
 
 /// One VIP line: `ADDR[/LEN] [dev IF] [brd ADDR|+|-] [scope S] [label L] [peer A] [flags...]`.
@@ -143,6 +143,7 @@ pub(crate) fn route(p: &mut Parser<'_>, l: &Line, tracked: bool) -> PResult<Opti
         table: None,
         metric: None,
         no_track: false,
+        nexthops: Vec::new(),
         words: words.clone(),
     };
     let mut i = 0;
@@ -206,6 +207,18 @@ pub(crate) fn route(p: &mut Parser<'_>, l: &Line, tracked: bool) -> PResult<Opti
                 step = 1;
             }
             "track" => step = 1,
+            "nexthop" => {
+                let (nh, used) = nexthop(&words[i + 1..]);
+                r.nexthops.push(nh);
+                step = 1 + used;
+            }
+            "default" if r.to.is_none() && (i == 0 || r.route_type.is_some()) => {
+                r.to = Some(Prefix {
+                    addr: std::net::Ipv4Addr::UNSPECIFIED.into(),
+                    len: 0,
+                });
+                step = 1;
+            }
             _ if i == 0 || (r.to.is_none() && r.route_type.is_some() && i == 1) => {
                 match parse_prefix(w) {
                     Some(pre) => r.to = Some(pre),
@@ -225,10 +238,24 @@ pub(crate) fn route(p: &mut Parser<'_>, l: &Line, tracked: bool) -> PResult<Opti
         }
         i += step;
     }
+    // `default` takes the family of the gateways.
+    let v6_gateway = r
+        .via
+        .into_iter()
+        .chain(r.nexthops.iter().filter_map(|n| n.via))
+        .any(|v| v.is_ipv6());
+    if let Some(to) = &mut r.to
+        && to.len == 0
+        && v6_gateway
+    {
+        to.addr = std::net::Ipv6Addr::UNSPECIFIED.into();
+    }
     if tracked && !r.no_track && r.dev.is_none() {
-        let dest =
-            r.to.map(|t| format!("{}/{}", t.addr, t.len))
-                .unwrap_or_default();
+        let dest = match r.to {
+            Some(t) if t.len == 0 => "default".to_string(),
+            Some(t) => format!("{}/{}", t.addr, t.len),
+            None => String::new(),
+        };
         p.error(
             l,
             0,
@@ -239,6 +266,27 @@ pub(crate) fn route(p: &mut Parser<'_>, l: &Line, tracked: bool) -> PResult<Opti
         r.no_track = true;
     }
     Ok(Some(r))
+}
+
+/// The words of one `nexthop` (`via ADDR`, `dev IF`, `weight N`) and how many it used.
+fn nexthop(words: &[String]) -> (Nexthop, usize) {
+    let mut nh = Nexthop {
+        via: None,
+        dev: None,
+        weight: None,
+    };
+    let mut i = 0;
+    while i + 1 < words.len() {
+        let val = &words[i + 1];
+        match words[i].as_str() {
+            "via" | "gw" => nh.via = val.parse().ok(),
+            "dev" | "oif" => nh.dev = Some(val.clone()),
+            "weight" => nh.weight = val.parse().ok().filter(|w| (1..=256).contains(w)),
+            _ => break,
+        }
+        i += 2;
+    }
+    (nh, i)
 }
 
 /// One rule line (`ip rule` syntax).

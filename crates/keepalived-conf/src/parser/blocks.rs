@@ -308,6 +308,7 @@ pub(super) fn notify_keyword(p: &mut Parser<'_>, e: &Line, n: &mut Notify) -> PR
         "notify_master_rx_lower_pri" => &mut n.master_rx_lower_pri,
         "notify_deleted" => {
             // Bare `notify_deleted` only switches the DELETED notification on.
+            n.send_deleted = true;
             if e.words.len() > 1 {
                 n.deleted = parse_script(rest_after_keyword(e));
                 note_notify(p, e, n.deleted.as_ref());

@@ -199,6 +199,17 @@ fn scripts<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<bool> {
                 None => p.error(l, 0, format!("{kw} without a preceding fifo - ignored")),
             }
         }
+        "startup_script_timeout" | "shutdown_script_timeout" => {
+            let max = Duration::from_secs(1000);
+            if let Some(d) = seconds(p, l, 1, Duration::from_secs(1), max)? {
+                let g = &mut p.draft.config.global_defs;
+                if kw == "startup_script_timeout" {
+                    g.startup_script_timeout = d;
+                } else {
+                    g.shutdown_script_timeout = d;
+                }
+            }
+        }
         "startup_script" | "shutdown_script" => {
             if p.soft_arg(l, 1, "script not specified - ignoring")
                 .is_none()
@@ -274,6 +285,11 @@ fn protocol<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<bool> {
         "vrrp_startup_delay" => {
             if let Some(d) = seconds(p, l, 1, Duration::ZERO, Duration::from_secs(3600))? {
                 p.draft.config.global_defs.vrrp_startup_delay = d;
+            }
+        }
+        "vrrp_delay_after_boot" => {
+            if let Some(d) = seconds(p, l, 1, Duration::ZERO, Duration::from_secs(3600))? {
+                p.draft.config.global_defs.vrrp_delay_after_boot = d;
             }
         }
         "dynamic_interfaces" => {

@@ -18,6 +18,8 @@ pub(super) struct MemberView {
     group: Option<(String, &'static str)>,
     /// The member's effective priority.
     priority: u8,
+    /// The member's state name (`MASTER`, `BACKUP`, ...).
+    state: &'static str,
 }
 
 impl MemberView {
@@ -31,6 +33,11 @@ impl MemberView {
                 .get(member)
                 .map(Instance::effective_priority)
                 .unwrap_or(0),
+            state: unit
+                .members()
+                .get(member)
+                .map(|i| i.state().name())
+                .unwrap_or("INIT"),
         }
     }
 }
@@ -51,6 +58,7 @@ impl Daemon {
             self.interpret(&mut rt, &view, a, releasing).await;
             self.insts[pos] = rt;
         }
+        self.scripts_mail.flush_group_lines();
     }
 
     /// Carries out the release actions of a unit already taken out of the running set.
@@ -66,6 +74,7 @@ impl Daemon {
                 self.interpret(rt, &view, a, true).await;
             }
         }
+        self.scripts_mail.flush_group_lines();
     }
 
     /// The one interpreter of the state machine's actions: carries out `action` for instance
@@ -163,9 +172,13 @@ impl Daemon {
             }
             Action::PriorityChanged { old, new } => {
                 tracing::info!(instance = %rt.spec.name, old, new, "effective priority changed");
+                self.scripts_mail
+                    .on_priority_change(&rt.spec.name, view.state, new);
             }
             Action::MasterRxLowerPriority { from, priority } => {
                 tracing::info!(instance = %rt.spec.name, from = %from, priority, "MASTER received lower priority advert");
+                self.scripts_mail
+                    .on_master_rx_lower(&rt.spec.name, view.priority);
             }
         }
     }

@@ -7,8 +7,10 @@ mod actions;
 mod control_bridge;
 mod events;
 mod iface;
+mod lifecycle;
 mod reload;
 mod scripts_and_mail;
+mod static_state;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -136,9 +138,31 @@ impl Daemon {
                 "no leftover no_accept tables removed"
             );
         }
+        d.before_instances(&spec).await;
         let strict = !d.opts.start_partial;
         d.apply(spec, strict).await?;
         Ok(d)
+    }
+
+    /// keepalived's order at start: `startup_script`, the static addresses, routes and rules,
+    /// then the start-up delay, then the instances.
+    async fn before_instances(&mut self, spec: &DaemonSpec) {
+        let Some(conf) = spec.conf.clone() else {
+            return;
+        };
+        let g = &conf.global_defs;
+        if let Some(s) = &g.startup_script {
+            lifecycle::run_lifecycle_script("startup_script", s, g.startup_script_timeout, g).await;
+        }
+        self.apply_statics(&spec.statics).await;
+        let delay = lifecycle::startup_delay(g, lifecycle::uptime());
+        if !delay.is_zero() {
+            tracing::info!(
+                delay_s = delay.as_secs_f64(),
+                "delaying the start of the instances (vrrp_startup_delay / vrrp_delay_after_boot)"
+            );
+            tokio::time::sleep(delay).await;
+        }
     }
 
     fn now(&self) -> Duration {
@@ -186,6 +210,14 @@ impl Daemon {
         sd_notify_state(&[sd_notify::NotifyState::Stopping]);
         self.shutdown().await;
         self.scripts_mail.shutdown().await;
+        self.remove_statics().await;
+        if let Some(conf) = self.spec.conf.clone()
+            && let Some(s) = &conf.global_defs.shutdown_script
+        {
+            let g = &conf.global_defs;
+            lifecycle::run_lifecycle_script("shutdown_script", s, g.shutdown_script_timeout, g)
+                .await;
+        }
         Ok(())
     }
 
@@ -193,7 +225,10 @@ impl Daemon {
 
     async fn shutdown(&mut self) {
         let now = self.now();
-        for u in 0..self.units.len() {
+        // In configuration order, as keepalived stops them.
+        let mut order: Vec<usize> = (0..self.units.len()).collect();
+        order.sort_by_key(|&u| self.config_position(u));
+        for u in order {
             let acts = self.units[u].handle_all(now, Event::Shutdown);
             self.execute(u, acts, true).await;
         }
@@ -215,6 +250,16 @@ impl Daemon {
             tracing::warn!(error = format!("{e:#}"), "removing the no_accept rules");
         }
         tracing::info!("stopped");
+    }
+
+    /// Where unit `u`'s first member stands among the configured instances.
+    fn config_position(&self, u: usize) -> usize {
+        let first = self.units[u].members().first().map(|i| &i.config().name);
+        self.spec
+            .instances
+            .iter()
+            .position(|i| Some(&i.name) == first)
+            .unwrap_or(usize::MAX)
     }
 
     fn snapshot(&self) -> Vec<dump::InstanceSnapshot> {
@@ -299,6 +344,7 @@ impl InstRt {
                 rules: Vec::new(),
                 trackers: Vec::new(),
                 vmac: None,
+                fault_no_peer: false,
             },
             unit: usize::MAX,
             member: usize::MAX,

@@ -30,6 +30,7 @@ impl Daemon {
         if let Some(conf) = &spec.conf {
             self.scripts_mail.apply(conf.clone()).await;
         }
+        self.apply_statics(&spec.statics).await;
         let plan = plan::plan(&self.spec, &spec);
         let mut old = self.take_running();
         let mut to_start = Vec::new();
@@ -65,9 +66,14 @@ impl Daemon {
             );
         }
         self.spec = spec;
+        self.scripts_mail.finish_apply().await;
+        // In configuration order, as keepalived starts them.
+        to_start.sort_by_key(|&u| self.config_position(u));
+        self.scripts_mail.hold_lines();
         for u in to_start {
             self.start_unit(u).await;
         }
+        self.scripts_mail.release_held();
         Ok(failed)
     }
 
@@ -245,6 +251,13 @@ impl Daemon {
         }
         if rt.source.is_none() {
             evs.push(Event::SendReady(false));
+        }
+        if rt.spec.fault_no_peer {
+            tracing::error!(instance = %rt.spec.name, "({}) Cannot use unicast without any peers - going to fault state", rt.spec.name);
+            evs.push(Event::TrackerChanged {
+                name: crate::spec::NO_UNICAST_PEER.into(),
+                up: false,
+            });
         }
         for t in &rt.spec.trackers {
             if let Some(st) = self.scripts_mail.trackers.get(t) {

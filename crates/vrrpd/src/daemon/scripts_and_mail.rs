@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::alert::{Alert, AlertKind, AlertQueue, SmtpSpec, should_mail};
 use crate::control::{AlertStats, ScriptStats, TrackerKind};
+use crate::notify::fifo::{self, FifoSpec, NotifyFifo};
 use crate::notify::{Notifier, NotifySpec, NotifyState, Target};
 use crate::scripts::{FileTracker, ScriptSettings, ScriptTracker, TrackScriptSpec, TrackerUpdate};
 use crate::scripts::{TrackFileSpec, conf::instance_trackers};
@@ -35,6 +36,17 @@ pub(super) struct ScriptsAndMail {
     files: HashMap<String, (TrackFileSpec, FileTracker)>,
     processes: Option<(Vec<TrackProcessSpec>, ProcessTracker)>,
     notifiers: HashMap<(bool, String), (NotifySpec, Notifier)>,
+    /// Notifiers of instances and groups a reload removes: kept until their STOP or DELETED
+    /// has been queued ([`ScriptsAndMail::finish_apply`]).
+    leaving: HashMap<(bool, String), (NotifySpec, Notifier)>,
+    /// The configuration before the last reload (whether a removed instance wants DELETED).
+    previous: Option<Arc<kc::Config>>,
+    /// `notify_fifo` and `vrrp_notify_fifo` (one entry when both name the same path).
+    fifos: Vec<NotifyFifo>,
+    /// Group lines waiting for the end of their unit's batch of actions.
+    pending_groups: Vec<String>,
+    /// Lines held while units start: (groups' initial lines, the others).
+    held: Option<(Vec<String>, Vec<String>)>,
     alerts: Option<(SmtpSpec, AlertQueue)>,
     /// Last state notified per sync group, so a group is notified once per group change.
     group_state: HashMap<String, &'static str>,
@@ -52,6 +64,11 @@ impl ScriptsAndMail {
             files: HashMap::new(),
             processes: None,
             notifiers: HashMap::new(),
+            leaving: HashMap::new(),
+            previous: None,
+            fifos: Vec::new(),
+            pending_groups: Vec::new(),
+            held: None,
             alerts: None,
             group_state: HashMap::new(),
             trackers: HashMap::new(),
@@ -158,9 +175,13 @@ impl ScriptsAndMail {
         let old: Vec<(bool, String)> = self.notifiers.keys().cloned().collect();
         for k in old {
             if wanted.get(&k) != self.notifiers.get(&k).map(|(s, _)| s)
-                && let Some((_, n)) = self.notifiers.remove(&k)
+                && let Some(n) = self.notifiers.remove(&k)
             {
-                n.shutdown(Duration::from_secs(1)).await;
+                if wanted.contains_key(&k) {
+                    n.1.shutdown(Duration::from_secs(1)).await;
+                } else {
+                    self.leaving.insert(k, n);
+                }
             }
         }
         for (k, spec) in wanted {
@@ -174,6 +195,7 @@ impl ScriptsAndMail {
                 Err(e) => tracing::error!(name = %k.1, error = %e, "notify scripts not started"),
             }
         }
+        self.apply_fifos(&conf, &settings).await;
         // Mail.
         let smtp = SmtpSpec::from_global(&conf.global_defs, &hostname(), &username());
         if smtp.as_ref() != self.alerts.as_ref().map(|(s, _)| s) {
@@ -187,7 +209,145 @@ impl ScriptsAndMail {
                 }
             }
         }
-        self.conf = Some(conf);
+        self.previous = self.conf.replace(conf);
+    }
+
+    /// Opens, keeps or closes the notify FIFOs (a FIFO whose settings did not change stays open
+    /// with its reader running).
+    async fn apply_fifos(&mut self, conf: &kc::Config, settings: &ScriptSettings) {
+        let g = &conf.global_defs;
+        let mut wanted: Vec<FifoSpec> = Vec::new();
+        for f in [&g.notify_fifo, &g.vrrp_notify_fifo].into_iter().flatten() {
+            let spec = FifoSpec::from_conf(f);
+            if !wanted.iter().any(|w| w.path == spec.path) {
+                wanted.push(spec);
+            }
+        }
+        let mut kept = Vec::new();
+        for f in std::mem::take(&mut self.fifos) {
+            match wanted.iter().position(|w| w == f.spec()) {
+                Some(i) => {
+                    wanted.remove(i);
+                    kept.push(f);
+                }
+                None => f.close().await,
+            }
+        }
+        for spec in wanted {
+            let path = spec.path.display().to_string();
+            match NotifyFifo::open(spec, settings) {
+                Ok(f) => kept.push(f),
+                Err(e) => tracing::error!(fifo = %path, error = %e, "notify FIFO not opened"),
+            }
+        }
+        self.fifos = kept;
+    }
+
+    /// Shuts the notifiers of what the last reload removed, once their last event is queued.
+    pub(super) async fn finish_apply(&mut self) {
+        for (_, (_, n)) in self.leaving.drain() {
+            n.shutdown(Duration::from_secs(1)).await;
+        }
+        self.previous = None;
+    }
+
+    fn fifo_line(&mut self, kind: Target, name: &str, word: &str, priority: u8) {
+        self.emit(fifo::line(kind.as_str(), name, word, priority), false);
+    }
+
+    /// Writes a FIFO line, or holds it while units start (`initial_group`: a group's first
+    /// line, which goes before the held instance lines, as keepalived announces groups first).
+    fn emit(&mut self, text: String, initial_group: bool) {
+        match &mut self.held {
+            Some((groups, _)) if initial_group => groups.push(text),
+            Some((_, rest)) => rest.push(text),
+            None => {
+                for f in &mut self.fifos {
+                    f.write_line(&text);
+                }
+            }
+        }
+    }
+
+    /// Writes the group lines of the batch of actions just carried out (after its members').
+    pub(super) fn flush_group_lines(&mut self) {
+        for text in std::mem::take(&mut self.pending_groups) {
+            self.emit(text, false);
+        }
+    }
+
+    /// Holds FIFO lines while a set of units starts ([`ScriptsAndMail::release_held`]).
+    pub(super) fn hold_lines(&mut self) {
+        self.held.get_or_insert_default();
+    }
+
+    /// Writes the held lines: the groups' initial states first, then the rest in order.
+    pub(super) fn release_held(&mut self) {
+        if let Some((groups, rest)) = self.held.take() {
+            for text in groups.into_iter().chain(rest) {
+                self.emit(text, false);
+            }
+        }
+    }
+
+    fn notifier(&self, key: &(bool, String)) -> Option<&Notifier> {
+        self.notifiers
+            .get(key)
+            .or_else(|| self.leaving.get(key))
+            .map(|(_, n)| n)
+    }
+
+    /// How an instance removed by the reload in progress is notified: DELETED with
+    /// `notify_deleted`, otherwise FAULT (as keepalived 2.2.7 does); `None` when not removed.
+    fn removed_by_reload(&self, instance: &str) -> Option<NotifyState> {
+        let prev = self.previous.as_ref()?;
+        let in_new = self
+            .conf
+            .as_ref()
+            .is_some_and(|c| c.instances.iter().any(|i| i.name == instance));
+        if in_new {
+            return None;
+        }
+        let old = prev.instances.iter().find(|i| i.name == instance)?;
+        Some(if old.notify.send_deleted {
+            NotifyState::Deleted
+        } else {
+            NotifyState::Fault
+        })
+    }
+
+    /// `notify_priority_changes`: a MASTER's or BACKUP's effective priority changed.
+    pub(super) fn on_priority_change(&mut self, instance: &str, state: &str, priority: u8) {
+        let wanted = self.conf.as_ref().is_some_and(|c| {
+            c.instances
+                .iter()
+                .any(|i| i.name == instance && i.notify_priority_changes)
+        });
+        if wanted && matches!(state, "MASTER" | "BACKUP") {
+            self.fifo_line(
+                Target::Instance,
+                instance,
+                &format!("{state}_PRIORITY"),
+                priority,
+            );
+        }
+    }
+
+    /// `notify_master_rx_lower_pri`: a MASTER heard a lower-priority advert.
+    pub(super) fn on_master_rx_lower(&mut self, instance: &str, priority: u8) {
+        let configured = self.conf.as_ref().is_some_and(|c| {
+            c.instances
+                .iter()
+                .any(|i| i.name == instance && i.notify.master_rx_lower_pri.is_some())
+        });
+        if !configured {
+            return;
+        }
+        let state = NotifyState::MasterRxLowerPri;
+        self.fifo_line(Target::Instance, instance, state.as_str(), priority);
+        if let Some(n) = self.notifier(&(false, instance.to_string())) {
+            let _ = n.notify(state, priority);
+        }
     }
 
     /// One watch for every tracked process, restarted when their definitions change.
@@ -255,10 +415,36 @@ impl ScriptsAndMail {
         priority: u8,
         reason: &str,
     ) {
-        let Some(state) = notify_state(to) else {
+        let Some(mut state) = notify_state(to) else {
             return;
         };
-        if let Some((_, n)) = self.notifiers.get(&(false, instance.to_string())) {
+        if state == NotifyState::Stop
+            && let Some(removed) = self.removed_by_reload(instance)
+        {
+            state = removed;
+        }
+        // keepalived writes a group's first line (at start) before its members' lines, and
+        // later ones after those of all members that changed with it.
+        if let Some((g, s)) = group.filter(|(g, s)| self.group_state.get(*g) != Some(s))
+            && let Some(gs) = notify_state(s)
+        {
+            let text = fifo::line(Target::Group.as_str(), g, gs.as_str(), 0);
+            if self.group_state.contains_key(g) {
+                self.pending_groups.push(text);
+            } else {
+                self.emit(text, true);
+            }
+        }
+        self.emit(
+            fifo::line(
+                Target::Instance.as_str(),
+                instance,
+                state.as_str(),
+                priority,
+            ),
+            false,
+        );
+        if let Some(n) = self.notifier(&(false, instance.to_string())) {
             let _ = n.notify(state, priority);
         }
         let conf = self.conf.clone();
@@ -283,7 +469,7 @@ impl ScriptsAndMail {
             && let Some(gstate) = notify_state(group_state)
         {
             let old = self.group_state.insert(g.to_string(), group_state);
-            if let Some((_, n)) = self.notifiers.get(&(true, g.to_string())) {
+            if let Some(n) = self.notifier(&(true, g.to_string())) {
                 let _ = n.notify(gstate, 0);
             }
             let group_alert = conf
@@ -349,8 +535,11 @@ impl ScriptsAndMail {
         if let Some((_, t)) = self.processes.take() {
             t.stop().await;
         }
-        for (_, (_, n)) in self.notifiers.drain() {
+        for (_, (_, n)) in self.notifiers.drain().chain(self.leaving.drain()) {
             n.shutdown(Duration::from_secs(5)).await;
+        }
+        for f in self.fifos.drain(..) {
+            f.close().await;
         }
         if let Some((_, q)) = self.alerts.take() {
             q.shutdown(Duration::from_secs(5)).await;

@@ -198,7 +198,11 @@ impl Netlink {
         msg.header.index = index;
         msg.header.prefix_len = vip.prefix_len;
         msg.attributes.push(AddressAttribute::Local(vip.addr));
-        if vip.addr.is_ipv6() {
+        // The peer is part of the address's identity: without it the kernel finds nothing
+        // (keepalived 2.2.7 leaves `peer` addresses behind at stop this way).
+        if let Some(peer) = vip.peer {
+            msg.attributes.push(AddressAttribute::Address(peer));
+        } else if vip.addr.is_ipv6() {
             msg.attributes.push(AddressAttribute::Address(vip.addr));
         }
         match self.handle.address().del(msg).execute().await {
@@ -238,10 +242,35 @@ fn fill_vip_message(msg: &mut AddressMessage, vip: &Vip) {
         if let Some(l) = &vip.label {
             msg.attributes.push(AddressAttribute::Label(l.clone()));
         }
-    } else {
-        msg.header.flags |= AddressHeaderFlags::Nodad;
+    }
+    if let Some(peer) = vip.peer {
         msg.attributes
-            .push(AddressAttribute::Flags(AddressFlags::Nodad));
+            .retain(|a| !matches!(a, AddressAttribute::Address(_)));
+        msg.attributes.push(AddressAttribute::Address(peer));
+    }
+    let mut flags = AddressFlags::empty();
+    // IPv6 VIPs skip duplicate address detection always (the address moves between hosts).
+    if vip.addr.is_ipv6() || vip.nodad {
+        msg.header.flags |= AddressHeaderFlags::Nodad;
+        flags |= AddressFlags::Nodad;
+    }
+    if vip.noprefixroute {
+        flags |= AddressFlags::Noprefixroute;
+    }
+    if vip.home {
+        flags |= AddressFlags::Homeaddress;
+    }
+    if vip.mngtmpaddr {
+        flags |= AddressFlags::Managetempaddr;
+    }
+    if !flags.is_empty() {
+        msg.attributes.push(AddressAttribute::Flags(flags));
+    }
+    if let (Some(pref), true) = (vip.preferred_lft, vip.addr.is_ipv6()) {
+        let mut ci = netlink_packet_route::address::CacheInfo::default();
+        ci.ifa_preferred = pref;
+        ci.ifa_valid = u32::MAX;
+        msg.attributes.push(AddressAttribute::CacheInfo(ci));
     }
     if let Some(s) = vip.scope {
         msg.header.scope = AddressScope::from(s);
@@ -300,13 +329,55 @@ impl Netlink {
             RouteKind::Prohibit => b.kind(RouteType::Prohibit),
         };
         // `ip route add X dev Y` without a gateway is a link-scope route.
-        if r.via.is_none() && oif.is_some() && r.kind == RouteKind::Unicast {
+        if r.via.is_none() && oif.is_some() && r.kind == RouteKind::Unicast && r.nexthops.is_empty()
+        {
             b = b.scope(RouteScope::Link);
         }
-        Ok(b.build())
+        // As keepalived marks them, so `ip route show proto keepalived` lists both daemons'.
+        b = b.protocol(netlink_packet_route::route::RouteProtocol::KeepAlived);
+        let mut msg = b.build();
+        if !r.nexthops.is_empty() {
+            msg.attributes
+                .push(netlink_packet_route::route::RouteAttribute::MultiPath(
+                    self.next_hops(r)?,
+                ));
+        }
+        Ok(msg)
     }
 
     /// Adds a route; one that is already there is fine.
+    /// The paths of a multipath route (the kernel counts a weight of N as N - 1 hops).
+    fn next_hops(
+        &self,
+        r: &RouteSpec,
+    ) -> Result<Vec<netlink_packet_route::route::RouteNextHop>, NetlinkError> {
+        use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteNextHop};
+        let mut out = Vec::new();
+        for n in &r.nexthops {
+            let interface_index = match &n.dev {
+                Some(d) => nix::net::if_::if_nametoindex(d.as_str())
+                    .map_err(|_| NetlinkError::NoSuchInterface(d.clone()))?,
+                None => 0,
+            };
+            let mut attributes = Vec::new();
+            match n.via {
+                Some(IpAddr::V4(a)) => {
+                    attributes.push(RouteAttribute::Gateway(RouteAddress::Inet(a)))
+                }
+                Some(IpAddr::V6(a)) => {
+                    attributes.push(RouteAttribute::Gateway(RouteAddress::Inet6(a)))
+                }
+                None => {}
+            }
+            let mut nh = RouteNextHop::default();
+            nh.hops = u8::try_from(n.weight.clamp(1, 256) - 1).unwrap_or(u8::MAX);
+            nh.interface_index = interface_index;
+            nh.attributes = attributes;
+            out.push(nh);
+        }
+        Ok(out)
+    }
+
     pub async fn add_route(&self, r: &RouteSpec, oif: Option<u32>) -> Result<(), NetlinkError> {
         let msg = self.route_message(r, oif)?;
         match self.handle.route().add(msg).execute().await {
@@ -344,6 +415,12 @@ impl Netlink {
             Some(p) => base.priority(p),
             None => base,
         };
+        let mut base = base;
+        base.message_mut()
+            .attributes
+            .push(netlink_packet_route::rule::RuleAttribute::Protocol(
+                netlink_packet_route::route::RouteProtocol::KeepAlived,
+            ));
         if r.is_v6() {
             let mut req = base.v6();
             if let Some((IpAddr::V6(a), l)) = r.from {
@@ -434,6 +511,12 @@ mod tests {
             broadcast: Broadcast::Derived,
             scope: Some(253),
             label: Some("eth0:vip".into()),
+            peer: None,
+            noprefixroute: false,
+            home: false,
+            nodad: false,
+            mngtmpaddr: false,
+            preferred_lft: None,
         };
         fill_vip_message(&mut m, &vip);
         assert!(m.attributes.contains(&AddressAttribute::Broadcast(
