@@ -140,12 +140,8 @@ impl Daemon {
         let mut net_events = linkwatch::watch().context("subscribing to link events")?;
         let _control = match &self.opts.control_socket {
             Some(path) => {
-                let sock = crate::control::bind(path, crate::control::ControlLimits::default())
-                    .with_context(|| format!("control socket {}", path.display()))?;
-                if let Some(gid) = self.opts.control_group {
-                    crate::control::allow_group(path, gid)
-                        .with_context(|| format!("control socket {} group", path.display()))?;
-                }
+                let limits = crate::control::ControlLimits::default();
+                let sock = crate::control::bind_for_group(path, limits, self.opts.control_group)?;
                 let bridge = std::sync::Arc::new(ControlBridge::new(self.ctl_tx.clone()));
                 Some(AbortOnDrop(tokio::spawn(sock.serve(bridge))))
             }
