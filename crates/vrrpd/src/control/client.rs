@@ -18,7 +18,7 @@ pub const MAX_ANSWER: usize = 16 * 1024 * 1024;
 pub enum CtlError {
     #[error("{0}")]
     Usage(#[from] ParseError),
-    #[error("control socket {0}")]
+    #[error("{0}")]
     Socket(#[from] ctl_socket::ClientError),
     #[error("writing the answer of {path}: {source}")]
     Output {
