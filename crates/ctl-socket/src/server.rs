@@ -213,7 +213,7 @@ impl Server {
             Counters::bump(&shared.counters.0.connections);
             let Ok(permit) = slots.clone().try_acquire_owned() else {
                 Counters::bump(&shared.counters.0.rejected_busy);
-                refuse(&stream, &busy);
+                refuse(stream, &busy);
                 continue;
             };
             let shared = shared.clone();
@@ -233,12 +233,17 @@ fn busy_answer(name: &str, session: Session) -> String {
     text
 }
 
-/// Never waits on a client there is no room for: one non-blocking write, then takes what
-/// the client already sent (so the close does not reset its connection), then closes.
-fn refuse(stream: &UnixStream, answer: &str) {
-    let _ = stream.try_write(answer.as_bytes());
-    let mut sink = [0u8; 4096];
-    let _ = stream.try_read(&mut sink);
+/// Never waits on a client there is no room for: one non-blocking write, then close. The
+/// stream leaves the reactor first (as dropping it would): under a flood the reactor has not
+/// yet seen a fresh stream writable, and tokio's `try_write` would give up without trying.
+/// A line the client sent stays unread, so its read may end in a reset after the answer;
+/// [`crate::Client`] keeps the answer.
+fn refuse(stream: UnixStream, answer: &str) {
+    use std::io::Write;
+    if let Ok(stream) = stream.into_std() {
+        // Still non-blocking: the write cannot wait.
+        let _ = (&stream).write(answer.as_bytes());
+    }
 }
 
 /// What reading one line gave.
