@@ -148,3 +148,39 @@ async fn a_second_proxy_refuses_to_take_over_a_live_admin_socket() {
     let (ok, info) = p.ctl("show info");
     assert!(ok && info.contains("Name: elb-proxy"), "{info}");
 }
+
+/// A vrrpd stand-in on the shared server that knows no tracker: every push is refused.
+struct NoTrackers(std::sync::Mutex<Vec<String>>);
+
+impl ctl_socket::Handler for NoTrackers {
+    async fn answer(&self, line: &str) -> ctl_socket::Answer {
+        self.0.lock().unwrap().push(line.to_owned());
+        ctl_socket::Answer::error("no tracker named elb")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_that_vrrpd_refuses_is_logged_as_not_told() {
+    let member = Backend::start("a").await;
+    let dir = tempfile::tempdir().unwrap();
+    let vsock = dir.path().join("vrrpd.sock");
+    let server = ctl_socket::bind(&vsock, &ctl_socket::SocketOptions::default()).unwrap();
+    let seen = std::sync::Arc::new(NoTrackers(Default::default()));
+    let task = tokio::spawn(server.serve(seen.clone()));
+    let yaml = format!(
+        "{}vrrpd: {{ control_socket: \"{}\", track: elb, timeout: 2s }}\n",
+        one_member_yaml(member.addr),
+        vsock.display()
+    );
+    let p = start_proxy(&yaml);
+    assert!(p.ctl("set proxy state drain").0);
+    assert!(
+        p.wait_log("could not tell vrrpd", Duration::from_secs(10)),
+        "{:?}",
+        p.log.lock().unwrap()
+    );
+    assert!(p.log_contains("error: no tracker named elb"));
+    assert!(!p.log_contains("told vrrpd"));
+    assert_eq!(*seen.0.lock().unwrap(), vec!["track elb down".to_owned()]);
+    task.abort();
+}
