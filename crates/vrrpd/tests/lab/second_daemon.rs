@@ -45,17 +45,12 @@ fn a_second_daemon_on_a_live_control_socket_exits_and_leaves_the_vip_alone() {
         first.output()
     );
     // The running daemon still answers on its socket.
-    let out = host
-        .command(vrrpd_bin())
-        .args(["ctl", "--control-socket"])
-        .arg(&socket)
-        .args(["show", "status"])
-        .output()
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("MASTER"));
+    let status = runtime
+        .block_on(vrrpd::control::request(&socket, "show status", WAIT))
+        .unwrap();
+    assert!(status.contains("MASTER"), "{status}");
 }
