@@ -6,8 +6,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
 use crate::shared::Shared;
 use crate::snapshot::Snapshot;
 use elb_proxy_core::config::VrrpdPush;
@@ -131,28 +129,23 @@ impl Drop for DoneOnDrop {
     }
 }
 
-/// One push: connect, write the line, read one reply line; all within the configured timeout.
+/// Longest answer taken from vrrpd for a push (it answers one short line).
+const PUSH_MAX_ANSWER: usize = 4096;
+
+/// One push: connect, send the line, read vrrpd's answer; all within the configured timeout.
+/// An `error:` answer (vrrpd does not know the tracker) is a failed push.
 pub async fn push_vrrpd(cfg: &VrrpdPush, up: bool) -> Result<String, String> {
-    let line = format!("track {} {}\n", cfg.track, if up { "up" } else { "down" });
-    let work = async {
-        let stream = tokio::net::UnixStream::connect(&cfg.control_socket)
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
-        let (r, mut w) = stream.into_split();
-        w.write_all(line.as_bytes())
-            .await
-            .map_err(|e| format!("write: {e}"))?;
-        let mut reply = String::new();
-        let mut reader = BufReader::new(r);
-        reader
-            .read_line(&mut reply)
-            .await
-            .map_err(|e| format!("read: {e}"))?;
-        Ok::<_, String>(reply.trim_end().to_string())
-    };
-    tokio::time::timeout(cfg.timeout.0, work)
-        .await
-        .map_err(|_| format!("no answer within {:?}", cfg.timeout.0))?
+    let line = format!("track {} {}", cfg.track, if up { "up" } else { "down" });
+    let client = ctl_socket::Client::new(&cfg.control_socket)
+        .with_timeout(cfg.timeout.0)
+        .with_max_answer(PUSH_MAX_ANSWER)
+        .for_daemon("vrrpd", "vrrpd.control_socket in the config");
+    let answer = client.request(&line).await.map_err(|e| e.to_string())?;
+    let answer = answer.trim_end().to_string();
+    if ctl_socket::is_error(&answer) {
+        return Err(answer);
+    }
+    Ok(answer)
 }
 
 /// SIGTERM: health 503 and vrrpd told at once, keep accepting for `grace`, then close the

@@ -8,11 +8,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use std::io::{IsTerminal, Write as _};
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use elb_proxy::shared::Shared;
 use elb_proxy::{admin, health_check, lifecycle, tls};
@@ -107,6 +105,10 @@ enum Cmd {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // The client logs nothing: its one line of output or error is all an operator reads.
+    if let Some(Cmd::Ctl { socket, words }) = cli.command {
+        return ctl(&cli.config, socket, &words);
+    }
     let filter = cli
         .log_level
         .clone()
@@ -132,9 +134,6 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(cli: Cli) -> Result<std::process::ExitCode> {
-    if let Some(Cmd::Ctl { socket, words }) = cli.command {
-        return ctl(&cli.config, socket, &words);
-    }
     if cli.check {
         return Ok(match check(&cli.config) {
             Ok(()) => {
@@ -193,7 +192,6 @@ async fn serve(config: ValidConfig, path: PathBuf) -> Result<()> {
         None => None,
     };
     let access_log = lifecycle::open_access_log(&config).map_err(anyhow::Error::msg)?;
-    let admin_path = config.admin.as_ref().map(|a| a.socket.clone());
     let shared = Shared::new(config, path);
     let prepared = shared
         .listeners
@@ -216,9 +214,6 @@ async fn serve(config: ValidConfig, path: PathBuf) -> Result<()> {
     shared.listeners.join_all().await;
     for t in tasks {
         let _ = t.await;
-    }
-    if let Some(p) = admin_path {
-        let _ = std::fs::remove_file(p);
     }
     tracing::info!("elb-proxy stopped");
     Ok(())
@@ -260,48 +255,28 @@ async fn signals(shared: &Arc<Shared>, handlers: SignalHandlers) -> Result<()> {
     }
 }
 
-/// The admin client.
+/// `elb-proxy ctl`: the answer on stdout, exit 1 on an `error:` answer; when no answer comes,
+/// one line on stderr saying why, exit 1.
 fn ctl(
     config: &std::path::Path,
     socket: Option<PathBuf>,
     words: &[String],
-) -> Result<std::process::ExitCode> {
-    let socket = match socket {
-        Some(s) => s,
-        None => {
-            let c = config::load(config).map_err(anyhow::Error::msg)?;
-            match &c.admin {
-                Some(a) => a.socket.clone(),
-                None => bail!("{} has no admin socket; pass --socket", config.display()),
+) -> std::process::ExitCode {
+    let answer = admin::ctl::socket_path(config, socket)
+        .and_then(|socket| admin::ctl::request(&socket, words));
+    match answer {
+        Ok(answer) => {
+            // A closed stdout (`| head`) is not an error worth a panic.
+            let _ = writeln!(std::io::stdout(), "{answer}");
+            if ctl_socket::is_error(&answer) {
+                std::process::ExitCode::FAILURE
+            } else {
+                std::process::ExitCode::SUCCESS
             }
         }
-    };
-    let line = words.join(" ");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("runtime")?;
-    let out = rt.block_on(async {
-        let mut s = tokio::net::UnixStream::connect(&socket)
-            .await
-            .with_context(|| format!("connecting to {}", socket.display()))?;
-        s.write_all(format!("{line}\n").as_bytes()).await?;
-        s.shutdown().await?;
-        let mut out = String::new();
-        tokio::time::timeout(
-            std::time::Duration::from_secs(30),
-            s.read_to_string(&mut out),
-        )
-        .await
-        .context("no answer within 30 s")??;
-        anyhow::Ok(out)
-    })?;
-    let out = out.trim_end_matches('\n');
-    // A closed stdout (`| head`) is not an error worth a panic.
-    let _ = writeln!(std::io::stdout(), "{out}");
-    Ok(if out.starts_with("error:") {
-        std::process::ExitCode::FAILURE
-    } else {
-        std::process::ExitCode::SUCCESS
-    })
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "elb-proxy ctl: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -2,7 +2,8 @@
 //! commands usable with socat, each with a JSON variant, and the `vrrpd ctl` client.
 //!
 //! [`command`] is the pure parser, [`report`] the data the daemon fills in and its text
-//! rendering, [`server`] the bounded Unix socket server and [`client`] the client.
+//! rendering, [`server`] the daemon's answers on the shared `ctl-socket` server and
+//! [`client`] the `vrrpd ctl` client on the shared one.
 
 pub mod client;
 pub mod command;
@@ -16,6 +17,5 @@ pub use report::{
     StatusReport, TrackerKind, TrackerStatus,
 };
 pub use server::{
-    ConfigDump, ControlError, ControlHandler, ControlLimits, ControlSocket, allow_group, bind,
-    serve,
+    ConfigDump, ControlError, ControlHandler, ControlLimits, ControlSocket, bind, bind_for_group,
 };

@@ -1,18 +1,17 @@
 //! The admin Unix socket: HAProxy-stats-socket style line commands (see `command`), usable
-//! with `socat` and with `elb-proxy ctl`. Each client runs in its own task with a bounded
-//! line length, an idle timeout and a write timeout, and the number of clients is capped, so
-//! a slow or hostile client cannot stall the others or grow memory. The socket file is
-//! created with the configured mode (0600 by default), so only its owner can connect.
+//! with `socat` and with `elb-proxy ctl`, served by the shared `ctl-socket` server: several
+//! commands per connection, each answer followed by an empty line, within [`limits`] (line
+//! length, idle and write timeouts, capped clients). The socket file gets the configured mode
+//! (0600 by default) before it is reachable.
 
+pub mod ctl;
 pub mod report;
 
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{UnixListener, UnixStream};
+use ctl_socket::{Answer, BindError, Limits, Server, Session, SocketOptions};
 
 use crate::shared::Shared;
 use elb_proxy_core::{AdminState, Command, ServerRef, StatFormat, parse_command};
@@ -24,125 +23,58 @@ pub const MAX_CLIENTS: usize = 32;
 /// A client silent this long is disconnected.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a command may take before the client is told so (the command itself goes on).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Creates the socket (replacing a stale one) with `mode`.
-pub fn bind(path: &Path, mode: u32) -> std::io::Result<UnixListener> {
-    if let Ok(meta) = std::fs::symlink_metadata(path) {
-        if meta.file_type().is_socket() {
-            std::fs::remove_file(path)?;
-        } else {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                format!("{} exists and is not a socket", path.display()),
-            ));
-        }
+/// The admin socket's bounds.
+pub fn limits() -> Limits {
+    Limits {
+        max_line: MAX_LINE,
+        read_timeout: IDLE_TIMEOUT,
+        write_timeout: WRITE_TIMEOUT,
+        handler_timeout: COMMAND_TIMEOUT,
+        max_clients: MAX_CLIENTS,
     }
-    if let Some(dir) = path.parent() {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)?;
-        }
-    }
-    // Bind with a tight umask-independent mode: create, then chmod before serving.
-    let listener = UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
-    Ok(listener)
 }
 
-/// Serves admin clients until shutdown.
-pub async fn run(listener: UnixListener, shared: Arc<Shared>) {
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CLIENTS));
+/// Creates the socket with `mode`: a stale one is replaced, one that a running elb-proxy
+/// still answers on is not.
+pub fn bind(path: &Path, mode: u32) -> Result<Server, BindError> {
+    let options = SocketOptions { mode, group: None };
+    Ok(ctl_socket::bind(path, &options)?
+        .with_limits(limits())
+        .with_session(Session::Lines)
+        .with_name("admin"))
+}
+
+/// Serves admin clients until shutdown; the socket file is removed when it ends.
+pub async fn run(server: Server, shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown.subscribe();
-    loop {
-        let (mut stream, _) = tokio::select! {
-            r = listener.accept() => match r {
-                Ok(x) => x,
-                Err(e) => {
-                    tracing::warn!(error = %e, "admin accept failed");
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                }
-            },
-            _ = crate::shared::until_shutdown(&mut shutdown) => break,
-        };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            // Refuse in a short-lived task: answer, then read what the client sent (up to
-            // 100 ms) so the close does not reset the connection before it sees the answer.
-            tokio::spawn(async move {
-                let _ = tokio::time::timeout(Duration::from_millis(100), async {
-                    let _ = stream.write_all(b"error: too many admin clients\n\n").await;
-                    let _ = stream.shutdown().await;
-                    let mut sink = [0u8; 1024];
-                    while let Ok(n) = stream.read(&mut sink).await {
-                        if n == 0 {
-                            break;
-                        }
-                    }
-                })
-                .await;
-            });
-            continue;
-        };
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            client(stream, shared).await;
-        });
-    }
+    let handler = Arc::new(Commands { shared });
+    server
+        .serve_until(handler, async move {
+            crate::shared::until_shutdown(&mut shutdown).await;
+        })
+        .await
 }
 
-async fn client(stream: UnixStream, shared: Arc<Shared>) {
-    let (r, mut w) = stream.into_split();
-    let mut reader = BufReader::with_capacity(1024, r);
-    let mut line = Vec::with_capacity(128);
-    loop {
-        line.clear();
-        let read = tokio::time::timeout(
-            IDLE_TIMEOUT,
-            (&mut reader)
-                .take(MAX_LINE as u64 + 1)
-                .read_until(b'\n', &mut line),
-        )
-        .await;
-        let n = match read {
-            Ok(Ok(n)) => n,
-            Ok(Err(_)) | Err(_) => return,
+/// Parses each line and runs it.
+struct Commands {
+    shared: Arc<Shared>,
+}
+
+impl ctl_socket::Handler for Commands {
+    async fn answer(&self, line: &str) -> Answer {
+        let cmd = match parse_command(line) {
+            Ok(cmd) => cmd,
+            Err(e) => return Answer::bad_request(e),
         };
-        if n == 0 {
-            return;
-        }
-        let complete = line.last() == Some(&b'\n');
-        if !complete && line.len() > MAX_LINE {
-            let _ =
-                tokio::time::timeout(WRITE_TIMEOUT, w.write_all(b"error: line too long\n\n")).await;
-            let _ = w.shutdown().await;
-            // Discard (a bounded amount of) what the client still sends, so closing does not
-            // reset the connection before it has read the error line.
-            let mut sink = [0u8; 8192];
-            let _ = tokio::time::timeout(Duration::from_secs(2), async {
-                let mut left: usize = 1 << 20;
-                while left > 0 {
-                    match reader.read(&mut sink).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => left = left.saturating_sub(n),
-                    }
-                }
-            })
-            .await;
-            return;
-        }
-        let text = String::from_utf8_lossy(&line);
-        let text = text.trim_end_matches(['\n', '\r']);
-        let mut out = match parse_command(text) {
-            Ok(cmd) => execute(&shared, cmd).await,
-            Err(e) => format!("error: {e}\n"),
-        };
-        out.push('\n');
-        match tokio::time::timeout(WRITE_TIMEOUT, w.write_all(out.as_bytes())).await {
-            Ok(Ok(())) => {}
-            _ => return,
-        }
-        if !complete {
-            return;
+        // In its own task: a client that gives up (or the command timeout) must not cancel a
+        // reload halfway.
+        let shared = self.shared.clone();
+        match tokio::spawn(async move { execute(&shared, cmd).await }).await {
+            Ok(text) => Answer::text(text),
+            Err(e) => Answer::error(format_args!("command failed: {e}")),
         }
     }
 }

@@ -1,86 +1,40 @@
 //! The client side, for `vrrpd ctl <command...>`: validate the command locally, send one
-//! line, read the whole answer. The binary prints it and exits non-zero on `error:` answers.
+//! line through the shared `ctl-socket` client, print the whole answer. The binary exits
+//! non-zero on `error:` answers.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use ctl_socket::is_error as is_error_answer;
 use thiserror::Error;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::UnixStream;
 
 use super::command::{ParseError, parse_command};
 
 /// Longest answer read (a `show config json` of a large config fits easily).
-pub const MAX_ANSWER: u64 = 16 * 1024 * 1024;
+pub const MAX_ANSWER: usize = 16 * 1024 * 1024;
 
 /// Why `vrrpd ctl` could not get an answer.
 #[derive(Debug, Error)]
 pub enum CtlError {
     #[error("{0}")]
     Usage(#[from] ParseError),
-    #[error("cannot connect to control socket {path}: {source}{hint}")]
-    Connect {
-        path: PathBuf,
-        hint: &'static str,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("control socket {path}: {source}")]
-    Io {
+    #[error("{0}")]
+    Socket(#[from] ctl_socket::ClientError),
+    #[error("writing the answer of {path}: {source}")]
+    Output {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("control socket {path}: no answer within {secs}s")]
-    Timeout { path: PathBuf, secs: f64 },
-}
-
-/// Whether an answer reports an error.
-pub fn is_error_answer(answer: &str) -> bool {
-    answer.starts_with("error:")
 }
 
 /// Sends `line` and returns the daemon's whole answer.
 pub async fn request(path: &Path, line: &str, timeout: Duration) -> Result<String, CtlError> {
-    let exchange = async {
-        let mut stream = UnixStream::connect(path).await.map_err(|source| {
-            let hint = match source.kind() {
-                std::io::ErrorKind::PermissionDenied => {
-                    " (the socket is mode 0600: run as the daemon's user, usually root)"
-                }
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
-                    " (is vrrpd running? see --control-socket)"
-                }
-                _ => "",
-            };
-            CtlError::Connect {
-                path: path.to_owned(),
-                hint,
-                source,
-            }
-        })?;
-        let io = |source| CtlError::Io {
-            path: path.to_owned(),
-            source,
-        };
-        stream
-            .write_all(format!("{line}\n").as_bytes())
-            .await
-            .map_err(io)?;
-        let mut answer = String::new();
-        stream
-            .take(MAX_ANSWER)
-            .read_to_string(&mut answer)
-            .await
-            .map_err(io)?;
-        Ok(answer)
-    };
-    tokio::time::timeout(timeout, exchange)
-        .await
-        .map_err(|_| CtlError::Timeout {
-            path: path.to_owned(),
-            secs: timeout.as_secs_f64(),
-        })?
+    let client = ctl_socket::Client::new(path)
+        .with_timeout(timeout)
+        .with_max_answer(MAX_ANSWER)
+        .for_daemon("vrrpd", "--control-socket");
+    Ok(client.request(line).await?)
 }
 
 /// `vrrpd ctl WORDS...`: checks the command, sends its canonical form, writes the answer to
@@ -93,7 +47,7 @@ pub async fn ctl(
 ) -> Result<bool, CtlError> {
     let command = parse_command(&words.join(" "))?;
     let answer = request(path, &command.to_string(), timeout).await?;
-    let io = |source| CtlError::Io {
+    let io = |source| CtlError::Output {
         path: path.to_owned(),
         source,
     };

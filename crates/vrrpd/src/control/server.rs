@@ -1,19 +1,14 @@
-//! The control socket server: a Unix stream socket, mode 0600, one command line per
-//! connection, one answer, close. Every connection is bounded (line length, read and write
-//! timeouts, handler timeout) and so is their number, so a flood of clients, slow clients or
-//! garbage cannot stall the daemon or grow its memory without bound.
+//! vrrpd's control socket on the shared `ctl-socket` server: one command line per connection,
+//! one answer, close, within [`ControlLimits`]. This module only turns a parsed [`Command`]
+//! into the daemon's answer; socket placement, bounds and the `error:` framing are the
+//! library's.
 
-use std::io::ErrorKind;
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use thiserror::Error;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::Semaphore;
+use ctl_socket::{Answer, Session, SocketOptions, StatsHandle};
+pub use ctl_socket::{BindError as ControlError, Limits as ControlLimits};
 
 use super::command::{Command, Format, HELP, parse_command};
 use super::report::{
@@ -39,257 +34,63 @@ pub trait ControlHandler: Send + Sync + 'static {
     fn track(&self, name: &str, up: bool) -> impl Future<Output = Result<String, String>> + Send;
 }
 
-/// Bounds on each connection and on their number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ControlLimits {
-    /// Longest command line accepted, in bytes (without the newline).
-    pub max_line: usize,
-    /// Time a client has to send its whole line.
-    pub read_timeout: Duration,
-    /// Time a client has to take the answer.
-    pub write_timeout: Duration,
-    /// Time the daemon has to answer one command.
-    pub handler_timeout: Duration,
-    /// Connections served at once; more get `error: busy` and are closed.
-    pub max_clients: usize,
-}
-
-impl Default for ControlLimits {
-    fn default() -> Self {
-        ControlLimits {
-            max_line: 1024,
-            read_timeout: Duration::from_secs(5),
-            write_timeout: Duration::from_secs(5),
-            handler_timeout: Duration::from_secs(30),
-            max_clients: 16,
-        }
-    }
-}
-
-/// Why the socket could not be set up.
-#[derive(Debug, Error)]
-pub enum ControlError {
-    #[error("control socket {path}: another daemon is listening there")]
-    InUse { path: PathBuf },
-    #[error("control socket {path}: exists and is not a socket; refusing to replace it")]
-    NotASocket { path: PathBuf },
-    #[error("control socket {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-#[derive(Debug, Default)]
-struct Counters {
-    connections: AtomicU64,
-    rejected_busy: AtomicU64,
-    bad_requests: AtomicU64,
-    timeouts: AtomicU64,
-}
-
-impl Counters {
-    fn snapshot(&self) -> ControlStats {
-        ControlStats {
-            connections: self.connections.load(Ordering::Relaxed),
-            rejected_busy: self.rejected_busy.load(Ordering::Relaxed),
-            bad_requests: self.bad_requests.load(Ordering::Relaxed),
-            timeouts: self.timeouts.load(Ordering::Relaxed),
-        }
-    }
-}
-
 /// A bound control socket; the socket file is removed when this is dropped.
 #[derive(Debug)]
 pub struct ControlSocket {
-    listener: UnixListener,
-    path: PathBuf,
-    limits: ControlLimits,
-    counters: Arc<Counters>,
+    server: ctl_socket::Server,
 }
 
-/// Binds the control socket at `path` with mode 0600 (created under a temporary name,
-/// chmod'ed, then renamed into place, so it is never reachable with looser permissions). A
-/// stale socket left by a dead daemon is replaced; a live one or a non-socket file is an
-/// error. Must be called inside a tokio runtime.
+/// Binds the control socket at `path`, mode 0600. A stale socket left by a dead daemon is
+/// replaced; a live one or a non-socket file is an error.
 pub fn bind(path: &Path, limits: ControlLimits) -> Result<ControlSocket, ControlError> {
-    let io = |source| ControlError::Io {
-        path: path.to_owned(),
-        source,
+    bind_for_group(path, limits, None)
+}
+
+/// Like [`bind`], but with `group` the socket is mode 0660 and owned by that group, for a
+/// program running as another user (elb-proxy's drain push). Both are set before the socket
+/// is reachable under its name.
+pub fn bind_for_group(
+    path: &Path,
+    limits: ControlLimits,
+    group: Option<nix::unistd::Gid>,
+) -> Result<ControlSocket, ControlError> {
+    let options = SocketOptions {
+        mode: if group.is_some() { 0o660 } else { 0o600 },
+        group: group.map(|g| g.as_raw()),
     };
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_socket() => {
-            match std::os::unix::net::UnixStream::connect(path) {
-                Ok(_) => {
-                    return Err(ControlError::InUse {
-                        path: path.to_owned(),
-                    });
-                }
-                Err(_) => std::fs::remove_file(path).map_err(io)?,
-            }
-        }
-        Ok(_) => {
-            return Err(ControlError::NotASocket {
-                path: path.to_owned(),
-            });
-        }
-        Err(e) if e.kind() == ErrorKind::NotFound => {}
-        Err(e) => return Err(io(e)),
-    }
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-    if let Some(dir) = dir {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "vrrpd.sock".to_owned());
-    let tmp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let listener = UnixListener::bind(&tmp).map_err(io)?;
-    let placed = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
-        .and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = placed {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io(e));
-    }
-    Ok(ControlSocket {
-        listener,
-        path: path.to_owned(),
-        limits,
-        counters: Arc::default(),
-    })
-}
-
-/// Opens a bound control socket to one group: owner root (unchanged), group `gid`, mode 0660.
-/// Used when a program running as another user (elb-proxy's drain push) must reach it.
-pub fn allow_group(path: &Path, gid: nix::unistd::Gid) -> std::io::Result<()> {
-    nix::unistd::chown(path, None, Some(gid)).map_err(std::io::Error::from)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
-}
-
-/// Binds `path` with default limits and serves `handler` until the future is dropped.
-pub async fn serve<H: ControlHandler>(path: &Path, handler: Arc<H>) -> Result<(), ControlError> {
-    bind(path, ControlLimits::default())?.serve(handler).await;
-    Ok(())
+    let server = ctl_socket::bind(path, &options)?
+        .with_limits(limits)
+        .with_session(Session::OneCommand)
+        .with_name("control");
+    Ok(ControlSocket { server })
 }
 
 impl ControlSocket {
     pub fn path(&self) -> &Path {
-        &self.path
+        self.server.path()
     }
 
     /// Accepts connections forever (drop the future, or abort its task, to stop).
     pub async fn serve<H: ControlHandler>(self, handler: Arc<H>) {
-        let slots = Arc::new(Semaphore::new(self.limits.max_clients.max(1)));
-        let mut accept_errors: u64 = 0;
-        loop {
-            let stream = match self.listener.accept().await {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    // EMFILE and friends: log the first, back off a little, keep serving.
-                    accept_errors += 1;
-                    if accept_errors.is_power_of_two() {
-                        tracing::warn!(error = %e, count = accept_errors, "control socket accept failed");
-                    }
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                }
-            };
-            self.counters.connections.fetch_add(1, Ordering::Relaxed);
-            let Ok(permit) = slots.clone().try_acquire_owned() else {
-                self.counters.rejected_busy.fetch_add(1, Ordering::Relaxed);
-                // Never wait on a client we have no room for: one non-blocking write, close.
-                let _ = stream.try_write(b"error: busy, too many control clients\n");
-                continue;
-            };
-            let handler = handler.clone();
-            let counters = self.counters.clone();
-            let limits = self.limits;
-            tokio::spawn(async move {
-                serve_connection(stream, &*handler, limits, &counters).await;
-                drop(permit);
-            });
-        }
+        let stats = self.server.stats();
+        self.server
+            .serve(Arc::new(Commands { handler, stats }))
+            .await
     }
 }
 
-impl Drop for ControlSocket {
-    fn drop(&mut self) {
-        if std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.file_type().is_socket()) {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
+/// Parses each line into a [`Command`] and asks the daemon.
+struct Commands<H> {
+    handler: Arc<H>,
+    stats: StatsHandle,
 }
 
-/// Reads one line within the limits: `Ok(line)` or `Err(answer)` for the client.
-async fn read_command_line(
-    stream: &mut UnixStream,
-    limits: ControlLimits,
-    counters: &Counters,
-) -> Result<String, Option<String>> {
-    let mut reader = BufReader::new(stream).take(limits.max_line as u64 + 1);
-    let mut buf = Vec::new();
-    match tokio::time::timeout(limits.read_timeout, reader.read_until(b'\n', &mut buf)).await {
-        Err(_) => {
-            counters.timeouts.fetch_add(1, Ordering::Relaxed);
-            return Err(Some(format!(
-                "error: no complete command within {}s\n",
-                limits.read_timeout.as_secs_f64()
-            )));
+impl<H: ControlHandler> ctl_socket::Handler for Commands<H> {
+    async fn answer(&self, line: &str) -> Answer {
+        match parse_command(line) {
+            Ok(cmd) => Answer::text(answer(&*self.handler, cmd, &self.stats).await),
+            Err(e) => Answer::bad_request(e),
         }
-        Ok(Err(_)) => return Err(None),
-        Ok(Ok(_)) => {}
-    }
-    if buf.last() == Some(&b'\n') {
-        buf.pop();
-    } else if buf.len() > limits.max_line {
-        counters.bad_requests.fetch_add(1, Ordering::Relaxed);
-        return Err(Some(format!(
-            "error: command longer than {} bytes\n",
-            limits.max_line
-        )));
-    }
-    String::from_utf8(buf).map_err(|_| {
-        counters.bad_requests.fetch_add(1, Ordering::Relaxed);
-        Some("error: command is not UTF-8\n".to_owned())
-    })
-}
-
-async fn serve_connection<H: ControlHandler>(
-    mut stream: UnixStream,
-    handler: &H,
-    limits: ControlLimits,
-    counters: &Counters,
-) {
-    let answer = match read_command_line(&mut stream, limits, counters).await {
-        Ok(line) => match parse_command(&line) {
-            Ok(cmd) => {
-                match tokio::time::timeout(limits.handler_timeout, answer(handler, cmd, counters))
-                    .await
-                {
-                    Ok(a) => a,
-                    Err(_) => "error: the daemon did not answer in time\n".to_owned(),
-                }
-            }
-            Err(e) => {
-                counters.bad_requests.fetch_add(1, Ordering::Relaxed);
-                format!("error: {e}\n")
-            }
-        },
-        Err(Some(a)) => a,
-        Err(None) => return,
-    };
-    let write = async {
-        stream.write_all(answer.as_bytes()).await?;
-        stream.shutdown().await
-    };
-    if tokio::time::timeout(limits.write_timeout, write)
-        .await
-        .is_err()
-    {
-        counters.timeouts.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -302,26 +103,29 @@ fn now_unix_ms() -> u64 {
 
 fn json_line<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_string_pretty(value) {
-        Ok(mut s) => {
-            s.push('\n');
-            s
-        }
-        Err(e) => format!("error: cannot render JSON: {e}\n"),
+        Ok(s) => s,
+        Err(e) => format!("error: cannot render JSON: {e}"),
     }
 }
 
 fn result_line(result: Result<String, String>) -> String {
-    let mut s = match result {
+    match result {
         Ok(msg) => msg,
         Err(e) => format!("error: {e}"),
-    };
-    if !s.ends_with('\n') {
-        s.push('\n');
     }
-    s
 }
 
-async fn answer<H: ControlHandler>(handler: &H, cmd: Command, counters: &Counters) -> String {
+fn control_stats(stats: &StatsHandle) -> ControlStats {
+    let s = stats.snapshot();
+    ControlStats {
+        connections: s.connections,
+        rejected_busy: s.rejected_busy,
+        bad_requests: s.bad_requests,
+        timeouts: s.timeouts,
+    }
+}
+
+async fn answer<H: ControlHandler>(handler: &H, cmd: Command, server: &StatsHandle) -> String {
     match cmd {
         Command::Help => HELP.to_owned(),
         Command::ShowStatus(Format::Text) => {
@@ -330,13 +134,13 @@ async fn answer<H: ControlHandler>(handler: &H, cmd: Command, counters: &Counter
         Command::ShowStatus(Format::Json) => json_line(&handler.status().await),
         Command::ShowStats(format) => {
             let mut stats = handler.stats().await;
-            stats.control = counters.snapshot();
+            stats.control = control_stats(server);
             match format {
                 Format::Text => render_stats_text(&stats),
                 Format::Json => json_line(&stats),
             }
         }
-        Command::ShowConfig(Format::Text) => result_line(Ok(handler.config().await.text)),
+        Command::ShowConfig(Format::Text) => handler.config().await.text,
         Command::ShowConfig(Format::Json) => json_line(&handler.config().await.json),
         Command::Reload => result_line(handler.reload().await),
         Command::SetMaintenance(on) => result_line(handler.set_maintenance(on).await),

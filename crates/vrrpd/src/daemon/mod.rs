@@ -94,6 +94,8 @@ pub struct Daemon {
     maintenance: bool,
     ctl_tx: mpsc::Sender<ControlReq>,
     ctl_rx: mpsc::Receiver<ControlReq>,
+    /// Bound at start, served from `run`.
+    control: Option<crate::control::ControlSocket>,
     guard: Option<crate::net::guard::TakeoverGuard>,
     /// `no_accept` rules, installed when a no-accept instance first takes its VIPs.
     firewall: Option<crate::net::nft::NoAcceptFirewall>,
@@ -103,6 +105,16 @@ impl Daemon {
     /// Loads the configuration, opens sockets, removes leftover VIPs and starts every instance.
     pub async fn start(loader: Loader, opts: Options) -> Result<Self> {
         let spec = loader(false)?;
+        // First: a daemon already answering on this socket must keep its VIPs, so a second
+        // start stops here, before it touches an address.
+        let control = match &opts.control_socket {
+            Some(path) => Some(crate::control::bind_for_group(
+                path,
+                crate::control::ControlLimits::default(),
+                opts.control_group,
+            )?),
+            None => None,
+        };
         let nl = Netlink::connect().context("opening rtnetlink")?;
         let (rx_tx, rx_rx) = mpsc::channel(4096);
         let (ctl_tx, ctl_rx) = mpsc::channel(64);
@@ -128,6 +140,7 @@ impl Daemon {
             maintenance: false,
             ctl_tx,
             ctl_rx,
+            control,
             guard,
             firewall: None,
         };
@@ -173,19 +186,10 @@ impl Daemon {
     pub async fn run(mut self) -> Result<()> {
         let mut signals = Signals::install().context("installing signal handlers")?;
         let mut net_events = linkwatch::watch().context("subscribing to link events")?;
-        let _control = match &self.opts.control_socket {
-            Some(path) => {
-                let sock = crate::control::bind(path, crate::control::ControlLimits::default())
-                    .with_context(|| format!("control socket {}", path.display()))?;
-                if let Some(gid) = self.opts.control_group {
-                    crate::control::allow_group(path, gid)
-                        .with_context(|| format!("control socket {} group", path.display()))?;
-                }
-                let bridge = std::sync::Arc::new(ControlBridge::new(self.ctl_tx.clone()));
-                Some(AbortOnDrop(tokio::spawn(sock.serve(bridge))))
-            }
-            None => None,
-        };
+        let _control = self.control.take().map(|sock| {
+            let bridge = std::sync::Arc::new(ControlBridge::new(self.ctl_tx.clone()));
+            AbortOnDrop(tokio::spawn(sock.serve(bridge)))
+        });
         sd_notify_state(&[sd_notify::NotifyState::Ready]);
         tracing::info!(instances = self.insts.len(), "vrrpd running");
         loop {

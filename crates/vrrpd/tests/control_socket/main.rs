@@ -238,7 +238,7 @@ async fn an_oversized_line_is_refused_without_reading_it_all() {
     let huge = vec![b'a'; 1024 * 1024];
     let t = Instant::now();
     let answer = raw(&server.path, &huge).await;
-    assert_eq!(answer, "error: command longer than 256 bytes\n");
+    assert_eq!(answer, "error: line too long (limit 256 bytes)\n");
     assert!(t.elapsed() < Duration::from_secs(2));
     assert!(ask(&server.path, "show status").await.contains("VI_1"));
 }

@@ -10,6 +10,7 @@ mod failover;
 mod full_disk;
 mod keepalived_weights;
 mod no_accept;
+mod second_daemon;
 mod track_file;
 mod track_process;
 mod tracking_failover;
