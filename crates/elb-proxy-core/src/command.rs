@@ -20,6 +20,8 @@ pub enum Format {
     Csv,
     /// One JSON document.
     Json,
+    /// elb-proxy's own compact CSV (the layout before the HAProxy one).
+    Elb,
 }
 
 /// One parsed command.
@@ -47,6 +49,8 @@ pub enum Command {
     Reload,
     /// Whole-proxy drain (health 503, vrrpd told) or back to serving.
     SetProxyState(bool),
+    /// `reopen logs`: reopen the access log file (logrotate).
+    ReopenLogs,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,7 +83,7 @@ pub enum ParseError {
 pub const HELP: &str = "\
 help                                   this list
 show info                              process information
-show stat [json]                       per cluster and member counters (CSV or JSON)
+show stat [json|elb]                   counters: HAProxy 2.6 CSV, JSON, or elb-proxy's CSV
 show servers state                     members' admin state, health and weight
 disable server CLUSTER/MEMBER          put a member in maintenance (no traffic)
 enable server CLUSTER/MEMBER           back to ready
@@ -88,6 +92,7 @@ set weight CLUSTER/MEMBER N            0..1000 (also: set server C/M weight N)
 get weight CLUSTER/MEMBER
 reload                                 reload the config file (kept if invalid)
 set proxy state drain|ready            whole proxy: health 503 + vrrpd told / serve again
+reopen logs                            reopen the access log file (logrotate)
 ";
 
 fn server(word: Option<&str>) -> Result<ServerRef, ParseError> {
@@ -136,9 +141,16 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
         ("help", None) => return Ok(Command::Help),
         ("reload", None) => return Ok(Command::Reload),
         ("show", Some("info")) => Command::ShowInfo,
+        ("reopen", Some("logs")) => Command::ReopenLogs,
         ("show", Some("stat")) => match words.next() {
             None => return Ok(Command::ShowStat(Format::Csv)),
             Some("json" | "typed") => Command::ShowStat(Format::Json),
+            Some("elb") => Command::ShowStat(Format::Elb),
+            // HAProxy's "all proxies, all types, all servers" filter, sent by hatop.
+            Some("-1") => match (words.next(), words.next()) {
+                (Some("-1"), Some("-1")) => Command::ShowStat(Format::Csv),
+                _ => return Err(ParseError::Unknown),
+            },
             Some(_) => return Err(ParseError::Unknown),
         },
         ("show", Some("servers")) => match words.next() {
@@ -221,6 +233,13 @@ mod tests {
             Ok(Command::GetWeight(s("app", "m1")))
         );
         assert_eq!(parse("reload"), Ok(Command::Reload));
+        assert_eq!(parse("reopen logs"), Ok(Command::ReopenLogs));
+        assert_eq!(parse("show stat elb"), Ok(Command::ShowStat(Format::Elb)));
+        assert_eq!(
+            parse("show stat -1 -1 -1"),
+            Ok(Command::ShowStat(Format::Csv))
+        );
+        assert_eq!(parse("show stat 1 2 3"), Err(ParseError::Unknown));
         assert_eq!(
             parse("set proxy state drain"),
             Ok(Command::SetProxyState(false))

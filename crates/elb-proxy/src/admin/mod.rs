@@ -152,7 +152,8 @@ pub async fn execute(shared: &Arc<Shared>, cmd: Command) -> String {
     match cmd {
         Command::Help => elb_proxy_core::HELP.to_string(),
         Command::ShowInfo => report::info(shared),
-        Command::ShowStat(StatFormat::Csv) => report::stat_csv(shared),
+        Command::ShowStat(StatFormat::Csv) => crate::haproxy_stat::stat_csv(shared),
+        Command::ShowStat(StatFormat::Elb) => report::stat_csv(shared),
         Command::ShowStat(StatFormat::Json) => report::stat_json(shared),
         Command::ShowServersState => report::servers_state(shared),
         Command::DisableServer(s) => set_state(shared, &s, AdminState::Maint),
@@ -168,6 +169,10 @@ pub async fn execute(shared: &Arc<Shared>, cmd: Command) -> String {
             format!("{w} (initial {initial})\n")
         }),
         Command::Reload => match crate::lifecycle::reload(shared).await {
+            Ok(msg) => format!("{msg}\n"),
+            Err(msg) => format!("error: {msg}\n"),
+        },
+        Command::ReopenLogs => match crate::access_log::reopen(shared).await {
             Ok(msg) => format!("{msg}\n"),
             Err(msg) => format!("error: {msg}\n"),
         },
