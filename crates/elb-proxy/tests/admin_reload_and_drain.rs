@@ -35,7 +35,7 @@ async fn every_admin_command_and_bad_input() {
         ok && info.contains("State: serving") && info.contains("CumReq: 4"),
         "{info}"
     );
-    let (ok, csv) = p.ctl("show stat");
+    let (ok, csv) = p.ctl("show stat elb");
     assert!(ok && csv.starts_with("# pxname,svname,status"), "{csv}");
     assert!(csv.contains("\napp,m1,UP,1,0,2,0,2,"), "{csv}");
     assert!(csv.contains("\napp,BACKEND,UP,2,0,4,"), "{csv}");
