@@ -336,7 +336,8 @@ fn members(o: &mut String, rt: &Snapshot, now: Instant) {
             }
         }
     }
-    let hists: [(&str, &str, fn(&MemberStats) -> &crate::stats::Histogram); 2] = [
+    type Pick = fn(&MemberStats) -> &crate::stats::Histogram;
+    let hists: [(&str, &str, Pick); 2] = [
         (
             "elb_proxy_upstream_connect_seconds",
             "Time to open a fresh connection to the member.",
