@@ -25,6 +25,8 @@ TEST_PACKAGES += frr
 TEST_PACKAGES += nginx-light libnginx-mod-http-echo openssl
 # The metrics tests check the exposition with promtool (Debian package prometheus).
 TEST_PACKAGES += prometheus
+# HAProxy tools read the admin socket in the tests: the exporter and hatop (driven in tmux).
+TEST_PACKAGES += prometheus-haproxy-exporter hatop tmux
 BENCH_PACKAGES += frr exabgp
 
 .PHONY: all build release test test-deps bench bench-deps lint fmt install uninstall clean demo fuzz deb chaos

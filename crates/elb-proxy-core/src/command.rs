@@ -51,6 +51,13 @@ pub enum Command {
     SetProxyState(bool),
     /// `reopen logs`: reopen the access log file (logrotate).
     ReopenLogs,
+    /// `prompt`: toggle HAProxy's interactive mode (the connection stays open, each
+    /// answer is followed by the `> ` prompt); hatop and other HAProxy tools use it.
+    Prompt,
+    /// `set timeout cli N`: this session's idle timeout, in seconds (1..=3600).
+    SetTimeoutCli(u64),
+    /// `quit`: close this session.
+    Quit,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -74,6 +81,9 @@ pub enum ParseError {
     #[error("unexpected extra words")]
     /// Words after a complete command.
     Extra,
+    #[error("timeout must be whole seconds 1..=3600")]
+    /// Not a timeout in 1..=3600 seconds.
+    BadTimeout,
     #[error("missing argument")]
     /// A required word is missing.
     Missing,
@@ -93,6 +103,9 @@ get weight CLUSTER/MEMBER
 reload                                 reload the config file (kept if invalid)
 set proxy state drain|ready            whole proxy: health 503 + vrrpd told / serve again
 reopen logs                            reopen the access log file (logrotate)
+prompt                                 interactive mode (HAProxy's): stay connected, '> ' prompt
+set timeout cli N                      this session's idle timeout, 1..3600 s
+quit                                   close the session
 ";
 
 fn server(word: Option<&str>) -> Result<ServerRef, ParseError> {
@@ -142,6 +155,16 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
         ("reload", None) => return Ok(Command::Reload),
         ("show", Some("info")) => Command::ShowInfo,
         ("reopen", Some("logs")) => Command::ReopenLogs,
+        ("prompt", None) => return Ok(Command::Prompt),
+        ("quit", None) => return Ok(Command::Quit),
+        ("set", Some("timeout")) => match (words.next(), words.next()) {
+            (Some("cli"), Some(n)) => match n.parse::<u64>() {
+                Ok(n @ 1..=3600) => Command::SetTimeoutCli(n),
+                _ => return Err(ParseError::BadTimeout),
+            },
+            (Some("cli"), None) => return Err(ParseError::Missing),
+            _ => return Err(ParseError::Unknown),
+        },
         ("show", Some("stat")) => match words.next() {
             None => return Ok(Command::ShowStat(Format::Csv)),
             Some("json" | "typed") => Command::ShowStat(Format::Json),
@@ -234,6 +257,11 @@ mod tests {
         );
         assert_eq!(parse("reload"), Ok(Command::Reload));
         assert_eq!(parse("reopen logs"), Ok(Command::ReopenLogs));
+        assert_eq!(parse("prompt"), Ok(Command::Prompt));
+        assert_eq!(parse("quit"), Ok(Command::Quit));
+        assert_eq!(parse("set timeout cli 60"), Ok(Command::SetTimeoutCli(60)));
+        assert_eq!(parse("set timeout cli 0"), Err(ParseError::BadTimeout));
+        assert_eq!(parse("set timeout cli 9999"), Err(ParseError::BadTimeout));
         assert_eq!(parse("show stat elb"), Ok(Command::ShowStat(Format::Elb)));
         assert_eq!(
             parse("show stat -1 -1 -1"),

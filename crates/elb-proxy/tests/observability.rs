@@ -336,3 +336,114 @@ async fn show_stat_uses_haproxy_columns_with_frontend_server_and_backend_rows() 
         assert!(info.lines().any(|l| l.starts_with(key)), "{key} in {info}");
     }
 }
+
+/// Kills a helper process when the test ends, however it ends.
+struct Helper(std::process::Child);
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = wait_exit(&mut self.0, Duration::from_secs(10));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_haproxy_exporter_reads_the_admin_socket() {
+    let (p, _a, _m) = lab("json").await;
+    for _ in 0..3 {
+        assert_eq!(get(p.addr, "x", "/api").await.status, 200);
+    }
+    let port = free_port();
+    let _exporter = Helper(
+        std::process::Command::new("prometheus-haproxy-exporter")
+            .arg(format!("--haproxy.scrape-uri=unix:{}", p.admin.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("prometheus-haproxy-exporter (Debian package of that name)"),
+    );
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let text = poll_for(
+        "the exporter's metrics",
+        Duration::from_secs(15),
+        || async {
+            let a = request(
+                addr,
+                http::Request::get("/metrics")
+                    .header("host", "e")
+                    .body(empty())
+                    .unwrap(),
+            )
+            .await
+            .ok()?;
+            (a.status == 200 && a.body.contains("haproxy_up")).then_some(a.body)
+        },
+    )
+    .await;
+    for line in [
+        "haproxy_up 1",
+        "haproxy_server_up{backend=\"app\",server=\"m1\"} 1",
+        "haproxy_server_up{backend=\"gone\",server=\"g1\"} 1",
+        "haproxy_server_http_responses_total{backend=\"app\",code=\"2xx\",server=\"m1\"} 3",
+        "haproxy_server_bytes_out_total{backend=\"app\",server=\"m1\"} 6",
+        "haproxy_backend_http_responses_total{backend=\"app\",code=\"2xx\"} 3",
+        "haproxy_frontend_http_responses_total{code=\"2xx\",frontend=\"web\"} 3",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing `{line}` in:\n{text}"
+        );
+    }
+}
+
+/// A private tmux server (its own socket name), killed when the test ends.
+struct Tmux(String);
+
+impl Tmux {
+    fn cmd(&self) -> std::process::Command {
+        let mut c = std::process::Command::new("tmux");
+        c.args(["-L", &self.0]);
+        c
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hatop_shows_the_members_read_from_the_admin_socket() {
+    let (p, _a, _m) = lab("json").await;
+    assert_eq!(get(p.addr, "x", "/api").await.status, 200);
+    let tmux = Tmux(format!("elb-obs-{}", std::process::id()));
+    // Debian's python3 (hatop's interpreter), not one earlier on PATH.
+    let started = tmux
+        .cmd()
+        .args(["new-session", "-d", "-s", "hatop", "-x", "200", "-y", "50"])
+        .arg(format!(
+            "/usr/bin/python3 /usr/bin/hatop -s {}",
+            p.admin.display()
+        ))
+        .status()
+        .expect("tmux");
+    assert!(started.success());
+    let screen = poll_for("hatop's screen", Duration::from_secs(15), || async {
+        let out = tmux
+            .cmd()
+            .args(["capture-pane", "-p", "-t", "hatop"])
+            .output()
+            .ok()?;
+        let s = String::from_utf8_lossy(&out.stdout).into_owned();
+        (s.contains("m1") && s.contains("g1")).then_some(s)
+    })
+    .await;
+    for want in ["elb-proxy", "app", "gone", "BACKEND", "FRONTEND", "UP"] {
+        assert!(
+            screen.contains(want),
+            "missing {want} on hatop's screen:\n{screen}"
+        );
+    }
+}

@@ -90,14 +90,19 @@ pub async fn run(listener: UnixListener, shared: Arc<Shared>) {
     }
 }
 
+/// One admin session, with HAProxy's stats-socket semantics: one command, its answer and
+/// an empty line, then the socket closes (so `socat` and HAProxy tools reading to EOF
+/// work); after `prompt` the session stays open and each answer ends with the `> ` prompt.
 async fn client(stream: UnixStream, shared: Arc<Shared>) {
     let (r, mut w) = stream.into_split();
     let mut reader = BufReader::with_capacity(1024, r);
     let mut line = Vec::with_capacity(128);
+    let mut interactive = false;
+    let mut idle = IDLE_TIMEOUT;
     loop {
         line.clear();
         let read = tokio::time::timeout(
-            IDLE_TIMEOUT,
+            idle,
             (&mut reader)
                 .take(MAX_LINE as u64 + 1)
                 .read_until(b'\n', &mut line),
@@ -133,15 +138,33 @@ async fn client(stream: UnixStream, shared: Arc<Shared>) {
         let text = String::from_utf8_lossy(&line);
         let text = text.trim_end_matches(['\n', '\r']);
         let mut out = match parse_command(text) {
+            Ok(Command::Quit) => return,
+            Ok(Command::Prompt) => {
+                interactive = !interactive;
+                String::new()
+            }
+            Ok(Command::SetTimeoutCli(secs)) => {
+                idle = Duration::from_secs(secs);
+                String::new()
+            }
             Ok(cmd) => execute(&shared, cmd).await,
             Err(e) => format!("error: {e}\n"),
         };
-        out.push('\n');
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        if interactive {
+            out.push_str("> ");
+        } else if out.is_empty() {
+            // Leaving interactive mode (or a silent command) still answers the empty line.
+            out.push('\n');
+        }
         match tokio::time::timeout(WRITE_TIMEOUT, w.write_all(out.as_bytes())).await {
             Ok(Ok(())) => {}
             _ => return,
         }
-        if !complete {
+        if !complete || !interactive {
+            let _ = w.shutdown().await;
             return;
         }
     }
@@ -176,6 +199,8 @@ pub async fn execute(shared: &Arc<Shared>, cmd: Command) -> String {
             Ok(msg) => format!("{msg}\n"),
             Err(msg) => format!("error: {msg}\n"),
         },
+        // Session commands, handled by the session itself.
+        Command::Prompt | Command::SetTimeoutCli(_) | Command::Quit => String::new(),
         Command::SetProxyState(serving) => {
             crate::lifecycle::set_admin_drain(shared, !serving);
             if serving {
