@@ -15,6 +15,7 @@ pub mod conf;
 pub mod control;
 pub mod daemon;
 pub mod dump;
+pub mod metrics;
 pub mod net;
 pub mod notify;
 pub mod plan;

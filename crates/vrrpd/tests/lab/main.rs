@@ -9,5 +9,6 @@ mod exhaustion;
 mod failover;
 mod full_disk;
 mod keepalived_weights;
+mod metrics;
 mod track_file;
 mod tracking_failover;
