@@ -22,6 +22,7 @@ pub mod server;
 pub mod shared;
 pub mod snapshot;
 pub mod stats;
+pub mod status_page;
 pub mod tls;
 pub mod trace;
 pub mod traffic;

@@ -204,6 +204,7 @@ async fn serve(config: ValidConfig, path: PathBuf) -> Result<()> {
     health_check::start(&shared, &shared.snapshot.load_full());
     let mut tasks = Vec::new();
     tokio::spawn(maintenance(shared.clone()));
+    elb_proxy::status_page::spawn_sampler(shared.clone());
     if let Some(l) = admin_listener {
         tasks.push(tokio::spawn(admin::run(l, shared.clone())));
     }

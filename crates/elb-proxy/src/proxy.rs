@@ -136,6 +136,9 @@ async fn serve(
         if req.uri().path() == "/metrics" {
             return Ok(crate::metrics::response(shared));
         }
+        if req.uri().path() == "/status" {
+            return Ok(crate::status_page::response(shared).await);
+        }
         return Err(RequestError::new(ErrorKind::NotFound, Phase::Route));
     }
     shared.stats.requests_total.fetch_add(1, Relaxed);
