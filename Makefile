@@ -27,6 +27,8 @@ TEST_PACKAGES += nginx-light libnginx-mod-http-echo openssl
 TEST_PACKAGES += prometheus
 # HAProxy tools read the admin socket in the tests: the exporter and hatop (driven in tmux).
 TEST_PACKAGES += prometheus-haproxy-exporter hatop tmux
+# The status page test loads the page in headless Chromium.
+TEST_PACKAGES += chromium
 BENCH_PACKAGES += frr exabgp
 
 .PHONY: all build release test test-deps bench bench-deps lint fmt install uninstall clean demo fuzz deb chaos
