@@ -23,6 +23,12 @@ TEST_PACKAGES += frr
 # elb-check's tests probe real nginx servers (HTTP/2, h2c, PROXY listeners, the echo module)
 # with certificates made by the openssl command.
 TEST_PACKAGES += nginx-light libnginx-mod-http-echo openssl
+# The metrics tests check the exposition with promtool (Debian package prometheus).
+TEST_PACKAGES += prometheus
+# HAProxy tools read the admin socket in the tests: the exporter and hatop (driven in tmux).
+TEST_PACKAGES += prometheus-haproxy-exporter hatop tmux
+# The status page test loads the page in headless Chromium.
+TEST_PACKAGES += chromium
 BENCH_PACKAGES += frr exabgp
 
 .PHONY: all build release test test-deps bench bench-deps lint fmt install uninstall clean demo fuzz deb chaos

@@ -20,5 +20,5 @@ mod server;
 
 pub use bind::{BindError, SocketOptions, bind};
 pub use client::{Client, ClientError};
-pub use line::{Answer, is_error};
+pub use line::{Answer, SessionControl, is_error};
 pub use server::{Handler, Limits, Server, ServerStats, Session, StatsHandle};

@@ -5,6 +5,19 @@
 pub struct Answer {
     text: String,
     bad_request: bool,
+    control: Option<SessionControl>,
+}
+
+/// A command about the session itself, as HAProxy's stats socket has them; only a
+/// [`crate::Session::Stats`] session acts on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionControl {
+    /// `prompt`: toggles interactive mode (the session stays open, answers end with `> `).
+    TogglePrompt,
+    /// `set timeout cli N`: the session's idle timeout.
+    IdleTimeout(std::time::Duration),
+    /// `quit`: the server closes without an answer.
+    Quit,
 }
 
 impl Answer {
@@ -14,7 +27,22 @@ impl Answer {
         Answer {
             text: with_newline(text.into()),
             bad_request: false,
+            control: None,
         }
+    }
+
+    /// No text: the session changes as `control` says.
+    pub fn session(control: SessionControl) -> Self {
+        Answer {
+            text: String::new(),
+            bad_request: false,
+            control: Some(control),
+        }
+    }
+
+    /// The session command this answer carries, if any.
+    pub fn control(&self) -> Option<SessionControl> {
+        self.control
     }
 
     /// `error: MSG`: the command was understood but failed.
@@ -30,7 +58,7 @@ impl Answer {
         }
     }
 
-    /// The text sent, always ending with a newline.
+    /// The text sent: ending with a newline, or empty for a session command.
     pub fn as_str(&self) -> &str {
         &self.text
     }

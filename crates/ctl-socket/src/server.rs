@@ -13,7 +13,7 @@ use tokio::net::unix::OwnedReadHalf;
 use tokio::sync::Semaphore;
 
 use crate::bind::SocketFile;
-use crate::line::{self, Answer, LineError};
+use crate::line::{self, Answer, LineError, SessionControl};
 
 /// What the daemon does with one command line. Called concurrently from several
 /// connections; each call is bounded by [`Limits::handler_timeout`].
@@ -28,8 +28,12 @@ pub enum Session {
     /// One command, one answer, then the server closes (vrrpd's control socket).
     OneCommand,
     /// Commands until the client closes or goes idle; each answer is followed by an empty
-    /// line, as on HAProxy's stats socket (elb-proxy's admin socket).
+    /// line.
     Lines,
+    /// HAProxy's stats-socket session (elb-proxy's admin socket, so HAProxy's tools read it):
+    /// one command, its answer and an empty line, then the server closes; after `prompt`
+    /// ([`crate::SessionControl`]) the session stays open and each answer ends with `> `.
+    Stats,
 }
 
 /// Bounds on each connection and on their number.
@@ -227,7 +231,7 @@ impl Server {
 
 fn busy_answer(name: &str, session: Session) -> String {
     let mut text = format!("error: busy, too many {name} clients\n");
-    if session == Session::Lines {
+    if session != Session::OneCommand {
         text.push('\n');
     }
     text
@@ -253,10 +257,10 @@ enum Read {
     TimedOut { partial: bool },
 }
 
-async fn read_line(reader: &mut BufReader<OwnedReadHalf>, limits: Limits) -> Read {
+async fn read_line(reader: &mut BufReader<OwnedReadHalf>, limits: Limits, idle: Duration) -> Read {
     let mut buf = Vec::new();
     let mut take = (&mut *reader).take(limits.max_line as u64 + 1);
-    match tokio::time::timeout(limits.read_timeout, take.read_until(b'\n', &mut buf)).await {
+    match tokio::time::timeout(idle, take.read_until(b'\n', &mut buf)).await {
         Err(_) => Read::TimedOut {
             partial: !buf.is_empty(),
         },
@@ -272,8 +276,10 @@ async fn serve_connection<H: Handler>(stream: UnixStream, shared: &Shared<H>) {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::with_capacity(1024, read);
     let mut answered = 0u64;
+    let mut interactive = false;
+    let mut idle = limits.read_timeout;
     loop {
-        let raw = match read_line(&mut reader, limits).await {
+        let raw = match read_line(&mut reader, limits, idle).await {
             Read::Line(raw) => raw,
             Read::Closed => return,
             Read::TimedOut { partial } => {
@@ -281,9 +287,9 @@ async fn serve_connection<H: Handler>(stream: UnixStream, shared: &Shared<H>) {
                 if partial || answered == 0 {
                     let answer = Answer::error(format_args!(
                         "no complete command within {}s",
-                        limits.read_timeout.as_secs_f64()
+                        idle.as_secs_f64()
                     ));
-                    let _ = send(&mut write, &answer, shared).await;
+                    let _ = send(&mut write, &answer, shared, interactive).await;
                 }
                 return;
             }
@@ -305,7 +311,15 @@ async fn serve_connection<H: Handler>(stream: UnixStream, shared: &Shared<H>) {
         if answer.is_bad_request() {
             Counters::bump(&counters.bad_requests);
         }
-        if !send(&mut write, &answer, shared).await {
+        if shared.session == Session::Stats {
+            match answer.control() {
+                Some(SessionControl::Quit) => return,
+                Some(SessionControl::TogglePrompt) => interactive = !interactive,
+                Some(SessionControl::IdleTimeout(t)) => idle = t,
+                None => {}
+            }
+        }
+        if !send(&mut write, &answer, shared, interactive).await {
             return;
         }
         answered += 1;
@@ -314,9 +328,32 @@ async fn serve_connection<H: Handler>(stream: UnixStream, shared: &Shared<H>) {
             discard(&mut reader).await;
             return;
         }
-        if !complete || shared.session == Session::OneCommand {
+        let one_command = match shared.session {
+            Session::OneCommand => true,
+            Session::Lines => false,
+            Session::Stats => !interactive,
+        };
+        if !complete || one_command {
+            if shared.session == Session::Stats {
+                let _ = write.shutdown().await;
+            }
             return;
         }
+    }
+}
+
+/// The bytes that end an answer in a session.
+fn terminator(session: Session, answer: &Answer, interactive: bool) -> &'static [u8] {
+    match session {
+        Session::Lines => b"\n",
+        Session::OneCommand => b"",
+        // The empty line after a text; a session command answers the empty line alone.
+        Session::Stats => match (answer.as_str().is_empty(), interactive) {
+            (false, false) => b"\n",
+            (false, true) => b"\n> ",
+            (true, false) => b"\n",
+            (true, true) => b"> ",
+        },
     }
 }
 
@@ -325,11 +362,9 @@ async fn send<H>(
     write: &mut tokio::net::unix::OwnedWriteHalf,
     answer: &Answer,
     shared: &Shared<H>,
+    interactive: bool,
 ) -> bool {
-    let terminator: &[u8] = match shared.session {
-        Session::Lines => b"\n",
-        Session::OneCommand => b"",
-    };
+    let terminator = terminator(shared.session, answer, interactive);
     let once = async {
         write.write_all(answer.as_str().as_bytes()).await?;
         write.write_all(terminator).await?;

@@ -20,6 +20,8 @@ pub enum Format {
     Csv,
     /// One JSON document.
     Json,
+    /// elb-proxy's own compact CSV (the layout before the HAProxy one).
+    Elb,
 }
 
 /// One parsed command.
@@ -47,6 +49,15 @@ pub enum Command {
     Reload,
     /// Whole-proxy drain (health 503, vrrpd told) or back to serving.
     SetProxyState(bool),
+    /// `reopen logs`: reopen the access log file (logrotate).
+    ReopenLogs,
+    /// `prompt`: toggle HAProxy's interactive mode (the connection stays open, each
+    /// answer is followed by the `> ` prompt); hatop and other HAProxy tools use it.
+    Prompt,
+    /// `set timeout cli N`: this session's idle timeout, in seconds (1..=3600).
+    SetTimeoutCli(u64),
+    /// `quit`: close this session.
+    Quit,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,6 +81,9 @@ pub enum ParseError {
     #[error("unexpected extra words")]
     /// Words after a complete command.
     Extra,
+    #[error("timeout must be whole seconds 1..=3600")]
+    /// Not a timeout in 1..=3600 seconds.
+    BadTimeout,
     #[error("missing argument")]
     /// A required word is missing.
     Missing,
@@ -79,7 +93,7 @@ pub enum ParseError {
 pub const HELP: &str = "\
 help                                   this list
 show info                              process information
-show stat [json]                       per cluster and member counters (CSV or JSON)
+show stat [json|elb]                   counters: HAProxy 2.6 CSV, JSON, or elb-proxy's CSV
 show servers state                     members' admin state, health and weight
 disable server CLUSTER/MEMBER          put a member in maintenance (no traffic)
 enable server CLUSTER/MEMBER           back to ready
@@ -88,6 +102,10 @@ set weight CLUSTER/MEMBER N            0..1000 (also: set server C/M weight N)
 get weight CLUSTER/MEMBER
 reload                                 reload the config file (kept if invalid)
 set proxy state drain|ready            whole proxy: health 503 + vrrpd told / serve again
+reopen logs                            reopen the access log file (logrotate)
+prompt                                 interactive mode (HAProxy's): stay connected, '> ' prompt
+set timeout cli N                      this session's idle timeout, 1..3600 s
+quit                                   close the session
 ";
 
 fn server(word: Option<&str>) -> Result<ServerRef, ParseError> {
@@ -136,9 +154,26 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
         ("help", None) => return Ok(Command::Help),
         ("reload", None) => return Ok(Command::Reload),
         ("show", Some("info")) => Command::ShowInfo,
+        ("reopen", Some("logs")) => Command::ReopenLogs,
+        ("prompt", None) => return Ok(Command::Prompt),
+        ("quit", None) => return Ok(Command::Quit),
+        ("set", Some("timeout")) => match (words.next(), words.next()) {
+            (Some("cli"), Some(n)) => match n.parse::<u64>() {
+                Ok(n @ 1..=3600) => Command::SetTimeoutCli(n),
+                _ => return Err(ParseError::BadTimeout),
+            },
+            (Some("cli"), None) => return Err(ParseError::Missing),
+            _ => return Err(ParseError::Unknown),
+        },
         ("show", Some("stat")) => match words.next() {
             None => return Ok(Command::ShowStat(Format::Csv)),
             Some("json" | "typed") => Command::ShowStat(Format::Json),
+            Some("elb") => Command::ShowStat(Format::Elb),
+            // HAProxy's "all proxies, all types, all servers" filter, sent by hatop.
+            Some("-1") => match (words.next(), words.next()) {
+                (Some("-1"), Some("-1")) => Command::ShowStat(Format::Csv),
+                _ => return Err(ParseError::Unknown),
+            },
             Some(_) => return Err(ParseError::Unknown),
         },
         ("show", Some("servers")) => match words.next() {
@@ -221,6 +256,18 @@ mod tests {
             Ok(Command::GetWeight(s("app", "m1")))
         );
         assert_eq!(parse("reload"), Ok(Command::Reload));
+        assert_eq!(parse("reopen logs"), Ok(Command::ReopenLogs));
+        assert_eq!(parse("prompt"), Ok(Command::Prompt));
+        assert_eq!(parse("quit"), Ok(Command::Quit));
+        assert_eq!(parse("set timeout cli 60"), Ok(Command::SetTimeoutCli(60)));
+        assert_eq!(parse("set timeout cli 0"), Err(ParseError::BadTimeout));
+        assert_eq!(parse("set timeout cli 9999"), Err(ParseError::BadTimeout));
+        assert_eq!(parse("show stat elb"), Ok(Command::ShowStat(Format::Elb)));
+        assert_eq!(
+            parse("show stat -1 -1 -1"),
+            Ok(Command::ShowStat(Format::Csv))
+        );
+        assert_eq!(parse("show stat 1 2 3"), Err(ParseError::Unknown));
         assert_eq!(
             parse("set proxy state drain"),
             Ok(Command::SetProxyState(false))

@@ -1,14 +1,100 @@
-//! Access log: one line per proxied request, off unless configured (it costs a lock and a
-//! write per request). Format, space separated:
-//! `RFC3339-time client-ip "METHOD path HTTP/x" status body-bytes cluster member duration-us outcome`.
+//! Access log: one line per answer the proxy sends, proxied or local (400/404/413/414/431,
+//! 502/503/504). Lines are formatted and written by a dedicated thread fed through a
+//! bounded queue: a slow disk never stalls a request, and a line that finds the queue full
+//! is dropped and counted (`elb_proxy_access_log_dropped_total`). SIGUSR1 and the admin
+//! command `reopen logs` reopen the file, for logrotate.
 
-use std::io::{LineWriter, Write};
-use std::path::Path;
-use std::sync::Mutex;
+pub mod format;
 
-/// Where lines go.
+use std::io::{BufWriter, Write};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::time::{Duration, SystemTime};
+
+pub use format::{Format, FormatError};
+
+/// Access log writer counters (process-wide: they survive reloads, which open a new log).
+#[derive(Debug, Default)]
+pub struct LogStats {
+    /// Lines handed to the writer.
+    pub queued: AtomicU64,
+    /// Lines dropped because the writer's queue was full (a slow disk).
+    pub dropped: AtomicU64,
+    /// Lines the writer failed to write (full disk, closed pipe).
+    pub write_errors: AtomicU64,
+    /// Times the log file was reopened.
+    pub reopens: AtomicU64,
+}
+
+/// The counters of every access log this process opened.
+pub static LOG_STATS: LogStats = LogStats {
+    queued: AtomicU64::new(0),
+    dropped: AtomicU64::new(0),
+    write_errors: AtomicU64::new(0),
+    reopens: AtomicU64::new(0),
+};
+
+/// One answer's record.
+#[derive(Debug, Clone, Default)]
+pub struct Entry {
+    /// When the request head arrived.
+    pub time: Option<SystemTime>,
+    /// The TCP peer.
+    pub client: Option<IpAddr>,
+    /// The client's X-Forwarded-For header as received (kept only from trusted peers' view).
+    pub forwarded_for: Option<String>,
+    /// Listener name.
+    pub listener: String,
+    /// Request method (`-` when the head could not be parsed).
+    pub method: String,
+    /// Request target: path and query, as sent.
+    pub target: String,
+    /// `HTTP/1.1`, `HTTP/2.0`, ...
+    pub version: &'static str,
+    /// Host header (or the authority of an absolute target).
+    pub host: Option<String>,
+    /// Status sent.
+    pub status: u16,
+    /// Request bytes received (head plus declared body length).
+    pub bytes_in: u64,
+    /// Response body bytes sent.
+    pub bytes_out: u64,
+    /// User-Agent header.
+    pub user_agent: Option<String>,
+    /// Referer header.
+    pub referer: Option<String>,
+    /// The client's X-Request-Id, or one made up for this line.
+    pub request_id: String,
+    /// Route name (empty before routing).
+    pub route: String,
+    /// Cluster name (empty when none was chosen).
+    pub cluster: String,
+    /// Member name (empty when none was chosen).
+    pub member: String,
+    /// Further members tried after a failure.
+    pub retries: u32,
+    /// From the request head to a member being chosen.
+    pub queue: Option<Duration>,
+    /// Time to open a fresh member connection (zero on a pooled one).
+    pub connect: Option<Duration>,
+    /// From the request head to the member's response head.
+    pub first_byte: Option<Duration>,
+    /// From the request head to the last byte of the answer.
+    pub total: Duration,
+    /// Who ended the exchange and in which phase, in HAProxy's two-letter form.
+    pub termination: &'static str,
+}
+
+enum Msg {
+    Line(Box<Entry>),
+    Reopen(std::sync::mpsc::Sender<Result<(), String>>),
+}
+
+/// The running access log: a queue into the writer thread.
 pub struct AccessLog {
-    out: Mutex<LineWriter<Box<dyn Write + Send>>>,
+    tx: SyncSender<Msg>,
 }
 
 impl std::fmt::Debug for AccessLog {
@@ -17,133 +103,134 @@ impl std::fmt::Debug for AccessLog {
     }
 }
 
-/// One request's line.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    /// Client address (the TCP peer).
-    pub client: std::net::IpAddr,
-    /// Request method.
-    pub method: http::Method,
-    /// Request path (without the query string).
-    pub path: String,
-    /// HTTP version of the client's request.
-    pub version: http::Version,
-    /// Status sent to the client.
-    pub status: u16,
-    /// Response body bytes sent.
-    pub bytes: u64,
-    /// Cluster that served the request.
-    pub cluster: String,
-    /// Member that served the request.
-    pub member: String,
-    /// From the request head to the last body byte, in microseconds.
-    pub duration_us: u128,
-    /// How the exchange ended (`ok`, `member-broke-body`, `client-gone`, `timeout`).
-    pub outcome: &'static str,
+/// Where the writer writes.
+enum Sink {
+    Stderr,
+    File(PathBuf, BufWriter<std::fs::File>),
+}
+
+fn open_file(path: &Path) -> std::io::Result<BufWriter<std::fs::File>> {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    Ok(BufWriter::with_capacity(64 * 1024, f))
+}
+
+impl Sink {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<()> {
+        match self {
+            Self::Stderr => std::io::stderr().write_all(line),
+            Self::File(_, w) => w.write_all(line),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Stderr => Ok(()),
+            Self::File(_, w) => w.flush(),
+        }
+    }
+
+    fn reopen(&mut self) -> Result<(), String> {
+        if let Self::File(path, w) = self {
+            let _ = w.flush();
+            // On failure the old file stays open, so lines keep going somewhere.
+            *w = open_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        LOG_STATS.reopens.fetch_add(1, Relaxed);
+        Ok(())
+    }
 }
 
 impl AccessLog {
-    /// Opens (appends to) a file, or uses stderr for the path `stderr`.
-    pub fn open(path: &Path) -> std::io::Result<Self> {
-        let out: Box<dyn Write + Send> = if path == Path::new("stderr") {
-            Box::new(std::io::stderr())
+    /// Opens (appends to) the configured file, or stderr for the path `stderr`, and starts
+    /// the writer thread. A bad template is refused here, so a config with one fails to load.
+    pub fn open(cfg: &elb_proxy_core::config::AccessLog) -> Result<Self, String> {
+        let format = Format::from_config(cfg).map_err(|e| e.to_string())?;
+        let sink = if cfg.path == Path::new("stderr") {
+            Sink::Stderr
         } else {
-            Box::new(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)?,
+            Sink::File(
+                cfg.path.clone(),
+                open_file(&cfg.path).map_err(|e| e.to_string())?,
             )
         };
-        Ok(Self {
-            out: Mutex::new(LineWriter::new(out)),
-        })
+        let (tx, rx) = std::sync::mpsc::sync_channel(cfg.buffer.max(1));
+        std::thread::Builder::new()
+            .name("access-log".into())
+            .spawn(move || writer(rx, sink, format))
+            .map_err(|e| format!("access log thread: {e}"))?;
+        Ok(Self { tx })
     }
 
-    /// Writes one line; a failing write (full disk) is dropped, never blocks serving.
-    pub fn write(&self, e: &Entry) {
-        let line = format_entry(e, &now_rfc3339());
-        if let Ok(mut out) = self.out.lock() {
-            let _ = out.write_all(line.as_bytes());
+    /// Queues one line; when the queue is full the line is dropped and counted.
+    pub fn write(&self, e: Entry) {
+        match self.tx.try_send(Msg::Line(Box::new(e))) {
+            Ok(()) => {
+                LOG_STATS.queued.fetch_add(1, Relaxed);
+            }
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                LOG_STATS.dropped.fetch_add(1, Relaxed);
+            }
         }
     }
-}
 
-/// The line for an entry (pure, for tests).
-pub fn format_entry(e: &Entry, time: &str) -> String {
-    let path: String = e
-        .path
-        .chars()
-        .map(|c| if c == '"' || c.is_control() { '_' } else { c })
-        .collect();
-    format!(
-        "{time} {} \"{} {} {:?}\" {} {} {} {} {} {}\n",
-        e.client,
-        e.method,
-        path,
-        e.version,
-        e.status,
-        e.bytes,
-        e.cluster,
-        e.member,
-        e.duration_us,
-        e.outcome
-    )
-}
-
-fn now_rfc3339() -> String {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, day) = civil_from_days(days as i64);
-    format!(
-        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60,
-        d.subsec_millis()
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_and_line_format() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_454), (2026, 1, 1));
-        let e = Entry {
-            client: "198.18.0.1".parse().unwrap(),
-            method: http::Method::GET,
-            path: "/a\"b".into(),
-            version: http::Version::HTTP_11,
-            status: 200,
-            bytes: 12,
-            cluster: "app".into(),
-            member: "m1".into(),
-            duration_us: 345,
-            outcome: "ok",
-        };
-        assert_eq!(
-            format_entry(&e, "T"),
-            "T 198.18.0.1 \"GET /a_b HTTP/1.1\" 200 12 app m1 345 ok\n"
-        );
+    /// Reopens the file after the lines queued before it are written (blocking: run it off
+    /// the runtime's threads). Bounded by `within`.
+    pub fn reopen(&self, within: Duration) -> Result<(), String> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.tx
+            .send(Msg::Reopen(tx))
+            .map_err(|_| "access log writer stopped".to_string())?;
+        rx.recv_timeout(within)
+            .map_err(|_| "access log writer did not answer in time".to_string())?
     }
+}
+
+/// Reopens the running access log (SIGUSR1, `reopen logs`), logging the outcome.
+pub async fn reopen(shared: &std::sync::Arc<crate::shared::Shared>) -> Result<String, String> {
+    let Some(log) = shared.access_log.load_full() else {
+        return Ok("no access log configured".into());
+    };
+    let r = tokio::task::spawn_blocking(move || log.reopen(Duration::from_secs(5)))
+        .await
+        .map_err(|e| format!("access log reopen: {e}"))
+        .and_then(|r| r);
+    match &r {
+        Ok(()) => tracing::info!("access log reopened"),
+        Err(e) => {
+            tracing::error!(error = %e, "access log reopen failed, writing on to the old file")
+        }
+    }
+    r.map(|()| "access log reopened".into())
+}
+
+/// The writer thread: formats and writes lines, flushing whenever the queue runs empty;
+/// ends when the log is replaced (reload) or the process ends.
+fn writer(rx: Receiver<Msg>, mut sink: Sink, format: Format) {
+    let mut line = String::with_capacity(512);
+    while let Ok(first) = rx.recv() {
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Line(e) => {
+                    line.clear();
+                    format.write(&e, &mut line);
+                    if sink.write(line.as_bytes()).is_err() {
+                        LOG_STATS.write_errors.fetch_add(1, Relaxed);
+                    }
+                }
+                Msg::Reopen(reply) => {
+                    let r = sink.reopen();
+                    let _ = reply.send(r);
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        if sink.flush().is_err() {
+            LOG_STATS.write_errors.fetch_add(1, Relaxed);
+        }
+    }
+    let _ = sink.flush();
 }

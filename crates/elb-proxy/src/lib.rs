@@ -10,6 +10,7 @@
 pub mod access_log;
 pub mod admin;
 pub mod body;
+pub mod haproxy_stat;
 pub mod health_check;
 pub mod lifecycle;
 pub mod listeners;
@@ -21,5 +22,8 @@ pub mod server;
 pub mod shared;
 pub mod snapshot;
 pub mod stats;
+pub mod status_page;
 pub mod tls;
+pub mod trace;
+pub mod traffic;
 pub mod upstream;

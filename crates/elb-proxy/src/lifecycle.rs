@@ -21,7 +21,7 @@ pub fn open_access_log(
 ) -> Result<Option<Arc<crate::access_log::AccessLog>>, String> {
     match &cfg.access_log {
         None => Ok(None),
-        Some(a) => crate::access_log::AccessLog::open(&a.path)
+        Some(a) => crate::access_log::AccessLog::open(a)
             .map(|l| Some(Arc::new(l)))
             .map_err(|e| format!("access log {}: {e}", a.path.display())),
     }

@@ -202,6 +202,7 @@ async fn serve(config: ValidConfig, path: PathBuf) -> Result<()> {
     health_check::start(&shared, &shared.snapshot.load_full());
     let mut tasks = Vec::new();
     tokio::spawn(maintenance(shared.clone()));
+    elb_proxy::status_page::spawn_sampler(shared.clone());
     if let Some(l) = admin_listener {
         tasks.push(tokio::spawn(admin::run(l, shared.clone())));
     }
@@ -224,6 +225,7 @@ struct SignalHandlers {
     hup: tokio::signal::unix::Signal,
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
+    usr1: tokio::signal::unix::Signal,
 }
 
 impl SignalHandlers {
@@ -233,6 +235,7 @@ impl SignalHandlers {
             hup: signal(SignalKind::hangup()).context("SIGHUP handler")?,
             term: signal(SignalKind::terminate()).context("SIGTERM handler")?,
             int: signal(SignalKind::interrupt()).context("SIGINT handler")?,
+            usr1: signal(SignalKind::user_defined1()).context("SIGUSR1 handler")?,
         })
     }
 }
@@ -243,11 +246,15 @@ async fn signals(shared: &Arc<Shared>, handlers: SignalHandlers) -> Result<()> {
         mut hup,
         mut term,
         mut int,
+        mut usr1,
     } = handlers;
     loop {
         tokio::select! {
             _ = hup.recv() => {
                 let _ = lifecycle::reload(shared).await;
+            }
+            _ = usr1.recv() => {
+                let _ = elb_proxy::access_log::reopen(shared).await;
             }
             _ = term.recv() => return Ok(()),
             _ = int.recv() => return Ok(()),

@@ -24,6 +24,7 @@ use crate::relay::Exchange;
 use crate::shared::Shared;
 use crate::snapshot::{LiveCluster, Snapshot};
 use crate::stats::local_error_index;
+use crate::trace::RequestTrace;
 use crate::upstream::{NotSentCause, SendError};
 
 /// What a client connection serves.
@@ -48,6 +49,8 @@ pub struct ConnCtx {
     pub mode: Mode,
     /// Idle tracking of a parkable HTTP/1.1 connection (see `park`).
     pub park: Option<Arc<crate::park::ParkState>>,
+    /// The accepting listener's counters.
+    pub listener: Arc<crate::traffic::ListenerStats>,
 }
 
 /// A short local answer with the proxy's own headers (never cached).
@@ -94,11 +97,25 @@ fn health_answer(shared: &Shared, method: &Method) -> Response<ResponseBody> {
 /// hyper service entry point.
 pub async fn handle(
     ctx: Arc<ConnCtx>,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, Infallible> {
+    let trace = RequestTrace::begin_for(&ctx, &mut req);
     Ok(match serve(&ctx, req).await {
-        Ok(r) => r,
-        Err(e) => error_answer(&ctx.shared, e),
+        Ok(r) => {
+            if let Some(t) = &trace {
+                t.finish_local(&ctx.shared, &r, "--");
+            }
+            r
+        }
+        Err(e) => {
+            let termination = crate::trace::termination_of(&e);
+            crate::trace::count_rejection(&ctx.shared, &e);
+            let r = error_answer(&ctx.shared, e);
+            if let Some(t) = &trace {
+                t.finish_local(&ctx.shared, &r, termination);
+            }
+            r
+        }
     })
 }
 
@@ -118,6 +135,9 @@ async fn serve(
     if ctx.mode == Mode::Metrics {
         if req.uri().path() == "/metrics" {
             return Ok(crate::metrics::response(shared));
+        }
+        if req.uri().path() == "/status" {
+            return Ok(crate::status_page::response(shared).await);
         }
         return Err(RequestError::new(ErrorKind::NotFound, Phase::Route));
     }
@@ -171,6 +191,9 @@ fn route(
         .router
         .route(&head)
         .ok_or(RequestError::new(ErrorKind::NoRoute, Phase::Route))?;
+    if let Some(t) = RequestTrace::of(req) {
+        t.routed(&r.name, &snap.clusters[r.cluster].name);
+    }
     Ok(Routed {
         cluster: r.cluster,
         rewrite_host: r.rewrite_host.clone(),
@@ -194,13 +217,7 @@ fn prepare<'a>(
         let value = cookie_value(req.headers(), name)?;
         cluster.member_index(value)
     });
-    let log_info = ctx.shared.access_log.load().is_some().then(|| {
-        (
-            req.method().clone(),
-            req.uri().path().to_string(),
-            req.version(),
-        )
-    });
+    let trace = RequestTrace::of(&req).cloned();
     let (mut parts, body) = req.into_parts();
     let client_upgrade: Option<OnUpgrade> = parts.extensions.remove::<OnUpgrade>();
     let upgrade = strip_hop_by_hop(&mut parts.headers);
@@ -229,7 +246,7 @@ fn prepare<'a>(
         deadline: routed
             .total_timeout
             .map(|t| tokio::time::Instant::now() + t),
-        log_info,
+        trace,
     };
     (Request::from_parts(parts, body), upgrade, exchange)
 }
@@ -277,6 +294,9 @@ async fn forward(
             ));
         };
         let member = &cluster.members[idx];
+        if let Some(t) = &exchange.trace {
+            t.attempt(cluster, idx, tried.len());
+        }
         member.stats.requests.fetch_add(1, Relaxed);
         if !tried.is_empty() {
             cluster.stats.retries.fetch_add(1, Relaxed);
@@ -296,6 +316,9 @@ async fn forward(
             Ok((resp, sender)) => {
                 cluster.stats.requests.fetch_add(1, Relaxed);
                 cluster.stats.latency.observe(exchange.start.elapsed());
+                if let Some(t) = &exchange.trace {
+                    t.answered(cluster, idx, &resp);
+                }
                 // hyper's client bounds the head only loosely; the member's head gets the
                 // same limit as a client's, and an oversized one is a broken answer.
                 let head_bytes: usize = resp

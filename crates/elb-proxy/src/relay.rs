@@ -7,14 +7,13 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use http::header::{self, HeaderValue};
-use http::{Method, Response, StatusCode, Version};
+use http::{Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 
 use elb_proxy_core::{FailureCause, strip_hop_by_hop};
 
-use crate::access_log::Entry;
 use crate::body::{BodyOutcome, Completion, ResponseBody};
 use crate::proxy::{ConnCtx, member_failed};
 use crate::shared::Shared;
@@ -33,8 +32,8 @@ pub(crate) struct Exchange<'a> {
     pub(crate) start: Instant,
     /// The whole-exchange deadline (`request_total`).
     pub(crate) deadline: Option<tokio::time::Instant>,
-    /// Method, path and version for the access log, when it is on.
-    pub(crate) log_info: Option<(Method, String, Version)>,
+    /// The request's record (durations, access log).
+    pub(crate) trace: Option<Arc<crate::trace::RequestTrace>>,
 }
 
 impl Exchange<'_> {
@@ -51,9 +50,9 @@ impl Exchange<'_> {
             cluster,
             sticky,
             client_upgrade,
-            start,
+            start: _,
             deadline,
-            log_info,
+            trace,
         } = self;
         let member = &cluster.members[idx];
         let status = resp.status();
@@ -92,9 +91,8 @@ impl Exchange<'_> {
             cluster: cluster.clone(),
             idx,
             sender: Some(sender),
-            start,
             status: status.as_u16(),
-            log: log_info.map(|(m, p, v)| (ctx.fwd.peer, m, p, v)),
+            trace,
             shared: ctx.shared.clone(),
         };
         Response::from_parts(
@@ -166,9 +164,8 @@ struct Done {
     cluster: Arc<LiveCluster>,
     idx: usize,
     sender: Option<Sender>,
-    start: Instant,
     status: u16,
-    log: Option<(std::net::IpAddr, Method, String, Version)>,
+    trace: Option<Arc<crate::trace::RequestTrace>>,
     shared: Arc<Shared>,
 }
 
@@ -193,26 +190,9 @@ impl Completion for Done {
             BodyOutcome::ClientGone => {}
         }
         self.cluster.lock().finish(self.idx);
-        if let Some((client, method, path, version)) = self.log.take() {
-            if let Some(log) = self.shared.access_log.load().as_ref() {
-                log.write(&Entry {
-                    client,
-                    method,
-                    path,
-                    version,
-                    status: self.status,
-                    bytes,
-                    cluster: self.cluster.name.clone(),
-                    member: member.name.clone(),
-                    duration_us: self.start.elapsed().as_micros(),
-                    outcome: match outcome {
-                        BodyOutcome::Complete => "ok",
-                        BodyOutcome::MemberFailed => "member-broke-body",
-                        BodyOutcome::ClientGone => "client-gone",
-                        BodyOutcome::TimedOut => "timeout",
-                    },
-                });
-            }
+        if let Some(t) = self.trace.take() {
+            let termination = crate::trace::termination_of_body(outcome);
+            t.finish(&self.shared, self.status, bytes, termination);
         }
     }
 }

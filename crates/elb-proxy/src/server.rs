@@ -31,6 +31,7 @@ use crate::listeners::ListenerSettings;
 use crate::proxy::{ConnCtx, handle};
 use crate::shared::Shared;
 use crate::snapshot::Snapshot;
+use crate::traffic::ListenerStats;
 use elb_proxy_core::Forwarding;
 use elb_proxy_core::config::Config;
 
@@ -108,12 +109,14 @@ enum Proto {
 struct ConnGuard {
     shared: Arc<Shared>,
     per_listener: Arc<AtomicI64>,
+    listener: Arc<ListenerStats>,
 }
 
 impl Drop for ConnGuard {
     fn drop(&mut self) {
         self.shared.stats.connections_active.fetch_sub(1, Relaxed);
         self.per_listener.fetch_sub(1, Relaxed);
+        self.listener.open.fetch_sub(1, Relaxed);
         self.shared.connection_closed.notify_waiters();
     }
 }
@@ -133,6 +136,7 @@ pub async fn run_listener(
     let (drain, drain_rx) = tokio::sync::watch::channel(false);
     let per_listener = Arc::new(AtomicI64::new(0));
     let mut cached: Option<(Arc<Snapshot>, Arc<ConnBuilders>)> = None;
+    let mut lstats = shared.stats.traffic.listener(&settings.load().name);
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
@@ -157,15 +161,24 @@ pub async fn run_listener(
             .is_some_and(|m| per_listener.load(Relaxed) >= m as i64);
         if over_global || over_listener {
             shared.stats.connections_refused.fetch_add(1, Relaxed);
+            shared
+                .stats
+                .reject(crate::stats::Rejection::ConnectionLimit);
             drop(stream);
             continue;
         }
         shared.stats.connections_active.fetch_add(1, Relaxed);
         shared.stats.connections_total.fetch_add(1, Relaxed);
         per_listener.fetch_add(1, Relaxed);
+        if lstats.name != spec.name {
+            lstats = shared.stats.traffic.listener(&spec.name);
+        }
+        lstats.open.fetch_add(1, Relaxed);
+        lstats.accepted.fetch_add(1, Relaxed);
         let guard = ConnGuard {
             shared: shared.clone(),
             per_listener: per_listener.clone(),
+            listener: lstats.clone(),
         };
         let builder = match &cached {
             Some((r, b)) if Arc::ptr_eq(r, &rt) => b.clone(),
@@ -184,6 +197,7 @@ pub async fn run_listener(
             fwd: Forwarding::new(peer.ip(), rt.is_trusted(peer.ip()), tls, rt.forward_set),
             mode: spec.mode,
             park: parks.then(|| Arc::new(ParkState::default())),
+            listener: lstats.clone(),
         });
         let header_timeout = rt.config.timeouts.request_header.0;
         drop(rt);
@@ -211,6 +225,7 @@ pub async fn run_listener(
                 None => serve(stream, &builder, plain, ctx, shutdown_rx).await,
                 Some(acc) => match tokio::time::timeout(header_timeout, acc.accept(stream)).await {
                     Ok(Ok(tls)) => {
+                        ctx.shared.stats.tls_handshakes.fetch_add(1, Relaxed);
                         let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
                         serve(
                             tls,
@@ -221,8 +236,16 @@ pub async fn run_listener(
                         )
                         .await
                     }
-                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    Ok(Err(e)) => {
+                        ctx.shared.stats.tls_failed(crate::trace::tls_failure(&e));
+                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    }
+                    Err(_) => {
+                        ctx.shared
+                            .stats
+                            .tls_failed(crate::stats::TlsFailure::Timeout);
+                        tracing::debug!(%peer, "TLS handshake timed out");
+                    }
                 },
             }
         });
@@ -311,6 +334,7 @@ async fn serve_parked(
             Some(Run::Done(r)) => {
                 if let Err(e) = r {
                     tracing::debug!(error = %e, "client connection ended with an error");
+                    conn_error(&ctx, &e);
                 }
                 return;
             }
@@ -353,22 +377,31 @@ async fn serve<I>(
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let on_error = {
+        let ctx = ctx.clone();
+        move |e: &(dyn std::error::Error + 'static)| conn_error(&ctx, e)
+    };
     let svc = service_fn(move |req| handle(ctx.clone(), req));
     let io = TokioIo::new(io);
     match proto {
         Proto::H1 => {
             let conn = builders.h1.serve_connection(io, svc).with_upgrades();
-            drive(conn, shutdown, |c| c.graceful_shutdown()).await;
+            drive(conn, shutdown, |c| c.graceful_shutdown(), on_error).await;
         }
         Proto::H2 => {
             let conn = builders.h2.serve_connection(io, svc);
-            drive(conn, shutdown, |c| c.graceful_shutdown()).await;
+            drive(conn, shutdown, |c| c.graceful_shutdown(), on_error).await;
         }
         Proto::Auto => {
             let conn = builders.auto.serve_connection_with_upgrades(io, svc);
-            drive(conn, shutdown, |c| c.graceful_shutdown()).await;
+            drive(conn, shutdown, |c| c.graceful_shutdown(), on_error).await;
         }
     }
+}
+
+/// A client connection's error: hyper's own answers (400, 414, 431) are counted and logged.
+fn conn_error(ctx: &ConnCtx, e: &(dyn std::error::Error + 'static)) {
+    crate::trace::client_conn_error(&ctx.shared, &ctx.listener, ctx.fwd.peer, e);
 }
 
 /// Runs a connection; on shutdown asks it to finish gracefully and waits for that.
@@ -376,16 +409,19 @@ async fn drive<C, E>(
     conn: C,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
     graceful: impl FnOnce(std::pin::Pin<&mut C>),
+    on_error: impl FnOnce(&(dyn std::error::Error + 'static)),
 ) where
     C: std::future::Future<Output = Result<(), E>>,
-    E: std::fmt::Display,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     tokio::pin!(conn);
     tokio::select! {
         biased;
         r = conn.as_mut() => {
             if let Err(e) = r {
+                let e: Box<dyn std::error::Error + Send + Sync> = e.into();
                 tracing::debug!(error = %e, "client connection ended with an error");
+                on_error(&*e);
             }
             return;
         }

@@ -31,6 +31,19 @@ impl Histogram {
         self.sum_us.fetch_add(d.as_micros() as u64, Relaxed);
     }
 
+    /// Observations so far.
+    pub fn count(&self) -> u64 {
+        self.count.load(Relaxed)
+    }
+
+    /// Observations and their sum in seconds.
+    pub fn count_and_sum(&self) -> (u64, f64) {
+        (
+            self.count.load(Relaxed),
+            self.sum_us.load(Relaxed) as f64 / 1e6,
+        )
+    }
+
     /// Writes `name_bucket`, `name_sum`, `name_count` lines with the given labels.
     pub fn render(&self, out: &mut String, name: &str, labels: &str) {
         let mut cumulative = 0;
@@ -72,6 +85,12 @@ pub struct MemberStats {
     pub check_failed: AtomicU64,
     /// Response body bytes relayed to clients.
     pub bytes_out: AtomicU64,
+    /// Request bytes sent to the member (head estimate plus declared body length).
+    pub bytes_in: AtomicU64,
+    /// Time to open a fresh connection to the member (pooled ones are not counted).
+    pub connect_time: Histogram,
+    /// From the request's arrival to the member's response head.
+    pub first_byte: Histogram,
     /// Unix time of the last state change.
     pub last_change: AtomicU64,
     /// Last active check: 0 none, 1 ok, 2 failed.
@@ -133,7 +152,113 @@ pub struct GlobalStats {
     /// Reloads refused (the old config kept).
     pub reloads_failed: AtomicU64,
     /// Answers the proxy produced itself for errors, by status.
-    pub local_errors: [AtomicU64; 6],
+    pub local_errors: [AtomicU64; LOCAL_ERROR_CODES.len()],
+    /// Requests or connections refused, by `Rejection`.
+    pub rejections: [AtomicU64; Rejection::ALL.len()],
+    /// TLS handshakes that completed.
+    pub tls_handshakes: AtomicU64,
+    /// TLS handshakes that failed, by `TlsFailure`.
+    pub tls_failures: [AtomicU64; TlsFailure::ALL.len()],
+    /// Per-listener and per-route counters, keyed by name.
+    pub traffic: crate::traffic::Traffic,
+}
+
+/// The connect time of a fresh member connection, carried in the response's extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectTime(pub Duration);
+
+/// Why a request or connection was refused before reaching a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// hyper could not parse the request head (400).
+    BadRequest,
+    /// The request head was larger than `limits.max_header_bytes` (431).
+    HeaderTooLarge,
+    /// The request target was too long (414).
+    UriTooLong,
+    /// The body was above the route's limit (413).
+    BodyTooLarge,
+    /// No route matched (404).
+    NoRoute,
+    /// A connection limit was reached: closed at once.
+    ConnectionLimit,
+}
+
+impl Rejection {
+    /// Every reason, in metric order.
+    pub const ALL: [Rejection; 6] = [
+        Self::BadRequest,
+        Self::HeaderTooLarge,
+        Self::UriTooLong,
+        Self::BodyTooLarge,
+        Self::NoRoute,
+        Self::ConnectionLimit,
+    ];
+
+    /// The `reason` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "bad_request",
+            Self::HeaderTooLarge => "header_too_large",
+            Self::UriTooLong => "uri_too_long",
+            Self::BodyTooLarge => "body_too_large",
+            Self::NoRoute => "no_route",
+            Self::ConnectionLimit => "connection_limit",
+        }
+    }
+}
+
+/// Why a TLS handshake failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsFailure {
+    /// Not done within `timeouts.request_header`.
+    Timeout,
+    /// The client closed the connection during the handshake.
+    ClientClosed,
+    /// The client sent something that is not a valid TLS handshake.
+    Protocol,
+    /// No common protocol version, cipher suite or ALPN protocol.
+    Incompatible,
+    /// The client sent an alert (it refused our certificate, for example).
+    AlertReceived,
+    /// Any other error (socket errors).
+    Other,
+}
+
+impl TlsFailure {
+    /// Every reason, in metric order.
+    pub const ALL: [TlsFailure; 6] = [
+        Self::Timeout,
+        Self::ClientClosed,
+        Self::Protocol,
+        Self::Incompatible,
+        Self::AlertReceived,
+        Self::Other,
+    ];
+
+    /// The `reason` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Timeout => "timeout",
+            Self::ClientClosed => "client_closed",
+            Self::Protocol => "protocol",
+            Self::Incompatible => "incompatible",
+            Self::AlertReceived => "alert_received",
+            Self::Other => "other",
+        }
+    }
+}
+
+impl GlobalStats {
+    /// Counts a rejection.
+    pub fn reject(&self, r: Rejection) {
+        self.rejections[r as usize].fetch_add(1, Relaxed);
+    }
+
+    /// Counts a failed TLS handshake.
+    pub fn tls_failed(&self, f: TlsFailure) {
+        self.tls_failures[f as usize].fetch_add(1, Relaxed);
+    }
 }
 
 /// Index into `GlobalStats::local_errors`.
@@ -145,12 +270,14 @@ pub fn local_error_index(status: u16) -> Option<usize> {
         503 => Some(3),
         504 => Some(4),
         404 => Some(5),
+        400 => Some(6),
+        414 => Some(7),
         _ => None,
     }
 }
 
 /// The status of each `GlobalStats::local_errors` slot.
-pub const LOCAL_ERROR_CODES: [u16; 6] = [413, 431, 502, 503, 504, 404];
+pub const LOCAL_ERROR_CODES: [u16; 8] = [413, 431, 502, 503, 504, 404, 400, 414];
 
 #[cfg(test)]
 mod tests {

@@ -269,6 +269,7 @@ impl Pool {
         loop {
             let pooled = if upgrades { None } else { self.take_idle() };
             let reused = pooled.is_some();
+            let connect_start = (!reused).then(Instant::now);
             let mut sender = match pooled {
                 Some(s) => s,
                 None => match self.connect(bounded(connect_timeout), upgrades).await {
@@ -276,6 +277,7 @@ impl Pool {
                     Err(cause) => return Err(SendError::NotSent(req, cause)),
                 },
             };
+            let connect_time = connect_start.map(|t| t.elapsed());
             if let Err(e) = sender.ready().await {
                 if reused {
                     continue;
@@ -288,7 +290,12 @@ impl Pool {
             }
             match tokio::time::timeout(bounded(response_timeout), sender.try_send(req)).await {
                 Err(_) => return Err(SendError::Timeout),
-                Ok(Ok(resp)) => return Ok((resp, sender)),
+                Ok(Ok(mut resp)) => {
+                    if let Some(c) = connect_time {
+                        resp.extensions_mut().insert(crate::stats::ConnectTime(c));
+                    }
+                    return Ok((resp, sender));
+                }
                 Ok(Err(mut e)) => match e.take_message() {
                     Some(r) => {
                         req = r;

@@ -245,7 +245,7 @@ async fn broken_members_give_502_or_504_never_a_relayed_invalid_answer() {
             "{name} relayed: {r:?}"
         );
     }
-    let (_, stat) = p.ctl("show stat");
+    let (_, stat) = p.ctl("show stat elb");
     for (name, ..) in cases {
         let row = stat
             .lines()
@@ -369,7 +369,7 @@ async fn a_failing_url_never_empties_a_cluster_and_a_refusing_member_is_still_ej
     for _ in 0..10 {
         assert_eq!(get(p.addr, "counted", "/").await.status, 200);
     }
-    let (_, stat) = p.ctl("show stat");
+    let (_, stat) = p.ctl("show stat elb");
     let row = stat
         .lines()
         .find(|l| l.starts_with("counted,BACKEND,"))

@@ -287,7 +287,7 @@ async fn members_marked_h2_get_http2_on_one_shared_connection() {
     assert_eq!((a.status, a.body.as_str()), (200, "h1\n"));
     assert_eq!(h1.last_headers.lock().unwrap()["host"], "other.test");
     // The shared connection shows as the member's one idle connection.
-    let (ok, stat) = p.ctl("show stat");
+    let (ok, stat) = p.ctl("show stat elb");
     assert!(ok, "{stat}");
     let row = stat
         .lines()

@@ -179,6 +179,10 @@ pub struct DaemonArgs {
     /// for its drain push (`track NAME down`). Default: owner only (0600).
     #[arg(long = "control-group", value_name = "GROUP")]
     pub control_group: Option<String>,
+    /// Serve Prometheus metrics over HTTP at ADDR/metrics (e.g. 127.0.0.1:9650); read
+    /// from the control socket on each scrape. Off unless given.
+    #[arg(long = "metrics-listen", value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// SIGUSR1 data dump file (default /tmp/keepalived.data, or beside `-p`).
     #[arg(long = "data-file")]
     pub data_file: Option<PathBuf>,

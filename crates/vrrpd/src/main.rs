@@ -240,7 +240,9 @@ fn run_daemon(args: &DaemonArgs) -> Result<()> {
         control_group,
         takeover_guard: Some(vrrpd::conf::seconds(args.takeover_guard)).filter(|d| !d.is_zero()),
     };
+    let metrics = (args.metrics_listen, paths.control_socket.clone());
     let result = rt.block_on(async move {
+        let _metrics = vrrpd::metrics::start(metrics.0, &metrics.1).await?;
         let daemon = Daemon::start(loader, opts).await?;
         daemon.run().await
     });

@@ -641,6 +641,32 @@ pub struct Metrics {
 pub struct AccessLog {
     /// A file path, or `stderr`.
     pub path: PathBuf,
+    /// Line format.
+    #[serde(default)]
+    pub format: AccessLogFormat,
+    /// With `format: template`: text with `{field}` placeholders.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// Lines queued for the writer at most; beyond, lines are dropped and counted.
+    #[serde(default = "default_log_buffer")]
+    pub buffer: usize,
+}
+
+fn default_log_buffer() -> usize {
+    16 * 1024
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+/// Access log line formats.
+pub enum AccessLogFormat {
+    /// Apache/nginx combined.
+    #[default]
+    Combined,
+    /// One JSON object per line.
+    Json,
+    /// `access_log.template`.
+    Template,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -1,7 +1,8 @@
 //! The admin Unix socket: HAProxy-stats-socket style line commands (see `command`), usable
-//! with `socat` and with `elb-proxy ctl`, served by the shared `ctl-socket` server: several
-//! commands per connection, each answer followed by an empty line, within [`limits`] (line
-//! length, idle and write timeouts, capped clients). The socket file gets the configured mode
+//! with `socat`, `elb-proxy ctl` and HAProxy's tools, served by the shared `ctl-socket` server
+//! with HAProxy's session rules (one command per connection unless `prompt`; each answer
+//! followed by an empty line), within [`limits`] (line length, idle and write timeouts, capped
+//! clients). The socket file gets the configured mode
 //! (0600 by default) before it is reachable.
 
 pub mod ctl;
@@ -11,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ctl_socket::{Answer, BindError, Limits, Server, Session, SocketOptions};
+use ctl_socket::{Answer, BindError, Limits, Server, Session, SessionControl, SocketOptions};
 
 use crate::shared::Shared;
 use elb_proxy_core::{AdminState, Command, ServerRef, StatFormat, parse_command};
@@ -43,7 +44,7 @@ pub fn bind(path: &Path, mode: u32) -> Result<Server, BindError> {
     let options = SocketOptions { mode, group: None };
     Ok(ctl_socket::bind(path, &options)?
         .with_limits(limits())
-        .with_session(Session::Lines)
+        .with_session(Session::Stats)
         .with_name("admin"))
 }
 
@@ -66,6 +67,11 @@ struct Commands {
 impl ctl_socket::Handler for Commands {
     async fn answer(&self, line: &str) -> Answer {
         let cmd = match parse_command(line) {
+            Ok(Command::Prompt) => return Answer::session(SessionControl::TogglePrompt),
+            Ok(Command::SetTimeoutCli(secs)) => {
+                return Answer::session(SessionControl::IdleTimeout(Duration::from_secs(secs)));
+            }
+            Ok(Command::Quit) => return Answer::session(SessionControl::Quit),
             Ok(cmd) => cmd,
             Err(e) => return Answer::bad_request(e),
         };
@@ -84,7 +90,8 @@ pub async fn execute(shared: &Arc<Shared>, cmd: Command) -> String {
     match cmd {
         Command::Help => elb_proxy_core::HELP.to_string(),
         Command::ShowInfo => report::info(shared),
-        Command::ShowStat(StatFormat::Csv) => report::stat_csv(shared),
+        Command::ShowStat(StatFormat::Csv) => crate::haproxy_stat::stat_csv(shared),
+        Command::ShowStat(StatFormat::Elb) => report::stat_csv(shared),
         Command::ShowStat(StatFormat::Json) => report::stat_json(shared),
         Command::ShowServersState => report::servers_state(shared),
         Command::DisableServer(s) => set_state(shared, &s, AdminState::Maint),
@@ -103,6 +110,12 @@ pub async fn execute(shared: &Arc<Shared>, cmd: Command) -> String {
             Ok(msg) => format!("{msg}\n"),
             Err(msg) => format!("error: {msg}\n"),
         },
+        Command::ReopenLogs => match crate::access_log::reopen(shared).await {
+            Ok(msg) => format!("{msg}\n"),
+            Err(msg) => format!("error: {msg}\n"),
+        },
+        // Session commands, handled by the session itself.
+        Command::Prompt | Command::SetTimeoutCli(_) | Command::Quit => String::new(),
         Command::SetProxyState(serving) => {
             crate::lifecycle::set_admin_drain(shared, !serving);
             if serving {

@@ -191,10 +191,30 @@ pub fn info(shared: &Shared) -> String {
         Err(r) => format!("503 ({r})"),
     };
     let mut o = String::new();
+    // HAProxy's keys first (hatop and the HAProxy exporter read them), then elb-proxy's.
     let _ = writeln!(o, "Name: elb-proxy");
     let _ = writeln!(o, "Version: {}", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(o, "Release_date: -");
+    let _ = writeln!(o, "Nbthread: {}", tokio_workers());
+    let _ = writeln!(o, "Nbproc: 1");
+    let _ = writeln!(o, "Process_num: 1");
     let _ = writeln!(o, "Pid: {}", std::process::id());
+    let _ = writeln!(
+        o,
+        "Uptime: {}d {}h{:02}m{:02}s",
+        up / 86_400,
+        (up % 86_400) / 3600,
+        (up % 3600) / 60,
+        up % 60
+    );
     let _ = writeln!(o, "Uptime_sec: {up}");
+    let _ = writeln!(o, "Maxconn: {}", rt.config.limits.max_connections);
+    let _ = writeln!(o, "Maxpipes: 0");
+    let _ = writeln!(o, "PipesUsed: 0");
+    let (tasks, queued) = runtime_load();
+    let _ = writeln!(o, "Tasks: {tasks}");
+    let _ = writeln!(o, "Run_queue: {queued}");
+    let _ = writeln!(o, "node: {}", node_name());
     let _ = writeln!(o, "State: {state}");
     let _ = writeln!(o, "Health: {health}");
     let _ = writeln!(o, "ConfigFile: {}", shared.config_path.display());
@@ -212,6 +232,28 @@ pub fn info(shared: &Shared) -> String {
     let _ = writeln!(o, "Reloads: {}", g.reloads_ok.load(Relaxed));
     let _ = writeln!(o, "FailedReloads: {}", g.reloads_failed.load(Relaxed));
     o
+}
+
+/// Worker threads of the running tokio runtime.
+fn tokio_workers() -> usize {
+    tokio::runtime::Handle::try_current().map_or(1, |h| h.metrics().num_workers())
+}
+
+/// Live tasks and tasks waiting in the runtime's global queue (HAProxy's Tasks, Run_queue).
+fn runtime_load() -> (usize, usize) {
+    tokio::runtime::Handle::try_current().map_or((0, 0), |h| {
+        let m = h.metrics();
+        (m.num_alive_tasks(), m.global_queue_depth())
+    })
+}
+
+/// The host name (HAProxy's `node`).
+fn node_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "-".into())
 }
 
 /// `show servers state`: one line per member.

@@ -9,6 +9,7 @@ mod exhaustion;
 mod failover;
 mod full_disk;
 mod keepalived_weights;
+mod metrics;
 mod no_accept;
 mod second_daemon;
 mod track_file;

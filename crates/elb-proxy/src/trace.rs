@@ -1,0 +1,360 @@
+//! The record of one request on its way through the proxy: begun when its head arrives,
+//! filled in as it is routed and sent, finished once when its answer ends (proxied) or is
+//! made (local). Finishing observes the request-duration histogram and writes the access
+//! log line, so both see every answer, local ones included. It travels in the request's
+//! extensions, so the request path needs no extra arguments.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use http::{HeaderMap, Request, header};
+
+use elb_proxy_core::{ErrorKind, Phase, RequestError};
+
+use crate::access_log::Entry;
+use crate::body::{BodyOutcome, ResponseBody};
+use crate::proxy::{ConnCtx, Mode};
+use crate::shared::Shared;
+use crate::snapshot::LiveCluster;
+use crate::stats::{ConnectTime, Rejection, TlsFailure, local_error_index};
+use crate::traffic::{ListenerStats, RouteStats};
+
+/// One request's record.
+#[derive(Debug)]
+pub struct RequestTrace {
+    start: Instant,
+    listener: Arc<ListenerStats>,
+    bytes_in: u64,
+    finished: AtomicBool,
+    progress: Mutex<Progress>,
+}
+
+#[derive(Debug, Default)]
+struct Progress {
+    route: Option<Arc<RouteStats>>,
+    member: Option<(Arc<LiveCluster>, usize)>,
+    retries: u32,
+    queue: Option<Duration>,
+    connect: Option<Duration>,
+    first_byte: Option<Duration>,
+    /// The head's fields, when the access log is on.
+    entry: Option<Box<Entry>>,
+}
+
+fn header_text(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(1024).collect())
+}
+
+fn version_text(v: http::Version) -> &'static str {
+    match v {
+        http::Version::HTTP_09 => "HTTP/0.9",
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_2 => "HTTP/2.0",
+        http::Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/1.1",
+    }
+}
+
+/// Bytes of the request head as received (close to the wire size) plus its declared body.
+fn request_bytes<B>(req: &Request<B>) -> u64 {
+    let head: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum::<usize>()
+        + req.method().as_str().len()
+        + req.uri().path_and_query().map_or(1, |p| p.as_str().len())
+        + 13;
+    let body = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    head as u64 + body
+}
+
+/// A fresh request id (when the client sent no X-Request-Id).
+fn new_request_id() -> String {
+    format!("{:016x}", fastrand::u64(..))
+}
+
+impl RequestTrace {
+    /// Begins the record of `req`, received from `client` on `listener`.
+    pub fn begin<B>(
+        shared: &Shared,
+        listener: &Arc<ListenerStats>,
+        client: IpAddr,
+        req: &Request<B>,
+    ) -> Arc<Self> {
+        let logging = shared.access_log.load().is_some();
+        let entry = logging.then(|| {
+            let h = req.headers();
+            Box::new(Entry {
+                time: Some(SystemTime::now()),
+                client: Some(client),
+                forwarded_for: header_text(h, header::HeaderName::from_static("x-forwarded-for")),
+                listener: listener.name.clone(),
+                method: req.method().as_str().to_string(),
+                target: req
+                    .uri()
+                    .path_and_query()
+                    .map_or_else(|| req.uri().to_string(), |p| p.as_str().to_string()),
+                version: version_text(req.version()),
+                host: header_text(h, header::HOST)
+                    .or_else(|| req.uri().authority().map(|a| a.as_str().to_string())),
+                user_agent: header_text(h, header::USER_AGENT),
+                referer: header_text(h, header::REFERER),
+                request_id: header_text(h, header::HeaderName::from_static("x-request-id"))
+                    .filter(|s| !s.is_empty() && s.len() <= 128)
+                    .unwrap_or_else(new_request_id),
+                ..Default::default()
+            })
+        });
+        Arc::new(Self {
+            start: Instant::now(),
+            listener: listener.clone(),
+            bytes_in: request_bytes(req),
+            finished: AtomicBool::new(false),
+            progress: Mutex::new(Progress {
+                entry,
+                ..Default::default()
+            }),
+        })
+    }
+
+    /// Begins and attaches the record of a request on a proxy listener; none for the
+    /// health path (probes every second would drown the log) and the metrics listener.
+    pub fn begin_for<B>(ctx: &ConnCtx, req: &mut Request<B>) -> Option<Arc<Self>> {
+        if ctx.mode != Mode::Proxy
+            || req.uri().path() == ctx.shared.snapshot.load().config.health.path
+        {
+            return None;
+        }
+        let t = Self::begin(&ctx.shared, &ctx.listener, ctx.fwd.peer, req);
+        t.attach(req);
+        Some(t)
+    }
+
+    /// Finishes the record of an answer made by the proxy itself.
+    pub fn finish_local(
+        &self,
+        shared: &Shared,
+        resp: &http::Response<ResponseBody>,
+        termination: &'static str,
+    ) {
+        let bytes = match resp.body() {
+            ResponseBody::Full(b) => b.as_ref().map_or(0, |b| b.len() as u64),
+            // Streamed answers are finished when their body ends.
+            ResponseBody::Upstream { .. } => return,
+        };
+        self.finish(shared, resp.status().as_u16(), bytes, termination);
+    }
+
+    /// The record a request carries (put there by `attach`).
+    pub fn of<B>(req: &Request<B>) -> Option<&Arc<Self>> {
+        req.extensions().get::<Arc<Self>>()
+    }
+
+    /// Puts the record into the request's extensions.
+    pub fn attach<B>(self: &Arc<Self>, req: &mut Request<B>) {
+        req.extensions_mut().insert(self.clone());
+    }
+
+    fn progress(&self) -> std::sync::MutexGuard<'_, Progress> {
+        self.progress.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The request matched `route`, served by `cluster`.
+    pub fn routed(&self, route: &str, cluster: &str) {
+        let stats = self.listener.route(route, cluster);
+        self.progress().route = Some(stats);
+    }
+
+    /// Member `idx` of `cluster` was chosen, after `retries` earlier attempts.
+    pub fn attempt(&self, cluster: &Arc<LiveCluster>, idx: usize, retries: usize) {
+        let mut p = self.progress();
+        p.queue.get_or_insert_with(|| self.start.elapsed());
+        p.member = Some((cluster.clone(), idx));
+        p.retries = u32::try_from(retries).unwrap_or(u32::MAX);
+    }
+
+    /// The chosen member's response head arrived; `connect` is the fresh connection's
+    /// connect time, if one was opened (the response's `ConnectTime` extension).
+    pub fn answered<B>(&self, cluster: &LiveCluster, idx: usize, resp: &http::Response<B>) {
+        let first_byte = self.start.elapsed();
+        let connect = resp.extensions().get::<ConnectTime>().map(|c| c.0);
+        let stats = &cluster.members[idx].stats;
+        stats.first_byte.observe(first_byte);
+        if let Some(c) = connect {
+            stats.connect_time.observe(c);
+        }
+        stats.bytes_in.fetch_add(self.bytes_in, Relaxed);
+        let mut p = self.progress();
+        p.first_byte = Some(first_byte);
+        p.connect = Some(connect.unwrap_or(Duration::ZERO));
+    }
+
+    /// The answer ended (or was made): counts its duration, writes its log line. Only the
+    /// first call counts.
+    pub fn finish(&self, shared: &Shared, status: u16, bytes_out: u64, termination: &'static str) {
+        if self.finished.swap(true, Relaxed) {
+            return;
+        }
+        let total = self.start.elapsed();
+        let mut p = self.progress();
+        let route = match &p.route {
+            Some(r) => r.clone(),
+            None => self.listener.route("", ""),
+        };
+        route.for_status(status).observe(total);
+        self.listener.bytes_in.fetch_add(self.bytes_in, Relaxed);
+        self.listener.bytes_out.fetch_add(bytes_out, Relaxed);
+        let Some(mut e) = p.entry.take() else {
+            return;
+        };
+        let Some(log) = shared.access_log.load_full() else {
+            return;
+        };
+        e.status = status;
+        e.bytes_in = self.bytes_in;
+        e.bytes_out = bytes_out;
+        e.route.clone_from(&route.route);
+        e.cluster.clone_from(&route.cluster);
+        if let Some((c, i)) = &p.member {
+            e.cluster.clone_from(&c.name);
+            e.member.clone_from(&c.members[*i].name);
+        }
+        e.retries = p.retries;
+        e.queue = p.queue;
+        e.connect = p.connect;
+        e.first_byte = p.first_byte;
+        e.total = total;
+        e.termination = termination;
+        drop(p);
+        log.write(*e);
+    }
+}
+
+/// HAProxy-style termination state of a local error answer: who ended the exchange (`C`
+/// client, `S` server/member, `P` proxy, `s` member timeout) and in which phase (`R`
+/// request, `C` connect, `H` response head, `D` data).
+pub fn termination_of(err: &RequestError) -> &'static str {
+    match (err.kind, err.phase) {
+        (ErrorKind::NotFound | ErrorKind::NoRoute, _) => "PR",
+        (ErrorKind::BodyTooLarge, Phase::Route) => "PR",
+        (ErrorKind::BodyTooLarge, _) => "PD",
+        (ErrorKind::ClientBody, _) => "CD",
+        (ErrorKind::NoMember | ErrorKind::MembersExhausted | ErrorKind::Connect, _) => "SC",
+        (ErrorKind::ConnectTimeout, _) => "sC",
+        (ErrorKind::TotalTimeout, Phase::Connect) => "sC",
+        (ErrorKind::TotalTimeout, _) => "sH",
+        (ErrorKind::ResponseTimeout, _) => "sH",
+        (ErrorKind::MemberBroke, _) => "SH",
+    }
+}
+
+/// Counts a request refused before it reached a member.
+pub fn count_rejection(shared: &Shared, err: &RequestError) {
+    match err.kind {
+        ErrorKind::NoRoute => shared.stats.reject(Rejection::NoRoute),
+        ErrorKind::BodyTooLarge => shared.stats.reject(Rejection::BodyTooLarge),
+        _ => {}
+    }
+}
+
+/// Termination state of a streamed answer.
+pub fn termination_of_body(outcome: BodyOutcome) -> &'static str {
+    match outcome {
+        BodyOutcome::Complete => "--",
+        BodyOutcome::MemberFailed => "SD",
+        BodyOutcome::ClientGone => "CD",
+        BodyOutcome::TimedOut => "sD",
+    }
+}
+
+/// The answer hyper sends by itself for a request head it cannot parse, if any.
+fn automatic_answer(e: &hyper::Error) -> Option<(u16, Rejection)> {
+    if e.is_parse_too_large() {
+        // hyper reports a too-long URI through the same predicate; its message tells them apart.
+        return Some(if e.to_string().contains("URI too long") {
+            (414, Rejection::UriTooLong)
+        } else {
+            (431, Rejection::HeaderTooLarge)
+        });
+    }
+    let text = e.to_string();
+    // A parse error answers 400, except the HTTP/2 preface on an HTTP/1.1-only connection
+    // and internal errors, which hyper closes without an answer.
+    (e.is_parse() && !text.contains("HTTP2 preface") && !text.contains("internal"))
+        .then_some((400, Rejection::BadRequest))
+}
+
+/// A client connection ended with an error: when hyper answered it itself (400, 414, 431),
+/// the answer is counted and logged like any other.
+pub fn client_conn_error(
+    shared: &Shared,
+    listener: &ListenerStats,
+    client: IpAddr,
+    err: &(dyn std::error::Error + 'static),
+) {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = src {
+        if let Some(h) = e.downcast_ref::<hyper::Error>() {
+            if let Some((status, why)) = automatic_answer(h) {
+                local_answer_without_request(shared, listener, client, status, why);
+            }
+            return;
+        }
+        src = e.source();
+    }
+}
+
+/// Counts and logs an answer made before any request could be read (hyper's automatic
+/// 400/414/431, or one from another HTTP/1.1 front end).
+pub fn local_answer_without_request(
+    shared: &Shared,
+    listener: &ListenerStats,
+    client: IpAddr,
+    status: u16,
+    why: Rejection,
+) {
+    shared.stats.reject(why);
+    if let Some(i) = local_error_index(status) {
+        shared.stats.local_errors[i].fetch_add(1, Relaxed);
+    }
+    if let Some(log) = shared.access_log.load().as_ref() {
+        log.write(Entry {
+            time: Some(SystemTime::now()),
+            client: Some(client),
+            listener: listener.name.clone(),
+            status,
+            request_id: new_request_id(),
+            termination: "PR",
+            ..Default::default()
+        });
+    }
+}
+
+/// Why a TLS handshake failed, from the error tokio-rustls returned.
+pub fn tls_failure(e: &std::io::Error) -> TlsFailure {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        return TlsFailure::ClientClosed;
+    }
+    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        Some(
+            rustls::Error::InvalidMessage(_)
+            | rustls::Error::InappropriateMessage { .. }
+            | rustls::Error::InappropriateHandshakeMessage { .. },
+        ) => TlsFailure::Protocol,
+        Some(rustls::Error::PeerIncompatible(_) | rustls::Error::NoApplicationProtocol) => {
+            TlsFailure::Incompatible
+        }
+        Some(rustls::Error::AlertReceived(_)) => TlsFailure::AlertReceived,
+        _ => TlsFailure::Other,
+    }
+}

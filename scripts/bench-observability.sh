@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Cost of observability on elb-proxy's request rate: the same release binary with the access
+# log off and with it on in `json` (metrics are always counted), and optionally a baseline
+# binary built without this work (BASELINE=path), side by side in one run. Runs alternate
+# (A B C, A B C, ...) so drift hits every variant alike; prints each run, then the median
+# req/s per variant and its ratio to the first. Loopback only; nginx serves a tiny answer.
+#
+# Usage: scripts/bench-observability.sh [--rounds 5] [--duration 5s] [--conns 64]
+# Needs: wrk nginx taskset; target/release/elb-proxy (or ELB_PROXY=path).
+set -euo pipefail
+
+ROUNDS=5
+DURATION=5s
+CONNS=64
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --conns) CONNS=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ELB_PROXY=${ELB_PROXY:-${CARGO_TARGET_DIR:-$ROOT/target}/release/elb-proxy}
+for tool in wrk nginx taskset; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (make bench-deps)" >&2; exit 1; }
+done
+[ -x "$ELB_PROXY" ] || { echo "missing $ELB_PROXY (cargo build --release -p elb-proxy)" >&2; exit 1; }
+NCPU=$(nproc)
+PROXY_CPU=$(( NCPU > 1 ? 1 : 0 ))
+BACKEND_PORT=18090
+PORT=18291
+WORK=$(mktemp -d /tmp/bench-obs.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+wait_port() { # port
+  for _ in $(seq 1 200); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "port $1 never opened" >&2; exit 1
+}
+
+cat > "$WORK/backend.conf" <<NGX
+worker_processes 1;
+daemon off;
+pid $WORK/backend.pid;
+error_log $WORK/backend.err warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$BACKEND_PORT backlog=4096;
+    location / { return 200 "hello world\n"; }
+  }
+}
+NGX
+taskset -c "$PROXY_CPU" nginx -c "$WORK/backend.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
+wait_port $BACKEND_PORT
+
+config() { # log-line
+  cat <<YAML
+workers: 1
+listeners: [{ address: 127.0.0.1:$PORT }]
+clusters:
+  - name: app
+    members: [{ address: 127.0.0.1:$BACKEND_PORT }]
+default_cluster: app
+$1
+YAML
+}
+config "" > "$WORK/off.yaml"
+config "access_log: { path: $WORK/access.log, format: json }" > "$WORK/json.yaml"
+
+VARIANTS=("off:$ELB_PROXY:off.yaml" "json:$ELB_PROXY:json.yaml")
+if [ -n "${BASELINE:-}" ]; then
+  VARIANTS=("baseline:$BASELINE:off.yaml" "${VARIANTS[@]}")
+fi
+
+run_one() { # name bin config
+  taskset -c "$PROXY_CPU" "$2" -c "$WORK/$3" --log-level warn 2>>"$WORK/$1.err" &
+  local pid=$!
+  wait_port $PORT
+  local rps
+  rps=$(taskset -c 0 wrk -t1 -c"$CONNS" -d"$DURATION" "http://127.0.0.1:$PORT/" \
+        | awk '/^Requests\/sec/ {print $2}')
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  rm -f "$WORK/access.log"
+  echo "$rps"
+}
+
+declare -A RESULTS
+for r in $(seq 1 "$ROUNDS"); do
+  for v in "${VARIANTS[@]}"; do
+    IFS=: read -r name bin cfg <<<"$v"
+    rps=$(run_one "$name" "$bin" "$cfg")
+    echo "round $r $name $rps req/s"
+    RESULTS[$name]="${RESULTS[$name]:-} $rps"
+  done
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo
+echo "| variant | median req/s ($ROUNDS runs, wrk -c$CONNS $DURATION) | ratio |"
+echo "|---|---|---|"
+first=""
+for v in "${VARIANTS[@]}"; do
+  name=${v%%:*}
+  m=$(echo "${RESULTS[$name]}" | median)
+  [ -z "$first" ] && first=$m
+  echo "| $name | $m | $(awk -v a="$m" -v b="$first" 'BEGIN {printf "%.3f", a/b}') |"
+done
