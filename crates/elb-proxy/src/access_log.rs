@@ -10,7 +10,7 @@ use std::io::{BufWriter, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime};
 
 pub use format::{Format, FormatError};
@@ -92,9 +92,41 @@ enum Msg {
     Reopen(std::sync::mpsc::Sender<Result<(), String>>),
 }
 
+/// Lines waiting for the writer, bounded. The writer is woken when a batch is full (or by
+/// its flush interval), not per line: a wake-up per request would cost more than the line.
+struct Queue {
+    state: Mutex<QueueState>,
+    wake: Condvar,
+    cap: usize,
+}
+
+#[derive(Default)]
+struct QueueState {
+    msgs: Vec<Msg>,
+    closed: bool,
+}
+
+/// Lines that make the writer start at once.
+const BATCH: usize = 256;
+/// Longest a line waits for the writer when traffic is light.
+const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// The running access log: a queue into the writer thread.
 pub struct AccessLog {
-    tx: SyncSender<Msg>,
+    queue: Arc<Queue>,
+}
+
+impl Drop for AccessLog {
+    fn drop(&mut self) {
+        self.queue.lock().closed = true;
+        self.queue.wake.notify_one();
+    }
 }
 
 impl std::fmt::Debug for AccessLog {
@@ -156,23 +188,33 @@ impl AccessLog {
                 open_file(&cfg.path).map_err(|e| e.to_string())?,
             )
         };
-        let (tx, rx) = std::sync::mpsc::sync_channel(cfg.buffer.max(1));
+        let queue = Arc::new(Queue {
+            state: Mutex::new(QueueState::default()),
+            wake: Condvar::new(),
+            cap: cfg.buffer.max(1),
+        });
+        let q = queue.clone();
         std::thread::Builder::new()
             .name("access-log".into())
-            .spawn(move || writer(rx, sink, format))
+            .spawn(move || writer(&q, sink, format))
             .map_err(|e| format!("access log thread: {e}"))?;
-        Ok(Self { tx })
+        Ok(Self { queue })
     }
 
     /// Queues one line; when the queue is full the line is dropped and counted.
     pub fn write(&self, e: Entry) {
-        match self.tx.try_send(Msg::Line(Box::new(e))) {
-            Ok(()) => {
-                LOG_STATS.queued.fetch_add(1, Relaxed);
-            }
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                LOG_STATS.dropped.fetch_add(1, Relaxed);
-            }
+        let mut st = self.queue.lock();
+        if st.msgs.len() >= self.queue.cap {
+            drop(st);
+            LOG_STATS.dropped.fetch_add(1, Relaxed);
+            return;
+        }
+        st.msgs.push(Msg::Line(Box::new(e)));
+        let full = st.msgs.len() == BATCH;
+        drop(st);
+        LOG_STATS.queued.fetch_add(1, Relaxed);
+        if full {
+            self.queue.wake.notify_one();
         }
     }
 
@@ -180,9 +222,9 @@ impl AccessLog {
     /// the runtime's threads). Bounded by `within`.
     pub fn reopen(&self, within: Duration) -> Result<(), String> {
         let (tx, rx) = std::sync::mpsc::channel();
-        self.tx
-            .send(Msg::Reopen(tx))
-            .map_err(|_| "access log writer stopped".to_string())?;
+        // Control messages are never dropped: they may exceed the line bound by one.
+        self.queue.lock().msgs.push(Msg::Reopen(tx));
+        self.queue.wake.notify_one();
         rx.recv_timeout(within)
             .map_err(|_| "access log writer did not answer in time".to_string())?
     }
@@ -206,13 +248,25 @@ pub async fn reopen(shared: &std::sync::Arc<crate::shared::Shared>) -> Result<St
     r.map(|()| "access log reopened".into())
 }
 
-/// The writer thread: formats and writes lines, flushing whenever the queue runs empty;
-/// ends when the log is replaced (reload) or the process ends.
-fn writer(rx: Receiver<Msg>, mut sink: Sink, format: Format) {
+/// The writer thread: takes the queued lines in batches, formats and writes them, flushes;
+/// ends (after writing what is queued) when the log is replaced (reload) or dropped.
+fn writer(queue: &Queue, mut sink: Sink, format: Format) {
     let mut line = String::with_capacity(512);
-    while let Ok(first) = rx.recv() {
-        let mut next = Some(first);
-        while let Some(msg) = next.take() {
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        let closed = {
+            let mut st = queue.lock();
+            if st.msgs.is_empty() && !st.closed {
+                st = queue
+                    .wake
+                    .wait_timeout(st, FLUSH_INTERVAL)
+                    .map(|(g, _)| g)
+                    .unwrap_or_else(|e| e.into_inner().0);
+            }
+            std::mem::swap(&mut st.msgs, &mut batch);
+            st.closed
+        };
+        for msg in batch.drain(..) {
             match msg {
                 Msg::Line(e) => {
                     line.clear();
@@ -226,11 +280,12 @@ fn writer(rx: Receiver<Msg>, mut sink: Sink, format: Format) {
                     let _ = reply.send(r);
                 }
             }
-            next = rx.try_recv().ok();
         }
         if sink.flush().is_err() {
             LOG_STATS.write_errors.fetch_add(1, Relaxed);
         }
+        if closed && queue.lock().msgs.is_empty() {
+            return;
+        }
     }
-    let _ = sink.flush();
 }

@@ -89,13 +89,15 @@ fn text<'a>(v: &'a Value, key: &str) -> &'a str {
 
 /// Takes one sample: the request rate, and VRRP transitions since the last sample.
 async fn sample(shared: &Shared) {
-    let socket = shared
-        .snapshot
-        .load()
-        .config
-        .vrrpd
-        .as_ref()
-        .map(|v| v.control_socket.clone());
+    // vrrpd is asked only when the page can be seen (it lives on the metrics address).
+    let socket = {
+        let snap = shared.snapshot.load();
+        let cfg = &snap.config;
+        cfg.metrics
+            .as_ref()
+            .and(cfg.vrrpd.as_ref())
+            .map(|v| v.control_socket.clone())
+    };
     let vrrp = match &socket {
         Some(s) => vrrpd_status(s).await.ok(),
         None => None,
