@@ -53,7 +53,7 @@ async fn ctl_reaches_a_running_proxy_through_a_config_with_a_syntax_error_elsewh
     let out = elb_proxy(&["ctl", "show", "stat"], &broken);
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
     assert!(
-        text(&out.stdout).starts_with("# pxname,svname,status"),
+        text(&out.stdout).starts_with("# pxname,svname,qcur,qmax,"),
         "{}",
         text(&out.stdout)
     );
