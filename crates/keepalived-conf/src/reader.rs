@@ -76,28 +76,36 @@ pub(crate) fn read_config(
 }
 
 /// keepalived 2.2.7 takes a quoted `"}"` / `"{"` as the brace, but its brace count skips quoted
-/// text, so it reports missing or extra braces (class 5): said at each such line.
+/// text: when the unquoted braces then do not balance it reports "There are N missing '}'s or
+/// extra '{'s" (class 5). Said once, at the first quoted brace.
 fn quoted_closes(out: &mut ReadOutput) {
-    for l in &out.lines {
-        let (brace, counted) = if l.is_close() {
-            ("}", "a missing '}'")
-        } else {
-            ("{", "an extra '}'")
-        };
-        if (l.is_close() || l.is_open()) && l.text != brace {
-            out.diags.push(Diagnostic {
-                severity: Severity::Warning,
-                class: ExitClass::ConfigError,
-                file: l.file.clone(),
-                line: l.line,
-                column: l.col,
-                keyword: brace.into(),
-                message: format!(
-                    "a quoted \"{brace}\" acts as the brace, as in keepalived, which then reports \
-                     {counted} (its brace count skips quoted text)"
-                ),
-            });
-        }
+    let braces = |open: bool| {
+        out.lines
+            .iter()
+            .filter(|l| l.text == if open { "{" } else { "}" })
+            .count()
+    };
+    let (opens, closes) = (braces(true), braces(false));
+    let first = out
+        .lines
+        .iter()
+        .find(|l| (l.is_open() || l.is_close()) && l.text != "{" && l.text != "}");
+    if let Some(l) = first
+        && opens != closes
+    {
+        out.diags.push(Diagnostic {
+            severity: Severity::Warning,
+            class: ExitClass::ConfigError,
+            file: l.file.clone(),
+            line: l.line,
+            column: l.col,
+            keyword: l.words[0].text.clone(),
+            message: format!(
+                "a quoted brace acts as one, as in keepalived, whose brace count skips quoted \
+                 text: There are {} missing '}}'s or extra '{{'s",
+                opens.abs_diff(closes)
+            ),
+        });
     }
 }
 

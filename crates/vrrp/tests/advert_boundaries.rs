@@ -27,7 +27,7 @@ fn flavours() -> [(&'static str, Version, Auth); 3] {
 fn cfg(version: Version, auth: &Auth) -> InstanceConfig {
     let mut c = InstanceConfig::new("VI", 9, version, v4(1));
     c.vips = vec![Vip::host(v4(100))];
-    c.auth = auth.clone();
+    c.auth = *auth;
     c
 }
 
@@ -37,7 +37,7 @@ fn advert(version: Version, auth: &Auth) -> Advert {
         vrid: 9,
         priority: 150,
         interval: AdvertInterval::from_centis(100),
-        auth: auth.clone(),
+        auth: *auth,
         addresses: vec![v4(100)],
     }
 }

@@ -70,6 +70,14 @@ impl Verdict {
             tracing::warn!(instances = %names, "--start-partial: these instances stay down");
             spec.instances.retain(|i| !self.down.contains(&i.name));
         }
+        // Nothing to run is never what was meant: not started, and never replacing a running
+        // configuration (keepalived -t passes a file without instances; the line above says it).
+        if spec.instances.is_empty() {
+            return Err(Refused {
+                class: self.class,
+                why: format!("{} defines no vrrp_instance that can run", file.display()),
+            });
+        }
         Ok(spec)
     }
 }

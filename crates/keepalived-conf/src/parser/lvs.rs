@@ -173,6 +173,8 @@ const VIRTUAL_SERVER: &[(&str, Arg)] = &[
     ("sorry_server", Arg::Addr),
     ("sorry_server_inhibit", Arg::Flag),
     ("sorry_server_lvs_method", Arg::Choice(METHODS)),
+    // Found by trying keepalived 2.2.7 itself: accepted at the virtual_server level too.
+    ("weight", Arg::Int(0, 2_147_483_647)),
 ];
 
 const BFD_INSTANCE: &[(&str, Arg)] = &[
