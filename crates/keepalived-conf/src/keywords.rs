@@ -83,6 +83,8 @@ const STATIC: &str = "nothing is installed: keep static addresses, routes and ru
 const FIFO: &str = "nothing is written to the FIFO and its script is not run: use notify scripts";
 const PRIO_NOTIFY: &str = "notify scripts run on state changes only, not on priority changes";
 const VMAC: &str = "no interface of this kind (only the instance-level `use_vmac` macvlan is made): the VIPs go where `use_vmac` or the instance interface puts them";
+const PROCESS_TEST: &str = "sigkill_of_a_tracked_elb_proxy_moves_the_vip";
+const STRICT_TEST: &str = "strict_mode_resets_what_it_forbids_and_defaults_to_no_accept";
 const VMAC_TEST: &str = "vmac_names_macs_and_xmit_base_decide_where_vips_and_adverts_go";
 const FIREWALL: &str = "no_accept rules always go in vrrpd's own nftables tables `ip vrrpd` / `ip6 vrrpd` (input and output hooks, priority -1, no counters, no interface match)";
 const NO_ACCEPT: &str =
@@ -116,10 +118,7 @@ pub(crate) const ROOT: &[(&str, Status)] = &[
     ("static_ipaddress", n(STATIC)),
     ("static_routes", n(STATIC)),
     ("static_rules", n(STATIC)),
-    (
-        "vrrp_track_process",
-        h("sigkill_of_a_tracked_elb_proxy_moves_the_vip"),
-    ),
+    ("vrrp_track_process", h(PROCESS_TEST)),
     (
         "garp_group",
         n("gratuitous ARPs go only to each instance's own interface at the global intervals"),
@@ -215,10 +214,7 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
         "vrrp_version",
         h("unicast_v3_with_trackers_and_fast_failover"),
     ),
-    (
-        "vrrp_strict",
-        h("strict_mode_resets_what_it_forbids_and_defaults_to_no_accept"),
-    ),
+    ("vrrp_strict", h(STRICT_TEST)),
     ("vrrp_skip_check_adv_addr", h("own_address_is_flagged")),
     (
         "vrrp_check_unicast_src",
@@ -432,12 +428,12 @@ pub(crate) const TRACK_FILE: &[(&str, Status)] = &[
 
 /// `vrrp_track_process` keywords.
 pub(crate) const TRACK_PROCESS: &[(&str, Status)] = &[
-    ("process", h("sigkill_of_a_tracked_elb_proxy_moves_the_vip")),
+    ("process", h(PROCESS_TEST)),
     (
         "param_match",
         h("parameters_match_exactly_partially_or_initially"),
     ),
-    ("weight", h("sigkill_of_a_tracked_elb_proxy_moves_the_vip")),
+    ("weight", h(PROCESS_TEST)),
     ("quorum", h("quorum_bounds_decide_up")),
     ("quorum_max", h("quorum_bounds_decide_up")),
     ("delay", h("delay_sets_both_fork_and_terminate_delay")),
@@ -497,10 +493,7 @@ pub(crate) const SYNC_GROUP: &[(&str, Status)] = &[
     ),
     ("notify_priority_changes", n(PRIO_NOTIFY)),
     ("global_tracking", h("sync_groups_resolve_after_parsing")),
-    (
-        "track_process",
-        h("sigkill_of_a_tracked_elb_proxy_moves_the_vip"),
-    ),
+    ("track_process", h(PROCESS_TEST)),
     ("track_bfd", n(BFD)),
 ];
 
@@ -688,10 +681,7 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
     ("accept", h(NO_ACCEPT)),
     ("no_accept", h(NO_ACCEPT)),
     ("version", h("ipv6_v3_election_and_failover")),
-    (
-        "strict_mode",
-        h("strict_mode_resets_what_it_forbids_and_defaults_to_no_accept"),
-    ),
+    ("strict_mode", h(STRICT_TEST)),
     ("skip_check_adv_addr", h("own_address_is_flagged")),
     (
         "v3_checksum_as_v2",
@@ -712,10 +702,7 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
         "debug",
         n("no extra logging for the instance: use vrrpd's `-D` or RUST_LOG=debug"),
     ),
-    (
-        "track_process",
-        h("sigkill_of_a_tracked_elb_proxy_moves_the_vip"),
-    ),
+    ("track_process", h(PROCESS_TEST)),
     ("track_bfd", n(BFD)),
     ("use_vmac_addr", n(VMAC)),
     ("use_ipvlan", n(VMAC)),
