@@ -309,6 +309,7 @@ fn vmac_of(g: &kc::GlobalDefs, i: &kc::Instance) -> Option<crate::net::vmac::Vma
             .and_then(|m| parse_mac(m, vrid))
             .unwrap_or_else(|| virtual_mac(vrid, v6)),
         xmit_base: i.vmac_xmit_base,
+        v6,
     })
 }
 

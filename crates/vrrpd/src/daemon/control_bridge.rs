@@ -118,6 +118,15 @@ impl Daemon {
 
     pub(super) async fn on_tracker_update(&mut self, u: TrackerUpdate) {
         let id = self.scripts_mail.on_update(&u);
+        self.tracker_changed(id, u).await;
+    }
+
+    pub(super) async fn on_process_update(&mut self, u: TrackerUpdate) {
+        let id = self.scripts_mail.on_process_update(&u);
+        self.tracker_changed(id, u).await;
+    }
+
+    async fn tracker_changed(&mut self, id: crate::spec::TrackerId, u: TrackerUpdate) {
         let name = id.key();
         tracing::info!(tracker = %name, up = u.up, reason = %u.reason, "tracker changed");
         let now = self.now();

@@ -181,7 +181,7 @@ impl Daemon {
                     .spec
                     .vmac
                     .as_ref()
-                    .is_some_and(|m| !m.xmit_base)
+                    .is_some_and(|m| !m.xmit_base && !m.v6)
             {
                 continue;
             }

@@ -207,6 +207,7 @@ impl Daemon {
                 Some(rx) = self.rx_rx.recv() => self.on_packet(rx).await,
                 Some(ev) = net_events.recv() => self.on_net_event(ev).await,
                 Some(u) = self.scripts_mail.updates_rx.recv() => self.on_tracker_update(u).await,
+                Some(u) = self.scripts_mail.process_rx.recv() => self.on_process_update(u).await,
                 Some(req) = self.ctl_rx.recv() => self.on_control(req).await,
                 _ = tokio::time::sleep_until(sleep_until.into()) => self.on_timers().await,
             }

@@ -293,7 +293,7 @@ impl Daemon {
     ) -> Option<(IpAddr, bool)> {
         // A VMAC has no address of its own: adverts carry the base interface's.
         let ifindex = match &s.vmac {
-            Some(m) if !m.xmit_base => match self.nl.link_by_name(&m.base).await {
+            Some(m) if !m.xmit_base && !m.v6 => match self.nl.link_by_name(&m.base).await {
                 Ok(l) => l.index,
                 Err(_) => ifindex,
             },

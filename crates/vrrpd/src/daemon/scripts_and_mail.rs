@@ -53,11 +53,15 @@ pub(super) struct ScriptsAndMail {
     pub trackers: HashMap<TrackerId, TrackerState>,
     updates_tx: mpsc::Sender<TrackerUpdate>,
     pub updates_rx: mpsc::Receiver<TrackerUpdate>,
+    /// Process trackers report apart: their names may also be scripts' or files'.
+    process_tx: mpsc::Sender<TrackerUpdate>,
+    pub process_rx: mpsc::Receiver<TrackerUpdate>,
 }
 
 impl ScriptsAndMail {
     pub(super) fn new() -> Self {
         let (updates_tx, updates_rx) = mpsc::channel(1024);
+        let (process_tx, process_rx) = mpsc::channel(1024);
         ScriptsAndMail {
             conf: None,
             scripts: HashMap::new(),
@@ -74,6 +78,8 @@ impl ScriptsAndMail {
             trackers: HashMap::new(),
             updates_tx,
             updates_rx,
+            process_tx,
+            process_rx,
         }
     }
 
@@ -362,32 +368,34 @@ impl ScriptsAndMail {
             }
         }
         if !wanted.is_empty() {
-            let t = ProcessTracker::start(wanted.clone(), self.updates_tx.clone());
+            let t = ProcessTracker::start(wanted.clone(), self.process_tx.clone());
             self.processes = Some((wanted, t));
         }
     }
 
-    fn is_process(&self, name: &str) -> bool {
-        self.processes
-            .as_ref()
-            .is_some_and(|(s, _)| s.iter().any(|p| p.name == name))
+    /// Records a process tracker's update.
+    pub(super) fn on_process_update(&mut self, u: &TrackerUpdate) -> TrackerId {
+        let id = TrackerId::Process(u.name.clone());
+        self.record(&id, u);
+        id
     }
 
     /// Records a tracker update; returns which tracker it is.
     pub(super) fn on_update(&mut self, u: &TrackerUpdate) -> TrackerId {
-        let scripted = self.scripts.contains_key(&u.name);
-        let id = if self.is_process(&u.name) && !scripted && !self.files.contains_key(&u.name) {
-            TrackerId::Process(u.name.clone())
-        } else if self.files.contains_key(&u.name) && !scripted {
+        let id = if self.files.contains_key(&u.name) && !self.scripts.contains_key(&u.name) {
             TrackerId::File(u.name.clone())
         } else {
             TrackerId::Script(u.name.clone())
         };
+        self.record(&id, u);
+        id
+    }
+
+    fn record(&mut self, id: &TrackerId, u: &TrackerUpdate) {
         let st = self.trackers.entry(id.clone()).or_default();
         st.up = u.up;
         st.value = u.value;
         st.reason = u.reason.clone();
-        id
     }
 
     /// The push in force on track script `name`, if any (`None` once a result agreed).
@@ -626,6 +634,40 @@ vrrp_instance VI_1 {
         let pushed = sm.updates_rx.recv().await.unwrap();
         assert!(!pushed.up && pushed.reason.contains("pushed"));
         assert!(sm.push("untracked", false).is_err());
+        sm.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_process_tracker_named_like_a_script_is_reported_as_a_process() {
+        let text = "vrrp_script same {\n script \"/bin/true\"\n interval 0.1\n}\n\
+            vrrp_track_process same {\n process no-such-proc-xq\n}\n\
+            vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n\
+            virtual_ipaddress { 198.18.0.100/24 }\n track_script { same }\n track_process { same }\n}\n";
+        let res = kc::MemResolver::new().with_file("/k.conf", text);
+        let opts = kc::LoadOptions {
+            skip_script_checks: true,
+            ..Default::default()
+        };
+        let config = kc::load_with(&res, std::path::Path::new("/k.conf"), &opts)
+            .config
+            .unwrap();
+        let mut sm = ScriptsAndMail::new();
+        sm.apply(Arc::new(config)).await;
+        let deadline = Duration::from_secs(10);
+        let p = tokio::time::timeout(deadline, sm.process_rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!p.up, "no such process runs: {}", p.reason);
+        assert_eq!(sm.on_process_update(&p), TrackerId::Process("same".into()));
+        let s = tokio::time::timeout(deadline, sm.updates_rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(s.up);
+        assert_eq!(sm.on_update(&s), TrackerId::Script("same".into()));
+        assert!(sm.trackers[&TrackerId::Script("same".into())].up);
+        assert!(!sm.trackers[&TrackerId::Process("same".into())].up);
         sm.shutdown().await;
     }
 }

@@ -25,6 +25,8 @@ pub struct VmacSpec {
     pub mac: [u8; 6],
     /// `vmac_xmit_base`: adverts go out (and are read) on the base interface.
     pub xmit_base: bool,
+    /// An IPv6 instance: the VMAC gets a copy of the base's link-local, its advert source.
+    pub v6: bool,
 }
 
 /// The RFC 5798 virtual MAC of `vrid`.
@@ -101,6 +103,28 @@ pub async fn ensure(nl: &Netlink, v: &VmacSpec) -> Result<u32> {
         .execute()
         .await
         .with_context(|| format!("bringing VMAC interface {} up", v.name))?;
+    if v.v6 && !v.xmit_base {
+        // VRRPv3 over IPv6 is sent from a link-local address of the sending interface.
+        if let Some(ll) = nl.usable_link_local(base.index).await? {
+            let addr = crate::spec::Vip {
+                addr: ll.into(),
+                prefix_len: 64,
+                ifname: v.name.clone(),
+                broadcast: crate::spec::Broadcast::None,
+                scope: Some(253),
+                label: None,
+                peer: None,
+                noprefixroute: false,
+                home: false,
+                nodad: false,
+                mngtmpaddr: false,
+                preferred_lft: None,
+            };
+            nl.add_vip(link.index, &addr)
+                .await
+                .with_context(|| format!("adding {ll} to VMAC interface {}", v.name))?;
+        }
+    }
     Ok(link.index)
 }
 

@@ -47,17 +47,37 @@ fn start_proxy(host: &Host, conf: &Path, label: &str) -> Proc {
     p
 }
 
-fn vrrpd_conf(proxy_conf: &Path, priority: u8) -> String {
+/// How the node watches its elb-proxy.
+#[derive(Clone, Copy, PartialEq)]
+enum Watch {
+    /// `vrrp_track_process`: no script at all.
+    Process,
+    /// The script equivalent at the fast path's interval: `pgrep` every 0.05 s.
+    Script,
+}
+
+fn vrrpd_conf(proxy_conf: &Path, priority: u8, watch: Watch) -> String {
+    let conf = proxy_conf.display();
+    let (tracker, reference) = match watch {
+        Watch::Process => (
+            format!(
+                "vrrp_track_process proxy {{\n    process elb-proxy --config {conf}\n    weight -20\n}}\n"
+            ),
+            "track_process",
+        ),
+        Watch::Script => (
+            format!(
+                "vrrp_script proxy {{\n    script \"/usr/bin/pgrep -x -f '.*elb-proxy --config {conf}'\"\n    interval 0.05\n    timeout 1\n    weight -20\n}}\n"
+            ),
+            "track_script",
+        ),
+    };
     format!(
         r#"global_defs {{
     router_id lab
     vrrp_garp_master_delay 0
 }}
-vrrp_track_process proxy {{
-    process elb-proxy --config {conf}
-    weight -20
-}}
-vrrp_instance VI_1 {{
+{tracker}vrrp_instance VI_1 {{
     state BACKUP
     interface eth0
     virtual_router_id 51
@@ -67,12 +87,11 @@ vrrp_instance VI_1 {{
     virtual_ipaddress {{
         {VIP4}/24
     }}
-    track_process {{
+    {reference} {{
         proxy
     }}
 }}
-"#,
-        conf = proxy_conf.display()
+"#
     )
 }
 
@@ -114,44 +133,65 @@ fn sigkill_of_a_tracked_elb_proxy_moves_the_vip() {
     // Started before vrrpd: found by the scan at start.
     let mut proxy_a = start_proxy(a, &conf_a, "proxy-a");
     let _proxy_b = start_proxy(b, &conf_b, "proxy-b");
-    let fast = ["--fast-failover"];
-    let _vrrpd_a = start_vrrpd(&lab, a, "a", &vrrpd_conf(&conf_a, 101), &fast);
-    let _vrrpd_b = start_vrrpd(&lab, b, "b", &vrrpd_conf(&conf_b, 100), &fast);
-    a.wait_for_address(vip, true, WAIT).expect("VIP on a");
-
-    let status = ctl(a, &lab, "a", &["show", "status"]);
-    assert!(
-        status.contains("track process proxy up")
-            && status.contains("1 `elb-proxy` running")
-            && status.contains("pidfd exit watch"),
-        "show status names the tracker, its count and the mechanism:\n{status}"
-    );
-
-    let mut times = Vec::new();
-    for run in 0..RUNS {
-        let t0 = Instant::now();
-        proxy_a.kill();
-        b.wait_for_address(vip, true, WAIT)
-            .unwrap_or_else(|e| panic!("run {run}: VIP never reached b: {e}"));
-        times.push(t0.elapsed());
-        a.wait_for_address(vip, false, WAIT).expect("VIP left a");
-        let down = ctl(a, &lab, "a", &["show", "status"]);
-        assert!(
-            down.contains("track process proxy down") && down.contains("priority 81 (base 101)"),
-            "priority lowered by the weight:\n{down}"
+    let mut medians = Vec::new();
+    for (watch, tag) in [(Watch::Process, "p"), (Watch::Script, "s")] {
+        let fast = ["--fast-failover"];
+        let (ta, tb) = (format!("a{tag}"), format!("b{tag}"));
+        let mut vrrpd_a = start_vrrpd(&lab, a, &ta, &vrrpd_conf(&conf_a, 101, watch), &fast);
+        let mut vrrpd_b = start_vrrpd(&lab, b, &tb, &vrrpd_conf(&conf_b, 100, watch), &fast);
+        a.wait_for_address(vip, true, WAIT).expect("VIP on a");
+        if watch == Watch::Process {
+            let status = ctl(a, &lab, &ta, &["show", "status"]);
+            assert!(
+                status.contains("track process proxy up")
+                    && status.contains("1 `elb-proxy` running")
+                    && status.contains("pidfd exit watch"),
+                "show status names the tracker, its count and the mechanism:\n{status}"
+            );
+        }
+        let mut times = Vec::new();
+        for run in 0..RUNS {
+            let t0 = Instant::now();
+            proxy_a.kill();
+            b.wait_for_address(vip, true, WAIT)
+                .unwrap_or_else(|e| panic!("run {run}: VIP never reached b: {e}"));
+            times.push(t0.elapsed());
+            a.wait_for_address(vip, false, WAIT).expect("VIP left a");
+            let down = ctl(a, &lab, &ta, &["show", "status"]);
+            assert!(
+                down.contains("priority 81 (base 101)"),
+                "priority lowered by the weight:\n{down}"
+            );
+            if watch == Watch::Process {
+                assert!(down.contains("track process proxy down"), "{down}");
+            }
+            // Restarted: found again, A takes the VIP back (preemption).
+            proxy_a = start_proxy(a, &conf_a, "proxy-a");
+            a.wait_for_address(vip, true, WAIT)
+                .unwrap_or_else(|e| panic!("run {run}: VIP never came back to a: {e}"));
+        }
+        let ms: Vec<String> = times
+            .iter()
+            .map(|d| format!("{:.0}", d.as_secs_f64() * 1000.0))
+            .collect();
+        let median = median_ms(times);
+        let label = match watch {
+            Watch::Process => "vrrp_track_process (pidfd watch in a namespace)",
+            Watch::Script => "vrrp_script pgrep every 0.05 s",
+        };
+        println!(
+            "{label}: SIGKILL -> VIP on backup, advert_int 0.1, --fast-failover: median {median:.0} ms over {RUNS} runs [{}]",
+            ms.join(", ")
         );
-        // Restarted: found by the rescan, A takes the VIP back (preemption).
-        proxy_a = start_proxy(a, &conf_a, "proxy-a");
-        a.wait_for_address(vip, true, WAIT)
-            .unwrap_or_else(|e| panic!("run {run}: VIP never came back to a: {e}"));
+        medians.push(median);
+        for v in [&mut vrrpd_a, &mut vrrpd_b] {
+            v.signal(nix::sys::signal::Signal::SIGTERM)
+                .expect("SIGTERM");
+            let _ = v.wait_exit(WAIT);
+        }
     }
-    let ms: Vec<String> = times
-        .iter()
-        .map(|d| format!("{:.0}", d.as_secs_f64() * 1000.0))
-        .collect();
     println!(
-        "track_process SIGKILL -> VIP on backup (advert_int 0.1, --fast-failover, pidfd watch): median {:.0} ms over {RUNS} runs [{}]",
-        median_ms(times),
-        ms.join(", ")
+        "ratio process/script: {:.2}",
+        medians[0] / medians[1].max(0.001)
     );
 }

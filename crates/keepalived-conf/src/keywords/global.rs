@@ -1,0 +1,331 @@
+//! Top-level and `global_defs` keywords.
+
+use super::*;
+
+/// Top-level keywords.
+pub(crate) const ROOT: &[(&str, Status)] = &[
+    (
+        "global_defs",
+        h("global_defs_give_smtp_settings_and_notify_converts"),
+    ),
+    (
+        "vrrp_script",
+        h("track_script_and_control_socket_move_the_vip"),
+    ),
+    (
+        "track_file",
+        h("weighted_track_file_moves_the_vip_and_back"),
+    ),
+    (
+        "vrrp_track_file",
+        h("weighted_track_file_moves_the_vip_and_back"),
+    ),
+    ("vrrp_sync_group", h("members_become_master_together")),
+    (
+        "vrrp_instance",
+        h("balancer_failure_moves_the_vip_and_recovery_brings_it_back"),
+    ),
+    (
+        "static_ipaddress",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
+    (
+        "static_routes",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
+    (
+        "static_rules",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
+    ("vrrp_track_process", h(PROCESS_TEST)),
+    (
+        "garp_group",
+        n("gratuitous ARPs go only to each instance's own interface at the global intervals"),
+    ),
+    (
+        "linkbeat_interfaces",
+        n("interfaces are watched through netlink link state only"),
+    ),
+    ("interface_up_down_delays", n("link changes act at once")),
+    (
+        "track_group",
+        n("`track_group` is not applied: every instance hears adverts from any VRID peer"),
+    ),
+    (
+        "net_namespace",
+        n(
+            "vrrpd runs in the namespace it is started in (use `ip netns exec` or the unit's NetworkNamespacePath)",
+        ),
+    ),
+    ("net_namespace_ipvs", n(LVS)),
+    ("namespace_with_ipsets", n("no ipsets are maintained")),
+    (
+        "instance",
+        n("nothing: vrrpd keeps its own file names (its `-p` pid file and control socket)"),
+    ),
+    (
+        "use_pid_dir",
+        n("nothing: vrrpd keeps its own file names (its `-p` pid file and control socket)"),
+    ),
+    (
+        "linkbeat_use_polling",
+        n("interfaces are watched through netlink link state only"),
+    ),
+    ("child_wait_time", n(TUNING)),
+    ("virtual_server", n(KEEP_CHECKERS)),
+    ("virtual_server_group", n(KEEP_CHECKERS)),
+    ("bfd_instance", n(BFD)),
+    ("track_bfd", n(BFD)),
+];
+
+/// `global_defs` keywords.
+pub(crate) const GLOBAL: &[(&str, Status)] = &[
+    (
+        "router_id",
+        h("subject_and_body_carry_router_instance_state_and_reason"),
+    ),
+    ("notification_email", h("compose_addresses_every_recipient")),
+    (
+        "notification_email_from",
+        h("each_alert_arrives_with_sender_recipients_and_subject"),
+    ),
+    (
+        "smtp_server",
+        h("each_alert_arrives_with_sender_recipients_and_subject"),
+    ),
+    (
+        "smtp_helo_name",
+        h("global_defs_give_smtp_settings_and_notify_converts"),
+    ),
+    (
+        "smtp_connect_timeout",
+        h("a_black_holing_server_delays_nothing_and_is_logged_once"),
+    ),
+    (
+        "smtp_alert",
+        h("each_alert_arrives_with_sender_recipients_and_subject"),
+    ),
+    (
+        "smtp_alert_vrrp",
+        h("each_alert_arrives_with_sender_recipients_and_subject"),
+    ),
+    (
+        "no_email_faults",
+        h("failing_and_hanging_checks_move_the_vip_with_mail_notify_and_status"),
+    ),
+    (
+        "enable_script_security",
+        h("script_security_refuses_a_world_writable_script"),
+    ),
+    (
+        "script_user",
+        h("scripts_run_as_the_configured_user_with_a_clean_environment"),
+    ),
+    ("vrrp_mcast_group4", h("advert_bytes_match_keepalived")),
+    ("vrrp_mcast_group6", h("ipv6_instance_is_v3_on_ff02_12")),
+    (
+        "default_interface",
+        n(
+            "nothing: every vrrp_instance must name its `interface` (keepalived 2.2.7 requires it too)",
+        ),
+    ),
+    (
+        "vrrp_version",
+        h("unicast_v3_with_trackers_and_fast_failover"),
+    ),
+    ("vrrp_strict", h(STRICT_TEST)),
+    ("vrrp_skip_check_adv_addr", h("own_address_is_flagged")),
+    (
+        "vrrp_check_unicast_src",
+        h("unicast_v3_elects_with_real_destination_checksums"),
+    ),
+    (
+        "vrrp_garp_master_delay",
+        h("master_adverts_every_interval_and_second_garp_burst"),
+    ),
+    (
+        "vrrp_garp_master_repeat",
+        h("master_adverts_every_interval_and_second_garp_burst"),
+    ),
+    (
+        "vrrp_garp_lower_prio_delay",
+        h("garp_refresh_and_lower_priority_bursts"),
+    ),
+    (
+        "vrrp_garp_lower_prio_repeat",
+        h("garp_refresh_and_lower_priority_bursts"),
+    ),
+    (
+        "vrrp_garp_master_refresh",
+        h("garp_refresh_and_lower_priority_bursts"),
+    ),
+    (
+        "vrrp_garp_master_refresh_repeat",
+        h("garp_refresh_and_lower_priority_bursts"),
+    ),
+    ("vrrp_garp_interval", h("garp_frame_layout")),
+    ("vrrp_gna_interval", h("na_layout")),
+    ("vrrp_min_garp", h("min_garp_changes_defaults_only")),
+    (
+        "vrrp_down_timer_adverts",
+        h("v2_down_timer_matches_keepalived_observation"),
+    ),
+    (
+        "vrrp_lower_prio_no_advert",
+        h("strict_mode_master_does_not_answer_lower_adverts"),
+    ),
+    (
+        "vrrp_higher_prio_send_advert",
+        h("master_yields_to_higher_and_answers_lower"),
+    ),
+    ("vrrp_owner_ignore_adverts", h("owner_ignore_adverts")),
+    (
+        "vrrp_startup_delay",
+        h("startup_delay_holds_the_instances_back_like_keepalived"),
+    ),
+    (
+        "vrrp_delay_after_boot",
+        h("delay_after_boot_counts_only_while_the_system_is_young"),
+    ),
+    (
+        "dynamic_interfaces",
+        n("interfaces must exist when vrrpd starts; one that appears later is not picked up"),
+    ),
+    ("vmac_prefix", h(VMAC_TEST)),
+    (
+        "v3_checksum_as_v2",
+        h("v3_multicast_capture_uses_pseudo_header"),
+    ),
+    (
+        "vrrp_notify_fifo",
+        h("fifo_lines_match_keepalived_in_content_and_order"),
+    ),
+    (
+        "vrrp_notify_fifo_script",
+        h("fifo_reader_script_gets_the_fifo_path_and_the_lines"),
+    ),
+    (
+        "notify_fifo",
+        h("fifo_lines_match_keepalived_in_content_and_order"),
+    ),
+    (
+        "notify_fifo_script",
+        h("fifo_reader_script_gets_the_fifo_path_and_the_lines"),
+    ),
+    (
+        "vrrp_notify_priority_changes",
+        h("fifo_lines_match_keepalived_in_content_and_order"),
+    ),
+    (
+        "max_auto_priority",
+        n("scripts and notifications run at vrrpd's own (normal) scheduling priority"),
+    ),
+    (
+        "startup_script",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
+    (
+        "shutdown_script",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
+    (
+        "vrrp_garp_extra_if",
+        n("gratuitous ARPs go only to each instance's own interface"),
+    ),
+    ("vrrp_iptables", n(FIREWALL)),
+    ("nftables", n(FIREWALL)),
+    ("nftables_priority", n(FIREWALL)),
+    ("nftables_counters", n(FIREWALL)),
+    ("nftables_ifindex", n(FIREWALL)),
+    ("min_auto_priority_delay", n(TUNING)),
+    ("vrrp_priority", n(TUNING)),
+    ("vrrp_rt_priority", n(TUNING)),
+    ("vrrp_no_swap", n(TUNING)),
+    ("vrrp_cpu_affinity", n(TUNING)),
+    ("vrrp_rlimit_rttime", n(TUNING)),
+    ("fifo_write_vrrp_states_on_reload", n(RELOAD)),
+    ("vmac_addr_prefix", n(VMAC)),
+    (
+        "log_unknown_vrids",
+        n("adverts for unknown VRIDs are counted (`show stats`), not logged one by one"),
+    ),
+    ("vrrp_rx_bufs_policy", n(TUNING)),
+    ("vrrp_rx_bufs_multiplier", n(TUNING)),
+    ("vrrp_netlink_cmd_rcv_bufs", n(TUNING)),
+    ("vrrp_netlink_cmd_rcv_bufs_force", n(TUNING)),
+    ("vrrp_netlink_monitor_rcv_bufs", n(TUNING)),
+    ("vrrp_netlink_monitor_rcv_bufs_force", n(TUNING)),
+    ("reload_check_config", n(RELOAD)),
+    ("include_check", n(RELOAD)),
+    ("config_save_dir", n(RELOAD)),
+    ("tmp_config_directory", n(RELOAD)),
+    ("reload_time_file", n(RELOAD)),
+    ("reload_file", n(RELOAD)),
+    ("reload_repeat", n(RELOAD)),
+    ("data_use_instance", n(RELOAD)),
+    ("process_names", n(TUNING)),
+    ("process_name", n(TUNING)),
+    ("vrrp_process_name", n(TUNING)),
+    ("umask", n(TUNING)),
+    ("random_seed", n(TUNING)),
+    (
+        "startup_script_timeout",
+        h("a_hanging_startup_script_is_killed_at_its_timeout"),
+    ),
+    (
+        "shutdown_script_timeout",
+        h("a_hanging_startup_script_is_killed_at_its_timeout"),
+    ),
+    ("snmp_socket", n(SNMP)),
+    ("enable_snmp_vrrp", n(SNMP)),
+    ("enable_snmp_keepalived", n(SNMP)),
+    ("enable_snmp_rfc", n(SNMP)),
+    ("enable_snmp_rfcv2", n(SNMP)),
+    ("enable_snmp_rfcv3", n(SNMP)),
+    ("enable_traps", n(SNMP)),
+    ("enable_dbus", n(SNMP)),
+    ("dbus_service_name", n(SNMP)),
+    (
+        "disable_local_igmp",
+        n("the kernel's IGMP settings are left as they are"),
+    ),
+    ("lvs_sync_daemon", n(LVS)),
+    ("lvs_flush", n(LVS)),
+    ("lvs_flush_on_stop", n(LVS)),
+    ("lvs_flush_onstop", n(LVS)),
+    ("lvs_timeouts", n(LVS)),
+    ("lvs_netlink_cmd_rcv_bufs", n(LVS)),
+    ("lvs_netlink_cmd_rcv_bufs_force", n(LVS)),
+    ("lvs_netlink_monitor_rcv_bufs", n(LVS)),
+    ("lvs_netlink_monitor_rcv_bufs_force", n(LVS)),
+    ("lvs_notify_fifo", n(LVS)),
+    ("lvs_notify_fifo_script", n(LVS)),
+    ("smtp_alert_checker", n(LVS)),
+    ("checker_process_name", n(LVS)),
+    ("checker_priority", n(LVS)),
+    ("checker_rt_priority", n(LVS)),
+    ("checker_no_swap", n(LVS)),
+    ("checker_cpu_affinity", n(LVS)),
+    ("checker_rlimit_rttime", n(LVS)),
+    ("checker_log_all_failures", n(LVS)),
+    ("enable_snmp_checker", n(LVS)),
+    ("bfd_process_name", n(BFD)),
+    ("bfd_priority", n(BFD)),
+    ("bfd_rt_priority", n(BFD)),
+    ("bfd_no_swap", n(BFD)),
+    ("bfd_cpu_affinity", n(BFD)),
+    ("bfd_rlimit_rttime", n(BFD)),
+    ("vrrp_rlimit_rtime", n(TUNING)),
+    ("vrrp_vmac_garp_intvl", n(TUNING)),
+    ("process_monitor_rcv_bufs", n(TUNING)),
+    ("process_monitor_rcv_bufs_force", n(TUNING)),
+    ("checker_rlimit_rtime", n(LVS)),
+    ("bfd_rlimit_rtime", n(BFD)),
+    ("lvs_process_name", n(LVS)),
+    ("nftables_ipvs", n(LVS)),
+    ("nftables_ipvs_priority", n(LVS)),
+    ("nftables_ipvs_start_fwmark", n(LVS)),
+    ("no_checker_emails", n(LVS)),
+    ("rs_init_notifies", n(LVS)),
+    ("ipvs_timeouts", n(LVS)),
+];
