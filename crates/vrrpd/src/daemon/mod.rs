@@ -9,6 +9,9 @@ mod events;
 mod iface;
 mod lifecycle;
 mod reload;
+// sched_setscheduler(2) has no safe wrapper in nix.
+#[allow(unsafe_code)]
+mod rt_sched;
 mod scripts_and_mail;
 mod static_state;
 
@@ -91,6 +94,7 @@ pub struct Daemon {
     ctl_tx: mpsc::Sender<ControlReq>,
     ctl_rx: mpsc::Receiver<ControlReq>,
     guard: Option<crate::net::guard::TakeoverGuard>,
+    auto_priority: rt_sched::AutoPriority,
 }
 
 impl Daemon {
@@ -123,6 +127,13 @@ impl Daemon {
             ctl_tx,
             ctl_rx,
             guard,
+            auto_priority: rt_sched::AutoPriority::from_global(
+                &spec
+                    .conf
+                    .as_ref()
+                    .map(|c| c.global_defs.clone())
+                    .unwrap_or_default(),
+            ),
         };
         d.before_instances(&spec).await;
         d.apply(spec).await?;
@@ -193,7 +204,10 @@ impl Daemon {
                 Some(ev) = net_events.recv() => self.on_net_event(ev).await,
                 Some(u) = self.scripts_mail.updates_rx.recv() => self.on_tracker_update(u).await,
                 Some(req) = self.ctl_rx.recv() => self.on_control(req).await,
-                _ = tokio::time::sleep_until(sleep_until.into()) => self.on_timers().await,
+                _ = tokio::time::sleep_until(sleep_until.into()) => {
+                    self.auto_priority.note_lateness(Instant::now().saturating_duration_since(sleep_until));
+                    self.on_timers().await
+                }
             }
         }
         sd_notify_state(&[sd_notify::NotifyState::Stopping]);
