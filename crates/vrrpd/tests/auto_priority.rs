@@ -1,5 +1,5 @@
 //! `max_auto_priority` side by side with Debian's keepalived 2.2.7: the VRRP process is
-//! stopped for 1.5 s just after it became MASTER (SIGSTOP: the starvation a CPU hog causes, made exact), and when it
+//! stopped for 1.5 s (SIGSTOP: the starvation a CPU hog causes, made exact), and when it
 //! runs again its late timers make it take realtime round-robin scheduling at priority 1,
 //! reset on fork, with keepalived's log line; before that both run at normal priority.
 
@@ -63,23 +63,28 @@ fn late_timers_raise_the_vrrp_process_to_realtime_like_keepalived() {
         let pid = pid_from(&pid_file);
         let before = policy(pid);
         eprintln!("{tag}: pid {pid} {before:?}");
-        kill(pid, Signal::SIGSTOP).unwrap();
-        // The next advert is due within a second of MASTER: it becomes about 0.5 s late.
-        std::thread::sleep(Duration::from_millis(1500));
-        kill(pid, Signal::SIGCONT).unwrap();
-        let deadline = Instant::now() + WAIT;
-        let after = loop {
-            let now = policy(pid);
-            if now.contains("SCHED_RR") {
-                break now;
+        // Starvation, made exact: stopped 1.5 s, so a timer due within that time runs about
+        // 0.5 s late. keepalived does not notice every such wake-up (seen here), so up to five
+        // rounds; the first one that raises the process ends the loop.
+        let mut after = None;
+        for _ in 0..5 {
+            kill(pid, Signal::SIGSTOP).unwrap();
+            std::thread::sleep(Duration::from_millis(1500));
+            kill(pid, Signal::SIGCONT).unwrap();
+            let deadline = Instant::now() + Duration::from_millis(1500);
+            while Instant::now() < deadline {
+                let now = policy(pid);
+                if now.contains("SCHED_RR") {
+                    after = Some(now);
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
             }
-            assert!(
-                Instant::now() < deadline,
-                "{tag}: never realtime: {now}\n{}",
-                p.output()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
+            if after.is_some() {
+                break;
+            }
+        }
+        let after = after.unwrap_or_else(|| panic!("{tag}: never realtime\n{}", p.output()));
         p.wait_for_line("Set realtime priority 1", WAIT).unwrap();
         eprintln!("{tag}: before {before:?} after {after:?}");
         seen.push((before, after));
