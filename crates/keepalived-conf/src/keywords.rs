@@ -67,6 +67,16 @@ const fn n(instead: &'static str) -> Status {
 
 use Status::Rejected;
 
+// Tests shared by several keywords.
+const FIFO_LAB: Status = h("fifo_lines_match_keepalived_in_content_and_order");
+const STATIC_LAB: Status = h("static_state_vip_options_and_routes_match_keepalived");
+const AUTO_PRIORITY_LAB: Status =
+    h("late_timers_raise_the_vrrp_process_to_realtime_like_keepalived");
+const SCRIPT_TIMEOUT: Status = h("a_hanging_startup_script_is_killed_at_its_timeout");
+const FIFO_READER: Status = h("fifo_reader_script_gets_the_fifo_path_and_the_lines");
+const STARTUP_DELAY_LAB: Status = h("startup_delay_holds_the_instances_back_like_keepalived");
+const DELAY_AFTER_BOOT: Status = h("delay_after_boot_counts_only_while_the_system_is_young");
+
 /// How to keep LVS, checkers and BFD: keepalived's own processes beside vrrpd.
 pub const KEEP_CHECKERS: &str = "vrrpd runs no LVS/IPVS and no checkers; to keep them, run keepalived's checker process alone beside vrrpd, reading this same unchanged file: `keepalived --check` (`-C`)";
 const LVS: &str = "nothing in vrrpd (an LVS/checker setting); keepalived's checker process reads it when run beside vrrpd as `keepalived --check`";
@@ -107,18 +117,9 @@ pub(crate) const ROOT: &[(&str, Status)] = &[
         "vrrp_instance",
         h("balancer_failure_moves_the_vip_and_recovery_brings_it_back"),
     ),
-    (
-        "static_ipaddress",
-        h("static_state_vip_options_and_routes_match_keepalived"),
-    ),
-    (
-        "static_routes",
-        h("static_state_vip_options_and_routes_match_keepalived"),
-    ),
-    (
-        "static_rules",
-        h("static_state_vip_options_and_routes_match_keepalived"),
-    ),
+    ("static_ipaddress", STATIC_LAB),
+    ("static_routes", STATIC_LAB),
+    ("static_rules", STATIC_LAB),
     (
         "vrrp_track_process",
         n("the process is not tracked: it cannot change any priority"),
@@ -264,14 +265,8 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
         h("master_yields_to_higher_and_answers_lower"),
     ),
     ("vrrp_owner_ignore_adverts", h("owner_ignore_adverts")),
-    (
-        "vrrp_startup_delay",
-        h("startup_delay_holds_the_instances_back_like_keepalived"),
-    ),
-    (
-        "vrrp_delay_after_boot",
-        h("delay_after_boot_counts_only_while_the_system_is_young"),
-    ),
+    ("vrrp_startup_delay", STARTUP_DELAY_LAB),
+    ("vrrp_delay_after_boot", DELAY_AFTER_BOOT),
     (
         "dynamic_interfaces",
         n("interfaces must exist when vrrpd starts; one that appears later is not picked up"),
@@ -281,38 +276,14 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
         "v3_checksum_as_v2",
         h("v3_multicast_capture_uses_pseudo_header"),
     ),
-    (
-        "vrrp_notify_fifo",
-        h("fifo_lines_match_keepalived_in_content_and_order"),
-    ),
-    (
-        "vrrp_notify_fifo_script",
-        h("fifo_reader_script_gets_the_fifo_path_and_the_lines"),
-    ),
-    (
-        "notify_fifo",
-        h("fifo_lines_match_keepalived_in_content_and_order"),
-    ),
-    (
-        "notify_fifo_script",
-        h("fifo_reader_script_gets_the_fifo_path_and_the_lines"),
-    ),
-    (
-        "vrrp_notify_priority_changes",
-        h("fifo_lines_match_keepalived_in_content_and_order"),
-    ),
-    (
-        "max_auto_priority",
-        h("late_timers_raise_the_vrrp_process_to_realtime_like_keepalived"),
-    ),
-    (
-        "startup_script",
-        h("static_state_vip_options_and_routes_match_keepalived"),
-    ),
-    (
-        "shutdown_script",
-        h("static_state_vip_options_and_routes_match_keepalived"),
-    ),
+    ("vrrp_notify_fifo", FIFO_LAB),
+    ("vrrp_notify_fifo_script", FIFO_READER),
+    ("notify_fifo", FIFO_LAB),
+    ("notify_fifo_script", FIFO_READER),
+    ("vrrp_notify_priority_changes", FIFO_LAB),
+    ("max_auto_priority", AUTO_PRIORITY_LAB),
+    ("startup_script", STATIC_LAB),
+    ("shutdown_script", STATIC_LAB),
     (
         "vrrp_garp_extra_if",
         n("gratuitous ARPs go only to each instance's own interface"),
@@ -322,10 +293,7 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ("nftables_priority", n(FIREWALL)),
     ("nftables_counters", n(FIREWALL)),
     ("nftables_ifindex", n(FIREWALL)),
-    (
-        "min_auto_priority_delay",
-        h("late_timers_raise_the_vrrp_process_to_realtime_like_keepalived"),
-    ),
+    ("min_auto_priority_delay", AUTO_PRIORITY_LAB),
     ("vrrp_priority", n(TUNING)),
     ("vrrp_rt_priority", n(TUNING)),
     ("vrrp_no_swap", n(TUNING)),
@@ -356,14 +324,8 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ("vrrp_process_name", n(TUNING)),
     ("umask", n(TUNING)),
     ("random_seed", n(TUNING)),
-    (
-        "startup_script_timeout",
-        h("a_hanging_startup_script_is_killed_at_its_timeout"),
-    ),
-    (
-        "shutdown_script_timeout",
-        h("a_hanging_startup_script_is_killed_at_its_timeout"),
-    ),
+    ("startup_script_timeout", SCRIPT_TIMEOUT),
+    ("shutdown_script_timeout", SCRIPT_TIMEOUT),
     ("snmp_socket", n(SNMP)),
     ("enable_snmp_vrrp", n(SNMP)),
     ("enable_snmp_keepalived", n(SNMP)),
@@ -674,18 +636,9 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
         "notify",
         h("generic_and_specific_scripts_run_once_per_transition_in_order"),
     ),
-    (
-        "notify_deleted",
-        h("fifo_lines_match_keepalived_in_content_and_order"),
-    ),
-    (
-        "notify_master_rx_lower_pri",
-        h("fifo_lines_match_keepalived_in_content_and_order"),
-    ),
-    (
-        "notify_priority_changes",
-        h("fifo_lines_match_keepalived_in_content_and_order"),
-    ),
+    ("notify_deleted", FIFO_LAB),
+    ("notify_master_rx_lower_pri", FIFO_LAB),
+    ("notify_priority_changes", FIFO_LAB),
     ("use_vmac", n(VMAC)),
     ("vmac_xmit_base", n(VMAC)),
     ("accept", n(ACCEPT)),
@@ -753,35 +706,14 @@ pub(crate) const VIP_OPTION: &[(&str, Status)] = &[
     ("broadcast", h("derived_broadcast_and_label")),
     ("label", h("derived_broadcast_and_label")),
     ("scope", h("v2_pass_instance_with_vip_attributes")),
-    (
-        "peer",
-        h("static_state_vip_options_and_routes_match_keepalived"),
-    ),
-    (
-        "home",
-        h("static_state_vip_options_and_routes_match_keepalived"),
-    ),
-    (
-        "-nodad",
-        h("static_state_vip_options_and_routes_match_keepalived"),
-    ),
-    (
-        "nodad",
-        h("static_state_vip_options_and_routes_match_keepalived"),
-    ),
-    (
-        "mngtmpaddr",
-        h("static_state_vip_options_and_routes_match_keepalived"),
-    ),
-    (
-        "noprefixroute",
-        h("static_state_vip_options_and_routes_match_keepalived"),
-    ),
+    ("peer", STATIC_LAB),
+    ("home", STATIC_LAB),
+    ("-nodad", STATIC_LAB),
+    ("nodad", STATIC_LAB),
+    ("mngtmpaddr", STATIC_LAB),
+    ("noprefixroute", STATIC_LAB),
     ("autojoin", n(WITHOUT_OPTION)),
-    (
-        "preferred_lft",
-        h("static_state_vip_options_and_routes_match_keepalived"),
-    ),
+    ("preferred_lft", STATIC_LAB),
     (
         "no_track",
         n(
