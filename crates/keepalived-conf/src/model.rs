@@ -164,6 +164,9 @@ pub struct GlobalDefs {
     pub vrrp_notify_priority_changes: bool,
     /// `max_auto_priority`.
     pub max_auto_priority: Option<i32>,
+    #[serde(serialize_with = "secs")]
+    /// `min_auto_priority_delay` (keepalived's default 1 s, written in microseconds).
+    pub min_auto_priority_delay: Duration,
     /// `startup_script`.
     pub startup_script: Option<ScriptCommand>,
     /// `shutdown_script`.
@@ -221,6 +224,7 @@ impl Default for GlobalDefs {
             notify_fifo: None,
             vrrp_notify_priority_changes: false,
             max_auto_priority: None,
+            min_auto_priority_delay: Duration::from_secs(1),
             startup_script: None,
             shutdown_script: None,
             startup_script_timeout: Duration::from_secs(10),

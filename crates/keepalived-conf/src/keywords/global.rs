@@ -218,7 +218,7 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ),
     (
         "max_auto_priority",
-        n("scripts and notifications run at vrrpd's own (normal) scheduling priority"),
+        h("late_timers_raise_the_vrrp_process_to_realtime_like_keepalived"),
     ),
     (
         "startup_script",
@@ -237,7 +237,10 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ("nftables_priority", n(FIREWALL)),
     ("nftables_counters", n(FIREWALL)),
     ("nftables_ifindex", n(FIREWALL)),
-    ("min_auto_priority_delay", n(TUNING)),
+    (
+        "min_auto_priority_delay",
+        h("late_timers_raise_the_vrrp_process_to_realtime_like_keepalived"),
+    ),
     ("vrrp_priority", n(TUNING)),
     ("vrrp_rt_priority", n(TUNING)),
     ("vrrp_no_swap", n(TUNING)),

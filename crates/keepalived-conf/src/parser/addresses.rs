@@ -238,6 +238,13 @@ pub(crate) fn route(p: &mut Parser<'_>, l: &Line, tracked: bool) -> PResult<Opti
         }
         i += step;
     }
+    finish_route(p, l, &mut r, tracked);
+    Ok(Some(r))
+}
+
+/// After a route line is read: `default` takes the family of its gateways, and a tracked
+/// route without an interface is reported and not tracked (as keepalived).
+fn finish_route(p: &mut Parser<'_>, l: &Line, r: &mut Route, tracked: bool) {
     // `default` takes the family of the gateways.
     let v6_gateway = r
         .via
@@ -265,7 +272,6 @@ pub(crate) fn route(p: &mut Parser<'_>, l: &Line, tracked: bool) -> PResult<Opti
         );
         r.no_track = true;
     }
-    Ok(Some(r))
 }
 
 /// The words of one `nexthop` (`via ADDR`, `dev IF`, `weight N`) and how many it used.

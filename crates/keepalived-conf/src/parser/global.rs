@@ -308,6 +308,12 @@ fn protocol<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<bool> {
             let v = flag(p, l);
             p.draft.config.global_defs.vrrp_notify_priority_changes = v;
         }
+        "min_auto_priority_delay" => {
+            if let Some(v) = count(p, l, 1, 1, 10_000_000)? {
+                p.draft.config.global_defs.min_auto_priority_delay =
+                    Duration::from_micros(v as u64);
+            }
+        }
         "max_auto_priority" => {
             let v = match l.words.get(1) {
                 None => Some(99),

@@ -9,6 +9,9 @@ mod events;
 mod iface;
 mod lifecycle;
 mod reload;
+// sched_setscheduler(2) has no safe wrapper in nix.
+#[allow(unsafe_code)]
+mod rt_sched;
 mod scripts_and_mail;
 mod static_state;
 
@@ -99,6 +102,7 @@ pub struct Daemon {
     guard: Option<crate::net::guard::TakeoverGuard>,
     /// `no_accept` rules, installed when a no-accept instance first takes its VIPs.
     firewall: Option<crate::net::nft::NoAcceptFirewall>,
+    auto_priority: rt_sched::AutoPriority,
 }
 
 impl Daemon {
@@ -143,6 +147,13 @@ impl Daemon {
             control,
             guard,
             firewall: None,
+            auto_priority: rt_sched::AutoPriority::from_global(
+                &spec
+                    .conf
+                    .as_ref()
+                    .map(|c| c.global_defs.clone())
+                    .unwrap_or_default(),
+            ),
         };
         // no_accept tables of a run that was killed: its VIPs are gone, so must its rules be.
         if let Err(e) = crate::net::nft::remove_tables().await {
@@ -209,7 +220,10 @@ impl Daemon {
                 Some(u) = self.scripts_mail.updates_rx.recv() => self.on_tracker_update(u).await,
                 Some(u) = self.scripts_mail.process_rx.recv() => self.on_process_update(u).await,
                 Some(req) = self.ctl_rx.recv() => self.on_control(req).await,
-                _ = tokio::time::sleep_until(sleep_until.into()) => self.on_timers().await,
+                _ = tokio::time::sleep_until(sleep_until.into()) => {
+                    self.auto_priority.note_lateness(Instant::now().saturating_duration_since(sleep_until));
+                    self.on_timers().await
+                }
             }
         }
         sd_notify_state(&[sd_notify::NotifyState::Stopping]);

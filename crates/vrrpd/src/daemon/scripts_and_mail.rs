@@ -164,7 +164,26 @@ impl ScriptsAndMail {
         }
         self.apply_processes(wanted_processes.into_values().collect())
             .await;
-        // Notifiers.
+        self.apply_notifiers(&conf, &settings).await;
+        self.apply_fifos(&conf, &settings).await;
+        // Mail.
+        let smtp = SmtpSpec::from_global(&conf.global_defs, &hostname(), &username());
+        if smtp.as_ref() != self.alerts.as_ref().map(|(s, _)| s) {
+            if let Some((_, q)) = self.alerts.take() {
+                q.shutdown(Duration::from_secs(1)).await;
+            }
+            if let Some(spec) = smtp {
+                match AlertQueue::start(spec.clone(), crate::alert::DEFAULT_QUEUE) {
+                    Ok(q) => self.alerts = Some((spec, q)),
+                    Err(e) => tracing::error!(error = %e, "e-mail alerts disabled"),
+                }
+            }
+        }
+        self.previous = self.conf.replace(conf);
+    }
+
+    /// Starts, keeps or retires the notify scripts of instances and sync groups.
+    async fn apply_notifiers(&mut self, conf: &kc::Config, settings: &ScriptSettings) {
         let mut wanted = HashMap::new();
         for i in &conf.instances {
             let spec = NotifySpec::from_conf(Target::Instance, &i.name, &i.notify);
@@ -194,28 +213,13 @@ impl ScriptsAndMail {
             if self.notifiers.contains_key(&k) {
                 continue;
             }
-            match Notifier::start(spec.clone(), &settings, crate::notify::DEFAULT_QUEUE) {
+            match Notifier::start(spec.clone(), settings, crate::notify::DEFAULT_QUEUE) {
                 Ok(n) => {
                     self.notifiers.insert(k, (spec, n));
                 }
                 Err(e) => tracing::error!(name = %k.1, error = %e, "notify scripts not started"),
             }
         }
-        self.apply_fifos(&conf, &settings).await;
-        // Mail.
-        let smtp = SmtpSpec::from_global(&conf.global_defs, &hostname(), &username());
-        if smtp.as_ref() != self.alerts.as_ref().map(|(s, _)| s) {
-            if let Some((_, q)) = self.alerts.take() {
-                q.shutdown(Duration::from_secs(1)).await;
-            }
-            if let Some(spec) = smtp {
-                match AlertQueue::start(spec.clone(), crate::alert::DEFAULT_QUEUE) {
-                    Ok(q) => self.alerts = Some((spec, q)),
-                    Err(e) => tracing::error!(error = %e, "e-mail alerts disabled"),
-                }
-            }
-        }
-        self.previous = self.conf.replace(conf);
     }
 
     /// Opens, keeps or closes the notify FIFOs (a FIFO whose settings did not change stays open

@@ -168,6 +168,12 @@ impl NotifyFifo {
 
     /// Stops the reader (SIGTERM to its process group) and removes a FIFO vrrpd created.
     pub async fn close(mut self) {
+        tracing::info!(
+            fifo = %self.spec.path.display(),
+            written = self.written,
+            dropped = self.dropped,
+            "notify FIFO closed"
+        );
         if let Some(mut child) = self.reader.take() {
             if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
                 let _ = nix::sys::signal::killpg(
