@@ -110,6 +110,34 @@ pub struct Listener {
     /// a plain HTTP/1.1-only connection is smaller and cheaper.
     #[serde(default)]
     pub h2c: bool,
+    /// Header names with an underscore: `drop` (default, as nginx and Envoy), `reject`
+    /// (400) or `allow`. A CGI/WSGI member reads `X_Forwarded_For` as `X-Forwarded-For`.
+    #[serde(default)]
+    pub underscores_in_headers: UnderscorePolicy,
+    /// Members get the normalised path (default) or the path as the client sent it; routes
+    /// always match the normalised one.
+    #[serde(default = "default_true")]
+    pub normalize_path: bool,
+    /// Merge runs of `/` in the path before routing (and, with `normalize_path`, forwarding).
+    #[serde(default)]
+    pub merge_slashes: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+/// What a listener does with a client header name that has an underscore.
+pub enum UnderscorePolicy {
+    /// Not forwarded.
+    #[default]
+    Drop,
+    /// The request is answered 400.
+    Reject,
+    /// Forwarded as received.
+    Allow,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
