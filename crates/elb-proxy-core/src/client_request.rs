@@ -91,6 +91,14 @@ pub fn normalized_target(
     path_and_query: &str,
     opts: &PathOptions,
 ) -> Result<Option<String>, Reject> {
+    let path = path_and_query.split('?').next().unwrap_or_default();
+    // `*` and authority-form targets have no path to normalise.
+    let special =
+        path.contains('%') || path.contains("/.") || (opts.merge_slashes && path.contains("//"));
+    let plain = !special;
+    if plain || !path.starts_with('/') {
+        return Ok(None);
+    }
     let mut out = Vec::with_capacity(path_and_query.len());
     elb_http1::normalize_path(path_and_query.as_bytes(), opts, &mut out)?;
     if out == path_and_query.as_bytes() {

@@ -11,9 +11,11 @@
 //! broken body and the member connection is aborted before the request is complete.
 
 use elb_http1::{
-    ChunkError, ChunkedDecoder, ChunkedLimits, Progress, Reject, RequestBody, RequestConfig,
-    RequestHead, TargetForm, parse_request,
+    ChunkError, ChunkedDecoder, ChunkedLimits, Progress, Reject, RequestBody, RequestHead,
+    TargetForm, parse_request,
 };
+
+pub use elb_http1::{MAX_HEADERS, RequestConfig};
 
 /// The head hyper is given in place of a refused request.
 pub const SYNTHETIC_HEAD: &[u8] =
@@ -37,6 +39,29 @@ impl Refused {
         match self {
             Refused::Head(r) => r.status(),
             Refused::Body(_) => 400,
+        }
+    }
+
+    /// How many distinct refusals there are (the size of a counter table).
+    pub const COUNT: usize = Reject::ALL.len() + CHUNK_ERRORS.len();
+
+    /// This refusal's slot in a counter table of `COUNT` slots.
+    pub fn index(self) -> usize {
+        match self {
+            Refused::Head(r) => Reject::ALL.iter().position(|&x| x == r).unwrap_or(0),
+            Refused::Body(e) => {
+                Reject::ALL.len() + CHUNK_ERRORS.iter().position(|&x| x == e).unwrap_or(0)
+            }
+        }
+    }
+
+    /// The refusal in slot `i` of a counter table.
+    pub fn from_index(i: usize) -> Option<Refused> {
+        match Reject::ALL.get(i) {
+            Some(&r) => Some(Refused::Head(r)),
+            None => CHUNK_ERRORS
+                .get(i - Reject::ALL.len())
+                .map(|&e| Refused::Body(e)),
         }
     }
 
@@ -136,6 +161,11 @@ impl RequestGate {
     /// Whether part of a head is held back (the client is mid-request).
     pub fn holds_partial_head(&self) -> bool {
         self.state == State::Head && !self.pending.is_empty()
+    }
+
+    /// Whether no byte is held back.
+    pub fn holds_nothing(&self) -> bool {
+        self.pending.is_empty()
     }
 
     /// Checks `input` (the next bytes from the client) and appends to `out` what hyper may
@@ -287,6 +317,14 @@ mod tests {
             }
         }
         (out, None)
+    }
+
+    #[test]
+    fn every_refusal_has_its_own_counter_slot() {
+        for i in 0..Refused::COUNT {
+            assert_eq!(Refused::from_index(i).map(Refused::index), Some(i));
+        }
+        assert_eq!(Refused::from_index(Refused::COUNT), None);
     }
 
     #[test]

@@ -10,12 +10,14 @@
 pub mod access_log;
 pub mod admin;
 pub mod body;
+pub mod gate_io;
 pub mod health_check;
 pub mod lifecycle;
 pub mod listeners;
 pub mod metrics;
 pub mod park;
 pub mod proxy;
+mod refusal_log;
 mod relay;
 pub mod server;
 pub mod shared;

@@ -17,7 +17,9 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::proxy::Mode;
 use crate::shared::Shared;
-use elb_proxy_core::config::Config;
+use elb_proxy_core::config::{Config, Listener, UnderscorePolicy};
+use elb_proxy_core::gate::{GateConfig, MAX_HEADERS, RequestConfig};
+use elb_proxy_core::{ClientPolicy, PathOptions, Underscores};
 
 /// What a listener does with the connections it accepts; swappable while it runs.
 pub struct ListenerSettings {
@@ -31,6 +33,39 @@ pub struct ListenerSettings {
     pub mode: Mode,
     /// Accept h2c prior knowledge on a plain listener.
     pub h2c: bool,
+    /// What is checked and rewritten in client requests.
+    pub policy: ClientPolicy,
+    /// The strict HTTP/1.1 gate's limits and policies.
+    pub gate: GateConfig,
+}
+
+/// The client-request policy and gate settings of a listener.
+fn client_rules(config: &Config, l: Option<&Listener>) -> (ClientPolicy, GateConfig) {
+    let underscores = match l.map(|l| l.underscores_in_headers) {
+        Some(UnderscorePolicy::Reject) => Underscores::Reject,
+        Some(UnderscorePolicy::Allow) => Underscores::Allow,
+        _ => Underscores::Drop,
+    };
+    let policy = ClientPolicy {
+        underscores,
+        path: PathOptions {
+            merge_slashes: l.is_some_and(|l| l.merge_slashes),
+            ..PathOptions::default()
+        },
+        forward_normalized: l.is_none_or(|l| l.normalize_path),
+    };
+    let request = RequestConfig {
+        max_head_bytes: usize::try_from(config.limits.max_header_bytes.0).unwrap_or(usize::MAX),
+        max_headers: config.limits.max_headers.min(MAX_HEADERS),
+        underscores,
+        ..RequestConfig::default()
+    };
+    let gate = GateConfig {
+        request,
+        h2c: l.is_some_and(|l| l.h2c),
+        ..GateConfig::default()
+    };
+    (policy, gate)
 }
 
 /// Why a listener set could not be prepared.
@@ -69,6 +104,7 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
             )?)),
             None => None,
         };
+        let (policy, gate) = client_rules(config, Some(l));
         out.push((
             l.address,
             ListenerSettings {
@@ -77,6 +113,8 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
                 max_connections: l.max_connections,
                 mode: Mode::Proxy,
                 h2c: l.h2c,
+                policy,
+                gate,
             },
         ));
     }
@@ -89,6 +127,8 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
                 max_connections: Some(256),
                 mode: Mode::HealthOnly,
                 h2c: false,
+                policy: client_rules(config, None).0,
+                gate: client_rules(config, None).1,
             },
         ));
     }
@@ -101,6 +141,8 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
                 max_connections: Some(64),
                 mode: Mode::Metrics,
                 h2c: false,
+                policy: client_rules(config, None).0,
+                gate: client_rules(config, None).1,
             },
         ));
     }

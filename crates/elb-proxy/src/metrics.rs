@@ -96,6 +96,26 @@ fn process(o: &mut String, shared: &Shared) {
             g.local_errors[i].load(Relaxed)
         );
     }
+    refused(o, g);
+}
+
+/// Client requests refused by the strict HTTP checks, by reason.
+fn refused(o: &mut String, g: &crate::stats::GlobalStats) {
+    let _ = writeln!(
+        o,
+        "# HELP elb_proxy_requests_refused_total Client requests refused as malformed or ambiguous, by reason."
+    );
+    let _ = writeln!(o, "# TYPE elb_proxy_requests_refused_total counter");
+    for (i, c) in g.refused.iter().enumerate() {
+        if let Some(r) = elb_proxy_core::gate::Refused::from_index(i) {
+            let _ = writeln!(
+                o,
+                "elb_proxy_requests_refused_total{{reason=\"{}\"}} {}",
+                r.as_str(),
+                c.load(Relaxed)
+            );
+        }
+    }
 }
 
 /// Per-member counters and gauges.

@@ -23,8 +23,8 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::Request;
 use hyper::body::Incoming;
-use tokio::net::TcpStream;
 
+use crate::gate_io::{GateSlot, GatedStream};
 use crate::park::{InFlight, ParkIo, ParkState, Run, Tracked, UntilIdle};
 
 use crate::listeners::ListenerSettings;
@@ -184,7 +184,16 @@ pub async fn run_listener(
             fwd: Forwarding::new(peer.ip(), rt.is_trusted(peer.ip()), tls, rt.forward_set),
             mode: spec.mode,
             park: parks.then(|| Arc::new(ParkState::default())),
+            peer,
+            policy: spec.policy,
+            gate: Arc::new(GateSlot::default()),
         });
+        let gate = GateParts {
+            cfg: spec.gate,
+            slot: ctx.gate.clone(),
+            shared: shared.clone(),
+            peer,
+        };
         let header_timeout = rt.config.timeouts.request_header.0;
         drop(rt);
         let acceptor = spec.tls.clone();
@@ -196,7 +205,14 @@ pub async fn run_listener(
             // state, not as the largest of the other protocols' futures.
             let fut = async move {
                 let _guard = guard;
-                serve_parked(stream, &builder, ctx, shutdown_rx, header_timeout).await
+                serve_parked(
+                    gate.wrap(stream),
+                    &builder,
+                    ctx,
+                    shutdown_rx,
+                    header_timeout,
+                )
+                .await
             };
             tracing::trace!(
                 bytes = std::mem::size_of_val(&fut),
@@ -208,18 +224,14 @@ pub async fn run_listener(
         tokio::spawn(async move {
             let _guard = guard;
             match acceptor {
-                None => serve(stream, &builder, plain, ctx, shutdown_rx).await,
+                None => serve(gate.wrap(stream), &builder, plain, ctx, shutdown_rx).await,
                 Some(acc) => match tokio::time::timeout(header_timeout, acc.accept(stream)).await {
                     Ok(Ok(tls)) => {
-                        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-                        serve(
-                            tls,
-                            &builder,
-                            if h2 { Proto::H2 } else { Proto::H1 },
-                            ctx,
-                            shutdown_rx,
-                        )
-                        .await
+                        if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
+                            serve(tls, &builder, Proto::H2, ctx, shutdown_rx).await
+                        } else {
+                            serve(gate.wrap(tls), &builder, Proto::H1, ctx, shutdown_rx).await
+                        }
                     }
                     Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                     Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -232,6 +244,21 @@ pub async fn run_listener(
     tracing::info!(listener = %settings.load().name, "listener closed");
 }
 
+/// What a connection's gate is made of.
+struct GateParts {
+    cfg: elb_proxy_core::gate::GateConfig,
+    slot: Arc<GateSlot>,
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+}
+
+impl GateParts {
+    /// Puts `io` behind the strict HTTP/1.1 gate.
+    fn wrap<S>(self, io: S) -> GatedStream<S> {
+        GatedStream::new(io, self.cfg, self.slot, self.shared, self.peer)
+    }
+}
+
 /// How long a connection must be idle (no request) before it is parked: long enough that a
 /// client sending requests back to back never has its hyper connection rebuilt, short
 /// enough that a burst of clients going idle does not hold all their buffers at once.
@@ -240,7 +267,7 @@ const PARK_GRACE: Duration = Duration::from_millis(20);
 /// Serves a plain HTTP/1.1 connection, parking it (no hyper state, no buffers) whenever it
 /// has been idle for `PARK_GRACE`; see `park`.
 async fn serve_parked(
-    mut stream: TcpStream,
+    mut stream: GatedStream,
     builders: &ConnBuilders,
     ctx: Arc<ConnCtx>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
@@ -251,13 +278,17 @@ async fn serve_parked(
     };
     let mut replay = Bytes::new();
     let mut parked = false;
+    // A head the gate holds back (hyper has seen none of it) must still end within the
+    // header timeout, however often the connection parks meanwhile.
+    let mut head_deadline: Option<tokio::time::Instant> = None;
     let timer = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(timer);
     loop {
         if replay.is_empty() {
             // Parked: only the socket; wait for the client's next bytes.
             // The park timer doubles as the idle timeout (one timer in the task, not two).
-            timer.as_mut().reset(tokio::time::Instant::now() + idle);
+            let until = head_deadline.unwrap_or_else(|| tokio::time::Instant::now() + idle);
+            timer.as_mut().reset(until);
             let waited = tokio::select! {
                 biased;
                 _ = crate::shared::until_shutdown(&mut shutdown) => false,
@@ -320,6 +351,11 @@ async fn serve_parked(
                 };
                 let (s, unread) = parts.io.into_inner().into_parts();
                 stream = s;
+                head_deadline = if stream.mid_head() {
+                    Some(head_deadline.unwrap_or_else(|| tokio::time::Instant::now() + idle))
+                } else {
+                    None
+                };
                 // Copied out: an empty or short `Bytes` view would keep hyper's whole
                 // read buffer allocated for as long as the connection stays parked.
                 replay = if unread.is_empty() && parts.read_buf.is_empty() {

@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
+use elb_proxy_core::gate::Refused;
+
 /// Upper bounds of the latency histogram, in seconds (Prometheus `le`).
 pub const LATENCY_BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
@@ -134,6 +136,15 @@ pub struct GlobalStats {
     pub reloads_failed: AtomicU64,
     /// Answers the proxy produced itself for errors, by status.
     pub local_errors: [AtomicU64; 6],
+    /// Client requests refused by the strict HTTP checks, by reason (`Refused::index`).
+    pub refused: [AtomicU64; Refused::COUNT],
+}
+
+impl GlobalStats {
+    /// Counts one refused client request.
+    pub fn count_refused(&self, reason: Refused) {
+        self.refused[reason.index()].fetch_add(1, Relaxed);
+    }
 }
 
 /// Index into `GlobalStats::local_errors`.
