@@ -24,4 +24,5 @@ pub mod shared;
 pub mod snapshot;
 pub mod stats;
 pub mod tls;
+mod tls_check;
 pub mod upstream;

@@ -37,6 +37,8 @@ pub struct ListenerSettings {
     pub policy: ClientPolicy,
     /// The strict HTTP/1.1 gate's limits and policies.
     pub gate: GateConfig,
+    /// Certificates of this listener that expire soon (for `show info`).
+    pub tls_warnings: Vec<String>,
 }
 
 /// The client-request policy and gate settings of a listener.
@@ -95,14 +97,15 @@ pub enum ListenerError {
 pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, ListenerError> {
     let mut out = Vec::new();
     for (i, l) in config.listeners.iter().enumerate() {
-        let tls = match &l.tls {
-            Some(t) => Some(TlsAcceptor::from(crate::tls::server_config(t).map_err(
-                |source| ListenerError::Tls {
+        let (tls, tls_warnings) = match &l.tls {
+            Some(t) => {
+                let loaded = crate::tls::server_config(t).map_err(|source| ListenerError::Tls {
                     addr: l.address,
                     source,
-                },
-            )?)),
-            None => None,
+                })?;
+                (Some(TlsAcceptor::from(loaded.config)), loaded.warnings)
+            }
+            None => (None, Vec::new()),
         };
         let (policy, gate) = client_rules(config, Some(l));
         out.push((
@@ -115,6 +118,7 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
                 h2c: l.h2c,
                 policy,
                 gate,
+                tls_warnings,
             },
         ));
     }
@@ -129,6 +133,7 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
                 h2c: false,
                 policy: client_rules(config, None).0,
                 gate: client_rules(config, None).1,
+                tls_warnings: Vec::new(),
             },
         ));
     }
@@ -143,6 +148,7 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
                 h2c: false,
                 policy: client_rules(config, None).0,
                 gate: client_rules(config, None).1,
+                tls_warnings: Vec::new(),
             },
         ));
     }
@@ -233,6 +239,9 @@ impl ListenerSet {
             }
         }
         for (addr, settings) in wanted {
+            for w in &settings.tls_warnings {
+                tracing::warn!(listener = %settings.name, address = %addr, "{w}");
+            }
             if let Some(r) = running.get(&addr) {
                 r.settings.store(Arc::new(settings));
                 continue;
@@ -262,6 +271,17 @@ impl ListenerSet {
         changes.added.sort();
         changes.removed.sort();
         changes
+    }
+
+    /// Certificates of the running listeners that expire within their warning window.
+    pub fn tls_warnings(&self) -> Vec<String> {
+        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out: Vec<String> = running
+            .values()
+            .flat_map(|r| r.settings.load().tls_warnings.clone())
+            .collect();
+        out.sort();
+        out
     }
 
     /// Waits for every listener task to end (after shutdown was signalled).

@@ -174,8 +174,11 @@ fn check(path: &std::path::Path) -> Result<(), String> {
     let config = config::load(path).map_err(|e| e.to_string())?;
     for l in &config.listeners {
         if let Some(t) = &l.tls {
-            tls::server_config(t)
+            let loaded = tls::server_config(t)
                 .map_err(|e| format!("{}: listener {}: {e}", path.display(), l.address))?;
+            for w in loaded.warnings {
+                eprintln!("warning: listener {}: {w}", l.address);
+            }
         }
     }
     Ok(())

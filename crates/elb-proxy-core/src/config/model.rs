@@ -150,6 +150,14 @@ pub struct Tls {
     /// ALPN protocols offered, in preference order.
     #[serde(default = "default_alpn")]
     pub alpn: Vec<String>,
+    /// A certificate whose chain expires within this window is warned about at start and
+    /// reload and listed in `show info`.
+    #[serde(default = "default_expiry_warning")]
+    pub expiry_warning: Dur,
+}
+
+fn default_expiry_warning() -> Dur {
+    Dur(std::time::Duration::from_secs(30 * 86400))
 }
 
 fn default_alpn() -> Vec<String> {
@@ -167,6 +175,10 @@ pub struct Certificate {
     /// SNI names served by this certificate; defaults to the certificate's DNS SANs.
     #[serde(default)]
     pub server_names: Vec<String>,
+    /// PEM file of the CA certificates the chain must verify to, when the chain file does
+    /// not end at its root and no public root issued it.
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

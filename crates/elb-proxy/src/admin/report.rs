@@ -211,6 +211,9 @@ pub fn info(shared: &Shared) -> String {
     let _ = writeln!(o, "CumReq: {}", g.requests_total.load(Relaxed));
     let _ = writeln!(o, "Reloads: {}", g.reloads_ok.load(Relaxed));
     let _ = writeln!(o, "FailedReloads: {}", g.reloads_failed.load(Relaxed));
+    for w in shared.listeners.tls_warnings() {
+        let _ = writeln!(o, "CertExpiresSoon: {w}");
+    }
     o
 }
 
