@@ -17,6 +17,7 @@ pub mod config;
 pub mod fuzzing;
 pub mod gate;
 mod headers;
+pub mod limits;
 mod route;
 
 pub use answer::{Answer, ErrorKind, LOCAL_HEADERS, Phase, RequestError};

@@ -62,6 +62,13 @@ fn reload_inner(shared: &Arc<Shared>) -> Result<String, String> {
     let access_log = open_access_log(&config)?;
     let new = Arc::new(Snapshot::build(config, Some(&old)));
     shared.access_log.store(access_log);
+    let size = new.config.limits.client_table_size;
+    if size != old.config.limits.client_table_size {
+        // A new table: every client starts with a full bucket and no counted connection.
+        *shared.clients.lock().unwrap_or_else(|p| p.into_inner()) =
+            elb_proxy_core::limits::ClientTable::new(size);
+        tracing::info!(size, "per-client limits table replaced (new size)");
+    }
     shared.snapshot.store(new.clone());
     let changes = shared.listeners.commit(prepared, shared);
     crate::health_check::start(shared, &new);

@@ -17,8 +17,9 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::proxy::Mode;
 use crate::shared::Shared;
-use elb_proxy_core::config::{Config, Listener, UnderscorePolicy};
+use elb_proxy_core::config::{ClientLimits, Config, Listener, UnderscorePolicy};
 use elb_proxy_core::gate::{GateConfig, MAX_HEADERS, RequestConfig};
+use elb_proxy_core::limits::Scope;
 use elb_proxy_core::{ClientPolicy, PathOptions, Underscores};
 
 /// What a listener does with the connections it accepts; swappable while it runs.
@@ -39,6 +40,8 @@ pub struct ListenerSettings {
     pub gate: GateConfig,
     /// Certificates of this listener that expire soon (for `show info`).
     pub tls_warnings: Vec<String>,
+    /// This listener's scope and limits per client.
+    pub per_client: (Scope, ClientLimits),
 }
 
 /// The client-request policy and gate settings of a listener.
@@ -119,6 +122,7 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
                 policy,
                 gate,
                 tls_warnings,
+                per_client: (Scope::Listener(i as u32), l.per_client),
             },
         ));
     }
@@ -134,6 +138,7 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
                 policy: client_rules(config, None).0,
                 gate: client_rules(config, None).1,
                 tls_warnings: Vec::new(),
+                per_client: (Scope::Global, ClientLimits::default()),
             },
         ));
     }
@@ -149,6 +154,7 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
                 policy: client_rules(config, None).0,
                 gate: client_rules(config, None).1,
                 tls_warnings: Vec::new(),
+                per_client: (Scope::Global, ClientLimits::default()),
             },
         ));
     }

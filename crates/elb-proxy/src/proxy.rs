@@ -53,6 +53,11 @@ pub struct ConnCtx {
     pub peer: std::net::SocketAddr,
     /// The listener's client-request policy.
     pub policy: elb_proxy_core::ClientPolicy,
+    /// The listener's scope and request rate per client.
+    pub listener_rate: (
+        elb_proxy_core::limits::Scope,
+        Option<elb_proxy_core::limits::RateSpec>,
+    ),
     /// The strict HTTP/1.1 gate's word on each request (see `gate_io`).
     pub gate: Arc<crate::gate_io::GateSlot>,
 }
@@ -112,6 +117,8 @@ pub async fn handle(
 /// The route's settings one request needs after routing.
 struct Routed {
     cluster: usize,
+    scope: elb_proxy_core::limits::Scope,
+    client_rate: Option<elb_proxy_core::limits::RateSpec>,
     rewrite_host: Option<HeaderValue>,
     max_body: u64,
     total_timeout: Option<std::time::Duration>,
@@ -199,6 +206,22 @@ async fn serve(
     let routed = route(&snap, &req, host.as_ref(), route_on).inspect_err(|_| {
         shared.stats.unrouted.fetch_add(1, Relaxed);
     })?;
+    let limited = crate::client_limits::check_rate(
+        &snap,
+        ctx.peer.ip(),
+        req.headers(),
+        ctx.listener_rate,
+        (routed.scope, routed.client_rate),
+        shared,
+    );
+    if let Err(wait) = limited {
+        let mut r = local_answer(
+            StatusCode::TOO_MANY_REQUESTS,
+            ResponseBody::full(Bytes::from_static(b"Too Many Requests\n")),
+        );
+        crate::client_limits::set_retry_after(r.headers_mut(), wait);
+        return Ok(r);
+    }
     if routed.max_body > 0 {
         let declared = req
             .headers()
@@ -233,6 +256,8 @@ fn route(
         .ok_or(RequestError::new(ErrorKind::NoRoute, Phase::Route))?;
     Ok(Routed {
         cluster: r.cluster,
+        scope: r.scope,
+        client_rate: r.client_rate,
         rewrite_host: r.rewrite_host.clone(),
         max_body: r.max_body,
         total_timeout: r.total_timeout,

@@ -108,6 +108,8 @@ enum Proto {
 struct ConnGuard {
     shared: Arc<Shared>,
     per_listener: Arc<AtomicI64>,
+    /// The client's counted connections, released with the connection.
+    _client: crate::client_limits::ClientConns,
 }
 
 impl Drop for ConnGuard {
@@ -160,12 +162,19 @@ pub async fn run_listener(
             drop(stream);
             continue;
         }
+        let Some(client_conns) =
+            crate::client_limits::admit_connection(&shared, &rt, spec.per_client, peer.ip())
+        else {
+            drop(stream);
+            continue;
+        };
         shared.stats.connections_active.fetch_add(1, Relaxed);
         shared.stats.connections_total.fetch_add(1, Relaxed);
         per_listener.fetch_add(1, Relaxed);
         let guard = ConnGuard {
             shared: shared.clone(),
             per_listener: per_listener.clone(),
+            _client: client_conns,
         };
         let builder = match &cached {
             Some((r, b)) if Arc::ptr_eq(r, &rt) => b.clone(),
@@ -185,6 +194,10 @@ pub async fn run_listener(
             mode: spec.mode,
             park: parks.then(|| Arc::new(ParkState::default())),
             peer,
+            listener_rate: (
+                spec.per_client.0,
+                elb_proxy_core::limits::rate_of(&spec.per_client.1),
+            ),
             policy: spec.policy,
             gate: Arc::new(GateSlot::default()),
         });

@@ -136,6 +136,10 @@ pub struct GlobalStats {
     pub reloads_failed: AtomicU64,
     /// Answers the proxy produced itself for errors, by status.
     pub local_errors: [AtomicU64; 6],
+    /// Requests answered 429 by a per-client rate limit.
+    pub rate_limited: AtomicU64,
+    /// Connections closed at once because the client held its limit of connections.
+    pub client_conns_refused: AtomicU64,
     /// Client requests refused by the strict HTTP checks, by reason (`Refused::index`).
     pub refused: [AtomicU64; Refused::COUNT],
 }

@@ -121,6 +121,24 @@ pub struct Listener {
     /// Merge runs of `/` in the path before routing (and, with `normalize_path`, forwarding).
     #[serde(default)]
     pub merge_slashes: bool,
+    /// Limits per client address on this listener (besides `limits.per_client`).
+    #[serde(default)]
+    pub per_client: ClientLimits,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+/// Limits per client address; zero means no limit.
+pub struct ClientLimits {
+    /// Sustained requests per second (token bucket); over it the answer is 429.
+    #[serde(default)]
+    pub requests_per_second: f64,
+    /// Requests at once after a quiet period; defaults to one second's worth.
+    #[serde(default)]
+    pub burst: Option<u32>,
+    /// Open connections; a connection over it is closed at once.
+    #[serde(default)]
+    pub max_connections: u32,
 }
 
 fn default_true() -> bool {
@@ -494,6 +512,10 @@ pub struct Route {
     /// Total time for a request on this route; overrides `timeouts.request_total`.
     #[serde(default)]
     pub timeout: Option<Dur>,
+    /// Request rate per client address on this route (`max_connections` is refused here:
+    /// connections are not per route).
+    #[serde(default)]
+    pub per_client: ClientLimits,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
@@ -613,6 +635,16 @@ pub struct Limits {
     #[serde(default = "l_h2_header_list")]
     /// Largest HTTP/2 header list a client may send.
     pub h2_max_header_list_size: Size,
+    /// Limits per client address across all listeners.
+    #[serde(default)]
+    pub per_client: ClientLimits,
+    /// Clients remembered for the per-client limits at most (all scopes together).
+    #[serde(default = "l_client_table")]
+    pub client_table_size: usize,
+}
+
+fn l_client_table() -> usize {
+    65_536
 }
 
 impl Default for Limits {
@@ -626,6 +658,8 @@ impl Default for Limits {
             h2_max_pending_accept_reset_streams: l_h2_pending_resets(),
             h2_max_local_error_reset_streams: l_h2_local_resets(),
             h2_max_header_list_size: l_h2_header_list(),
+            per_client: ClientLimits::default(),
+            client_table_size: l_client_table(),
         }
     }
 }
