@@ -18,6 +18,7 @@ pub mod fuzzing;
 pub mod gate;
 mod headers;
 pub mod limits;
+pub mod proxy_protocol;
 mod route;
 
 pub use answer::{Answer, ErrorKind, LOCAL_HEADERS, Phase, RequestError};
