@@ -98,7 +98,11 @@ fn parse_v1(buf: &[u8]) -> Result<Progress, ProxyError> {
         [fam @ ("TCP4" | "TCP6"), src, dst, sport, dport] => {
             let ip = |s: &str| -> Result<IpAddr, ProxyError> {
                 let ip: IpAddr = s.parse().map_err(|_| ProxyError::V1)?;
-                let right = if *fam == "TCP4" { ip.is_ipv4() } else { ip.is_ipv6() };
+                let right = if *fam == "TCP4" {
+                    ip.is_ipv4()
+                } else {
+                    ip.is_ipv6()
+                };
                 right.then_some(ip).ok_or(ProxyError::V1)
             };
             let port = |s: &str| -> Result<u16, ProxyError> {
@@ -106,9 +110,7 @@ fn parse_v1(buf: &[u8]) -> Result<Progress, ProxyError> {
                 let ok = !s.is_empty()
                     && s.bytes().all(|b| b.is_ascii_digit())
                     && (s == "0" || !s.starts_with('0'));
-                ok.then(|| s.parse().ok())
-                    .flatten()
-                    .ok_or(ProxyError::V1)
+                ok.then(|| s.parse().ok()).flatten().ok_or(ProxyError::V1)
             };
             Some((
                 SocketAddr::new(ip(src)?, port(sport)?),
@@ -207,7 +209,10 @@ mod tests {
     #[test]
     fn v1_lines_parse_and_nothing_after_them_is_read() {
         let h = read(b"PROXY TCP4 198.18.0.7 198.18.0.1 40000 443\r\nGET /").unwrap();
-        assert_eq!(h.addresses, Some((sa("198.18.0.7:40000"), sa("198.18.0.1:443"))));
+        assert_eq!(
+            h.addresses,
+            Some((sa("198.18.0.7:40000"), sa("198.18.0.1:443")))
+        );
         assert_eq!(h.len, 44);
         let h = read(b"PROXY TCP6 2001:db8::1 2001:db8::2 1 2\r\n").unwrap();
         assert_eq!(h.addresses.unwrap().0, sa("[2001:db8::1]:1"));
@@ -225,7 +230,12 @@ mod tests {
             b"PROXY TCP4 198.18.0.7 198.18.0.1 1 443\n",
             b"PROXY TCP4 198.18.0.7 198.18.0.1 1 443\rX",
         ] {
-            assert_eq!(read(bad), Err(ProxyError::V1), "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                read(bad),
+                Err(ProxyError::V1),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
         let long = [b"PROXY TCP4 ".as_slice(), &[b'1'; 120]].concat();
         assert_eq!(read(&long), Err(ProxyError::V1));
@@ -245,18 +255,41 @@ mod tests {
         let mut body = vec![198, 18, 0, 7, 198, 18, 0, 1, 0x9c, 0x40, 0x01, 0xbb];
         body.extend_from_slice(&[0x04, 0, 2, b'h', b'i']); // a TLV, skipped
         let h = read(&v2(0x21, 0x11, &body)).unwrap();
-        assert_eq!(h.addresses, Some((sa("198.18.0.7:40000"), sa("198.18.0.1:443"))));
+        assert_eq!(
+            h.addresses,
+            Some((sa("198.18.0.7:40000"), sa("198.18.0.1:443")))
+        );
         assert_eq!(h.len, 16 + body.len());
         assert_eq!(read(&v2(0x20, 0x00, &[])).unwrap().addresses, None);
     }
 
     #[test]
     fn malformed_v2_headers_are_refused() {
-        assert_eq!(read(&v2(0x11, 0x11, &[0; 12])), Err(ProxyError::V2), "version 1");
-        assert_eq!(read(&v2(0x22, 0x11, &[0; 12])), Err(ProxyError::V2), "command 2");
-        assert_eq!(read(&v2(0x21, 0x11, &[0; 8])), Err(ProxyError::V2), "short address");
-        assert_eq!(read(&v2(0x21, 0x41, &[0; 12])), Err(ProxyError::V2), "family");
-        assert_eq!(read(&v2(0x21, 0x21, &[0; 5000])), Err(ProxyError::V2), "too long");
+        assert_eq!(
+            read(&v2(0x11, 0x11, &[0; 12])),
+            Err(ProxyError::V2),
+            "version 1"
+        );
+        assert_eq!(
+            read(&v2(0x22, 0x11, &[0; 12])),
+            Err(ProxyError::V2),
+            "command 2"
+        );
+        assert_eq!(
+            read(&v2(0x21, 0x11, &[0; 8])),
+            Err(ProxyError::V2),
+            "short address"
+        );
+        assert_eq!(
+            read(&v2(0x21, 0x41, &[0; 12])),
+            Err(ProxyError::V2),
+            "family"
+        );
+        assert_eq!(
+            read(&v2(0x21, 0x21, &[0; 5000])),
+            Err(ProxyError::V2),
+            "too long"
+        );
     }
 
     #[test]

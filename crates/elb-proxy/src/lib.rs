@@ -18,6 +18,7 @@ pub mod listeners;
 pub mod metrics;
 pub mod park;
 pub mod proxy;
+mod proxy_header;
 mod refusal_log;
 mod relay;
 pub mod server;

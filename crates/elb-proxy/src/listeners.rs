@@ -42,6 +42,8 @@ pub struct ListenerSettings {
     pub tls_warnings: Vec<String>,
     /// This listener's scope and limits per client.
     pub per_client: (Scope, ClientLimits),
+    /// Connections start with a PROXY protocol header (from `trusted_proxies` only).
+    pub proxy_protocol: bool,
 }
 
 /// The client-request policy and gate settings of a listener.
@@ -123,6 +125,7 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
                 gate,
                 tls_warnings,
                 per_client: (Scope::Listener(i as u32), l.per_client),
+                proxy_protocol: l.proxy_protocol,
             },
         ));
     }
@@ -139,6 +142,7 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
                 gate: client_rules(config, None).1,
                 tls_warnings: Vec::new(),
                 per_client: (Scope::Global, ClientLimits::default()),
+                proxy_protocol: false,
             },
         ));
     }
@@ -155,6 +159,7 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
                 gate: client_rules(config, None).1,
                 tls_warnings: Vec::new(),
                 per_client: (Scope::Global, ClientLimits::default()),
+                proxy_protocol: false,
             },
         ));
     }

@@ -113,6 +113,16 @@ fn refused(o: &mut String, g: &crate::stats::GlobalStats) {
     );
     let _ = writeln!(
         o,
+        "# HELP elb_proxy_proxy_header_refused_total Connections closed for a missing, malformed, late or untrusted PROXY header."
+    );
+    let _ = writeln!(o, "# TYPE elb_proxy_proxy_header_refused_total counter");
+    let _ = writeln!(
+        o,
+        "elb_proxy_proxy_header_refused_total {}",
+        g.proxy_header_refused.load(Relaxed)
+    );
+    let _ = writeln!(
+        o,
         "# HELP elb_proxy_client_connections_refused_total Connections closed because the client held its limit."
     );
     let _ = writeln!(

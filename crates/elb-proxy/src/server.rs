@@ -14,7 +14,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -162,20 +162,10 @@ pub async fn run_listener(
             drop(stream);
             continue;
         }
-        let Some(client_conns) =
-            crate::client_limits::admit_connection(&shared, &rt, spec.per_client, peer.ip())
-        else {
-            drop(stream);
+        if spec.proxy_protocol && !rt.is_trusted(peer.ip()) {
+            crate::proxy_header::refused(&shared, peer, "untrusted");
             continue;
-        };
-        shared.stats.connections_active.fetch_add(1, Relaxed);
-        shared.stats.connections_total.fetch_add(1, Relaxed);
-        per_listener.fetch_add(1, Relaxed);
-        let guard = ConnGuard {
-            shared: shared.clone(),
-            per_listener: per_listener.clone(),
-            _client: client_conns,
-        };
+        }
         let builder = match &cached {
             Some((r, b)) if Arc::ptr_eq(r, &rt) => b.clone(),
             _ => {
@@ -184,77 +174,135 @@ pub async fn run_listener(
                 b
             }
         };
-        let _ = stream.set_nodelay(true);
-        let tls = spec.tls.is_some();
-        // Plain HTTP/1.1-only connections park while idle (see `park`).
-        let parks = !tls && !spec.h2c;
-        let ctx = Arc::new(ConnCtx {
-            shared: shared.clone(),
-            fwd: Forwarding::new(peer.ip(), rt.is_trusted(peer.ip()), tls, rt.forward_set),
-            mode: spec.mode,
-            park: parks.then(|| Arc::new(ParkState::default())),
-            peer,
-            listener_rate: (
-                spec.per_client.0,
-                elb_proxy_core::limits::rate_of(&spec.per_client.1),
-            ),
-            policy: spec.policy,
-            gate: Arc::new(GateSlot::default()),
-        });
-        let gate = GateParts {
-            cfg: spec.gate,
-            slot: ctx.gate.clone(),
-            shared: shared.clone(),
-            peer,
+        let accepted = Accepted {
+            stream,
+            client: peer,
+            spec: settings.load_full(),
+            rt,
+            builder,
+            per_listener: per_listener.clone(),
+            drain: drain_rx.clone(),
         };
-        let header_timeout = rt.config.timeouts.request_header.0;
-        drop(rt);
-        let acceptor = spec.tls.clone();
-        let shutdown_rx = drain_rx.clone();
-        let plain = if spec.h2c { Proto::Auto } else { Proto::H1 };
-        drop(spec);
-        if parks {
-            // Its own task type: a parked connection's task is only as large as the parked
-            // state, not as the largest of the other protocols' futures.
-            let fut = async move {
-                let _guard = guard;
-                serve_parked(
-                    gate.wrap(stream),
-                    &builder,
-                    ctx,
-                    shutdown_rx,
-                    header_timeout,
-                )
-                .await
-            };
-            tracing::trace!(
-                bytes = std::mem::size_of_val(&fut),
-                "parkable connection task"
-            );
-            tokio::spawn(fut);
+        if spec.proxy_protocol {
+            drop(spec);
+            tokio::spawn(crate::proxy_header::read_then_start(
+                shared.clone(),
+                accepted,
+            ));
             continue;
         }
-        tokio::spawn(async move {
-            let _guard = guard;
-            match acceptor {
-                None => serve(gate.wrap(stream), &builder, plain, ctx, shutdown_rx).await,
-                Some(acc) => match tokio::time::timeout(header_timeout, acc.accept(stream)).await {
-                    Ok(Ok(tls)) => {
-                        if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
-                            serve(tls, &builder, Proto::H2, ctx, shutdown_rx).await
-                        } else {
-                            serve(gate.wrap(tls), &builder, Proto::H1, ctx, shutdown_rx).await
-                        }
-                    }
-                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                },
-            }
-        });
+        drop(spec);
+        start_connection(&shared, accepted);
     }
     drop(listener);
     let _ = drain.send(true);
     tracing::info!(listener = %settings.load().name, "listener closed");
+}
+
+/// A connection accepted and within the listener's caps, with the client address known.
+pub(crate) struct Accepted {
+    /// The client's socket.
+    pub stream: TcpStream,
+    /// The client (the peer, or what its PROXY header said).
+    pub client: SocketAddr,
+    pub(crate) spec: Arc<ListenerSettings>,
+    pub(crate) rt: Arc<Snapshot>,
+    pub(crate) builder: Arc<ConnBuilders>,
+    pub(crate) per_listener: Arc<AtomicI64>,
+    pub(crate) drain: tokio::sync::watch::Receiver<bool>,
+}
+
+/// Counts the client's connection against its limits and starts serving it.
+pub(crate) fn start_connection(shared: &Arc<Shared>, a: Accepted) {
+    let Accepted {
+        stream,
+        client: peer,
+        spec,
+        rt,
+        builder,
+        per_listener,
+        drain,
+    } = a;
+    let Some(client_conns) =
+        crate::client_limits::admit_connection(shared, &rt, spec.per_client, peer.ip())
+    else {
+        return;
+    };
+    shared.stats.connections_active.fetch_add(1, Relaxed);
+    shared.stats.connections_total.fetch_add(1, Relaxed);
+    per_listener.fetch_add(1, Relaxed);
+    let guard = ConnGuard {
+        shared: shared.clone(),
+        per_listener: per_listener.clone(),
+        _client: client_conns,
+    };
+    let _ = stream.set_nodelay(true);
+    let tls = spec.tls.is_some();
+    // Plain HTTP/1.1-only connections park while idle (see `park`).
+    let parks = !tls && !spec.h2c;
+    let ctx = Arc::new(ConnCtx {
+        shared: shared.clone(),
+        fwd: Forwarding::new(peer.ip(), rt.is_trusted(peer.ip()), tls, rt.forward_set),
+        mode: spec.mode,
+        park: parks.then(|| Arc::new(ParkState::default())),
+        peer,
+        listener_rate: (
+            spec.per_client.0,
+            elb_proxy_core::limits::rate_of(&spec.per_client.1),
+        ),
+        policy: spec.policy,
+        gate: Arc::new(GateSlot::default()),
+    });
+    let gate = GateParts {
+        cfg: spec.gate,
+        slot: ctx.gate.clone(),
+        shared: shared.clone(),
+        peer,
+    };
+    let header_timeout = rt.config.timeouts.request_header.0;
+    drop(rt);
+    let acceptor = spec.tls.clone();
+    let shutdown_rx = drain;
+    let plain = if spec.h2c { Proto::Auto } else { Proto::H1 };
+    drop(spec);
+    if parks {
+        // Its own task type: a parked connection's task is only as large as the parked
+        // state, not as the largest of the other protocols' futures.
+        let fut = async move {
+            let _guard = guard;
+            serve_parked(
+                gate.wrap(stream),
+                &builder,
+                ctx,
+                shutdown_rx,
+                header_timeout,
+            )
+            .await
+        };
+        tracing::trace!(
+            bytes = std::mem::size_of_val(&fut),
+            "parkable connection task"
+        );
+        tokio::spawn(fut);
+        return;
+    }
+    tokio::spawn(async move {
+        let _guard = guard;
+        match acceptor {
+            None => serve(gate.wrap(stream), &builder, plain, ctx, shutdown_rx).await,
+            Some(acc) => match tokio::time::timeout(header_timeout, acc.accept(stream)).await {
+                Ok(Ok(tls)) => {
+                    if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
+                        serve(tls, &builder, Proto::H2, ctx, shutdown_rx).await
+                    } else {
+                        serve(gate.wrap(tls), &builder, Proto::H1, ctx, shutdown_rx).await
+                    }
+                }
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            },
+        }
+    });
 }
 
 /// What a connection's gate is made of.

@@ -136,6 +136,8 @@ pub struct GlobalStats {
     pub reloads_failed: AtomicU64,
     /// Answers the proxy produced itself for errors, by status.
     pub local_errors: [AtomicU64; 6],
+    /// Connections closed for a missing, malformed, late or untrusted PROXY header.
+    pub proxy_header_refused: AtomicU64,
     /// Requests answered 429 by a per-client rate limit.
     pub rate_limited: AtomicU64,
     /// Connections closed at once because the client held its limit of connections.

@@ -124,6 +124,10 @@ pub struct Listener {
     /// Limits per client address on this listener (besides `limits.per_client`).
     #[serde(default)]
     pub per_client: ClientLimits,
+    /// Every connection starts with a PROXY protocol header (v1 or v2) naming the client;
+    /// only peers in `trusted_proxies` may connect.
+    #[serde(default)]
+    pub proxy_protocol: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
