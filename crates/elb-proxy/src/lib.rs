@@ -12,6 +12,7 @@ pub mod admin;
 pub mod body;
 pub mod client_limits;
 pub mod gate_io;
+pub mod handover;
 pub mod health_check;
 pub mod lifecycle;
 pub mod listeners;

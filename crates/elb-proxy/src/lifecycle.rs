@@ -205,3 +205,29 @@ pub async fn stop(shared: &Arc<Shared>) {
         ),
     }
 }
+
+/// After a hand-over to a new process: stop accepting (the new process accepts from the
+/// same sockets), health stays 200 on the connections still open, in-flight requests finish
+/// up to `shutdown.deadline`.
+pub async fn stop_handed_over(shared: &Arc<Shared>) {
+    let deadline = shared.snapshot.load().config.shutdown.deadline.0;
+    let _ = shared.shutdown.send(true);
+    let waited = tokio::time::timeout(deadline, async {
+        loop {
+            let closed = shared.connection_closed.notified();
+            tokio::pin!(closed);
+            closed.as_mut().enable();
+            if shared.stats.connections_active.load(Relaxed) <= 0 {
+                break;
+            }
+            closed.await;
+        }
+    })
+    .await;
+    if waited.is_err() {
+        tracing::warn!(
+            left = shared.stats.connections_active.load(Relaxed),
+            "shutdown deadline reached with connections still open"
+        );
+    }
+}

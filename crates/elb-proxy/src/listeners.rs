@@ -167,6 +167,8 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
 }
 
 struct Running {
+    /// A duplicate of the listening socket, for a hand-over to a new process.
+    fd: std::os::fd::OwnedFd,
     settings: Arc<ArcSwap<ListenerSettings>>,
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
@@ -176,6 +178,8 @@ struct Running {
 #[derive(Default)]
 pub struct ListenerSet {
     running: Mutex<HashMap<SocketAddr, Running>>,
+    /// Sockets received from the process this one replaces, used instead of binding.
+    inherited: Mutex<HashMap<SocketAddr, std::net::TcpListener>>,
 }
 
 impl std::fmt::Debug for ListenerSet {
@@ -221,7 +225,18 @@ impl ListenerSet {
             if running.contains(addr) {
                 continue;
             }
-            let l = crate::server::bind(*addr).map_err(|source| ListenerError::Bind {
+            let inherited = self
+                .inherited
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(addr);
+            let l = match inherited {
+                Some(l) => l
+                    .set_nonblocking(true)
+                    .and_then(|()| TcpListener::from_std(l)),
+                None => crate::server::bind(*addr),
+            }
+            .map_err(|source| ListenerError::Bind {
                 name: s.name.clone(),
                 addr: *addr,
                 source,
@@ -261,6 +276,10 @@ impl ListenerSet {
                 continue;
             };
             tracing::info!(listener = %settings.name, address = %addr, tls = settings.tls.is_some(), "listening");
+            let Ok(fd) = std::os::fd::AsFd::as_fd(&listener).try_clone_to_owned() else {
+                tracing::error!(address = %addr, "cannot duplicate the listening socket");
+                continue;
+            };
             let settings = Arc::new(ArcSwap::from_pointee(settings));
             let (stop, stop_rx) = tokio::sync::watch::channel(false);
             let task = tokio::spawn(crate::server::run_listener(
@@ -272,6 +291,7 @@ impl ListenerSet {
             running.insert(
                 addr,
                 Running {
+                    fd,
                     settings,
                     stop,
                     task,
@@ -282,6 +302,20 @@ impl ListenerSet {
         changes.added.sort();
         changes.removed.sort();
         changes
+    }
+
+    /// Sockets handed over by the process this one replaces (see `handover`).
+    pub fn inherit(&self, sockets: HashMap<SocketAddr, std::net::TcpListener>) {
+        *self.inherited.lock().unwrap_or_else(|p| p.into_inner()) = sockets;
+    }
+
+    /// Duplicates of every listening socket, for a new process taking over.
+    pub fn listening_fds(&self) -> Vec<(SocketAddr, std::os::fd::OwnedFd)> {
+        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        running
+            .iter()
+            .filter_map(|(a, r)| r.fd.try_clone().ok().map(|fd| (*a, fd)))
+            .collect()
     }
 
     /// Certificates of the running listeners that expire within their warning window.

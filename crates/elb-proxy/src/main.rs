@@ -1,8 +1,8 @@
 //! elb-proxy binary: loads the config, starts listeners, health checks, admin socket and
 //! metrics, and handles signals. `elb-proxy ctl ...` is the admin socket client.
 
-// The one unsafe use is mimalloc's `mi_collect` (below), allowed where it is declared and
-// called.
+// The unsafe uses are mimalloc's `mi_collect` (below) and taking ownership of sockets
+// received from the process an upgrade replaces (`takeover`), allowed where they are.
 #![deny(unsafe_code)]
 
 use std::path::PathBuf;
@@ -17,6 +17,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use elb_proxy::shared::Shared;
 use elb_proxy::{admin, health_check, lifecycle, tls};
 use elb_proxy_core::config::{self, ValidConfig};
+
+mod takeover;
 
 /// mimalloc: per request hyper frees and allocates 8 KiB read buffers (header values borrow
 /// the old one), which glibc malloc serves slowly (consolidation); measured in
@@ -184,8 +186,9 @@ fn check(path: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
-async fn serve(config: ValidConfig, path: PathBuf) -> Result<()> {
-    let admin_listener = match &config.admin {
+/// Binds the admin socket, if the config has one.
+fn bind_admin(config: &config::Config) -> Result<Option<tokio::net::UnixListener>> {
+    Ok(match &config.admin {
         Some(a) => {
             let mode = u32::from_str_radix(a.mode.trim_start_matches("0o"), 8).unwrap_or(0o600);
             Some(
@@ -194,15 +197,50 @@ async fn serve(config: ValidConfig, path: PathBuf) -> Result<()> {
             )
         }
         None => None,
+    })
+}
+
+async fn serve(config: ValidConfig, path: PathBuf) -> Result<()> {
+    let upgrade_socket = config.upgrade_socket.clone();
+    let taken = match &upgrade_socket {
+        Some(p) => takeover::take_over(p).context("taking over from the running elb-proxy")?,
+        None => None,
+    };
+    // While the old process runs it holds the admin socket: bound after the hand-over.
+    let mut admin_listener = if taken.is_none() {
+        bind_admin(&config)?
+    } else {
+        None
     };
     let access_log = lifecycle::open_access_log(&config).map_err(anyhow::Error::msg)?;
     let admin_path = config.admin.as_ref().map(|a| a.socket.clone());
     let shared = Shared::new(config, path);
+    if let Some(t) = &taken {
+        tracing::info!(
+            sockets = t.sockets.len(),
+            "taking over the listening sockets of the running process"
+        );
+    }
+    let taken = taken.map(|mut t| {
+        shared.listeners.inherit(std::mem::take(&mut t.sockets));
+        t
+    });
     let prepared = shared
         .listeners
         .prepare(&shared.snapshot.load().config)
         .context("listeners")?;
     shared.listeners.commit(prepared, &shared);
+    if let Some(t) = taken {
+        t.finish()?;
+        admin_listener = bind_admin(&shared.snapshot.load().config)?;
+    }
+    if let Some(p) = upgrade_socket {
+        tokio::spawn(elb_proxy::handover::serve(
+            shared.clone(),
+            p,
+            admin_path.clone(),
+        ));
+    }
     shared.access_log.store(access_log);
     health_check::start(&shared, &shared.snapshot.load_full());
     let mut tasks = Vec::new();
@@ -215,12 +253,19 @@ async fn serve(config: ValidConfig, path: PathBuf) -> Result<()> {
     lifecycle::notify(&[sd_notify::NotifyState::Ready]);
     tracing::info!(pid = std::process::id(), "elb-proxy ready");
     signals(&shared, handlers).await?;
-    lifecycle::stop(&shared).await;
+    if shared.handed_over.load(std::sync::atomic::Ordering::SeqCst) {
+        lifecycle::stop_handed_over(&shared).await;
+    } else {
+        lifecycle::stop(&shared).await;
+    }
     shared.listeners.join_all().await;
     for t in tasks {
         let _ = t.await;
     }
-    if let Some(p) = admin_path {
+    // After a hand-over the path belongs to the new process.
+    if let Some(p) =
+        admin_path.filter(|_| !shared.handed_over.load(std::sync::atomic::Ordering::SeqCst))
+    {
         let _ = std::fs::remove_file(p);
     }
     tracing::info!("elb-proxy stopped");
@@ -258,6 +303,7 @@ async fn signals(shared: &Arc<Shared>, handlers: SignalHandlers) -> Result<()> {
                 let _ = lifecycle::reload(shared).await;
             }
             _ = term.recv() => return Ok(()),
+            _ = shared.handover_done.notified() => return Ok(()),
             _ = int.recv() => return Ok(()),
         }
     }

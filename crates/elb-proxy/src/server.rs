@@ -195,6 +195,11 @@ pub async fn run_listener(
         start_connection(&shared, accepted);
     }
     drop(listener);
+    if shared.handed_over.load(std::sync::atomic::Ordering::SeqCst) {
+        // The new process accepts from here on; a connection this one accepted an instant
+        // ago gets its first request served before its idle connections are closed.
+        tokio::time::sleep(HANDOVER_SETTLE).await;
+    }
     let _ = drain.send(true);
     tracing::info!(listener = %settings.load().name, "listener closed");
 }
@@ -319,6 +324,10 @@ impl GateParts {
         GatedStream::new(io, self.cfg, self.slot, self.shared, self.peer)
     }
 }
+
+/// After a hand-over, how long connections accepted just before it may still send their
+/// first request before idle connections are closed.
+const HANDOVER_SETTLE: Duration = Duration::from_millis(500);
 
 /// How long a connection must be idle (no request) before it is parked: long enough that a
 /// client sending requests back to back never has its hyper connection rebuilt, short

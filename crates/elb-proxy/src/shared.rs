@@ -40,6 +40,10 @@ pub struct Shared {
     pub access_log: arc_swap::ArcSwapOption<crate::access_log::AccessLog>,
     /// Running listeners (changed by reloads).
     pub listeners: crate::listeners::ListenerSet,
+    /// The listening sockets were handed over to a new process (upgrade): drain and exit.
+    pub handed_over: AtomicBool,
+    /// Signalled when a hand-over completed.
+    pub handover_done: tokio::sync::Notify,
     /// Per-client request buckets and connection counts (see `elb_proxy_core::limits`).
     pub clients: std::sync::Mutex<elb_proxy_core::limits::ClientTable>,
 }
@@ -63,6 +67,8 @@ impl Shared {
             last_push: std::sync::Mutex::new(None),
             listeners: crate::listeners::ListenerSet::default(),
             clients: std::sync::Mutex::new(clients),
+            handed_over: AtomicBool::new(false),
+            handover_done: tokio::sync::Notify::new(),
         })
     }
 

@@ -47,6 +47,10 @@ pub struct Config {
     #[serde(default)]
     /// The admin socket; off unless set.
     pub admin: Option<Admin>,
+    /// Unix socket on which a new elb-proxy process takes over the listening sockets
+    /// (upgrade without a failover); off unless set.
+    #[serde(default)]
+    pub upgrade_socket: Option<PathBuf>,
     #[serde(default)]
     /// The Prometheus endpoint; off unless set.
     pub metrics: Option<Metrics>,
