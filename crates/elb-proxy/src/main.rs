@@ -232,6 +232,8 @@ async fn serve(config: ValidConfig, path: PathBuf) -> Result<()> {
     shared.listeners.commit(prepared, &shared);
     if let Some(t) = taken {
         t.finish()?;
+        // systemd follows the service's main process to this one (NotifyAccess=all).
+        lifecycle::notify(&[sd_notify::NotifyState::MainPid(std::process::id())]);
         admin_listener = bind_admin(&shared.snapshot.load().config)?;
     }
     if let Some(p) = upgrade_socket {
@@ -275,6 +277,7 @@ async fn serve(config: ValidConfig, path: PathBuf) -> Result<()> {
 /// The signals elb-proxy handles, registered before it reports READY.
 struct SignalHandlers {
     hup: tokio::signal::unix::Signal,
+    usr2: tokio::signal::unix::Signal,
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
 }
@@ -284,6 +287,7 @@ impl SignalHandlers {
         use tokio::signal::unix::{SignalKind, signal};
         Ok(Self {
             hup: signal(SignalKind::hangup()).context("SIGHUP handler")?,
+            usr2: signal(SignalKind::user_defined2()).context("SIGUSR2 handler")?,
             term: signal(SignalKind::terminate()).context("SIGTERM handler")?,
             int: signal(SignalKind::interrupt()).context("SIGINT handler")?,
         })
@@ -294,6 +298,7 @@ impl SignalHandlers {
 async fn signals(shared: &Arc<Shared>, handlers: SignalHandlers) -> Result<()> {
     let SignalHandlers {
         mut hup,
+        mut usr2,
         mut term,
         mut int,
     } = handlers;
@@ -304,8 +309,38 @@ async fn signals(shared: &Arc<Shared>, handlers: SignalHandlers) -> Result<()> {
             }
             _ = term.recv() => return Ok(()),
             _ = shared.handover_done.notified() => return Ok(()),
+            _ = usr2.recv() => start_successor(shared),
             _ = int.recv() => return Ok(()),
         }
+    }
+}
+
+/// SIGUSR2: starts the binary at this process's own path (a package upgrade has replaced
+/// it) with the same arguments; the new process takes the listening sockets over through
+/// `upgrade_socket` and this one drains and exits. Started from here it stays in the
+/// service's cgroup, and tells systemd it is the main process (`MAINPID`).
+fn start_successor(shared: &Arc<Shared>) {
+    if shared.snapshot.load().config.upgrade_socket.is_none() {
+        tracing::error!("SIGUSR2: no upgrade_socket in the config; not upgrading");
+        return;
+    }
+    let mut args = std::env::args_os();
+    let Some(program) = args.next() else {
+        return;
+    };
+    match std::process::Command::new(&program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .spawn()
+    {
+        Ok(mut child) => {
+            tracing::info!(pid = child.id(), program = %program.to_string_lossy(), "SIGUSR2: started the new process");
+            // Reaped if it ends while this process still runs (a failed start).
+            std::thread::spawn(move || {
+                let _ = child.wait();
+            });
+        }
+        Err(e) => tracing::error!(error = %e, "SIGUSR2: cannot start the new process"),
     }
 }
 

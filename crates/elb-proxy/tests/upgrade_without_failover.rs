@@ -133,3 +133,38 @@ async fn a_new_process_takes_over_with_no_failed_request_and_no_health_gap() {
     assert!(ok_ctl, "{info}");
     assert!(info.contains(&format!("Pid: {}", new.0.id())), "{info}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigusr2_starts_the_successor_from_the_same_path() {
+    let a = Backend::start("a").await;
+    let yaml = format!(
+        "listeners: [{{ address: \"{{listen}}\" }}]\nupgrade_socket: \"{{dir}}/upgrade.sock\"\nclusters:\n{}default_cluster: c\n",
+        cluster_yaml("c", &[("a", a.addr, 1)], "")
+    );
+    let mut old = start_proxy(&yaml);
+    let old_pid = old.child.id();
+    old.signal("USR2");
+    let status = tokio::task::spawn_blocking(move || {
+        let s = wait_exit(&mut old.child, Duration::from_secs(30));
+        (s, old)
+    })
+    .await
+    .unwrap();
+    let old = status.1;
+    assert!(status.0.success(), "{:?}", status.0);
+    assert_eq!(get(old.addr, "x", "/").await.status, 200);
+    let (ok, info) = old.ctl("show info");
+    assert!(ok, "{info}");
+    let pid: u32 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Pid: "))
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap();
+    assert_ne!(pid, old_pid);
+    // The successor is not this test's child: end it by its pid.
+    let _ = Command::new("kill").arg(pid.to_string()).status();
+    poll_for("the successor to exit", Duration::from_secs(20), || async {
+        (!std::path::Path::new(&format!("/proc/{pid}")).exists()).then_some(())
+    })
+    .await;
+}
