@@ -51,6 +51,8 @@ pub struct ConnCtx {
     pub park: Option<Arc<crate::park::ParkState>>,
     /// The client's address (for logs).
     pub peer: std::net::SocketAddr,
+    /// The address the client connected to.
+    pub local: std::net::SocketAddr,
     /// The listener's client-request policy.
     pub policy: elb_proxy_core::ClientPolicy,
     /// The listener's scope and request rate per client.
@@ -296,6 +298,9 @@ fn prepare<'a>(
         parts.headers.insert(header::UPGRADE, u.clone());
     }
     ctx.fwd.apply(&mut parts.headers, host.as_ref());
+    parts
+        .extensions
+        .insert(crate::upstream::ClientAddrs(ctx.peer, ctx.local));
     if let Some(h) = routed.rewrite_host.or(host) {
         parts.headers.insert(header::HOST, h);
     }

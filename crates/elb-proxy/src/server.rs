@@ -251,6 +251,7 @@ pub(crate) fn start_connection(shared: &Arc<Shared>, a: Accepted) {
         mode: spec.mode,
         park: parks.then(|| Arc::new(ParkState::default())),
         peer,
+        local: stream.local_addr().unwrap_or(peer),
         listener_rate: (
             spec.per_client.0,
             elb_proxy_core::limits::rate_of(&spec.per_client.1),

@@ -101,3 +101,55 @@ async fn a_proxy_header_from_an_untrusted_peer_is_refused() {
         m.body
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_that_ask_get_a_proxy_header_naming_the_client() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A member that expects a PROXY v2 header, records it, then answers one request.
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let member = l.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Vec<u8>>::new()));
+    let s2 = seen.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let s2 = s2.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let mut got = Vec::new();
+                // The v2 header (28 bytes for TCP4) has CRLFs of its own.
+                while got.len() < 28 || !got[28..].windows(4).any(|w| w == b"\r\n\r\n") {
+                    let Ok(n) = s.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                }
+                s2.lock().unwrap().push(got);
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                    .await;
+            });
+        }
+    });
+    let yaml = format!(
+        "listeners: [{{ address: \"{{listen}}\" }}]\nclusters:\n{}default_cluster: c\n",
+        cluster_yaml("c", &[("m", member, 1)], "    send_proxy_protocol: v2\n")
+    );
+    let p = start_proxy(&yaml);
+    for _ in 0..2 {
+        assert_eq!(get(p.addr, "x", "/").await.status, 200);
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "one member connection per client connection");
+    for got in seen {
+        let header = &got[..28];
+        assert_eq!(&header[..12], b"\r\n\r\n\0\r\nQUIT\n");
+        assert_eq!(&header[16..20], &[127, 0, 0, 1], "source is the client");
+        assert_eq!(&header[20..24], &[127, 0, 0, 1]);
+        assert_eq!(u16::from_be_bytes([header[26], header[27]]), p.addr.port());
+        assert!(got[28..].starts_with(b"GET / HTTP/1.1"));
+    }
+    task.abort();
+}

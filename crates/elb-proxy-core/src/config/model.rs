@@ -153,6 +153,16 @@ fn default_true() -> bool {
     true
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+/// A PROXY protocol version.
+pub enum ProxyProtocolVersion {
+    /// The text line.
+    V1,
+    /// The binary header.
+    V2,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 /// What a listener does with a client header name that has an underscore.
@@ -255,6 +265,10 @@ pub enum BalanceMode {
 pub struct Cluster {
     /// Name used by routes, the admin socket and metrics.
     pub name: String,
+    /// Send a PROXY protocol header (`v1` or `v2`) naming the client on each member
+    /// connection; such connections carry one client each and are not pooled.
+    #[serde(default)]
+    pub send_proxy_protocol: Option<ProxyProtocolVersion>,
     #[serde(default)]
     /// Member choice policy.
     pub balance: BalanceMode,
