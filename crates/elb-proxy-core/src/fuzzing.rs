@@ -56,3 +56,136 @@ pub fn admin_command(data: &[u8]) {
         let _ = crate::command::parse(line);
     }
 }
+
+/// The PROXY protocol header parser, fed as the proxy's reader feeds it (only the bytes it
+/// asks for): it never asks past a complete header and never panics.
+pub fn proxy_header(data: &[u8]) {
+    use crate::proxy_protocol::{Progress, parse};
+    let mut at = 0;
+    let mut need = 1;
+    while at + need <= data.len() {
+        at += need;
+        match parse(&data[..at]) {
+            Err(_) => return,
+            Ok(Progress::Done(h)) => {
+                assert_eq!(h.len, at, "a header ends where the reader stopped");
+                return;
+            }
+            Ok(Progress::Need(n)) => {
+                assert!(n > 0 && n <= 65_535 + 16, "asked for {n} bytes");
+                need = n;
+            }
+        }
+    }
+}
+
+/// The strict HTTP/1.1 gate: the first byte picks a read size; whether a request is
+/// refused must not depend on how the input is split (the reason may: a head cut short can
+/// break a different rule first), and without a refusal every byte passes unchanged.
+pub fn request_gate(data: &[u8]) {
+    use crate::gate::{GateConfig, RequestGate};
+    let Some((&split, input)) = data.split_first() else {
+        return;
+    };
+    let run = |step: usize| {
+        let mut g = RequestGate::new(GateConfig::default());
+        let mut out = Vec::new();
+        for chunk in input.chunks(step.max(1)) {
+            if let Some(r) = g.feed(chunk, &mut out) {
+                return (out, Some(r.reason), g.holds_partial_head());
+            }
+        }
+        (out, None, g.holds_partial_head())
+    };
+    let (whole, whole_reason, whole_partial) = run(input.len());
+    let (parts, parts_reason, _) = run(usize::from(split % 32) + 1);
+    assert_eq!(
+        whole_reason.is_some(),
+        parts_reason.is_some(),
+        "the split changed the verdict: {whole_reason:?} / {parts_reason:?}"
+    );
+    if whole_reason.is_none() && !whole_partial {
+        assert_eq!(whole, input, "an accepted stream passes unchanged");
+        assert_eq!(
+            parts, input,
+            "an accepted stream passes unchanged when split"
+        );
+    }
+}
+
+/// The per-client limits table under a stream of operations: it never holds more than
+/// its capacity.
+pub fn limits_table(data: &[u8]) {
+    use crate::limits::{ClientKey, ClientTable, RateSpec, Scope};
+    let Some((&cap, ops)) = data.split_first() else {
+        return;
+    };
+    let cap = usize::from(cap % 64) + 1;
+    let mut t = ClientTable::new(cap);
+    let start = std::time::Instant::now();
+    for (i, w) in ops.chunks(3).enumerate() {
+        let [op, a, b] = [w[0], *w.get(1).unwrap_or(&0), *w.get(2).unwrap_or(&0)];
+        let key = ClientKey {
+            scope: if op & 0x80 == 0 {
+                Scope::Global
+            } else {
+                Scope::Route(u32::from(b % 4))
+            },
+            addr: std::net::IpAddr::from([198, 18, a, b]),
+        };
+        let now = start + std::time::Duration::from_millis(i as u64 * u64::from(b % 8));
+        match op % 3 {
+            0 => {
+                let _ = t.take(
+                    key,
+                    RateSpec::new(f64::from(a % 10) + 0.5, Some(u32::from(b % 5) + 1)),
+                    now,
+                );
+            }
+            1 => {
+                let _ = t.connect(key, u32::from(a % 4) + 1, now);
+            }
+            _ => t.disconnect(key),
+        }
+        assert!(t.len() <= cap, "table over its capacity");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A stable, bounded run of the gate and table targets on mutated requests.
+    #[test]
+    fn gate_and_table_targets_hold_on_mutated_requests() {
+        let seeds: [&[u8]; 3] = [
+            b"\x05GET / HTTP/1.1\r\nHost: a\r\n\r\nPOST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc",
+            b"\x03POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            b"\x01GET /%61 HTTP/1.1\r\nHost: a\r\nX_A: 1\r\n\r\n",
+        ];
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        for i in 0..20_000 {
+            let mut input = seeds[i % 3].to_vec();
+            for _ in 0..(next() % 4) {
+                let at = (next() as usize) % input.len();
+                match next() % 3 {
+                    0 => input[at] = next() as u8,
+                    1 => input.insert(at, b"\r\n:; 0a"[(next() % 7) as usize]),
+                    _ => {
+                        input.remove(at);
+                    }
+                }
+                if input.is_empty() {
+                    input.push(1);
+                }
+            }
+            super::request_gate(&input);
+            super::limits_table(&input);
+            super::proxy_header(&input[1..]);
+        }
+    }
+}

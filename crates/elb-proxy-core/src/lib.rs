@@ -10,16 +10,24 @@
 
 mod answer;
 mod balance;
+mod client_request;
 mod command;
 pub mod config;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod gate;
 mod headers;
+pub mod limits;
+pub mod proxy_protocol;
 mod route;
 
 pub use answer::{Answer, ErrorKind, LOCAL_HEADERS, Phase, RequestError};
 pub use balance::{
     ActivePolicy, AdminState, Balancer, FailureCause, MemberState, PassivePolicy, Transition,
+};
+pub use client_request::{
+    ClientPolicy, EncodedSlash, PathOptions, Reject, Underscores, apply_underscores, check_host,
+    normalized_target,
 };
 pub use command::{
     Command, Format as StatFormat, HELP, ParseError as CommandError, ServerRef,

@@ -49,6 +49,10 @@ pub struct CompiledRoute {
     pub max_body: u64,
     /// Whole-exchange deadline (`timeouts.request_total` or the route's `timeout`).
     pub total_timeout: Option<std::time::Duration>,
+    /// This route's scope in the per-client limits table.
+    pub scope: crate::limits::Scope,
+    /// Request rate per client on this route.
+    pub client_rate: Option<crate::limits::RateSpec>,
 }
 
 /// The compiled routing table.
@@ -112,6 +116,8 @@ impl Router {
                     Some(t) => Some(t.0).filter(|d| !d.is_zero()),
                     None => default_total,
                 },
+                scope: crate::limits::Scope::Route(i as u32),
+                client_rate: crate::limits::rate_of(&r.per_client),
             })
         };
         let routes = config
@@ -131,6 +137,8 @@ impl Router {
                 rewrite_host: None,
                 max_body: default_body,
                 total_timeout: default_total,
+                scope: crate::limits::Scope::Route(u32::MAX),
+                client_rate: None,
             })
         });
         Self { routes, default }

@@ -60,6 +60,13 @@ fn reload_inner(shared: &Arc<Shared>) -> Result<String, String> {
     let access_log = open_access_log(&config)?;
     let new = Arc::new(Snapshot::build(config, Some(&old)));
     shared.access_log.store(access_log);
+    let size = new.config.limits.client_table_size;
+    if size != old.config.limits.client_table_size {
+        // A new table: every client starts with a full bucket and no counted connection.
+        *shared.clients.lock().unwrap_or_else(|p| p.into_inner()) =
+            elb_proxy_core::limits::ClientTable::new(size);
+        tracing::info!(size, "per-client limits table replaced (new size)");
+    }
     shared.snapshot.store(new.clone());
     let changes = shared.listeners.commit(prepared, shared);
     crate::health_check::start(shared, &new);
@@ -189,5 +196,31 @@ pub async fn stop(shared: &Arc<Shared>) {
             left = shared.stats.connections_active.load(Relaxed),
             "shutdown deadline reached with connections still open"
         ),
+    }
+}
+
+/// After a hand-over to a new process: stop accepting (the new process accepts from the
+/// same sockets), health stays 200 on the connections still open, in-flight requests finish
+/// up to `shutdown.deadline`.
+pub async fn stop_handed_over(shared: &Arc<Shared>) {
+    let deadline = shared.snapshot.load().config.shutdown.deadline.0;
+    let _ = shared.shutdown.send(true);
+    let waited = tokio::time::timeout(deadline, async {
+        loop {
+            let closed = shared.connection_closed.notified();
+            tokio::pin!(closed);
+            closed.as_mut().enable();
+            if shared.stats.connections_active.load(Relaxed) <= 0 {
+                break;
+            }
+            closed.await;
+        }
+    })
+    .await;
+    if waited.is_err() {
+        tracing::warn!(
+            left = shared.stats.connections_active.load(Relaxed),
+            "shutdown deadline reached with connections still open"
+        );
     }
 }

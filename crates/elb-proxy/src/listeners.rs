@@ -17,7 +17,10 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::proxy::Mode;
 use crate::shared::Shared;
-use elb_proxy_core::config::Config;
+use elb_proxy_core::config::{ClientLimits, Config, Listener, UnderscorePolicy};
+use elb_proxy_core::gate::{GateConfig, MAX_HEADERS, RequestConfig};
+use elb_proxy_core::limits::Scope;
+use elb_proxy_core::{ClientPolicy, PathOptions, Underscores};
 
 /// What a listener does with the connections it accepts; swappable while it runs.
 pub struct ListenerSettings {
@@ -31,6 +34,45 @@ pub struct ListenerSettings {
     pub mode: Mode,
     /// Accept h2c prior knowledge on a plain listener.
     pub h2c: bool,
+    /// What is checked and rewritten in client requests.
+    pub policy: ClientPolicy,
+    /// The strict HTTP/1.1 gate's limits and policies.
+    pub gate: GateConfig,
+    /// Certificates of this listener that expire soon (for `show info`).
+    pub tls_warnings: Vec<String>,
+    /// This listener's scope and limits per client.
+    pub per_client: (Scope, ClientLimits),
+    /// Connections start with a PROXY protocol header (from `trusted_proxies` only).
+    pub proxy_protocol: bool,
+}
+
+/// The client-request policy and gate settings of a listener.
+fn client_rules(config: &Config, l: Option<&Listener>) -> (ClientPolicy, GateConfig) {
+    let underscores = match l.map(|l| l.underscores_in_headers) {
+        Some(UnderscorePolicy::Reject) => Underscores::Reject,
+        Some(UnderscorePolicy::Allow) => Underscores::Allow,
+        _ => Underscores::Drop,
+    };
+    let policy = ClientPolicy {
+        underscores,
+        path: PathOptions {
+            merge_slashes: l.is_some_and(|l| l.merge_slashes),
+            ..PathOptions::default()
+        },
+        forward_normalized: l.is_none_or(|l| l.normalize_path),
+    };
+    let request = RequestConfig {
+        max_head_bytes: usize::try_from(config.limits.max_header_bytes.0).unwrap_or(usize::MAX),
+        max_headers: config.limits.max_headers.min(MAX_HEADERS),
+        underscores,
+        ..RequestConfig::default()
+    };
+    let gate = GateConfig {
+        request,
+        h2c: l.is_some_and(|l| l.h2c),
+        ..GateConfig::default()
+    };
+    (policy, gate)
 }
 
 /// Why a listener set could not be prepared.
@@ -60,15 +102,17 @@ pub enum ListenerError {
 pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, ListenerError> {
     let mut out = Vec::new();
     for (i, l) in config.listeners.iter().enumerate() {
-        let tls = match &l.tls {
-            Some(t) => Some(TlsAcceptor::from(crate::tls::server_config(t).map_err(
-                |source| ListenerError::Tls {
+        let (tls, tls_warnings) = match &l.tls {
+            Some(t) => {
+                let loaded = crate::tls::server_config(t).map_err(|source| ListenerError::Tls {
                     addr: l.address,
                     source,
-                },
-            )?)),
-            None => None,
+                })?;
+                (Some(TlsAcceptor::from(loaded.config)), loaded.warnings)
+            }
+            None => (None, Vec::new()),
         };
+        let (policy, gate) = client_rules(config, Some(l));
         out.push((
             l.address,
             ListenerSettings {
@@ -77,6 +121,11 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
                 max_connections: l.max_connections,
                 mode: Mode::Proxy,
                 h2c: l.h2c,
+                policy,
+                gate,
+                tls_warnings,
+                per_client: (Scope::Listener(i as u32), l.per_client),
+                proxy_protocol: l.proxy_protocol,
             },
         ));
     }
@@ -89,6 +138,11 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
                 max_connections: Some(256),
                 mode: Mode::HealthOnly,
                 h2c: false,
+                policy: client_rules(config, None).0,
+                gate: client_rules(config, None).1,
+                tls_warnings: Vec::new(),
+                per_client: (Scope::Global, ClientLimits::default()),
+                proxy_protocol: false,
             },
         ));
     }
@@ -101,6 +155,11 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
                 max_connections: Some(64),
                 mode: Mode::Metrics,
                 h2c: false,
+                policy: client_rules(config, None).0,
+                gate: client_rules(config, None).1,
+                tls_warnings: Vec::new(),
+                per_client: (Scope::Global, ClientLimits::default()),
+                proxy_protocol: false,
             },
         ));
     }
@@ -108,6 +167,8 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
 }
 
 struct Running {
+    /// A duplicate of the listening socket, for a hand-over to a new process.
+    fd: std::os::fd::OwnedFd,
     settings: Arc<ArcSwap<ListenerSettings>>,
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
@@ -117,6 +178,8 @@ struct Running {
 #[derive(Default)]
 pub struct ListenerSet {
     running: Mutex<HashMap<SocketAddr, Running>>,
+    /// Sockets received from the process this one replaces, used instead of binding.
+    inherited: Mutex<HashMap<SocketAddr, std::net::TcpListener>>,
 }
 
 impl std::fmt::Debug for ListenerSet {
@@ -162,7 +225,18 @@ impl ListenerSet {
             if running.contains(addr) {
                 continue;
             }
-            let l = crate::server::bind(*addr).map_err(|source| ListenerError::Bind {
+            let inherited = self
+                .inherited
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(addr);
+            let l = match inherited {
+                Some(l) => l
+                    .set_nonblocking(true)
+                    .and_then(|()| TcpListener::from_std(l)),
+                None => crate::server::bind(*addr),
+            }
+            .map_err(|source| ListenerError::Bind {
                 name: s.name.clone(),
                 addr: *addr,
                 source,
@@ -191,6 +265,9 @@ impl ListenerSet {
             }
         }
         for (addr, settings) in wanted {
+            for w in &settings.tls_warnings {
+                tracing::warn!(listener = %settings.name, address = %addr, "{w}");
+            }
             if let Some(r) = running.get(&addr) {
                 r.settings.store(Arc::new(settings));
                 continue;
@@ -199,6 +276,10 @@ impl ListenerSet {
                 continue;
             };
             tracing::info!(listener = %settings.name, address = %addr, tls = settings.tls.is_some(), "listening");
+            let Ok(fd) = std::os::fd::AsFd::as_fd(&listener).try_clone_to_owned() else {
+                tracing::error!(address = %addr, "cannot duplicate the listening socket");
+                continue;
+            };
             let settings = Arc::new(ArcSwap::from_pointee(settings));
             let (stop, stop_rx) = tokio::sync::watch::channel(false);
             let task = tokio::spawn(crate::server::run_listener(
@@ -210,6 +291,7 @@ impl ListenerSet {
             running.insert(
                 addr,
                 Running {
+                    fd,
                     settings,
                     stop,
                     task,
@@ -220,6 +302,31 @@ impl ListenerSet {
         changes.added.sort();
         changes.removed.sort();
         changes
+    }
+
+    /// Sockets handed over by the process this one replaces (see `handover`).
+    pub fn inherit(&self, sockets: HashMap<SocketAddr, std::net::TcpListener>) {
+        *self.inherited.lock().unwrap_or_else(|p| p.into_inner()) = sockets;
+    }
+
+    /// Duplicates of every listening socket, for a new process taking over.
+    pub fn listening_fds(&self) -> Vec<(SocketAddr, std::os::fd::OwnedFd)> {
+        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        running
+            .iter()
+            .filter_map(|(a, r)| r.fd.try_clone().ok().map(|fd| (*a, fd)))
+            .collect()
+    }
+
+    /// Certificates of the running listeners that expire within their warning window.
+    pub fn tls_warnings(&self) -> Vec<String> {
+        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out: Vec<String> = running
+            .values()
+            .flat_map(|r| r.settings.load().tls_warnings.clone())
+            .collect();
+        out.sort();
+        out
     }
 
     /// Waits for every listener task to end (after shutdown was signalled).

@@ -1,8 +1,8 @@
 //! elb-proxy binary: loads the config, starts listeners, health checks, admin socket and
 //! metrics, and handles signals. `elb-proxy ctl ...` is the admin socket client.
 
-// The one unsafe use is mimalloc's `mi_collect` (below), allowed where it is declared and
-// called.
+// The unsafe uses are mimalloc's `mi_collect` (below) and taking ownership of sockets
+// received from the process an upgrade replaces (`takeover`), allowed where they are.
 #![deny(unsafe_code)]
 
 use std::path::PathBuf;
@@ -15,6 +15,8 @@ use std::io::{IsTerminal, Write as _};
 use elb_proxy::shared::Shared;
 use elb_proxy::{admin, health_check, lifecycle, tls};
 use elb_proxy_core::config::{self, ValidConfig};
+
+mod takeover;
 
 /// mimalloc: per request hyper frees and allocates 8 KiB read buffers (header values borrow
 /// the old one), which glibc malloc serves slowly (consolidation); measured in
@@ -173,15 +175,19 @@ fn check(path: &std::path::Path) -> Result<(), String> {
     let config = config::load(path).map_err(|e| e.to_string())?;
     for l in &config.listeners {
         if let Some(t) = &l.tls {
-            tls::server_config(t)
+            let loaded = tls::server_config(t)
                 .map_err(|e| format!("{}: listener {}: {e}", path.display(), l.address))?;
+            for w in loaded.warnings {
+                eprintln!("warning: listener {}: {w}", l.address);
+            }
         }
     }
     Ok(())
 }
 
-async fn serve(config: ValidConfig, path: PathBuf) -> Result<()> {
-    let admin_listener = match &config.admin {
+/// Binds the admin socket, if the config has one.
+fn bind_admin(config: &config::Config) -> Result<Option<ctl_socket::Server>> {
+    Ok(match &config.admin {
         Some(a) => {
             let mode = u32::from_str_radix(a.mode.trim_start_matches("0o"), 8).unwrap_or(0o600);
             Some(
@@ -190,14 +196,52 @@ async fn serve(config: ValidConfig, path: PathBuf) -> Result<()> {
             )
         }
         None => None,
+    })
+}
+
+async fn serve(config: ValidConfig, path: PathBuf) -> Result<()> {
+    let upgrade_socket = config.upgrade_socket.clone();
+    let admin_path = config.admin.as_ref().map(|a| a.socket.clone());
+    let taken = match &upgrade_socket {
+        Some(p) => takeover::take_over(p).context("taking over from the running elb-proxy")?,
+        None => None,
+    };
+    // While the old process runs it holds the admin socket: bound after the hand-over.
+    let mut admin_listener = if taken.is_none() {
+        bind_admin(&config)?
+    } else {
+        None
     };
     let access_log = lifecycle::open_access_log(&config).map_err(anyhow::Error::msg)?;
     let shared = Shared::new(config, path);
+    if let Some(t) = &taken {
+        tracing::info!(
+            sockets = t.sockets.len(),
+            "taking over the listening sockets of the running process"
+        );
+    }
+    let taken = taken.map(|mut t| {
+        shared.listeners.inherit(std::mem::take(&mut t.sockets));
+        t
+    });
     let prepared = shared
         .listeners
         .prepare(&shared.snapshot.load().config)
         .context("listeners")?;
     shared.listeners.commit(prepared, &shared);
+    if let Some(t) = taken {
+        t.finish()?;
+        // systemd follows the service's main process to this one (NotifyAccess=all).
+        lifecycle::notify(&[sd_notify::NotifyState::MainPid(std::process::id())]);
+        admin_listener = bind_admin(&shared.snapshot.load().config)?;
+    }
+    if let Some(p) = upgrade_socket {
+        tokio::spawn(elb_proxy::handover::serve(
+            shared.clone(),
+            p,
+            admin_path.clone(),
+        ));
+    }
     shared.access_log.store(access_log);
     health_check::start(&shared, &shared.snapshot.load_full());
     let mut tasks = Vec::new();
@@ -211,7 +255,11 @@ async fn serve(config: ValidConfig, path: PathBuf) -> Result<()> {
     lifecycle::notify(&[sd_notify::NotifyState::Ready]);
     tracing::info!(pid = std::process::id(), "elb-proxy ready");
     signals(&shared, handlers).await?;
-    lifecycle::stop(&shared).await;
+    if shared.handed_over.load(std::sync::atomic::Ordering::SeqCst) {
+        lifecycle::stop_handed_over(&shared).await;
+    } else {
+        lifecycle::stop(&shared).await;
+    }
     shared.listeners.join_all().await;
     for t in tasks {
         let _ = t.await;
@@ -223,6 +271,7 @@ async fn serve(config: ValidConfig, path: PathBuf) -> Result<()> {
 /// The signals elb-proxy handles, registered before it reports READY.
 struct SignalHandlers {
     hup: tokio::signal::unix::Signal,
+    usr2: tokio::signal::unix::Signal,
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
     usr1: tokio::signal::unix::Signal,
@@ -233,6 +282,7 @@ impl SignalHandlers {
         use tokio::signal::unix::{SignalKind, signal};
         Ok(Self {
             hup: signal(SignalKind::hangup()).context("SIGHUP handler")?,
+            usr2: signal(SignalKind::user_defined2()).context("SIGUSR2 handler")?,
             term: signal(SignalKind::terminate()).context("SIGTERM handler")?,
             int: signal(SignalKind::interrupt()).context("SIGINT handler")?,
             usr1: signal(SignalKind::user_defined1()).context("SIGUSR1 handler")?,
@@ -244,6 +294,7 @@ impl SignalHandlers {
 async fn signals(shared: &Arc<Shared>, handlers: SignalHandlers) -> Result<()> {
     let SignalHandlers {
         mut hup,
+        mut usr2,
         mut term,
         mut int,
         mut usr1,
@@ -257,8 +308,39 @@ async fn signals(shared: &Arc<Shared>, handlers: SignalHandlers) -> Result<()> {
                 let _ = elb_proxy::access_log::reopen(shared).await;
             }
             _ = term.recv() => return Ok(()),
+            _ = shared.handover_done.notified() => return Ok(()),
+            _ = usr2.recv() => start_successor(shared),
             _ = int.recv() => return Ok(()),
         }
+    }
+}
+
+/// SIGUSR2: starts the binary at this process's own path (a package upgrade has replaced
+/// it) with the same arguments; the new process takes the listening sockets over through
+/// `upgrade_socket` and this one drains and exits. Started from here it stays in the
+/// service's cgroup, and tells systemd it is the main process (`MAINPID`).
+fn start_successor(shared: &Arc<Shared>) {
+    if shared.snapshot.load().config.upgrade_socket.is_none() {
+        tracing::error!("SIGUSR2: no upgrade_socket in the config; not upgrading");
+        return;
+    }
+    let mut args = std::env::args_os();
+    let Some(program) = args.next() else {
+        return;
+    };
+    match std::process::Command::new(&program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .spawn()
+    {
+        Ok(mut child) => {
+            tracing::info!(pid = child.id(), program = %program.to_string_lossy(), "SIGUSR2: started the new process");
+            // Reaped if it ends while this process still runs (a failed start).
+            std::thread::spawn(move || {
+                let _ = child.wait();
+            });
+        }
+        Err(e) => tracing::error!(error = %e, "SIGUSR2: cannot start the new process"),
     }
 }
 

@@ -38,7 +38,8 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+
+use crate::gate_io::GatedStream;
 
 /// What hyper and the service have been seen doing on one connection.
 #[derive(Debug, Default)]
@@ -125,15 +126,15 @@ impl<B: Body + Unpin> Body for Tracked<B> {
 /// in `state`. `replay` holds bytes a previous hyper connection had read but not used.
 #[derive(Debug)]
 pub struct ParkIo {
-    /// The client's socket.
-    pub stream: TcpStream,
+    /// The client's socket, behind the strict HTTP/1.1 gate.
+    pub stream: GatedStream,
     replay: Bytes,
     state: Arc<ParkState>,
 }
 
 impl ParkIo {
     /// Wraps `stream`, serving `replay` (bytes read while parked) before reading more.
-    pub fn new(stream: TcpStream, replay: Bytes, state: Arc<ParkState>) -> Self {
+    pub fn new(stream: GatedStream, replay: Bytes, state: Arc<ParkState>) -> Self {
         Self {
             stream,
             replay,
@@ -144,7 +145,7 @@ impl ParkIo {
 
 impl ParkIo {
     /// The socket and any replay bytes hyper did not read.
-    pub fn into_parts(self) -> (TcpStream, Bytes) {
+    pub fn into_parts(self) -> (GatedStream, Bytes) {
         (self.stream, self.replay)
     }
 }

@@ -14,9 +14,10 @@ use http::{Method, Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 
+use elb_proxy_core::gate::Refused;
 use elb_proxy_core::{
-    ErrorKind, FailureCause, LOCAL_HEADERS, Phase, RequestError, RequestHead, cookie_value,
-    strip_hop_by_hop,
+    ErrorKind, FailureCause, LOCAL_HEADERS, Phase, Reject, RequestError, RequestHead,
+    apply_underscores, check_host, cookie_value, normalized_target, strip_hop_by_hop,
 };
 
 use crate::body::{BodyTooLarge, ResponseBody, UpstreamBody};
@@ -51,6 +52,19 @@ pub struct ConnCtx {
     pub park: Option<Arc<crate::park::ParkState>>,
     /// The accepting listener's counters.
     pub listener: Arc<crate::traffic::ListenerStats>,
+    /// The client's address (for logs).
+    pub peer: std::net::SocketAddr,
+    /// The address the client connected to.
+    pub local: std::net::SocketAddr,
+    /// The listener's client-request policy.
+    pub policy: elb_proxy_core::ClientPolicy,
+    /// The listener's scope and request rate per client.
+    pub listener_rate: (
+        elb_proxy_core::limits::Scope,
+        Option<elb_proxy_core::limits::RateSpec>,
+    ),
+    /// The strict HTTP/1.1 gate's word on each request (see `gate_io`).
+    pub gate: Arc<crate::gate_io::GateSlot>,
 }
 
 /// A short local answer with the proxy's own headers (never cached).
@@ -103,7 +117,9 @@ pub async fn handle(
     Ok(match serve(&ctx, req).await {
         Ok(r) => {
             if let Some(t) = &trace {
-                t.finish_local(&ctx.shared, &r, "--");
+                // A request the strict checks refused ended in the proxy, before any member.
+                let refused = r.extensions().get::<RefusedByProxy>().is_some();
+                t.finish_local(&ctx.shared, &r, if refused { "PR" } else { "--" });
             }
             r
         }
@@ -122,18 +138,86 @@ pub async fn handle(
 /// The route's settings one request needs after routing.
 struct Routed {
     cluster: usize,
+    scope: elb_proxy_core::limits::Scope,
+    client_rate: Option<elb_proxy_core::limits::RateSpec>,
     rewrite_host: Option<HeaderValue>,
     max_body: u64,
     total_timeout: Option<std::time::Duration>,
 }
 
+/// Marks a response as the answer to a request the strict checks refused (for the access
+/// log's termination state).
+#[derive(Debug, Clone, Copy)]
+struct RefusedByProxy;
+
+/// The answer to a request the strict checks refused; the connection closes after it.
+/// Counted by its exact reason, and in the rejections and local-error families as hyper's own
+/// 400/414/431 answers are.
+fn refused_answer(ctx: &ConnCtx, reason: Refused, counted: bool) -> Response<ResponseBody> {
+    if !counted {
+        ctx.shared.stats.count_refused(reason);
+        crate::refusal_log::refused(ctx.peer, reason.as_str(), reason.status());
+    }
+    let stats = &ctx.shared.stats;
+    stats.reject(match reason.status() {
+        431 => crate::stats::Rejection::HeaderTooLarge,
+        414 => crate::stats::Rejection::UriTooLong,
+        _ => crate::stats::Rejection::BadRequest,
+    });
+    if let Some(i) = local_error_index(reason.status()) {
+        stats.local_errors[i].fetch_add(1, Relaxed);
+    }
+    let status = StatusCode::from_u16(reason.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let text = format!("{}\n", status.canonical_reason().unwrap_or("Bad Request"));
+    let mut r = local_answer(status, ResponseBody::full(Bytes::from(text)));
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r.extensions_mut().insert(RefusedByProxy);
+    r
+}
+
+/// The strict checks hyper does not make (HTTP/2 Host against :authority, underscores) and
+/// path normalisation. Returns the path routes match on, when it differs from the target's.
+fn check_client_request(
+    ctx: &ConnCtx,
+    req: &mut Request<Incoming>,
+) -> Result<Option<String>, Refused> {
+    if req.version() == Version::HTTP_2 {
+        let authority = req.uri().authority().map(|a| a.as_str());
+        check_host(req.headers(), authority, true).map_err(Refused::Head)?;
+    }
+    apply_underscores(req.headers_mut(), ctx.policy.underscores).map_err(Refused::Head)?;
+    let Some(pq) = req.uri().path_and_query() else {
+        return Ok(None);
+    };
+    let Some(normal) = normalized_target(pq.as_str(), &ctx.policy.path).map_err(Refused::Head)?
+    else {
+        return Ok(None);
+    };
+    if !ctx.policy.forward_normalized {
+        return Ok(Some(normal));
+    }
+    let mut parts = req.uri().clone().into_parts();
+    parts.path_and_query = Some(normal.parse().map_err(|_| Refused::Head(Reject::Target))?);
+    *req.uri_mut() = Uri::from_parts(parts).map_err(|_| Refused::Head(Reject::Target))?;
+    Ok(None)
+}
+
 async fn serve(
     ctx: &ConnCtx,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, RequestError> {
     let shared = &ctx.shared;
+    if let Some(r) = ctx.gate.take_for_next() {
+        return Ok(refused_answer(ctx, r.reason, true));
+    }
+    let route_path = match check_client_request(ctx, &mut req) {
+        Ok(p) => p,
+        Err(reason) => return Ok(refused_answer(ctx, reason, false)),
+    };
+    let path = route_path.as_deref().unwrap_or_else(|| req.uri().path());
     if ctx.mode == Mode::Metrics {
-        if req.uri().path() == "/metrics" {
+        if path == "/metrics" {
             return Ok(crate::metrics::response(shared));
         }
         if req.uri().path() == "/status" {
@@ -144,7 +228,7 @@ async fn serve(
     shared.stats.requests_total.fetch_add(1, Relaxed);
     // The snapshot stays alive until this request ends: it finishes on the config it began with.
     let snap = shared.snapshot.load_full();
-    if req.uri().path() == snap.config.health.path {
+    if path.split('?').next() == Some(snap.config.health.path.as_str()) {
         return Ok(health_answer(shared, req.method()));
     }
     if ctx.mode == Mode::HealthOnly {
@@ -157,9 +241,28 @@ async fn serve(
             .authority()
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok()),
     };
-    let routed = route(&snap, &req, host.as_ref()).inspect_err(|_| {
+    let route_on = route_path
+        .as_deref()
+        .map(|p| p.split('?').next().unwrap_or(p));
+    let routed = route(&snap, &req, host.as_ref(), route_on).inspect_err(|_| {
         shared.stats.unrouted.fetch_add(1, Relaxed);
     })?;
+    let limited = crate::client_limits::check_rate(
+        &snap,
+        ctx.peer.ip(),
+        req.headers(),
+        ctx.listener_rate,
+        (routed.scope, routed.client_rate),
+        shared,
+    );
+    if let Err(wait) = limited {
+        let mut r = local_answer(
+            StatusCode::TOO_MANY_REQUESTS,
+            ResponseBody::full(Bytes::from_static(b"Too Many Requests\n")),
+        );
+        crate::client_limits::set_retry_after(r.headers_mut(), wait);
+        return Ok(r);
+    }
     if routed.max_body > 0 {
         let declared = req
             .headers()
@@ -180,10 +283,11 @@ fn route(
     snap: &Snapshot,
     req: &Request<Incoming>,
     host: Option<&HeaderValue>,
+    path: Option<&str>,
 ) -> Result<Routed, RequestError> {
     let head = RequestHead {
         host: host.and_then(|h| h.to_str().ok()),
-        path: req.uri().path(),
+        path: path.unwrap_or_else(|| req.uri().path()),
         method: req.method(),
         headers: req.headers(),
     };
@@ -196,6 +300,8 @@ fn route(
     }
     Ok(Routed {
         cluster: r.cluster,
+        scope: r.scope,
+        client_rate: r.client_rate,
         rewrite_host: r.rewrite_host.clone(),
         max_body: r.max_body,
         total_timeout: r.total_timeout,
@@ -228,6 +334,9 @@ fn prepare<'a>(
         parts.headers.insert(header::UPGRADE, u.clone());
     }
     ctx.fwd.apply(&mut parts.headers, host.as_ref());
+    parts
+        .extensions
+        .insert(crate::upstream::ClientAddrs(ctx.peer, ctx.local));
     if let Some(h) = routed.rewrite_host.or(host) {
         parts.headers.insert(header::HOST, h);
     }

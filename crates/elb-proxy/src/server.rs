@@ -14,7 +14,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -23,8 +23,8 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::Request;
 use hyper::body::Incoming;
-use tokio::net::TcpStream;
 
+use crate::gate_io::{GateSlot, GatedStream};
 use crate::park::{InFlight, ParkIo, ParkState, Run, Tracked, UntilIdle};
 
 use crate::listeners::ListenerSettings;
@@ -110,6 +110,8 @@ struct ConnGuard {
     shared: Arc<Shared>,
     per_listener: Arc<AtomicI64>,
     listener: Arc<ListenerStats>,
+    /// The client's counted connections, released with the connection.
+    _client: crate::client_limits::ClientConns,
 }
 
 impl Drop for ConnGuard {
@@ -167,19 +169,13 @@ pub async fn run_listener(
             drop(stream);
             continue;
         }
-        shared.stats.connections_active.fetch_add(1, Relaxed);
-        shared.stats.connections_total.fetch_add(1, Relaxed);
-        per_listener.fetch_add(1, Relaxed);
         if lstats.name != spec.name {
             lstats = shared.stats.traffic.listener(&spec.name);
         }
-        lstats.open.fetch_add(1, Relaxed);
-        lstats.accepted.fetch_add(1, Relaxed);
-        let guard = ConnGuard {
-            shared: shared.clone(),
-            per_listener: per_listener.clone(),
-            listener: lstats.clone(),
-        };
+        if spec.proxy_protocol && !rt.is_trusted(peer.ip()) {
+            crate::proxy_header::refused(&shared, peer, "untrusted");
+            continue;
+        }
         let builder = match &cached {
             Some((r, b)) if Arc::ptr_eq(r, &rt) => b.clone(),
             _ => {
@@ -188,72 +184,178 @@ pub async fn run_listener(
                 b
             }
         };
-        let _ = stream.set_nodelay(true);
-        let tls = spec.tls.is_some();
-        // Plain HTTP/1.1-only connections park while idle (see `park`).
-        let parks = !tls && !spec.h2c;
-        let ctx = Arc::new(ConnCtx {
-            shared: shared.clone(),
-            fwd: Forwarding::new(peer.ip(), rt.is_trusted(peer.ip()), tls, rt.forward_set),
-            mode: spec.mode,
-            park: parks.then(|| Arc::new(ParkState::default())),
+        let accepted = Accepted {
+            stream,
+            client: peer,
+            spec: settings.load_full(),
+            rt,
+            builder,
+            per_listener: per_listener.clone(),
             listener: lstats.clone(),
-        });
-        let header_timeout = rt.config.timeouts.request_header.0;
-        drop(rt);
-        let acceptor = spec.tls.clone();
-        let shutdown_rx = drain_rx.clone();
-        let plain = if spec.h2c { Proto::Auto } else { Proto::H1 };
-        drop(spec);
-        if parks {
-            // Its own task type: a parked connection's task is only as large as the parked
-            // state, not as the largest of the other protocols' futures.
-            let fut = async move {
-                let _guard = guard;
-                serve_parked(stream, &builder, ctx, shutdown_rx, header_timeout).await
-            };
-            tracing::trace!(
-                bytes = std::mem::size_of_val(&fut),
-                "parkable connection task"
-            );
-            tokio::spawn(fut);
+            drain: drain_rx.clone(),
+        };
+        if spec.proxy_protocol {
+            drop(spec);
+            tokio::spawn(crate::proxy_header::read_then_start(
+                shared.clone(),
+                accepted,
+            ));
             continue;
         }
-        tokio::spawn(async move {
-            let _guard = guard;
-            match acceptor {
-                None => serve(stream, &builder, plain, ctx, shutdown_rx).await,
-                Some(acc) => match tokio::time::timeout(header_timeout, acc.accept(stream)).await {
-                    Ok(Ok(tls)) => {
-                        ctx.shared.stats.tls_handshakes.fetch_add(1, Relaxed);
-                        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-                        serve(
-                            tls,
-                            &builder,
-                            if h2 { Proto::H2 } else { Proto::H1 },
-                            ctx,
-                            shutdown_rx,
-                        )
-                        .await
-                    }
-                    Ok(Err(e)) => {
-                        ctx.shared.stats.tls_failed(crate::trace::tls_failure(&e));
-                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                    }
-                    Err(_) => {
-                        ctx.shared
-                            .stats
-                            .tls_failed(crate::stats::TlsFailure::Timeout);
-                        tracing::debug!(%peer, "TLS handshake timed out");
-                    }
-                },
-            }
-        });
+        drop(spec);
+        start_connection(&shared, accepted);
     }
     drop(listener);
+    if shared.handed_over.load(std::sync::atomic::Ordering::SeqCst) {
+        // The new process accepts from here on; a connection this one accepted an instant
+        // ago gets its first request served before its idle connections are closed.
+        tokio::time::sleep(HANDOVER_SETTLE).await;
+    }
     let _ = drain.send(true);
     tracing::info!(listener = %settings.load().name, "listener closed");
 }
+
+/// A connection accepted and within the listener's caps, with the client address known.
+pub(crate) struct Accepted {
+    /// The client's socket.
+    pub stream: TcpStream,
+    /// The client (the peer, or what its PROXY header said).
+    pub client: SocketAddr,
+    pub(crate) spec: Arc<ListenerSettings>,
+    pub(crate) rt: Arc<Snapshot>,
+    pub(crate) builder: Arc<ConnBuilders>,
+    pub(crate) per_listener: Arc<AtomicI64>,
+    /// The listener's traffic counters.
+    pub(crate) listener: Arc<ListenerStats>,
+    pub(crate) drain: tokio::sync::watch::Receiver<bool>,
+}
+
+/// Counts the client's connection against its limits and starts serving it.
+pub(crate) fn start_connection(shared: &Arc<Shared>, a: Accepted) {
+    let Accepted {
+        stream,
+        client: peer,
+        spec,
+        rt,
+        builder,
+        per_listener,
+        listener,
+        drain,
+    } = a;
+    let Some(client_conns) =
+        crate::client_limits::admit_connection(shared, &rt, spec.per_client, peer.ip())
+    else {
+        return;
+    };
+    shared.stats.connections_active.fetch_add(1, Relaxed);
+    shared.stats.connections_total.fetch_add(1, Relaxed);
+    per_listener.fetch_add(1, Relaxed);
+    listener.open.fetch_add(1, Relaxed);
+    listener.accepted.fetch_add(1, Relaxed);
+    let guard = ConnGuard {
+        shared: shared.clone(),
+        per_listener: per_listener.clone(),
+        listener: listener.clone(),
+        _client: client_conns,
+    };
+    let _ = stream.set_nodelay(true);
+    let tls = spec.tls.is_some();
+    // Plain HTTP/1.1-only connections park while idle (see `park`).
+    let parks = !tls && !spec.h2c;
+    let ctx = Arc::new(ConnCtx {
+        shared: shared.clone(),
+        fwd: Forwarding::new(peer.ip(), rt.is_trusted(peer.ip()), tls, rt.forward_set),
+        mode: spec.mode,
+        park: parks.then(|| Arc::new(ParkState::default())),
+        peer,
+        local: stream.local_addr().unwrap_or(peer),
+        listener_rate: (
+            spec.per_client.0,
+            elb_proxy_core::limits::rate_of(&spec.per_client.1),
+        ),
+        policy: spec.policy,
+        gate: Arc::new(GateSlot::default()),
+        listener,
+    });
+    let gate = GateParts {
+        cfg: spec.gate,
+        slot: ctx.gate.clone(),
+        shared: shared.clone(),
+        peer,
+    };
+    let header_timeout = rt.config.timeouts.request_header.0;
+    drop(rt);
+    let acceptor = spec.tls.clone();
+    let shutdown_rx = drain;
+    let plain = if spec.h2c { Proto::Auto } else { Proto::H1 };
+    drop(spec);
+    if parks {
+        // Its own task type: a parked connection's task is only as large as the parked
+        // state, not as the largest of the other protocols' futures.
+        let fut = async move {
+            let _guard = guard;
+            serve_parked(
+                gate.wrap(stream),
+                &builder,
+                ctx,
+                shutdown_rx,
+                header_timeout,
+            )
+            .await
+        };
+        tracing::trace!(
+            bytes = std::mem::size_of_val(&fut),
+            "parkable connection task"
+        );
+        tokio::spawn(fut);
+        return;
+    }
+    tokio::spawn(async move {
+        let _guard = guard;
+        match acceptor {
+            None => serve(gate.wrap(stream), &builder, plain, ctx, shutdown_rx).await,
+            Some(acc) => match tokio::time::timeout(header_timeout, acc.accept(stream)).await {
+                Ok(Ok(tls)) => {
+                    ctx.shared.stats.tls_handshakes.fetch_add(1, Relaxed);
+                    if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
+                        serve(tls, &builder, Proto::H2, ctx, shutdown_rx).await
+                    } else {
+                        serve(gate.wrap(tls), &builder, Proto::H1, ctx, shutdown_rx).await
+                    }
+                }
+                Ok(Err(e)) => {
+                    ctx.shared.stats.tls_failed(crate::trace::tls_failure(&e));
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                }
+                Err(_) => {
+                    ctx.shared
+                        .stats
+                        .tls_failed(crate::stats::TlsFailure::Timeout);
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                }
+            },
+        }
+    });
+}
+
+/// What a connection's gate is made of.
+struct GateParts {
+    cfg: elb_proxy_core::gate::GateConfig,
+    slot: Arc<GateSlot>,
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+}
+
+impl GateParts {
+    /// Puts `io` behind the strict HTTP/1.1 gate.
+    fn wrap<S>(self, io: S) -> GatedStream<S> {
+        GatedStream::new(io, self.cfg, self.slot, self.shared, self.peer)
+    }
+}
+
+/// After a hand-over, how long connections accepted just before it may still send their
+/// first request before idle connections are closed.
+const HANDOVER_SETTLE: Duration = Duration::from_millis(500);
 
 /// How long a connection must be idle (no request) before it is parked: long enough that a
 /// client sending requests back to back never has its hyper connection rebuilt, short
@@ -263,7 +365,7 @@ const PARK_GRACE: Duration = Duration::from_millis(20);
 /// Serves a plain HTTP/1.1 connection, parking it (no hyper state, no buffers) whenever it
 /// has been idle for `PARK_GRACE`; see `park`.
 async fn serve_parked(
-    mut stream: TcpStream,
+    mut stream: GatedStream,
     builders: &ConnBuilders,
     ctx: Arc<ConnCtx>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
@@ -274,13 +376,17 @@ async fn serve_parked(
     };
     let mut replay = Bytes::new();
     let mut parked = false;
+    // A head the gate holds back (hyper has seen none of it) must still end within the
+    // header timeout, however often the connection parks meanwhile.
+    let mut head_deadline: Option<tokio::time::Instant> = None;
     let timer = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(timer);
     loop {
         if replay.is_empty() {
             // Parked: only the socket; wait for the client's next bytes.
             // The park timer doubles as the idle timeout (one timer in the task, not two).
-            timer.as_mut().reset(tokio::time::Instant::now() + idle);
+            let until = head_deadline.unwrap_or_else(|| tokio::time::Instant::now() + idle);
+            timer.as_mut().reset(until);
             let waited = tokio::select! {
                 biased;
                 _ = crate::shared::until_shutdown(&mut shutdown) => false,
@@ -344,6 +450,11 @@ async fn serve_parked(
                 };
                 let (s, unread) = parts.io.into_inner().into_parts();
                 stream = s;
+                head_deadline = if stream.mid_head() {
+                    Some(head_deadline.unwrap_or_else(|| tokio::time::Instant::now() + idle))
+                } else {
+                    None
+                };
                 // Copied out: an empty or short `Bytes` view would keep hyper's whole
                 // read buffer allocated for as long as the connection stays parked.
                 replay = if unread.is_empty() && parts.read_buf.is_empty() {

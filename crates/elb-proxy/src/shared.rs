@@ -40,12 +40,19 @@ pub struct Shared {
     pub access_log: arc_swap::ArcSwapOption<crate::access_log::AccessLog>,
     /// Running listeners (changed by reloads).
     pub listeners: crate::listeners::ListenerSet,
+    /// The listening sockets were handed over to a new process (upgrade): drain and exit.
+    pub handed_over: AtomicBool,
+    /// Signalled when a hand-over completed.
+    pub handover_done: tokio::sync::Notify,
+    /// Per-client request buckets and connection counts (see `elb_proxy_core::limits`).
+    pub clients: std::sync::Mutex<elb_proxy_core::limits::ClientTable>,
 }
 
 impl Shared {
     /// The state for a freshly loaded config (no listener bound yet).
     pub fn new(config: ValidConfig, config_path: PathBuf) -> Arc<Self> {
         let (shutdown, _) = tokio::sync::watch::channel(false);
+        let clients = elb_proxy_core::limits::ClientTable::new(config.limits.client_table_size);
         Arc::new(Self {
             snapshot: ArcSwap::from_pointee(Snapshot::build(config, None)),
             stopping: AtomicBool::new(false),
@@ -59,6 +66,9 @@ impl Shared {
             connection_closed: tokio::sync::Notify::new(),
             last_push: std::sync::Mutex::new(None),
             listeners: crate::listeners::ListenerSet::default(),
+            clients: std::sync::Mutex::new(clients),
+            handed_over: AtomicBool::new(false),
+            handover_done: tokio::sync::Notify::new(),
         })
     }
 

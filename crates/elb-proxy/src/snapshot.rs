@@ -185,6 +185,10 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
                     Arc::new(MemberStats::default()),
                 ),
             };
+            pool.set_send_proxy(c.send_proxy_protocol.map(|v| match v {
+                elb_proxy_core::config::ProxyProtocolVersion::V1 => elb_probe::ProxyProtocol::V1,
+                elb_proxy_core::config::ProxyProtocolVersion::V2 => elb_probe::ProxyProtocol::V2,
+            }));
             LiveMember {
                 authority: HeaderValue::from_str(&m.address.to_string())
                     .unwrap_or(HeaderValue::from_static("localhost")),

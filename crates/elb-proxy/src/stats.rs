@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
+use elb_proxy_core::gate::Refused;
+
 /// Upper bounds of the latency histogram, in seconds (Prometheus `le`).
 pub const LATENCY_BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
@@ -159,6 +161,14 @@ pub struct GlobalStats {
     pub tls_handshakes: AtomicU64,
     /// TLS handshakes that failed, by `TlsFailure`.
     pub tls_failures: [AtomicU64; TlsFailure::ALL.len()],
+    /// Connections closed for a missing, malformed, late or untrusted PROXY header.
+    pub proxy_header_refused: AtomicU64,
+    /// Requests answered 429 by a per-client rate limit.
+    pub rate_limited: AtomicU64,
+    /// Connections closed at once because the client held its limit of connections.
+    pub client_conns_refused: AtomicU64,
+    /// Client requests refused by the strict HTTP checks, by reason (`Refused::index`).
+    pub refused: [AtomicU64; Refused::COUNT],
     /// Per-listener and per-route counters, keyed by name.
     pub traffic: crate::traffic::Traffic,
 }
@@ -258,6 +268,11 @@ impl GlobalStats {
     /// Counts a failed TLS handshake.
     pub fn tls_failed(&self, f: TlsFailure) {
         self.tls_failures[f as usize].fetch_add(1, Relaxed);
+    }
+
+    /// Counts one refused client request.
+    pub fn count_refused(&self, reason: Refused) {
+        self.refused[reason.index()].fetch_add(1, Relaxed);
     }
 }
 

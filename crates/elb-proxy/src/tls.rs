@@ -25,6 +25,36 @@ pub enum TlsError {
     #[error("tls: {0}")]
     /// rustls refused the certificate or key.
     Rustls(#[from] rustls::Error),
+    #[error("{0}")]
+    /// The certificate failed a check (key mismatch, chain, expiry, names).
+    Check(String),
+}
+
+/// A listener's TLS, checked and ready.
+#[derive(Debug)]
+pub struct LoadedTls {
+    /// The rustls config to accept with.
+    pub config: Arc<ServerConfig>,
+    /// Certificates that expire within the warning window, as operator messages.
+    pub warnings: Vec<String>,
+}
+
+/// PEM certificates of a file.
+fn read_certs(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let pem = read_pem(path)?;
+    let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut pem.as_slice())
+        .collect::<Result<_, _>>()
+        .map_err(|e| TlsError::File {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+    if certs.is_empty() {
+        return Err(TlsError::File {
+            path: path.display().to_string(),
+            message: "no certificate in file".into(),
+        });
+    }
+    Ok(certs)
 }
 
 #[derive(Debug)]
@@ -67,24 +97,19 @@ fn read_pem(path: &std::path::Path) -> Result<Vec<u8>, TlsError> {
     })
 }
 
-/// Builds the rustls server config for a listener.
-pub fn server_config(tls: &Tls) -> Result<Arc<ServerConfig>, TlsError> {
+/// Builds the rustls server config for a listener, checking every certificate first
+/// (see `tls_check`).
+pub fn server_config(tls: &Tls) -> Result<LoadedTls, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut certs = Vec::new();
+    let mut warnings = Vec::new();
+    let now = std::time::SystemTime::now();
     for c in &tls.certificates {
-        let pem = read_pem(&c.cert)?;
-        let chain: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut pem.as_slice())
-            .collect::<Result<_, _>>()
-            .map_err(|e| TlsError::File {
-                path: c.cert.display().to_string(),
-                message: e.to_string(),
-            })?;
-        if chain.is_empty() {
-            return Err(TlsError::File {
-                path: c.cert.display().to_string(),
-                message: "no certificate in file".into(),
-            });
-        }
+        let chain = read_certs(&c.cert)?;
+        let ca = match &c.ca {
+            Some(p) => read_certs(p)?,
+            None => Vec::new(),
+        };
         let key_pem = read_pem(&c.key)?;
         let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut key_pem.as_slice())
             .map_err(|e| TlsError::File {
@@ -96,20 +121,42 @@ pub fn server_config(tls: &Tls) -> Result<Arc<ServerConfig>, TlsError> {
                 message: "no private key in file".into(),
             })?;
         let signing = provider.key_provider.load_private_key(key)?;
-        let names = c
-            .server_names
+        let certified = CertifiedKey::new(chain, signing);
+        let path = c.cert.display().to_string();
+        let checked = crate::tls_check::check(
+            &path,
+            &certified.cert,
+            &ca,
+            &certified,
+            &c.server_names,
+            tls.expiry_warning.0,
+            now,
+        )
+        .map_err(TlsError::Check)?;
+        if let Some(at) = checked.expires_soon {
+            let days = at.duration_since(now).unwrap_or_default().as_secs() / 86400;
+            let unix = at
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs();
+            warnings.push(format!(
+                "{path}: certificate chain expires in {days} days (unix time {unix})"
+            ));
+        }
+        let names = checked
+            .names
             .iter()
-            .map(|n| {
-                let n = n.to_ascii_lowercase();
-                n.strip_prefix('*').map_or(n.clone(), str::to_string)
-            })
+            .map(|n| n.strip_prefix('*').map_or(n.clone(), str::to_string))
             .collect();
-        certs.push((names, Arc::new(CertifiedKey::new(chain, signing))));
+        certs.push((names, Arc::new(certified)));
     }
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(SniResolver { certs }));
     config.alpn_protocols = tls.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
-    Ok(Arc::new(config))
+    Ok(LoadedTls {
+        config: Arc::new(config),
+        warnings,
+    })
 }

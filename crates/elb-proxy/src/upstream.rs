@@ -75,7 +75,14 @@ pub struct Pool {
     shared_h2: Mutex<Option<http2::SendRequest<UpstreamBody>>>,
     max_idle: usize,
     idle_timeout: Duration,
+    /// PROXY protocol header sent first on each connection: 0 none, 1 v1, 2 v2.
+    send_proxy: std::sync::atomic::AtomicU8,
 }
+
+/// The client and the address it connected to, carried in a request's extensions to the
+/// member connection that sends them in a PROXY header.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddrs(pub SocketAddr, pub SocketAddr);
 
 /// Why nothing was sent.
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +129,7 @@ impl Pool {
             shared_h2: Mutex::new(None),
             max_idle,
             idle_timeout,
+            send_proxy: std::sync::atomic::AtomicU8::new(0),
         }
     }
 
@@ -135,10 +143,30 @@ impl Pool {
         self.idle.lock().map(|v| v.conns.len()).unwrap_or(0) + h2
     }
 
+    /// Sets the PROXY header version sent on new connections (from the config, per reload).
+    pub fn set_send_proxy(&self, v: Option<elb_probe::ProxyProtocol>) {
+        let n = match v {
+            None => 0,
+            Some(elb_probe::ProxyProtocol::V1) => 1,
+            Some(elb_probe::ProxyProtocol::V2) => 2,
+        };
+        self.send_proxy
+            .store(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn send_proxy(&self) -> Option<elb_probe::ProxyProtocol> {
+        match self.send_proxy.load(std::sync::atomic::Ordering::Relaxed) {
+            1 => Some(elb_probe::ProxyProtocol::V1),
+            2 => Some(elb_probe::ProxyProtocol::V2),
+            _ => None,
+        }
+    }
+
     /// Returns a connection after its response ended cleanly. An HTTP/2 handle is simply
     /// dropped: the connection stays shared in `shared_h2`.
     pub fn put(&self, sender: Sender) {
-        if sender.is_closed() || matches!(sender, Sender::H2(_)) {
+        // A connection that sent a PROXY header speaks for one client only.
+        if sender.is_closed() || matches!(sender, Sender::H2(_)) || self.send_proxy().is_some() {
             return;
         }
         if let Ok(mut idle) = self.idle.lock() {
@@ -203,12 +231,26 @@ impl Pool {
         connect_timeout: Duration,
         upgrades: bool,
     ) -> Result<Sender, NotSentCause> {
-        let stream =
+        self.connect_with(connect_timeout, upgrades, None).await
+    }
+
+    /// `connect`, writing `preface` (a PROXY header) first.
+    async fn connect_with(
+        &self,
+        connect_timeout: Duration,
+        upgrades: bool,
+        preface: Option<&[u8]>,
+    ) -> Result<Sender, NotSentCause> {
+        let mut stream =
             match tokio::time::timeout(connect_timeout, TcpStream::connect(self.addr)).await {
                 Err(_) => return Err(NotSentCause::ConnectTimeout),
                 Ok(Err(e)) => return Err(NotSentCause::Connect(e)),
                 Ok(Ok(s)) => s,
             };
+        if let Some(p) = preface {
+            use tokio::io::AsyncWriteExt;
+            stream.write_all(p).await.map_err(NotSentCause::Connect)?;
+        }
         let _ = stream.set_nodelay(true);
         if self.protocol == MemberProtocol::H2 && !upgrades {
             // h2c with prior knowledge: members are plain TCP, so there is no ALPN to ask.
@@ -266,13 +308,24 @@ impl Pool {
             Some(d) => t.min(d.saturating_duration_since(tokio::time::Instant::now())),
             None => t,
         };
+        let proxy = self.send_proxy().map(|v| {
+            let addrs = req.extensions().get::<ClientAddrs>().map(|c| (c.0, c.1));
+            v.header(addrs)
+        });
         loop {
-            let pooled = if upgrades { None } else { self.take_idle() };
+            let pooled = if upgrades || proxy.is_some() {
+                None
+            } else {
+                self.take_idle()
+            };
             let reused = pooled.is_some();
             let connect_start = (!reused).then(Instant::now);
             let mut sender = match pooled {
                 Some(s) => s,
-                None => match self.connect(bounded(connect_timeout), upgrades).await {
+                None => match self
+                    .connect_with(bounded(connect_timeout), upgrades, proxy.as_deref())
+                    .await
+                {
                     Ok(s) => s,
                     Err(cause) => return Err(SendError::NotSent(req, cause)),
                 },

@@ -27,3 +27,18 @@ fn config_route_corpus_replays() {
 fn admin_command_corpus_replays() {
     replay("admin_command", elb_proxy_core::fuzzing::admin_command);
 }
+
+#[test]
+fn proxy_header_corpus_replays() {
+    replay("proxy_header", elb_proxy_core::fuzzing::proxy_header);
+}
+
+#[test]
+fn request_gate_corpus_replays() {
+    replay("request_gate", elb_proxy_core::fuzzing::request_gate);
+}
+
+#[test]
+fn limits_table_corpus_replays() {
+    replay("limits_table", elb_proxy_core::fuzzing::limits_table);
+}

@@ -47,6 +47,10 @@ pub struct Config {
     #[serde(default)]
     /// The admin socket; off unless set.
     pub admin: Option<Admin>,
+    /// Unix socket on which a new elb-proxy process takes over the listening sockets
+    /// (upgrade without a failover); off unless set.
+    #[serde(default)]
+    pub upgrade_socket: Option<PathBuf>,
     #[serde(default)]
     /// The Prometheus endpoint; off unless set.
     pub metrics: Option<Metrics>,
@@ -110,6 +114,66 @@ pub struct Listener {
     /// a plain HTTP/1.1-only connection is smaller and cheaper.
     #[serde(default)]
     pub h2c: bool,
+    /// Header names with an underscore: `drop` (default, as nginx and Envoy), `reject`
+    /// (400) or `allow`. A CGI/WSGI member reads `X_Forwarded_For` as `X-Forwarded-For`.
+    #[serde(default)]
+    pub underscores_in_headers: UnderscorePolicy,
+    /// Members get the normalised path (default) or the path as the client sent it; routes
+    /// always match the normalised one.
+    #[serde(default = "default_true")]
+    pub normalize_path: bool,
+    /// Merge runs of `/` in the path before routing (and, with `normalize_path`, forwarding).
+    #[serde(default)]
+    pub merge_slashes: bool,
+    /// Limits per client address on this listener (besides `limits.per_client`).
+    #[serde(default)]
+    pub per_client: ClientLimits,
+    /// Every connection starts with a PROXY protocol header (v1 or v2) naming the client;
+    /// only peers in `trusted_proxies` may connect.
+    #[serde(default)]
+    pub proxy_protocol: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+/// Limits per client address; zero means no limit.
+pub struct ClientLimits {
+    /// Sustained requests per second (token bucket); over it the answer is 429.
+    #[serde(default)]
+    pub requests_per_second: f64,
+    /// Requests at once after a quiet period; defaults to one second's worth.
+    #[serde(default)]
+    pub burst: Option<u32>,
+    /// Open connections; a connection over it is closed at once.
+    #[serde(default)]
+    pub max_connections: u32,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+/// A PROXY protocol version.
+pub enum ProxyProtocolVersion {
+    /// The text line.
+    V1,
+    /// The binary header.
+    V2,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+/// What a listener does with a client header name that has an underscore.
+pub enum UnderscorePolicy {
+    /// Not forwarded.
+    #[default]
+    Drop,
+    /// The request is answered 400.
+    Reject,
+    /// Forwarded as received.
+    Allow,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -122,6 +186,14 @@ pub struct Tls {
     /// ALPN protocols offered, in preference order.
     #[serde(default = "default_alpn")]
     pub alpn: Vec<String>,
+    /// A certificate whose chain expires within this window is warned about at start and
+    /// reload and listed in `show info`.
+    #[serde(default = "default_expiry_warning")]
+    pub expiry_warning: Dur,
+}
+
+fn default_expiry_warning() -> Dur {
+    Dur(std::time::Duration::from_secs(30 * 86400))
 }
 
 fn default_alpn() -> Vec<String> {
@@ -139,6 +211,10 @@ pub struct Certificate {
     /// SNI names served by this certificate; defaults to the certificate's DNS SANs.
     #[serde(default)]
     pub server_names: Vec<String>,
+    /// PEM file of the CA certificates the chain must verify to, when the chain file does
+    /// not end at its root and no public root issued it.
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -189,6 +265,10 @@ pub enum BalanceMode {
 pub struct Cluster {
     /// Name used by routes, the admin socket and metrics.
     pub name: String,
+    /// Send a PROXY protocol header (`v1` or `v2`) naming the client on each member
+    /// connection; such connections carry one client each and are not pooled.
+    #[serde(default)]
+    pub send_proxy_protocol: Option<ProxyProtocolVersion>,
     #[serde(default)]
     /// Member choice policy.
     pub balance: BalanceMode,
@@ -454,6 +534,10 @@ pub struct Route {
     /// Total time for a request on this route; overrides `timeouts.request_total`.
     #[serde(default)]
     pub timeout: Option<Dur>,
+    /// Request rate per client address on this route (`max_connections` is refused here:
+    /// connections are not per route).
+    #[serde(default)]
+    pub per_client: ClientLimits,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
@@ -573,6 +657,16 @@ pub struct Limits {
     #[serde(default = "l_h2_header_list")]
     /// Largest HTTP/2 header list a client may send.
     pub h2_max_header_list_size: Size,
+    /// Limits per client address across all listeners.
+    #[serde(default)]
+    pub per_client: ClientLimits,
+    /// Clients remembered for the per-client limits at most (all scopes together).
+    #[serde(default = "l_client_table")]
+    pub client_table_size: usize,
+}
+
+fn l_client_table() -> usize {
+    65_536
 }
 
 impl Default for Limits {
@@ -586,6 +680,8 @@ impl Default for Limits {
             h2_max_pending_accept_reset_streams: l_h2_pending_resets(),
             h2_max_local_error_reset_streams: l_h2_local_resets(),
             h2_max_header_list_size: l_h2_header_list(),
+            per_client: ClientLimits::default(),
+            client_table_size: l_client_table(),
         }
     }
 }

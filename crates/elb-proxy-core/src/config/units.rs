@@ -31,6 +31,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "us" | "µs" => 1e-6,
         "m" | "min" => 60.0,
         "h" => 3600.0,
+        "d" => 86400.0,
         other => return Err(format!("invalid duration unit `{other}` in `{text}`")),
     };
     let secs = value * scale;

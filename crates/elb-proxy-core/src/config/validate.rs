@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use super::ValidConfig;
-use super::model::{Cluster, Config, Route};
+use super::model::{ClientLimits, Cluster, Config, Route};
 
 /// A semantic problem plus the text that locates it (key and value as written).
 #[derive(Debug)]
@@ -87,7 +87,9 @@ fn listeners(c: &Config) -> Result<(), Problem> {
     }
     let mut addrs = HashSet::new();
     let mut names = HashSet::new();
+    client_limits(&c.limits.per_client)?;
     for l in &c.listeners {
+        client_limits(&l.per_client)?;
         if !addrs.insert(l.address) {
             return Err(Problem::new(
                 format!("listener address {} used twice", l.address),
@@ -260,7 +262,35 @@ fn cluster<'a>(cl: &'a Cluster, clusters: &mut HashSet<&'a str>) -> Result<(), P
 }
 
 /// One route: its cluster exists and its conditions can be compiled.
+/// A `per_client` block: rates finite and not negative.
+fn client_limits(l: &ClientLimits) -> Result<(), Problem> {
+    let r = l.requests_per_second;
+    if !r.is_finite() || r < 0.0 {
+        return Err(Problem::new(
+            format!("per_client.requests_per_second must be a number >= 0, not {r}"),
+            "requests_per_second",
+            &r.to_string(),
+        ));
+    }
+    if l.burst == Some(0) {
+        return Err(Problem::new(
+            "per_client.burst must be at least 1".into(),
+            "burst",
+            "0",
+        ));
+    }
+    Ok(())
+}
+
 fn route(i: usize, r: &Route, clusters: &HashSet<&str>) -> Result<(), Problem> {
+    client_limits(&r.per_client)?;
+    if r.per_client.max_connections > 0 {
+        return Err(Problem::new(
+            "routes[].per_client.max_connections is not supported: connections are limited per listener or globally (limits.per_client, listeners[].per_client)".into(),
+            "max_connections",
+            &r.per_client.max_connections.to_string(),
+        ));
+    }
     if !clusters.contains(r.cluster.as_str()) {
         return Err(Problem::new(
             format!(

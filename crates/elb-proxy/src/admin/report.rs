@@ -231,6 +231,21 @@ pub fn info(shared: &Shared) -> String {
     let _ = writeln!(o, "CumReq: {}", g.requests_total.load(Relaxed));
     let _ = writeln!(o, "Reloads: {}", g.reloads_ok.load(Relaxed));
     let _ = writeln!(o, "FailedReloads: {}", g.reloads_failed.load(Relaxed));
+    let (entries, evictions) = {
+        let t = shared.clients.lock().unwrap_or_else(|p| p.into_inner());
+        (t.len(), t.evictions())
+    };
+    let _ = writeln!(o, "ClientTableEntries: {entries}");
+    let _ = writeln!(o, "ClientTableEvictions: {evictions}");
+    let _ = writeln!(o, "RateLimited: {}", g.rate_limited.load(Relaxed));
+    let _ = writeln!(
+        o,
+        "ClientConnsRefused: {}",
+        g.client_conns_refused.load(Relaxed)
+    );
+    for w in shared.listeners.tls_warnings() {
+        let _ = writeln!(o, "CertExpiresSoon: {w}");
+    }
     o
 }
 
