@@ -88,32 +88,38 @@ run_one() { # name bin config
   taskset -c "$PROXY_CPU" "$2" -c "$WORK/$3" --log-level warn 2>>"$WORK/$1.err" &
   local pid=$!
   wait_port $PORT
-  local rps
-  rps=$(taskset -c 0 wrk -t1 -c"$CONNS" -d"$DURATION" "http://127.0.0.1:$PORT/" \
-        | awk '/^Requests\/sec/ {print $2}')
+  local out rps reqs ticks
+  out=$(taskset -c 0 wrk -t1 -c"$CONNS" -d"$DURATION" "http://127.0.0.1:$PORT/")
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+  # The proxy's CPU time (all its threads, the log writer included) per request: less
+  # disturbed than req/s by other load on the machine.
+  ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   kill "$pid"; wait "$pid" 2>/dev/null || true
   rm -f "$WORK/access.log"
-  echo "$rps"
+  echo "$rps $(awk -v t="$ticks" -v n="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')"
 }
 
-declare -A RESULTS
+declare -A RESULTS CPU
 for r in $(seq 1 "$ROUNDS"); do
   for v in "${VARIANTS[@]}"; do
     IFS=: read -r name bin cfg <<<"$v"
-    rps=$(run_one "$name" "$bin" "$cfg")
-    echo "round $r $name $rps req/s"
+    read -r rps cpu < <(run_one "$name" "$bin" "$cfg")
+    echo "round $r $name $rps req/s, $cpu µs CPU/request"
     RESULTS[$name]="${RESULTS[$name]:-} $rps"
+    CPU[$name]="${CPU[$name]:-} $cpu"
   done
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo
-echo "| variant | median req/s ($ROUNDS runs, wrk -c$CONNS $DURATION) | ratio |"
-echo "|---|---|---|"
-first=""
+echo "| variant | median req/s ($ROUNDS runs, wrk -c$CONNS $DURATION) | ratio | median CPU µs/request | ratio |"
+echo "|---|---|---|---|---|"
+first=""; firstc=""
 for v in "${VARIANTS[@]}"; do
   name=${v%%:*}
   m=$(echo "${RESULTS[$name]}" | median)
-  [ -z "$first" ] && first=$m
-  echo "| $name | $m | $(awk -v a="$m" -v b="$first" 'BEGIN {printf "%.3f", a/b}') |"
+  c=$(echo "${CPU[$name]}" | median)
+  [ -z "$first" ] && first=$m && firstc=$c
+  echo "| $name | $m | $(awk -v a="$m" -v b="$first" 'BEGIN {printf "%.3f", a/b}') | $c | $(awk -v a="$c" -v b="$firstc" 'BEGIN {printf "%.3f", a/b}') |"
 done

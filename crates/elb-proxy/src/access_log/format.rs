@@ -253,36 +253,76 @@ fn combined(e: &Entry, out: &mut String) {
     out.push('"');
 }
 
+/// A JSON string (RFC 8259 escapes), written directly: building a `serde_json::Value` per
+/// line cost more than the rest of the line.
+fn some(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}
+
+fn json_str(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 fn json(e: &Entry, out: &mut String) {
-    let mut t = String::new();
-    rfc3339(e.time.unwrap_or(SystemTime::UNIX_EPOCH), &mut t);
-    let none_if_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
-    let v = serde_json::json!({
-        "time": t,
-        "client": e.client.map(|c| c.to_string()),
-        "forwarded_for": e.forwarded_for,
-        "listener": e.listener,
-        "method": none_if_empty(&e.method),
-        "target": none_if_empty(&e.target),
-        "version": none_if_empty(e.version),
-        "host": e.host,
-        "status": e.status,
-        "bytes_in": e.bytes_in,
-        "bytes_out": e.bytes_out,
-        "user_agent": e.user_agent,
-        "referer": e.referer,
-        "request_id": e.request_id,
-        "route": none_if_empty(&e.route),
-        "cluster": none_if_empty(&e.cluster),
-        "member": none_if_empty(&e.member),
-        "retries": e.retries,
-        "queue_ms": ms(e.queue),
-        "connect_ms": ms(e.connect),
-        "first_byte_ms": ms(e.first_byte),
-        "total_ms": ms(Some(e.total)),
-        "termination": e.termination,
-    });
-    let _ = write!(out, "{v}");
+    let text = |out: &mut String, key: &str, v: Option<&str>| {
+        let _ = write!(out, ",\"{key}\":");
+        match v {
+            Some(v) => json_str(v, out),
+            None => out.push_str("null"),
+        }
+    };
+    let num = |out: &mut String, key: &str, v: Option<f64>| {
+        let _ = write!(out, ",\"{key}\":");
+        match v {
+            Some(v) => {
+                let _ = write!(out, "{v}");
+            }
+            None => out.push_str("null"),
+        }
+    };
+    out.push_str("{\"time\":\"");
+    rfc3339(e.time.unwrap_or(SystemTime::UNIX_EPOCH), out);
+    out.push('"');
+    let client = e.client.map(|c| c.to_string());
+    text(out, "client", client.as_deref());
+    text(out, "forwarded_for", e.forwarded_for.as_deref());
+    text(out, "listener", Some(&e.listener));
+    text(out, "method", some(&e.method));
+    text(out, "target", some(&e.target));
+    text(out, "version", some(e.version));
+    text(out, "host", e.host.as_deref());
+    let _ = write!(
+        out,
+        ",\"status\":{},\"bytes_in\":{},\"bytes_out\":{}",
+        e.status, e.bytes_in, e.bytes_out
+    );
+    text(out, "user_agent", e.user_agent.as_deref());
+    text(out, "referer", e.referer.as_deref());
+    text(out, "request_id", Some(&e.request_id));
+    text(out, "route", some(&e.route));
+    text(out, "cluster", some(&e.cluster));
+    text(out, "member", some(&e.member));
+    let _ = write!(out, ",\"retries\":{}", e.retries);
+    num(out, "queue_ms", ms(e.queue));
+    num(out, "connect_ms", ms(e.connect));
+    num(out, "first_byte_ms", ms(e.first_byte));
+    num(out, "total_ms", ms(Some(e.total)));
+    text(out, "termination", Some(e.termination));
+    out.push('}');
 }
 
 /// `2026-01-01T00:00:00.000Z`.
@@ -389,6 +429,12 @@ mod tests {
         assert_eq!(v["first_byte_ms"], serde_json::Value::Null);
         assert_eq!(v["termination"], "SH");
         assert_eq!(v["time"], "2026-01-01T01:01:01.000Z");
+        let mut odd = entry();
+        odd.user_agent = Some("a\"b\\c\u{1}\u{7f}é\n".into());
+        let mut s = String::new();
+        Format::Json.write(&odd, &mut s);
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(v["user_agent"], "a\"b\\c\u{1}\u{7f}é\n");
     }
 
     #[test]
