@@ -280,8 +280,7 @@ async fn flooding_stdout_and_forking_children_stall_nothing() {
 
 #[tokio::test]
 async fn scripts_run_as_the_configured_user_with_a_clean_environment() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("SKIPPED: running scripts as another user needs root");
+    if !test_support::require_root("scripts_run_as_the_configured_user_with_a_clean_environment") {
         return;
     }
     use std::os::unix::fs::PermissionsExt;
