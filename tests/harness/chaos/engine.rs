@@ -39,12 +39,13 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
-    /// `CHAOS_SEED=N` (default: a fresh seed), `CHAOS_DURATION=secs` (default
+    /// `CHAOS_SEED=N` (default: `default_seed`, or a fresh one when that is None),
+    /// `CHAOS_DURATION=secs` (default
     /// `default_duration`), `CHAOS_ADVERT_MS` (default 200), `CHAOS_SLACK_MS` (default 1000),
     /// `CHAOS_GARP_REFRESH` (seconds, default 1; 0: none, keepalived's default),
     /// `CHAOS_VERBOSE=1` (print every event as it happens), `CHAOS_KINDS=kill-vrrp,loss` (only
     /// these fault kinds).
-    pub fn from_env(topology: &str, default_duration: Duration) -> Self {
+    pub fn from_env(topology: &str, default_duration: Duration, default_seed: Option<u64>) -> Self {
         fn var<T: std::str::FromStr>(name: &str) -> Option<T> {
             let text = std::env::var(name).ok()?;
             Some(
@@ -55,7 +56,9 @@ impl RunOptions {
         }
         Self {
             topology: topology.to_string(),
-            seed: var("CHAOS_SEED").unwrap_or_else(fresh_seed),
+            seed: var("CHAOS_SEED")
+                .or(default_seed)
+                .unwrap_or_else(fresh_seed),
             duration: var::<f64>("CHAOS_DURATION")
                 .map(Duration::from_secs_f64)
                 .unwrap_or(default_duration),
