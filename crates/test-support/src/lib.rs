@@ -6,11 +6,17 @@
 //! - [`corpus`]: replays a fuzz target's committed corpus and every crash input kept under
 //!   `fuzz/regressions/` through the check the fuzz target itself runs.
 //! - [`oracle`]: the peer programs' versions the recorded expectations are for.
+//! - `http` and `pki` (feature `http`): real local HTTP(S) servers, misbehaving raw servers,
+//!   and a test CA, for the suites that probe HTTP.
 //! - [`wait`]: bounded polling and bounded child waits; nothing in a test waits forever.
 
 pub mod corpus;
 pub mod gate;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod oracle;
+#[cfg(feature = "http")]
+pub mod pki;
 pub mod wait;
 
 pub use corpus::replay;

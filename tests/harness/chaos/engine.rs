@@ -98,6 +98,10 @@ pub fn bounds_for(spec: &TopologySpec, slack: Duration) -> Bounds {
     let refresh = Duration::from_secs(spec.garp_refresh.unwrap_or(0).into());
     Bounds {
         mismatch: spec.advert_int + slack,
+        // A (re)started daemon reports a state once it has read its config and entered
+        // BACKUP; by the time a healed lab must have settled it has to answer, or it is not
+        // working (hung, exited on its own) and rule 1 could not see what it does.
+        unreadable: settled,
         single_holder: md + spec.advert_int + slack,
         double_holder: md + slack,
         settled,
