@@ -12,6 +12,8 @@ FUZZ_SECONDS ?= 60
 # make chaos: how long the seeded fault-injection run lasts, and an optional seed to replay.
 DURATION ?= 1h
 SEED ?=
+# Without cargo-nextest (which bounds each test, .config/nextest.toml) the whole run is bounded.
+TEST_BOUND ?= 90m
 
 # What the tests need on a fresh Debian machine (installed only when missing).
 TEST_PACKAGES := iproute2 keepalived tcpdump python3 python3-aiosmtpd python3-scapy \
@@ -31,7 +33,7 @@ TEST_PACKAGES += prometheus-haproxy-exporter hatop tmux
 TEST_PACKAGES += chromium
 BENCH_PACKAGES += frr exabgp
 
-.PHONY: all build release test test-deps bench bench-deps lint fmt install uninstall clean demo fuzz deb chaos
+.PHONY: all build release test fuzz-check test-deps bench bench-deps lint fmt install uninstall clean demo fuzz deb chaos
 
 all: build
 
@@ -57,10 +59,15 @@ fmt:
 	$(CARGO) fmt --all
 
 # Lint first (cheap, and shares the build), then every test including the
-# network-namespace lab tests, which need root (CI runs as root).
+# network-namespace lab tests, which need root (CI runs as root): each test bounded by
+# cargo-nextest (.config/nextest.toml), all of them run (no fail-fast), then the doctests, the
+# fuzz targets' stable build and the lab-leftovers check (scripts/test-all.sh).
 test: test-deps lint
-	$(CARGO) test --workspace --no-fail-fast
-	@scripts/check-no-lab-leftovers.sh
+	@TEST_BOUND=$(TEST_BOUND) CARGO="$(CARGO)" scripts/test-all.sh
+
+# Every fuzz target builds on stable (running them needs nightly: make fuzz).
+fuzz-check:
+	@CARGO="$(CARGO)" scripts/test-all.sh fuzz-check
 
 bench: bench-deps release
 	@for b in scripts/bench-*.sh; do [ -x "$$b" ] || continue; echo "== $$b"; "$$b" || exit 1; done

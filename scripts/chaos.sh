@@ -41,7 +41,9 @@ failed=()
 for t in "${topologies[@]}"; do
     log="$target/chaos-$t.log"
     echo "== $t (${per} s) -> $log"
-    if env CHAOS_DURATION="$per" ${SEED:+CHAOS_SEED="$SEED"} \
+    # A fresh seed per topology unless SEED replays one (the test's own default is fixed).
+    seed=${SEED:-$(od -An -N8 -tu8 /dev/urandom | tr -d ' ')}
+    if env CHAOS_DURATION="$per" CHAOS_SEED="$seed" \
         cargo test --quiet --release -p elb-ha-e2e --test chaos -- --exact "$t" --nocapture \
         > "$log" 2>&1; then
         grep -E '^(chaos|  )' "$log" | grep -vE '^chaos: (bounds|topology)' || true

@@ -3,7 +3,8 @@
 # Each crates/<crate>/fuzz is a stand-alone cargo-fuzz project; its committed corpus under
 # fuzz/corpus/<target> is the seed, and new inputs go to a scratch copy so the repository's
 # corpus stays small (minimise and commit interesting finds by hand). Crashes land in
-# fuzz/artifacts/<target>; the script exits non-zero if any target found one.
+# fuzz/artifacts/<target> and are copied to fuzz/regressions/<target>, which the stable
+# tests replay; the script exits non-zero if any target found one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -22,6 +23,13 @@ for dir in crates/*/fuzz; do
         if ! (cd "$dir" && cargo +nightly fuzz run "$target" "$scratch" -- -max_total_time="$seconds" -print_final_stats=1 2>&1 | tail -12); then
             failed+=("$dir:$target")
         fi
+        # Every crash input is kept for good: the crate's stable corpus-replay test runs
+        # fuzz/regressions/<target>/ in make test (commit them with the fix).
+        for crash in "$dir/artifacts/$target"/crash-*; do
+            [ -f "$crash" ] || continue
+            mkdir -p "$dir/regressions/$target"
+            cp -n "$crash" "$dir/regressions/$target/"
+        done
         rm -rf "$scratch"
     done
 done

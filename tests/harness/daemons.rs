@@ -52,7 +52,9 @@ impl Vrrp {
                 cmd
             }
             Vrrp::Keepalived => {
-                let mut cmd = host.command("keepalived");
+                // The lab's expectations (timings, interop) are keepalived 2.2.7's.
+                test_support::oracle::assert_keepalived_2_2_7();
+                let mut cmd = host.command(test_support::oracle::KEEPALIVED);
                 cmd.args(["-n", "-l", "-D", "-P", "-f"])
                     .arg(conf)
                     .arg("-p")

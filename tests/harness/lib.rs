@@ -6,6 +6,7 @@ pub mod chaos;
 pub mod daemons;
 pub mod ecmp;
 pub mod hostile;
+pub mod sampler;
 pub mod seed;
 pub mod services;
 pub mod timeline;

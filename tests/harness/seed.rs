@@ -13,8 +13,6 @@ use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -22,7 +20,8 @@ use netlab::{Host, Lab, Proc};
 use nix::sys::signal::Signal;
 
 use crate::bins::{bin, ctl};
-use crate::services::{MailSink, start_backend};
+use crate::sampler::Sampler;
+use crate::services::{MailSink, members_yaml, start_backend};
 
 pub const VIP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 100);
 pub const PROXY_PORT: u16 = 8280;
@@ -201,17 +200,14 @@ impl Seed {
 
     fn write_configs(&self, node: usize) -> Result<()> {
         let services = self.lab.host(SERVICES).ipv4();
-        let members: Vec<String> = BACKEND_PORTS
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !self.opts.distinct_backends || *i == node)
-            .map(|(i, port)| {
-                format!(
-                    "      - {{ name: as{}, address: \"{services}:{port}\" }}\n",
-                    i + 1
-                )
-            })
-            .collect();
+        let members = members_yaml(
+            "as",
+            services,
+            BACKEND_PORTS
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| !self.opts.distinct_backends || *i == node),
+        );
         let mut proxy = format!(
             "workers: 1\n\
              listeners:\n  - name: http\n    address: 0.0.0.0:{PROXY_PORT}\n\
@@ -220,7 +216,7 @@ impl Seed {
              default_cluster: appserver\n\
              admin:\n  socket: {}\n\
              shutdown:\n  grace: {}\n",
-            members.concat(),
+            members,
             self.admin_socket(node).display(),
             self.opts.drain_grace,
         );
@@ -533,80 +529,15 @@ pub struct Sample {
 }
 
 /// A background client requesting through the VIP at a fixed pace.
-pub struct ClientLoop {
-    stop: Arc<AtomicBool>,
-    samples: Arc<Mutex<Vec<Sample>>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+pub type ClientLoop = Sampler<Sample>;
 
 impl ClientLoop {
     fn start(netns: String, period: Duration, timeout: Duration, max: Duration) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let samples = Arc::new(Mutex::new(Vec::new()));
-        let thread = {
-            let (stop, samples) = (stop.clone(), samples.clone());
-            std::thread::spawn(move || {
-                let file = std::fs::File::open(format!("/run/netns/{netns}")).expect("netns");
-                nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
-                let addr = SocketAddr::new(IpAddr::V4(VIP), PROXY_PORT);
-                let end = Instant::now() + max;
-                while !stop.load(Ordering::Relaxed) && Instant::now() < end {
-                    let at = Instant::now();
-                    let outcome = http_get(addr, "/", timeout).map_err(|e| e.to_string());
-                    samples
-                        .lock()
-                        .expect("samples")
-                        .push(Sample { at, outcome });
-                    let next = at + period;
-                    if let Some(pause) = next.checked_duration_since(Instant::now()) {
-                        std::thread::sleep(pause); // pacing of the load, not synchronisation
-                    }
-                }
-            })
-        };
-        Self {
-            stop,
-            samples,
-            thread: Some(thread),
-        }
-    }
-
-    /// The samples so far, while the client keeps running.
-    pub fn samples(&self) -> Vec<Sample> {
-        self.samples.lock().expect("samples").clone()
-    }
-
-    /// Waits until `done` holds for the samples so far, or `timeout` passes; whether it held.
-    /// The samples are looked at every 10 ms (the client records them; it signals nothing).
-    pub fn wait_until(&self, timeout: Duration, done: impl Fn(&[Sample]) -> bool) -> bool {
-        let end = Instant::now() + timeout;
-        loop {
-            if done(&self.samples()) {
-                return true;
-            }
-            if Instant::now() >= end {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// Stops the client and returns every sample.
-    pub fn finish(mut self) -> Vec<Sample> {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        self.samples.lock().expect("samples").clone()
-    }
-}
-
-impl Drop for ClientLoop {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        let addr = SocketAddr::new(IpAddr::V4(VIP), PROXY_PORT);
+        Sampler::spawn(&netns, period, max, move |_, at| Sample {
+            at,
+            outcome: http_get(addr, "/", timeout).map_err(|e| e.to_string()),
+        })
     }
 }
 

@@ -11,6 +11,24 @@ use netlab::{Host, Proc};
 /// Debian's python3 (aiosmtpd is installed for it, not for a pyenv python earlier on PATH).
 pub const SYSTEM_PYTHON: &str = "/usr/bin/python3";
 
+/// The `members:` entries of an elb-proxy cluster, one per `(index, port)` on `host`, named
+/// `<prefix><index + 1>` (the YAML indentation of a cluster in `clusters:`).
+pub fn members_yaml(
+    prefix: &str,
+    host: std::net::Ipv4Addr,
+    ports: impl IntoIterator<Item = (usize, u16)>,
+) -> String {
+    ports
+        .into_iter()
+        .map(|(i, port)| {
+            format!(
+                "      - {{ name: {prefix}{}, address: \"{host}:{port}\" }}\n",
+                i + 1
+            )
+        })
+        .collect()
+}
+
 /// A back-end web server on `host`, answering every GET with a page that names it, so a
 /// client can tell which member served it.
 pub fn start_backend(host: &Host, dir: &Path, name: &str, port: u16) -> Result<Proc> {

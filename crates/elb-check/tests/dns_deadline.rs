@@ -35,22 +35,17 @@ kill "$DNS_PID"
 echo "$code $(( (end - start) / 1000000 ))"
 "#;
 
-fn must_run() -> bool {
-    std::env::var_os("CI").is_some() || std::env::var_os("ELB_E2E").is_some()
-}
-
 #[test]
 fn a_dns_server_that_never_answers_ends_the_probe_at_its_deadline() {
     let usable = Command::new("unshare")
         .args(["-n", "-m", "true"])
         .status()
         .is_ok_and(|s| s.success());
-    if !usable {
-        assert!(
-            !must_run(),
-            "unshare -n -m not permitted but CI/ELB_E2E is set"
-        );
-        eprintln!("SKIPPED: unshare -n -m not permitted (needs root)");
+    if !test_support::require(
+        "a_dns_server_that_never_answers_ends_the_probe_at_its_deadline",
+        usable,
+        "permission for unshare -n -m (root)",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -27,7 +27,8 @@ fn terminated_by(signal: &str, expected: i32) {
         .status()
         .expect("kill");
     assert!(kill.success());
-    let status = child.wait().expect("wait");
+    let status =
+        test_support::wait_child(&mut child, Duration::from_secs(10), "signalled elb-check");
     assert!(
         sent.elapsed() < Duration::from_secs(2),
         "took {:?}",

@@ -54,8 +54,7 @@ impl Watcher {
 
 impl Drop for Watcher {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        test_support::wait::kill_and_reap(&mut self.0);
     }
 }
 

@@ -13,47 +13,22 @@ mod request_head;
 #[path = "../fuzz/logic/response_head.rs"]
 mod response_head;
 
-fn replay(dirs: &[&str], run: fn(&[u8])) -> usize {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
-    let mut n = 0;
-    for target in dirs {
-        for dir in [
-            root.join("corpus").join(target),
-            root.join("regressions").join(target),
-        ] {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            let mut paths: Vec<_> = entries
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.is_file())
-                .collect();
-            paths.sort();
-            for p in paths {
-                let data = std::fs::read(&p).unwrap();
-                let r = std::panic::catch_unwind(|| run(&data));
-                assert!(r.is_ok(), "{} failed", p.display());
-                n += 1;
-            }
-        }
-    }
-    n
-}
+const CRATE: &str = env!("CARGO_MANIFEST_DIR");
 
 #[test]
 fn request_corpora_replay_clean() {
-    assert!(replay(&["request_head", "differential"], request_head::run) >= 14);
+    test_support::replay(CRATE, "request_head", 7, request_head::run);
+    test_support::replay(CRATE, "differential", 7, request_head::run);
 }
 
 #[test]
 fn chunked_corpus_replays_clean() {
-    assert!(replay(&["chunked"], chunked::run) >= 3);
+    test_support::replay(CRATE, "chunked", 3, chunked::run);
 }
 
 #[test]
 fn response_corpus_replays_clean() {
-    assert!(replay(&["response_head"], response_head::run) >= 6);
+    test_support::replay(CRATE, "response_head", 6, response_head::run);
 }
 
 #[test]

@@ -1,31 +1,27 @@
-//! Replays the committed fuzz corpora (and any crash inputs kept as regressions) on stable,
-//! so `cargo test` catches a regression without the nightly fuzzer.
+//! Replays the committed fuzz corpora (and any crash inputs kept under fuzz/regressions/)
+//! through the fuzz targets' own checks on stable, so `cargo test` catches a regression
+//! without the nightly fuzzer.
 
-use std::path::Path;
-
-fn replay(target: &str, f: fn(&[u8])) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/corpus")
-        .join(target);
-    let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            f(&std::fs::read(&path).unwrap());
-            n += 1;
-        }
-    }
-    assert!(n >= 3, "{}: only {n} corpus files", dir.display());
-}
+const CRATE: &str = env!("CARGO_MANIFEST_DIR");
 
 #[test]
 fn config_route_corpus_replays() {
-    replay("config_route", elb_proxy_core::fuzzing::config_and_route);
+    test_support::replay(
+        CRATE,
+        "config_route",
+        3,
+        elb_proxy_core::fuzzing::config_and_route,
+    );
 }
 
 #[test]
 fn admin_command_corpus_replays() {
-    replay("admin_command", elb_proxy_core::fuzzing::admin_command);
+    test_support::replay(
+        CRATE,
+        "admin_command",
+        3,
+        elb_proxy_core::fuzzing::admin_command,
+    );
 }
 
 #[test]

@@ -119,7 +119,8 @@ fn keepalived_dump(file: &Path, ifaces: &[String], tmp: &Path) -> BTreeMap<Strin
         .arg("-TERM")
         .arg(child.id().to_string())
         .status();
-    let _ = child.wait();
+    // Past the bound the whole `timeout` process is killed instead (and the dump stands).
+    let _ = test_support::wait::try_wait_child(&mut child, std::time::Duration::from_secs(10));
     dumped
 }
 

@@ -1,25 +1,15 @@
-//! Replays every committed `cargo fuzz` seed (fuzz/corpus/parse) through the loader, so
-//! `make test` catches a regression on any input the fuzzer was given or found.
+//! Replays every committed `cargo fuzz` seed (fuzz/corpus/parse) and every crash input kept
+//! under fuzz/regressions/parse through the fuzz target's own check, so `make test` catches a
+//! regression on any input the fuzzer was given or found.
 
 use keepalived_conf::fuzz_support::load_bytes;
 
+#[path = "../fuzz/logic/parse.rs"]
+mod parse;
+
 #[test]
 fn fuzz_corpus_replays() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/parse");
-    let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let data = std::fs::read(&path).unwrap();
-        let loaded = load_bytes(&data);
-        let class = loaded.exit_class();
-        assert!(
-            [0, 2, 4, 5, 6].contains(&class),
-            "{}: class {class}",
-            path.display()
-        );
-        n += 1;
-    }
-    assert!(n >= 5, "fuzz seed corpus is missing ({n} files)");
+    test_support::replay(env!("CARGO_MANIFEST_DIR"), "parse", 5, parse::run);
 }
 
 #[test]

@@ -145,12 +145,6 @@ fn config(script: &Path) -> String {
     )
 }
 
-fn root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let probe = tempfile::NamedTempFile::new().unwrap();
-    probe.as_file().metadata().unwrap().uid() == 0
-}
-
 fn scratch() -> tempfile::TempDir {
     let t = tempfile::Builder::new()
         .prefix("kconf-security-")
@@ -162,9 +156,7 @@ fn scratch() -> tempfile::TempDir {
 
 #[test]
 fn script_security_follows_keepalived_2_2_7_rule() {
-    if !root() {
-        assert!(std::env::var_os("CI").is_none(), "needs root under CI");
-        eprintln!("SKIPPED: needs root to give files to other owners");
+    if !test_support::require_root("script_security_follows_keepalived_2_2_7_rule") {
         return;
     }
     let with_oracle = oracle::available();

@@ -28,22 +28,11 @@ pub use host::Host;
 pub use lab::{Lab, LabBuilder};
 pub use proc::Proc;
 
-/// Tells whether a test that needs root may run.
-///
-/// Returns `true` when running as root. Otherwise prints `SKIPPED: <test> needs root` and
-/// returns `false`, unless `CI` or `ELB_E2E=1` is set: then a missing root is a failure
-/// (panic), so CI can never skip the lab tests silently.
+/// Tells whether a test that needs root may run: `true` as root; otherwise the one
+/// skip-or-fail rule of [`test_support::gate`] (prints `SKIPPED`, or fails under CI /
+/// `ELB_E2E=1`, so CI can never skip the lab tests silently).
 pub fn require_root_or_skip(test: &str) -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    let forced = std::env::var_os("CI").is_some()
-        || std::env::var("ELB_E2E").map(|v| v == "1").unwrap_or(false);
-    if forced {
-        panic!("{test} needs root, and CI/ELB_E2E forbids skipping it");
-    }
-    eprintln!("SKIPPED: {test} needs root");
-    false
+    test_support::require_root(test)
 }
 
 /// Lists the lab namespaces currently present on the machine (those named by this crate).

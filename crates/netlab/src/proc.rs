@@ -200,9 +200,9 @@ impl Proc {
     pub fn kill(&mut self) {
         if self.exited.is_none() {
             let _ = killpg(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL);
-            if let Ok(status) = self.child.wait() {
-                self.exited = Some(status);
-            }
+            // SIGKILL cannot be caught: only a process stuck in the kernel outlasts the bound.
+            self.exited =
+                test_support::wait::poll(REAP_AFTER_KILL, || self.child.try_wait().ok().flatten());
         } else {
             // The leader is gone but children in its group may remain.
             let _ = killpg(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL);
@@ -224,6 +224,9 @@ impl Drop for Proc {
         }
     }
 }
+
+/// How long a SIGKILLed process group leader may take to be reaped.
+const REAP_AFTER_KILL: Duration = Duration::from_secs(5);
 
 fn spawn_reader(stream: impl Read + Send + 'static, shared: Arc<Shared>) {
     std::thread::spawn(move || {

@@ -9,40 +9,16 @@ mod decode;
 #[path = "../fuzz/logic/instance_rx.rs"]
 mod instance_rx;
 
-fn replay(target: &str, run: fn(&[u8])) -> usize {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
-    let mut n = 0;
-    for dir in [
-        root.join("corpus").join(target),
-        root.join("regressions").join(target),
-    ] {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut paths: Vec<_> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_file())
-            .collect();
-        paths.sort();
-        for p in paths {
-            let data = std::fs::read(&p).unwrap();
-            let r = std::panic::catch_unwind(|| run(&data));
-            assert!(r.is_ok(), "{} failed", p.display());
-            n += 1;
-        }
-    }
-    n
-}
+const CRATE: &str = env!("CARGO_MANIFEST_DIR");
 
 #[test]
 fn decode_corpus_replays_clean() {
-    assert!(replay("decode", decode::run) >= 5);
+    test_support::replay(CRATE, "decode", 5, decode::run);
 }
 
 #[test]
 fn instance_rx_corpus_replays_clean() {
-    assert!(replay("instance_rx", instance_rx::run) >= 4);
+    test_support::replay(CRATE, "instance_rx", 4, instance_rx::run);
 }
 
 #[test]

@@ -170,8 +170,7 @@ async fn a_full_queue_drops_new_notifications_without_blocking() {
 
 #[tokio::test]
 async fn notify_scripts_run_as_their_user() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("SKIPPED: running scripts as another user needs root");
+    if !test_support::require_root("notify_scripts_run_as_their_user") {
         return;
     }
     use std::os::unix::fs::PermissionsExt;

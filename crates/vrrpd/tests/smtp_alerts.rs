@@ -18,13 +18,11 @@ fn aiosmtpd_available(test: &str) -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if !ok {
-        if std::env::var_os("CI").is_some() || std::env::var_os("ELB_E2E").is_some() {
-            panic!("{test}: python3-aiosmtpd is required (apt-get install python3-aiosmtpd)");
-        }
-        eprintln!("SKIPPED: {test} needs python3-aiosmtpd");
-    }
-    ok
+    test_support::require(
+        test,
+        ok,
+        "python3-aiosmtpd (apt-get install python3-aiosmtpd)",
+    )
 }
 
 fn free_port() -> u16 {
@@ -84,8 +82,7 @@ impl Smtpd {
 
 impl Drop for Smtpd {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        test_support::wait::kill_and_reap(&mut self.child);
     }
 }
 
@@ -257,6 +254,5 @@ async fn a_permanently_rejected_mail_is_dropped_and_does_not_block_the_queue() {
     let stats = queue.stats();
     assert_eq!((stats.sent, stats.failed_attempts), (0, 0), "{stats:?}");
     queue.shutdown(Duration::from_secs(1)).await;
-    let _ = child.kill();
-    let _ = child.wait();
+    test_support::wait::kill_and_reap(&mut child);
 }

@@ -23,13 +23,13 @@ async fn next(rx: &mut mpsc::Receiver<TrackerUpdate>) -> TrackerUpdate {
         .expect("runner alive")
 }
 
-/// Polls `done` every 20 ms until it holds; fails the test after [`WAIT`].
+/// Polls `done` until it holds; fails the test after [`WAIT`].
 async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !done() {
-        assert!(Instant::now() < deadline, "{what}: not within {WAIT:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    test_support::wait_until_async(WAIT, what, || {
+        let held = done();
+        async move { held.then_some(()) }
+    })
+    .await
 }
 
 fn write_script(dir: &Path, name: &str, body: &str) -> String {
@@ -280,8 +280,7 @@ async fn flooding_stdout_and_forking_children_stall_nothing() {
 
 #[tokio::test]
 async fn scripts_run_as_the_configured_user_with_a_clean_environment() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("SKIPPED: running scripts as another user needs root");
+    if !test_support::require_root("scripts_run_as_the_configured_user_with_a_clean_environment") {
         return;
     }
     use std::os::unix::fs::PermissionsExt;

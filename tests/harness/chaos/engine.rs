@@ -39,12 +39,13 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
-    /// `CHAOS_SEED=N` (default: a fresh seed), `CHAOS_DURATION=secs` (default
+    /// `CHAOS_SEED=N` (default: `default_seed`, or a fresh one when that is None),
+    /// `CHAOS_DURATION=secs` (default
     /// `default_duration`), `CHAOS_ADVERT_MS` (default 200), `CHAOS_SLACK_MS` (default 1000),
     /// `CHAOS_GARP_REFRESH` (seconds, default 1; 0: none, keepalived's default),
     /// `CHAOS_VERBOSE=1` (print every event as it happens), `CHAOS_KINDS=kill-vrrp,loss` (only
     /// these fault kinds).
-    pub fn from_env(topology: &str, default_duration: Duration) -> Self {
+    pub fn from_env(topology: &str, default_duration: Duration, default_seed: Option<u64>) -> Self {
         fn var<T: std::str::FromStr>(name: &str) -> Option<T> {
             let text = std::env::var(name).ok()?;
             Some(
@@ -55,7 +56,9 @@ impl RunOptions {
         }
         Self {
             topology: topology.to_string(),
-            seed: var("CHAOS_SEED").unwrap_or_else(fresh_seed),
+            seed: var("CHAOS_SEED")
+                .or(default_seed)
+                .unwrap_or_else(fresh_seed),
             duration: var::<f64>("CHAOS_DURATION")
                 .map(Duration::from_secs_f64)
                 .unwrap_or(default_duration),
@@ -95,6 +98,10 @@ pub fn bounds_for(spec: &TopologySpec, slack: Duration) -> Bounds {
     let refresh = Duration::from_secs(spec.garp_refresh.unwrap_or(0).into());
     Bounds {
         mismatch: spec.advert_int + slack,
+        // A (re)started daemon reports a state once it has read its config and entered
+        // BACKUP; by the time a healed lab must have settled it has to answer, or it is not
+        // working (hung, exited on its own) and rule 1 could not see what it does.
+        unreadable: settled,
         single_holder: md + spec.advert_int + slack,
         double_holder: md + slack,
         settled,

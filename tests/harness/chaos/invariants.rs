@@ -8,7 +8,9 @@
 //!    runs and answers. Not checked on a node whose daemon was SIGKILLed (nobody is left to
 //!    remove the VIP: keepalived and vrrpd both leave it) or is stopped by SIGSTOP; the
 //!    restarted or resumed daemon is checked again as soon as it answers, so a VIP it fails to
-//!    clean up is caught.
+//!    clean up is caught. A daemon that runs but does not answer (starting up, hung, exited
+//!    on its own) is held to account too: unreadable for longer than `unreadable` is a
+//!    violation, and the mismatch clocks keep running meanwhile.
 //! 2. Once **quiet** (every fault healed, restarted processes accepting connections): exactly
 //!    one node holds the VIP and its daemon is MASTER, every other daemon is not, within
 //!    `single_holder`.
@@ -135,6 +137,9 @@ impl Snapshot {
 pub struct Bounds {
     /// Rule 1: how long a VIP may sit on a non-MASTER node (or a MASTER lack it).
     pub mismatch: Duration,
+    /// Rule 1: how long a running daemon may leave its state unreadable (starting up,
+    /// or not answering) before that is a violation rather than a reason not to check.
+    pub unreadable: Duration,
     /// Rule 2, from the quiet moment.
     pub single_holder: Duration,
     /// Rule 3, from the quiet moment or the start of the double holding, whichever is later.
@@ -181,6 +186,8 @@ pub struct Checker {
     bounds: Bounds,
     vip_not_master_since: Vec<Option<Mark>>,
     master_no_vip_since: Vec<Option<Mark>>,
+    /// Since when each running daemon's state could not be read.
+    unreadable_since: Vec<Option<Mark>>,
     multi_since: Option<Mark>,
     quiet: Option<Quiet>,
     last_at: Option<Instant>,
@@ -201,6 +208,7 @@ impl Checker {
             bounds,
             vip_not_master_since: vec![None; nodes],
             master_no_vip_since: vec![None; nodes],
+            unreadable_since: vec![None; nodes],
             multi_since: None,
             quiet: None,
             last_at: None,
@@ -253,19 +261,30 @@ impl Checker {
         }
     }
 
-    /// Applies every rule to `s`.
-    pub fn observe(&mut self, s: &Snapshot) -> Result<(), Violation> {
+    /// Rule 1 on one snapshot: no VIP without MASTER and no MASTER without the VIP for longer
+    /// than `mismatch`, and no running daemon unreadable for longer than `unreadable`.
+    fn vip_only_on_master(&mut self, s: &Snapshot, now: Mark) -> Result<(), Violation> {
         let b = self.bounds;
-        if let Some(prev) = self.last_at.replace(s.at) {
-            let gap = s.at.saturating_duration_since(prev);
-            self.longest_gap = self.longest_gap.max(gap);
-            if gap > b.stall_gap {
-                self.stalls += 1;
-                self.stalled += gap - b.stall_gap;
-            }
-        }
-        let now = self.mark(s.at);
         for (i, node) in s.nodes.iter().enumerate() {
+            if let DaemonView::Unknown(why) = &node.daemon {
+                // Running but not answering: the mismatch clocks keep running (nothing says
+                // the node is right), and answering only later is itself bounded.
+                let from = *self.unreadable_since[i].get_or_insert(now);
+                let held = s.at - from.at;
+                let charged = held.saturating_sub(now.stalled - from.stalled);
+                if charged > b.unreadable {
+                    return Err(Violation {
+                        rule: "VIP only on MASTER",
+                        detail: format!(
+                            "n{i}'s daemon runs but its state was unreadable for {held:?}, {charged:?} without observer stalls (bound {:?}): {why}; now {}",
+                            b.unreadable,
+                            s.render()
+                        ),
+                    });
+                }
+                continue;
+            }
+            self.unreadable_since[i] = None;
             let Some(state) = node.daemon.state() else {
                 self.vip_not_master_since[i] = None;
                 self.master_no_vip_since[i] = None;
@@ -307,6 +326,22 @@ impl Checker {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Applies every rule to `s`.
+    pub fn observe(&mut self, s: &Snapshot) -> Result<(), Violation> {
+        let b = self.bounds;
+        if let Some(prev) = self.last_at.replace(s.at) {
+            let gap = s.at.saturating_duration_since(prev);
+            self.longest_gap = self.longest_gap.max(gap);
+            if gap > b.stall_gap {
+                self.stalls += 1;
+                self.stalled += gap - b.stall_gap;
+            }
+        }
+        let now = self.mark(s.at);
+        self.vip_only_on_master(s, now)?;
 
         if s.holders().len() >= 2 {
             self.multi_since.get_or_insert(now);
@@ -405,6 +440,7 @@ mod tests {
     fn bounds() -> Bounds {
         Bounds {
             mismatch: 500 * MS,
+            unreadable: 1000 * MS,
             single_holder: 1000 * MS,
             double_holder: 700 * MS,
             settled: 3000 * MS,
@@ -463,6 +499,55 @@ mod tests {
         let back = [(true, State(Backup)), (true, State(Master))];
         c.observe(&snap(t0, 6000, &back, None)).unwrap();
         assert!(c.observe(&snap(t0, 6600, &back, None)).is_err());
+    }
+
+    #[test]
+    fn a_running_daemon_unreadable_past_its_bound_is_a_violation() {
+        let t0 = Instant::now();
+        let mut c = Checker::new(bounds(), 2);
+        let mute = [(false, Unknown("starting".into())), (true, State(Master))];
+        c.observe(&snap(t0, 0, &mute, None)).unwrap();
+        c.observe(&snap(t0, 1000, &mute, None)).unwrap();
+        let v = c.observe(&snap(t0, 1001, &mute, None)).unwrap_err();
+        assert!(
+            v.detail
+                .contains("n0's daemon runs but its state was unreadable"),
+            "{v}"
+        );
+        assert!(v.detail.contains("starting"), "{v}");
+    }
+
+    #[test]
+    fn a_daemon_that_answers_in_time_restarts_its_unreadable_clock() {
+        let t0 = Instant::now();
+        let mut c = Checker::new(bounds(), 2);
+        let mute = [(false, Unknown("timeout".into())), (true, State(Master))];
+        let fine = [(false, State(Backup)), (true, State(Master))];
+        for (ms, s) in [
+            (0, &mute),
+            (900, &mute),
+            (950, &fine),
+            (1500, &mute),
+            (2400, &mute),
+        ] {
+            c.observe(&snap(t0, ms, s, None)).unwrap();
+        }
+    }
+
+    #[test]
+    fn an_unreadable_moment_does_not_reset_the_mismatch_clock() {
+        let t0 = Instant::now();
+        let mut c = Checker::new(bounds(), 2);
+        let wrong = [(true, State(Backup)), (true, State(Master))];
+        let mute = [(true, Unknown("timeout".into())), (true, State(Master))];
+        c.observe(&snap(t0, 0, &wrong, None)).unwrap();
+        c.observe(&snap(t0, 300, &mute, None)).unwrap();
+        let v = c.observe(&snap(t0, 501, &wrong, None)).unwrap_err();
+        assert!(
+            v.detail
+                .contains("n0 holds the VIP while its daemon is Backup"),
+            "{v}"
+        );
     }
 
     #[test]

@@ -198,16 +198,8 @@ impl TopologySpec {
     /// elb-proxy.yaml for a node: one listener, the two back ends on the services host, an
     /// admin socket in the node's directory.
     pub fn proxy_yaml(&self, services: Ipv4Addr, admin_socket: &Path) -> String {
-        let members: String = BACKEND_PORTS
-            .iter()
-            .enumerate()
-            .map(|(i, port)| {
-                format!(
-                    "      - {{ name: as{}, address: \"{services}:{port}\" }}\n",
-                    i + 1
-                )
-            })
-            .collect();
+        let members =
+            crate::services::members_yaml("as", services, BACKEND_PORTS.into_iter().enumerate());
         format!(
             "workers: 1\n\
              listeners:\n  - name: http\n    address: 0.0.0.0:{PROXY_PORT}\n\

@@ -129,16 +129,8 @@ pub fn gate_conf(k: usize, opts: &GateOptions, elb_check: &Path) -> String {
 /// elb-proxy on a balancer: the shared members, the admin socket, a drain that tells the
 /// gate first (`track chk_elb down`) and keeps serving for `grace`.
 pub fn proxy_yaml(members_host: std::net::Ipv4Addr, dir: &Path, grace: &str) -> String {
-    let members: String = MEMBER_PORTS
-        .iter()
-        .enumerate()
-        .map(|(i, port)| {
-            format!(
-                "      - {{ name: m{}, address: \"{members_host}:{port}\" }}\n",
-                i + 1
-            )
-        })
-        .collect();
+    let members =
+        crate::services::members_yaml("m", members_host, MEMBER_PORTS.into_iter().enumerate());
     format!(
         "workers: 1\n\
          listeners:\n  - name: http\n    address: 0.0.0.0:{SERVICE_PORT}\n\

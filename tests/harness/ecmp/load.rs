@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use socket2::{Domain, SockAddr, Socket, Type};
 
+use crate::sampler::Sampler;
+
 use super::topology::{BALANCERS, SERVICE, SERVICE_PORT, balancer_of_backend_addr, client_source};
 
 /// Opens a connection to the service from `source` (an address of the client's AnyIP range).
@@ -121,79 +123,14 @@ pub struct Sample {
 
 /// A background client opening a new connection (from a new source address) for each
 /// request, at most one every `period`, until stopped or `max` elapsed.
-pub struct NewConnections {
-    stop: Arc<AtomicBool>,
-    samples: Arc<Mutex<Vec<Sample>>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+pub type NewConnections = Sampler<Sample>;
 
 impl NewConnections {
     pub fn start(client_netns: &str, period: Duration, timeout: Duration, max: Duration) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let samples = Arc::new(Mutex::new(Vec::new()));
-        let netns = client_netns.to_string();
-        let thread = {
-            let (stop, samples) = (stop.clone(), samples.clone());
-            std::thread::spawn(move || {
-                enter_netns(&netns);
-                let end = Instant::now() + max;
-                let mut i = 0;
-                while !stop.load(Ordering::Relaxed) && Instant::now() < end {
-                    let at = Instant::now();
-                    let served_by =
-                        one_request(client_source(i), timeout).map_err(|e| format!("{e:#}"));
-                    samples
-                        .lock()
-                        .expect("samples")
-                        .push(Sample { at, served_by });
-                    i += 1;
-                    if let Some(pause) = (at + period).checked_duration_since(Instant::now()) {
-                        std::thread::sleep(pause); // pacing of the load, not synchronisation
-                    }
-                }
-            })
-        };
-        Self {
-            stop,
-            samples,
-            thread: Some(thread),
-        }
-    }
-
-    pub fn samples(&self) -> Vec<Sample> {
-        self.samples.lock().expect("samples").clone()
-    }
-
-    /// Waits until `done` holds for the samples so far (looked at every 10 ms; the client
-    /// signals nothing), or `timeout`; whether it held.
-    pub fn wait_until(&self, timeout: Duration, done: impl Fn(&[Sample]) -> bool) -> bool {
-        let end = Instant::now() + timeout;
-        loop {
-            if done(&self.samples()) {
-                return true;
-            }
-            if Instant::now() >= end {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    pub fn finish(mut self) -> Vec<Sample> {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        self.samples()
-    }
-}
-
-impl Drop for NewConnections {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        Sampler::spawn(client_netns, period, max, move |i, at| Sample {
+            at,
+            served_by: one_request(client_source(i), timeout).map_err(|e| format!("{e:#}")),
+        })
     }
 }
 

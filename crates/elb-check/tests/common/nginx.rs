@@ -90,8 +90,7 @@ impl Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        test_support::wait::kill_and_reap(&mut self.child);
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -32,48 +32,28 @@ pub async fn within<T>(what: &str, step: impl std::future::Future<Output = T>) -
     }
 }
 
-/// Polls `probe` every 10 ms until it yields a value; fails the test after `deadline`,
+/// Polls `probe` until it yields a value; fails the test after `deadline`,
 /// naming `what`. For states the proxy reaches on its own (health flips, counters).
-pub async fn poll_for<T, F, Fut>(what: &str, deadline: Duration, mut probe: F) -> T
+pub async fn poll_for<T, F, Fut>(what: &str, deadline: Duration, probe: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let end = Instant::now() + deadline;
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(
-            Instant::now() < end,
-            "timed out after {deadline:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    test_support::wait_until_async(deadline, what, probe).await
 }
 
 /// Waits (bounded) until `cond` holds.
 pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let end = std::time::Instant::now() + Duration::from_secs(10);
-    while !cond() {
-        assert!(std::time::Instant::now() < end, "timed out waiting: {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    test_support::wait_until_async(Duration::from_secs(10), what, || {
+        let held = cond();
+        async move { held.then_some(()) }
+    })
+    .await
 }
 
 /// Waits (bounded) for a child process to exit; kills it and fails the test past `within`.
 pub fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
-    let end = Instant::now() + within;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() >= end {
-            let _ = child.kill();
-            panic!("process {} did not exit within {within:?}", child.id());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    test_support::wait_child(child, within, "elb-proxy")
 }
 
 pub fn full(b: impl Into<Bytes>) -> Body {
@@ -358,14 +338,7 @@ impl Proxy {
 
     /// Waits (bounded) until a log line contains `needle`.
     pub fn wait_log(&self, needle: &str, within: Duration) -> bool {
-        let end = Instant::now() + within;
-        while Instant::now() < end {
-            if self.log_contains(needle) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
+        test_support::wait::poll(within, || self.log_contains(needle).then_some(())).is_some()
     }
 
     /// Peak RSS (VmHWM) in KiB.
@@ -381,12 +354,7 @@ impl Proxy {
 
 impl Drop for Proxy {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        // SIGKILL ends it at once; the bound only guards against a stuck reaper.
-        let end = Instant::now() + Duration::from_secs(10);
-        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < end {
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        test_support::wait::kill_and_reap(&mut self.child);
     }
 }
 

@@ -1,12 +1,8 @@
-//! Fuzz the whole loader (reader, parser, checks) with an in-memory include resolver.
 #![no_main]
+//! Fuzzes the whole loader; see logic/parse.rs: the same code runs in the crate's
+//! corpus-replay test.
 
-use libfuzzer_sys::fuzz_target;
+#[path = "../logic/parse.rs"]
+mod logic;
 
-fuzz_target!(|data: &[u8]| {
-    let loaded = keepalived_conf::fuzz_support::load_bytes(data);
-    let _ = loaded.exit_class();
-    for d in &loaded.diagnostics {
-        let _ = d.to_string();
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| logic::run(data));

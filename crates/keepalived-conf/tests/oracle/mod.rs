@@ -3,14 +3,14 @@
 //! interface checks pass and nothing is sent anywhere.
 //!
 //! Without keepalived (or without root for `unshare`) the tests print SKIPPED, unless `CI` or
-//! `ELB_E2E` is set, in which case they fail. A keepalived other than 2.2.7 always fails: the
+//! `ELB_E2E=1` is set, in which case they fail (`test_support::gate`). A keepalived other than 2.2.7 always fails: the
 //! recorded verdicts and documented differences are 2.2.7's.
 
 use std::path::Path;
 use std::process::Command;
 
 /// Debian's keepalived.
-pub const KEEPALIVED: &str = "/usr/sbin/keepalived";
+pub const KEEPALIVED: &str = test_support::oracle::KEEPALIVED;
 
 /// Whether the oracle runs here; prints SKIPPED (or fails under CI) when it does not, and
 /// fails when it is not keepalived 2.2.7.
@@ -20,26 +20,14 @@ pub fn available() -> bool {
             .args(["-n", "true"])
             .status()
             .is_ok_and(|s| s.success());
-    if !usable {
-        let must = std::env::var_os("CI").is_some() || std::env::var_os("ELB_E2E").is_some();
-        assert!(
-            !must,
-            "keepalived or unshare unavailable but CI/ELB_E2E is set"
-        );
-        eprintln!("SKIPPED: {KEEPALIVED} missing or unshare -n not permitted");
+    if !test_support::require(
+        "the keepalived differential",
+        usable,
+        &format!("{KEEPALIVED} and permission for unshare -n"),
+    ) {
         return false;
     }
-    let out = Command::new(KEEPALIVED)
-        .arg("-v")
-        .output()
-        .expect("keepalived -v");
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(
-        text.contains("Keepalived v2.2.7 "),
-        "the oracle must be keepalived 2.2.7, found: {}",
-        text.lines().next().unwrap_or("")
-    );
+    test_support::oracle::assert_keepalived_2_2_7();
     true
 }
 

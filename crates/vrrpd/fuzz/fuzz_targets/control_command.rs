@@ -1,24 +1,8 @@
-//! Fuzzes the control socket's command parser: any bytes give a command or an error, never
-//! a panic; a parsed command's canonical line parses back to the same command; error
-//! messages stay short and printable whatever the input.
 #![no_main]
+//! Fuzzes the control socket's command parser; see logic/control_command.rs: the same code
+//! runs in the crate's corpus-replay test.
 
-use libfuzzer_sys::fuzz_target;
-use vrrpd::control::parse_command;
+#[path = "../logic/control_command.rs"]
+mod logic;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(line) = std::str::from_utf8(data) else {
-        return;
-    };
-    match parse_command(line) {
-        Ok(cmd) => {
-            let canonical = cmd.to_string();
-            assert_eq!(parse_command(&canonical), Ok(cmd), "{canonical:?}");
-        }
-        Err(e) => {
-            let msg = e.to_string();
-            assert!(msg.len() < 256, "{msg:?}");
-            assert!(!msg.chars().any(char::is_control), "{msg:?}");
-        }
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| logic::run(data));

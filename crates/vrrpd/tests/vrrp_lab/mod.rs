@@ -12,7 +12,7 @@ use netlab::{Host, Lab, Proc};
 
 pub const VIP4: &str = "198.18.0.100";
 pub const VIP6: &str = "2001:2::100";
-pub const KEEPALIVED: &str = "/usr/sbin/keepalived";
+pub const KEEPALIVED: &str = test_support::oracle::KEEPALIVED;
 
 /// How long any single wait may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(15);
@@ -115,11 +115,7 @@ pub fn lab_with(test: &str, needs: &str, present: bool) -> Option<Lab> {
     if !netlab::require_root_or_skip(test) {
         return None;
     }
-    if !present {
-        if std::env::var_os("CI").is_some() {
-            panic!("{test}: {needs} is required");
-        }
-        eprintln!("SKIPPED: {test} needs {needs}");
+    if !test_support::require(test, present, needs) {
         return None;
     }
     Some(Lab::new(2).expect("lab"))
@@ -158,7 +154,9 @@ pub fn start_vrrpd(lab: &Lab, host: &Host, tag: &str, conf: &str, extra: &[&str]
 /// Starts keepalived (VRRP only, foreground) on `host`; its pid files inside `<lab>/<tag>/`.
 /// keepalived 2.2.7 always dumps to /tmp/keepalived.{data,stats}, so it runs in a private
 /// mount namespace whose /tmp is `<lab>/<tag>/tmp`: parallel tests never share dump files.
+/// The interop expectations are keepalived 2.2.7's: another version fails here.
 pub fn start_keepalived(lab: &Lab, host: &Host, tag: &str, conf: &str) -> Proc {
+    test_support::oracle::assert_keepalived_2_2_7();
     let path = write_conf(lab, tag, conf);
     let dir = node_dir(lab, tag);
     let tmp = dir.join("tmp");

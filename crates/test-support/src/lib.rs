@@ -1,0 +1,24 @@
+//! What every elb-ha test suite shares, so each rule exists once.
+//!
+//! - [`gate`]: the one root-or-skip rule. A test that needs something the machine may lack
+//!   (root, a Debian package, a corpus) skips with a printed reason on a developer machine,
+//!   and fails under CI (`CI` set) or with `ELB_E2E=1`, so CI never skips silently.
+//! - [`corpus`]: replays a fuzz target's committed corpus and every crash input kept under
+//!   `fuzz/regressions/` through the check the fuzz target itself runs.
+//! - [`oracle`]: the peer programs' versions the recorded expectations are for.
+//! - `http` and `pki` (feature `http`): real local HTTP(S) servers, misbehaving raw servers,
+//!   and a test CA, for the suites that probe HTTP.
+//! - [`wait`]: bounded polling and bounded child waits; nothing in a test waits forever.
+
+pub mod corpus;
+pub mod gate;
+#[cfg(feature = "http")]
+pub mod http;
+pub mod oracle;
+#[cfg(feature = "http")]
+pub mod pki;
+pub mod wait;
+
+pub use corpus::replay;
+pub use gate::{must_run, require, require_root, skip_or_fail};
+pub use wait::{wait_child, wait_until, wait_until_async};
