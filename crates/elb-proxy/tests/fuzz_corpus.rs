@@ -26,15 +26,30 @@ fn admin_command_corpus_replays() {
 
 #[test]
 fn proxy_header_corpus_replays() {
-    replay("proxy_header", elb_proxy_core::fuzzing::proxy_header);
+    test_support::replay(
+        CRATE,
+        "proxy_header",
+        3,
+        elb_proxy_core::fuzzing::proxy_header,
+    );
 }
 
 #[test]
 fn request_gate_corpus_replays() {
-    replay("request_gate", elb_proxy_core::fuzzing::request_gate);
+    test_support::replay(
+        CRATE,
+        "request_gate",
+        3,
+        elb_proxy_core::fuzzing::request_gate,
+    );
 }
 
 #[test]
 fn limits_table_corpus_replays() {
-    replay("limits_table", elb_proxy_core::fuzzing::limits_table);
+    test_support::replay(
+        CRATE,
+        "limits_table",
+        3,
+        elb_proxy_core::fuzzing::limits_table,
+    );
 }
