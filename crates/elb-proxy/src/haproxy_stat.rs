@@ -170,130 +170,165 @@ fn haproxy_status(elb: &str) -> &'static str {
     }
 }
 
+/// What every row of one `show stat` shares.
+struct RowCtx {
+    now: Instant,
+    unix_now: u64,
+    pid: u32,
+}
+
 /// The rows: FRONTEND per listener, then per cluster its members and BACKEND.
 fn rows(shared: &Shared) -> Vec<Row> {
     let rt = shared.snapshot.load();
-    let now = Instant::now();
-    let unix_now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let pid = std::process::id();
+    let ctx = RowCtx {
+        now: Instant::now(),
+        unix_now: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        pid: std::process::id(),
+    };
     let mut out = Vec::new();
     let mut iid = 0u32;
     for l in shared.stats.traffic.listeners() {
         iid += 1;
-        let routes = l.routes();
-        let class = |i: usize| -> u64 { routes.iter().map(|r| r.durations[i].count()).sum() };
-        let mut r = Row::new();
-        r.set("pxname", &l.name)
-            .set("svname", "FRONTEND")
-            .set("scur", l.open.load(Relaxed))
-            .set("stot", l.accepted.load(Relaxed))
-            .set("bin", l.bytes_in.load(Relaxed))
-            .set("bout", l.bytes_out.load(Relaxed))
-            .set("status", "OPEN")
-            .set("pid", pid)
-            .set("iid", iid)
-            .set("sid", 0)
-            .set("type", 0)
-            .set("mode", "http")
-            .set("conn_tot", l.accepted.load(Relaxed));
-        for i in 0..5 {
-            r.set(&format!("hrsp_{}xx", i + 1), class(i));
-        }
-        r.set("req_tot", (0..5).map(class).sum::<u64>());
-        out.push(r);
+        out.push(frontend_row(&ctx, &l, iid));
     }
     for c in &rt.clusters {
         iid += 1;
         let b = c.lock().clone();
         for (i, m) in c.members.iter().enumerate() {
-            let s = &m.stats;
-            let st = &b.members[i];
-            let check = match s.last_check.load(Relaxed) {
-                1 => "L7OK",
-                2 => "L7STS",
-                _ if c.config.health_check.is_some() => "INI",
-                _ => "",
-            };
-            let mut r = Row::new();
-            r.set("pxname", &c.name)
-                .set("svname", &m.name)
-                .set("scur", st.in_flight)
-                .set("stot", s.requests.load(Relaxed))
-                .set("bin", s.bytes_in.load(Relaxed))
-                .set("bout", s.bytes_out.load(Relaxed))
-                .set("econ", s.connect_errors.load(Relaxed))
-                .set(
-                    "eresp",
-                    s.failures.load(Relaxed)
-                        - s.connect_errors.load(Relaxed).min(s.failures.load(Relaxed)),
-                )
-                .set("status", haproxy_status(st.status(now)))
-                .set("weight", st.weight)
-                .set("act", 1)
-                .set("bck", 0)
-                .set("chkfail", s.check_failed.load(Relaxed))
-                .set("pid", pid)
-                .set("iid", iid)
-                .set("sid", i + 1)
-                .set("lbtot", s.requests.load(Relaxed))
-                .set("type", 2)
-                .set("check_status", check)
-                .set("addr", m.addr)
-                .set("mode", "http")
-                .set("ctime", mean_ms(&s.connect_time))
-                .set("rtime", mean_ms(&s.first_byte))
-                .set("idle_conn_cur", m.pool.idle_count())
-                .set("uweight", c.config.members[i].weight);
-            if let t @ 1.. = s.last_change.load(Relaxed) {
-                r.set("lastchg", unix_now.saturating_sub(t));
-            }
-            for k in 0..5 {
-                r.set(&format!("hrsp_{}xx", k + 1), s.responses[k].load(Relaxed));
-            }
-            out.push(r);
+            out.push(server_row(&ctx, c, &b, i, m, iid));
         }
-        let up = b.available_count(now);
-        let mut r = Row::new();
-        r.set("pxname", &c.name)
-            .set("svname", "BACKEND")
-            .set(
-                "scur",
-                b.members
-                    .iter()
-                    .map(|m| u64::from(m.in_flight))
-                    .sum::<u64>(),
-            )
-            .set("stot", c.stats.requests.load(Relaxed))
-            .set("bin", sum_members(c, |s| s.bytes_in.load(Relaxed)))
-            .set("bout", sum_members(c, |s| s.bytes_out.load(Relaxed)))
-            .set("econ", sum_members(c, |s| s.connect_errors.load(Relaxed)))
-            .set("wretr", c.stats.retries.load(Relaxed))
-            .set("status", if up > 0 { "UP" } else { "DOWN" })
-            .set(
-                "weight",
-                b.members.iter().map(|m| u64::from(m.weight)).sum::<u64>(),
-            )
-            .set("act", up)
-            .set("bck", 0)
-            .set("chkfail", sum_members(c, |s| s.check_failed.load(Relaxed)))
-            .set("pid", pid)
-            .set("iid", iid)
-            .set("sid", 0)
-            .set("lbtot", sum_members(c, |s| s.requests.load(Relaxed)))
-            .set("type", 1)
-            .set("mode", "http")
-            .set("rtime", mean_ms(&c.stats.latency));
-        for k in 0..5 {
-            r.set(
-                &format!("hrsp_{}xx", k + 1),
-                sum_members(c, |s| s.responses[k].load(Relaxed)),
-            );
-        }
-        out.push(r);
+        out.push(backend_row(&ctx, c, &b, iid));
     }
     out
+}
+
+/// A listener's FRONTEND row.
+fn frontend_row(ctx: &RowCtx, l: &crate::traffic::ListenerStats, iid: u32) -> Row {
+    let routes = l.routes();
+    let class = |i: usize| -> u64 { routes.iter().map(|r| r.durations[i].count()).sum() };
+    let mut r = Row::new();
+    r.set("pxname", &l.name)
+        .set("svname", "FRONTEND")
+        .set("scur", l.open.load(Relaxed))
+        .set("stot", l.accepted.load(Relaxed))
+        .set("bin", l.bytes_in.load(Relaxed))
+        .set("bout", l.bytes_out.load(Relaxed))
+        .set("status", "OPEN")
+        .set("pid", ctx.pid)
+        .set("iid", iid)
+        .set("sid", 0)
+        .set("type", 0)
+        .set("mode", "http")
+        .set("conn_tot", l.accepted.load(Relaxed));
+    for i in 0..5 {
+        r.set(&format!("hrsp_{}xx", i + 1), class(i));
+    }
+    r.set("req_tot", (0..5).map(class).sum::<u64>());
+    r
+}
+
+/// One member's server row.
+fn server_row(
+    ctx: &RowCtx,
+    c: &crate::snapshot::LiveCluster,
+    b: &elb_proxy_core::Balancer,
+    i: usize,
+    m: &crate::snapshot::LiveMember,
+    iid: u32,
+) -> Row {
+    let s = &m.stats;
+    let st = &b.members[i];
+    let check = match s.last_check.load(Relaxed) {
+        1 => "L7OK",
+        2 => "L7STS",
+        _ if c.config.health_check.is_some() => "INI",
+        _ => "",
+    };
+    let mut r = Row::new();
+    r.set("pxname", &c.name)
+        .set("svname", &m.name)
+        .set("scur", st.in_flight)
+        .set("stot", s.requests.load(Relaxed))
+        .set("bin", s.bytes_in.load(Relaxed))
+        .set("bout", s.bytes_out.load(Relaxed))
+        .set("econ", s.connect_errors.load(Relaxed))
+        .set(
+            "eresp",
+            s.failures.load(Relaxed) - s.connect_errors.load(Relaxed).min(s.failures.load(Relaxed)),
+        )
+        .set("status", haproxy_status(st.status(ctx.now)))
+        .set("weight", st.weight)
+        .set("act", 1)
+        .set("bck", 0)
+        .set("chkfail", s.check_failed.load(Relaxed))
+        .set("pid", ctx.pid)
+        .set("iid", iid)
+        .set("sid", i + 1)
+        .set("lbtot", s.requests.load(Relaxed))
+        .set("type", 2)
+        .set("check_status", check)
+        .set("addr", m.addr)
+        .set("mode", "http")
+        .set("ctime", mean_ms(&s.connect_time))
+        .set("rtime", mean_ms(&s.first_byte))
+        .set("idle_conn_cur", m.pool.idle_count())
+        .set("uweight", c.config.members[i].weight);
+    if let t @ 1.. = s.last_change.load(Relaxed) {
+        r.set("lastchg", ctx.unix_now.saturating_sub(t));
+    }
+    for k in 0..5 {
+        r.set(&format!("hrsp_{}xx", k + 1), s.responses[k].load(Relaxed));
+    }
+    r
+}
+
+/// A cluster's BACKEND row.
+fn backend_row(
+    ctx: &RowCtx,
+    c: &crate::snapshot::LiveCluster,
+    b: &elb_proxy_core::Balancer,
+    iid: u32,
+) -> Row {
+    let up = b.available_count(ctx.now);
+    let mut r = Row::new();
+    r.set("pxname", &c.name)
+        .set("svname", "BACKEND")
+        .set(
+            "scur",
+            b.members
+                .iter()
+                .map(|m| u64::from(m.in_flight))
+                .sum::<u64>(),
+        )
+        .set("stot", c.stats.requests.load(Relaxed))
+        .set("bin", sum_members(c, |s| s.bytes_in.load(Relaxed)))
+        .set("bout", sum_members(c, |s| s.bytes_out.load(Relaxed)))
+        .set("econ", sum_members(c, |s| s.connect_errors.load(Relaxed)))
+        .set("wretr", c.stats.retries.load(Relaxed))
+        .set("status", if up > 0 { "UP" } else { "DOWN" })
+        .set(
+            "weight",
+            b.members.iter().map(|m| u64::from(m.weight)).sum::<u64>(),
+        )
+        .set("act", up)
+        .set("bck", 0)
+        .set("chkfail", sum_members(c, |s| s.check_failed.load(Relaxed)))
+        .set("pid", ctx.pid)
+        .set("iid", iid)
+        .set("sid", 0)
+        .set("lbtot", sum_members(c, |s| s.requests.load(Relaxed)))
+        .set("type", 1)
+        .set("mode", "http")
+        .set("rtime", mean_ms(&c.stats.latency));
+    for k in 0..5 {
+        r.set(
+            &format!("hrsp_{}xx", k + 1),
+            sum_members(c, |s| s.responses[k].load(Relaxed)),
+        );
+    }
+    r
 }
 
 /// `show stat`: HAProxy's `# ` header line, then one row per line, each ending with a comma.

@@ -83,24 +83,9 @@ fn flood(socket: PathBuf, until: Instant) -> (u64, u64) {
         .fold((0, 0), |(a, b), (c, d)| (a + c, b + d))
 }
 
-#[test]
-fn adverts_keep_their_interval_under_control_flood_and_a_chatty_forking_script() {
-    if !netlab::require_root_or_skip(
-        "adverts_keep_their_interval_under_control_flood_and_a_chatty_forking_script",
-    ) {
-        return;
-    }
-    let lab = Lab::new(2).unwrap();
-    let (a, b) = (lab.host(0), lab.host(1));
-    let dir = lab.dir().join("a");
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = dir.join("noisy.sh");
-    write_exec(
-        &script,
-        "head -c 20000000 /dev/zero\nhead -c 1000000 /dev/zero >&2\n\
-         i=0; while [ $i -lt 30 ]; do sleep 1 & i=$((i+1)); done\nexit 0",
-    );
-    let conf = format!(
+/// A master tracking `script` every 0.5 s, advertising every 100 ms.
+fn noisy_master_conf(script: &std::path::Path) -> String {
+    format!(
         r#"global_defs {{
     router_id lab-a
 }}
@@ -125,7 +110,44 @@ vrrp_instance VI_1 {{
 }}
 "#,
         script.display()
+    )
+}
+
+/// `vrrpd ctl show status` on host `a`, retried until the daemon answers (bounded by WAIT).
+fn status_once_answering(a: &netlab::Host, pid: &std::path::Path) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let out = a
+            .command(env!("CARGO_BIN_EXE_vrrpd"))
+            .args(["ctl", "-p", pid.to_str().unwrap(), "show", "status"])
+            .output()
+            .unwrap();
+        if out.status.success() {
+            return String::from_utf8_lossy(&out.stdout).into_owned();
+        }
+        assert!(Instant::now() < deadline, "ctl never answered again");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn adverts_keep_their_interval_under_control_flood_and_a_chatty_forking_script() {
+    if !netlab::require_root_or_skip(
+        "adverts_keep_their_interval_under_control_flood_and_a_chatty_forking_script",
+    ) {
+        return;
+    }
+    let lab = Lab::new(2).unwrap();
+    let (a, b) = (lab.host(0), lab.host(1));
+    let dir = lab.dir().join("a");
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("noisy.sh");
+    write_exec(
+        &script,
+        "head -c 20000000 /dev/zero\nhead -c 1000000 /dev/zero >&2\n\
+         i=0; while [ $i -lt 30 ]; do sleep 1 & i=$((i+1)); done\nexit 0",
     );
+    let conf = noisy_master_conf(&script);
     let conf_path = dir.join("keepalived.conf");
     std::fs::write(&conf_path, conf).unwrap();
     let pid = dir.join("vrrpd.pid");
@@ -159,19 +181,7 @@ vrrp_instance VI_1 {{
     let (conns, answers) = flood(socket.clone(), started + Duration::from_secs(5));
 
     // The daemon still answers once the flood stops (slow clients time out after 5 s).
-    let deadline = Instant::now() + WAIT;
-    let status = loop {
-        let out = a
-            .command(env!("CARGO_BIN_EXE_vrrpd"))
-            .args(["ctl", "-p", pid.to_str().unwrap(), "show", "status"])
-            .output()
-            .unwrap();
-        if out.status.success() {
-            break String::from_utf8_lossy(&out.stdout).into_owned();
-        }
-        assert!(Instant::now() < deadline, "ctl never answered again");
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let status = status_once_answering(a, &pid);
     assert!(status.contains("MASTER"), "{status}");
     // No descriptor leak: refused, timed-out and answered connections are all closed.
     let fds = std::fs::read_dir(format!("/proc/{}/fd", vrrpd.pid()))
