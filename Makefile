@@ -53,6 +53,7 @@ bench-deps:
 lint:
 	$(CARGO) fmt --all -- --check
 	@scripts/check-file-sizes.sh
+	@scripts/check-architecture.sh
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 fmt:

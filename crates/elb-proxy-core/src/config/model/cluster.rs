@@ -1,0 +1,276 @@
+//! The cluster part of the schema: members, balancing, health checks and passive ejection.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::super::units::Dur;
+use super::ProxyProtocolVersion;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+/// How a cluster chooses a member.
+pub enum BalanceMode {
+    /// Smooth weighted round-robin (nginx's algorithm): even spread in weight ratio.
+    #[default]
+    RoundRobin,
+    /// Fewest in-flight requests relative to weight, ties broken round-robin.
+    LeastConnections,
+    /// Two random members (weighted), the less loaded wins.
+    PowerOfTwo,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+/// A group of equivalent members.
+pub struct Cluster {
+    /// Name used by routes, the admin socket and metrics.
+    pub name: String,
+    /// Send a PROXY protocol header (`v1` or `v2`) naming the client on each member
+    /// connection; such connections carry one client each and are not pooled.
+    #[serde(default)]
+    pub send_proxy_protocol: Option<ProxyProtocolVersion>,
+    #[serde(default)]
+    /// Member choice policy.
+    pub balance: BalanceMode,
+    /// Sticky sessions by cookie: a member named in the cookie is used while it is up.
+    #[serde(default)]
+    pub sticky: Option<Sticky>,
+    /// The members, in order.
+    pub members: Vec<Member>,
+    #[serde(default)]
+    /// Active health checks; absent means members are up unless passively ejected.
+    pub health_check: Option<HealthCheck>,
+    #[serde(default)]
+    /// Passive health: ejection after consecutive failures.
+    pub passive: Passive,
+    /// Further members tried when nothing was sent upstream (connect failure, dead pooled
+    /// connection); never after request bytes were written.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// Idle keep-alive connections kept per member.
+    #[serde(default = "default_pool_idle")]
+    pub pool_max_idle: usize,
+    /// Protocol spoken to the members (each member may override it).
+    #[serde(default)]
+    pub protocol: MemberProtocol,
+}
+
+/// How the proxy talks to a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberProtocol {
+    /// HTTP/1.1 with a keep-alive pool of connections.
+    #[default]
+    Http1,
+    /// HTTP/2 with prior knowledge (h2c): one multiplexed connection per member. Upgrade
+    /// (WebSocket) requests still use an HTTP/1.1 connection.
+    H2,
+}
+
+fn default_retries() -> u32 {
+    2
+}
+fn default_pool_idle() -> usize {
+    256
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+/// Sticky sessions by cookie.
+pub struct Sticky {
+    /// Cookie name set on responses and read from requests.
+    #[serde(default = "default_cookie")]
+    pub cookie: String,
+}
+
+fn default_cookie() -> String {
+    "ELBSTICKY".into()
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+/// One backend server.
+pub struct Member {
+    /// Name used by the admin socket; defaults to the address.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// IP address and port.
+    pub address: SocketAddr,
+    #[serde(default = "default_weight")]
+    /// Share of traffic relative to the other members (0..=1000; 0 takes none).
+    pub weight: u32,
+    /// Overrides the cluster's `protocol` for this member.
+    #[serde(default)]
+    pub protocol: Option<MemberProtocol>,
+}
+
+fn default_weight() -> u32 {
+    1
+}
+
+impl Member {
+    /// The member's name, or its address when it has none.
+    pub fn display_name(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| self.address.to_string())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+/// Active HTTP health checks of a cluster's members.
+pub struct HealthCheck {
+    #[serde(default = "default_hc_path")]
+    /// Path requested.
+    pub path: String,
+    /// Host header sent with the probe; defaults to the member address.
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default = "default_hc_interval")]
+    /// Time between checks of one member.
+    pub interval: Dur,
+    #[serde(default = "default_hc_timeout")]
+    /// Time a check may take.
+    pub timeout: Dur,
+    /// Consecutive successes that bring a down member up.
+    #[serde(default = "default_rise")]
+    pub rise: u32,
+    /// Consecutive failures that take an up member down.
+    #[serde(default = "default_fall")]
+    pub fall: u32,
+    /// Accepted status codes, e.g. `[200, 204]` or `["200-399"]`.
+    #[serde(default)]
+    pub expect_status: Vec<StatusRange>,
+    /// Text the body must contain.
+    #[serde(default)]
+    pub expect_body: Option<String>,
+}
+
+fn default_hc_path() -> String {
+    "/".into()
+}
+fn default_hc_interval() -> Dur {
+    Dur(Duration::from_secs(2))
+}
+fn default_hc_timeout() -> Dur {
+    Dur(Duration::from_secs(1))
+}
+fn default_rise() -> u32 {
+    2
+}
+fn default_fall() -> u32 {
+    3
+}
+
+/// A status code or inclusive range (`200`, `"200-299"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StatusRange {
+    /// Lowest accepted code.
+    pub low: u16,
+    /// Highest accepted code (inclusive).
+    pub high: u16,
+}
+
+impl StatusRange {
+    /// Whether `code` is in the range.
+    pub fn contains(&self, code: u16) -> bool {
+        (self.low..=self.high).contains(&code)
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusRange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Num(u16),
+            Text(String),
+        }
+        let check = |low: u16, high: u16| {
+            if (100..=999).contains(&low) && (low..=999).contains(&high) {
+                Ok(StatusRange { low, high })
+            } else {
+                Err(D::Error::custom(format!(
+                    "invalid status range {low}-{high}"
+                )))
+            }
+        };
+        match Raw::deserialize(d)? {
+            Raw::Num(n) => check(n, n),
+            Raw::Text(t) => {
+                let (a, b) = t.split_once('-').unwrap_or((&t, &t));
+                let low = a
+                    .trim()
+                    .parse()
+                    .map_err(|_| D::Error::custom(format!("invalid status `{t}`")))?;
+                let high = b
+                    .trim()
+                    .parse()
+                    .map_err(|_| D::Error::custom(format!("invalid status `{t}`")))?;
+                check(low, high)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+/// Passive health: what ejects a member and for how long.
+pub struct Passive {
+    /// Consecutive connect errors or 5xx answers that eject a member; 0 turns it off.
+    #[serde(default = "default_consecutive")]
+    pub consecutive_failures: u32,
+    /// First ejection time; doubled on each further ejection in a row, up to `max_ejection`.
+    #[serde(default = "default_base_ejection")]
+    pub base_ejection: Dur,
+    #[serde(default = "default_max_ejection")]
+    /// Longest ejection.
+    pub max_ejection: Dur,
+    /// Whether a 5xx answer counts as a failure (connect errors and broken answers always
+    /// do). Off by default, as HAProxy's `observe layer4`: one URL that fails must not take
+    /// members out that serve every other URL.
+    #[serde(default)]
+    pub count_5xx: bool,
+    /// Most members out of rotation through ejection at once, in percent (rounded down,
+    /// at least one in a cluster of two or more, never all below 100). The default keeps at
+    /// least one member of every cluster in rotation.
+    #[serde(default = "default_max_ejection_percent")]
+    pub max_ejection_percent: u32,
+    /// Below this percentage of members in rotation, ejections are ignored (panic mode, as
+    /// Envoy's `healthy_panic_threshold`); 0 turns it off.
+    #[serde(default = "default_panic_threshold")]
+    pub panic_threshold: u32,
+}
+
+impl Default for Passive {
+    fn default() -> Self {
+        Self {
+            consecutive_failures: default_consecutive(),
+            base_ejection: default_base_ejection(),
+            max_ejection: default_max_ejection(),
+            count_5xx: false,
+            max_ejection_percent: default_max_ejection_percent(),
+            panic_threshold: default_panic_threshold(),
+        }
+    }
+}
+
+fn default_consecutive() -> u32 {
+    5
+}
+fn default_base_ejection() -> Dur {
+    Dur(Duration::from_secs(10))
+}
+fn default_max_ejection() -> Dur {
+    Dur(Duration::from_secs(300))
+}
+fn default_max_ejection_percent() -> u32 {
+    50
+}
+fn default_panic_threshold() -> u32 {
+    50
+}
