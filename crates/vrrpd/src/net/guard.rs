@@ -15,9 +15,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
-use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
+use super::nft::nft;
+use anyhow::{Context, Result};
 
 /// The nftables table vrrpd owns.
 pub const TABLE: &str = "vrrpd_guard";
@@ -101,28 +100,6 @@ impl TakeoverGuard {
     pub async fn remove(&self) -> Result<()> {
         nft(&format!("delete table inet {TABLE}\n")).await
     }
-}
-
-/// Runs `nft -f -` with `script`, failing with its stderr.
-async fn nft(script: &str) -> Result<()> {
-    let mut child = Command::new("nft")
-        .args(["-f", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .context("running nft (package nftables)")?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(script.as_bytes()).await?;
-    }
-    let out = tokio::time::timeout(Duration::from_secs(5), child.wait_with_output())
-        .await
-        .context("nft did not finish within 5 s")??;
-    if !out.status.success() {
-        bail!("nft: {}", String::from_utf8_lossy(&out.stderr).trim());
-    }
-    Ok(())
 }
 
 #[cfg(test)]

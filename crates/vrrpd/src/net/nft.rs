@@ -116,8 +116,9 @@ pub async fn remove_tables() -> Result<()> {
     nft(&clear_script()).await
 }
 
-/// Runs `nft -f -` with `script`, failing with its stderr.
-async fn nft(script: &str) -> Result<()> {
+/// Runs `nft -f -` with `script` (one transaction), failing with its stderr. The one way
+/// vrrpd changes the firewall (no_accept tables, the takeover guard).
+pub(crate) async fn nft(script: &str) -> Result<()> {
     let mut child = Command::new("nft")
         .args(["-f", "-"])
         .stdin(std::process::Stdio::piped())
