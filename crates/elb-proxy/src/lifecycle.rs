@@ -177,33 +177,14 @@ pub async fn stop(shared: &Arc<Shared>) {
     if !grace.is_zero() {
         tokio::time::sleep(grace).await;
     }
-    let _ = shared.shutdown.send(true);
-    let waited = tokio::time::timeout(deadline, async {
-        loop {
-            let closed = shared.connection_closed.notified();
-            tokio::pin!(closed);
-            closed.as_mut().enable();
-            if shared.stats.connections_active.load(Relaxed) <= 0 {
-                break;
-            }
-            closed.await;
-        }
-    })
-    .await;
-    match waited {
-        Ok(()) => tracing::info!("all connections finished"),
-        Err(_) => tracing::warn!(
-            left = shared.stats.connections_active.load(Relaxed),
-            "shutdown deadline reached with connections still open"
-        ),
+    if close_connections(shared, deadline).await {
+        tracing::info!("all connections finished");
     }
 }
 
-/// After a hand-over to a new process: stop accepting (the new process accepts from the
-/// same sockets), health stays 200 on the connections still open, in-flight requests finish
-/// up to `shutdown.deadline`.
-pub async fn stop_handed_over(shared: &Arc<Shared>) {
-    let deadline = shared.snapshot.load().config.shutdown.deadline.0;
+/// Asks every connection to finish and waits until none is open or `deadline` passes
+/// (then says how many are left); true when all finished.
+async fn close_connections(shared: &Shared, deadline: Duration) -> bool {
     let _ = shared.shutdown.send(true);
     let waited = tokio::time::timeout(deadline, async {
         loop {
@@ -223,4 +204,13 @@ pub async fn stop_handed_over(shared: &Arc<Shared>) {
             "shutdown deadline reached with connections still open"
         );
     }
+    waited.is_ok()
+}
+
+/// After a hand-over to a new process: stop accepting (the new process accepts from the
+/// same sockets), health stays 200 on the connections still open, in-flight requests finish
+/// up to `shutdown.deadline`.
+pub async fn stop_handed_over(shared: &Arc<Shared>) {
+    let deadline = shared.snapshot.load().config.shutdown.deadline.0;
+    close_connections(shared, deadline).await;
 }
