@@ -10,6 +10,7 @@
 pub mod access_log;
 pub mod admin;
 pub mod body;
+pub mod fast;
 pub mod health_check;
 pub mod lifecycle;
 pub mod listeners;

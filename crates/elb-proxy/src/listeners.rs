@@ -31,6 +31,8 @@ pub struct ListenerSettings {
     pub mode: Mode,
     /// Accept h2c prior knowledge on a plain listener.
     pub h2c: bool,
+    /// Plain HTTP/1.1 goes to the fast path (`crate::fast`) rather than hyper.
+    pub fast: bool,
 }
 
 /// Why a listener set could not be prepared.
@@ -77,6 +79,11 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
                 max_connections: l.max_connections,
                 mode: Mode::Proxy,
                 h2c: l.h2c,
+                fast: l.tls.is_none()
+                    && !l.h2c
+                    && l.engine.map_or_else(crate::fast::default_is_fast, |e| {
+                        e == elb_proxy_core::config::Engine::Fast
+                    }),
             },
         ));
     }
@@ -89,6 +96,7 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
                 max_connections: Some(256),
                 mode: Mode::HealthOnly,
                 h2c: false,
+                fast: false,
             },
         ));
     }
@@ -101,6 +109,7 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
                 max_connections: Some(64),
                 mode: Mode::Metrics,
                 h2c: false,
+                fast: false,
             },
         ));
     }

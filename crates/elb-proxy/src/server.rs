@@ -190,13 +190,25 @@ pub async fn run_listener(
         let acceptor = spec.tls.clone();
         let shutdown_rx = drain_rx.clone();
         let plain = if spec.h2c { Proto::Auto } else { Proto::H1 };
+        let fast = spec.fast && spec.mode == crate::proxy::Mode::Proxy;
         drop(spec);
+        if fast {
+            tokio::spawn(async move {
+                let _guard = guard;
+                let served = crate::fast::serve(stream, ctx.clone(), shutdown_rx.clone()).await;
+                if let crate::fast::Served::Fallback(stream, replay) = served {
+                    let rest = serve_parked(stream, &builder, ctx, shutdown_rx, header_timeout, replay);
+                    Box::pin(rest).await;
+                }
+            });
+            continue;
+        }
         if parks {
             // Its own task type: a parked connection's task is only as large as the parked
             // state, not as the largest of the other protocols' futures.
             let fut = async move {
                 let _guard = guard;
-                serve_parked(stream, &builder, ctx, shutdown_rx, header_timeout).await
+                serve_parked(stream, &builder, ctx, shutdown_rx, header_timeout, Bytes::new()).await
             };
             tracing::trace!(
                 bytes = std::mem::size_of_val(&fut),
@@ -238,18 +250,19 @@ pub async fn run_listener(
 const PARK_GRACE: Duration = Duration::from_millis(20);
 
 /// Serves a plain HTTP/1.1 connection, parking it (no hyper state, no buffers) whenever it
-/// has been idle for `PARK_GRACE`; see `park`.
+/// has been idle for `PARK_GRACE`; see `park`. `replay`: bytes already read from it (a
+/// connection the fast path handed over).
 async fn serve_parked(
     mut stream: TcpStream,
     builders: &ConnBuilders,
     ctx: Arc<ConnCtx>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
     idle: Duration,
+    mut replay: Bytes,
 ) {
     let Some(state) = ctx.park.clone() else {
         return;
     };
-    let mut replay = Bytes::new();
     let mut parked = false;
     let timer = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(timer);
