@@ -7,6 +7,7 @@
 
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 
 use bytes::Bytes;
 use elb_http1::{
@@ -116,13 +117,7 @@ pub async fn serve(
             if let Some(s) = scratch.take() {
                 give_back(s);
             }
-            let ready = tokio::select! {
-                biased;
-                _ = until_shutdown(&mut shutdown) => false,
-                r = stream.readable() => r.is_ok(),
-                () = tokio::time::sleep_until(header_deadline) => false,
-            };
-            if !ready {
+            if !wait_idle(&stream, &ctx, &mut shutdown, header_deadline).await {
                 return Served::Done;
             }
         }
@@ -147,6 +142,44 @@ pub async fn serve(
             }
         }
     }
+}
+
+/// How long a connection waits for its next request before it counts as parked (the
+/// hyper path's `PARK_GRACE`; buffers are released at once either way).
+const PARK_GRACE: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Waits, holding no buffers, until the client sends more; false on shutdown or at the
+/// idle deadline. One timer: first the park grace, then the deadline.
+async fn wait_idle(
+    stream: &TcpStream,
+    ctx: &ConnCtx,
+    shutdown: &mut watch::Receiver<bool>,
+    deadline: Instant,
+) -> bool {
+    let stats = &ctx.shared.stats;
+    let timer = tokio::time::sleep_until(deadline.min(Instant::now() + PARK_GRACE));
+    tokio::pin!(timer);
+    let mut parked = false;
+    let ready = loop {
+        tokio::select! {
+            biased;
+            _ = until_shutdown(shutdown) => break false,
+            r = stream.readable() => break r.is_ok(),
+            () = timer.as_mut() => {
+                if parked || Instant::now() >= deadline {
+                    break false;
+                }
+                parked = true;
+                stats.connections_parked.fetch_add(1, Relaxed);
+                stats.parks_total.fetch_add(1, Relaxed);
+                timer.as_mut().reset(deadline);
+            }
+        }
+    };
+    if parked {
+        stats.connections_parked.fetch_sub(1, Relaxed);
+    }
+    ready
 }
 
 /// Reads and serves one request.

@@ -141,6 +141,7 @@ pub(super) async fn serve_request(
         member_idle: snap.config.timeouts.upstream_idle.0,
         max_response_head: usize::try_from(snap.config.limits.max_header_bytes.0)
             .unwrap_or(usize::MAX),
+        max_response_headers: snap.config.limits.max_headers.clamp(1, elb_http1::MAX_HEADERS),
     };
     let start = Instant::now();
     match super::member::attempt(client, &call, s).await {

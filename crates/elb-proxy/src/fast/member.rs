@@ -34,6 +34,8 @@ pub(super) struct MemberCall<'a> {
     pub(super) response_timeout: Duration,
     pub(super) member_idle: Duration,
     pub(super) max_response_head: usize,
+    /// Most fields in a member's answer (hyper's client refuses more than 100).
+    pub(super) max_response_headers: usize,
 }
 
 /// How the request ended on the member side.
@@ -162,10 +164,15 @@ async fn exchange(
     let cluster = call.cluster;
     let no_body = s.req.body == RequestBody::None;
     let sent = match call.deadline {
-        Some(d) => tokio::time::timeout_at(d, send_request(conn, client, s, call.max_body))
-            .await
-            .unwrap_or(Err(BodyFail::Dest)),
-        None => send_request(conn, client, s, call.max_body).await,
+        Some(d) => tokio::time::timeout_at(d, send_request(conn, client, s, call.max_body)).await,
+        None => Ok(send_request(conn, client, s, call.max_body).await),
+    };
+    let Ok(sent) = sent else {
+        cluster.members[idx].stats.timeouts.fetch_add(1, Relaxed);
+        tracing::warn!(cluster = %cluster.name, member = %cluster.members[idx].name, phase = "request body", timeout = "request total", "request did not complete in time");
+        let err = RequestError::new(ErrorKind::ResponseTimeout, Phase::ResponseHead);
+        member_gave_up(cluster, idx, err);
+        return Ok((Attempt::Failed(Failed::Answer(err)), false));
     };
     match sent {
         Ok(()) => {}
@@ -186,7 +193,7 @@ async fn exchange(
     }
     let rcfg = ResponseConfig {
         max_head_bytes: call.max_response_head.max(1024),
-        max_headers: elb_http1::MAX_HEADERS,
+        max_headers: call.max_response_headers,
     };
     let kind = RequestKind {
         head: call.is_head,
