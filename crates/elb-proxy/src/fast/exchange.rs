@@ -125,7 +125,11 @@ pub(super) async fn serve_request(
         .load()
         .is_some()
         .then(|| (method.clone(), path.to_string()));
-    let host_value = host.and_then(|h| HeaderValue::from_str(h).ok());
+    // Only X-Forwarded-Host and Forwarded need the client's Host as a value (a copy).
+    let set = ctx.fwd.set;
+    let host_value = (set.x_forwarded_host || set.forwarded)
+        .then(|| host.and_then(|h| HeaderValue::from_str(h).ok()))
+        .flatten();
     write_forwarded_head(ctx, s, &routed, host_value.as_ref());
     let call = MemberCall {
         cluster,
