@@ -6,7 +6,8 @@
 use std::io::{self, IoSlice};
 
 use elb_http1::{ChunkedDecoder, ChunkedLimits};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncWrite, AsyncWriteExt, Interest};
+use tokio::net::TcpStream;
 
 /// How a body ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +40,36 @@ pub(crate) enum BodyFail {
     TooLarge,
 }
 
+/// Reads what the socket has into `buf`'s spare capacity (reserve first). A short read
+/// also marks the socket not ready, so the next read waits for the kernel's event instead
+/// of first making a `recv` that finds nothing: one system call per read instead of two.
+/// (tokio only clears readiness if no new event came in meanwhile, so nothing is missed.)
+pub(crate) async fn read_some(s: &TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
+    loop {
+        s.readable().await?;
+        let mut got = 0;
+        let r = s.try_io(Interest::READABLE, || {
+            let spare = buf.capacity() - buf.len();
+            match s.try_read_buf(buf) {
+                Ok(n) if n > 0 && n < spare => {
+                    got = n;
+                    Err(io::ErrorKind::WouldBlock.into())
+                }
+                other => other,
+            }
+        });
+        match r {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if got > 0 {
+                    return Ok(got);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Writes `a` then `b`, as one writev while both have bytes left.
 pub(crate) async fn write_two<W: AsyncWrite + Unpin>(
     w: &mut W,
@@ -67,19 +98,15 @@ pub(crate) async fn write_two<W: AsyncWrite + Unpin>(
 /// Relays a body from `src` to `dst`. `buf[start..]` holds body bytes already read; `head`
 /// goes out first, in the same write as the first body bytes. On success `buf` holds only
 /// what followed the body. `max_data` 0 means no limit.
-pub(crate) async fn relay<R, W>(
-    src: &mut R,
-    dst: &mut W,
+pub(crate) async fn relay(
+    src: &TcpStream,
+    dst: &mut TcpStream,
     buf: &mut Vec<u8>,
     start: usize,
     framing: Framing,
     max_data: u64,
     mut head: &[u8],
-) -> Result<Moved, BodyFail>
-where
-    R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
-{
+) -> Result<Moved, BodyFail> {
     let mut chunks = ChunkedDecoder::new(ChunkedLimits::default());
     let mut remaining = match framing {
         Framing::Length(n) => n,
@@ -126,7 +153,7 @@ where
         if buf.capacity() - buf.len() < READ_CHUNK / 2 {
             buf.reserve(READ_CHUNK);
         }
-        let n = src.read_buf(buf).await.map_err(|_| BodyFail::Source)?;
+        let n = read_some(src, buf).await.map_err(|_| BodyFail::Source)?;
         if n == 0 {
             if framing == Framing::UntilClose {
                 return Ok(moved);

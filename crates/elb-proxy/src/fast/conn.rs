@@ -15,13 +15,12 @@ use elb_http1::{
     parse_request,
 };
 use http::HeaderMap;
-use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::answer::write_local;
-use super::body::write_two;
+use super::body::{read_some, write_two};
 use crate::proxy::ConnCtx;
 use crate::shared::until_shutdown;
 use elb_proxy_core::config::Config;
@@ -209,7 +208,7 @@ async fn one_request(
         if s.cbuf.capacity() - s.cbuf.len() < 1024 {
             s.cbuf.reserve(4096);
         }
-        match tokio::time::timeout_at(header_deadline, stream.read_buf(&mut s.cbuf)).await {
+        match tokio::time::timeout_at(header_deadline, read_some(stream, &mut s.cbuf)).await {
             Ok(Ok(n)) if n > 0 => {}
             _ => return Next::Close,
         }

@@ -11,10 +11,9 @@ use elb_http1::{
     FieldKind, Progress, RequestBody, RequestKind, ResponseBody, ResponseConfig, parse_response,
 };
 use elb_proxy_core::{ErrorKind, FailureCause, Phase, RequestError};
-use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
-use super::body::{BodyFail, Framing, relay, write_two};
+use super::body::{BodyFail, Framing, read_some, relay, write_two};
 use super::conn::Scratch;
 use super::exchange::{member_gave_up, send_request};
 use super::pool;
@@ -225,7 +224,7 @@ async fn exchange(
         if s.mbuf.capacity() - s.mbuf.len() < 4096 {
             s.mbuf.reserve(16 * 1024);
         }
-        match tokio::time::timeout_at(until, conn.read_buf(&mut s.mbuf)).await {
+        match tokio::time::timeout_at(until, read_some(conn, &mut s.mbuf)).await {
             Ok(Ok(n)) if n > 0 => {}
             Ok(_) if reused && no_body && s.mbuf.is_empty() => return Err(Stale),
             Ok(_) => {
