@@ -197,7 +197,8 @@ pub async fn run_listener(
                 let _guard = guard;
                 let served = crate::fast::serve(stream, ctx.clone(), shutdown_rx.clone()).await;
                 if let crate::fast::Served::Fallback(stream, replay) = served {
-                    let rest = serve_parked(stream, &builder, ctx, shutdown_rx, header_timeout, replay);
+                    let rest =
+                        serve_parked(stream, &builder, ctx, shutdown_rx, header_timeout, replay);
                     Box::pin(rest).await;
                 }
             });
@@ -208,7 +209,15 @@ pub async fn run_listener(
             // state, not as the largest of the other protocols' futures.
             let fut = async move {
                 let _guard = guard;
-                serve_parked(stream, &builder, ctx, shutdown_rx, header_timeout, Bytes::new()).await
+                serve_parked(
+                    stream,
+                    &builder,
+                    ctx,
+                    shutdown_rx,
+                    header_timeout,
+                    Bytes::new(),
+                )
+                .await
             };
             tracing::trace!(
                 bytes = std::mem::size_of_val(&fut),

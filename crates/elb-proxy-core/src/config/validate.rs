@@ -105,7 +105,10 @@ fn listeners(c: &Config) -> Result<(), Problem> {
         }
         if l.engine == Some(super::model::Engine::Fast) && (l.tls.is_some() || l.h2c) {
             return Err(Problem::new(
-                format!("listener {}: engine fast serves plain HTTP/1.1 only; TLS and h2c listeners use hyper (drop `engine` or set it to hyper)", l.address),
+                format!(
+                    "listener {}: engine fast serves plain HTTP/1.1 only; TLS and h2c listeners use hyper (drop `engine` or set it to hyper)",
+                    l.address
+                ),
                 "engine",
                 "fast",
             ));

@@ -108,9 +108,7 @@ pub(super) async fn serve_request(
         return Next::Hyper;
     }
     shared.stats.requests_total.fetch_add(1, Relaxed);
-    if routed.max_body > 0
-        && matches!(s.req.body, RequestBody::Length(n) if n > routed.max_body)
-    {
+    if routed.max_body > 0 && matches!(s.req.body, RequestBody::Length(n) if n > routed.max_body) {
         let err = RequestError::new(ErrorKind::BodyTooLarge, Phase::RequestBody);
         return answer_error(client, ctx, s, err, is_head, true).await;
     }
@@ -145,7 +143,11 @@ pub(super) async fn serve_request(
         member_idle: snap.config.timeouts.upstream_idle.0,
         max_response_head: usize::try_from(snap.config.limits.max_header_bytes.0)
             .unwrap_or(usize::MAX),
-        max_response_headers: snap.config.limits.max_headers.clamp(1, elb_http1::MAX_HEADERS),
+        max_response_headers: snap
+            .config
+            .limits
+            .max_headers
+            .clamp(1, elb_http1::MAX_HEADERS),
     };
     let start = Instant::now();
     match super::member::attempt(client, &call, s).await {
@@ -157,7 +159,9 @@ pub(super) async fn serve_request(
             keep,
         } => {
             if let Some((method, path)) = log {
-                write_log(ctx, cluster, idx, method, path, status, data, start, outcome);
+                write_log(
+                    ctx, cluster, idx, method, path, status, data, start, outcome,
+                );
             }
             if !keep || close {
                 return Next::Close;
@@ -177,7 +181,10 @@ pub(super) async fn serve_request(
 
 /// Whether routing looks at request fields (a route with a header condition).
 fn needs_fields(snap: &Snapshot) -> bool {
-    snap.config.routes.iter().any(|r| r.matches.header.is_some())
+    snap.config
+        .routes
+        .iter()
+        .any(|r| r.matches.header.is_some())
 }
 
 /// Only the Cookie fields, for the sticky-session lookup.
@@ -209,7 +216,10 @@ fn write_forwarded_head(
     headers.clear();
     for f in req.fields.iter_mut() {
         let name = &cbuf[f.name.clone()];
-        if let Some(n) = FORWARDING.iter().find(|n| name.eq_ignore_ascii_case(n.as_str().as_bytes())) {
+        if let Some(n) = FORWARDING
+            .iter()
+            .find(|n| name.eq_ignore_ascii_case(n.as_str().as_bytes()))
+        {
             f.forward = false;
             if let Ok(v) = HeaderValue::from_bytes(&cbuf[f.value.clone()]) {
                 headers.append(n.clone(), v);
@@ -308,9 +318,17 @@ pub(super) async fn send_request(
         RequestBody::Chunked => Framing::Chunked,
     };
     let start = s.req.head_len;
-    relay(client, member, &mut s.cbuf, start, framing, max_body, s.writer.head())
-        .await
-        .map(|_| ())
+    relay(
+        client,
+        member,
+        &mut s.cbuf,
+        start,
+        framing,
+        max_body,
+        s.writer.head(),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Counts a failure against a member and ends its pick (shared by every failure path).

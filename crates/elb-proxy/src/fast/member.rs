@@ -64,19 +64,28 @@ pub(super) enum Failed {
 struct Stale;
 
 /// Picks members and runs the exchange, retrying while nothing was sent.
-pub(super) async fn attempt(client: &mut TcpStream, call: &MemberCall<'_>, s: &mut Scratch) -> Attempt {
+pub(super) async fn attempt(
+    client: &mut TcpStream,
+    call: &MemberCall<'_>,
+    s: &mut Scratch,
+) -> Attempt {
     let cluster = call.cluster;
     s.tried.clear();
     let attempts = cluster.config.retries as usize + 1;
     let random = fastrand::u64(..);
     let start = Instant::now();
     loop {
-        if call.deadline.is_some_and(|d| d <= tokio::time::Instant::now()) {
+        if call
+            .deadline
+            .is_some_and(|d| d <= tokio::time::Instant::now())
+        {
             tracing::warn!(cluster = %cluster.name, phase = "connect", "request total timeout");
             let err = RequestError::new(ErrorKind::TotalTimeout, Phase::Connect);
             return Attempt::Failed(Failed::Answer(err));
         }
-        let picked = cluster.lock().pick(Instant::now(), random, call.sticky, &s.tried);
+        let picked = cluster
+            .lock()
+            .pick(Instant::now(), random, call.sticky, &s.tried);
         let Some(idx) = picked else {
             let kind = if s.tried.is_empty() {
                 cluster.stats.no_member.fetch_add(1, Relaxed);
@@ -124,7 +133,10 @@ pub(super) async fn attempt(client: &mut TcpStream, call: &MemberCall<'_>, s: &m
     }
 }
 
-async fn connect(addr: std::net::SocketAddr, call: &MemberCall<'_>) -> Result<TcpStream, ErrorKind> {
+async fn connect(
+    addr: std::net::SocketAddr,
+    call: &MemberCall<'_>,
+) -> Result<TcpStream, ErrorKind> {
     let mut until = tokio::time::Instant::now() + call.connect_timeout;
     if let Some(d) = call.deadline {
         until = until.min(d);
@@ -177,13 +189,34 @@ async fn exchange(
         Ok(()) => {}
         Err(BodyFail::Dest) if reused && no_body => return Err(Stale),
         Err(BodyFail::Dest) => {
-            return Ok((broke(cluster, idx, ErrorKind::MemberBroke, Phase::RequestBody, "request (write)"), false));
+            return Ok((
+                broke(
+                    cluster,
+                    idx,
+                    ErrorKind::MemberBroke,
+                    Phase::RequestBody,
+                    "request (write)",
+                ),
+                false,
+            ));
         }
         Err(BodyFail::TooLarge) => {
-            return Ok((broke(cluster, idx, ErrorKind::BodyTooLarge, Phase::RequestBody, ""), false));
+            return Ok((
+                broke(
+                    cluster,
+                    idx,
+                    ErrorKind::BodyTooLarge,
+                    Phase::RequestBody,
+                    "",
+                ),
+                false,
+            ));
         }
         Err(BodyFail::Framing) => {
-            return Ok((broke(cluster, idx, ErrorKind::ClientBody, Phase::RequestBody, ""), false));
+            return Ok((
+                broke(cluster, idx, ErrorKind::ClientBody, Phase::RequestBody, ""),
+                false,
+            ));
         }
         Err(BodyFail::Source) => {
             cluster.lock().finish(idx);
@@ -214,7 +247,16 @@ async fn exchange(
             Ok(Progress::Partial) => {}
             Err(e) => {
                 tracing::warn!(cluster = %cluster.name, member = %cluster.members[idx].name, error = %e, "member answer refused");
-                return Ok((broke(cluster, idx, ErrorKind::MemberBroke, Phase::ResponseHead, "response head (invalid)"), false));
+                return Ok((
+                    broke(
+                        cluster,
+                        idx,
+                        ErrorKind::MemberBroke,
+                        Phase::ResponseHead,
+                        "response head (invalid)",
+                    ),
+                    false,
+                ));
             }
         }
         let mut until = tokio::time::Instant::now() + call.response_timeout;
@@ -228,12 +270,30 @@ async fn exchange(
             Ok(Ok(n)) if n > 0 => {}
             Ok(_) if reused && no_body && s.mbuf.is_empty() => return Err(Stale),
             Ok(_) => {
-                return Ok((broke(cluster, idx, ErrorKind::MemberBroke, Phase::ResponseHead, "response head (connection closed)"), false));
+                return Ok((
+                    broke(
+                        cluster,
+                        idx,
+                        ErrorKind::MemberBroke,
+                        Phase::ResponseHead,
+                        "response head (connection closed)",
+                    ),
+                    false,
+                ));
             }
             Err(_) => {
                 cluster.members[idx].stats.timeouts.fetch_add(1, Relaxed);
                 tracing::warn!(cluster = %cluster.name, member = %cluster.members[idx].name, phase = "response head", "member did not answer in time");
-                return Ok((broke(cluster, idx, ErrorKind::ResponseTimeout, Phase::ResponseHead, ""), false));
+                return Ok((
+                    broke(
+                        cluster,
+                        idx,
+                        ErrorKind::ResponseTimeout,
+                        Phase::ResponseHead,
+                        "",
+                    ),
+                    false,
+                ));
             }
         }
     }
@@ -258,7 +318,16 @@ async fn relay_answer(
         ResponseBody::CloseDelimited => Framing::UntilClose,
         ResponseBody::Tunnel => {
             let what = "response head (unasked upgrade)";
-            return (broke(cluster, idx, ErrorKind::MemberBroke, Phase::ResponseHead, what), false);
+            return (
+                broke(
+                    cluster,
+                    idx,
+                    ErrorKind::MemberBroke,
+                    Phase::ResponseHead,
+                    what,
+                ),
+                false,
+            );
         }
     };
     let status = s.resp.status;
@@ -309,11 +378,22 @@ async fn relay_answer(
 
 /// The client's response head in `s.out`: HTTP/1.1 status line, the member's fields less
 /// hop-by-hop ones (framing kept: the body goes out as it came), the sticky cookie.
-fn write_client_head(s: &mut Scratch, cluster: &LiveCluster, idx: usize, sticky: Option<usize>, close: bool) {
-    let Scratch { mbuf, resp, out, .. } = s;
+fn write_client_head(
+    s: &mut Scratch,
+    cluster: &LiveCluster,
+    idx: usize,
+    sticky: Option<usize>,
+    close: bool,
+) {
+    let Scratch {
+        mbuf, resp, out, ..
+    } = s;
     out.clear();
     let line = &mbuf[resp.status_line.clone()];
-    let rest = line.iter().position(|&b| b == b' ').map_or(&line[line.len()..], |i| &line[i..]);
+    let rest = line
+        .iter()
+        .position(|&b| b == b' ')
+        .map_or(&line[line.len()..], |i| &line[i..]);
     out.extend_from_slice(b"HTTP/1.1");
     out.extend_from_slice(rest);
     out.extend_from_slice(b"\r\n");
@@ -328,7 +408,9 @@ fn write_client_head(s: &mut Scratch, cluster: &LiveCluster, idx: usize, sticky:
     if let Some(cookie) = &cluster.sticky_cookie {
         if sticky != Some(idx) {
             let name = &cluster.members[idx].name;
-            out.extend_from_slice(format!("set-cookie: {cookie}={name}; Path=/; HttpOnly\r\n").as_bytes());
+            out.extend_from_slice(
+                format!("set-cookie: {cookie}={name}; Path=/; HttpOnly\r\n").as_bytes(),
+            );
         }
     }
     if close {

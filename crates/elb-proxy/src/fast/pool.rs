@@ -28,7 +28,10 @@ pub(crate) fn take(addr: SocketAddr, max_age: Duration) -> Option<TcpStream> {
 /// Puts a member socket back after a complete exchange (dropped when the pool is full).
 pub(crate) fn put(addr: SocketAddr, s: TcpStream, max_idle: usize) {
     let mut guard = IDLE.lock().unwrap_or_else(|p| p.into_inner());
-    let list = guard.get_or_insert_with(HashMap::new).entry(addr).or_default();
+    let list = guard
+        .get_or_insert_with(HashMap::new)
+        .entry(addr)
+        .or_default();
     if list.len() < max_idle {
         list.push((s, Instant::now()));
     }
