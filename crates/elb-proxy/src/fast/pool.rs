@@ -9,8 +9,11 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 
-/// Idle member sockets by member address, with the time each was put back.
-static IDLE: Mutex<Option<HashMap<SocketAddr, Vec<(TcpStream, Instant)>>>> = Mutex::new(None);
+/// Idle sockets to one member, with the time each was put back (newest last).
+type Idle = Vec<(TcpStream, Instant)>;
+
+/// Idle member sockets by member address.
+static IDLE: Mutex<Option<HashMap<SocketAddr, Idle>>> = Mutex::new(None);
 
 /// An idle socket to `addr` that is still open and younger than `max_age`, if any.
 pub(crate) fn take(addr: SocketAddr, max_age: Duration) -> Option<TcpStream> {
