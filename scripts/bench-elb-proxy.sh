@@ -96,7 +96,7 @@ http {
 }
 NGX
 mkdir -p "$WORK/tmp"
-SINK_PORT=18081
+SINK_PORT=18085
 cat > "$WORK/sink.py" <<'PY'
 # Upload sink: reads a whole request body (Content-Length or chunked), then answers with
 # the byte count, so an upload is timed end to end.

@@ -114,6 +114,7 @@ pub(crate) async fn relay(
     };
     let mut moved = Moved::default();
     let mut pos = start;
+    let mut read_size = READ_CHUNK;
     loop {
         let avail = &buf[pos..];
         let (take, done) = match framing {
@@ -150,10 +151,17 @@ pub(crate) async fn relay(
         // Keep an unfinished chunk line; read more after it.
         buf.drain(..pos);
         pos = 0;
-        if buf.capacity() - buf.len() < READ_CHUNK / 2 {
-            buf.reserve(READ_CHUNK);
+        // Start at READ_CHUNK; a read that fills the room means a stream is flowing, so
+        // the next one gets twice the room, up to READ_MAX (fewer, larger system calls).
+        let want = read_size.max(READ_CHUNK);
+        if buf.capacity() - buf.len() < want {
+            buf.reserve(want);
         }
+        let room = buf.capacity() - buf.len();
         let n = read_some(src, buf).await.map_err(|_| BodyFail::Source)?;
+        if n == room {
+            read_size = (room * 2).min(READ_MAX);
+        }
         if n == 0 {
             if framing == Framing::UntilClose {
                 return Ok(moved);
@@ -166,6 +174,8 @@ pub(crate) async fn relay(
 /// How much is read at a time while relaying a body: big enough that a large transfer
 /// costs few system calls.
 pub(crate) const READ_CHUNK: usize = 64 * 1024;
+/// The most read at a time (hyper's member connections read up to 256 KiB too).
+const READ_MAX: usize = 256 * 1024;
 
 /// Runs the chunked decoder over `avail`: bytes used, data bytes in them, body complete.
 fn scan_chunks(d: &mut ChunkedDecoder, avail: &[u8]) -> Result<(usize, u64, bool), BodyFail> {

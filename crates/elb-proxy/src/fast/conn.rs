@@ -65,7 +65,7 @@ pub(super) struct Scratch {
 /// Free scratches of this thread, so an idle connection holds none.
 const FREE_MAX: usize = 64;
 /// Buffers larger than this are not kept for reuse (one big transfer must not pin memory).
-const KEEP_MAX: usize = 256 * 1024;
+const KEEP_MAX: usize = 128 * 1024;
 
 thread_local! {
     // Boxed on purpose: a busy connection holds its scratch as a box, and taking one from
