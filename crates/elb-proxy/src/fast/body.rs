@@ -70,6 +70,20 @@ pub(crate) async fn read_some(s: &TcpStream, buf: &mut Vec<u8>) -> io::Result<us
     }
 }
 
+/// Reads like `read_some` but leaves readiness alone: while a body streams, more bytes
+/// usually arrive during the write of the last ones, and reading them at once is cheaper
+/// than waiting for the kernel's event first (the 1 GiB download measured 279 MiB/s with
+/// `read_some` against HAProxy's 437 in the same run).
+async fn read_stream(s: &TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
+    loop {
+        s.readable().await?;
+        match s.try_read_buf(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            r => return r,
+        }
+    }
+}
+
 /// Writes `a` then `b`, as one writev while both have bytes left.
 pub(crate) async fn write_two<W: AsyncWrite + Unpin>(
     w: &mut W,
@@ -158,7 +172,7 @@ pub(crate) async fn relay(
             buf.reserve(want);
         }
         let room = buf.capacity() - buf.len();
-        let n = read_some(src, buf).await.map_err(|_| BodyFail::Source)?;
+        let n = read_stream(src, buf).await.map_err(|_| BodyFail::Source)?;
         if n == room {
             read_size = (room * 2).min(READ_MAX);
         }
