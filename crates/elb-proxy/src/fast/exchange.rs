@@ -68,31 +68,7 @@ pub(super) async fn serve_request(
         .authority
         .clone()
         .and_then(|r| std::str::from_utf8(&buf[r]).ok());
-    s.headers.clear();
-    if needs_fields(snap) {
-        for f in &head.fields {
-            if let (Ok(n), Ok(v)) = (
-                HeaderName::from_bytes(&buf[f.name.clone()]),
-                HeaderValue::from_bytes(&buf[f.value.clone()]),
-            ) {
-                s.headers.append(n, v);
-            }
-        }
-    }
-    let routed = {
-        let rh = RequestHead {
-            host,
-            path,
-            method: &method,
-            headers: &s.headers,
-        };
-        snap.router.route(&rh).map(|r| Routed {
-            cluster: r.cluster,
-            rewrite_host: r.rewrite_host.clone(),
-            max_body: r.max_body,
-            total_timeout: r.total_timeout,
-        })
-    };
+    let routed = route(snap, (buf, head), &mut s.headers, host, path, &method);
     let Some(routed) = routed else {
         shared.stats.requests_total.fetch_add(1, Relaxed);
         shared.stats.unrouted.fetch_add(1, Relaxed);
@@ -129,26 +105,7 @@ pub(super) async fn serve_request(
         .then(|| host.and_then(|h| HeaderValue::from_str(h).ok()))
         .flatten();
     write_forwarded_head(ctx, s, &routed, host_value.as_ref());
-    let call = MemberCall {
-        cluster,
-        sticky,
-        is_head,
-        close,
-        max_body: routed.max_body,
-        deadline: routed
-            .total_timeout
-            .map(|t| tokio::time::Instant::now() + t),
-        connect_timeout: snap.config.timeouts.connect.0,
-        response_timeout: snap.config.timeouts.upstream_response.0,
-        member_idle: snap.config.timeouts.upstream_idle.0,
-        max_response_head: usize::try_from(snap.config.limits.max_header_bytes.0)
-            .unwrap_or(usize::MAX),
-        max_response_headers: snap
-            .config
-            .limits
-            .max_headers
-            .clamp(1, elb_http1::MAX_HEADERS),
-    };
+    let call = member_call(snap, cluster, &routed, sticky, is_head, close);
     let start = Instant::now();
     match super::member::attempt(client, &call, s).await {
         Attempt::Served {
@@ -176,6 +133,68 @@ pub(super) async fn serve_request(
             answer_error(client, ctx, s, err, is_head, true).await
         }
         Attempt::Failed(Failed::Cut) => Next::Close,
+    }
+}
+
+/// Routes the request (the request's fields go into `s.headers` only when a route has a
+/// header condition).
+fn route(
+    snap: &Snapshot,
+    (buf, req): (&[u8], &elb_http1::RequestHead),
+    headers: &mut http::HeaderMap,
+    host: Option<&str>,
+    path: &str,
+    method: &Method,
+) -> Option<Routed> {
+    headers.clear();
+    if needs_fields(snap) {
+        for f in &req.fields {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(&buf[f.name.clone()]),
+                HeaderValue::from_bytes(&buf[f.value.clone()]),
+            ) {
+                headers.append(n, v);
+            }
+        }
+    }
+    let rh = RequestHead {
+        host,
+        path,
+        method,
+        headers,
+    };
+    snap.router.route(&rh).map(|r| Routed {
+        cluster: r.cluster,
+        rewrite_host: r.rewrite_host.clone(),
+        max_body: r.max_body,
+        total_timeout: r.total_timeout,
+    })
+}
+
+/// The member side's settings for this request.
+fn member_call<'a>(
+    snap: &Snapshot,
+    cluster: &'a Arc<LiveCluster>,
+    routed: &Routed,
+    sticky: Option<usize>,
+    is_head: bool,
+    close: bool,
+) -> MemberCall<'a> {
+    let limits = &snap.config.limits;
+    MemberCall {
+        cluster,
+        sticky,
+        is_head,
+        close,
+        max_body: routed.max_body,
+        deadline: routed
+            .total_timeout
+            .map(|t| tokio::time::Instant::now() + t),
+        connect_timeout: snap.config.timeouts.connect.0,
+        response_timeout: snap.config.timeouts.upstream_response.0,
+        member_idle: snap.config.timeouts.upstream_idle.0,
+        max_response_head: usize::try_from(limits.max_header_bytes.0).unwrap_or(usize::MAX),
+        max_response_headers: limits.max_headers.clamp(1, elb_http1::MAX_HEADERS),
     }
 }
 

@@ -223,6 +223,23 @@ async fn exchange(
             return Ok((Attempt::Failed(Failed::Cut), false));
         }
     }
+    match read_response_head(client, conn, reused && no_body, call, s, idx).await? {
+        Some(failed) => Ok((failed, false)),
+        None => Ok(relay_answer(client, conn, call, s, idx, start).await),
+    }
+}
+
+/// Reads the member's answer head into `s.resp`, relaying 1xx heads on the way; `Some`
+/// when the exchange ends here (broken, timed out, client gone).
+async fn read_response_head(
+    client: &mut TcpStream,
+    conn: &TcpStream,
+    retry_stale: bool,
+    call: &MemberCall<'_>,
+    s: &mut Scratch,
+    idx: usize,
+) -> Result<Option<Attempt>, Stale> {
+    let cluster = call.cluster;
     let rcfg = ResponseConfig {
         max_head_bytes: call.max_response_head.max(1024),
         max_headers: call.max_response_headers,
@@ -238,7 +255,7 @@ async fn exchange(
                 let n = s.resp.head_len;
                 if write_two(client, &s.mbuf[..n], &[]).await.is_err() {
                     cluster.lock().finish(idx);
-                    return Ok((Attempt::Failed(Failed::Cut), false));
+                    return Ok(Some(Attempt::Failed(Failed::Cut)));
                 }
                 s.mbuf.drain(..n);
                 continue;
@@ -247,16 +264,13 @@ async fn exchange(
             Ok(Progress::Partial) => {}
             Err(e) => {
                 tracing::warn!(cluster = %cluster.name, member = %cluster.members[idx].name, error = %e, "member answer refused");
-                return Ok((
-                    broke(
-                        cluster,
-                        idx,
-                        ErrorKind::MemberBroke,
-                        Phase::ResponseHead,
-                        "response head (invalid)",
-                    ),
-                    false,
-                ));
+                return Ok(Some(broke(
+                    cluster,
+                    idx,
+                    ErrorKind::MemberBroke,
+                    Phase::ResponseHead,
+                    "response head (invalid)",
+                )));
             }
         }
         let mut until = tokio::time::Instant::now() + call.response_timeout;
@@ -268,36 +282,30 @@ async fn exchange(
         }
         match tokio::time::timeout_at(until, read_some(conn, &mut s.mbuf)).await {
             Ok(Ok(n)) if n > 0 => {}
-            Ok(_) if reused && no_body && s.mbuf.is_empty() => return Err(Stale),
+            Ok(_) if retry_stale && s.mbuf.is_empty() => return Err(Stale),
             Ok(_) => {
-                return Ok((
-                    broke(
-                        cluster,
-                        idx,
-                        ErrorKind::MemberBroke,
-                        Phase::ResponseHead,
-                        "response head (connection closed)",
-                    ),
-                    false,
-                ));
+                return Ok(Some(broke(
+                    cluster,
+                    idx,
+                    ErrorKind::MemberBroke,
+                    Phase::ResponseHead,
+                    "response head (connection closed)",
+                )));
             }
             Err(_) => {
                 cluster.members[idx].stats.timeouts.fetch_add(1, Relaxed);
                 tracing::warn!(cluster = %cluster.name, member = %cluster.members[idx].name, phase = "response head", "member did not answer in time");
-                return Ok((
-                    broke(
-                        cluster,
-                        idx,
-                        ErrorKind::ResponseTimeout,
-                        Phase::ResponseHead,
-                        "",
-                    ),
-                    false,
-                ));
+                return Ok(Some(broke(
+                    cluster,
+                    idx,
+                    ErrorKind::ResponseTimeout,
+                    Phase::ResponseHead,
+                    "",
+                )));
             }
         }
     }
-    Ok(relay_answer(client, conn, call, s, idx, start).await)
+    Ok(None)
 }
 
 /// Relays the parsed answer in `s.resp` (head rewritten, body as framed) to the client.
