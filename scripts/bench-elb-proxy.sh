@@ -5,8 +5,12 @@
 # Prints a Markdown table (req/s, p50, p99, proxy CPU per request, peak RSS) per concurrency,
 # then idle keep-alive memory (10,000 connections) and a 1 GiB transfer each way.
 #
-# Usage: scripts/bench-elb-proxy.sh [--duration 10s] [--conns "1 64 256"] [--idle 9000]
-#        [--parts "idle rate transfer"] [--transfers 1]
+# Usage: scripts/bench-elb-proxy.sh [--duration 10s] [--conns "1 50 200"] [--idle 9000]
+#        [--parts "idle rate transfer"] [--transfers 1] [--rounds 3]
+# (--rounds: each rate cell is run that many times, the proxies alternating within a round;
+# the table shows the median of the rounds, and every round's req/s.)
+# elb-proxy runs twice: `elb-proxy` (listener engine fast, its own HTTP/1.1 path) and
+# `elb-proxy hyper` (engine hyper), so the two engines are compared in the same run.
 # (--parts picks sections, e.g. --parts transfer for the 1 GiB runs only; --transfers repeats
 # each 1 GiB transfer that many times per proxy, one row per run.)
 # (--idle defaults to 9000 because this machine caps open files at 20000 per process and
@@ -16,10 +20,11 @@
 set -euo pipefail
 
 DURATION=10s
-CONNS="1 64 256"
+CONNS="1 50 200"
 IDLE=9000
 PARTS="idle rate transfer"
 TRANSFERS=1
+ROUNDS=3
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) DURATION=$2; shift 2 ;;
@@ -27,6 +32,7 @@ while [ $# -gt 0 ]; do
     --idle) IDLE=$2; shift 2 ;;
     --parts) PARTS=$2; shift 2 ;;
     --transfers) TRANSFERS=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -45,6 +51,7 @@ BACKEND_PORT=18080
 ELB_PORT=18281
 HAPROXY_PORT=18282
 NGINX_PORT=18283
+ELBH_PORT=18284
 WORK=$(mktemp -d /tmp/bench-elb-proxy.XXXXXX)
 chmod 755 "$WORK"
 PIDS=()
@@ -89,7 +96,7 @@ http {
 }
 NGX
 mkdir -p "$WORK/tmp"
-SINK_PORT=18081
+SINK_PORT=18085
 cat > "$WORK/sink.py" <<'PY'
 # Upload sink: reads a whole request body (Content-Length or chunked), then answers with
 # the byte count, so an upload is timed end to end.
@@ -153,6 +160,9 @@ timeouts: { request_header: 120s }
 forward_headers: [x-forwarded-for]
 YAML
 taskset -c $PROXY_CPU "$ELB_PROXY" -c "$WORK/elb.yaml" --log-level warn & PIDS+=($!); ELB_PID=$!
+# The same config on the hyper engine (the only differences: port and engine).
+sed -e "s/127.0.0.1:$ELB_PORT }/127.0.0.1:$ELBH_PORT, engine: hyper }/" "$WORK/elb.yaml" > "$WORK/elb-hyper.yaml"
+taskset -c $PROXY_CPU "$ELB_PROXY" -c "$WORK/elb-hyper.yaml" --log-level warn & PIDS+=($!); ELBH_PID=$!
 
 # --- HAProxy
 cat > "$WORK/haproxy.cfg" <<HAP
@@ -215,10 +225,19 @@ http {
 NGX
 mkdir -p "$WORK/tmp2" "$WORK/tmp3"
 taskset -c $PROXY_CPU nginx -c "$WORK/nginx-proxy.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
-wait_port $ELB_PORT; wait_port $HAPROXY_PORT; wait_port $NGINX_PORT
+wait_port $ELB_PORT; wait_port $ELBH_PORT; wait_port $HAPROXY_PORT; wait_port $NGINX_PORT
 sleep 0.3
 NGINX_WORKER=$(pgrep -P "$(cat "$WORK/nginx-proxy.pid")" | head -1)
 
+PROXIES="haproxy elb-proxy elb-proxy-hyper nginx"
+proxy_of() { # name -> "port pid"
+  case $1 in
+    elb-proxy) echo "$ELB_PORT $ELB_PID" ;;
+    elb-proxy-hyper) echo "$ELBH_PORT $ELBH_PID" ;;
+    haproxy) echo "$HAPROXY_PORT $HAP_PID" ;;
+    nginx) echo "$NGINX_PORT $NGINX_WORKER" ;;
+  esac
+}
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM/{print $2}' "/proc/$1/status"; }
@@ -276,12 +295,8 @@ for s in socks:
 sys.stdout.write("ready\n"); sys.stdout.flush()
 sys.stdin.readline()
 PY
-for name in elb-proxy haproxy nginx; do
-  case $name in
-    elb-proxy) port=$ELB_PORT; pid=$ELB_PID ;;
-    haproxy) port=$HAPROXY_PORT; pid=$HAP_PID ;;
-    nginx) port=$NGINX_PORT; pid=$NGINX_WORKER ;;
-  esac
+for name in elb-proxy elb-proxy-hyper haproxy nginx; do
+  read -r port pid <<<"$(proxy_of $name)"
   before=$(rss_kb "$pid")
   coproc IDLEC { taskset -c $LOAD_CPU python3 "$WORK/idle.py" "$port" "$IDLE"; }
   read -r -t 120 line <&"${IDLEC[0]}" || line=failed
@@ -300,32 +315,48 @@ fi
 
 if part rate; then
 echo
-echo "## Request rate and latency"
+echo "## Request rate and latency (median of $ROUNDS alternating rounds)"
 echo
-echo "| conns | proxy | req/s | ratio vs HAProxy | p50 µs | p99 µs | CPU µs/req | peak RSS KiB | errors |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| conns | proxy | req/s | vs HAProxy | vs nginx | share of direct | p50 µs | p99 µs | CPU µs/req | CPU vs HAProxy | errors | req/s each round |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+RES="$WORK/rate.txt"; : > "$RES"
 for c in $CONNS; do
-  d=$(run_wrk $BACKEND_PORT "$c")
-  read -r drps dp50 dp99 _ derr <<<"$d"
-  echo "| $c | direct (no proxy) | $drps | | $dp50 | $dp99 | | | $derr |"
-  declare -A RPS=()
-  for name in haproxy elb-proxy nginx; do
-    case $name in
-      elb-proxy) port=$ELB_PORT; pid=$ELB_PID ;;
-      haproxy) port=$HAPROXY_PORT; pid=$HAP_PID ;;
-      nginx) port=$NGINX_PORT; pid=$NGINX_WORKER ;;
-    esac
-    t0=$(cpu_ticks "$pid")
-    r=$(run_wrk $port "$c")
-    t1=$(cpu_ticks "$pid")
-    read -r rps p50 p99 reqs err <<<"$r"
-    RPS[$name]=$rps
-    cpu=$(python3 -c "print('%.1f' % (($t1-$t0)/$TCK*1e6/max(1,$reqs)))")
-    ratio=$(python3 -c "print('%.2f' % ($rps/${RPS[haproxy]}))")
-    echo "| $c | $name | $rps | $ratio | $p50 | $p99 | $cpu | $(hwm_kb "$pid") | $err |"
+  for r in $(seq 1 "$ROUNDS"); do
+    d=$(run_wrk $BACKEND_PORT "$c")
+    echo "$c direct $d 0" >> "$RES"
+    for name in $PROXIES; do
+      read -r port pid <<<"$(proxy_of $name)"
+      t0=$(cpu_ticks "$pid")
+      out=$(run_wrk "$port" "$c")
+      t1=$(cpu_ticks "$pid")
+      echo "$c $name $out $((t1 - t0))" >> "$RES"
+    done
   done
 done
-
+python3 - "$RES" "$TCK" "$CONNS" <<'PY'
+import sys, statistics as st
+rows = [l.split() for l in open(sys.argv[1])]
+tck = float(sys.argv[2]); conns = sys.argv[3].split()
+med = lambda xs: st.median(xs) if xs else float("nan")
+for c in conns:
+    cell = {}
+    for name in ["direct", "haproxy", "elb-proxy", "elb-proxy-hyper", "nginx"]:
+        rs = [r for r in rows if r[0] == c and r[1] == name]
+        rps = [float(r[2]) for r in rs]
+        cpu = [int(r[7]) / tck * 1e6 / max(1, int(r[5])) for r in rs]
+        cell[name] = dict(rps=med(rps), p50=med([float(r[3]) for r in rs]),
+                          p99=med([float(r[4]) for r in rs]), cpu=med(cpu),
+                          err=sum(int(r[6]) for r in rs), each=rps)
+    h, n, d = cell["haproxy"], cell["nginx"], cell["direct"]
+    for name, v in cell.items():
+        each = " / ".join("%.0f" % x for x in v["each"])
+        if name == "direct":
+            print(f"| {c} | direct (no proxy) | {v['rps']:.0f} | | | | {v['p50']:.0f} | {v['p99']:.0f} | | | {v['err']} | {each} |")
+            continue
+        print(f"| {c} | {name} | {v['rps']:.0f} | {v['rps']/h['rps']:.2f} | {v['rps']/n['rps']:.2f} | "
+              f"{v['rps']/d['rps']:.2f} | {v['p50']:.0f} | {v['p99']:.0f} | {v['cpu']:.1f} | "
+              f"{v['cpu']/h['cpu']:.2f} | {v['err']} | {each} |")
+PY
 fi
 
 if part transfer; then
@@ -335,12 +366,8 @@ echo
 echo "| proxy | download s | download MiB/s | upload s | upload MiB/s | peak RSS KiB after |"
 echo "|---|---|---|---|---|---|"
 for _ in $(seq 1 "$TRANSFERS"); do
-for name in elb-proxy haproxy nginx; do
-  case $name in
-    elb-proxy) port=$ELB_PORT; pid=$ELB_PID ;;
-    haproxy) port=$HAPROXY_PORT; pid=$HAP_PID ;;
-    nginx) port=$NGINX_PORT; pid=$NGINX_WORKER ;;
-  esac
+for name in elb-proxy elb-proxy-hyper haproxy nginx; do
+  read -r port pid <<<"$(proxy_of $name)"
   down=$(taskset -c $LOAD_CPU curl -s -o /dev/null --max-time 120 -w '%{time_total} %{size_download}' "http://127.0.0.1:$port/big" || echo "0 0")
   up=$(head -c 1073741824 /dev/zero | taskset -c $LOAD_CPU curl -s -o /dev/null --max-time 120 -w '%{time_total} %{size_upload}' -H 'Transfer-Encoding: chunked' -T - "http://127.0.0.1:$port/upload" || echo "0 0")
   read -r dt ds <<<"$down"; read -r ut us <<<"$up"

@@ -149,28 +149,12 @@ pub fn split_host_port(value: &[u8]) -> (Option<&[u8]>, Option<&[u8]>) {
     }
 }
 
-/// reg-name = *( unreserved / pct-encoded / sub-delims ); IPv4 addresses
-/// are a subset of it, so they pass here too.
+/// reg-name = *( unreserved / pct-encoded / sub-delims ) without pct-encoded: a host
+/// spelled with escapes (`b.ex%61mple`) is matched by routing as written but may be decoded
+/// by a member, so it is refused (http::Uri refuses it in a target too). IPv4 addresses are
+/// a subset, so they pass here too.
 fn is_reg_name(host: &[u8]) -> bool {
-    let mut i = 0;
-    while i < host.len() {
-        let b = host[i];
-        if b == b'%' {
-            if i + 2 >= host.len() {
-                return false;
-            }
-            if !(host[i + 1].is_ascii_hexdigit() && host[i + 2].is_ascii_hexdigit()) {
-                return false;
-            }
-            i += 3;
-            continue;
-        }
-        if !REG_NAME[usize::from(b)] {
-            return false;
-        }
-        i += 1;
-    }
-    true
+    host.iter().all(|&b| REG_NAME[usize::from(b)])
 }
 
 /// The inside of `[...]`: an IPv6 address (std's parser) or IPvFuture.
@@ -227,7 +211,6 @@ mod tests {
             b"[::1]",
             b"[::1]:443",
             b"[v1.fe]",
-            b"a%2Db",
             b"host:",
         ] {
             assert!(is_valid_authority(ok), "{ok:?}");
@@ -243,6 +226,7 @@ mod tests {
             b"[::1]x",
             b"[zz]",
             b"a/b",
+            b"a%2Db",
             b"a%2",
             b"a%zz",
             b"a:1:2",

@@ -25,6 +25,7 @@ fn refused_heads_get_their_reason() {
         (b"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", InvalidHost),
         (b"GET / HTTP/1.1\r\nHost: a:99999\r\n\r\n", InvalidHost),
         (b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", InvalidHost),
+        (b"GET / HTTP/1.1\r\nHost: b.ex%61mple\r\n\r\n", InvalidHost),
         (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", DuplicateContentLength),
         (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1, 1\r\n\r\n", DuplicateContentLength),
         (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n\r\n", InvalidContentLength),

@@ -44,6 +44,8 @@ pub struct ListenerSettings {
     pub per_client: (Scope, ClientLimits),
     /// Connections start with a PROXY protocol header (from `trusted_proxies` only).
     pub proxy_protocol: bool,
+    /// Plain HTTP/1.1 goes to the fast path (`crate::fast`) rather than hyper.
+    pub fast: bool,
 }
 
 /// The client-request policy and gate settings of a listener.
@@ -126,6 +128,11 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
                 tls_warnings,
                 per_client: (Scope::Listener(i as u32), l.per_client),
                 proxy_protocol: l.proxy_protocol,
+                fast: l.tls.is_none()
+                    && !l.h2c
+                    && l.engine.map_or_else(crate::fast::default_is_fast, |e| {
+                        e == elb_proxy_core::config::Engine::Fast
+                    }),
             },
         ));
     }
@@ -143,6 +150,7 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
                 tls_warnings: Vec::new(),
                 per_client: (Scope::Global, ClientLimits::default()),
                 proxy_protocol: false,
+                fast: false,
             },
         ));
     }
@@ -160,6 +168,7 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
                 tls_warnings: Vec::new(),
                 per_client: (Scope::Global, ClientLimits::default()),
                 proxy_protocol: false,
+                fast: false,
             },
         ));
     }

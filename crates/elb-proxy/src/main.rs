@@ -50,7 +50,8 @@ async fn maintenance(shared: Arc<Shared>) {
             .iter()
             .flat_map(|c| c.members.iter())
             .map(|m| m.pool.reap())
-            .sum();
+            .sum::<usize>()
+            + elb_proxy::fast::pool::reap(shared.snapshot.load().config.timeouts.upstream_idle.0);
         let parks = shared
             .stats
             .parks_total

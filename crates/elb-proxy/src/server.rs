@@ -288,7 +288,15 @@ pub(crate) fn start_connection(shared: &Arc<Shared>, a: Accepted) {
     let acceptor = spec.tls.clone();
     let shutdown_rx = drain;
     let plain = if spec.h2c { Proto::Auto } else { Proto::H1 };
+    let fast = spec.fast && spec.mode == crate::proxy::Mode::Proxy;
     drop(spec);
+    if fast {
+        tokio::spawn(async move {
+            let _guard = guard;
+            serve_fast(stream, gate, &builder, ctx, shutdown_rx, header_timeout).await;
+        });
+        return;
+    }
     if parks {
         // Its own task type: a parked connection's task is only as large as the parked
         // state, not as the largest of the other protocols' futures.
@@ -300,6 +308,7 @@ pub(crate) fn start_connection(shared: &Arc<Shared>, a: Accepted) {
                 ctx,
                 shutdown_rx,
                 header_timeout,
+                Bytes::new(),
             )
             .await
         };
@@ -338,6 +347,30 @@ pub(crate) fn start_connection(shared: &Arc<Shared>, a: Accepted) {
     });
 }
 
+/// A plain HTTP/1.1 connection on the fast path; what it leaves to hyper (Upgrade, HTTP/1.0,
+/// ...) goes on behind the strict gate with the bytes already read.
+async fn serve_fast(
+    stream: TcpStream,
+    gate: GateParts,
+    builder: &ConnBuilders,
+    ctx: Arc<ConnCtx>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    header_timeout: Duration,
+) {
+    let served = crate::fast::serve(stream, ctx.clone(), shutdown.clone()).await;
+    if let crate::fast::Served::Fallback(stream, replay) = served {
+        let rest = serve_parked(
+            gate.wrap(stream),
+            builder,
+            ctx,
+            shutdown,
+            header_timeout,
+            replay,
+        );
+        Box::pin(rest).await;
+    }
+}
+
 /// What a connection's gate is made of.
 struct GateParts {
     cfg: elb_proxy_core::gate::GateConfig,
@@ -363,18 +396,19 @@ const HANDOVER_SETTLE: Duration = Duration::from_millis(500);
 const PARK_GRACE: Duration = Duration::from_millis(20);
 
 /// Serves a plain HTTP/1.1 connection, parking it (no hyper state, no buffers) whenever it
-/// has been idle for `PARK_GRACE`; see `park`.
+/// has been idle for `PARK_GRACE`; see `park`. `replay`: bytes already read from it (a
+/// connection the fast path handed over).
 async fn serve_parked(
     mut stream: GatedStream,
     builders: &ConnBuilders,
     ctx: Arc<ConnCtx>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
     idle: Duration,
+    mut replay: Bytes,
 ) {
     let Some(state) = ctx.park.clone() else {
         return;
     };
-    let mut replay = Bytes::new();
     let mut parked = false;
     // A head the gate holds back (hyper has seen none of it) must still end within the
     // header timeout, however often the connection parks meanwhile.

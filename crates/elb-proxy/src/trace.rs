@@ -79,7 +79,7 @@ fn request_bytes<B>(req: &Request<B>) -> u64 {
 }
 
 /// A fresh request id (when the client sent no X-Request-Id).
-fn new_request_id() -> String {
+pub(crate) fn new_request_id() -> String {
     format!("{:016x}", fastrand::u64(..))
 }
 

@@ -98,7 +98,14 @@ fn check_forwarded(data: &[u8], cfg: &RequestConfig, head: &RequestHead) {
     };
     let out = HeadWriter::new().write_request(data, head, &rw).to_vec();
     let mut again = RequestHead::default();
-    let reparsed = parse_request(&out, cfg, &mut again);
+    // The rewrite adds up to three fields (Host, X-Forwarded-For, Connection) and their
+    // bytes: the member's limits must allow for them, not the client's.
+    let member_cfg = RequestConfig {
+        max_headers: (cfg.max_headers + 3).min(elb_http1::MAX_HEADERS),
+        max_head_bytes: cfg.max_head_bytes + 256,
+        ..*cfg
+    };
+    let reparsed = parse_request(&out, &member_cfg, &mut again);
     assert_eq!(
         reparsed,
         Ok(Progress::Complete),

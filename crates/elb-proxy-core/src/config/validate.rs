@@ -105,6 +105,16 @@ fn listeners(c: &Config) -> Result<(), Problem> {
                 &name,
             ));
         }
+        if l.engine == Some(super::model::Engine::Fast) && (l.tls.is_some() || l.h2c) {
+            return Err(Problem::new(
+                format!(
+                    "listener {}: engine fast serves plain HTTP/1.1 only; TLS and h2c listeners use hyper (drop `engine` or set it to hyper)",
+                    l.address
+                ),
+                "engine",
+                "fast",
+            ));
+        }
         if let Some(tls) = &l.tls {
             if tls.certificates.is_empty() {
                 return Err(Problem::new(

@@ -135,6 +135,10 @@ pub struct Listener {
     /// only peers in `trusted_proxies` may connect.
     #[serde(default)]
     pub proxy_protocol: bool,
+    /// What serves plain HTTP/1.1 on this listener: `fast` (elb-proxy's own HTTP/1.1 path)
+    /// or `hyper`; unset, `fast` (the environment's `ELB_PROXY_ENGINE` can say `hyper`).
+    #[serde(default)]
+    pub engine: Option<Engine>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
@@ -177,6 +181,16 @@ pub enum UnderscorePolicy {
     Reject,
     /// Forwarded as received.
     Allow,
+}
+
+/// The HTTP/1.1 engine of a plain listener (TLS and h2c listeners always use hyper).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// elb-proxy's own HTTP/1.1 path (elb-http1): one task per connection, pooled sockets.
+    Fast,
+    /// hyper's HTTP/1.1 server and client.
+    Hyper,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

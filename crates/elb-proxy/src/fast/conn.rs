@@ -1,0 +1,233 @@
+//! One plain HTTP/1.1 client connection on the fast path: one task, no per-request task or
+//! channel. It waits for a head with no buffers held (they come from a per-thread free list
+//! while a request is in progress), parses it with `elb_http1` (strict: anything it refuses
+//! is answered with its status and the connection closed), and hands the request to
+//! `exchange`. What the fast path does not serve (HTTP/1.0, Upgrade, CONNECT,
+//! `Expect: 100-continue`, h2 members) goes to hyper with the bytes read so far.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+use bytes::Bytes;
+use elb_http1::{
+    HeadWriter, Progress, RequestConfig, RequestHead, ResponseHead, TargetForm, Version,
+    parse_request,
+};
+use http::HeaderMap;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::answer::write_local;
+use super::body::{read_some, write_two};
+use crate::proxy::ConnCtx;
+use crate::shared::until_shutdown;
+use elb_proxy_core::config::Config;
+
+/// How a connection left the fast path.
+pub enum Served {
+    /// It is finished (closed, timed out, or refused).
+    Done,
+    /// hyper serves it from here on; the bytes are what was read and not yet served.
+    Fallback(TcpStream, Bytes),
+}
+
+/// What one request asks of the connection afterwards.
+pub(super) enum Next {
+    /// Keep the connection for the next request.
+    Again,
+    /// Close it.
+    Close,
+    /// Hand it to hyper (nothing of this request was served).
+    Hyper,
+}
+
+/// The buffers and reusable heads of a connection while it has a request in progress.
+#[derive(Default)]
+pub(super) struct Scratch {
+    /// Bytes from the client not yet served.
+    pub(super) cbuf: Vec<u8>,
+    /// Bytes from the member.
+    pub(super) mbuf: Vec<u8>,
+    pub(super) req: RequestHead,
+    pub(super) resp: ResponseHead,
+    /// The forwarded request head.
+    pub(super) writer: HeadWriter,
+    /// The response head for the client, or a local answer.
+    pub(super) out: Vec<u8>,
+    /// Forwarding headers (and, when routes look at headers, the request's fields).
+    pub(super) headers: HeaderMap,
+    /// Members tried for the current request.
+    pub(super) tried: Vec<usize>,
+}
+
+/// Free scratches of this thread, so an idle connection holds none.
+const FREE_MAX: usize = 64;
+/// Buffers larger than this are not kept for reuse (one big transfer must not pin memory).
+const KEEP_MAX: usize = 128 * 1024;
+
+thread_local! {
+    // Boxed on purpose: a busy connection holds its scratch as a box, and taking one from
+    // here or giving it back moves only the pointer.
+    #[allow(clippy::vec_box)]
+    static FREE: RefCell<Vec<Box<Scratch>>> = const { RefCell::new(Vec::new()) };
+}
+
+fn take_scratch() -> Box<Scratch> {
+    FREE.with(|f| f.borrow_mut().pop()).unwrap_or_default()
+}
+
+fn give_back(mut s: Box<Scratch>) {
+    s.cbuf.clear();
+    s.mbuf.clear();
+    if s.cbuf.capacity() > KEEP_MAX || s.mbuf.capacity() > KEEP_MAX {
+        return;
+    }
+    FREE.with(|f| {
+        let mut f = f.borrow_mut();
+        if f.len() < FREE_MAX {
+            f.push(s);
+        }
+    });
+}
+
+/// The head limits of the config, as the hyper path applies them.
+pub(super) fn request_config(cfg: &Config) -> RequestConfig {
+    let head = usize::try_from(cfg.limits.max_header_bytes.0)
+        .unwrap_or(usize::MAX)
+        .max(8192);
+    RequestConfig {
+        max_head_bytes: head,
+        max_headers: cfg.limits.max_headers.min(elb_http1::MAX_HEADERS),
+        max_target_bytes: head,
+        ..RequestConfig::default()
+    }
+}
+
+/// Serves a plain HTTP/1.1 connection until it closes or needs hyper.
+pub async fn serve(
+    mut stream: TcpStream,
+    ctx: Arc<ConnCtx>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Served {
+    let mut scratch: Option<Box<Scratch>> = None;
+    loop {
+        let snap = ctx.shared.snapshot.load_full();
+        let header_deadline = Instant::now() + snap.config.timeouts.request_header.0;
+        if scratch.as_ref().is_none_or(|s| s.cbuf.is_empty()) {
+            if let Some(s) = scratch.take() {
+                give_back(s);
+            }
+            if !wait_idle(&stream, &ctx, &mut shutdown, header_deadline).await {
+                return Served::Done;
+            }
+        }
+        let s = scratch.get_or_insert_with(take_scratch);
+        // Boxed: the exchange's state exists only while a request is in progress, so an
+        // idle connection's task stays small.
+        let next = Box::pin(one_request(
+            &mut stream,
+            &ctx,
+            &snap,
+            s,
+            header_deadline,
+            &shutdown,
+        ))
+        .await;
+        match next {
+            Next::Again => {}
+            Next::Close => return Served::Done,
+            Next::Hyper => {
+                let replay = Bytes::copy_from_slice(&s.cbuf);
+                return Served::Fallback(stream, replay);
+            }
+        }
+    }
+}
+
+/// How long a connection waits for its next request before it counts as parked (the
+/// hyper path's `PARK_GRACE`; buffers are released at once either way).
+const PARK_GRACE: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Waits, holding no buffers, until the client sends more; false on shutdown or at the
+/// idle deadline. One timer: first the park grace, then the deadline.
+async fn wait_idle(
+    stream: &TcpStream,
+    ctx: &ConnCtx,
+    shutdown: &mut watch::Receiver<bool>,
+    deadline: Instant,
+) -> bool {
+    let stats = &ctx.shared.stats;
+    let timer = tokio::time::sleep_until(deadline.min(Instant::now() + PARK_GRACE));
+    tokio::pin!(timer);
+    let mut parked = false;
+    let ready = loop {
+        tokio::select! {
+            biased;
+            _ = until_shutdown(shutdown) => break false,
+            r = stream.readable() => break r.is_ok(),
+            () = timer.as_mut() => {
+                if parked || Instant::now() >= deadline {
+                    break false;
+                }
+                parked = true;
+                stats.connections_parked.fetch_add(1, Relaxed);
+                stats.parks_total.fetch_add(1, Relaxed);
+                timer.as_mut().reset(deadline);
+            }
+        }
+    };
+    if parked {
+        stats.connections_parked.fetch_sub(1, Relaxed);
+    }
+    ready
+}
+
+/// Reads and serves one request.
+async fn one_request(
+    stream: &mut TcpStream,
+    ctx: &ConnCtx,
+    snap: &crate::snapshot::Snapshot,
+    s: &mut Scratch,
+    header_deadline: Instant,
+    shutdown: &watch::Receiver<bool>,
+) -> Next {
+    let cfg = request_config(&snap.config);
+    loop {
+        match parse_request(&s.cbuf, &cfg, &mut s.req) {
+            Ok(Progress::Complete) => break,
+            Ok(Progress::Partial) => {}
+            Err(reject) => {
+                tracing::debug!(peer = %ctx.fwd.peer, reason = reject.as_str(), "request refused");
+                let status = http::StatusCode::from_u16(reject.status())
+                    .unwrap_or(http::StatusCode::BAD_REQUEST);
+                s.out.clear();
+                write_local(&mut s.out, status, b"", false, true);
+                let _ = write_two(stream, &s.out, &[]).await;
+                return Next::Close;
+            }
+        }
+        if s.cbuf.capacity() - s.cbuf.len() < 1024 {
+            s.cbuf.reserve(4096);
+        }
+        match tokio::time::timeout_at(header_deadline, read_some(stream, &mut s.cbuf)).await {
+            Ok(Ok(n)) if n > 0 => {}
+            _ => return Next::Close,
+        }
+    }
+    if needs_hyper(&s.req, &s.cbuf) {
+        return Next::Hyper;
+    }
+    let stopping = *shutdown.borrow();
+    super::exchange::serve_request(stream, ctx, snap, s, stopping).await
+}
+
+/// Requests the fast path leaves to hyper.
+fn needs_hyper(head: &RequestHead, buf: &[u8]) -> bool {
+    head.version == Version::Http10
+        || head.upgrade
+        || head.expect_continue
+        || !matches!(head.form, Some(TargetForm::Origin | TargetForm::Absolute))
+        || head.method(buf) == b"CONNECT"
+}

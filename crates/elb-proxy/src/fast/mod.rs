@@ -1,0 +1,24 @@
+//! The HTTP/1.1 fast path for plain client → member traffic (listener `engine: fast`):
+//! its own connection loop on `elb_http1` instead of hyper, because per-request machinery
+//! (task hops, hyper's dispatch channel, header maps, copies) was the cost that made
+//! elb-proxy slower than HAProxy per core (docs/benchmarks/elb-proxy.md). Routing,
+//! balancing, passive health, retries, sticky sessions, drain, metrics and the access log
+//! are the same core calls as on the hyper path; TLS, h2, Upgrade, CONNECT, HTTP/1.0 and
+//! `Expect: 100-continue` stay with hyper (a connection is handed over with its bytes).
+
+mod answer;
+mod body;
+mod conn;
+mod exchange;
+mod member;
+pub mod pool;
+
+pub use conn::{Served, serve};
+
+/// Which engine serves plain HTTP/1.1 listeners when the config does not say:
+/// `ELB_PROXY_ENGINE=fast|hyper` (so the whole test suite can run on either), else hyper.
+/// The fast path stays opt-in until it carries everything the hyper path does (the strict
+/// gate's policies, per-client request rates, the access log's new fields).
+pub fn default_is_fast() -> bool {
+    matches!(std::env::var("ELB_PROXY_ENGINE").as_deref(), Ok("fast"))
+}
