@@ -163,8 +163,14 @@ fn scenario(t0: Instant, opts: &SeedOptions, seed: &mut Seed) -> Result<()> {
     }
     say(t0, "vrrpd ctl show status on elb-a:");
     print!("{}", indent(&seed.vrrpd_ctl(ELB_A, &["show", "status"])?));
-    say(t0, "elb-proxy ctl show stat on elb-a:");
-    print!("{}", indent(&seed.proxy_ctl(ELB_A, &["show", "stat"])?));
+    say(
+        t0,
+        "elb-proxy ctl show stat elb on elb-a (show stat is HAProxy's 113 columns):",
+    );
+    print!(
+        "{}",
+        indent(&seed.proxy_ctl(ELB_A, &["show", "stat", "elb"])?)
+    );
     Ok(())
 }
 

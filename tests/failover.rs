@@ -110,7 +110,7 @@ fn balancer_failure_moves_the_vip_and_recovery_brings_it_back() {
     assert!(status.contains("chk_elb"), "{status}");
     let status_b = seed.vrrpd_ctl(ELB_B, &["show", "status"]).unwrap();
     assert!(status_b.contains("BACKUP"), "{status_b}");
-    let stat = seed.proxy_ctl(ELB_A, &["show", "stat"]).unwrap();
+    let stat = seed.proxy_ctl(ELB_A, &["show", "stat", "elb"]).unwrap();
     assert!(stat.contains("appserver,as1,UP"), "{stat}");
 }
 

@@ -45,13 +45,13 @@ fn script_seconds(p: &mut Parser<'_>, l: &Line) -> PResult<Option<Duration>> {
             );
             Ok(None)
         }
-        // keepalived 2.2.7 refuses the fraction (class 5, the value ignored), so `-t` says so
-        // as an error with that class; vrrpd itself runs the value as written.
+        // keepalived 2.2.7 refuses the fraction (class 5, the value ignored), so `-t` keeps that
+        // class; vrrpd itself runs the value as written, so it is a warning, at -t and at start.
         Some(d) if d.subsec_micros() != 0 => {
             p.report(
                 l,
                 1,
-                Severity::Error,
+                Severity::Warning,
                 ExitClass::ConfigError,
                 format!(
                     "{} '{}': keepalived 2.2.7 refuses a fraction here (whole seconds only, class \
