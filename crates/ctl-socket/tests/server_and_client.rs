@@ -77,26 +77,8 @@ fn client(path: &Path) -> Client {
     Client::new(path).with_timeout(Duration::from_secs(5))
 }
 
-/// Writes `bytes` while reading, and keeps whatever arrived before EOF or a reset.
 async fn raw(path: &Path, bytes: &[u8]) -> String {
-    let stream = UnixStream::connect(path).await.unwrap();
-    let (mut rd, mut wr) = stream.into_split();
-    let owned = bytes.to_vec();
-    let writer = tokio::spawn(async move {
-        let _ = wr.write_all(&owned).await;
-        wr
-    });
-    let mut answer = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, rd.read(&mut chunk)).await {
-        if n == 0 {
-            break;
-        }
-        answer.extend_from_slice(&chunk[..n]);
-    }
-    writer.abort();
-    String::from_utf8_lossy(&answer).into_owned()
+    test_support::unix::raw_exchange(path, bytes, Duration::from_secs(5)).await
 }
 
 #[tokio::test]

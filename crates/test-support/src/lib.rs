@@ -9,6 +9,7 @@
 //! - `http` and `pki` (feature `http`): real local HTTP(S) servers, misbehaving raw servers,
 //!   and a test CA, for the suites that probe HTTP.
 //! - [`wait`]: bounded polling and bounded child waits; nothing in a test waits forever.
+//! - `unix` (feature `unix`): raw exchanges with a daemon's Unix socket.
 
 pub mod corpus;
 pub mod gate;
@@ -17,6 +18,8 @@ pub mod http;
 pub mod oracle;
 #[cfg(feature = "http")]
 pub mod pki;
+#[cfg(feature = "unix")]
+pub mod unix;
 pub mod wait;
 
 pub use corpus::replay;
