@@ -80,3 +80,26 @@ fn an_invalid_vmac_address_is_an_error_and_the_rfc_mac_is_used() {
     let v = c.instances[0].use_vmac.as_ref().unwrap();
     assert_eq!((v.name.as_deref(), v.mac.as_deref()), (Some("vm1"), None));
 }
+
+#[test]
+fn use_vmac_words_vrrpd_does_not_act_on_are_warned_at_their_line() {
+    // Line 5 of the instance: `use_vmac` comes after interface, vrid and priority.
+    let l = load(&instance(
+        "VI_1",
+        1,
+        100,
+        " use_vmac vm1 netlink_notify_msg group 3\n",
+    ));
+    assert_eq!(l.exit_class(), 0);
+    let text: Vec<String> = l.diagnostics.iter().map(|d| d.to_string()).collect();
+    for word in ["netlink_notify_msg", "group"] {
+        assert!(
+            text.iter()
+                .any(|t| t.contains("/k.conf:5:")
+                    && t.contains(&format!("`{word}` is not honoured"))),
+            "{word}: {text:#?}"
+        );
+    }
+    let v = l.config.unwrap().instances[0].use_vmac.clone().unwrap();
+    assert_eq!(v.name.as_deref(), Some("vm1"));
+}

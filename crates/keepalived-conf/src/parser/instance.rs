@@ -583,8 +583,27 @@ fn use_vmac(p: &mut Parser<'_>, e: &Line) -> PResult<Vmac> {
                 v.name = Some(p.arg(e, i + 1)?.text.clone());
                 i += 1;
             }
-            "netlink_notify_msg" => {}
-            "group" => i += 1,
+            "netlink_notify_msg" => p.report(
+                e,
+                i,
+                Severity::Warning,
+                ExitClass::None,
+                "use_vmac: `netlink_notify_msg` is not honoured: vrrpd sends no extra netlink \
+                 message when it makes the VMAC"
+                    .into(),
+            ),
+            "group" => {
+                p.report(
+                    e,
+                    i,
+                    Severity::Warning,
+                    ExitClass::None,
+                    "use_vmac: `group` is not honoured: the VMAC interface is made without an \
+                     interface group"
+                        .into(),
+                );
+                i += 1;
+            }
             _ if w.contains(':') => {
                 let octets: Option<Vec<u8>> = w
                     .split(':')
