@@ -144,7 +144,7 @@ wait_port $BACKEND_PORT; wait_port $SINK_PORT
 # --- elb-proxy
 cat > "$WORK/elb.yaml" <<YAML
 workers: 1
-listeners: [{ address: 127.0.0.1:$ELB_PORT }]
+listeners: [{ address: 127.0.0.1:$ELB_PORT, engine: fast }]
 clusters:
   - name: app
     members: [{ address: 127.0.0.1:$BACKEND_PORT }]
@@ -161,7 +161,7 @@ forward_headers: [x-forwarded-for]
 YAML
 taskset -c $PROXY_CPU "$ELB_PROXY" -c "$WORK/elb.yaml" --log-level warn & PIDS+=($!); ELB_PID=$!
 # The same config on the hyper engine (the only differences: port and engine).
-sed -e "s/127.0.0.1:$ELB_PORT }/127.0.0.1:$ELBH_PORT, engine: hyper }/" "$WORK/elb.yaml" > "$WORK/elb-hyper.yaml"
+sed -e "s/127.0.0.1:$ELB_PORT, engine: fast }/127.0.0.1:$ELBH_PORT, engine: hyper }/" "$WORK/elb.yaml" > "$WORK/elb-hyper.yaml"
 taskset -c $PROXY_CPU "$ELB_PROXY" -c "$WORK/elb-hyper.yaml" --log-level warn & PIDS+=($!); ELBH_PID=$!
 
 # --- HAProxy
