@@ -189,44 +189,32 @@ fn reasons(o: &mut String, shared: &Shared) {
 
 /// Client requests refused by the strict HTTP checks, by reason, and per-client limits.
 fn refused(o: &mut String, g: &crate::stats::GlobalStats) {
-    let _ = writeln!(
+    let counters: [(&str, &str, u64); 3] = [
+        (
+            "elb_proxy_rate_limited_total",
+            "Requests answered 429 by a per-client rate limit.",
+            g.rate_limited.load(Relaxed),
+        ),
+        (
+            "elb_proxy_proxy_header_refused_total",
+            "Connections closed for a missing, malformed, late or untrusted PROXY header.",
+            g.proxy_header_refused.load(Relaxed),
+        ),
+        (
+            "elb_proxy_client_connections_refused_total",
+            "Connections closed because the client held its limit.",
+            g.client_conns_refused.load(Relaxed),
+        ),
+    ];
+    for (name, help, v) in counters {
+        single(o, name, "counter", help, v);
+    }
+    family(
         o,
-        "# HELP elb_proxy_rate_limited_total Requests answered 429 by a per-client rate limit."
+        "elb_proxy_requests_refused_total",
+        "counter",
+        "Client requests refused as malformed or ambiguous, by reason.",
     );
-    let _ = writeln!(o, "# TYPE elb_proxy_rate_limited_total counter");
-    let _ = writeln!(
-        o,
-        "elb_proxy_rate_limited_total {}",
-        g.rate_limited.load(Relaxed)
-    );
-    let _ = writeln!(
-        o,
-        "# HELP elb_proxy_proxy_header_refused_total Connections closed for a missing, malformed, late or untrusted PROXY header."
-    );
-    let _ = writeln!(o, "# TYPE elb_proxy_proxy_header_refused_total counter");
-    let _ = writeln!(
-        o,
-        "elb_proxy_proxy_header_refused_total {}",
-        g.proxy_header_refused.load(Relaxed)
-    );
-    let _ = writeln!(
-        o,
-        "# HELP elb_proxy_client_connections_refused_total Connections closed because the client held its limit."
-    );
-    let _ = writeln!(
-        o,
-        "# TYPE elb_proxy_client_connections_refused_total counter"
-    );
-    let _ = writeln!(
-        o,
-        "elb_proxy_client_connections_refused_total {}",
-        g.client_conns_refused.load(Relaxed)
-    );
-    let _ = writeln!(
-        o,
-        "# HELP elb_proxy_requests_refused_total Client requests refused as malformed or ambiguous, by reason."
-    );
-    let _ = writeln!(o, "# TYPE elb_proxy_requests_refused_total counter");
     for (i, c) in g.refused.iter().enumerate() {
         if let Some(r) = elb_proxy_core::gate::Refused::from_index(i) {
             let _ = writeln!(
