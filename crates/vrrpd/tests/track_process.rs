@@ -41,8 +41,23 @@ async fn next(rx: &mut mpsc::Receiver<TrackerUpdate>) -> TrackerUpdate {
         .expect("tracker running")
 }
 
+/// Spawns `bin 600` and returns once the kernel shows it under its new name and arguments:
+/// `spawn` returns when the exec is past its point of no return, a moment before the name
+/// and the argument area exist, and a scan in that moment rightly finds nothing.
 fn spawn(bin: &std::path::Path) -> Child {
-    Command::new(bin).arg("600").spawn().expect("spawn")
+    let child = Command::new(bin).arg("600").spawn().expect("spawn");
+    let name = bin.file_name().unwrap().to_string_lossy().into_owned();
+    let proc_dir = format!("/proc/{}", child.id());
+    test_support::wait::wait_until(
+        WAIT,
+        "the spawned process shows its name and argument",
+        || {
+            let comm = std::fs::read_to_string(format!("{proc_dir}/comm")).ok()?;
+            let cmdline = std::fs::read(format!("{proc_dir}/cmdline")).ok()?;
+            (comm.trim_end() == name && cmdline.ends_with(b"\x00600\x00")).then_some(())
+        },
+    );
+    child
 }
 
 /// Start before the watch, kill, start again; returns the kill-to-report time.
