@@ -44,7 +44,8 @@ impl Balancer {
         let elb_check = bin("elb-check");
         let frr = match speaker {
             Speaker::Gate(g) => {
-                std::fs::write(dir.join("keepalived.conf"), gate_conf(k, g, &elb_check))?;
+                let conf = gate_conf(k, g, &elb_check, &dir.join("elb-proxy.yaml"));
+                std::fs::write(dir.join("keepalived.conf"), conf)?;
                 Some(Frr::start(host, &dir.join("frr"), &balancer_frr(k))?)
             }
             Speaker::ExaBgp(g) => {
@@ -106,7 +107,8 @@ impl Balancer {
         Ok(())
     }
 
-    /// A crash: elb-proxy SIGKILLed (the gate notices only by its probe failing).
+    /// A crash: elb-proxy SIGKILLed (the gate notices by its process watch, or by its probe
+    /// failing when the process is not tracked).
     pub fn kill_proxy(&mut self) -> Result<()> {
         let mut proc = self.proxy.take().context("elb-proxy not running")?;
         proc.signal(Signal::SIGKILL)?;

@@ -24,16 +24,22 @@ pub struct GateOptions {
     pub fall: u32,
     /// Successes in a row before it is announced again.
     pub rise: u32,
+    /// Also track the elb-proxy process itself (`vrrp_track_process`), so a crash withdraws
+    /// the moment the process is gone instead of after `fall` failed probes.
+    pub track_process: bool,
 }
 
 impl GateOptions {
-    /// The fast gate: a probe every 100 ms, withdrawn after two failures.
+    /// The fast gate: the elb-proxy process tracked (a crash withdraws at once) and a probe
+    /// every 100 ms for what a process watch cannot see (a hung or failing balancer),
+    /// withdrawn after two failures.
     pub fn fast() -> Self {
         Self {
             interval: "0.1",
             probe_timeout: "0.25",
             fall: 2,
             rise: 3,
+            track_process: true,
         }
     }
 
@@ -44,6 +50,7 @@ impl GateOptions {
             probe_timeout: "0.5",
             fall: 2,
             rise: 2,
+            track_process: false,
         }
     }
 }
@@ -107,15 +114,29 @@ pub fn balancer_frr(k: usize) -> FrrConfig {
 
 /// The gate on balancer `k`: vrrpd with one instance that no other node shares (its own
 /// VRID, alone on its uplink) and priority 255, so it holds the service address on `lo`
-/// exactly while elb-check passes, and FAULT (or maintenance) removes it.
-pub fn gate_conf(k: usize, opts: &GateOptions, elb_check: &Path) -> String {
+/// exactly while elb-check passes (and, with `track_process`, while the elb-proxy started
+/// with `proxy_config` runs), and FAULT (or maintenance) removes it.
+pub fn gate_conf(k: usize, opts: &GateOptions, elb_check: &Path, proxy_config: &Path) -> String {
+    // The process is matched by name and exact arguments: every balancer's elb-proxy is
+    // visible from every namespace of the lab (one PID namespace), its config path is not.
+    let (track_process_block, track_process_ref) = if opts.track_process {
+        (
+            format!(
+                "vrrp_track_process elb_proxy {{\n   process elb-proxy --config {}\n   quorum 1\n}}\n",
+                proxy_config.display()
+            ),
+            "    track_process {\n        elb_proxy\n    }\n",
+        )
+    } else {
+        (String::new(), "")
+    };
     format!(
-        "global_defs {{\n   router_id balancer{k}\n}}\n\
+        "global_defs {{\n   router_id balancer{k}\n}}\n{track_process_block}\
          vrrp_script chk_elb {{\n   script \"{} -t {} http://{}:{SERVICE_PORT}/services/EchoProxy\"\n\
          \x20  interval {}\n   timeout 1\n   fall {}\n   rise {}\n}}\n\
          vrrp_instance SERVICE {{\n    interface up0\n    state MASTER\n    virtual_router_id {}\n\
          \x20   priority 255\n    advert_int 1\n    virtual_ipaddress {{\n        {SERVICE}/32 dev lo\n    }}\n\
-         \x20   track_script {{\n        chk_elb\n    }}\n}}\n",
+         \x20   track_script {{\n        chk_elb\n    }}\n{track_process_ref}}}\n",
         elb_check.display(),
         opts.probe_timeout,
         uplink_addr(k),
