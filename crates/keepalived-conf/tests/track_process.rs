@@ -32,7 +32,9 @@ fn delay_sets_both_fork_and_terminate_delay() {
     assert_eq!(t.terminate_delay, Duration::from_millis(1500));
     assert_eq!((t.quorum, t.quorum_max), (2, Some(3)));
     assert!(t.full_command);
-    assert_eq!((t.weight, t.weight_reverse), (1, false));
+    // No `weight`: keepalived 2.2.7 faults the instance when too few run (weight 0), though
+    // its man page speaks of a default of 1.
+    assert_eq!((t.weight, t.weight_reverse), (0, false));
     let r = &c.instances[0].track_process[0];
     assert_eq!((r.name.as_str(), r.weight), ("proxy", Some(-20)));
 }
@@ -47,7 +49,7 @@ fn bare_param_match_demands_no_parameters_and_bad_values_are_errors() {
     let t = &c.track_processes["proxy"];
     assert_eq!(t.param_match, Some(ParamMatch::Exact));
     assert!(t.params.is_empty());
-    assert_eq!((t.quorum, t.weight), (1, 1), "invalid values are ignored");
+    assert_eq!((t.quorum, t.weight), (1, 0), "invalid values are ignored");
     let quorum = l
         .diagnostics
         .iter()

@@ -25,7 +25,9 @@ pub(super) fn track_process<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> 
         process: String::new(),
         params: Vec::new(),
         param_match: None,
-        weight: 1,
+        // keepalived 2.2.7 runs an unweighted process tracker as weight 0 (too few processes
+        // mean FAULT), whatever its man page says of a default of 1; observed in the lab.
+        weight: 0,
         weight_reverse: false,
         quorum: 1,
         quorum_max: None,
