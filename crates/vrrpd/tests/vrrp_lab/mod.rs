@@ -175,6 +175,27 @@ pub fn start_keepalived(lab: &Lab, host: &Host, tag: &str, conf: &str) -> Proc {
     host.spawn(tag, cmd).expect("spawn keepalived")
 }
 
+/// The reference config's `vrrp_instance VI_1` (deploy/keepalived.conf's shape): `state`,
+/// `priority`, one VIP, advert_int 1, tracking `chk_elb`; `extra` lines go before its `}`.
+pub fn tracked_instance(state: &str, priority: u8, vip: &str, extra: &str) -> String {
+    format!(
+        r#"vrrp_instance VI_1 {{
+    state {state}
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int 1
+    virtual_ipaddress {{
+        {vip}/24
+    }}
+    track_script {{
+        chk_elb
+    }}
+{extra}}}
+"#
+    )
+}
+
 /// Sends SIGUSR2 and returns the statistics file once it has been written.
 pub fn stats_dump(proc: &Proc, file: &std::path::Path) -> String {
     let _ = std::fs::remove_file(file);
