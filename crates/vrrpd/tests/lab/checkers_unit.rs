@@ -37,7 +37,7 @@ fn ipvs_here() -> bool {
 #[test]
 fn the_checkers_unit_runs_beside_vrrpd_on_the_same_file_and_stops_cleanly() {
     let test = "the_checkers_unit_runs_beside_vrrpd_on_the_same_file";
-    let Some(lab) = lab_with(test, KEEPALIVED, Path::new(KEEPALIVED).exists()) else {
+    let Some(lab) = keepalived_lab(test) else {
         return;
     };
     test_support::oracle::assert_keepalived_2_2_7();

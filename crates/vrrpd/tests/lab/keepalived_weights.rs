@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::vrrp_lab::{KEEPALIVED, lab_with, node_dir, start_keepalived, tracked_instance};
+use crate::vrrp_lab::{keepalived_lab, node_dir, start_keepalived, tracked_instance};
 use netlab::{Host, Lab, Proc};
 
 const VIP: &str = "198.18.0.100";
@@ -85,10 +85,6 @@ fn wait_vip_moves_to(owner: &Host, other: &Host) -> Duration {
     owner.wait_for_address(vip(), true, WAIT).unwrap();
     other.wait_for_address(vip(), false, WAIT).unwrap();
     t.elapsed()
-}
-
-fn keepalived_lab(test: &str) -> Option<Lab> {
-    lab_with(test, KEEPALIVED, std::path::Path::new(KEEPALIVED).exists())
 }
 
 #[test]

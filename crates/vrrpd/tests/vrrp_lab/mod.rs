@@ -121,6 +121,12 @@ pub fn lab_with(test: &str, needs: &str, present: bool) -> Option<Lab> {
     Some(Lab::new(2).expect("lab"))
 }
 
+/// A lab for a test that compares with Debian's keepalived: `None` (skipped, or failed under
+/// CI) without root or without keepalived.
+pub fn keepalived_lab(test: &str) -> Option<Lab> {
+    lab_with(test, KEEPALIVED, std::path::Path::new(KEEPALIVED).exists())
+}
+
 pub fn node_dir(lab: &Lab, tag: &str) -> PathBuf {
     let d = lab.dir().join(tag);
     std::fs::create_dir_all(&d).expect("node dir");
