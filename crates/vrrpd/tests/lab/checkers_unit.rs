@@ -14,15 +14,7 @@ use crate::vrrp_lab::*;
 
 /// The unit's ExecStart words, its config and run directory moved to the node's directory.
 fn exec_start(conf: &Path, run_dir: &Path) -> Vec<String> {
-    let unit = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../deploy/systemd/vrrpd-checkers.service"
-    );
-    let text = std::fs::read_to_string(unit).unwrap();
-    let line = text
-        .lines()
-        .find_map(|l| l.strip_prefix("ExecStart="))
-        .expect("the unit has an ExecStart");
+    let line = unit_directive("vrrpd-checkers.service", "ExecStart");
     line.replace("/etc/keepalived/keepalived.conf", conf.to_str().unwrap())
         .replace("/run/vrrpd-checkers", run_dir.to_str().unwrap())
         .split_whitespace()

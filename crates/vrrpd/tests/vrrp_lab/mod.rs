@@ -127,6 +127,16 @@ pub fn keepalived_lab(test: &str) -> Option<Lab> {
     lab_with(test, KEEPALIVED, std::path::Path::new(KEEPALIVED).exists())
 }
 
+/// The value of `key=` in the shipped systemd unit deploy/systemd/`unit`.
+pub fn unit_directive(unit: &str, key: &str) -> String {
+    let path = format!("{}/../../deploy/systemd/{unit}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect("the unit file");
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+        .unwrap_or_else(|| panic!("{unit} sets no {key}="))
+        .to_string()
+}
+
 pub fn node_dir(lab: &Lab, tag: &str) -> PathBuf {
     let d = lab.dir().join(tag);
     std::fs::create_dir_all(&d).expect("node dir");
