@@ -25,51 +25,18 @@ IDLE=9000
 PARTS="idle rate transfer"
 TRANSFERS=1
 ROUNDS=3
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --duration) DURATION=$2; shift 2 ;;
-    --conns) CONNS=$2; shift 2 ;;
-    --idle) IDLE=$2; shift 2 ;;
-    --parts) PARTS=$2; shift 2 ;;
-    --transfers) TRANSFERS=$2; shift 2 ;;
-    --rounds) ROUNDS=$2; shift 2 ;;
-    *) echo "unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-ELB_PROXY=${ELB_PROXY:-${CARGO_TARGET_DIR:-$ROOT/target}/release/elb-proxy}
-for tool in wrk haproxy nginx taskset python3 curl; do
-  command -v "$tool" >/dev/null || { echo "missing $tool (make bench-deps)" >&2; exit 1; }
-done
-[ -x "$ELB_PROXY" ] || { echo "missing $ELB_PROXY (cargo build --release -p elb-proxy)" >&2; exit 1; }
-
-NCPU=$(nproc)
-PROXY_CPU=$(( NCPU > 1 ? 1 : 0 ))
+# shellcheck source=lib/bench.sh
+. "$(dirname "$0")/lib/bench.sh"
+bench_args "--duration DURATION --conns CONNS --idle IDLE --parts PARTS --transfers TRANSFERS --rounds ROUNDS" "$@"
+bench_init elb-proxy wrk haproxy nginx taskset python3 curl
 LOAD_CPU=0
 BACKEND_PORT=18080
 ELB_PORT=18281
 HAPROXY_PORT=18282
 NGINX_PORT=18283
 ELBH_PORT=18284
-WORK=$(mktemp -d /tmp/bench-elb-proxy.XXXXXX)
 chmod 755 "$WORK"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-
-wait_port() { # port
-  for _ in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "port $1 never opened" >&2; exit 1
-}
 
 # --- backend: nginx, one worker, tiny answer, a 1 GiB sparse file, body sink for uploads
 mkdir -p "$WORK/www" && truncate -s 1G "$WORK/www/big" && chmod 644 "$WORK/www/big"
@@ -138,7 +105,7 @@ while True:
         c.close()
 PY
 python3 "$WORK/sink.py" $SINK_PORT & PIDS+=($!)
-taskset -c $PROXY_CPU nginx -c "$WORK/backend.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
+start_nginx "$WORK/backend.conf"
 wait_port $BACKEND_PORT; wait_port $SINK_PORT
 
 # --- elb-proxy
@@ -224,7 +191,7 @@ http {
 }
 NGX
 mkdir -p "$WORK/tmp2" "$WORK/tmp3"
-taskset -c $PROXY_CPU nginx -c "$WORK/nginx-proxy.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
+start_nginx "$WORK/nginx-proxy.conf"
 wait_port $ELB_PORT; wait_port $ELBH_PORT; wait_port $HAPROXY_PORT; wait_port $NGINX_PORT
 sleep 0.3
 NGINX_WORKER=$(pgrep -P "$(cat "$WORK/nginx-proxy.pid")" | head -1)

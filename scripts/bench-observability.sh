@@ -12,40 +12,12 @@ set -euo pipefail
 ROUNDS=5
 DURATION=5s
 CONNS=64
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --rounds) ROUNDS=$2; shift 2 ;;
-    --duration) DURATION=$2; shift 2 ;;
-    --conns) CONNS=$2; shift 2 ;;
-    *) echo "unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-ELB_PROXY=${ELB_PROXY:-${CARGO_TARGET_DIR:-$ROOT/target}/release/elb-proxy}
-for tool in wrk nginx taskset; do
-  command -v "$tool" >/dev/null || { echo "missing $tool (make bench-deps)" >&2; exit 1; }
-done
-[ -x "$ELB_PROXY" ] || { echo "missing $ELB_PROXY (cargo build --release -p elb-proxy)" >&2; exit 1; }
-NCPU=$(nproc)
-PROXY_CPU=$(( NCPU > 1 ? 1 : 0 ))
+# shellcheck source=lib/bench.sh
+. "$(dirname "$0")/lib/bench.sh"
+bench_args "--rounds ROUNDS --duration DURATION --conns CONNS" "$@"
+bench_init obs wrk nginx taskset
 BACKEND_PORT=18090
 PORT=18291
-WORK=$(mktemp -d /tmp/bench-obs.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-wait_port() { # port
-  for _ in $(seq 1 200); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "port $1 never opened" >&2; exit 1
-}
 
 cat > "$WORK/backend.conf" <<NGX
 worker_processes 1;
@@ -62,7 +34,7 @@ http {
   }
 }
 NGX
-taskset -c "$PROXY_CPU" nginx -c "$WORK/backend.conf" -p "$WORK" 2>/dev/null & PIDS+=($!)
+start_nginx "$WORK/backend.conf"
 wait_port $BACKEND_PORT
 
 config() { # log-line

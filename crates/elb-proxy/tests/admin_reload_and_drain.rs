@@ -178,6 +178,10 @@ async fn reload_under_load_fails_no_request_and_a_bad_file_keeps_the_old_config(
         std::fs::write(&p.config_path, changed).unwrap();
         if i % 2 == 0 {
             p.signal("HUP");
+            // SIGHUP is asynchronous: the next file must not be written before this one is
+            // loaded, or the reload reads the next file (or the broken one) instead.
+            let done = format!("Reloads: {}\n", i + 1);
+            wait_until("the SIGHUP reload", || p.ctl("show info").1.contains(&done)).await;
         } else {
             let (okr, out) = p.ctl("reload");
             assert!(okr && out.contains("config reloaded"), "{out}");

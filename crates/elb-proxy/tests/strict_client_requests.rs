@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -263,19 +262,7 @@ async fn http2_host_must_agree_with_authority() {
         cluster_yaml("c", &[("m", m.addr, 1)], "")
     );
     let p = start_proxy(&yaml);
-    let tcp = within("connect", tokio::net::TcpStream::connect(p.addr))
-        .await
-        .unwrap();
-    let (mut send, conn) = within(
-        "handshake",
-        hyper::client::conn::http2::handshake::<_, _, Body>(
-            TokioExecutor::new(),
-            TokioIo::new(tcp),
-        ),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
+    let mut send = h2c_sender(p.addr).await;
     let ask = |host: Option<&'static str>, path: &'static str| {
         let mut b = http::Request::get(format!("http://a.test{path}"));
         if let Some(h) = host {

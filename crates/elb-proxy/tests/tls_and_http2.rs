@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::*;
 use http::Request;
 use http_body_util::BodyExt;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -113,16 +113,7 @@ async fn sni_picks_the_certificate_and_alpn_h2_is_proxied() {
     .await
     .unwrap();
     assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
-    let (send, conn) = within(
-        "handshake",
-        hyper::client::conn::http2::handshake::<_, _, Body>(
-            TokioExecutor::new(),
-            TokioIo::new(tls),
-        ),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
+    let send = h2_sender(tls).await;
     let mut tasks = Vec::new();
     for i in 0..10 {
         let mut s = send.clone();
@@ -159,19 +150,7 @@ async fn h2c_prior_knowledge_and_rapid_reset_flood() {
         a.addr
     );
     let p = start_proxy(&yaml);
-    let tcp = within("connect", tokio::net::TcpStream::connect(p.addr))
-        .await
-        .unwrap();
-    let (mut send, conn) = within(
-        "handshake",
-        hyper::client::conn::http2::handshake::<_, _, Body>(
-            TokioExecutor::new(),
-            TokioIo::new(tcp),
-        ),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
+    let mut send = h2c_sender(p.addr).await;
     let r = within(
         "request",
         send.send_request(Request::get("http://h2c.test/").body(empty()).unwrap()),

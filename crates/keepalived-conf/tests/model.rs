@@ -291,3 +291,30 @@ fn no_virtual_ipaddress_instance_loads_without_vips() {
     let l = load(&text.replace(" no_virtual_ipaddress\n", ""));
     assert!(l.diagnostics.iter().any(|d| d.message.contains("No VIP")));
 }
+
+#[test]
+fn a_stray_brace_is_dropped_and_the_lines_after_it_are_still_read() {
+    let l = load(
+        "{\nvrrp_instance A {\n interface eth0\n virtual_router_id 1\n {\n priority 90\n virtual_ipaddress {\n 198.18.0.1\n }\n}\n",
+    );
+    assert_eq!(l.exit_class(), 5);
+    let strays: Vec<u32> = l
+        .diagnostics
+        .iter()
+        .filter(|d| d.message == "unexpected '{' - ignoring")
+        .map(|d| d.line)
+        .collect();
+    assert_eq!(strays, [1, 5]);
+    let c = l.config.unwrap();
+    assert_eq!(c.instances[0].priority, 90);
+    assert_eq!(c.instances[0].virtual_ipaddress.len(), 1);
+}
+
+#[test]
+fn a_tracker_block_without_a_name_is_a_missing_parameter() {
+    for kw in ["vrrp_script", "track_file", "vrrp_track_process"] {
+        let l = load(&format!("{kw} {{\n script /bin/check\n}}\n"));
+        assert_eq!(l.exit_class(), 2, "{kw}: {:?}", l.diagnostics);
+        assert_eq!(l.diagnostics[0].keyword, kw);
+    }
+}

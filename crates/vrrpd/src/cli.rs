@@ -103,7 +103,8 @@ pub struct DaemonArgs {
     #[arg(short = 'd', long = "dump-conf")]
     pub dump_conf: bool,
     /// Start the instances that can run when others cannot (an interface they name is
-    /// missing); the log names those left down. Default: such a file is refused, as `-t` says.
+    /// missing); the log and `show status` name those left down. Default: such a file is
+    /// refused, as `-t` says.
     #[arg(long = "start-partial")]
     pub start_partial: bool,
     /// Print the signal number for a keepalived signal function (STOP, RELOAD, DATA, STATS,

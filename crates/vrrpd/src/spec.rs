@@ -70,6 +70,22 @@ pub struct DaemonSpec {
     pub conf: Option<std::sync::Arc<keepalived_conf::Config>>,
     /// `static_ipaddress`, `static_routes`, `static_rules`: installed at start, never moved.
     pub statics: StaticSpec,
+    /// Instances of the file that do not run (a `--start-partial` start, or an instance that
+    /// could not be built): `show status` names each with why.
+    pub down: Vec<DownInstance>,
+}
+
+/// A `vrrp_instance` of the file that is not running, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct DownInstance {
+    pub name: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for DownInstance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "vrrp_instance {}: {}", self.name, self.reason)
+    }
 }
 
 /// The static addresses, routes and rules (removed at stop, as keepalived does).

@@ -3,14 +3,14 @@
 //! every instance; a file that would start with instances missing is refused at start and on
 //! reload alike, unless the operator asked for a partial start.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use keepalived_conf::{FsResolver, IncludeResolver, ResolveError, ScriptFile};
 
 use crate::cli::DaemonArgs;
 use crate::conf::spec_from_config;
-use crate::spec::DaemonSpec;
+use crate::spec::{DaemonSpec, DownInstance};
 
 /// keepalived's `-t` exit class when the model loads but cannot be mapped onto instances.
 pub const CLASS_UNUSABLE: u8 = 4;
@@ -26,8 +26,9 @@ pub struct Verdict {
     pub class: u8,
     /// What the daemon would run; `None` when the file cannot be used at all.
     pub spec: Option<DaemonSpec>,
-    /// Instances that cannot run on this host as written (an interface they name is missing).
-    pub down: BTreeSet<String>,
+    /// Instances that cannot run on this host as written (an interface they name is missing),
+    /// each with its diagnostic.
+    pub down: BTreeMap<String, String>,
 }
 
 /// Why a file was not started or not loaded on reload; carries the exit class for the start.
@@ -55,7 +56,7 @@ impl Verdict {
             });
         };
         if !self.down.is_empty() {
-            let names = self.down.iter().cloned().collect::<Vec<_>>().join(", ");
+            let names = self.down.keys().cloned().collect::<Vec<_>>().join(", ");
             if !partial {
                 return Err(Refused {
                     class: self.class,
@@ -68,7 +69,10 @@ impl Verdict {
                 });
             }
             tracing::warn!(instances = %names, "--start-partial: these instances stay down");
-            spec.instances.retain(|i| !self.down.contains(&i.name));
+            spec.instances.retain(|i| !self.down.contains_key(&i.name));
+            spec.down = (self.down.into_iter())
+                .map(|(name, reason)| DownInstance { name, reason })
+                .collect();
         }
         // Nothing to run is never what was meant: not started, and never replacing a running
         // configuration (keepalived -t passes a file without instances; the line above says it).
@@ -90,7 +94,7 @@ pub fn judge(args: &DaemonArgs) -> Verdict {
     let down = loaded
         .missing_interfaces
         .iter()
-        .map(|m| m.instance.clone())
+        .map(|m| (m.instance.clone(), m.message.clone()))
         .collect();
     let spec = match &loaded.config {
         Some(cfg) if !matches!(class, 2 | CLASS_UNUSABLE) => match spec_from_config(cfg, args) {

@@ -5,7 +5,7 @@
 
 mod vrrp_lab;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -38,11 +38,9 @@ fn policy(pid: Pid) -> String {
 
 #[test]
 fn late_timers_raise_the_vrrp_process_to_realtime_like_keepalived() {
-    let Some(lab) = lab_with(
-        "late_timers_raise_the_vrrp_process_to_realtime_like_keepalived",
-        KEEPALIVED,
-        Path::new(KEEPALIVED).exists(),
-    ) else {
+    let Some(lab) =
+        keepalived_lab("late_timers_raise_the_vrrp_process_to_realtime_like_keepalived")
+    else {
         return;
     };
     let a = lab.host(0);

@@ -183,11 +183,7 @@ fn scenario(keepalived: bool) -> (Vec<String>, Vec<String>) {
 
 #[test]
 fn fifo_lines_match_keepalived_in_content_and_order() {
-    let Some(probe) = lab_with(
-        "fifo_lines_match_keepalived_in_content_and_order",
-        KEEPALIVED,
-        Path::new(KEEPALIVED).exists(),
-    ) else {
+    let Some(probe) = keepalived_lab("fifo_lines_match_keepalived_in_content_and_order") else {
         return;
     };
     drop(probe);

@@ -8,8 +8,6 @@
 
 mod vrrp_lab;
 
-use std::path::Path;
-
 use netlab::{Host, Lab, Proc};
 use nix::sys::signal::Signal;
 use vrrp_lab::*;
@@ -130,11 +128,7 @@ fn scenario(keepalived: bool) -> (Vec<String>, Vec<String>, Vec<String>, String)
 
 #[test]
 fn static_state_vip_options_and_routes_match_keepalived() {
-    let Some(probe) = lab_with(
-        "static_state_vip_options_and_routes_match_keepalived",
-        KEEPALIVED,
-        Path::new(KEEPALIVED).exists(),
-    ) else {
+    let Some(probe) = keepalived_lab("static_state_vip_options_and_routes_match_keepalived") else {
         return;
     };
     drop(probe);
@@ -160,11 +154,7 @@ fn static_state_vip_options_and_routes_match_keepalived() {
 /// BACKUP at once and holds its down timer back; vrrpd starts the instance after the delay.
 #[test]
 fn startup_delay_holds_the_instances_back_like_keepalived() {
-    let Some(lab) = lab_with(
-        "startup_delay_holds_the_instances_back_like_keepalived",
-        KEEPALIVED,
-        Path::new(KEEPALIVED).exists(),
-    ) else {
+    let Some(lab) = keepalived_lab("startup_delay_holds_the_instances_back_like_keepalived") else {
         return;
     };
     let a = lab.host(0);

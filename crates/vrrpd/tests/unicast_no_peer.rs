@@ -4,8 +4,6 @@
 
 mod vrrp_lab;
 
-use std::path::Path;
-
 use nix::sys::signal::Signal;
 use vrrp_lab::*;
 
@@ -19,11 +17,7 @@ fn conf(src: &str) -> String {
 
 #[test]
 fn unicast_without_peers_is_held_in_fault_like_keepalived() {
-    let Some(lab) = lab_with(
-        "unicast_without_peers_is_held_in_fault_like_keepalived",
-        KEEPALIVED,
-        Path::new(KEEPALIVED).exists(),
-    ) else {
+    let Some(lab) = keepalived_lab("unicast_without_peers_is_held_in_fault_like_keepalived") else {
         return;
     };
     let a = lab.host(0);

@@ -2,9 +2,7 @@
 //! VRRP daemon and balancer, cut or degrade its link, and read what it holds and what its
 //! daemon says.
 
-use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr};
-use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -390,14 +388,15 @@ fn logged_state(line: &str) -> Option<VrrpState> {
     VrrpState::parse(rest.split_whitespace().next()?)
 }
 
-/// Asks vrrpd's control socket for `show status json` and returns the first instance's state.
+/// Asks vrrpd's control socket for `show status json` (with the control-socket library's
+/// client, bounded by `STATUS_TIMEOUT`) and returns the first instance's state.
 fn vrrpd_state(socket: &std::path::Path) -> Result<VrrpState> {
-    let mut conn = UnixStream::connect(socket).context("connect")?;
-    conn.set_read_timeout(Some(STATUS_TIMEOUT))?;
-    conn.set_write_timeout(Some(STATUS_TIMEOUT))?;
-    conn.write_all(b"show status json\n")?;
-    let mut answer = String::new();
-    conn.read_to_string(&mut answer).context("no answer")?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("a runtime for the control client")?;
+    let client = ctl_socket::Client::new(socket).with_timeout(STATUS_TIMEOUT);
+    let answer = rt.block_on(client.request("show status json"))?;
     let json: serde_json::Value =
         serde_json::from_str(&answer).with_context(|| format!("not JSON: {answer:?}"))?;
     let state = json["instances"][0]["state"]

@@ -564,3 +564,28 @@ pub fn health_request() -> Request<Body> {
         .body(empty())
         .unwrap()
 }
+
+/// An HTTP/2 client over `io` (a TCP or TLS stream to the proxy), its connection driven by a
+/// task: the handshake bounded by `CLIENT_TIMEOUT`.
+pub async fn h2_sender<IO>(io: IO) -> hyper::client::conn::http2::SendRequest<Body>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let (send, conn) = within(
+        "HTTP/2 handshake",
+        hyper::client::conn::http2::handshake::<_, _, Body>(
+            hyper_util::rt::TokioExecutor::new(),
+            TokioIo::new(io),
+        ),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    send
+}
+
+/// An h2c (prior knowledge) client to the proxy listening at `addr`.
+pub async fn h2c_sender(addr: SocketAddr) -> hyper::client::conn::http2::SendRequest<Body> {
+    let tcp = within("connect", TcpStream::connect(addr)).await.unwrap();
+    h2_sender(tcp).await
+}

@@ -113,9 +113,9 @@ pub(super) fn weight(
 }
 
 pub(super) fn vrrp_script<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
-    let Some(name) = block_name(p, l) else {
-        return Ok(());
-    };
+    // A tracker without a name is keepalived's missing parameter (exit 2), unlike an
+    // unnamed instance or sync group (class 5).
+    let name = p.arg(l, 1)?.text.clone();
     if !p.open_block(l) {
         return Ok(());
     }
@@ -207,9 +207,9 @@ pub(super) fn vrrp_script<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
 }
 
 pub(super) fn track_file<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
-    let Some(name) = block_name(p, l) else {
-        return Ok(());
-    };
+    // A tracker without a name is keepalived's missing parameter (exit 2), unlike an
+    // unnamed instance or sync group (class 5).
+    let name = p.arg(l, 1)?.text.clone();
     if !p.open_block(l) {
         return Ok(());
     }

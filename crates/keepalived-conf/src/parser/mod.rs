@@ -201,8 +201,15 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A `{` that opens nothing: dropped, as keepalived drops it, so the lines after it are
+    /// read at the current level (skipping to its `}` would lose them, the whole file when
+    /// the brace is on the first line).
+    fn stray_open(&mut self, l: &Line) {
+        self.error(l, 0, "unexpected '{' - ignoring".into());
+    }
+
     /// Runs `f` for each keyword line of the block whose `{` was just consumed, until its `}`.
-    /// Stray `{` blocks inside are reported and skipped; EOF before `}` is reported.
+    /// A stray `{` inside is reported and dropped; EOF before `}` is reported.
     fn each_in_block(
         &mut self,
         opener: &Line,
@@ -221,9 +228,7 @@ impl<'a> Parser<'a> {
                 return Ok(());
             }
             if l.is_open() {
-                self.error(l, 0, "unexpected '{' - block skipped".into());
-                self.pos -= 1;
-                self.skip_block_if_any();
+                self.stray_open(l);
                 continue;
             }
             f(self, l)?;
@@ -299,9 +304,7 @@ impl<'a> Parser<'a> {
                 continue;
             }
             if l.is_open() {
-                self.error(l, 0, "unexpected '{' - block skipped".into());
-                self.pos -= 1;
-                self.skip_block_if_any();
+                self.stray_open(l);
                 continue;
             }
             self.keyword_status(Block::Root, l);

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::blocks::{block_name, weight};
+use super::blocks::weight;
 use super::values::{parse_int, parse_seconds};
 use super::{PResult, Parser};
 use crate::keywords::Block;
@@ -14,9 +14,9 @@ use crate::reader::Line;
 const MAX_DELAY: Duration = Duration::from_secs(4294);
 
 pub(super) fn track_process<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
-    let Some(name) = block_name(p, l) else {
-        return Ok(());
-    };
+    // A tracker without a name is keepalived's missing parameter (exit 2), unlike an
+    // unnamed instance or sync group (class 5).
+    let name = p.arg(l, 1)?.text.clone();
     if !p.open_block(l) {
         return Ok(());
     }

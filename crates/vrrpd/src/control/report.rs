@@ -15,6 +15,8 @@ pub struct StatusReport {
     pub maintenance: bool,
     pub instances: Vec<InstanceStatus>,
     pub sync_groups: Vec<GroupStatus>,
+    /// Instances of the file that are not running (`--start-partial`), each with why.
+    pub down: Vec<crate::spec::DownInstance>,
 }
 
 /// One `vrrp_instance`.
@@ -213,6 +215,9 @@ pub fn render_status_text(report: &StatusReport, now_unix_ms: u64) -> String {
             let _ = writeln!(out, "  WARNING: {w}");
         }
     }
+    for d in &report.down {
+        let _ = writeln!(out, "instance {}: DOWN (not running): {}", d.name, d.reason);
+    }
     for g in &report.sync_groups {
         let _ = writeln!(
             out,
@@ -299,6 +304,10 @@ mod tests {
                 warnings: vec!["no tracker failure can cause failover".into()],
             }],
             sync_groups: vec![],
+            down: vec![crate::spec::DownInstance {
+                name: "VI_2".into(),
+                reason: "keepalived.conf:30:5: WARNING - interface nosuch0 doesn't exist".into(),
+            }],
         }
     }
 
@@ -312,6 +321,7 @@ mod tests {
             "reason: track script chk_elb: failed",
             "track script chk_elb down (pushed down) weight 2: pushed down",
             "WARNING: no tracker failure",
+            "instance VI_2: DOWN (not running): keepalived.conf:30:5: WARNING - interface nosuch0",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in\n{text}");
         }
@@ -326,6 +336,13 @@ mod tests {
         assert_eq!(i["master_address"], "198.18.0.2");
         assert_eq!(i["trackers"][0]["kind"], "script");
         assert_eq!(i["trackers"][0]["pushed"], false);
+        assert_eq!(json["down"][0]["name"], "VI_2");
+        assert!(
+            json["down"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("nosuch0")
+        );
     }
 
     #[test]

@@ -278,6 +278,7 @@ impl Daemon {
             maintenance: self.maintenance,
             instances,
             sync_groups,
+            down: self.spec.down.clone(),
         }
     }
 

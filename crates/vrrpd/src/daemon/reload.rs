@@ -12,7 +12,7 @@ use super::{Daemon, Iface, InstRt, sd_notify_state};
 use crate::dump;
 use crate::net::netlink;
 use crate::plan::{self, Step, UnitLayout};
-use crate::spec::{DaemonSpec, InstanceSpec, TrackerId};
+use crate::spec::{DaemonSpec, DownInstance, InstanceSpec, TrackerId};
 
 /// A unit taken out of the running set, with its instances' bookkeeping.
 struct Running {
@@ -26,7 +26,11 @@ impl Daemon {
     /// releases removed or changed ones, and starts new ones. Returns the instances that could
     /// not be built (each with why). With `strict` (the first start without
     /// `--start-partial`) such an instance is an error before anything starts.
-    pub(super) async fn apply(&mut self, spec: DaemonSpec, strict: bool) -> Result<Vec<String>> {
+    pub(super) async fn apply(
+        &mut self,
+        spec: DaemonSpec,
+        strict: bool,
+    ) -> Result<Vec<DownInstance>> {
         if let Some(conf) = &spec.conf {
             self.scripts_mail.apply(conf.clone()).await;
         }
@@ -62,10 +66,11 @@ impl Daemon {
         if strict && !failed.is_empty() {
             anyhow::bail!(
                 "not starting: {} (start with --start-partial to run the other instances)",
-                failed.join("; ")
+                joined(&failed)
             );
         }
         self.spec = spec;
+        self.spec.down.extend(failed.iter().cloned());
         self.scripts_mail.finish_apply().await;
         // In configuration order, as keepalived starts them.
         to_start.sort_by_key(|&u| self.config_position(u));
@@ -115,7 +120,7 @@ impl Daemon {
         &mut self,
         spec: &DaemonSpec,
         layout: &UnitLayout,
-        failed: &mut Vec<String>,
+        failed: &mut Vec<DownInstance>,
     ) -> Result<Option<usize>> {
         let unit_idx = self.units.len();
         let members = layout
@@ -128,7 +133,10 @@ impl Daemon {
                 Ok(x) => built.push(x),
                 Err(e) => {
                     tracing::error!(instance = %s.name, error = format!("{e:#}"), "instance not started");
-                    failed.push(format!("vrrp_instance {}: {e:#}", s.name));
+                    failed.push(DownInstance {
+                        name: s.name.clone(),
+                        reason: format!("{e:#}"),
+                    });
                 }
             }
         }
@@ -325,7 +333,7 @@ impl Daemon {
                 Ok(failed) => {
                     let why = format!(
                         "reloaded, but not started: {}; {} instances running",
-                        failed.join("; "),
+                        joined(&failed),
                         self.insts.len()
                     );
                     tracing::error!("{why}");
@@ -347,6 +355,14 @@ impl Daemon {
         sd_notify_state(&[sd_notify::NotifyState::Ready]);
         result
     }
+}
+
+/// The instances that did not start, for one log line or answer.
+fn joined(down: &[DownInstance]) -> String {
+    down.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The running unit laid out as `layout`, taken out of `old`.

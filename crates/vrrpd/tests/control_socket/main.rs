@@ -59,6 +59,7 @@ impl ControlHandler for TestDaemon {
                 warnings: vec![],
             }],
             sync_groups: vec![],
+            down: vec![],
         }
     }
     async fn stats(&self) -> StatsReport {

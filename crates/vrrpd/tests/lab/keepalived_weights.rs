@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::vrrp_lab::{KEEPALIVED, lab_with};
+use crate::vrrp_lab::{keepalived_lab, node_dir, start_keepalived, tracked_instance};
 use netlab::{Host, Lab, Proc};
 
 const VIP: &str = "198.18.0.100";
@@ -26,20 +26,8 @@ vrrp_script chk_elb {{
     interval 1
     weight 2
 }}
-vrrp_instance VI_1 {{
-    state {state}
-    interface eth0
-    virtual_router_id 51
-    priority {priority}
-    advert_int 1
-    virtual_ipaddress {{
-        {VIP}/24
-    }}
-    track_script {{
-        chk_elb
-    }}
-}}
-"#
+{}"#,
+        tracked_instance(state, priority, VIP, "")
     )
 }
 
@@ -49,22 +37,11 @@ struct Node {
 }
 
 impl Node {
-    /// keepalived in a private mount namespace: the node dir is /var/tmp, its tmp/ is /tmp
-    /// (2.2.7 always dumps to /tmp/keepalived.data), so nodes never share files.
+    /// keepalived as the lab runs it ([`start_keepalived`]): the node dir is its /var/tmp.
     fn start(lab: &Lab, host: &Host, tag: &str, conf: &str) -> Node {
-        let dir = lab.dir().join(tag);
-        std::fs::create_dir_all(dir.join("tmp")).unwrap();
-        std::fs::write(dir.join("keepalived.conf"), conf).unwrap();
+        let dir = node_dir(lab, tag);
         std::fs::write(dir.join("healthy"), "").unwrap();
-        let script = format!(
-            "mount --bind '{}' /var/tmp && mount --bind /var/tmp/tmp /tmp && exec {KEEPALIVED} \
-             -n -l -D -P -f /var/tmp/keepalived.conf -p /var/tmp/keepalived.pid \
-             -r /var/tmp/vrrp.pid -c /var/tmp/checkers.pid",
-            dir.display()
-        );
-        let mut cmd: Command = host.command("unshare");
-        cmd.args(["-m", "--propagation", "private", "sh", "-c", &script]);
-        let proc = host.spawn(tag, cmd).expect("spawn keepalived");
+        let proc = start_keepalived(lab, host, tag, conf);
         Node { dir, proc }
     }
 
@@ -108,10 +85,6 @@ fn wait_vip_moves_to(owner: &Host, other: &Host) -> Duration {
     owner.wait_for_address(vip(), true, WAIT).unwrap();
     other.wait_for_address(vip(), false, WAIT).unwrap();
     t.elapsed()
-}
-
-fn keepalived_lab(test: &str) -> Option<Lab> {
-    lab_with(test, KEEPALIVED, std::path::Path::new(KEEPALIVED).exists())
 }
 
 #[test]

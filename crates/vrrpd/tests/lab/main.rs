@@ -4,6 +4,7 @@
 #[path = "../vrrp_lab/mod.rs"]
 mod vrrp_lab;
 
+mod checkers_unit;
 mod control_group;
 mod exhaustion;
 mod failover;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::vrrp_lab::lab_with;
+use crate::vrrp_lab::{lab_with, tracked_instance};
 use netlab::{Host, Lab, Proc};
 
 const VIP: &str = "198.18.0.100";
@@ -45,22 +45,13 @@ vrrp_script chk_elb {{
     rise 2
     fall 2
 }}
-vrrp_instance VI_1 {{
-    state {state}
-    interface eth0
-    virtual_router_id 51
-    priority {priority}
-    advert_int 1
-    virtual_ipaddress {{
-        {VIP}/24
-    }}
-    track_script {{
-        chk_elb
-    }}
-    notify "{d}/notify.sh"
-    smtp_alert
-}}
-"#
+{}"#,
+        tracked_instance(
+            state,
+            priority,
+            VIP,
+            &format!("    notify \"{d}/notify.sh\"\n    smtp_alert\n")
+        )
     )
 }
 

@@ -10,15 +10,7 @@ use crate::vrrp_lab::*;
 
 /// `CapabilityBoundingSet=` of deploy/systemd/vrrpd.service as setpriv's list (`+net_raw,...`).
 fn unit_capabilities() -> Vec<String> {
-    let unit = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../deploy/systemd/vrrpd.service"
-    );
-    let text = std::fs::read_to_string(unit).unwrap();
-    let line = text
-        .lines()
-        .find_map(|l| l.strip_prefix("CapabilityBoundingSet="))
-        .expect("the unit sets CapabilityBoundingSet");
+    let line = unit_directive("vrrpd.service", "CapabilityBoundingSet");
     line.split_whitespace()
         .map(|c| c.trim_start_matches("CAP_").to_ascii_lowercase())
         .collect()

@@ -139,6 +139,23 @@ fn start_partial_runs_the_instances_that_can_run_and_names_the_others() {
     a.wait_for_address(ip(VIP4), true, WAIT).unwrap();
     p.wait_for_line("these instances stay down.*VI_2", WAIT)
         .unwrap();
+    // `show status` names the instance left down and why, in text and JSON alike.
+    let pid = node_dir(&lab, "a").join("vrrpd.pid");
+    let out = ctl(a, &pid, &["show", "status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("instance VI_2: DOWN (not running): "))
+        .unwrap_or_else(|| panic!("VI_2 not listed as down:\n{text}"));
+    assert!(line.contains("nosuch0"), "{line}");
+    assert!(text.contains("instance VI_1 vrid 51"), "{text}");
+    let out = ctl(a, &pid, &["show", "status", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["down"][0]["name"], "VI_2", "{json}");
+    let reason = json["down"][0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("nosuch0"), "{json}");
+    assert_eq!(json["down"].as_array().map(Vec::len), Some(1), "{json}");
 }
 
 /// Sends signal `n` the keepalived way: `kill -s N PID`.

@@ -121,6 +121,22 @@ pub fn lab_with(test: &str, needs: &str, present: bool) -> Option<Lab> {
     Some(Lab::new(2).expect("lab"))
 }
 
+/// A lab for a test that compares with Debian's keepalived: `None` (skipped, or failed under
+/// CI) without root or without keepalived.
+pub fn keepalived_lab(test: &str) -> Option<Lab> {
+    lab_with(test, KEEPALIVED, std::path::Path::new(KEEPALIVED).exists())
+}
+
+/// The value of `key=` in the shipped systemd unit deploy/systemd/`unit`.
+pub fn unit_directive(unit: &str, key: &str) -> String {
+    let path = format!("{}/../../deploy/systemd/{unit}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect("the unit file");
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+        .unwrap_or_else(|| panic!("{unit} sets no {key}="))
+        .to_string()
+}
+
 pub fn node_dir(lab: &Lab, tag: &str) -> PathBuf {
     let d = lab.dir().join(tag);
     std::fs::create_dir_all(&d).expect("node dir");
@@ -173,6 +189,27 @@ pub fn start_keepalived(lab: &Lab, host: &Host, tag: &str, conf: &str) -> Proc {
     let mut cmd: Command = host.command("unshare");
     cmd.args(["-m", "--propagation", "private", "sh", "-c", &script]);
     host.spawn(tag, cmd).expect("spawn keepalived")
+}
+
+/// The reference config's `vrrp_instance VI_1` (deploy/keepalived.conf's shape): `state`,
+/// `priority`, one VIP, advert_int 1, tracking `chk_elb`; `extra` lines go before its `}`.
+pub fn tracked_instance(state: &str, priority: u8, vip: &str, extra: &str) -> String {
+    format!(
+        r#"vrrp_instance VI_1 {{
+    state {state}
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int 1
+    virtual_ipaddress {{
+        {vip}/24
+    }}
+    track_script {{
+        chk_elb
+    }}
+{extra}}}
+"#
+    )
 }
 
 /// Sends SIGUSR2 and returns the statistics file once it has been written.
