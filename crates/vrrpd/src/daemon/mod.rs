@@ -43,7 +43,9 @@ pub type Loader = Box<dyn Fn(bool) -> Result<DaemonSpec> + Send>;
 pub struct Options {
     /// Control socket path; `None` = no control socket.
     pub control_socket: Option<PathBuf>,
+    /// Where SIGUSR1 writes keepalived's data dump.
     pub data_file: PathBuf,
+    /// Where SIGUSR2 writes keepalived's stats dump.
     pub stats_file: PathBuf,
     /// keepalived's JSON dump file (signal JSON).
     pub json_file: PathBuf,
@@ -61,20 +63,28 @@ pub struct Options {
 
 /// Per-instance bookkeeping that the state machine does not keep.
 pub struct InstRt {
+    /// The instance's spec.
     pub spec: InstanceSpec,
+    /// Index of its `Unit` (sync group or lone instance).
     pub unit: usize,
+    /// Index of the instance inside its unit.
     pub member: usize,
+    /// The interface adverts go out on.
     pub ifindex: u32,
     /// The address adverts go out from, once usable.
     pub source: Option<IpAddr>,
+    /// When the current state began.
     pub since: SystemTime,
+    /// Why the current state began.
     pub last_reason: String,
+    /// Counters for the dumps and `show stats`.
     pub stats: dump::InstStats,
     /// Weight-check finding against the last peer priority heard (logged once per change).
     pub weight_warning: Option<(u8, Option<String>)>,
     ip_id: u16,
 }
 
+/// The running daemon: the state machines and every shell around them.
 pub struct Daemon {
     start: Instant,
     nl: Netlink,
