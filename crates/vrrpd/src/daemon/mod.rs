@@ -59,6 +59,8 @@ pub struct Options {
     /// `--takeover-guard`: how long after a takeover segments of unknown connections to the
     /// VIPs are dropped instead of reset (see [`crate::net::guard`]).
     pub takeover_guard: Option<Duration>,
+    /// `-i/--config-id`: names the nftables tables when the config does not.
+    pub config_id: Option<String>,
 }
 
 /// Per-instance bookkeeping that the state machine does not keep.
@@ -112,6 +114,8 @@ pub struct Daemon {
     guard: Option<crate::net::guard::TakeoverGuard>,
     /// `no_accept` rules, installed when a no-accept instance first takes its VIPs.
     firewall: Option<crate::net::nft::NoAcceptFirewall>,
+    /// This daemon's nftables table name (fixed at start; a reload does not rename it).
+    nft_table: String,
     auto_priority: rt_sched::AutoPriority,
 }
 
@@ -132,8 +136,22 @@ impl Daemon {
         let nl = Netlink::connect().context("opening rtnetlink")?;
         let (rx_tx, rx_rx) = mpsc::channel(4096);
         let (ctl_tx, ctl_rx) = mpsc::channel(64);
+        let nft_table = {
+            let conf = spec.conf.as_deref();
+            crate::net::nft::table_name(
+                conf.and_then(|c| c.global_defs.nftables.as_deref()),
+                conf.and_then(|c| c.instance.as_deref()),
+                opts.config_id.as_deref(),
+            )
+        };
         let guard = match opts.takeover_guard {
-            Some(window) => Some(crate::net::guard::TakeoverGuard::install(window).await?),
+            Some(window) => Some(
+                crate::net::guard::TakeoverGuard::install(
+                    window,
+                    crate::net::guard::table_name(&nft_table),
+                )
+                .await?,
+            ),
             None => None,
         };
         let mut d = Daemon {
@@ -157,6 +175,7 @@ impl Daemon {
             control,
             guard,
             firewall: None,
+            nft_table,
             auto_priority: rt_sched::AutoPriority::from_global(
                 &spec
                     .conf
@@ -166,7 +185,12 @@ impl Daemon {
             ),
         };
         // no_accept tables of a run that was killed: its VIPs are gone, so must its rules be.
-        if let Err(e) = crate::net::nft::remove_tables().await {
+        if let Some(e) = crate::net::nft::owned_by_another_daemon(&d.nft_table).await {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "leftover no_accept tables not removed"
+            );
+        } else if let Err(e) = crate::net::nft::remove_tables(&d.nft_table).await {
             tracing::debug!(
                 error = format!("{e:#}"),
                 "no leftover no_accept tables removed"
