@@ -10,6 +10,7 @@ mod failover;
 mod full_disk;
 mod keepalived_weights;
 mod metrics;
+mod nft_tables;
 mod no_accept;
 mod second_daemon;
 mod track_file;
