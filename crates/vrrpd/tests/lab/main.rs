@@ -13,6 +13,7 @@ mod metrics;
 mod nft_tables;
 mod no_accept;
 mod second_daemon;
+mod sync_groups;
 mod track_file;
 mod track_process;
 mod tracking_failover;
