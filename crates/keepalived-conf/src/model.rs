@@ -43,6 +43,8 @@ pub struct Config {
     pub static_routes: Vec<Route>,
     /// `static_rules { }`.
     pub static_rules: Vec<Rule>,
+    /// The top-level `instance NAME`: vrrpd names its nftables tables after it.
+    pub instance: Option<String>,
 }
 
 /// `smtp_server HOST [PORT]`.
@@ -112,6 +114,8 @@ pub struct GlobalDefs {
     pub vrrp_version: u8,
     /// `vrrp_strict`.
     pub vrrp_strict: bool,
+    /// `nftables TABLE`: the name of the no_accept tables; `None` lets vrrpd derive it.
+    pub nftables: Option<String>,
     /// `vrrp_skip_check_adv_addr`.
     pub vrrp_skip_check_adv_addr: bool,
     /// `vrrp_check_unicast_src`.
@@ -201,6 +205,7 @@ impl Default for GlobalDefs {
             default_interface: None,
             vrrp_version: 2,
             vrrp_strict: false,
+            nftables: None,
             vrrp_skip_check_adv_addr: false,
             vrrp_check_unicast_src: false,
             vrrp_garp_master_delay: Duration::from_secs(5),

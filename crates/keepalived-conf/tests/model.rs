@@ -318,3 +318,22 @@ fn a_tracker_block_without_a_name_is_a_missing_parameter() {
         assert_eq!(l.diagnostics[0].keyword, kw);
     }
 }
+
+#[test]
+fn nftables_table_name_and_instance_are_kept_and_a_name_nft_cannot_take_is_an_error() {
+    let inst = "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n priority 100\n virtual_ipaddress {\n 198.18.0.1\n }\n}\n";
+    let c = cfg(&format!(
+        "instance lb-a\nglobal_defs {{\n nftables lb_tables\n}}\n{inst}"
+    ));
+    assert_eq!(c.global_defs.nftables.as_deref(), Some("lb_tables"));
+    assert_eq!(c.instance.as_deref(), Some("lb-a"));
+    let bare = cfg(&format!("global_defs {{\n nftables\n}}\n{inst}"));
+    assert_eq!(bare.global_defs.nftables, None);
+    let l = load(&format!("global_defs {{\n nftables 9bad\n}}\n{inst}"));
+    let d = l
+        .diagnostics
+        .iter()
+        .find(|d| d.message.contains("nftables: table name \"9bad\""))
+        .unwrap_or_else(|| panic!("{:?}", l.diagnostics));
+    assert_eq!(d.severity, Severity::Error, "{d:?}");
+}

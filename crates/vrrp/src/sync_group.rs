@@ -64,20 +64,22 @@ impl SyncGroup {
     /// `Shutdown`, use [`SyncGroup::handle_all`]) and apply the group rules.
     pub fn handle(&mut self, now: Duration, member: usize, event: Event) -> Vec<MemberAction> {
         let mut out = Vec::new();
+        let wanted = self.wanting();
         if let Some(m) = self.members.get_mut(member) {
             out.extend(m.handle(now, event).into_iter().map(|a| (member, a)));
         }
-        self.settle(now, &mut out);
+        self.settle(now, &wanted, &mut out);
         out
     }
 
     /// Deliver `event` to every member, then apply the group rules.
     pub fn handle_all(&mut self, now: Duration, event: Event) -> Vec<MemberAction> {
         let mut out = Vec::new();
+        let wanted = self.wanting();
         for (i, m) in self.members.iter_mut().enumerate() {
             out.extend(m.handle(now, event.clone()).into_iter().map(|a| (i, a)));
         }
-        self.settle(now, &mut out);
+        self.settle(now, &wanted, &mut out);
         out
     }
 
@@ -88,16 +90,33 @@ impl SyncGroup {
         member: usize,
         pkt: &RxPacket<'_>,
     ) -> Result<Vec<MemberAction>, RxError> {
+        let wanted = self.wanting();
         let m = self.members.get_mut(member).ok_or(RxError::UnknownVrid)?;
         let acts = m.handle_packet(now, pkt)?;
         let mut out: Vec<MemberAction> = acts.into_iter().map(|a| (member, a)).collect();
-        self.settle(now, &mut out);
+        self.settle(now, &wanted, &mut out);
         Ok(out)
+    }
+
+    /// Which members wanted MASTER before an event, so the one the event made ready is known.
+    fn wanting(&self) -> Vec<bool> {
+        self.members.iter().map(Instance::wants_master).collect()
+    }
+
+    /// The order members are promoted in: first those whose timer completed the group (they
+    /// did not want MASTER before this event), then the rest in group order, as keepalived
+    /// 2.2.7 moves the member that completes the group first and then syncs the others.
+    fn promotion_order(&self, wanted_before: &[bool]) -> Vec<usize> {
+        let fresh = |i: usize| !wanted_before.get(i).copied().unwrap_or(false);
+        let (mut first, rest): (Vec<usize>, Vec<usize>) =
+            (0..self.members.len()).partition(|&i| fresh(i) && self.members[i].wants_master());
+        first.extend(rest);
+        first
     }
 
     /// Apply the group rules until nothing changes (each rule only moves
     /// members in one direction, so this ends within a few passes).
-    fn settle(&mut self, now: Duration, out: &mut Vec<MemberAction>) {
+    fn settle(&mut self, now: Duration, wanted_before: &[bool], out: &mut Vec<MemberAction>) {
         let mut seen = 0;
         for _ in 0..(4 * self.members.len() + 4) {
             let before = out.len();
@@ -154,7 +173,7 @@ impl SyncGroup {
                 m.state() == State::Master || (m.state() == State::Backup && m.wants_master())
             });
             if any_wants && all_want {
-                for i in 0..self.members.len() {
+                for i in self.promotion_order(wanted_before) {
                     let mut acts = Vec::new();
                     self.members[i].group_promote(now, &self.name, &mut acts);
                     out.extend(acts.into_iter().map(|a| (i, a)));

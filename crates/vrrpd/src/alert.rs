@@ -33,11 +33,13 @@ const RETRY_MAX: Duration = Duration::from_secs(60);
 /// The SMTP settings of `global_defs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmtpSpec {
+    /// SMTP relay host (`smtp_server`).
     pub server: String,
     /// Default 25.
     pub port: u16,
     /// `smtp_helo_name`; `None` uses the host name.
     pub helo_name: Option<String>,
+    /// `smtp_connect_timeout`: a relay that does not answer in time is retried later.
     pub connect_timeout: Duration,
     /// `notification_email_from`.
     pub from: String,
@@ -52,17 +54,24 @@ pub struct SmtpSpec {
 pub struct Alert {
     /// `instance` or `sync group`.
     pub kind: AlertKind,
+    /// The instance or sync group that changed.
     pub name: String,
+    /// State before the transition, as keepalived names it.
     pub old_state: String,
+    /// State after the transition.
     pub new_state: String,
+    /// Priority at the transition, for instances (sync groups have none).
     pub priority: Option<u8>,
     /// Why, e.g. which track script failed.
     pub reason: String,
 }
 
+/// What an alert is about, named in its subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlertKind {
+    /// A `vrrp_instance` (`smtp_alert` on the instance).
     Instance,
+    /// A `vrrp_sync_group` (`smtp_alert` on the group).
     SyncGroup,
 }
 
@@ -78,14 +87,24 @@ impl AlertKind {
 /// Bad SMTP settings, or a mail that was not queued.
 #[derive(Debug, Error)]
 pub enum AlertError {
+    /// An address in `notification_email`/`_from` that is not an e-mail address.
     #[error("invalid e-mail address {address:?}: {error}")]
-    Address { address: String, error: String },
+    Address {
+        /// The address as written.
+        address: String,
+        /// What is wrong with it.
+        error: String,
+    },
+    /// Mail was asked for but nobody is configured to get it.
     #[error("no notification_email recipients")]
     NoRecipients,
+    /// The message could not be assembled (header or body rejected).
     #[error("cannot build mail: {0}")]
     Build(String),
+    /// The bounded queue is full: alerts are dropped rather than blocking the event loop.
     #[error("mail queue full ({0} waiting); alert dropped")]
     QueueFull(usize),
+    /// The mail worker is gone (daemon stopping).
     #[error("mail worker has stopped")]
     Stopped,
 }
@@ -223,6 +242,7 @@ impl AlertQueue {
         }
     }
 
+    /// Counters for `show stats`.
     pub fn stats(&self) -> AlertStats {
         AlertStats {
             queued: self.counters.queued.load(Ordering::Relaxed),

@@ -32,12 +32,15 @@ pub struct Cli {
     /// Print version (keepalived's -v; -V is --dont-release-vrrp there too).
     #[arg(short = 'v', long = "version", action = clap::ArgAction::Version)]
     pub version: Option<bool>,
+    /// The daemon's flags (keepalived's).
     #[command(flatten)]
     pub daemon: DaemonArgs,
+    /// A client subcommand instead of running the daemon.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
+/// vrrpd's own subcommands, beside keepalived's flags.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Send one command to a running vrrpd's control socket and print the answer
@@ -45,6 +48,7 @@ pub enum Command {
     Ctl(CtlArgs),
 }
 
+/// Arguments of `vrrpd ctl`.
 #[derive(Debug, Args)]
 pub struct CtlArgs {
     /// Control socket to talk to (default: the daemon's default, or beside `-p`'s pid file).
@@ -58,6 +62,7 @@ pub struct CtlArgs {
     pub words: Vec<String>,
 }
 
+/// keepalived's command-line flags, so unit files written for keepalived work.
 #[derive(Debug, Clone, Args)]
 pub struct DaemonArgs {
     /// Configuration file (keepalived.conf syntax).
@@ -253,7 +258,9 @@ pub fn keepalived_argv(
 /// line, keepalived's exit status 1) or a warning each, printed at start.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct FlagNotes {
+    /// Why vrrpd refuses to start with these flags, if it does.
     pub refused: Option<String>,
+    /// One line per flag taken with a different meaning, logged at start.
     pub warnings: Vec<String>,
 }
 
@@ -310,14 +317,20 @@ pub fn flag_notes(a: &DaemonArgs) -> FlagNotes {
 /// go beside the pid file so two daemons with different pid files share nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuntimePaths {
+    /// `-p`: the pid file.
     pub pid_file: PathBuf,
+    /// The control socket (`--control-socket`, else beside the pid file).
     pub control_socket: PathBuf,
+    /// keepalived's data dump (SIGUSR1).
     pub data_file: PathBuf,
+    /// keepalived's stats dump (SIGUSR2).
     pub stats_file: PathBuf,
+    /// keepalived's JSON dump (SIGJSON).
     pub json_file: PathBuf,
 }
 
 impl RuntimePaths {
+    /// Resolves every path from the flags, deriving unset ones beside `-p`.
     pub fn from_args(args: &DaemonArgs) -> Self {
         let beside = args.pid_file.as_deref().map(Beside::new);
         let pick = |explicit: &Option<PathBuf>, derived: Option<PathBuf>, default: &str| {

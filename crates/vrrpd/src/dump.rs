@@ -14,38 +14,62 @@ use crate::daemon::InstRt;
 /// Counters the state machine does not keep.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct InstStats {
+    /// Adverts sent.
     pub adverts_sent: u64,
+    /// Adverts received and accepted.
     pub adverts_received: u64,
+    /// Times the instance became MASTER.
     pub became_master: u64,
+    /// Times it left MASTER.
     pub released_master: u64,
+    /// Priority-0 adverts sent.
     pub prio0_sent: u64,
+    /// Priority-0 adverts received.
     pub prio0_received: u64,
+    /// Every state change.
     pub transitions: u64,
 }
 
 /// Everything a dump or a status command shows about one instance.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct InstanceSnapshot {
+    /// The instance's name.
     pub name: String,
+    /// Its sync group, if any.
     pub group: Option<String>,
+    /// The interface adverts go out on.
     pub interface: String,
+    /// The virtual router id.
     pub vrid: u8,
+    /// VRRP version, 2 or 3.
     pub version: u8,
+    /// State, as keepalived spells it.
     pub state: &'static str,
+    /// The configured `priority`.
     pub base_priority: u8,
+    /// The advertised priority.
     pub effective_priority: u8,
+    /// `advert_int` in milliseconds.
     pub advert_interval_ms: u128,
+    /// The master last heard and its priority.
     pub master: Option<(IpAddr, u8)>,
+    /// The address adverts go out from.
     pub source: Option<IpAddr>,
+    /// The virtual addresses.
     pub vips: Vec<String>,
+    /// When the current state began (Unix seconds).
     pub since_unix: u64,
+    /// Why the current state began.
     pub last_reason: String,
+    /// Advert and transition counters.
     pub stats: InstStats,
+    /// Why received adverts were dropped, per reason.
     #[serde(skip)]
     pub counters: RxCounters,
 }
 
 impl InstanceSnapshot {
+    /// Collects one instance's dump from its runtime and state machine.
     pub fn new(rt: &InstRt, inst: &Instance, group: Option<&str>) -> Self {
         let cfg = inst.config();
         InstanceSnapshot {

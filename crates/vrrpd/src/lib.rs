@@ -7,7 +7,7 @@
 //! exits: the binary does (its `exit.rs` decides every exit status).
 
 #![deny(unsafe_code)]
-#![warn(unreachable_pub)]
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod alert;
 pub mod cli;

@@ -239,6 +239,7 @@ fn run_daemon(args: &DaemonArgs) -> Result<()> {
         dont_release: args.dont_release,
         control_group,
         takeover_guard: Some(vrrpd::conf::seconds(args.takeover_guard)).filter(|d| !d.is_zero()),
+        config_id: args.config_id.clone(),
     };
     let metrics = (args.metrics_listen, paths.control_socket.clone());
     let result = rt.block_on(async move {

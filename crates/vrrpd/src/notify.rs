@@ -29,11 +29,14 @@ pub const DEFAULT_QUEUE: usize = 64;
 /// Whether the notified object is an instance or a sync group (the generic script's `$1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
+    /// A `vrrp_instance`.
     Instance,
+    /// A `vrrp_sync_group`.
     Group,
 }
 
 impl Target {
+    /// The word scripts and FIFOs see.
     pub fn as_str(self) -> &'static str {
         match self {
             Target::Instance => "INSTANCE",
@@ -45,16 +48,22 @@ impl Target {
 /// The state a transition enters (the generic script's `$3`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotifyState {
+    /// Became MASTER.
     Master,
+    /// Became BACKUP.
     Backup,
+    /// Entered FAULT.
     Fault,
+    /// The daemon is stopping (`notify_stop`).
     Stop,
+    /// Removed by a reload (`notify_deleted`).
     Deleted,
     /// A MASTER heard a lower-priority advert (`notify_master_rx_lower_pri`; no generic run).
     MasterRxLowerPri,
 }
 
 impl NotifyState {
+    /// The word scripts and FIFOs see.
     pub fn as_str(self) -> &'static str {
         match self {
             NotifyState::Master => "MASTER",
@@ -70,11 +79,14 @@ impl NotifyState {
 /// `notify_* CMD [user [group]]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyScript {
+    /// The command line, as written in the config.
     pub command: String,
+    /// `user USER [GROUP]` to run it as.
     pub user: Option<(String, Option<String>)>,
 }
 
 impl NotifyScript {
+    /// A script run as the default user.
     pub fn new(command: impl Into<String>) -> Self {
         NotifyScript {
             command: command.into(),
@@ -86,15 +98,25 @@ impl NotifyScript {
 /// The notify configuration of one instance or sync group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifySpec {
+    /// Whether these are an instance's or a group's scripts.
     pub target: Target,
+    /// The instance or group name passed to the scripts.
     pub name: String,
+    /// `notify_master`.
     pub master: Option<NotifyScript>,
+    /// `notify_backup`.
     pub backup: Option<NotifyScript>,
+    /// `notify_fault`.
     pub fault: Option<NotifyScript>,
+    /// `notify_stop`.
     pub stop: Option<NotifyScript>,
+    /// `notify_deleted`.
     pub deleted: Option<NotifyScript>,
+    /// `notify`: the generic script, given type, name, state and priority.
     pub generic: Option<NotifyScript>,
+    /// `notify_master_rx_lower_pri`.
     pub master_rx_lower_pri: Option<NotifyScript>,
+    /// How long a script may run before it is killed.
     pub timeout: Duration,
 }
 
@@ -115,6 +137,7 @@ impl NotifySpec {
         }
     }
 
+    /// Whether no script is configured at all.
     pub fn is_empty(&self) -> bool {
         self.master.is_none()
             && self.backup.is_none()
@@ -129,18 +152,25 @@ impl NotifySpec {
 /// Why notify scripts could not be set up or a transition was not queued.
 #[derive(Debug, Error)]
 pub enum NotifyError {
+    /// A command that cannot be started.
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// The script's user or group does not exist.
     #[error("notify script for {name}: {source}")]
     User {
+        /// The instance or group name.
         name: String,
+        /// The lookup failure.
         #[source]
         source: RunAsError,
     },
+    /// `enable_script_security` refused the script.
     #[error(transparent)]
     Unsafe(#[from] UnsafeScript),
+    /// The queue of this instance or group is full.
     #[error("notify queue of {0} is full; dropping the notification")]
     QueueFull(String),
+    /// The worker of this instance or group is gone.
     #[error("notify worker of {0} has stopped")]
     Stopped(String),
 }

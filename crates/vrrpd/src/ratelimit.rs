@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::time::{Duration, Instant};
 
+/// Lets one log line per key through per window, counting the rest, so a flood of bad packets cannot flood the log.
 pub struct RateLimiter<K> {
     window: Duration,
     seen: HashMap<K, (Instant, u64)>,
@@ -13,11 +14,17 @@ pub struct RateLimiter<K> {
 /// Whether to log now, and how many occurrences were suppressed since the last line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    Log { suppressed: u64 },
+    /// Log now.
+    Log {
+        /// Occurrences not logged since the last line.
+        suppressed: u64,
+    },
+    /// Stay quiet; the occurrence is counted.
     Suppress,
 }
 
 impl<K: Hash + Eq> RateLimiter<K> {
+    /// A limiter allowing one line per key per `window`.
     pub fn new(window: Duration) -> Self {
         RateLimiter {
             window,
@@ -25,6 +32,7 @@ impl<K: Hash + Eq> RateLimiter<K> {
         }
     }
 
+    /// Whether an occurrence of `key` at `now` is logged.
     pub fn check(&mut self, key: K, now: Instant) -> Verdict {
         match self.seen.get_mut(&key) {
             None => {

@@ -58,7 +58,9 @@ impl TrackerId {
 /// Everything one daemon runs.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DaemonSpec {
+    /// Every `vrrp_instance`.
     pub instances: Vec<InstanceSpec>,
+    /// Every `vrrp_sync_group`.
     pub groups: Vec<GroupSpec>,
     /// Pause between two gratuitous ARPs on one interface (`vrrp_garp_interval`).
     pub garp_interval: Duration,
@@ -91,14 +93,18 @@ impl std::fmt::Display for DownInstance {
 /// The static addresses, routes and rules (removed at stop, as keepalived does).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StaticSpec {
+    /// `static_ipaddress`.
     pub addresses: Vec<Vip>,
+    /// `static_routes`.
     pub routes: Vec<RouteSpec>,
+    /// `static_rules`.
     pub rules: Vec<RuleSpec>,
 }
 
 /// One `vrrp_instance`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstanceSpec {
+    /// The instance's name.
     pub name: String,
     /// Interface adverts go out on.
     pub interface: String,
@@ -156,27 +162,36 @@ impl InstanceSpec {
 /// One `vrrp_sync_group`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupSpec {
+    /// The group's name.
     pub name: String,
+    /// The member instances, in config order.
     pub members: Vec<String>,
 }
 
 /// A virtual address as keepalived's `virtual_ipaddress` line describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Vip {
+    /// The address.
     pub addr: IpAddr,
+    /// Its prefix length (`/32` or `/128` when not written).
     pub prefix_len: u8,
     /// Interface the address goes on.
     pub ifname: String,
+    /// `brd`.
     pub broadcast: Broadcast,
     /// `RT_SCOPE_*` value; None = universe (global).
     pub scope: Option<u8>,
+    /// `label`.
     pub label: Option<String>,
     /// `peer ADDR`: the address of the other end of a point-to-point link.
     pub peer: Option<IpAddr>,
     /// `noprefixroute`, `home`, `nodad`, `mngtmpaddr`: the kernel's address flags.
     pub noprefixroute: bool,
+    /// `home`: the address is the home address (Mobile IPv6).
     pub home: bool,
+    /// `nodad`: skip duplicate address detection.
     pub nodad: bool,
+    /// `mngtmpaddr`: use as a template for temporary addresses.
     pub mngtmpaddr: bool,
     /// `preferred_lft` in seconds (IPv6 only, as keepalived applies it; forever = u32::MAX).
     pub preferred_lft: Option<u32>,
@@ -185,9 +200,11 @@ pub struct Vip {
 /// keepalived's `brd ADDR|+|-`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum Broadcast {
+    /// No broadcast address.
     None,
     /// `brd +`: host part all ones.
     Derived,
+    /// `brd ADDR`.
     Addr(Ipv4Addr),
 }
 
@@ -195,12 +212,19 @@ pub enum Broadcast {
 /// [src ADDR] [table N] [metric N]`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RouteSpec {
+    /// The destination.
     pub dst: IpAddr,
+    /// Its prefix length.
     pub prefix_len: u8,
+    /// `via`: the gateway.
     pub via: Option<IpAddr>,
+    /// `dev`: the outgoing interface.
     pub dev: Option<String>,
+    /// `src`: the preferred source address.
     pub src: Option<IpAddr>,
+    /// `table` (254, main, when not written).
     pub table: u32,
+    /// `metric`.
     pub metric: Option<u32>,
     /// `blackhole`, `unreachable` or `prohibit` instead of a unicast route.
     pub kind: RouteKind,
@@ -211,17 +235,24 @@ pub struct RouteSpec {
 /// One path of a multipath route.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct NexthopSpec {
+    /// `via`: this path's gateway.
     pub via: Option<IpAddr>,
+    /// `dev`: this path's interface.
     pub dev: Option<String>,
     /// 1..=256 as written.
     pub weight: u16,
 }
 
+/// The route type written before `to`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum RouteKind {
+    /// An ordinary route.
     Unicast,
+    /// `blackhole`: drop silently.
     Blackhole,
+    /// `unreachable`: drop with host unreachable.
     Unreachable,
+    /// `prohibit`: drop with administratively prohibited.
     Prohibit,
 }
 
@@ -239,9 +270,13 @@ pub fn table_number(name: &str) -> Option<u32> {
 /// [table N] [preference N]` (lookup in `table`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RuleSpec {
+    /// `from PREFIX`.
     pub from: Option<(IpAddr, u8)>,
+    /// `to PREFIX`.
     pub to: Option<(IpAddr, u8)>,
+    /// The table looked up.
     pub table: u32,
+    /// `preference`.
     pub priority: Option<u32>,
 }
 

@@ -70,9 +70,9 @@ impl FifoTap {
 }
 
 /// The configuration, with `dir` the node directory as the daemon sees it. Sync group G's
-/// first member in the file (VI_3) is also the one whose down timer expires last: keepalived
-/// moves a group to MASTER when its last member's timer expires, vrrpd at the first, so with
-/// this order both write the same lines (the group's timing itself is not what this compares).
+/// first member in the file (VI_3) is also the one whose down timer expires last: both daemons
+/// move a group to MASTER when its last member's timer expires, that member first, so this
+/// order does not depend on timer jitter (the group's timing is `lab::sync_groups`'s subject).
 fn conf(dir: &str, with_removed: bool) -> String {
     let mut s = format!(
         "global_defs {{\n    router_id lab\n    vrrp_garp_master_delay 0\n\

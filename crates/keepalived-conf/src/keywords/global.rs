@@ -61,7 +61,9 @@ pub(crate) const ROOT: &[(&str, Status)] = &[
     ("namespace_with_ipsets", n("no ipsets are maintained")),
     (
         "instance",
-        n("nothing: vrrpd keeps its own file names (its `-p` pid file and control socket)"),
+        n(
+            "only vrrpd's nftables tables are named after it (`vrrpd_NAME`, so two daemons in one namespace keep their own); pid file and control socket keep vrrpd's names (`-p`)",
+        ),
     ),
     (
         "use_pid_dir",
@@ -233,7 +235,10 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
         n("gratuitous ARPs go only to each instance's own interface"),
     ),
     ("vrrp_iptables", n(FIREWALL)),
-    ("nftables", n(FIREWALL)),
+    (
+        "nftables",
+        h("two_daemons_in_one_namespace_keep_their_own_nftables_tables"),
+    ),
     ("nftables_priority", n(FIREWALL)),
     ("nftables_counters", n(FIREWALL)),
     ("nftables_ifindex", n(FIREWALL)),

@@ -77,7 +77,11 @@ fn fifo(p: &mut Parser<'_>, l: &Line) -> Option<NotifyFifo> {
 /// One line of `global_defs`: each group of keywords has its handler.
 pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
     p.keyword_status(Block::GlobalDefs, l);
-    let handled = mail(p, l)? || scripts(p, l)? || protocol(p, l)? || garp_and_adverts(p, l)?;
+    let handled = mail(p, l)?
+        || scripts(p, l)?
+        || protocol(p, l)?
+        || garp_and_adverts(p, l)?
+        || firewall(p, l);
     if !handled {
         p.other_keyword(Block::GlobalDefs, l);
     }
@@ -415,4 +419,37 @@ fn garp_and_adverts<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<bool> {
         _ => return Ok(false),
     }
     Ok(true)
+}
+
+/// `nftables [TABLE]`: the table name is checked here, so nft never sees a name it would
+/// have to quote.
+fn firewall(p: &mut Parser<'_>, l: &Line) -> bool {
+    if l.words[0].text != "nftables" {
+        return false;
+    }
+    if let Some(w) = l.words.get(1) {
+        if is_nft_identifier(&w.text) {
+            p.draft.config.global_defs.nftables = Some(w.text.clone());
+        } else {
+            p.error(
+                l,
+                1,
+                format!(
+                    "nftables: table name {:?} is not one nft takes: a letter or _ first, then letters, digits, _ - . / (at most 64)",
+                    w.text
+                ),
+            );
+        }
+    }
+    true
+}
+
+/// A table name nft takes unquoted, short enough to carry a `_guard` suffix.
+fn is_nft_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c))
+        && name.len() <= 64
 }

@@ -356,6 +356,11 @@ impl<'a> Parser<'a> {
                         }
                     }
                 }
+                "instance" => {
+                    if let Some(w) = self.soft_arg(l, 1, "instance: name missing") {
+                        self.draft.config.instance = Some(w.text.clone());
+                    }
+                }
                 _ => self.other_keyword(Block::Root, l),
             }
         }

@@ -16,13 +16,18 @@ pub const MAX_ANSWER: usize = 16 * 1024 * 1024;
 /// Why `vrrpd ctl` could not get an answer.
 #[derive(Debug, Error)]
 pub enum CtlError {
+    /// The command words do not parse.
     #[error("{0}")]
     Usage(#[from] ParseError),
+    /// The socket could not be reached or answered badly.
     #[error("{0}")]
     Socket(#[from] ctl_socket::ClientError),
+    /// The answer could not be written out.
     #[error("writing the answer of {path}: {source}")]
     Output {
+        /// Where the answer was going.
         path: PathBuf,
+        /// The write error.
         #[source]
         source: std::io::Error,
     },

@@ -10,31 +10,49 @@ pub const MAX_NAME_LEN: usize = 128;
 /// What a report is rendered as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// Human-readable text.
     Text,
+    /// One JSON document, for scripts.
     Json,
 }
 
 /// A parsed control command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
+    /// List the commands.
     Help,
+    /// Every instance and group with its state and trackers.
     ShowStatus(Format),
+    /// Counters of adverts, transitions, scripts, control and mail.
     ShowStats(Format),
+    /// The running config as vrrpd understood it.
     ShowConfig(Format),
+    /// Reload the config file, as SIGHUP does.
     Reload,
+    /// Enter or leave maintenance (every instance gives up MASTER).
     SetMaintenance(bool),
-    Track { name: String, up: bool },
+    /// Push a tracker's state (e.g. elb-proxy's drain) without waiting for its next run.
+    Track {
+        /// The tracker's name.
+        name: String,
+        /// Its new state.
+        up: bool,
+    },
 }
 
 /// Why a line is not a command. Messages quote at most a short, escaped part of the input.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ParseError {
+    /// Nothing but blanks.
     #[error("empty command; try 'help'")]
     Empty,
+    /// A first word no command starts with.
     #[error("unknown command '{0}'; try 'help'")]
     Unknown(String),
+    /// A known command with wrong arguments; the text is its usage.
     #[error("usage: {0}")]
     Usage(&'static str),
+    /// A tracker name with characters a config name cannot have.
     #[error("invalid tracker name '{0}'")]
     InvalidName(String),
 }

@@ -10,10 +10,13 @@ use serde::Serialize;
 /// `show status`: the whole daemon.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct StatusReport {
+    /// `router_id`, or the host name.
     pub router_id: String,
     /// `set maintenance on` is in force.
     pub maintenance: bool,
+    /// One entry per `vrrp_instance`, in config order.
     pub instances: Vec<InstanceStatus>,
+    /// One entry per `vrrp_sync_group`.
     pub sync_groups: Vec<GroupStatus>,
     /// Instances of the file that are not running (`--start-partial`), each with why.
     pub down: Vec<crate::spec::DownInstance>,
@@ -22,21 +25,29 @@ pub struct StatusReport {
 /// One `vrrp_instance`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct InstanceStatus {
+    /// The instance's name.
     pub name: String,
+    /// The interface adverts go out on.
     pub interface: String,
+    /// The virtual router id.
     pub vrid: u8,
     /// `INIT`, `BACKUP`, `MASTER`, `FAULT` or `STOP`.
     pub state: String,
+    /// The configured `priority`.
     pub base_priority: u8,
+    /// The priority after trackers' weights: what is advertised.
     pub effective_priority: u8,
     /// The current master's address as learnt from adverts (ours when MASTER).
     pub master_address: Option<IpAddr>,
     /// The master's advertised priority, when known.
     pub master_priority: Option<u8>,
+    /// The virtual addresses, as `ADDR/LEN dev IF`.
     pub vips: Vec<String>,
     /// When the current state was entered, milliseconds since the Unix epoch.
     pub since_unix_ms: u64,
+    /// Why the last state change happened.
     pub last_transition_reason: String,
+    /// Every tracker the instance follows.
     pub trackers: Vec<TrackerStatus>,
     /// Weight-check findings and other configuration warnings for this instance.
     pub warnings: Vec<String>,
@@ -46,20 +57,29 @@ pub struct InstanceStatus {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TrackerKind {
+    /// A `vrrp_script`.
     #[default]
     Script,
+    /// A `vrrp_track_file`.
     File,
+    /// A `track_interface`.
     Interface,
+    /// A `vrrp_track_process`.
     Process,
 }
 
 /// One tracker as an instance uses it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TrackerStatus {
+    /// The tracker's name (or interface name).
     pub name: String,
+    /// What sort of tracker it is.
     pub kind: TrackerKind,
+    /// Whether it currently passes.
     pub up: bool,
+    /// Its weight for this instance (0: a failure means FAULT).
     pub weight: i64,
+    /// `weight ... reverse`: the weight applies while it passes.
     pub reverse: bool,
     /// For `track_file`: the value read.
     pub value: Option<i64>,
@@ -72,30 +92,45 @@ pub struct TrackerStatus {
 /// One `vrrp_sync_group`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct GroupStatus {
+    /// The group's name.
     pub name: String,
+    /// The group's state (its members share it).
     pub state: String,
+    /// Names of the member instances.
     pub members: Vec<String>,
 }
 
 /// `show stats`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct StatsReport {
+    /// Per-instance advert and transition counters.
     pub instances: Vec<InstanceStats>,
+    /// Per-script run counters.
     pub scripts: Vec<ScriptStats>,
+    /// Control socket counters.
     pub control: ControlStats,
+    /// Mail counters.
     pub alerts: AlertStats,
 }
 
 /// Per-instance counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct InstanceStats {
+    /// The instance's name.
     pub name: String,
+    /// Adverts sent.
     pub adverts_sent: u64,
+    /// Adverts received and accepted.
     pub adverts_received: u64,
+    /// Priority-0 adverts sent (this node releasing MASTER).
     pub priority_zero_sent: u64,
+    /// Priority-0 adverts received (the master releasing).
     pub priority_zero_received: u64,
+    /// Times this instance became MASTER.
     pub became_master: u64,
+    /// Times it left MASTER.
     pub released_master: u64,
+    /// Every state change.
     pub transitions: u64,
     /// Receive errors by reason (`bad_checksum`, `bad_ttl`, `auth_failure`, ...).
     pub receive_errors: BTreeMap<String, u64>,
@@ -104,28 +139,41 @@ pub struct InstanceStats {
 /// Per-script run counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ScriptStats {
+    /// The script's name.
     pub name: String,
+    /// Runs started.
     pub runs: u64,
+    /// Runs that exited non-zero or by a signal.
     pub failures: u64,
+    /// Runs killed at their timeout.
     pub timeouts: u64,
+    /// Runs not started because the previous one was still running.
     pub skipped: u64,
 }
 
 /// Control socket counters (filled by the server itself).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ControlStats {
+    /// Connections accepted.
     pub connections: u64,
+    /// Connections refused because the server was at its limit.
     pub rejected_busy: u64,
+    /// Lines that were not a command.
     pub bad_requests: u64,
+    /// Connections closed for being too slow.
     pub timeouts: u64,
 }
 
 /// Mail alert counters (from [`crate::alert::AlertQueue::stats`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct AlertStats {
+    /// Alerts queued.
     pub queued: u64,
+    /// Alerts the relay accepted.
     pub sent: u64,
+    /// Alerts dropped because the queue was full.
     pub dropped_queue_full: u64,
+    /// Delivery attempts that failed (each is retried).
     pub failed_attempts: u64,
     /// Mails the server refused permanently (5xx); dropped, not retried.
     pub rejected: u64,

@@ -18,7 +18,9 @@ use super::report::{
 /// `show config`: the daemon renders its own configuration.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConfigDump {
+    /// The answer to the text form.
     pub text: String,
+    /// The answer to the `json` form.
     pub json: serde_json::Value,
 }
 
@@ -26,11 +28,17 @@ pub struct ConfigDump {
 /// its event loop and await the answer; each call is bounded by
 /// [`ControlLimits::handler_timeout`]. Error strings become `error: ...` answers.
 pub trait ControlHandler: Send + Sync + 'static {
+    /// Answers `show status`.
     fn status(&self) -> impl Future<Output = StatusReport> + Send;
+    /// Answers `show stats`.
     fn stats(&self) -> impl Future<Output = StatsReport> + Send;
+    /// Answers `show config`.
     fn config(&self) -> impl Future<Output = ConfigDump> + Send;
+    /// Reloads the config; the text is the answer or the reason it failed.
     fn reload(&self) -> impl Future<Output = Result<String, String>> + Send;
+    /// Enters (`on`) or leaves maintenance.
     fn set_maintenance(&self, on: bool) -> impl Future<Output = Result<String, String>> + Send;
+    /// Pushes tracker `name` up or down.
     fn track(&self, name: &str, up: bool) -> impl Future<Output = Result<String, String>> + Send;
 }
 
@@ -66,6 +74,7 @@ pub fn bind_for_group(
 }
 
 impl ControlSocket {
+    /// Where the socket is bound.
     pub fn path(&self) -> &Path {
         self.server.path()
     }

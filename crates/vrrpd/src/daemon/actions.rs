@@ -238,7 +238,7 @@ impl Daemon {
             if !add {
                 return;
             }
-            match crate::net::nft::NoAcceptFirewall::install().await {
+            match crate::net::nft::NoAcceptFirewall::install(&self.nft_table).await {
                 Ok(fw) => self.firewall = Some(fw),
                 Err(e) => {
                     tracing::error!(instance = %rt.spec.name, error = format!("{e:#}"), "no_accept: rules not installed; the VIPs accept traffic");

@@ -14,9 +14,13 @@ use crate::net::rawsock::{RecvMeta, VrrpSocket};
 
 /// A datagram read by a socket reader task.
 pub struct Received {
+    /// The interface it arrived on.
     pub ifindex: u32,
+    /// Whether it came from the IPv6 socket.
     pub v6: bool,
+    /// The VRRP packet (IPv4 header included for IPv4).
     pub bytes: Vec<u8>,
+    /// TTL/hop limit and addresses the checks need.
     pub meta: RecvMeta,
 }
 

@@ -43,7 +43,9 @@ pub type Loader = Box<dyn Fn(bool) -> Result<DaemonSpec> + Send>;
 pub struct Options {
     /// Control socket path; `None` = no control socket.
     pub control_socket: Option<PathBuf>,
+    /// Where SIGUSR1 writes keepalived's data dump.
     pub data_file: PathBuf,
+    /// Where SIGUSR2 writes keepalived's stats dump.
     pub stats_file: PathBuf,
     /// keepalived's JSON dump file (signal JSON).
     pub json_file: PathBuf,
@@ -57,24 +59,34 @@ pub struct Options {
     /// `--takeover-guard`: how long after a takeover segments of unknown connections to the
     /// VIPs are dropped instead of reset (see [`crate::net::guard`]).
     pub takeover_guard: Option<Duration>,
+    /// `-i/--config-id`: names the nftables tables when the config does not.
+    pub config_id: Option<String>,
 }
 
 /// Per-instance bookkeeping that the state machine does not keep.
 pub struct InstRt {
+    /// The instance's spec.
     pub spec: InstanceSpec,
+    /// Index of its `Unit` (sync group or lone instance).
     pub unit: usize,
+    /// Index of the instance inside its unit.
     pub member: usize,
+    /// The interface adverts go out on.
     pub ifindex: u32,
     /// The address adverts go out from, once usable.
     pub source: Option<IpAddr>,
+    /// When the current state began.
     pub since: SystemTime,
+    /// Why the current state began.
     pub last_reason: String,
+    /// Counters for the dumps and `show stats`.
     pub stats: dump::InstStats,
     /// Weight-check finding against the last peer priority heard (logged once per change).
     pub weight_warning: Option<(u8, Option<String>)>,
     ip_id: u16,
 }
 
+/// The running daemon: the state machines and every shell around them.
 pub struct Daemon {
     start: Instant,
     nl: Netlink,
@@ -102,6 +114,8 @@ pub struct Daemon {
     guard: Option<crate::net::guard::TakeoverGuard>,
     /// `no_accept` rules, installed when a no-accept instance first takes its VIPs.
     firewall: Option<crate::net::nft::NoAcceptFirewall>,
+    /// This daemon's nftables table name (fixed at start; a reload does not rename it).
+    nft_table: String,
     auto_priority: rt_sched::AutoPriority,
 }
 
@@ -122,8 +136,22 @@ impl Daemon {
         let nl = Netlink::connect().context("opening rtnetlink")?;
         let (rx_tx, rx_rx) = mpsc::channel(4096);
         let (ctl_tx, ctl_rx) = mpsc::channel(64);
+        let nft_table = {
+            let conf = spec.conf.as_deref();
+            crate::net::nft::table_name(
+                conf.and_then(|c| c.global_defs.nftables.as_deref()),
+                conf.and_then(|c| c.instance.as_deref()),
+                opts.config_id.as_deref(),
+            )
+        };
         let guard = match opts.takeover_guard {
-            Some(window) => Some(crate::net::guard::TakeoverGuard::install(window).await?),
+            Some(window) => Some(
+                crate::net::guard::TakeoverGuard::install(
+                    window,
+                    crate::net::guard::table_name(&nft_table),
+                )
+                .await?,
+            ),
             None => None,
         };
         let mut d = Daemon {
@@ -147,6 +175,7 @@ impl Daemon {
             control,
             guard,
             firewall: None,
+            nft_table,
             auto_priority: rt_sched::AutoPriority::from_global(
                 &spec
                     .conf
@@ -156,7 +185,12 @@ impl Daemon {
             ),
         };
         // no_accept tables of a run that was killed: its VIPs are gone, so must its rules be.
-        if let Err(e) = crate::net::nft::remove_tables().await {
+        if let Some(e) = crate::net::nft::owned_by_another_daemon(&d.nft_table).await {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "leftover no_accept tables not removed"
+            );
+        } else if let Err(e) = crate::net::nft::remove_tables(&d.nft_table).await {
             tracing::debug!(
                 error = format!("{e:#}"),
                 "no leftover no_accept tables removed"

@@ -55,6 +55,7 @@ pub struct Announcer {
 }
 
 impl Announcer {
+    /// A sender for interface `ifname`, announcing `mac`.
     pub fn new(ifname: &str, ifindex: u32, mac: [u8; 6]) -> Self {
         Announcer {
             ifindex,
@@ -64,6 +65,7 @@ impl Announcer {
         }
     }
 
+    /// Sends one gratuitous ARP for `vip`.
     pub fn send_garp(&self, vip: Ipv4Addr) -> io::Result<()> {
         let sock = self
             .arp
@@ -75,6 +77,7 @@ impl Announcer {
         Ok(())
     }
 
+    /// Sends one unsolicited neighbour advertisement for `vip`.
     pub fn send_na(&self, vip: Ipv6Addr) -> io::Result<()> {
         let sock = self
             .icmp6

@@ -8,25 +8,28 @@
 //! local socket (a new connection's SYN, and every segment of a connection this host owns,
 //! pass untouched). The old master keeps its VIPs for `--release-delay`, so its replies
 //! still reach the client directly and the exchange completes; a stale connection still gets
-//! its RST once the window is over. It is an nftables table (`inet vrrpd_guard`): two sets
+//! its RST once the window is over. It is an nftables table (`inet vrrpd_guard`, or `<tables>_guard` beside named no_accept tables): two sets
 //! of VIPs whose elements expire by themselves, and a chain using the kernel's socket lookup
 //! (nft's `socket` expression). vrrpd drives it with the `nft` program.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::nft::nft;
+use super::nft::{live_owner, nft, owned_elsewhere};
 use anyhow::{Context, Result};
 
-/// The nftables table vrrpd owns.
-pub const TABLE: &str = "vrrpd_guard";
+/// The guard's table for a daemon whose no_accept tables are named `base`.
+pub fn table_name(base: &str) -> String {
+    format!("{base}_guard")
+}
 
-/// The table, its sets and its rules, replacing any earlier copy (a daemon that crashed).
-pub fn ruleset() -> String {
+/// The table `t`, its sets and its rules, replacing any earlier copy (a daemon that crashed).
+pub fn ruleset(t: &str, owner: u32) -> String {
     format!(
-        "table inet {TABLE}\n\
-         delete table inet {TABLE}\n\
-         table inet {TABLE} {{\n\
+        "table inet {t}\n\
+         delete table inet {t}\n\
+         table inet {t} {{\n\
+         \x20 comment \"vrrpd pid {owner}\"\n\
          \x20 set v4 {{ type ipv4_addr; flags timeout; }}\n\
          \x20 set v6 {{ type ipv6_addr; flags timeout; }}\n\
          \x20 chain prerouting {{\n\
@@ -57,15 +60,15 @@ pub fn ruleset() -> String {
 /// with its own timeout, so re-arming restarts it. `delete element` fails for an address not
 /// in the set, so each address is first added without a timeout (a no-op when present) and
 /// the batch always applies.
-pub fn arm_commands(vips: &[IpAddr], window: Duration) -> String {
+pub fn arm_commands(t: &str, vips: &[IpAddr], window: Duration) -> String {
     let ms = window.as_millis().max(1);
     vips.iter()
         .map(|ip| {
             let set = if ip.is_ipv4() { "v4" } else { "v6" };
             format!(
-                "add element inet {TABLE} {set} {{ {ip} }}\n\
-                 delete element inet {TABLE} {set} {{ {ip} }}\n\
-                 add element inet {TABLE} {set} {{ {ip} timeout {ms}ms }}\n"
+                "add element inet {t} {set} {{ {ip} }}\n\
+                 delete element inet {t} {set} {{ {ip} }}\n\
+                 add element inet {t} {set} {{ {ip} timeout {ms}ms }}\n"
             )
         })
         .collect()
@@ -75,16 +78,23 @@ pub fn arm_commands(vips: &[IpAddr], window: Duration) -> String {
 #[derive(Debug, Clone)]
 pub struct TakeoverGuard {
     window: Duration,
+    table: String,
 }
 
 impl TakeoverGuard {
     /// Installs the table. Fails with nft's own message when nftables or the kernel's socket
     /// lookup is missing, so an operator who asked for the guard learns it at start.
-    pub async fn install(window: Duration) -> Result<Self> {
-        nft(&ruleset())
+    /// Another running vrrpd's guard table of the same name is left alone (an error).
+    pub async fn install(window: Duration, table: String) -> Result<Self> {
+        if let Some(pid) = live_owner("inet", &table).await {
+            return Err(owned_elsewhere("inet", &table, pid));
+        }
+        nft(&ruleset(&table, std::process::id()))
             .await
-            .context("installing the takeover guard (nftables table inet vrrpd_guard)")?;
-        Ok(Self { window })
+            .with_context(|| {
+                format!("installing the takeover guard (nftables table inet {table})")
+            })?;
+        Ok(Self { window, table })
     }
 
     /// Guards `vips` for the window, starting now. Called before the VIPs are added and
@@ -93,12 +103,12 @@ impl TakeoverGuard {
         if vips.is_empty() {
             return Ok(());
         }
-        nft(&arm_commands(vips, self.window)).await
+        nft(&arm_commands(&self.table, vips, self.window)).await
     }
 
     /// Removes the table (on exit).
     pub async fn remove(&self) -> Result<()> {
-        nft(&format!("delete table inet {TABLE}\n")).await
+        nft(&format!("delete table inet {}\n", self.table)).await
     }
 }
 
@@ -108,7 +118,7 @@ mod tests {
 
     #[test]
     fn ruleset_replaces_an_earlier_table_and_lets_syns_through() {
-        let r = ruleset();
+        let r = ruleset("vrrpd_guard", 7);
         assert!(r.starts_with("table inet vrrpd_guard\ndelete table inet vrrpd_guard\n"));
         assert!(r.contains("tcp flags & (syn | ack) == syn return"));
         assert!(r.trim_end().ends_with('}'));
@@ -120,7 +130,7 @@ mod tests {
             "198.18.0.100".parse().unwrap(),
             "2001:2::100".parse().unwrap(),
         ];
-        let cmds = arm_commands(&vips, Duration::from_millis(1500));
+        let cmds = arm_commands("vrrpd_guard", &vips, Duration::from_millis(1500));
         assert!(cmds.contains("add element inet vrrpd_guard v4 { 198.18.0.100 timeout 1500ms }"));
         assert!(cmds.contains("add element inet vrrpd_guard v6 { 2001:2::100 timeout 1500ms }"));
         assert!(cmds.contains("delete element inet vrrpd_guard v4 { 198.18.0.100 }"));

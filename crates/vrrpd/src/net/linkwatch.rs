@@ -19,9 +19,17 @@ pub enum NetEvent {
     /// A link changed (or was reported); `usable` = up with carrier.
     Link(LinkInfo),
     /// A link disappeared.
-    LinkGone { index: u32, name: Option<String> },
+    LinkGone {
+        /// Its interface index.
+        index: u32,
+        /// Its name, when the kernel said.
+        name: Option<String>,
+    },
     /// Some address on interface `index` was added, changed or removed.
-    AddressesChanged { index: u32 },
+    AddressesChanged {
+        /// The interface index.
+        index: u32,
+    },
 }
 
 /// Subscribes to link and address events and forwards them on the returned channel until the

@@ -17,10 +17,13 @@ use crate::spec::{Broadcast, RouteKind, RouteSpec, RuleSpec, Vip};
 /// What went wrong talking to the kernel.
 #[derive(Debug, thiserror::Error)]
 pub enum NetlinkError {
+    /// The kernel refused a request.
     #[error("netlink: {0}")]
     Netlink(#[from] rtnetlink::Error),
+    /// The netlink socket failed.
     #[error("netlink socket: {0}")]
     Io(#[from] std::io::Error),
+    /// No interface has this name.
     #[error("interface {0} not found")]
     NoSuchInterface(String),
 }
@@ -28,14 +31,18 @@ pub enum NetlinkError {
 /// State of one link, as far as VRRP cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkInfo {
+    /// The kernel's interface index.
     pub index: u32,
+    /// The interface name.
     pub name: String,
+    /// Its MAC address, when it has one.
     pub mac: Option<[u8; 6]>,
     /// Administratively up and with carrier (`IFF_UP` and `IFF_RUNNING`).
     pub usable: bool,
 }
 
 impl LinkInfo {
+    /// Reads a link message; `None` when it lacks an index or name.
     pub fn from_message(m: &LinkMessage) -> Option<Self> {
         let mut name = None;
         let mut mac = None;
@@ -63,15 +70,22 @@ impl LinkInfo {
 /// One address present on an interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IfAddr {
+    /// The interface the address is on.
     pub index: u32,
+    /// The address.
     pub addr: IpAddr,
+    /// Its prefix length.
     pub prefix_len: u8,
+    /// A secondary address (not the interface's primary).
     pub secondary: bool,
+    /// Still in DAD: adverts cannot be sent from it yet.
     pub tentative: bool,
+    /// The address label (`IFA_LABEL`).
     pub label: Option<String>,
 }
 
 impl IfAddr {
+    /// Reads an address message; `None` when it carries no address.
     pub fn from_message(m: &AddressMessage) -> Option<Self> {
         let mut local = None;
         let mut address = None;
@@ -119,6 +133,7 @@ impl Netlink {
         &self.handle
     }
 
+    /// Looks one interface up by name.
     pub async fn link_by_name(&self, name: &str) -> Result<LinkInfo, NetlinkError> {
         let mut s = self
             .handle
@@ -138,6 +153,7 @@ impl Netlink {
         }
     }
 
+    /// Lists every interface.
     pub async fn links(&self) -> Result<Vec<LinkInfo>, NetlinkError> {
         let mut out = Vec::new();
         let mut s = self.handle.link().get().execute();
@@ -378,6 +394,7 @@ impl Netlink {
         Ok(out)
     }
 
+    /// Adds route `r`, through `oif` when the route names no interface of its own.
     pub async fn add_route(&self, r: &RouteSpec, oif: Option<u32>) -> Result<(), NetlinkError> {
         let msg = self.route_message(r, oif)?;
         match self.handle.route().add(msg).execute().await {

@@ -16,26 +16,57 @@ use anyhow::{Context, Result, bail};
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-/// The name of vrrpd's tables (one per family).
-pub const TABLE: &str = "vrrpd";
+/// The name of vrrpd's tables (one per family) when nothing in the config or the command line
+/// names them.
+pub const DEFAULT_TABLE: &str = "vrrpd";
 
-/// The batch that replaces both tables with empty sets and keepalived's chains.
-pub fn ruleset() -> String {
-    let t = TABLE;
+/// What every table vrrpd creates says about its owner, so a second daemon in the namespace
+/// can tell a live daemon's table from a crashed one's.
+const OWNER_COMMENT: &str = "vrrpd pid ";
+
+/// The name of this daemon's tables: `nftables TABLE` as written, else `vrrpd_INSTANCE` (the
+/// top-level `instance`), else `vrrpd_ID` (`-i/--config-id`), else `vrrpd`. Two daemons in
+/// one namespace need one of these to differ, as two keepalived processes do.
+pub fn table_name(
+    nftables: Option<&str>,
+    instance: Option<&str>,
+    config_id: Option<&str>,
+) -> String {
+    if let Some(name) = nftables {
+        return name.to_string();
+    }
+    match instance.or(config_id).filter(|s| !s.is_empty()) {
+        Some(id) => {
+            let id: String = id
+                .chars()
+                .take(48)
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            format!("{DEFAULT_TABLE}_{id}")
+        }
+        None => DEFAULT_TABLE.to_string(),
+    }
+}
+
+/// The batch that replaces both tables with empty sets and keepalived's chains, each table
+/// marked with the pid of `owner`.
+pub fn ruleset(t: &str, owner: u32) -> String {
     let hooks = |fam: &str| {
         format!(
             "add chain {fam} {t} out {{ type filter hook output priority -1; policy accept; }}\n\
              add chain {fam} {t} in {{ type filter hook input priority -1; policy accept; }}\n"
         )
     };
+    let table =
+        |fam: &str| format!("add table {fam} {t} {{ comment \"{OWNER_COMMENT}{owner}\"; }}\n");
     format!(
         "{clear}\
-         add table ip {t}\n\
+         {table4}\
          add set ip {t} vips {{ type ipv4_addr; }}\n\
          {v4}\
          add rule ip {t} out ip saddr @vips drop\n\
          add rule ip {t} in ip daddr @vips drop\n\
-         add table ip6 {t}\n\
+         {table6}\
          add set ip6 {t} vips {{ type ipv6_addr; }}\n\
          add set ip6 {t} neighbor-discovery {{ type icmpv6_type; flags constant; elements = {{ nd-neighbor-solicit, nd-neighbor-advert }}; }}\n\
          {v6}\
@@ -47,27 +78,29 @@ pub fn ruleset() -> String {
          add rule ip6 {t} in icmpv6 type @neighbor-discovery accept\n\
          add rule ip6 {t} in ip6 daddr fe80::/10 goto in_link_local\n\
          add rule ip6 {t} in ip6 daddr @vips drop\n",
-        clear = clear_script(),
+        clear = clear_script(t),
+        table4 = table("ip"),
+        table6 = table("ip6"),
         v4 = hooks("ip"),
         v6 = hooks("ip6"),
     )
 }
 
 /// Deletes both tables whether or not they exist (`table X` first makes the delete valid).
-fn clear_script() -> String {
-    let t = TABLE;
+fn clear_script(t: &str) -> String {
     format!("table ip {t}\ndelete table ip {t}\ntable ip6 {t}\ndelete table ip6 {t}\n")
 }
 
-/// The batch that puts `addrs` into (or takes them out of) the sets. Adding an element that
-/// is there is a no-op, deleting one that is not fails, so a delete is preceded by an add.
-pub fn element_commands(addrs: &[IpAddr], add: bool) -> String {
+/// The batch that puts `addrs` into (or takes them out of) the sets of table `t`. Adding an
+/// element that is there is a no-op, deleting one that is not fails, so a delete is preceded
+/// by an add.
+pub fn element_commands(t: &str, addrs: &[IpAddr], add: bool) -> String {
     let mut out = String::new();
     for a in addrs {
         let fam = if a.is_ipv4() { "ip" } else { "ip6" };
-        out.push_str(&format!("add element {fam} {TABLE} vips {{ {a} }}\n"));
+        out.push_str(&format!("add element {fam} {t} vips {{ {a} }}\n"));
         if !add {
-            out.push_str(&format!("delete element {fam} {TABLE} vips {{ {a} }}\n"));
+            out.push_str(&format!("delete element {fam} {t} vips {{ {a} }}\n"));
         }
     }
     out
@@ -82,17 +115,65 @@ pub fn filterable(a: &IpAddr) -> bool {
     }
 }
 
+/// The owner pid written in the comment of a listed table (`nft list table` output).
+pub fn owner_in_listing(listing: &str) -> Option<u32> {
+    let pattern = format!("comment \"{OWNER_COMMENT}");
+    let at = listing.find(&pattern)?;
+    let digits: String = listing[at + pattern.len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// The pid of another running vrrpd that owns table `family t`, if one does: its tables are
+/// left alone, whatever this daemon wanted to do with them.
+pub(crate) async fn live_owner(family: &str, t: &str) -> Option<u32> {
+    let out = Command::new("nft")
+        .args(["list", "table", family, t])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(5), out)
+        .await
+        .ok()?
+        .ok()?;
+    let pid = owner_in_listing(&String::from_utf8_lossy(&out.stdout))?;
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    (pid != std::process::id() && comm.starts_with("vrrpd")).then_some(pid)
+}
+
+/// The error for a table that a running daemon owns, naming the ways out.
+pub(crate) fn owned_elsewhere(family: &str, t: &str, pid: u32) -> anyhow::Error {
+    anyhow::anyhow!(
+        "nftables table {family} {t} belongs to vrrpd pid {pid}, which is running; left \
+         alone. Give this daemon tables of its own with a top-level `instance NAME` or \
+         `nftables TABLE` in global_defs, or `-i ID`"
+    )
+}
+
 /// vrrpd's no-accept tables, installed on first need.
 #[derive(Debug)]
-pub struct NoAcceptFirewall;
+pub struct NoAcceptFirewall {
+    table: String,
+}
 
 impl NoAcceptFirewall {
-    /// Replaces any earlier copy of the tables with empty ones.
-    pub async fn install() -> Result<Self> {
-        nft(&ruleset())
+    /// Replaces any earlier copy of the tables named `table` with empty ones, unless another
+    /// running vrrpd owns them.
+    pub async fn install(table: &str) -> Result<Self> {
+        if let Some(e) = owned_by_another_daemon(table).await {
+            return Err(e);
+        }
+        nft(&ruleset(table, std::process::id()))
             .await
-            .context("installing the no_accept rules (nftables tables ip/ip6 vrrpd)")?;
-        Ok(NoAcceptFirewall)
+            .with_context(|| {
+                format!("installing the no_accept rules (nftables tables ip/ip6 {table})")
+            })?;
+        Ok(NoAcceptFirewall {
+            table: table.to_string(),
+        })
     }
 
     /// Drops traffic to and from `addrs` (before they are added to the interface), or stops
@@ -102,18 +183,32 @@ impl NoAcceptFirewall {
         if addrs.is_empty() {
             return Ok(());
         }
-        nft(&element_commands(&addrs, add)).await
+        nft(&element_commands(&self.table, &addrs, add)).await
     }
 
     /// Deletes the tables (on exit).
     pub async fn remove(&self) -> Result<()> {
-        remove_tables().await
+        nft(&clear_script(&self.table)).await
     }
 }
 
-/// Deletes the tables a crashed run left behind (or that an earlier run kept).
-pub async fn remove_tables() -> Result<()> {
-    nft(&clear_script()).await
+/// Why tables named `table` must be left alone: another running vrrpd owns them.
+pub async fn owned_by_another_daemon(table: &str) -> Option<anyhow::Error> {
+    for fam in ["ip", "ip6"] {
+        if let Some(pid) = live_owner(fam, table).await {
+            return Some(owned_elsewhere(fam, table, pid));
+        }
+    }
+    None
+}
+
+/// Deletes the tables named `table` that a crashed run left behind (or that an earlier run
+/// kept), unless another running vrrpd owns them.
+pub async fn remove_tables(table: &str) -> Result<()> {
+    if let Some(e) = owned_by_another_daemon(table).await {
+        return Err(e);
+    }
+    nft(&clear_script(table)).await
 }
 
 /// Runs `nft -f -` with `script` (one transaction), failing with its stderr. The one way
@@ -145,10 +240,11 @@ mod tests {
 
     #[test]
     fn ruleset_first_deletes_leftover_tables_of_both_families() {
-        let r = ruleset();
+        let r = ruleset("vrrpd", 42);
         assert!(r.starts_with(
             "table ip vrrpd\ndelete table ip vrrpd\ntable ip6 vrrpd\ndelete table ip6 vrrpd\n"
         ));
+        assert!(r.contains("add table ip6 vrrpd { comment \"vrrpd pid 42\"; }"));
         // Chains must exist before a rule jumps to them.
         let chain = r.find("add chain ip6 vrrpd out_link_local").unwrap();
         let goto = r.find("goto out_link_local").unwrap();
@@ -160,15 +256,38 @@ mod tests {
         let a: IpAddr = "198.18.0.100".parse().unwrap();
         let b: IpAddr = "2001:2::100".parse().unwrap();
         assert_eq!(
-            element_commands(&[a], true),
+            element_commands("vrrpd", &[a], true),
             "add element ip vrrpd vips { 198.18.0.100 }\n"
         );
-        let del = element_commands(&[b], false);
+        let del = element_commands("vrrpd", &[b], false);
         assert_eq!(
             del,
             "add element ip6 vrrpd vips { 2001:2::100 }\ndelete element ip6 vrrpd vips { 2001:2::100 }\n"
         );
         assert!(!filterable(&"fe80::1".parse().unwrap()));
         assert!(filterable(&b));
+    }
+
+    #[test]
+    fn tables_are_named_by_nftables_then_instance_then_config_id() {
+        assert_eq!(table_name(Some("lb"), Some("a"), Some("b")), "lb");
+        assert_eq!(table_name(None, Some("lb-a.1"), Some("b")), "vrrpd_lb_a_1");
+        assert_eq!(table_name(None, None, Some("node2")), "vrrpd_node2");
+        assert_eq!(table_name(None, None, None), "vrrpd");
+        assert_eq!(table_name(None, Some(""), None), "vrrpd");
+    }
+
+    #[test]
+    fn the_owner_pid_is_read_from_the_table_comment() {
+        let listing = "table ip vrrpd_a {\n\tcomment \"vrrpd pid 4242\"\n\tset vips {\n";
+        assert_eq!(owner_in_listing(listing), Some(4242));
+        assert_eq!(
+            owner_in_listing("table ip keepalived {\n\tset vips {\n"),
+            None
+        );
+        assert_eq!(
+            owner_in_listing("table ip x {\n\tcomment \"vrrpd pid \"\n"),
+            None
+        );
     }
 }

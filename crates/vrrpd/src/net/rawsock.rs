@@ -87,14 +87,17 @@ impl VrrpSocket {
         })
     }
 
+    /// The interface the socket is bound to.
     pub fn ifname(&self) -> &str {
         &self.ifname
     }
 
+    /// That interface's index.
     pub fn ifindex(&self) -> u32 {
         self.ifindex
     }
 
+    /// Whether this is the IPv6 socket.
     pub fn is_v6(&self) -> bool {
         self.v6
     }

@@ -22,6 +22,7 @@ pub struct VmacSpec {
     pub name: String,
     /// The instance's `interface`.
     pub base: String,
+    /// The virtual MAC, 00:00:5e:00:01:VRID (IPv6: 00:00:5e:00:02:VRID).
     pub mac: [u8; 6],
     /// `vmac_xmit_base`: adverts go out (and are read) on the base interface.
     pub xmit_base: bool,

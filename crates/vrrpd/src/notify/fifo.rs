@@ -22,12 +22,16 @@ use crate::scripts::security::{UnsafeScript, check_script_secure};
 /// One configured FIFO: path, owner of a FIFO vrrpd creates, and its reader script.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FifoSpec {
+    /// The FIFO's path.
     pub path: PathBuf,
+    /// The owner the FIFO is created with, if it is created.
     pub owner: Option<(String, Option<String>)>,
+    /// The `_script` reader vrrpd starts on the FIFO.
     pub script: Option<NotifyScript>,
 }
 
 impl FifoSpec {
+    /// The spec of one `notify_fifo`-style block.
     pub fn from_conf(f: &keepalived_conf::NotifyFifo) -> Self {
         FifoSpec {
             path: PathBuf::from(&f.path),
@@ -40,18 +44,25 @@ impl FifoSpec {
 /// Why a FIFO could not be opened or its reader not started.
 #[derive(Debug, Error)]
 pub enum FifoError {
+    /// The FIFO could not be created or opened.
     #[error("{path}: {source}")]
     Io {
+        /// The FIFO's path.
         path: String,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// The path exists and is not a FIFO.
     #[error("{0} exists and is not a FIFO")]
     NotFifo(String),
+    /// The reader script cannot be started.
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// The reader script's user does not exist.
     #[error("fifo owner or script user: {0}")]
     User(#[from] RunAsError),
+    /// `enable_script_security` refused the reader script.
     #[error(transparent)]
     Unsafe(#[from] UnsafeScript),
 }
@@ -139,10 +150,12 @@ impl NotifyFifo {
         Ok(Some(child))
     }
 
+    /// The spec it was opened from.
     pub fn spec(&self) -> &FifoSpec {
         &self.spec
     }
 
+    /// The FIFO's path.
     pub fn path(&self) -> &Path {
         &self.spec.path
     }

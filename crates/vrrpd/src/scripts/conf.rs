@@ -64,7 +64,9 @@ impl ScriptSettings {
 /// tracked object's own weight).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceTracker {
+    /// Which tracker.
     pub kind: TrackerKind,
+    /// Its weight for this instance.
     pub weight: TrackerWeight,
 }
 

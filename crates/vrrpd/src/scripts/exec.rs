@@ -26,14 +26,23 @@ pub const KILL_GRACE: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExecPlan {
     /// The first word names an executable file: exec it directly with these arguments.
-    Direct { program: PathBuf, args: Vec<String> },
+    Direct {
+        /// The executable.
+        program: PathBuf,
+        /// Its arguments.
+        args: Vec<String>,
+    },
     /// Not an executable file: hand the whole string to `/bin/sh -c`.
-    Shell { command: String },
+    Shell {
+        /// The whole command string.
+        command: String,
+    },
 }
 
 /// A command that could not be prepared.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PlanError {
+    /// Nothing to run.
     #[error("script command {0:?} is empty")]
     Empty(String),
 }
@@ -90,18 +99,24 @@ fn is_executable_file(path: &Path) -> bool {
 /// The user and group a script runs as (resolved once, when the config is loaded).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunAs {
+    /// The user's name, for logs.
     pub user: String,
+    /// The uid the script runs as.
     pub uid: u32,
+    /// The gid the script runs as.
     pub gid: u32,
 }
 
 /// A user or group name in the config that does not exist on this system.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum RunAsError {
+    /// The named user does not exist.
     #[error("script user {0:?} does not exist")]
     NoUser(String),
+    /// The named group does not exist.
     #[error("script group {0:?} does not exist")]
     NoGroup(String),
+    /// The lookup of this name failed with this error.
     #[error("cannot look up {0:?}: {1}")]
     Lookup(String, String),
 }

@@ -10,7 +10,10 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeCause {
     /// `rise` consecutive successes or `fall` consecutive failures.
-    Counted { consecutive: u32 },
+    Counted {
+        /// How many in a row.
+        consecutive: u32,
+    },
     /// A push from the control socket.
     Pushed,
 }
@@ -18,7 +21,9 @@ pub enum ChangeCause {
 /// A filtered state change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Change {
+    /// The new state.
     pub up: bool,
+    /// What caused it.
     pub cause: ChangeCause,
 }
 

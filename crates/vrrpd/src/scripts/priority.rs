@@ -7,6 +7,7 @@ use serde::Serialize;
 
 /// Lowest and highest priority a non-owner may advertise.
 pub const MIN_PRIORITY: u8 = 1;
+/// The highest priority a non-owner may advertise (255 is the address owner's).
 pub const MAX_PRIORITY: u8 = 254;
 /// The address owner's priority: never adjusted by weights.
 pub const OWNER_PRIORITY: u8 = 255;
@@ -27,9 +28,13 @@ pub enum TrackedState {
 /// override) and its current state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackerInput {
+    /// The tracker's name.
     pub name: String,
+    /// Its weight (0: a failure means FAULT).
     pub weight: i64,
+    /// `reverse`: the weight applies while it passes.
     pub reverse: bool,
+    /// Its current state.
     pub state: TrackedState,
 }
 
@@ -39,7 +44,10 @@ pub enum Effective {
     /// Advertise this priority.
     Priority(u8),
     /// An unweighted tracker failed (or a file's weighted value fell below -253).
-    Fault { tracker: String },
+    Fault {
+        /// The tracker that forced it.
+        tracker: String,
+    },
 }
 
 /// The adjustment one tracker contributes, or `None` when it forces FAULT.
@@ -98,8 +106,11 @@ fn clamp(raw: i64) -> u8 {
 /// A tracker's weight as configured, for the weight check (no state needed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackerWeight {
+    /// The tracker's name.
     pub name: String,
+    /// Its weight.
     pub weight: i64,
+    /// `reverse`: the weight applies while it passes.
     pub reverse: bool,
 }
 
@@ -108,16 +119,26 @@ pub struct TrackerWeight {
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum WeightCheck {
     /// Healthy, both nodes have the same priority: the tie is decided by address.
-    NotAbove { healthy: u8, peer: u8 },
+    NotAbove {
+        /// This node's priority with every tracker passing.
+        healthy: u8,
+        /// The peer's advertised priority.
+        peer: u8,
+    },
     /// These trackers' failure alone (FAULT, or a priority below the peer's) hands over.
     Crosses {
+        /// This node's priority with every tracker passing.
         healthy: u8,
+        /// The peer's advertised priority.
         peer: u8,
+        /// The trackers whose failure alone hands over.
         by: Vec<String>,
     },
     /// No single tracker failure moves this node below the peer.
     CannotCross {
+        /// This node's priority with every tracker passing.
         healthy: u8,
+        /// The peer's advertised priority.
         peer: u8,
         /// The lowest priority reachable by one tracker failing.
         lowest_single: u8,
@@ -131,7 +152,9 @@ pub enum WeightCheck {
     /// on the master brings it below this node. A backup is the node that can see this,
     /// since only the master sends adverts.
     PeerCannotCross {
+        /// This node's priority with every tracker passing.
         healthy: u8,
+        /// The master's advertised priority.
         peer: u8,
         /// The lowest priority the master reaches with one tracker failing.
         peer_lowest_single: u8,

@@ -25,18 +25,25 @@ pub const MIN_INTERVAL: Duration = Duration::from_millis(50);
 /// A `vrrp_script` block, independent of the config crate's representation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackScriptSpec {
+    /// The `vrrp_script` name.
     pub name: String,
     /// The command string (already unquoted by the config parser; split here).
     pub command: String,
+    /// How often it runs.
     pub interval: Duration,
     /// Kill the run after this long; `None` means `interval` (keepalived's default).
     pub timeout: Option<Duration>,
+    /// Priority change while it fails (0: failure means FAULT).
     pub weight: i64,
+    /// `reverse`: the weight applies while it passes.
     pub reverse: bool,
+    /// Successes needed to count as up.
     pub rise: u32,
+    /// Failures needed to count as down.
     pub fall: u32,
     /// `user USER [GROUP]`; `None` uses the default script user.
     pub user: Option<(String, Option<String>)>,
+    /// `init_fail`: start as failed until the first `rise` successes.
     pub init_fail: bool,
 }
 
@@ -73,13 +80,16 @@ impl TrackScriptSpec {
 /// Settings shared by every script: `enable_script_security` and the default user.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScriptSettings {
+    /// Refuse scripts that a non-root user could change.
     pub enable_script_security: bool,
+    /// `script_user`: who runs scripts that name no user.
     pub default_user: Option<RunAs>,
 }
 
 /// A filtered change of a tracker's state, sent to the daemon's event loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackerUpdate {
+    /// The tracker's name.
     pub name: String,
     /// Script passing / file not forcing FAULT.
     pub up: bool,
@@ -92,18 +102,25 @@ pub struct TrackerUpdate {
 /// Why a tracker could not be started or controlled.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum TrackerError {
+    /// A command that cannot be started.
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// The script's user or group does not exist.
     #[error("track script {script}: {source}")]
     User {
+        /// The script's name.
         script: String,
+        /// The lookup failure.
         #[source]
         source: RunAsError,
     },
+    /// `enable_script_security` refused the script.
     #[error(transparent)]
     Unsafe(#[from] UnsafeScript),
+    /// The tracker's task is gone.
     #[error("track script {0} has stopped")]
     Stopped(String),
+    /// A run is already in progress.
     #[error("track script {0}: too many pushed changes queued")]
     Busy(String),
 }
@@ -111,9 +128,13 @@ pub enum TrackerError {
 /// Run counters of one script, for `show stats`, and whether a push is in force.
 #[derive(Debug, Default)]
 pub struct ScriptCounters {
+    /// Runs started.
     pub runs: AtomicU64,
+    /// Runs that failed.
     pub failures: AtomicU64,
+    /// Runs killed at their timeout.
     pub timeouts: AtomicU64,
+    /// Runs skipped because one was still running.
     pub skipped: AtomicU64,
     /// 0: no push in force, 1: pushed up, 2: pushed down.
     pushed: std::sync::atomic::AtomicU8,
@@ -141,13 +162,18 @@ impl ScriptCounters {
 /// A point-in-time copy of [`ScriptCounters`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ScriptCountersSnapshot {
+    /// Runs started.
     pub runs: u64,
+    /// Runs that failed.
     pub failures: u64,
+    /// Runs killed at their timeout.
     pub timeouts: u64,
+    /// Runs skipped because one was still running.
     pub skipped: u64,
 }
 
 impl ScriptCounters {
+    /// The counters' values now.
     pub fn snapshot(&self) -> ScriptCountersSnapshot {
         ScriptCountersSnapshot {
             runs: self.runs.load(Ordering::Relaxed),
@@ -213,6 +239,7 @@ impl ScriptTracker {
         })
     }
 
+    /// The script's name.
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -225,6 +252,7 @@ impl ScriptTracker {
         })
     }
 
+    /// Its run counters now.
     pub fn counters(&self) -> ScriptCountersSnapshot {
         self.counters.snapshot()
     }

@@ -19,18 +19,29 @@ pub enum UnsafeScript {
          refusing to run it with enable_script_security (make it owned by root and not \
          group/world-writable)"
     )]
+    /// Someone other than root can change the file or a directory above it.
     Writable {
+        /// The script's name.
         script: String,
+        /// The file or directory at fault.
         path: PathBuf,
+        /// Who can write it: group or others.
         who: &'static str,
+        /// Its owner.
         uid: u32,
+        /// Its group.
         gid: u32,
+        /// Its mode bits.
         mode: u32,
     },
+    /// The file or a directory above it could not be examined.
     #[error("script {script}: cannot check {path}: {error}")]
     Unreadable {
+        /// The script's name.
         script: String,
+        /// The path that could not be examined.
         path: PathBuf,
+        /// Why.
         error: String,
     },
 }

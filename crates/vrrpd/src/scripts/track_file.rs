@@ -31,10 +31,13 @@ const MAX_READ: u64 = 4096;
 /// A `track_file` block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackFileSpec {
+    /// The `vrrp_track_file` name.
     pub name: String,
+    /// The file whose integer is read.
     pub path: PathBuf,
     /// keepalived's default weight for files is 1.
     pub weight: i64,
+    /// `reverse`: the weighted value is negated.
     pub reverse: bool,
     /// `init_file [VALUE] [overwrite]`: create the file with VALUE (default 0) if missing,
     /// or always with `overwrite`.
@@ -108,6 +111,7 @@ impl FileTracker {
         Ok(FileTracker { stop_tx, task })
     }
 
+    /// Stops watching and waits for the task to end.
     pub async fn stop(self) {
         let _ = self.stop_tx.send(true);
         let _ = self.task.await;

@@ -10,17 +10,22 @@ pub const COMM_LEN: usize = 15;
 /// What the matcher reads of one process: /proc/PID/comm and /proc/PID/cmdline.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ProcInfo {
+    /// /proc/PID/comm: the kernel's name for the process.
     pub comm: String,
+    /// /proc/PID/cmdline split at NULs.
     pub argv: Vec<String>,
 }
 
 /// The matching rule of one tracker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matcher {
+    /// `process`: the name (or path, with `full_command`) to match.
     pub process: String,
+    /// The parameters written after the name.
     pub params: Vec<String>,
     /// `None`: parameters are not looked at (no parameters and no `param_match` written).
     pub param_match: Option<ParamMatch>,
+    /// `full_command`: match the command line's first word, not comm.
     pub full_command: bool,
 }
 

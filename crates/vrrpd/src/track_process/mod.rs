@@ -28,8 +28,11 @@ use quorum::{Cause, QuorumRule, QuorumState};
 /// One `vrrp_track_process` block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackProcessSpec {
+    /// The `vrrp_track_process` name.
     pub name: String,
+    /// Which processes count.
     pub matcher: Matcher,
+    /// How many must run, and the delays.
     pub rule: QuorumRule,
 }
 
@@ -56,6 +59,7 @@ impl From<&kc::TrackProcess> for TrackProcessSpec {
 /// How process starts and exits are learnt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mechanism {
+    /// The kernel's process-event connector (initial network namespace).
     Connector,
     /// The connector refused (the error says why, e.g. not the initial network namespace).
     PidfdRescan(String),
@@ -79,6 +83,7 @@ impl std::fmt::Display for Mechanism {
 pub struct ProcessTracker {
     stop_tx: watch::Sender<bool>,
     task: JoinHandle<()>,
+    /// How this tracker learns of starts and exits (shown in `show status`).
     pub mechanism: Mechanism,
 }
 
@@ -115,6 +120,7 @@ impl ProcessTracker {
         }
     }
 
+    /// Stops watching and waits for the task to end.
     pub async fn stop(self) {
         let _ = self.stop_tx.send(true);
         let _ = self.task.await;

@@ -47,6 +47,7 @@ pub fn pids() -> io::Result<Vec<i32>> {
 pub struct PidFd(AsyncFd<OwnedFd>);
 
 impl PidFd {
+    /// A pidfd for `pid`, readable when the process exits.
     pub fn open(pid: i32) -> io::Result<Self> {
         // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };

@@ -17,9 +17,13 @@ pub enum Cause {
 /// The quorum rule and delays of one tracker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QuorumRule {
+    /// `quorum`: at least this many must run.
     pub quorum: u32,
+    /// `quorum_max`: at most this many may run.
     pub quorum_max: Option<u32>,
+    /// `fork_delay`: how long a rise waits before it counts.
     pub fork_delay: Duration,
+    /// `terminate_delay`: how long a fall waits before it counts.
     pub terminate_delay: Duration,
 }
 
@@ -34,12 +38,14 @@ impl QuorumRule {
 /// The state reported and a change waiting for its delay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuorumState {
+    /// The rule it applies.
     pub rule: QuorumRule,
     reported: Option<bool>,
     pending: Option<(bool, Instant)>,
 }
 
 impl QuorumState {
+    /// A state that has reported nothing yet.
     pub fn new(rule: QuorumRule) -> Self {
         QuorumState {
             rule,

@@ -16,9 +16,13 @@ fn ruleset(h: &Host) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The ruleset with the daemon's table name replaced.
+/// The ruleset with the daemon's table name replaced and vrrpd's owner comment left out.
 fn unnamed(ruleset: &str, table: &str) -> String {
     ruleset
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("comment \"vrrpd pid "))
+        .map(|l| format!("{l}\n"))
+        .collect::<String>()
         .replace(&format!("table ip {table} {{"), "table ip NAME {")
         .replace(&format!("table ip6 {table} {{"), "table ip6 NAME {")
 }
