@@ -11,6 +11,7 @@ pub mod access_log;
 pub mod admin;
 pub mod body;
 pub mod client_limits;
+pub mod dns;
 pub mod fast;
 pub mod gate_io;
 pub mod handover;

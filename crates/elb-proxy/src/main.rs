@@ -183,6 +183,15 @@ fn check(path: &std::path::Path) -> Result<(), String> {
             }
         }
     }
+    if !config.member_names().is_empty() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("building the resolver's runtime: {e}"))?;
+        for w in runtime.block_on(elb_proxy::dns::check_names(&config)) {
+            eprintln!("warning: {}: {w}", path.display());
+        }
+    }
     Ok(())
 }
 
@@ -215,6 +224,7 @@ async fn serve(config: ValidConfig, path: PathBuf) -> Result<()> {
     };
     let access_log = lifecycle::open_access_log(&config).map_err(anyhow::Error::msg)?;
     let shared = Shared::new(config, path);
+    elb_proxy::dns::start(&shared).await;
     if let Some(t) = &taken {
         tracing::info!(
             sockets = t.sockets.len(),

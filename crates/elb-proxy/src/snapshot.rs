@@ -90,6 +90,13 @@ pub struct Snapshot {
 impl Snapshot {
     /// Builds the snapshot for `config`, taking over state from `previous` where names match.
     pub fn build(config: ValidConfig, previous: Option<&Snapshot>) -> Self {
+        // Members given by name run as their answers (see `crate::dns`); one not expanded
+        // yet has no address to run with.
+        let config = if config.member_names().is_empty() {
+            config
+        } else {
+            config.expanded(|_| None)
+        };
         let clusters: Vec<Arc<LiveCluster>> = config
             .clusters
             .iter()
@@ -155,10 +162,14 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
         .enumerate()
         .map(|(i, m)| {
             let name = m.display_name();
+            let addr = m
+                .address
+                .ip()
+                .expect("members given by name are expanded above");
             let prev = old.and_then(|o| {
                 let j = o.members.iter().position(|x| {
                     x.name == name
-                        && x.addr == m.address
+                        && x.addr == addr
                         && x.pool.protocol == m.protocol.unwrap_or(c.protocol)
                 })?;
                 Some((j, &o.members[j]))
@@ -177,7 +188,7 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
                 Some((_, pm)) => (pm.pool.clone(), pm.stats.clone()),
                 None => (
                     Arc::new(Pool::new(
-                        m.address,
+                        addr,
                         m.protocol.unwrap_or(c.protocol),
                         c.pool_max_idle,
                         config.timeouts.upstream_idle.0,
@@ -190,10 +201,14 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
                 elb_proxy_core::config::ProxyProtocolVersion::V2 => elb_probe::ProxyProtocol::V2,
             }));
             LiveMember {
-                authority: HeaderValue::from_str(&m.address.to_string())
-                    .unwrap_or(HeaderValue::from_static("localhost")),
+                authority: HeaderValue::from_str(
+                    &m.resolved_from
+                        .as_ref()
+                        .map_or_else(|| addr.to_string(), |n| n.to_string()),
+                )
+                .unwrap_or(HeaderValue::from_static("localhost")),
                 name,
-                addr: m.address,
+                addr,
                 pool,
                 stats,
             }
