@@ -188,7 +188,11 @@ fn check(path: &std::path::Path) -> Result<(), String> {
             .enable_all()
             .build()
             .map_err(|e| format!("building the resolver's runtime: {e}"))?;
-        for w in runtime.block_on(elb_proxy::dns::check_names(&config)) {
+        // The resolver's own log lines are for the daemon; `--check` prints warnings only.
+        let warnings = tracing::dispatcher::with_default(&tracing::Dispatch::none(), || {
+            runtime.block_on(elb_proxy::dns::check_names(&config))
+        });
+        for w in warnings {
             eprintln!("warning: {}: {w}", path.display());
         }
     }

@@ -7,6 +7,9 @@
 //! by `show resolvers` and in the metrics.
 
 mod lookup;
+mod report;
+
+pub use report::{metrics, show};
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
