@@ -25,6 +25,7 @@ pub mod proxy;
 mod proxy_header;
 mod refusal_log;
 mod relay;
+pub mod request_id;
 pub mod server;
 pub mod shared;
 pub mod snapshot;

@@ -113,6 +113,11 @@ pub async fn handle(
     ctx: Arc<ConnCtx>,
     mut req: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, Infallible> {
+    crate::request_id::assign(
+        ctx.shared.snapshot.load().request_id.as_ref(),
+        ctx.fwd.trusted,
+        &mut req,
+    );
     let trace = RequestTrace::begin_for(&ctx, &mut req);
     Ok(match serve(&ctx, req).await {
         Ok(r) => {

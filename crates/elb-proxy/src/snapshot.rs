@@ -85,6 +85,8 @@ pub struct Snapshot {
     pub loaded_at: std::time::SystemTime,
     /// Forwarding headers to add (from `forward_headers`).
     pub forward_set: elb_proxy_core::ForwardSet,
+    /// The request id header (from `request_id`), when request ids are on.
+    pub request_id: Option<http::HeaderName>,
 }
 
 impl Snapshot {
@@ -118,6 +120,7 @@ impl Snapshot {
             .collect();
         Self {
             forward_set: elb_proxy_core::ForwardSet::from_config(&config.forward_headers),
+            request_id: elb_proxy_core::request_id::header_of(&config),
             router,
             clusters,
             must_be_up,
