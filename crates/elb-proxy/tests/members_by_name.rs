@@ -99,6 +99,10 @@ async fn answers_change_while_traffic_flows(engine: &str) {
     })
     .await;
 
+    let stays = format!("app/app.test:{port}@127.0.0.3");
+    let (ok, out) = p.ctl(&format!("set weight {stays} 5"));
+    assert!(ok, "{out}");
+
     dns.set(&[
         ("app.test", ip(2)),
         ("app.test", ip(3)),
@@ -145,7 +149,15 @@ async fn answers_change_while_traffic_flows(engine: &str) {
         "{line}: its stot is every request it served"
     );
     let (_, w) = p.ctl(&format!("get weight app/app.test:{port}@127.0.0.4"));
-    assert!(w.starts_with('2'), "the configured weight: {w}");
+    assert!(
+        w.starts_with("2 "),
+        "a new answer has the configured weight: {w}"
+    );
+    let (_, w) = p.ctl(&format!("get weight {stays}"));
+    assert!(
+        w.starts_with("5 "),
+        "a runtime weight survives new answers: {w}"
+    );
     assert!(p.log_contains("name's addresses changed"));
 }
 

@@ -169,12 +169,33 @@ async fn apply(shared: &Arc<Shared>) {
     };
     let old = shared.snapshot.load_full();
     let new = Arc::new(Snapshot::build(shared.names.expand(&declared), Some(&old)));
+    keep_runtime_weights(&old, &new);
     shared.snapshot.store(new.clone());
     crate::health_check::start(shared, &new);
     tracing::info!(
         members = new.clusters.iter().map(|c| c.members.len()).sum::<usize>(),
         "members updated from DNS answers"
     );
+}
+
+/// A weight set at run time (`set weight`) survives a change of answers, which is not a
+/// reload of the file (only a reload restores the configured weights).
+fn keep_runtime_weights(old: &Snapshot, new: &Snapshot) {
+    for c in &new.clusters {
+        let Some(o) = old.cluster(&c.name) else {
+            continue;
+        };
+        let ob = o.lock();
+        let mut nb = c.lock();
+        for (i, m) in c.members.iter().enumerate() {
+            let Some(j) = o.member_index(&m.name) else {
+                continue;
+            };
+            if ob.members[j].weight != o.config.members[j].weight {
+                nb.members[i].weight = ob.members[j].weight;
+            }
+        }
+    }
 }
 
 /// The first round (bounded by `resolvers.timeout`), before listeners open; then the task
