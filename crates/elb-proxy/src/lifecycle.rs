@@ -70,7 +70,9 @@ fn reload_inner(shared: &Arc<Shared>) -> Result<String, String> {
     }
     shared.snapshot.store(new.clone());
     let changes = shared.listeners.commit(prepared, shared);
-    shared.names.declare(declared);
+    if shared.names.declare(declared) {
+        crate::dns::resolve_soon();
+    }
     crate::health_check::start(shared, &new);
     let mut msg = format!(
         "config reloaded from {}: {} clusters, {} routes",

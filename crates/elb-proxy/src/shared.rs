@@ -57,7 +57,7 @@ impl Shared {
         let clients = elb_proxy_core::limits::ClientTable::new(config.limits.client_table_size);
         let names = crate::dns::Names::default();
         let running = names.expand(&config);
-        names.declare(config);
+        let _ = names.declare(config);
         Arc::new(Self {
             names,
             snapshot: ArcSwap::from_pointee(Snapshot::build(running, None)),

@@ -288,3 +288,26 @@ async fn check_validates_names_and_warns_about_one_that_does_not_resolve() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connect_failure_asks_the_name_again_before_the_interval() {
+    if !has_dnsmasq("a_connect_failure_asks_the_name_again_before_the_interval") {
+        return;
+    }
+    let (port, mut m) = members(&[2, 3]).await;
+    let mut dns = Dnsmasq::start(&[("app.test", ip(2))]);
+    let yaml = config(&dns, port, "hyper").replace("interval: 200ms", "interval: 1h");
+    let p = start_proxy(&yaml);
+    assert_eq!(get(p.addr, "shop.test", "/").await.status, 200);
+    // The service moves: the old address stops answering, the name now says the new one.
+    m[0].kill().await;
+    dns.set(&[("app.test", ip(3))]);
+    let failed = get(p.addr, "shop.test", "/").await.status;
+    assert!(failed >= 500, "the old member is gone: {failed}");
+    poll_for("the moved member served", Duration::from_secs(10), || {
+        let addr = p.addr;
+        async move { (get(addr, "shop.test", "/").await.status == 200).then_some(()) }
+    })
+    .await;
+    assert!(m[1].hits() >= 1);
+}

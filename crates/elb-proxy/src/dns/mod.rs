@@ -62,8 +62,8 @@ impl Names {
     }
 
     /// Takes `config` as the one running (after a start or a reload that succeeded); names it
-    /// no longer has are forgotten, and a name no round asked yet is asked soon.
-    pub fn declare(&self, config: ValidConfig) {
+    /// no longer has are forgotten. True when it has a name no round asked yet.
+    pub fn declare(&self, config: ValidConfig) -> bool {
         let names = config.member_names();
         let unknown = {
             let mut answers = self.answers();
@@ -71,9 +71,7 @@ impl Names {
             names.iter().any(|n| !answers.contains_key(n))
         };
         *self.declared.lock().unwrap_or_else(|p| p.into_inner()) = Some(config);
-        if unknown {
-            RESOLVE_NOW.notify_one();
-        }
+        unknown
     }
 
     /// Every name of the loaded config with what is known of it, in name order.
@@ -232,6 +230,11 @@ async fn keep_resolving(shared: Arc<Shared>) {
     }
 }
 
+/// Asks the resolver task for a round soon (a reload brought new names).
+pub fn resolve_soon() {
+    RESOLVE_NOW.notify_one();
+}
+
 /// A connect to member `idx` failed: when it is an answer of a name, ask again soon (the
 /// name may have moved).
 pub fn connect_failed(cluster: &LiveCluster, idx: usize) {
@@ -249,7 +252,7 @@ pub fn connect_failed(cluster: &LiveCluster, idx: usize) {
 /// does not resolve is a warning (the proxy starts without its members and keeps asking).
 pub async fn check_names(config: &ValidConfig) -> Vec<String> {
     let names = Names::default();
-    names.declare(config.clone());
+    let _ = names.declare(config.clone());
     round(&names).await;
     names
         .report()
