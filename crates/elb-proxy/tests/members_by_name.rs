@@ -184,7 +184,12 @@ async fn a_name_that_stops_resolving_keeps_its_last_good_answer() {
     }
     let (port, m) = members(&[2]).await;
     let mut dns = Dnsmasq::start(&[("app.test", ip(2))]);
-    let p = start_proxy(&config(&dns, port, "hyper"));
+    let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let yaml = format!(
+        "{}metrics: {{ address: \"{metrics}\" }}\n",
+        config(&dns, port, "hyper")
+    );
+    let p = start_proxy(&yaml);
     assert_eq!(get(p.addr, "shop.test", "/").await.status, 200);
     let name = format!("app.test:{port}");
     let show = |p: &Proxy| {
@@ -214,6 +219,14 @@ async fn a_name_that_stops_resolving_keeps_its_last_good_answer() {
         assert_eq!(get(p.addr, "shop.test", "/").await.status, 200);
     }
     assert_eq!(m[0].hits(), before + 5, "the last good member still serves");
+    let text = get(metrics, "m", "/metrics").await.body;
+    for sample in [
+        format!("elb_proxy_dns_name_resolving{{name=\"{name}\"}} 0"),
+        format!("elb_proxy_dns_name_addresses{{name=\"{name}\"}} 1"),
+    ] {
+        assert!(text.lines().any(|l| l == sample), "{sample} in\n{text}");
+    }
+    promtool_accepts(&text);
 
     // No server at all: timeouts, still the last good answer.
     dns.stop();
@@ -224,6 +237,39 @@ async fn a_name_that_stops_resolving_keeps_its_last_good_answer() {
     .await;
     assert_eq!(get(p.addr, "shop.test", "/").await.status, 200);
     assert!(show(&p).contains("failing-kept-last-answer 127.0.0.2"));
+}
+
+/// Debian's promtool finds nothing to say about the exposition.
+fn promtool_accepts(text: &str) {
+    use std::io::{Read as _, Write as _};
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian package prometheus)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let status = test_support::wait_child(&mut child, Duration::from_secs(30), "promtool");
+    let mut said = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut said)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut said)
+        .unwrap();
+    assert!(status.success() && said.is_empty(), "promtool: {said}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
