@@ -204,12 +204,8 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
                 elb_proxy_core::config::ProxyProtocolVersion::V2 => elb_probe::ProxyProtocol::V2,
             }));
             LiveMember {
-                authority: HeaderValue::from_str(
-                    &m.resolved_from
-                        .as_ref()
-                        .map_or_else(|| addr.to_string(), |n| n.to_string()),
-                )
-                .unwrap_or(HeaderValue::from_static("localhost")),
+                authority: HeaderValue::from_str(&addr.to_string())
+                    .unwrap_or(HeaderValue::from_static("localhost")),
                 name,
                 addr,
                 pool,
