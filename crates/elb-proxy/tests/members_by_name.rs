@@ -357,3 +357,35 @@ async fn a_connect_failure_asks_the_name_again_before_the_interval() {
     .await;
     assert!(m[1].hits() >= 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_that_adds_a_name_gets_its_members_without_waiting_for_the_interval() {
+    if !has_dnsmasq("a_reload_that_adds_a_name_gets_its_members_without_waiting_for_the_interval") {
+        return;
+    }
+    let (port, m) = members(&[2, 4]).await;
+    let dns = Dnsmasq::start(&[("new.test", ip(4))]);
+    let by_ip = config(&dns, port, "hyper")
+        .replace("interval: 200ms", "interval: 1h")
+        .replace(&format!("app.test:{port}"), &format!("127.0.0.2:{port}"));
+    let p = start_proxy(&by_ip);
+    assert_eq!(get(p.addr, "shop.test", "/").await.status, 200);
+    let text = std::fs::read_to_string(&p.config_path).unwrap();
+    let with_name = text.replace(
+        &format!("      - address: \"127.0.0.2:{port}\"\n"),
+        &format!("      - address: \"127.0.0.2:{port}\"\n      - address: \"new.test:{port}\"\n"),
+    );
+    assert_ne!(text, with_name);
+    std::fs::write(&p.config_path, with_name).unwrap();
+    let (ok, out) = p.ctl("reload");
+    assert!(ok && out.contains("config reloaded"), "{out}");
+    poll_for("the new name's member", Duration::from_secs(10), || {
+        let found = stat_line(&p, &format!("new.test:{port}@127.0.0.4")).is_some();
+        async move { found.then_some(()) }
+    })
+    .await;
+    for _ in 0..4 {
+        assert_eq!(get(p.addr, "shop.test", "/").await.status, 200);
+    }
+    assert!(m[0].hits() >= 2 && m[1].hits() >= 1, "both members serve");
+}
