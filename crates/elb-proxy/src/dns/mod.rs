@@ -197,8 +197,8 @@ fn keep_runtime_weights(old: &Snapshot, new: &Snapshot) {
 }
 
 /// The first round (bounded by `resolvers.timeout`), before listeners open; then the task
-/// that keeps asking. A config without names starts no task, but a reload that adds names
-/// is served by the same task, so it always runs.
+/// that keeps asking. It runs for a config without names too (a round then asks nothing),
+/// so a reload that adds names is served by it.
 pub async fn start(shared: &Arc<Shared>) {
     if round(&shared.names).await {
         apply(shared).await;
