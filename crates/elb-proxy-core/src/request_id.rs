@@ -28,16 +28,17 @@ pub fn keeps(value: Option<&[u8]>, trusted: bool) -> bool {
 /// A request id from 128 random bits, written as a version-4 UUID (the form Envoy makes and
 /// most tracing tools expect).
 pub fn format_id(random: u128) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let v = (random & !(0xf << 76) | (0x4 << 76)) & !(0x3 << 62) | (0x2 << 62);
-    let h = format!("{v:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
+    let mut out = String::with_capacity(36);
+    for i in 0..32 {
+        if matches!(i, 8 | 12 | 16 | 20) {
+            out.push('-');
+        }
+        let nibble = (v >> (124 - 4 * i)) & 0xf;
+        out.push(char::from(HEX[nibble as usize]));
+    }
+    out
 }
 
 #[cfg(test)]
