@@ -31,6 +31,8 @@ TEST_PACKAGES += prometheus
 TEST_PACKAGES += prometheus-haproxy-exporter hatop tmux
 # The status page test loads the page in headless Chromium.
 TEST_PACKAGES += chromium
+# Members given by DNS name are tested against a real DNS server on loopback (dnsmasq).
+TEST_PACKAGES += dnsmasq-base
 BENCH_PACKAGES += frr exabgp
 
 .PHONY: all build release test fuzz-check test-deps bench bench-deps lint fmt install uninstall clean demo fuzz deb chaos

@@ -35,6 +35,8 @@ pub enum Command {
     ShowStat(Format),
     /// `show servers state`: members' admin state, health and weight.
     ShowServersState,
+    /// `show resolvers`: each member name, its addresses and whether it resolves.
+    ShowResolvers,
     /// `disable server C/M`: maintenance.
     DisableServer(ServerRef),
     /// `enable server C/M`: back to ready.
@@ -95,6 +97,7 @@ help                                   this list
 show info                              process information
 show stat [json|elb]                   counters: HAProxy 2.6 CSV, JSON, or elb-proxy's CSV
 show servers state                     members' admin state, health and weight
+show resolvers                         member names: addresses, resolving or not, counts
 disable server CLUSTER/MEMBER          put a member in maintenance (no traffic)
 enable server CLUSTER/MEMBER           back to ready
 set server CLUSTER/MEMBER state ready|drain|maint
@@ -154,6 +157,7 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
         ("help", None) => return Ok(Command::Help),
         ("reload", None) => return Ok(Command::Reload),
         ("show", Some("info")) => Command::ShowInfo,
+        ("show", Some("resolvers")) => Command::ShowResolvers,
         ("reopen", Some("logs")) => Command::ReopenLogs,
         ("prompt", None) => return Ok(Command::Prompt),
         ("quit", None) => return Ok(Command::Quit),

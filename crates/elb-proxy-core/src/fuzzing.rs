@@ -20,6 +20,8 @@ pub fn config_and_route(data: &[u8]) {
     let Ok(cfg) = config::parse(text, "fuzz.yaml") else {
         return;
     };
+    member_names_expand(&cfg, data);
+    let _ = crate::request_id::header_of(&cfg);
     let names: Vec<&str> = cfg.clusters.iter().map(|c| c.name.as_str()).collect();
     let router = Router::compile(&cfg, |n| names.iter().position(|x| *x == n));
     let mut headers = HeaderMap::new();
@@ -46,6 +48,30 @@ pub fn config_and_route(data: &[u8]) {
                 "route points outside the cluster list"
             );
         }
+    }
+}
+
+/// Members given by name, expanded with answers made from the bytes: each name becomes as
+/// many members as it has distinct addresses, every other member stays.
+fn member_names_expand(cfg: &config::ValidConfig, data: &[u8]) {
+    let answer: Vec<std::net::IpAddr> = data
+        .iter()
+        .take(4)
+        .map(|&b| std::net::IpAddr::from([198, 18, 0, b]))
+        .collect();
+    let mut distinct = answer.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let expanded = cfg.expanded(|_| Some(&answer[..]));
+    for (before, after) in cfg.clusters.iter().zip(&expanded.clusters) {
+        let named = before
+            .members
+            .iter()
+            .filter(|m| m.address.name().is_some())
+            .count();
+        let want = before.members.len() - named + named * distinct.len();
+        assert_eq!(after.members.len(), want, "expansion lost or added members");
+        assert!(after.members.iter().all(|m| m.address.ip().is_some()));
     }
 }
 

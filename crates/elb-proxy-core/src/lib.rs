@@ -19,6 +19,7 @@ pub mod gate;
 mod headers;
 pub mod limits;
 pub mod proxy_protocol;
+pub mod request_id;
 mod route;
 
 pub use answer::{Answer, ErrorKind, LOCAL_HEADERS, Phase, RequestError};

@@ -47,7 +47,8 @@ pub async fn reload(shared: &Arc<Shared>) -> Result<String, String> {
 }
 
 fn reload_inner(shared: &Arc<Shared>) -> Result<String, String> {
-    let config = elb_proxy_core::config::load(&shared.config_path).map_err(|e| e.to_string())?;
+    let declared = elb_proxy_core::config::load(&shared.config_path).map_err(|e| e.to_string())?;
+    let config = shared.names.expand(&declared);
     let old = shared.snapshot.load_full();
     let admin_changed =
         old.config.admin.as_ref().map(|a| &a.socket) != config.admin.as_ref().map(|a| &a.socket);
@@ -69,6 +70,9 @@ fn reload_inner(shared: &Arc<Shared>) -> Result<String, String> {
     }
     shared.snapshot.store(new.clone());
     let changes = shared.listeners.commit(prepared, shared);
+    if shared.names.declare(declared) {
+        crate::dns::resolve_soon();
+    }
     crate::health_check::start(shared, &new);
     let mut msg = format!(
         "config reloaded from {}: {} clusters, {} routes",

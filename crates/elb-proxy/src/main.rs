@@ -183,6 +183,19 @@ fn check(path: &std::path::Path) -> Result<(), String> {
             }
         }
     }
+    if !config.member_names().is_empty() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("building the resolver's runtime: {e}"))?;
+        // The resolver's own log lines are for the daemon; `--check` prints warnings only.
+        let warnings = tracing::dispatcher::with_default(&tracing::Dispatch::none(), || {
+            runtime.block_on(elb_proxy::dns::check_names(&config))
+        });
+        for w in warnings {
+            eprintln!("warning: {}: {w}", path.display());
+        }
+    }
     Ok(())
 }
 
@@ -215,6 +228,7 @@ async fn serve(config: ValidConfig, path: PathBuf) -> Result<()> {
     };
     let access_log = lifecycle::open_access_log(&config).map_err(anyhow::Error::msg)?;
     let shared = Shared::new(config, path);
+    elb_proxy::dns::start(&shared).await;
     if let Some(t) = &taken {
         tracing::info!(
             sockets = t.sockets.len(),

@@ -46,6 +46,7 @@ pub fn render(shared: &Shared) -> String {
     listeners(&mut o, shared);
     members(&mut o, &snap, Instant::now());
     clusters(&mut o, &snap);
+    crate::dns::metrics(&mut o, shared);
     o
 }
 

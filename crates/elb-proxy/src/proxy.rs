@@ -113,6 +113,11 @@ pub async fn handle(
     ctx: Arc<ConnCtx>,
     mut req: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, Infallible> {
+    crate::request_id::assign(
+        ctx.shared.snapshot.load().request_id.as_ref(),
+        ctx.fwd.trusted,
+        &mut req,
+    );
     let trace = RequestTrace::begin_for(&ctx, &mut req);
     Ok(match serve(&ctx, req).await {
         Ok(r) => {
@@ -523,6 +528,9 @@ fn caused_by<T: std::error::Error + 'static>(e: &hyper::Error) -> bool {
 pub(crate) fn member_failed(cluster: &LiveCluster, idx: usize, cause: FailureCause) {
     let member = &cluster.members[idx];
     member.stats.failures.fetch_add(1, Relaxed);
+    if cause == FailureCause::Connection {
+        crate::dns::connect_failed(cluster, idx);
+    }
     let t = cluster.lock().on_failure(idx, Instant::now(), cause);
     if let Some(elb_proxy_core::Transition::Ejected(d, cause)) = t {
         member.stats.ejections.fetch_add(1, Relaxed);

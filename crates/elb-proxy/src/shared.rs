@@ -46,6 +46,8 @@ pub struct Shared {
     pub handover_done: tokio::sync::Notify,
     /// Per-client request buckets and connection counts (see `elb_proxy_core::limits`).
     pub clients: std::sync::Mutex<elb_proxy_core::limits::ClientTable>,
+    /// Members given by DNS name: the config as loaded and the answers (see `crate::dns`).
+    pub names: crate::dns::Names,
 }
 
 impl Shared {
@@ -53,8 +55,12 @@ impl Shared {
     pub fn new(config: ValidConfig, config_path: PathBuf) -> Arc<Self> {
         let (shutdown, _) = tokio::sync::watch::channel(false);
         let clients = elb_proxy_core::limits::ClientTable::new(config.limits.client_table_size);
+        let names = crate::dns::Names::default();
+        let running = names.expand(&config);
+        let _ = names.declare(config);
         Arc::new(Self {
-            snapshot: ArcSwap::from_pointee(Snapshot::build(config, None)),
+            names,
+            snapshot: ArcSwap::from_pointee(Snapshot::build(running, None)),
             stopping: AtomicBool::new(false),
             admin_drain: AtomicBool::new(false),
             stats: GlobalStats::default(),

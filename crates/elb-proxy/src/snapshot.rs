@@ -85,11 +85,20 @@ pub struct Snapshot {
     pub loaded_at: std::time::SystemTime,
     /// Forwarding headers to add (from `forward_headers`).
     pub forward_set: elb_proxy_core::ForwardSet,
+    /// The request id header (from `request_id`), when request ids are on.
+    pub request_id: Option<http::HeaderName>,
 }
 
 impl Snapshot {
     /// Builds the snapshot for `config`, taking over state from `previous` where names match.
     pub fn build(config: ValidConfig, previous: Option<&Snapshot>) -> Self {
+        // Members given by name run as their answers (see `crate::dns`); one not expanded
+        // yet has no address to run with.
+        let config = if config.member_names().is_empty() {
+            config
+        } else {
+            config.expanded(|_| None)
+        };
         let clusters: Vec<Arc<LiveCluster>> = config
             .clusters
             .iter()
@@ -111,6 +120,7 @@ impl Snapshot {
             .collect();
         Self {
             forward_set: elb_proxy_core::ForwardSet::from_config(&config.forward_headers),
+            request_id: elb_proxy_core::request_id::header_of(&config),
             router,
             clusters,
             must_be_up,
@@ -155,10 +165,14 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
         .enumerate()
         .map(|(i, m)| {
             let name = m.display_name();
+            let addr = m
+                .address
+                .ip()
+                .expect("members given by name are expanded above");
             let prev = old.and_then(|o| {
                 let j = o.members.iter().position(|x| {
                     x.name == name
-                        && x.addr == m.address
+                        && x.addr == addr
                         && x.pool.protocol == m.protocol.unwrap_or(c.protocol)
                 })?;
                 Some((j, &o.members[j]))
@@ -177,7 +191,7 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
                 Some((_, pm)) => (pm.pool.clone(), pm.stats.clone()),
                 None => (
                     Arc::new(Pool::new(
-                        m.address,
+                        addr,
                         m.protocol.unwrap_or(c.protocol),
                         c.pool_max_idle,
                         config.timeouts.upstream_idle.0,
@@ -190,10 +204,10 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
                 elb_proxy_core::config::ProxyProtocolVersion::V2 => elb_probe::ProxyProtocol::V2,
             }));
             LiveMember {
-                authority: HeaderValue::from_str(&m.address.to_string())
+                authority: HeaderValue::from_str(&addr.to_string())
                     .unwrap_or(HeaderValue::from_static("localhost")),
                 name,
-                addr: m.address,
+                addr,
                 pool,
                 stats,
             }

@@ -109,9 +109,12 @@ impl RequestTrace {
                     .or_else(|| req.uri().authority().map(|a| a.as_str().to_string())),
                 user_agent: header_text(h, header::USER_AGENT),
                 referer: header_text(h, header::REFERER),
-                request_id: header_text(h, header::HeaderName::from_static("x-request-id"))
-                    .filter(|s| !s.is_empty() && s.len() <= 128)
-                    .unwrap_or_else(new_request_id),
+                request_id: match req.extensions().get::<crate::request_id::RequestId>() {
+                    Some(id) => id.0.clone(),
+                    None => header_text(h, header::HeaderName::from_static("x-request-id"))
+                        .filter(|s| !s.is_empty() && s.len() <= 128)
+                        .unwrap_or_else(new_request_id),
+                },
                 ..Default::default()
             })
         });

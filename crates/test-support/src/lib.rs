@@ -8,10 +8,12 @@
 //! - [`oracle`]: the peer programs' versions the recorded expectations are for.
 //! - `http` and `pki` (feature `http`): real local HTTP(S) servers, misbehaving raw servers,
 //!   and a test CA, for the suites that probe HTTP.
+//! - [`dns`]: a real DNS server (dnsmasq) on loopback whose answers a test changes.
 //! - [`wait`]: bounded polling and bounded child waits; nothing in a test waits forever.
 //! - `unix` (feature `unix`): raw exchanges with a daemon's Unix socket.
 
 pub mod corpus;
+pub mod dns;
 pub mod gate;
 #[cfg(feature = "http")]
 pub mod http;

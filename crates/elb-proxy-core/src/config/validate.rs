@@ -3,6 +3,8 @@
 
 use std::collections::HashSet;
 
+mod names;
+
 use super::ValidConfig;
 use super::model::{ClientLimits, Cluster, Config, Route};
 
@@ -77,6 +79,7 @@ pub(super) fn validate(c: Config) -> Result<ValidConfig, Problem> {
         route(i, r, &clusters)?;
     }
     globals(&c, &clusters)?;
+    names::check(&c)?;
     Ok(ValidConfig(c))
 }
 

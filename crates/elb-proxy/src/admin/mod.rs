@@ -94,6 +94,7 @@ pub async fn execute(shared: &Arc<Shared>, cmd: Command) -> String {
         Command::ShowStat(StatFormat::Elb) => report::stat_csv(shared),
         Command::ShowStat(StatFormat::Json) => report::stat_json(shared),
         Command::ShowServersState => report::servers_state(shared),
+        Command::ShowResolvers => crate::dns::show(shared),
         Command::DisableServer(s) => set_state(shared, &s, AdminState::Maint),
         Command::EnableServer(s) => set_state(shared, &s, AdminState::Ready),
         Command::SetServerState(s, st) => set_state(shared, &s, st),

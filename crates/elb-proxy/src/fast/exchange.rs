@@ -104,7 +104,11 @@ pub(super) async fn serve_request(
     let host_value = (set.x_forwarded_host || set.forwarded)
         .then(|| host.and_then(|h| HeaderValue::from_str(h).ok()))
         .flatten();
-    write_forwarded_head(ctx, s, &routed, host_value.as_ref());
+    let request_id = snap
+        .request_id
+        .as_ref()
+        .map(|n| crate::request_id::for_fast(n, ctx.fwd.trusted, &s.cbuf, &s.req));
+    write_forwarded_head(ctx, s, &routed, host_value.as_ref(), request_id.as_ref());
     let call = member_call(snap, cluster, &routed, sticky, is_head, close);
     let start = Instant::now();
     match super::member::attempt(client, &call, s).await {
@@ -116,8 +120,9 @@ pub(super) async fn serve_request(
             keep,
         } => {
             if let Some((method, path)) = log {
+                let id = request_id.map(|r| r.value);
                 write_log(
-                    ctx, cluster, idx, method, path, status, data, start, outcome,
+                    ctx, cluster, idx, method, path, status, data, start, outcome, id,
                 );
             }
             if !keep || close {
@@ -224,6 +229,7 @@ fn write_forwarded_head(
     s: &mut Scratch,
     routed: &Routed,
     host: Option<&HeaderValue>,
+    request_id: Option<&crate::request_id::FastId>,
 ) {
     let Scratch {
         cbuf,
@@ -246,8 +252,12 @@ fn write_forwarded_head(
         }
     }
     ctx.fwd.apply(headers, host);
-    let mut set: [(&[u8], &[u8]); 6] = [(b"", b""); 6];
+    let mut set: [(&[u8], &[u8]); 7] = [(b"", b""); 7];
     let mut n = 0;
+    if let Some(id) = request_id.filter(|id| id.replace) {
+        set[n] = (id.name.as_str().as_bytes(), id.value.as_bytes());
+        n += 1;
+    }
     if let Some(h) = &routed.rewrite_host {
         req.rewrite_host = false;
         set[n] = (b"host", h.as_bytes());
@@ -303,6 +313,7 @@ fn write_log(
     bytes: u64,
     start: Instant,
     outcome: &'static str,
+    request_id: Option<String>,
 ) {
     if let Some(log) = ctx.shared.access_log.load().as_ref() {
         // HAProxy's termination states for what the body relay saw (see `member::attempt`).
@@ -321,7 +332,7 @@ fn write_log(
             version: "HTTP/1.1",
             status,
             bytes_out: bytes,
-            request_id: crate::trace::new_request_id(),
+            request_id: request_id.unwrap_or_else(crate::trace::new_request_id),
             cluster: cluster.name.clone(),
             member: cluster.members[idx].name.clone(),
             total: start.elapsed(),

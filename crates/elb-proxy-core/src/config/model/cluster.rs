@@ -1,6 +1,5 @@
 //! The cluster part of the schema: members, balancing, health checks and passive ejection.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -96,14 +95,17 @@ pub struct Member {
     /// Name used by the admin socket; defaults to the address.
     #[serde(default)]
     pub name: Option<String>,
-    /// IP address and port.
-    pub address: SocketAddr,
+    /// IP address and port, or a DNS name and port whose every A/AAAA answer is a member.
+    pub address: super::MemberAddress,
     #[serde(default = "default_weight")]
     /// Share of traffic relative to the other members (0..=1000; 0 takes none).
     pub weight: u32,
     /// Overrides the cluster's `protocol` for this member.
     #[serde(default)]
     pub protocol: Option<MemberProtocol>,
+    /// The name this member is one answer of (set when the proxy expands a name).
+    #[serde(skip)]
+    pub resolved_from: Option<super::HostPort>,
 }
 
 fn default_weight() -> u32 {

@@ -12,6 +12,10 @@ use super::units::{Dur, Size};
 
 mod cluster;
 pub use cluster::*;
+mod names;
+pub use names::*;
+mod request_id;
+pub use request_id::*;
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -66,6 +70,12 @@ pub struct Config {
     #[serde(default)]
     /// How SIGTERM drains the proxy.
     pub shutdown: Shutdown,
+    /// DNS servers and intervals for members given by name; the system's by default.
+    #[serde(default)]
+    pub resolvers: Resolvers,
+    /// Request ids made and passed to members; off unless set.
+    #[serde(default)]
+    pub request_id: Option<RequestId>,
 }
 
 fn default_workers() -> usize {

@@ -1,0 +1,213 @@
+//! Members given by DNS name (`address: app1.internal:8080`) and the `resolvers:` section that
+//! says which servers answer and how often a name is asked again. The model only checks a
+//! name's syntax; resolving is the proxy's resolver task.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::super::units::Dur;
+
+/// A member's address: an IP literal with its port, or a DNS name with its port whose every
+/// A/AAAA answer becomes a member.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum MemberAddress {
+    /// `127.0.0.1:9001`, `[::1]:9001`.
+    Ip(SocketAddr),
+    /// `app1.internal:8080`.
+    Name(HostPort),
+}
+
+/// A DNS name and a port.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HostPort {
+    /// The name as written (lower-cased, trailing dot kept if given).
+    pub host: String,
+    /// The member port.
+    pub port: u16,
+}
+
+impl fmt::Display for HostPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
+}
+
+impl fmt::Display for MemberAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ip(a) => a.fmt(f),
+            Self::Name(n) => n.fmt(f),
+        }
+    }
+}
+
+impl MemberAddress {
+    /// The socket address of an IP member; `None` for a name not yet expanded.
+    pub fn ip(&self) -> Option<SocketAddr> {
+        match self {
+            Self::Ip(a) => Some(*a),
+            Self::Name(_) => None,
+        }
+    }
+
+    /// The name of a member given by name.
+    pub fn name(&self) -> Option<&HostPort> {
+        match self {
+            Self::Ip(_) => None,
+            Self::Name(n) => Some(n),
+        }
+    }
+}
+
+impl From<SocketAddr> for MemberAddress {
+    fn from(a: SocketAddr) -> Self {
+        Self::Ip(a)
+    }
+}
+
+impl std::str::FromStr for MemberAddress {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        if let Ok(a) = text.parse::<SocketAddr>() {
+            return Ok(Self::Ip(a));
+        }
+        let (host, port) = text
+            .rsplit_once(':')
+            .ok_or_else(|| format!("member address `{text}` needs a port (host:port)"))?;
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("member address `{text}`: port `{port}` is not 0..=65535"))?;
+        if port == 0 {
+            return Err(format!("member address `{text}`: port 0"));
+        }
+        check_host_name(host).map_err(|why| format!("member address `{text}`: {why}"))?;
+        Ok(Self::Name(HostPort {
+            host: host.to_ascii_lowercase(),
+            port,
+        }))
+    }
+}
+
+/// RFC 1123 host name syntax: dot-separated labels of letters, digits and `-` (not at a
+/// label's ends), 1..=63 bytes each, 253 in all, an optional final dot; an all-digit last
+/// label is refused so a mistyped IP address (`10.0.0:80`) is not taken for a name.
+pub fn check_host_name(host: &str) -> Result<(), String> {
+    let bare = host.strip_suffix('.').unwrap_or(host);
+    if bare.is_empty() {
+        return Err("empty host name".into());
+    }
+    if bare.len() > 253 {
+        return Err("host name longer than 253 bytes".into());
+    }
+    for label in bare.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return Err(format!("label `{label}` must be 1 to 63 bytes"));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(format!("label `{label}` starts or ends with '-'"));
+        }
+        if let Some(c) = label
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+        {
+            return Err(format!("`{c}` is not allowed in a host name"));
+        }
+    }
+    if bare
+        .rsplit('.')
+        .next()
+        .is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err("not an IP address, and an all-digit last label is not a name".into());
+    }
+    Ok(())
+}
+
+impl Serialize for MemberAddress {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for MemberAddress {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Which DNS servers resolve member names and how often (HAProxy's `resolvers` section).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resolvers {
+    /// DNS servers (`address:port`), asked over UDP (TCP for truncated answers); empty means
+    /// the system's, from /etc/resolv.conf.
+    #[serde(default)]
+    pub nameservers: Vec<SocketAddr>,
+    /// Time between two resolutions of a name (HAProxy's `hold valid`); a connect failure to
+    /// a member from a name asks again sooner, at most once a second.
+    #[serde(default = "default_resolve_interval")]
+    pub interval: Dur,
+    /// Time one resolution may take (HAProxy's `timeout resolve` times its retries).
+    #[serde(default = "default_resolve_timeout")]
+    pub timeout: Dur,
+}
+
+impl Default for Resolvers {
+    fn default() -> Self {
+        Self {
+            nameservers: Vec::new(),
+            interval: default_resolve_interval(),
+            timeout: default_resolve_timeout(),
+        }
+    }
+}
+
+fn default_resolve_interval() -> Dur {
+    Dur(Duration::from_secs(10))
+}
+fn default_resolve_timeout() -> Dur {
+    Dur(Duration::from_secs(2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_literals_and_names_parse() {
+        assert_eq!(
+            "127.0.0.1:80".parse::<MemberAddress>().unwrap(),
+            MemberAddress::Ip("127.0.0.1:80".parse().unwrap())
+        );
+        assert!("[::1]:80".parse::<MemberAddress>().unwrap().ip().is_some());
+        let n = "App1.Internal:8080".parse::<MemberAddress>().unwrap();
+        assert_eq!(n.to_string(), "app1.internal:8080");
+        assert!(
+            "svc.ns.svc.cluster.local.:80"
+                .parse::<MemberAddress>()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn bad_names_are_refused_with_the_reason() {
+        for (text, why) in [
+            ("app1.internal", "needs a port"),
+            ("app1.internal:http", "port `http`"),
+            ("app1.internal:0", "port 0"),
+            ("-app.internal:80", "starts or ends"),
+            ("app_1.internal:80", "`_` is not allowed"),
+            ("10.0.0:80", "all-digit"),
+            ("a..b:80", "1 to 63"),
+            (":80", "empty host name"),
+        ] {
+            let e = text.parse::<MemberAddress>().unwrap_err();
+            assert!(e.contains(why), "{text}: {e}");
+        }
+    }
+}
