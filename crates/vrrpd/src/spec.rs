@@ -80,7 +80,9 @@ pub struct DaemonSpec {
 /// A `vrrp_instance` of the file that is not running, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct DownInstance {
+    /// The instance's name in the file.
     pub name: String,
+    /// The file:line diagnostic that kept it from running.
     pub reason: String,
 }
 
