@@ -4,6 +4,7 @@
 //! semantic errors the line is that of the offending key, found in the text. No file other
 //! than the config itself is read here (certificates are loaded by the proxy's TLS module).
 
+mod access_log;
 mod model;
 mod units;
 mod validate;

@@ -15,7 +15,7 @@ pub(super) struct Problem {
 }
 
 impl Problem {
-    fn new(message: String, key: &'static str, value: &str) -> Self {
+    pub(super) fn new(message: String, key: &'static str, value: &str) -> Self {
         Self {
             message,
             locate: Some((key, value.to_string())),
@@ -77,6 +77,7 @@ pub(super) fn validate(c: Config) -> Result<ValidConfig, Problem> {
         route(i, r, &clusters)?;
     }
     globals(&c, &clusters)?;
+    super::access_log::check(&c)?;
     Ok(ValidConfig(c))
 }
 
