@@ -51,7 +51,10 @@ mod tests {
         let e = parse(&with_log("  template: \"{status}\"\n"), "t.yaml")
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("t.yaml:10: ") && e.contains("not template"), "{e}");
+        assert!(
+            e.starts_with("t.yaml:10: ") && e.contains("not template"),
+            "{e}"
+        );
         let e = parse(&with_log("  format: template\n"), "t.yaml")
             .unwrap_err()
             .to_string();
@@ -60,7 +63,8 @@ mod tests {
 
     #[test]
     fn known_template_fields_load() {
-        let text = with_log("  format: template\n  template: \"{{{client}}} {request} {status}\"\n");
+        let text =
+            with_log("  format: template\n  template: \"{{{client}}} {request} {status}\"\n");
         assert!(parse(&text, "t.yaml").is_ok());
     }
 }

@@ -69,7 +69,11 @@ pub fn reason_class(to: &str, reason: &str) -> &'static str {
 /// An instance changed state.
 pub fn transition(instance: &str, from: &'static str, to: &'static str, reason: &str) {
     let class = reason_class(to, reason);
-    with(|e| *e.transitions.entry((instance.to_string(), from, to, class)).or_default() += 1);
+    with(|e| {
+        *e.transitions
+            .entry((instance.to_string(), from, to, class))
+            .or_default() += 1
+    });
 }
 
 /// The `result` label of a track script run.
@@ -104,7 +108,11 @@ pub fn script_run(script: &str, took: Duration, outcome: &RunOutcome) {
 /// A notification went out (or not) on `channel` (`script` or `fifo`) for `name` (the
 /// instance or group for scripts, the FIFO's path for FIFOs).
 pub fn notify(channel: &'static str, name: &str, result: &'static str) {
-    with(|e| *e.notify.entry((channel, name.to_string(), result)).or_default() += 1);
+    with(|e| {
+        *e.notify
+            .entry((channel, name.to_string(), result))
+            .or_default() += 1
+    });
 }
 
 fn esc(s: &str) -> String {
@@ -201,12 +209,32 @@ mod tests {
     #[test]
     fn reasons_fall_into_a_fixed_set_of_classes() {
         let cases = [
-            ("MASTER", "master down timer expired (no higher-priority advert for 3s)", "master_down"),
-            ("BACKUP", "higher priority advert from 198.18.0.2 (150 > 100)", "higher_priority"),
-            ("FAULT", "track script chk: failed 2 time(s) in a row", "fault"),
+            (
+                "MASTER",
+                "master down timer expired (no higher-priority advert for 3s)",
+                "master_down",
+            ),
+            (
+                "BACKUP",
+                "higher priority advert from 198.18.0.2 (150 > 100)",
+                "higher_priority",
+            ),
+            (
+                "FAULT",
+                "track script chk: failed 2 time(s) in a row",
+                "fault",
+            ),
             ("FAULT", "init: interface eth0 down", "init"),
-            ("MASTER", "master down timer expired (sync group G)", "sync_group"),
-            ("MASTER", "fast preempt: our priority 150 rose above master", "preempt"),
+            (
+                "MASTER",
+                "master down timer expired (sync group G)",
+                "sync_group",
+            ),
+            (
+                "MASTER",
+                "fast preempt: our priority 150 rose above master",
+                "preempt",
+            ),
             ("BACKUP", "fault cleared", "fault_cleared"),
             ("BACKUP", "something new", "other"),
         ];

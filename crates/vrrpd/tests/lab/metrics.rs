@@ -180,16 +180,10 @@ fn metrics_count_a_failover_by_reason_with_script_and_notify_outcomes() {
     );
     let l = "iname=\"VI_1\",intf=\"eth0\",vrid=\"51\"";
     let state = format!("vrrpd_vrrp_state{{{l}}}");
-    let master = |host: &netlab::Host| {
-        move || scrape(host, addr).filter(|t| sample(t, &state) == Some(2.0))
-    };
-    test_support::wait::poll(WAIT, master(lab.host(0))).unwrap_or_else(|| {
-        panic!(
-            "a never MASTER:\n{}\n{}",
-            proc_a.output(),
-            proc_b.output()
-        )
-    });
+    let master =
+        |host: &netlab::Host| move || scrape(host, addr).filter(|t| sample(t, &state) == Some(2.0));
+    test_support::wait::poll(WAIT, master(lab.host(0)))
+        .unwrap_or_else(|| panic!("a never MASTER:\n{}\n{}", proc_a.output(), proc_b.output()));
     // The check fails: a goes FAULT, b takes over when a's priority-0 advert cuts its wait.
     std::fs::remove_file(&up).unwrap();
     let text_b = test_support::wait::poll(WAIT, master(lab.host(1)))
@@ -205,7 +199,10 @@ fn metrics_count_a_failover_by_reason_with_script_and_notify_outcomes() {
     let failed = "vrrpd_script_results_total{script=\"chk\",result=\"failure\"}";
     assert!(sample(&text_a, failed) >= Some(1.0), "{text_a}");
     let passed = "vrrpd_script_results_total{script=\"chk\",result=\"success\"}";
-    let runs = sample(&text_a, "vrrpd_script_duration_seconds_count{script=\"chk\"}");
+    let runs = sample(
+        &text_a,
+        "vrrpd_script_duration_seconds_count{script=\"chk\"}",
+    );
     assert!(
         runs.is_some() && runs >= sample(&text_a, passed),
         "every run is timed: {text_a}"
