@@ -181,12 +181,12 @@ fn metrics_count_a_failover_by_reason_with_script_and_notify_outcomes() {
     let l = "iname=\"VI_1\",intf=\"eth0\",vrid=\"51\"";
     let state = format!("vrrpd_vrrp_state{{{l}}}");
     let master =
-        |host: &netlab::Host| move || scrape(host, addr).filter(|t| sample(t, &state) == Some(2.0));
-    test_support::wait::poll(WAIT, master(lab.host(0)))
+        |host: &netlab::Host| scrape(host, addr).filter(|t| sample(t, &state) == Some(2.0));
+    test_support::wait::poll(WAIT, || master(lab.host(0)))
         .unwrap_or_else(|| panic!("a never MASTER:\n{}\n{}", proc_a.output(), proc_b.output()));
     // The check fails: a goes FAULT, b takes over when a's priority-0 advert cuts its wait.
     std::fs::remove_file(&up).unwrap();
-    let text_b = test_support::wait::poll(WAIT, master(lab.host(1)))
+    let text_b = test_support::wait::poll(WAIT, || master(lab.host(1)))
         .unwrap_or_else(|| panic!("b never MASTER:\n{}", proc_b.output()));
     let to_fault = "vrrpd_vrrp_transitions_by_reason_total{iname=\"VI_1\",from=\"MASTER\",to=\"FAULT\",reason=\"fault\"}";
     let text_a = test_support::wait::wait_until(WAIT, "a's MASTER -> FAULT in its metrics", || {
