@@ -2,7 +2,6 @@
 //! `promtool check metrics` and reports the instance as the control socket does.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
 
 use crate::vrrp_lab::*;
 
@@ -22,17 +21,18 @@ fn scrape(host: &netlab::Host, addr: SocketAddr) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-#[test]
-fn metrics_endpoint_passes_promtool_and_shows_the_master() {
+/// The lab, when root and promtool are there (the rule of `lab_with`).
+fn promtool_lab(test: &str) -> Option<netlab::Lab> {
     let have = std::process::Command::new("promtool")
         .arg("--version")
         .output()
         .is_ok();
-    let Some(lab) = lab_with(
-        "metrics_endpoint_passes_promtool_and_shows_the_master",
-        "promtool (Debian package prometheus)",
-        have,
-    ) else {
+    lab_with(test, "promtool (Debian package prometheus)", have)
+}
+
+#[test]
+fn metrics_endpoint_passes_promtool_and_shows_the_master() {
+    let Some(lab) = promtool_lab("metrics_endpoint_passes_promtool_and_shows_the_master") else {
         return;
     };
     let host = lab.host(0);
@@ -47,35 +47,14 @@ fn metrics_endpoint_passes_promtool_and_shows_the_master() {
     proc.wait_for_line("metrics endpoint listening", WAIT)
         .unwrap();
     // The lone node becomes MASTER once its master-down interval has passed.
-    let end = Instant::now() + WAIT;
-    let text = loop {
-        if let Some(t) = scrape(host, addr) {
-            if t.lines()
+    let text = test_support::wait::poll(WAIT, || {
+        scrape(host, addr).filter(|t| {
+            t.lines()
                 .any(|l| l.starts_with("vrrpd_vrrp_state{") && l.ends_with(" 2"))
-            {
-                break t;
-            }
-        }
-        assert!(
-            Instant::now() < end,
-            "never MASTER in metrics:\n{}",
-            proc.output()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let file = lab.dir().join("metrics.txt");
-    std::fs::write(&file, &text).unwrap();
-    let check = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::fs::File::open(&file).unwrap())
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success() && check.stdout.is_empty() && check.stderr.is_empty(),
-        "promtool: {}{}\n{text}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
+        })
+    })
+    .unwrap_or_else(|| panic!("never MASTER in metrics:\n{}", proc.output()));
+    promtool_passes(&lab, "a", &text);
     let l = "iname=\"VI_1\",intf=\"eth0\",vrid=\"51\"";
     for want in [
         "keepalived_up 1".to_string(),
@@ -130,15 +109,9 @@ fn promtool_passes(lab: &netlab::Lab, tag: &str, text: &str) {
 
 #[test]
 fn metrics_count_a_failover_by_reason_with_script_and_notify_outcomes() {
-    let have = std::process::Command::new("promtool")
-        .arg("--version")
-        .output()
-        .is_ok();
-    let Some(lab) = lab_with(
-        "metrics_count_a_failover_by_reason_with_script_and_notify_outcomes",
-        "promtool (Debian package prometheus)",
-        have,
-    ) else {
+    let Some(lab) =
+        promtool_lab("metrics_count_a_failover_by_reason_with_script_and_notify_outcomes")
+    else {
         return;
     };
     let addr: SocketAddr = "127.0.0.1:9651".parse().unwrap();
