@@ -32,6 +32,8 @@ TEST_PACKAGES += prometheus-haproxy-exporter hatop tmux
 # The status page test loads the page in headless Chromium.
 TEST_PACKAGES += chromium
 BENCH_PACKAGES += frr exabgp
+# bench-observability.sh --instructions counts instructions under cachegrind.
+BENCH_PACKAGES += valgrind
 
 .PHONY: all build release test fuzz-check test-deps bench bench-deps lint fmt install uninstall clean demo fuzz deb chaos
 
