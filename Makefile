@@ -34,6 +34,8 @@ TEST_PACKAGES += chromium
 # Members given by DNS name are tested against a real DNS server on loopback (dnsmasq).
 TEST_PACKAGES += dnsmasq-base
 BENCH_PACKAGES += frr exabgp
+# bench-observability.sh --instructions counts instructions under cachegrind.
+BENCH_PACKAGES += valgrind
 
 .PHONY: all build release test fuzz-check test-deps bench bench-deps lint fmt install uninstall clean demo fuzz deb chaos
 

@@ -5,16 +5,23 @@
 # (A B C, A B C, ...) so drift hits every variant alike; prints each run, then the median
 # req/s per variant and its ratio to the first. Loopback only; nginx serves a tiny answer.
 #
-# Usage: scripts/bench-observability.sh [--rounds 5] [--duration 5s] [--conns 64]
-# Needs: wrk nginx taskset; target/release/elb-proxy (or ELB_PROXY=path).
+# With --instructions N it counts instead of timing: each variant runs under valgrind's
+# cachegrind (no cache simulation) for N and for 3N requests (curl, one connection), and the difference of the
+# instruction counts divided by 2N is the cost of one request (start-up and shutdown cancel
+# out). Exact counts, unaffected by other load on the machine; perf's hardware counters are
+# not available on every VM.
+#
+# Usage: scripts/bench-observability.sh [--rounds 5] [--duration 5s] [--conns 64] [--instructions N]
+# Needs: wrk nginx taskset (valgrind and curl for --instructions); target/release/elb-proxy (or ELB_PROXY=path).
 set -euo pipefail
 
 ROUNDS=5
 DURATION=5s
 CONNS=64
+INSTRUCTIONS=
 # shellcheck source=lib/bench.sh
 . "$(dirname "$0")/lib/bench.sh"
-bench_args "--rounds ROUNDS --duration DURATION --conns CONNS" "$@"
+bench_args "--rounds ROUNDS --duration DURATION --conns CONNS --instructions INSTRUCTIONS" "$@"
 bench_init obs wrk nginx taskset
 BACKEND_PORT=18090
 PORT=18291
@@ -50,8 +57,9 @@ YAML
 }
 config "" > "$WORK/off.yaml"
 config "access_log: { path: $WORK/access.log, format: json }" > "$WORK/json.yaml"
+config "access_log: { path: $WORK/access.log, format: combined }" > "$WORK/combined.yaml"
 
-VARIANTS=("off:$ELB_PROXY:off.yaml" "json:$ELB_PROXY:json.yaml")
+VARIANTS=("off:$ELB_PROXY:off.yaml" "json:$ELB_PROXY:json.yaml" "combined:$ELB_PROXY:combined.yaml")
 if [ -n "${BASELINE:-}" ]; then
   VARIANTS=("baseline:$BASELINE:off.yaml" "${VARIANTS[@]}")
 fi
@@ -71,6 +79,39 @@ run_one() { # name bin config
   rm -f "$WORK/access.log"
   echo "$rps $(awk -v t="$ticks" -v n="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')"
 }
+
+# Instructions the proxy ran (all threads) while serving $4 requests, start-up and
+# shutdown included.
+count_one() { # name bin config requests
+  local out="$WORK/$1.cg"
+  taskset -c "$PROXY_CPU" valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file="$out" \
+    "$2" -c "$WORK/$3" --log-level warn 2>>"$WORK/$1.err" &
+  local pid=$!
+  wait_port $PORT
+  # curl's URL range: exactly $4 requests, one after another on one kept-alive connection.
+  taskset -c 0 curl -sf -o /dev/null "http://127.0.0.1:$PORT/r[1-$4]"
+  kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+  rm -f "$WORK/access.log"
+  awk '/^summary:/ {print $2}' "$out"
+}
+
+if [ -n "$INSTRUCTIONS" ]; then
+  for tool in valgrind curl; do
+    command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
+  done
+  echo "| variant | instructions/request ($((2 * INSTRUCTIONS)) requests, curl, one connection) | ratio |"
+  echo "|---|---|---|"
+  first=""
+  for v in "${VARIANTS[@]}"; do
+    IFS=: read -r name bin cfg <<<"$v"
+    small=$(count_one "$name" "$bin" "$cfg" "$INSTRUCTIONS")
+    large=$(count_one "$name" "$bin" "$cfg" "$((3 * INSTRUCTIONS))")
+    per=$(( (large - small) / (2 * INSTRUCTIONS) ))
+    [ -z "$first" ] && first=$per
+    echo "| $name | $per | $(awk -v a="$per" -v b="$first" 'BEGIN {printf "%.3f", a/b}') |"
+  done
+  exit 0
+fi
 
 declare -A RESULTS CPU
 for r in $(seq 1 "$ROUNDS"); do

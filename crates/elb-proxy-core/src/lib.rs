@@ -18,6 +18,7 @@ pub mod fuzzing;
 pub mod gate;
 mod headers;
 pub mod limits;
+pub mod log_template;
 pub mod proxy_protocol;
 pub mod request_id;
 mod route;

@@ -161,7 +161,7 @@ fn reasons(o: &mut String, shared: &Shared) {
         o,
         "elb_proxy_rejections_total",
         "counter",
-        "Requests and connections refused before reaching a member, by reason.",
+        "Requests and connections refused before reaching a member, by reason: the strict HTTP checks' exact reasons, hyper's own 400/414/431, 404, 413 and the connection limit.",
     );
     for r in Rejection::ALL {
         let _ = writeln!(
@@ -170,6 +170,16 @@ fn reasons(o: &mut String, shared: &Shared) {
             r.as_str(),
             g.rejections[r as usize].load(Relaxed)
         );
+    }
+    for (i, c) in g.refused.iter().enumerate() {
+        if let Some(r) = elb_proxy_core::gate::Refused::from_index(i) {
+            let _ = writeln!(
+                o,
+                "elb_proxy_rejections_total{{reason=\"{}\"}} {}",
+                r.as_str(),
+                c.load(Relaxed)
+            );
+        }
     }
     family(
         o,
@@ -188,7 +198,7 @@ fn reasons(o: &mut String, shared: &Shared) {
     refused(o, g);
 }
 
-/// Client requests refused by the strict HTTP checks, by reason, and per-client limits.
+/// Per-client limits and PROXY header refusals.
 fn refused(o: &mut String, g: &crate::stats::GlobalStats) {
     let counters: [(&str, &str, u64); 3] = [
         (
@@ -209,22 +219,6 @@ fn refused(o: &mut String, g: &crate::stats::GlobalStats) {
     ];
     for (name, help, v) in counters {
         single(o, name, "counter", help, v);
-    }
-    family(
-        o,
-        "elb_proxy_requests_refused_total",
-        "counter",
-        "Client requests refused as malformed or ambiguous, by reason.",
-    );
-    for (i, c) in g.refused.iter().enumerate() {
-        if let Some(r) = elb_proxy_core::gate::Refused::from_index(i) {
-            let _ = writeln!(
-                o,
-                "elb_proxy_requests_refused_total{{reason=\"{}\"}} {}",
-                r.as_str(),
-                c.load(Relaxed)
-            );
-        }
     }
 }
 

@@ -156,19 +156,14 @@ struct Routed {
 struct RefusedByProxy;
 
 /// The answer to a request the strict checks refused; the connection closes after it.
-/// Counted by its exact reason, and in the rejections and local-error families as hyper's own
-/// 400/414/431 answers are.
+/// Counted once in the rejections family, by its exact reason, and by status in the
+/// local-error family as hyper's own 400/414/431 answers are.
 fn refused_answer(ctx: &ConnCtx, reason: Refused, counted: bool) -> Response<ResponseBody> {
     if !counted {
         ctx.shared.stats.count_refused(reason);
         crate::refusal_log::refused(ctx.peer, reason.as_str(), reason.status());
     }
     let stats = &ctx.shared.stats;
-    stats.reject(match reason.status() {
-        431 => crate::stats::Rejection::HeaderTooLarge,
-        414 => crate::stats::Rejection::UriTooLong,
-        _ => crate::stats::Rejection::BadRequest,
-    });
     if let Some(i) = local_error_index(reason.status()) {
         stats.local_errors[i].fetch_add(1, Relaxed);
     }

@@ -450,6 +450,41 @@ fn check_flag_validates_and_reports_file_and_line() {
     );
 }
 
+#[test]
+fn check_flag_refuses_an_unknown_access_log_field_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("log.yaml");
+    let text = |template: &str| {
+        format!(
+            "listeners: [{{ address: 127.0.0.1:1 }}]\nclusters:\n  - name: a\n    members: [{{ address: 127.0.0.1:2 }}]\naccess_log:\n  path: {}\n  format: template\n  template: \"{template}\"\n",
+            dir.path().join("access.log").display()
+        )
+    };
+    let check = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_elb-proxy"))
+            .arg("--check")
+            .arg("-c")
+            .arg(&conf)
+            .output()
+            .unwrap()
+    };
+    std::fs::write(&conf, text("{client} {status} {total_ms}")).unwrap();
+    let ok = check();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    std::fs::write(&conf, text("{client} {statsu}")).unwrap();
+    let out = check();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("log.yaml:8:") && err.contains("unknown field '{statsu}'"),
+        "{err}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reload_adds_removes_and_moves_listeners_and_refuses_an_address_in_use() {
     let a = Backend::start("a").await;

@@ -156,14 +156,14 @@ async fn invalid_requests_get_400_and_no_byte_reaches_a_member() {
     )
     .await;
     for line in [
-        "elb_proxy_requests_refused_total{reason=\"missing_host\"} 1",
-        "elb_proxy_requests_refused_total{reason=\"duplicate_host\"} 2",
-        "elb_proxy_requests_refused_total{reason=\"invalid_host\"} 2",
-        "elb_proxy_requests_refused_total{reason=\"host_mismatch\"} 1",
-        "elb_proxy_requests_refused_total{reason=\"length_and_chunked\"} 1",
-        "elb_proxy_requests_refused_total{reason=\"chunk_crlf\"} 1",
-        "elb_proxy_requests_refused_total{reason=\"obs_fold\"} 1",
-        "elb_proxy_requests_refused_total{reason=\"trailer\"} 1",
+        "elb_proxy_rejections_total{reason=\"missing_host\"} 1",
+        "elb_proxy_rejections_total{reason=\"duplicate_host\"} 2",
+        "elb_proxy_rejections_total{reason=\"invalid_host\"} 2",
+        "elb_proxy_rejections_total{reason=\"host_mismatch\"} 1",
+        "elb_proxy_rejections_total{reason=\"length_and_chunked\"} 1",
+        "elb_proxy_rejections_total{reason=\"chunk_crlf\"} 1",
+        "elb_proxy_rejections_total{reason=\"obs_fold\"} 1",
+        "elb_proxy_rejections_total{reason=\"trailer\"} 1",
     ] {
         assert!(
             metrics.body.contains(line),

@@ -5,6 +5,8 @@
 //! cafebazaar/keepalived-exporter) names the same quantity, its name and labels (`iname`,
 //! `intf`, `vrid`) are used, so its dashboards keep working; everything else is `vrrpd_*`.
 
+pub mod events;
+
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -403,7 +405,9 @@ async fn scrape(control: &Path) -> Result<String, String> {
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    Ok(render(&status, &stats, now_ms))
+    let mut text = render(&status, &stats, now_ms);
+    events::render(&mut text);
+    Ok(text)
 }
 
 /// Answers one scraper: `GET /metrics` (or `HEAD`), anything else 404.

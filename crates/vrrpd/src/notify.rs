@@ -288,6 +288,7 @@ impl Notifier {
     pub fn notify(&self, state: NotifyState, priority: u8) -> Result<(), NotifyError> {
         self.tx.try_send((state, priority)).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => {
+                crate::metrics::events::notify("script", &self.name, "queue_full");
                 tracing::error!(target_name = %self.name, "notify queue full; dropping {} notification", state.as_str());
                 NotifyError::QueueFull(self.name.clone())
             }
@@ -311,6 +312,8 @@ async fn run_one(spec: &PreparedSpec, p: &Prepared, extra: &[String], what: &str
         spec.timeout,
     )
     .await;
+    let result = crate::metrics::events::result_label(&outcome);
+    crate::metrics::events::notify("script", &spec.name, result);
     match outcome {
         RunOutcome::Exited(0) => {
             tracing::debug!(target_name = %spec.name, "{what} script finished")

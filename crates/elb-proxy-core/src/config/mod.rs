@@ -5,6 +5,7 @@
 //! than the config itself is read here (certificates are loaded by the proxy's TLS module).
 
 mod expand;
+mod access_log;
 mod model;
 mod units;
 mod validate;

@@ -17,7 +17,7 @@ pub(super) struct Problem {
 }
 
 impl Problem {
-    fn new(message: String, key: &'static str, value: &str) -> Self {
+    pub(super) fn new(message: String, key: &'static str, value: &str) -> Self {
         Self {
             message,
             locate: Some((key, value.to_string())),
@@ -80,6 +80,7 @@ pub(super) fn validate(c: Config) -> Result<ValidConfig, Problem> {
     }
     globals(&c, &clusters)?;
     names::check(&c)?;
+    super::access_log::check(&c)?;
     Ok(ValidConfig(c))
 }
 

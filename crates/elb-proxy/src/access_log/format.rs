@@ -1,47 +1,16 @@
 //! The line formats: `combined` (Apache/nginx combined, read by every log tool), `json` (one
-//! object per line with every field) and a template of `{field}` placeholders.
+//! object per line with every field) and a template of `{field}` placeholders (grammar in
+//! `elb_proxy_core::log_template`, so `--check` refuses a bad one at its line). Lines are
+//! written straight into the writer's reused buffer: no value tree, no per-line allocation,
+//! plain-ASCII text copied in one piece, numbers by `itoa`, the time stamp formatted once a
+//! second.
 
-use std::fmt::Write as _;
+use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
+pub use elb_proxy_core::log_template::{FIELDS, Piece, TemplateError};
+
 use super::Entry;
-
-/// Fields a template may name, in the order `json` writes them.
-pub const FIELDS: [&str; 24] = [
-    "time",
-    "client",
-    "forwarded_for",
-    "listener",
-    "method",
-    "target",
-    "version",
-    "host",
-    "status",
-    "bytes_in",
-    "bytes_out",
-    "user_agent",
-    "referer",
-    "request_id",
-    "route",
-    "cluster",
-    "member",
-    "retries",
-    "queue_ms",
-    "connect_ms",
-    "first_byte_ms",
-    "total_ms",
-    "termination",
-    "request",
-];
-
-/// A piece of a template.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Piece {
-    /// Literal text.
-    Text(String),
-    /// The field `FIELDS[i]`.
-    Field(usize),
-}
 
 /// A line format.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,12 +32,9 @@ pub enum FormatError {
     /// `format: template` without `template:`.
     #[error("access_log.format is template but access_log.template is missing")]
     MissingTemplate,
-    /// A placeholder names no field.
-    #[error("access_log.template: unknown field '{{{0}}}'; fields: {fields}", fields = FIELDS.join(", "))]
-    UnknownField(String),
-    /// A `{` without its `}` (or a lone `}`).
-    #[error("access_log.template: unbalanced brace at byte {0}")]
-    Unbalanced(usize),
+    /// The template does not parse.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
 }
 
 impl Format {
@@ -78,288 +44,415 @@ impl Format {
         match (cfg.format, &cfg.template) {
             (F::Combined, None) => Ok(Self::Combined),
             (F::Json, None) => Ok(Self::Json),
-            (F::Template, Some(t)) => Ok(Self::Template(parse_template(t)?)),
+            (F::Template, Some(t)) => Ok(Self::Template(elb_proxy_core::log_template::parse(t)?)),
             (F::Template, None) => Err(FormatError::MissingTemplate),
             (_, Some(_)) => Err(FormatError::TemplateUnused),
         }
     }
 
     /// Appends the line for `e` (with its newline).
-    pub fn write(&self, e: &Entry, out: &mut String) {
-        match self {
-            Self::Combined => combined(e, out),
-            Self::Json => json(e, out),
-            Self::Template(pieces) => {
+    pub fn write(&self, e: &Entry, out: &mut Vec<u8>) {
+        LineWriter::new(self.clone()).write(e, out);
+    }
+}
+
+/// A format plus the writer's per-second time stamp cache.
+#[derive(Debug)]
+pub struct LineWriter {
+    format: Format,
+    stamp: Stamp,
+}
+
+impl LineWriter {
+    /// A writer for `format`.
+    pub fn new(format: Format) -> Self {
+        Self {
+            format,
+            stamp: Stamp::default(),
+        }
+    }
+
+    /// Appends the line for `e` (with its newline).
+    pub fn write(&mut self, e: &Entry, out: &mut Vec<u8>) {
+        let time = e.time.unwrap_or(SystemTime::UNIX_EPOCH);
+        match &self.format {
+            Format::Combined => combined(e, self.stamp.get(time), out),
+            Format::Json => json(e, self.stamp.get(time), out),
+            Format::Template(pieces) => {
                 for p in pieces {
                     match p {
-                        Piece::Text(t) => out.push_str(t),
-                        Piece::Field(i) => field(e, *i, out, false),
+                        Piece::Text(t) => out.extend_from_slice(t.as_bytes()),
+                        Piece::Field(i) => field(e, *i, &mut self.stamp, out),
                     }
                 }
             }
         }
-        out.push('\n');
+        out.push(b'\n');
     }
 }
 
-fn parse_template(t: &str) -> Result<Vec<Piece>, FormatError> {
-    let mut pieces = Vec::new();
-    let mut text = String::new();
-    let mut chars = t.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '{' if chars.peek().map(|p| p.1) == Some('{') => {
-                chars.next();
-                text.push('{');
-            }
-            '}' if chars.peek().map(|p| p.1) == Some('}') => {
-                chars.next();
-                text.push('}');
-            }
-            '{' => {
-                let rest = &t[i + 1..];
-                let end = rest.find('}').ok_or(FormatError::Unbalanced(i))?;
-                let name = &rest[..end];
-                let idx = FIELDS
-                    .iter()
-                    .position(|f| *f == name)
-                    .ok_or_else(|| FormatError::UnknownField(name.chars().take(32).collect()))?;
-                if !text.is_empty() {
-                    pieces.push(Piece::Text(std::mem::take(&mut text)));
-                }
-                pieces.push(Piece::Field(idx));
-                for _ in 0..name.chars().count() + 1 {
-                    chars.next();
-                }
-            }
-            '}' => return Err(FormatError::Unbalanced(i)),
-            c => text.push(c),
+/// The time stamps of one second, both forms, formatted when the second changes.
+#[derive(Debug, Default)]
+struct Stamp {
+    secs: Option<u64>,
+    /// `2026-01-01T00:00:00` (milliseconds and `Z` are added per line).
+    rfc3339: String,
+    /// `01/Jan/2026:00:00:00 +0000`.
+    clf: String,
+}
+
+/// The two forms of one instant: the cached per-second texts and its milliseconds.
+struct Stamped<'a> {
+    stamp: &'a Stamp,
+    millis: u32,
+}
+
+impl Stamp {
+    fn get(&mut self, t: SystemTime) -> Stamped<'_> {
+        let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+        let secs = d.as_secs();
+        if self.secs != Some(secs) {
+            self.secs = Some(secs);
+            self.rfc3339 = rfc3339_seconds(secs);
+            self.clf = clf_time(secs);
+        }
+        Stamped {
+            stamp: self,
+            millis: d.subsec_millis(),
         }
     }
-    if !text.is_empty() {
-        pieces.push(Piece::Text(text));
-    }
-    Ok(pieces)
 }
 
-/// Writes `s` with quotes, backslashes and control bytes escaped as `\xHH` (as nginx does),
-/// so a client cannot forge a field or a line.
-fn escaped(s: &str, out: &mut String) {
-    for c in s.chars() {
+impl Stamped<'_> {
+    fn rfc3339(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.stamp.rfc3339.as_bytes());
+        out.push(b'.');
+        let m = self.millis;
+        out.extend_from_slice(&[
+            b'0' + (m / 100) as u8,
+            b'0' + (m / 10 % 10) as u8,
+            b'0' + (m % 10) as u8,
+            b'Z',
+        ]);
+    }
+}
+
+fn num(v: impl itoa::Integer, out: &mut Vec<u8>) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Whether a byte cannot be written as is: quotes, backslashes, ASCII controls and DEL.
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether one of the eight bytes of `v` is zero (exact for existence).
+fn has_zero_byte(v: u64) -> bool {
+    v.wrapping_sub(ONES) & !v & HIGHS != 0
+}
+
+/// Whether one of eight bytes needs an escape: below 0x20, `"`, `\\` or DEL.
+fn chunk_needs_escape(x: u64) -> bool {
+    x.wrapping_sub(ONES * 0x20) & !x & HIGHS != 0
+        || has_zero_byte(x ^ (ONES * u64::from(b'"')))
+        || has_zero_byte(x ^ (ONES * u64::from(b'\\')))
+        || has_zero_byte(x ^ (ONES * 0x7f))
+}
+
+/// Length of the leading run that needs no escape (and, with `ascii_only`, is ASCII),
+/// eight bytes at a time: log fields are nearly always plain.
+fn clean_prefix(b: &[u8], ascii_only: bool) -> usize {
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        if chunk_needs_escape(x) || (ascii_only && x & HIGHS != 0) {
+            break;
+        }
+        i += 8;
+    }
+    while i < b.len() && !needs_escape(b[i]) && !(ascii_only && b[i] >= 0x80) {
+        i += 1;
+    }
+    i
+}
+
+/// Writes `s` with quotes, backslashes and control characters escaped as `\xHH` (as nginx
+/// does), so a client cannot forge a field or a line. Plain text is copied in one piece.
+fn escaped(s: &str, out: &mut Vec<u8>) {
+    let bytes = s.as_bytes();
+    let first = clean_prefix(bytes, true);
+    out.extend_from_slice(&bytes[..first]);
+    if first == bytes.len() {
+        return;
+    }
+    // The clean prefix is ASCII, so `first` is a char boundary.
+    for c in s[first..].chars() {
         if c == '"' || c == '\\' || c.is_control() {
             let mut buf = [0u8; 4];
             for b in c.encode_utf8(&mut buf).bytes() {
-                let _ = write!(out, "\\x{b:02X}");
+                out.extend_from_slice(&[
+                    b'\\',
+                    b'x',
+                    HEX[(b >> 4) as usize],
+                    HEX[(b & 15) as usize],
+                ]);
             }
         } else {
-            out.push(c);
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
         }
     }
 }
 
-fn ms(d: Option<Duration>) -> Option<f64> {
-    d.map(|d| (d.as_secs_f64() * 1e6).round() / 1e3)
+const HEX: [u8; 16] = *b"0123456789ABCDEF";
+
+/// Milliseconds with up to three decimals, trailing zeros dropped (`1.5`, `3`, `0.005`).
+fn ms(d: Duration, out: &mut Vec<u8>) {
+    let micros = (d.as_nanos() + 500) / 1000;
+    num(micros / 1000, out);
+    let mut frac = (micros % 1000) as u32;
+    if frac == 0 {
+        return;
+    }
+    let mut digits = 3;
+    while frac % 10 == 0 {
+        frac /= 10;
+        digits -= 1;
+    }
+    out.push(b'.');
+    let mut buf = itoa::Buffer::new();
+    let text = buf.format(frac).as_bytes();
+    out.extend(std::iter::repeat_n(b'0', digits - text.len()));
+    out.extend_from_slice(text);
 }
 
-/// One field as text (`-` when absent); `quoted_text` adds quotes around text fields.
-fn field(e: &Entry, i: usize, out: &mut String, _quoted_text: bool) {
-    let opt = |out: &mut String, v: &Option<String>| match v {
+fn opt_ms(d: Option<Duration>, absent: &[u8], out: &mut Vec<u8>) {
+    match d {
+        Some(d) => ms(d, out),
+        None => out.extend_from_slice(absent),
+    }
+}
+
+/// The client address; IPv4 (nearly every line) without the formatting machinery.
+fn client(c: Option<IpAddr>, out: &mut Vec<u8>) {
+    match c {
+        Some(IpAddr::V4(a)) => {
+            for (i, o) in a.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                num(o, out);
+            }
+        }
+        Some(IpAddr::V6(a)) => {
+            use std::io::Write as _;
+            let _ = write!(out, "{a}");
+        }
+        None => out.push(b'-'),
+    }
+}
+
+/// One field as text (`-` when absent).
+fn field(e: &Entry, i: usize, stamp: &mut Stamp, out: &mut Vec<u8>) {
+    let opt = |out: &mut Vec<u8>, v: &Option<String>| match v {
         Some(v) => escaped(v, out),
-        None => out.push('-'),
+        None => out.push(b'-'),
     };
-    let dash_if_empty = |out: &mut String, v: &str| {
+    let dash_if_empty = |out: &mut Vec<u8>, v: &str| {
         if v.is_empty() {
-            out.push('-');
+            out.push(b'-');
         } else {
             escaped(v, out);
         }
     };
-    let num_ms = |out: &mut String, v: Option<f64>| match v {
-        Some(v) => {
-            let _ = write!(out, "{v}");
-        }
-        None => out.push('-'),
-    };
     match FIELDS[i] {
-        "time" => rfc3339(e.time.unwrap_or(SystemTime::UNIX_EPOCH), out),
-        "client" => match e.client {
-            Some(c) => {
-                let _ = write!(out, "{c}");
-            }
-            None => out.push('-'),
-        },
+        "time" => stamp
+            .get(e.time.unwrap_or(SystemTime::UNIX_EPOCH))
+            .rfc3339(out),
+        "client" => client(e.client, out),
         "forwarded_for" => opt(out, &e.forwarded_for),
         "listener" => dash_if_empty(out, &e.listener),
         "method" => dash_if_empty(out, &e.method),
         "target" => dash_if_empty(out, &e.target),
         "version" => dash_if_empty(out, e.version),
         "host" => opt(out, &e.host),
-        "status" => {
-            let _ = write!(out, "{}", e.status);
-        }
-        "bytes_in" => {
-            let _ = write!(out, "{}", e.bytes_in);
-        }
-        "bytes_out" => {
-            let _ = write!(out, "{}", e.bytes_out);
-        }
+        "status" => num(e.status, out),
+        "bytes_in" => num(e.bytes_in, out),
+        "bytes_out" => num(e.bytes_out, out),
         "user_agent" => opt(out, &e.user_agent),
         "referer" => opt(out, &e.referer),
         "request_id" => dash_if_empty(out, &e.request_id),
         "route" => dash_if_empty(out, &e.route),
         "cluster" => dash_if_empty(out, &e.cluster),
         "member" => dash_if_empty(out, &e.member),
-        "retries" => {
-            let _ = write!(out, "{}", e.retries);
-        }
-        "queue_ms" => num_ms(out, ms(e.queue)),
-        "connect_ms" => num_ms(out, ms(e.connect)),
-        "first_byte_ms" => num_ms(out, ms(e.first_byte)),
-        "total_ms" => num_ms(out, ms(Some(e.total))),
-        "termination" => out.push_str(e.termination),
+        "retries" => num(e.retries, out),
+        "queue_ms" => opt_ms(e.queue, b"-", out),
+        "connect_ms" => opt_ms(e.connect, b"-", out),
+        "first_byte_ms" => opt_ms(e.first_byte, b"-", out),
+        "total_ms" => ms(e.total, out),
+        "termination" => out.extend_from_slice(e.termination.as_bytes()),
         "request" => request_line(e, out),
-        _ => out.push('-'),
+        _ => out.push(b'-'),
     }
 }
 
-fn request_line(e: &Entry, out: &mut String) {
+fn request_line(e: &Entry, out: &mut Vec<u8>) {
     if e.method.is_empty() {
-        out.push('-');
+        out.push(b'-');
         return;
     }
     escaped(&e.method, out);
-    out.push(' ');
+    out.push(b' ');
     escaped(&e.target, out);
-    out.push(' ');
-    out.push_str(e.version);
+    out.push(b' ');
+    out.extend_from_slice(e.version.as_bytes());
 }
 
-fn combined(e: &Entry, out: &mut String) {
-    field(e, 1, out, false);
-    out.push_str(" - - [");
-    clf_time(e.time.unwrap_or(SystemTime::UNIX_EPOCH), out);
-    out.push_str("] \"");
+fn combined(e: &Entry, time: Stamped<'_>, out: &mut Vec<u8>) {
+    client(e.client, out);
+    out.extend_from_slice(b" - - [");
+    out.extend_from_slice(time.stamp.clf.as_bytes());
+    out.extend_from_slice(b"] \"");
     request_line(e, out);
-    let _ = write!(out, "\" {} ", e.status);
+    out.extend_from_slice(b"\" ");
+    num(e.status, out);
+    out.push(b' ');
     if e.bytes_out == 0 {
-        out.push('-');
+        out.push(b'-');
     } else {
-        let _ = write!(out, "{}", e.bytes_out);
+        num(e.bytes_out, out);
     }
-    out.push_str(" \"");
-    field(e, 12, out, false);
-    out.push_str("\" \"");
-    field(e, 11, out, false);
-    out.push('"');
+    out.extend_from_slice(b" \"");
+    match &e.referer {
+        Some(v) => escaped(v, out),
+        None => out.push(b'-'),
+    }
+    out.extend_from_slice(b"\" \"");
+    match &e.user_agent {
+        Some(v) => escaped(v, out),
+        None => out.push(b'-'),
+    }
+    out.push(b'"');
 }
 
-/// A JSON string (RFC 8259 escapes), written directly: building a `serde_json::Value` per
-/// line cost more than the rest of the line.
 fn some(s: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
 }
 
-fn json_str(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+/// A JSON string (RFC 8259 escapes). Only ASCII bytes ever need escaping, so the runs
+/// between them (UTF-8 included) are copied whole.
+fn json_str(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    let mut rest = s.as_bytes();
+    loop {
+        let n = clean_prefix(rest, false);
+        out.extend_from_slice(&rest[..n]);
+        let Some(&b) = rest.get(n) else {
+            break;
+        };
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(b >> 4) as usize].to_ascii_lowercase(),
+                HEX[(b & 15) as usize].to_ascii_lowercase(),
+            ]),
         }
+        rest = &rest[n + 1..];
     }
-    out.push('"');
+    out.push(b'"');
 }
 
-fn json(e: &Entry, out: &mut String) {
-    let text = |out: &mut String, key: &str, v: Option<&str>| {
-        let _ = write!(out, ",\"{key}\":");
-        match v {
-            Some(v) => json_str(v, out),
-            None => out.push_str("null"),
-        }
-    };
-    let num = |out: &mut String, key: &str, v: Option<f64>| {
-        let _ = write!(out, ",\"{key}\":");
-        match v {
-            Some(v) => {
-                let _ = write!(out, "{v}");
-            }
-            None => out.push_str("null"),
-        }
-    };
-    out.push_str("{\"time\":\"");
-    rfc3339(e.time.unwrap_or(SystemTime::UNIX_EPOCH), out);
-    out.push('"');
-    let client = e.client.map(|c| c.to_string());
-    text(out, "client", client.as_deref());
-    text(out, "forwarded_for", e.forwarded_for.as_deref());
-    text(out, "listener", Some(&e.listener));
-    text(out, "method", some(&e.method));
-    text(out, "target", some(&e.target));
-    text(out, "version", some(e.version));
-    text(out, "host", e.host.as_deref());
-    let _ = write!(
-        out,
-        ",\"status\":{},\"bytes_in\":{},\"bytes_out\":{}",
-        e.status, e.bytes_in, e.bytes_out
-    );
-    text(out, "user_agent", e.user_agent.as_deref());
-    text(out, "referer", e.referer.as_deref());
-    text(out, "request_id", Some(&e.request_id));
-    text(out, "route", some(&e.route));
-    text(out, "cluster", some(&e.cluster));
-    text(out, "member", some(&e.member));
-    let _ = write!(out, ",\"retries\":{}", e.retries);
-    num(out, "queue_ms", ms(e.queue));
-    num(out, "connect_ms", ms(e.connect));
-    num(out, "first_byte_ms", ms(e.first_byte));
-    num(out, "total_ms", ms(Some(e.total)));
-    text(out, "termination", Some(e.termination));
-    out.push('}');
+/// `key` is the whole `,"name":` text, so each field costs one copy before its value.
+fn json_text(out: &mut Vec<u8>, key: &[u8], v: Option<&str>) {
+    out.extend_from_slice(key);
+    match v {
+        Some(v) => json_str(v, out),
+        None => out.extend_from_slice(b"null"),
+    }
 }
 
-/// `2026-01-01T00:00:00.000Z`.
-fn rfc3339(t: SystemTime, out: &mut String) {
-    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
+fn json_num(out: &mut Vec<u8>, key: &[u8], v: impl itoa::Integer) {
+    out.extend_from_slice(key);
+    num(v, out);
+}
+
+fn json_ms(out: &mut Vec<u8>, key: &[u8], v: Option<Duration>) {
+    out.extend_from_slice(key);
+    opt_ms(v, b"null", out);
+}
+
+fn json(e: &Entry, time: Stamped<'_>, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"time\":\"");
+    time.rfc3339(out);
+    out.extend_from_slice(b"\",\"client\":");
+    if e.client.is_some() {
+        out.push(b'"');
+        client(e.client, out);
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(b"null");
+    }
+    json_text(out, b",\"forwarded_for\":", e.forwarded_for.as_deref());
+    json_text(out, b",\"listener\":", Some(&e.listener));
+    json_text(out, b",\"method\":", some(&e.method));
+    json_text(out, b",\"target\":", some(&e.target));
+    json_text(out, b",\"version\":", some(e.version));
+    json_text(out, b",\"host\":", e.host.as_deref());
+    json_num(out, b",\"status\":", e.status);
+    json_num(out, b",\"bytes_in\":", e.bytes_in);
+    json_num(out, b",\"bytes_out\":", e.bytes_out);
+    json_text(out, b",\"user_agent\":", e.user_agent.as_deref());
+    json_text(out, b",\"referer\":", e.referer.as_deref());
+    json_text(out, b",\"request_id\":", Some(&e.request_id));
+    json_text(out, b",\"route\":", some(&e.route));
+    json_text(out, b",\"cluster\":", some(&e.cluster));
+    json_text(out, b",\"member\":", some(&e.member));
+    json_num(out, b",\"retries\":", e.retries);
+    json_ms(out, b",\"queue_ms\":", e.queue);
+    json_ms(out, b",\"connect_ms\":", e.connect);
+    json_ms(out, b",\"first_byte_ms\":", e.first_byte);
+    json_ms(out, b",\"total_ms\":", Some(e.total));
+    json_text(out, b",\"termination\":", Some(e.termination));
+    out.push(b'}');
+}
+
+/// `2026-01-01T00:00:00`.
+fn rfc3339_seconds(secs: u64) -> String {
     let (y, m, day) = civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+    format!(
+        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}",
         rem / 3600,
         (rem % 3600) / 60,
-        rem % 60,
-        d.subsec_millis()
-    );
+        rem % 60
+    )
 }
 
 /// Common Log Format time: `01/Jan/2026:00:00:00 +0000`.
-fn clf_time(t: SystemTime, out: &mut String) {
+fn clf_time(secs: u64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
     let (y, m, day) = civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
-    let _ = write!(
-        out,
+    format!(
         "{day:02}/{}/{y:04}:{:02}:{:02}:{:02} +0000",
         MONTHS[(m - 1) as usize],
         rem / 3600,
         (rem % 3600) / 60,
         rem % 60
-    );
+    )
 }
 
 /// Days since 1970-01-01 to (year, month, day), Howard Hinnant's algorithm.
@@ -408,21 +501,25 @@ mod tests {
 
     #[test]
     fn combined_line_keeps_the_query_and_escapes_quotes() {
-        let mut s = String::new();
+        let mut s = Vec::new();
         Format::Combined.write(&entry(), &mut s);
         assert_eq!(
-            s,
+            String::from_utf8(s).unwrap(),
             "198.18.0.1 - - [01/Jan/2026:01:01:01 +0000] \"GET /a\\x22b?q=1 HTTP/1.1\" 502 12 \"-\" \"curl/8\"\n"
         );
     }
 
     #[test]
     fn json_line_has_every_field() {
-        let mut s = String::new();
+        let mut s = Vec::new();
         Format::Json.write(&entry(), &mut s);
-        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&s).unwrap();
         for f in FIELDS.iter().filter(|f| **f != "request") {
-            assert!(v.get(*f).is_some(), "missing {f} in {s}");
+            assert!(
+                v.get(*f).is_some(),
+                "missing {f} in {}",
+                String::from_utf8_lossy(&s)
+            );
         }
         assert_eq!(v["target"], "/a\"b?q=1");
         assert_eq!(v["connect_ms"], 1.5);
@@ -431,25 +528,101 @@ mod tests {
         assert_eq!(v["time"], "2026-01-01T01:01:01.000Z");
         let mut odd = entry();
         odd.user_agent = Some("a\"b\\c\u{1}\u{7f}é\n".into());
-        let mut s = String::new();
+        let mut s = Vec::new();
         Format::Json.write(&odd, &mut s);
-        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&s).unwrap();
         assert_eq!(v["user_agent"], "a\"b\\c\u{1}\u{7f}é\n");
     }
 
     #[test]
-    fn template_fills_fields_and_rejects_unknown_ones() {
+    fn template_fills_fields_in_place() {
         let f = Format::Template(
-            parse_template("{{{client}}} {request} {status} {termination} {total_ms}").unwrap(),
+            elb_proxy_core::log_template::parse(
+                "{{{client}}} {request} {status} {termination} {total_ms}",
+            )
+            .unwrap(),
         );
-        let mut s = String::new();
+        let mut s = Vec::new();
         f.write(&entry(), &mut s);
-        assert_eq!(s, "{198.18.0.1} GET /a\\x22b?q=1 HTTP/1.1 502 SH 3\n");
         assert_eq!(
-            parse_template("{path}"),
-            Err(FormatError::UnknownField("path".into()))
+            String::from_utf8(s).unwrap(),
+            "{198.18.0.1} GET /a\\x22b?q=1 HTTP/1.1 502 SH 3\n"
         );
-        assert_eq!(parse_template("x {status"), Err(FormatError::Unbalanced(2)));
-        assert_eq!(parse_template("x }"), Err(FormatError::Unbalanced(2)));
+    }
+
+    #[test]
+    fn milliseconds_keep_three_decimals_without_trailing_zeros() {
+        for (micros, want) in [
+            (0, "0"),
+            (5, "0.005"),
+            (1500, "1.5"),
+            (3000, "3"),
+            (12_345, "12.345"),
+            (1_000_050, "1000.05"),
+        ] {
+            let mut s = Vec::new();
+            ms(Duration::from_micros(micros), &mut s);
+            assert_eq!(String::from_utf8(s).unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn escaping_copies_plain_text_and_escapes_controls_quotes_and_c1() {
+        let mut s = Vec::new();
+        escaped("plain/ascii?x=1", &mut s);
+        escaped("é\\\"\u{85}\u{1b}", &mut s);
+        assert_eq!(
+            String::from_utf8(s).unwrap(),
+            "plain/ascii?x=1é\\x5C\\x22\\xC2\\x85\\x1B"
+        );
+        let mut s = Vec::new();
+        json_str("a\u{1}é\u{7f}\r", &mut s);
+        assert_eq!(String::from_utf8(s).unwrap(), "\"a\\u0001é\\u007f\\r\"");
+    }
+
+    #[test]
+    fn the_eight_byte_scan_agrees_with_the_byte_by_byte_one() {
+        let naive = |b: &[u8], ascii: bool| {
+            b.iter()
+                .position(|&x| needs_escape(x) || (ascii && x >= 0x80))
+                .unwrap_or(b.len())
+        };
+        let mut rng = fastrand::Rng::with_seed(7);
+        // Mostly plain bytes with an occasional special one, at every offset and length.
+        let special = [
+            0u8, 0x1f, 0x20, b'"', b'\\', 0x7e, 0x7f, 0x80, 0xff, b'!', b'#', b'[',
+        ];
+        for _ in 0..20_000 {
+            let len = rng.usize(0..40);
+            let b: Vec<u8> = (0..len)
+                .map(|_| {
+                    if rng.u8(..) < 16 {
+                        special[rng.usize(..special.len())]
+                    } else {
+                        rng.u8(0x20..0x7f)
+                    }
+                })
+                .collect();
+            for ascii in [false, true] {
+                assert_eq!(clean_prefix(&b, ascii), naive(&b, ascii), "{b:?} {ascii}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_time_stamp_cache_follows_the_second() {
+        let mut w = LineWriter::new(Format::Json);
+        let mut e = entry();
+        for (offset_ms, want) in [
+            (0, "2026-01-01T01:01:01.000Z"),
+            (999, "2026-01-01T01:01:01.999Z"),
+            (1000, "2026-01-01T01:01:02.000Z"),
+        ] {
+            e.time = entry().time.map(|t| t + Duration::from_millis(offset_ms));
+            let mut s = Vec::new();
+            w.write(&e, &mut s);
+            let v: serde_json::Value = serde_json::from_slice(&s).unwrap();
+            assert_eq!(v["time"], want);
+        }
     }
 }

@@ -159,6 +159,7 @@ impl Daemon {
                     rt.stats.released_master += 1;
                 }
                 rt.stats.transitions += 1;
+                crate::metrics::events::transition(&rt.spec.name, from.name(), to.name(), &reason);
                 rt.since = SystemTime::now();
                 self.scripts_mail.on_transition(
                     &rt.spec.name,

@@ -162,7 +162,14 @@ impl NotifyFifo {
 
     /// Writes one line without waiting; a line the pipe has no room for is dropped and counted.
     pub fn write_line(&mut self, text: &str) {
-        match self.file.write(text.as_bytes()) {
+        let written = self.file.write(text.as_bytes());
+        let path = self.spec.path.to_string_lossy();
+        let result = match written {
+            Ok(n) if n == text.len() => "success",
+            _ => "dropped",
+        };
+        crate::metrics::events::notify("fifo", &path, result);
+        match written {
             Ok(n) if n == text.len() => self.written += 1,
             Ok(_) => self.dropped += 1,
             Err(e) => {

@@ -300,6 +300,7 @@ async fn run_loop(
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut running: Option<JoinHandle<RunOutcome>> = None;
     let run_stop = stop_rx.clone();
+    let mut started = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = ticker.tick() => {
@@ -309,6 +310,7 @@ async fn run_loop(
                     continue;
                 }
                 counters.runs.fetch_add(1, Ordering::Relaxed);
+                started = tokio::time::Instant::now();
                 let cmd = build_command(&plan, &[], run_as.as_ref());
                 let mut stop = run_stop.clone();
                 running = Some(tokio::spawn(run_bounded_until(cmd, timeout, async move {
@@ -318,6 +320,7 @@ async fn run_loop(
             joined = async { running.as_mut().expect("guarded by the if").await }, if running.is_some() => {
                 running = None;
                 let outcome = joined.unwrap_or_else(|e| RunOutcome::SpawnFailed(e.to_string()));
+                crate::metrics::events::script_run(&name, started.elapsed(), &outcome);
                 if !outcome.is_success() {
                     counters.failures.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(script = %name, %outcome, "track script failed");
