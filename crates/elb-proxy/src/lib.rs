@@ -18,6 +18,7 @@ pub mod haproxy_stat;
 pub mod health_check;
 pub mod lifecycle;
 pub mod listeners;
+pub mod member_tls;
 pub mod metrics;
 pub mod park;
 pub mod proxy;

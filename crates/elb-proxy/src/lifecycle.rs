@@ -48,6 +48,7 @@ pub async fn reload(shared: &Arc<Shared>) -> Result<String, String> {
 
 fn reload_inner(shared: &Arc<Shared>) -> Result<String, String> {
     let config = elb_proxy_core::config::load(&shared.config_path).map_err(|e| e.to_string())?;
+    crate::member_tls::check(&config, &shared.config_path)?;
     let old = shared.snapshot.load_full();
     let admin_changed =
         old.config.admin.as_ref().map(|a| &a.socket) != config.admin.as_ref().map(|a| &a.socket);

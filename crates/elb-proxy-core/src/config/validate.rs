@@ -15,7 +15,7 @@ pub(super) struct Problem {
 }
 
 impl Problem {
-    fn new(message: String, key: &'static str, value: &str) -> Self {
+    pub(super) fn new(message: String, key: &'static str, value: &str) -> Self {
         Self {
             message,
             locate: Some((key, value.to_string())),
@@ -45,6 +45,12 @@ impl Problem {
             },
         }
     }
+}
+
+/// First 1-based line of `text` holding `key: value` (value possibly quoted; an empty
+/// `value` matches any), for errors found after validation (files a key names).
+pub fn line_of(text: &str, key: &str, value: &str) -> Option<usize> {
+    find_line(text, key, value)
 }
 
 /// First 1-based line holding `key: value` (value possibly quoted).
@@ -205,6 +211,7 @@ fn cluster<'a>(cl: &'a Cluster, clusters: &mut HashSet<&'a str>) -> Result<(), P
             ));
         }
     }
+    super::validate_tls::cluster_tls(cl)?;
     if cl.members.iter().all(|m| m.weight == 0) {
         return Err(Problem::new(
             format!("cluster `{}`: every member has weight 0", cl.name),

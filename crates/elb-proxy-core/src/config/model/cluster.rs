@@ -55,6 +55,9 @@ pub struct Cluster {
     /// Protocol spoken to the members (each member may override it).
     #[serde(default)]
     pub protocol: MemberProtocol,
+    /// TLS to the members (and their health checks); absent: plain TCP.
+    #[serde(default)]
+    pub tls: Option<super::MemberTls>,
 }
 
 /// How the proxy talks to a member.
@@ -104,6 +107,9 @@ pub struct Member {
     /// Overrides the cluster's `protocol` for this member.
     #[serde(default)]
     pub protocol: Option<MemberProtocol>,
+    /// Overrides the cluster's `tls` for this member (the whole block).
+    #[serde(default)]
+    pub tls: Option<super::MemberTls>,
 }
 
 fn default_weight() -> u32 {

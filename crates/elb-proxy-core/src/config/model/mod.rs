@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::units::{Dur, Size};
 
 mod cluster;
+mod member_tls;
 pub use cluster::*;
+pub use member_tls::MemberTls;
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
