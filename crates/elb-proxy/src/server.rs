@@ -276,6 +276,7 @@ pub(crate) fn start_connection(shared: &Arc<Shared>, a: Accepted) {
         policy: spec.policy,
         gate: Arc::new(GateSlot::default()),
         listener,
+        private_conns: std::sync::OnceLock::new(),
     });
     let gate = GateParts {
         cfg: spec.gate,

@@ -89,6 +89,35 @@ pub struct Pool {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddrs(pub SocketAddr, pub SocketAddr);
 
+/// HTTP/2 member connections that began with a PROXY header, private to the one client
+/// connection the header names (HAProxy's rule for `send-proxy`: such a connection is never
+/// shared across clients). That client's later requests and streams reuse them; they close
+/// when the client connection ends and drops this.
+#[derive(Debug, Clone, Default)]
+pub struct PrivateConns(Arc<Mutex<PrivateList>>);
+
+/// (member address, over TLS) and the connection.
+type PrivateList = Vec<((SocketAddr, bool), http2::SendRequest<UpstreamBody>)>;
+
+impl PrivateConns {
+    fn take(&self, key: (SocketAddr, bool)) -> Option<Sender> {
+        let mut list = self.0.lock().ok()?;
+        list.retain(|(_, s)| !s.is_closed());
+        list.iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, s)| Sender::H2(s.clone()))
+    }
+
+    fn keep(&self, key: (SocketAddr, bool), sender: &http2::SendRequest<UpstreamBody>) {
+        if let Ok(mut list) = self.0.lock() {
+            list.retain(|(_, s)| !s.is_closed());
+            if !list.iter().any(|(k, _)| *k == key) {
+                list.push((key, sender.clone()));
+            }
+        }
+    }
+}
+
 /// Why nothing was sent.
 #[derive(Debug, thiserror::Error)]
 pub enum NotSentCause {
@@ -295,7 +324,10 @@ impl Pool {
         let Some(tls) = self.tls.load_full() else {
             // h2c with prior knowledge: plain TCP has no ALPN to ask.
             let h2 = self.protocol == MemberProtocol::H2 && !upgrades;
-            return self.handshake(TokioIo::new(stream), upgrades, h2).await;
+            let share = preface.is_none();
+            return self
+                .handshake(TokioIo::new(stream), upgrades, h2, share)
+                .await;
         };
         let (stream, agreed) =
             tokio::time::timeout(connect_timeout, tls.handshake(stream, upgrades))
@@ -303,12 +335,19 @@ impl Pool {
                 .map_err(|_| NotSentCause::ConnectTimeout)?
                 .map_err(NotSentCause::Tls)?;
         let h2 = !upgrades && agreed.h2.unwrap_or(self.protocol == MemberProtocol::H2);
-        self.handshake(TokioIo::new(stream), upgrades, h2).await
+        self.handshake(TokioIo::new(stream), upgrades, h2, preface.is_none())
+            .await
     }
 
     /// The HTTP handshake over a connected (and maybe TLS) stream; an HTTP/2 connection
-    /// becomes the member's shared one.
-    async fn handshake<I>(&self, io: I, upgrades: bool, h2: bool) -> Result<Sender, NotSentCause>
+    /// becomes the member's shared one when `share` (not after a PROXY header).
+    async fn handshake<I>(
+        &self,
+        io: I,
+        upgrades: bool,
+        h2: bool,
+        share: bool,
+    ) -> Result<Sender, NotSentCause>
     where
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
@@ -321,7 +360,7 @@ impl Pool {
             tokio::spawn(async move {
                 let _ = conn.await;
             });
-            if let Ok(mut shared) = self.shared_h2.lock() {
+            if let (true, Ok(mut shared)) = (share, self.shared_h2.lock()) {
                 if shared.as_ref().is_none_or(|s| s.is_closed()) {
                     *shared = Some(sender.clone());
                 }
@@ -371,9 +410,16 @@ impl Pool {
             let addrs = req.extensions().get::<ClientAddrs>().map(|c| (c.0, c.1));
             v.header(addrs)
         });
+        // A client's own HTTP/2 connections to this member (PROXY header sent).
+        let private = proxy
+            .as_ref()
+            .and_then(|_| req.extensions().get::<PrivateConns>().cloned());
+        let key = (self.addr, self.has_tls());
         loop {
-            let pooled = if upgrades || proxy.is_some() {
+            let pooled = if upgrades {
                 None
+            } else if proxy.is_some() {
+                private.as_ref().and_then(|p| p.take(key))
             } else {
                 self.take_idle()
             };
@@ -390,6 +436,9 @@ impl Pool {
                 },
             };
             let connect_time = connect_start.map(|t| t.elapsed());
+            if let (Some(p), Sender::H2(s), false) = (&private, &sender, reused) {
+                p.keep(key, s);
+            }
             if let Err(e) = sender.ready().await {
                 if reused {
                     continue;

@@ -132,12 +132,14 @@ pub(super) async fn serve_request(
     }
 }
 
-/// Members the fast path does not speak to (HTTP/2, TLS): their requests go to hyper.
+/// Members the fast path does not speak to (HTTP/2, TLS, a PROXY header first): their
+/// requests go to hyper.
 fn needs_hyper_members(cluster: &LiveCluster) -> bool {
-    cluster
-        .members
-        .iter()
-        .any(|m| m.pool.protocol != MemberProtocol::Http1 || m.pool.has_tls())
+    cluster.config.send_proxy_protocol.is_some()
+        || cluster
+            .members
+            .iter()
+            .any(|m| m.pool.protocol != MemberProtocol::Http1 || m.pool.has_tls())
 }
 
 /// Routes the request (the request's fields go into `s.headers` only when a route has a
