@@ -51,4 +51,4 @@ pub use spec::{
 pub use status_set::StatusSet;
 pub use target::{Endpoint, Host, Scheme, Target};
 pub use tls::{TlsSetupError, client_config_offering};
-pub use x509::{CertFacts, UtcTime};
+pub use x509::{CertFacts, UtcTime, subject_of};

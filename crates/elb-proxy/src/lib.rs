@@ -10,6 +10,7 @@
 pub mod access_log;
 pub mod admin;
 pub mod body;
+pub mod client_cert;
 pub mod client_limits;
 pub mod fast;
 pub mod gate_io;

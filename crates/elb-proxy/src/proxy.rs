@@ -65,6 +65,10 @@ pub struct ConnCtx {
     ),
     /// The strict HTTP/1.1 gate's word on each request (see `gate_io`).
     pub gate: Arc<crate::gate_io::GateSlot>,
+    /// What this listener does with the client certificate headers.
+    pub cert_headers: crate::client_cert::CertHeaders,
+    /// The verified client certificate's subject (listeners with `client_auth`).
+    pub client_cert: crate::client_cert::ClientCert,
     /// HTTP/2 member connections that named this client in a PROXY header (made on first
     /// use, so other connections pay nothing).
     pub private_conns: std::sync::OnceLock<crate::upstream::PrivateConns>,
@@ -337,6 +341,7 @@ fn prepare<'a>(
         parts.headers.insert(header::UPGRADE, u.clone());
     }
     ctx.fwd.apply(&mut parts.headers, host.as_ref());
+    crate::client_cert::apply(&mut parts.headers, ctx.cert_headers, &ctx.client_cert);
     parts
         .extensions
         .insert(crate::upstream::ClientAddrs(ctx.peer, ctx.local));

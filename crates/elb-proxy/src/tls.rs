@@ -97,6 +97,31 @@ fn read_pem(path: &std::path::Path) -> Result<Vec<u8>, TlsError> {
     })
 }
 
+/// The verifier of client certificates: they must chain to `auth.ca`; `optional` also
+/// lets clients without one in.
+fn client_verifier(
+    auth: &elb_proxy_core::config::ClientAuth,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, TlsError> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in read_certs(&auth.ca)? {
+        roots.add(cert).map_err(|e| TlsError::File {
+            path: auth.ca.display().to_string(),
+            message: format!("not a usable CA certificate: {e}"),
+        })?;
+    }
+    let builder =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+    let builder = match auth.mode {
+        elb_proxy_core::config::ClientAuthMode::Required => builder,
+        elb_proxy_core::config::ClientAuthMode::Optional => builder.allow_unauthenticated(),
+    };
+    builder.build().map_err(|e| TlsError::File {
+        path: auth.ca.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
 /// Builds the rustls server config for a listener, checking every certificate first
 /// (see `tls_check`).
 pub fn server_config(tls: &Tls) -> Result<LoadedTls, TlsError> {
@@ -150,10 +175,13 @@ pub fn server_config(tls: &Tls) -> Result<LoadedTls, TlsError> {
             .collect();
         certs.push((names, Arc::new(certified)));
     }
-    let mut config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(SniResolver { certs }));
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
+    let builder = match &tls.client_auth {
+        None => builder.with_no_client_auth(),
+        Some(auth) => builder.with_client_cert_verifier(client_verifier(auth, provider)?),
+    };
+    let mut config = builder.with_cert_resolver(Arc::new(SniResolver { certs }));
     config.alpn_protocols = tls.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
     Ok(LoadedTls {
         config: Arc::new(config),

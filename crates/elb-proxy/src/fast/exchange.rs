@@ -76,7 +76,7 @@ pub(super) async fn serve_request(
         return answer_error(client, ctx, s, err, is_head, close).await;
     };
     let cluster = &snap.clusters[routed.cluster];
-    if needs_hyper_members(cluster) {
+    if needs_hyper_members(cluster) || ctx.cert_headers.strip {
         return Next::Hyper;
     }
     shared.stats.requests_total.fetch_add(1, Relaxed);

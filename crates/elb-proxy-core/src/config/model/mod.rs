@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use super::units::{Dur, Size};
 
+mod client_auth;
 mod cluster;
 mod member_tls;
+pub use client_auth::*;
 pub use cluster::*;
 pub use member_tls::MemberTls;
 
@@ -209,6 +211,9 @@ pub struct Tls {
     /// reload and listed in `show info`.
     #[serde(default = "default_expiry_warning")]
     pub expiry_warning: Dur,
+    /// Verify client certificates against a CA; absent: none are asked for.
+    #[serde(default)]
+    pub client_auth: Option<ClientAuth>,
 }
 
 fn default_expiry_warning() -> Dur {
