@@ -23,13 +23,13 @@ pub struct CertFacts {
 }
 
 /// A DER element: its tag and contents.
-struct Tlv<'a> {
-    tag: u8,
-    body: &'a [u8],
+pub(crate) struct Tlv<'a> {
+    pub(crate) tag: u8,
+    pub(crate) body: &'a [u8],
 }
 
 /// Splits the first element off `input`; `None` on any malformation.
-fn next(input: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
+pub(crate) fn next(input: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
     let (&tag, rest) = input.split_first()?;
     let (&first, mut rest) = rest.split_first()?;
     let len = if first < 0x80 {
@@ -51,7 +51,7 @@ fn next(input: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
 }
 
 /// Iterates over the elements of a constructed value's contents.
-fn elements(mut input: &[u8]) -> impl Iterator<Item = Tlv<'_>> {
+pub(crate) fn elements(mut input: &[u8]) -> impl Iterator<Item = Tlv<'_>> {
     std::iter::from_fn(move || {
         let (tlv, rest) = next(input)?;
         input = rest;
@@ -110,6 +110,20 @@ impl CertFacts {
             None => "no names".to_string(),
         }
     }
+}
+
+/// The serial number of a DER certificate (its INTEGER contents as encoded).
+pub fn serial_of(der: &[u8]) -> Option<Vec<u8>> {
+    let (cert, _) = next(der)?;
+    let (tbs, _) = next(cert.body)?;
+    let mut fields = elements(tbs.body).peekable();
+    if fields.peek()?.tag == 0xa0 {
+        fields.next();
+    }
+    fields
+        .next()
+        .filter(|t| t.tag == 0x02)
+        .map(|t| t.body.to_vec())
 }
 
 /// The subject of a DER certificate as an RFC 4514 string (`CN=alice,O=Example`: the
@@ -251,7 +265,7 @@ fn digits(text: &[u8]) -> Option<i64> {
 }
 
 /// UTCTime (YYMMDDHHMMSSZ, RFC 5280's two-digit years) or GeneralizedTime.
-fn parse_time(time: &Tlv<'_>) -> Option<i64> {
+pub(crate) fn parse_time(time: &Tlv<'_>) -> Option<i64> {
     let text = time.body.strip_suffix(b"Z")?;
     let (year, rest) = match time.tag {
         0x17 if text.len() == 12 => {

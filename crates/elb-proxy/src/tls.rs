@@ -97,6 +97,49 @@ fn read_pem(path: &std::path::Path) -> Result<Vec<u8>, TlsError> {
     })
 }
 
+/// Reads a DER OCSP response to staple and checks it speaks of `leaf`: not a response,
+/// one for another certificate, or a `revoked` status is an error; an `unknown` status or
+/// a `nextUpdate` already past is a warning (clients may ignore or refuse such a staple).
+fn ocsp_staple(
+    path: &std::path::Path,
+    leaf: &CertificateDer<'_>,
+    now: std::time::SystemTime,
+) -> Result<(Vec<u8>, Option<String>), TlsError> {
+    let der = read_pem(path)?;
+    let fail = |message: String| TlsError::File {
+        path: path.display().to_string(),
+        message,
+    };
+    let entries = elb_probe::ocsp_entries(&der).map_err(fail)?;
+    let serial = elb_probe::serial_of(leaf).unwrap_or_default();
+    let entry = entries.iter().find(|e| e.serial == serial).ok_or_else(|| {
+        fail("the OCSP response is not for this certificate (serial number differs)".into())
+    })?;
+    if entry.status == "revoked" {
+        return Err(fail(
+            "the OCSP response says the certificate is revoked".into(),
+        ));
+    }
+    let now = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let warning = if entry.status != "good" {
+        Some(format!(
+            "{}: OCSP status is {}",
+            path.display(),
+            entry.status
+        ))
+    } else if entry.next_update.is_some_and(|t| t < now) {
+        Some(format!(
+            "{}: OCSP response is past its nextUpdate; refresh it and reload",
+            path.display()
+        ))
+    } else {
+        None
+    };
+    Ok((der, warning))
+}
+
 /// The verifier of client certificates: they must chain to `auth.ca`; `optional` also
 /// lets clients without one in.
 fn client_verifier(
@@ -146,7 +189,12 @@ pub fn server_config(tls: &Tls) -> Result<LoadedTls, TlsError> {
                 message: "no private key in file".into(),
             })?;
         let signing = provider.key_provider.load_private_key(key)?;
-        let certified = CertifiedKey::new(chain, signing);
+        let mut certified = CertifiedKey::new(chain, signing);
+        if let Some(p) = &c.ocsp_response {
+            let (der, warning) = ocsp_staple(p, &certified.cert[0], now)?;
+            certified.ocsp = Some(der);
+            warnings.extend(warning);
+        }
         let path = c.cert.display().to_string();
         let checked = crate::tls_check::check(
             &path,

@@ -239,6 +239,10 @@ pub struct Certificate {
     /// not end at its root and no public root issued it.
     #[serde(default)]
     pub ca: Option<PathBuf>,
+    /// DER OCSP response stapled to handshakes (HAProxy's `.ocsp` file), read at start and
+    /// at each reload; the operator refreshes it (e.g. with `openssl ocsp`) and reloads.
+    #[serde(default)]
+    pub ocsp_response: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
