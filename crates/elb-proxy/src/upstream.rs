@@ -82,6 +82,8 @@ pub struct Pool {
     tls: arc_swap::ArcSwapOption<MemberConnector>,
     /// An HTTP/1.1 member may still get HTTP/2 (its TLS offers `h2` by ALPN).
     may_h2: std::sync::atomic::AtomicBool,
+    /// `tls` is set (a plain load on the request path, no arc-swap guard).
+    tls_on: std::sync::atomic::AtomicBool,
 }
 
 /// The client and the address it connected to, carried in a request's extensions to the
@@ -169,6 +171,7 @@ impl Pool {
             send_proxy: std::sync::atomic::AtomicU8::new(0),
             tls: arc_swap::ArcSwapOption::empty(),
             may_h2: std::sync::atomic::AtomicBool::new(false),
+            tls_on: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -191,12 +194,14 @@ impl Pool {
             .store(may_h2, std::sync::atomic::Ordering::Relaxed);
         self.tls
             .store(settings.map(|s| Arc::new(MemberConnector::new(s, self.protocol, self.addr))));
+        self.tls_on
+            .store(settings.is_some(), std::sync::atomic::Ordering::Relaxed);
         self.clear();
     }
 
     /// Whether connections to the member use TLS.
     pub fn has_tls(&self) -> bool {
-        self.tls.load().is_some()
+        self.tls_on.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Number of idle connections (for `show stat`; an h2 member counts its shared one).
