@@ -8,7 +8,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -196,21 +195,10 @@ async fn http2_is_spoken_over_tls_when_the_member_picks_it_by_alpn() {
     );
 }
 
-/// `elb-proxy --check` on `yaml`: (success, output).
+/// `elb-proxy --check` on `yaml`: (success, output, the file checked).
 fn check(dir: &Path, yaml: &str) -> (bool, String, String) {
-    let path = dir.join("check.yaml");
-    std::fs::write(&path, yaml).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_elb-proxy"))
-        .arg("--check")
-        .arg("-c")
-        .arg(&path)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout),
-        path.display().to_string(),
-    )
+    let (ok, out) = check_config(dir, yaml);
+    (ok, out, dir.join("check.yaml").display().to_string())
 }
 
 #[test]

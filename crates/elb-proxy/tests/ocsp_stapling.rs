@@ -191,25 +191,6 @@ fn a_stapled_ocsp_response_is_seen_by_s_client_and_reread_at_reload() {
     assert!(none.contains("OCSP response: no response sent"), "{none}");
 }
 
-/// `elb-proxy --check` on `yaml`: (success, output).
-fn check(d: &Path, yaml: &str) -> (bool, String) {
-    let path = d.join("check.yaml");
-    std::fs::write(
-        &path,
-        yaml.replace("{listen}", &format!("127.0.0.1:{}", free_port())),
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_elb-proxy"))
-        .arg("--check")
-        .arg("-c")
-        .arg(&path)
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-    (out.status.success(), text)
-}
-
 #[test]
 fn check_refuses_a_file_that_is_no_ocsp_response_or_one_for_another_certificate() {
     let dir = tempfile::tempdir().unwrap();
@@ -218,14 +199,14 @@ fn check_refuses_a_file_that_is_no_ocsp_response_or_one_for_another_certificate(
     make_ca_and_leaf(d, "other");
     make_ocsp(d, "other", "1", "other.ocsp");
     std::fs::write(d.join("junk.ocsp"), b"not DER").unwrap();
-    let (ok, out) = check(d, &yaml(d, "leaf", Some("junk.ocsp")));
+    let (ok, out) = check_config(d, &yaml(d, "leaf", Some("junk.ocsp")));
     assert!(
         !ok && out.contains("junk.ocsp: not a DER OCSP response"),
         "{out}"
     );
-    let (ok, out) = check(d, &yaml(d, "leaf", Some("other.ocsp")));
+    let (ok, out) = check_config(d, &yaml(d, "leaf", Some("other.ocsp")));
     assert!(!ok && out.contains("not for this certificate"), "{out}");
     make_ocsp(d, "leaf", "1", "leaf.ocsp");
-    let (ok, out) = check(d, &yaml(d, "leaf", Some("leaf.ocsp")));
+    let (ok, out) = check_config(d, &yaml(d, "leaf", Some("leaf.ocsp")));
     assert!(ok, "{out}");
 }
