@@ -22,6 +22,8 @@ TEST_PACKAGES := iproute2 keepalived tcpdump python3 python3-aiosmtpd python3-sc
 BENCH_PACKAGES := $(TEST_PACKAGES) wrk haproxy nginx-light hyperfine time util-linux
 # The ECMP lab (make test, make demo-ecmp) needs FRR; its benchmark runs ExaBGP beside it.
 TEST_PACKAGES += frr
+# The certificate and OCSP stapling tests make certificates and OCSP answers with openssl.
+TEST_PACKAGES += openssl
 # elb-check's tests probe real nginx servers (HTTP/2, h2c, PROXY listeners, the echo module)
 # with certificates made by the openssl command.
 TEST_PACKAGES += nginx-light libnginx-mod-http-echo openssl

@@ -26,6 +26,7 @@ mod connect;
 mod exchange;
 mod h2;
 pub mod judge;
+mod ocsp;
 mod outcome;
 mod probe;
 mod proxy_protocol;
@@ -39,6 +40,7 @@ mod tls;
 mod verify;
 mod x509;
 
+pub use ocsp::{OcspEntry, ocsp_entries};
 pub use outcome::{Phase, PhaseTime, ProbeResult, Verdict};
 pub use probe::probe;
 pub use proxy_protocol::ProxyProtocol;
@@ -50,5 +52,5 @@ pub use spec::{
 };
 pub use status_set::StatusSet;
 pub use target::{Endpoint, Host, Scheme, Target};
-pub use tls::TlsSetupError;
-pub use x509::{CertFacts, UtcTime};
+pub use tls::{TlsSetupError, client_config_offering};
+pub use x509::{CertFacts, UtcTime, serial_of, subject_of};

@@ -153,6 +153,24 @@ pub(crate) fn client_config(
     if let Some(config) = options.cached.get() {
         return Ok(config.clone());
     }
+    let alpn: &[&[u8]] = if h2 {
+        &[b"h2", b"http/1.1"]
+    } else {
+        &[b"http/1.1"]
+    };
+    let config = Arc::new(client_config_offering(options, alpn)?);
+    let _ = options.cached.set(config.clone());
+    Ok(config)
+}
+
+/// A fresh client configuration for `options` offering `alpn`, with the same trust rules
+/// as a probe (`ca_file`, else the system store; `insecure` accepts any certificate).
+/// Not cached: a caller that keeps one per peer gets TLS session resumption from its
+/// session cache (elb-proxy's member connections do).
+pub fn client_config_offering(
+    options: &TlsOptions,
+    alpn: &[&[u8]],
+) -> Result<ClientConfig, TlsSetupError> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?;
@@ -163,13 +181,7 @@ pub(crate) fn client_config(
         Some((cert, key)) => builder.with_client_auth_cert(load_certs(cert)?, load_key(key)?)?,
         None => builder.with_no_client_auth(),
     };
-    config.alpn_protocols = if h2 {
-        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
-    } else {
-        vec![b"http/1.1".to_vec()]
-    };
-    let config = Arc::new(config);
-    let _ = options.cached.set(config.clone());
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Ok(config)
 }
 

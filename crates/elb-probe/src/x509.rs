@@ -23,13 +23,13 @@ pub struct CertFacts {
 }
 
 /// A DER element: its tag and contents.
-struct Tlv<'a> {
-    tag: u8,
-    body: &'a [u8],
+pub(crate) struct Tlv<'a> {
+    pub(crate) tag: u8,
+    pub(crate) body: &'a [u8],
 }
 
 /// Splits the first element off `input`; `None` on any malformation.
-fn next(input: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
+pub(crate) fn next(input: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
     let (&tag, rest) = input.split_first()?;
     let (&first, mut rest) = rest.split_first()?;
     let len = if first < 0x80 {
@@ -51,7 +51,7 @@ fn next(input: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
 }
 
 /// Iterates over the elements of a constructed value's contents.
-fn elements(mut input: &[u8]) -> impl Iterator<Item = Tlv<'_>> {
+pub(crate) fn elements(mut input: &[u8]) -> impl Iterator<Item = Tlv<'_>> {
     std::iter::from_fn(move || {
         let (tlv, rest) = next(input)?;
         input = rest;
@@ -112,6 +112,102 @@ impl CertFacts {
     }
 }
 
+/// The serial number of a DER certificate (its INTEGER contents as encoded).
+pub fn serial_of(der: &[u8]) -> Option<Vec<u8>> {
+    let (cert, _) = next(der)?;
+    let (tbs, _) = next(cert.body)?;
+    let mut fields = elements(tbs.body).peekable();
+    if fields.peek()?.tag == 0xa0 {
+        fields.next();
+    }
+    fields
+        .next()
+        .filter(|t| t.tag == 0x02)
+        .map(|t| t.body.to_vec())
+}
+
+/// The subject of a DER certificate as an RFC 4514 string (`CN=alice,O=Example`: the
+/// last attribute of the name first, special characters escaped); attributes without a
+/// short name are written as their dotted OID. `None` when it is not a certificate.
+pub fn subject_of(der: &[u8]) -> Option<String> {
+    let (cert, _) = next(der)?;
+    let (tbs, _) = next(cert.body)?;
+    let mut fields = elements(tbs.body).peekable();
+    if fields.peek()?.tag == 0xa0 {
+        fields.next();
+    }
+    let subject = fields.nth(4).filter(|t| t.tag == 0x30)?;
+    let mut rdns = Vec::new();
+    for set in elements(subject.body) {
+        let mut parts = Vec::new();
+        for attribute in elements(set.body) {
+            let mut av = elements(attribute.body);
+            let (oid, value) = (av.next()?, av.next()?);
+            let text = String::from_utf8_lossy(value.body);
+            parts.push(format!("{}={}", attribute_name(oid.body), escape_dn(&text)));
+        }
+        rdns.push(parts.join("+"));
+    }
+    rdns.reverse();
+    Some(rdns.join(","))
+}
+
+fn attribute_name(oid: &[u8]) -> String {
+    match oid {
+        [0x55, 0x04, 0x03] => "CN".into(),
+        [0x55, 0x04, 0x06] => "C".into(),
+        [0x55, 0x04, 0x07] => "L".into(),
+        [0x55, 0x04, 0x08] => "ST".into(),
+        [0x55, 0x04, 0x0a] => "O".into(),
+        [0x55, 0x04, 0x0b] => "OU".into(),
+        [0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x19] => "DC".into(),
+        _ => dotted_oid(oid),
+    }
+}
+
+fn dotted_oid(oid: &[u8]) -> String {
+    let mut arcs: Vec<u64> = Vec::new();
+    let mut n: u64 = 0;
+    for &b in oid {
+        n = (n << 7) | u64::from(b & 0x7f);
+        if b & 0x80 == 0 {
+            if arcs.is_empty() {
+                arcs.push((n / 40).min(2));
+                arcs.push(n - arcs[0] * 40);
+            } else {
+                arcs.push(n);
+            }
+            n = 0;
+        }
+    }
+    arcs.iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// RFC 4514 escaping; control characters become `?` so the result fits a header value.
+fn escape_dn(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for (i, c) in value.chars().enumerate() {
+        let edge =
+            (i == 0 && (c == ' ' || c == '#')) || (i + 1 == value.chars().count() && c == ' ');
+        match c {
+            ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push('?'),
+            c if edge => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn common_name(name: &[u8]) -> Option<String> {
     for set in elements(name) {
         for attribute in elements(set.body) {
@@ -169,7 +265,7 @@ fn digits(text: &[u8]) -> Option<i64> {
 }
 
 /// UTCTime (YYMMDDHHMMSSZ, RFC 5280's two-digit years) or GeneralizedTime.
-fn parse_time(time: &Tlv<'_>) -> Option<i64> {
+pub(crate) fn parse_time(time: &Tlv<'_>) -> Option<i64> {
     let text = time.body.strip_suffix(b"Z")?;
     let (year, rest) = match time.tag {
         0x17 if text.len() == 12 => {
@@ -229,6 +325,32 @@ impl fmt::Display for UtcTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_subject_is_written_last_attribute_first_and_escaped() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["a.test".to_string()]).unwrap();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CountryName, "DE");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, "Example, Inc");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "alice");
+        let cert = params.self_signed(&key).unwrap();
+        assert_eq!(
+            subject_of(cert.der()).unwrap(),
+            "CN=alice,O=Example\\, Inc,C=DE"
+        );
+        assert_eq!(subject_of(b"\x30\x03junk"), None);
+        assert_eq!(
+            dotted_oid(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d]),
+            "1.2.840.113549"
+        );
+    }
 
     #[test]
     fn dates_round_trip() {

@@ -139,9 +139,21 @@ pub fn request_gate(data: &[u8]) {
     }
 }
 
+/// The forwarding headers that name the client behind a trusted proxy: any text as an
+/// `X-Forwarded-For` or a `Forwarded` value gives an address, never a panic.
+pub fn forwarded_client(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let peer = std::net::IpAddr::from([198, 18, 0, 1]);
+    let trusted = |ip: std::net::IpAddr| ip.is_loopback() || ip == peer;
+    let _ = crate::forwarded::forwarded_for_hops(&[&text]);
+    let _ = crate::limits::client_address(peer, trusted, &[], &[&text]);
+    let _ = crate::limits::client_address(peer, trusted, &[&text], &[&text]);
+}
+
 /// The per-client limits table under a stream of operations: it never holds more than
-/// its capacity.
+/// its capacity; the same bytes as forwarding header text (`forwarded_client`).
 pub fn limits_table(data: &[u8]) {
+    forwarded_client(data);
     use crate::limits::{ClientKey, ClientTable, RateSpec, Scope};
     let Some((&cap, ops)) = data.split_first() else {
         return;

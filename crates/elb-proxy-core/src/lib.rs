@@ -13,6 +13,7 @@ mod balance;
 mod client_request;
 mod command;
 pub mod config;
+pub mod forwarded;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gate;

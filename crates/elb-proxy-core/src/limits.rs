@@ -184,23 +184,40 @@ impl ClientTable {
 }
 
 /// The client's address: the peer's, or, when the peer is a trusted proxy, the nearest
-/// address in `X-Forwarded-For` (read from the right) that is not itself trusted.
+/// address in `X-Forwarded-For` (read from the right) that is not itself trusted. A request
+/// without `X-Forwarded-For` is read the same way from RFC 7239 `Forwarded: for=`
+/// (`forwarded`); a hop that names no address (obfuscated, `unknown`, malformed) ends the
+/// walk there.
 pub fn client_address(
     peer: IpAddr,
     is_trusted: impl Fn(IpAddr) -> bool,
     forwarded_for: &[&str],
+    forwarded: &[&str],
 ) -> IpAddr {
     if !is_trusted(peer) {
         return peer;
+    }
+    if forwarded_for.is_empty() {
+        let hops = crate::forwarded::forwarded_for_hops(forwarded);
+        return nearest_untrusted(peer, is_trusted, hops.into_iter().rev());
     }
     let hops = forwarded_for
         .iter()
         .rev()
         .flat_map(|v| v.rsplit(','))
-        .map(str::trim);
+        .map(|h| h.trim().parse::<IpAddr>().ok());
+    nearest_untrusted(peer, is_trusted, hops)
+}
+
+/// Walks `hops` (nearest first) from a trusted `peer` to the first untrusted address.
+fn nearest_untrusted(
+    peer: IpAddr,
+    is_trusted: impl Fn(IpAddr) -> bool,
+    hops: impl Iterator<Item = Option<IpAddr>>,
+) -> IpAddr {
     let mut client = peer;
     for hop in hops {
-        let Ok(ip) = hop.parse::<IpAddr>() else {
+        let Some(ip) = hop else {
             break;
         };
         client = ip;
@@ -282,12 +299,37 @@ mod tests {
         let trusted = |ip: IpAddr| ip.to_string().starts_with("198.18.");
         let peer: IpAddr = "198.18.0.1".parse().unwrap();
         let other: IpAddr = "198.19.0.7".parse().unwrap();
-        assert_eq!(client_address(other, trusted, &["1.2.3.4"]), other);
+        assert_eq!(client_address(other, trusted, &["1.2.3.4"], &[]), other);
         assert_eq!(
-            client_address(peer, trusted, &["6.6.6.6, 198.19.0.9, 198.18.0.2"]),
+            client_address(peer, trusted, &["6.6.6.6, 198.19.0.9, 198.18.0.2"], &[]),
             "198.19.0.9".parse::<IpAddr>().unwrap()
         );
-        assert_eq!(client_address(peer, trusted, &[]), peer);
-        assert_eq!(client_address(peer, trusted, &["junk"]), peer);
+        assert_eq!(client_address(peer, trusted, &[], &[]), peer);
+        assert_eq!(client_address(peer, trusted, &["junk"], &[]), peer);
+    }
+
+    #[test]
+    fn forwarded_names_the_client_when_there_is_no_x_forwarded_for() {
+        let trusted = |ip: IpAddr| ip.to_string().starts_with("198.18.");
+        let peer: IpAddr = "198.18.0.1".parse().unwrap();
+        let fwd = ["for=6.6.6.6, for=\"[2001:db8::7]:443\";proto=https, for=198.18.0.2"];
+        assert_eq!(
+            client_address(peer, trusted, &[], &fwd),
+            "2001:db8::7".parse::<IpAddr>().unwrap()
+        );
+        // X-Forwarded-For, when present, wins.
+        assert_eq!(
+            client_address(peer, trusted, &["198.19.0.9"], &fwd),
+            "198.19.0.9".parse::<IpAddr>().unwrap()
+        );
+        // An obfuscated hop stops the walk at the trusted proxy before it.
+        let hidden = ["for=6.6.6.6, for=_hidden, for=198.18.0.2"];
+        assert_eq!(
+            client_address(peer, trusted, &[], &hidden),
+            "198.18.0.2".parse::<IpAddr>().unwrap()
+        );
+        // From an untrusted peer, Forwarded is ignored.
+        let other: IpAddr = "198.19.0.7".parse().unwrap();
+        assert_eq!(client_address(other, trusted, &[], &fwd), other);
     }
 }

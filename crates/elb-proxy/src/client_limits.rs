@@ -1,7 +1,8 @@
 //! The per-client limits on the request path: connections counted at accept (per client
 //! address, globally and per listener) and request rates checked after routing (globally,
 //! per listener, per route), over the one bounded table in `Shared`. The client address is
-//! the peer's, or what a trusted proxy's `X-Forwarded-For` says (`limits::client_address`).
+//! the peer's, or what a trusted proxy's `X-Forwarded-For` or `Forwarded` says
+//! (`limits::client_address`).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -98,7 +99,12 @@ pub fn check_rate(
         .iter()
         .filter_map(|v| v.to_str().ok())
         .collect();
-    let addr = client_address(peer, |ip| snap.is_trusted(ip), &xff);
+    let forwarded: Vec<&str> = headers
+        .get_all(http::header::FORWARDED)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let addr = client_address(peer, |ip| snap.is_trusted(ip), &xff, &forwarded);
     let now = Instant::now();
     let mut t = shared.clients.lock().unwrap_or_else(|p| p.into_inner());
     for (scope, rate) in scopes {

@@ -12,12 +12,25 @@ use elb_probe::{ProbeSpec, StatusSet, Target};
 use crate::shared::Shared;
 use crate::snapshot::{LiveCluster, Snapshot};
 use elb_proxy_core::Transition;
-use elb_proxy_core::config::HealthCheck;
+use elb_proxy_core::config::{HealthCheck, MemberProtocol, MemberTls};
 
-/// The probe spec for one member.
-pub fn spec_for(hc: &HealthCheck, addr: std::net::SocketAddr) -> Option<ProbeSpec> {
-    let target = Target::parse(&format!("http://{addr}{}", hc.path)).ok()?;
+/// The probe spec for one member; with `tls`, the probe speaks TLS with the member's own
+/// settings (CA, name, client certificate, verification) and HTTP/2 when the member
+/// speaks it.
+pub fn spec_for(
+    hc: &HealthCheck,
+    addr: std::net::SocketAddr,
+    tls: Option<(&MemberTls, MemberProtocol)>,
+) -> Option<ProbeSpec> {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let target = Target::parse(&format!("{scheme}://{addr}{}", hc.path)).ok()?;
     let mut spec = ProbeSpec::new(target);
+    if let Some((t, protocol)) = tls {
+        spec.tls = crate::member_tls::probe_options(t);
+        if t.alpn_for(protocol).first().is_some_and(|p| p == "h2") {
+            spec.http_version = elb_probe::HttpVersion::Http2;
+        }
+    }
     spec.timeout = hc.timeout.0;
     spec.host = hc.host.clone();
     spec.user_agent = concat!("elb-proxy/", env!("CARGO_PKG_VERSION"), " health-check").into();
@@ -57,7 +70,12 @@ async fn run_cluster(shared: Arc<Shared>, rt: Arc<Snapshot>, cluster: Arc<LiveCl
     let specs: Vec<Option<ProbeSpec>> = cluster
         .members
         .iter()
-        .map(|m| spec_for(&hc, m.addr))
+        .zip(&cluster.config.members)
+        .map(|(m, conf)| {
+            let protocol = conf.protocol.unwrap_or(cluster.config.protocol);
+            let tls = cluster.config.tls_for(conf).map(|t| (t, protocol));
+            spec_for(&hc, m.addr, tls)
+        })
         .collect();
     let mut shutdown = shared.shutdown.subscribe();
     let mut tick = tokio::time::interval(hc.interval.0);

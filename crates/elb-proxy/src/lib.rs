@@ -10,6 +10,7 @@
 pub mod access_log;
 pub mod admin;
 pub mod body;
+pub mod client_cert;
 pub mod client_limits;
 pub mod dns;
 pub mod fast;
@@ -19,6 +20,7 @@ pub mod haproxy_stat;
 pub mod health_check;
 pub mod lifecycle;
 pub mod listeners;
+pub mod member_tls;
 pub mod metrics;
 pub mod park;
 pub mod proxy;

@@ -48,6 +48,7 @@ pub async fn reload(shared: &Arc<Shared>) -> Result<String, String> {
 
 fn reload_inner(shared: &Arc<Shared>) -> Result<String, String> {
     let declared = elb_proxy_core::config::load(&shared.config_path).map_err(|e| e.to_string())?;
+    crate::member_tls::check(&declared, &shared.config_path)?;
     let config = shared.names.expand(&declared);
     let old = shared.snapshot.load_full();
     let admin_changed =

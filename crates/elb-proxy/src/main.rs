@@ -154,6 +154,7 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
         });
     }
     let config = config::load(&cli.config).map_err(anyhow::Error::msg)?;
+    elb_proxy::member_tls::check(&config, &cli.config).map_err(anyhow::Error::msg)?;
     let workers = cli.threads.unwrap_or(config.workers);
     let runtime = if workers == 1 {
         tokio::runtime::Builder::new_current_thread()
@@ -174,6 +175,7 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
 /// `--check`: the config and every certificate it names.
 fn check(path: &std::path::Path) -> Result<(), String> {
     let config = config::load(path).map_err(|e| e.to_string())?;
+    elb_proxy::member_tls::check(&config, path)?;
     for l in &config.listeners {
         if let Some(t) = &l.tls {
             let loaded = tls::server_config(t)

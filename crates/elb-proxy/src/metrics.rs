@@ -73,7 +73,7 @@ fn process(o: &mut String, shared: &Shared) {
     for (name, help, v) in gauges {
         single(o, name, "gauge", help, v);
     }
-    let counters: [(&str, &str, u64); 9] = [
+    let counters: [(&str, &str, u64); 12] = [
         (
             "elb_proxy_parks_total",
             "Times an idle client connection was parked.",
@@ -98,6 +98,21 @@ fn process(o: &mut String, shared: &Shared) {
             "elb_proxy_tls_handshakes_total",
             "TLS handshakes completed.",
             g.tls_handshakes.load(Relaxed),
+        ),
+        (
+            "elb_proxy_member_tls_handshakes_total",
+            "Full TLS handshakes with members.",
+            crate::member_tls::MEMBER_TLS.full.load(Relaxed),
+        ),
+        (
+            "elb_proxy_member_tls_resumed_total",
+            "TLS handshakes with members that resumed an earlier session.",
+            crate::member_tls::MEMBER_TLS.resumed.load(Relaxed),
+        ),
+        (
+            "elb_proxy_member_tls_failed_total",
+            "TLS handshakes with members that failed.",
+            crate::member_tls::MEMBER_TLS.failed.load(Relaxed),
         ),
         (
             "elb_proxy_access_log_lines_total",

@@ -65,6 +65,13 @@ pub struct ConnCtx {
     ),
     /// The strict HTTP/1.1 gate's word on each request (see `gate_io`).
     pub gate: Arc<crate::gate_io::GateSlot>,
+    /// What this listener does with the client certificate headers.
+    pub cert_headers: crate::client_cert::CertHeaders,
+    /// The verified client certificate's subject (listeners with `client_auth`).
+    pub client_cert: crate::client_cert::ClientCert,
+    /// HTTP/2 member connections that named this client in a PROXY header (made on first
+    /// use, so other connections pay nothing).
+    pub private_conns: std::sync::OnceLock<crate::upstream::PrivateConns>,
 }
 
 /// A short local answer with the proxy's own headers (never cached).
@@ -334,9 +341,14 @@ fn prepare<'a>(
         parts.headers.insert(header::UPGRADE, u.clone());
     }
     ctx.fwd.apply(&mut parts.headers, host.as_ref());
+    crate::client_cert::apply(&mut parts.headers, ctx.cert_headers, &ctx.client_cert);
     parts
         .extensions
         .insert(crate::upstream::ClientAddrs(ctx.peer, ctx.local));
+    if cluster.config.send_proxy_protocol.is_some() {
+        let private = ctx.private_conns.get_or_init(Default::default);
+        parts.extensions.insert(private.clone());
+    }
     if let Some(h) = routed.rewrite_host.or(host) {
         parts.headers.insert(header::HOST, h);
     }

@@ -276,6 +276,9 @@ pub(crate) fn start_connection(shared: &Arc<Shared>, a: Accepted) {
         policy: spec.policy,
         gate: Arc::new(GateSlot::default()),
         listener,
+        private_conns: std::sync::OnceLock::new(),
+        cert_headers: spec.client_certs,
+        client_cert: Default::default(),
     });
     let gate = GateParts {
         cfg: spec.gate,
@@ -326,6 +329,11 @@ pub(crate) fn start_connection(shared: &Arc<Shared>, a: Accepted) {
             Some(acc) => match tokio::time::timeout(header_timeout, acc.accept(stream)).await {
                 Ok(Ok(tls)) => {
                     ctx.shared.stats.tls_handshakes.fetch_add(1, Relaxed);
+                    if ctx.cert_headers.set {
+                        let subject =
+                            crate::client_cert::subject_of(tls.get_ref().1.peer_certificates());
+                        let _ = ctx.client_cert.set(subject);
+                    }
                     if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
                         serve(tls, &builder, Proto::H2, ctx, shutdown_rx).await
                     } else {

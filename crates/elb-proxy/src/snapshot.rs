@@ -203,6 +203,7 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
                 elb_proxy_core::config::ProxyProtocolVersion::V1 => elb_probe::ProxyProtocol::V1,
                 elb_proxy_core::config::ProxyProtocolVersion::V2 => elb_probe::ProxyProtocol::V2,
             }));
+            pool.set_tls(c.tls_for(m));
             LiveMember {
                 authority: HeaderValue::from_str(&addr.to_string())
                     .unwrap_or(HeaderValue::from_static("localhost")),

@@ -97,6 +97,74 @@ fn read_pem(path: &std::path::Path) -> Result<Vec<u8>, TlsError> {
     })
 }
 
+/// Reads a DER OCSP response to staple and checks it speaks of `leaf`: not a response,
+/// one for another certificate, or a `revoked` status is an error; an `unknown` status or
+/// a `nextUpdate` already past is a warning (clients may ignore or refuse such a staple).
+fn ocsp_staple(
+    path: &std::path::Path,
+    leaf: &CertificateDer<'_>,
+    now: std::time::SystemTime,
+) -> Result<(Vec<u8>, Option<String>), TlsError> {
+    let der = read_pem(path)?;
+    let fail = |message: String| TlsError::File {
+        path: path.display().to_string(),
+        message,
+    };
+    let entries = elb_probe::ocsp_entries(&der).map_err(fail)?;
+    let serial = elb_probe::serial_of(leaf).unwrap_or_default();
+    let entry = entries.iter().find(|e| e.serial == serial).ok_or_else(|| {
+        fail("the OCSP response is not for this certificate (serial number differs)".into())
+    })?;
+    if entry.status == "revoked" {
+        return Err(fail(
+            "the OCSP response says the certificate is revoked".into(),
+        ));
+    }
+    let now = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let warning = if entry.status != "good" {
+        Some(format!(
+            "{}: OCSP status is {}",
+            path.display(),
+            entry.status
+        ))
+    } else if entry.next_update.is_some_and(|t| t < now) {
+        Some(format!(
+            "{}: OCSP response is past its nextUpdate; refresh it and reload",
+            path.display()
+        ))
+    } else {
+        None
+    };
+    Ok((der, warning))
+}
+
+/// The verifier of client certificates: they must chain to `auth.ca`; `optional` also
+/// lets clients without one in.
+fn client_verifier(
+    auth: &elb_proxy_core::config::ClientAuth,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, TlsError> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in read_certs(&auth.ca)? {
+        roots.add(cert).map_err(|e| TlsError::File {
+            path: auth.ca.display().to_string(),
+            message: format!("not a usable CA certificate: {e}"),
+        })?;
+    }
+    let builder =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+    let builder = match auth.mode {
+        elb_proxy_core::config::ClientAuthMode::Required => builder,
+        elb_proxy_core::config::ClientAuthMode::Optional => builder.allow_unauthenticated(),
+    };
+    builder.build().map_err(|e| TlsError::File {
+        path: auth.ca.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
 /// Builds the rustls server config for a listener, checking every certificate first
 /// (see `tls_check`).
 pub fn server_config(tls: &Tls) -> Result<LoadedTls, TlsError> {
@@ -121,7 +189,12 @@ pub fn server_config(tls: &Tls) -> Result<LoadedTls, TlsError> {
                 message: "no private key in file".into(),
             })?;
         let signing = provider.key_provider.load_private_key(key)?;
-        let certified = CertifiedKey::new(chain, signing);
+        let mut certified = CertifiedKey::new(chain, signing);
+        if let Some(p) = &c.ocsp_response {
+            let (der, warning) = ocsp_staple(p, &certified.cert[0], now)?;
+            certified.ocsp = Some(der);
+            warnings.extend(warning);
+        }
         let path = c.cert.display().to_string();
         let checked = crate::tls_check::check(
             &path,
@@ -150,10 +223,13 @@ pub fn server_config(tls: &Tls) -> Result<LoadedTls, TlsError> {
             .collect();
         certs.push((names, Arc::new(certified)));
     }
-    let mut config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(SniResolver { certs }));
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
+    let builder = match &tls.client_auth {
+        None => builder.with_no_client_auth(),
+        Some(auth) => builder.with_client_cert_verifier(client_verifier(auth, provider)?),
+    };
+    let mut config = builder.with_cert_resolver(Arc::new(SniResolver { certs }));
     config.alpn_protocols = tls.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
     Ok(LoadedTls {
         config: Arc::new(config),

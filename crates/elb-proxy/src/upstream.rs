@@ -6,7 +6,7 @@
 //! `Sent` means the member may have seen it and it must not be replayed.
 
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use http::{Request, Response};
@@ -16,7 +16,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 
 use crate::body::UpstreamBody;
-use elb_proxy_core::config::MemberProtocol;
+use crate::member_tls::MemberConnector;
+use elb_proxy_core::config::{MemberProtocol, MemberTls};
 
 /// A ready-to-use connection handle: an HTTP/1.1 connection carries one exchange at a time,
 /// an HTTP/2 handle is a clone of the member's shared connection.
@@ -77,12 +78,47 @@ pub struct Pool {
     idle_timeout: Duration,
     /// PROXY protocol header sent first on each connection: 0 none, 1 v1, 2 v2.
     send_proxy: std::sync::atomic::AtomicU8,
+    /// TLS to the member, when configured (replaced by a reload that changes it).
+    tls: arc_swap::ArcSwapOption<MemberConnector>,
+    /// An HTTP/1.1 member may still get HTTP/2 (its TLS offers `h2` by ALPN).
+    may_h2: std::sync::atomic::AtomicBool,
+    /// `tls` is set (a plain load on the request path, no arc-swap guard).
+    tls_on: std::sync::atomic::AtomicBool,
 }
 
 /// The client and the address it connected to, carried in a request's extensions to the
 /// member connection that sends them in a PROXY header.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddrs(pub SocketAddr, pub SocketAddr);
+
+/// HTTP/2 member connections that began with a PROXY header, private to the one client
+/// connection the header names (HAProxy's rule for `send-proxy`: such a connection is never
+/// shared across clients). That client's later requests and streams reuse them; they close
+/// when the client connection ends and drops this.
+#[derive(Debug, Clone, Default)]
+pub struct PrivateConns(Arc<Mutex<PrivateList>>);
+
+/// (member address, over TLS) and the connection.
+type PrivateList = Vec<((SocketAddr, bool), http2::SendRequest<UpstreamBody>)>;
+
+impl PrivateConns {
+    fn take(&self, key: (SocketAddr, bool)) -> Option<Sender> {
+        let mut list = self.0.lock().ok()?;
+        list.retain(|(_, s)| !s.is_closed());
+        list.iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, s)| Sender::H2(s.clone()))
+    }
+
+    fn keep(&self, key: (SocketAddr, bool), sender: &http2::SendRequest<UpstreamBody>) {
+        if let Ok(mut list) = self.0.lock() {
+            list.retain(|(_, s)| !s.is_closed());
+            if !list.iter().any(|(k, _)| *k == key) {
+                list.push((key, sender.clone()));
+            }
+        }
+    }
+}
 
 /// Why nothing was sent.
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +132,9 @@ pub enum NotSentCause {
     #[error("handshake: {0}")]
     /// The HTTP handshake failed.
     Handshake(#[source] hyper::Error),
+    #[error("{0}")]
+    /// The TLS handshake failed (certificate refused, no common protocol, ...).
+    Tls(String),
     #[error("connection closed before the request was written: {0}")]
     /// The pooled connection closed before the request was written.
     Closed(#[source] hyper::Error),
@@ -130,7 +169,39 @@ impl Pool {
             max_idle,
             idle_timeout,
             send_proxy: std::sync::atomic::AtomicU8::new(0),
+            tls: arc_swap::ArcSwapOption::empty(),
+            may_h2: std::sync::atomic::AtomicBool::new(false),
+            tls_on: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Applies the member's TLS settings (from the config, per reload). Equal settings keep
+    /// the connector and with it the TLS session cache; changed ones drop the idle
+    /// connections made with the old ones.
+    pub fn set_tls(&self, settings: Option<&MemberTls>) {
+        let current = self.tls.load();
+        let keep = match (current.as_deref(), settings) {
+            (None, None) => true,
+            (Some(c), Some(s)) => c.same(s, self.protocol),
+            _ => false,
+        };
+        if keep {
+            return;
+        }
+        let may_h2 = self.protocol == MemberProtocol::Http1
+            && settings.is_some_and(|s| s.alpn.iter().any(|p| p == "h2"));
+        self.may_h2
+            .store(may_h2, std::sync::atomic::Ordering::Relaxed);
+        self.tls
+            .store(settings.map(|s| Arc::new(MemberConnector::new(s, self.protocol, self.addr))));
+        self.tls_on
+            .store(settings.is_some(), std::sync::atomic::Ordering::Relaxed);
+        self.clear();
+    }
+
+    /// Whether connections to the member use TLS.
+    pub fn has_tls(&self) -> bool {
+        self.tls_on.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Number of idle connections (for `show stat`; an h2 member counts its shared one).
@@ -202,14 +273,17 @@ impl Pool {
     }
 
     fn take_idle(&self) -> Option<Sender> {
-        if self.protocol == MemberProtocol::H2 {
+        let may_h2 = self.may_h2.load(std::sync::atomic::Ordering::Relaxed);
+        if self.protocol == MemberProtocol::H2 || may_h2 {
             let mut shared = self.shared_h2.lock().ok()?;
             match shared.as_ref() {
                 Some(s) if !s.is_closed() => return Some(Sender::H2(s.clone())),
                 Some(_) => *shared = None,
                 None => {}
             }
-            return None;
+            if !may_h2 {
+                return None;
+            }
         }
         let mut idle = self.idle.lock().ok()?;
         let now = Instant::now();
@@ -252,17 +326,46 @@ impl Pool {
             stream.write_all(p).await.map_err(NotSentCause::Connect)?;
         }
         let _ = stream.set_nodelay(true);
-        if self.protocol == MemberProtocol::H2 && !upgrades {
-            // h2c with prior knowledge: members are plain TCP, so there is no ALPN to ask.
+        let Some(tls) = self.tls.load_full() else {
+            // h2c with prior knowledge: plain TCP has no ALPN to ask.
+            let h2 = self.protocol == MemberProtocol::H2 && !upgrades;
+            let share = preface.is_none();
+            return self
+                .handshake(TokioIo::new(stream), upgrades, h2, share)
+                .await;
+        };
+        let (stream, agreed) =
+            tokio::time::timeout(connect_timeout, tls.handshake(stream, upgrades))
+                .await
+                .map_err(|_| NotSentCause::ConnectTimeout)?
+                .map_err(NotSentCause::Tls)?;
+        let h2 = !upgrades && agreed.h2.unwrap_or(self.protocol == MemberProtocol::H2);
+        self.handshake(TokioIo::new(stream), upgrades, h2, preface.is_none())
+            .await
+    }
+
+    /// The HTTP handshake over a connected (and maybe TLS) stream; an HTTP/2 connection
+    /// becomes the member's shared one when `share` (not after a PROXY header).
+    async fn handshake<I>(
+        &self,
+        io: I,
+        upgrades: bool,
+        h2: bool,
+        share: bool,
+    ) -> Result<Sender, NotSentCause>
+    where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
+        if h2 {
             let (sender, conn) = http2::Builder::new(TokioExecutor::new())
                 .timer(TokioTimer::new())
-                .handshake::<_, UpstreamBody>(TokioIo::new(stream))
+                .handshake::<_, UpstreamBody>(io)
                 .await
                 .map_err(NotSentCause::Handshake)?;
             tokio::spawn(async move {
                 let _ = conn.await;
             });
-            if let Ok(mut shared) = self.shared_h2.lock() {
+            if let (true, Ok(mut shared)) = (share, self.shared_h2.lock()) {
                 if shared.as_ref().is_none_or(|s| s.is_closed()) {
                     *shared = Some(sender.clone());
                 }
@@ -271,7 +374,7 @@ impl Pool {
         }
         let (sender, conn) = http1::Builder::new()
             .max_buf_size(256 * 1024)
-            .handshake::<_, UpstreamBody>(TokioIo::new(stream))
+            .handshake::<_, UpstreamBody>(io)
             .await
             .map_err(NotSentCause::Handshake)?;
         if upgrades {
@@ -312,9 +415,16 @@ impl Pool {
             let addrs = req.extensions().get::<ClientAddrs>().map(|c| (c.0, c.1));
             v.header(addrs)
         });
+        // A client's own HTTP/2 connections to this member (PROXY header sent).
+        let private = proxy
+            .as_ref()
+            .and_then(|_| req.extensions().get::<PrivateConns>().cloned());
+        let key = (self.addr, self.has_tls());
         loop {
-            let pooled = if upgrades || proxy.is_some() {
+            let pooled = if upgrades {
                 None
+            } else if proxy.is_some() {
+                private.as_ref().and_then(|p| p.take(key))
             } else {
                 self.take_idle()
             };
@@ -331,6 +441,9 @@ impl Pool {
                 },
             };
             let connect_time = connect_start.map(|t| t.elapsed());
+            if let (Some(p), Sender::H2(s), false) = (&private, &sender, reused) {
+                p.keep(key, s);
+            }
             if let Err(e) = sender.ready().await {
                 if reused {
                     continue;
@@ -339,7 +452,7 @@ impl Pool {
             }
             match &sender {
                 Sender::H1(_) => to_h1_form(&mut req),
-                Sender::H2(_) => to_h2_form(&mut req, self.addr),
+                Sender::H2(_) => to_h2_form(&mut req, self.addr, self.has_tls()),
             }
             match tokio::time::timeout(bounded(response_timeout), sender.try_send(req)).await {
                 Err(_) => return Err(SendError::Timeout),
@@ -368,8 +481,8 @@ impl Pool {
 }
 
 /// Shapes a request for HTTP/2: the `Host` header becomes the URI's authority
-/// (`:authority`), the scheme is `http` (h2c), the version HTTP/2.
-fn to_h2_form(req: &mut Request<UpstreamBody>, member: SocketAddr) {
+/// (`:authority`), the scheme is `http` (h2c) or `https` (over TLS), the version HTTP/2.
+fn to_h2_form(req: &mut Request<UpstreamBody>, member: SocketAddr, tls: bool) {
     if req.version() == http::Version::HTTP_2 {
         return;
     }
@@ -379,7 +492,11 @@ fn to_h2_form(req: &mut Request<UpstreamBody>, member: SocketAddr) {
         .and_then(|h| http::uri::Authority::try_from(h.as_bytes()).ok())
         .or_else(|| http::uri::Authority::try_from(member.to_string()).ok());
     let mut parts = std::mem::take(req.uri_mut()).into_parts();
-    parts.scheme = Some(http::uri::Scheme::HTTP);
+    parts.scheme = Some(if tls {
+        http::uri::Scheme::HTTPS
+    } else {
+        http::uri::Scheme::HTTP
+    });
     parts.authority = authority;
     if parts.path_and_query.is_none() {
         parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));

@@ -35,9 +35,17 @@ async fn ask(
     send: &mut hyper::client::conn::http1::SendRequest<Body>,
     xff: Option<&str>,
 ) -> (u16, Option<String>) {
+    ask_with(send, xff.map(|x| ("x-forwarded-for", x))).await
+}
+
+/// One request, with one forwarding header when given.
+async fn ask_with(
+    send: &mut hyper::client::conn::http1::SendRequest<Body>,
+    forwarding: Option<(&str, &str)>,
+) -> (u16, Option<String>) {
     let mut b = Request::get("/").header("host", "x");
-    if let Some(x) = xff {
-        b = b.header("x-forwarded-for", x);
+    if let Some((name, value)) = forwarding {
+        b = b.header(name, value);
     }
     within("ready", send.ready()).await.unwrap();
     let r = within("request", send.send_request(b.body(empty()).unwrap()))
@@ -106,6 +114,48 @@ async fn a_client_over_its_rate_gets_429_while_another_is_served() {
     assert_eq!(ask(&mut lb, Some("198.18.0.2")).await.0, 200);
     let (_, info) = p.ctl("show info");
     assert!(info.contains("RateLimited: "), "{info}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_forwarded_for_names_the_client() {
+    let a = Backend::start("a").await;
+    let yaml = format!(
+        "listeners: [{{ address: \"{{listen}}\" }}]\nlimits: {{ per_client: {{ requests_per_second: 1, burst: 5 }} }}\ntrusted_proxies: [127.0.0.4/32]\nclusters:\n{}default_cluster: c\n",
+        cluster_yaml("c", &[("a", a.addr, 1)], "")
+    );
+    let p = start_proxy(&yaml);
+    let mut lb = client_from(Ipv4Addr::new(127, 0, 0, 4), p.addr).await;
+    let first = ("forwarded", "for=\"[2001:db8::1]:4711\";proto=https");
+    // Bounded: the bucket refills one token a second, a request takes milliseconds.
+    let mut limited_after = None;
+    for n in 0..100 {
+        if ask_with(&mut lb, Some(first)).await.0 == 429 {
+            limited_after = Some(n);
+            break;
+        }
+    }
+    assert!(limited_after.is_some_and(|n| n >= 5), "{limited_after:?}");
+    // Another client named by Forwarded has its own bucket; so does the proxy itself when
+    // the hop is obfuscated (the walk stops at the trusted peer).
+    let second = ("forwarded", "for=\"[2001:db8::2]\"");
+    assert_eq!(ask_with(&mut lb, Some(second)).await.0, 200);
+    assert_eq!(
+        ask_with(&mut lb, Some(("forwarded", "for=_hidden")))
+            .await
+            .0,
+        200
+    );
+    // X-Forwarded-For wins over Forwarded: the first client's bucket is not asked.
+    let both = Request::get("/")
+        .header("host", "x")
+        .header("forwarded", first.1)
+        .header("x-forwarded-for", "198.18.0.9")
+        .body(empty())
+        .unwrap();
+    within("ready", lb.ready()).await.unwrap();
+    let r = within("request", lb.send_request(both)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(ask_with(&mut lb, Some(first)).await.0, 429);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -153,3 +153,86 @@ async fn members_that_ask_get_a_proxy_header_naming_the_client() {
     }
     task.abort();
 }
+
+/// A member that reads a PROXY v2 header, then speaks HTTP/2 (prior knowledge) on the
+/// rest of the connection; each answer names the client port its connection's header
+/// gave. Returns its address and the headers' source ports, one per connection.
+async fn proxy_then_h2_member() -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<u16>>>) {
+    use tokio::io::AsyncReadExt;
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let ports = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = ports.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut head = [0u8; 16];
+                if s.read_exact(&mut head).await.is_err() || &head[..12] != b"\r\n\r\n\0\r\nQUIT\n"
+                {
+                    return;
+                }
+                let mut rest = vec![0u8; usize::from(u16::from_be_bytes([head[14], head[15]]))];
+                if s.read_exact(&mut rest).await.is_err() || rest.len() < 12 {
+                    return;
+                }
+                let port = u16::from_be_bytes([rest[8], rest[9]]);
+                seen.lock().unwrap().push(port);
+                let service = hyper::service::service_fn(
+                    move |req: http::Request<hyper::body::Incoming>| async move {
+                        let body = format!("port={port} version={:?}", req.version());
+                        Ok::<_, std::convert::Infallible>(http::Response::new(full(body)))
+                    },
+                );
+                let _ =
+                    hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                        .serve_connection(hyper_util::rt::TokioIo::new(s), service)
+                        .await;
+            });
+        }
+    });
+    (addr, ports)
+}
+
+async fn h2_members_get_the_proxy_header_of_each_client(engine: &str) {
+    let (member, ports) = proxy_then_h2_member().await;
+    let yaml = format!(
+        "listeners: [{{ address: \"{{listen}}\"{engine} }}]\nclusters:\n{}default_cluster: c\n",
+        cluster_yaml(
+            "c",
+            &[("m", member, 1)],
+            "    send_proxy_protocol: v2\n    protocol: h2\n"
+        )
+    );
+    let p = start_proxy(&yaml);
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let mut client = Client::connect(p.addr).await;
+        let mut mine = Vec::new();
+        for _ in 0..3 {
+            let a = client.get("x", "/").await.unwrap();
+            assert_eq!(a.status, 200, "{a:?}");
+            mine.push(a.body);
+        }
+        answers.push(mine);
+    }
+    let ports = ports.lock().unwrap().clone();
+    // One private HTTP/2 connection per client connection, reused for its requests.
+    assert_eq!(ports.len(), 2, "{ports:?}");
+    assert_ne!(ports[0], ports[1]);
+    for (i, mine) in answers.iter().enumerate() {
+        for body in mine {
+            assert_eq!(*body, format!("port={} version=HTTP/2.0", ports[i]));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h2_members_get_a_private_connection_per_client_named_in_its_proxy_header() {
+    h2_members_get_the_proxy_header_of_each_client("").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_headers_to_members_are_sent_from_a_fast_engine_listener() {
+    h2_members_get_the_proxy_header_of_each_client(", engine: fast").await;
+}

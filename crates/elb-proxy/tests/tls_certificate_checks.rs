@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -60,24 +59,8 @@ fn tls_yaml(cert: &str, key: &str, extra: &str) -> String {
     )
 }
 
-/// `elb-proxy --check` on `yaml`: (success, stderr).
 fn check(dir: &Path, yaml: &str) -> (bool, String) {
-    let path = dir.join("check.yaml");
-    std::fs::write(
-        &path,
-        yaml.replace("{listen}", &format!("127.0.0.1:{}", free_port())),
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_elb-proxy"))
-        .arg("--check")
-        .arg("-c")
-        .arg(&path)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout),
-    )
+    check_config(dir, yaml)
 }
 
 #[test]

@@ -7,7 +7,8 @@
 //!   `fuzz/regressions/` through the check the fuzz target itself runs.
 //! - [`oracle`]: the peer programs' versions the recorded expectations are for.
 //! - `http` and `pki` (feature `http`): real local HTTP(S) servers, misbehaving raw servers,
-//!   and a test CA, for the suites that probe HTTP.
+//!   and a test CA, for the suites that probe HTTP; `tls_member`: a TLS member that records
+//!   what each handshake was (resumed, ALPN, client certificate).
 //! - [`dns`]: a real DNS server (dnsmasq) on loopback whose answers a test changes.
 //! - [`wait`]: bounded polling and bounded child waits; nothing in a test waits forever.
 //! - `unix` (feature `unix`): raw exchanges with a daemon's Unix socket.
@@ -20,6 +21,8 @@ pub mod http;
 pub mod oracle;
 #[cfg(feature = "http")]
 pub mod pki;
+#[cfg(feature = "http")]
+pub mod tls_member;
 #[cfg(feature = "unix")]
 pub mod unix;
 pub mod wait;

@@ -9,12 +9,14 @@ mod access_log;
 mod model;
 mod units;
 mod validate;
+mod validate_tls;
 
 use std::ops::Deref;
 use std::path::Path;
 
 pub use model::*;
 pub use units::{Dur, Size, parse_duration, parse_size};
+pub use validate::line_of;
 
 /// Why a config was rejected. The display form is what `--check` and a failed reload print.
 #[derive(Debug, thiserror::Error)]

@@ -49,6 +49,12 @@ impl Problem {
     }
 }
 
+/// First 1-based line of `text` holding `key: value` (value possibly quoted; an empty
+/// `value` matches any), for errors found after validation (files a key names).
+pub fn line_of(text: &str, key: &str, value: &str) -> Option<usize> {
+    find_line(text, key, value)
+}
+
 /// First 1-based line holding `key: value` (value possibly quoted).
 fn find_line(text: &str, key: &str, value: &str) -> Option<usize> {
     text.lines()
@@ -209,6 +215,7 @@ fn cluster<'a>(cl: &'a Cluster, clusters: &mut HashSet<&'a str>) -> Result<(), P
             ));
         }
     }
+    super::validate_tls::cluster_tls(cl)?;
     if cl.members.iter().all(|m| m.weight == 0) {
         return Err(Problem::new(
             format!("cluster `{}`: every member has weight 0", cl.name),

@@ -76,11 +76,7 @@ pub(super) async fn serve_request(
         return answer_error(client, ctx, s, err, is_head, close).await;
     };
     let cluster = &snap.clusters[routed.cluster];
-    if cluster
-        .members
-        .iter()
-        .any(|m| m.pool.protocol != MemberProtocol::Http1)
-    {
+    if needs_hyper_members(cluster) || ctx.cert_headers.strip {
         return Next::Hyper;
     }
     shared.stats.requests_total.fetch_add(1, Relaxed);
@@ -139,6 +135,16 @@ pub(super) async fn serve_request(
         }
         Attempt::Failed(Failed::Cut) => Next::Close,
     }
+}
+
+/// Members the fast path does not speak to (HTTP/2, TLS, a PROXY header first): their
+/// requests go to hyper.
+fn needs_hyper_members(cluster: &LiveCluster) -> bool {
+    cluster.config.send_proxy_protocol.is_some()
+        || cluster
+            .members
+            .iter()
+            .any(|m| m.pool.protocol != MemberProtocol::Http1 || m.pool.has_tls())
 }
 
 /// Routes the request (the request's fields go into `s.headers` only when a route has a

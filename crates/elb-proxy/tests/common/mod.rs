@@ -589,3 +589,24 @@ pub async fn h2c_sender(addr: SocketAddr) -> hyper::client::conn::http2::SendReq
     let tcp = within("connect", TcpStream::connect(addr)).await.unwrap();
     h2_sender(tcp).await
 }
+
+/// `elb-proxy --check` on `yaml` (`{listen}` filled in), written to `dir/check.yaml`:
+/// (success, stderr and stdout).
+pub fn check_config(dir: &std::path::Path, yaml: &str) -> (bool, String) {
+    let path = dir.join("check.yaml");
+    std::fs::write(
+        &path,
+        yaml.replace("{listen}", &format!("127.0.0.1:{}", free_port())),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_elb-proxy"))
+        .arg("--check")
+        .arg("-c")
+        .arg(&path)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout),
+    )
+}

@@ -54,6 +54,9 @@ pub struct Cluster {
     /// Protocol spoken to the members (each member may override it).
     #[serde(default)]
     pub protocol: MemberProtocol,
+    /// TLS to the members (and their health checks); absent: plain TCP.
+    #[serde(default)]
+    pub tls: Option<super::MemberTls>,
 }
 
 /// How the proxy talks to a member.
@@ -106,6 +109,9 @@ pub struct Member {
     /// The name this member is one answer of (set when the proxy expands a name).
     #[serde(skip)]
     pub resolved_from: Option<super::HostPort>,
+    /// Overrides the cluster's `tls` for this member (the whole block).
+    #[serde(default)]
+    pub tls: Option<super::MemberTls>,
 }
 
 fn default_weight() -> u32 {

@@ -10,12 +10,16 @@ use serde::{Deserialize, Serialize};
 
 use super::units::{Dur, Size};
 
+mod client_auth;
 mod cluster;
+mod member_tls;
+pub use client_auth::*;
 pub use cluster::*;
 mod names;
 pub use names::*;
 mod request_id;
 pub use request_id::*;
+pub use member_tls::MemberTls;
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -217,6 +221,9 @@ pub struct Tls {
     /// reload and listed in `show info`.
     #[serde(default = "default_expiry_warning")]
     pub expiry_warning: Dur,
+    /// Verify client certificates against a CA; absent: none are asked for.
+    #[serde(default)]
+    pub client_auth: Option<ClientAuth>,
 }
 
 fn default_expiry_warning() -> Dur {
@@ -242,6 +249,10 @@ pub struct Certificate {
     /// not end at its root and no public root issued it.
     #[serde(default)]
     pub ca: Option<PathBuf>,
+    /// DER OCSP response stapled to handshakes (HAProxy's `.ocsp` file), read at start and
+    /// at each reload; the operator refreshes it (e.g. with `openssl ocsp`) and reloads.
+    #[serde(default)]
+    pub ocsp_response: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
