@@ -19,7 +19,9 @@ pub mod gate;
 mod headers;
 pub mod limits;
 pub mod proxy_protocol;
+pub mod rewrite;
 mod route;
+mod route_extra;
 
 pub use answer::{Answer, ErrorKind, LOCAL_HEADERS, Phase, RequestError};
 pub use balance::{
@@ -35,3 +37,4 @@ pub use command::{
 };
 pub use headers::{ForwardSet, Forwarding, cookie_value, strip_hop_by_hop};
 pub use route::{CompiledRoute, RequestHead, Router, host_without_port};
+pub use route_extra::{MirrorSpec, RouteRules};
