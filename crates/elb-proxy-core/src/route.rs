@@ -171,8 +171,11 @@ impl Router {
     }
 
     /// Header rules of cluster `idx`, when it has any.
-    pub fn cluster_rules(&self, idx: usize) -> Option<&crate::rewrite::CompiledRules> {
-        self.cluster_rules.get(idx).and_then(|r| r.as_deref())
+    pub fn cluster_rules(
+        &self,
+        idx: usize,
+    ) -> Option<&std::sync::Arc<crate::rewrite::CompiledRules>> {
+        self.cluster_rules.get(idx).and_then(|r| r.as_ref())
     }
 
     /// Whether any route or cluster has rewriting, redirect, split or mirror settings (the

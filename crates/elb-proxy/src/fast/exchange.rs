@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use elb_http1::{RequestBody, Rewrite};
 use elb_proxy_core::config::MemberProtocol;
+use elb_proxy_core::rewrite::without_cookie;
 use elb_proxy_core::{ErrorKind, FailureCause, Phase, RequestError, RequestHead, cookie_value};
 use http::{HeaderName, HeaderValue, Method};
 use tokio::net::TcpStream;
@@ -34,6 +35,8 @@ struct Routed {
     rewrite_host: Option<HeaderValue>,
     max_body: u64,
     total_timeout: Option<std::time::Duration>,
+    /// The route or its cluster rewrites, redirects, splits or mirrors: hyper serves it.
+    rewrites: bool,
 }
 
 /// Serves the request whose head is in `s.req`; `stopping`: the listener is draining.
@@ -68,7 +71,17 @@ pub(super) async fn serve_request(
         .authority
         .clone()
         .and_then(|r| std::str::from_utf8(&buf[r]).ok());
-    let routed = route(snap, (buf, head), &mut s.headers, host, path, &method);
+    let query = pq[path_end..]
+        .strip_prefix(b"?")
+        .and_then(|q| std::str::from_utf8(q).ok());
+    let routed = route(
+        snap,
+        (buf, head),
+        &mut s.headers,
+        host,
+        (path, query),
+        &method,
+    );
     let Some(routed) = routed else {
         shared.stats.requests_total.fetch_add(1, Relaxed);
         shared.stats.unrouted.fetch_add(1, Relaxed);
@@ -76,10 +89,11 @@ pub(super) async fn serve_request(
         return answer_error(client, ctx, s, err, is_head, close).await;
     };
     let cluster = &snap.clusters[routed.cluster];
-    if cluster
-        .members
-        .iter()
-        .any(|m| m.pool.protocol != MemberProtocol::Http1)
+    if routed.rewrites
+        || cluster
+            .members
+            .iter()
+            .any(|m| m.pool.protocol != MemberProtocol::Http1)
     {
         return Next::Hyper;
     }
@@ -88,11 +102,13 @@ pub(super) async fn serve_request(
         let err = RequestError::new(ErrorKind::BodyTooLarge, Phase::RequestBody);
         return answer_error(client, ctx, s, err, is_head, true).await;
     }
+    let mut strip = None;
     let sticky = cluster.sticky_cookie.as_deref().and_then(|name| {
         if s.headers.is_empty() {
             fill_cookies(&s.cbuf, &s.req, &mut s.headers);
         }
-        cluster.member_index(cookie_value(&s.headers, name)?)
+        strip = without_cookie(&s.headers, name);
+        cluster.member_by_cookie(cookie_value(&s.headers, name)?)
     });
     let log = shared
         .access_log
@@ -104,7 +120,7 @@ pub(super) async fn serve_request(
     let host_value = (set.x_forwarded_host || set.forwarded)
         .then(|| host.and_then(|h| HeaderValue::from_str(h).ok()))
         .flatten();
-    write_forwarded_head(ctx, s, &routed, host_value.as_ref());
+    write_forwarded_head(ctx, s, &routed, host_value.as_ref(), strip);
     let call = member_call(snap, cluster, &routed, sticky, is_head, close);
     let start = Instant::now();
     match super::member::attempt(client, &call, s).await {
@@ -143,7 +159,7 @@ fn route(
     (buf, req): (&[u8], &elb_http1::RequestHead),
     headers: &mut http::HeaderMap,
     host: Option<&str>,
-    path: &str,
+    (path, query): (&str, Option<&str>),
     method: &Method,
 ) -> Option<Routed> {
     headers.clear();
@@ -162,8 +178,10 @@ fn route(
         path,
         method,
         headers,
+        query,
     };
     snap.router.route(&rh).map(|r| Routed {
+        rewrites: r.rules.is_some() || snap.router.cluster_rules(r.cluster).is_some(),
         cluster: r.cluster,
         rewrite_host: r.rewrite_host.clone(),
         max_body: r.max_body,
@@ -224,6 +242,7 @@ fn write_forwarded_head(
     s: &mut Scratch,
     routed: &Routed,
     host: Option<&HeaderValue>,
+    strip: Option<Option<String>>,
 ) {
     let Scratch {
         cbuf,
@@ -246,6 +265,17 @@ fn write_forwarded_head(
         }
     }
     ctx.fwd.apply(headers, host);
+    // The sticky cookie is not the member's business: the other cookies go on as one field.
+    if let Some(left) = strip {
+        for f in req.fields.iter_mut() {
+            if cbuf[f.name.clone()].eq_ignore_ascii_case(b"cookie") {
+                f.forward = false;
+            }
+        }
+        if let Some(v) = left.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            headers.insert(http::header::COOKIE, v);
+        }
+    }
     let mut set: [(&[u8], &[u8]); 6] = [(b"", b""); 6];
     let mut n = 0;
     if let Some(h) = &routed.rewrite_host {
