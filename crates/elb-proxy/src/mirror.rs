@@ -16,6 +16,7 @@ use http_body_util::BodyExt;
 use crate::body::UpstreamBody;
 use crate::snapshot::LiveCluster;
 use elb_proxy_core::MirrorSpec;
+use elb_proxy_core::rewrite::{CompiledOps, Vars};
 
 /// Counters of a cluster used as a shadow.
 #[derive(Debug, Default)]
@@ -96,11 +97,12 @@ impl Drop for Tee {
 }
 
 /// Starts mirroring the request whose forwarded head is `parts` and body `body`, when the
-/// spec's share, bound and body limit allow. `timeouts`: connect and response.
+/// spec's share, bound and body limit allow; the shadow cluster's own request rules, if
+/// any, are applied to the copy. `timeouts`: connect and response.
 pub(crate) fn start(
     spec: MirrorSpec,
     shadow: &Arc<LiveCluster>,
-    parts: &Parts,
+    (parts, shadow_rules): (&Parts, Option<(&CompiledOps, &Vars<'_>)>),
     body: &mut UpstreamBody,
     body_empty: bool,
     timeouts: (Duration, Duration),
@@ -123,11 +125,15 @@ pub(crate) fn start(
         stats.dropped.fetch_add(1, Relaxed);
         return;
     }
+    let mut headers = parts.headers.clone();
+    if let Some((rules, vars)) = shadow_rules {
+        rules.apply(&mut headers, vars);
+    }
     let copy = MirrorCopy {
         cluster: shadow.clone(),
         method: parts.method.clone(),
         uri: parts.uri.clone(),
-        headers: parts.headers.clone(),
+        headers,
         extensions: parts
             .extensions
             .get::<crate::upstream::ClientAddrs>()

@@ -387,7 +387,10 @@ fn prepare<'a>(
         let t = &snap.config.timeouts;
         let timeouts = (t.connect.0, t.upstream_response.0);
         let shadow = &snap.clusters[spec.cluster];
-        crate::mirror::start(spec, shadow, &parts, &mut body, body_empty, timeouts);
+        let shadow_rules = snap.router.cluster_rules(spec.cluster).map(|r| &r.request);
+        let vars = crate::rewrite_io::vars_of(ctx, &parts);
+        let copy_of = (&parts, shadow_rules.map(|r| (r, &vars)));
+        crate::mirror::start(spec, shadow, copy_of, &mut body, body_empty, timeouts);
     }
     let exchange = Exchange {
         ctx,

@@ -131,6 +131,26 @@ impl RequestRewrite {
     }
 }
 
+/// The variables of a forwarded request head (for a mirrored copy's shadow rules); the
+/// request id is the forwarded X-Request-Id, if any.
+pub(crate) fn vars_of<'a>(ctx: &'a ConnCtx, parts: &'a Parts) -> Vars<'a> {
+    let text = |name: header::HeaderName| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
+    Vars {
+        client: Some(client_of(ctx)),
+        request_id: text(header::HeaderName::from_static("x-request-id")),
+        host: text(header::HOST),
+        scheme: scheme_of(ctx),
+        path: parts.uri.path(),
+        method: parts.method.as_str(),
+    }
+}
+
 /// The local answer of a redirect route, with the route's response header rules.
 pub(crate) fn redirect_answer<B>(
     ctx: &ConnCtx,

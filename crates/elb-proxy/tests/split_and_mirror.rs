@@ -60,7 +60,11 @@ async fn mirrored_requests_reach_the_shadow_with_their_bodies_and_are_counted() 
     let yaml = format!(
         "listeners: [{{ address: \"{{listen}}\", engine: hyper }}]\nmetrics: {{ address: \"{metrics}\" }}\nclusters:\n{}{}routes:\n  - {{ cluster: app, mirror: {{ cluster: shadow, max_body: 1k }} }}\n",
         cluster_yaml("app", &[("a1", app.addr, 1)], ""),
-        cluster_yaml("shadow", &[("sh1", shadow.addr, 1)], ""),
+        cluster_yaml(
+            "shadow",
+            &[("sh1", shadow.addr, 1)],
+            "    headers: { request: { set: { x-shadow: \"copy of %{method}\" } } }\n"
+        ),
     );
     let p = start_proxy(&yaml);
     for i in 0..5 {
@@ -102,6 +106,15 @@ async fn mirrored_requests_reach_the_shadow_with_their_bodies_and_are_counted() 
         shadow.last_headers.lock().unwrap()[":path"],
         "/sink",
         "the copy has the request's target"
+    );
+    assert_eq!(
+        shadow.last_headers.lock().unwrap()["x-shadow"],
+        "copy of POST",
+        "the shadow cluster's own rules apply to the copy"
+    );
+    assert!(
+        !app.last_headers.lock().unwrap().contains_key("x-shadow"),
+        "and not to the primary"
     );
 }
 

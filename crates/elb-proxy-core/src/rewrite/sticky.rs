@@ -49,9 +49,8 @@ pub fn set_cookie(s: &Sticky, id: &str) -> String {
     v
 }
 
-/// The request's Cookie headers less the pairs named `name`, joined into one value (`None`
-/// when no other cookie is left). `Some(None)`-like: returns whether anything was removed
-/// and what is left.
+/// The request's cookies less those named `name`: `None` when there was none of that name
+/// (nothing to change), else the other cookies joined into one value (`None` if no other).
 pub fn without_cookie(headers: &HeaderMap, name: &str) -> Option<Option<String>> {
     let mut removed = false;
     let mut kept: Vec<&str> = Vec::new();
