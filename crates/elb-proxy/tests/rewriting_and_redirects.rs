@@ -204,37 +204,23 @@ default_cluster: api\n",
             cluster_yaml("beta", &[("b1", beta.addr, 1)], ""),
         );
         let p = start_proxy(&yaml);
-        assert_eq!(
-            get(p.addr, "h", "/v3/items").await.body,
-            "beta\n",
-            "{engine}"
-        );
-        assert_eq!(
-            get(p.addr, "h", "/v3/items/1").await.body,
-            "api\n",
-            "{engine}"
-        );
+        let cases = [
+            ("/v3/items", "beta"),
+            ("/v3/items/1", "api"),
+            ("/?beta=yes+please", "beta"),
+            ("/?beta=yes%20please", "beta"),
+            ("/?beta=no", "api"),
+        ];
+        for (target, want) in cases {
+            let r = get(p.addr, "h", target).await;
+            assert_eq!(r.body, format!("{want}\n"), "{engine}: GET {target}");
+        }
         let post = Request::post("/v3/items")
             .header("host", "h")
             .body(empty())
             .unwrap();
         assert_eq!(
             request(p.addr, post).await.unwrap().body,
-            "api\n",
-            "{engine}"
-        );
-        assert_eq!(
-            get(p.addr, "h", "/?beta=yes+please").await.body,
-            "beta\n",
-            "{engine}"
-        );
-        assert_eq!(
-            get(p.addr, "h", "/?beta=yes%20please").await.body,
-            "beta\n",
-            "{engine}"
-        );
-        assert_eq!(
-            get(p.addr, "h", "/?beta=no").await.body,
             "api\n",
             "{engine}"
         );
