@@ -383,7 +383,9 @@ fn prepare<'a>(
         rw.apply_request(&mut parts);
     }
     let mut body = UpstreamBody::new(body, routed.max_body, ctx.park.clone());
-    if let Some(spec) = routed.rules.as_ref().and_then(|r| r.mirror) {
+    // An Upgrade (WebSocket) is a tunnel to one member: it is not mirrored.
+    let mirror = routed.rules.as_ref().and_then(|r| r.mirror);
+    if let Some(spec) = mirror.filter(|_| upgrade.is_none()) {
         let t = &snap.config.timeouts;
         let timeouts = (t.connect.0, t.upstream_response.0);
         let shadow = &snap.clusters[spec.cluster];

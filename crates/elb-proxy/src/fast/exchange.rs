@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use elb_http1::{RequestBody, Rewrite};
 use elb_proxy_core::config::MemberProtocol;
-use elb_proxy_core::rewrite::without_cookie;
+use elb_proxy_core::rewrite::{Origin, without_cookie};
 use elb_proxy_core::{ErrorKind, FailureCause, Phase, RequestError, RequestHead, cookie_value};
 use http::{HeaderName, HeaderValue, Method};
 use tokio::net::TcpStream;
@@ -35,8 +35,10 @@ struct Routed {
     rewrite_host: Option<HeaderValue>,
     max_body: u64,
     total_timeout: Option<std::time::Duration>,
-    /// The route or its cluster rewrites, redirects, splits or mirrors: hyper serves it.
+    /// The route or its cluster rewrites headers or paths, splits or mirrors: hyper serves it.
     rewrites: bool,
+    /// A redirect the fast path answers itself (one without response header rules).
+    redirect: Option<Arc<elb_proxy_core::RouteRules>>,
 }
 
 /// Serves the request whose head is in `s.req`; `stopping`: the listener is draining.
@@ -88,6 +90,17 @@ pub(super) async fn serve_request(
         let err = RequestError::new(ErrorKind::NoRoute, Phase::Route);
         return answer_error(client, ctx, s, err, is_head, close).await;
     };
+    if let Some(redirect) = routed.redirect.as_ref().and_then(|r| r.redirect.as_ref()) {
+        shared.stats.requests_total.fetch_add(1, Relaxed);
+        let origin = Origin {
+            scheme: ctx.fwd.proto.to_str().unwrap_or("http"),
+            host: host.unwrap_or_default(),
+            path,
+            query,
+        };
+        let location = redirect.location(&origin);
+        return answer_redirect(client, s, redirect.status, &location, is_head, close).await;
+    }
     let cluster = &snap.clusters[routed.cluster];
     if routed.rewrites
         || cluster
@@ -180,12 +193,20 @@ fn route(
         headers,
         query,
     };
-    snap.router.route(&rh).map(|r| Routed {
-        rewrites: r.rules.is_some() || snap.router.cluster_rules(r.cluster).is_some(),
-        cluster: r.cluster,
-        rewrite_host: r.rewrite_host.clone(),
-        max_body: r.max_body,
-        total_timeout: r.total_timeout,
+    snap.router.route(&rh).map(|r| {
+        let redirect = r
+            .rules
+            .clone()
+            .filter(|x| x.redirect.is_some() && x.headers.response.is_empty());
+        Routed {
+            rewrites: redirect.is_none()
+                && (r.rules.is_some() || snap.router.cluster_rules(r.cluster).is_some()),
+            redirect,
+            cluster: r.cluster,
+            rewrite_host: r.rewrite_host.clone(),
+            max_body: r.max_body,
+            total_timeout: r.total_timeout,
+        }
     })
 }
 
@@ -306,6 +327,27 @@ async fn finish_local(client: &mut TcpStream, s: &mut Scratch, close: bool) -> N
     let used = s.req.head_len;
     s.cbuf.drain(..used);
     Next::Again
+}
+
+/// Answers a redirect route (a body not read closes the connection).
+async fn answer_redirect(
+    client: &mut TcpStream,
+    s: &mut Scratch,
+    status: http::StatusCode,
+    location: &str,
+    is_head: bool,
+    close: bool,
+) -> Next {
+    let close = close || s.req.body != RequestBody::None;
+    s.out.clear();
+    if HeaderValue::from_str(location).is_ok() {
+        super::answer::write_redirect(&mut s.out, status, location, close);
+    } else {
+        // A Host with bytes a Location cannot carry, as on the hyper path.
+        let status = http::StatusCode::BAD_REQUEST;
+        super::answer::write_local(&mut s.out, status, b"", is_head, close);
+    }
+    finish_local(client, s, close).await
 }
 
 async fn answer_error(
