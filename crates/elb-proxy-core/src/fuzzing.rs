@@ -36,17 +36,25 @@ pub fn config_and_route(data: &[u8]) {
         }
     }
     for word in text.split_whitespace().take(16) {
+        let (path, query) = match word.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (word, None),
+        };
         let head = RequestHead {
             host: Some(word),
-            path: word,
+            path,
             method: &Method::GET,
             headers: &headers,
+            query,
         };
         if let Some(r) = router.route(&head) {
             assert!(
                 r.cluster < cfg.clusters.len(),
                 "route points outside the cluster list"
             );
+            if let Some(rules) = &r.rules {
+                apply_rules(rules, r.cluster, &router, &headers, word, path, query);
+            }
         }
     }
 }
@@ -72,6 +80,50 @@ fn member_names_expand(cfg: &config::ValidConfig, data: &[u8]) {
         let want = before.members.len() - named + named * distinct.len();
         assert_eq!(after.members.len(), want, "expansion lost or added members");
         assert!(after.members.iter().all(|m| m.address.ip().is_some()));
+    }
+}
+
+/// Runs a matched route's rules the way the proxy does (header rules both ways, prefix
+/// rewrite, redirect location, split pick) on a request derived from the fuzz input.
+fn apply_rules(
+    rules: &crate::RouteRules,
+    cluster: usize,
+    router: &Router,
+    headers: &HeaderMap,
+    word: &str,
+    path: &str,
+    query: Option<&str>,
+) {
+    use crate::rewrite::{Origin, Vars, rewrite_prefix};
+    let vars = Vars {
+        client: None,
+        request_id: word,
+        host: word,
+        scheme: "http",
+        path,
+        method: "GET",
+    };
+    let mut h = headers.clone();
+    let picked = rules.cluster(cluster);
+    if let Some(c) = router.cluster_rules(picked) {
+        c.request.apply(&mut h, &vars);
+        c.response.apply(&mut h, &vars);
+    }
+    rules.headers.request.apply(&mut h, &vars);
+    rules.headers.response.apply(&mut h, &vars);
+    if let Some((from, to)) = &rules.rewrite_prefix {
+        if let Some(p) = rewrite_prefix(word, from, to) {
+            assert!(p.starts_with('/'), "a rewritten path starts with /");
+        }
+    }
+    if let Some(r) = &rules.redirect {
+        let o = Origin {
+            scheme: "http",
+            host: word,
+            path,
+            query,
+        };
+        let _ = r.location(&o);
     }
 }
 

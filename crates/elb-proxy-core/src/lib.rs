@@ -22,7 +22,9 @@ pub mod limits;
 pub mod log_template;
 pub mod proxy_protocol;
 pub mod request_id;
+pub mod rewrite;
 mod route;
+mod route_extra;
 
 pub use answer::{Answer, ErrorKind, LOCAL_HEADERS, Phase, RequestError};
 pub use balance::{
@@ -38,3 +40,4 @@ pub use command::{
 };
 pub use headers::{ForwardSet, Forwarding, cookie_value, strip_hop_by_hop};
 pub use route::{CompiledRoute, RequestHead, Router, host_without_port};
+pub use route_extra::{MirrorSpec, RouteRules};

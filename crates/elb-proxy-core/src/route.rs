@@ -17,6 +17,8 @@ pub struct RequestHead<'a> {
     pub method: &'a Method,
     /// Request headers.
     pub headers: &'a HeaderMap,
+    /// The query string without `?` (for `match.query`).
+    pub query: Option<&'a str>,
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +55,10 @@ pub struct CompiledRoute {
     pub scope: crate::limits::Scope,
     /// Request rate per client on this route.
     pub client_rate: Option<crate::limits::RateSpec>,
+    /// Regex, query and method-list conditions (absent on most routes: no cost then).
+    extra: Option<Box<crate::route_extra::ExtraMatch>>,
+    /// Header rules, prefix rewrite, redirect, split and mirror of this route, when any.
+    pub rules: Option<std::sync::Arc<crate::route_extra::RouteRules>>,
 }
 
 /// The compiled routing table.
@@ -60,6 +66,8 @@ pub struct CompiledRoute {
 pub struct Router {
     routes: Vec<CompiledRoute>,
     default: Option<CompiledRoute>,
+    /// Each cluster's header rules (by cluster index), `None` when it has none.
+    cluster_rules: Vec<Option<std::sync::Arc<crate::rewrite::CompiledRules>>>,
 }
 
 /// Strips a `:port` suffix (keeps IPv6 literals in brackets intact).
@@ -83,9 +91,12 @@ impl Router {
         let default_total = Some(config.timeouts.request_total.0).filter(|d| !d.is_zero());
         let compile = |i: usize, r: &Route| -> Option<CompiledRoute> {
             let m = &r.matches;
+            let (cluster, rules) = crate::route_extra::compile_rules(r, &cluster_index)?;
             Some(CompiledRoute {
+                extra: crate::route_extra::ExtraMatch::compile(m),
+                rules,
                 name: r.name.clone().unwrap_or_else(|| format!("route#{i}")),
-                cluster: cluster_index(&r.cluster)?,
+                cluster,
                 host: m.host.as_ref().map(|h| match h.strip_prefix('*') {
                     Some(suffix) => HostMatch::Suffix(suffix.to_ascii_lowercase()),
                     None => HostMatch::Exact(h.to_ascii_lowercase()),
@@ -139,9 +150,16 @@ impl Router {
                 total_timeout: default_total,
                 scope: crate::limits::Scope::Route(u32::MAX),
                 client_rate: None,
+                extra: None,
+                rules: None,
             })
         });
-        Self { routes, default }
+        let cluster_rules = crate::route_extra::cluster_rules(config);
+        Self {
+            routes,
+            default,
+            cluster_rules,
+        }
     }
 
     /// The first matching route, else the default, else `None` (404).
@@ -150,6 +168,21 @@ impl Router {
             .iter()
             .find(|r| r.matches(head))
             .or(self.default.as_ref())
+    }
+
+    /// Header rules of cluster `idx`, when it has any.
+    pub fn cluster_rules(
+        &self,
+        idx: usize,
+    ) -> Option<&std::sync::Arc<crate::rewrite::CompiledRules>> {
+        self.cluster_rules.get(idx).and_then(|r| r.as_ref())
+    }
+
+    /// Whether any route or cluster has rewriting, redirect, split or mirror settings (the
+    /// fast path hands such requests to hyper).
+    pub fn has_rules(&self) -> bool {
+        self.routes.iter().any(|r| r.rules.is_some())
+            || self.cluster_rules.iter().any(Option::is_some)
     }
 
     /// Number of explicit rules (without the default).
@@ -207,7 +240,10 @@ impl CompiledRoute {
                 return false;
             }
         }
-        true
+        match &self.extra {
+            Some(e) => e.matches(head),
+            None => true,
+        }
     }
 }
 
@@ -264,6 +300,7 @@ default_cluster: web
             path,
             method: &method,
             headers: &h,
+            query: None,
         })
         .map(|r| r.cluster)
     }

@@ -30,6 +30,10 @@ pub struct UpstreamBody {
     limit: u64,
     /// Told when the body has been read to its end (connection parking).
     end_mark: Option<std::sync::Arc<crate::park::ParkState>>,
+    /// A whole body sent at once (a mirrored request's copy).
+    full: Option<Bytes>,
+    /// Copies the body for a mirrored request as it passes (see `mirror`).
+    tee: Option<Box<crate::mirror::Tee>>,
 }
 
 impl UpstreamBody {
@@ -45,6 +49,8 @@ impl UpstreamBody {
             remaining,
             limit,
             end_mark,
+            full: None,
+            tee: None,
         }
     }
 
@@ -55,7 +61,22 @@ impl UpstreamBody {
             remaining: u64::MAX,
             limit: 0,
             end_mark: None,
+            full: None,
+            tee: None,
         }
+    }
+
+    /// A body known in full (a mirrored request's copy).
+    pub fn full(bytes: Bytes) -> Self {
+        Self {
+            full: (!bytes.is_empty()).then_some(bytes),
+            ..Self::empty()
+        }
+    }
+
+    /// Copies the body into `tee` as it passes.
+    pub fn set_tee(&mut self, tee: Box<crate::mirror::Tee>) {
+        self.tee = Some(tee);
     }
 }
 
@@ -68,6 +89,9 @@ impl Body for UpstreamBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
+        if let Some(b) = this.full.take() {
+            return Poll::Ready(Some(Ok(Frame::data(b))));
+        }
         let Some(inner) = this.inner.as_mut() else {
             return Poll::Ready(None);
         };
@@ -79,10 +103,16 @@ impl Body for UpstreamBody {
                         return Poll::Ready(Some(Err(Box::new(BodyTooLarge(this.limit)))));
                     }
                     this.remaining -= n;
+                    if let Some(t) = &mut this.tee {
+                        t.copy(data);
+                    }
                 }
                 if inner.is_end_stream() {
                     if let Some(m) = this.end_mark.take() {
                         m.body_ended();
+                    }
+                    if let Some(t) = this.tee.take() {
+                        t.finish();
                     }
                 }
                 Poll::Ready(Some(Ok(frame)))
@@ -92,6 +122,9 @@ impl Body for UpstreamBody {
                 if let Some(m) = this.end_mark.take() {
                     m.body_ended();
                 }
+                if let Some(t) = this.tee.take() {
+                    t.finish();
+                }
                 Poll::Ready(None)
             }
             Poll::Pending => Poll::Pending,
@@ -99,10 +132,13 @@ impl Body for UpstreamBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.as_ref().is_none_or(|b| b.is_end_stream())
+        self.full.is_none() && self.inner.as_ref().is_none_or(|b| b.is_end_stream())
     }
 
     fn size_hint(&self) -> SizeHint {
+        if let Some(b) = &self.full {
+            return SizeHint::with_exact(b.len() as u64);
+        }
         self.inner
             .as_ref()
             .map_or_else(|| SizeHint::with_exact(0), |b| b.size_hint())

@@ -85,6 +85,17 @@ impl<S> GatedStream<S> {
         self.pos < self.out.len() || self.cut || self.gate.is_closed()
     }
 
+    /// Passes bytes already read from the client (by the fast path, before it handed the
+    /// connection over) through the gate, so the gate knows where the client is (mid-body,
+    /// say) when it sees the socket's next bytes. Returns what the gate lets through.
+    pub fn pass_read(&mut self, read: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        if let Some(r) = self.gate.feed(read, &mut out) {
+            self.refused(r);
+        }
+        out
+    }
+
     /// Whether the client is in the middle of a head the gate holds back.
     pub fn mid_head(&self) -> bool {
         self.gate.holds_partial_head()

@@ -451,7 +451,7 @@ fn member_gauges(o: &mut String, rt: &Snapshot, now: Instant) {
 /// Per-cluster counters and the latency histograms.
 fn clusters(o: &mut String, rt: &Snapshot) {
     type Read = fn(&crate::stats::ClusterStats) -> u64;
-    let fams: [(&str, &str, Read); 2] = [
+    let fams: [(&str, &str, Read); 5] = [
         (
             "elb_proxy_retries_total",
             "Further members tried after a failure before anything was sent.",
@@ -461,6 +461,21 @@ fn clusters(o: &mut String, rt: &Snapshot) {
             "elb_proxy_no_member_total",
             "Requests answered 503 because no member was available.",
             |s| s.no_member.load(Relaxed),
+        ),
+        (
+            "elb_proxy_mirrored_total",
+            "Mirrored copies this shadow cluster answered.",
+            |s| s.mirror.mirrored.load(Relaxed),
+        ),
+        (
+            "elb_proxy_mirror_dropped_total",
+            "Mirrored copies not sent: in-flight bound full, body too large, or body cut.",
+            |s| s.mirror.dropped.load(Relaxed),
+        ),
+        (
+            "elb_proxy_mirror_failed_total",
+            "Mirrored copies sent that failed (no member, connect, timeout, broken answer).",
+            |s| s.mirror.failed.load(Relaxed),
         ),
     ];
     for (name, help, read) in fams {

@@ -11,7 +11,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::upgrade::OnUpgrade;
 
 use elb_proxy_core::gate::Refused;
@@ -155,6 +155,8 @@ struct Routed {
     rewrite_host: Option<HeaderValue>,
     max_body: u64,
     total_timeout: Option<std::time::Duration>,
+    /// Rewriting, redirect and mirror settings of the route, when it has any.
+    rules: Option<Arc<elb_proxy_core::RouteRules>>,
 }
 
 /// Marks a response as the answer to a request the strict checks refused (for the access
@@ -270,6 +272,17 @@ async fn serve(
         crate::client_limits::set_retry_after(r.headers_mut(), wait);
         return Ok(r);
     }
+    if let Some(rules) = &routed.rules {
+        if let Some(redirect) = &rules.redirect {
+            return Ok(crate::rewrite_io::redirect_answer(
+                ctx,
+                redirect,
+                rules,
+                host.as_ref(),
+                &req,
+            ));
+        }
+    }
     if routed.max_body > 0 {
         let declared = req
             .headers()
@@ -297,16 +310,25 @@ fn route(
         path: path.unwrap_or_else(|| req.uri().path()),
         method: req.method(),
         headers: req.headers(),
+        query: req.uri().query(),
     };
     let r = snap
         .router
         .route(&head)
         .ok_or(RequestError::new(ErrorKind::NoRoute, Phase::Route))?;
+    let cluster = r.rules.as_ref().map_or(r.cluster, |x| x.cluster(r.cluster));
     if let Some(t) = RequestTrace::of(req) {
-        t.routed(&r.name, &snap.clusters[r.cluster].name);
+        let redirect = r.rules.as_ref().is_some_and(|x| x.redirect.is_some());
+        let name = if redirect {
+            "(redirect)"
+        } else {
+            snap.clusters[cluster].name.as_str()
+        };
+        t.routed(&r.name, name);
     }
     Ok(Routed {
-        cluster: r.cluster,
+        rules: r.rules.clone(),
+        cluster,
         scope: r.scope,
         client_rate: r.client_rate,
         rewrite_host: r.rewrite_host.clone(),
@@ -321,6 +343,7 @@ fn route(
 /// relays the answer.
 fn prepare<'a>(
     ctx: &'a ConnCtx,
+    snap: &Snapshot,
     cluster: &'a Arc<LiveCluster>,
     routed: Routed,
     host: Option<HeaderValue>,
@@ -328,10 +351,21 @@ fn prepare<'a>(
 ) -> (Request<UpstreamBody>, Option<HeaderValue>, Exchange<'a>) {
     let sticky = cluster.sticky_cookie.as_deref().and_then(|name| {
         let value = cookie_value(req.headers(), name)?;
-        cluster.member_index(value)
+        cluster.member_by_cookie(value)
     });
+    let rewrite = crate::rewrite_io::RequestRewrite::new(
+        ctx,
+        snap.router.cluster_rules(routed.cluster),
+        routed.rules.as_ref(),
+        host.as_ref(),
+        &req,
+    );
     let trace = RequestTrace::of(&req).cloned();
+    let body_empty = req.body().is_end_stream();
     let (mut parts, body) = req.into_parts();
+    if let Some(name) = &cluster.sticky_cookie {
+        elb_proxy_core::rewrite::strip_cookie(&mut parts.headers, name);
+    }
     let client_upgrade: Option<OnUpgrade> = parts.extensions.remove::<OnUpgrade>();
     let upgrade = strip_hop_by_hop(&mut parts.headers);
     if let Some(u) = &upgrade {
@@ -357,10 +391,25 @@ fn prepare<'a>(
         Some(pq) => Uri::from(pq.clone()),
         None => Uri::from_static("/"),
     };
-    let body = UpstreamBody::new(body, routed.max_body, ctx.park.clone());
+    if let Some(rw) = &rewrite {
+        rw.apply_request(&mut parts);
+    }
+    let mut body = UpstreamBody::new(body, routed.max_body, ctx.park.clone());
+    // An Upgrade (WebSocket) is a tunnel to one member: it is not mirrored.
+    let mirror = routed.rules.as_ref().and_then(|r| r.mirror);
+    if let Some(spec) = mirror.filter(|_| upgrade.is_none()) {
+        let t = &snap.config.timeouts;
+        let timeouts = (t.connect.0, t.upstream_response.0);
+        let shadow = &snap.clusters[spec.cluster];
+        let shadow_rules = snap.router.cluster_rules(spec.cluster).map(|r| &r.request);
+        let vars = crate::rewrite_io::vars_of(ctx, &parts);
+        let copy_of = (&parts, shadow_rules.map(|r| (r, &vars)));
+        crate::mirror::start(spec, shadow, copy_of, &mut body, body_empty, timeouts);
+    }
     let exchange = Exchange {
         ctx,
         cluster,
+        rewrite,
         sticky,
         client_upgrade,
         start: Instant::now(),
@@ -383,7 +432,7 @@ async fn forward(
 ) -> Result<Response<ResponseBody>, RequestError> {
     let cluster = &snap.clusters[routed.cluster];
     let total_timeout = routed.total_timeout;
-    let (mut req, upgrade, exchange) = prepare(ctx, cluster, routed, host, req);
+    let (mut req, upgrade, exchange) = prepare(ctx, snap, cluster, routed, host, req);
     let method = req.method().clone();
     let (connect_t, response_t) = (
         snap.config.timeouts.connect.0,

@@ -25,6 +25,8 @@ use crate::upstream::Sender;
 pub(crate) struct Exchange<'a> {
     pub(crate) ctx: &'a ConnCtx,
     pub(crate) cluster: &'a Arc<LiveCluster>,
+    /// Header rules to apply to the answer, when the cluster or route has any.
+    pub(crate) rewrite: Option<Box<crate::rewrite_io::RequestRewrite>>,
     /// The member the client's sticky cookie named, if any.
     pub(crate) sticky: Option<usize>,
     /// The client side of an upgrade (WebSocket), when the client asked for one.
@@ -48,6 +50,7 @@ impl Exchange<'_> {
         let Self {
             ctx,
             cluster,
+            rewrite,
             sticky,
             client_upgrade,
             start: _,
@@ -78,11 +81,13 @@ impl Exchange<'_> {
         }
         let (mut parts, body) = resp.into_parts();
         strip_hop_by_hop(&mut parts.headers);
-        if let Some(cookie) = &cluster.sticky_cookie {
+        if let Some(rw) = &rewrite {
+            rw.apply_response(&mut parts.headers);
+        }
+        if let Some(s) = &cluster.config.sticky {
             if sticky != Some(idx) {
-                if let Ok(v) =
-                    HeaderValue::from_str(&format!("{cookie}={}; Path=/; HttpOnly", member.name))
-                {
+                let cookie = elb_proxy_core::rewrite::set_cookie(s, &member.cookie_id);
+                if let Ok(v) = HeaderValue::from_str(&cookie) {
                     parts.headers.append(header::SET_COOKIE, v);
                 }
             }

@@ -367,14 +367,10 @@ async fn serve_fast(
 ) {
     let served = crate::fast::serve(stream, ctx.clone(), shutdown.clone()).await;
     if let crate::fast::Served::Fallback(stream, replay) = served {
-        let rest = serve_parked(
-            gate.wrap(stream),
-            builder,
-            ctx,
-            shutdown,
-            header_timeout,
-            replay,
-        );
+        // The gate sees every byte: what the fast path read first, then the socket.
+        let mut gated = gate.wrap(stream);
+        let replay = Bytes::from(gated.pass_read(&replay));
+        let rest = serve_parked(gated, builder, ctx, shutdown, header_timeout, replay);
         Box::pin(rest).await;
     }
 }

@@ -29,6 +29,8 @@ pub struct LiveMember {
     pub pool: Arc<Pool>,
     /// Counters, kept across reloads while the member keeps its name.
     pub stats: Arc<MemberStats>,
+    /// The sticky cookie's value for this member (empty without sticky sessions).
+    pub cookie_id: String,
 }
 
 /// One cluster.
@@ -52,6 +54,12 @@ impl LiveCluster {
     /// Locks the balancer; a poisoned lock (a panic elsewhere) still yields the state.
     pub fn lock(&self) -> MutexGuard<'_, Balancer> {
         self.balancer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Index of the member whose sticky cookie value is `id` (an unknown or forged value
+    /// names none, and the request is balanced as usual).
+    pub fn member_by_cookie(&self, id: &str) -> Option<usize> {
+        self.members.iter().position(|m| m.cookie_id == id)
     }
 
     /// Index of the member named `name`.
@@ -204,7 +212,11 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
                 elb_proxy_core::config::ProxyProtocolVersion::V2 => elb_probe::ProxyProtocol::V2,
             }));
             pool.set_tls(c.tls_for(m));
+            let cookie_id = c.sticky.as_ref().map_or_else(String::new, |s| {
+                elb_proxy_core::rewrite::cookie_id(&s.secret, &c.name, &name)
+            });
             LiveMember {
+                cookie_id,
                 authority: HeaderValue::from_str(&addr.to_string())
                     .unwrap_or(HeaderValue::from_static("localhost")),
                 name,

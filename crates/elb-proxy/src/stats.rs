@@ -130,6 +130,8 @@ pub struct ClusterStats {
     pub no_member: AtomicU64,
     /// Time to the member's response head.
     pub latency: Histogram,
+    /// Mirroring into this cluster as a shadow (see `mirror`).
+    pub mirror: crate::mirror::MirrorStats,
 }
 
 /// Whole process.

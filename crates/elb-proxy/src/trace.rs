@@ -172,6 +172,11 @@ impl RequestTrace {
         self.progress.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The request id the access log records, when the log is on.
+    pub fn request_id(&self) -> Option<String> {
+        self.progress().entry.as_ref().map(|e| e.request_id.clone())
+    }
+
     /// The request matched `route`, served by `cluster`.
     pub fn routed(&self, route: &str, cluster: &str) {
         let stats = self.listener.route(route, cluster);

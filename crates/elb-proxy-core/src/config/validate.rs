@@ -6,6 +6,7 @@ use std::collections::HashSet;
 mod names;
 
 use super::ValidConfig;
+mod rewrite;
 use super::model::{ClientLimits, Cluster, Config, Route};
 
 /// A semantic problem plus the text that locates it (key and value as written).
@@ -57,6 +58,9 @@ pub fn line_of(text: &str, key: &str, value: &str) -> Option<usize> {
 
 /// First 1-based line holding `key: value` (value possibly quoted).
 fn find_line(text: &str, key: &str, value: &str) -> Option<usize> {
+    if key.is_empty() {
+        return text.lines().position(|l| l.contains(value)).map(|i| i + 1);
+    }
     text.lines()
         .position(|l| {
             let l = l.trim_start().trim_start_matches("- ").trim_start();
@@ -70,7 +74,25 @@ fn find_line(text: &str, key: &str, value: &str) -> Option<usize> {
             let v = v.trim_matches(|c| c == '"' || c == '\'');
             v == value || (value.is_empty() && !v.is_empty())
         })
+        .or_else(|| flow_line(text, key, value))
         .map(|i| i + 1)
+}
+
+/// First 0-based line holding `key: value` inside a flow mapping (`{ key: value }`).
+fn flow_line(text: &str, key: &str, value: &str) -> Option<usize> {
+    let forms = [
+        format!("{key}: {value}"),
+        format!("{key}: \"{value}\""),
+        format!("{key}: '{value}'"),
+    ];
+    let bare = format!("{key}:");
+    text.lines().position(|l| {
+        if value.is_empty() {
+            l.contains(&bare)
+        } else {
+            forms.iter().any(|f| l.contains(f.as_str()))
+        }
+    })
 }
 
 /// Checks what the schema cannot express and returns the config as known valid, or the
@@ -80,8 +102,10 @@ pub(super) fn validate(c: Config) -> Result<ValidConfig, Problem> {
     let mut clusters = HashSet::new();
     for cl in &c.clusters {
         cluster(cl, &mut clusters)?;
+        rewrite::cluster(cl)?;
     }
     for (i, r) in c.routes.iter().enumerate() {
+        rewrite::route(i, r, &clusters)?;
         route(i, r, &clusters)?;
     }
     globals(&c, &clusters)?;
@@ -312,7 +336,7 @@ fn route(i: usize, r: &Route, clusters: &HashSet<&str>) -> Result<(), Problem> {
             &r.per_client.max_connections.to_string(),
         ));
     }
-    if !clusters.contains(r.cluster.as_str()) {
+    if !r.cluster.is_empty() && !clusters.contains(r.cluster.as_str()) {
         return Err(Problem::new(
             format!(
                 "route {}: unknown cluster `{}`",

@@ -36,6 +36,28 @@ pub(crate) fn write_local(
     }
 }
 
+/// A redirect route's answer: the status, `Location`, an empty body (as the hyper path's).
+pub(crate) fn write_redirect(
+    out: &mut Vec<u8>,
+    status: http::StatusCode,
+    location: &str,
+    close: bool,
+) {
+    let reason = status.canonical_reason().unwrap_or("");
+    let _ = write!(out, "HTTP/1.1 {} {reason}\r\n", status.as_u16());
+    for (name, value) in &LOCAL_HEADERS {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    let _ = write!(out, "content-length: 0\r\nlocation: {location}\r\n");
+    if close {
+        out.extend_from_slice(b"connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
 /// The answer for a failed request, counted as the hyper path counts it.
 pub(crate) fn write_error(
     out: &mut Vec<u8>,

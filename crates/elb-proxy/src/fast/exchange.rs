@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use elb_http1::{RequestBody, Rewrite};
 use elb_proxy_core::config::MemberProtocol;
+use elb_proxy_core::rewrite::{Origin, without_cookie};
 use elb_proxy_core::{ErrorKind, FailureCause, Phase, RequestError, RequestHead, cookie_value};
 use http::{HeaderName, HeaderValue, Method};
 use tokio::net::TcpStream;
@@ -34,6 +35,10 @@ struct Routed {
     rewrite_host: Option<HeaderValue>,
     max_body: u64,
     total_timeout: Option<std::time::Duration>,
+    /// The route or its cluster rewrites headers or paths, splits or mirrors: hyper serves it.
+    rewrites: bool,
+    /// A redirect the fast path answers itself (one without response header rules).
+    redirect: Option<Arc<elb_proxy_core::RouteRules>>,
 }
 
 /// Serves the request whose head is in `s.req`; `stopping`: the listener is draining.
@@ -68,15 +73,36 @@ pub(super) async fn serve_request(
         .authority
         .clone()
         .and_then(|r| std::str::from_utf8(&buf[r]).ok());
-    let routed = route(snap, (buf, head), &mut s.headers, host, path, &method);
+    let query = pq[path_end..]
+        .strip_prefix(b"?")
+        .and_then(|q| std::str::from_utf8(q).ok());
+    let routed = route(
+        snap,
+        (buf, head),
+        &mut s.headers,
+        host,
+        (path, query),
+        &method,
+    );
     let Some(routed) = routed else {
         shared.stats.requests_total.fetch_add(1, Relaxed);
         shared.stats.unrouted.fetch_add(1, Relaxed);
         let err = RequestError::new(ErrorKind::NoRoute, Phase::Route);
         return answer_error(client, ctx, s, err, is_head, close).await;
     };
+    if let Some(redirect) = routed.redirect.as_ref().and_then(|r| r.redirect.as_ref()) {
+        shared.stats.requests_total.fetch_add(1, Relaxed);
+        let origin = Origin {
+            scheme: ctx.fwd.proto.to_str().unwrap_or("http"),
+            host: host.unwrap_or_default(),
+            path,
+            query,
+        };
+        let location = redirect.location(&origin);
+        return answer_redirect(client, s, redirect.status, &location, is_head, close).await;
+    }
     let cluster = &snap.clusters[routed.cluster];
-    if needs_hyper_members(cluster) || ctx.cert_headers.strip {
+    if routed.rewrites || needs_hyper_members(cluster) || ctx.cert_headers.strip {
         return Next::Hyper;
     }
     shared.stats.requests_total.fetch_add(1, Relaxed);
@@ -84,11 +110,13 @@ pub(super) async fn serve_request(
         let err = RequestError::new(ErrorKind::BodyTooLarge, Phase::RequestBody);
         return answer_error(client, ctx, s, err, is_head, true).await;
     }
+    let mut strip = None;
     let sticky = cluster.sticky_cookie.as_deref().and_then(|name| {
         if s.headers.is_empty() {
             fill_cookies(&s.cbuf, &s.req, &mut s.headers);
         }
-        cluster.member_index(cookie_value(&s.headers, name)?)
+        strip = without_cookie(&s.headers, name);
+        cluster.member_by_cookie(cookie_value(&s.headers, name)?)
     });
     let log = shared
         .access_log
@@ -104,7 +132,7 @@ pub(super) async fn serve_request(
         .request_id
         .as_ref()
         .map(|n| crate::request_id::for_fast(n, ctx.fwd.trusted, &s.cbuf, &s.req));
-    write_forwarded_head(ctx, s, &routed, host_value.as_ref(), request_id.as_ref());
+    write_forwarded_head(ctx, s, &routed, host_value.as_ref(), request_id.as_ref(), strip);
     let call = member_call(snap, cluster, &routed, sticky, is_head, close);
     let start = Instant::now();
     match super::member::attempt(client, &call, s).await {
@@ -154,7 +182,7 @@ fn route(
     (buf, req): (&[u8], &elb_http1::RequestHead),
     headers: &mut http::HeaderMap,
     host: Option<&str>,
-    path: &str,
+    (path, query): (&str, Option<&str>),
     method: &Method,
 ) -> Option<Routed> {
     headers.clear();
@@ -173,12 +201,22 @@ fn route(
         path,
         method,
         headers,
+        query,
     };
-    snap.router.route(&rh).map(|r| Routed {
-        cluster: r.cluster,
-        rewrite_host: r.rewrite_host.clone(),
-        max_body: r.max_body,
-        total_timeout: r.total_timeout,
+    snap.router.route(&rh).map(|r| {
+        let redirect = r
+            .rules
+            .clone()
+            .filter(|x| x.redirect.is_some() && x.headers.response.is_empty());
+        Routed {
+            rewrites: redirect.is_none()
+                && (r.rules.is_some() || snap.router.cluster_rules(r.cluster).is_some()),
+            redirect,
+            cluster: r.cluster,
+            rewrite_host: r.rewrite_host.clone(),
+            max_body: r.max_body,
+            total_timeout: r.total_timeout,
+        }
     })
 }
 
@@ -236,6 +274,7 @@ fn write_forwarded_head(
     routed: &Routed,
     host: Option<&HeaderValue>,
     request_id: Option<&crate::request_id::FastId>,
+    strip: Option<Option<String>>,
 ) {
     let Scratch {
         cbuf,
@@ -258,6 +297,17 @@ fn write_forwarded_head(
         }
     }
     ctx.fwd.apply(headers, host);
+    // The sticky cookie is not the member's business: the other cookies go on as one field.
+    if let Some(left) = strip {
+        for f in req.fields.iter_mut() {
+            if cbuf[f.name.clone()].eq_ignore_ascii_case(b"cookie") {
+                f.forward = false;
+            }
+        }
+        if let Some(v) = left.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            headers.insert(http::header::COOKIE, v);
+        }
+    }
     let mut set: [(&[u8], &[u8]); 7] = [(b"", b""); 7];
     let mut n = 0;
     if let Some(id) = request_id.filter(|id| id.replace) {
@@ -292,6 +342,27 @@ async fn finish_local(client: &mut TcpStream, s: &mut Scratch, close: bool) -> N
     let used = s.req.head_len;
     s.cbuf.drain(..used);
     Next::Again
+}
+
+/// Answers a redirect route (a body not read closes the connection).
+async fn answer_redirect(
+    client: &mut TcpStream,
+    s: &mut Scratch,
+    status: http::StatusCode,
+    location: &str,
+    is_head: bool,
+    close: bool,
+) -> Next {
+    let close = close || s.req.body != RequestBody::None;
+    s.out.clear();
+    if HeaderValue::from_str(location).is_ok() {
+        super::answer::write_redirect(&mut s.out, status, location, close);
+    } else {
+        // A Host with bytes a Location cannot carry, as on the hyper path.
+        let status = http::StatusCode::BAD_REQUEST;
+        super::answer::write_local(&mut s.out, status, b"", is_head, close);
+    }
+    finish_local(client, s, close).await
 }
 
 async fn answer_error(

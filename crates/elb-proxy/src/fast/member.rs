@@ -413,12 +413,11 @@ fn write_client_head(
             out.extend_from_slice(&mbuf[f.line.clone()]);
         }
     }
-    if let Some(cookie) = &cluster.sticky_cookie {
+    if let Some(sticky_cfg) = &cluster.config.sticky {
         if sticky != Some(idx) {
-            let name = &cluster.members[idx].name;
-            out.extend_from_slice(
-                format!("set-cookie: {cookie}={name}; Path=/; HttpOnly\r\n").as_bytes(),
-            );
+            let id = &cluster.members[idx].cookie_id;
+            let cookie = elb_proxy_core::rewrite::set_cookie(sticky_cfg, id);
+            out.extend_from_slice(format!("set-cookie: {cookie}\r\n").as_bytes());
         }
     }
     if close {

@@ -57,6 +57,9 @@ pub struct Cluster {
     /// TLS to the members (and their health checks); absent: plain TCP.
     #[serde(default)]
     pub tls: Option<super::MemberTls>,
+    /// Header rules of this cluster (before the route's).
+    #[serde(default)]
+    pub headers: super::HeaderRules,
 }
 
 /// How the proxy talks to a member.
@@ -85,6 +88,19 @@ pub struct Sticky {
     /// Cookie name set on responses and read from requests.
     #[serde(default = "default_cookie")]
     pub cookie: String,
+    /// Add `Secure` to the cookie.
+    #[serde(default)]
+    pub secure: bool,
+    /// The cookie's `SameSite` attribute (`lax`, `strict`, `none`); unset: none sent.
+    #[serde(default)]
+    pub same_site: super::SameSite,
+    /// `Max-Age` of the cookie; unset: a session cookie.
+    #[serde(default)]
+    pub max_age: Option<Dur>,
+    /// Key of the hash that makes the cookie's value from the member's name; with the
+    /// default (empty) anyone knowing a member's name can compute its value.
+    #[serde(default)]
+    pub secret: String,
 }
 
 fn default_cookie() -> String {

@@ -20,6 +20,8 @@ pub use names::*;
 mod request_id;
 pub use request_id::*;
 pub use member_tls::MemberTls;
+mod rewrite;
+pub use rewrite::*;
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -294,7 +296,8 @@ pub struct Route {
     #[serde(rename = "match", default)]
     /// Conditions that must all hold.
     pub matches: RouteMatch,
-    /// Cluster that serves matching requests.
+    /// Cluster that serves matching requests (empty with `split` or `redirect`).
+    #[serde(default)]
     pub cluster: String,
     /// Replace the Host header sent upstream.
     #[serde(default)]
@@ -309,6 +312,21 @@ pub struct Route {
     /// connections are not per route).
     #[serde(default)]
     pub per_client: ClientLimits,
+    /// Header rules of this route (after the cluster's).
+    #[serde(default)]
+    pub headers: HeaderRules,
+    /// Replace the matched `path_prefix` by this before forwarding.
+    #[serde(default)]
+    pub rewrite_prefix: Option<String>,
+    /// Answer with a redirect instead of forwarding.
+    #[serde(default)]
+    pub redirect: Option<Redirect>,
+    /// Spread requests over several clusters by weight (instead of `cluster`).
+    #[serde(default)]
+    pub split: Vec<SplitTarget>,
+    /// Copy requests to a shadow cluster.
+    #[serde(default)]
+    pub mirror: Option<Mirror>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
@@ -331,6 +349,15 @@ pub struct RouteMatch {
     #[serde(default)]
     /// A header that must be present (with a value, if given).
     pub header: Option<HeaderMatch>,
+    /// Regex the path must match (unanchored: use `^…$`); compiled once at load.
+    #[serde(default)]
+    pub path_regex: Option<String>,
+    /// One of these methods.
+    #[serde(default)]
+    pub methods: Vec<String>,
+    /// A query parameter that must be present (with a value, if given).
+    #[serde(default)]
+    pub query: Option<QueryMatch>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -342,6 +369,9 @@ pub struct HeaderMatch {
     /// Exact value; absent means the header only has to be present.
     #[serde(default)]
     pub value: Option<String>,
+    /// Regex a value must match (unanchored: use `^…$`).
+    #[serde(default)]
+    pub value_regex: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
