@@ -53,9 +53,9 @@ fn expand_member<'a>(
         .map(|ip| Member {
             name: Some(format!("{base}@{ip}")),
             address: MemberAddress::Ip(SocketAddr::new(ip, name.port)),
-            weight: m.weight,
-            protocol: m.protocol,
             resolved_from: Some(name.clone()),
+            // Every other key (weight, protocol, tls, ...) as written for the name.
+            ..m.clone()
         })
         .collect()
 }
