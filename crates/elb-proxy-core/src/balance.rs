@@ -8,6 +8,10 @@ use std::time::{Duration, Instant};
 
 use crate::config::BalanceMode;
 
+mod hashed;
+use hashed::HashState;
+pub use hashed::request_key;
+
 /// Operator state set through the admin socket (HAProxy's `set server state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AdminState {
@@ -175,6 +179,8 @@ pub struct Balancer {
     pub active: Option<ActivePolicy>,
     /// Rotating start for least-connections tie breaks.
     cursor: usize,
+    /// The Maglev table of `balance: hash` (see `enable_hashing`).
+    hash: Option<HashState>,
 }
 
 impl Balancer {
@@ -191,6 +197,7 @@ impl Balancer {
             passive,
             active,
             cursor: 0,
+            hash: None,
         }
     }
 
@@ -260,6 +267,19 @@ impl Balancer {
         sticky: Option<usize>,
         tried: &[usize],
     ) -> Option<usize> {
+        self.pick_keyed(now, random, sticky, tried, None)
+    }
+
+    /// `pick` with the request's hash key (`balance: hash`); without a key a hashing cluster
+    /// falls back to weighted round-robin, as HAProxy does for a missing header.
+    pub fn pick_keyed(
+        &mut self,
+        now: Instant,
+        random: u64,
+        sticky: Option<usize>,
+        tried: &[usize],
+        key: Option<u64>,
+    ) -> Option<usize> {
         if let Some(s) = sticky {
             if let Some(m) = self.members.get(s) {
                 if m.admin != AdminState::Maint
@@ -277,6 +297,10 @@ impl Balancer {
             BalanceMode::RoundRobin => self.pick_wrr(now, panic, tried),
             BalanceMode::LeastConnections => self.pick_least(now, panic, tried),
             BalanceMode::PowerOfTwo => self.pick_p2c(now, panic, random, tried),
+            BalanceMode::Hash => match key {
+                Some(k) => self.pick_hashed(k, now, panic, tried),
+                None => self.pick_wrr(now, panic, tried),
+            },
         }?;
         self.members[choice].in_flight += 1;
         Some(choice)

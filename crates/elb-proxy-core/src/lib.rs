@@ -18,12 +18,14 @@ pub mod fuzzing;
 pub mod gate;
 mod headers;
 pub mod limits;
+pub mod maglev;
 pub mod proxy_protocol;
 mod route;
 
 pub use answer::{Answer, ErrorKind, LOCAL_HEADERS, Phase, RequestError};
 pub use balance::{
     ActivePolicy, AdminState, Balancer, FailureCause, MemberState, PassivePolicy, Transition,
+    request_key,
 };
 pub use client_request::{
     ClientPolicy, EncodedSlash, PathOptions, Reject, Underscores, apply_underscores, check_host,

@@ -371,6 +371,7 @@ async fn forward(
 ) -> Result<Response<ResponseBody>, RequestError> {
     let cluster = &snap.clusters[routed.cluster];
     let total_timeout = routed.total_timeout;
+    let key = cluster.hash_key(ctx.peer.ip(), req.uri().path(), req.headers());
     let (mut req, upgrade, exchange) = prepare(ctx, cluster, routed, host, req);
     let method = req.method().clone();
     let (connect_t, response_t) = (
@@ -388,9 +389,10 @@ async fn forward(
             tracing::warn!(cluster = %cluster.name, phase = "connect", timeout = ?total_timeout, %method, "request total timeout");
             return Err(RequestError::new(ErrorKind::TotalTimeout, Phase::Connect));
         }
-        let picked = cluster
-            .lock()
-            .pick(Instant::now(), random, exchange.sticky, &tried);
+        let picked =
+            cluster
+                .lock()
+                .pick_keyed(Instant::now(), random, exchange.sticky, &tried, key);
         let Some(idx) = picked else {
             if tried.is_empty() {
                 cluster.stats.no_member.fetch_add(1, Relaxed);

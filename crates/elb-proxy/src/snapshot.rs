@@ -64,6 +64,16 @@ impl LiveCluster {
         self.lock().serving_count(now) > 0
     }
 
+    /// The request's key for `balance: hash` (`None` for other modes, or when the request
+    /// lacks the header or cookie hashed).
+    pub fn hash_key(&self, source: IpAddr, path: &str, headers: &http::HeaderMap) -> Option<u64> {
+        if self.config.balance != elb_proxy_core::config::BalanceMode::Hash {
+            return None;
+        }
+        let on = self.config.hash_on.clone().unwrap_or_default();
+        elb_proxy_core::request_key(&on, source, path, headers)
+    }
+
     /// The cluster's active checks, when configured.
     pub fn health_check(&self) -> Option<&HealthCheck> {
         self.config.health_check.as_ref()
@@ -148,6 +158,10 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
     });
     let weights: Vec<u32> = c.members.iter().map(|m| m.weight).collect();
     let mut balancer = Balancer::new(c.balance, &weights, passive, active);
+    if c.balance == elb_proxy_core::config::BalanceMode::Hash {
+        let names = c.members.iter().map(|m| m.display_name()).collect();
+        balancer.enable_hashing(names, c.hash_balance_factor);
+    }
     let old_balancer = old.map(|o| o.lock().clone());
     let members = c
         .members

@@ -4,6 +4,8 @@
 use std::collections::HashSet;
 
 use super::ValidConfig;
+
+mod hashing;
 use super::model::{ClientLimits, Cluster, Config, Route};
 
 /// A semantic problem plus the text that locates it (key and value as written).
@@ -254,6 +256,7 @@ fn cluster<'a>(cl: &'a Cluster, clusters: &mut HashSet<&'a str>) -> Result<(), P
             "",
         ));
     }
+    hashing::hashing(cl)?;
     if let Some(s) = &cl.sticky {
         if s.cookie.is_empty()
             || !s

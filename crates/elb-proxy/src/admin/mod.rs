@@ -98,7 +98,7 @@ pub async fn execute(shared: &Arc<Shared>, cmd: Command) -> String {
         Command::EnableServer(s) => set_state(shared, &s, AdminState::Ready),
         Command::SetServerState(s, st) => set_state(shared, &s, st),
         Command::SetWeight(s, w) => with_member(shared, &s, |c, i| {
-            c.lock().members[i].weight = w;
+            c.lock().set_weight(i, w);
             format!("weight of {}/{} set to {w}\n", s.cluster, s.member)
         }),
         Command::GetWeight(s) => with_member(shared, &s, |c, i| {

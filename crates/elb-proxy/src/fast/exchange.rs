@@ -76,11 +76,7 @@ pub(super) async fn serve_request(
         return answer_error(client, ctx, s, err, is_head, close).await;
     };
     let cluster = &snap.clusters[routed.cluster];
-    if cluster
-        .members
-        .iter()
-        .any(|m| m.pool.protocol != MemberProtocol::Http1)
-    {
+    if needs_hyper(cluster) {
         return Next::Hyper;
     }
     shared.stats.requests_total.fetch_add(1, Relaxed);
@@ -134,6 +130,16 @@ pub(super) async fn serve_request(
         }
         Attempt::Failed(Failed::Cut) => Next::Close,
     }
+}
+
+/// Clusters the fast path leaves to hyper: h2 members, and `balance: hash` (its key may be
+/// any request header, which this path does not index).
+fn needs_hyper(cluster: &LiveCluster) -> bool {
+    cluster.config.balance == elb_proxy_core::config::BalanceMode::Hash
+        || cluster
+            .members
+            .iter()
+            .any(|m| m.pool.protocol != MemberProtocol::Http1)
 }
 
 /// Routes the request (the request's fields go into `s.headers` only when a route has a

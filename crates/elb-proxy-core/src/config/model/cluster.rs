@@ -19,6 +19,8 @@ pub enum BalanceMode {
     LeastConnections,
     /// Two random members (weighted), the less loaded wins.
     PowerOfTwo,
+    /// Consistent hashing of `hash_on` over a weighted Maglev table.
+    Hash,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -34,6 +36,13 @@ pub struct Cluster {
     #[serde(default)]
     /// Member choice policy.
     pub balance: BalanceMode,
+    /// What `balance: hash` hashes (default `source`); only with `balance: hash`.
+    #[serde(default)]
+    pub hash_on: Option<super::HashOn>,
+    /// Bounded load for `balance: hash`, in percent of the average in-flight load a member
+    /// may carry before its keys spill to the next choice; 0 (default) is off, else >= 100.
+    #[serde(default)]
+    pub hash_balance_factor: u32,
     /// Sticky sessions by cookie: a member named in the cookie is used while it is up.
     #[serde(default)]
     pub sticky: Option<Sticky>,

@@ -12,6 +12,8 @@ use super::units::{Dur, Size};
 
 mod cluster;
 pub use cluster::*;
+mod hashing;
+pub use hashing::*;
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
