@@ -32,7 +32,7 @@ pub use client_request::{
     normalized_target,
 };
 pub use command::{
-    Command, Format as StatFormat, HELP, ParseError as CommandError, ServerRef,
+    Command, Format as StatFormat, HELP, MemberAddr, ParseError as CommandError, ServerRef,
     parse as parse_command,
 };
 pub use headers::{ForwardSet, Forwarding, cookie_value, strip_hop_by_hop};

@@ -169,35 +169,39 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
         .enumerate()
         .map(|(i, m)| {
             let name = m.display_name();
-            let prev = old.and_then(|o| {
-                let j = o.members.iter().position(|x| {
-                    x.name == name
-                        && x.addr == m.address
-                        && x.pool.protocol == m.protocol.unwrap_or(c.protocol)
-                })?;
+            // By name: counters and admin state. At the same address and protocol also
+            // the pool and the health record (a moved member starts fresh there).
+            let protocol = m.protocol.unwrap_or(c.protocol);
+            let named = old.and_then(|o| {
+                let j = o.members.iter().position(|x| x.name == name)?;
                 Some((j, &o.members[j]))
             });
-            if let (Some((j, _)), Some(ob)) = (prev, &old_balancer) {
+            let same_place =
+                named.filter(|(_, x)| x.addr == m.address && x.pool.protocol == protocol);
+            if let (Some((j, _)), Some(ob)) = (named, &old_balancer) {
                 let s = &ob.members[j];
                 let n = &mut balancer.members[i];
                 n.admin = s.admin;
-                n.ejected_until = s.ejected_until;
-                n.ejections_in_row = s.ejections_in_row;
-                if active.is_some() {
-                    n.checked_up = s.checked_up;
+                if same_place.is_some() {
+                    n.ejected_until = s.ejected_until;
+                    n.ejections_in_row = s.ejections_in_row;
+                    if active.is_some() {
+                        n.checked_up = s.checked_up;
+                    }
                 }
             }
-            let (pool, stats) = match prev {
-                Some((_, pm)) => (pm.pool.clone(), pm.stats.clone()),
-                None => (
-                    Arc::new(Pool::new(
-                        m.address,
-                        m.protocol.unwrap_or(c.protocol),
-                        c.pool_max_idle,
-                        config.timeouts.upstream_idle.0,
-                    )),
-                    Arc::new(MemberStats::default()),
-                ),
+            let stats = named.map_or_else(
+                || Arc::new(MemberStats::default()),
+                |(_, pm)| pm.stats.clone(),
+            );
+            let pool = match same_place {
+                Some((_, pm)) => pm.pool.clone(),
+                None => Arc::new(Pool::new(
+                    m.address,
+                    protocol,
+                    c.pool_max_idle,
+                    config.timeouts.upstream_idle.0,
+                )),
             };
             pool.set_send_proxy(c.send_proxy_protocol.map(|v| match v {
                 elb_proxy_core::config::ProxyProtocolVersion::V1 => elb_probe::ProxyProtocol::V1,

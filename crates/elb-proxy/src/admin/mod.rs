@@ -6,6 +6,7 @@
 //! (0600 by default) before it is reachable.
 
 pub mod ctl;
+mod members;
 pub mod report;
 
 use std::path::Path;
@@ -106,6 +107,9 @@ pub async fn execute(shared: &Arc<Shared>, cmd: Command) -> String {
             let initial = c.config.members[i].weight;
             format!("{w} (initial {initial})\n")
         }),
+        Command::AddServer(s, addr, weight) => members::add(shared, &s, addr, weight).await,
+        Command::DelServer(s) => members::del(shared, &s).await,
+        Command::SetServerAddr(s, addr) => members::set_addr(shared, &s, addr).await,
         Command::Reload => match crate::lifecycle::reload(shared).await {
             Ok(msg) => format!("{msg}\n"),
             Err(msg) => format!("error: {msg}\n"),
