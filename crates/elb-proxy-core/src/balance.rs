@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::config::BalanceMode;
 
 mod hashed;
+mod ramp;
 use hashed::HashState;
 pub use hashed::request_key;
 
@@ -115,6 +116,10 @@ pub struct MemberState {
     pub ejected_for: Option<FailureCause>,
     /// Smooth weighted round-robin accumulator.
     current: i64,
+    /// Connection limit (`max_connections`); 0 is none.
+    pub max_in_flight: u32,
+    /// Start of this member's slow-start ramp, when it came back.
+    pub ramp_from: Option<Instant>,
 }
 
 impl MemberState {
@@ -131,6 +136,8 @@ impl MemberState {
             ejections_in_row: 0,
             ejected_for: None,
             current: 0,
+            max_in_flight: 0,
+            ramp_from: None,
         }
     }
 
@@ -181,6 +188,8 @@ pub struct Balancer {
     cursor: usize,
     /// The Maglev table of `balance: hash` (see `enable_hashing`).
     hash: Option<HashState>,
+    /// Slow-start ramp of returning members (zero: off).
+    slow_start: Duration,
 }
 
 impl Balancer {
@@ -198,6 +207,7 @@ impl Balancer {
             active,
             cursor: 0,
             hash: None,
+            slow_start: Duration::ZERO,
         }
     }
 
@@ -285,6 +295,7 @@ impl Balancer {
                 if m.admin != AdminState::Maint
                     && m.weight > 0
                     && m.healthy(now)
+                    && m.has_room()
                     && !tried.contains(&s)
                 {
                     self.members[s].in_flight += 1;
@@ -314,7 +325,7 @@ impl Balancer {
         } else {
             m.available(now)
         };
-        ok && !tried.contains(&i)
+        ok && m.has_room() && !tried.contains(&i)
     }
 
     /// nginx's smooth weighted round-robin: spreads picks evenly in weight proportion.
@@ -325,7 +336,7 @@ impl Balancer {
             if !self.candidate(i, now, panic, tried) {
                 continue;
             }
-            let w = i64::from(self.members[i].weight);
+            let w = i64::from(self.weight_at(i, now));
             self.members[i].current += w;
             total += w;
             let current = self.members[i].current;
@@ -347,7 +358,7 @@ impl Balancer {
             if !self.candidate(i, now, panic, tried) {
                 continue;
             }
-            if best.is_none_or(|b| self.less_loaded(i, b)) {
+            if best.is_none_or(|b| self.less_loaded(i, b, now)) {
                 best = Some(i);
             }
         }
@@ -366,7 +377,7 @@ impl Balancer {
     ) -> Option<usize> {
         let total: u64 = (0..self.members.len())
             .filter(|&i| self.candidate(i, now, panic, tried))
-            .map(|i| u64::from(self.members[i].weight))
+            .map(|i| u64::from(self.weight_at(i, now)))
             .sum();
         if total == 0 {
             return None;
@@ -377,7 +388,7 @@ impl Balancer {
                 if !self.candidate(i, now, panic, tried) {
                     continue;
                 }
-                let w = u64::from(self.members[i].weight);
+                let w = u64::from(self.weight_at(i, now));
                 if point < w {
                     return i;
                 }
@@ -387,14 +398,14 @@ impl Balancer {
         };
         let a = draw(random & 0xffff_ffff);
         let b = draw(random >> 32);
-        Some(if self.less_loaded(b, a) { b } else { a })
+        Some(if self.less_loaded(b, a, now) { b } else { a })
     }
 
     /// in_flight(a)/weight(a) < in_flight(b)/weight(b), without division.
-    fn less_loaded(&self, a: usize, b: usize) -> bool {
+    fn less_loaded(&self, a: usize, b: usize, now: Instant) -> bool {
         let (ma, mb) = (&self.members[a], &self.members[b]);
-        u64::from(ma.in_flight) * u64::from(mb.weight)
-            < u64::from(mb.in_flight) * u64::from(ma.weight)
+        u64::from(ma.in_flight) * u64::from(self.weight_at(b, now))
+            < u64::from(mb.in_flight) * u64::from(self.weight_at(a, now))
     }
 
     /// A request to `i` ended (whatever the outcome).
@@ -442,6 +453,8 @@ impl Balancer {
         let factor = 1u32 << m.ejections_in_row.min(16);
         let time = p.base_ejection.saturating_mul(factor).min(p.max_ejection);
         m.ejected_until = Some(now + time);
+        // Back from the ejection, the member ramps up (with `slow_start`).
+        m.ramp_from = m.ejected_until;
         m.ejections_in_row += 1;
         // Back from ejection, one more failure ejects again (for twice as long).
         m.failures = p.consecutive_failures.saturating_sub(1);

@@ -20,6 +20,7 @@ mod headers;
 pub mod limits;
 pub mod maglev;
 pub mod proxy_protocol;
+pub mod retry_policy;
 mod route;
 
 pub use answer::{Answer, ErrorKind, LOCAL_HEADERS, Phase, RequestError};

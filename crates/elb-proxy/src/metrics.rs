@@ -441,7 +441,7 @@ fn member_gauges(o: &mut String, rt: &Snapshot, now: Instant) {
 /// Per-cluster counters and the latency histograms.
 fn clusters(o: &mut String, rt: &Snapshot) {
     type Read = fn(&crate::stats::ClusterStats) -> u64;
-    let fams: [(&str, &str, Read); 2] = [
+    let fams: [(&str, &str, Read); 6] = [
         (
             "elb_proxy_retries_total",
             "Further members tried after a failure before anything was sent.",
@@ -451,6 +451,26 @@ fn clusters(o: &mut String, rt: &Snapshot) {
             "elb_proxy_no_member_total",
             "Requests answered 503 because no member was available.",
             |s| s.no_member.load(Relaxed),
+        ),
+        (
+            "elb_proxy_queue_full_total",
+            "Requests answered 503 because every member was at max_connections and the queue was full.",
+            |s| s.queue_full.load(Relaxed),
+        ),
+        (
+            "elb_proxy_queue_timeouts_total",
+            "Requests answered 503 after waiting queue_timeout in the queue.",
+            |s| s.queue_timeouts.load(Relaxed),
+        ),
+        (
+            "elb_proxy_queue_max",
+            "Most requests that waited in the cluster queue at once.",
+            |s| s.queue_max.load(Relaxed),
+        ),
+        (
+            "elb_proxy_retry_budget_exhausted_total",
+            "Retries the policy allowed but the retry budget refused.",
+            |s| s.retry_budget_exhausted.load(Relaxed),
         ),
     ];
     for (name, help, read) in fams {

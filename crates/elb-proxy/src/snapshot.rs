@@ -46,12 +46,54 @@ pub struct LiveCluster {
     pub stats: Arc<ClusterStats>,
     /// Sticky-session cookie name, when configured.
     pub sticky_cookie: Option<String>,
+    /// The queue in front of members at `max_connections`, when a member has a limit.
+    pub queue: Option<Mutex<elb_proxy_core::retry_policy::QueueState>>,
+    /// Signalled when a request to a member ends (a queued request may go).
+    pub freed: tokio::sync::Notify,
+    /// The retry budget's window, when `retry_budget` is set.
+    pub budget: Option<Mutex<elb_proxy_core::retry_policy::RetryBudgetState>>,
 }
 
 impl LiveCluster {
     /// Locks the balancer; a poisoned lock (a panic elsewhere) still yields the state.
     pub fn lock(&self) -> MutexGuard<'_, Balancer> {
         self.balancer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A request to member `idx` ended: its place is free (a queued request may take it).
+    pub fn finish(&self, idx: usize) {
+        self.lock().finish(idx);
+        if self.queue.is_some() {
+            self.freed.notify_one();
+        }
+    }
+
+    /// Counts a request in the retry budget's window (when there is a budget).
+    pub fn count_request_for_budget(&self) {
+        if let Some(b) = &self.budget {
+            b.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .on_request(Instant::now());
+        }
+    }
+
+    /// Takes one retry from the budget; false (and counted) when it is spent. Without a
+    /// budget every retry the policy allows is taken.
+    pub fn spend_retry(&self) -> bool {
+        let Some(b) = &self.budget else {
+            return true;
+        };
+        let ok = b
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .try_retry(Instant::now());
+        if !ok {
+            self.stats
+                .retry_budget_exhausted
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::debug!(cluster = %self.name, "retry budget spent: no retry");
+        }
+        ok
     }
 
     /// Index of the member named `name`.
@@ -158,6 +200,9 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
     });
     let weights: Vec<u32> = c.members.iter().map(|m| m.weight).collect();
     let mut balancer = Balancer::new(c.balance, &weights, passive, active);
+    let limits: Vec<u32> = c.members.iter().map(|m| m.max_connections).collect();
+    balancer.set_limits(&limits);
+    balancer.set_slow_start(c.slow_start.map_or(std::time::Duration::ZERO, |d| d.0));
     if c.balance == elb_proxy_core::config::BalanceMode::Hash {
         let names = c.members.iter().map(|m| m.display_name()).collect();
         balancer.enable_hashing(names, c.hash_balance_factor);
@@ -183,6 +228,7 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
                 let n = &mut balancer.members[i];
                 n.admin = s.admin;
                 if same_place.is_some() {
+                    n.ramp_from = s.ramp_from;
                     n.ejected_until = s.ejected_until;
                     n.ejections_in_row = s.ejections_in_row;
                     if active.is_some() {
@@ -224,5 +270,17 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
         balancer: Mutex::new(balancer),
         stats: old.map_or_else(|| Arc::new(ClusterStats::default()), |o| o.stats.clone()),
         sticky_cookie: c.sticky.as_ref().map(|s| s.cookie.clone()),
+        queue: c
+            .members
+            .iter()
+            .any(|m| m.max_connections > 0)
+            .then(|| Mutex::new(elb_proxy_core::retry_policy::QueueState::new(c.queue_size))),
+        freed: tokio::sync::Notify::new(),
+        budget: c.retry_budget.map(|b| {
+            Mutex::new(elb_proxy_core::retry_policy::RetryBudgetState::new(
+                b.budget(),
+                Instant::now(),
+            ))
+        }),
     }
 }

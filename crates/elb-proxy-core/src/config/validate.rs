@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use super::ValidConfig;
 
 mod hashing;
+mod traffic_policy;
 use super::model::{ClientLimits, Cluster, Config, Route};
 
 /// A semantic problem plus the text that locates it (key and value as written).
@@ -257,6 +258,7 @@ fn cluster<'a>(cl: &'a Cluster, clusters: &mut HashSet<&'a str>) -> Result<(), P
         ));
     }
     hashing::hashing(cl)?;
+    traffic_policy::traffic_policy(cl)?;
     if let Some(s) = &cl.sticky {
         if s.cookie.is_empty()
             || !s

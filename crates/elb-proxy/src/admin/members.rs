@@ -40,6 +40,7 @@ pub(super) async fn add(
             address,
             weight: weight.unwrap_or(1),
             protocol: None,
+            max_connections: 0,
         });
         Ok(format!("added {}/{} at {address}", s.cluster, s.member))
     })

@@ -152,6 +152,10 @@ fn with_member(
 fn set_state(shared: &Shared, s: &ServerRef, admin: AdminState) -> String {
     with_member(shared, s, |c, i| {
         let old = std::mem::replace(&mut c.lock().members[i].admin, admin);
+        if admin == AdminState::Ready && old != AdminState::Ready {
+            // Back in rotation: slow start ramps it up (when configured).
+            c.lock().returned(i, std::time::Instant::now());
+        }
         if admin == AdminState::Maint {
             c.members[i].pool.clear();
         }

@@ -132,10 +132,16 @@ pub(super) async fn serve_request(
     }
 }
 
-/// Clusters the fast path leaves to hyper: h2 members, and `balance: hash` (its key may be
-/// any request header, which this path does not index).
+/// Clusters the fast path leaves to hyper: h2 members, `balance: hash` (its key may be any
+/// request header, which this path does not index), and the traffic policy beyond
+/// connect-failure retries (queues, other `retry_on`, a retry budget), which the hyper
+/// engine's attempt loop (`forward`) carries out.
 fn needs_hyper(cluster: &LiveCluster) -> bool {
-    cluster.config.balance == elb_proxy_core::config::BalanceMode::Hash
+    let c = &cluster.config;
+    c.balance == elb_proxy_core::config::BalanceMode::Hash
+        || cluster.queue.is_some()
+        || c.retry_budget.is_some()
+        || c.retry_on != elb_proxy_core::config::default_retry_on()
         || cluster
             .members
             .iter()

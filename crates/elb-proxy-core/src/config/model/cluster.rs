@@ -58,6 +58,22 @@ pub struct Cluster {
     /// connection); never after request bytes were written.
     #[serde(default = "default_retries")]
     pub retries: u32,
+    /// Failures retried on another member (see `docs/elb-proxy.md`); after (part of) a
+    /// request was sent, only idempotent requests without a body are retried.
+    #[serde(default = "super::default_retry_on")]
+    pub retry_on: Vec<super::RetryOn>,
+    /// Retries as a share of requests over a window; absent means no budget.
+    #[serde(default)]
+    pub retry_budget: Option<super::RetryBudgetSpec>,
+    /// Requests waiting for a member below its `max_connections`; 0 answers 503 at once.
+    #[serde(default)]
+    pub queue_size: usize,
+    /// Longest wait in the queue before a 503.
+    #[serde(default = "super::default_queue_timeout")]
+    pub queue_timeout: Dur,
+    /// A member that comes back ramps its weight up over this time; absent is off.
+    #[serde(default)]
+    pub slow_start: Option<Dur>,
     /// Idle keep-alive connections kept per member.
     #[serde(default = "default_pool_idle")]
     pub pool_max_idle: usize,
@@ -113,6 +129,10 @@ pub struct Member {
     /// Overrides the cluster's `protocol` for this member.
     #[serde(default)]
     pub protocol: Option<MemberProtocol>,
+    /// Most requests in flight to this member (HAProxy's `maxconn`); beyond, requests
+    /// wait in the cluster's queue. 0 (default) is no limit.
+    #[serde(default)]
+    pub max_connections: u32,
 }
 
 fn default_weight() -> u32 {

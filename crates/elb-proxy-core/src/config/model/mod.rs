@@ -14,6 +14,8 @@ mod cluster;
 pub use cluster::*;
 mod hashing;
 pub use hashing::*;
+mod traffic_policy;
+pub use traffic_policy::*;
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
