@@ -17,7 +17,7 @@ use elb_proxy_core::{ErrorKind, FailureCause, Phase, RequestError};
 use crate::body::{ResponseBody, UpstreamBody};
 use crate::proxy::{ConnCtx, Routed, member_failed, prepare, sent_error};
 use crate::snapshot::{LiveCluster, Snapshot};
-use crate::upstream::{NotSentCause, SendError};
+use crate::upstream::{NotSentCause, SendError, Sender};
 
 /// What the retry decision needs to know about the request.
 struct RetryView<'a> {
@@ -125,73 +125,29 @@ pub(crate) async fn forward(
         // of it was sent, else the copy of a replayable one.
         let (err, failure, again) = match sent {
             Ok((resp, sender)) => {
-                cluster.stats.requests.fetch_add(1, Relaxed);
                 cluster.stats.latency.observe(exchange.start.elapsed());
-                if let Some(t) = &exchange.trace {
-                    t.answered(cluster, idx, &resp);
-                }
-                // hyper's client bounds the head only loosely; the member's head gets the
-                // same limit as a client's, and an oversized one is a broken answer.
-                let head_bytes: usize = resp
-                    .headers()
-                    .iter()
-                    .map(|(k, v)| k.as_str().len() + v.len() + 4)
-                    .sum();
-                if head_bytes as u64 > snap.config.limits.max_header_bytes.0 {
-                    drop(sender);
-                    tracing::warn!(cluster = %cluster.name, member = %member.name, phase = "response head (too large)", bytes = head_bytes, "member failed");
-                    let err = RequestError::new(ErrorKind::MemberBroke, Phase::ResponseHead);
-                    (err, None, None)
-                } else {
-                    let status = resp.status().as_u16();
-                    let retried = copy.is_some()
-                        && view.retry(cluster, Failure::Status(status), true, tried.len() + 1);
-                    match (retried, copy) {
-                        (true, Some(c)) => {
-                            tracing::info!(cluster = %cluster.name, member = %member.name, status, %method, "member answered a retried status: trying another member");
-                            member.stats.count_status(status);
-                            if status >= 500 && cluster.config.passive.count_5xx {
-                                member_failed(cluster, idx, FailureCause::Status5xx);
-                            }
-                            drop((resp, sender));
-                            cluster.finish(idx);
-                            tried.push(idx);
-                            req = c;
-                            continue;
-                        }
-                        _ => return Ok(exchange.relay(idx, resp, sender)),
+                let t = exchange.trace.as_deref();
+                match on_answer(
+                    snap,
+                    cluster,
+                    idx,
+                    (resp, sender),
+                    t,
+                    &view,
+                    copy,
+                    tried.len(),
+                ) {
+                    Answered::Relay(resp, sender) => return Ok(exchange.relay(idx, resp, sender)),
+                    Answered::Retry(again) => {
+                        cluster.finish(idx);
+                        tried.push(idx);
+                        req = again;
+                        continue;
                     }
+                    Answered::Broken(err) => (err, None, None),
                 }
             }
-            Err(SendError::NotSent(back, cause)) => {
-                member.stats.connect_errors.fetch_add(1, Relaxed);
-                tracing::warn!(cluster = %cluster.name, member = %member.name, phase = "connect", error = %cause, "member failed before the request was sent");
-                let kind = match cause {
-                    NotSentCause::ConnectTimeout => ErrorKind::ConnectTimeout,
-                    _ => ErrorKind::Connect,
-                };
-                let err = RequestError::new(kind, Phase::Connect);
-                (err, Some(Failure::ConnectFailure), Some(back))
-            }
-            Err(SendError::Timeout) => {
-                member.stats.timeouts.fetch_add(1, Relaxed);
-                let which = if exchange
-                    .deadline
-                    .is_some_and(|d| d <= tokio::time::Instant::now())
-                {
-                    "request total"
-                } else {
-                    "upstream response"
-                };
-                tracing::warn!(cluster = %cluster.name, member = %member.name, phase = "response head", timeout = which, %method, "member did not answer in time");
-                let err = RequestError::new(ErrorKind::ResponseTimeout, Phase::ResponseHead);
-                (err, Some(Failure::Timeout), copy)
-            }
-            Err(SendError::Sent(e)) => {
-                let err = sent_error(cluster, idx, &e);
-                let reset = err.kind == ErrorKind::MemberBroke && !e.is_parse();
-                (err, reset.then_some(Failure::ResetBeforeResponse), copy)
-            }
+            Err(e) => on_send_error(cluster, idx, e, copy, exchange.deadline, &method),
         };
         if err.blames_member() {
             member_failed(cluster, idx, FailureCause::Connection);
@@ -202,6 +158,105 @@ pub(crate) async fn forward(
         match (failure, again) {
             (Some(f), Some(r)) if view.retry(cluster, f, sent, tried.len()) => req = r,
             _ => return Err(err),
+        }
+    }
+}
+
+/// What becomes of a member's answer head.
+enum Answered {
+    /// Relay it to the client.
+    Relay(Response<Incoming>, Sender),
+    /// Its status is retried: send this copy to another member.
+    Retry(Request<UpstreamBody>),
+    /// A broken answer (head too large).
+    Broken(RequestError),
+}
+
+/// Counts member `idx`'s answer and decides its fate: relayed, retried by status (a
+/// replayable request whose `retry_on` lists it, budget permitting), or broken.
+#[allow(clippy::too_many_arguments)]
+fn on_answer(
+    snap: &Snapshot,
+    cluster: &LiveCluster,
+    idx: usize,
+    (resp, sender): (Response<Incoming>, Sender),
+    trace: Option<&crate::trace::RequestTrace>,
+    view: &RetryView<'_>,
+    copy: Option<Request<UpstreamBody>>,
+    tried: usize,
+) -> Answered {
+    let member = &cluster.members[idx];
+    cluster.stats.requests.fetch_add(1, Relaxed);
+    if let Some(t) = trace {
+        t.answered(cluster, idx, &resp);
+    }
+    // hyper's client bounds the head only loosely; the member's head gets the same limit
+    // as a client's, and an oversized one is a broken answer.
+    let head_bytes: usize = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if head_bytes as u64 > snap.config.limits.max_header_bytes.0 {
+        drop(sender);
+        tracing::warn!(cluster = %cluster.name, member = %member.name, phase = "response head (too large)", bytes = head_bytes, "member failed");
+        return Answered::Broken(RequestError::new(
+            ErrorKind::MemberBroke,
+            Phase::ResponseHead,
+        ));
+    }
+    let status = resp.status().as_u16();
+    let Some(copy) = copy else {
+        return Answered::Relay(resp, sender);
+    };
+    if !view.retry(cluster, Failure::Status(status), true, tried + 1) {
+        return Answered::Relay(resp, sender);
+    }
+    tracing::info!(cluster = %cluster.name, member = %member.name, status, "member answered a status in retry_on: trying another member");
+    member.stats.count_status(status);
+    if status >= 500 && cluster.config.passive.count_5xx {
+        member_failed(cluster, idx, FailureCause::Status5xx);
+    }
+    Answered::Retry(copy)
+}
+
+/// Counts and logs a failed attempt: the error for the client, the failure in `retry_on`'s
+/// terms (none for a failure never retried), and what to send again if it is retried.
+fn on_send_error(
+    cluster: &LiveCluster,
+    idx: usize,
+    e: SendError,
+    copy: Option<Request<UpstreamBody>>,
+    deadline: Option<tokio::time::Instant>,
+    method: &http::Method,
+) -> (RequestError, Option<Failure>, Option<Request<UpstreamBody>>) {
+    let member = &cluster.members[idx];
+    match e {
+        SendError::NotSent(back, cause) => {
+            member.stats.connect_errors.fetch_add(1, Relaxed);
+            tracing::warn!(cluster = %cluster.name, member = %member.name, phase = "connect", error = %cause, "member failed before the request was sent");
+            let kind = match cause {
+                NotSentCause::ConnectTimeout => ErrorKind::ConnectTimeout,
+                _ => ErrorKind::Connect,
+            };
+            let err = RequestError::new(kind, Phase::Connect);
+            (err, Some(Failure::ConnectFailure), Some(back))
+        }
+        SendError::Timeout => {
+            member.stats.timeouts.fetch_add(1, Relaxed);
+            let which = if deadline.is_some_and(|d| d <= tokio::time::Instant::now()) {
+                "request total"
+            } else {
+                "upstream response"
+            };
+            tracing::warn!(cluster = %cluster.name, member = %member.name, phase = "response head", timeout = which, %method, "member did not answer in time");
+            let err = RequestError::new(ErrorKind::ResponseTimeout, Phase::ResponseHead);
+            (err, Some(Failure::Timeout), copy)
+        }
+        SendError::Sent(e) => {
+            let err = sent_error(cluster, idx, &e);
+            let reset = err.kind == ErrorKind::MemberBroke && !e.is_parse();
+            (err, reset.then_some(Failure::ResetBeforeResponse), copy)
         }
     }
 }
