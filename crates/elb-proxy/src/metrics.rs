@@ -441,7 +441,7 @@ fn member_gauges(o: &mut String, rt: &Snapshot, now: Instant) {
 /// Per-cluster counters and the latency histograms.
 fn clusters(o: &mut String, rt: &Snapshot) {
     type Read = fn(&crate::stats::ClusterStats) -> u64;
-    let fams: [(&str, &str, Read); 6] = [
+    let fams: [(&str, &str, Read); 5] = [
         (
             "elb_proxy_retries_total",
             "Further members tried after a failure before anything was sent.",
@@ -463,11 +463,6 @@ fn clusters(o: &mut String, rt: &Snapshot) {
             |s| s.queue_timeouts.load(Relaxed),
         ),
         (
-            "elb_proxy_queue_max",
-            "Most requests that waited in the cluster queue at once.",
-            |s| s.queue_max.load(Relaxed),
-        ),
-        (
             "elb_proxy_retry_budget_exhausted_total",
             "Retries the policy allowed but the retry budget refused.",
             |s| s.retry_budget_exhausted.load(Relaxed),
@@ -481,6 +476,22 @@ fn clusters(o: &mut String, rt: &Snapshot) {
                 "{name}{{cluster=\"{}\"}} {}",
                 esc(&c.name),
                 read(&c.stats)
+            );
+        }
+    }
+    family(
+        o,
+        "elb_proxy_queue_waiting",
+        "gauge",
+        "Requests waiting in the cluster queue for a member below max_connections.",
+    );
+    for c in &rt.clusters {
+        if let Some(q) = &c.queue {
+            let waiting = q.lock().unwrap_or_else(|p| p.into_inner()).waiting();
+            let _ = writeln!(
+                o,
+                "elb_proxy_queue_waiting{{cluster=\"{}\"}} {waiting}",
+                esc(&c.name)
             );
         }
     }
