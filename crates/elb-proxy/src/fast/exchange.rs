@@ -141,7 +141,7 @@ fn needs_hyper(cluster: &LiveCluster) -> bool {
     c.balance == elb_proxy_core::config::BalanceMode::Hash
         || cluster.queue.is_some()
         || c.retry_budget.is_some()
-        || c.retry_on != elb_proxy_core::config::default_retry_on()
+        || c.retry_on.as_slice() != [elb_proxy_core::config::RetryOn::ConnectFailure]
         || cluster
             .members
             .iter()
