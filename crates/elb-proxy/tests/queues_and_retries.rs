@@ -71,7 +71,7 @@ async fn a_full_member_queues_requests_and_answers_503_when_the_queue_is_full_or
     let p = start_proxy(&yaml);
     let addr = p.addr;
     // One slow request holds the member's only connection.
-    let held = tokio::spawn(async move { request(addr, get_req("wait", "/slow/1500")).await });
+    let held = tokio::spawn(async move { request(addr, get_req("wait", "/slow/4000")).await });
     wait_until("the slow request reached the member", || a.hits() == 1).await;
     // The next one waits in the queue...
     let queued = tokio::spawn(async move { request(addr, get_req("wait", "/")).await });
@@ -100,7 +100,7 @@ async fn a_full_member_queues_requests_and_answers_503_when_the_queue_is_full_or
     assert_eq!(backend_column(&p, "wait", "qmax"), "1");
 
     // A queue wait longer than queue_timeout: 503, counted.
-    let held = tokio::spawn(async move { request(addr, get_req("short", "/slow/1500")).await });
+    let held = tokio::spawn(async move { request(addr, get_req("short", "/slow/3000")).await });
     wait_until("the slow request reached the member", || a.hits() == 3).await;
     let late = within("timed out", request(addr, get_req("short", "/")))
         .await
@@ -208,7 +208,7 @@ async fn a_member_back_from_maintenance_ramps_its_share_up_over_slow_start() {
         cluster_yaml(
             "app",
             &[("a", a.addr, 100), ("b", b.addr, 100)],
-            "    slow_start: 4s\n"
+            "    slow_start: 10s\n"
         )
     );
     let p = start_proxy(&yaml);
@@ -231,7 +231,7 @@ async fn a_member_back_from_maintenance_ramps_its_share_up_over_slow_start() {
     let first = batch().await;
     assert!(first <= 25, "b took {first} % right after coming back");
     // The share grows to the full half within the ramp (polled, bounded by a deadline).
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let mut shares = vec![first];
     loop {
         let share = batch().await;
