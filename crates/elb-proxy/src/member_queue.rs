@@ -50,7 +50,11 @@ pub(crate) async fn wait_turn(
         return Err(RequestError::new(ErrorKind::QueueFull, Phase::Connect));
     }
     let _place = Place(cluster);
-    let mut until = tokio::time::Instant::now() + cluster.config.queue_timeout.0;
+    let wait = cluster
+        .config
+        .queue_timeout
+        .map_or(elb_proxy_core::config::DEFAULT_QUEUE_TIMEOUT, |d| d.0);
+    let mut until = tokio::time::Instant::now() + wait;
     if let Some(d) = deadline {
         until = until.min(d);
     }

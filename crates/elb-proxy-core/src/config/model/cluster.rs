@@ -68,9 +68,9 @@ pub struct Cluster {
     /// Requests waiting for a member below its `max_connections`; 0 answers 503 at once.
     #[serde(default)]
     pub queue_size: usize,
-    /// Longest wait in the queue before a 503.
-    #[serde(default = "super::default_queue_timeout")]
-    pub queue_timeout: Dur,
+    /// Longest wait in the queue before a 503 (default 5s); only with `queue_size`.
+    #[serde(default)]
+    pub queue_timeout: Option<Dur>,
     /// A member that comes back ramps its weight up over this time; absent is off.
     #[serde(default)]
     pub slow_start: Option<Dur>,

@@ -134,7 +134,5 @@ impl RetryBudgetSpec {
     }
 }
 
-/// The default `queue_timeout`.
-pub fn default_queue_timeout() -> Dur {
-    Dur(std::time::Duration::from_secs(5))
-}
+/// `queue_timeout` when not set.
+pub const DEFAULT_QUEUE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);

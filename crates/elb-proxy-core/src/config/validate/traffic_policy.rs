@@ -17,12 +17,22 @@ pub(super) fn traffic_policy(cl: &Cluster) -> Result<(), Problem> {
             &cl.queue_size.to_string(),
         ));
     }
-    if limited && cl.queue_size > 0 && cl.queue_timeout.0.is_zero() {
-        return Err(Problem::new(
-            format!("cluster `{}`: queue_timeout must be above 0s", cl.name),
-            "queue_timeout",
-            "",
-        ));
+    match cl.queue_timeout {
+        Some(_) if cl.queue_size == 0 => {
+            return Err(Problem::new(
+                format!("cluster `{}`: queue_timeout needs queue_size", cl.name),
+                "queue_timeout",
+                "",
+            ));
+        }
+        Some(d) if d.0.is_zero() => {
+            return Err(Problem::new(
+                format!("cluster `{}`: queue_timeout must be above 0s", cl.name),
+                "queue_timeout",
+                "",
+            ));
+        }
+        _ => {}
     }
     if cl.slow_start.is_some() && cl.balance == BalanceMode::Hash {
         return Err(Problem::new(
@@ -73,7 +83,7 @@ default_cluster: app
         let cl = &c.clusters[0];
         assert_eq!(cl.retry_on, vec![RetryOn::ConnectFailure]);
         assert!(cl.retry_budget.is_none() && cl.slow_start.is_none());
-        assert_eq!((cl.queue_size, cl.queue_timeout.0.as_secs()), (0, 5));
+        assert_eq!((cl.queue_size, cl.queue_timeout), (0, None));
         assert_eq!(cl.members[0].max_connections, 10);
         let c = parse(
             &with("    retry_on: [connect_failure, reset_before_response, 502, 503, 504, timeout]\n    retry_budget: 20%\n    queue_size: 50\n    queue_timeout: 2s\n    slow_start: 30s\n"),
@@ -123,6 +133,13 @@ default_cluster: app
         .to_string();
         assert!(
             e.starts_with("t.yaml:6: ") && e.contains("queue_timeout"),
+            "{e}"
+        );
+        let e = parse(&with("    queue_timeout: 1s\n"), "t.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("t.yaml:5: ") && e.contains("needs queue_size"),
             "{e}"
         );
         let e = parse(&with("    balance: hash\n    slow_start: 10s\n"), "t.yaml")
