@@ -31,6 +31,10 @@ pub enum ErrorKind {
     ResponseTimeout,
     /// The whole-exchange deadline passed before a member could be tried.
     TotalTimeout,
+    /// Every member was at its connection limit and the cluster queue was full.
+    QueueFull,
+    /// Every member stayed at its connection limit for the whole `queue_timeout`.
+    QueueTimeout,
 }
 
 /// Where in the exchange a failure happened.
@@ -114,7 +118,9 @@ impl RequestError {
             | ErrorKind::ClientBody
             | ErrorKind::NoMember
             | ErrorKind::MembersExhausted
-            | ErrorKind::TotalTimeout => false,
+            | ErrorKind::TotalTimeout
+            | ErrorKind::QueueFull
+            | ErrorKind::QueueTimeout => false,
         }
     }
 
@@ -126,6 +132,8 @@ impl RequestError {
             ErrorKind::BodyTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n"),
             ErrorKind::ClientBody => (StatusCode::BAD_REQUEST, "bad request body\n"),
             ErrorKind::NoMember => (StatusCode::SERVICE_UNAVAILABLE, "no available member\n"),
+            ErrorKind::QueueFull => (StatusCode::SERVICE_UNAVAILABLE, "queue full\n"),
+            ErrorKind::QueueTimeout => (StatusCode::SERVICE_UNAVAILABLE, "queue timeout\n"),
             ErrorKind::MembersExhausted | ErrorKind::MemberBroke => {
                 (StatusCode::BAD_GATEWAY, "bad gateway\n")
             }

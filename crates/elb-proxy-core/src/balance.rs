@@ -8,6 +8,11 @@ use std::time::{Duration, Instant};
 
 use crate::config::BalanceMode;
 
+mod hashed;
+mod ramp;
+use hashed::HashState;
+pub use hashed::request_key;
+
 /// Operator state set through the admin socket (HAProxy's `set server state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AdminState {
@@ -111,6 +116,10 @@ pub struct MemberState {
     pub ejected_for: Option<FailureCause>,
     /// Smooth weighted round-robin accumulator.
     current: i64,
+    /// Connection limit (`max_connections`); 0 is none.
+    pub max_in_flight: u32,
+    /// Start of this member's slow-start ramp, when it came back.
+    pub ramp_from: Option<Instant>,
 }
 
 impl MemberState {
@@ -127,6 +136,8 @@ impl MemberState {
             ejections_in_row: 0,
             ejected_for: None,
             current: 0,
+            max_in_flight: 0,
+            ramp_from: None,
         }
     }
 
@@ -175,6 +186,10 @@ pub struct Balancer {
     pub active: Option<ActivePolicy>,
     /// Rotating start for least-connections tie breaks.
     cursor: usize,
+    /// The Maglev table of `balance: hash` (see `enable_hashing`).
+    hash: Option<HashState>,
+    /// Slow-start ramp of returning members (zero: off).
+    slow_start: Duration,
 }
 
 impl Balancer {
@@ -191,6 +206,8 @@ impl Balancer {
             passive,
             active,
             cursor: 0,
+            hash: None,
+            slow_start: Duration::ZERO,
         }
     }
 
@@ -260,11 +277,25 @@ impl Balancer {
         sticky: Option<usize>,
         tried: &[usize],
     ) -> Option<usize> {
+        self.pick_keyed(now, random, sticky, tried, None)
+    }
+
+    /// `pick` with the request's hash key (`balance: hash`); without a key a hashing cluster
+    /// falls back to weighted round-robin, as HAProxy does for a missing header.
+    pub fn pick_keyed(
+        &mut self,
+        now: Instant,
+        random: u64,
+        sticky: Option<usize>,
+        tried: &[usize],
+        key: Option<u64>,
+    ) -> Option<usize> {
         if let Some(s) = sticky {
             if let Some(m) = self.members.get(s) {
                 if m.admin != AdminState::Maint
                     && m.weight > 0
                     && m.healthy(now)
+                    && m.has_room()
                     && !tried.contains(&s)
                 {
                     self.members[s].in_flight += 1;
@@ -277,6 +308,10 @@ impl Balancer {
             BalanceMode::RoundRobin => self.pick_wrr(now, panic, tried),
             BalanceMode::LeastConnections => self.pick_least(now, panic, tried),
             BalanceMode::PowerOfTwo => self.pick_p2c(now, panic, random, tried),
+            BalanceMode::Hash => match key {
+                Some(k) => self.pick_hashed(k, now, panic, tried),
+                None => self.pick_wrr(now, panic, tried),
+            },
         }?;
         self.members[choice].in_flight += 1;
         Some(choice)
@@ -290,7 +325,7 @@ impl Balancer {
         } else {
             m.available(now)
         };
-        ok && !tried.contains(&i)
+        ok && m.has_room() && !tried.contains(&i)
     }
 
     /// nginx's smooth weighted round-robin: spreads picks evenly in weight proportion.
@@ -301,7 +336,7 @@ impl Balancer {
             if !self.candidate(i, now, panic, tried) {
                 continue;
             }
-            let w = i64::from(self.members[i].weight);
+            let w = i64::from(self.weight_at(i, now));
             self.members[i].current += w;
             total += w;
             let current = self.members[i].current;
@@ -323,7 +358,7 @@ impl Balancer {
             if !self.candidate(i, now, panic, tried) {
                 continue;
             }
-            if best.is_none_or(|b| self.less_loaded(i, b)) {
+            if best.is_none_or(|b| self.less_loaded(i, b, now)) {
                 best = Some(i);
             }
         }
@@ -342,7 +377,7 @@ impl Balancer {
     ) -> Option<usize> {
         let total: u64 = (0..self.members.len())
             .filter(|&i| self.candidate(i, now, panic, tried))
-            .map(|i| u64::from(self.members[i].weight))
+            .map(|i| u64::from(self.weight_at(i, now)))
             .sum();
         if total == 0 {
             return None;
@@ -353,7 +388,7 @@ impl Balancer {
                 if !self.candidate(i, now, panic, tried) {
                     continue;
                 }
-                let w = u64::from(self.members[i].weight);
+                let w = u64::from(self.weight_at(i, now));
                 if point < w {
                     return i;
                 }
@@ -363,14 +398,14 @@ impl Balancer {
         };
         let a = draw(random & 0xffff_ffff);
         let b = draw(random >> 32);
-        Some(if self.less_loaded(b, a) { b } else { a })
+        Some(if self.less_loaded(b, a, now) { b } else { a })
     }
 
     /// in_flight(a)/weight(a) < in_flight(b)/weight(b), without division.
-    fn less_loaded(&self, a: usize, b: usize) -> bool {
+    fn less_loaded(&self, a: usize, b: usize, now: Instant) -> bool {
         let (ma, mb) = (&self.members[a], &self.members[b]);
-        u64::from(ma.in_flight) * u64::from(mb.weight)
-            < u64::from(mb.in_flight) * u64::from(ma.weight)
+        u64::from(ma.in_flight) * u64::from(self.weight_at(b, now))
+            < u64::from(mb.in_flight) * u64::from(self.weight_at(a, now))
     }
 
     /// A request to `i` ended (whatever the outcome).
@@ -418,6 +453,8 @@ impl Balancer {
         let factor = 1u32 << m.ejections_in_row.min(16);
         let time = p.base_ejection.saturating_mul(factor).min(p.max_ejection);
         m.ejected_until = Some(now + time);
+        // Back from the ejection, the member ramps up (with `slow_start`).
+        m.ramp_from = m.ejected_until;
         m.ejections_in_row += 1;
         // Back from ejection, one more failure ejects again (for twice as long).
         m.failures = p.consecutive_failures.saturating_sub(1);

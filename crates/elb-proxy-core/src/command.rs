@@ -4,6 +4,9 @@
 
 use crate::balance::AdminState;
 
+mod members;
+pub use members::MemberAddr;
+
 /// A member reference `CLUSTER/MEMBER`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerRef {
@@ -60,6 +63,12 @@ pub enum Command {
     SetTimeoutCli(u64),
     /// `quit`: close this session.
     Quit,
+    /// `add server C/M ADDR[:PORT] [weight N]`: a new member until the next reload.
+    AddServer(ServerRef, MemberAddr, Option<u32>),
+    /// `del server C/M`: remove a drained member until the next reload.
+    DelServer(ServerRef),
+    /// `set server C/M addr ADDR [port N]`: move a member until the next reload.
+    SetServerAddr(ServerRef, MemberAddr),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,6 +95,12 @@ pub enum ParseError {
     #[error("timeout must be whole seconds 1..=3600")]
     /// Not a timeout in 1..=3600 seconds.
     BadTimeout,
+    #[error("expected an IP address with an optional :PORT, got '{0}'")]
+    /// Not an IP literal (names are not resolved on the admin socket).
+    BadAddr(String),
+    #[error("port must be an integer 1..=65535")]
+    /// Not a port.
+    BadPort,
     #[error("missing argument")]
     /// A required word is missing.
     Missing,
@@ -103,6 +118,9 @@ enable server CLUSTER/MEMBER           back to ready
 set server CLUSTER/MEMBER state ready|drain|maint
 set weight CLUSTER/MEMBER N            0..1000 (also: set server C/M weight N)
 get weight CLUSTER/MEMBER
+add server CLUSTER/MEMBER ADDR[:PORT] [weight N]   new member (until the next reload)
+del server CLUSTER/MEMBER              remove a drained member (until the next reload)
+set server CLUSTER/MEMBER addr ADDR [port N]       move a member (until the next reload)
 reload                                 reload the config file (kept if invalid)
 set proxy state drain|ready            whole proxy: health 503 + vrrpd told / serve again
 reopen logs                            reopen the access log file (logrotate)
@@ -191,6 +209,7 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
             match words.next() {
                 Some("state") => Command::SetServerState(s, state(words.next())?),
                 Some("weight") => Command::SetWeight(s, weight(words.next())?),
+                Some("addr") => members::set_addr(s, &mut words)?,
                 _ => return Err(ParseError::Unknown),
             }
         }
@@ -199,6 +218,8 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
             Command::SetWeight(s, weight(words.next())?)
         }
         ("get", Some("weight")) => Command::GetWeight(server(words.next())?),
+        ("add", Some("server")) => members::add(&mut words)?,
+        ("del", Some("server")) => members::del(&mut words)?,
         ("set", Some("proxy")) => match (words.next(), words.next()) {
             (Some("state"), Some("drain")) => Command::SetProxyState(false),
             (Some("state"), Some("ready")) => Command::SetProxyState(true),

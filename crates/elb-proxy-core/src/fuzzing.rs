@@ -57,6 +57,39 @@ pub fn config_and_route(data: &[u8]) {
             }
         }
     }
+    hashed_picks(&cfg, text, &headers);
+}
+
+/// Each `balance: hash` cluster picks a member for keys drawn from the text: always one of
+/// its members with a weight.
+fn hashed_picks(cfg: &config::ValidConfig, text: &str, headers: &HeaderMap) {
+    for c in cfg
+        .clusters
+        .iter()
+        .filter(|c| c.balance == config::BalanceMode::Hash)
+    {
+        let weights: Vec<u32> = c.members.iter().map(|m| m.weight).collect();
+        let passive = crate::PassivePolicy {
+            consecutive_failures: 0,
+            base_ejection: std::time::Duration::ZERO,
+            max_ejection: std::time::Duration::ZERO,
+            max_ejection_percent: 0,
+            panic_threshold_percent: 0,
+        };
+        let mut b = crate::Balancer::new(c.balance, &weights, passive, None);
+        b.enable_hashing(
+            c.members.iter().map(|m| m.display_name()).collect(),
+            c.hash_balance_factor,
+        );
+        let on = c.hash_on.clone().unwrap_or_default();
+        let now = std::time::Instant::now();
+        for word in text.split_whitespace().take(8) {
+            let key = crate::request_key(&on, std::net::Ipv4Addr::LOCALHOST.into(), word, headers);
+            if let Some(i) = b.pick_keyed(now, 0, None, &[], key) {
+                assert!(weights[i] > 0, "hashing picked a member of weight 0");
+            }
+        }
+    }
 }
 
 /// Members given by name, expanded with answers made from the bytes: each name becomes as

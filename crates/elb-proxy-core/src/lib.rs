@@ -20,8 +20,10 @@ pub mod gate;
 mod headers;
 pub mod limits;
 pub mod log_template;
+pub mod maglev;
 pub mod proxy_protocol;
 pub mod request_id;
+pub mod retry_policy;
 pub mod rewrite;
 mod route;
 mod route_extra;
@@ -29,13 +31,14 @@ mod route_extra;
 pub use answer::{Answer, ErrorKind, LOCAL_HEADERS, Phase, RequestError};
 pub use balance::{
     ActivePolicy, AdminState, Balancer, FailureCause, MemberState, PassivePolicy, Transition,
+    request_key,
 };
 pub use client_request::{
     ClientPolicy, EncodedSlash, PathOptions, Reject, Underscores, apply_underscores, check_host,
     normalized_target,
 };
 pub use command::{
-    Command, Format as StatFormat, HELP, ParseError as CommandError, ServerRef,
+    Command, Format as StatFormat, HELP, MemberAddr, ParseError as CommandError, ServerRef,
     parse as parse_command,
 };
 pub use headers::{ForwardSet, Forwarding, cookie_value, strip_hop_by_hop};

@@ -275,6 +275,9 @@ fn server_row(
         .set("rtime", mean_ms(&s.first_byte))
         .set("idle_conn_cur", m.pool.idle_count())
         .set("uweight", c.config.members[i].weight);
+    if st.max_in_flight > 0 {
+        r.set("slim", st.max_in_flight);
+    }
     if let t @ 1.. = s.last_change.load(Relaxed) {
         r.set("lastchg", ctx.unix_now.saturating_sub(t));
     }
@@ -322,6 +325,12 @@ fn backend_row(
         .set("type", 1)
         .set("mode", "http")
         .set("rtime", mean_ms(&c.stats.latency));
+    if let Some(q) = &c.queue {
+        let q = q.lock().unwrap_or_else(|p| p.into_inner());
+        r.set("qcur", q.waiting())
+            .set("qmax", c.stats.queue_max.load(Relaxed))
+            .set("qlimit", q.limit());
+    }
     for k in 0..5 {
         r.set(
             &format!("hrsp_{}xx", k + 1),

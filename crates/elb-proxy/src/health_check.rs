@@ -115,6 +115,7 @@ async fn run_cluster(shared: Arc<Shared>, rt: Arc<Snapshot>, cluster: Arc<LiveCl
                 }
                 Some(Transition::CameUp) => {
                     m.stats.touch_change();
+                    cluster.lock().returned(i, std::time::Instant::now());
                     tracing::info!(cluster = %cluster.name, member = %m.name, "member UP by health check (DOWN -> UP)");
                 }
                 _ => {}

@@ -451,7 +451,7 @@ fn member_gauges(o: &mut String, rt: &Snapshot, now: Instant) {
 /// Per-cluster counters and the latency histograms.
 fn clusters(o: &mut String, rt: &Snapshot) {
     type Read = fn(&crate::stats::ClusterStats) -> u64;
-    let fams: [(&str, &str, Read); 5] = [
+    let fams: [(&str, &str, Read); 8] = [
         (
             "elb_proxy_retries_total",
             "Further members tried after a failure before anything was sent.",
@@ -477,6 +477,21 @@ fn clusters(o: &mut String, rt: &Snapshot) {
             "Mirrored copies sent that failed (no member, connect, timeout, broken answer).",
             |s| s.mirror.failed.load(Relaxed),
         ),
+        (
+            "elb_proxy_queue_full_total",
+            "Requests answered 503 because every member was at max_connections and the queue was full.",
+            |s| s.queue_full.load(Relaxed),
+        ),
+        (
+            "elb_proxy_queue_timeouts_total",
+            "Requests answered 503 after waiting queue_timeout in the queue.",
+            |s| s.queue_timeouts.load(Relaxed),
+        ),
+        (
+            "elb_proxy_retry_budget_exhausted_total",
+            "Retries the policy allowed but the retry budget refused.",
+            |s| s.retry_budget_exhausted.load(Relaxed),
+        ),
     ];
     for (name, help, read) in fams {
         family(o, name, "counter", help);
@@ -486,6 +501,22 @@ fn clusters(o: &mut String, rt: &Snapshot) {
                 "{name}{{cluster=\"{}\"}} {}",
                 esc(&c.name),
                 read(&c.stats)
+            );
+        }
+    }
+    family(
+        o,
+        "elb_proxy_queue_waiting",
+        "gauge",
+        "Requests waiting in the cluster queue for a member below max_connections.",
+    );
+    for c in &rt.clusters {
+        if let Some(q) = &c.queue {
+            let waiting = q.lock().unwrap_or_else(|p| p.into_inner()).waiting();
+            let _ = writeln!(
+                o,
+                "elb_proxy_queue_waiting{{cluster=\"{}\"}} {waiting}",
+                esc(&c.name)
             );
         }
     }

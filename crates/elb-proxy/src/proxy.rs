@@ -26,7 +26,6 @@ use crate::shared::Shared;
 use crate::snapshot::{LiveCluster, Snapshot};
 use crate::stats::local_error_index;
 use crate::trace::RequestTrace;
-use crate::upstream::{NotSentCause, SendError};
 
 /// What a client connection serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,15 +147,15 @@ pub async fn handle(
 }
 
 /// The route's settings one request needs after routing.
-struct Routed {
-    cluster: usize,
+pub(crate) struct Routed {
+    pub(crate) cluster: usize,
     scope: elb_proxy_core::limits::Scope,
     client_rate: Option<elb_proxy_core::limits::RateSpec>,
     rewrite_host: Option<HeaderValue>,
     max_body: u64,
-    total_timeout: Option<std::time::Duration>,
+    pub(crate) total_timeout: Option<std::time::Duration>,
     /// Rewriting, redirect and mirror settings of the route, when it has any.
-    rules: Option<Arc<elb_proxy_core::RouteRules>>,
+    pub(crate) rules: Option<Arc<elb_proxy_core::RouteRules>>,
 }
 
 /// Marks a response as the answer to a request the strict checks refused (for the access
@@ -296,7 +295,7 @@ async fn serve(
             ));
         }
     }
-    forward(ctx, &snap, routed, host, req).await
+    crate::forward::forward(ctx, &snap, routed, host, req).await
 }
 
 fn route(
@@ -341,7 +340,7 @@ fn route(
 /// forwarding headers in, Host (rewritten when the route says so), origin-form target.
 /// Returns the upstream request, the upgrade asked for (if any), and the exchange that
 /// relays the answer.
-fn prepare<'a>(
+pub(crate) fn prepare<'a>(
     ctx: &'a ConnCtx,
     snap: &Snapshot,
     cluster: &'a Arc<LiveCluster>,
@@ -421,133 +420,9 @@ fn prepare<'a>(
     (Request::from_parts(parts, body), upgrade, exchange)
 }
 
-/// Sends the request to a member of the routed cluster, trying further members while
-/// nothing was sent (`RequestError::retryable`) and attempts remain.
-async fn forward(
-    ctx: &ConnCtx,
-    snap: &Snapshot,
-    routed: Routed,
-    host: Option<HeaderValue>,
-    req: Request<Incoming>,
-) -> Result<Response<ResponseBody>, RequestError> {
-    let cluster = &snap.clusters[routed.cluster];
-    let total_timeout = routed.total_timeout;
-    let (mut req, upgrade, exchange) = prepare(ctx, snap, cluster, routed, host, req);
-    let method = req.method().clone();
-    let (connect_t, response_t) = (
-        snap.config.timeouts.connect.0,
-        snap.config.timeouts.upstream_response.0,
-    );
-    let mut tried: Vec<usize> = Vec::new();
-    let attempts = cluster.config.retries as usize + 1;
-    let random = fastrand::u64(..);
-    loop {
-        if exchange
-            .deadline
-            .is_some_and(|d| d <= tokio::time::Instant::now())
-        {
-            tracing::warn!(cluster = %cluster.name, phase = "connect", timeout = ?total_timeout, %method, "request total timeout");
-            return Err(RequestError::new(ErrorKind::TotalTimeout, Phase::Connect));
-        }
-        let picked = cluster
-            .lock()
-            .pick(Instant::now(), random, exchange.sticky, &tried);
-        let Some(idx) = picked else {
-            if tried.is_empty() {
-                cluster.stats.no_member.fetch_add(1, Relaxed);
-                tracing::debug!(cluster = %cluster.name, "no available member");
-                return Err(RequestError::new(ErrorKind::NoMember, Phase::Connect));
-            }
-            return Err(RequestError::new(
-                ErrorKind::MembersExhausted,
-                Phase::Connect,
-            ));
-        };
-        let member = &cluster.members[idx];
-        if let Some(t) = &exchange.trace {
-            t.attempt(cluster, idx, tried.len());
-        }
-        member.stats.requests.fetch_add(1, Relaxed);
-        if !tried.is_empty() {
-            cluster.stats.retries.fetch_add(1, Relaxed);
-        }
-        let sent = member
-            .pool
-            .send(
-                req,
-                connect_t,
-                response_t,
-                exchange.deadline,
-                upgrade.is_some(),
-            )
-            .await;
-        // The request comes back only when nothing of it was sent.
-        let (err, back) = match sent {
-            Ok((resp, sender)) => {
-                cluster.stats.requests.fetch_add(1, Relaxed);
-                cluster.stats.latency.observe(exchange.start.elapsed());
-                if let Some(t) = &exchange.trace {
-                    t.answered(cluster, idx, &resp);
-                }
-                // hyper's client bounds the head only loosely; the member's head gets the
-                // same limit as a client's, and an oversized one is a broken answer.
-                let head_bytes: usize = resp
-                    .headers()
-                    .iter()
-                    .map(|(k, v)| k.as_str().len() + v.len() + 4)
-                    .sum();
-                if head_bytes as u64 <= snap.config.limits.max_header_bytes.0 {
-                    return Ok(exchange.relay(idx, resp, sender));
-                }
-                drop(sender);
-                tracing::warn!(cluster = %cluster.name, member = %member.name, phase = "response head (too large)", bytes = head_bytes, "member failed");
-                (
-                    RequestError::new(ErrorKind::MemberBroke, Phase::ResponseHead),
-                    None,
-                )
-            }
-            Err(SendError::NotSent(back, cause)) => {
-                member.stats.connect_errors.fetch_add(1, Relaxed);
-                tracing::warn!(cluster = %cluster.name, member = %member.name, phase = "connect", error = %cause, "member failed before the request was sent");
-                let kind = match cause {
-                    NotSentCause::ConnectTimeout => ErrorKind::ConnectTimeout,
-                    _ => ErrorKind::Connect,
-                };
-                (RequestError::new(kind, Phase::Connect), Some(back))
-            }
-            Err(SendError::Timeout) => {
-                member.stats.timeouts.fetch_add(1, Relaxed);
-                let which = if exchange
-                    .deadline
-                    .is_some_and(|d| d <= tokio::time::Instant::now())
-                {
-                    "request total"
-                } else {
-                    "upstream response"
-                };
-                tracing::warn!(cluster = %cluster.name, member = %member.name, phase = "response head", timeout = which, %method, "member did not answer in time");
-                (
-                    RequestError::new(ErrorKind::ResponseTimeout, Phase::ResponseHead),
-                    None,
-                )
-            }
-            Err(SendError::Sent(e)) => (sent_error(cluster, idx, &e), None),
-        };
-        if err.blames_member() {
-            member_failed(cluster, idx, FailureCause::Connection);
-        }
-        cluster.lock().finish(idx);
-        tried.push(idx);
-        match back {
-            Some(b) if err.retryable() && tried.len() < attempts => req = b,
-            _ => return Err(err),
-        }
-    }
-}
-
 /// Classifies a failure after (part of) the request was written: the client's body, or
 /// the member's answer.
-fn sent_error(cluster: &LiveCluster, idx: usize, e: &hyper::Error) -> RequestError {
+pub(crate) fn sent_error(cluster: &LiveCluster, idx: usize, e: &hyper::Error) -> RequestError {
     let member = &cluster.members[idx];
     if caused_by::<BodyTooLarge>(e) {
         return RequestError::new(ErrorKind::BodyTooLarge, Phase::RequestBody);

@@ -73,7 +73,7 @@ impl Exchange<'_> {
                 tokio::spawn(async move {
                     tunnel(client_side, member_side, idle).await;
                     drop(sender);
-                    cluster.lock().finish(idx);
+                    cluster.finish(idx);
                 });
                 let (parts, _) = resp.into_parts();
                 return Response::from_parts(parts, ResponseBody::empty());
@@ -194,7 +194,7 @@ impl Completion for Done {
             }
             BodyOutcome::ClientGone => {}
         }
-        self.cluster.lock().finish(self.idx);
+        self.cluster.finish(self.idx);
         if let Some(t) = self.trace.take() {
             let termination = crate::trace::termination_of_body(outcome);
             t.finish(&self.shared, self.status, bytes, termination);

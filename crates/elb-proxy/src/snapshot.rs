@@ -48,6 +48,12 @@ pub struct LiveCluster {
     pub stats: Arc<ClusterStats>,
     /// Sticky-session cookie name, when configured.
     pub sticky_cookie: Option<String>,
+    /// The queue in front of members at `max_connections`, when a member has a limit.
+    pub queue: Option<Mutex<elb_proxy_core::retry_policy::QueueState>>,
+    /// Signalled when a request to a member ends (a queued request may go).
+    pub freed: tokio::sync::Notify,
+    /// The retry budget's window, when `retry_budget` is set.
+    pub budget: Option<Mutex<elb_proxy_core::retry_policy::RetryBudgetState>>,
 }
 
 impl LiveCluster {
@@ -62,6 +68,42 @@ impl LiveCluster {
         self.members.iter().position(|m| m.cookie_id == id)
     }
 
+    /// A request to member `idx` ended: its place is free (a queued request may take it).
+    pub fn finish(&self, idx: usize) {
+        self.lock().finish(idx);
+        if self.queue.is_some() {
+            self.freed.notify_one();
+        }
+    }
+
+    /// Counts a request in the retry budget's window (when there is a budget).
+    pub fn count_request_for_budget(&self) {
+        if let Some(b) = &self.budget {
+            b.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .on_request(Instant::now());
+        }
+    }
+
+    /// Takes one retry from the budget; false (and counted) when it is spent. Without a
+    /// budget every retry the policy allows is taken.
+    pub fn spend_retry(&self) -> bool {
+        let Some(b) = &self.budget else {
+            return true;
+        };
+        let ok = b
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .try_retry(Instant::now());
+        if !ok {
+            self.stats
+                .retry_budget_exhausted
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::debug!(cluster = %self.name, "retry budget spent: no retry");
+        }
+        ok
+    }
+
     /// Index of the member named `name`.
     pub fn member_index(&self, name: &str) -> Option<usize> {
         self.members.iter().position(|m| m.name == name)
@@ -70,6 +112,16 @@ impl LiveCluster {
     /// At least one member could take traffic now.
     pub fn has_healthy_member(&self, now: Instant) -> bool {
         self.lock().serving_count(now) > 0
+    }
+
+    /// The request's key for `balance: hash` (`None` for other modes, or when the request
+    /// lacks the header or cookie hashed).
+    pub fn hash_key(&self, source: IpAddr, path: &str, headers: &http::HeaderMap) -> Option<u64> {
+        if self.config.balance != elb_proxy_core::config::BalanceMode::Hash {
+            return None;
+        }
+        let on = self.config.hash_on.clone().unwrap_or_default();
+        elb_proxy_core::request_key(&on, source, path, headers)
     }
 
     /// The cluster's active checks, when configured.
@@ -166,6 +218,13 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
     });
     let weights: Vec<u32> = c.members.iter().map(|m| m.weight).collect();
     let mut balancer = Balancer::new(c.balance, &weights, passive, active);
+    let limits: Vec<u32> = c.members.iter().map(|m| m.max_connections).collect();
+    balancer.set_limits(&limits);
+    balancer.set_slow_start(c.slow_start.map_or(std::time::Duration::ZERO, |d| d.0));
+    if c.balance == elb_proxy_core::config::BalanceMode::Hash {
+        let names = c.members.iter().map(|m| m.display_name()).collect();
+        balancer.enable_hashing(names, c.hash_balance_factor);
+    }
     let old_balancer = old.map(|o| o.lock().clone());
     let members = c
         .members
@@ -177,35 +236,40 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
                 .address
                 .ip()
                 .expect("members given by name are expanded above");
-            let prev = old.and_then(|o| {
-                let j = o.members.iter().position(|x| {
-                    x.name == name
-                        && x.addr == addr
-                        && x.pool.protocol == m.protocol.unwrap_or(c.protocol)
-                })?;
+            // By name: counters and admin state. At the same address and protocol also
+            // the pool and the health record (a moved member starts fresh there).
+            let protocol = m.protocol.unwrap_or(c.protocol);
+            let named = old.and_then(|o| {
+                let j = o.members.iter().position(|x| x.name == name)?;
                 Some((j, &o.members[j]))
             });
-            if let (Some((j, _)), Some(ob)) = (prev, &old_balancer) {
+            let same_place =
+                named.filter(|(_, x)| x.addr == addr && x.pool.protocol == protocol);
+            if let (Some((j, _)), Some(ob)) = (named, &old_balancer) {
                 let s = &ob.members[j];
                 let n = &mut balancer.members[i];
                 n.admin = s.admin;
-                n.ejected_until = s.ejected_until;
-                n.ejections_in_row = s.ejections_in_row;
-                if active.is_some() {
-                    n.checked_up = s.checked_up;
+                if same_place.is_some() {
+                    n.ramp_from = s.ramp_from;
+                    n.ejected_until = s.ejected_until;
+                    n.ejections_in_row = s.ejections_in_row;
+                    if active.is_some() {
+                        n.checked_up = s.checked_up;
+                    }
                 }
             }
-            let (pool, stats) = match prev {
-                Some((_, pm)) => (pm.pool.clone(), pm.stats.clone()),
-                None => (
-                    Arc::new(Pool::new(
-                        addr,
-                        m.protocol.unwrap_or(c.protocol),
-                        c.pool_max_idle,
-                        config.timeouts.upstream_idle.0,
-                    )),
-                    Arc::new(MemberStats::default()),
-                ),
+            let stats = named.map_or_else(
+                || Arc::new(MemberStats::default()),
+                |(_, pm)| pm.stats.clone(),
+            );
+            let pool = match same_place {
+                Some((_, pm)) => pm.pool.clone(),
+                None => Arc::new(Pool::new(
+                    addr,
+                    protocol,
+                    c.pool_max_idle,
+                    config.timeouts.upstream_idle.0,
+                )),
             };
             pool.set_send_proxy(c.send_proxy_protocol.map(|v| match v {
                 elb_proxy_core::config::ProxyProtocolVersion::V1 => elb_probe::ProxyProtocol::V1,
@@ -233,5 +297,17 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
         balancer: Mutex::new(balancer),
         stats: old.map_or_else(|| Arc::new(ClusterStats::default()), |o| o.stats.clone()),
         sticky_cookie: c.sticky.as_ref().map(|s| s.cookie.clone()),
+        queue: c
+            .members
+            .iter()
+            .any(|m| m.max_connections > 0)
+            .then(|| Mutex::new(elb_proxy_core::retry_policy::QueueState::new(c.queue_size))),
+        freed: tokio::sync::Notify::new(),
+        budget: c.retry_budget.map(|b| {
+            Mutex::new(elb_proxy_core::retry_policy::RetryBudgetState::new(
+                b.budget(),
+                Instant::now(),
+            ))
+        }),
     }
 }

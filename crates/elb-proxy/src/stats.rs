@@ -128,6 +128,14 @@ pub struct ClusterStats {
     pub retries: AtomicU64,
     /// 503 because no member was available.
     pub no_member: AtomicU64,
+    /// 503 because the queue was full.
+    pub queue_full: AtomicU64,
+    /// 503 because the wait in the queue timed out.
+    pub queue_timeouts: AtomicU64,
+    /// Most requests that waited in the queue at once.
+    pub queue_max: AtomicU64,
+    /// Retries refused because the retry budget was spent.
+    pub retry_budget_exhausted: AtomicU64,
     /// Time to the member's response head.
     pub latency: Histogram,
     /// Mirroring into this cluster as a shadow (see `mirror`).

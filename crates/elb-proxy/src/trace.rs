@@ -263,6 +263,8 @@ pub fn termination_of(err: &RequestError) -> &'static str {
         (ErrorKind::TotalTimeout, _) => "sH",
         (ErrorKind::ResponseTimeout, _) => "sH",
         (ErrorKind::MemberBroke, _) => "SH",
+        // HAProxy's "sQ": the request waited in the queue and was never served.
+        (ErrorKind::QueueFull | ErrorKind::QueueTimeout, _) => "sQ",
     }
 }
 

@@ -102,6 +102,12 @@ pub fn parse(text: &str, origin: &str) -> Result<ValidConfig, ConfigError> {
     validate::validate(config).map_err(|p| p.into_error(text, origin))
 }
 
+/// Validates a model changed at run time (members added on the admin socket); the errors
+/// name `origin` with no line, as there is no file text to point into.
+pub fn validate_model(config: Config, origin: &str) -> Result<ValidConfig, ConfigError> {
+    validate::validate(config).map_err(|p| p.into_error("", origin))
+}
+
 /// serde_yaml appends " at line L column C"; we print the line in front instead.
 fn strip_location(message: &str) -> String {
     match message.rfind(" at line ") {

@@ -7,6 +7,8 @@ mod names;
 
 use super::ValidConfig;
 mod rewrite;
+mod hashing;
+mod traffic_policy;
 use super::model::{ClientLimits, Cluster, Config, Route};
 
 /// A semantic problem plus the text that locates it (key and value as written).
@@ -289,6 +291,8 @@ fn cluster<'a>(cl: &'a Cluster, clusters: &mut HashSet<&'a str>) -> Result<(), P
             "",
         ));
     }
+    hashing::hashing(cl)?;
+    traffic_policy::traffic_policy(cl)?;
     if let Some(s) = &cl.sticky {
         if s.cookie.is_empty()
             || !s

@@ -6,6 +6,7 @@
 //! (0600 by default) before it is reachable.
 
 pub mod ctl;
+mod members;
 pub mod report;
 
 use std::path::Path;
@@ -99,7 +100,7 @@ pub async fn execute(shared: &Arc<Shared>, cmd: Command) -> String {
         Command::EnableServer(s) => set_state(shared, &s, AdminState::Ready),
         Command::SetServerState(s, st) => set_state(shared, &s, st),
         Command::SetWeight(s, w) => with_member(shared, &s, |c, i| {
-            c.lock().members[i].weight = w;
+            c.lock().set_weight(i, w);
             format!("weight of {}/{} set to {w}\n", s.cluster, s.member)
         }),
         Command::GetWeight(s) => with_member(shared, &s, |c, i| {
@@ -107,6 +108,9 @@ pub async fn execute(shared: &Arc<Shared>, cmd: Command) -> String {
             let initial = c.config.members[i].weight;
             format!("{w} (initial {initial})\n")
         }),
+        Command::AddServer(s, addr, weight) => members::add(shared, &s, addr, weight).await,
+        Command::DelServer(s) => members::del(shared, &s).await,
+        Command::SetServerAddr(s, addr) => members::set_addr(shared, &s, addr).await,
         Command::Reload => match crate::lifecycle::reload(shared).await {
             Ok(msg) => format!("{msg}\n"),
             Err(msg) => format!("error: {msg}\n"),
@@ -149,6 +153,10 @@ fn with_member(
 fn set_state(shared: &Shared, s: &ServerRef, admin: AdminState) -> String {
     with_member(shared, s, |c, i| {
         let old = std::mem::replace(&mut c.lock().members[i].admin, admin);
+        if admin == AdminState::Ready && old != AdminState::Ready {
+            // Back in rotation: slow start ramps it up (when configured).
+            c.lock().returned(i, std::time::Instant::now());
+        }
         if admin == AdminState::Maint {
             c.members[i].pool.clear();
         }

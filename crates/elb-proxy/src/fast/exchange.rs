@@ -102,7 +102,7 @@ pub(super) async fn serve_request(
         return answer_redirect(client, s, redirect.status, &location, is_head, close).await;
     }
     let cluster = &snap.clusters[routed.cluster];
-    if routed.rewrites || needs_hyper_members(cluster) || ctx.cert_headers.strip {
+    if routed.rewrites || needs_hyper(cluster) || ctx.cert_headers.strip {
         return Next::Hyper;
     }
     shared.stats.requests_total.fetch_add(1, Relaxed);
@@ -165,10 +165,17 @@ pub(super) async fn serve_request(
     }
 }
 
-/// Members the fast path does not speak to (HTTP/2, TLS, a PROXY header first): their
-/// requests go to hyper.
-fn needs_hyper_members(cluster: &LiveCluster) -> bool {
-    cluster.config.send_proxy_protocol.is_some()
+/// Clusters the fast path leaves to hyper: members it does not speak to (HTTP/2, TLS, a
+/// PROXY header first), `balance: hash` (its key may be any request header, which this path
+/// does not index), and the traffic policy beyond connect-failure retries (queues, other
+/// `retry_on`, a retry budget), which the hyper engine's attempt loop (`forward`) carries out.
+fn needs_hyper(cluster: &LiveCluster) -> bool {
+    let c = &cluster.config;
+    c.send_proxy_protocol.is_some()
+        || c.balance == elb_proxy_core::config::BalanceMode::Hash
+        || cluster.queue.is_some()
+        || c.retry_budget.is_some()
+        || c.retry_on.as_slice() != [elb_proxy_core::config::RetryOn::ConnectFailure]
         || cluster
             .members
             .iter()

@@ -18,6 +18,8 @@ pub enum BalanceMode {
     LeastConnections,
     /// Two random members (weighted), the less loaded wins.
     PowerOfTwo,
+    /// Consistent hashing of `hash_on` over a weighted Maglev table.
+    Hash,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -33,6 +35,13 @@ pub struct Cluster {
     #[serde(default)]
     /// Member choice policy.
     pub balance: BalanceMode,
+    /// What `balance: hash` hashes (default `source`); only with `balance: hash`.
+    #[serde(default)]
+    pub hash_on: Option<super::HashOn>,
+    /// Bounded load for `balance: hash`, in percent of the average in-flight load a member
+    /// may carry before its keys spill to the next choice; 0 (default) is off, else >= 100.
+    #[serde(default)]
+    pub hash_balance_factor: u32,
     /// Sticky sessions by cookie: a member named in the cookie is used while it is up.
     #[serde(default)]
     pub sticky: Option<Sticky>,
@@ -48,6 +57,22 @@ pub struct Cluster {
     /// connection); never after request bytes were written.
     #[serde(default = "default_retries")]
     pub retries: u32,
+    /// Failures retried on another member (see `docs/elb-proxy.md`); after (part of) a
+    /// request was sent, only idempotent requests without a body are retried.
+    #[serde(default = "super::default_retry_on")]
+    pub retry_on: Vec<super::RetryOn>,
+    /// Retries as a share of requests over a window; absent means no budget.
+    #[serde(default)]
+    pub retry_budget: Option<super::RetryBudgetSpec>,
+    /// Requests waiting for a member below its `max_connections`; 0 answers 503 at once.
+    #[serde(default)]
+    pub queue_size: usize,
+    /// Longest wait in the queue before a 503 (default 5s); only with `queue_size`.
+    #[serde(default)]
+    pub queue_timeout: Option<Dur>,
+    /// A member that comes back ramps its weight up over this time; absent is off.
+    #[serde(default)]
+    pub slow_start: Option<Dur>,
     /// Idle keep-alive connections kept per member.
     #[serde(default = "default_pool_idle")]
     pub pool_max_idle: usize,
@@ -128,6 +153,10 @@ pub struct Member {
     /// Overrides the cluster's `tls` for this member (the whole block).
     #[serde(default)]
     pub tls: Option<super::MemberTls>,
+    /// Most requests in flight to this member (HAProxy's `maxconn`); beyond, requests
+    /// wait in the cluster's queue. 0 (default) is no limit.
+    #[serde(default)]
+    pub max_connections: u32,
 }
 
 fn default_weight() -> u32 {

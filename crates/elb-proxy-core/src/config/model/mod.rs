@@ -22,6 +22,10 @@ pub use request_id::*;
 pub use member_tls::MemberTls;
 mod rewrite;
 pub use rewrite::*;
+mod hashing;
+pub use hashing::*;
+mod traffic_policy;
+pub use traffic_policy::*;
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -53,6 +53,14 @@ impl MemberAddress {
         }
     }
 
+    /// The member port, whether the member is given by address or by name.
+    pub fn port(&self) -> u16 {
+        match self {
+            Self::Ip(a) => a.port(),
+            Self::Name(n) => n.port,
+        }
+    }
+
     /// The name of a member given by name.
     pub fn name(&self) -> Option<&HostPort> {
         match self {
