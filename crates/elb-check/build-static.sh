@@ -11,11 +11,6 @@
 # profile settings are CARGO_PROFILE_RELEASE_* variables of this invocation,
 # so the workspace's [profile.release] and the other binaries are untouched.
 #
-# The functions a probe runs are linked side by side (startup-order.txt, written by
-# gen-startup-order.sh): most of the probe's peak RSS is text mapped in 64 KB windows around
-# each first touch, and packing the touched code cuts those windows (docs/benchmarks/elb-check.md).
-# ELB_CHECK_ORDER=none links without it; ELB_CHECK_STRIP=none keeps the symbols.
-#
 # Usage: crates/elb-check/build-static.sh          build; print the binary's path
 #        crates/elb-check/build-static.sh --path   print the path only
 #        crates/elb-check/build-static.sh deb [cargo-deb options]
@@ -29,22 +24,12 @@ host=$(${RUSTC:-rustc} -vV | sed -n 's/^host: //p')
 binary="${CARGO_TARGET_DIR:-target}/$host/release/elb-check"
 
 export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C target-feature=+crt-static"
-order=crates/elb-check/startup-order.txt
-if [ "${ELB_CHECK_ORDER:-}" != none ] && [ -f "$order" ]; then
-    # Cargo does not watch the list, so its content names the copy the linker reads: a new
-    # list changes the flags and relinks.
-    sum=$(sha256sum "$order" | cut -c1-16)
-    mkdir -p "${CARGO_TARGET_DIR:-target}"
-    copy="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/startup-order-$sum.txt"
-    grep -v '^#' "$order" >"$copy"
-    RUSTFLAGS="$RUSTFLAGS -C link-arg=-Wl,--symbol-ordering-file=$copy -C link-arg=-Wl,--no-warn-symbol-ordering"
-fi
 export CARGO_PROFILE_RELEASE_OPT_LEVEL=s
 export CARGO_PROFILE_RELEASE_LTO=fat
 export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1
 export CARGO_PROFILE_RELEASE_PANIC=abort
 export CARGO_PROFILE_RELEASE_DEBUG=0
-export CARGO_PROFILE_RELEASE_STRIP=${ELB_CHECK_STRIP:-symbols}
+export CARGO_PROFILE_RELEASE_STRIP=symbols
 
 case "${1:-}" in
     --path)
