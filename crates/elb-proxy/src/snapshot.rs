@@ -243,8 +243,7 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
                 let j = o.members.iter().position(|x| x.name == name)?;
                 Some((j, &o.members[j]))
             });
-            let same_place =
-                named.filter(|(_, x)| x.addr == addr && x.pool.protocol == protocol);
+            let same_place = named.filter(|(_, x)| x.addr == addr && x.pool.protocol == protocol);
             if let (Some((j, _)), Some(ob)) = (named, &old_balancer) {
                 let s = &ob.members[j];
                 let n = &mut balancer.members[i];

@@ -4,8 +4,8 @@
 //! semantic errors the line is that of the offending key, found in the text. No file other
 //! than the config itself is read here (certificates are loaded by the proxy's TLS module).
 
-mod expand;
 mod access_log;
+mod expand;
 mod model;
 mod units;
 mod validate;

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 mod names;
 
 use super::ValidConfig;
-mod rewrite;
 mod hashing;
+mod rewrite;
 mod traffic_policy;
 use super::model::{ClientLimits, Cluster, Config, Route};
 

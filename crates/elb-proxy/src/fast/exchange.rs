@@ -132,7 +132,14 @@ pub(super) async fn serve_request(
         .request_id
         .as_ref()
         .map(|n| crate::request_id::for_fast(n, ctx.fwd.trusted, &s.cbuf, &s.req));
-    write_forwarded_head(ctx, s, &routed, host_value.as_ref(), request_id.as_ref(), strip);
+    write_forwarded_head(
+        ctx,
+        s,
+        &routed,
+        host_value.as_ref(),
+        request_id.as_ref(),
+        strip,
+    );
     let call = member_call(snap, cluster, &routed, sticky, is_head, close);
     let start = Instant::now();
     match super::member::attempt(client, &call, s).await {
