@@ -91,15 +91,14 @@ pub(super) async fn serve_request(
         return answer_error(client, ctx, s, err, is_head, close).await;
     };
     if let Some(redirect) = routed.redirect.as_ref().and_then(|r| r.redirect.as_ref()) {
-        shared.stats.requests_total.fetch_add(1, Relaxed);
-        let origin = Origin {
+        let location = redirect.location(&Origin {
             scheme: ctx.fwd.proto.to_str().unwrap_or("http"),
             host: host.unwrap_or_default(),
             path,
             query,
-        };
-        let location = redirect.location(&origin);
-        return answer_redirect(client, s, redirect.status, &location, is_head, close).await;
+        });
+        let status = redirect.status;
+        return answer_redirect(client, ctx, s, (status, &location), (is_head, close)).await;
     }
     let cluster = &snap.clusters[routed.cluster];
     if routed.rewrites || needs_hyper(cluster) || ctx.cert_headers.strip {
@@ -361,12 +360,12 @@ async fn finish_local(client: &mut TcpStream, s: &mut Scratch, close: bool) -> N
 /// Answers a redirect route (a body not read closes the connection).
 async fn answer_redirect(
     client: &mut TcpStream,
+    ctx: &ConnCtx,
     s: &mut Scratch,
-    status: http::StatusCode,
-    location: &str,
-    is_head: bool,
-    close: bool,
+    (status, location): (http::StatusCode, &str),
+    (is_head, close): (bool, bool),
 ) -> Next {
+    ctx.shared.stats.requests_total.fetch_add(1, Relaxed);
     let close = close || s.req.body != RequestBody::None;
     s.out.clear();
     if HeaderValue::from_str(location).is_ok() {
