@@ -90,6 +90,17 @@ impl<S> GatedStream<S> {
         self.gate.holds_partial_head()
     }
 
+    /// Puts bytes already read from the client (by the fast path, which handed the
+    /// connection over) through the gate before anything else, as if just received.
+    pub fn replay(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        if let Some(r) = self.gate.feed(bytes, &mut self.out) {
+            self.refused(r);
+        }
+    }
+
     fn refused(&mut self, r: Refusal) {
         self.shared.stats.count_refused(r.reason);
         crate::refusal_log::refused(self.peer, r.reason.as_str(), r.reason.status());

@@ -359,13 +359,17 @@ async fn serve_fast(
 ) {
     let served = crate::fast::serve(stream, ctx.clone(), shutdown.clone()).await;
     if let crate::fast::Served::Fallback(stream, replay) = served {
+        // The bytes read so far go through the strict gate like any others: hyper, and
+        // the gate's refusal counting, see the connection exactly as on the hyper engine.
+        let mut gated = gate.wrap(stream);
+        gated.replay(&replay);
         let rest = serve_parked(
-            gate.wrap(stream),
+            gated,
             builder,
             ctx,
             shutdown,
             header_timeout,
-            replay,
+            Bytes::new(),
         );
         Box::pin(rest).await;
     }

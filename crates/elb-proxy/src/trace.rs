@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use http::{HeaderMap, Request, header};
+use http::{Request, header};
 
 use elb_proxy_core::{ErrorKind, Phase, RequestError};
 
@@ -43,10 +43,33 @@ struct Progress {
     entry: Option<Box<Entry>>,
 }
 
-fn header_text(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
-    h.get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(1024).collect())
+/// A field value as the log keeps it: visible ASCII only (else none), at most 1,024 chars.
+fn field_text(v: &[u8]) -> Option<String> {
+    let visible = v.iter().all(|&b| b == b'\t' || (0x20..0x7f).contains(&b));
+    visible.then(|| String::from_utf8_lossy(&v[..v.len().min(1024)]).into_owned())
+}
+
+/// What the record needs of a request head, whichever engine parsed it.
+#[derive(Debug, Default)]
+pub struct HeadFacts<'a> {
+    /// The method.
+    pub method: &'a str,
+    /// Path and query (or the whole target when it has none).
+    pub target: &'a str,
+    /// `HTTP/1.1`, `HTTP/2.0`, ...
+    pub version: &'static str,
+    /// Host, or the authority of an absolute target.
+    pub host: Option<&'a [u8]>,
+    /// User-Agent, as received.
+    pub user_agent: Option<&'a [u8]>,
+    /// Referer, as received.
+    pub referer: Option<&'a [u8]>,
+    /// The first X-Forwarded-For, as received.
+    pub forwarded_for: Option<&'a [u8]>,
+    /// The first X-Request-Id, as received.
+    pub request_id: Option<&'a [u8]>,
+    /// The head's size plus its declared body length.
+    pub bytes_in: u64,
 }
 
 fn version_text(v: http::Version) -> &'static str {
@@ -91,40 +114,68 @@ impl RequestTrace {
         client: IpAddr,
         req: &Request<B>,
     ) -> Arc<Self> {
+        let h = req.headers();
+        let get = |name: &str| h.get(name).map(|v| v.as_bytes());
+        let whole;
+        let target = match req.uri().path_and_query() {
+            Some(p) => p.as_str(),
+            None => {
+                whole = req.uri().to_string();
+                &whole
+            }
+        };
+        let authority = req.uri().authority().map(|a| a.as_str().as_bytes());
+        let facts = HeadFacts {
+            method: req.method().as_str(),
+            target,
+            version: version_text(req.version()),
+            host: get("host").or(authority),
+            user_agent: get("user-agent"),
+            referer: get("referer"),
+            forwarded_for: get("x-forwarded-for"),
+            request_id: get("x-request-id"),
+            bytes_in: request_bytes(req),
+        };
+        Arc::new(Self::begin_head(shared, listener, client, &facts))
+    }
+
+    /// Begins the record of a request described by `head` (the fast path's own parse).
+    pub fn begin_head(
+        shared: &Shared,
+        listener: &Arc<ListenerStats>,
+        client: IpAddr,
+        head: &HeadFacts<'_>,
+    ) -> Self {
         let logging = shared.access_log.load().is_some();
         let entry = logging.then(|| {
-            let h = req.headers();
+            let text = |v: Option<&[u8]>| v.and_then(field_text);
             Box::new(Entry {
                 time: Some(SystemTime::now()),
                 client: Some(client),
-                forwarded_for: header_text(h, header::HeaderName::from_static("x-forwarded-for")),
+                forwarded_for: text(head.forwarded_for),
                 listener: listener.name.clone(),
-                method: req.method().as_str().to_string(),
-                target: req
-                    .uri()
-                    .path_and_query()
-                    .map_or_else(|| req.uri().to_string(), |p| p.as_str().to_string()),
-                version: version_text(req.version()),
-                host: header_text(h, header::HOST)
-                    .or_else(|| req.uri().authority().map(|a| a.as_str().to_string())),
-                user_agent: header_text(h, header::USER_AGENT),
-                referer: header_text(h, header::REFERER),
-                request_id: header_text(h, header::HeaderName::from_static("x-request-id"))
+                method: head.method.to_string(),
+                target: head.target.to_string(),
+                version: head.version,
+                host: text(head.host),
+                user_agent: text(head.user_agent),
+                referer: text(head.referer),
+                request_id: text(head.request_id)
                     .filter(|s| !s.is_empty() && s.len() <= 128)
                     .unwrap_or_else(new_request_id),
                 ..Default::default()
             })
         });
-        Arc::new(Self {
+        Self {
             start: Instant::now(),
             listener: listener.clone(),
-            bytes_in: request_bytes(req),
+            bytes_in: head.bytes_in,
             finished: AtomicBool::new(false),
             progress: Mutex::new(Progress {
                 entry,
                 ..Default::default()
             }),
-        })
+        }
     }
 
     /// Begins and attaches the record of a request on a proxy listener; none for the
@@ -186,8 +237,14 @@ impl RequestTrace {
     /// The chosen member's response head arrived; `connect` is the fresh connection's
     /// connect time, if one was opened (the response's `ConnectTime` extension).
     pub fn answered<B>(&self, cluster: &LiveCluster, idx: usize, resp: &http::Response<B>) {
-        let first_byte = self.start.elapsed();
         let connect = resp.extensions().get::<ConnectTime>().map(|c| c.0);
+        self.answered_after(cluster, idx, connect);
+    }
+
+    /// The chosen member's response head arrived; `connect`: how long opening a fresh
+    /// connection for it took (none on a pooled one).
+    pub fn answered_after(&self, cluster: &LiveCluster, idx: usize, connect: Option<Duration>) {
+        let first_byte = self.start.elapsed();
         let stats = &cluster.members[idx].stats;
         stats.first_byte.observe(first_byte);
         if let Some(c) = connect {

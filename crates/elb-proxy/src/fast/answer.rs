@@ -18,12 +18,29 @@ pub(crate) fn write_local(
     head_only: bool,
     close: bool,
 ) {
+    write_local_with(out, status, None, body, (head_only, close));
+}
+
+/// `write_local` with one more header field.
+fn write_local_with(
+    out: &mut Vec<u8>,
+    status: http::StatusCode,
+    extra: Option<(&str, &[u8])>,
+    body: &[u8],
+    (head_only, close): (bool, bool),
+) {
     let reason = status.canonical_reason().unwrap_or("");
     let _ = write!(out, "HTTP/1.1 {} {reason}\r\n", status.as_u16());
     for (name, value) in &LOCAL_HEADERS {
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if let Some((name, value)) = extra {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value);
         out.extend_from_slice(b"\r\n");
     }
     let _ = write!(out, "content-length: {}\r\n", body.len());
@@ -36,19 +53,37 @@ pub(crate) fn write_local(
     }
 }
 
-/// The answer for a failed request, counted as the hyper path counts it.
+/// The answer to a client over its request rate: 429 with `Retry-After`, as on the hyper
+/// path. Returns the body's length.
+pub(crate) fn write_too_many(
+    out: &mut Vec<u8>,
+    wait: std::time::Duration,
+    head_only: bool,
+    close: bool,
+) -> u64 {
+    const BODY: &[u8] = b"Too Many Requests\n";
+    let after = crate::client_limits::retry_after(wait);
+    let status = http::StatusCode::TOO_MANY_REQUESTS;
+    let extra = Some(("retry-after", after.as_bytes()));
+    write_local_with(out, status, extra, BODY, (head_only, close));
+    BODY.len() as u64
+}
+
+/// The answer for a failed request, counted as the hyper path counts it. Returns the
+/// body's length.
 pub(crate) fn write_error(
     out: &mut Vec<u8>,
     shared: &Shared,
     err: RequestError,
     head_only: bool,
     close: bool,
-) {
+) -> u64 {
     let answer = err.answer();
     if let Some(i) = local_error_index(answer.status.as_u16()) {
         shared.stats.local_errors[i].fetch_add(1, Relaxed);
     }
     write_local(out, answer.status, answer.body.as_bytes(), head_only, close);
+    answer.body.len() as u64
 }
 
 /// The health service's answer (200 or 503 with the reason).

@@ -1,26 +1,22 @@
 //! One plain HTTP/1.1 client connection on the fast path: one task, no per-request task or
 //! channel. It waits for a head with no buffers held (they come from a per-thread free list
-//! while a request is in progress), parses it with `elb_http1` (strict: anything it refuses
-//! is answered with its status and the connection closed), and hands the request to
-//! `exchange`. What the fast path does not serve (HTTP/1.0, Upgrade, CONNECT,
-//! `Expect: 100-continue`, h2 members) goes to hyper with the bytes read so far.
+//! while a request is in progress), parses it with `elb_http1`, and hands the request to
+//! `exchange`. What the fast path does not serve (`fallback`: a head the strict parser
+//! refuses, HTTP/1.0, Upgrade, ...) goes to hyper behind the strict gate with the bytes read
+//! so far.
 
 use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
 use bytes::Bytes;
-use elb_http1::{
-    HeadWriter, Progress, RequestConfig, RequestHead, ResponseHead, TargetForm, Version,
-    parse_request,
-};
+use elb_http1::{HeadWriter, Progress, RequestConfig, RequestHead, ResponseHead, parse_request};
 use http::HeaderMap;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::answer::write_local;
-use super::body::{read_some, write_two};
+use super::body::read_some;
 use crate::proxy::ConnCtx;
 use crate::shared::until_shutdown;
 use elb_proxy_core::config::Config;
@@ -199,13 +195,10 @@ async fn one_request(
             Ok(Progress::Complete) => break,
             Ok(Progress::Partial) => {}
             Err(reject) => {
-                tracing::debug!(peer = %ctx.fwd.peer, reason = reject.as_str(), "request refused");
-                let status = http::StatusCode::from_u16(reject.status())
-                    .unwrap_or(http::StatusCode::BAD_REQUEST);
-                s.out.clear();
-                write_local(&mut s.out, status, b"", false, true);
-                let _ = write_two(stream, &s.out, &[]).await;
-                return Next::Close;
+                // The strict gate refuses the same bytes on the hyper side, and answers,
+                // counts and logs the refusal in the one place refusals are handled.
+                tracing::debug!(peer = %ctx.fwd.peer, reason = reject.as_str(), "request refused: hyper answers it");
+                return Next::Hyper;
             }
         }
         if s.cbuf.capacity() - s.cbuf.len() < 1024 {
@@ -216,18 +209,10 @@ async fn one_request(
             _ => return Next::Close,
         }
     }
-    if needs_hyper(&s.req, &s.cbuf) {
+    if let Some(why) = super::fallback::request_needs_hyper(ctx, &s.req, &s.cbuf) {
+        tracing::debug!(peer = %ctx.fwd.peer, why, "request left to hyper");
         return Next::Hyper;
     }
     let stopping = *shutdown.borrow();
     super::exchange::serve_request(stream, ctx, snap, s, stopping).await
-}
-
-/// Requests the fast path leaves to hyper.
-fn needs_hyper(head: &RequestHead, buf: &[u8]) -> bool {
-    head.version == Version::Http10
-        || head.upgrade
-        || head.expect_continue
-        || !matches!(head.form, Some(TargetForm::Origin | TargetForm::Absolute))
-        || head.method(buf) == b"CONNECT"
 }

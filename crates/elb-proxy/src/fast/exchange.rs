@@ -6,20 +6,21 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::Instant;
 
 use elb_http1::{RequestBody, Rewrite};
-use elb_proxy_core::config::MemberProtocol;
-use elb_proxy_core::{ErrorKind, FailureCause, Phase, RequestError, RequestHead, cookie_value};
+use elb_proxy_core::{
+    CompiledRoute, ErrorKind, FailureCause, Phase, RequestError, RequestHead, cookie_value};
 use http::{HeaderName, HeaderValue, Method};
 use tokio::net::TcpStream;
 
-use super::answer::{write_error, write_health};
+use super::answer::{write_error, write_health, write_too_many};
 use super::body::{BodyFail, Framing, relay, write_two};
 use super::conn::{Next, Scratch};
+use super::fallback::cluster_needs_hyper;
 use super::member::{Attempt, Failed, MemberCall};
 use crate::proxy::{ConnCtx, member_failed};
 use crate::snapshot::{LiveCluster, Snapshot};
+use crate::trace::{HeadFacts, RequestTrace, count_rejection, termination_of, termination_of_body};
 
 static FORWARDING: [HeaderName; 4] = [
     HeaderName::from_static("x-forwarded-for"),
@@ -27,14 +28,6 @@ static FORWARDING: [HeaderName; 4] = [
     HeaderName::from_static("x-forwarded-host"),
     http::header::FORWARDED,
 ];
-
-/// The route's settings this request needs.
-struct Routed {
-    cluster: usize,
-    rewrite_host: Option<HeaderValue>,
-    max_body: u64,
-    total_timeout: Option<std::time::Duration>,
-}
 
 /// Serves the request whose head is in `s.req`; `stopping`: the listener is draining.
 pub(super) async fn serve_request(
@@ -68,25 +61,30 @@ pub(super) async fn serve_request(
         .authority
         .clone()
         .and_then(|r| std::str::from_utf8(&buf[r]).ok());
-    let routed = route(snap, (buf, head), &mut s.headers, host, path, &method);
-    let Some(routed) = routed else {
+    let trace = begin_trace(ctx, buf, head);
+    let Some(route) = route(snap, (buf, head), &mut s.headers, host, path, &method) else {
         shared.stats.requests_total.fetch_add(1, Relaxed);
         shared.stats.unrouted.fetch_add(1, Relaxed);
         let err = RequestError::new(ErrorKind::NoRoute, Phase::Route);
-        return answer_error(client, ctx, s, err, is_head, close).await;
+        return answer_error(client, (ctx, &trace), s, err, is_head, close).await;
     };
-    let cluster = &snap.clusters[routed.cluster];
-    if cluster
-        .members
-        .iter()
-        .any(|m| m.pool.protocol != MemberProtocol::Http1)
-    {
+    let cluster = &snap.clusters[route.cluster];
+    if let Some(why) = cluster_needs_hyper(cluster) {
+        tracing::debug!(peer = %ctx.fwd.peer, why, "request left to hyper");
         return Next::Hyper;
     }
     shared.stats.requests_total.fetch_add(1, Relaxed);
-    if routed.max_body > 0 && matches!(s.req.body, RequestBody::Length(n) if n > routed.max_body) {
+    trace.routed(&route.name, &cluster.name);
+    if let Err(wait) = rate_limited(ctx, snap, route, (buf, head)) {
+        let close = close || head.body != RequestBody::None;
+        s.out.clear();
+        let bytes = write_too_many(&mut s.out, wait, is_head, close);
+        trace.finish(shared, 429, bytes, "--");
+        return finish_local(client, s, close).await;
+    }
+    if route.max_body > 0 && matches!(s.req.body, RequestBody::Length(n) if n > route.max_body) {
         let err = RequestError::new(ErrorKind::BodyTooLarge, Phase::RequestBody);
-        return answer_error(client, ctx, s, err, is_head, true).await;
+        return answer_error(client, (ctx, &trace), s, err, is_head, true).await;
     }
     let sticky = cluster.sticky_cookie.as_deref().and_then(|name| {
         if s.headers.is_empty() {
@@ -94,32 +92,21 @@ pub(super) async fn serve_request(
         }
         cluster.member_index(cookie_value(&s.headers, name)?)
     });
-    let log = shared
-        .access_log
-        .load()
-        .is_some()
-        .then(|| (method.clone(), path.to_string()));
     // Only X-Forwarded-Host and Forwarded need the client's Host as a value (a copy).
     let set = ctx.fwd.set;
     let host_value = (set.x_forwarded_host || set.forwarded)
         .then(|| host.and_then(|h| HeaderValue::from_str(h).ok()))
         .flatten();
-    write_forwarded_head(ctx, s, &routed, host_value.as_ref());
-    let call = member_call(snap, cluster, &routed, sticky, is_head, close);
-    let start = Instant::now();
+    write_forwarded_head(ctx, s, route.rewrite_host.as_ref(), host_value.as_ref());
+    let call = member_call(snap, cluster, route, (sticky, is_head, close), &trace);
     match super::member::attempt(client, &call, s).await {
         Attempt::Served {
-            idx,
             status,
             data,
             outcome,
             keep,
         } => {
-            if let Some((method, path)) = log {
-                write_log(
-                    ctx, cluster, idx, method, path, status, data, start, outcome,
-                );
-            }
+            trace.finish(shared, status, data, termination_of_body(outcome));
             if !keep || close {
                 return Next::Close;
             }
@@ -130,22 +117,84 @@ pub(super) async fn serve_request(
             Next::Again
         }
         Attempt::Failed(Failed::Answer(err)) => {
-            answer_error(client, ctx, s, err, is_head, true).await
+            answer_error(client, (ctx, &trace), s, err, is_head, true).await
         }
         Attempt::Failed(Failed::Cut) => Next::Close,
     }
 }
 
+/// Begins the request's record (the same one the hyper path keeps); the fields only the
+/// access log needs are looked up only while it is on.
+fn begin_trace(ctx: &ConnCtx, buf: &[u8], head: &elb_http1::RequestHead) -> RequestTrace {
+    let logging = ctx.shared.access_log.load().is_some();
+    let field = |name: &[u8]| if logging { head.field(buf, name) } else { None };
+    let fields: usize = head
+        .fields
+        .iter()
+        .map(|f| f.name.len() + f.value.len() + 4)
+        .sum();
+    let method = head.method(buf);
+    let pq = &buf[head.path_and_query.clone()];
+    let declared = match head.body {
+        RequestBody::Length(n) => n,
+        _ => 0,
+    };
+    let facts = HeadFacts {
+        method: std::str::from_utf8(method).unwrap_or("-"),
+        target: std::str::from_utf8(pq).unwrap_or("/"),
+        version: "HTTP/1.1",
+        host: head.authority.clone().map(|r| &buf[r]),
+        user_agent: field(b"user-agent"),
+        referer: field(b"referer"),
+        forwarded_for: field(b"x-forwarded-for"),
+        request_id: field(b"x-request-id"),
+        bytes_in: (fields + method.len() + pq.len() + 13) as u64 + declared,
+    };
+    RequestTrace::begin_head(&ctx.shared, &ctx.listener, ctx.fwd.peer, &facts)
+}
+
+/// The per-client request rates (proxy-wide, listener, route), as the hyper path applies
+/// them; the X-Forwarded-For fields are collected only when a rate is configured.
+fn rate_limited(
+    ctx: &ConnCtx,
+    snap: &Snapshot,
+    route: &CompiledRoute,
+    (buf, head): (&[u8], &elb_http1::RequestHead),
+) -> Result<(), std::time::Duration> {
+    let configured = route.client_rate.is_some()
+        || ctx.listener_rate.1.is_some()
+        || elb_proxy_core::limits::rate_of(&snap.config.limits.per_client).is_some();
+    if !configured {
+        return Ok(());
+    }
+    let mut xff = http::HeaderMap::new();
+    for f in &head.fields {
+        if buf[f.name.clone()].eq_ignore_ascii_case(b"x-forwarded-for") {
+            if let Ok(v) = HeaderValue::from_bytes(&buf[f.value.clone()]) {
+                xff.append(FORWARDING[0].clone(), v);
+            }
+        }
+    }
+    crate::client_limits::check_rate(
+        snap,
+        ctx.fwd.peer,
+        &xff,
+        ctx.listener_rate,
+        (route.scope, route.client_rate),
+        &ctx.shared,
+    )
+}
+
 /// Routes the request (the request's fields go into `s.headers` only when a route has a
 /// header condition).
-fn route(
-    snap: &Snapshot,
+fn route<'s>(
+    snap: &'s Snapshot,
     (buf, req): (&[u8], &elb_http1::RequestHead),
     headers: &mut http::HeaderMap,
     host: Option<&str>,
     path: &str,
     method: &Method,
-) -> Option<Routed> {
+) -> Option<&'s CompiledRoute> {
     headers.clear();
     if needs_fields(snap) {
         for f in &req.fields {
@@ -163,31 +212,26 @@ fn route(
         method,
         headers,
     };
-    snap.router.route(&rh).map(|r| Routed {
-        cluster: r.cluster,
-        rewrite_host: r.rewrite_host.clone(),
-        max_body: r.max_body,
-        total_timeout: r.total_timeout,
-    })
+    snap.router.route(&rh)
 }
 
 /// The member side's settings for this request.
 fn member_call<'a>(
     snap: &Snapshot,
     cluster: &'a Arc<LiveCluster>,
-    routed: &Routed,
-    sticky: Option<usize>,
-    is_head: bool,
-    close: bool,
+    route: &CompiledRoute,
+    (sticky, is_head, close): (Option<usize>, bool, bool),
+    trace: &'a RequestTrace,
 ) -> MemberCall<'a> {
     let limits = &snap.config.limits;
     MemberCall {
         cluster,
+        trace,
         sticky,
         is_head,
         close,
-        max_body: routed.max_body,
-        deadline: routed
+        max_body: route.max_body,
+        deadline: route
             .total_timeout
             .map(|t| tokio::time::Instant::now() + t),
         connect_timeout: snap.config.timeouts.connect.0,
@@ -222,7 +266,7 @@ fn fill_cookies(buf: &[u8], head: &elb_http1::RequestHead, out: &mut http::Heade
 fn write_forwarded_head(
     ctx: &ConnCtx,
     s: &mut Scratch,
-    routed: &Routed,
+    rewrite_host: Option<&HeaderValue>,
     host: Option<&HeaderValue>,
 ) {
     let Scratch {
@@ -248,7 +292,7 @@ fn write_forwarded_head(
     ctx.fwd.apply(headers, host);
     let mut set: [(&[u8], &[u8]); 6] = [(b"", b""); 6];
     let mut n = 0;
-    if let Some(h) = &routed.rewrite_host {
+    if let Some(h) = rewrite_host {
         req.rewrite_host = false;
         set[n] = (b"host", h.as_bytes());
         n += 1;
@@ -278,57 +322,21 @@ async fn finish_local(client: &mut TcpStream, s: &mut Scratch, close: bool) -> N
     Next::Again
 }
 
+/// Answers a failed request, counted and recorded as the hyper path does.
 async fn answer_error(
     client: &mut TcpStream,
-    ctx: &ConnCtx,
+    (ctx, trace): (&ConnCtx, &RequestTrace),
     s: &mut Scratch,
     err: RequestError,
     is_head: bool,
     close: bool,
 ) -> Next {
     let close = close || s.req.body != RequestBody::None;
+    count_rejection(&ctx.shared, &err);
     s.out.clear();
-    write_error(&mut s.out, &ctx.shared, err, is_head, close);
+    let bytes = write_error(&mut s.out, &ctx.shared, err, is_head, close);
+    trace.finish(&ctx.shared, err.answer().status.as_u16(), bytes, termination_of(&err));
     finish_local(client, s, close).await
-}
-
-#[allow(clippy::too_many_arguments)]
-fn write_log(
-    ctx: &ConnCtx,
-    cluster: &Arc<LiveCluster>,
-    idx: usize,
-    method: Method,
-    path: String,
-    status: u16,
-    bytes: u64,
-    start: Instant,
-    outcome: &'static str,
-) {
-    if let Some(log) = ctx.shared.access_log.load().as_ref() {
-        // HAProxy's termination states for what the body relay saw (see `member::attempt`).
-        let termination = match outcome {
-            "client-gone" => "CD",
-            "member-broke-body" => "SD",
-            "timeout" => "sD",
-            _ => "--",
-        };
-        log.write(crate::access_log::Entry {
-            time: Some(std::time::SystemTime::now()),
-            client: Some(ctx.fwd.peer),
-            listener: ctx.listener.name.clone(),
-            method: method.to_string(),
-            target: path,
-            version: "HTTP/1.1",
-            status,
-            bytes_out: bytes,
-            request_id: crate::trace::new_request_id(),
-            cluster: cluster.name.clone(),
-            member: cluster.members[idx].name.clone(),
-            total: start.elapsed(),
-            termination,
-            ..Default::default()
-        });
-    }
 }
 
 /// Relays the request body (if any) after the head, then returns how it went.

@@ -10,6 +10,7 @@ mod answer;
 mod body;
 mod conn;
 mod exchange;
+mod fallback;
 mod member;
 pub mod pool;
 
