@@ -357,7 +357,8 @@ async fn serve_fast(
     shutdown: tokio::sync::watch::Receiver<bool>,
     header_timeout: Duration,
 ) {
-    let served = crate::fast::serve(stream, ctx.clone(), shutdown.clone()).await;
+    let heads = gate.cfg.request;
+    let served = crate::fast::serve(stream, ctx.clone(), shutdown.clone(), heads).await;
     if let crate::fast::Served::Fallback(stream, replay) = served {
         // The bytes read so far go through the strict gate like any others: hyper, and
         // the gate's refusal counting, see the connection exactly as on the hyper engine.

@@ -19,7 +19,6 @@ use tokio::time::Instant;
 use super::body::read_some;
 use crate::proxy::ConnCtx;
 use crate::shared::until_shutdown;
-use elb_proxy_core::config::Config;
 
 /// How a connection left the fast path.
 pub enum Served {
@@ -88,24 +87,14 @@ fn give_back(mut s: Box<Scratch>) {
     });
 }
 
-/// The head limits of the config, as the hyper path applies them.
-pub(super) fn request_config(cfg: &Config) -> RequestConfig {
-    let head = usize::try_from(cfg.limits.max_header_bytes.0)
-        .unwrap_or(usize::MAX)
-        .max(8192);
-    RequestConfig {
-        max_head_bytes: head,
-        max_headers: cfg.limits.max_headers.min(elb_http1::MAX_HEADERS),
-        max_target_bytes: head,
-        ..RequestConfig::default()
-    }
-}
-
-/// Serves a plain HTTP/1.1 connection until it closes or needs hyper.
+/// Serves a plain HTTP/1.1 connection until it closes or needs hyper. `heads`: the
+/// listener's strict-gate settings (limits, underscore policy), so a head is accepted here
+/// exactly when the gate in front of hyper would accept it.
 pub async fn serve(
     mut stream: TcpStream,
     ctx: Arc<ConnCtx>,
     mut shutdown: watch::Receiver<bool>,
+    heads: RequestConfig,
 ) -> Served {
     let mut scratch: Option<Box<Scratch>> = None;
     loop {
@@ -123,11 +112,10 @@ pub async fn serve(
         // Boxed: the exchange's state exists only while a request is in progress, so an
         // idle connection's task stays small.
         let next = Box::pin(one_request(
-            &mut stream,
-            &ctx,
+            (&mut stream, &ctx),
             &snap,
             s,
-            header_deadline,
+            (&heads, header_deadline),
             &shutdown,
         ))
         .await;
@@ -182,16 +170,14 @@ async fn wait_idle(
 
 /// Reads and serves one request.
 async fn one_request(
-    stream: &mut TcpStream,
-    ctx: &ConnCtx,
+    (stream, ctx): (&mut TcpStream, &ConnCtx),
     snap: &crate::snapshot::Snapshot,
     s: &mut Scratch,
-    header_deadline: Instant,
+    (heads, header_deadline): (&RequestConfig, Instant),
     shutdown: &watch::Receiver<bool>,
 ) -> Next {
-    let cfg = request_config(&snap.config);
     loop {
-        match parse_request(&s.cbuf, &cfg, &mut s.req) {
+        match parse_request(&s.cbuf, heads, &mut s.req) {
             Ok(Progress::Complete) => break,
             Ok(Progress::Partial) => {}
             Err(reject) => {

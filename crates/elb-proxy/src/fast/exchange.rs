@@ -62,7 +62,8 @@ pub(super) async fn serve_request(
         .clone()
         .and_then(|r| std::str::from_utf8(&buf[r]).ok());
     let trace = begin_trace(ctx, buf, head);
-    let Some(route) = route(snap, (buf, head), &mut s.headers, host, path, &method) else {
+    let matched = (host, path, &method);
+    let Some(route) = route(ctx, snap, (buf, head), &mut s.headers, matched) else {
         shared.stats.requests_total.fetch_add(1, Relaxed);
         shared.stats.unrouted.fetch_add(1, Relaxed);
         let err = RequestError::new(ErrorKind::NoRoute, Phase::Route);
@@ -98,7 +99,7 @@ pub(super) async fn serve_request(
         .then(|| host.and_then(|h| HeaderValue::from_str(h).ok()))
         .flatten();
     write_forwarded_head(ctx, s, route.rewrite_host.as_ref(), host_value.as_ref());
-    let call = member_call(snap, cluster, route, (sticky, is_head, close), &trace);
+    let call = member_call((ctx, snap), cluster, route, (sticky, is_head, close), &trace);
     match super::member::attempt(client, &call, s).await {
         Attempt::Served {
             status,
@@ -186,18 +187,22 @@ fn rate_limited(
 }
 
 /// Routes the request (the request's fields go into `s.headers` only when a route has a
-/// header condition).
+/// header condition; names with an underscore only when the listener allows them, as
+/// the hyper path drops them before routing).
 fn route<'s>(
+    ctx: &ConnCtx,
     snap: &'s Snapshot,
     (buf, req): (&[u8], &elb_http1::RequestHead),
     headers: &mut http::HeaderMap,
-    host: Option<&str>,
-    path: &str,
-    method: &Method,
+    (host, path, method): (Option<&str>, &str, &Method),
 ) -> Option<&'s CompiledRoute> {
     headers.clear();
     if needs_fields(snap) {
+        let allow = ctx.policy.underscores == elb_proxy_core::Underscores::Allow;
         for f in &req.fields {
+            if !allow && buf[f.name.clone()].contains(&b'_') {
+                continue;
+            }
             if let (Ok(n), Ok(v)) = (
                 HeaderName::from_bytes(&buf[f.name.clone()]),
                 HeaderValue::from_bytes(&buf[f.value.clone()]),
@@ -217,7 +222,7 @@ fn route<'s>(
 
 /// The member side's settings for this request.
 fn member_call<'a>(
-    snap: &Snapshot,
+    (ctx, snap): (&'a ConnCtx, &Snapshot),
     cluster: &'a Arc<LiveCluster>,
     route: &CompiledRoute,
     (sticky, is_head, close): (Option<usize>, bool, bool),
@@ -227,6 +232,7 @@ fn member_call<'a>(
     MemberCall {
         cluster,
         trace,
+        ctx,
         sticky,
         is_head,
         close,

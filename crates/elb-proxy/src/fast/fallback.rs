@@ -3,8 +3,10 @@
 //! was answered or forwarded yet), so hyper serves it exactly as on `engine: hyper`. Each
 //! reason is one small predicate; a feature the fast path does not carry adds its own here.
 
-use elb_http1::{RequestHead, TargetForm, Version};
-use elb_proxy_core::{Underscores, normalized_target};
+use elb_http1::{RequestBody, RequestHead, TargetForm, Version};
+
+use super::body::chunked_prefix;
+use elb_proxy_core::normalized_target;
 
 use crate::proxy::ConnCtx;
 use crate::snapshot::LiveCluster;
@@ -27,10 +29,9 @@ pub(super) fn request_needs_hyper(ctx: &ConnCtx, head: &RequestHead, buf: &[u8])
     if !matches!(head.form, Some(TargetForm::Origin | TargetForm::Absolute)) {
         return Some("asterisk or authority-form target");
     }
-    if ctx.policy.underscores != Underscores::Allow
-        && head.fields.iter().any(|f| buf[f.name.clone()].contains(&b'_'))
-    {
-        return Some("underscore in a header name (the underscore policy applies)");
+    if head.body == RequestBody::Chunked && chunked_prefix(&buf[head.head_len..]).is_err() {
+        // The gate refuses such a request whole (nothing reaches a member) and counts it.
+        return Some("chunked body already invalid");
     }
     let Ok(pq) = std::str::from_utf8(&buf[head.path_and_query.clone()]) else {
         return Some("target not UTF-8");

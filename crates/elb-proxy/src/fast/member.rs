@@ -18,7 +18,7 @@ use super::conn::Scratch;
 use super::exchange::{member_gave_up, send_request};
 use super::pool;
 use crate::body::BodyOutcome;
-use crate::proxy::member_failed;
+use crate::proxy::{ConnCtx, member_failed};
 use crate::snapshot::LiveCluster;
 use crate::trace::RequestTrace;
 
@@ -27,6 +27,8 @@ pub(super) struct MemberCall<'a> {
     pub(super) cluster: &'a Arc<LiveCluster>,
     /// The request's record (member chosen, answer's first byte).
     pub(super) trace: &'a RequestTrace,
+    /// The client connection.
+    pub(super) ctx: &'a ConnCtx,
     pub(super) sticky: Option<usize>,
     pub(super) is_head: bool,
     /// The client connection closes after this answer.
@@ -223,7 +225,12 @@ async fn exchange(
                 false,
             ));
         }
-        Err(BodyFail::Framing) => {
+        Err(BodyFail::Framing(e)) => {
+            // A later read of the body broke the framing (what came with the head was
+            // checked before anything was sent): counted as the strict gate counts it.
+            let reason = elb_proxy_core::gate::Refused::Body(e);
+            call.ctx.shared.stats.count_refused(reason);
+            crate::refusal_log::refused(call.ctx.peer, reason.as_str(), reason.status());
             return Ok((
                 broke(cluster, idx, ErrorKind::ClientBody, Phase::RequestBody, ""),
                 false,
