@@ -125,8 +125,12 @@ fn excuse_for(reason: Reject, seen: &Seen, data: &[u8]) -> Option<Excuse> {
         Reject::DuplicateHost if count("host") > 1 => Excuse::DuplicateHost,
         Reject::InvalidHost if count("host") == 1 => Excuse::InvalidHost,
         Reject::HostMismatch if count("host") == 1 && !seen.uri.starts_with('/') => Excuse::HostMismatch,
+        // hyper keeps one of several identical Content-Length fields, so its view can show
+        // one where the wire had more.
         Reject::DuplicateContentLength
-            if count("content-length") > 1 || values("content-length").any(|v| v.contains(&b',')) =>
+            if count("content-length") > 1
+                || values("content-length").any(|v| v.contains(&b','))
+                || raw_field_count(data, b"content-length") > 1 =>
         {
             Excuse::DuplicateContentLength
         }
@@ -219,6 +223,20 @@ fn chunked_twice<'a>(values: impl Iterator<Item = &'a Vec<u8>>) -> bool {
         }
     }
     codings.iter().filter(|c| *c == "chunked").count() > 1 && codings.last().is_some_and(|c| c == "chunked")
+}
+
+/// How many field lines of the head in `data` are named `name` (any case).
+fn raw_field_count(data: &[u8], name: &[u8]) -> usize {
+    let end = data.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(data.len());
+    data[..end]
+        .split(|&b| b == b'\n')
+        .skip(1)
+        .filter(|line| {
+            line.iter()
+                .position(|&b| b == b':')
+                .is_some_and(|i| line[..i].eq_ignore_ascii_case(name))
+        })
+        .count()
 }
 
 fn has_bare_lf(data: &[u8]) -> bool {
