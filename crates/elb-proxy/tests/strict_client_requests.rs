@@ -300,3 +300,39 @@ async fn http2_host_must_agree_with_authority() {
     assert_eq!(m.received().len(), before, "{got}");
     assert!(got.contains("GET /api HTTP/1.1"), "{got}");
 }
+
+/// Which engine answered: the fast path relays the member's field names as sent
+/// (`Content-Length`), hyper writes them lower-case.
+fn served_fast(answer: &str) -> bool {
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    answer.contains("\r\nContent-Length: ")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_listeners_default_to_the_fast_engine_and_hand_what_it_leaves_to_hyper() {
+    let m = RecordingMember::start().await;
+    let yaml = |engine: &str| {
+        format!(
+            "listeners: [{{ address: \"{{listen}}\"{engine} }}]\nclusters:\n{}default_cluster: c\n",
+            cluster_yaml("c", &[("m", m.addr, 1)], "")
+        )
+    };
+    let plain: &[u8] = b"GET /a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    let within = Duration::from_secs(5);
+    let default_fast = std::env::var("ELB_PROXY_ENGINE").as_deref() != Ok("hyper");
+    let p = start_proxy(&yaml(""));
+    assert_eq!(served_fast(&raw(p.addr, plain, within).await), default_fast);
+    // Left to hyper on the fast engine: HTTP/1.0, and a path to normalise.
+    let http10: &[u8] = b"GET /a HTTP/1.0\r\nHost: a\r\n\r\n";
+    assert!(!served_fast(&raw(p.addr, http10, within).await));
+    let dotted: &[u8] = b"GET /x/../a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    assert!(!served_fast(&raw(p.addr, dotted, within).await));
+    drop(p);
+    let p = start_proxy(&yaml(", engine: fast"));
+    assert!(served_fast(&raw(p.addr, plain, within).await));
+    drop(p);
+    let p = start_proxy(&yaml(", engine: hyper"));
+    assert!(!served_fast(&raw(p.addr, plain, within).await));
+    let got = String::from_utf8_lossy(&m.received()).into_owned();
+    assert!(got.contains("GET /a HTTP/1.1") && !got.contains("/x/../a"), "{got}");
+}

@@ -3,8 +3,9 @@
 //! (task hops, hyper's dispatch channel, header maps, copies) was the cost that made
 //! elb-proxy slower than HAProxy per core (docs/benchmarks/elb-proxy.md). Routing,
 //! balancing, passive health, retries, sticky sessions, drain, metrics and the access log
-//! are the same core calls as on the hyper path; TLS, h2, Upgrade, CONNECT, HTTP/1.0 and
-//! `Expect: 100-continue` stay with hyper (a connection is handed over with its bytes).
+//! are the same core calls as on the hyper path; what it does not serve (`fallback`: TLS,
+//! h2, Upgrade, CONNECT, HTTP/1.0, `Expect: 100-continue`, refused heads, ...) goes to
+//! hyper, the connection handed over with its bytes through the strict gate.
 
 mod answer;
 mod body;
@@ -16,10 +17,9 @@ pub mod pool;
 
 pub use conn::{Served, serve};
 
-/// Which engine serves plain HTTP/1.1 listeners when the config does not say:
-/// `ELB_PROXY_ENGINE=fast|hyper` (so the whole test suite can run on either), else hyper.
-/// The fast path stays opt-in until it carries everything the hyper path does (the strict
-/// gate's policies, per-client request rates, the access log's new fields).
+/// Which engine serves plain HTTP/1.1 listeners when the config does not say: the fast
+/// path, unless the environment has `ELB_PROXY_ENGINE=hyper` (so the whole test suite can
+/// run on either engine). What the fast path does not carry goes to hyper (`fallback`).
 pub fn default_is_fast() -> bool {
-    matches!(std::env::var("ELB_PROXY_ENGINE").as_deref(), Ok("fast"))
+    !matches!(std::env::var("ELB_PROXY_ENGINE").as_deref(), Ok("hyper"))
 }
