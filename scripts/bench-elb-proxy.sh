@@ -6,12 +6,14 @@
 # then idle keep-alive memory (10,000 connections) and a 1 GiB transfer each way.
 #
 # Usage: scripts/bench-elb-proxy.sh [--duration 10s] [--conns "1 50 200"] [--idle 9000]
-#        [--parts "idle rate transfer"] [--transfers 1] [--rounds 3]
+#        [--parts "idle rate transfer instructions"] [--transfers 1] [--rounds 3]
 # (--rounds: each rate cell is run that many times, the proxies alternating within a round;
 # the table shows the median of the rounds, and every round's req/s.)
 # elb-proxy runs twice: `elb-proxy` (the default engine, fast: its own HTTP/1.1 path) and
 # `elb-proxy-hyper` (`engine: hyper`), so the two engines are compared in the same run.
-# (--parts picks sections, e.g. --parts transfer for the 1 GiB runs only; --transfers repeats
+# (--parts picks sections, e.g. --parts transfer for the 1 GiB runs only; `instructions`, not
+# run by default, counts each proxy's instructions per request with `perf stat` over the
+# same wrk runs: a count that CPU steal on a busy machine does not move; --transfers repeats
 # each 1 GiB transfer that many times per proxy, one row per run.)
 # (--idle defaults to 9000 because this machine caps open files at 20000 per process and
 # HAProxy needs two descriptors per connection; pass --idle 10000 where the limit allows.)
@@ -357,6 +359,32 @@ for c in conns:
               f"{v['rps']/d['rps']:.2f} | {v['p50']:.0f} | {v['p99']:.0f} | {v['cpu']:.1f} | "
               f"{v['cpu']/h['cpu']:.2f} | {v['err']} | {each} |")
 PY
+fi
+
+if part instructions; then
+echo
+echo "## Instructions per request (perf stat on the proxy process over one wrk run each)"
+echo
+echo "| conns | proxy | requests | instructions/request | cycles/request | vs HAProxy |"
+echo "|---|---|---|---|---|---|"
+for c in $CONNS; do
+  hap=""
+  for name in $PROXIES; do
+    read -r port pid <<<"$(proxy_of $name)"
+    perf stat -x, -e instructions,cycles -p "$pid" -o "$WORK/perf.txt" & PERF=$!
+    sleep 0.2
+    out=$(run_wrk "$port" "$c")
+    kill -INT "$PERF"; wait "$PERF" 2>/dev/null || true
+    reqs=$(awk '{print $4}' <<<"$out")
+    ins=$(awk -F, '$3 ~ /^instructions/{print $1}' "$WORK/perf.txt")
+    cyc=$(awk -F, '$3 ~ /^cycles/{print $1}' "$WORK/perf.txt")
+    ipr=$(python3 -c "print('%.0f' % ($ins/$reqs))")
+    cpr=$(python3 -c "print('%.0f' % ($cyc/$reqs))")
+    [ "$name" = haproxy ] && hap=$ipr
+    vs=$(python3 -c "print('%.2f' % ($ipr/$hap))")
+    echo "| $c | $name | $reqs | $ipr | $cpr | $vs |"
+  done
+done
 fi
 
 if part transfer; then

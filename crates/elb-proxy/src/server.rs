@@ -364,14 +364,7 @@ async fn serve_fast(
         // the gate's refusal counting, see the connection exactly as on the hyper engine.
         let mut gated = gate.wrap(stream);
         gated.replay(&replay);
-        let rest = serve_parked(
-            gated,
-            builder,
-            ctx,
-            shutdown,
-            header_timeout,
-            Bytes::new(),
-        );
+        let rest = serve_parked(gated, builder, ctx, shutdown, header_timeout, Bytes::new());
         Box::pin(rest).await;
     }
 }

@@ -334,5 +334,8 @@ async fn plain_listeners_default_to_the_fast_engine_and_hand_what_it_leaves_to_h
     let p = start_proxy(&yaml(", engine: hyper"));
     assert!(!served_fast(&raw(p.addr, plain, within).await));
     let got = String::from_utf8_lossy(&m.received()).into_owned();
-    assert!(got.contains("GET /a HTTP/1.1") && !got.contains("/x/../a"), "{got}");
+    assert!(
+        got.contains("GET /a HTTP/1.1") && !got.contains("/x/../a"),
+        "{got}"
+    );
 }

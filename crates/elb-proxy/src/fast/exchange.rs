@@ -9,7 +9,8 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use elb_http1::{RequestBody, Rewrite};
 use elb_proxy_core::{
-    CompiledRoute, ErrorKind, FailureCause, Phase, RequestError, RequestHead, cookie_value};
+    CompiledRoute, ErrorKind, FailureCause, Phase, RequestError, RequestHead, cookie_value,
+};
 use http::{HeaderName, HeaderValue, Method};
 use tokio::net::TcpStream;
 
@@ -99,7 +100,13 @@ pub(super) async fn serve_request(
         .then(|| host.and_then(|h| HeaderValue::from_str(h).ok()))
         .flatten();
     write_forwarded_head(ctx, s, route.rewrite_host.as_ref(), host_value.as_ref());
-    let call = member_call((ctx, snap), cluster, route, (sticky, is_head, close), &trace);
+    let call = member_call(
+        (ctx, snap),
+        cluster,
+        route,
+        (sticky, is_head, close),
+        &trace,
+    );
     match super::member::attempt(client, &call, s).await {
         Attempt::Served {
             status,
@@ -237,9 +244,7 @@ fn member_call<'a>(
         is_head,
         close,
         max_body: route.max_body,
-        deadline: route
-            .total_timeout
-            .map(|t| tokio::time::Instant::now() + t),
+        deadline: route.total_timeout.map(|t| tokio::time::Instant::now() + t),
         connect_timeout: snap.config.timeouts.connect.0,
         response_timeout: snap.config.timeouts.upstream_response.0,
         member_idle: snap.config.timeouts.upstream_idle.0,
@@ -341,7 +346,12 @@ async fn answer_error(
     count_rejection(&ctx.shared, &err);
     s.out.clear();
     let bytes = write_error(&mut s.out, &ctx.shared, err, is_head, close);
-    trace.finish(&ctx.shared, err.answer().status.as_u16(), bytes, termination_of(&err));
+    trace.finish(
+        &ctx.shared,
+        err.answer().status.as_u16(),
+        bytes,
+        termination_of(&err),
+    );
     finish_local(client, s, close).await
 }
 
