@@ -12,8 +12,8 @@
 # elb-proxy runs twice: `elb-proxy` (the default engine, fast: its own HTTP/1.1 path) and
 # `elb-proxy-hyper` (`engine: hyper`), so the two engines are compared in the same run.
 # (--parts picks sections, e.g. --parts transfer for the 1 GiB runs only; `instructions`, not
-# run by default, counts each proxy's instructions per request with `perf stat` over the
-# same wrk runs: a count that CPU steal on a busy machine does not move; --transfers repeats
+# run by default, counts each proxy's instructions, system calls and context switches per
+# request with `perf stat` over one wrk run: counts that CPU steal does not move; --transfers repeats
 # each 1 GiB transfer that many times per proxy, one row per run.)
 # (--idle defaults to 9000 because this machine caps open files at 20000 per process and
 # HAProxy needs two descriptors per connection; pass --idle 10000 where the limit allows.)
@@ -363,26 +363,38 @@ fi
 
 if part instructions; then
 echo
-echo "## Instructions per request (perf stat on the proxy process over one wrk run each)"
+echo "## Counts per request (perf stat on the proxy process over one wrk run each)"
 echo
-echo "| conns | proxy | requests | instructions/request | cycles/request | vs HAProxy |"
-echo "|---|---|---|---|---|---|"
+echo "(instructions need a hardware PMU: n/a on a VM without one; system calls and CPU time"
+echo "come from the kernel's software counters.)"
+echo
+echo "| conns | proxy | requests | instructions/request | syscalls/request | CPU µs/request | context switches/request |"
+echo "|---|---|---|---|---|---|---|"
 for c in $CONNS; do
-  hap=""
   for name in $PROXIES; do
     read -r port pid <<<"$(proxy_of $name)"
-    perf stat -x, -e instructions,cycles -p "$pid" -o "$WORK/perf.txt" & PERF=$!
+    perf stat -x, -e instructions,raw_syscalls:sys_enter,task-clock,context-switches -p "$pid" -o "$WORK/perf.txt" & PERF=$!
     sleep 0.2
     out=$(run_wrk "$port" "$c")
     kill -INT "$PERF"; wait "$PERF" 2>/dev/null || true
     reqs=$(awk '{print $4}' <<<"$out")
-    ins=$(awk -F, '$3 ~ /^instructions/{print $1}' "$WORK/perf.txt")
-    cyc=$(awk -F, '$3 ~ /^cycles/{print $1}' "$WORK/perf.txt")
-    ipr=$(python3 -c "print('%.0f' % ($ins/$reqs))")
-    cpr=$(python3 -c "print('%.0f' % ($cyc/$reqs))")
-    [ "$name" = haproxy ] && hap=$ipr
-    vs=$(python3 -c "print('%.2f' % ($ipr/$hap))")
-    echo "| $c | $name | $reqs | $ipr | $cpr | $vs |"
+    python3 - "$WORK/perf.txt" "$c" "$name" "$reqs" <<'PY'
+import sys
+path, c, name, reqs = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+v = {}
+for line in open(path):
+    f = line.strip().split(",")
+    if len(f) > 2:
+        v[f[2]] = f[0]
+def per(key, scale=1.0, fmt="%.1f"):
+    x = v.get(key, "")
+    try:
+        return fmt % (float(x) * scale / reqs)
+    except ValueError:
+        return "n/a"
+# task-clock is in milliseconds.
+print(f"| {c} | {name} | {reqs:.0f} | {per('instructions', fmt='%.0f')} | {per('raw_syscalls:sys_enter', fmt='%.2f')} | {per('task-clock', 1000.0)} | {per('context-switches', fmt='%.3f')} |")
+PY
   done
 done
 fi
