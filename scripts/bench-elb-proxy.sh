@@ -9,7 +9,7 @@
 #        [--parts "idle rate transfer instructions"] [--transfers 1] [--rounds 3]
 # (--rounds: each rate cell is run that many times, the proxies alternating within a round;
 # the table shows the median of the rounds, and every round's req/s.)
-# elb-proxy runs twice: `elb-proxy` (the default engine, fast: its own HTTP/1.1 path) and
+# elb-proxy runs twice: `elb-proxy` (`engine: fast`, its own HTTP/1.1 path) and
 # `elb-proxy-hyper` (`engine: hyper`), so the two engines are compared in the same run.
 # (--parts picks sections, e.g. --parts transfer for the 1 GiB runs only; `instructions`, not
 # run by default, counts each proxy's instructions, system calls and context switches per
@@ -146,7 +146,7 @@ wait_port $BACKEND_PORT; wait_port $SINK_PORT
 # --- elb-proxy
 cat > "$WORK/elb.yaml" <<YAML
 workers: 1
-listeners: [{ address: 127.0.0.1:$ELB_PORT }]
+listeners: [{ address: 127.0.0.1:$ELB_PORT, engine: fast }]
 clusters:
   - name: app
     members: [{ address: 127.0.0.1:$BACKEND_PORT }]
@@ -163,7 +163,7 @@ forward_headers: [x-forwarded-for]
 YAML
 taskset -c $PROXY_CPU "$ELB_PROXY" -c "$WORK/elb.yaml" --log-level warn & PIDS+=($!); ELB_PID=$!
 # The same config on the hyper engine (the only differences: port and engine).
-sed -e "s/127.0.0.1:$ELB_PORT }/127.0.0.1:$ELBH_PORT, engine: hyper }/" "$WORK/elb.yaml" > "$WORK/elb-hyper.yaml"
+sed -e "s/127.0.0.1:$ELB_PORT, engine: fast }/127.0.0.1:$ELBH_PORT, engine: hyper }/" "$WORK/elb.yaml" > "$WORK/elb-hyper.yaml"
 taskset -c $PROXY_CPU "$ELB_PROXY" -c "$WORK/elb-hyper.yaml" --log-level warn & PIDS+=($!); ELBH_PID=$!
 
 # --- HAProxy

@@ -17,9 +17,10 @@ pub mod pool;
 
 pub use conn::{Served, serve};
 
-/// Which engine serves plain HTTP/1.1 listeners when the config does not say: the fast
-/// path, unless the environment has `ELB_PROXY_ENGINE=hyper` (so the whole test suite can
-/// run on either engine). What the fast path does not carry goes to hyper (`fallback`).
+/// Which engine serves plain HTTP/1.1 listeners when the config does not say: hyper,
+/// unless the environment has `ELB_PROXY_ENGINE=fast` (so the whole test suite can run on
+/// either engine). The fast path passes the elb-proxy suite, but one end-to-end failover
+/// test (a balancer stopped and resumed every 0.3 s) still moves the VIP more often on it.
 pub fn default_is_fast() -> bool {
-    !matches!(std::env::var("ELB_PROXY_ENGINE").as_deref(), Ok("hyper"))
+    matches!(std::env::var("ELB_PROXY_ENGINE").as_deref(), Ok("fast"))
 }
