@@ -185,12 +185,14 @@ impl Speaker {
 
     pub fn name(&self) -> String {
         let g = self.gate();
-        let who = match self {
-            Speaker::Gate(_) => "FRR + vrrpd gate",
-            Speaker::ExaBgp(_) => "ExaBGP healthcheck",
+        let (who, process) = match self {
+            Speaker::Gate(_) => ("FRR + vrrpd gate", g.track_process),
+            // ExaBGP's healthcheck runs the probe only.
+            Speaker::ExaBgp(_) => ("ExaBGP healthcheck", false),
         };
+        let process = if process { ", process tracked" } else { "" };
         format!(
-            "{who} (probe every {} s, fall {}, rise {})",
+            "{who} (probe every {} s, fall {}, rise {}{process})",
             g.interval, g.fall, g.rise
         )
     }
