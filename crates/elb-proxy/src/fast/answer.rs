@@ -18,14 +18,7 @@ pub(crate) fn write_local(
     head_only: bool,
     close: bool,
 ) {
-    let reason = status.canonical_reason().unwrap_or("");
-    let _ = write!(out, "HTTP/1.1 {} {reason}\r\n", status.as_u16());
-    for (name, value) in &LOCAL_HEADERS {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
+    write_status_and_local_headers(out, status);
     let _ = write!(out, "content-length: {}\r\n", body.len());
     if close {
         out.extend_from_slice(b"connection: close\r\n");
@@ -36,13 +29,8 @@ pub(crate) fn write_local(
     }
 }
 
-/// A redirect route's answer: the status, `Location`, an empty body (as the hyper path's).
-pub(crate) fn write_redirect(
-    out: &mut Vec<u8>,
-    status: http::StatusCode,
-    location: &str,
-    close: bool,
-) {
+/// The status line and the headers every local answer carries (`LOCAL_HEADERS`).
+fn write_status_and_local_headers(out: &mut Vec<u8>, status: http::StatusCode) {
     let reason = status.canonical_reason().unwrap_or("");
     let _ = write!(out, "HTTP/1.1 {} {reason}\r\n", status.as_u16());
     for (name, value) in &LOCAL_HEADERS {
@@ -51,6 +39,16 @@ pub(crate) fn write_redirect(
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
+}
+
+/// A redirect route's answer: the status, `Location`, an empty body (as the hyper path's).
+pub(crate) fn write_redirect(
+    out: &mut Vec<u8>,
+    status: http::StatusCode,
+    location: &str,
+    close: bool,
+) {
+    write_status_and_local_headers(out, status);
     let _ = write!(out, "content-length: 0\r\nlocation: {location}\r\n");
     if close {
         out.extend_from_slice(b"connection: close\r\n");
