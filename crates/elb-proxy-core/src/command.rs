@@ -239,7 +239,8 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
 mod tests {
     use super::*;
 
-    fn s(c: &str, m: &str) -> ServerRef {
+    /// `CLUSTER/MEMBER` as the parser gives it (also for the member commands' tests).
+    pub(super) fn s(c: &str, m: &str) -> ServerRef {
         ServerRef {
             cluster: c.into(),
             member: m.into(),

@@ -76,15 +76,9 @@ pub(super) fn set_addr<'a>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{ServerRef, parse};
+    use super::super::parse;
+    use super::super::tests::s;
     use super::*;
-
-    fn s(c: &str, m: &str) -> ServerRef {
-        ServerRef {
-            cluster: c.into(),
-            member: m.into(),
-        }
-    }
 
     fn a(text: &str, port: Option<u16>) -> MemberAddr {
         MemberAddr {
