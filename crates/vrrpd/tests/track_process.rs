@@ -1,7 +1,8 @@
 //! The process watch on its own, in the initial network namespace (where the kernel's
-//! process-event connector answers) and with the pidfd fallback forced: a process running
-//! before the watch is found, its SIGKILL is reported, a new one is found again. Runs as root
-//! (the connector needs CAP_NET_ADMIN); no network traffic at all. Each run tracks a copy of
+//! process-event connector answers), from a thread in a network namespace of its own (the
+//! connector's socket is then opened in the initial one) and with the pidfd fallback forced: a
+//! process running before the watch is found, its SIGKILL is reported, a new one is found
+//! again. Runs as root (the connector needs CAP_NET_ADMIN); no network traffic at all. Each run tracks a copy of
 //! `sleep` under a name of its own, so other processes on the machine cannot count.
 
 use std::os::unix::fs::PermissionsExt;
@@ -116,4 +117,33 @@ async fn pidfd_fallback_sees_start_kill_and_restart() {
     let (mechanism, took) = found_killed_and_found_again(false, "f").await;
     assert!(matches!(mechanism, Mechanism::PidfdRescan(_)));
     println!("pidfd fallback: SIGKILL reported after {took:?}");
+}
+
+#[test]
+fn connector_from_a_network_namespace_is_opened_in_the_initial_one() {
+    let test = "connector_from_a_network_namespace_is_opened_in_the_initial_one";
+    if !netlab::require_root_or_skip(test) {
+        return;
+    }
+    if !vrrpd::track_process::connector::answers_here() {
+        println!("{test}: skipped: the connector does not answer where the test runs");
+        return;
+    }
+    // The watch starts on a thread of its own namespace, as vrrpd does inside a lab or container.
+    let (mechanism, took) = std::thread::spawn(|| {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare");
+        assert!(
+            !vrrpd::track_process::connector::answers_here(),
+            "the kernel refuses the connector outside the initial namespace"
+        );
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(found_killed_and_found_again(true, "n"))
+    })
+    .join()
+    .expect("the namespace thread");
+    assert_eq!(mechanism, Mechanism::ConnectorFromInitialNamespace);
+    println!("connector from a namespace: SIGKILL reported after {took:?}");
 }

@@ -1,7 +1,8 @@
 //! The kernel's process-event connector (NETLINK_CONNECTOR, CN_IDX_PROC): one message per
 //! fork, exec, rename and exit on the whole machine, so no /proc scan is needed per check.
 //! The kernel answers it only in the initial network namespace: elsewhere the listen request
-//! fails (ECONNREFUSED), and the caller falls back to pidfds (see [`super::procfs`]).
+//! fails (ECONNREFUSED), so the socket is made in the initial namespace when vrrpd may enter it,
+//! and otherwise the caller falls back to pidfds (see [`super::procfs`]).
 
 use std::io::{self, Read};
 use std::os::fd::AsRawFd;
@@ -41,25 +42,36 @@ pub struct Connector {
     fd: AsyncFd<Socket>,
 }
 
+/// Where the connector socket was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opened {
+    /// In vrrpd's own network namespace (the initial one).
+    Here,
+    /// vrrpd runs in another network namespace, where the kernel refuses the connector: the
+    /// socket was made in the initial namespace, where it answers. A socket
+    /// keeps the namespace it was made in; the process events it carries are machine-wide.
+    InitialNamespace,
+}
+
 impl Connector {
-    /// Subscribes to process events; fails outside the initial network namespace.
-    pub fn open() -> io::Result<Self> {
-        let sock = Socket::new(
-            Domain::from(libc::AF_NETLINK),
-            Type::DGRAM,
-            Some(Protocol::from(NETLINK_CONNECTOR)),
-        )?;
-        // A burst of forks (a build, a cron storm) must not overflow it before we read.
-        let _ = sock.set_recv_buffer_size(4 << 20);
-        bind(sock.as_raw_fd(), &NetlinkAddr::new(0, CN_IDX_PROC)).map_err(io::Error::from)?;
-        let msg = listen_message(std::process::id());
-        sendto(
-            sock.as_raw_fd(),
-            &msg,
-            &NetlinkAddr::new(0, 0),
-            MsgFlags::empty(),
-        )
-        .map_err(io::Error::from)?;
+    /// Subscribes to process events: in this network namespace, else in the initial one
+    /// where vrrpd may enter it (root, no seccomp or systemd rule against `setns`). The
+    /// error is this namespace's refusal and why the initial one could not be used.
+    pub fn open() -> io::Result<(Self, Opened)> {
+        let here = match subscribe() {
+            Ok(sock) => return Ok((Self::register(sock)?, Opened::Here)),
+            Err(e) => e,
+        };
+        match subscribe_in_initial_namespace() {
+            Ok(sock) => Ok((Self::register(sock)?, Opened::InitialNamespace)),
+            Err(e) => Err(io::Error::new(
+                here.kind(),
+                format!("{here}; initial network namespace: {e}"),
+            )),
+        }
+    }
+
+    fn register(sock: Socket) -> io::Result<Self> {
         sock.set_nonblocking(true)?;
         // SAFETY: `Socket` owns its fd and keeps it open until it is dropped with the AsyncFd.
         let fd = unsafe { AsyncFd::register(sock) }.map_err(|e| e.into_parts().1)?;
@@ -77,6 +89,94 @@ impl Connector {
             }
         }
     }
+}
+
+/// Whether the kernel answers the connector in the calling thread's network namespace.
+pub fn answers_here() -> bool {
+    subscribe().is_ok()
+}
+
+/// A connector socket in the calling thread's network namespace, listening.
+fn subscribe() -> io::Result<Socket> {
+    let sock = Socket::new(
+        Domain::from(libc::AF_NETLINK),
+        Type::DGRAM,
+        Some(Protocol::from(NETLINK_CONNECTOR)),
+    )?;
+    // A burst of forks (a build, a cron storm) must not overflow it before we read.
+    let _ = sock.set_recv_buffer_size(4 << 20);
+    bind(sock.as_raw_fd(), &NetlinkAddr::new(0, CN_IDX_PROC)).map_err(io::Error::from)?;
+    let msg = listen_message(std::process::id());
+    sendto(
+        sock.as_raw_fd(),
+        &msg,
+        &NetlinkAddr::new(0, 0),
+        MsgFlags::empty(),
+    )
+    .map_err(io::Error::from)?;
+    Ok(sock)
+}
+
+/// [`subscribe`] from a short-lived thread that entered the initial network namespace, so
+/// vrrpd's own threads never leave theirs. That namespace is found as PID 1's or, where PID 1
+/// is out of reach (a sandbox), an ancestor's: whoever started vrrpd in its namespace.
+fn subscribe_in_initial_namespace() -> io::Result<Socket> {
+    let ours = std::fs::read_link("/proc/thread-self/ns/net")?;
+    let mut tried = Vec::new();
+    for pid in candidate_pids() {
+        let path = format!("/proc/{pid}/ns/net");
+        match std::fs::read_link(&path) {
+            Ok(ns) if ns == ours => continue,
+            Ok(_) => {}
+            Err(e) => {
+                tried.push(format!("pid {pid}: {e}"));
+                continue;
+            }
+        }
+        match subscribe_in(&path) {
+            Ok(sock) => return Ok(sock),
+            Err(e) => tried.push(format!("pid {pid}: {e}")),
+        }
+    }
+    if tried.is_empty() {
+        tried.push("every ancestor shares this namespace".into());
+    }
+    Err(io::Error::other(tried.join(", ")))
+}
+
+/// PID 1, then vrrpd's ancestors from its parent up (a short walk: each is read once).
+fn candidate_pids() -> Vec<u32> {
+    let mut pids = vec![1];
+    let mut pid = std::process::id();
+    while pids.len() < 64 {
+        let Some(parent) = parent_of(pid).filter(|&p| p > 1) else {
+            break;
+        };
+        pids.push(parent);
+        pid = parent;
+    }
+    pids
+}
+
+fn parent_of(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn subscribe_in(ns_path: &str) -> io::Result<Socket> {
+    let target = std::fs::File::open(ns_path)?;
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            nix::sched::setns(&target, nix::sched::CloneFlags::CLONE_NEWNET)
+                .map_err(|e| io::Error::other(format!("setns: {e}")))?;
+            subscribe()
+        })
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("the namespace thread panicked")))
+    })
 }
 
 /// nlmsghdr + cn_msg + `PROC_CN_MCAST_LISTEN`.

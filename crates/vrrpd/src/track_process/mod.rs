@@ -1,8 +1,8 @@
 //! `vrrp_track_process`: keepalived's fork-free watch on processes. One task watches every
-//! tracked process: through the kernel's process-event connector where it answers (the
-//! initial network namespace), otherwise through a pidfd per matched process (exits are seen
-//! at once) plus a /proc rescan every [`procfs::RESCAN_INTERVAL`] for processes started
-//! since. Processes already running are found by one /proc scan at start. The mechanism in
+//! tracked process: through the kernel's process-event connector, which answers only in the
+//! initial network namespace (so vrrpd in another one opens its socket there when it may),
+//! otherwise through a pidfd per matched process (exits are seen at once) plus a /proc rescan
+//! every [`procfs::RESCAN_INTERVAL`] for processes started since. Processes already running are found by one /proc scan at start. The mechanism in
 //! use is part of every report, so `show status` says which one runs.
 
 // The connector's netlink socket and pidfd_open.
@@ -59,8 +59,11 @@ impl From<&kc::TrackProcess> for TrackProcessSpec {
 /// How process starts and exits are learnt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mechanism {
-    /// The kernel's process-event connector (initial network namespace).
+    /// The kernel's process-event connector (vrrpd runs in the initial network namespace).
     Connector,
+    /// The connector, its socket made in the initial network namespace because the kernel
+    /// refuses it in vrrpd's own (containers, labs).
+    ConnectorFromInitialNamespace,
     /// The connector refused (the error says why, e.g. not the initial network namespace).
     PidfdRescan(String),
 }
@@ -69,6 +72,10 @@ impl std::fmt::Display for Mechanism {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Mechanism::Connector => write!(f, "process-event connector"),
+            Mechanism::ConnectorFromInitialNamespace => write!(
+                f,
+                "process-event connector (socket opened in the initial network namespace)"
+            ),
             Mechanism::PidfdRescan(why) => write!(
                 f,
                 "pidfd exit watch + /proc rescan every {} ms (no process-event connector: {why})",
@@ -106,7 +113,10 @@ impl ProcessTracker {
             Err(std::io::Error::other("not tried"))
         };
         let (conn, mechanism) = match opened {
-            Ok(c) => (Some(c), Mechanism::Connector),
+            Ok((c, connector::Opened::Here)) => (Some(c), Mechanism::Connector),
+            Ok((c, connector::Opened::InitialNamespace)) => {
+                (Some(c), Mechanism::ConnectorFromInitialNamespace)
+            }
             Err(e) => (None, Mechanism::PidfdRescan(e.to_string())),
         };
         tracing::info!(mechanism = %mechanism, trackers = specs.len(), "tracking processes");
