@@ -1,4 +1,4 @@
-//! Failover benchmark (issue 9), side by side in one run: the time a client waits, from an
+//! Failover benchmark, side by side in one run: the time a client waits, from an
 //! event on the master, to its first answer through the VIP from the backup, and the requests
 //! that failed meanwhile — for keepalived 2.2.7 with its fastest accepted settings, for vrrpd
 //! with the same settings (keepalived's timing), and for vrrpd with elb-ha's fast path

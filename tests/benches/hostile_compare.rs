@@ -1,4 +1,4 @@
-//! The hostile segment side by side (issue 11): the same attacks on a vrrpd pair and on a
+//! The hostile segment side by side: the same attacks on a vrrpd pair and on a
 //! keepalived 2.2.7 pair — a flood at full speed and a trickle of two packets a second —
 //! and what each pair did: state changes, whether the VIP stayed, the longest gap between
 //! the master's adverts (the backup takes over after 3.6 s without one).

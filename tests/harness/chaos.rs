@@ -1,4 +1,4 @@
-//! Seeded chaos in the lab (issue 11, part 4): random sequences of link cuts, packet loss,
+//! Seeded chaos in the lab: random sequences of link cuts, packet loss,
 //! delay (where the kernel has netem), SIGKILL and SIGSTOP/SIGCONT of the VRRP daemons and of
 //! elb-proxy, on a pair of vrrpd nodes, a mixed keepalived + vrrpd pair and three vrrpd
 //! nodes, with the VIP's invariants checked on every look at the lab.

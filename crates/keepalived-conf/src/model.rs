@@ -273,8 +273,11 @@ pub struct TrackFile {
     pub name: String,
     /// File it was written in.
     pub file: String,
-    /// `weight`.
+    /// `weight` (1 when not written).
     pub weight: i32,
+    /// `weight` was written: an address owner drops such a tracker, but zeroes the default.
+    #[serde(skip)]
+    pub weight_written: bool,
     /// `weight_reverse`.
     pub weight_reverse: bool,
     /// `init_file [VALUE] [overwrite]`.

@@ -87,13 +87,12 @@ fn complete_instance(cfg: &Config, mut d: InstanceDraft, cx: &mut Ctx<'_>) -> Op
         );
         return None;
     }
-    let mut e = election(cfg, &mut d, cx);
+    let e = election(cfg, &mut d, cx);
     addressing_checks(&mut d, &e, cx);
     dedup_trackers(&mut d, cx);
-    let track_interface = own_interface_dropped(&mut d, cx);
+    let mut track_interface = own_interface_dropped(&mut d, cx);
     if e.priority == 255 {
-        owner_weights(cfg, &d, &track_interface, cx);
-        e.priority = 255;
+        owner_trackers(cfg, &mut d, &mut track_interface, cx);
     }
     if e.strict && d.accept == Some(true) && e.version == 2 {
         cx.error(
@@ -416,23 +415,71 @@ fn own_interface_dropped(d: &mut InstanceDraft, cx: &mut Ctx<'_>) -> Vec<TrackIn
     kept
 }
 
-/// An address owner's priority cannot move: weighted trackers are reported.
-fn owner_weights(cfg: &Config, d: &InstanceDraft, ifs: &[TrackInterface], cx: &mut Ctx<'_>) {
-    let weighted = ifs.iter().any(|t| t.weight != 0)
-        || d.track_script.iter().any(|t| {
-            t.weight
-                .or_else(|| cfg.scripts.get(&t.name).map(|s| s.weight))
-                .unwrap_or(0)
-                != 0
-        });
-    if weighted {
-        cx.error(
-            d,
-            format!(
-                "({}) address owner (priority 255) cannot have weighted trackers - weights ignored",
-                d.name
-            ),
-        );
+/// An address owner's priority cannot move, so its weighted trackers go as keepalived 2.2.7
+/// drops them: weighted scripts and interfaces and files with a written weight are removed;
+/// a file with the default weight keeps tracking with weight 0 (a non-zero value is FAULT);
+/// process trackers stay, their weights having no effect on priority 255.
+fn owner_trackers(
+    cfg: &Config,
+    d: &mut InstanceDraft,
+    ifs: &mut Vec<TrackInterface>,
+    cx: &mut Ctx<'_>,
+) {
+    let name = d.name.clone();
+    let mut msgs = Vec::new();
+    ifs.retain(|t| {
+        let keep = t.weight == 0;
+        if !keep {
+            msgs.push(format!(
+                "({name}) ignoring {} tracked interface due to address owner",
+                t.name
+            ));
+        }
+        keep
+    });
+    d.track_script.retain(|t| {
+        let weight = t
+            .weight
+            .or_else(|| cfg.scripts.get(&t.name).map(|s| s.weight))
+            .unwrap_or(0);
+        if weight != 0 {
+            msgs.push(format!(
+                "({name}) ignoring tracked script {} with weights due to address_owner",
+                t.name
+            ));
+        }
+        weight == 0
+    });
+    d.track_file.retain_mut(|t| match t.weight {
+        Some(0) => true,
+        Some(w) => {
+            msgs.push(format!(
+                "({name}) ignoring tracked file {} with weight {w} due to address_owner",
+                t.name
+            ));
+            false
+        }
+        None => match cfg.track_files.get(&t.name) {
+            Some(f) if f.weight != 0 && f.weight_written => {
+                msgs.push(format!(
+                    "({name}) ignoring tracked file {} with weight {} due to address_owner",
+                    t.name, f.weight
+                ));
+                false
+            }
+            Some(f) if f.weight != 0 => {
+                msgs.push(format!(
+                    "({name}) ignoring weight from tracked file {} due to address_owner. specify weight 0",
+                    t.name
+                ));
+                t.weight = Some(0);
+                true
+            }
+            _ => true,
+        },
+    });
+    for msg in msgs {
+        cx.error(d, msg);
     }
 }
 

@@ -21,6 +21,7 @@ fn cases() -> Vec<Case> {
     more_corner_cases(&mut c);
     group_cases(&mut c);
     script_cases(&mut c);
+    owner_cases(&mut c);
     c
 }
 
@@ -609,4 +610,39 @@ fn script_cases(c: &mut Vec<Case>) {
 #[test]
 fn keepalived_and_we_agree_on_variations() {
     variations::compare(cases(), 140);
+}
+
+/// An address owner's weighted trackers, one kind of tracker at a time.
+fn owner_cases(c: &mut Vec<Case>) {
+    let owner_files = "vrrp_track_file plain {\n    file /tmp/elb-owner-plain\n}\nvrrp_track_file heavy {\n    file /tmp/elb-owner-heavy\n    weight 10\n}\n";
+    c.push(one(
+        "owner_track_files",
+        format!(
+            "{owner_files}{}",
+            base(
+                "",
+                "    priority 255\n    track_file {\n        plain\n        heavy\n    }"
+            )
+        ),
+    ));
+    c.push(one(
+        "owner_track_file_default_weight_only",
+        format!(
+            "{owner_files}{}",
+            base(
+                "",
+                "    priority 255\n    track_file {\n        plain\n    }"
+            )
+        ),
+    ));
+    c.push(one(
+        "owner_weighted_track_process",
+        format!(
+            "vrrp_track_process p {{\n    process elb-proxy\n    weight -5\n}}\n{}",
+            base(
+                "",
+                "    priority 255\n    track_process {\n        p\n    }"
+            )
+        ),
+    ));
 }

@@ -337,3 +337,56 @@ fn nftables_table_name_and_instance_are_kept_and_a_name_nft_cannot_take_is_an_er
         .unwrap_or_else(|| panic!("{:?}", l.diagnostics));
     assert_eq!(d.severity, Severity::Error, "{d:?}");
 }
+
+/// keepalived 2.2.7 run side by side: an owner drops weighted scripts, interfaces and files
+/// with a written weight, keeps a default-weight file at weight 0 (so a non-zero value is
+/// FAULT), and keeps process trackers, whose weights cannot move priority 255.
+#[test]
+fn address_owner_drops_weighted_trackers_and_zeroes_a_default_file_weight() {
+    let l = load(concat!(
+        "global_defs {\n enable_script_security\n script_user root\n}\n",
+        "vrrp_script chk {\n script /bin/check\n weight -20\n}\n",
+        "vrrp_track_file plain {\n file /run/plain\n}\n",
+        "vrrp_track_file heavy {\n file /run/heavy\n weight 10\n}\n",
+        "vrrp_track_file zero {\n file /run/zero\n}\n",
+        "vrrp_track_process proc {\n process elb-proxy\n weight -5\n}\n",
+        "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n priority 255\n",
+        " track_interface {\n eth1 weight 4\n eth2\n }\n",
+        " track_script {\n chk\n }\n",
+        " track_file {\n plain\n heavy\n zero weight 0\n }\n",
+        " track_process {\n proc\n }\n",
+        " virtual_ipaddress {\n 198.18.0.1\n }\n}\n",
+    ));
+    let c = l.config.as_ref().expect("config");
+    let i = &c.instances[0];
+    let names = |v: &[TrackRef]| {
+        v.iter()
+            .map(|t| (t.name.clone(), t.weight))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        i.track_interface
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>(),
+        ["eth2"]
+    );
+    assert!(i.track_script.is_empty());
+    assert_eq!(
+        names(&i.track_file),
+        [
+            ("plain".to_string(), Some(0)),
+            ("zero".to_string(), Some(0))
+        ]
+    );
+    assert_eq!(names(&i.track_process), [("proc".to_string(), None)]);
+    let said: Vec<_> = l.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    for expected in [
+        "(A) ignoring eth1 tracked interface due to address owner",
+        "(A) ignoring tracked script chk with weights due to address_owner",
+        "(A) ignoring tracked file heavy with weight 10 due to address_owner",
+        "(A) ignoring weight from tracked file plain due to address_owner. specify weight 0",
+    ] {
+        assert!(said.contains(&expected), "{expected:?} not in {said:?}");
+    }
+}

@@ -217,6 +217,7 @@ pub(super) fn track_file<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
         name: name.clone(),
         file: String::new(),
         weight: 1,
+        weight_written: false,
         weight_reverse: false,
         init_file: None,
     };
@@ -251,6 +252,7 @@ pub(super) fn track_file<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
                 if let Some((w, r)) = weight(p, e, i64::from(i32::MAX))? {
                     t.weight = w;
                     t.weight_reverse = r.unwrap_or(false);
+                    t.weight_written = true;
                     weight_set = true;
                 }
             }
