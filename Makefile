@@ -46,8 +46,13 @@ all: build
 build:
 	$(CARGO) build --workspace --all-targets
 
+# The shipped elb-check is built with a profile: llvm-profdata of rustc's own LLVM version
+# (crates/elb-check/build-static.sh; without it the build goes on, without the profile).
+LLVM_MAJOR := $(shell rustc -vV 2>/dev/null | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
+
 release:
 	$(CARGO) build --workspace --release --bins
+	@[ -z "$(LLVM_MAJOR)" ] || scripts/ensure-packages.sh llvm-$(LLVM_MAJOR) || echo "release: llvm-$(LLVM_MAJOR) could not be installed" >&2
 	CARGO="$(CARGO)" crates/elb-check/build-static.sh
 
 test-deps:
