@@ -160,18 +160,7 @@ impl Daemon {
         if rt.weight_warning.as_ref().map(|(p, _)| *p) == Some(peer) {
             return;
         }
-        let weights: Vec<TrackerWeight> = rt
-            .spec
-            .vrrp
-            .trackers
-            .iter()
-            // Weight-0 trackers too: their failure means FAULT, which always moves the VIP.
-            .map(|t| TrackerWeight {
-                name: t.name.clone(),
-                weight: i64::from(t.weight),
-                reverse: t.reverse,
-            })
-            .collect();
+        let weights = weights_for_check(&rt.spec.vrrp.trackers, &rt.spec.trackers);
         let warning = if weights.is_empty() {
             None
         } else {
@@ -317,5 +306,52 @@ impl Daemon {
             control: Default::default(),
             alerts: self.scripts_mail.alert_stats(),
         }
+    }
+}
+
+/// The trackers as the weight check sees them. Weight-0 trackers too: their failure means
+/// FAULT, which always moves the VIP. A file's value can always bring FAULT (value x weight
+/// below -253, or any value at weight 0), so a file counts as weight 0 whatever its weight.
+fn weights_for_check(
+    trackers: &[vrrp::TrackerConfig],
+    ids: &[crate::spec::TrackerId],
+) -> Vec<TrackerWeight> {
+    trackers
+        .iter()
+        .enumerate()
+        .map(|(i, t)| TrackerWeight {
+            name: t.name.clone(),
+            weight: match ids.get(i) {
+                Some(crate::spec::TrackerId::File(_)) => 0,
+                _ => i64::from(t.weight),
+            },
+            reverse: t.reverse,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod weight_check_tests {
+    use super::*;
+    use crate::scripts::WeightCheck;
+    use crate::spec::TrackerId;
+
+    #[test]
+    fn a_default_weight_track_file_can_always_cause_failover() {
+        let trackers = [vrrp::TrackerConfig {
+            name: "file:elb_watch".into(),
+            weight: 1,
+            reverse: false,
+        }];
+        let ids = [TrackerId::File("elb_watch".into())];
+        let check = check_weights(101, &weights_for_check(&trackers, &ids), 100);
+        assert!(matches!(check, WeightCheck::Crosses { .. }), "{check:?}");
+        // The same weight on a script cannot cross a peer at 100 from 101 + 1.
+        let ids = [TrackerId::Script("chk".into())];
+        let check = check_weights(101, &weights_for_check(&trackers, &ids), 100);
+        assert!(
+            matches!(check, WeightCheck::CannotCross { .. }),
+            "{check:?}"
+        );
     }
 }
