@@ -121,7 +121,7 @@ pub(super) async fn serve_request(
         .access_log
         .load()
         .is_some()
-        .then(|| (method.clone(), path.to_string()));
+        .then(|| (method.clone(), log_target(pq, path)));
     // Only X-Forwarded-Host and Forwarded need the client's Host as a value (a copy).
     let set = ctx.fwd.set;
     let host_value = (set.x_forwarded_host || set.forwarded)
@@ -429,6 +429,15 @@ fn write_log(
             termination,
             ..Default::default()
         });
+    }
+}
+
+/// The target the access log records: path and query as sent (the path alone when the
+/// target is empty or not UTF-8).
+fn log_target(path_and_query: &[u8], path: &str) -> String {
+    match std::str::from_utf8(path_and_query) {
+        Ok(t) if !t.is_empty() => t.to_string(),
+        _ => path.to_string(),
     }
 }
 

@@ -338,7 +338,23 @@ impl Proxy {
 
     /// Waits (bounded) until a log line contains `needle`.
     pub fn wait_log(&self, needle: &str, within: Duration) -> bool {
-        test_support::wait::poll(within, || self.log_contains(needle).then_some(())).is_some()
+        self.wait_log_count(needle, 1, within)
+    }
+
+    /// Waits (bounded) until `count` log lines contain `needle` (for a message that an
+    /// earlier step of the test has already logged).
+    pub fn wait_log_count(&self, needle: &str, count: usize, within: Duration) -> bool {
+        test_support::wait::poll(within, || {
+            let n = self
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|l| l.contains(needle))
+                .count();
+            (n >= count).then_some(())
+        })
+        .is_some()
     }
 
     /// Peak RSS (VmHWM) in KiB.
