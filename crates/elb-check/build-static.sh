@@ -14,7 +14,7 @@
 # Profile-guided: an instrumented build probes a local server (the bench-server
 # example) and LLVM lays the code a probe runs apart from the code it never
 # runs (TLS, HTTP/2, JSON, errors), so the 64 KB fault-around reads of the
-# kernel map fewer pages: peak RSS about 10 % lower (docs/benchmarks/elb-check.md).
+# kernel map fewer pages: peak RSS about 7 % lower (docs/benchmarks/elb-check.md).
 # Needs llvm-profdata of rustc's LLVM major version (Debian's llvm-N, which
 # `make release` installs); without it, or with ELB_CHECK_PGO=0, the build is
 # the same minus the profile, and says so.

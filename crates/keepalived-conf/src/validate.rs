@@ -450,33 +450,31 @@ fn owner_trackers(
         }
         weight == 0
     });
-    d.track_file.retain_mut(|t| match t.weight {
-        Some(0) => true,
-        Some(w) => {
+    d.track_file.retain_mut(|t| {
+        // The weight in force, and whether it was written (here or in the file's block).
+        let (weight, written) = match t.weight {
+            Some(w) => (w, true),
+            None => cfg
+                .track_files
+                .get(&t.name)
+                .map_or((0, false), |f| (f.weight, f.weight_written)),
+        };
+        if weight == 0 {
+            return true;
+        }
+        if written {
             msgs.push(format!(
-                "({name}) ignoring tracked file {} with weight {w} due to address_owner",
+                "({name}) ignoring tracked file {} with weight {weight} due to address_owner",
                 t.name
             ));
-            false
+            return false;
         }
-        None => match cfg.track_files.get(&t.name) {
-            Some(f) if f.weight != 0 && f.weight_written => {
-                msgs.push(format!(
-                    "({name}) ignoring tracked file {} with weight {} due to address_owner",
-                    t.name, f.weight
-                ));
-                false
-            }
-            Some(f) if f.weight != 0 => {
-                msgs.push(format!(
-                    "({name}) ignoring weight from tracked file {} due to address_owner. specify weight 0",
-                    t.name
-                ));
-                t.weight = Some(0);
-                true
-            }
-            _ => true,
-        },
+        msgs.push(format!(
+            "({name}) ignoring weight from tracked file {} due to address_owner. specify weight 0",
+            t.name
+        ));
+        t.weight = Some(0);
+        true
     });
     for msg in msgs {
         cx.error(d, msg);
