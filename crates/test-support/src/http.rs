@@ -1,7 +1,7 @@
 //! Real local HTTP servers for tests: hyper (plain, TLS, Unix socket) and raw TCP listeners
 //! that answer badly on purpose. Everything binds to 127.0.0.1 / ::1 / a temporary Unix
 //! socket, and every server loop ends when the client goes away or a size/time bound is hit.
-//! Used by elb-probe's and elb-check's tests.
+//! Used by elb-probe's, elb-check's and elb-proxy's tests.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -144,6 +144,11 @@ pub fn unix_server(path: &Path, handler: Handler) {
 pub fn refused_port() -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr")
+}
+
+/// A free loopback port for a server the test starts next (bound, then released).
+pub fn free_port() -> u16 {
+    refused_port().port()
 }
 
 /// How a raw server misbehaves after reading the request head.

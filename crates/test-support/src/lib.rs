@@ -7,7 +7,8 @@
 //!   `fuzz/regressions/` through the check the fuzz target itself runs.
 //! - [`oracle`]: the peer programs' versions the recorded expectations are for.
 //! - `http` and `pki` (feature `http`): real local HTTP(S) servers, misbehaving raw servers,
-//!   and a test CA, for the suites that probe HTTP; `tls_member`: a TLS member that records
+//!   and a test CA, for the suites that probe HTTP; `http_member` and `http_client`: the
+//!   members a proxy test balances over and the bounded client it sends through; `tls_member`: a TLS member that records
 //!   what each handshake was (resumed, ALPN, client certificate).
 //! - [`dns`]: a real DNS server (dnsmasq) on loopback whose answers a test changes.
 //! - [`wait`]: bounded polling and bounded child waits; nothing in a test waits forever.
@@ -18,6 +19,10 @@ pub mod dns;
 pub mod gate;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "http")]
+pub mod http_client;
+#[cfg(feature = "http")]
+pub mod http_member;
 pub mod oracle;
 #[cfg(feature = "http")]
 pub mod pki;
