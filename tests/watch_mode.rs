@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use elb_ha_e2e::bins::bin;
-use elb_ha_e2e::daemons::Vrrp;
 use elb_ha_e2e::services::start_backend;
+use netlab::Vrrp;
 use netlab::{Host, Lab, Proc};
 
 const VIP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 100);

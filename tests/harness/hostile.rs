@@ -16,7 +16,7 @@ use crate::services::SYSTEM_PYTHON;
 pub const VIP: &str = "198.18.0.100";
 const MASTER_ADDR: &str = "198.18.0.1";
 
-pub use crate::daemons::Vrrp as Daemon;
+pub use netlab::Vrrp as Daemon;
 
 /// The daemon's name with its version where it is a peer we compare against.
 pub fn peer_name(daemon: Daemon) -> &'static str {

@@ -3,7 +3,6 @@
 
 pub mod bins;
 pub mod chaos;
-pub mod daemons;
 pub mod ecmp;
 pub mod hostile;
 pub mod sampler;

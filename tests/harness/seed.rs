@@ -35,7 +35,7 @@ pub const ELB_B: usize = 1;
 pub const CLIENT: usize = 2;
 pub const SERVICES: usize = 3;
 
-pub use crate::daemons::Vrrp;
+pub use netlab::Vrrp;
 
 /// Knobs of the scenario; the defaults are the seed's own settings.
 #[derive(Debug, Clone)]

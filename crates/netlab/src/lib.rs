@@ -22,11 +22,13 @@ mod lab;
 mod naming;
 mod proc;
 mod sys;
+mod vrrp_daemon;
 
 pub use capture::Capture;
 pub use host::Host;
 pub use lab::{Lab, LabBuilder};
 pub use proc::Proc;
+pub use vrrp_daemon::{Vrrp, bin_dir, workspace_bin};
 
 /// Tells whether a test that needs root may run: `true` as root; otherwise the one
 /// skip-or-fail rule of [`test_support::gate`] (prints `SKIPPED`, or fails under CI /

@@ -7,7 +7,7 @@
 //! loop (20 ms connect timeout). The time is from the event (SIGKILL of the master's whole
 //! process tree, or SIGTERM) to the first answer from the backup's responder.
 
-#[path = "../tests/vrrp_lab/mod.rs"]
+#[path = "../tests/lab/vrrp_lab.rs"]
 mod vrrp_lab;
 
 use std::io::{Read, Write};

@@ -17,7 +17,7 @@ pub const PROXY_PORT: u16 = 8280;
 pub const BACKEND_PORTS: [u16; 2] = [9763, 9764];
 pub const VRID: u8 = 51;
 
-pub use crate::daemons::Vrrp as Daemon;
+pub use netlab::Vrrp as Daemon;
 
 #[derive(Debug, Clone)]
 pub struct NodeSpec {

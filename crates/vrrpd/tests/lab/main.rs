@@ -1,23 +1,27 @@
 //! The namespace lab (needs root; each test skips without it): real vrrpd processes, and
 //! Debian's keepalived where a test compares, in network namespaces joined by a bridge.
 
-#[path = "../vrrp_lab/mod.rs"]
 mod vrrp_lab;
 
+mod auto_priority;
 mod checkers_unit;
 mod control_group;
 mod exhaustion;
 mod failover;
 mod full_disk;
+mod interop_keepalived;
 mod keepalived_weights;
 mod metrics;
 mod nft_tables;
 mod no_accept;
+mod notify_fifo;
 mod second_daemon;
+mod static_state;
 mod sync_groups;
 mod track_file;
 mod track_process;
 mod tracking_failover;
+mod unicast_no_peer;
 mod unit_sandbox;
 mod verdict;
 mod vmac;

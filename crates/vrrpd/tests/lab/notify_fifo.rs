@@ -3,16 +3,14 @@
 //! advert heard by a MASTER, a reload that removes instances, a clean stop) produce the same
 //! lines in the same order on `vrrp_notify_fifo` and `notify_fifo`.
 
-mod vrrp_lab;
-
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::vrrp_lab::*;
 use netlab::{Host, Lab, Proc};
 use nix::sys::signal::Signal;
-use vrrp_lab::*;
 
 /// The test's own end of a FIFO: opened read-write, so it never sees end-of-file when a
 /// daemon closes and reopens its side (keepalived does at reload).

@@ -2,10 +2,8 @@
 //! keepalived 2.2.7: `-t` accepts the file (class 0 under both), and at start both say the
 //! instance cannot run unicast without peers and hold it in FAULT, never taking the VIP.
 
-mod vrrp_lab;
-
+use crate::vrrp_lab::*;
 use nix::sys::signal::Signal;
-use vrrp_lab::*;
 
 fn conf(src: &str) -> String {
     let mut node = Node::v3(150, "1");

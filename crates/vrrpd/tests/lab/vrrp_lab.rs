@@ -5,10 +5,9 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
-use netlab::{Host, Lab, Proc};
+use netlab::{Host, Lab, Proc, Vrrp};
 
 pub const VIP4: &str = "198.18.0.100";
 pub const VIP6: &str = "2001:2::100";
@@ -153,41 +152,21 @@ pub fn vrrpd_bin() -> &'static str {
     env!("CARGO_BIN_EXE_vrrpd")
 }
 
-/// Starts vrrpd on `host` with `conf`; paths (pid, socket, dumps) inside `<lab>/<tag>/`.
+/// Starts vrrpd on `host` with `conf` and debug logging; paths (pid, socket, dumps) inside
+/// `<lab>/<tag>/`.
 pub fn start_vrrpd(lab: &Lab, host: &Host, tag: &str, conf: &str, extra: &[&str]) -> Proc {
     let path = write_conf(lab, tag, conf);
-    let dir = node_dir(lab, tag);
-    let mut cmd = host.command(vrrpd_bin());
-    cmd.args(["-n", "-l", "-D", "-f"])
-        .arg(&path)
-        .arg("-p")
-        .arg(dir.join("vrrpd.pid"))
-        .args(extra)
-        .env("RUST_LOG", "debug");
+    let mut cmd = Vrrp::Vrrpd.command(host, &path, &node_dir(lab, tag));
+    cmd.arg("-D").args(extra).env("RUST_LOG", "debug");
     host.spawn(tag, cmd).expect("spawn vrrpd")
 }
 
-/// Starts keepalived (VRRP only, foreground) on `host`; its pid files inside `<lab>/<tag>/`.
-/// keepalived 2.2.7 always dumps to /tmp/keepalived.{data,stats}, so it runs in a private
-/// mount namespace whose /tmp is `<lab>/<tag>/tmp`: parallel tests never share dump files.
+/// Starts keepalived (VRRP only, foreground) on `host` as [`Vrrp::command`] runs it: its
+/// files, and its dumps in `tmp/`, inside `<lab>/<tag>/`, which it also sees as /var/tmp.
 /// The interop expectations are keepalived 2.2.7's: another version fails here.
 pub fn start_keepalived(lab: &Lab, host: &Host, tag: &str, conf: &str) -> Proc {
-    test_support::oracle::assert_keepalived_2_2_7();
     let path = write_conf(lab, tag, conf);
-    let dir = node_dir(lab, tag);
-    let tmp = dir.join("tmp");
-    std::fs::create_dir_all(&tmp).expect("tmp dir");
-    // The node dir is seen as /var/tmp and its tmp/ as /tmp (the lab dir itself is under /tmp,
-    // so it must be reachable through the first mount before the second hides it).
-    let script = format!(
-        "mount --bind '{}' /var/tmp && mount --bind /var/tmp/tmp /tmp && exec {KEEPALIVED} \\
-         -n -l -D -P -f /var/tmp/keepalived.conf -p /var/tmp/keepalived.pid \\
-         -r /var/tmp/vrrp.pid -c /var/tmp/checkers.pid",
-        dir.display(),
-    );
-    let _ = path;
-    let mut cmd: Command = host.command("unshare");
-    cmd.args(["-m", "--propagation", "private", "sh", "-c", &script]);
+    let cmd = Vrrp::Keepalived.command(host, &path, &node_dir(lab, tag));
     host.spawn(tag, cmd).expect("spawn keepalived")
 }
 

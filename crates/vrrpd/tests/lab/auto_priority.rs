@@ -3,14 +3,12 @@
 //! runs again its late timers make it take realtime round-robin scheduling at priority 1,
 //! reset on fork, with keepalived's log line; before that both run at normal priority.
 
-mod vrrp_lab;
-
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::vrrp_lab::*;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use vrrp_lab::*;
 
 /// The pid in `file` once the daemon has written it.
 fn pid_from(file: &PathBuf) -> Pid {
@@ -57,7 +55,11 @@ fn late_timers_raise_the_vrrp_process_to_realtime_like_keepalived() {
             start_vrrpd(&lab, a, tag, &text, &[])
         };
         p.wait_for_line(MASTER_LINE, WAIT).unwrap();
-        let pid_file = node_dir(&lab, tag).join(if keepalived { "vrrp.pid" } else { "vrrpd.pid" });
+        let pid_file = node_dir(&lab, tag).join(if keepalived {
+            "keepalived-vrrp.pid"
+        } else {
+            "vrrpd.pid"
+        });
         let pid = pid_from(&pid_file);
         let before = policy(pid);
         eprintln!("{tag}: pid {pid} {before:?}");

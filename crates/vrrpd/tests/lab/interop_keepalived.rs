@@ -3,13 +3,11 @@
 //! unicast: the right master, failover when the master is killed (whole process tree),
 //! failback, failover on a clean stop, and no receive error counted on either side.
 
-mod vrrp_lab;
-
 use std::net::IpAddr;
 
+use crate::vrrp_lab::*;
 use netlab::{Lab, Proc};
 use nix::sys::signal::Signal;
-use vrrp_lab::*;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {

@@ -6,11 +6,9 @@
 //! and keepalived leaves exactly its `peer` addresses behind (it deletes them without the
 //! peer, which the kernel needs to find them).
 
-mod vrrp_lab;
-
+use crate::vrrp_lab::*;
 use netlab::{Host, Lab, Proc};
 use nix::sys::signal::Signal;
-use vrrp_lab::*;
 
 fn conf(dir: &str) -> String {
     format!(
