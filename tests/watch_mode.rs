@@ -54,37 +54,36 @@ fn conf(lab: &Lab, node: usize, feed: Feed) -> String {
     let host = lab.host(node);
     let track_path = node_dir(lab, node).join("elb.track");
     let mut conf = format!("global_defs {{\n    router_id {}\n}}\n", node_name(node));
-    let mut track = "    track_file {\n        elb_watch\n    }\n".to_string();
-    if feed == Feed::Script {
-        let _ = writeln!(
-            conf,
-            "vrrp_script chk_elb {{\n    script \"{} -t 0.04 {}\"\n    interval 0.05\n    weight 0\n}}",
+    // The script feed probes every 50 ms itself; the push feed keeps a slow script as the
+    // backstop beside the watch mode's file; the file feed tracks the file alone.
+    let script = |timeout: &str, interval: &str| {
+        format!(
+            "vrrp_script chk_elb {{\n    script \"{} -t {timeout} {}\"\n    interval {interval}\n    \
+             weight 0\n}}\n",
             bin("elb-check").display(),
             url(host)
-        );
-        track = "    track_script {\n        chk_elb\n    }\n".to_string();
-    } else {
-        let _ = writeln!(
-            conf,
-            "track_file elb_watch {{\n    file \"{}\"\n}}",
-            track_path.display()
-        );
-    }
-    let mut track_script = String::new();
-    if feed == Feed::Push {
-        let _ = writeln!(
-            conf,
-            "vrrp_script chk_elb {{\n    script \"{} -t 0.5 {}\"\n    interval 5\n    weight 0\n}}",
-            bin("elb-check").display(),
-            url(host)
-        );
-        track_script = "    track_script {\n        chk_elb\n    }\n".to_string();
-    }
+        )
+    };
+    let file = format!(
+        "track_file elb_watch {{\n    file \"{}\"\n}}\n",
+        track_path.display()
+    );
+    let track_script = "    track_script {\n        chk_elb\n    }\n";
+    let track_file = "    track_file {\n        elb_watch\n    }\n";
+    let (blocks, track) = match feed {
+        Feed::Script => (script("0.04", "0.05"), track_script.to_string()),
+        Feed::Push => (
+            file + &script("0.5", "5"),
+            format!("{track_file}{track_script}"),
+        ),
+        Feed::File => (file, track_file.to_string()),
+    };
+    conf.push_str(&blocks);
     let _ = writeln!(
         conf,
         "vrrp_instance VI_1 {{\n    interface eth0\n    state {}\n    virtual_router_id 51\n    \
          priority {}\n    advert_int 0.1\n    version 3\n    virtual_ipaddress {{\n        {VIP}/24\n    \
-         }}\n{track}{track_script}}}",
+         }}\n{track}}}",
         if node == 0 { "MASTER" } else { "BACKUP" },
         [101, 100][node],
     );
