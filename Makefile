@@ -46,13 +46,12 @@ all: build
 build:
 	$(CARGO) build --workspace --all-targets
 
-# The shipped elb-check is built with a profile: llvm-profdata of rustc's own LLVM version
-# (crates/elb-check/build-static.sh; without it the build goes on, without the profile).
-LLVM_MAJOR := $(shell rustc -vV 2>/dev/null | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
-
+# The shipped elb-check is built with a profile: llvm-profdata of rustc's own LLVM version,
+# whose package crates/elb-check/build-static.sh names (without it the build goes on, without
+# the profile).
 release:
 	$(CARGO) build --workspace --release --bins
-	@[ -z "$(LLVM_MAJOR)" ] || scripts/ensure-packages.sh llvm-$(LLVM_MAJOR) || echo "release: llvm-$(LLVM_MAJOR) could not be installed" >&2
+	@pkg=$$(crates/elb-check/build-static.sh --llvm-package); [ -z "$$pkg" ] || scripts/ensure-packages.sh $$pkg || echo "release: $$pkg could not be installed" >&2
 	CARGO="$(CARGO)" crates/elb-check/build-static.sh
 
 test-deps:

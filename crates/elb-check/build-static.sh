@@ -21,6 +21,9 @@
 #
 # Usage: crates/elb-check/build-static.sh          build; print the binary's path
 #        crates/elb-check/build-static.sh --path   print the path only
+#        crates/elb-check/build-static.sh --llvm-package
+#                                                  the Debian package with the llvm-profdata
+#                                                  this build needs (for `make release`)
 #        crates/elb-check/build-static.sh deb [cargo-deb options]
 #                                                  the same build, packaged by cargo deb
 set -euo pipefail
@@ -39,11 +42,16 @@ export CARGO_PROFILE_RELEASE_PANIC=abort
 export CARGO_PROFILE_RELEASE_DEBUG=0
 export CARGO_PROFILE_RELEASE_STRIP=symbols
 
+# rustc's LLVM major version: llvm-profdata must be the same one.
+llvm_major() {
+    ${RUSTC:-rustc} -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p'
+}
+
 # The profile of a plain probe, or nothing (with the reason on stderr).
 pgo_profile() {
     [ "${ELB_CHECK_PGO:-1}" != 0 ] || { echo "build-static: ELB_CHECK_PGO=0: no profile" >&2; return 0; }
     local major profdata dir gen server port
-    major=$(${RUSTC:-rustc} -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
+    major=$(llvm_major)
     profdata=$(command -v "llvm-profdata-$major" || true)
     [ -n "$profdata" ] || { echo "build-static: llvm-profdata-$major not found (Debian package llvm-$major): building without a profile" >&2; return 0; }
     dir="${CARGO_TARGET_DIR:-target}/pgo"
@@ -62,10 +70,9 @@ pgo_profile() {
         coproc SERVER { exec "$server"; }
         read -r -t 10 port <&"${SERVER[0]}" || { echo "build-static: the training server did not start" >&2; exit 1; }
         # What keepalived runs every interval: a plain probe, and its Nagios form.
-        for _ in $(seq 20); do
-            LLVM_PROFILE_FILE="$PWD/$dir/raw/elb-check-%p.profraw" "$gen" "http://127.0.0.1:$port/services/EchoProxy" >/dev/null
-        done
-        LLVM_PROFILE_FILE="$PWD/$dir/raw/elb-check-%p.profraw" "$gen" --format nagios "http://127.0.0.1:$port/services/EchoProxy" >/dev/null
+        train() { LLVM_PROFILE_FILE="$PWD/$dir/raw/elb-check-%p.profraw" "$gen" "$@" "http://127.0.0.1:$port/services/EchoProxy" >/dev/null; }
+        for _ in $(seq 20); do train; done
+        train --format nagios
         exec {SERVER[1]}>&-
         wait "$SERVER_PID" || true
         "$profdata" merge -o "$dir/elb-check.profdata" "$dir"/raw/*.profraw
@@ -76,6 +83,10 @@ pgo_profile() {
 case "${1:-}" in
     --path)
         echo "$binary"
+        ;;
+    --llvm-package)
+        major=$(llvm_major)
+        [ -z "$major" ] || echo "llvm-$major"
         ;;
     deb)
         shift
