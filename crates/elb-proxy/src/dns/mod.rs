@@ -1,8 +1,8 @@
 //! Members given by DNS name. A resolver task asks for every name at start, then every
 //! `resolvers.interval` (sooner after a connect failure to one of a name's members, at most once
 //! a second); when an answer changes, the running snapshot is rebuilt from the config as loaded
-//! with the new answers, as a reload would (members that stay keep their pools, counters and
-//! state). Requests never wait for DNS: they run on the snapshot in place. A name that stops
+//! with the new answers and the runtime changes in force (`crate::running`; members that stay
+//! keep their pools, counters and state). Requests never wait for DNS: they run on the snapshot in place. A name that stops
 //! resolving keeps its last good answer; the failure is logged on the change, counted, and shown
 //! by `show resolvers` and in the metrics.
 
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 use elb_proxy_core::config::{HostPort, ValidConfig};
 
 use crate::shared::Shared;
-use crate::snapshot::{LiveCluster, Snapshot};
+use crate::snapshot::LiveCluster;
 
 /// Asks the resolver task for a round now (a member from a name refused a connection).
 static RESOLVE_NOW: tokio::sync::Notify = tokio::sync::Notify::const_new();
@@ -89,7 +89,8 @@ impl Names {
         })
     }
 
-    fn declared(&self) -> Option<ValidConfig> {
+    /// The config as loaded (before its names are expanded).
+    pub fn declared(&self) -> Option<ValidConfig> {
         self.declared
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -159,40 +160,15 @@ async fn round(names: &Names) -> bool {
     changed
 }
 
-/// Rebuilds the running snapshot with the current answers (serialised with reloads).
+/// Rebuilds the running snapshot with the current answers (serialised with reloads and
+/// runtime changes, which it keeps: see `crate::running`).
 async fn apply(shared: &Arc<Shared>) {
     let _serial = shared.reload_lock.lock().await;
-    let Some(declared) = shared.names.declared() else {
-        return;
-    };
-    let old = shared.snapshot.load_full();
-    let new = Arc::new(Snapshot::build(shared.names.expand(&declared), Some(&old)));
-    keep_runtime_weights(&old, &new);
-    shared.snapshot.store(new.clone());
-    crate::health_check::start(shared, &new);
-    tracing::info!(
-        members = new.clusters.iter().map(|c| c.members.len()).sum::<usize>(),
-        "members updated from DNS answers"
-    );
-}
-
-/// A weight set at run time (`set weight`) survives a change of answers, which is not a
-/// reload of the file (only a reload restores the configured weights).
-fn keep_runtime_weights(old: &Snapshot, new: &Snapshot) {
-    for c in &new.clusters {
-        let Some(o) = old.cluster(&c.name) else {
-            continue;
-        };
-        let ob = o.lock();
-        let mut nb = c.lock();
-        for (i, m) in c.members.iter().enumerate() {
-            let Some(j) = o.member_index(&m.name) else {
-                continue;
-            };
-            if ob.members[j].weight != o.config.members[j].weight {
-                nb.members[i].weight = ob.members[j].weight;
-            }
-        }
+    if let Some(new) = crate::running::rebuild(shared, "DNS answers") {
+        tracing::info!(
+            members = new.clusters.iter().map(|c| c.members.len()).sum::<usize>(),
+            "members updated from DNS answers"
+        );
     }
 }
 
