@@ -82,27 +82,32 @@ impl RuntimeChanges {
     /// name a member of the file or of a DNS answer now has is left out, and said so.
     fn apply(&self, config: &mut Config) {
         for c in &mut config.clusters {
-            let key = |m: &Member| (c.name.clone(), m.display_name());
-            c.members.retain(|m| !self.removed.contains(&key(m)));
-            for m in &mut c.members {
-                if let Some(&address) = self.moved.get(&key(m)) {
-                    // An unnamed member is known by its address: it keeps that name.
-                    m.name.get_or_insert_with(|| m.address.to_string());
-                    m.address = address.into();
-                    m.resolved_from = None;
-                }
+            self.apply_to(&c.name, &mut c.members);
+        }
+    }
+
+    /// Applies the changes to the members of `cluster`.
+    fn apply_to(&self, cluster: &str, members: &mut Vec<Member>) {
+        let key = |m: &Member| (cluster.to_string(), m.display_name());
+        members.retain(|m| !self.removed.contains(&key(m)));
+        for m in members.iter_mut() {
+            if let Some(&address) = self.moved.get(&key(m)) {
+                // An unnamed member is known by its address: it keeps that name.
+                m.name.get_or_insert_with(|| m.address.to_string());
+                m.address = address.into();
+                m.resolved_from = None;
             }
-            for (cluster, m) in &self.added {
-                if *cluster != c.name {
-                    continue;
-                }
-                let name = m.display_name();
-                if c.members.iter().any(|x| x.display_name() == name) {
-                    tracing::warn!(cluster = %c.name, member = %name, "a member added at run time is left out: a member of the file or of a DNS answer has its name");
-                    continue;
-                }
-                c.members.push(m.clone());
+        }
+        for (c, m) in &self.added {
+            if c != cluster {
+                continue;
             }
+            let name = m.display_name();
+            if members.iter().any(|x| x.display_name() == name) {
+                tracing::warn!(cluster, member = %name, "a member added at run time is left out: a member of the file or of a DNS answer has its name");
+                continue;
+            }
+            members.push(m.clone());
         }
     }
 }
@@ -126,20 +131,26 @@ impl Running {
 }
 
 /// The running config: `declared` (the file as loaded) with its names expanded to the answers
-/// known now and `changes` on top, validated like a file (`origin` names the cause in errors).
+/// known now and `changes` on top. The changes are validated on the file's config as a file
+/// is (`origin` names the cause in errors): a name not resolved yet leaves its cluster empty
+/// for a while, which the file's rules would refuse, so the expanded config is not checked
+/// again (its members are the file's, the answers' and the changes').
 pub fn compose(
     shared: &Shared,
     declared: &ValidConfig,
     changes: &RuntimeChanges,
     origin: &str,
 ) -> Result<ValidConfig, String> {
-    let expanded = shared.names.expand(declared);
     if changes.is_empty() {
-        return Ok(expanded);
+        return Ok(shared.names.expand(declared));
     }
-    let mut config = expanded.into_inner();
-    changes.apply(&mut config);
-    elb_proxy_core::config::validate_model(config, origin).map_err(|e| e.to_string())
+    let mut checked = declared.clone().into_inner();
+    changes.apply(&mut checked);
+    elb_proxy_core::config::validate_model(checked, origin).map_err(|e| e.to_string())?;
+    Ok(shared
+        .names
+        .expand(declared)
+        .with_members(|cluster, members| changes.apply_to(cluster, members)))
 }
 
 /// Installs `config` as the running snapshot over the one running now: members that keep

@@ -271,6 +271,36 @@ async fn a_runtime_member_and_a_new_answer_both_survive_each_other_on_the_fast_e
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runtime_changes_work_while_a_name_leaves_its_cluster_empty() {
+    if !has_dnsmasq("runtime_changes_work_while_a_name_leaves_its_cluster_empty") {
+        return;
+    }
+    let (port, m) = members(&[2]).await;
+    let extra = Backend::start("extra").await;
+    let mut dns = Dnsmasq::start(&[]);
+    let yaml = config(&dns, port, "hyper").replace(
+        "default_cluster: app\n",
+        &format!(
+            "  - name: other\n    members:\n      - address: \"gone.test:{port}\"\ndefault_cluster: app\n"
+        ),
+    );
+    let p = start_proxy(&yaml);
+    // Both clusters are empty (no name resolves): a runtime member is still accepted.
+    let (ok, out) = p.ctl(&format!("add server app/extra {}", extra.addr));
+    assert!(ok && out.contains("added app/extra"), "{out}");
+    let (ok, out) = p.ctl("enable server app/extra");
+    assert!(ok, "{out}");
+    assert_eq!(get(p.addr, "shop.test", "/").await.body, "extra\n");
+    // The answer that comes later joins it; `other` stays empty.
+    dns.set(&[("app.test", ip(2))]);
+    serve_until(&p, "the answer served next to the runtime member", || {
+        m[0].hits() > 0
+    })
+    .await;
+    assert!(stat_line(&p, "extra").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_name_that_stops_resolving_keeps_its_last_good_answer() {
     if !has_dnsmasq("a_name_that_stops_resolving_keeps_its_last_good_answer") {
         return;

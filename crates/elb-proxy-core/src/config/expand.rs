@@ -71,6 +71,19 @@ impl ValidConfig {
     }
 }
 
+impl ValidConfig {
+    /// The config with each cluster's members changed by `edit(cluster name, members)`, the
+    /// rest as validated: for member changes made at run time, which the caller has checked
+    /// (a cluster may be left without members, as by a name not resolved yet).
+    pub fn with_members(&self, mut edit: impl FnMut(&str, &mut Vec<Member>)) -> Self {
+        let mut out = self.0.clone();
+        for c in &mut out.clusters {
+            edit(&c.name, &mut c.members);
+        }
+        Self(out)
+    }
+}
+
 fn expand_member<'a>(
     m: Member,
     answers: &impl Fn(&HostPort) -> Option<&'a [Endpoint]>,
