@@ -63,7 +63,7 @@ pub enum Command {
     SetTimeoutCli(u64),
     /// `quit`: close this session.
     Quit,
-    /// `add server C/M ADDR[:PORT] [weight N]`: a new member until the next reload.
+    /// `add server C/M ADDR[:PORT] [weight N]`: a new member (in maintenance) until the next reload.
     AddServer(ServerRef, MemberAddr, Option<u32>),
     /// `del server C/M`: remove a drained member until the next reload.
     DelServer(ServerRef),
@@ -118,7 +118,7 @@ enable server CLUSTER/MEMBER           back to ready
 set server CLUSTER/MEMBER state ready|drain|maint
 set weight CLUSTER/MEMBER N            0..1000 (also: set server C/M weight N)
 get weight CLUSTER/MEMBER
-add server CLUSTER/MEMBER ADDR[:PORT] [weight N]   new member (until the next reload)
+add server CLUSTER/MEMBER ADDR[:PORT] [weight N]   new member, in maintenance until enabled (until the next reload)
 del server CLUSTER/MEMBER              remove a drained member (until the next reload)
 set server CLUSTER/MEMBER addr ADDR [port N]       move a member (until the next reload)
 reload                                 reload the config file (kept if invalid)

@@ -95,10 +95,10 @@ fn hashed_picks(cfg: &config::ValidConfig, text: &str, headers: &HeaderMap) {
 /// Members given by name, expanded with answers made from the bytes: each name becomes as
 /// many members as it has distinct addresses, every other member stays.
 fn member_names_expand(cfg: &config::ValidConfig, data: &[u8]) {
-    let answer: Vec<std::net::IpAddr> = data
+    let answer: Vec<config::Endpoint> = data
         .iter()
         .take(4)
-        .map(|&b| std::net::IpAddr::from([198, 18, 0, b]))
+        .map(|&b| config::Endpoint::from(std::net::IpAddr::from([198, 18, 0, b])))
         .collect();
     let mut distinct = answer.clone();
     distinct.sort_unstable();

@@ -162,6 +162,35 @@ impl Router {
         }
     }
 
+    /// Each split of this table whose route (by name) has a split of the same targets and
+    /// weights in `old` goes on from that split's position instead of starting a new run.
+    /// Returns the names of the routes whose split goes on.
+    pub fn keep_split_positions(&mut self, old: &Router) -> Vec<String> {
+        let mut kept = Vec::new();
+        for r in self.routes.iter_mut().chain(self.default.as_mut()) {
+            let Some(rules) = r.rules.as_mut() else {
+                continue;
+            };
+            if rules.split.is_none() {
+                continue;
+            }
+            let Some(old_split) = old
+                .routes
+                .iter()
+                .chain(old.default.as_ref())
+                .find(|o| o.name == r.name)
+                .and_then(|o| o.rules.as_ref()?.split.as_ref())
+            else {
+                continue;
+            };
+            let split = std::sync::Arc::make_mut(rules).split.as_mut();
+            if split.is_some_and(|s| s.continue_from(old_split)) {
+                kept.push(r.name.clone());
+            }
+        }
+        kept
+    }
+
     /// The first matching route, else the default, else `None` (404).
     pub fn route(&self, head: &RequestHead<'_>) -> Option<&CompiledRoute> {
         self.routes

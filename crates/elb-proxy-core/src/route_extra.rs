@@ -142,7 +142,12 @@ pub(crate) fn compile_rules(
             .iter()
             .map(|t| Some((cluster_index(&t.cluster)?, t.weight)))
             .collect();
-        Some(Split::new(&targets?))
+        let definition = r
+            .split
+            .iter()
+            .map(|t| (t.cluster.clone(), t.weight))
+            .collect();
+        Some(Split::new(&targets?).with_definition(definition))
     };
     let cluster = match (&r.redirect, &split) {
         (Some(_), _) => 0,
@@ -287,6 +292,30 @@ default_cluster: api
         let r = router();
         assert_eq!(route(&r, Method::GET, "/", None, "CURL/8").cluster, 2);
         assert_eq!(route(&r, Method::GET, "/", None, "wget").cluster, 0);
+    }
+
+    #[test]
+    fn a_reload_keeps_the_position_of_an_unchanged_split_only() {
+        let old = router();
+        let canary = |r: &Router| {
+            let c = route(r, Method::GET, "/canary/x", None, "x");
+            (
+                c.rules.as_ref().unwrap().split.as_ref().unwrap().position(),
+                c.cluster,
+            )
+        };
+        let first = route(&old, Method::GET, "/canary/x", None, "x");
+        for _ in 0..30 {
+            first.rules.as_ref().unwrap().cluster(first.cluster);
+        }
+        let mut same = router();
+        assert_eq!(same.keep_split_positions(&old), ["route#4"]);
+        assert_eq!(canary(&same).0, 30);
+        let changed = CONFIG.replace("weight: 5 }", "weight: 6 }");
+        let c = parse(&changed, "t").unwrap();
+        let mut other = Router::compile(&c, |n| c.cluster_index(n));
+        assert!(other.keep_split_positions(&old).is_empty());
+        assert_eq!(canary(&other).0, 0);
     }
 
     #[test]

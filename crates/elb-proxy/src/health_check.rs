@@ -1,7 +1,8 @@
 //! Active health checks: one task per checked cluster probes every member each `interval`
 //! with elb-probe (the same probe elb-check uses), all members of a round in parallel, and
 //! feeds results to the cluster's balancer, where rise/fall turn them into up/down
-//! transitions. A task ends when its config generation is replaced by a reload (the new
+//! transitions. A member in maintenance is not probed (its checks start again when it
+//! leaves maintenance, as HAProxy's do). A task ends when its config generation is replaced by a reload (the new
 //! generation starts its own) or on shutdown.
 
 use std::sync::Arc;
@@ -11,8 +12,8 @@ use elb_probe::{ProbeSpec, StatusSet, Target};
 
 use crate::shared::Shared;
 use crate::snapshot::{LiveCluster, Snapshot};
-use elb_proxy_core::Transition;
 use elb_proxy_core::config::{HealthCheck, MemberProtocol, MemberTls};
+use elb_proxy_core::{AdminState, Transition};
 
 /// The probe spec for one member; with `tls`, the probe speaks TLS with the member's own
 /// settings (CA, name, client certificate, verification) and HTTP/2 when the member
@@ -88,17 +89,29 @@ async fn run_cluster(shared: Arc<Shared>, rt: Arc<Snapshot>, cluster: Arc<LiveCl
         if !Arc::ptr_eq(&shared.snapshot.load(), &rt) {
             return;
         }
-        let probes = specs.iter().map(|s| async move {
+        // A member in maintenance is not checked until it leaves it (as in HAProxy).
+        let maint: Vec<bool> = {
+            let b = cluster.lock();
+            b.members
+                .iter()
+                .map(|m| m.admin == AdminState::Maint)
+                .collect()
+        };
+        let probes = specs.iter().zip(&maint).map(|(s, &maint)| async move {
             match s {
+                _ if maint => None,
                 Some(spec) => {
                     let r = elb_probe::probe(spec).await;
-                    (r.is_healthy(), r.detail)
+                    Some((r.is_healthy(), r.detail))
                 }
-                None => (false, "invalid probe target".to_string()),
+                None => Some((false, "invalid probe target".to_string())),
             }
         });
         let results = futures_util::future::join_all(probes).await;
-        for (i, (ok, detail)) in results.into_iter().enumerate() {
+        for (i, result) in results.into_iter().enumerate() {
+            let Some((ok, detail)) = result else {
+                continue;
+            };
             let m = &cluster.members[i];
             if ok {
                 m.stats.check_ok.fetch_add(1, Relaxed);

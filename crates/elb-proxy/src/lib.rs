@@ -32,6 +32,7 @@ mod refusal_log;
 mod relay;
 pub mod request_id;
 mod rewrite_io;
+pub mod running;
 pub mod server;
 pub mod shared;
 pub mod snapshot;

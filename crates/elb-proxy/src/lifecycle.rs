@@ -51,6 +51,7 @@ fn reload_inner(shared: &Arc<Shared>) -> Result<String, String> {
     crate::member_tls::check(&declared, &shared.config_path)?;
     let config = shared.names.expand(&declared);
     let old = shared.snapshot.load_full();
+    let runtime = shared.running.changes().len();
     let admin_changed =
         old.config.admin.as_ref().map(|a| &a.socket) != config.admin.as_ref().map(|a| &a.socket);
     // Certificates are loaded and new addresses bound before anything changes: a bad
@@ -70,6 +71,9 @@ fn reload_inner(shared: &Arc<Shared>) -> Result<String, String> {
         tracing::info!(size, "per-client limits table replaced (new size)");
     }
     shared.snapshot.store(new.clone());
+    // The file says again what runs: member changes made on the admin socket are gone
+    // (HAProxy keeps them only through a server-state file; elb-proxy has none).
+    shared.running.forget();
     let changes = shared.listeners.commit(prepared, shared);
     if shared.names.declare(declared) {
         crate::dns::resolve_soon();
@@ -86,6 +90,11 @@ fn reload_inner(shared: &Arc<Shared>) -> Result<String, String> {
     }
     for a in &changes.removed {
         msg.push_str(&format!("; closed {a}"));
+    }
+    if runtime > 0 {
+        msg.push_str(&format!(
+            "; {runtime} member change(s) made on the admin socket undone (not in the file)"
+        ));
     }
     if admin_changed {
         msg.push_str("; the admin socket path changed: it takes effect at the next restart");

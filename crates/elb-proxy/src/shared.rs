@@ -48,6 +48,8 @@ pub struct Shared {
     pub clients: std::sync::Mutex<elb_proxy_core::limits::ClientTable>,
     /// Members given by DNS name: the config as loaded and the answers (see `crate::dns`).
     pub names: crate::dns::Names,
+    /// Member changes made on the admin socket since the file was loaded.
+    pub running: crate::running::Running,
 }
 
 impl Shared {
@@ -60,6 +62,7 @@ impl Shared {
         let _ = names.declare(config);
         Arc::new(Self {
             names,
+            running: crate::running::Running::default(),
             snapshot: ArcSwap::from_pointee(Snapshot::build(running, None)),
             stopping: AtomicBool::new(false),
             admin_drain: AtomicBool::new(false),

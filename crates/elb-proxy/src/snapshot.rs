@@ -171,7 +171,14 @@ impl Snapshot {
             })
             .collect();
         let index = |n: &str| config.clusters.iter().position(|c| c.name == n);
-        let router = Router::compile(&config, index);
+        let mut router = Router::compile(&config, index);
+        if let Some(p) = previous {
+            // An unchanged split goes on where it was; a changed one starts a new run.
+            let kept = router.keep_split_positions(&p.router);
+            if !kept.is_empty() {
+                tracing::debug!(routes = ?kept, "weighted splits go on from their positions");
+            }
+        }
         let must_be_up = config
             .health
             .must_be_up

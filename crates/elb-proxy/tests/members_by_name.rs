@@ -177,6 +177,129 @@ async fn answers_changing_while_traffic_flows_on_the_fast_engine() {
     answers_change_while_traffic_flows("fast").await;
 }
 
+/// Requests until `served` holds (bounded: 10 s).
+async fn serve_until(p: &Proxy, what: &str, served: impl Fn() -> bool) {
+    poll_for(what, Duration::from_secs(10), || {
+        let addr = p.addr;
+        let done = served();
+        async move {
+            if done {
+                return Some(());
+            }
+            assert_eq!(get(addr, "shop.test", "/").await.status, 200);
+            None
+        }
+    })
+    .await;
+}
+
+async fn runtime_changes_and_new_answers_both_hold(engine: &str) {
+    let (port, m) = members(&[2, 3, 4]).await;
+    let extra = Backend::start("extra").await;
+    let late = Backend::start("late").await;
+    let mut dns = Dnsmasq::start(&[("app.test", ip(2))]);
+    let p = start_proxy(&config(&dns, port, engine));
+    let named = |last: u8| format!("app.test:{port}@127.0.0.{last}");
+
+    // A member added at run time survives a change of the answers.
+    let (ok, out) = p.ctl(&format!("add server app/extra {}", extra.addr));
+    assert!(ok, "{out}");
+    let (ok, out) = p.ctl("enable server app/extra");
+    assert!(ok, "{out}");
+    serve_until(&p, "the added member served", || extra.hits() > 0).await;
+    dns.set(&[("app.test", ip(3))]);
+    poll_for("the new answer in", Duration::from_secs(10), || {
+        let moved = stat_line(&p, &named(3)).is_some() && stat_line(&p, &named(2)).is_none();
+        async move { moved.then_some(()) }
+    })
+    .await;
+    let line = stat_line(&p, "extra").expect("the runtime member survives new answers");
+    assert!(line.starts_with("app,extra,UP,"), "{line}");
+    let before = extra.hits();
+    serve_until(&p, "both served after the change", || {
+        m[1].hits() > 0 && extra.hits() > before
+    })
+    .await;
+
+    // A name's new answer survives a member added at run time after it.
+    dns.set(&[("app.test", ip(4))]);
+    poll_for("the next answer in", Duration::from_secs(10), || {
+        let moved = stat_line(&p, &named(4)).is_some() && stat_line(&p, &named(3)).is_none();
+        async move { moved.then_some(()) }
+    })
+    .await;
+    let (ok, out) = p.ctl(&format!("add server app/late {}", late.addr));
+    assert!(ok, "{out}");
+    let (ok, out) = p.ctl("set server app/late state ready");
+    assert!(ok, "{out}");
+    assert!(
+        stat_line(&p, &named(4)).is_some(),
+        "the answer survives the add"
+    );
+    assert!(
+        stat_line(&p, &named(3)).is_none(),
+        "an old answer came back"
+    );
+    assert!(stat_line(&p, "extra").is_some());
+    let (b4, be) = (m[2].hits(), extra.hits());
+    serve_until(&p, "all three served", || {
+        m[2].hits() > b4 && extra.hits() > be && late.hits() > 0
+    })
+    .await;
+    let stale = m[0].hits() + m[1].hits();
+    for _ in 0..6 {
+        assert_eq!(get(p.addr, "shop.test", "/").await.status, 200);
+    }
+    assert_eq!(m[0].hits() + m[1].hits(), stale, "old answers got requests");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_member_and_a_new_answer_both_survive_each_other() {
+    if !has_dnsmasq("a_runtime_member_and_a_new_answer_both_survive_each_other") {
+        return;
+    }
+    runtime_changes_and_new_answers_both_hold("hyper").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_member_and_a_new_answer_both_survive_each_other_on_the_fast_engine() {
+    if !has_dnsmasq("a_runtime_member_and_a_new_answer_both_survive_each_other_on_the_fast_engine")
+    {
+        return;
+    }
+    runtime_changes_and_new_answers_both_hold("fast").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runtime_changes_work_while_a_name_leaves_its_cluster_empty() {
+    if !has_dnsmasq("runtime_changes_work_while_a_name_leaves_its_cluster_empty") {
+        return;
+    }
+    let (port, m) = members(&[2]).await;
+    let extra = Backend::start("extra").await;
+    let mut dns = Dnsmasq::start(&[]);
+    let yaml = config(&dns, port, "hyper").replace(
+        "default_cluster: app\n",
+        &format!(
+            "  - name: other\n    members:\n      - address: \"gone.test:{port}\"\ndefault_cluster: app\n"
+        ),
+    );
+    let p = start_proxy(&yaml);
+    // Both clusters are empty (no name resolves): a runtime member is still accepted.
+    let (ok, out) = p.ctl(&format!("add server app/extra {}", extra.addr));
+    assert!(ok && out.contains("added app/extra"), "{out}");
+    let (ok, out) = p.ctl("enable server app/extra");
+    assert!(ok, "{out}");
+    assert_eq!(get(p.addr, "shop.test", "/").await.body, "extra\n");
+    // The answer that comes later joins it; `other` stays empty.
+    dns.set(&[("app.test", ip(2))]);
+    serve_until(&p, "the answer served next to the runtime member", || {
+        m[0].hits() > 0
+    })
+    .await;
+    assert!(stat_line(&p, "extra").is_some());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_name_that_stops_resolving_keeps_its_last_good_answer() {
     if !has_dnsmasq("a_name_that_stops_resolving_keeps_its_last_good_answer") {

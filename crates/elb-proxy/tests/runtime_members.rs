@@ -36,14 +36,62 @@ fn traffic(addr: SocketAddr, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<(
     })
 }
 
-/// The `stot` (requests) column of member `m` in `show stat elb`.
-fn requests_of(p: &Proxy, m: &str) -> u64 {
+/// Column `i` of member `m`'s row in `show stat elb` (2: status, 5: stot, 16: chkok).
+fn column_of(p: &Proxy, m: &str, i: usize) -> String {
     let (_, csv) = p.ctl("show stat elb");
     let row = csv
         .lines()
         .find(|l| l.starts_with(&format!("app,{m},")))
         .unwrap_or_else(|| panic!("no row for {m}: {csv}"));
-    row.split(',').nth(5).unwrap().parse().unwrap()
+    row.split(',').nth(i).unwrap().to_string()
+}
+
+/// The `stot` (requests) column of member `m` in `show stat elb`.
+fn requests_of(p: &Proxy, m: &str) -> u64 {
+    column_of(p, m, 5).parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_added_at_run_time_is_checked_only_once_it_is_set_ready() {
+    let a = Backend::start("a").await;
+    let b = Backend::start("b").await;
+    let yaml = format!(
+        "listeners: [{{ address: \"{{listen}}\" }}]\nclusters:\n{}default_cluster: app\n",
+        cluster_yaml(
+            "app",
+            &[("ma", a.addr, 1)],
+            "    health_check: { path: /, interval: 100ms, timeout: 500ms, rise: 1, fall: 1 }\n"
+        )
+    );
+    let p = start_proxy(&yaml);
+    let (ok, out) = p.ctl(&format!("add server app/mb {}", b.addr));
+    assert!(ok && out.contains("in maintenance"), "{out}");
+    // ma's checks go on; the member in maintenance is neither checked nor sent requests.
+    let checks_of = |m: &str| column_of(&p, m, 16).parse::<u64>().unwrap();
+    let before = checks_of("ma");
+    wait_until("three more checks of ma", || checks_of("ma") >= before + 3).await;
+    for _ in 0..10 {
+        assert_eq!(get(p.addr, "app", "/").await.body, "a\n");
+    }
+    assert_eq!(
+        b.hits(),
+        0,
+        "a member in maintenance was checked or sent requests"
+    );
+    assert_eq!(checks_of("mb"), 0);
+    let (ok, out) = p.ctl("set server app/mb state ready");
+    assert!(ok, "{out}");
+    wait_until("mb checked once ready", || checks_of("mb") >= 2).await;
+    assert_eq!(column_of(&p, "mb", 2), "UP");
+    poll_for(
+        "a request served by mb",
+        std::time::Duration::from_secs(10),
+        || {
+            let addr = p.addr;
+            async move { (get(addr, "app", "/").await.body == "b\n").then_some(()) }
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,6 +115,17 @@ async fn members_added_moved_and_deleted_at_run_time_take_traffic_until_the_next
         out.contains("until the next reload from the config file"),
         "{out}"
     );
+    // Added in maintenance, as in HAProxy 3.x: shown, but no traffic until enabled.
+    assert!(out.contains("in maintenance"), "{out}");
+    assert_eq!(column_of(&p, "mb", 2), "MAINT");
+    let (_, csv) = p.ctl("show stat");
+    let row = csv.lines().find(|l| l.starts_with("app,mb,")).unwrap();
+    assert!(row.contains(",MAINT,"), "HAProxy layout: {row}");
+    let a_before = a.hits();
+    wait_until("traffic goes on at ma", || a.hits() >= a_before + 20).await;
+    assert_eq!(b.hits(), 0, "a member in maintenance got traffic");
+    let (ok, out) = p.ctl("enable server app/mb");
+    assert!(ok && out.contains("app/mb state ready"), "{out}");
     wait_until("traffic reaches the added member", || b.hits() >= 10).await;
     let (_, csv) = p.ctl("show stat");
     assert!(csv.contains("\napp,mb,"), "HAProxy layout lacks mb: {csv}");
@@ -121,6 +180,12 @@ async fn members_added_moved_and_deleted_at_run_time_take_traffic_until_the_next
     assert!(ok, "{out}");
     let (ok, out) = p.ctl("reload");
     assert!(ok && out.contains("config reloaded"), "{out}");
+    // Two changes are undone: the move of ma and the addition of mb2 (mb, added and then
+    // deleted at run time, left none).
+    assert!(
+        out.contains("2 member change(s) made on the admin socket undone"),
+        "{out}"
+    );
     let (_, csv) = p.ctl("show stat elb");
     assert!(
         !csv.contains("\napp,mb2,"),

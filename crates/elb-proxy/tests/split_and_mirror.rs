@@ -52,6 +52,67 @@ async fn a_95_5_split_sends_exactly_50_of_1000_requests_to_the_canary() {
     }
 }
 
+/// Sends `n` requests on `c`; returns for each whether the canary answered.
+async fn canary_picks(c: &mut Client, n: usize) -> Vec<bool> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(c.get("h", "/").await.unwrap().body == "canary\n");
+    }
+    out
+}
+
+fn reload(p: &Proxy) {
+    let (ok, out) = p.ctl("reload");
+    assert!(ok && out.contains("config reloaded"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_keeps_an_unchanged_splits_position_and_restarts_a_changed_one() {
+    for engine in ["hyper", "fast"] {
+        let stable = Backend::start("stable").await;
+        let canary = Backend::start("canary").await;
+        let yaml = format!(
+            "listeners: [{{ address: \"{{listen}}\", engine: {engine} }}]\nclusters:\n{}{}routes:\n  - split: [{{ cluster: stable, weight: 95 }}, {{ cluster: canary, weight: 5 }}]\n",
+            cluster_yaml("stable", &[("s1", stable.addr, 1)], ""),
+            cluster_yaml("canary", &[("c1", canary.addr, 1)], ""),
+        );
+        let p = start_proxy(&yaml);
+        let mut c = Client::connect(p.addr).await;
+        // A reload every 50 requests: going on, 1000 requests are ten whole runs (exactly
+        // 50 canary picks); restarting at each reload would give 40 (2 in each first 50).
+        for _ in 0..20 {
+            canary_picks(&mut c, 50).await;
+            reload(&p);
+        }
+        assert_eq!(
+            canary.hits(),
+            50,
+            "{engine}: the split restarted at a reload"
+        );
+        assert_eq!(stable.hits(), 950, "{engine}");
+
+        // Halfway through a run, the weights change: the new split starts its own run.
+        canary_picks(&mut c, 50).await;
+        let text = std::fs::read_to_string(&p.config_path).unwrap();
+        let changed = text.replace(
+            "weight: 95 }, { cluster: canary, weight: 5",
+            "weight: 90 }, { cluster: canary, weight: 10",
+        );
+        assert_ne!(text, changed);
+        std::fs::write(&p.config_path, changed).unwrap();
+        reload(&p);
+        let got = canary_picks(&mut c, 100).await;
+        let split = elb_proxy_core::rewrite::Split::new(&[(0, 90), (1, 10)]);
+        let fresh: Vec<bool> = (0..100).map(|n| split.at(n) == 1).collect();
+        let went_on: Vec<bool> = (1050..1150).map(|n| split.at(n) == 1).collect();
+        assert_ne!(fresh, went_on, "the test tells a restart from going on");
+        assert_eq!(
+            got, fresh,
+            "{engine}: a changed split did not start a new run"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mirrored_requests_reach_the_shadow_with_their_bodies_and_are_counted() {
     let app = Backend::start("app").await;

@@ -14,6 +14,7 @@ mod validate_tls;
 use std::ops::Deref;
 use std::path::Path;
 
+pub use expand::Endpoint;
 pub use model::*;
 pub use units::{Dur, Size, parse_duration, parse_size};
 pub use validate::line_of;

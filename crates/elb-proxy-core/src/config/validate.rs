@@ -9,7 +9,7 @@ use super::ValidConfig;
 mod hashing;
 mod rewrite;
 mod traffic_policy;
-use super::model::{ClientLimits, Cluster, Config, Route};
+use super::model::{ClientLimits, Cluster, Config, HostPort, Route};
 
 /// A semantic problem plus the text that locates it (key and value as written).
 #[derive(Debug)]
@@ -189,6 +189,46 @@ fn listeners(c: &Config) -> Result<(), Problem> {
     Ok(())
 }
 
+/// One member of cluster `cl` (`members`: the names seen so far in it).
+fn member(
+    cl: &Cluster,
+    m: &super::model::Member,
+    members: &mut HashSet<String>,
+) -> Result<(), Problem> {
+    let n = m.display_name();
+    if n.is_empty() || n.contains(['/', ' ', ',']) {
+        return Err(Problem::new(
+            format!("member name `{n}` must not contain '/', ',' or spaces"),
+            "name",
+            &n,
+        ));
+    }
+    if !members.insert(n.clone()) {
+        return Err(Problem::new(
+            format!("cluster `{}`: member `{n}` listed twice", cl.name),
+            "address",
+            &m.address.to_string(),
+        ));
+    }
+    if m.address.name().is_some_and(HostPort::is_srv) && m.weight != 1 {
+        return Err(Problem::new(
+            format!(
+                "member `{n}`: an SRV name takes each record's weight; `weight` does not apply"
+            ),
+            "weight",
+            &m.weight.to_string(),
+        ));
+    }
+    if m.weight > 1000 {
+        return Err(Problem::new(
+            format!("member `{n}`: weight {} above 1000", m.weight),
+            "weight",
+            &m.weight.to_string(),
+        ));
+    }
+    Ok(())
+}
+
 /// One cluster: its name (unique among `clusters`, where it is added), members, checks
 /// and policies.
 fn cluster<'a>(cl: &'a Cluster, clusters: &mut HashSet<&'a str>) -> Result<(), Problem> {
@@ -218,28 +258,7 @@ fn cluster<'a>(cl: &'a Cluster, clusters: &mut HashSet<&'a str>) -> Result<(), P
     }
     let mut members = HashSet::new();
     for m in &cl.members {
-        let n = m.display_name();
-        if n.is_empty() || n.contains(['/', ' ', ',']) {
-            return Err(Problem::new(
-                format!("member name `{n}` must not contain '/', ',' or spaces"),
-                "name",
-                &n,
-            ));
-        }
-        if !members.insert(n.clone()) {
-            return Err(Problem::new(
-                format!("cluster `{}`: member `{n}` listed twice", cl.name),
-                "address",
-                &m.address.to_string(),
-            ));
-        }
-        if m.weight > 1000 {
-            return Err(Problem::new(
-                format!("member `{n}`: weight {} above 1000", m.weight),
-                "weight",
-                &m.weight.to_string(),
-            ));
-        }
+        member(cl, m, &mut members)?;
     }
     super::validate_tls::cluster_tls(cl)?;
     if cl.members.iter().all(|m| m.weight == 0) {

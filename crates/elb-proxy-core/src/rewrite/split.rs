@@ -1,7 +1,9 @@
 //! Weighted split of a route between clusters, by a shared counter: within every run of
 //! `total weight` requests each target gets exactly its weight, and the targets are
 //! interleaved (a stride coprime with the total walks the slots), so a 95/5 canary sees its
-//! 5 % spread through the run rather than in one burst.
+//! 5 % spread through the run rather than in one burst. A reload that keeps a split's
+//! definition (route, targets, weights) keeps its counter, so the run goes on where it was;
+//! a changed definition starts a new run.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -14,6 +16,8 @@ pub struct Split {
     total: u64,
     stride: u64,
     counter: Arc<AtomicU64>,
+    /// `(cluster name, weight)` of each target, as configured: what a reload compares.
+    definition: Vec<(String, u32)>,
 }
 
 fn gcd(a: u64, b: u64) -> u64 {
@@ -42,7 +46,30 @@ impl Split {
             total,
             stride,
             counter: Arc::new(AtomicU64::new(0)),
+            definition: Vec::new(),
         }
+    }
+
+    /// The split with its configured definition (cluster names and weights), compared when
+    /// a reload decides whether the split goes on from where it was.
+    pub fn with_definition(mut self, definition: Vec<(String, u32)>) -> Self {
+        self.definition = definition;
+        self
+    }
+
+    /// Goes on from `old`'s position (sharing its counter) when both have the same definition;
+    /// true when it does.
+    pub fn continue_from(&mut self, old: &Split) -> bool {
+        if self.definition.is_empty() || self.definition != old.definition {
+            return false;
+        }
+        self.counter = old.counter.clone();
+        true
+    }
+
+    /// Requests split so far (the counter's position).
+    pub fn position(&self) -> u64 {
+        self.counter.load(Relaxed)
     }
 
     /// The cluster for the next request.
@@ -75,6 +102,21 @@ mod tests {
         let canary: Vec<usize> = (0..100).filter(|&i| first_run[i] == 1).collect();
         assert_eq!(canary.len(), 5);
         assert!(canary.windows(2).all(|w| w[1] - w[0] > 1), "{canary:?}");
+    }
+
+    #[test]
+    fn a_split_goes_on_from_an_equal_definition_only() {
+        let def = |w: u32| vec![("stable".to_string(), 95), ("canary".to_string(), w)];
+        let old = Split::new(&[(0, 95), (1, 5)]).with_definition(def(5));
+        for _ in 0..30 {
+            old.pick();
+        }
+        let mut same = Split::new(&[(3, 95), (4, 5)]).with_definition(def(5));
+        assert!(same.continue_from(&old));
+        assert_eq!(same.position(), 30);
+        let mut other = Split::new(&[(0, 90), (1, 10)]).with_definition(def(10));
+        assert!(!other.continue_from(&old));
+        assert_eq!(other.position(), 0);
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! Members given by DNS name. A resolver task asks for every name at start, then every
-//! `resolvers.interval` (sooner after a connect failure to one of a name's members, at most once
-//! a second); when an answer changes, the running snapshot is rebuilt from the config as loaded
-//! with the new answers, as a reload would (members that stay keep their pools, counters and
-//! state). Requests never wait for DNS: they run on the snapshot in place. A name that stops
+//! Members given by DNS name (or SRV name). A resolver task asks for every name at start,
+//! then each name again after min(`resolvers.interval`, its answer's TTL, at least a second)
+//! (every name sooner after a connect failure to one of a name's members, at most once a
+//! second); when an answer changes, the running snapshot is rebuilt from the config as loaded
+//! with the new answers and the runtime changes in force (`crate::running`; members that stay
+//! keep their pools, counters and state). Requests never wait for DNS: they run on the snapshot in place. A name that stops
 //! resolving keeps its last good answer; the failure is logged on the change, counted, and shown
 //! by `show resolvers` and in the metrics.
 
@@ -12,26 +13,30 @@ mod report;
 pub use report::{metrics, show};
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-use elb_proxy_core::config::{HostPort, ValidConfig};
+use elb_proxy_core::config::{Endpoint, HostPort, ValidConfig};
 
 use crate::shared::Shared;
-use crate::snapshot::{LiveCluster, Snapshot};
+use crate::snapshot::LiveCluster;
 
 /// Asks the resolver task for a round now (a member from a name refused a connection).
 static RESOLVE_NOW: tokio::sync::Notify = tokio::sync::Notify::const_new();
 
-/// Shortest time between two rounds when rounds are asked for by connect failures.
+/// Shortest time between two rounds when rounds are asked for by connect failures; also the
+/// shortest time an answer is kept, whatever its TTL (a TTL of 0 is asked again each second).
 const MIN_ROUND_GAP: Duration = Duration::from_secs(1);
 
 /// What is known of one name.
 #[derive(Debug, Clone, Default)]
 pub struct NameState {
     /// The last good answer (empty until the name first resolves).
-    pub addresses: Vec<IpAddr>,
+    pub addresses: Vec<Endpoint>,
+    /// The last good answer's smallest TTL, in seconds.
+    pub ttl: Option<u32>,
+    /// When the name is asked again.
+    next: Option<Instant>,
     /// Why the last round found no address; `None` while the name resolves.
     pub error: Option<String>,
     /// Rounds that asked for this name.
@@ -89,20 +94,34 @@ impl Names {
         })
     }
 
-    fn declared(&self) -> Option<ValidConfig> {
+    /// The config as loaded (before its names are expanded).
+    pub fn declared(&self) -> Option<ValidConfig> {
         self.declared
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
 
-    /// Records one name's result; true when its addresses changed.
-    fn record(&self, name: &HostPort, result: Result<Vec<IpAddr>, String>) -> bool {
+    /// Records one name's result; true when its addresses changed. The name is asked again
+    /// after min(`interval`, the last good answer's TTL, at least [`MIN_ROUND_GAP`]).
+    fn record(
+        &self,
+        name: &HostPort,
+        result: Result<lookup::Found, String>,
+        interval: Duration,
+    ) -> bool {
         let mut answers = self.answers();
         let state = answers.entry(name.clone()).or_default();
         state.resolutions += 1;
+        if let Ok((_, ttl)) = &result {
+            state.ttl = *ttl;
+        }
+        let keep = state.ttl.map_or(interval, |t| {
+            interval.min(Duration::from_secs(t.into()).max(MIN_ROUND_GAP))
+        });
+        state.next = Some(Instant::now() + keep);
         match result {
-            Ok(addresses) => {
+            Ok((addresses, _)) => {
                 if state.error.take().is_some() {
                     tracing::info!(name = %name, ?addresses, "name resolves again");
                 }
@@ -126,73 +145,69 @@ impl Names {
     }
 }
 
-/// One round: every name of the loaded config asked at once, each within `resolvers.timeout`.
-/// Returns whether some name's addresses changed.
-async fn round(names: &Names) -> bool {
+impl Names {
+    /// When the first name is due (`None`: no name asked yet, or none).
+    fn next_due(&self) -> Option<Instant> {
+        self.answers().values().filter_map(|s| s.next).min()
+    }
+
+    /// Whether `name` is due at `now` (a name never asked is).
+    fn due(&self, name: &HostPort, now: Instant) -> bool {
+        self.answers()
+            .get(name)
+            .and_then(|s| s.next)
+            .is_none_or(|t| t <= now)
+    }
+}
+
+/// One round: every name of the loaded config (with `only_due`, those whose time has come)
+/// asked at once, each within `resolvers.timeout`. Returns whether some name's addresses
+/// changed.
+async fn round(names: &Names, only_due: bool) -> bool {
     let Some(declared) = names.declared() else {
         return false;
     };
-    let wanted = declared.member_names();
+    let now = Instant::now();
+    let mut wanted = declared.member_names();
+    if only_due {
+        wanted.retain(|n| names.due(n, now));
+    }
     if wanted.is_empty() {
         return false;
     }
     let cfg = &declared.resolvers;
+    let interval = cfg.interval.0;
     let resolver = match lookup::resolver(cfg) {
         Ok(r) => r,
         Err(why) => {
             let mut changed = false;
             for n in &wanted {
-                changed |= names.record(n, Err(why.clone()));
+                changed |= names.record(n, Err(why.clone()), interval);
             }
             return changed;
         }
     };
     let lookups = wanted.iter().map(|n| {
         let resolver = &resolver;
-        async move { (n, lookup::addresses(resolver, n, cfg.timeout.0).await) }
+        async move { (n, lookup::endpoints(resolver, n, cfg.timeout.0).await) }
     });
     let results = futures_util::future::join_all(lookups).await;
     let mut changed = false;
     for (n, result) in results {
-        changed |= names.record(n, result);
+        changed |= names.record(n, result, interval);
     }
     changed
 }
 
-/// Rebuilds the running snapshot with the current answers (serialised with reloads).
+/// Rebuilds the running snapshot with the current answers (serialised with reloads and
+/// runtime changes, which it keeps: see `crate::running`).
 async fn apply(shared: &Arc<Shared>) {
     let _serial = shared.reload_lock.lock().await;
-    let Some(declared) = shared.names.declared() else {
-        return;
-    };
-    let old = shared.snapshot.load_full();
-    let new = Arc::new(Snapshot::build(shared.names.expand(&declared), Some(&old)));
-    keep_runtime_weights(&old, &new);
-    shared.snapshot.store(new.clone());
-    crate::health_check::start(shared, &new);
-    tracing::info!(
-        members = new.clusters.iter().map(|c| c.members.len()).sum::<usize>(),
-        "members updated from DNS answers"
-    );
-}
-
-/// A weight set at run time (`set weight`) survives a change of answers, which is not a
-/// reload of the file (only a reload restores the configured weights).
-fn keep_runtime_weights(old: &Snapshot, new: &Snapshot) {
-    for c in &new.clusters {
-        let Some(o) = old.cluster(&c.name) else {
-            continue;
-        };
-        let ob = o.lock();
-        let mut nb = c.lock();
-        for (i, m) in c.members.iter().enumerate() {
-            let Some(j) = o.member_index(&m.name) else {
-                continue;
-            };
-            if ob.members[j].weight != o.config.members[j].weight {
-                nb.members[i].weight = ob.members[j].weight;
-            }
-        }
+    if let Some(new) = crate::running::rebuild(shared, "DNS answers") {
+        tracing::info!(
+            members = new.clusters.iter().map(|c| c.members.len()).sum::<usize>(),
+            "members updated from DNS answers"
+        );
     }
 }
 
@@ -200,7 +215,7 @@ fn keep_runtime_weights(old: &Snapshot, new: &Snapshot) {
 /// that keeps asking. It runs for a config without names too (a round then asks nothing),
 /// so a reload that adds names is served by it.
 pub async fn start(shared: &Arc<Shared>) {
-    if round(&shared.names).await {
+    if round(&shared.names, false).await {
         apply(shared).await;
     }
     for (name, state) in shared.names.report() {
@@ -216,15 +231,22 @@ async fn keep_resolving(shared: Arc<Shared>) {
     let mut last = Instant::now();
     loop {
         let interval = shared.snapshot.load().config.resolvers.interval.0;
-        tokio::select! {
-            () = tokio::time::sleep_until((last + interval).into()) => {}
+        // The first name due, at the latest one interval on (a reload may bring names).
+        let wake = shared
+            .names
+            .next_due()
+            .map_or(last + interval, |t| t.min(last + interval))
+            .max(last + MIN_ROUND_GAP.min(interval));
+        let only_due = tokio::select! {
+            () = tokio::time::sleep_until(wake.into()) => true,
             () = RESOLVE_NOW.notified() => {
                 tokio::time::sleep_until((last + MIN_ROUND_GAP).into()).await;
+                false
             }
             () = crate::shared::until_shutdown(&mut shutdown) => return,
-        }
+        };
         last = Instant::now();
-        if round(&shared.names).await {
+        if round(&shared.names, only_due).await {
             apply(&shared).await;
         }
     }
@@ -253,7 +275,7 @@ pub fn connect_failed(cluster: &LiveCluster, idx: usize) {
 pub async fn check_names(config: &ValidConfig) -> Vec<String> {
     let names = Names::default();
     let _ = names.declare(config.clone());
-    round(&names).await;
+    round(&names, false).await;
     names
         .report()
         .into_iter()

@@ -11,7 +11,7 @@ pub fn show(shared: &Shared) -> String {
     if report.is_empty() {
         return "no member is given by name\n".into();
     }
-    let mut o = String::from("# name status addresses resolutions failures error\n");
+    let mut o = String::from("# name status addresses resolutions failures ttl error\n");
     for (name, s) in report {
         let addresses: Vec<String> = s.addresses.iter().map(ToString::to_string).collect();
         let status = match (&s.error, s.addresses.is_empty()) {
@@ -22,7 +22,7 @@ pub fn show(shared: &Shared) -> String {
         };
         let _ = writeln!(
             o,
-            "{name} {status} {} {} {} {}",
+            "{name} {status} {} {} {} {} {}",
             if addresses.is_empty() {
                 "-".into()
             } else {
@@ -30,6 +30,7 @@ pub fn show(shared: &Shared) -> String {
             },
             s.resolutions,
             s.failures,
+            s.ttl.map_or_else(|| "-".to_string(), |t| t.to_string()),
             s.error.as_deref().unwrap_or("-")
         );
     }

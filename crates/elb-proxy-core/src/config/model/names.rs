@@ -10,28 +10,40 @@ use serde::{Deserialize, Serialize};
 
 use super::super::units::Dur;
 
-/// A member's address: an IP literal with its port, or a DNS name with its port whose every
-/// A/AAAA answer becomes a member.
+/// A member's address: an IP literal with its port, a DNS name with its port whose every
+/// A/AAAA answer becomes a member, or an SRV name (`_http._tcp.web.internal`, no port) whose
+/// every record becomes members at the record's target, port and weight.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum MemberAddress {
     /// `127.0.0.1:9001`, `[::1]:9001`.
     Ip(SocketAddr),
-    /// `app1.internal:8080`.
+    /// `app1.internal:8080`, or an SRV name (port 0: the records give the ports).
     Name(HostPort),
 }
 
-/// A DNS name and a port.
+/// A DNS name and a port; port 0 for an SRV name (its records give the ports).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct HostPort {
     /// The name as written (lower-cased, trailing dot kept if given).
     pub host: String,
-    /// The member port.
+    /// The member port; 0 for an SRV name.
     pub port: u16,
+}
+
+impl HostPort {
+    /// An SRV name (`_service._proto.name`): asked for SRV records, not A/AAAA.
+    pub fn is_srv(&self) -> bool {
+        self.port == 0
+    }
 }
 
 impl fmt::Display for HostPort {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.host, self.port)
+        if self.is_srv() {
+            f.write_str(&self.host)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
     }
 }
 
@@ -53,7 +65,8 @@ impl MemberAddress {
         }
     }
 
-    /// The member port, whether the member is given by address or by name.
+    /// The member port, whether the member is given by address or by name (0 for an SRV
+    /// name, whose records give the ports).
     pub fn port(&self) -> u16 {
         match self {
             Self::Ip(a) => a.port(),
@@ -83,6 +96,13 @@ impl std::str::FromStr for MemberAddress {
         if let Ok(a) = text.parse::<SocketAddr>() {
             return Ok(Self::Ip(a));
         }
+        if text.starts_with('_') {
+            check_srv_name(text).map_err(|why| format!("member address `{text}`: {why}"))?;
+            return Ok(Self::Name(HostPort {
+                host: text.to_ascii_lowercase(),
+                port: 0,
+            }));
+        }
         let (host, port) = text
             .rsplit_once(':')
             .ok_or_else(|| format!("member address `{text}` needs a port (host:port)"))?;
@@ -98,6 +118,35 @@ impl std::str::FromStr for MemberAddress {
             port,
         }))
     }
+}
+
+/// SRV name syntax (RFC 2782): `_service._proto.` and a host name; no port (the records
+/// give each target's port).
+pub fn check_srv_name(text: &str) -> Result<(), String> {
+    if text.contains(':') {
+        return Err("an SRV name takes each record's port: write it without `:PORT`".into());
+    }
+    let mut labels = text.splitn(3, '.');
+    let (Some(service), Some(proto), Some(rest)) = (labels.next(), labels.next(), labels.next())
+    else {
+        return Err(
+            "an SRV name is `_service._proto.name` (e.g. `_http._tcp.web.internal`)".into(),
+        );
+    };
+    for label in [service, proto] {
+        let bare = label.strip_prefix('_').unwrap_or("");
+        if bare.is_empty()
+            || bare.len() > 62
+            || bare.starts_with('-')
+            || bare.ends_with('-')
+            || !bare.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err(format!(
+                "SRV label `{label}` must be `_` and 1 to 62 letters, digits or '-'"
+            ));
+        }
+    }
+    check_host_name(rest)
 }
 
 /// RFC 1123 host name syntax: dot-separated labels of letters, digits and `-` (not at a
@@ -200,6 +249,23 @@ mod tests {
                 .parse::<MemberAddress>()
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn srv_names_parse_without_a_port() {
+        let n = "_HTTP._tcp.Web.lab".parse::<MemberAddress>().unwrap();
+        assert_eq!(n.to_string(), "_http._tcp.web.lab");
+        assert!(n.name().unwrap().is_srv());
+        for (text, why) in [
+            ("_http._tcp.web.lab:80", "without `:PORT`"),
+            ("_http.web", "_service._proto.name"),
+            ("_._tcp.web.lab", "SRV label `_`"),
+            ("_http.tcp.web.lab", "SRV label `tcp`"),
+            ("_http._tcp.web_1.lab", "`_` is not allowed"),
+        ] {
+            let e = text.parse::<MemberAddress>().unwrap_err();
+            assert!(e.contains(why), "{text}: {e}");
+        }
     }
 
     #[test]
