@@ -103,3 +103,21 @@ fn use_vmac_words_vrrpd_does_not_act_on_are_warned_at_their_line() {
     let v = l.config.unwrap().instances[0].use_vmac.clone().unwrap();
     assert_eq!(v.name.as_deref(), Some("vm1"));
 }
+
+#[test]
+fn address_and_route_interfaces_are_tracked_unless_no_track() {
+    let body = " virtual_ipaddress_excluded {\n 198.18.3.1/24 dev eth3\n 198.18.4.1/24 dev eth4 no_track\n }\n\
+         virtual_routes {\n 198.19.5.0/24 via 198.18.5.254 dev eth5\n 198.19.6.0/24 via 198.18.6.254 dev eth6 no_track\n\
+         198.19.7.0/24 dev eth0\n }\n";
+    let text = format!(
+        "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 1\n{body} virtual_ipaddress {{\n\
+         198.18.0.1/24\n 198.18.1.1/24 dev eth1\n 198.18.2.1/24 dev eth2 no_track\n 198.18.1.2/24 dev eth1\n }}\n}}\n"
+    );
+    let l = load(&text);
+    let c = l.config.unwrap();
+    assert_eq!(
+        c.instances[0].address_interfaces(),
+        ["eth1", "eth3", "eth5"],
+        "each tracked `dev` once, own interface and no_track lines left out"
+    );
+}

@@ -190,6 +190,19 @@ fn trackers_of(
         });
         trackers.push(id);
     }
+    // The `dev` of VIP and route lines without `no_track`: down means FAULT (keepalived).
+    for dev in i.address_interfaces() {
+        let id = TrackerId::Interface(dev.to_string());
+        if dev == own_interface || trackers.contains(&id) {
+            continue;
+        }
+        configs.push(vrrp::TrackerConfig {
+            name: id.key(),
+            weight: 0,
+            reverse: false,
+        });
+        trackers.push(id);
+    }
     (configs, trackers)
 }
 

@@ -206,7 +206,7 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
     ("mcast_dst_ip", h("advert_bytes_match_keepalived")),
     (
         "track_src_ip",
-        n("the source address is not tracked: its loss does not put the instance in FAULT"),
+        h("track_src_ip_faults_while_the_source_address_is_gone_like_keepalived"),
     ),
     (
         "garp_master_delay",
@@ -394,9 +394,7 @@ pub(crate) const VIP_OPTION: &[(&str, Status)] = &[
     ),
     (
         "no_track",
-        n(
-            "vrrpd does not watch any VIP: one removed by someone else stays removed until the next transition (keepalived, without no_track, drops to BACKUP and takes it back)",
-        ),
+        h("a_vip_or_route_interface_going_down_faults_the_instance_unless_no_track"),
     ),
     ("track", h("vip_full_syntax")),
     ("use_vmac", n(VMAC)),

@@ -83,6 +83,8 @@ pub struct InstRt {
     pub stats: dump::InstStats,
     /// Weight-check finding against the last peer priority heard (logged once per change).
     pub weight_warning: Option<(u8, Option<String>)>,
+    /// Link state of each tracked interface when the instance was built (missing = down).
+    pub tracked_links: Vec<(String, bool)>,
     ip_id: u16,
 }
 
@@ -407,6 +409,7 @@ impl InstRt {
             last_reason: String::new(),
             stats: dump::InstStats::default(),
             weight_warning: None,
+            tracked_links: Vec::new(),
             ip_id: 0,
         }
     }

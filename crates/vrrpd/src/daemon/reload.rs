@@ -228,6 +228,12 @@ impl Daemon {
         if !removed.is_empty() {
             tracing::info!(instance = %s.name, vips = removed.join(" "), "removing VIPs left by a previous run");
         }
+        let mut tracked_links = Vec::new();
+        for t in s.tracked_interfaces() {
+            // keepalived counts a tracked interface that does not exist as down.
+            let up = self.nl.link_by_name(t).await.is_ok_and(|l| l.usable);
+            tracked_links.push((t.to_string(), up));
+        }
         let rt = InstRt {
             spec: s.clone(),
             unit,
@@ -238,6 +244,7 @@ impl Daemon {
             last_reason: "init".into(),
             stats: dump::InstStats::default(),
             weight_warning: None,
+            tracked_links,
             ip_id: 0,
         };
         Ok((inst, rt))
@@ -280,8 +287,14 @@ impl Daemon {
                 .ifaces
                 .values()
                 .find(|i| i.info.name == t)
-                .map(|i| i.info.usable);
-            // Interfaces we hold no socket on are looked up by the link watcher's first event.
+                .map(|i| i.info.usable)
+                // Interfaces we hold no socket on: as netlink said when the instance was built.
+                .or_else(|| {
+                    rt.tracked_links
+                        .iter()
+                        .find(|(n, _)| n == t)
+                        .map(|(_, up)| *up)
+                });
             if let Some(up) = up {
                 evs.push(Event::TrackerChanged {
                     name: TrackerId::Interface(t.to_string()).key(),

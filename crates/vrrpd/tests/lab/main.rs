@@ -4,6 +4,7 @@
 #[path = "../vrrp_lab/mod.rs"]
 mod vrrp_lab;
 
+mod address_tracking;
 mod checkers_unit;
 mod control_group;
 mod exhaustion;
@@ -14,6 +15,7 @@ mod metrics;
 mod nft_tables;
 mod no_accept;
 mod second_daemon;
+mod source_tracking;
 mod sync_groups;
 mod track_file;
 mod track_process;
