@@ -126,6 +126,7 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
     // The instance's own setting, defaulted from global_defs by the parser.
     v.v3_checksum_as_v2 = i.v3_checksum_as_v2;
     v.dont_track_primary = i.dont_track_primary;
+    v.timer_expired_backup = i.timer_expired_backup;
     v.fast_failover = fast_failover(args);
     let (tracker_configs, trackers) = trackers_of(cfg, i, &interface);
     v.trackers.extend(tracker_configs);

@@ -247,15 +247,11 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
     ),
     (
         "timer_expired_backup",
-        n(
-            "when the master-down timer expires the instance becomes MASTER (keepalived's behaviour without it)",
-        ),
+        h("stalled_nopreempt_master_with_timer_expired_backup_stays_backup"),
     ),
     (
         "thread_timer_expired",
-        n(
-            "when the master-down timer expires the instance becomes MASTER (keepalived's behaviour without it)",
-        ),
+        h("stalled_nopreempt_master_with_timer_expired_backup_stays_backup"),
     ),
     (
         "smtp_alert",

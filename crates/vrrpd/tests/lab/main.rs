@@ -16,6 +16,7 @@ mod nft_tables;
 mod no_accept;
 mod second_daemon;
 mod source_tracking;
+mod stall;
 mod sync_groups;
 mod track_file;
 mod track_process;
