@@ -323,7 +323,10 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
     ),
     ("track_process", h(PROCESS_TEST)),
     ("track_bfd", n(BFD)),
-    ("use_vmac_addr", n(VMAC)),
+    (
+        "use_vmac_addr",
+        h("use_vmac_addr_gives_every_vip_of_another_interface_a_vmac_like_keepalived"),
+    ),
     ("use_ipvlan", n(VMAC)),
     (
         "vrf",
@@ -393,5 +396,8 @@ pub(crate) const VIP_OPTION: &[(&str, Status)] = &[
         h("a_vip_or_route_interface_going_down_faults_the_instance_unless_no_track"),
     ),
     ("track", h("vip_full_syntax")),
-    ("use_vmac", n(VMAC)),
+    (
+        "use_vmac",
+        h("a_vips_use_vmac_makes_a_vmac_on_its_interface_like_keepalived"),
+    ),
 ];

@@ -293,9 +293,10 @@ impl Daemon {
             tracing::warn!(error = format!("{e:#}"), "removing the takeover guard");
         }
         for rt in self.insts.iter().filter(|_| !self.opts.dont_release) {
-            if let Some(v) = &rt.spec.vmac
-                && let Err(e) = crate::net::vmac::remove(&self.nl, &v.name).await
-            {
+            for v in rt.spec.vmac.iter().chain(&rt.spec.vip_vmacs) {
+                let Err(e) = crate::net::vmac::remove(&self.nl, &v.name).await else {
+                    continue;
+                };
                 tracing::warn!(vmac = %v.name, error = format!("{e:#}"), "removing the VMAC interface");
             }
         }
@@ -399,6 +400,7 @@ impl InstRt {
                 rules: Vec::new(),
                 trackers: Vec::new(),
                 vmac: None,
+                vip_vmacs: Vec::new(),
                 fault_no_peer: false,
             },
             unit: usize::MAX,

@@ -190,7 +190,7 @@ impl Daemon {
         unit: usize,
         member: usize,
     ) -> Result<(Instance, InstRt)> {
-        if let Some(m) = &s.vmac {
+        for m in s.vmac.iter().chain(&s.vip_vmacs) {
             crate::net::vmac::ensure(&self.nl, m).await?;
         }
         let link = self
@@ -206,6 +206,15 @@ impl Daemon {
         iface.info = link;
         let groups = [s.vrrp.multicast_group];
         iface.ensure_socket(s.is_v6(), &groups, &self.rx_tx)?;
+        // The other interfaces VIPs live on (a `dev`, a VMAC): their gratuitous ARPs / NAs go
+        // out there, and their link state is known.
+        for v in s.vips.iter().chain(&s.excluded) {
+            if v.ifname != s.interface
+                && let Ok(l) = self.nl.link_by_name(&v.ifname).await
+            {
+                self.ifaces.entry(l.index).or_insert_with(|| Iface::new(l));
+            }
+        }
         let source = self.resolve_source(s, ifindex).await;
         let mut cfg = s.vrrp.clone();
         cfg.primary_address = source.map(|(a, _)| a).unwrap_or(match cfg.family {

@@ -23,4 +23,5 @@ mod track_process;
 mod tracking_failover;
 mod unit_sandbox;
 mod verdict;
+mod vip_vmac;
 mod vmac;
