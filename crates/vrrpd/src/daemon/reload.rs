@@ -401,8 +401,10 @@ pub(super) fn source_from(s: &InstanceSpec, addrs: &[netlink::IfAddr]) -> Option
         return Some((src, present.is_some_and(|a| !a.tentative)));
     }
     if s.is_v6() {
+        // The interface's own link-local, never a link-local VIP the instance added there.
+        let is_vip = |a: &IpAddr| s.vips.iter().chain(&s.excluded).any(|v| v.addr == *a);
         let ll = addrs.iter().find(|a| match a.addr {
-            IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+            IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80 && !is_vip(&a.addr),
             _ => false,
         })?;
         Some((ll.addr, !ll.tentative))
