@@ -38,6 +38,7 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+mod address_tracking;
 mod defs;
 mod diag;
 #[doc(hidden)]

@@ -621,6 +621,8 @@ pub struct Instance {
     pub notify_priority_changes: bool,
     /// `use_vmac`.
     pub use_vmac: Option<Vmac>,
+    /// `use_vmac_addr`: every VIP on another interface than the instance's gets a VMAC there.
+    pub use_vmac_addr: bool,
     /// `vmac_xmit_base`.
     pub vmac_xmit_base: bool,
     /// RFC 5798 Accept_Mode; keepalived's default is on (off in strict mode unless owner).

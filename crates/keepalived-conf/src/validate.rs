@@ -558,6 +558,7 @@ fn build(
             .notify_priority_changes
             .unwrap_or(g.vrrp_notify_priority_changes),
         use_vmac: d.use_vmac,
+        use_vmac_addr: d.use_vmac_addr,
         vmac_xmit_base: d.vmac_xmit_base,
         accept: d.accept.unwrap_or(!strict || owner),
         strict_mode: strict,

@@ -103,3 +103,42 @@ fn use_vmac_words_vrrpd_does_not_act_on_are_warned_at_their_line() {
     let v = l.config.unwrap().instances[0].use_vmac.clone().unwrap();
     assert_eq!(v.name.as_deref(), Some("vm1"));
 }
+
+#[test]
+fn address_and_route_interfaces_are_tracked_unless_no_track() {
+    let body = " virtual_ipaddress_excluded {\n 198.18.3.1/24 dev eth3\n 198.18.4.1/24 dev eth4 no_track\n }\n\
+         virtual_routes {\n 198.19.5.0/24 via 198.18.5.254 dev eth5\n 198.19.6.0/24 via 198.18.6.254 dev eth6 no_track\n\
+         198.19.7.0/24 dev eth0\n }\n";
+    let text = format!(
+        "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 1\n{body} virtual_ipaddress {{\n\
+         198.18.0.1/24\n 198.18.1.1/24 dev eth1\n 198.18.2.1/24 dev eth2 no_track\n 198.18.1.2/24 dev eth1\n }}\n}}\n"
+    );
+    let l = load(&text);
+    let c = l.config.unwrap();
+    assert_eq!(
+        c.instances[0].address_interfaces(),
+        ["eth1", "eth3", "eth5"],
+        "each tracked `dev` once, own interface and no_track lines left out"
+    );
+}
+
+#[test]
+fn vip_vmacs_go_on_the_interfaces_of_use_vmac_lines_and_with_use_vmac_addr_on_every_other() {
+    let vips = " virtual_ipaddress {\n 198.18.0.1/24\n 198.18.1.1/24 dev eth1\n\
+                198.18.2.1/24 dev eth2 use_vmac\n 198.18.0.2/24 use_vmac\n }\n";
+    let text = |extra: &str| {
+        format!("vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 1\n{extra}{vips}}}\n")
+    };
+    let got = |extra: &str| {
+        let c = load(&text(extra)).config.unwrap();
+        c.instances[0]
+            .vip_vmac_interfaces()
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(got(""), ["eth2", "eth0"]);
+    assert_eq!(got(" use_vmac_addr\n"), ["eth1", "eth2", "eth0"]);
+    // The instance's own VMAC already carries the VIPs of its interface.
+    assert_eq!(got(" use_vmac\n use_vmac_addr\n"), ["eth1", "eth2"]);
+}

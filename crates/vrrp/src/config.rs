@@ -190,6 +190,10 @@ pub struct InstanceConfig {
     pub v3_checksum_as_v2: bool,
     /// Own interface going down does not cause FAULT.
     pub dont_track_primary: bool,
+    /// `timer_expired_backup PRIO`: without preemption, an instance whose own timer fires so
+    /// late that a router of priority PRIO would have declared it down (a scheduling stall)
+    /// goes, or stays, BACKUP instead of acting on the stale timer. See [`crate::timers::stalled`].
+    pub timer_expired_backup: Option<u8>,
     /// Trackers (scripts, files, interfaces, processes) by name.
     pub trackers: Vec<TrackerConfig>,
     /// Opt-in failover speed-ups.
@@ -265,6 +269,7 @@ impl InstanceConfig {
             skip_check_adv_addr: false,
             v3_checksum_as_v2: false,
             dont_track_primary: false,
+            timer_expired_backup: None,
             trackers: Vec::new(),
             fast_failover: FastFailover::default(),
         }

@@ -97,6 +97,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod ah;
 pub mod checksum;
 pub mod config;
 pub mod instance;

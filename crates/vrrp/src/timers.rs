@@ -31,6 +31,23 @@ pub fn master_down_interval(
     master_adver_interval * down_adverts + skew_time(version, priority, master_adver_interval)
 }
 
+/// `timer_expired_backup`: whether a timer due at `due` and handled at `now` shows a stall
+/// long enough for a router of priority `other` to have declared this one down. Its peers last
+/// heard from it one interval before `due` (a MASTER's advert timer; for a BACKUP's down timer
+/// the same gap means adverts it should have read may be waiting unread), so the stall counts
+/// when that silence, `now - due + interval`, passes `other`'s Master_Down_Interval.
+pub fn stalled(
+    version: Version,
+    other: u8,
+    master_adver_interval: Duration,
+    down_adverts: u32,
+    due: Duration,
+    now: Duration,
+) -> bool {
+    let silence = now.saturating_sub(due) + master_adver_interval;
+    now > due && silence > master_down_interval(version, other, master_adver_interval, down_adverts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +86,21 @@ mod tests {
             skew_time(Version::V2, 255, Duration::from_secs(1)),
             Duration::from_nanos(3_906_250)
         );
+    }
+
+    #[test]
+    fn a_stall_counts_once_the_silence_passes_the_other_routers_down_interval() {
+        let adv = Duration::from_secs(1);
+        let due = Duration::from_secs(10);
+        // Priority 254, v3, 1 s: 3 s + 7.8125 ms; the silence is the lateness plus 1 s.
+        let at = |late_ms: u64| due + Duration::from_millis(late_ms);
+        assert!(!stalled(Version::V3, 254, adv, 3, due, at(0)));
+        assert!(!stalled(Version::V3, 254, adv, 3, due, at(2_007)));
+        assert!(stalled(Version::V3, 254, adv, 3, due, at(2_008)));
+        // A lower other priority waits longer (skew 609 ms at 100 with v2).
+        assert!(!stalled(Version::V2, 100, adv, 3, due, at(2_609)));
+        assert!(stalled(Version::V2, 100, adv, 3, due, at(2_610)));
+        // Early or on time is never a stall.
+        assert!(!stalled(Version::V3, 254, adv, 3, due, due - adv));
     }
 }

@@ -73,18 +73,24 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
         Some(m) if !m.xmit_base => m.name.clone(),
         _ => interface,
     };
+    let vip_vmacs = vip_vmacs_of(g, i, vmac.as_ref());
+    let vip_on = |a: &kc::VirtualAddress| {
+        let mut vip = vip_of(a, &vip_if);
+        if let Some(base) = i.vip_vmac_interface(a)
+            && let Some(m) = vip_vmacs.iter().find(|m| m.base == base)
+        {
+            vip.ifname = m.name.clone();
+        }
+        vip
+    };
     let (vips, family_vips): (Vec<Vip>, Vec<vrrp::Vip>) = i
         .virtual_ipaddress
         .iter()
         .filter(|a| vrrp::Family::of(a.addr) == v.family)
-        .map(|a| (vip_of(a, &vip_if), vrrp_vip(a)))
+        .map(|a| (vip_on(a), vrrp_vip(a)))
         .unzip();
     v.vips = family_vips;
-    let excluded: Vec<Vip> = i
-        .virtual_ipaddress_excluded
-        .iter()
-        .map(|a| vip_of(a, &vip_if))
-        .collect();
+    let excluded: Vec<Vip> = i.virtual_ipaddress_excluded.iter().map(vip_on).collect();
     v.excluded_vips = i.virtual_ipaddress_excluded.iter().map(vrrp_vip).collect();
     v.auth = match (&i.authentication, version) {
         (Some(kc::Authentication::Pass(p)), vrrp::Version::V2) => vrrp::Auth::pass(p.as_bytes()),
@@ -110,14 +116,7 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
     };
     v.accept = i.accept;
     v.strict = i.strict_mode;
-    v.garp = vrrp::GarpConfig {
-        master_delay: i.garp_master_delay,
-        master_repeat: i.garp_master_repeat.max(1),
-        master_refresh: (!i.garp_master_refresh.is_zero()).then_some(i.garp_master_refresh),
-        master_refresh_repeat: i.garp_master_refresh_repeat.max(1),
-        lower_prio_delay: i.garp_lower_prio_delay,
-        lower_prio_repeat: i.garp_lower_prio_repeat,
-    };
+    v.garp = garp_of(i);
     v.down_timer_adverts = i.down_timer_adverts;
     v.lower_prio_no_advert = i.lower_prio_no_advert;
     v.higher_prio_send_advert = i.higher_prio_send_advert;
@@ -126,6 +125,7 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
     // The instance's own setting, defaulted from global_defs by the parser.
     v.v3_checksum_as_v2 = i.v3_checksum_as_v2;
     v.dont_track_primary = i.dont_track_primary;
+    v.timer_expired_backup = i.timer_expired_backup;
     v.fast_failover = fast_failover(args);
     let (tracker_configs, trackers) = trackers_of(cfg, i, &interface);
     v.trackers.extend(tracker_configs);
@@ -156,8 +156,21 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
         rules,
         trackers,
         vmac,
+        vip_vmacs,
         fault_no_peer,
     })
+}
+
+/// `garp_master_*`, `garp_lower_prio_*`.
+fn garp_of(i: &kc::Instance) -> vrrp::GarpConfig {
+    vrrp::GarpConfig {
+        master_delay: i.garp_master_delay,
+        master_repeat: i.garp_master_repeat.max(1),
+        master_refresh: (!i.garp_master_refresh.is_zero()).then_some(i.garp_master_refresh),
+        master_refresh_repeat: i.garp_master_refresh_repeat.max(1),
+        lower_prio_delay: i.garp_lower_prio_delay,
+        lower_prio_repeat: i.garp_lower_prio_repeat,
+    }
 }
 
 /// The instance's trackers for the state machine, with what each follows (same order).
@@ -187,6 +200,19 @@ fn trackers_of(
             name: id.key(),
             weight,
             reverse: w.reverse,
+        });
+        trackers.push(id);
+    }
+    // The `dev` of VIP and route lines without `no_track`: down means FAULT (keepalived).
+    for dev in i.address_interfaces() {
+        let id = TrackerId::Interface(dev.to_string());
+        if dev == own_interface || trackers.contains(&id) {
+            continue;
+        }
+        configs.push(vrrp::TrackerConfig {
+            name: id.key(),
+            weight: 0,
+            reverse: false,
         });
         trackers.push(id);
     }
@@ -311,6 +337,39 @@ fn vmac_of(g: &kc::GlobalDefs, i: &kc::Instance) -> Option<crate::net::vmac::Vma
         xmit_base: i.vmac_xmit_base,
         v6,
     })
+}
+
+/// The VMACs of VIPs (a VIP's `use_vmac`, the instance's `use_vmac_addr`): one per interface,
+/// named like keepalived 2.2.7 names them, the first free of `vrrp.51`, `vrrp1.51`, ... (the
+/// instance's own VMAC taken first). They carry VIPs only: adverts never go out on them.
+fn vip_vmacs_of(
+    g: &kc::GlobalDefs,
+    i: &kc::Instance,
+    own: Option<&crate::net::vmac::VmacSpec>,
+) -> Vec<crate::net::vmac::VmacSpec> {
+    let vrid = i.virtual_router_id;
+    let prefix = g.vmac_prefix.as_deref().unwrap_or("vrrp");
+    let v6 = i.family == kc::Family::V6;
+    let mut taken: Vec<String> = own.map(|m| m.name.clone()).into_iter().collect();
+    let mut out = Vec::new();
+    for base in i.vip_vmac_interfaces() {
+        let name = (0..)
+            .map(|n| match n {
+                0 => format!("{prefix}.{vrid}"),
+                n => format!("{prefix}{n}.{vrid}"),
+            })
+            .find(|c| !taken.contains(c))
+            .unwrap_or_default();
+        taken.push(name.clone());
+        out.push(crate::net::vmac::VmacSpec {
+            name,
+            base: base.to_string(),
+            mac: crate::net::vmac::virtual_mac(vrid, v6),
+            xmit_base: true,
+            v6,
+        });
+    }
+    out
 }
 
 fn vip_of(a: &kc::VirtualAddress, default_if: &str) -> Vip {

@@ -135,6 +135,7 @@ mod tests {
             rules: Vec::new(),
             trackers: Vec::new(),
             vmac: None,
+            vip_vmacs: Vec::new(),
             fault_no_peer: false,
         }
     }

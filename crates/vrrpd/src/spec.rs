@@ -131,6 +131,8 @@ pub struct InstanceSpec {
     pub trackers: Vec<TrackerId>,
     /// `use_vmac`: the macvlan the VIPs (and, unless `vmac_xmit_base`, the adverts) use.
     pub vmac: Option<crate::net::vmac::VmacSpec>,
+    /// VMACs that carry VIPs only (a VIP's `use_vmac`, the instance's `use_vmac_addr`).
+    pub vip_vmacs: Vec<crate::net::vmac::VmacSpec>,
     /// `unicast_fault_no_peer` without peers: the instance is held in FAULT.
     pub fault_no_peer: bool,
 }

@@ -252,7 +252,10 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ("vrrp_cpu_affinity", n(TUNING)),
     ("vrrp_rlimit_rttime", n(TUNING)),
     ("fifo_write_vrrp_states_on_reload", n(RELOAD)),
-    ("vmac_addr_prefix", n(VMAC)),
+    (
+        "vmac_addr_prefix",
+        n("VMAC interfaces are named from `vmac_prefix` (default `vrrp`) only"),
+    ),
     (
         "log_unknown_vrids",
         n("adverts for unknown VRIDs are counted (`show stats`), not logged one by one"),

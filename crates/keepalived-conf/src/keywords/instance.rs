@@ -206,7 +206,7 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
     ("mcast_dst_ip", h("advert_bytes_match_keepalived")),
     (
         "track_src_ip",
-        n("the source address is not tracked: its loss does not put the instance in FAULT"),
+        h("track_src_ip_faults_while_the_source_address_is_gone_like_keepalived"),
     ),
     (
         "garp_master_delay",
@@ -247,15 +247,11 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
     ),
     (
         "timer_expired_backup",
-        n(
-            "when the master-down timer expires the instance becomes MASTER (keepalived's behaviour without it)",
-        ),
+        h("stalled_nopreempt_master_with_timer_expired_backup_stays_backup"),
     ),
     (
         "thread_timer_expired",
-        n(
-            "when the master-down timer expires the instance becomes MASTER (keepalived's behaviour without it)",
-        ),
+        h("stalled_nopreempt_master_with_timer_expired_backup_stays_backup"),
     ),
     (
         "smtp_alert",
@@ -327,7 +323,10 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
     ),
     ("track_process", h(PROCESS_TEST)),
     ("track_bfd", n(BFD)),
-    ("use_vmac_addr", n(VMAC)),
+    (
+        "use_vmac_addr",
+        h("use_vmac_addr_gives_every_vip_of_another_interface_a_vmac_like_keepalived"),
+    ),
     ("use_ipvlan", n(VMAC)),
     (
         "vrf",
@@ -394,10 +393,11 @@ pub(crate) const VIP_OPTION: &[(&str, Status)] = &[
     ),
     (
         "no_track",
-        n(
-            "vrrpd does not watch any VIP: one removed by someone else stays removed until the next transition (keepalived, without no_track, drops to BACKUP and takes it back)",
-        ),
+        h("a_vip_or_route_interface_going_down_faults_the_instance_unless_no_track"),
     ),
     ("track", h("vip_full_syntax")),
-    ("use_vmac", n(VMAC)),
+    (
+        "use_vmac",
+        h("a_vips_use_vmac_makes_a_vmac_on_its_interface_like_keepalived"),
+    ),
 ];

@@ -77,6 +77,7 @@ pub(crate) struct InstanceDraft {
     pub notify: Notify,
     pub notify_priority_changes: Option<bool>,
     pub use_vmac: Option<Vmac>,
+    pub use_vmac_addr: bool,
     pub vmac_xmit_base: bool,
     pub accept: Option<bool>,
     pub strict_mode: Option<bool>,
@@ -389,6 +390,7 @@ fn addressing<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PRe
             }
         }
         "track_src_ip" => d.track_src_ip = true,
+        "use_vmac_addr" => d.use_vmac_addr = true,
         _ => return Ok(false),
     }
     Ok(true)

@@ -24,6 +24,41 @@ impl Instance {
         }
     }
 
+    /// `timer_expired_backup` (only without preemption): a MASTER or BACKUP whose own timer
+    /// is handled long after it was due (the process was not scheduled) does not act on it. A
+    /// MASTER goes BACKUP and a BACKUP starts its down timer again, so a router that took over
+    /// meanwhile keeps the VIPs instead of losing them back to the one that stalled.
+    pub(super) fn on_stall(&mut self, now: Duration, out: &mut Vec<Action>) {
+        let Some(other) = self.cfg.timer_expired_backup.filter(|_| !self.cfg.preempt) else {
+            return;
+        };
+        let due = match self.state {
+            State::Master => self.advert_at,
+            State::Backup => self.master_down_at,
+            _ => None,
+        };
+        let Some(due) = due else {
+            return;
+        };
+        let (v, adv, n) = (
+            self.cfg.version,
+            self.master_adver_interval,
+            self.cfg.down_timer_adverts,
+        );
+        if !timers::stalled(v, other, adv, n, due, now) {
+            return;
+        }
+        let late = now - due;
+        if self.state == State::Master {
+            let reason = format!(
+                "timer expired {late:?} late (scheduling stall): another router may be MASTER"
+            );
+            self.enter_backup(now, reason, out);
+        } else {
+            self.master_down_at = Some(now + self.master_down_interval());
+        }
+    }
+
     pub(super) fn master_timers(&mut self, now: Duration, out: &mut Vec<Action>) {
         let hold = self.cfg.fast_failover.hold_time;
         if self.dip_since.is_some_and(|t| t + hold <= now) {

@@ -263,6 +263,7 @@ impl Instance {
         if self.state == State::Stopped {
             return out;
         }
+        self.on_stall(now, &mut out);
         match event {
             Event::Start => self.on_start(now, &mut out),
             Event::Timer => self.on_timer(now, &mut out),

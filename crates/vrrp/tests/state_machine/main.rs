@@ -5,6 +5,7 @@ mod election;
 mod fast_failover;
 mod hostile_segment;
 mod reload;
+mod stall;
 mod tracking;
 
 use std::net::{IpAddr, Ipv4Addr};

@@ -247,8 +247,19 @@ impl Daemon {
                 }
             }
         }
+        // Each address with the interface it lives on (link-local VIPs are filtered there).
+        let on: Vec<(IpAddr, &str)> = addrs
+            .iter()
+            .map(|a| {
+                let ifname = rt
+                    .spec
+                    .vip_for(*a)
+                    .map_or(&rt.spec.interface, |v| &v.ifname);
+                (*a, ifname.as_str())
+            })
+            .collect();
         if let Some(fw) = &self.firewall
-            && let Err(e) = fw.set(addrs, add).await
+            && let Err(e) = fw.set(&on, add).await
         {
             tracing::error!(instance = %rt.spec.name, add, error = format!("{e:#}"), "no_accept rule change failed");
         }

@@ -83,6 +83,8 @@ pub struct InstRt {
     pub stats: dump::InstStats,
     /// Weight-check finding against the last peer priority heard (logged once per change).
     pub weight_warning: Option<(u8, Option<String>)>,
+    /// Link state of each tracked interface when the instance was built (missing = down).
+    pub tracked_links: Vec<(String, bool)>,
     ip_id: u16,
 }
 
@@ -291,9 +293,10 @@ impl Daemon {
             tracing::warn!(error = format!("{e:#}"), "removing the takeover guard");
         }
         for rt in self.insts.iter().filter(|_| !self.opts.dont_release) {
-            if let Some(v) = &rt.spec.vmac
-                && let Err(e) = crate::net::vmac::remove(&self.nl, &v.name).await
-            {
+            for v in rt.spec.vmac.iter().chain(&rt.spec.vip_vmacs) {
+                let Err(e) = crate::net::vmac::remove(&self.nl, &v.name).await else {
+                    continue;
+                };
                 tracing::warn!(vmac = %v.name, error = format!("{e:#}"), "removing the VMAC interface");
             }
         }
@@ -397,6 +400,7 @@ impl InstRt {
                 rules: Vec::new(),
                 trackers: Vec::new(),
                 vmac: None,
+                vip_vmacs: Vec::new(),
                 fault_no_peer: false,
             },
             unit: usize::MAX,
@@ -407,6 +411,7 @@ impl InstRt {
             last_reason: String::new(),
             stats: dump::InstStats::default(),
             weight_warning: None,
+            tracked_links: Vec::new(),
             ip_id: 0,
         }
     }

@@ -190,7 +190,7 @@ impl Daemon {
         unit: usize,
         member: usize,
     ) -> Result<(Instance, InstRt)> {
-        if let Some(m) = &s.vmac {
+        for m in s.vmac.iter().chain(&s.vip_vmacs) {
             crate::net::vmac::ensure(&self.nl, m).await?;
         }
         let link = self
@@ -206,6 +206,15 @@ impl Daemon {
         iface.info = link;
         let groups = [s.vrrp.multicast_group];
         iface.ensure_socket(s.is_v6(), &groups, &self.rx_tx)?;
+        // The other interfaces VIPs live on (a `dev`, a VMAC): their gratuitous ARPs / NAs go
+        // out there, and their link state is known.
+        for v in s.vips.iter().chain(&s.excluded) {
+            if v.ifname != s.interface
+                && let Ok(l) = self.nl.link_by_name(&v.ifname).await
+            {
+                self.ifaces.entry(l.index).or_insert_with(|| Iface::new(l));
+            }
+        }
         let source = self.resolve_source(s, ifindex).await;
         let mut cfg = s.vrrp.clone();
         cfg.primary_address = source.map(|(a, _)| a).unwrap_or(match cfg.family {
@@ -228,6 +237,12 @@ impl Daemon {
         if !removed.is_empty() {
             tracing::info!(instance = %s.name, vips = removed.join(" "), "removing VIPs left by a previous run");
         }
+        let mut tracked_links = Vec::new();
+        for t in s.tracked_interfaces() {
+            // keepalived counts a tracked interface that does not exist as down.
+            let up = self.nl.link_by_name(t).await.is_ok_and(|l| l.usable);
+            tracked_links.push((t.to_string(), up));
+        }
         let rt = InstRt {
             spec: s.clone(),
             unit,
@@ -238,6 +253,7 @@ impl Daemon {
             last_reason: "init".into(),
             stats: dump::InstStats::default(),
             weight_warning: None,
+            tracked_links,
             ip_id: 0,
         };
         Ok((inst, rt))
@@ -280,8 +296,14 @@ impl Daemon {
                 .ifaces
                 .values()
                 .find(|i| i.info.name == t)
-                .map(|i| i.info.usable);
-            // Interfaces we hold no socket on are looked up by the link watcher's first event.
+                .map(|i| i.info.usable)
+                // Interfaces we hold no socket on: as netlink said when the instance was built.
+                .or_else(|| {
+                    rt.tracked_links
+                        .iter()
+                        .find(|(n, _)| n == t)
+                        .map(|(_, up)| *up)
+                });
             if let Some(up) = up {
                 evs.push(Event::TrackerChanged {
                     name: TrackerId::Interface(t.to_string()).key(),
@@ -379,8 +401,10 @@ pub(super) fn source_from(s: &InstanceSpec, addrs: &[netlink::IfAddr]) -> Option
         return Some((src, present.is_some_and(|a| !a.tentative)));
     }
     if s.is_v6() {
+        // The interface's own link-local, never a link-local VIP the instance added there.
+        let is_vip = |a: &IpAddr| s.vips.iter().chain(&s.excluded).any(|v| v.addr == *a);
         let ll = addrs.iter().find(|a| match a.addr {
-            IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+            IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80 && !is_vip(&a.addr),
             _ => false,
         })?;
         Some((ll.addr, !ll.tentative))

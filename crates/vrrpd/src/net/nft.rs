@@ -3,7 +3,10 @@
 //! rules are keepalived 2.2.7's nftables rules, rule for rule (a lab test compares
 //! `nft list ruleset` with keepalived's), in tables of vrrpd's own (`ip vrrpd`, `ip6 vrrpd`):
 //! a set `vips` filled while the VIPs are held, dropped in an input and an output chain at
-//! priority -1; IPv6 lets neighbour discovery and link-local traffic through.
+//! priority -1; IPv6 lets neighbour discovery through and sends link-local traffic to chains
+//! of its own, where a link-local VIP is dropped on its interface only (set
+//! `vips_link_local` of address . interface, made with its rules when the first link-local
+//! VIP is held, as keepalived makes it).
 //!
 //! Driven with the `nft` program and a text script (as the takeover guard): the batch is one
 //! transaction, nft's messages are what the operator reads, and no netlink message layout
@@ -91,28 +94,40 @@ fn clear_script(t: &str) -> String {
     format!("table ip {t}\ndelete table ip {t}\ntable ip6 {t}\ndelete table ip6 {t}\n")
 }
 
-/// The batch that puts `addrs` into (or takes them out of) the sets of table `t`. Adding an
-/// element that is there is a no-op, deleting one that is not fails, so a delete is preceded
-/// by an add.
-pub fn element_commands(t: &str, addrs: &[IpAddr], add: bool) -> String {
+/// Whether `a` is an IPv6 link-local address: filtered per interface (`vips_link_local`).
+pub fn is_link_local(a: &IpAddr) -> bool {
+    match a {
+        IpAddr::V4(_) => false,
+        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+    }
+}
+
+/// The set of link-local VIPs and the rules that drop them on their interface (keepalived's).
+pub fn link_local_script(t: &str) -> String {
+    format!(
+        "add set ip6 {t} vips_link_local {{ type ipv6_addr . iface_index; }}\n\
+         add rule ip6 {t} in_link_local ip6 daddr . iif @vips_link_local drop\n\
+         add rule ip6 {t} out_link_local ip6 saddr . oif @vips_link_local drop\n"
+    )
+}
+
+/// The batch that puts `addrs` (each with the interface it lives on) into, or takes them out
+/// of, the sets of table `t`. Adding an element that is there is a no-op, deleting one that is
+/// not fails, so a delete is preceded by an add.
+pub fn element_commands(t: &str, addrs: &[(IpAddr, &str)], add: bool) -> String {
     let mut out = String::new();
-    for a in addrs {
-        let fam = if a.is_ipv4() { "ip" } else { "ip6" };
-        out.push_str(&format!("add element {fam} {t} vips {{ {a} }}\n"));
+    for (a, ifname) in addrs {
+        let (fam, set, elem) = match a {
+            IpAddr::V4(_) => ("ip", "vips", a.to_string()),
+            _ if is_link_local(a) => ("ip6", "vips_link_local", format!("{a} . \"{ifname}\"")),
+            _ => ("ip6", "vips", a.to_string()),
+        };
+        out.push_str(&format!("add element {fam} {t} {set} {{ {elem} }}\n"));
         if !add {
-            out.push_str(&format!("delete element {fam} {t} vips {{ {a} }}\n"));
+            out.push_str(&format!("delete element {fam} {t} {set} {{ {elem} }}\n"));
         }
     }
     out
-}
-
-/// Whether keepalived's rules can filter `a`: link-local IPv6 VIPs pass through the
-/// link-local chains unfiltered (their per-interface rules are not implemented).
-pub fn filterable(a: &IpAddr) -> bool {
-    match a {
-        IpAddr::V4(_) => true,
-        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) != 0xfe80,
-    }
 }
 
 /// The owner pid written in the comment of a listed table (`nft list table` output).
@@ -157,6 +172,8 @@ pub(crate) fn owned_elsewhere(family: &str, t: &str, pid: u32) -> anyhow::Error 
 #[derive(Debug)]
 pub struct NoAcceptFirewall {
     table: String,
+    /// Whether `vips_link_local` and its rules exist yet.
+    link_local: std::sync::atomic::AtomicBool,
 }
 
 impl NoAcceptFirewall {
@@ -173,17 +190,36 @@ impl NoAcceptFirewall {
             })?;
         Ok(NoAcceptFirewall {
             table: table.to_string(),
+            link_local: false.into(),
         })
     }
 
     /// Drops traffic to and from `addrs` (before they are added to the interface), or stops
     /// doing so (after they were removed).
-    pub async fn set(&self, addrs: &[IpAddr], add: bool) -> Result<()> {
-        let addrs: Vec<IpAddr> = addrs.iter().copied().filter(filterable).collect();
+    pub async fn set(&self, addrs: &[(IpAddr, &str)], add: bool) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        let made = self.link_local.load(Ordering::Relaxed);
+        // Before the set exists no link-local VIP is in it: nothing to take out.
+        let addrs: Vec<(IpAddr, &str)> = addrs
+            .iter()
+            .copied()
+            .filter(|(a, _)| add || made || !is_link_local(a))
+            .collect();
         if addrs.is_empty() {
             return Ok(());
         }
-        nft(&element_commands(&self.table, &addrs, add)).await
+        let make = add && !made && addrs.iter().any(|(a, _)| is_link_local(a));
+        let mut script = if make {
+            link_local_script(&self.table)
+        } else {
+            String::new()
+        };
+        script.push_str(&element_commands(&self.table, &addrs, add));
+        nft(&script).await?;
+        if make {
+            self.link_local.store(true, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     /// Deletes the tables (on exit).
@@ -252,20 +288,25 @@ mod tests {
     }
 
     #[test]
-    fn removal_adds_before_deleting_and_link_local_is_not_filtered() {
+    fn removal_adds_before_deleting_and_link_local_goes_by_interface() {
         let a: IpAddr = "198.18.0.100".parse().unwrap();
         let b: IpAddr = "2001:2::100".parse().unwrap();
+        let ll: IpAddr = "fe80::52".parse().unwrap();
         assert_eq!(
-            element_commands("vrrpd", &[a], true),
+            element_commands("vrrpd", &[(a, "eth0")], true),
             "add element ip vrrpd vips { 198.18.0.100 }\n"
         );
-        let del = element_commands("vrrpd", &[b], false);
+        let del = element_commands("vrrpd", &[(b, "eth0")], false);
         assert_eq!(
             del,
             "add element ip6 vrrpd vips { 2001:2::100 }\ndelete element ip6 vrrpd vips { 2001:2::100 }\n"
         );
-        assert!(!filterable(&"fe80::1".parse().unwrap()));
-        assert!(filterable(&b));
+        assert_eq!(
+            element_commands("vrrpd", &[(ll, "eth0")], true),
+            "add element ip6 vrrpd vips_link_local { fe80::52 . \"eth0\" }\n"
+        );
+        assert!(is_link_local(&ll) && !is_link_local(&b) && !is_link_local(&a));
+        assert!(link_local_script("vrrpd").contains("ip6 daddr . iif @vips_link_local drop"));
     }
 
     #[test]

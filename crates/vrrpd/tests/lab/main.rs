@@ -3,6 +3,7 @@
 
 mod vrrp_lab;
 
+mod address_tracking;
 mod auto_priority;
 mod checkers_unit;
 mod control_group;
@@ -16,6 +17,8 @@ mod nft_tables;
 mod no_accept;
 mod notify_fifo;
 mod second_daemon;
+mod source_tracking;
+mod stall;
 mod static_state;
 mod sync_groups;
 mod track_file;
@@ -24,4 +27,5 @@ mod tracking_failover;
 mod unicast_no_peer;
 mod unit_sandbox;
 mod verdict;
+mod vip_vmac;
 mod vmac;

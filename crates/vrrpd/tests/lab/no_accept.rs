@@ -1,7 +1,8 @@
 //! `no_accept` in the lab, side by side with keepalived: on one config (an IPv4 instance with
 //! two VIPs and an IPv6 one, both `no_accept`) the master's `nft list ruleset` under vrrpd is
 //! keepalived's, table names aside; vrrpd removes its tables on exit, and after a SIGKILL the
-//! next start removes them.
+//! next start removes them. The same with a link-local IPv6 VIP, which both drop on its
+//! interface only.
 
 use crate::vrrp_lab::{
     KEEPALIVED, Node, VIP4, VIP6, WAIT, ip, lab_with, start_keepalived, start_vrrpd,
@@ -28,12 +29,17 @@ fn unnamed(ruleset: &str, table: &str) -> String {
 }
 
 fn conf(accept: &str) -> String {
+    conf_with(accept, &[format!("{VIP6}/64")])
+}
+
+fn conf_with(accept: &str, v6_vips: &[String]) -> String {
     let mut v4 = Node::v3(150, "0.1");
     v4.vips = vec![format!("{VIP4}/24"), "198.18.0.101/24".into()];
     v4.extra_instance = format!("    {accept}\n");
     let mut v6 = Node::v3_ipv6(150);
     v6.name = "VI_6".into();
     v6.vrid = 52;
+    v6.vips = v6_vips.to_vec();
     v6.extra_instance = format!("    {accept}\n");
     // The second node's text without its global_defs.
     let v6_text = v6.conf();
@@ -46,24 +52,15 @@ fn wait_master(h: &Host) {
     h.wait_for_address(ip(VIP6), true, WAIT).expect("VIP6");
 }
 
-#[test]
-fn no_accept_rules_match_keepalived_and_are_removed_on_exit_and_after_a_crash() {
-    let test = "no_accept_rules_match_keepalived_and_are_removed_on_exit_and_after_a_crash";
-    let present =
-        std::path::Path::new(KEEPALIVED).exists() && std::path::Path::new("/usr/sbin/nft").exists();
-    let Some(lab) = lab_with(test, "keepalived and nft", present) else {
-        return;
-    };
-    let a = lab.host(0);
-    let conf = conf("no_accept");
-
-    let mut k = start_keepalived(&lab, a, "k", &conf);
+/// keepalived's ruleset on `conf` once it holds the VIPs (it fills its sets right after adding
+/// the addresses: waits until `needles` are listed), with keepalived stopped again.
+fn keepalived_ruleset(lab: &netlab::Lab, a: &Host, conf: &str, needles: &[&str]) -> String {
+    let mut k = start_keepalived(lab, a, "k", conf);
     wait_master(a);
-    // keepalived fills its set right after adding the addresses: wait for the elements.
     let deadline = std::time::Instant::now() + WAIT;
     let theirs = loop {
         let r = ruleset(a);
-        if r.contains("2001:2::100") && r.contains("198.18.0.101") {
+        if needles.iter().all(|n| r.contains(n)) {
             break r;
         }
         assert!(
@@ -77,6 +74,46 @@ fn no_accept_rules_match_keepalived_and_are_removed_on_exit_and_after_a_crash() 
     a.wait_for_address(ip(VIP4), false, WAIT)
         .expect("keepalived released");
     assert_eq!(ruleset(a).trim(), "", "keepalived removed its tables");
+    theirs
+}
+
+#[test]
+fn link_local_no_accept_vip_is_dropped_on_its_interface_like_keepalived() {
+    let test = "link_local_no_accept_vip_is_dropped_on_its_interface_like_keepalived";
+    let present =
+        std::path::Path::new(KEEPALIVED).exists() && std::path::Path::new("/usr/sbin/nft").exists();
+    let Some(lab) = lab_with(test, "keepalived and nft", present) else {
+        return;
+    };
+    let a = lab.host(0);
+    let conf = conf_with("no_accept", &["fe80::52/64".into(), format!("{VIP6}/64")]);
+    let theirs = keepalived_ruleset(&lab, a, &conf, &["fe80::52", "2001:2::100", "198.18.0.101"]);
+    assert!(theirs.contains("@vips_link_local drop"), "{theirs}");
+    let mut v = start_vrrpd(&lab, a, "v", &conf, &[]);
+    wait_master(a);
+    let ours = ruleset(a);
+    assert_eq!(
+        unnamed(&ours, "vrrpd"),
+        unnamed(&theirs, "keepalived"),
+        "vrrpd:\n{ours}\nkeepalived:\n{theirs}"
+    );
+    v.signal(Signal::SIGTERM).expect("SIGTERM");
+    let _ = v.wait_exit(WAIT);
+    assert_eq!(ruleset(a).trim(), "", "vrrpd removed its tables on exit");
+}
+
+#[test]
+fn no_accept_rules_match_keepalived_and_are_removed_on_exit_and_after_a_crash() {
+    let test = "no_accept_rules_match_keepalived_and_are_removed_on_exit_and_after_a_crash";
+    let present =
+        std::path::Path::new(KEEPALIVED).exists() && std::path::Path::new("/usr/sbin/nft").exists();
+    let Some(lab) = lab_with(test, "keepalived and nft", present) else {
+        return;
+    };
+    let a = lab.host(0);
+    let conf = conf("no_accept");
+
+    let theirs = keepalived_ruleset(&lab, a, &conf, &["2001:2::100", "198.18.0.101"]);
 
     let mut v = start_vrrpd(&lab, a, "v", &conf, &[]);
     wait_master(a);
