@@ -241,6 +241,7 @@ fn escaped(s: &str, out: &mut Vec<u8>) {
 const HEX: [u8; 16] = *b"0123456789ABCDEF";
 
 /// Milliseconds with up to three decimals, trailing zeros dropped (`1.5`, `3`, `0.005`).
+#[inline(always)]
 fn ms(d: Duration, out: &mut Vec<u8>) {
     // In u64 (a u128 division is a library call); saturates after 584,000 years.
     let micros = d
@@ -387,6 +388,7 @@ fn some(s: &str) -> Option<&str> {
 
 /// A JSON string (RFC 8259 escapes). Only ASCII bytes ever need escaping, so the runs
 /// between them (UTF-8 included) are copied whole.
+#[inline(always)]
 fn json_str(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     let mut rest = s.as_bytes();
