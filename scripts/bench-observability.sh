@@ -12,6 +12,7 @@
 # not available on every VM.
 #
 # Usage: scripts/bench-observability.sh [--rounds 5] [--duration 5s] [--conns 64] [--instructions N]
+# The listener runs the default engine (hyper unless ELB_PROXY_ENGINE=fast is exported).
 # Needs: wrk nginx taskset (valgrind and curl for --instructions); target/release/elb-proxy (or ELB_PROXY=path).
 set -euo pipefail
 

@@ -5,8 +5,9 @@
 //! command `reopen logs` reopen the file, for logrotate.
 
 pub mod format;
+pub mod line;
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -14,6 +15,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 pub use format::{Format, FormatError, LineWriter};
+pub use line::{Id, Line, Record, Text};
 
 /// Access log writer counters (process-wide: they survive reloads, which open a new log).
 #[derive(Debug, Default)]
@@ -36,7 +38,8 @@ pub static LOG_STATS: LogStats = LogStats {
     reopens: AtomicU64::new(0),
 };
 
-/// One answer's record.
+/// One answer's record with owned texts, for answers made without a parsed request (a
+/// request's own record is the cheaper [`Record`]).
 #[derive(Debug, Clone, Default)]
 pub struct Entry {
     /// When the request head arrived.
@@ -87,12 +90,12 @@ pub struct Entry {
     pub termination: &'static str,
 }
 
-/// Entries travel by value: the queue's vector is swapped with the writer's, so its room is
-/// reused and a line costs the request path no allocation of its own (hence the large
-/// variant: boxing it is the allocation this avoids).
-#[allow(clippy::large_enum_variant)]
+/// The queue's vector is swapped with the writer's, so its room is reused; records travel
+/// boxed, so a line moves a pointer, not a few hundred bytes, through the queue.
 enum Msg {
-    Line(Entry),
+    Line(Box<Entry>),
+    /// Boxed from the start (`RequestTrace::begin`): it moves as a pointer.
+    Trace(Box<Record>),
     Reopen(std::sync::mpsc::Sender<Result<(), String>>),
 }
 
@@ -144,15 +147,16 @@ impl std::fmt::Debug for AccessLog {
 /// Where the writer writes.
 enum Sink {
     Stderr,
-    File(PathBuf, BufWriter<std::fs::File>),
+    /// Written a whole formatted batch at a time, so no buffer of its own (a second copy).
+    File(PathBuf, std::fs::File),
 }
 
-fn open_file(path: &Path) -> std::io::Result<BufWriter<std::fs::File>> {
+fn open_file(path: &Path) -> std::io::Result<std::fs::File> {
     let f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)?;
-    Ok(BufWriter::with_capacity(64 * 1024, f))
+    Ok(f)
 }
 
 impl Sink {
@@ -209,13 +213,22 @@ impl AccessLog {
 
     /// Queues one line; when the queue is full the line is dropped and counted.
     pub fn write(&self, e: Entry) {
+        self.push(Msg::Line(Box::new(e)));
+    }
+
+    /// Queues a request's line, as [`AccessLog::write`].
+    pub fn write_record(&self, r: Box<Record>) {
+        self.push(Msg::Trace(r));
+    }
+
+    fn push(&self, msg: Msg) {
         let mut st = self.queue.lock();
         if st.msgs.len() >= self.queue.cap {
             drop(st);
             LOG_STATS.dropped.fetch_add(1, Relaxed);
             return;
         }
-        st.msgs.push(Msg::Line(e));
+        st.msgs.push(msg);
         let full = st.msgs.len() == BATCH;
         drop(st);
         LOG_STATS.queued.fetch_add(1, Relaxed);
@@ -292,7 +305,8 @@ fn writer(queue: &Queue, mut sink: Sink, format: Format) {
         }
         for msg in batch.drain(..) {
             match msg {
-                Msg::Line(e) => lines.write(&e, &mut buf),
+                Msg::Line(e) => lines.write(&e.line(), &mut buf),
+                Msg::Trace(r) => lines.write(&r.line(&mut [0; 16]), &mut buf),
                 Msg::Reopen(reply) => {
                     write_out(&mut sink, &mut buf);
                     let r = sink.reopen();

@@ -6,9 +6,10 @@ use http::{HeaderName, HeaderValue, Request};
 
 use elb_proxy_core::request_id::{format_id, keeps};
 
-/// The id of one request, carried in its extensions for the access log.
+/// The id of one request, carried in its extensions for the access log and the header
+/// rules' `%{request_id}`: the value the member gets.
 #[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+pub struct RequestId(pub HeaderValue);
 
 /// A fresh id (a version-4 UUID).
 pub fn new_id() -> String {
@@ -24,15 +25,14 @@ pub fn assign<B>(header: Option<&HeaderName>, trusted: bool, req: &mut Request<B
     let mut received = req.headers().get_all(name).iter();
     let first = received.next();
     let kept = (received.next().is_none() && keeps(first.map(HeaderValue::as_bytes), trusted))
-        .then(|| first.and_then(|v| v.to_str().ok()).map(str::to_string))
+        .then(|| first.cloned())
         .flatten();
     let id = match kept {
         Some(id) => id,
         None => {
-            let id = new_id();
-            if let Ok(v) = HeaderValue::from_str(&id) {
-                req.headers_mut().insert(name.clone(), v);
-            }
+            // A UUID is always a valid header value.
+            let id = HeaderValue::from_str(&new_id()).unwrap_or(HeaderValue::from_static("-"));
+            req.headers_mut().insert(name.clone(), id.clone());
             id
         }
     };

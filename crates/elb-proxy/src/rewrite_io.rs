@@ -49,14 +49,21 @@ pub(crate) struct RequestRewrite {
     vars: OwnedVars,
 }
 
-/// The request's id: the client's X-Request-Id, else the access log's, else a new one.
+/// The request's one id (see `RequestTrace::request_id`): with `request_id:` configured the
+/// id the member gets, else the client's X-Request-Id, else one made up once per request
+/// and also logged.
 fn request_id_of<B>(req: &Request<B>) -> String {
-    req.headers()
-        .get("x-request-id")
+    if let Some(t) = RequestTrace::of(req) {
+        return t.request_id_of(req);
+    }
+    // No record (a request the log never sees): the same rule, for this one use.
+    req.extensions()
+        .get::<crate::request_id::RequestId>()
+        .map(|id| &id.0)
+        .or_else(|| req.headers().get("x-request-id"))
         .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| RequestTrace::of(req).and_then(|t| t.request_id()))
-        .unwrap_or_else(crate::trace::new_request_id)
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map_or_else(crate::trace::new_request_id, str::to_string)
 }
 
 fn client_of(ctx: &ConnCtx) -> SocketAddr {
@@ -132,7 +139,7 @@ impl RequestRewrite {
 }
 
 /// The variables of a forwarded request head (for a mirrored copy's shadow rules); the
-/// request id is the forwarded X-Request-Id, if any.
+/// request id is the configured one (`request_id:`), else the forwarded X-Request-Id, if any.
 pub(crate) fn vars_of<'a>(ctx: &'a ConnCtx, parts: &'a Parts) -> Vars<'a> {
     let text = |name: header::HeaderName| {
         parts
@@ -143,7 +150,11 @@ pub(crate) fn vars_of<'a>(ctx: &'a ConnCtx, parts: &'a Parts) -> Vars<'a> {
     };
     Vars {
         client: Some(client_of(ctx)),
-        request_id: text(header::HeaderName::from_static("x-request-id")),
+        request_id: parts
+            .extensions
+            .get::<crate::request_id::RequestId>()
+            .and_then(|id| id.0.to_str().ok())
+            .unwrap_or_else(|| text(header::HeaderName::from_static("x-request-id"))),
         host: text(header::HOST),
         scheme: scheme_of(ctx),
         path: parts.uri.path(),

@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use http::{HeaderMap, Request, header};
+use http::{HeaderMap, HeaderValue, Request, header};
 
 use elb_proxy_core::{ErrorKind, Phase, RequestError};
 
-use crate::access_log::Entry;
+use crate::access_log::{Entry, Id, Record, Text};
 use crate::body::{BodyOutcome, ResponseBody};
 use crate::proxy::{ConnCtx, Mode};
 use crate::shared::Shared;
@@ -39,14 +39,11 @@ struct Progress {
     queue: Option<Duration>,
     connect: Option<Duration>,
     first_byte: Option<Duration>,
+    /// The request's one id, once known: configured (`request_id:`), received, or made up
+    /// when first asked for (by a header rule or the log line).
+    id: Option<Id>,
     /// The head's fields, when the access log is on.
-    entry: Option<Box<Entry>>,
-}
-
-fn header_text(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
-    h.get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(1024).collect())
+    record: Option<Box<Record>>,
 }
 
 fn version_text(v: http::Version) -> &'static str {
@@ -59,28 +56,82 @@ fn version_text(v: http::Version) -> &'static str {
     }
 }
 
-/// Bytes of the request head as received (close to the wire size) plus its declared body.
-fn request_bytes<B>(req: &Request<B>) -> u64 {
-    let head: usize = req
-        .headers()
-        .iter()
-        .map(|(k, v)| k.as_str().len() + v.len() + 4)
-        .sum::<usize>()
-        + req.method().as_str().len()
+/// A received X-Request-Id worth keeping when request ids are not configured.
+fn sane_received_id(v: &HeaderValue) -> bool {
+    !v.is_empty() && v.len() <= 128 && v.to_str().is_ok()
+}
+
+/// The client's X-Request-Id, when sane.
+fn received_id(h: &HeaderMap) -> Option<Id> {
+    h.get(X_REQUEST_ID)
+        .filter(|v| sane_received_id(v))
+        .map(|v| Id::Text(Text::Header(v.clone())))
+}
+
+const X_REQUEST_ID: &str = "x-request-id";
+const X_FORWARDED_FOR: &str = "x-forwarded-for";
+
+/// The logged header values, first of each name.
+#[derive(Default)]
+struct Logged {
+    host: Option<Text>,
+    forwarded_for: Option<Text>,
+    user_agent: Option<Text>,
+    referer: Option<Text>,
+    request_id: Option<Id>,
+}
+
+impl Logged {
+    /// Keeps `v` when `k` is a logged header not seen yet.
+    fn keep(&mut self, k: &header::HeaderName, v: &HeaderValue) {
+        let slot = if k == header::HOST {
+            &mut self.host
+        } else if k == header::USER_AGENT {
+            &mut self.user_agent
+        } else if k == header::REFERER {
+            &mut self.referer
+        } else if k.as_str() == X_FORWARDED_FOR {
+            &mut self.forwarded_for
+        } else {
+            if k.as_str() == X_REQUEST_ID && self.request_id.is_none() {
+                // The first one only, sane or not (as a lookup would find it).
+                self.request_id = Some(if sane_received_id(v) {
+                    Id::Text(Text::Header(v.clone()))
+                } else {
+                    Id::random()
+                });
+            }
+            return;
+        };
+        if slot.is_none() {
+            *slot = Some(Text::Header(v.clone()));
+        }
+    }
+}
+
+/// Bytes of the request head as received (close to the wire size) plus its declared body;
+/// with `log`, the logged header values too, in the same one pass over the headers.
+fn scan_head<B>(req: &Request<B>, log: bool) -> (u64, Logged) {
+    let mut head = req.method().as_str().len()
         + req.uri().path_and_query().map_or(1, |p| p.as_str().len())
         + 13;
-    let body = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0);
-    head as u64 + body
+    let mut body = None;
+    let mut logged = Logged::default();
+    for (k, v) in req.headers() {
+        head += k.as_str().len() + v.len() + 4;
+        if k == header::CONTENT_LENGTH {
+            // The first one counts (as a lookup would find it); unreadable, none.
+            body = body.or_else(|| Some(v.to_str().ok().and_then(|v| v.parse().ok()).unwrap_or(0)));
+        } else if log {
+            logged.keep(k, v);
+        }
+    }
+    (head as u64 + body.unwrap_or(0), logged)
 }
 
 /// A fresh request id (when the client sent no X-Request-Id).
 pub(crate) fn new_request_id() -> String {
-    format!("{:016x}", fastrand::u64(..))
+    Id::random().to_string_lossy()
 }
 
 impl RequestTrace {
@@ -92,39 +143,52 @@ impl RequestTrace {
         req: &Request<B>,
     ) -> Arc<Self> {
         let logging = shared.access_log.load().is_some();
-        let entry = logging.then(|| {
-            let h = req.headers();
-            Box::new(Entry {
-                time: Some(SystemTime::now()),
-                client: Some(client),
-                forwarded_for: header_text(h, header::HeaderName::from_static("x-forwarded-for")),
-                listener: listener.name.clone(),
-                method: req.method().as_str().to_string(),
-                target: req
-                    .uri()
-                    .path_and_query()
-                    .map_or_else(|| req.uri().to_string(), |p| p.as_str().to_string()),
+        let (bytes_in, logged) = scan_head(req, logging);
+        let configured = req
+            .extensions()
+            .get::<crate::request_id::RequestId>()
+            .map(|id| Id::Text(Text::Header(id.0.clone())));
+        let id = configured.or(logged.request_id);
+        let record = logging.then(|| {
+            Box::new(Record {
+                time: SystemTime::now(),
+                client,
+                listener: listener.clone(),
+                method: req.method().clone(),
                 version: version_text(req.version()),
-                host: header_text(h, header::HOST)
-                    .or_else(|| req.uri().authority().map(|a| a.as_str().to_string())),
-                user_agent: header_text(h, header::USER_AGENT),
-                referer: header_text(h, header::REFERER),
-                request_id: match req.extensions().get::<crate::request_id::RequestId>() {
-                    Some(id) => id.0.clone(),
-                    None => header_text(h, header::HeaderName::from_static("x-request-id"))
-                        .filter(|s| !s.is_empty() && s.len() <= 128)
-                        .unwrap_or_else(new_request_id),
-                },
-                ..Default::default()
+                target: req.uri().path_and_query().map_or_else(
+                    || Text::Owned(req.uri().to_string().into()),
+                    |p| Text::Target(p.clone()),
+                ),
+                host: logged
+                    .host
+                    .or_else(|| req.uri().authority().cloned().map(Text::Authority)),
+                forwarded_for: logged.forwarded_for,
+                user_agent: logged.user_agent,
+                referer: logged.referer,
+                // Filled when the answer ends.
+                request_id: Id::Random(0),
+                route: None,
+                member: None,
+                status: 0,
+                bytes_in,
+                bytes_out: 0,
+                retries: 0,
+                queue: None,
+                connect: None,
+                first_byte: None,
+                total: Duration::ZERO,
+                termination: "",
             })
         });
         Arc::new(Self {
             start: Instant::now(),
             listener: listener.clone(),
-            bytes_in: request_bytes(req),
+            bytes_in,
             finished: AtomicBool::new(false),
             progress: Mutex::new(Progress {
-                entry,
+                id,
+                record,
                 ..Default::default()
             }),
         })
@@ -172,9 +236,22 @@ impl RequestTrace {
         self.progress.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The request id the access log records, when the log is on.
+    /// The request's one id, the one its log line records and `%{request_id}` writes:
+    /// the configured one (`request_id:`), else the client's X-Request-Id when it was read
+    /// (the access log is on), else one made up now and kept. Always `Some`.
     pub fn request_id(&self) -> Option<String> {
-        self.progress().entry.as_ref().map(|e| e.request_id.clone())
+        let mut p = self.progress();
+        Some(p.id.get_or_insert_with(Id::random).to_string_lossy())
+    }
+
+    /// As [`RequestTrace::request_id`], reading the client's X-Request-Id from `req` when
+    /// the id is not known yet.
+    pub fn request_id_of<B>(&self, req: &Request<B>) -> String {
+        let mut p = self.progress();
+        if p.id.is_none() {
+            p.id = received_id(req.headers());
+        }
+        p.id.get_or_insert_with(Id::random).to_string_lossy()
     }
 
     /// The request matched `route`, served by `cluster`.
@@ -222,29 +299,26 @@ impl RequestTrace {
         route.for_status(status).observe(total);
         self.listener.bytes_in.fetch_add(self.bytes_in, Relaxed);
         self.listener.bytes_out.fetch_add(bytes_out, Relaxed);
-        let Some(mut e) = p.entry.take() else {
+        let Some(mut r) = p.record.take() else {
             return;
         };
-        let Some(log) = shared.access_log.load_full() else {
+        let guard = shared.access_log.load();
+        let Some(log) = guard.as_ref() else {
             return;
         };
-        e.status = status;
-        e.bytes_in = self.bytes_in;
-        e.bytes_out = bytes_out;
-        e.route.clone_from(&route.route);
-        e.cluster.clone_from(&route.cluster);
-        if let Some((c, i)) = &p.member {
-            e.cluster.clone_from(&c.name);
-            e.member.clone_from(&c.members[*i].name);
-        }
-        e.retries = p.retries;
-        e.queue = p.queue;
-        e.connect = p.connect;
-        e.first_byte = p.first_byte;
-        e.total = total;
-        e.termination = termination;
+        r.status = status;
+        r.bytes_out = bytes_out;
+        r.request_id = p.id.take().unwrap_or_else(Id::random);
+        r.route = Some(route);
+        r.member = p.member.take();
+        r.retries = p.retries;
+        r.queue = p.queue;
+        r.connect = p.connect;
+        r.first_byte = p.first_byte;
+        r.total = total;
+        r.termination = termination;
         drop(p);
-        log.write(*e);
+        log.write_record(r);
     }
 }
 

@@ -179,3 +179,98 @@ async fn without_request_id_the_header_is_passed_as_received() {
     send_from(p.addr, [127, 0, 0, 1].into(), &[]).await.unwrap();
     assert_eq!(seen(&m, "x-request-id"), None, "none made when off");
 }
+
+/// A proxy whose cluster copies `%{request_id}` into the request (`x-copy`) and into the
+/// answer (`x-answer-id`), with the JSON access log on or off and `section` added.
+fn proxy_with_id_rules(m: &Backend, log: bool, section: &str) -> Proxy {
+    let log = if log {
+        "access_log: { path: \"{dir}/access.log\", format: json }\n"
+    } else {
+        ""
+    };
+    start_proxy(&format!(
+        "listeners: [{{ address: \"{{listen}}\" }}]\n\
+         clusters:\n  - name: app\n    members: [{{ address: \"{}\" }}]\n\
+         \x20   headers:\n\
+         \x20     request: {{ set: {{ x-copy: \"%{{request_id}}\" }} }}\n\
+         \x20     response: {{ set: {{ x-answer-id: \"%{{request_id}}\" }} }}\n\
+         default_cluster: app\n\
+         trusted_proxies: [127.0.0.5/32]\n{log}{section}",
+        m.addr
+    ))
+}
+
+fn answer_id(a: &Answer) -> Option<String> {
+    a.headers
+        .get("x-answer-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_header_rules_request_id_is_the_configured_id_the_member_gets_and_the_log_records() {
+    let m = Backend::start("m").await;
+    let p = proxy_with_id_rules(&m, true, "request_id: { header: X-Correlation-Id }\n");
+    let client: IpAddr = [127, 0, 0, 1].into();
+    let mut ids = Vec::new();
+    // A client's own X-Request-Id (and a forged correlation id) must not leak into the rule.
+    for extra in [
+        &[][..],
+        &[("x-request-id", "client-chose-this")][..],
+        &[("x-correlation-id", "forged-by-client")][..],
+    ] {
+        let a = send_from(p.addr, client, extra).await.unwrap();
+        assert_eq!(a.status, 200);
+        let id = seen(&m, "x-correlation-id").expect("the member gets an id");
+        assert!(is_uuid_v4(&id), "{id}");
+        assert_eq!(seen(&m, "x-copy").as_deref(), Some(id.as_str()));
+        assert_eq!(answer_id(&a).as_deref(), Some(id.as_str()));
+        ids.push(id);
+    }
+    // A trusted proxy's id is kept, and is what the rule writes.
+    let a = send_from(
+        p.addr,
+        [127, 0, 0, 5].into(),
+        &[("x-correlation-id", "lb-9")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(seen(&m, "x-copy").as_deref(), Some("lb-9"));
+    assert_eq!(answer_id(&a).as_deref(), Some("lb-9"));
+    ids.push("lb-9".into());
+    let logged: HashSet<String> = logged_ids(&p, 4).await.into_iter().collect();
+    assert_eq!(logged, ids.into_iter().collect::<HashSet<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_request_id_a_header_rule_and_the_log_share_one_id_per_request() {
+    let m = Backend::start("m").await;
+    for log in [true, false] {
+        let p = proxy_with_id_rules(&m, log, "");
+        let client: IpAddr = [127, 0, 0, 1].into();
+        // None sent: one id made for the request, the same in both rules and in the log.
+        let mut made = Vec::new();
+        for _ in 0..3 {
+            let a = send_from(p.addr, client, &[]).await.unwrap();
+            let copy = seen(&m, "x-copy").expect("the rule writes an id");
+            assert_eq!(copy.len(), 16, "{copy}");
+            assert!(copy.chars().all(|c| c.is_ascii_hexdigit()), "{copy}");
+            assert_eq!(answer_id(&a).as_deref(), Some(copy.as_str()));
+            assert_eq!(seen(&m, "x-request-id"), None, "the header is not added");
+            made.push(copy);
+        }
+        assert_eq!(made.iter().collect::<HashSet<_>>().len(), 3, "{made:?}");
+        // Sent by the client: that id, in the rules and in the log.
+        let a = send_from(p.addr, client, &[("x-request-id", "as-sent")])
+            .await
+            .unwrap();
+        assert_eq!(seen(&m, "x-copy").as_deref(), Some("as-sent"));
+        assert_eq!(seen(&m, "x-request-id").as_deref(), Some("as-sent"));
+        assert_eq!(answer_id(&a).as_deref(), Some("as-sent"));
+        if log {
+            made.push("as-sent".into());
+            let logged: HashSet<String> = logged_ids(&p, 4).await.into_iter().collect();
+            assert_eq!(logged, made.into_iter().collect::<HashSet<_>>());
+        }
+    }
+}

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 pub use elb_proxy_core::log_template::{FIELDS, Piece, TemplateError};
 
-use super::Entry;
+use super::{Entry, Line};
 
 /// A line format.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +52,7 @@ impl Format {
 
     /// Appends the line for `e` (with its newline).
     pub fn write(&self, e: &Entry, out: &mut Vec<u8>) {
-        LineWriter::new(self.clone()).write(e, out);
+        LineWriter::new(self.clone()).write(&e.line(), out);
     }
 }
 
@@ -73,7 +73,7 @@ impl LineWriter {
     }
 
     /// Appends the line for `e` (with its newline).
-    pub fn write(&mut self, e: &Entry, out: &mut Vec<u8>) {
+    pub fn write(&mut self, e: &Line<'_>, out: &mut Vec<u8>) {
         let time = e.time.unwrap_or(SystemTime::UNIX_EPOCH);
         match &self.format {
             Format::Combined => combined(e, self.stamp.get(time), out),
@@ -137,12 +137,26 @@ impl Stamped<'_> {
     }
 }
 
-fn num(v: impl itoa::Integer, out: &mut Vec<u8>) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+/// A number; the short ones nearly every field holds (status, small sizes and times)
+/// digit by digit, without a copy call.
+#[inline(always)]
+fn num(v: impl Into<u64>, out: &mut Vec<u8>) {
+    let v: u64 = v.into();
+    if v >= 1000 {
+        out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        return;
+    }
+    if v >= 100 {
+        out.push(b'0' + (v / 100) as u8);
+    }
+    if v >= 10 {
+        out.push(b'0' + (v / 10 % 10) as u8);
+    }
+    out.push(b'0' + (v % 10) as u8);
 }
 
 /// Whether a byte cannot be written as is: quotes, backslashes, ASCII controls and DEL.
-fn needs_escape(b: u8) -> bool {
+const fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f
 }
 
@@ -162,6 +176,22 @@ fn chunk_needs_escape(x: u64) -> bool {
         || has_zero_byte(x ^ (ONES * 0x7f))
 }
 
+/// Bytes that need an escape (below 0x20, `"`, `\\`, DEL), and with them every non-ASCII
+/// byte: one lookup per byte for the short tails the eight-byte scan leaves.
+const fn escape_tables() -> [[bool; 256]; 2] {
+    let mut t = [[false; 256]; 2];
+    let mut b = 0;
+    while b < 256 {
+        let esc = needs_escape(b as u8);
+        t[0][b] = esc;
+        t[1][b] = esc || b >= 0x80;
+        b += 1;
+    }
+    t
+}
+
+const ESCAPE: [[bool; 256]; 2] = escape_tables();
+
 /// Length of the leading run that needs no escape (and, with `ascii_only`, is ASCII),
 /// eight bytes at a time: log fields are nearly always plain.
 fn clean_prefix(b: &[u8], ascii_only: bool) -> usize {
@@ -173,7 +203,8 @@ fn clean_prefix(b: &[u8], ascii_only: bool) -> usize {
         }
         i += 8;
     }
-    while i < b.len() && !needs_escape(b[i]) && !(ascii_only && b[i] >= 0x80) {
+    let table = &ESCAPE[usize::from(ascii_only)];
+    while i < b.len() && !table[usize::from(b[i])] {
         i += 1;
     }
     i
@@ -210,23 +241,30 @@ fn escaped(s: &str, out: &mut Vec<u8>) {
 const HEX: [u8; 16] = *b"0123456789ABCDEF";
 
 /// Milliseconds with up to three decimals, trailing zeros dropped (`1.5`, `3`, `0.005`).
+#[inline(always)]
 fn ms(d: Duration, out: &mut Vec<u8>) {
-    let micros = (d.as_nanos() + 500) / 1000;
+    // In u64 (a u128 division is a library call); saturates after 584,000 years.
+    let micros = d
+        .as_secs()
+        .saturating_mul(1_000_000)
+        .saturating_add(u64::from((d.subsec_nanos() + 500) / 1000));
     num(micros / 1000, out);
-    let mut frac = (micros % 1000) as u32;
+    let frac = (micros % 1000) as u32;
     if frac == 0 {
         return;
     }
-    let mut digits = 3;
-    while frac % 10 == 0 {
-        frac /= 10;
-        digits -= 1;
-    }
+    let digits = [frac / 100, frac / 10 % 10, frac % 10];
+    let n = if digits[2] != 0 {
+        3
+    } else if digits[1] != 0 {
+        2
+    } else {
+        1
+    };
     out.push(b'.');
-    let mut buf = itoa::Buffer::new();
-    let text = buf.format(frac).as_bytes();
-    out.extend(std::iter::repeat_n(b'0', digits - text.len()));
-    out.extend_from_slice(text);
+    for d in &digits[..n] {
+        out.push(b'0' + *d as u8);
+    }
 }
 
 fn opt_ms(d: Option<Duration>, absent: &[u8], out: &mut Vec<u8>) {
@@ -244,7 +282,13 @@ fn client(c: Option<IpAddr>, out: &mut Vec<u8>) {
                 if i > 0 {
                     out.push(b'.');
                 }
-                num(o, out);
+                if o >= 100 {
+                    out.push(b'0' + o / 100);
+                }
+                if o >= 10 {
+                    out.push(b'0' + o / 10 % 10);
+                }
+                out.push(b'0' + o % 10);
             }
         }
         Some(IpAddr::V6(a)) => {
@@ -256,8 +300,8 @@ fn client(c: Option<IpAddr>, out: &mut Vec<u8>) {
 }
 
 /// One field as text (`-` when absent).
-fn field(e: &Entry, i: usize, stamp: &mut Stamp, out: &mut Vec<u8>) {
-    let opt = |out: &mut Vec<u8>, v: &Option<String>| match v {
+fn field(e: &Line<'_>, i: usize, stamp: &mut Stamp, out: &mut Vec<u8>) {
+    let opt = |out: &mut Vec<u8>, v: Option<&str>| match v {
         Some(v) => escaped(v, out),
         None => out.push(b'-'),
     };
@@ -273,21 +317,21 @@ fn field(e: &Entry, i: usize, stamp: &mut Stamp, out: &mut Vec<u8>) {
             .get(e.time.unwrap_or(SystemTime::UNIX_EPOCH))
             .rfc3339(out),
         "client" => client(e.client, out),
-        "forwarded_for" => opt(out, &e.forwarded_for),
-        "listener" => dash_if_empty(out, &e.listener),
-        "method" => dash_if_empty(out, &e.method),
-        "target" => dash_if_empty(out, &e.target),
+        "forwarded_for" => opt(out, e.forwarded_for),
+        "listener" => dash_if_empty(out, e.listener),
+        "method" => dash_if_empty(out, e.method),
+        "target" => dash_if_empty(out, e.target),
         "version" => dash_if_empty(out, e.version),
-        "host" => opt(out, &e.host),
+        "host" => opt(out, e.host),
         "status" => num(e.status, out),
         "bytes_in" => num(e.bytes_in, out),
         "bytes_out" => num(e.bytes_out, out),
-        "user_agent" => opt(out, &e.user_agent),
-        "referer" => opt(out, &e.referer),
-        "request_id" => dash_if_empty(out, &e.request_id),
-        "route" => dash_if_empty(out, &e.route),
-        "cluster" => dash_if_empty(out, &e.cluster),
-        "member" => dash_if_empty(out, &e.member),
+        "user_agent" => opt(out, e.user_agent),
+        "referer" => opt(out, e.referer),
+        "request_id" => dash_if_empty(out, e.request_id),
+        "route" => dash_if_empty(out, e.route),
+        "cluster" => dash_if_empty(out, e.cluster),
+        "member" => dash_if_empty(out, e.member),
         "retries" => num(e.retries, out),
         "queue_ms" => opt_ms(e.queue, b"-", out),
         "connect_ms" => opt_ms(e.connect, b"-", out),
@@ -299,19 +343,19 @@ fn field(e: &Entry, i: usize, stamp: &mut Stamp, out: &mut Vec<u8>) {
     }
 }
 
-fn request_line(e: &Entry, out: &mut Vec<u8>) {
+fn request_line(e: &Line<'_>, out: &mut Vec<u8>) {
     if e.method.is_empty() {
         out.push(b'-');
         return;
     }
-    escaped(&e.method, out);
+    escaped(e.method, out);
     out.push(b' ');
-    escaped(&e.target, out);
+    escaped(e.target, out);
     out.push(b' ');
     out.extend_from_slice(e.version.as_bytes());
 }
 
-fn combined(e: &Entry, time: Stamped<'_>, out: &mut Vec<u8>) {
+fn combined(e: &Line<'_>, time: Stamped<'_>, out: &mut Vec<u8>) {
     client(e.client, out);
     out.extend_from_slice(b" - - [");
     out.extend_from_slice(time.stamp.clf.as_bytes());
@@ -326,12 +370,12 @@ fn combined(e: &Entry, time: Stamped<'_>, out: &mut Vec<u8>) {
         num(e.bytes_out, out);
     }
     out.extend_from_slice(b" \"");
-    match &e.referer {
+    match e.referer {
         Some(v) => escaped(v, out),
         None => out.push(b'-'),
     }
     out.extend_from_slice(b"\" \"");
-    match &e.user_agent {
+    match e.user_agent {
         Some(v) => escaped(v, out),
         None => out.push(b'-'),
     }
@@ -344,6 +388,7 @@ fn some(s: &str) -> Option<&str> {
 
 /// A JSON string (RFC 8259 escapes). Only ASCII bytes ever need escaping, so the runs
 /// between them (UTF-8 included) are copied whole.
+#[inline(always)]
 fn json_str(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     let mut rest = s.as_bytes();
@@ -373,7 +418,9 @@ fn json_str(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-/// `key` is the whole `,"name":` text, so each field costs one copy before its value.
+/// `key` is the whole `,"name":` text, so each field costs one copy before its value (inlined:
+/// a copy of known length is a few moves, not a `memcpy` call).
+#[inline(always)]
 fn json_text(out: &mut Vec<u8>, key: &[u8], v: Option<&str>) {
     out.extend_from_slice(key);
     match v {
@@ -382,17 +429,33 @@ fn json_text(out: &mut Vec<u8>, key: &[u8], v: Option<&str>) {
     }
 }
 
-fn json_num(out: &mut Vec<u8>, key: &[u8], v: impl itoa::Integer) {
+/// As `json_text` for a text known to need no escape.
+#[inline(always)]
+fn json_raw(out: &mut Vec<u8>, key: &[u8], v: Option<&str>) {
+    out.extend_from_slice(key);
+    match v {
+        Some(v) => {
+            out.push(b'"');
+            out.extend_from_slice(v.as_bytes());
+            out.push(b'"');
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+#[inline(always)]
+fn json_num(out: &mut Vec<u8>, key: &[u8], v: impl Into<u64>) {
     out.extend_from_slice(key);
     num(v, out);
 }
 
+#[inline(always)]
 fn json_ms(out: &mut Vec<u8>, key: &[u8], v: Option<Duration>) {
     out.extend_from_slice(key);
     opt_ms(v, b"null", out);
 }
 
-fn json(e: &Entry, time: Stamped<'_>, out: &mut Vec<u8>) {
+fn json(e: &Line<'_>, time: Stamped<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"time\":\"");
     time.rfc3339(out);
     out.extend_from_slice(b"\",\"client\":");
@@ -403,27 +466,29 @@ fn json(e: &Entry, time: Stamped<'_>, out: &mut Vec<u8>) {
     } else {
         out.extend_from_slice(b"null");
     }
-    json_text(out, b",\"forwarded_for\":", e.forwarded_for.as_deref());
-    json_text(out, b",\"listener\":", Some(&e.listener));
-    json_text(out, b",\"method\":", some(&e.method));
-    json_text(out, b",\"target\":", some(&e.target));
-    json_text(out, b",\"version\":", some(e.version));
-    json_text(out, b",\"host\":", e.host.as_deref());
+    json_text(out, b",\"forwarded_for\":", e.forwarded_for);
+    json_text(out, b",\"listener\":", Some(e.listener));
+    // A method is a token (no quote, backslash or control byte can be in one); the version
+    // and the termination are the proxy's own texts: none needs the scan.
+    json_raw(out, b",\"method\":", some(e.method));
+    json_text(out, b",\"target\":", some(e.target));
+    json_raw(out, b",\"version\":", some(e.version));
+    json_text(out, b",\"host\":", e.host);
     json_num(out, b",\"status\":", e.status);
     json_num(out, b",\"bytes_in\":", e.bytes_in);
     json_num(out, b",\"bytes_out\":", e.bytes_out);
-    json_text(out, b",\"user_agent\":", e.user_agent.as_deref());
-    json_text(out, b",\"referer\":", e.referer.as_deref());
-    json_text(out, b",\"request_id\":", Some(&e.request_id));
-    json_text(out, b",\"route\":", some(&e.route));
-    json_text(out, b",\"cluster\":", some(&e.cluster));
-    json_text(out, b",\"member\":", some(&e.member));
+    json_text(out, b",\"user_agent\":", e.user_agent);
+    json_text(out, b",\"referer\":", e.referer);
+    json_text(out, b",\"request_id\":", Some(e.request_id));
+    json_text(out, b",\"route\":", some(e.route));
+    json_text(out, b",\"cluster\":", some(e.cluster));
+    json_text(out, b",\"member\":", some(e.member));
     json_num(out, b",\"retries\":", e.retries);
     json_ms(out, b",\"queue_ms\":", e.queue);
     json_ms(out, b",\"connect_ms\":", e.connect);
     json_ms(out, b",\"first_byte_ms\":", e.first_byte);
     json_ms(out, b",\"total_ms\":", Some(e.total));
-    json_text(out, b",\"termination\":", Some(e.termination));
+    json_raw(out, b",\"termination\":", Some(e.termination));
     out.push(b'}');
 }
 
@@ -620,7 +685,7 @@ mod tests {
         ] {
             e.time = entry().time.map(|t| t + Duration::from_millis(offset_ms));
             let mut s = Vec::new();
-            w.write(&e, &mut s);
+            w.write(&e.line(), &mut s);
             let v: serde_json::Value = serde_json::from_slice(&s).unwrap();
             assert_eq!(v["time"], want);
         }
