@@ -210,7 +210,7 @@ fn member(
             &m.address.to_string(),
         ));
     }
-    if m.address.name().is_some_and(HostPort::is_srv) && m.weight != 1 {
+    if m.address.name().is_some_and(HostPort::is_srv) && m.weight_written {
         return Err(Problem::new(
             format!(
                 "member `{n}`: an SRV name takes each record's weight; `weight` does not apply"
