@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+mod client_auth;
 mod names;
 
 use super::ValidConfig;
@@ -112,6 +113,7 @@ pub(super) fn validate(c: Config) -> Result<ValidConfig, Problem> {
     }
     globals(&c, &clusters)?;
     names::check(&c)?;
+    client_auth::check(&c)?;
     super::access_log::check(&c)?;
     Ok(ValidConfig(c))
 }
