@@ -179,6 +179,13 @@ mod tests {
                 "weight {w}: {e}"
             );
         }
+        // Found at the SRV member's own line, not at an earlier member's equal weight.
+        let before = yaml("        weight: 1\n").replace(
+            "      - address: _http",
+            "      - address: 127.0.0.1:9001\n        weight: 1\n      - address: _http",
+        );
+        let e = parse(&before, "t.yaml").unwrap_err().to_string();
+        assert!(e.starts_with("t.yaml:8:"), "{e}");
         // A written weight of 1 on a member by address is as good as none.
         let by_ip = yaml("").replace("_http._tcp.web.lab", "127.0.0.1:9001");
         let c = parse(&by_ip.replace("9001\n", "9001\n        weight: 1\n"), "t").unwrap();

@@ -18,6 +18,8 @@ pub(super) struct Problem {
     message: String,
     /// `(key, value)` whose first `key: value` line in the file is reported.
     locate: Option<(&'static str, String)>,
+    /// `(key, value)` of a line the search for `locate` starts after (the entry it is in).
+    after: Option<(&'static str, String)>,
 }
 
 impl Problem {
@@ -25,20 +27,36 @@ impl Problem {
         Self {
             message,
             locate: Some((key, value.to_string())),
+            after: None,
         }
     }
     fn bare(message: String) -> Self {
         Self {
             message,
             locate: None,
+            after: None,
         }
+    }
+    /// Looks for the reported line only after the first `key: value` line (the start of
+    /// the entry the problem is in), so an equal `key: value` of an earlier entry is not
+    /// taken for it.
+    fn after(mut self, key: &'static str, value: &str) -> Self {
+        self.after = Some((key, value.to_string()));
+        self
     }
 
     pub(super) fn into_error(self, text: &str, origin: &str) -> super::ConfigError {
+        let skip = self
+            .after
+            .as_ref()
+            .and_then(|(key, value)| find_line(text, key, value))
+            .map_or(0, |l| l - 1);
+        let rest: String = text.split_inclusive('\n').skip(skip).collect();
         let line = self
             .locate
             .as_ref()
-            .and_then(|(key, value)| find_line(text, key, value));
+            .and_then(|(key, value)| find_line(&rest, key, value))
+            .map(|l| l + skip);
         match line {
             Some(line) => super::ConfigError::At {
                 origin: origin.to_string(),
@@ -219,7 +237,8 @@ fn member(
             ),
             "weight",
             &m.weight.to_string(),
-        ));
+        )
+        .after("address", &m.address.to_string()));
     }
     if m.weight > 1000 {
         return Err(Problem::new(
