@@ -374,7 +374,7 @@ pub(crate) fn prepare<'a>(
         parts.headers.insert(header::UPGRADE, u.clone());
     }
     ctx.fwd.apply(&mut parts.headers, host.as_ref());
-    crate::client_cert::apply(&mut parts.headers, ctx.cert_headers, &ctx.client_cert);
+    crate::client_cert::apply(&mut parts.headers, &ctx.cert_headers, &ctx.client_cert);
     parts
         .extensions
         .insert(crate::upstream::ClientAddrs(ctx.peer, ctx.local));

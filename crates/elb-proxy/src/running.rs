@@ -223,6 +223,7 @@ mod tests {
             name: Some(name.into()),
             address: addr.parse::<SocketAddr>().unwrap().into(),
             weight: 1,
+            weight_written: false,
             protocol: None,
             max_connections: 0,
             resolved_from: None,

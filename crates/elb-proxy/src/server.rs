@@ -277,7 +277,7 @@ pub(crate) fn start_connection(shared: &Arc<Shared>, a: Accepted) {
         gate: Arc::new(GateSlot::default()),
         listener,
         private_conns: std::sync::OnceLock::new(),
-        cert_headers: spec.client_certs,
+        cert_headers: spec.client_certs.clone(),
         client_cert: Default::default(),
     });
     let gate = GateParts {

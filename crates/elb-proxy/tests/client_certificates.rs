@@ -14,9 +14,26 @@ use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use test_support::pki::{Leaf, Pki};
 
+/// Forged copies of the default certificate headers.
+const FORGED_DEFAULTS: [(&str, &str); 2] = [
+    ("x-client-cert-subject", "CN=mallory"),
+    ("x-client-cert-verified", "SUCCESS"),
+];
+
 /// One GET over TLS (SNI `proxy.test`) carrying forged certificate headers, presenting
 /// `client` when given; the status, or why it failed.
 async fn tls_get(addr: SocketAddr, pki: &Pki, client: Option<&Leaf>) -> Result<u16, String> {
+    tls_get_forging(addr, pki, client, &FORGED_DEFAULTS).await
+}
+
+/// One GET over TLS (SNI `proxy.test`) carrying `forged` headers, presenting `client` when
+/// given; the status, or why it failed.
+async fn tls_get_forging(
+    addr: SocketAddr,
+    pki: &Pki,
+    client: Option<&Leaf>,
+    forged: &[(&str, &str)],
+) -> Result<u16, String> {
     let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -41,12 +58,11 @@ async fn tls_get(addr: SocketAddr, pki: &Pki, client: Option<&Leaf>) -> Result<u
         .await
         .map_err(|e| e.to_string())?;
     tokio::spawn(conn);
-    let req = Request::get("/")
-        .header("host", "proxy.test")
-        .header("x-client-cert-subject", "CN=mallory")
-        .header("x-client-cert-verified", "SUCCESS")
-        .body(empty())
-        .unwrap();
+    let mut req = Request::get("/").header("host", "proxy.test");
+    for (name, value) in forged {
+        req = req.header(*name, *value);
+    }
+    let req = req.body(empty()).unwrap();
     let r = within("request", send.send_request(req))
         .await
         .map_err(|e| e.to_string())?;
@@ -119,4 +135,131 @@ async fn required_and_optional_client_certificates_reach_members_as_proxy_header
     assert_eq!(request(p.addr, forged).await.unwrap().status, 200);
     assert_eq!(seen(&b, "x-client-cert-subject"), None);
     assert_eq!(seen(&b, "x-client-cert-verified"), None);
+}
+
+/// A TLS listener in block style whose `client_auth` has `headers` (lines of 10 spaces'
+/// indent), optional client certificates and underscores allowed in client headers.
+fn named_listener(pki: &Pki, server: &Leaf, port: u16, headers: &str) -> String {
+    let ca = pki.ca_file().display().to_string();
+    format!(
+        "  - address: \"127.0.0.1:{port}\"
+    underscores_in_headers: allow
+    tls:
+      certificates: [{{ cert: {}, key: {}, ca: {ca} }}]
+      client_auth:
+        ca: {ca}
+        mode: optional
+        headers:
+{headers}",
+        server.cert_file.display(),
+        server.key_file.display()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chosen_certificate_header_names_reach_members_and_no_client_copy_of_any_does() {
+    let pki = Pki::new();
+    let server = pki.leaf("proxy", &["proxy.test"], false);
+    let alice = pki.leaf("alice", &["alice.test"], false);
+    let b = Backend::start("b").await;
+    let port = free_port();
+    let names = "          verified: X-SSL-Verified\n          subject: X-SSL-Subject\n";
+    let yaml = format!(
+        "listeners:\n  - {{ address: \"{{listen}}\", underscores_in_headers: allow }}\n{}clusters:\n{}default_cluster: c\n",
+        named_listener(&pki, &server, port, names),
+        cluster_yaml("c", &[("b", b.addr, 1)], "")
+    );
+    let p = start_proxy(&yaml);
+    let at: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let forged = [
+        ("x-ssl-subject", "CN=mallory"),
+        ("x-ssl-verified", "SUCCESS"),
+        ("x_ssl_subject", "CN=mallory"),
+        ("x-client-cert-subject", "CN=mallory"),
+        ("x-client-cert-verified", "SUCCESS"),
+        ("x_client_cert_subject", "CN=mallory"),
+    ];
+    let forged_seen = |b: &Backend| {
+        forged
+            .iter()
+            .filter_map(|(n, _)| seen(b, n).map(|v| format!("{n}: {v}")))
+            .collect::<Vec<_>>()
+    };
+
+    assert_eq!(
+        tls_get_forging(at, &pki, Some(&alice), &forged).await,
+        Ok(200)
+    );
+    assert_eq!(seen(&b, "x-ssl-verified").as_deref(), Some("SUCCESS"));
+    assert_eq!(seen(&b, "x-ssl-subject").as_deref(), Some("CN=alice"));
+    let others: Vec<_> = forged_seen(&b)
+        .into_iter()
+        .filter(|h| !h.starts_with("x-ssl-"))
+        .collect();
+    assert!(
+        others.is_empty(),
+        "the defaults and forged copies: {others:?}"
+    );
+
+    assert_eq!(tls_get_forging(at, &pki, None, &forged).await, Ok(200));
+    assert_eq!(seen(&b, "x-ssl-verified").as_deref(), Some("NONE"));
+    let left: Vec<_> = forged_seen(&b)
+        .into_iter()
+        .filter(|h| h != "x-ssl-verified: NONE")
+        .collect();
+    assert!(left.is_empty(), "without a certificate: {left:?}");
+
+    // The plain listener of the same config removes the chosen names too.
+    let mut plain = Request::get("/").header("host", "x");
+    for (name, value) in forged {
+        plain = plain.header(name, value);
+    }
+    let plain = plain.body(empty()).unwrap();
+    assert_eq!(request(p.addr, plain).await.unwrap().status, 200);
+    assert_eq!(b.hits(), 3);
+    assert_eq!(
+        forged_seen(&b),
+        Vec::<String>::new(),
+        "on the plain listener"
+    );
+}
+
+#[test]
+fn check_refuses_a_bad_repeated_or_proxy_owned_certificate_header_name_at_its_line() {
+    let pki = Pki::new();
+    let server = pki.leaf("proxy", &["proxy.test"], false);
+    let dir = tempfile::tempdir().unwrap();
+    let config = |headers: &str| {
+        format!(
+            "listeners:\n{}clusters:\n{}default_cluster: c\nrequest_id: {{ header: X-Trace-Id }}\n",
+            named_listener(&pki, &server, free_port(), headers),
+            cluster_yaml("c", &[("b", "127.0.0.1:9".parse().unwrap(), 1)], "")
+        )
+    };
+    let good = config("          subject: X-SSL-Subject\n");
+    let (ok, out) = check_config(dir.path(), &good);
+    assert!(ok, "{out}");
+    for (headers, says) in [
+        (
+            "          verified: \"X Verified\"\n",
+            "is not a header name",
+        ),
+        (
+            "          verified: X-SSL\n          subject: x-ssl\n",
+            "both `x-ssl`",
+        ),
+        ("          subject: X-Forwarded-For\n", "proxy already sets"),
+        ("          verified: X-Trace-Id\n", "proxy already sets"),
+        ("          subject: X_SSL_Subject\n", "has `_`"),
+    ] {
+        let yaml = config(headers);
+        let last = headers.lines().last().unwrap();
+        let line = yaml.lines().position(|l| l == last).unwrap() + 1;
+        let (ok, out) = check_config(dir.path(), &yaml);
+        assert!(!ok, "{headers} passed: {out}");
+        assert!(
+            out.contains(&format!("check.yaml:{line}: ")) && out.contains(says),
+            "{headers}: {out}"
+        );
+    }
 }

@@ -283,14 +283,17 @@ async fn check_refuses_a_port_or_a_weight_on_an_srv_member_and_warns_about_a_mis
         !ok && err.contains("c.yaml:9:") && err.contains("without `:PORT`"),
         "{err}"
     );
-    let (ok, err) = run(good.replace(
-        "      - address: _http._tcp.web.lab\n",
-        "      - address: _http._tcp.web.lab\n        weight: 5\n",
-    ));
-    assert!(
-        !ok && err.contains("c.yaml:10:") && err.contains("takes each record's weight"),
-        "{err}"
-    );
+    // Any written weight, the default's value included.
+    for w in ["5", "1"] {
+        let (ok, err) = run(good.replace(
+            "      - address: _http._tcp.web.lab\n",
+            &format!("      - address: _http._tcp.web.lab\n        weight: {w}\n"),
+        ));
+        assert!(
+            !ok && err.contains("c.yaml:10:") && err.contains("takes each record's weight"),
+            "weight {w}: {err}"
+        );
+    }
     let (ok, err) = run(good.replace("_http._tcp.web.lab", "_http._tcp.gone.lab"));
     assert!(ok, "an SRV name without records is a warning: {err}");
     assert!(

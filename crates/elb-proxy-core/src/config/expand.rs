@@ -162,6 +162,36 @@ mod tests {
         );
     }
 
+    #[test]
+    fn any_written_weight_on_an_srv_member_is_refused_at_its_line() {
+        let yaml = |extra: &str| {
+            format!(
+                "listeners: [{{ address: 127.0.0.1:1 }}]\nclusters:\n  - name: app\n    members:\n      - address: _http._tcp.web.lab\n{extra}default_cluster: app\n"
+            )
+        };
+        assert!(parse(&yaml(""), "t.yaml").is_ok());
+        for w in ["0", "1", "5"] {
+            let e = parse(&yaml(&format!("        weight: {w}\n")), "t.yaml")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("t.yaml:6:") && e.contains("takes each record's weight"),
+                "weight {w}: {e}"
+            );
+        }
+        // Found at the SRV member's own line, not at an earlier member's equal weight.
+        let before = yaml("        weight: 1\n").replace(
+            "      - address: _http",
+            "      - address: 127.0.0.1:9001\n        weight: 1\n      - address: _http",
+        );
+        let e = parse(&before, "t.yaml").unwrap_err().to_string();
+        assert!(e.starts_with("t.yaml:8:"), "{e}");
+        // A written weight of 1 on a member by address is as good as none.
+        let by_ip = yaml("").replace("_http._tcp.web.lab", "127.0.0.1:9001");
+        let c = parse(&by_ip.replace("9001\n", "9001\n        weight: 1\n"), "t").unwrap();
+        assert_eq!(c.clusters[0].members[0].weight, 1);
+    }
+
     const NAMED: &str = "\
 listeners:
   - address: 127.0.0.1:8280

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+mod client_auth;
 mod names;
 
 use super::ValidConfig;
@@ -17,6 +18,8 @@ pub(super) struct Problem {
     message: String,
     /// `(key, value)` whose first `key: value` line in the file is reported.
     locate: Option<(&'static str, String)>,
+    /// `(key, value)` of a line the search for `locate` starts after (the entry it is in).
+    after: Option<(&'static str, String)>,
 }
 
 impl Problem {
@@ -24,20 +27,36 @@ impl Problem {
         Self {
             message,
             locate: Some((key, value.to_string())),
+            after: None,
         }
     }
     fn bare(message: String) -> Self {
         Self {
             message,
             locate: None,
+            after: None,
         }
+    }
+    /// Looks for the reported line only after the first `key: value` line (the start of
+    /// the entry the problem is in), so an equal `key: value` of an earlier entry is not
+    /// taken for it.
+    fn after(mut self, key: &'static str, value: &str) -> Self {
+        self.after = Some((key, value.to_string()));
+        self
     }
 
     pub(super) fn into_error(self, text: &str, origin: &str) -> super::ConfigError {
+        let skip = self
+            .after
+            .as_ref()
+            .and_then(|(key, value)| find_line(text, key, value))
+            .map_or(0, |l| l - 1);
+        let rest: String = text.split_inclusive('\n').skip(skip).collect();
         let line = self
             .locate
             .as_ref()
-            .and_then(|(key, value)| find_line(text, key, value));
+            .and_then(|(key, value)| find_line(&rest, key, value))
+            .map(|l| l + skip);
         match line {
             Some(line) => super::ConfigError::At {
                 origin: origin.to_string(),
@@ -112,6 +131,7 @@ pub(super) fn validate(c: Config) -> Result<ValidConfig, Problem> {
     }
     globals(&c, &clusters)?;
     names::check(&c)?;
+    client_auth::check(&c)?;
     super::access_log::check(&c)?;
     Ok(ValidConfig(c))
 }
@@ -210,14 +230,15 @@ fn member(
             &m.address.to_string(),
         ));
     }
-    if m.address.name().is_some_and(HostPort::is_srv) && m.weight != 1 {
+    if m.address.name().is_some_and(HostPort::is_srv) && m.weight_written {
         return Err(Problem::new(
             format!(
                 "member `{n}`: an SRV name takes each record's weight; `weight` does not apply"
             ),
             "weight",
             &m.weight.to_string(),
-        ));
+        )
+        .after("address", &m.address.to_string()));
     }
     if m.weight > 1000 {
         return Err(Problem::new(

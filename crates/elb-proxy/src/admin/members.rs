@@ -49,6 +49,7 @@ pub(super) async fn add(
                     name: Some(s.member.clone()),
                     address: address.into(),
                     weight: weight.unwrap_or(1),
+                    weight_written: weight.is_some(),
                     protocol: None,
                     max_connections: 0,
                     resolved_from: None,

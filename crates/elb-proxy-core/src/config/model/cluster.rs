@@ -133,34 +133,61 @@ fn default_cookie() -> String {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "WrittenMember")]
 /// One backend server.
 pub struct Member {
     /// Name used by the admin socket; defaults to the address.
-    #[serde(default)]
     pub name: Option<String>,
     /// IP address and port, or a DNS name and port whose every A/AAAA answer is a member.
     pub address: super::MemberAddress,
-    #[serde(default = "default_weight")]
     /// Share of traffic relative to the other members (0..=1000; 0 takes none).
     pub weight: u32,
+    /// Whether the file wrote `weight` (an SRV member takes its records' weights, so any
+    /// written weight, even the default, is an error there).
+    #[serde(skip)]
+    pub weight_written: bool,
     /// Overrides the cluster's `protocol` for this member.
-    #[serde(default)]
     pub protocol: Option<MemberProtocol>,
     /// The name this member is one answer of (set when the proxy expands a name).
     #[serde(skip)]
     pub resolved_from: Option<super::HostPort>,
     /// Overrides the cluster's `tls` for this member (the whole block).
-    #[serde(default)]
     pub tls: Option<super::MemberTls>,
     /// Most requests in flight to this member (HAProxy's `maxconn`); beyond, requests
     /// wait in the cluster's queue. 0 (default) is no limit.
-    #[serde(default)]
     pub max_connections: u32,
 }
 
-fn default_weight() -> u32 {
-    1
+/// A member as the file writes it: `weight` absent is told apart from `weight: 1`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WrittenMember {
+    #[serde(default)]
+    name: Option<String>,
+    address: super::MemberAddress,
+    #[serde(default)]
+    weight: Option<u32>,
+    #[serde(default)]
+    protocol: Option<MemberProtocol>,
+    #[serde(default)]
+    tls: Option<super::MemberTls>,
+    #[serde(default)]
+    max_connections: u32,
+}
+
+impl From<WrittenMember> for Member {
+    fn from(w: WrittenMember) -> Self {
+        Self {
+            name: w.name,
+            address: w.address,
+            weight: w.weight.unwrap_or(1),
+            weight_written: w.weight.is_some(),
+            protocol: w.protocol,
+            resolved_from: None,
+            tls: w.tls,
+            max_connections: w.max_connections,
+        }
+    }
 }
 
 impl Member {

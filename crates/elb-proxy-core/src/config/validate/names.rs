@@ -7,7 +7,7 @@ use super::Problem;
 
 /// Headers the proxy itself rewrites or that frame the message: a request id there would
 /// be overwritten or break the request.
-const RESERVED: [&str; 12] = [
+pub(super) const RESERVED: [&str; 12] = [
     "host",
     "content-length",
     "transfer-encoding",

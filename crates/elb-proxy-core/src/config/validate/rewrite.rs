@@ -14,6 +14,7 @@ impl Problem {
         Self {
             message,
             locate: Some(("", needle.to_string())),
+            after: None,
         }
     }
 }
