@@ -20,17 +20,23 @@ async fn metric(metrics: SocketAddr, name: &str, cluster: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// Members `stable` and `canary` behind a proxy on `engine` that splits 95/5 between them.
+async fn canary_split(engine: &str) -> (Backend, Backend, Proxy) {
+    let stable = Backend::start("stable").await;
+    let canary = Backend::start("canary").await;
+    let yaml = format!(
+        "listeners: [{{ address: \"{{listen}}\", engine: {engine} }}]\nclusters:\n{}{}routes:\n  - split: [{{ cluster: stable, weight: 95 }}, {{ cluster: canary, weight: 5 }}]\n",
+        cluster_yaml("stable", &[("s1", stable.addr, 1)], ""),
+        cluster_yaml("canary", &[("c1", canary.addr, 1)], ""),
+    );
+    let p = start_proxy(&yaml);
+    (stable, canary, p)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_95_5_split_sends_exactly_50_of_1000_requests_to_the_canary() {
     for engine in ["hyper", "fast"] {
-        let stable = Backend::start("stable").await;
-        let canary = Backend::start("canary").await;
-        let yaml = format!(
-            "listeners: [{{ address: \"{{listen}}\", engine: {engine} }}]\nclusters:\n{}{}routes:\n  - split: [{{ cluster: stable, weight: 95 }}, {{ cluster: canary, weight: 5 }}]\n",
-            cluster_yaml("stable", &[("s1", stable.addr, 1)], ""),
-            cluster_yaml("canary", &[("c1", canary.addr, 1)], ""),
-        );
-        let p = start_proxy(&yaml);
+        let (stable, canary, p) = canary_split(engine).await;
         let mut c = Client::connect(p.addr).await;
         let mut longest_canary_gap = 0;
         let mut since = 0;
@@ -69,14 +75,7 @@ fn reload(p: &Proxy) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_keeps_an_unchanged_splits_position_and_restarts_a_changed_one() {
     for engine in ["hyper", "fast"] {
-        let stable = Backend::start("stable").await;
-        let canary = Backend::start("canary").await;
-        let yaml = format!(
-            "listeners: [{{ address: \"{{listen}}\", engine: {engine} }}]\nclusters:\n{}{}routes:\n  - split: [{{ cluster: stable, weight: 95 }}, {{ cluster: canary, weight: 5 }}]\n",
-            cluster_yaml("stable", &[("s1", stable.addr, 1)], ""),
-            cluster_yaml("canary", &[("c1", canary.addr, 1)], ""),
-        );
-        let p = start_proxy(&yaml);
+        let (stable, canary, p) = canary_split(engine).await;
         let mut c = Client::connect(p.addr).await;
         // A reload every 50 requests: going on, 1000 requests are ten whole runs (exactly
         // 50 canary picks); restarting at each reload would give 40 (2 in each first 50).

@@ -77,26 +77,37 @@ fn keepalived_ruleset(lab: &netlab::Lab, a: &Host, conf: &str, needles: &[&str])
     theirs
 }
 
+/// A lab for a test that compares with keepalived's nftables rules.
+fn nft_lab(test: &str) -> Option<netlab::Lab> {
+    let present =
+        std::path::Path::new(KEEPALIVED).exists() && std::path::Path::new("/usr/sbin/nft").exists();
+    lab_with(test, "keepalived and nft", present)
+}
+
+/// vrrpd started on `conf` once it is master, its ruleset checked to be `theirs`, names aside.
+fn vrrpd_with_rules_of(lab: &netlab::Lab, a: &Host, conf: &str, theirs: &str) -> netlab::Proc {
+    let v = start_vrrpd(lab, a, "v", conf, &[]);
+    wait_master(a);
+    let ours = ruleset(a);
+    assert_eq!(
+        unnamed(&ours, "vrrpd"),
+        unnamed(theirs, "keepalived"),
+        "vrrpd:\n{ours}\nkeepalived:\n{theirs}"
+    );
+    v
+}
+
 #[test]
 fn link_local_no_accept_vip_is_dropped_on_its_interface_like_keepalived() {
     let test = "link_local_no_accept_vip_is_dropped_on_its_interface_like_keepalived";
-    let present =
-        std::path::Path::new(KEEPALIVED).exists() && std::path::Path::new("/usr/sbin/nft").exists();
-    let Some(lab) = lab_with(test, "keepalived and nft", present) else {
+    let Some(lab) = nft_lab(test) else {
         return;
     };
     let a = lab.host(0);
     let conf = conf_with("no_accept", &["fe80::52/64".into(), format!("{VIP6}/64")]);
     let theirs = keepalived_ruleset(&lab, a, &conf, &["fe80::52", "2001:2::100", "198.18.0.101"]);
     assert!(theirs.contains("@vips_link_local drop"), "{theirs}");
-    let mut v = start_vrrpd(&lab, a, "v", &conf, &[]);
-    wait_master(a);
-    let ours = ruleset(a);
-    assert_eq!(
-        unnamed(&ours, "vrrpd"),
-        unnamed(&theirs, "keepalived"),
-        "vrrpd:\n{ours}\nkeepalived:\n{theirs}"
-    );
+    let mut v = vrrpd_with_rules_of(&lab, a, &conf, &theirs);
     v.signal(Signal::SIGTERM).expect("SIGTERM");
     let _ = v.wait_exit(WAIT);
     assert_eq!(ruleset(a).trim(), "", "vrrpd removed its tables on exit");
@@ -105,9 +116,7 @@ fn link_local_no_accept_vip_is_dropped_on_its_interface_like_keepalived() {
 #[test]
 fn no_accept_rules_match_keepalived_and_are_removed_on_exit_and_after_a_crash() {
     let test = "no_accept_rules_match_keepalived_and_are_removed_on_exit_and_after_a_crash";
-    let present =
-        std::path::Path::new(KEEPALIVED).exists() && std::path::Path::new("/usr/sbin/nft").exists();
-    let Some(lab) = lab_with(test, "keepalived and nft", present) else {
+    let Some(lab) = nft_lab(test) else {
         return;
     };
     let a = lab.host(0);
@@ -115,14 +124,7 @@ fn no_accept_rules_match_keepalived_and_are_removed_on_exit_and_after_a_crash() 
 
     let theirs = keepalived_ruleset(&lab, a, &conf, &["2001:2::100", "198.18.0.101"]);
 
-    let mut v = start_vrrpd(&lab, a, "v", &conf, &[]);
-    wait_master(a);
-    let ours = ruleset(a);
-    assert_eq!(
-        unnamed(&ours, "vrrpd"),
-        unnamed(&theirs, "keepalived"),
-        "vrrpd:\n{ours}\nkeepalived:\n{theirs}"
-    );
+    let mut v = vrrpd_with_rules_of(&lab, a, &conf, &theirs);
 
     // Exit: tables gone.
     v.signal(Signal::SIGTERM).expect("SIGTERM");
