@@ -45,8 +45,8 @@ impl Vrrp {
     ///
     /// keepalived 2.2.7 always dumps to /tmp/keepalived.{data,stats,json}, so it runs in a
     /// private mount namespace whose /tmp is `dir/tmp` and whose /var/tmp is `dir`, with the
-    /// lab's own directory still at its real path: parallel tests never share dump files, and
-    /// every path in a config means the same under both daemons.
+    /// lab's directory and the workspace's binaries still at their real paths: parallel tests
+    /// never share dump files, and the paths in a config mean the same under both daemons.
     pub fn command(self, host: &Host, conf: &Path, dir: &Path) -> Command {
         match self {
             Vrrp::Vrrpd => {
@@ -79,17 +79,27 @@ impl Vrrp {
     }
 }
 
-/// Shell steps that make `tmp` the namespace's /tmp and `dir` its /var/tmp while the
-/// top directory of the lab (when it lives under /tmp) stays visible at its real path.
+/// Shell steps that make `tmp` the namespace's /tmp and `dir` its /var/tmp, while the lab's
+/// top directory and the checkout's binaries (when they live under /tmp, as in a fresh clone
+/// there) stay visible at their real paths. keepalived writes a dump as a temporary file
+/// renamed into /tmp, so it needs a /tmp of its own, not a bound file.
 fn private_tmp_mounts(dir: &Path, tmp: &Path) -> String {
     let mut s = String::new();
-    if let Ok(rel) = dir.strip_prefix("/tmp")
-        && let Some(top) = rel.components().next()
-    {
-        // The lab's top dir is bound inside the new /tmp before that /tmp hides the real one.
-        let top = Path::new("/tmp").join(top);
+    let mut tops: Vec<PathBuf> = Vec::new();
+    for path in [dir.to_path_buf(), bin_dir()] {
+        if let Ok(rel) = path.strip_prefix("/tmp")
+            && let Some(first) = rel.components().next()
+        {
+            let top = Path::new("/tmp").join(first);
+            if !tops.contains(&top) {
+                tops.push(top);
+            }
+        }
+    }
+    for top in &tops {
+        // Bound inside the new /tmp before that /tmp hides the real one.
         let seen = tmp.join(top.strip_prefix("/tmp").expect("under /tmp"));
-        std::fs::create_dir_all(&seen).expect("the lab dir's mount point");
+        std::fs::create_dir_all(&seen).expect("a mount point in the node's tmp dir");
         s.push_str(&format!(
             "mount --bind '{}' '{}' && ",
             top.display(),

@@ -57,7 +57,7 @@ impl Node {
     /// The "Effective priority" from a SIGUSR1 dump, waiting until the dump is written.
     fn effective_priority(&self) -> u8 {
         let file = self.dir.join("tmp").join("keepalived.data");
-        let _ = std::fs::remove_file(&file);
+        crate::vrrp_lab::clear_dump(&file);
         self.proc.signal(nix::sys::signal::Signal::SIGUSR1).unwrap();
         let deadline = Instant::now() + WAIT;
         loop {

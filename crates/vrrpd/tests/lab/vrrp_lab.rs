@@ -191,9 +191,17 @@ pub fn tracked_instance(state: &str, priority: u8, vip: &str, extra: &str) -> St
     )
 }
 
+/// Empties a dump file before a signal asks for a new one, so a wait sees only the new one.
+pub fn clear_dump(file: &std::path::Path) {
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(file);
+}
+
 /// Sends SIGUSR2 and returns the statistics file once it has been written.
 pub fn stats_dump(proc: &Proc, file: &std::path::Path) -> String {
-    let _ = std::fs::remove_file(file);
+    clear_dump(file);
     proc.signal(nix::sys::signal::Signal::SIGUSR2)
         .expect("SIGUSR2");
     let deadline = std::time::Instant::now() + WAIT;
