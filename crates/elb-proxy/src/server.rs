@@ -365,7 +365,8 @@ async fn serve_fast(
     shutdown: tokio::sync::watch::Receiver<bool>,
     header_timeout: Duration,
 ) {
-    let served = crate::fast::serve(stream, ctx.clone(), shutdown.clone()).await;
+    let heads = gate.cfg.request;
+    let served = crate::fast::serve(stream, ctx.clone(), shutdown.clone(), heads).await;
     if let crate::fast::Served::Fallback(stream, replay) = served {
         // The gate sees every byte: what the fast path read first, then the socket.
         let mut gated = gate.wrap(stream);

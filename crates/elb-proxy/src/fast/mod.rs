@@ -10,8 +10,10 @@ mod answer;
 mod body;
 mod conn;
 mod exchange;
+mod fallback;
 mod member;
 pub mod pool;
+mod record;
 
 pub use conn::{Served, serve};
 
