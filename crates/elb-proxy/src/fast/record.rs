@@ -38,14 +38,17 @@ pub(super) fn begin(
         _ => 0,
     };
     let bytes_in = head.head_len as u64 + declared;
-    let logging = ctx.shared.access_log.load().is_some();
-    let req = if logging {
-        logged_fields(buf, head, method, request_id)
-    } else {
-        Request::new(())
-    };
-    RequestTrace::begin_sized(&ctx.shared, &ctx.listener, ctx.fwd.peer, &req, bytes_in)
+    let (shared, listener, peer) = (&ctx.shared, &ctx.listener, ctx.fwd.peer);
+    if ctx.shared.access_log.load().is_none() {
+        // Nothing of the head is read: one request stands for all.
+        return RequestTrace::begin_sized(shared, listener, peer, &UNLOGGED, bytes_in);
+    }
+    let req = logged_fields(buf, head, method, request_id);
+    RequestTrace::begin_sized(shared, listener, peer, &req, bytes_in)
 }
+
+/// What a request's record is begun from while the access log is off.
+static UNLOGGED: std::sync::LazyLock<Request<()>> = std::sync::LazyLock::new(|| Request::new(()));
 
 /// A request carrying what the access log records of this head: method, target, the
 /// first of each logged field (Host: the authority the request is for), the request id.
