@@ -7,7 +7,6 @@
 //! served.
 
 use std::cell::RefCell;
-use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
 use bytes::Bytes;
@@ -26,7 +25,7 @@ pub enum Served {
     /// It is finished (closed, timed out, or refused).
     Done,
     /// hyper serves it from here on; the bytes are what was read and not yet served.
-    Fallback(TcpStream, Bytes),
+    Fallback(Bytes),
 }
 
 /// What one request asks of the connection afterwards.
@@ -90,22 +89,24 @@ fn give_back(mut s: Box<Scratch>) {
 
 /// Serves a plain HTTP/1.1 connection until it closes or needs hyper. `heads`: the
 /// listener's strict-gate settings (limits, underscore and Host policies), so a head is
-/// accepted here exactly when the gate in front of hyper would accept it.
+/// accepted here exactly when the gate in front of hyper would accept it. Everything is
+/// borrowed from the caller's task and nothing but the socket and a timer is held while
+/// the connection is idle (the snapshot is taken when a request begins).
 pub async fn serve(
-    mut stream: TcpStream,
-    ctx: Arc<ConnCtx>,
-    mut shutdown: watch::Receiver<bool>,
-    heads: RequestConfig,
+    stream: &mut TcpStream,
+    ctx: &ConnCtx,
+    shutdown: &mut watch::Receiver<bool>,
+    heads: &RequestConfig,
 ) -> Served {
     let mut scratch: Option<Box<Scratch>> = None;
     loop {
-        let snap = ctx.shared.snapshot.load_full();
-        let header_deadline = Instant::now() + snap.config.timeouts.request_header.0;
+        let header_timeout = ctx.shared.snapshot.load().config.timeouts.request_header.0;
+        let header_deadline = Instant::now() + header_timeout;
         if scratch.as_ref().is_none_or(|s| s.cbuf.is_empty()) {
             if let Some(s) = scratch.take() {
                 give_back(s);
             }
-            if !wait_idle(&stream, &ctx, &mut shutdown, header_deadline).await {
+            if !wait_idle(stream, ctx, shutdown, header_deadline).await {
                 return Served::Done;
             }
         }
@@ -113,11 +114,10 @@ pub async fn serve(
         // Boxed: the exchange's state exists only while a request is in progress, so an
         // idle connection's task stays small.
         let next = Box::pin(one_request(
-            (&mut stream, &ctx),
-            &snap,
+            (&mut *stream, ctx),
             s,
-            (&heads, header_deadline),
-            &shutdown,
+            (heads, header_deadline),
+            shutdown,
         ))
         .await;
         match next {
@@ -125,7 +125,7 @@ pub async fn serve(
             Next::Close => return Served::Done,
             Next::Hyper => {
                 let replay = Bytes::copy_from_slice(&s.cbuf);
-                return Served::Fallback(stream, replay);
+                return Served::Fallback(replay);
             }
         }
     }
@@ -151,7 +151,9 @@ async fn wait_idle(
         tokio::select! {
             biased;
             _ = until_shutdown(shutdown) => break false,
-            r = stream.readable() => break r.is_ok(),
+            // Polled in place (the socket keeps the waker), not a stored `readable()`
+            // future: an idle connection's task is that much smaller.
+            r = std::future::poll_fn(|cx| stream.poll_read_ready(cx)) => break r.is_ok(),
             () = timer.as_mut() => {
                 if parked || Instant::now() >= deadline {
                     break false;
@@ -172,7 +174,6 @@ async fn wait_idle(
 /// Reads and serves one request.
 async fn one_request(
     (stream, ctx): (&mut TcpStream, &ConnCtx),
-    snap: &crate::snapshot::Snapshot,
     s: &mut Scratch,
     (heads, header_deadline): (&RequestConfig, Instant),
     shutdown: &watch::Receiver<bool>,
@@ -201,5 +202,7 @@ async fn one_request(
         return Next::Hyper;
     }
     let stopping = *shutdown.borrow();
-    super::exchange::serve_request(stream, ctx, snap, s, stopping).await
+    // The request finishes on the config it began with.
+    let snap = ctx.shared.snapshot.load_full();
+    super::exchange::serve_request(stream, ctx, &snap, s, stopping).await
 }
