@@ -294,10 +294,7 @@ pub(crate) fn start_connection(shared: &Arc<Shared>, a: Accepted) {
     let fast = spec.fast && spec.mode == crate::proxy::Mode::Proxy;
     drop(spec);
     if fast {
-        tokio::spawn(async move {
-            let _guard = guard;
-            serve_fast(stream, gate, &builder, ctx, shutdown_rx, header_timeout).await;
-        });
+        spawn_fast(stream, gate.cfg, builder, ctx, shutdown_rx, guard);
         return;
     }
     if parks {
@@ -355,24 +352,54 @@ pub(crate) fn start_connection(shared: &Arc<Shared>, a: Accepted) {
     });
 }
 
-/// A plain HTTP/1.1 connection on the fast path; what it leaves to hyper (Upgrade, HTTP/1.0,
-/// ...) goes on behind the strict gate with the bytes already read.
-async fn serve_fast(
+/// Spawns a fast-path connection's task. Only what the fast path needs is moved in, once
+/// (the gate is rebuilt from `ctx` if the connection is handed over; the fast path borrows
+/// the rest), so an idle connection's task stays small.
+fn spawn_fast(
+    mut stream: TcpStream,
+    cfg: elb_proxy_core::gate::GateConfig,
+    builder: Arc<ConnBuilders>,
+    ctx: Arc<ConnCtx>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    guard: ConnGuard,
+) {
+    // Used in place, never rebound: a local copy would be one more slot in the task.
+    let fut = async move {
+        let _held_until_the_end = &guard;
+        let served = crate::fast::serve(&mut stream, &ctx, &mut shutdown, &cfg.request).await;
+        if let crate::fast::Served::Fallback(replay) = served {
+            let rest = hand_over(stream, replay, cfg, &builder, ctx, shutdown);
+            Box::pin(rest).await;
+        }
+    };
+    tracing::trace!(
+        bytes = std::mem::size_of_val(&fut),
+        "fast-path connection task"
+    );
+    tokio::spawn(fut);
+}
+
+/// A connection the fast path handed over (Upgrade, HTTP/1.0, a refused head, ...): it
+/// goes on with hyper behind the strict gate, which sees every byte, what the fast path
+/// read first, then the socket.
+async fn hand_over(
     stream: TcpStream,
-    gate: GateParts,
+    replay: Bytes,
+    cfg: elb_proxy_core::gate::GateConfig,
     builder: &ConnBuilders,
     ctx: Arc<ConnCtx>,
     shutdown: tokio::sync::watch::Receiver<bool>,
-    header_timeout: Duration,
 ) {
-    let served = crate::fast::serve(stream, ctx.clone(), shutdown.clone()).await;
-    if let crate::fast::Served::Fallback(stream, replay) = served {
-        // The gate sees every byte: what the fast path read first, then the socket.
-        let mut gated = gate.wrap(stream);
-        let replay = Bytes::from(gated.pass_read(&replay));
-        let rest = serve_parked(gated, builder, ctx, shutdown, header_timeout, replay);
-        Box::pin(rest).await;
-    }
+    let gate = GateParts {
+        cfg,
+        slot: ctx.gate.clone(),
+        shared: ctx.shared.clone(),
+        peer: ctx.peer,
+    };
+    let header_timeout = ctx.shared.snapshot.load().config.timeouts.request_header.0;
+    let mut gated = gate.wrap(stream);
+    let replay = Bytes::from(gated.pass_read(&replay));
+    serve_parked(gated, builder, ctx, shutdown, header_timeout, replay).await;
 }
 
 /// What a connection's gate is made of.

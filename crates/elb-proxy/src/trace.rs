@@ -142,8 +142,32 @@ impl RequestTrace {
         client: IpAddr,
         req: &Request<B>,
     ) -> Arc<Self> {
+        Self::start(shared, listener, client, req, None)
+    }
+
+    /// `begin` with the request's size in bytes (head and declared body) given: the fast
+    /// path knows it exactly, and describes only the logged fields in `req`.
+    pub fn begin_sized<B>(
+        shared: &Shared,
+        listener: &Arc<ListenerStats>,
+        client: IpAddr,
+        req: &Request<B>,
+        bytes_in: u64,
+    ) -> Arc<Self> {
+        Self::start(shared, listener, client, req, Some(bytes_in))
+    }
+
+    /// The one beginning of both: the size counted from `req`'s head unless given.
+    fn start<B>(
+        shared: &Shared,
+        listener: &Arc<ListenerStats>,
+        client: IpAddr,
+        req: &Request<B>,
+        bytes_in: Option<u64>,
+    ) -> Arc<Self> {
         let logging = shared.access_log.load().is_some();
-        let (bytes_in, logged) = scan_head(req, logging);
+        let (scanned, logged) = scan_head(req, logging);
+        let bytes_in = bytes_in.unwrap_or(scanned);
         let configured = req
             .extensions()
             .get::<crate::request_id::RequestId>()
@@ -271,8 +295,13 @@ impl RequestTrace {
     /// The chosen member's response head arrived; `connect` is the fresh connection's
     /// connect time, if one was opened (the response's `ConnectTime` extension).
     pub fn answered<B>(&self, cluster: &LiveCluster, idx: usize, resp: &http::Response<B>) {
-        let first_byte = self.start.elapsed();
         let connect = resp.extensions().get::<ConnectTime>().map(|c| c.0);
+        self.answered_after(cluster, idx, connect);
+    }
+
+    /// `answered` with the fresh connection's connect time given (none: a pooled one).
+    pub fn answered_after(&self, cluster: &LiveCluster, idx: usize, connect: Option<Duration>) {
+        let first_byte = self.start.elapsed();
         let stats = &cluster.members[idx].stats;
         stats.first_byte.observe(first_byte);
         if let Some(c) = connect {

@@ -3,8 +3,6 @@
 //! position, so a reload that keeps a name keeps its counters; the key sets are bounded by
 //! the names in the configs loaded (never request data).
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -23,32 +21,9 @@ pub struct ListenerStats {
     pub bytes_in: AtomicU64,
     /// Response body bytes sent.
     pub bytes_out: AtomicU64,
-    /// Request durations by route and cluster (looked up on every request, by names from
-    /// the config, never from requests: a cheap hash is safe here).
-    routes: RwLock<HashMap<String, Vec<Arc<RouteStats>>, BuildHasherDefault<Fnv>>>,
-}
-
-/// FNV-1a: a few instructions per byte for the short route names keyed on every request,
-/// where SipHash cost several hundred per lookup.
-#[derive(Debug)]
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Self(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
+    /// Request durations by route and cluster, sorted by (route, cluster): a lookup per
+    /// request is a binary search of a few names, cheaper than hashing one.
+    routes: RwLock<Vec<Arc<RouteStats>>>,
 }
 
 /// Request durations of one (listener, route, cluster).
@@ -75,35 +50,35 @@ impl RouteStats {
 impl ListenerStats {
     /// The durations of `route` (served by `cluster`), created on first use.
     pub fn route(&self, route: &str, cluster: &str) -> Arc<RouteStats> {
-        if let Ok(map) = self.routes.read() {
-            if let Some(r) = map
-                .get(route)
-                .and_then(|v| v.iter().find(|r| r.cluster == cluster))
-            {
-                return r.clone();
+        let key =
+            |r: &Arc<RouteStats>| (r.route.as_str(), r.cluster.as_str()).cmp(&(route, cluster));
+        if let Ok(list) = self.routes.read() {
+            if let Ok(i) = list.binary_search_by(key) {
+                return list[i].clone();
             }
         }
-        let mut map = self.routes.write().unwrap_or_else(|e| e.into_inner());
-        let list = map.entry(route.to_string()).or_default();
-        if let Some(r) = list.iter().find(|r| r.cluster == cluster) {
-            return r.clone();
+        let mut list = self.routes.write().unwrap_or_else(|e| e.into_inner());
+        match list.binary_search_by(key) {
+            Ok(i) => list[i].clone(),
+            Err(i) => {
+                let r = Arc::new(RouteStats {
+                    listener: self.name.clone(),
+                    route: route.to_string(),
+                    cluster: cluster.to_string(),
+                    durations: Default::default(),
+                });
+                list.insert(i, r.clone());
+                r
+            }
         }
-        let r = Arc::new(RouteStats {
-            listener: self.name.clone(),
-            route: route.to_string(),
-            cluster: cluster.to_string(),
-            durations: Default::default(),
-        });
-        list.push(r.clone());
-        r
     }
 
     /// Every route's durations, sorted by route then cluster.
     pub fn routes(&self) -> Vec<Arc<RouteStats>> {
-        let map = self.routes.read().unwrap_or_else(|e| e.into_inner());
-        let mut v: Vec<_> = map.values().flatten().cloned().collect();
-        v.sort_by(|a, b| (&a.route, &a.cluster).cmp(&(&b.route, &b.cluster)));
-        v
+        self.routes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -150,7 +125,16 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &l.route("api", "app")));
         let b = l.route("api", "other");
         assert!(!Arc::ptr_eq(&a, &b));
-        assert_eq!(l.routes().len(), 2);
+        let c = l.route("", "");
+        assert!(Arc::ptr_eq(&b, &l.route("api", "other")));
+        let names: Vec<_> = l
+            .routes()
+            .iter()
+            .map(|r| (r.route.clone(), r.cluster.clone()))
+            .collect();
+        let pairs = [("", ""), ("api", "app"), ("api", "other")];
+        assert_eq!(names, pairs.map(|(r, c)| (r.to_string(), c.to_string())));
+        assert!(Arc::ptr_eq(&c, &l.routes()[0]));
         assert!(std::ptr::eq(a.for_status(204), &a.durations[1]));
         assert!(std::ptr::eq(a.for_status(42), &a.durations[0]));
         assert!(std::ptr::eq(a.for_status(999), &a.durations[4]));

@@ -1,7 +1,8 @@
 //! Limits per client address: a client over its request rate gets 429 with Retry-After
 //! while another is served at full rate; behind a trusted proxy the forwarded address is
-//! the client; a client over its connection limit is closed while others connect; a flood
-//! of 100,000 distinct source addresses keeps the client table and memory bounded.
+//! the client; route and listener rates apply (the rates on both engines); a client over
+//! its connection limit is closed while others connect; a flood of 100,000 distinct source
+//! addresses keeps the client table and memory bounded.
 
 mod common;
 
@@ -58,11 +59,11 @@ async fn ask_with(
     (r.status().as_u16(), retry)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_over_its_rate_gets_429_while_another_is_served() {
+/// The proxy-wide request rate, on listeners of `engine`.
+async fn over_the_rate_gets_429(engine: &str) {
     let a = Backend::start("a").await;
     let yaml = format!(
-        "listeners: [{{ address: \"{{listen}}\" }}]\nlimits: {{ per_client: {{ requests_per_second: 20, burst: 20 }} }}\ntrusted_proxies: [127.0.0.4/32]\nclusters:\n{}default_cluster: c\n",
+        "listeners: [{{ address: \"{{listen}}\", engine: {engine} }}]\nlimits: {{ per_client: {{ requests_per_second: 20, burst: 20 }} }}\ntrusted_proxies: [127.0.0.4/32]\nclusters:\n{}default_cluster: c\n",
         cluster_yaml("c", &[("a", a.addr, 1)], "")
     );
     let p = start_proxy(&yaml);
@@ -117,10 +118,20 @@ async fn a_client_over_its_rate_gets_429_while_another_is_served() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn behind_a_trusted_proxy_forwarded_for_names_the_client() {
+async fn a_client_over_its_rate_gets_429_while_another_is_served_on_the_hyper_engine() {
+    over_the_rate_gets_429("hyper").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_over_its_rate_gets_429_while_another_is_served_on_the_fast_engine() {
+    over_the_rate_gets_429("fast").await;
+}
+
+/// `Forwarded: for=` from a trusted proxy names the client, on listeners of `engine`.
+async fn forwarded_names_the_client(engine: &str) {
     let a = Backend::start("a").await;
     let yaml = format!(
-        "listeners: [{{ address: \"{{listen}}\" }}]\nlimits: {{ per_client: {{ requests_per_second: 1, burst: 5 }} }}\ntrusted_proxies: [127.0.0.4/32]\nclusters:\n{}default_cluster: c\n",
+        "listeners: [{{ address: \"{{listen}}\", engine: {engine} }}]\nlimits: {{ per_client: {{ requests_per_second: 1, burst: 5 }} }}\ntrusted_proxies: [127.0.0.4/32]\nclusters:\n{}default_cluster: c\n",
         cluster_yaml("c", &[("a", a.addr, 1)], "")
     );
     let p = start_proxy(&yaml);
@@ -156,6 +167,61 @@ async fn behind_a_trusted_proxy_forwarded_for_names_the_client() {
     let r = within("request", lb.send_request(both)).await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(ask_with(&mut lb, Some(first)).await.0, 429);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_forwarded_for_names_the_client_on_the_hyper_engine() {
+    forwarded_names_the_client("hyper").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_forwarded_for_names_the_client_on_the_fast_engine() {
+    forwarded_names_the_client("fast").await;
+}
+
+/// A route's and a listener's own rates, on listeners of `engine`: the limited route answers
+/// 429 once its burst is spent while another route still serves the same client, until the
+/// listener's larger burst is spent too.
+async fn route_and_listener_rates(engine: &str) {
+    let a = Backend::start("a").await;
+    let yaml = format!(
+        "listeners: [{{ address: \"{{listen}}\", engine: {engine}, per_client: {{ requests_per_second: 1, burst: 8 }} }}]\nclusters:\n{}routes:\n  - {{ match: {{ path_prefix: /tight }}, cluster: c, per_client: {{ requests_per_second: 1, burst: 3 }} }}\ndefault_cluster: c\n",
+        cluster_yaml("c", &[("a", a.addr, 1)], "")
+    );
+    let p = start_proxy(&yaml);
+    let mut c = Client::connect(p.addr).await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(c.get("x", "/tight").await.unwrap().status);
+    }
+    // Both buckets hold back-to-back requests well under the one second a token takes.
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 429],
+        "{engine}: the route's burst of 3"
+    );
+    // The listener's bucket (8) counted the three served and the refused one alike.
+    let mut other = Vec::new();
+    for _ in 0..5 {
+        other.push(c.get("x", "/other").await.unwrap().status);
+    }
+    assert_eq!(
+        other,
+        [200, 200, 200, 200, 429],
+        "{engine}: the listener's burst of 8"
+    );
+    let (_, info) = p.ctl("show info");
+    assert!(info.contains("RateLimited: 2"), "{engine}: {info}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn route_and_listener_rates_apply_on_the_hyper_engine() {
+    route_and_listener_rates("hyper").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn route_and_listener_rates_apply_on_the_fast_engine() {
+    route_and_listener_rates("fast").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,4 +1,4 @@
-//! The fast path's own answers (errors, the health service), byte for byte what the hyper
+//! The fast path's own answers (errors, the health service, redirects, 429), byte for byte what the hyper
 //! path sends for the same cases: status, `LOCAL_HEADERS`, a short text body.
 
 use std::io::Write as _;
@@ -56,19 +56,45 @@ pub(crate) fn write_redirect(
     out.extend_from_slice(b"\r\n");
 }
 
-/// The answer for a failed request, counted as the hyper path counts it.
+/// The answer to a client over its request rate: 429 with `Retry-After` (as the hyper
+/// path's). Returns the body's length.
+pub(crate) fn write_too_many(
+    out: &mut Vec<u8>,
+    wait: std::time::Duration,
+    head_only: bool,
+    close: bool,
+) -> u64 {
+    const BODY: &[u8] = b"Too Many Requests\n";
+    write_status_and_local_headers(out, http::StatusCode::TOO_MANY_REQUESTS);
+    let after = crate::client_limits::retry_after(wait);
+    out.extend_from_slice(b"retry-after: ");
+    out.extend_from_slice(after.as_bytes());
+    let _ = write!(out, "\r\ncontent-length: {}\r\n", BODY.len());
+    if close {
+        out.extend_from_slice(b"connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    if !head_only {
+        out.extend_from_slice(BODY);
+    }
+    BODY.len() as u64
+}
+
+/// The answer for a failed request, counted as the hyper path counts it. Returns the
+/// body's length (what the access log records, a HEAD request's included).
 pub(crate) fn write_error(
     out: &mut Vec<u8>,
     shared: &Shared,
     err: RequestError,
     head_only: bool,
     close: bool,
-) {
+) -> u64 {
     let answer = err.answer();
     if let Some(i) = local_error_index(answer.status.as_u16()) {
         shared.stats.local_errors[i].fetch_add(1, Relaxed);
     }
     write_local(out, answer.status, answer.body.as_bytes(), head_only, close);
+    answer.body.len() as u64
 }
 
 /// The health service's answer (200 or 503 with the reason).

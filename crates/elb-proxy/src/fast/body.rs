@@ -5,7 +5,7 @@
 
 use std::io::{self, IoSlice};
 
-use elb_http1::{ChunkedDecoder, ChunkedLimits};
+use elb_http1::{ChunkError, ChunkedDecoder, ChunkedLimits};
 use tokio::io::{AsyncWrite, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 
@@ -35,7 +35,7 @@ pub(crate) enum BodyFail {
     /// Writing to the receiver failed.
     Dest,
     /// The chunked framing is invalid.
-    Framing,
+    Framing(ChunkError),
     /// More data than `max_data`.
     TooLarge,
 }
@@ -191,11 +191,21 @@ pub(crate) const READ_CHUNK: usize = 64 * 1024;
 /// The most read at a time (hyper's member connections read up to 256 KiB too).
 const READ_MAX: usize = 256 * 1024;
 
+/// The first framing rule the chunked body bytes in `avail` (read so far, from the body's
+/// start) break, if any.
+pub(crate) fn chunked_prefix(avail: &[u8]) -> Result<(), ChunkError> {
+    let mut d = ChunkedDecoder::new(ChunkedLimits::default());
+    match scan_chunks(&mut d, avail) {
+        Err(BodyFail::Framing(e)) => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// Runs the chunked decoder over `avail`: bytes used, data bytes in them, body complete.
 fn scan_chunks(d: &mut ChunkedDecoder, avail: &[u8]) -> Result<(usize, u64, bool), BodyFail> {
     let (mut off, mut data) = (0, 0u64);
     while off < avail.len() {
-        let r = d.decode(&avail[off..]).map_err(|_| BodyFail::Framing)?;
+        let r = d.decode(&avail[off..]).map_err(BodyFail::Framing)?;
         if let Some(range) = r.data {
             data += range.len() as u64;
         }

@@ -1,36 +1,31 @@
 //! One plain HTTP/1.1 client connection on the fast path: one task, no per-request task or
 //! channel. It waits for a head with no buffers held (they come from a per-thread free list
-//! while a request is in progress), parses it with `elb_http1` (strict: anything it refuses
-//! is answered with its status and the connection closed), and hands the request to
-//! `exchange`. What the fast path does not serve (HTTP/1.0, Upgrade, CONNECT,
-//! `Expect: 100-continue`, h2 members) goes to hyper with the bytes read so far.
+//! while a request is in progress), parses it with `elb_http1` under the listener's strict
+//! gate settings, and hands the request to `exchange`. What the fast path does not serve
+//! (`fallback`: a head the parser refuses, which the gate then answers, counts and logs;
+//! HTTP/1.0, Upgrade, ...) goes to hyper behind the strict gate with the bytes not yet
+//! served.
 
 use std::cell::RefCell;
-use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
 use bytes::Bytes;
-use elb_http1::{
-    HeadWriter, Progress, RequestConfig, RequestHead, ResponseHead, TargetForm, Version,
-    parse_request,
-};
+use elb_http1::{HeadWriter, Progress, RequestConfig, RequestHead, ResponseHead, parse_request};
 use http::HeaderMap;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::answer::write_local;
-use super::body::{read_some, write_two};
+use super::body::read_some;
 use crate::proxy::ConnCtx;
 use crate::shared::until_shutdown;
-use elb_proxy_core::config::Config;
 
 /// How a connection left the fast path.
 pub enum Served {
     /// It is finished (closed, timed out, or refused).
     Done,
     /// hyper serves it from here on; the bytes are what was read and not yet served.
-    Fallback(TcpStream, Bytes),
+    Fallback(Bytes),
 }
 
 /// What one request asks of the connection afterwards.
@@ -92,34 +87,26 @@ fn give_back(mut s: Box<Scratch>) {
     });
 }
 
-/// The head limits of the config, as the hyper path applies them.
-pub(super) fn request_config(cfg: &Config) -> RequestConfig {
-    let head = usize::try_from(cfg.limits.max_header_bytes.0)
-        .unwrap_or(usize::MAX)
-        .max(8192);
-    RequestConfig {
-        max_head_bytes: head,
-        max_headers: cfg.limits.max_headers.min(elb_http1::MAX_HEADERS),
-        max_target_bytes: head,
-        ..RequestConfig::default()
-    }
-}
-
-/// Serves a plain HTTP/1.1 connection until it closes or needs hyper.
+/// Serves a plain HTTP/1.1 connection until it closes or needs hyper. `heads`: the
+/// listener's strict-gate settings (limits, underscore and Host policies), so a head is
+/// accepted here exactly when the gate in front of hyper would accept it. Everything is
+/// borrowed from the caller's task and nothing but the socket and a timer is held while
+/// the connection is idle (the snapshot is taken when a request begins).
 pub async fn serve(
-    mut stream: TcpStream,
-    ctx: Arc<ConnCtx>,
-    mut shutdown: watch::Receiver<bool>,
+    stream: &mut TcpStream,
+    ctx: &ConnCtx,
+    shutdown: &mut watch::Receiver<bool>,
+    heads: &RequestConfig,
 ) -> Served {
     let mut scratch: Option<Box<Scratch>> = None;
     loop {
-        let snap = ctx.shared.snapshot.load_full();
-        let header_deadline = Instant::now() + snap.config.timeouts.request_header.0;
+        let header_timeout = ctx.shared.snapshot.load().config.timeouts.request_header.0;
+        let header_deadline = Instant::now() + header_timeout;
         if scratch.as_ref().is_none_or(|s| s.cbuf.is_empty()) {
             if let Some(s) = scratch.take() {
                 give_back(s);
             }
-            if !wait_idle(&stream, &ctx, &mut shutdown, header_deadline).await {
+            if !wait_idle(stream, ctx, shutdown, header_deadline).await {
                 return Served::Done;
             }
         }
@@ -127,12 +114,10 @@ pub async fn serve(
         // Boxed: the exchange's state exists only while a request is in progress, so an
         // idle connection's task stays small.
         let next = Box::pin(one_request(
-            &mut stream,
-            &ctx,
-            &snap,
+            (&mut *stream, ctx),
             s,
-            header_deadline,
-            &shutdown,
+            (heads, header_deadline),
+            shutdown,
         ))
         .await;
         match next {
@@ -140,7 +125,7 @@ pub async fn serve(
             Next::Close => return Served::Done,
             Next::Hyper => {
                 let replay = Bytes::copy_from_slice(&s.cbuf);
-                return Served::Fallback(stream, replay);
+                return Served::Fallback(replay);
             }
         }
     }
@@ -166,7 +151,9 @@ async fn wait_idle(
         tokio::select! {
             biased;
             _ = until_shutdown(shutdown) => break false,
-            r = stream.readable() => break r.is_ok(),
+            // Polled in place (the socket keeps the waker), not a stored `readable()`
+            // future: an idle connection's task is that much smaller.
+            r = std::future::poll_fn(|cx| stream.poll_read_ready(cx)) => break r.is_ok(),
             () = timer.as_mut() => {
                 if parked || Instant::now() >= deadline {
                     break false;
@@ -186,26 +173,20 @@ async fn wait_idle(
 
 /// Reads and serves one request.
 async fn one_request(
-    stream: &mut TcpStream,
-    ctx: &ConnCtx,
-    snap: &crate::snapshot::Snapshot,
+    (stream, ctx): (&mut TcpStream, &ConnCtx),
     s: &mut Scratch,
-    header_deadline: Instant,
+    (heads, header_deadline): (&RequestConfig, Instant),
     shutdown: &watch::Receiver<bool>,
 ) -> Next {
-    let cfg = request_config(&snap.config);
     loop {
-        match parse_request(&s.cbuf, &cfg, &mut s.req) {
+        match parse_request(&s.cbuf, heads, &mut s.req) {
             Ok(Progress::Complete) => break,
             Ok(Progress::Partial) => {}
             Err(reject) => {
-                tracing::debug!(peer = %ctx.fwd.peer, reason = reject.as_str(), "request refused");
-                let status = http::StatusCode::from_u16(reject.status())
-                    .unwrap_or(http::StatusCode::BAD_REQUEST);
-                s.out.clear();
-                write_local(&mut s.out, status, b"", false, true);
-                let _ = write_two(stream, &s.out, &[]).await;
-                return Next::Close;
+                // The strict gate refuses the same bytes in front of hyper, which answers,
+                // counts and logs the refusal in the one place refusals are handled.
+                tracing::debug!(peer = %ctx.peer, reason = reject.as_str(), "request refused: handed over to hyper");
+                return Next::Hyper;
             }
         }
         if s.cbuf.capacity() - s.cbuf.len() < 1024 {
@@ -216,18 +197,12 @@ async fn one_request(
             _ => return Next::Close,
         }
     }
-    if needs_hyper(&s.req, &s.cbuf) {
+    if let Some(why) = super::fallback::request_needs_hyper(ctx, &s.req, &s.cbuf) {
+        tracing::debug!(peer = %ctx.peer, why, "request handed over to hyper");
         return Next::Hyper;
     }
     let stopping = *shutdown.borrow();
-    super::exchange::serve_request(stream, ctx, snap, s, stopping).await
-}
-
-/// Requests the fast path leaves to hyper.
-fn needs_hyper(head: &RequestHead, buf: &[u8]) -> bool {
-    head.version == Version::Http10
-        || head.upgrade
-        || head.expect_continue
-        || !matches!(head.form, Some(TargetForm::Origin | TargetForm::Absolute))
-        || head.method(buf) == b"CONNECT"
+    // The request finishes on the config it began with.
+    let snap = ctx.shared.snapshot.load_full();
+    super::exchange::serve_request(stream, ctx, &snap, s, stopping).await
 }

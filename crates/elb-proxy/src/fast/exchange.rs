@@ -6,21 +6,22 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::Instant;
 
 use elb_http1::{RequestBody, Rewrite};
-use elb_proxy_core::config::MemberProtocol;
 use elb_proxy_core::rewrite::{Origin, without_cookie};
-use elb_proxy_core::{ErrorKind, FailureCause, Phase, RequestError, RequestHead, cookie_value};
+use elb_proxy_core::{
+    CompiledRoute, ErrorKind, FailureCause, Phase, RequestError, RequestHead, cookie_value,
+};
 use http::{HeaderName, HeaderValue, Method};
 use tokio::net::TcpStream;
 
-use super::answer::{write_error, write_health};
+use super::answer::{write_error, write_health, write_too_many};
 use super::body::{BodyFail, Framing, relay, write_two};
 use super::conn::{Next, Scratch};
 use super::member::{Attempt, Failed, MemberCall};
 use crate::proxy::{ConnCtx, member_failed};
 use crate::snapshot::{LiveCluster, Snapshot};
+use crate::trace::{RequestTrace, count_rejection, termination_of, termination_of_body};
 
 static FORWARDING: [HeaderName; 4] = [
     HeaderName::from_static("x-forwarded-for"),
@@ -29,16 +30,13 @@ static FORWARDING: [HeaderName; 4] = [
     http::header::FORWARDED,
 ];
 
-/// The route's settings this request needs.
-struct Routed {
-    cluster: usize,
-    rewrite_host: Option<HeaderValue>,
-    max_body: u64,
-    total_timeout: Option<std::time::Duration>,
+/// The route this request matched, and what of it the fast path looks at.
+struct Routed<'s> {
+    route: &'s CompiledRoute,
     /// The route or its cluster rewrites headers or paths, splits or mirrors: hyper serves it.
     rewrites: bool,
     /// A redirect the fast path answers itself (one without response header rules).
-    redirect: Option<Arc<elb_proxy_core::RouteRules>>,
+    redirect: Option<&'s elb_proxy_core::RouteRules>,
 }
 
 /// Serves the request whose head is in `s.req`; `stopping`: the listener is draining.
@@ -77,20 +75,52 @@ pub(super) async fn serve_request(
         .strip_prefix(b"?")
         .and_then(|q| std::str::from_utf8(q).ok());
     let routed = route(
+        ctx,
         snap,
         (buf, head),
         &mut s.headers,
-        host,
-        (path, query),
+        (host, path, query),
         &method,
     );
-    let Some(routed) = routed else {
-        shared.stats.requests_total.fetch_add(1, Relaxed);
+    let cluster = routed.as_ref().map(|r| &snap.clusters[r.route.cluster]);
+    if let Some(r) = &routed {
+        let target = cluster.filter(|_| r.redirect.is_none());
+        if let Some(why) =
+            super::fallback::routed_needs_hyper(ctx, r.rewrites, target.map(|c| &**c))
+        {
+            tracing::debug!(peer = %ctx.peer, why, "request handed over to hyper");
+            return Next::Hyper;
+        }
+    }
+    let request_id = snap
+        .request_id
+        .as_ref()
+        .map(|n| crate::request_id::for_fast(n, ctx.fwd.trusted, buf, head));
+    let trace = super::record::begin(ctx, (buf, head), &method, request_id.as_ref());
+    shared.stats.requests_total.fetch_add(1, Relaxed);
+    let (Some(routed), Some(cluster)) = (routed, cluster) else {
         shared.stats.unrouted.fetch_add(1, Relaxed);
         let err = RequestError::new(ErrorKind::NoRoute, Phase::Route);
-        return answer_error(client, ctx, s, err, is_head, close).await;
+        return answer_error(client, (ctx, &trace), s, err, (is_head, close)).await;
     };
-    if let Some(redirect) = routed.redirect.as_ref().and_then(|r| r.redirect.as_ref()) {
+    let route = routed.route;
+    let redirect = routed.redirect.and_then(|r| r.redirect.as_ref());
+    trace.routed(
+        &route.name,
+        if redirect.is_some() {
+            "(redirect)"
+        } else {
+            &cluster.name
+        },
+    );
+    if let Err(wait) = super::record::rate_limited(ctx, snap, route, (buf, head)) {
+        let close = close || head.body != RequestBody::None;
+        s.out.clear();
+        let bytes = write_too_many(&mut s.out, wait, is_head, close);
+        trace.finish(shared, 429, bytes, "--");
+        return finish_local(client, s, close).await;
+    }
+    if let Some(redirect) = redirect {
         let location = redirect.location(&Origin {
             scheme: ctx.fwd.proto.to_str().unwrap_or("http"),
             host: host.unwrap_or_default(),
@@ -98,64 +128,58 @@ pub(super) async fn serve_request(
             query,
         });
         let status = redirect.status;
-        return answer_redirect(client, ctx, s, (status, &location), (is_head, close)).await;
+        return answer_redirect(
+            client,
+            (ctx, &trace),
+            s,
+            (status, &location),
+            (is_head, close),
+        )
+        .await;
     }
-    let cluster = &snap.clusters[routed.cluster];
-    if routed.rewrites || needs_hyper(cluster) || ctx.cert_headers.strip {
-        return Next::Hyper;
-    }
-    shared.stats.requests_total.fetch_add(1, Relaxed);
-    if routed.max_body > 0 && matches!(s.req.body, RequestBody::Length(n) if n > routed.max_body) {
+    if route.max_body > 0 && matches!(s.req.body, RequestBody::Length(n) if n > route.max_body) {
         let err = RequestError::new(ErrorKind::BodyTooLarge, Phase::RequestBody);
-        return answer_error(client, ctx, s, err, is_head, true).await;
+        return answer_error(client, (ctx, &trace), s, err, (is_head, true)).await;
     }
+    // Only X-Forwarded-Host and Forwarded need the client's Host as a value (a copy).
+    let set = ctx.fwd.set;
+    let host_value = (set.x_forwarded_host || set.forwarded)
+        .then(|| host.and_then(|h| HeaderValue::from_str(h).ok()))
+        .flatten();
+    let call = member_call((ctx, snap), cluster, route, (is_head, close), &trace);
+    forward(client, call, s, host_value, request_id).await
+}
+
+/// Sends the request to a member of its cluster (the sticky one if the cookie names one,
+/// that cookie stripped) and relays the answer; records how it ended.
+async fn forward(
+    client: &mut TcpStream,
+    mut call: MemberCall<'_>,
+    s: &mut Scratch,
+    host: Option<HeaderValue>,
+    request_id: Option<crate::request_id::FastId>,
+) -> Next {
+    let (ctx, cluster, trace) = (call.ctx, call.cluster, call.trace);
+    let shared = &ctx.shared;
     let mut strip = None;
-    let sticky = cluster.sticky_cookie.as_deref().and_then(|name| {
+    call.sticky = cluster.sticky_cookie.as_deref().and_then(|name| {
         if s.headers.is_empty() {
             fill_cookies(&s.cbuf, &s.req, &mut s.headers);
         }
         strip = without_cookie(&s.headers, name);
         cluster.member_by_cookie(cookie_value(&s.headers, name)?)
     });
-    let log = shared
-        .access_log
-        .load()
-        .is_some()
-        .then(|| (method.clone(), log_target(pq, path)));
-    // Only X-Forwarded-Host and Forwarded need the client's Host as a value (a copy).
-    let set = ctx.fwd.set;
-    let host_value = (set.x_forwarded_host || set.forwarded)
-        .then(|| host.and_then(|h| HeaderValue::from_str(h).ok()))
-        .flatten();
-    let request_id = snap
-        .request_id
-        .as_ref()
-        .map(|n| crate::request_id::for_fast(n, ctx.fwd.trusted, &s.cbuf, &s.req));
-    write_forwarded_head(
-        ctx,
-        s,
-        &routed,
-        host_value.as_ref(),
-        request_id.as_ref(),
-        strip,
-    );
-    let call = member_call(snap, cluster, &routed, sticky, is_head, close);
-    let start = Instant::now();
+    let forwarded = (call.rewrite_host, host.as_ref());
+    write_forwarded_head(ctx, s, forwarded, request_id.as_ref(), strip);
     match super::member::attempt(client, &call, s).await {
         Attempt::Served {
-            idx,
             status,
             data,
             outcome,
             keep,
         } => {
-            if let Some((method, path)) = log {
-                let id = request_id.map(|r| r.value);
-                write_log(
-                    ctx, cluster, idx, method, path, status, data, start, outcome, id,
-                );
-            }
-            if !keep || close {
+            trace.finish(shared, status, data, termination_of_body(outcome));
+            if !keep || call.close {
                 return Next::Close;
             }
             if s.req.body == RequestBody::None {
@@ -165,42 +189,37 @@ pub(super) async fn serve_request(
             Next::Again
         }
         Attempt::Failed(Failed::Answer(err)) => {
-            answer_error(client, ctx, s, err, is_head, true).await
+            answer_error(client, (ctx, trace), s, err, (call.is_head, true)).await
         }
-        Attempt::Failed(Failed::Cut) => Next::Close,
+        Attempt::Failed(Failed::Cut) => {
+            // The client went away (or its body broke off) before an answer: recorded as
+            // the hyper path records a failed client body, nothing is written.
+            let err = RequestError::new(ErrorKind::ClientBody, Phase::RequestBody);
+            let status = err.answer().status.as_u16();
+            trace.finish(shared, status, 0, termination_of(&err));
+            Next::Close
+        }
     }
 }
 
-/// Clusters the fast path leaves to hyper: members it does not speak to (HTTP/2, TLS, a
-/// PROXY header first), `balance: hash` (its key may be any request header, which this path
-/// does not index), and the traffic policy beyond connect-failure retries (queues, other
-/// `retry_on`, a retry budget), which the hyper engine's attempt loop (`forward`) carries out.
-fn needs_hyper(cluster: &LiveCluster) -> bool {
-    let c = &cluster.config;
-    c.send_proxy_protocol.is_some()
-        || c.balance == elb_proxy_core::config::BalanceMode::Hash
-        || cluster.queue.is_some()
-        || c.retry_budget.is_some()
-        || c.retry_on.as_slice() != [elb_proxy_core::config::RetryOn::ConnectFailure]
-        || cluster
-            .members
-            .iter()
-            .any(|m| m.pool.protocol != MemberProtocol::Http1 || m.pool.has_tls())
-}
-
 /// Routes the request (the request's fields go into `s.headers` only when a route has a
-/// header condition).
-fn route(
-    snap: &Snapshot,
+/// header condition; a name with an underscore only where the listener forwards them, as
+/// the hyper path drops them before routing).
+fn route<'s>(
+    ctx: &ConnCtx,
+    snap: &'s Snapshot,
     (buf, req): (&[u8], &elb_http1::RequestHead),
     headers: &mut http::HeaderMap,
-    host: Option<&str>,
-    (path, query): (&str, Option<&str>),
+    (host, path, query): (Option<&str>, &str, Option<&str>),
     method: &Method,
-) -> Option<Routed> {
+) -> Option<Routed<'s>> {
     headers.clear();
     if needs_fields(snap) {
+        let allow = ctx.policy.underscores == elb_proxy_core::Underscores::Allow;
         for f in &req.fields {
+            if !allow && buf[f.name.clone()].contains(&b'_') {
+                continue;
+            }
             if let (Ok(n), Ok(v)) = (
                 HeaderName::from_bytes(&buf[f.name.clone()]),
                 HeaderValue::from_bytes(&buf[f.value.clone()]),
@@ -219,39 +238,36 @@ fn route(
     snap.router.route(&rh).map(|r| {
         let redirect = r
             .rules
-            .clone()
+            .as_deref()
             .filter(|x| x.redirect.is_some() && x.headers.response.is_empty());
         Routed {
             rewrites: redirect.is_none()
                 && (r.rules.is_some() || snap.router.cluster_rules(r.cluster).is_some()),
             redirect,
-            cluster: r.cluster,
-            rewrite_host: r.rewrite_host.clone(),
-            max_body: r.max_body,
-            total_timeout: r.total_timeout,
+            route: r,
         }
     })
 }
 
 /// The member side's settings for this request.
 fn member_call<'a>(
-    snap: &Snapshot,
+    (ctx, snap): (&'a ConnCtx, &Snapshot),
     cluster: &'a Arc<LiveCluster>,
-    routed: &Routed,
-    sticky: Option<usize>,
-    is_head: bool,
-    close: bool,
+    route: &'a CompiledRoute,
+    (is_head, close): (bool, bool),
+    trace: &'a RequestTrace,
 ) -> MemberCall<'a> {
     let limits = &snap.config.limits;
     MemberCall {
+        ctx,
         cluster,
-        sticky,
+        trace,
+        sticky: None,
         is_head,
         close,
-        max_body: routed.max_body,
-        deadline: routed
-            .total_timeout
-            .map(|t| tokio::time::Instant::now() + t),
+        rewrite_host: route.rewrite_host.as_ref(),
+        max_body: route.max_body,
+        deadline: route.total_timeout.map(|t| tokio::time::Instant::now() + t),
         connect_timeout: snap.config.timeouts.connect.0,
         response_timeout: snap.config.timeouts.upstream_response.0,
         member_idle: snap.config.timeouts.upstream_idle.0,
@@ -284,8 +300,7 @@ fn fill_cookies(buf: &[u8], head: &elb_http1::RequestHead, out: &mut http::Heade
 fn write_forwarded_head(
     ctx: &ConnCtx,
     s: &mut Scratch,
-    routed: &Routed,
-    host: Option<&HeaderValue>,
+    (rewrite_host, host): (Option<&HeaderValue>, Option<&HeaderValue>),
     request_id: Option<&crate::request_id::FastId>,
     strip: Option<Option<String>>,
 ) {
@@ -327,7 +342,7 @@ fn write_forwarded_head(
         set[n] = (id.name.as_str().as_bytes(), id.value.as_bytes());
         n += 1;
     }
-    if let Some(h) = &routed.rewrite_host {
+    if let Some(h) = rewrite_host {
         req.rewrite_host = false;
         set[n] = (b"host", h.as_bytes());
         n += 1;
@@ -360,85 +375,45 @@ async fn finish_local(client: &mut TcpStream, s: &mut Scratch, close: bool) -> N
 /// Answers a redirect route (a body not read closes the connection).
 async fn answer_redirect(
     client: &mut TcpStream,
-    ctx: &ConnCtx,
+    (ctx, trace): (&ConnCtx, &RequestTrace),
     s: &mut Scratch,
     (status, location): (http::StatusCode, &str),
     (is_head, close): (bool, bool),
 ) -> Next {
-    ctx.shared.stats.requests_total.fetch_add(1, Relaxed);
     let close = close || s.req.body != RequestBody::None;
     s.out.clear();
-    if HeaderValue::from_str(location).is_ok() {
+    let status = if HeaderValue::from_str(location).is_ok() {
         super::answer::write_redirect(&mut s.out, status, location, close);
+        status
     } else {
         // A Host with bytes a Location cannot carry, as on the hyper path.
         let status = http::StatusCode::BAD_REQUEST;
         super::answer::write_local(&mut s.out, status, b"", is_head, close);
-    }
+        status
+    };
+    trace.finish(&ctx.shared, status.as_u16(), 0, "--");
     finish_local(client, s, close).await
 }
 
+/// Answers a failed request, counted and recorded as the hyper path does.
 async fn answer_error(
     client: &mut TcpStream,
-    ctx: &ConnCtx,
+    (ctx, trace): (&ConnCtx, &RequestTrace),
     s: &mut Scratch,
     err: RequestError,
-    is_head: bool,
-    close: bool,
+    (is_head, close): (bool, bool),
 ) -> Next {
     let close = close || s.req.body != RequestBody::None;
+    count_rejection(&ctx.shared, &err);
     s.out.clear();
-    write_error(&mut s.out, &ctx.shared, err, is_head, close);
+    let bytes = write_error(&mut s.out, &ctx.shared, err, is_head, close);
+    trace.finish(
+        &ctx.shared,
+        err.answer().status.as_u16(),
+        bytes,
+        termination_of(&err),
+    );
     finish_local(client, s, close).await
-}
-
-#[allow(clippy::too_many_arguments)]
-fn write_log(
-    ctx: &ConnCtx,
-    cluster: &Arc<LiveCluster>,
-    idx: usize,
-    method: Method,
-    path: String,
-    status: u16,
-    bytes: u64,
-    start: Instant,
-    outcome: &'static str,
-    request_id: Option<String>,
-) {
-    if let Some(log) = ctx.shared.access_log.load().as_ref() {
-        // HAProxy's termination states for what the body relay saw (see `member::attempt`).
-        let termination = match outcome {
-            "client-gone" => "CD",
-            "member-broke-body" => "SD",
-            "timeout" => "sD",
-            _ => "--",
-        };
-        log.write(crate::access_log::Entry {
-            time: Some(std::time::SystemTime::now()),
-            client: Some(ctx.fwd.peer),
-            listener: ctx.listener.name.clone(),
-            method: method.to_string(),
-            target: path,
-            version: "HTTP/1.1",
-            status,
-            bytes_out: bytes,
-            request_id: request_id.unwrap_or_else(crate::trace::new_request_id),
-            cluster: cluster.name.clone(),
-            member: cluster.members[idx].name.clone(),
-            total: start.elapsed(),
-            termination,
-            ..Default::default()
-        });
-    }
-}
-
-/// The target the access log records: path and query as sent (the path alone when the
-/// target is empty or not UTF-8).
-fn log_target(path_and_query: &[u8], path: &str) -> String {
-    match std::str::from_utf8(path_and_query) {
-        Ok(t) if !t.is_empty() => t.to_string(),
-        _ => path.to_string(),
-    }
 }
 
 /// Relays the request body (if any) after the head, then returns how it went.

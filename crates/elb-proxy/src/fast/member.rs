@@ -17,16 +17,24 @@ use super::body::{BodyFail, Framing, read_some, relay, write_two};
 use super::conn::Scratch;
 use super::exchange::{member_gave_up, send_request};
 use super::pool;
-use crate::proxy::member_failed;
+use crate::body::BodyOutcome;
+use crate::proxy::{ConnCtx, member_failed};
 use crate::snapshot::LiveCluster;
+use crate::trace::RequestTrace;
 
 /// What one request needs from its route and the config for the member side.
 pub(super) struct MemberCall<'a> {
+    /// The client connection.
+    pub(super) ctx: &'a ConnCtx,
     pub(super) cluster: &'a Arc<LiveCluster>,
+    /// The request's record (member chosen, answer's first byte).
+    pub(super) trace: &'a RequestTrace,
     pub(super) sticky: Option<usize>,
     pub(super) is_head: bool,
     /// The client connection closes after this answer.
     pub(super) close: bool,
+    /// The Host the route sends instead of the client's.
+    pub(super) rewrite_host: Option<&'a http::HeaderValue>,
     pub(super) max_body: u64,
     pub(super) deadline: Option<tokio::time::Instant>,
     pub(super) connect_timeout: Duration,
@@ -41,10 +49,9 @@ pub(super) struct MemberCall<'a> {
 pub(super) enum Attempt {
     /// A member's answer was (at least partly) relayed.
     Served {
-        idx: usize,
         status: u16,
         data: u64,
-        outcome: &'static str,
+        outcome: BodyOutcome,
         /// The client connection can serve another request.
         keep: bool,
     },
@@ -96,17 +103,22 @@ pub(super) async fn attempt(
             return Attempt::Failed(Failed::Answer(RequestError::new(kind, Phase::Connect)));
         };
         let member = &cluster.members[idx];
+        call.trace.attempt(cluster, idx, s.tried.len());
         member.stats.requests.fetch_add(1, Relaxed);
         if !s.tried.is_empty() {
             cluster.stats.retries.fetch_add(1, Relaxed);
         }
         let mut pooled = pool::take(member.addr, call.member_idle);
         loop {
-            let reused = pooled.is_some();
+            // How long opening a fresh connection took (none: a pooled one).
+            let mut opened = None;
             let mut conn = match pooled.take() {
                 Some(c) => c,
                 None => match connect(member.addr, call).await {
-                    Ok(c) => c,
+                    Ok((c, took)) => {
+                        opened = Some(took);
+                        c
+                    }
                     Err(kind) => {
                         member.stats.connect_errors.fetch_add(1, Relaxed);
                         tracing::warn!(cluster = %cluster.name, member = %member.name, phase = "connect", error = ?kind, "member failed before the request was sent");
@@ -120,7 +132,7 @@ pub(super) async fn attempt(
                     }
                 },
             };
-            match exchange(client, &mut conn, reused, call, s, idx, start).await {
+            match exchange(client, &mut conn, opened, call, s, (idx, start)).await {
                 Ok((a, keep_member)) => {
                     if keep_member {
                         pool::put(member.addr, conn, cluster.config.pool_max_idle);
@@ -136,7 +148,8 @@ pub(super) async fn attempt(
 async fn connect(
     addr: std::net::SocketAddr,
     call: &MemberCall<'_>,
-) -> Result<TcpStream, ErrorKind> {
+) -> Result<(TcpStream, Duration), ErrorKind> {
+    let began = Instant::now();
     let mut until = tokio::time::Instant::now() + call.connect_timeout;
     if let Some(d) = call.deadline {
         until = until.min(d);
@@ -144,7 +157,7 @@ async fn connect(
     match tokio::time::timeout_at(until, TcpStream::connect(addr)).await {
         Ok(Ok(s)) => {
             let _ = s.set_nodelay(true);
-            Ok(s)
+            Ok((s, began.elapsed()))
         }
         Ok(Err(_)) => Err(ErrorKind::Connect),
         Err(_) => Err(ErrorKind::ConnectTimeout),
@@ -162,17 +175,18 @@ fn broke(cluster: &LiveCluster, idx: usize, kind: ErrorKind, phase: Phase, what:
     Attempt::Failed(Failed::Answer(err))
 }
 
-/// Sends the request on `conn` and relays the answer.
+/// Sends the request on `conn` (`opened`: a fresh connection, and how long opening it
+/// took) and relays the answer.
 async fn exchange(
     client: &mut TcpStream,
     conn: &mut TcpStream,
-    reused: bool,
+    opened: Option<Duration>,
     call: &MemberCall<'_>,
     s: &mut Scratch,
-    idx: usize,
-    start: Instant,
+    (idx, start): (usize, Instant),
 ) -> Result<(Attempt, bool), Stale> {
     let cluster = call.cluster;
+    let reused = opened.is_none();
     let no_body = s.req.body == RequestBody::None;
     let sent = match call.deadline {
         Some(d) => tokio::time::timeout_at(d, send_request(conn, client, s, call.max_body)).await,
@@ -212,7 +226,12 @@ async fn exchange(
                 false,
             ));
         }
-        Err(BodyFail::Framing) => {
+        Err(BodyFail::Framing(e)) => {
+            // A later read of the body broke its framing (what came with the head was
+            // checked before anything was sent): counted as the strict gate counts it.
+            let reason = elb_proxy_core::gate::Refused::Body(e);
+            call.ctx.shared.stats.count_refused(reason);
+            crate::refusal_log::refused(call.ctx.peer, reason.as_str(), reason.status());
             return Ok((
                 broke(cluster, idx, ErrorKind::ClientBody, Phase::RequestBody, ""),
                 false,
@@ -225,7 +244,7 @@ async fn exchange(
     }
     match read_response_head(client, conn, reused && no_body, call, s, idx).await? {
         Some(failed) => Ok((failed, false)),
-        None => Ok(relay_answer(client, conn, call, s, idx, start).await),
+        None => Ok(relay_answer(client, conn, call, s, (idx, opened), start).await),
     }
 }
 
@@ -314,7 +333,7 @@ async fn relay_answer(
     conn: &mut TcpStream,
     call: &MemberCall<'_>,
     s: &mut Scratch,
-    idx: usize,
+    (idx, opened): (usize, Option<Duration>),
     start: Instant,
 ) -> (Attempt, bool) {
     let cluster = call.cluster;
@@ -341,6 +360,7 @@ async fn relay_answer(
     let status = s.resp.status;
     cluster.stats.requests.fetch_add(1, Relaxed);
     cluster.stats.latency.observe(start.elapsed());
+    call.trace.answered_after(cluster, idx, opened);
     member.stats.count_status(status);
     if (500..600).contains(&status) && cluster.config.passive.count_5xx {
         member_failed(cluster, idx, FailureCause::Status5xx);
@@ -358,24 +378,23 @@ async fn relay_answer(
     let (outcome, data, keep) = match moved {
         Some(Ok(m)) => {
             let reusable = s.resp.keep_alive && s.mbuf.is_empty() && framing != Framing::UntilClose;
-            ("ok", m.data, reusable)
+            (BodyOutcome::Complete, m.data, reusable)
         }
-        Some(Err(BodyFail::Dest)) => ("client-gone", 0, false),
+        Some(Err(BodyFail::Dest)) => (BodyOutcome::ClientGone, 0, false),
         Some(Err(_)) => {
             tracing::warn!(cluster = %cluster.name, member = %member.name, phase = "response body", "member broke the response body");
             member_failed(cluster, idx, FailureCause::Connection);
-            ("member-broke-body", 0, false)
+            (BodyOutcome::MemberFailed, 0, false)
         }
         None => {
             member.stats.timeouts.fetch_add(1, Relaxed);
             tracing::warn!(cluster = %cluster.name, member = %member.name, phase = "response body", "request total timeout: answer cut");
-            ("timeout", 0, false)
+            (BodyOutcome::TimedOut, 0, false)
         }
     };
     member.stats.bytes_out.fetch_add(data, Relaxed);
     cluster.lock().finish(idx);
     let served = Attempt::Served {
-        idx,
         status,
         data,
         outcome,

@@ -2,23 +2,27 @@
 //! its own connection loop on `elb_http1` instead of hyper, because per-request machinery
 //! (task hops, hyper's dispatch channel, header maps, copies) was the cost that made
 //! elb-proxy slower than HAProxy per core (docs/benchmarks/elb-proxy.md). Routing,
-//! balancing, passive health, retries, sticky sessions, drain, metrics and the access log
-//! are the same core calls as on the hyper path; TLS, h2, Upgrade, CONNECT, HTTP/1.0 and
-//! `Expect: 100-continue` stay with hyper (a connection is handed over with its bytes).
+//! balancing, passive health, retries, sticky sessions, drain, per-client rates, metrics
+//! and the access log are the same core calls as on the hyper path, and a request is
+//! recorded through the same `RequestTrace`; what this path does not carry (TLS, h2,
+//! Upgrade, refused heads, ...: `fallback`) goes to hyper behind the strict gate, the
+//! connection handed over with its bytes.
 
 mod answer;
 mod body;
 mod conn;
 mod exchange;
+mod fallback;
 mod member;
 pub mod pool;
+mod record;
 
 pub use conn::{Served, serve};
 
 /// Which engine serves plain HTTP/1.1 listeners when the config does not say:
 /// `ELB_PROXY_ENGINE=fast|hyper` (so the whole test suite can run on either), else hyper.
-/// The fast path stays opt-in until it carries everything the hyper path does (the strict
-/// gate's policies, per-client request rates, the access log's new fields).
+/// The fast path passes the elb-proxy suite, but one end-to-end failover test (a balancer
+/// stopped and resumed every 0.3 s) moved the VIP more often with it as the default.
 pub fn default_is_fast() -> bool {
     matches!(std::env::var("ELB_PROXY_ENGINE").as_deref(), Ok("fast"))
 }
