@@ -5,7 +5,7 @@
 use std::ops::Range;
 
 use crate::reject::Reject;
-use crate::syntax::{is_tchar, list_members, parse_content_length};
+use crate::syntax::{is_tchar, list_members, parse_content_length, trim_ows};
 
 /// The fields the codec interprets; everything else is `Other`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +94,9 @@ pub struct Summary {
     pub chunked_count: u32,
     pub te_present: bool,
     pub te_last_is_chunked: bool,
+    /// A Transfer-Encoding list had an empty member (`chunked,`): RFC 9110 lets a recipient
+    /// skip it, hyper refuses it, and a request's framing must mean one thing to every hop.
+    pub te_empty_member: bool,
     pub te_other_coding: bool,
     pub close: bool,
     pub keep_alive: bool,
@@ -145,6 +148,7 @@ impl Summary {
         self.te_present = true;
         // A field with no member still counts: it ends in no coding at all.
         self.te_last_is_chunked = false;
+        self.te_empty_member |= value.split(|&b| b == b',').any(|m| trim_ows(m).is_empty());
         for m in list_members(value) {
             let chunked = m.eq_ignore_ascii_case(b"chunked");
             self.chunked_count += u32::from(chunked);

@@ -303,7 +303,7 @@ fn request_body(version: Version, s: &Summary) -> Result<RequestBody, Reject> {
         if s.content_length.is_some() {
             return Err(Reject::LengthAndChunked);
         }
-        if !s.te_last_is_chunked || s.chunked_count != 1 {
+        if !s.te_last_is_chunked || s.chunked_count != 1 || s.te_empty_member {
             return Err(Reject::InvalidTransferEncoding);
         }
         if s.te_other_coding {
