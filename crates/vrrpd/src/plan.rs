@@ -112,32 +112,11 @@ fn find<'a>(spec: &'a DaemonSpec, name: &str) -> Option<&'a InstanceSpec> {
 
 #[cfg(test)]
 mod tests {
-    use std::net::{IpAddr, Ipv4Addr};
-
     use super::*;
     use crate::spec::GroupSpec;
 
     fn inst(name: &str, vrid: u8) -> InstanceSpec {
-        InstanceSpec {
-            name: name.into(),
-            interface: "eth0".into(),
-            vrrp: vrrp::InstanceConfig::new(
-                name,
-                vrid,
-                vrrp::Version::V2,
-                IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            ),
-            source: None,
-            unicast_ttl: 255,
-            vips: Vec::new(),
-            excluded: Vec::new(),
-            routes: Vec::new(),
-            rules: Vec::new(),
-            trackers: Vec::new(),
-            vmac: None,
-            vip_vmacs: Vec::new(),
-            fault_no_peer: false,
-        }
+        InstanceSpec::bare(name, "eth0", vrid)
     }
 
     fn spec(instances: Vec<InstanceSpec>, groups: &[(&str, &[&str])]) -> DaemonSpec {

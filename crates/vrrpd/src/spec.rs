@@ -141,6 +141,31 @@ pub struct InstanceSpec {
 pub const NO_UNICAST_PEER: &str = "unicast_fault_no_peer";
 
 impl InstanceSpec {
+    /// An instance with nothing but a name, an interface and a VRID: no VIPs, trackers or
+    /// VMACs, VRRPv2 defaults (a stand-in entry, and the base of tests' specs).
+    pub fn bare(name: &str, interface: &str, vrid: u8) -> Self {
+        InstanceSpec {
+            name: name.into(),
+            interface: interface.into(),
+            vrrp: vrrp::InstanceConfig::new(
+                name,
+                vrid,
+                vrrp::Version::V2,
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            ),
+            source: None,
+            unicast_ttl: 255,
+            vips: Vec::new(),
+            excluded: Vec::new(),
+            routes: Vec::new(),
+            rules: Vec::new(),
+            trackers: Vec::new(),
+            vmac: None,
+            vip_vmacs: Vec::new(),
+            fault_no_peer: false,
+        }
+    }
+
     /// The interfaces this instance tracks (`track_interface`, its own excepted).
     pub fn tracked_interfaces(&self) -> impl Iterator<Item = &str> {
         self.trackers.iter().filter_map(|t| match t {

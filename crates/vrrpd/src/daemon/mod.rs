@@ -16,7 +16,7 @@ mod scripts_and_mail;
 mod static_state;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -383,26 +383,7 @@ impl InstRt {
     /// Stand-in while the real entry is borrowed for an action.
     fn placeholder() -> Self {
         InstRt {
-            spec: InstanceSpec {
-                name: String::new(),
-                interface: String::new(),
-                vrrp: vrrp::InstanceConfig::new(
-                    "",
-                    1,
-                    vrrp::Version::V2,
-                    IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                ),
-                source: None,
-                unicast_ttl: 255,
-                vips: Vec::new(),
-                excluded: Vec::new(),
-                routes: Vec::new(),
-                rules: Vec::new(),
-                trackers: Vec::new(),
-                vmac: None,
-                vip_vmacs: Vec::new(),
-                fault_no_peer: false,
-            },
+            spec: InstanceSpec::bare("", "", 1),
             unit: usize::MAX,
             member: usize::MAX,
             ifindex: 0,
