@@ -4,7 +4,9 @@
 #     for the reference config (VRRPv2, advert_int 1) on SIGKILL and SIGTERM of the master,
 #     and a fast VRRPv3 config (advert_int 0.1);
 #   - RSS and CPU per hour at 1 and 200 instances (CPU measured over BENCH_CPU_SECS, default 20);
-#   - the CPU cost of a track script every 0.1 s and 0.05 s.
+#   - the CPU cost of a track script every 0.1 s and 0.05 s;
+#   - advert intervals of a 0.1 s master sharing its CPU with nice -20 busy loops, with and
+#     without max_auto_priority.
 # Prints two markdown tables (also saved to target/bench-vrrpd.md); docs/benchmarks/vrrpd.md
 # holds a copy of the last published run.
 set -euo pipefail
@@ -23,4 +25,7 @@ mkdir -p target
     echo
     # What a fast track script costs (the runner's CPU and the script's, per second).
     cargo bench -p vrrpd --bench script_cost 2>/dev/null | grep '^script '
+    echo
+    # Advert timing under CPU starvation.
+    cargo bench -p vrrpd --bench advert_jitter 2>/dev/null | grep '^|'
 } | tee "$out"
