@@ -62,6 +62,8 @@ pub struct SeedOptions {
     pub push_to_vrrpd: bool,
     /// How long a draining elb-proxy keeps serving after SIGTERM (elb-proxy duration syntax).
     pub drain_grace: &'static str,
+    /// Extra `global_defs` lines (each ending in a newline).
+    pub global_defs: &'static str,
 }
 
 impl Default for SeedOptions {
@@ -80,6 +82,7 @@ impl Default for SeedOptions {
             distinct_backends: false,
             push_to_vrrpd: false,
             drain_grace: "0s",
+            global_defs: "",
         }
     }
 }
@@ -235,8 +238,9 @@ impl Seed {
             conf,
             "global_defs {{\n   notification_email {{\n     ops@example.com\n   }}\n   \
              notification_email_from {name}@example.com\n   smtp_server {services} {SMTP_PORT}\n   \
-             smtp_connect_timeout 5\n   router_id {name}\n}}",
-            name = Self::node_name(node)
+             smtp_connect_timeout 5\n   router_id {name}\n{extra}}}",
+            name = Self::node_name(node),
+            extra = o.global_defs,
         )?;
         let timeout = if o.script_timeout.is_empty() {
             String::new()
