@@ -1,9 +1,10 @@
 //! VRRPv2 `auth_type AH` against Debian's keepalived 2.2.7, both roles: the backup accepts the
 //! master's AH adverts, takes over when the master is killed (numbering its adverts after the
 //! last one it heard, keepalived's one counter per instance), and yields to the restarted
-//! master; a wrong `auth_pass` is refused on both sides; `-t` judges AH alike.
+//! master, multicast and unicast; a wrong `auth_pass` is refused on both sides; `-t` judges AH
+//! alike.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::interop_keepalived::{Kind, start, stats};
 use crate::vrrp_lab::*;
@@ -30,12 +31,9 @@ fn seqs_from(capture: &str, src: Ipv4Addr) -> Vec<u32> {
         .collect()
 }
 
-/// Regex for a multicast AH advert from `src` in the capture.
+/// Regex for an AH advert from `src` (to the group or a unicast peer) in the capture.
 fn adverts_from(src: Ipv4Addr) -> String {
-    format!(
-        r"{} > 224\.0\.0\.18: AH",
-        src.to_string().replace('.', r"\.")
-    )
+    format!(r"{} > [\d.]+: AH", src.to_string().replace('.', r"\."))
 }
 
 /// A counter by name from vrrpd's stats dump ("All receive counters").
@@ -69,14 +67,16 @@ fn assert_no_ah_errors(lab: &Lab, tag: &str, kind: Kind, p: &netlab::Proc) {
     }
 }
 
-/// `master` kind on host 0 (priority 150), `backup` kind on host 1 (100), both AH.
-fn ah_roles(master: Kind, backup: Kind) {
+/// `master` kind on host 0 (priority 150), `backup` kind on host 1 (100), both AH; `node`
+/// gives a node's configuration from its priority, its address and its peer's.
+fn ah_roles(master: Kind, backup: Kind, node: fn(u8, IpAddr, IpAddr) -> Node) {
     let lab = Lab::new(2).unwrap();
     let (a, b) = (lab.host(0), lab.host(1));
+    let (ia, ib) = (IpAddr::from(a.ipv4()), IpAddr::from(b.ipv4()));
     let vip = ip(VIP4);
     let cap = b.capture(AH).unwrap();
-    let mut pa = start(&lab, a, "a", master, &Node::v2_ah(150));
-    let pb = start(&lab, b, "b", backup, &Node::v2_ah(100));
+    let mut pa = start(&lab, a, "a", master, &node(150, ia, ib));
+    let pb = start(&lab, b, "b", backup, &node(100, ib, ia));
     pa.wait_for_line(MASTER_LINE, WAIT).unwrap();
     a.wait_for_address(vip, true, WAIT).unwrap();
     pb.wait_for_line(BACKUP_LINE, WAIT).unwrap();
@@ -109,7 +109,7 @@ fn ah_roles(master: Kind, backup: Kind) {
 
     // The master comes back and takes the VIP back (preemption): its adverts must be
     // numbered above what the peer has seen, or the peer would drop them as replays.
-    let pa2 = start(&lab, a, "a2", master, &Node::v2_ah(150));
+    let pa2 = start(&lab, a, "a2", master, &node(150, ia, ib));
     pa2.wait_for_line(MASTER_LINE, WAIT).unwrap();
     b.wait_for_address(vip, false, WAIT).unwrap();
     a.wait_for_address(vip, true, WAIT).unwrap();
@@ -119,12 +119,21 @@ fn ah_roles(master: Kind, backup: Kind) {
     assert_no_ah_errors(&lab, "a2", master, &pa2);
 }
 
+fn multicast(priority: u8, _me: IpAddr, _peer: IpAddr) -> Node {
+    Node::v2_ah(priority)
+}
+
+/// Unicast: keepalived leaves the TTL out of the ICV then.
+fn unicast(priority: u8, me: IpAddr, peer: IpAddr) -> Node {
+    Node::v2_ah(priority).unicast(me, &[peer])
+}
+
 #[test]
 fn vrrpd_master_keepalived_backup_v2_ah() {
     if !netlab::require_root_or_skip("vrrpd_master_keepalived_backup_v2_ah") {
         return;
     }
-    ah_roles(Kind::Vrrpd, Kind::Keepalived);
+    ah_roles(Kind::Vrrpd, Kind::Keepalived, multicast);
 }
 
 #[test]
@@ -132,7 +141,23 @@ fn keepalived_master_vrrpd_backup_v2_ah() {
     if !netlab::require_root_or_skip("keepalived_master_vrrpd_backup_v2_ah") {
         return;
     }
-    ah_roles(Kind::Keepalived, Kind::Vrrpd);
+    ah_roles(Kind::Keepalived, Kind::Vrrpd, multicast);
+}
+
+#[test]
+fn vrrpd_master_keepalived_backup_v2_ah_unicast() {
+    if !netlab::require_root_or_skip("vrrpd_master_keepalived_backup_v2_ah_unicast") {
+        return;
+    }
+    ah_roles(Kind::Vrrpd, Kind::Keepalived, unicast);
+}
+
+#[test]
+fn keepalived_master_vrrpd_backup_v2_ah_unicast() {
+    if !netlab::require_root_or_skip("keepalived_master_vrrpd_backup_v2_ah_unicast") {
+        return;
+    }
+    ah_roles(Kind::Keepalived, Kind::Vrrpd, unicast);
 }
 
 #[test]
