@@ -1,8 +1,8 @@
-//! VRRPv2 `auth_type AH` against Debian's keepalived 2.2.7, both roles: the backup accepts the
-//! master's AH adverts, takes over when the master is killed (numbering its adverts after the
-//! last one it heard, keepalived's one counter per instance), and yields to the restarted
-//! master, multicast and unicast; a wrong `auth_pass` is refused on both sides; `-t` judges AH
-//! alike.
+//! VRRPv2 `auth_type AH` against Debian's keepalived 2.2.7, both roles, multicast and unicast:
+//! the backup accepts the master's AH adverts, takes over when the master is killed (numbering
+//! its adverts after the last one it heard, keepalived's one counter per instance), yields to
+//! the restarted master and takes over again at its clean stop. A wrong `auth_pass` is refused
+//! on both sides; `-t` judges AH alike.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -109,7 +109,7 @@ fn ah_roles(master: Kind, backup: Kind, node: fn(u8, IpAddr, IpAddr) -> Node) {
 
     // The master comes back and takes the VIP back (preemption): its adverts must be
     // numbered above what the peer has seen, or the peer would drop them as replays.
-    let pa2 = start(&lab, a, "a2", master, &node(150, ia, ib));
+    let mut pa2 = start(&lab, a, "a2", master, &node(150, ia, ib));
     pa2.wait_for_line(MASTER_LINE, WAIT).unwrap();
     b.wait_for_address(vip, false, WAIT).unwrap();
     a.wait_for_address(vip, true, WAIT).unwrap();
@@ -117,6 +117,13 @@ fn ah_roles(master: Kind, backup: Kind, node: fn(u8, IpAddr, IpAddr) -> Node) {
     cap.wait_for(&from_a, WAIT).unwrap();
     assert_no_ah_errors(&lab, "b", backup, &pb);
     assert_no_ah_errors(&lab, "a2", master, &pa2);
+
+    // A clean stop: the priority-0 advert, numbered like the others, hands over.
+    pa2.signal(Signal::SIGTERM).unwrap();
+    pa2.wait_exit(WAIT).unwrap();
+    b.wait_for_address(vip, true, WAIT).unwrap();
+    pb.wait_for_line(MASTER_LINE, WAIT).unwrap();
+    assert_no_ah_errors(&lab, "b", backup, &pb);
 }
 
 fn multicast(priority: u8, _me: IpAddr, _peer: IpAddr) -> Node {
