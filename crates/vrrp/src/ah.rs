@@ -3,8 +3,8 @@
 //! length 4, SPI = the source address, a sequence number counting from 1 per sender, a 12-byte
 //! ICV), then the VRRP advert (auth type 2, its 8-byte authentication field zero). The ICV is
 //! HMAC-MD5-96 keyed with `auth_pass` over the IPv4 header with TOS, flags / fragment offset
-//! and checksum zeroed (TTL and id kept), the authentication header with a zero ICV, and the
-//! advert.
+//! and checksum zeroed (TTL and id kept; a unicast instance zeroes the TTL too, which routers
+//! on the way may lower), the authentication header with a zero ICV, and the advert.
 
 use std::net::Ipv4Addr;
 
@@ -44,13 +44,26 @@ pub struct VerifiedAh<'a> {
     pub vrrp: &'a [u8],
 }
 
+/// Which IPv4 header fields the ICV covers, as keepalived decides it per instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cover {
+    /// Multicast instance: the TTL (always 255) is covered.
+    Multicast,
+    /// Instance with unicast peers: the TTL is zeroed before the HMAC (it may change on the
+    /// way), on sending and on receiving.
+    Unicast,
+}
+
 /// The HMAC over the covered bytes, not yet finalised.
-fn mac_of(key: &[u8], ip: &[u8], ah: &[u8], vrrp: &[u8]) -> Hmac<Md5> {
+fn mac_of(key: &[u8], cover: Cover, ip: &[u8], ah: &[u8], vrrp: &[u8]) -> Hmac<Md5> {
     let mut hdr = [0u8; IPV4_HEADER_LEN];
     hdr.copy_from_slice(&ip[..IPV4_HEADER_LEN]);
     hdr[1] = 0; // TOS
     hdr[6] = 0; // flags, fragment offset
     hdr[7] = 0;
+    if cover == Cover::Unicast {
+        hdr[8] = 0; // TTL
+    }
     hdr[10] = 0; // checksum
     hdr[11] = 0;
     let mut zeroed = [0u8; AH_LEN];
@@ -63,8 +76,8 @@ fn mac_of(key: &[u8], ip: &[u8], ah: &[u8], vrrp: &[u8]) -> Hmac<Md5> {
     mac
 }
 
-fn icv(key: &[u8], ip: &[u8], ah: &[u8], vrrp: &[u8]) -> [u8; 12] {
-    let full = mac_of(key, ip, ah, vrrp).finalize().into_bytes();
+fn icv(key: &[u8], cover: Cover, ip: &[u8], ah: &[u8], vrrp: &[u8]) -> [u8; 12] {
+    let full = mac_of(key, cover, ip, ah, vrrp).finalize().into_bytes();
     let mut out = [0u8; 12];
     out.copy_from_slice(&full[..12]);
     out
@@ -72,7 +85,7 @@ fn icv(key: &[u8], ip: &[u8], ah: &[u8], vrrp: &[u8]) -> [u8; 12] {
 
 /// The IPv4 packet of `vrrp` (an advert with auth type 2) under AH: header (protocol 51, TOS
 /// 0xc0), authentication header with sequence number `seq`, advert; ICV and checksum filled.
-pub fn build_ah_packet(p: Ipv4Params, vrrp: &[u8], key: &[u8], seq: u32) -> Vec<u8> {
+pub fn build_ah_packet(p: Ipv4Params, vrrp: &[u8], key: &[u8], cover: Cover, seq: u32) -> Vec<u8> {
     let total = IPV4_HEADER_LEN + AH_LEN + vrrp.len();
     let mut out = Vec::with_capacity(total);
     out.extend_from_slice(&[0x45, VRRP_TOS]);
@@ -88,7 +101,7 @@ pub fn build_ah_packet(p: Ipv4Params, vrrp: &[u8], key: &[u8], seq: u32) -> Vec<
     out.extend_from_slice(vrrp);
     let (ip, rest) = out.split_at(IPV4_HEADER_LEN);
     let (ah, payload) = rest.split_at(AH_LEN);
-    let mac = icv(key, ip, ah, payload);
+    let mac = icv(key, cover, ip, ah, payload);
     out[IPV4_HEADER_LEN + ICV.start..IPV4_HEADER_LEN + ICV.end].copy_from_slice(&mac);
     let c = checksum::ipv4_header(&out[..IPV4_HEADER_LEN]);
     out[10..12].copy_from_slice(&c.to_be_bytes());
@@ -96,7 +109,11 @@ pub fn build_ah_packet(p: Ipv4Params, vrrp: &[u8], key: &[u8], seq: u32) -> Vec<
 }
 
 /// Checks an AH packet (IPv4 header without options, as VRRP sends it) against `key`.
-pub fn verify_ah<'a>(packet: &'a [u8], key: &[u8]) -> Result<VerifiedAh<'a>, AhError> {
+pub fn verify_ah<'a>(
+    packet: &'a [u8],
+    key: &[u8],
+    cover: Cover,
+) -> Result<VerifiedAh<'a>, AhError> {
     if packet.len() < IPV4_HEADER_LEN + AH_LEN + 8 || packet[0] != 0x45 {
         return Err(AhError::Truncated);
     }
@@ -107,7 +124,7 @@ pub fn verify_ah<'a>(packet: &'a [u8], key: &[u8]) -> Result<VerifiedAh<'a>, AhE
         return Err(AhError::Malformed);
     }
     // Constant-time: a timing difference would let a forger learn the ICV byte by byte.
-    mac_of(key, ip, ah, vrrp)
+    mac_of(key, cover, ip, ah, vrrp)
         .verify_truncated_left(&ah[ICV])
         .map_err(|_| AhError::BadIcv)?;
     Ok(VerifiedAh {
@@ -147,29 +164,65 @@ mod tests {
             id: 1,
         };
         let vrrp = &raw[IPV4_HEADER_LEN + AH_LEN..];
-        assert_eq!(build_ah_packet(p, vrrp, b"secret12", 1), raw);
+        assert_eq!(
+            build_ah_packet(p, vrrp, b"secret12", Cover::Multicast, 1),
+            raw
+        );
     }
 
     #[test]
     fn verifies_keepalived_ah_and_refuses_other_keys_and_changes() {
         let raw = hex(KEEPALIVED_AH);
-        let ok = verify_ah(&raw, b"secret12").unwrap();
+        let ok = verify_ah(&raw, b"secret12", Cover::Multicast).unwrap();
         assert_eq!((ok.seq, ok.spi), (1, Ipv4Addr::new(198, 18, 0, 1)));
         assert_eq!(ok.vrrp.len(), 20);
-        assert_eq!(verify_ah(&raw, b"secret13"), Err(AhError::BadIcv));
+        assert_eq!(
+            verify_ah(&raw, b"secret13", Cover::Multicast),
+            Err(AhError::BadIcv)
+        );
         let mut changed = raw.clone();
         changed[IPV4_HEADER_LEN + AH_LEN + 2] = 200; // priority
-        assert_eq!(verify_ah(&changed, b"secret12"), Err(AhError::BadIcv));
+        assert_eq!(
+            verify_ah(&changed, b"secret12", Cover::Multicast),
+            Err(AhError::BadIcv)
+        );
         // TOS and the checksum are outside the ICV (mutable in transit), TTL is not.
         let mut tos = raw.clone();
         tos[1] = 0;
-        assert!(verify_ah(&tos, b"secret12").is_ok());
+        assert!(verify_ah(&tos, b"secret12", Cover::Multicast).is_ok());
         let mut ttl = raw.clone();
         ttl[8] = 254;
-        assert_eq!(verify_ah(&ttl, b"secret12"), Err(AhError::BadIcv));
+        assert_eq!(
+            verify_ah(&ttl, b"secret12", Cover::Multicast),
+            Err(AhError::BadIcv)
+        );
         let mut spi = raw;
         spi[IPV4_HEADER_LEN + 7] ^= 1;
-        assert_eq!(verify_ah(&spi, b"secret12"), Err(AhError::Malformed));
-        assert_eq!(verify_ah(&[0x45; 40], b"k"), Err(AhError::Truncated));
+        assert_eq!(
+            verify_ah(&spi, b"secret12", Cover::Multicast),
+            Err(AhError::Malformed)
+        );
+        assert_eq!(
+            verify_ah(&[0x45; 40], b"k", Cover::Multicast),
+            Err(AhError::Truncated)
+        );
+    }
+
+    #[test]
+    fn unicast_cover_leaves_the_ttl_out_of_the_icv() {
+        let p = Ipv4Params {
+            src: Ipv4Addr::new(198, 18, 0, 1),
+            dst: Ipv4Addr::new(198, 18, 0, 2),
+            ttl: 64,
+            id: 7,
+        };
+        let vrrp = &hex(KEEPALIVED_AH)[IPV4_HEADER_LEN + AH_LEN..];
+        let mut pkt = build_ah_packet(p, vrrp, b"secret12", Cover::Unicast, 9);
+        pkt[8] = 60; // four routers on the way
+        assert_eq!(verify_ah(&pkt, b"secret12", Cover::Unicast).unwrap().seq, 9);
+        assert_eq!(
+            verify_ah(&pkt, b"secret12", Cover::Multicast),
+            Err(AhError::BadIcv)
+        );
     }
 }

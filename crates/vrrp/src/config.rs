@@ -215,7 +215,7 @@ pub enum ConfigError {
     /// An address of the wrong family.
     #[error("{0} is not of the instance's address family")]
     WrongFamily(IpAddr),
-    /// Auth on v3 or AH (not implemented).
+    /// Auth on v3, AH on IPv6, or a raw auth type.
     #[error("authentication {0}")]
     Auth(&'static str),
     /// More than 255 advertised VIPs.
@@ -303,7 +303,9 @@ impl InstanceConfig {
             Auth::None => {}
             Auth::Pass(_) if self.version == Version::V2 => {}
             Auth::Pass(_) => return Err(ConfigError::Auth("PASS is VRRPv2 only")),
-            Auth::Raw { .. } => return Err(ConfigError::Auth("AH is not supported")),
+            Auth::Ah { .. } if self.version == Version::V2 && self.family == Family::V4 => {}
+            Auth::Ah { .. } => return Err(ConfigError::Auth("AH is VRRPv2 over IPv4 only")),
+            Auth::Raw { .. } => return Err(ConfigError::Auth("only PASS and AH are configurable")),
         }
         if !(1..=100).contains(&self.down_timer_adverts) {
             return Err(ConfigError::BadDownTimerAdverts);

@@ -5,7 +5,8 @@
 //! sockets, netlink and timers; this crate tells it what to do.
 //!
 //! * [`packet`]: advert encode/decode; [`checksum`]: v2 / v3 checksums;
-//!   [`ipv4`]: the IPv4 header keepalived sends (for `IP_HDRINCL`).
+//!   [`ipv4`]: the IPv4 header keepalived sends (for `IP_HDRINCL`); [`ah`]: the
+//!   IPsec authentication header of VRRPv2 `auth_type AH`.
 //! * [`rx`]: keepalived's receive checks in order, each failure a counted
 //!   [`RxError`] with a stable name.
 //! * [`Instance`]: INIT/BACKUP/MASTER/FAULT; [`SyncGroup`]: members move together;
@@ -87,7 +88,8 @@
 //!   received packets.
 //! * A VRRPv3 advert with interval 0 is dropped (`zero_interval`): adopting it
 //!   would shrink Master_Down_Interval to the skew.
-//! * IP fragments and AH packets are dropped with their own reasons.
+//! * IP fragments are dropped with their own reason, and so are AH packets for an instance
+//!   without `auth_type AH` (and plain ones for an instance with it).
 //! * [`Event::SendReady`]`(false)` (e.g. a tentative IPv6 link-local source)
 //!   is a FAULT cause: the instance never claims MASTER while it cannot send.
 //! * [`Event::Maintenance`] (drain) has no keepalived equivalent.

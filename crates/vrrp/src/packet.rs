@@ -138,8 +138,17 @@ pub enum Auth {
     None,
     /// Type 1, simple text password, zero padded to 8 bytes.
     Pass([u8; 8]),
-    /// Anything else as received (AH, unknown types, type 0 with non-zero
-    /// data), kept so a decoded packet re-encodes byte for byte.
+    /// Type 2, IPsec AH (IPv4 only): the advert's own field stays zero, the authentication
+    /// header around it ([`crate::ah`]) carries the sequence number and the ICV.
+    Ah {
+        /// The HMAC key: `auth_pass` zero padded to 8 bytes, as keepalived keys it.
+        key: [u8; 8],
+        /// The sequence number of an advert to send (0 in a configuration): the instance
+        /// stamps each advert it sends, as keepalived's one per-instance counter does.
+        seq: u32,
+    },
+    /// Anything else as received (unknown types, type 0 with non-zero data, and AH, whose
+    /// key is not on the wire), kept so a decoded packet re-encodes byte for byte.
     Raw {
         /// The auth type byte.
         auth_type: u8,
@@ -151,10 +160,15 @@ pub enum Auth {
 impl Auth {
     /// PASS auth from a password; like keepalived, only the first 8 bytes count.
     pub fn pass(password: &[u8]) -> Self {
-        let mut data = [0u8; 8];
-        let n = password.len().min(8);
-        data[..n].copy_from_slice(&password[..n]);
-        Auth::Pass(data)
+        Auth::Pass(padded8(password))
+    }
+
+    /// AH auth keyed with a password; like keepalived, only the first 8 bytes count.
+    pub fn ah(password: &[u8]) -> Self {
+        Auth::Ah {
+            key: padded8(password),
+            seq: 0,
+        }
     }
 
     /// The auth type byte.
@@ -162,6 +176,7 @@ impl Auth {
         match self {
             Auth::None => 0,
             Auth::Pass(_) => 1,
+            Auth::Ah { .. } => 2,
             Auth::Raw { auth_type, .. } => *auth_type,
         }
     }
@@ -169,7 +184,7 @@ impl Auth {
     /// The 8 auth data bytes.
     pub fn data(&self) -> [u8; 8] {
         match self {
-            Auth::None => [0; 8],
+            Auth::None | Auth::Ah { .. } => [0; 8],
             Auth::Pass(d) | Auth::Raw { data: d, .. } => *d,
         }
     }
@@ -181,6 +196,14 @@ impl Auth {
             _ => Auth::Raw { auth_type, data },
         }
     }
+}
+
+/// The first 8 bytes of `password`, zero padded: keepalived's `auth_data`.
+fn padded8(password: &[u8]) -> [u8; 8] {
+    let mut data = [0u8; 8];
+    let n = password.len().min(8);
+    data[..n].copy_from_slice(&password[..n]);
+    data
 }
 
 /// Errors of the context-free codec.

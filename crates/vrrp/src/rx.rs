@@ -7,6 +7,7 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
+use crate::ah::{self, AH_LEN, AhError, Cover};
 use crate::checksum::PseudoHeader;
 use crate::config::InstanceConfig;
 use crate::ipv4::{self, Ipv4Error};
@@ -25,8 +26,11 @@ pub struct RxPacket<'a> {
     pub ttl: u8,
     /// The VRRP message (and any padding after it).
     pub vrrp: &'a [u8],
-    /// IPv4 only: IP header length and `tot_len`, for the total-length check.
+    /// IPv4 only: IP header length (plus the authentication header under AH) and `tot_len`,
+    /// for the total-length check.
     pub ipv4_lengths: Option<(usize, u16)>,
+    /// IPv4 under AH: the whole packet, whose ICV only the instance's key can check.
+    pub ah: Option<&'a [u8]>,
 }
 
 /// Why a packet was dropped. [`RxError::name`] is a stable counter key.
@@ -45,9 +49,9 @@ pub enum RxError {
     /// mangled. (keepalived skips over them; vrrpd drops them: a hostile-segment rule.)
     #[error("IPv4 options present")]
     IpOptions,
-    /// Protocol AH (VRRPv2 `auth_type AH`), not supported.
-    #[error("AH-authenticated packet (unsupported)")]
-    AhUnsupported,
+    /// Protocol AH, but not keepalived's authentication header (length, next header 112).
+    #[error("malformed IPsec AH header")]
+    AhMalformed,
     /// Protocol other than 112.
     #[error("IP protocol is not VRRP")]
     WrongProtocol,
@@ -70,6 +74,18 @@ pub enum RxError {
     /// TTL/hop limit not 255 on a multicast advert, or outside a peer's window.
     #[error("TTL/hop limit invalid")]
     BadTtl,
+    /// An AH packet for an instance without `auth_type AH`, or a plain one for an instance
+    /// with it (keepalived's AH instance listens on protocol 51 only).
+    #[error("AH use differs from the configured authentication")]
+    AhMismatch,
+    /// The AH ICV does not verify with our key (another `auth_pass`, or a changed packet),
+    /// or the SPI is not the sender's address.
+    #[error("IPsec AH authentication failure")]
+    AhAuthFailure,
+    /// The AH sequence number is not above the last one seen or sent (a replay, or a peer
+    /// that restarted its count while we are master).
+    #[error("IPsec AH sequence number already seen")]
+    AhReplay,
     /// Version differs from the instance's.
     #[error("VRRP version mismatch")]
     VersionMismatch,
@@ -110,12 +126,12 @@ pub enum RxError {
 
 impl RxError {
     /// Every reason, in check order (the index of [`RxCounters`]).
-    pub const ALL: [RxError; 24] = [
+    pub const ALL: [RxError; 27] = [
         RxError::IpTruncated,
         RxError::NotIpv4,
         RxError::Fragment,
         RxError::IpOptions,
-        RxError::AhUnsupported,
+        RxError::AhMalformed,
         RxError::WrongProtocol,
         RxError::VrrpTruncated,
         RxError::FamilyMismatch,
@@ -123,6 +139,9 @@ impl RxError {
         RxError::BadLength,
         RxError::NoAddresses,
         RxError::BadTtl,
+        RxError::AhMismatch,
+        RxError::AhAuthFailure,
+        RxError::AhReplay,
         RxError::VersionMismatch,
         RxError::BadAuthType,
         RxError::AuthTypeMismatch,
@@ -144,7 +163,7 @@ impl RxError {
             RxError::NotIpv4 => "not_ipv4",
             RxError::Fragment => "fragment",
             RxError::IpOptions => "ip_options",
-            RxError::AhUnsupported => "ah_unsupported",
+            RxError::AhMalformed => "ah_malformed",
             RxError::WrongProtocol => "wrong_protocol",
             RxError::VrrpTruncated => "vrrp_truncated",
             RxError::FamilyMismatch => "family_mismatch",
@@ -152,6 +171,9 @@ impl RxError {
             RxError::BadLength => "bad_length",
             RxError::NoAddresses => "no_addresses",
             RxError::BadTtl => "bad_ttl",
+            RxError::AhMismatch => "ah_mismatch",
+            RxError::AhAuthFailure => "ah_auth_failure",
+            RxError::AhReplay => "ah_replay",
             RxError::VersionMismatch => "version_mismatch",
             RxError::BadAuthType => "bad_auth_type",
             RxError::AuthTypeMismatch => "auth_type_mismatch",
@@ -317,17 +339,25 @@ pub fn parse_ipv4(buf: &[u8]) -> Result<RxPacket<'_>, RxError> {
     if h.header_len > ipv4::IPV4_HEADER_LEN {
         return Err(RxError::IpOptions);
     }
-    match h.protocol {
-        IPPROTO_VRRP => {}
-        IPPROTO_AH => return Err(RxError::AhUnsupported),
+    let (header_len, ah) = match h.protocol {
+        IPPROTO_VRRP => (h.header_len, None),
+        IPPROTO_AH => {
+            // keepalived's layout: next header VRRP, a 96-bit ICV (length field 4).
+            let ah = buf.get(h.header_len..h.header_len + AH_LEN);
+            if !ah.is_some_and(|a| a[0] == IPPROTO_VRRP && a[1] == 4) {
+                return Err(RxError::AhMalformed);
+            }
+            (h.header_len + AH_LEN, Some(buf))
+        }
         _ => return Err(RxError::WrongProtocol),
-    }
+    };
     Ok(RxPacket {
         src: IpAddr::V4(h.src),
         dst: IpAddr::V4(h.dst),
         ttl: h.ttl,
-        vrrp: &buf[h.header_len..],
-        ipv4_lengths: Some((h.header_len, h.total_len)),
+        vrrp: &buf[header_len..],
+        ipv4_lengths: Some((header_len, h.total_len)),
+        ah,
     })
 }
 
@@ -341,6 +371,7 @@ pub fn from_ipv6(payload: &[u8], src: Ipv6Addr, dst: Ipv6Addr, hop_limit: u8) ->
         ttl: hop_limit,
         vrrp: payload,
         ipv4_lengths: None,
+        ah: None,
     }
 }
 
@@ -358,6 +389,8 @@ pub struct CheckedAdvert {
     pub advert: Advert,
     /// Non-fatal findings.
     pub warnings: RxWarnings,
+    /// Under AH: the sender's sequence number (the instance refuses a replay).
+    pub ah_seq: Option<u32>,
 }
 
 fn ct_eq(a: &[u8; 8], b: &[u8; 8]) -> bool {
@@ -410,6 +443,8 @@ pub fn check(
     // 2. TTL: 255 on multicast; per-peer window on unicast.
     let unicast = cfg.is_unicast();
     check_ttl(cfg, pkt, unicast)?;
+    // 2b. AH: nothing else in the packet is trusted before its ICV verifies.
+    let ah_seq = check_ah(cfg, pkt, unicast)?;
     // 3. version.
     if b[0] >> 4 != cfg.version.number() {
         return Err(RxError::VersionMismatch);
@@ -471,6 +506,7 @@ pub fn check(
         src: pkt.src,
         advert,
         warnings,
+        ah_seq,
     })
 }
 
@@ -488,6 +524,31 @@ fn check_ttl(cfg: &InstanceConfig, pkt: &RxPacket<'_>, unicast: bool) -> Result<
         return Err(RxError::BadTtl);
     }
     Ok(())
+}
+
+/// Step 2b: an AH instance takes only AH packets whose ICV verifies with its key (TTL left
+/// out for a unicast instance, as keepalived does); any other instance takes no AH packet.
+fn check_ah(
+    cfg: &InstanceConfig,
+    pkt: &RxPacket<'_>,
+    unicast: bool,
+) -> Result<Option<u32>, RxError> {
+    match (cfg.auth, pkt.ah) {
+        (Auth::Ah { key, .. }, Some(whole)) => {
+            let cover = if unicast {
+                Cover::Unicast
+            } else {
+                Cover::Multicast
+            };
+            match ah::verify_ah(whole, &key, cover) {
+                Ok(v) => Ok(Some(v.seq)),
+                Err(AhError::BadIcv | AhError::Malformed) => Err(RxError::AhAuthFailure),
+                Err(AhError::Truncated) => Err(RxError::AhMalformed),
+            }
+        }
+        (Auth::Ah { .. }, None) | (_, Some(_)) => Err(RxError::AhMismatch),
+        _ => Ok(None),
+    }
 }
 
 /// Step 5 (VRRPv2 only): authentication type and password, then the advert interval.

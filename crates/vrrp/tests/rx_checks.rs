@@ -144,7 +144,7 @@ fn ip_level_rejections() {
     assert_eq!(parse_ipv4(&opts).unwrap_err(), RxError::IpOptions);
     let mut ah = good.clone();
     ah[9] = 51;
-    assert_eq!(parse_ipv4(&ah).unwrap_err(), RxError::AhUnsupported);
+    assert_eq!(parse_ipv4(&ah).unwrap_err(), RxError::AhMalformed);
     let mut tcp = good.clone();
     tcp[9] = 6;
     assert_eq!(parse_ipv4(&tcp).unwrap_err(), RxError::WrongProtocol);

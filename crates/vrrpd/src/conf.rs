@@ -94,9 +94,7 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
     v.excluded_vips = i.virtual_ipaddress_excluded.iter().map(vrrp_vip).collect();
     v.auth = match (&i.authentication, version) {
         (Some(kc::Authentication::Pass(p)), vrrp::Version::V2) => vrrp::Auth::pass(p.as_bytes()),
-        (Some(kc::Authentication::Ah(_)), vrrp::Version::V2) => {
-            bail!("auth_type AH is not supported by vrrpd")
-        }
+        (Some(kc::Authentication::Ah(p)), vrrp::Version::V2) => vrrp::Auth::ah(p.as_bytes()),
         _ => vrrp::Auth::None,
     };
     v.unicast_peers = i
@@ -492,6 +490,23 @@ mod tests {
         );
         assert_eq!(c.interface, "eth0", "vmac_xmit_base: adverts on the base");
         assert_eq!(c.vips[0].ifname, "vm.53");
+    }
+
+    #[test]
+    fn ah_is_honoured_on_v2_and_ignored_on_v3_like_keepalived() {
+        let conf = |version: u8| {
+            format!(
+                "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n version {version}\n\
+                 authentication {{\n auth_type AH\n auth_pass secret12\n }}\n\
+                 virtual_ipaddress {{\n 198.18.0.100/24\n }}\n}}\n"
+            )
+        };
+        let v2 = spec(&conf(2), &[]);
+        let key = *b"secret12";
+        assert_eq!(v2.instances[0].vrrp.auth, vrrp::Auth::Ah { key, seq: 0 });
+        // keepalived 2.2.7: "VRRP version 3 does not support authentication. Ignoring."
+        let v3 = spec(&conf(3), &[]);
+        assert_eq!(v3.instances[0].vrrp.auth, vrrp::Auth::None);
     }
 
     #[test]

@@ -176,8 +176,17 @@ pub fn stats_text(
         );
         let _ = writeln!(s, "  Authentication Errors:");
         let _ = writeln!(s, "    Invalid Type: {}", d(RxError::BadAuthType));
-        let _ = writeln!(s, "    Type Mismatch: {}", d(RxError::AuthTypeMismatch));
-        let _ = writeln!(s, "    Failure: {}", d(RxError::AuthFailure));
+        // keepalived counts AH failures (ICV, SPI, sequence number) as authentication failures.
+        let _ = writeln!(
+            s,
+            "    Type Mismatch: {}",
+            d(RxError::AuthTypeMismatch) + d(RxError::AhMismatch)
+        );
+        let _ = writeln!(
+            s,
+            "    Failure: {}",
+            d(RxError::AuthFailure) + d(RxError::AhAuthFailure) + d(RxError::AhReplay)
+        );
         let _ = writeln!(s, "  Priority Zero:");
         let _ = writeln!(s, "    Received: {}", i.stats.prio0_received);
         let _ = writeln!(s, "    Sent: {}", i.stats.prio0_sent);

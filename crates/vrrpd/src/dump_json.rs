@@ -50,8 +50,9 @@ fn instance(i: &InstanceSnapshot) -> Value {
             "invalid_type_rcvd": d(RxError::BadType),
             "addr_list_err": c.warned(RxWarning::AddressListMismatch),
             "invalid_authtype": d(RxError::BadAuthType),
-            "authtype_mismatch": d(RxError::AuthTypeMismatch),
-            "auth_failure": d(RxError::AuthFailure),
+            "authtype_mismatch": d(RxError::AuthTypeMismatch) + d(RxError::AhMismatch),
+            "auth_failure": d(RxError::AuthFailure) + d(RxError::AhAuthFailure)
+                + d(RxError::AhReplay),
             "pri_zero_rcvd": i.stats.prio0_received,
             "pri_zero_sent": i.stats.prio0_sent,
         },

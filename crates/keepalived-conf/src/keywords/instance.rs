@@ -119,7 +119,7 @@ pub(crate) const SYNC_GROUP: &[(&str, Status)] = &[
 
 /// `authentication` keywords.
 pub(crate) const AUTHENTICATION: &[(&str, Status)] = &[
-    ("auth_type", h("v2_pass_election_link_cut_and_failback")),
+    ("auth_type", h("vrrpd_master_keepalived_backup_v2_ah")),
     ("auth_pass", h("v2_pass_election_link_cut_and_failback")),
     ("auth_hmac", n(HMAC)),
 ];

@@ -66,7 +66,7 @@ impl Instance {
             self.publish_priority(now, out);
         }
         if let Some(at) = self.advert_at.filter(|at| *at <= now) {
-            out.push(Action::SendAdvert(self.build_advert(self.advertised)));
+            out.push(self.outgoing(self.advertised));
             let next = at + self.master_adver_interval;
             self.advert_at = Some(if next <= now {
                 now + self.master_adver_interval
@@ -209,7 +209,7 @@ impl Instance {
     pub(super) fn master_rx(&mut self, now: Duration, adv: ReceivedAdvert, out: &mut Vec<Action>) {
         if adv.priority == 0 {
             // Another master released: assert ourselves at once.
-            out.push(Action::SendAdvert(self.build_advert(self.advertised)));
+            out.push(self.outgoing(self.advertised));
             return;
         }
         let ours = (self.advertised, self.cfg.primary_address);
@@ -224,7 +224,7 @@ impl Instance {
             if may_answer {
                 self.last_forced_advert = Some(now);
                 if !self.cfg.effective_lower_prio_no_advert() {
-                    out.push(Action::SendAdvert(self.build_advert(self.advertised)));
+                    out.push(self.outgoing(self.advertised));
                 }
                 out.extend(
                     self.gratuitous(self.cfg.garp.lower_prio_repeat, GarpCause::LowerPriority),
@@ -242,7 +242,7 @@ impl Instance {
         }
         // Higher (or equal from a higher address): yield.
         if self.cfg.higher_prio_send_advert {
-            out.push(Action::SendAdvert(self.build_advert(self.advertised)));
+            out.push(self.outgoing(self.advertised));
         }
         let reason = if adv.priority == ours.0 {
             format!(
@@ -279,7 +279,7 @@ impl Instance {
         if on {
             match self.state {
                 State::Master => {
-                    out.push(Action::SendAdvert(self.build_advert(0)));
+                    out.push(self.outgoing(0));
                     self.enter_backup(now, "maintenance: handing mastership over".into(), out);
                 }
                 State::Backup => {
@@ -297,7 +297,7 @@ impl Instance {
 
     pub(super) fn on_shutdown(&mut self, out: &mut Vec<Action>) {
         if self.state == State::Master {
-            out.push(Action::SendAdvert(self.build_advert(0)));
+            out.push(self.outgoing(0));
             out.push(self.vips_action(false));
         }
         self.release_now(out);

@@ -90,6 +90,9 @@ pub struct Instance {
     garp_refresh_at: Option<Duration>,
     lower_prio_garp_at: Option<Duration>,
     last_forced_advert: Option<Duration>,
+    /// keepalived's one AH sequence counter per instance: the last number sent or accepted.
+    /// Each advert sent takes the next; a received one must be above it and raises it.
+    ah_seq: u32,
 }
 
 impl Instance {
@@ -135,6 +138,7 @@ impl Instance {
             garp_refresh_at: None,
             lower_prio_garp_at: None,
             last_forced_advert: None,
+            ah_seq: 0,
             cfg,
         };
         inst.effective = inst.compute_priority();
@@ -177,6 +181,12 @@ impl Instance {
     /// Whether drain (maintenance) is on.
     pub fn in_maintenance(&self) -> bool {
         self.maintenance
+    }
+
+    /// The AH sequence counter: the number of the last advert sent or accepted (0 before
+    /// any; always 0 without `auth_type AH`).
+    pub fn ah_seq(&self) -> u32 {
+        self.ah_seq
     }
 
     /// Receive counters by reason.
@@ -241,6 +251,10 @@ impl Instance {
         let current = self.master.map(|m| m.addr);
         match rx::check(&self.cfg, pkt, self.effective, current) {
             Ok(checked) => {
+                if let Err(e) = self.accept_ah_seq(&checked) {
+                    self.counters.record_drop(e);
+                    return Err(e);
+                }
                 self.counters.record_accept(checked.warnings);
                 Ok(self.handle(now, Event::Advert(ReceivedAdvert::from(&checked))))
             }
@@ -249,6 +263,38 @@ impl Instance {
                 Err(e)
             }
         }
+    }
+
+    /// keepalived's anti-replay: an AH sequence number not above the counter is dropped, a
+    /// higher one becomes the counter. A MASTER hearing a lower-priority advert jumps one past
+    /// it ("Syncing seq_num"), so its answer is above anything that peer has sent.
+    fn accept_ah_seq(&mut self, c: &rx::CheckedAdvert) -> Result<(), RxError> {
+        let Some(seq) = c.ah_seq else {
+            return Ok(());
+        };
+        if c.src == self.cfg.primary_address {
+            return Ok(()); // our own, looped back: ignored by the state machine too
+        }
+        if seq <= self.ah_seq {
+            return Err(RxError::AhReplay);
+        }
+        self.ah_seq = seq;
+        let p = c.advert.priority;
+        let lower = p != 0 && (p, c.src) < (self.advertised, self.cfg.primary_address);
+        if self.state == State::Master && lower {
+            self.ah_seq = seq.saturating_add(1);
+        }
+        Ok(())
+    }
+
+    /// The advert to send with `priority`; under AH it takes the next sequence number.
+    fn outgoing(&mut self, priority: u8) -> Action {
+        let mut adv = self.build_advert(priority);
+        if let Auth::Ah { seq, .. } = &mut adv.auth {
+            self.ah_seq = self.ah_seq.saturating_add(1);
+            *seq = self.ah_seq;
+        }
+        Action::SendAdvert(adv)
     }
 
     /// Count a packet dropped before it could be matched to an instance

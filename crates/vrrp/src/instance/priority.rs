@@ -195,7 +195,7 @@ impl Instance {
         }
         self.advertised = self.effective;
         if self.cfg.fast_failover.immediate_advert_on_priority_change {
-            out.push(Action::SendAdvert(self.build_advert(self.advertised)));
+            out.push(self.outgoing(self.advertised));
         }
     }
 

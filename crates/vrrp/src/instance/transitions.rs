@@ -80,7 +80,7 @@ impl Instance {
         self.preempt_until = None;
         self.master_adver_interval = self.own_interval();
         self.advertised = self.effective;
-        let advert = Action::SendAdvert(self.build_advert(self.advertised));
+        let advert = self.outgoing(self.advertised);
         let announce = self.gratuitous(self.cfg.garp.master_repeat, GarpCause::BecameMaster);
         if self.cfg.fast_failover.fast_preempt {
             // Make before break: clients learn our MAC before the old master, on hearing our
@@ -130,7 +130,7 @@ impl Instance {
 
     pub(super) fn enter_fault(&mut self, reason: String, out: &mut Vec<Action>) {
         if self.state == State::Master {
-            out.push(Action::SendAdvert(self.build_advert(0)));
+            out.push(self.outgoing(0));
             out.push(self.vips_action(false));
         }
         self.release_now(out);

@@ -210,16 +210,27 @@ impl Daemon {
                     } else {
                         rt.spec.unicast_ttl
                     };
-                    let pkt = vrrp::ipv4::build_ipv4_packet(
-                        vrrp::ipv4::Ipv4Params {
-                            src: s4,
-                            dst: d4,
-                            ttl,
-                            id: rt.ip_id,
-                        },
-                        &body,
-                    );
-                    let sock = iface.v4.as_ref().context("no IPv4 socket")?;
+                    let params = vrrp::ipv4::Ipv4Params {
+                        src: s4,
+                        dst: d4,
+                        ttl,
+                        id: rt.ip_id,
+                    };
+                    let (pkt, sock) = match adv.auth {
+                        vrrp::Auth::Ah { key, seq } => {
+                            let cover = if cfg.is_unicast() {
+                                vrrp::ah::Cover::Unicast
+                            } else {
+                                vrrp::ah::Cover::Multicast
+                            };
+                            let pkt = vrrp::ah::build_ah_packet(params, &body, &key, cover, seq);
+                            (pkt, iface.v4_ah.as_ref().context("no IPv4 AH socket")?)
+                        }
+                        _ => (
+                            vrrp::ipv4::build_ipv4_packet(params, &body),
+                            iface.v4.as_ref().context("no IPv4 socket")?,
+                        ),
+                    };
                     sock.send_v4(&pkt, d4).await?;
                 }
                 (IpAddr::V6(s6), IpAddr::V6(d6)) => {

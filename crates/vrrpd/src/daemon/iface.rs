@@ -1,5 +1,6 @@
 //! One network interface as the daemon uses it: index, MAC, link state, the shared raw VRRP
-//! sockets (one per family) with their reader tasks, and the announcer for GARP / NA.
+//! sockets (one per family, and one for IPv4 AH when an instance there uses `auth_type AH`)
+//! with their reader tasks, and the announcer for GARP / NA.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::net::garp::Announcer;
 use crate::net::netlink::LinkInfo;
-use crate::net::rawsock::{RecvMeta, VrrpSocket};
+use crate::net::rawsock::{IPPROTO_AH, IPPROTO_VRRP, RecvMeta, VrrpSocket};
 
 /// A datagram read by a socket reader task.
 pub struct Received {
@@ -27,6 +28,8 @@ pub struct Received {
 pub(super) struct Iface {
     pub info: LinkInfo,
     pub v4: Option<Arc<VrrpSocket>>,
+    /// IPv4 protocol 51, for the interface's `auth_type AH` instances.
+    pub v4_ah: Option<Arc<VrrpSocket>>,
     pub v6: Option<Arc<VrrpSocket>>,
     pub announcer: Arc<Announcer>,
     readers: Vec<JoinHandle<()>>,
@@ -50,20 +53,28 @@ impl Iface {
         Iface {
             info,
             v4: None,
+            v4_ah: None,
             v6: None,
             announcer,
             readers: Vec::new(),
         }
     }
 
-    /// Opens the socket of a family (once) and starts its reader.
+    /// Opens the socket of a family (once), the AH one for an `auth_type AH` instance, and
+    /// starts its reader.
     pub(super) fn ensure_socket(
         &mut self,
         v6: bool,
+        ah: bool,
         groups: &[IpAddr],
         tx: &mpsc::Sender<Received>,
     ) -> Result<()> {
-        if (v6 && self.v6.is_some()) || (!v6 && self.v4.is_some()) {
+        let slot = match (v6, ah) {
+            (true, _) => &self.v6,
+            (false, true) => &self.v4_ah,
+            (false, false) => &self.v4,
+        };
+        if slot.is_some() {
             return Ok(());
         }
         let sock = if v6 {
@@ -83,22 +94,27 @@ impl Iface {
                     _ => None,
                 })
                 .collect();
-            VrrpSocket::open_v4(&self.info.name, self.info.index, &g)
+            let proto = if ah { IPPROTO_AH } else { IPPROTO_VRRP };
+            VrrpSocket::open_v4(&self.info.name, self.info.index, &g, proto)
         }
         .with_context(|| {
             format!(
                 "opening raw VRRP {} socket on {}",
-                if v6 { "IPv6" } else { "IPv4" },
+                match (v6, ah) {
+                    (true, _) => "IPv6",
+                    (false, true) => "IPv4 AH",
+                    (false, false) => "IPv4",
+                },
                 self.info.name
             )
         })?;
         let sock = Arc::new(sock);
         self.readers
             .push(tokio::spawn(read_loop(sock.clone(), tx.clone())));
-        if v6 {
-            self.v6 = Some(sock);
-        } else {
-            self.v4 = Some(sock);
+        match (v6, ah) {
+            (true, _) => self.v6 = Some(sock),
+            (false, true) => self.v4_ah = Some(sock),
+            (false, false) => self.v4 = Some(sock),
         }
         Ok(())
     }

@@ -205,7 +205,8 @@ impl Daemon {
             .or_insert_with(|| Iface::new(link.clone()));
         iface.info = link;
         let groups = [s.vrrp.multicast_group];
-        iface.ensure_socket(s.is_v6(), &groups, &self.rx_tx)?;
+        let ah = matches!(s.vrrp.auth, vrrp::Auth::Ah { .. });
+        iface.ensure_socket(s.is_v6(), ah, &groups, &self.rx_tx)?;
         // The other interfaces VIPs live on (a `dev`, a VMAC): their gratuitous ARPs / NAs go
         // out there, and their link state is known.
         for v in s.vips.iter().chain(&s.excluded) {

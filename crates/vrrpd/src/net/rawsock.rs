@@ -1,5 +1,6 @@
 //! Raw IPPROTO_VRRP (112) sockets, one per interface and address family, shared by every
-//! instance on that interface. IPv4 is sent with `IP_HDRINCL` so the header bytes (TOS 0xc0,
+//! instance on that interface, and for VRRPv2 `auth_type AH` an IPv4 one for protocol 51
+//! (keepalived's AH instance listens on that protocol only). IPv4 is sent with `IP_HDRINCL` so the header bytes (TOS 0xc0,
 //! TTL 255, DF clear, incrementing id) match what keepalived puts on the wire; IPv6 lets the
 //! kernel build the header and the checksum (`IPV6_CHECKSUM`) and reports the hop limit and the
 //! destination through ancillary data, which the receive checks need.
@@ -18,6 +19,8 @@ use tokio::io::unix::AsyncFd;
 
 /// IANA protocol number of VRRP.
 pub const IPPROTO_VRRP: i32 = 112;
+/// IANA protocol number of the IPsec authentication header.
+pub const IPPROTO_AH: i32 = 51;
 /// Offset of the checksum inside a VRRP message, for `IPV6_CHECKSUM`.
 const VRRP_CHECKSUM_OFFSET: i32 = 6;
 
@@ -43,9 +46,15 @@ pub struct VrrpSocket {
 }
 
 impl VrrpSocket {
-    /// Opens the IPv4 socket on `ifname` and joins each multicast `group` there.
-    pub fn open_v4(ifname: &str, ifindex: u32, groups: &[Ipv4Addr]) -> io::Result<Self> {
-        let sock = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))?;
+    /// Opens the IPv4 socket for IP protocol `proto` (112, or 51 for AH) on `ifname` and
+    /// joins each multicast `group` there.
+    pub fn open_v4(
+        ifname: &str,
+        ifindex: u32,
+        groups: &[Ipv4Addr],
+        proto: i32,
+    ) -> io::Result<Self> {
+        let sock = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(proto)))?;
         sock.bind_device(Some(ifname.as_bytes()))?;
         sock.set_header_included_v4(true)?;
         sock.set_multicast_loop_v4(false)?;

@@ -10,19 +10,19 @@ use netlab::{Lab, Proc};
 use nix::sys::signal::Signal;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Kind {
+pub(crate) enum Kind {
     Vrrpd,
     Keepalived,
 }
 
-fn start(lab: &Lab, host: &netlab::Host, tag: &str, kind: Kind, node: &Node) -> Proc {
+pub(crate) fn start(lab: &Lab, host: &netlab::Host, tag: &str, kind: Kind, node: &Node) -> Proc {
     match kind {
         Kind::Vrrpd => start_vrrpd(lab, host, tag, &node.conf(), &[]),
         Kind::Keepalived => start_keepalived(lab, host, tag, &node.conf()),
     }
 }
 
-fn stats(lab: &Lab, tag: &str, kind: Kind, p: &Proc) -> String {
+pub(crate) fn stats(lab: &Lab, tag: &str, kind: Kind, p: &Proc) -> String {
     match kind {
         Kind::Vrrpd => vrrpd_stats(lab, tag, p),
         Kind::Keepalived => keepalived_stats(lab, tag, p),

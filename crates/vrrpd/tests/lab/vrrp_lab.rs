@@ -24,6 +24,8 @@ pub struct Node {
     pub version: u8,
     pub advert_int: String,
     pub auth_pass: Option<String>,
+    /// `auth_type` with `auth_pass`: PASS, or AH.
+    pub auth_type: &'static str,
     pub vips: Vec<String>,
     pub unicast_src: Option<IpAddr>,
     pub unicast_peers: Vec<IpAddr>,
@@ -40,11 +42,20 @@ impl Node {
             version: 2,
             advert_int: "1".into(),
             auth_pass: Some("secret12".into()),
+            auth_type: "PASS",
             vips: vec![format!("{VIP4}/24")],
             unicast_src: None,
             unicast_peers: Vec::new(),
             nopreempt: false,
             extra_instance: String::new(),
+        }
+    }
+
+    /// VRRPv2 with `auth_type AH`, `auth_pass secret12`.
+    pub fn v2_ah(priority: u8) -> Self {
+        Node {
+            auth_type: "AH",
+            ..Node::v2_pass(priority)
         }
     }
 
@@ -86,7 +97,8 @@ impl Node {
         }
         if let Some(p) = &self.auth_pass {
             s.push_str(&format!(
-                "    authentication {{\n        auth_type PASS\n        auth_pass {p}\n    }}\n"
+                "    authentication {{\n        auth_type {}\n        auth_pass {p}\n    }}\n",
+                self.auth_type
             ));
         }
         if let Some(src) = self.unicast_src {
