@@ -1,9 +1,10 @@
 //! Raw IPPROTO_VRRP (112) sockets, one per interface and address family, shared by every
 //! instance on that interface, and for VRRPv2 `auth_type AH` an IPv4 one for protocol 51
-//! (keepalived's AH instance listens on that protocol only). IPv4 is sent with `IP_HDRINCL` so the header bytes (TOS 0xc0,
-//! TTL 255, DF clear, incrementing id) match what keepalived puts on the wire; IPv6 lets the
-//! kernel build the header and the checksum (`IPV6_CHECKSUM`) and reports the hop limit and the
-//! destination through ancillary data, which the receive checks need.
+//! (keepalived's AH instance listens on that protocol only). IPv4 is sent with `IP_HDRINCL`
+//! so the header bytes (TOS 0xc0, TTL 255, DF clear, incrementing id) match what keepalived
+//! puts on the wire; IPv6 lets the kernel build the header and the checksum (`IPV6_CHECKSUM`)
+//! and reports the hop limit and the destination through ancillary data, which the receive
+//! checks need.
 
 use std::io::{self, IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
