@@ -11,10 +11,11 @@ use std::time::Instant;
 use http::HeaderValue;
 
 use crate::stats::{ClusterStats, MemberStats};
+use crate::traffic::{ListenerStats, RouteStats, RouteTable, Traffic};
 use crate::upstream::Pool;
-use elb_proxy_core::Router;
 use elb_proxy_core::config::{Cluster, Config, HealthCheck, ValidConfig};
 use elb_proxy_core::{ActivePolicy, Balancer, PassivePolicy};
+use elb_proxy_core::{CompiledRoute, Router};
 
 /// One member, static parts.
 #[derive(Debug)]
@@ -147,11 +148,14 @@ pub struct Snapshot {
     pub forward_set: elb_proxy_core::ForwardSet,
     /// The request id header (from `request_id`), when request ids are on.
     pub request_id: Option<http::HeaderName>,
+    /// Each listener's duration histograms by route and cluster index, in config order.
+    route_stats: Vec<RouteTable>,
 }
 
 impl Snapshot {
-    /// Builds the snapshot for `config`, taking over state from `previous` where names match.
-    pub fn build(config: ValidConfig, previous: Option<&Snapshot>) -> Self {
+    /// Builds the snapshot for `config`, taking over state from `previous` where names match;
+    /// its listeners' counters come from `traffic`.
+    pub fn build(config: ValidConfig, previous: Option<&Snapshot>, traffic: &Traffic) -> Self {
         // Members given by name run as their answers (see `crate::dns`); one not expanded
         // yet has no address to run with.
         let config = if config.member_names().is_empty() {
@@ -185,7 +189,17 @@ impl Snapshot {
             .iter()
             .filter_map(|n| index(n))
             .collect();
+        let route_stats = config
+            .listeners
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let stats = traffic.listener(&crate::listeners::listener_name(i, l));
+                RouteTable::new(stats, &router, clusters.len())
+            })
+            .collect();
         Self {
+            route_stats,
             forward_set: elb_proxy_core::ForwardSet::from_config(&config.forward_headers),
             request_id: elb_proxy_core::request_id::header_of(&config),
             router,
@@ -193,6 +207,25 @@ impl Snapshot {
             must_be_up,
             loaded_at: std::time::SystemTime::now(),
             config,
+        }
+    }
+
+    /// The duration histograms of `route` served by cluster `cluster` (`None`: a redirect)
+    /// on `listener`: by index when the listener is one of this config's.
+    pub fn route_stats(
+        &self,
+        listener: &Arc<ListenerStats>,
+        route: &CompiledRoute,
+        cluster: Option<usize>,
+    ) -> Arc<RouteStats> {
+        let name = cluster.map_or("(redirect)", |c| self.clusters[c].name.as_str());
+        match self
+            .route_stats
+            .iter()
+            .find(|t| Arc::ptr_eq(t.listener(), listener))
+        {
+            Some(t) => t.get(route, cluster, name),
+            None => listener.route(&route.name, name),
         }
     }
 
