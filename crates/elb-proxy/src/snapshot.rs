@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use http::HeaderValue;
 
+use crate::access_log::format::json_plain;
 use crate::stats::{ClusterStats, MemberStats};
 use crate::traffic::{ListenerStats, RouteStats, RouteTable, Traffic};
 use crate::upstream::Pool;
@@ -22,6 +23,8 @@ use elb_proxy_core::{CompiledRoute, Router};
 pub struct LiveMember {
     /// Name (its address when unnamed).
     pub name: String,
+    /// The name goes into a JSON log line without escaping.
+    pub name_plain: bool,
     /// Address.
     pub addr: std::net::SocketAddr,
     /// `Host` value for active checks and for clients that sent none.
@@ -39,6 +42,8 @@ pub struct LiveMember {
 pub struct LiveCluster {
     /// Name.
     pub name: String,
+    /// The name goes into a JSON log line without escaping.
+    pub name_plain: bool,
     /// The cluster's config.
     pub config: Cluster,
     /// Members in config order.
@@ -322,6 +327,7 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
                 cookie_id,
                 authority: HeaderValue::from_str(&addr.to_string())
                     .unwrap_or(HeaderValue::from_static("localhost")),
+                name_plain: json_plain(&name),
                 name,
                 addr,
                 pool,
@@ -331,6 +337,7 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
         .collect();
     LiveCluster {
         name: c.name.clone(),
+        name_plain: json_plain(&c.name),
         config: c.clone(),
         members,
         balancer: Mutex::new(balancer),

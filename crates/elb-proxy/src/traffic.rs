@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use elb_proxy_core::{CompiledRoute, Router};
 
+use crate::access_log::format::json_plain;
 use crate::stats::Histogram;
 
 /// Per listener.
@@ -15,6 +16,8 @@ use crate::stats::Histogram;
 pub struct ListenerStats {
     /// The listener's name (`listener#N` when unnamed).
     pub name: String,
+    /// The name goes into a JSON log line without escaping.
+    pub name_plain: bool,
     /// Open client connections.
     pub open: AtomicI64,
     /// Client connections accepted.
@@ -39,6 +42,8 @@ pub struct RouteStats {
     pub route: String,
     /// The cluster's name; empty when no cluster was chosen.
     pub cluster: String,
+    /// Both names go into a JSON log line without escaping.
+    pub names_plain: bool,
     /// From the request head to the last body byte, by status class 1xx..5xx.
     pub durations: [Histogram; 5],
 }
@@ -69,6 +74,7 @@ impl ListenerStats {
                     listener: self.name.clone(),
                     route: route.to_string(),
                     cluster: cluster.to_string(),
+                    names_plain: json_plain(route) && json_plain(cluster),
                     durations: Default::default(),
                 });
                 list.insert(i, r.clone());
@@ -186,6 +192,7 @@ impl Traffic {
         }
         let l = Arc::new(ListenerStats {
             name: name.to_string(),
+            name_plain: json_plain(name),
             ..Default::default()
         });
         v.push(l.clone());
