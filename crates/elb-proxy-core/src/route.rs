@@ -39,6 +39,9 @@ enum PathMatch {
 pub struct CompiledRoute {
     /// Name used in logs (`route#N` when unnamed).
     pub name: String,
+    /// Position in the table (the default last): state kept per route beside the table is
+    /// found by it, without comparing names per request.
+    pub index: usize,
     /// Index into the runtime's cluster list.
     pub cluster: usize,
     host: Option<HostMatch>,
@@ -96,6 +99,7 @@ impl Router {
                 extra: crate::route_extra::ExtraMatch::compile(m),
                 rules,
                 name: r.name.clone().unwrap_or_else(|| format!("route#{i}")),
+                index: 0,
                 cluster,
                 host: m.host.as_ref().map(|h| match h.strip_prefix('*') {
                     Some(suffix) => HostMatch::Suffix(suffix.to_ascii_lowercase()),
@@ -131,15 +135,19 @@ impl Router {
                 client_rate: crate::limits::rate_of(&r.per_client),
             })
         };
-        let routes = config
+        let mut routes: Vec<CompiledRoute> = config
             .routes
             .iter()
             .enumerate()
             .filter_map(|(i, r)| compile(i, r))
             .collect();
+        for (i, r) in routes.iter_mut().enumerate() {
+            r.index = i;
+        }
         let default = config.default_cluster.as_ref().and_then(|name| {
             Some(CompiledRoute {
                 name: "default".into(),
+                index: routes.len(),
                 cluster: cluster_index(name)?,
                 host: None,
                 path: None,
@@ -197,6 +205,11 @@ impl Router {
             .iter()
             .find(|r| r.matches(head))
             .or(self.default.as_ref())
+    }
+
+    /// Every route in index order, the default last.
+    pub fn all(&self) -> impl Iterator<Item = &CompiledRoute> {
+        self.routes.iter().chain(self.default.as_ref())
     }
 
     /// Header rules of cluster `idx`, when it has any.

@@ -6,6 +6,7 @@
 
 pub mod format;
 pub mod line;
+mod scan;
 
 use std::io::Write;
 use std::net::IpAddr;

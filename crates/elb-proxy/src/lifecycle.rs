@@ -61,7 +61,7 @@ fn reload_inner(shared: &Arc<Shared>) -> Result<String, String> {
         .prepare(&config)
         .map_err(|e| e.to_string())?;
     let access_log = open_access_log(&config)?;
-    let new = Arc::new(Snapshot::build(config, Some(&old)));
+    let new = Arc::new(Snapshot::build(config, Some(&old), &shared.stats.traffic));
     shared.access_log.store(access_log);
     let size = new.config.limits.client_table_size;
     if size != old.config.limits.client_table_size {

@@ -51,6 +51,11 @@ pub struct ListenerSettings {
 }
 
 /// The client-request policy and gate settings of a listener.
+/// The name of config listener `i`: its own, else `listener#i` (in logs and metrics).
+pub fn listener_name(i: usize, l: &Listener) -> String {
+    l.name.clone().unwrap_or_else(|| format!("listener#{i}"))
+}
+
 fn client_rules(config: &Config, l: Option<&Listener>) -> (ClientPolicy, GateConfig) {
     let underscores = match l.map(|l| l.underscores_in_headers) {
         Some(UnderscorePolicy::Reject) => Underscores::Reject,
@@ -120,7 +125,7 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
         out.push((
             l.address,
             ListenerSettings {
-                name: l.name.clone().unwrap_or_else(|| format!("listener#{i}")),
+                name: listener_name(i, l),
                 tls,
                 max_connections: l.max_connections,
                 mode: Mode::Proxy,

@@ -318,12 +318,7 @@ fn route(
     let cluster = r.rules.as_ref().map_or(r.cluster, |x| x.cluster(r.cluster));
     if let Some(t) = RequestTrace::of(req) {
         let redirect = r.rules.as_ref().is_some_and(|x| x.redirect.is_some());
-        let name = if redirect {
-            "(redirect)"
-        } else {
-            snap.clusters[cluster].name.as_str()
-        };
-        t.routed(&r.name, name);
+        t.routed(snap, r, (!redirect).then_some(cluster));
     }
     Ok(Routed {
         rules: r.rules.clone(),

@@ -163,7 +163,7 @@ pub fn install(
     prepare: impl FnOnce(&Snapshot),
 ) -> Arc<Snapshot> {
     let old = shared.snapshot.load_full();
-    let new = Arc::new(Snapshot::build(config, Some(&old)));
+    let new = Arc::new(Snapshot::build(config, Some(&old), &shared.stats.traffic));
     keep_runtime_weights(&old, &new);
     prepare(&new);
     shared.snapshot.store(new.clone());

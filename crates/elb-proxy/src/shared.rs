@@ -60,13 +60,15 @@ impl Shared {
         let names = crate::dns::Names::default();
         let running = names.expand(&config);
         let _ = names.declare(config);
+        let stats = GlobalStats::default();
+        let snapshot = Snapshot::build(running, None, &stats.traffic);
         Arc::new(Self {
             names,
             running: crate::running::Running::default(),
-            snapshot: ArcSwap::from_pointee(Snapshot::build(running, None)),
+            snapshot: ArcSwap::from_pointee(snapshot),
             stopping: AtomicBool::new(false),
             admin_drain: AtomicBool::new(false),
-            stats: GlobalStats::default(),
+            stats,
             config_path,
             started: std::time::SystemTime::now(),
             reload_lock: tokio::sync::Mutex::new(()),

@@ -10,17 +10,21 @@ use std::time::Instant;
 
 use http::HeaderValue;
 
+use crate::access_log::format::json_plain;
 use crate::stats::{ClusterStats, MemberStats};
+use crate::traffic::{ListenerStats, RouteStats, RouteTable, Traffic};
 use crate::upstream::Pool;
-use elb_proxy_core::Router;
 use elb_proxy_core::config::{Cluster, Config, HealthCheck, ValidConfig};
 use elb_proxy_core::{ActivePolicy, Balancer, PassivePolicy};
+use elb_proxy_core::{CompiledRoute, Router};
 
 /// One member, static parts.
 #[derive(Debug)]
 pub struct LiveMember {
     /// Name (its address when unnamed).
     pub name: String,
+    /// The name goes into a JSON log line without escaping.
+    pub name_plain: bool,
     /// Address.
     pub addr: std::net::SocketAddr,
     /// `Host` value for active checks and for clients that sent none.
@@ -38,6 +42,8 @@ pub struct LiveMember {
 pub struct LiveCluster {
     /// Name.
     pub name: String,
+    /// The name goes into a JSON log line without escaping.
+    pub name_plain: bool,
     /// The cluster's config.
     pub config: Cluster,
     /// Members in config order.
@@ -147,11 +153,14 @@ pub struct Snapshot {
     pub forward_set: elb_proxy_core::ForwardSet,
     /// The request id header (from `request_id`), when request ids are on.
     pub request_id: Option<http::HeaderName>,
+    /// Each listener's duration histograms by route and cluster index, in config order.
+    route_stats: Vec<RouteTable>,
 }
 
 impl Snapshot {
-    /// Builds the snapshot for `config`, taking over state from `previous` where names match.
-    pub fn build(config: ValidConfig, previous: Option<&Snapshot>) -> Self {
+    /// Builds the snapshot for `config`, taking over state from `previous` where names match;
+    /// its listeners' counters come from `traffic`.
+    pub fn build(config: ValidConfig, previous: Option<&Snapshot>, traffic: &Traffic) -> Self {
         // Members given by name run as their answers (see `crate::dns`); one not expanded
         // yet has no address to run with.
         let config = if config.member_names().is_empty() {
@@ -185,7 +194,17 @@ impl Snapshot {
             .iter()
             .filter_map(|n| index(n))
             .collect();
+        let route_stats = config
+            .listeners
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let stats = traffic.listener(&crate::listeners::listener_name(i, l));
+                RouteTable::new(stats, &router, clusters.len())
+            })
+            .collect();
         Self {
+            route_stats,
             forward_set: elb_proxy_core::ForwardSet::from_config(&config.forward_headers),
             request_id: elb_proxy_core::request_id::header_of(&config),
             router,
@@ -193,6 +212,25 @@ impl Snapshot {
             must_be_up,
             loaded_at: std::time::SystemTime::now(),
             config,
+        }
+    }
+
+    /// The duration histograms of `route` served by cluster `cluster` (`None`: a redirect)
+    /// on `listener`: by index when the listener is one of this config's.
+    pub fn route_stats(
+        &self,
+        listener: &Arc<ListenerStats>,
+        route: &CompiledRoute,
+        cluster: Option<usize>,
+    ) -> Arc<RouteStats> {
+        let name = cluster.map_or("(redirect)", |c| self.clusters[c].name.as_str());
+        match self
+            .route_stats
+            .iter()
+            .find(|t| Arc::ptr_eq(t.listener(), listener))
+        {
+            Some(t) => t.get(route, cluster, name),
+            None => listener.route(&route.name, name),
         }
     }
 
@@ -289,6 +327,7 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
                 cookie_id,
                 authority: HeaderValue::from_str(&addr.to_string())
                     .unwrap_or(HeaderValue::from_static("localhost")),
+                name_plain: json_plain(&name),
                 name,
                 addr,
                 pool,
@@ -298,6 +337,7 @@ fn build_cluster(c: &Cluster, config: &Config, old: Option<&Arc<LiveCluster>>) -
         .collect();
     LiveCluster {
         name: c.name.clone(),
+        name_plain: json_plain(&c.name),
         config: c.clone(),
         members,
         balancer: Mutex::new(balancer),

@@ -11,13 +11,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use http::{HeaderMap, HeaderValue, Request, header};
 
-use elb_proxy_core::{ErrorKind, Phase, RequestError};
+use elb_proxy_core::{CompiledRoute, ErrorKind, Phase, RequestError};
 
 use crate::access_log::{Entry, Id, Record, Text};
 use crate::body::{BodyOutcome, ResponseBody};
 use crate::proxy::{ConnCtx, Mode};
 use crate::shared::Shared;
-use crate::snapshot::LiveCluster;
+use crate::snapshot::{LiveCluster, Snapshot};
 use crate::stats::{ConnectTime, Rejection, TlsFailure, local_error_index};
 use crate::traffic::{ListenerStats, RouteStats};
 
@@ -278,9 +278,10 @@ impl RequestTrace {
         p.id.get_or_insert_with(Id::random).to_string_lossy()
     }
 
-    /// The request matched `route`, served by `cluster`.
-    pub fn routed(&self, route: &str, cluster: &str) {
-        let stats = self.listener.route(route, cluster);
+    /// The request matched `route` of `snap`, served by cluster `cluster` (`None`: a
+    /// redirect).
+    pub fn routed(&self, snap: &Snapshot, route: &CompiledRoute, cluster: Option<usize>) {
+        let stats = snap.route_stats(&self.listener, route, cluster);
         self.progress().route = Some(stats);
     }
 
@@ -323,7 +324,7 @@ impl RequestTrace {
         let mut p = self.progress();
         let route = match &p.route {
             Some(r) => r.clone(),
-            None => self.listener.route("", ""),
+            None => self.listener.unrouted(),
         };
         route.for_status(status).observe(total);
         self.listener.bytes_in.fetch_add(self.bytes_in, Relaxed);

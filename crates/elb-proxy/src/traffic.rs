@@ -4,8 +4,11 @@
 //! the names in the configs loaded (never request data).
 
 use std::sync::atomic::{AtomicI64, AtomicU64};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
+use elb_proxy_core::{CompiledRoute, Router};
+
+use crate::access_log::format::json_plain;
 use crate::stats::Histogram;
 
 /// Per listener.
@@ -13,6 +16,8 @@ use crate::stats::Histogram;
 pub struct ListenerStats {
     /// The listener's name (`listener#N` when unnamed).
     pub name: String,
+    /// The name goes into a JSON log line without escaping.
+    pub name_plain: bool,
     /// Open client connections.
     pub open: AtomicI64,
     /// Client connections accepted.
@@ -24,6 +29,8 @@ pub struct ListenerStats {
     /// Request durations by route and cluster, sorted by (route, cluster): a lookup per
     /// request is a binary search of a few names, cheaper than hashing one.
     routes: RwLock<Vec<Arc<RouteStats>>>,
+    /// The durations of answers given before routing, once first used.
+    unrouted: OnceLock<Arc<RouteStats>>,
 }
 
 /// Request durations of one (listener, route, cluster).
@@ -35,6 +42,8 @@ pub struct RouteStats {
     pub route: String,
     /// The cluster's name; empty when no cluster was chosen.
     pub cluster: String,
+    /// Both names go into a JSON log line without escaping.
+    pub names_plain: bool,
     /// From the request head to the last body byte, by status class 1xx..5xx.
     pub durations: [Histogram; 5],
 }
@@ -65,6 +74,7 @@ impl ListenerStats {
                     listener: self.name.clone(),
                     route: route.to_string(),
                     cluster: cluster.to_string(),
+                    names_plain: json_plain(route) && json_plain(cluster),
                     durations: Default::default(),
                 });
                 list.insert(i, r.clone());
@@ -73,12 +83,97 @@ impl ListenerStats {
         }
     }
 
+    /// The durations of answers given before routing (empty route and cluster).
+    pub fn unrouted(&self) -> Arc<RouteStats> {
+        self.unrouted.get_or_init(|| self.route("", "")).clone()
+    }
+
     /// Every route's durations, sorted by route then cluster.
     pub fn routes(&self) -> Vec<Arc<RouteStats>> {
         self.routes
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+}
+
+/// One snapshot's duration histograms on one listener, by route and cluster index: a slot
+/// is found by name on its first request and then read by index, so the request path
+/// compares no names. Slots fill lazily, so a pair never served shows no series.
+#[derive(Debug)]
+pub struct RouteTable {
+    listener: Arc<ListenerStats>,
+    /// By route index (`CompiledRoute::index`).
+    routes: Box<[RouteSlots]>,
+}
+
+/// Which clusters a route's slots stand for.
+#[derive(Debug, Clone, Copy)]
+enum Serves {
+    /// One slot: this cluster, or a redirect (`None`).
+    One(Option<usize>),
+    /// A split: one slot per cluster index.
+    Split,
+}
+
+#[derive(Debug)]
+struct RouteSlots {
+    serves: Serves,
+    slots: Box<[OnceLock<Arc<RouteStats>>]>,
+}
+
+impl RouteTable {
+    /// The empty table of `router` (over `clusters` clusters) on `listener`.
+    pub fn new(listener: Arc<ListenerStats>, router: &Router, clusters: usize) -> Self {
+        let routes = router
+            .all()
+            .map(|r| {
+                let rules = r.rules.as_deref();
+                let serves = if rules.is_some_and(|x| x.redirect.is_some()) {
+                    Serves::One(None)
+                } else if rules.is_some_and(|x| x.split.is_some()) {
+                    Serves::Split
+                } else {
+                    Serves::One(Some(r.cluster))
+                };
+                let n = if matches!(serves, Serves::Split) {
+                    clusters
+                } else {
+                    1
+                };
+                RouteSlots {
+                    serves,
+                    slots: (0..n).map(|_| OnceLock::new()).collect(),
+                }
+            })
+            .collect();
+        Self { listener, routes }
+    }
+
+    /// The listener this table counts for.
+    pub fn listener(&self) -> &Arc<ListenerStats> {
+        &self.listener
+    }
+
+    /// The durations of `route` served by cluster `cluster` (`None`: a redirect), named
+    /// `cluster_name`; a pair outside the table is looked up by name.
+    pub fn get(
+        &self,
+        route: &CompiledRoute,
+        cluster: Option<usize>,
+        cluster_name: &str,
+    ) -> Arc<RouteStats> {
+        let slot = self.routes.get(route.index).and_then(|r| match r.serves {
+            Serves::One(only) if only == cluster => r.slots.first(),
+            Serves::Split => r.slots.get(cluster?),
+            Serves::One(_) => None,
+        });
+        match slot {
+            Some(s) => s
+                .get_or_init(|| self.listener.route(&route.name, cluster_name))
+                .clone(),
+            None => self.listener.route(&route.name, cluster_name),
+        }
     }
 }
 
@@ -97,6 +192,7 @@ impl Traffic {
         }
         let l = Arc::new(ListenerStats {
             name: name.to_string(),
+            name_plain: json_plain(name),
             ..Default::default()
         });
         v.push(l.clone());

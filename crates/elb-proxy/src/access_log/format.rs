@@ -10,6 +10,8 @@ use std::time::{Duration, SystemTime};
 
 pub use elb_proxy_core::log_template::{FIELDS, Piece, TemplateError};
 
+pub use super::scan::json_plain;
+use super::scan::{all_clean, clean_prefix};
 use super::{Entry, Line};
 
 /// A line format.
@@ -153,61 +155,6 @@ fn num(v: impl Into<u64>, out: &mut Vec<u8>) {
         out.push(b'0' + (v / 10 % 10) as u8);
     }
     out.push(b'0' + (v % 10) as u8);
-}
-
-/// Whether a byte cannot be written as is: quotes, backslashes, ASCII controls and DEL.
-const fn needs_escape(b: u8) -> bool {
-    b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// Whether one of the eight bytes of `v` is zero (exact for existence).
-fn has_zero_byte(v: u64) -> bool {
-    v.wrapping_sub(ONES) & !v & HIGHS != 0
-}
-
-/// Whether one of eight bytes needs an escape: below 0x20, `"`, `\\` or DEL.
-fn chunk_needs_escape(x: u64) -> bool {
-    x.wrapping_sub(ONES * 0x20) & !x & HIGHS != 0
-        || has_zero_byte(x ^ (ONES * u64::from(b'"')))
-        || has_zero_byte(x ^ (ONES * u64::from(b'\\')))
-        || has_zero_byte(x ^ (ONES * 0x7f))
-}
-
-/// Bytes that need an escape (below 0x20, `"`, `\\`, DEL), and with them every non-ASCII
-/// byte: one lookup per byte for the short tails the eight-byte scan leaves.
-const fn escape_tables() -> [[bool; 256]; 2] {
-    let mut t = [[false; 256]; 2];
-    let mut b = 0;
-    while b < 256 {
-        let esc = needs_escape(b as u8);
-        t[0][b] = esc;
-        t[1][b] = esc || b >= 0x80;
-        b += 1;
-    }
-    t
-}
-
-const ESCAPE: [[bool; 256]; 2] = escape_tables();
-
-/// Length of the leading run that needs no escape (and, with `ascii_only`, is ASCII),
-/// eight bytes at a time: log fields are nearly always plain.
-fn clean_prefix(b: &[u8], ascii_only: bool) -> usize {
-    let mut i = 0;
-    while let Some(chunk) = b.get(i..i + 8) {
-        let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        if chunk_needs_escape(x) || (ascii_only && x & HIGHS != 0) {
-            break;
-        }
-        i += 8;
-    }
-    let table = &ESCAPE[usize::from(ascii_only)];
-    while i < b.len() && !table[usize::from(b[i])] {
-        i += 1;
-    }
-    i
 }
 
 /// Writes `s` with quotes, backslashes and control characters escaped as `\xHH` (as nginx
@@ -392,6 +339,11 @@ fn some(s: &str) -> Option<&str> {
 fn json_str(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     let mut rest = s.as_bytes();
+    if all_clean(rest) {
+        out.extend_from_slice(rest);
+        out.push(b'"');
+        return;
+    }
     loop {
         let n = clean_prefix(rest, false);
         out.extend_from_slice(&rest[..n]);
@@ -466,8 +418,10 @@ fn json(e: &Line<'_>, time: Stamped<'_>, out: &mut Vec<u8>) {
     } else {
         out.extend_from_slice(b"null");
     }
+    // Names known plain since their config was loaded, and made-up ids, skip the scan.
+    let name = if e.names_plain { json_raw } else { json_text };
     json_text(out, b",\"forwarded_for\":", e.forwarded_for);
-    json_text(out, b",\"listener\":", Some(e.listener));
+    name(out, b",\"listener\":", Some(e.listener));
     // A method is a token (no quote, backslash or control byte can be in one); the version
     // and the termination are the proxy's own texts: none needs the scan.
     json_raw(out, b",\"method\":", some(e.method));
@@ -479,10 +433,11 @@ fn json(e: &Line<'_>, time: Stamped<'_>, out: &mut Vec<u8>) {
     json_num(out, b",\"bytes_out\":", e.bytes_out);
     json_text(out, b",\"user_agent\":", e.user_agent);
     json_text(out, b",\"referer\":", e.referer);
-    json_text(out, b",\"request_id\":", Some(e.request_id));
-    json_text(out, b",\"route\":", some(e.route));
-    json_text(out, b",\"cluster\":", some(e.cluster));
-    json_text(out, b",\"member\":", some(e.member));
+    let id = if e.id_plain { json_raw } else { json_text };
+    id(out, b",\"request_id\":", Some(e.request_id));
+    name(out, b",\"route\":", some(e.route));
+    name(out, b",\"cluster\":", some(e.cluster));
+    name(out, b",\"member\":", some(e.member));
     json_num(out, b",\"retries\":", e.retries);
     json_ms(out, b",\"queue_ms\":", e.queue);
     json_ms(out, b",\"connect_ms\":", e.connect);
@@ -646,32 +601,21 @@ mod tests {
     }
 
     #[test]
-    fn the_eight_byte_scan_agrees_with_the_byte_by_byte_one() {
-        let naive = |b: &[u8], ascii: bool| {
-            b.iter()
-                .position(|&x| needs_escape(x) || (ascii && x >= 0x80))
-                .unwrap_or(b.len())
+    fn plain_names_and_ids_are_written_as_when_scanned() {
+        let mut e = entry();
+        e.route = "api".into();
+        let scanned = {
+            let mut s = Vec::new();
+            LineWriter::new(Format::Json).write(&e.line(), &mut s);
+            s
         };
-        let mut rng = fastrand::Rng::with_seed(7);
-        // Mostly plain bytes with an occasional special one, at every offset and length.
-        let special = [
-            0u8, 0x1f, 0x20, b'"', b'\\', 0x7e, 0x7f, 0x80, 0xff, b'!', b'#', b'[',
-        ];
-        for _ in 0..20_000 {
-            let len = rng.usize(0..40);
-            let b: Vec<u8> = (0..len)
-                .map(|_| {
-                    if rng.u8(..) < 16 {
-                        special[rng.usize(..special.len())]
-                    } else {
-                        rng.u8(0x20..0x7f)
-                    }
-                })
-                .collect();
-            for ascii in [false, true] {
-                assert_eq!(clean_prefix(&b, ascii), naive(&b, ascii), "{b:?} {ascii}");
-            }
-        }
+        let mut line = e.line();
+        line.names_plain = true;
+        line.id_plain = true;
+        let mut s = Vec::new();
+        LineWriter::new(Format::Json).write(&line, &mut s);
+        assert_eq!(s, scanned);
+        assert!(json_plain("listener#0") && json_plain("é") && !json_plain("a\"b"));
     }
 
     #[test]

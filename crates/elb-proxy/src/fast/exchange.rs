@@ -105,14 +105,7 @@ pub(super) async fn serve_request(
     };
     let route = routed.route;
     let redirect = routed.redirect.and_then(|r| r.redirect.as_ref());
-    trace.routed(
-        &route.name,
-        if redirect.is_some() {
-            "(redirect)"
-        } else {
-            &cluster.name
-        },
-    );
+    trace.routed(snap, route, redirect.is_none().then_some(route.cluster));
     if let Err(wait) = super::record::rate_limited(ctx, snap, route, (buf, head)) {
         let close = close || head.body != RequestBody::None;
         s.out.clear();
