@@ -432,9 +432,15 @@ impl Pool {
             let connect_start = (!reused).then(Instant::now);
             let mut sender = match pooled {
                 Some(s) => s,
-                None => match self
-                    .connect_with(bounded(connect_timeout), upgrades, proxy.as_deref())
-                    .await
+                // Boxed: a new connection (TCP, PROXY header, TLS, handshake) is the cold
+                // path, and inline its state made every request's future kilobytes larger,
+                // each moved on every request.
+                None => match Box::pin(self.connect_with(
+                    bounded(connect_timeout),
+                    upgrades,
+                    proxy.as_deref(),
+                ))
+                .await
                 {
                     Ok(s) => s,
                     Err(cause) => return Err(SendError::NotSent(req, cause)),
