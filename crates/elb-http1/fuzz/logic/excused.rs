@@ -32,6 +32,10 @@ pub enum Excuse {
     /// chunked applied more than once (RFC 9112 §7 forbids it; hyper takes
     /// any Transfer-Encoding whose last coding is chunked).
     ChunkedTwice,
+    /// A Transfer-Encoding list with an empty member (`chunked,`, or an empty field line
+    /// beside `chunked`): hyper skips an empty field line; framing must mean one thing to
+    /// every hop, so we refuse either.
+    EmptyTransferCoding,
     /// Transfer-Encoding on HTTP/1.0: RFC 9112 §6.1 faulty framing.
     TransferEncodingOnHttp10,
     /// A line ended by a bare LF (RFC 9112 §2.2 allows either; we refuse).
@@ -148,6 +152,9 @@ fn excuse_for(reason: Reject, seen: &Seen, data: &[u8]) -> Option<Excuse> {
         Reject::InvalidTransferEncoding if chunked_twice(values("transfer-encoding")) => {
             Excuse::ChunkedTwice
         }
+        Reject::InvalidTransferEncoding if empty_coding(values("transfer-encoding")) => {
+            Excuse::EmptyTransferCoding
+        }
         Reject::TransferEncodingOnHttp10 if seen.http10 && count("transfer-encoding") > 0 => {
             Excuse::TransferEncodingOnHttp10
         }
@@ -233,6 +240,14 @@ fn chunked_twice<'a>(values: impl Iterator<Item = &'a Vec<u8>>) -> bool {
         }
     }
     codings.iter().filter(|c| *c == "chunked").count() > 1 && codings.last().is_some_and(|c| c == "chunked")
+}
+
+/// Whether a Transfer-Encoding value, or a member of its list, is empty.
+fn empty_coding<'a>(mut values: impl Iterator<Item = &'a Vec<u8>>) -> bool {
+    values.any(|v| {
+        v.split(|&b| b == b',')
+            .any(|m| m.iter().all(|&b| b == b' ' || b == b'\t'))
+    })
 }
 
 /// How many field lines of the head in `data` are named `name` (any case).
