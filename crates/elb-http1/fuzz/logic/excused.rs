@@ -139,6 +139,12 @@ fn excuse_for(reason: Reject, seen: &Seen, data: &[u8]) -> Option<Excuse> {
             Excuse::DuplicateContentLength
         }
         Reject::LengthAndChunked if count("transfer-encoding") > 0 => Excuse::LengthAndChunked,
+        // A Content-Length list beside Transfer-Encoding: hyper drops the length unread.
+        Reject::DuplicateContentLength
+            if count("transfer-encoding") > 0 && raw_field_count(data, b"content-length") > 0 =>
+        {
+            Excuse::LengthAndChunked
+        }
         // hyper drops Content-Length, however malformed, when Transfer-Encoding is present;
         // we refuse the pair in any case.
         Reject::InvalidContentLength
