@@ -143,6 +143,16 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Loaded {
 
 /// Loads `path` through `resolver`.
 pub fn load_with(resolver: &dyn IncludeResolver, path: &Path, opts: &LoadOptions) -> Loaded {
+    load_once(resolver, path, opts, true)
+}
+
+/// One read of the file; `may_reseed`: read it once more with its own `random_seed`.
+fn load_once(
+    resolver: &dyn IncludeResolver,
+    path: &Path,
+    opts: &LoadOptions,
+    may_reseed: bool,
+) -> Loaded {
     let id = opts.config_id.as_deref().unwrap_or("");
     let read = reader::read_config(
         resolver,
@@ -170,6 +180,18 @@ pub fn load_with(resolver: &dyn IncludeResolver, path: &Path, opts: &LoadOptions
         };
     }
     let draft = p.draft;
+    // keepalived applies `random_seed` when its VRRP process reads the file again; here the
+    // file is read again with that seed, so every `${_RANDOM}` takes the seeded value.
+    // Only once: a seed that is itself `${_RANDOM}` must not chase its own tail.
+    if let Some(seed) = draft.config.global_defs.random_seed.filter(|_| may_reseed) {
+        if u64::from(seed) != opts.random_seed {
+            let seeded = LoadOptions {
+                random_seed: seed.into(),
+                ..opts.clone()
+            };
+            return load_once(resolver, path, &seeded, false);
+        }
+    }
     let missing_interfaces = interfaces::check(resolver, &draft.origins, &mut diagnostics);
     let vrrp_configured = !draft.instance_names.is_empty();
     let mut config = draft.config;

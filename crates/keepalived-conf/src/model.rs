@@ -168,6 +168,9 @@ pub struct GlobalDefs {
     pub vrrp_notify_priority_changes: bool,
     /// `max_auto_priority`.
     pub max_auto_priority: Option<i32>,
+    /// `random_seed`: the seed `${_RANDOM}` was expanded with, so a file reads the same way
+    /// at every start and reload.
+    pub random_seed: Option<u32>,
     #[serde(serialize_with = "secs")]
     /// `min_auto_priority_delay` (keepalived's default 1 s, written in microseconds).
     pub min_auto_priority_delay: Duration,
@@ -229,6 +232,7 @@ impl Default for GlobalDefs {
             notify_fifo: None,
             vrrp_notify_priority_changes: false,
             max_auto_priority: None,
+            random_seed: None,
             min_auto_priority_delay: Duration::from_secs(1),
             startup_script: None,
             shutdown_script: None,

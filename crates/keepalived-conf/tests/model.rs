@@ -390,3 +390,69 @@ fn address_owner_drops_weighted_trackers_and_zeroes_a_default_file_weight() {
         assert!(said.contains(&expected), "{expected:?} not in {said:?}");
     }
 }
+
+/// The priority `${_RANDOM 1 200}` expands to when the daemon's own seed is `daemon_seed`.
+fn random_priority(global: &str, daemon_seed: u64) -> u8 {
+    let text = format!(
+        "global_defs {{\n{global}}}\nvrrp_instance A {{\n interface eth0\n virtual_router_id 1\n priority ${{_RANDOM 1 200}}\n virtual_ipaddress {{\n 198.18.0.1\n }}\n}}\n"
+    );
+    let r = MemResolver::new().with_file("/etc/keepalived/keepalived.conf", text);
+    let opts = LoadOptions {
+        config_id: Some("nodeA".into()),
+        random_seed: daemon_seed,
+        ..LoadOptions::default()
+    };
+    let l = load_with(&r, Path::new("/etc/keepalived/keepalived.conf"), &opts);
+    let c = l
+        .config
+        .unwrap_or_else(|| panic!("no config: {:?}", l.diagnostics));
+    assert!(
+        !l.diagnostics
+            .iter()
+            .any(|d| d.message.contains("random_seed")),
+        "{:?}",
+        l.diagnostics
+    );
+    assert_eq!(
+        c.global_defs.random_seed.is_some(),
+        global.contains("random_seed")
+    );
+    c.instances[0].priority
+}
+
+#[test]
+fn random_seed_makes_random_expansions_repeatable() {
+    // Without the keyword the daemon's changing seed decides (these two seeds differ).
+    let unseeded: BTreeSet<u8> = (1..=8).map(|s| random_priority("", s)).collect();
+    assert!(unseeded.len() > 1, "{unseeded:?}");
+    // With it, every start reads the same value whatever the daemon's seed, and another
+    // `random_seed` reads another.
+    let seeded: BTreeSet<u8> = (1..=8)
+        .map(|s| random_priority(" random_seed 7\n", s))
+        .collect();
+    assert_eq!(seeded.len(), 1, "{seeded:?}");
+    let other: BTreeSet<u8> = (1..=8)
+        .map(|s| random_priority(" random_seed 8\n", s))
+        .collect();
+    assert_eq!(other.len(), 1, "{other:?}");
+    assert_ne!(seeded, other);
+}
+
+#[test]
+fn random_seed_takes_keepalived_unsigned_range() {
+    for (value, ok) in [
+        ("0", true),
+        ("4294967295", true),
+        ("4294967296", false),
+        ("-1", false),
+        ("abc", false),
+    ] {
+        let l = load(&format!("global_defs {{\n random_seed {value}\n}}\n"));
+        let errors = l
+            .diagnostics
+            .iter()
+            .filter(|d| d.message.contains("random_seed"))
+            .count();
+        assert_eq!(errors == 0, ok, "{value}: {:?}", l.diagnostics);
+    }
+}

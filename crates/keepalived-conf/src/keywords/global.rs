@@ -278,7 +278,10 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ("process_name", n(TUNING)),
     ("vrrp_process_name", n(TUNING)),
     ("umask", n(TUNING)),
-    ("random_seed", n(TUNING)),
+    (
+        "random_seed",
+        h("random_seed_makes_random_expansions_repeatable"),
+    ),
     (
         "startup_script_timeout",
         h("a_hanging_startup_script_is_killed_at_its_timeout"),

@@ -81,7 +81,8 @@ pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
         || scripts(p, l)?
         || protocol(p, l)?
         || garp_and_adverts(p, l)?
-        || firewall(p, l);
+        || firewall(p, l)
+        || reading(p, l)?;
     if !handled {
         p.other_keyword(Block::GlobalDefs, l);
     }
@@ -338,6 +339,17 @@ fn protocol<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<bool> {
             }
         }
         _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// How the file itself is read: `random_seed` fixes `${_RANDOM}` (see `load_with`).
+fn reading(p: &mut Parser<'_>, l: &Line) -> PResult<bool> {
+    if l.words[0].text != "random_seed" {
+        return Ok(false);
+    }
+    if let Some(v) = count(p, l, 1, 0, u32::MAX.into())? {
+        p.draft.config.global_defs.random_seed = Some(v);
     }
     Ok(true)
 }
