@@ -389,6 +389,7 @@ fn vip_of(a: &kc::VirtualAddress, default_if: &str) -> Vip {
         home: a.home,
         nodad: a.nodad,
         mngtmpaddr: a.mngtmpaddr,
+        autojoin: a.autojoin,
         preferred_lft: a.preferred_lft,
     }
 }

@@ -222,6 +222,8 @@ pub struct Vip {
     pub nodad: bool,
     /// `mngtmpaddr`: use as a template for temporary addresses.
     pub mngtmpaddr: bool,
+    /// `autojoin`: a multicast address whose group the kernel joins on the interface.
+    pub autojoin: bool,
     /// `preferred_lft` in seconds (IPv6 only, as keepalived applies it; forever = u32::MAX).
     pub preferred_lft: Option<u32>,
 }

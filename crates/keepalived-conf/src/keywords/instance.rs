@@ -386,7 +386,10 @@ pub(crate) const VIP_OPTION: &[(&str, Status)] = &[
         "noprefixroute",
         h("static_state_vip_options_and_routes_match_keepalived"),
     ),
-    ("autojoin", n(WITHOUT_OPTION)),
+    (
+        "autojoin",
+        h("static_state_vip_options_and_routes_match_keepalived"),
+    ),
     (
         "preferred_lft",
         h("static_state_vip_options_and_routes_match_keepalived"),

@@ -88,7 +88,6 @@ const FIREWALL: &str = "no_accept rules go in vrrpd's own nftables tables (`ip`/
 const NO_ACCEPT: &str =
     "no_accept_rules_match_keepalived_and_are_removed_on_exit_and_after_a_crash";
 const HMAC: &str = "no HMAC: adverts carry the `auth_type`/`auth_pass` authentication, if any (keepalived 2.2.7 does not know `auth_hmac` either)";
-const WITHOUT_OPTION: &str = "the VIP is added without this option";
 
 mod global;
 mod instance;

@@ -241,6 +241,18 @@ impl Netlink {
 /// Adjusts the builder's message to keepalived's semantics: `brd` only when asked, scope, label,
 /// and `nodad` for IPv6 VIPs (the backup held no such address, so DAD can only delay us).
 fn fill_vip_message(msg: &mut AddressMessage, vip: &Vip) {
+    // rtnetlink's builder leaves a multicast address (an `autojoin` group) out of the message;
+    // the kernel takes it as the local address like any other.
+    if !msg
+        .attributes
+        .iter()
+        .any(|a| matches!(a, AddressAttribute::Local(_)))
+    {
+        msg.attributes
+            .retain(|a| !matches!(a, AddressAttribute::Multicast(_)));
+        msg.attributes.push(AddressAttribute::Address(vip.addr));
+        msg.attributes.push(AddressAttribute::Local(vip.addr));
+    }
     msg.attributes
         .retain(|a| !matches!(a, AddressAttribute::Broadcast(_)));
     if let IpAddr::V4(a) = vip.addr {
@@ -278,6 +290,9 @@ fn fill_vip_message(msg: &mut AddressMessage, vip: &Vip) {
     }
     if vip.mngtmpaddr {
         flags |= AddressFlags::Managetempaddr;
+    }
+    if vip.autojoin {
+        flags |= AddressFlags::Mcautojoin;
     }
     if !flags.is_empty() {
         msg.attributes.push(AddressAttribute::Flags(flags));
@@ -533,6 +548,7 @@ mod tests {
             home: false,
             nodad: false,
             mngtmpaddr: false,
+            autojoin: false,
             preferred_lft: None,
         };
         fill_vip_message(&mut m, &vip);

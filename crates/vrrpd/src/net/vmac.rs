@@ -119,6 +119,7 @@ pub async fn ensure(nl: &Netlink, v: &VmacSpec) -> Result<u32> {
                 home: false,
                 nodad: false,
                 mngtmpaddr: false,
+                autojoin: false,
                 preferred_lft: None,
             };
             nl.add_vip(link.index, &addr)

@@ -1,6 +1,6 @@
 //! Static and boot-time state side by side with Debian's keepalived 2.2.7 on the same file:
 //! `static_ipaddress` / `static_routes` / `static_rules`, VIP options (`peer`, `noprefixroute`,
-//! `nodad`, `mngtmpaddr`, `home`, `preferred_lft`), `virtual_routes` with `default` and multipath `nexthop`,
+//! `nodad`, `mngtmpaddr`, `home`, `preferred_lft`, `autojoin`), `virtual_routes` with `default` and multipath `nexthop`,
 //! `startup_script` / `shutdown_script`. While MASTER, `ip addr` / `ip route` / `ip rule`
 //! are the same under both daemons; after a clean stop vrrpd leaves the host as it found it,
 //! and keepalived leaves exactly its `peer` addresses behind (it deletes them without the
@@ -24,7 +24,7 @@ fn conf(dir: &str) -> String {
          priority 150\n    advert_int 1\n    virtual_ipaddress {{\n        198.18.0.100/24\n\
          198.18.0.101/32 peer 198.18.0.102 noprefixroute\n    }}\n\
          virtual_ipaddress_excluded {{\n        2001:2::101/64 preferred_lft 0 home\n\
-         2001:2::102/64 nodad mngtmpaddr\n    }}\n\
+         2001:2::102/64 nodad mngtmpaddr\n        239.255.0.103/32 autojoin\n    }}\n\
          virtual_routes {{\n        default via 198.18.0.254 table 101\n\
          198.18.9.0/24 nexthop via 198.18.0.250 weight 1 nexthop via 198.18.0.251 weight 2\n\
          }}\n}}\n"
@@ -49,6 +49,12 @@ fn snapshot(h: &Host) -> Vec<String> {
             "addr {}",
             l.split_whitespace().collect::<Vec<_>>().join(" ")
         ));
+    }
+    // Multicast groups the interface joined (`autojoin` addresses).
+    for l in run(&["ip", "maddr", "show", "dev", "eth0"]).lines() {
+        if let Some(group) = l.trim().strip_prefix("inet ") {
+            lines.push(format!("maddr {}", group.trim()));
+        }
     }
     let routes = run(&["ip", "route", "show", "table", "all"]);
     let mut current = String::new();
@@ -136,6 +142,10 @@ fn static_state_vip_options_and_routes_match_keepalived() {
     eprintln!("vrrpd MASTER:\n{}", ours.1.join("\n"));
     assert_eq!(ours.0, theirs.0, "the two labs differ before start");
     assert_eq!(ours.1, theirs.1, "state while MASTER differs");
+    assert!(
+        ours.1.iter().any(|l| l == "maddr 239.255.0.103"),
+        "the autojoin address's group was not joined"
+    );
     assert_eq!(ours.2, ours.0, "vrrpd left state behind");
     let leftover: Vec<&String> = theirs.2.iter().filter(|l| !theirs.0.contains(l)).collect();
     assert!(
