@@ -171,6 +171,10 @@ pub struct GlobalDefs {
     /// `random_seed`: the seed `${_RANDOM}` was expanded with, so a file reads the same way
     /// at every start and reload.
     pub random_seed: Option<u32>,
+    /// `vrrp_process_name`: the VRRP process's name (its `comm`, 15 bytes).
+    pub vrrp_process_name: Option<String>,
+    /// `process_names`: keepalived's default process names (`keepalived_vrrp` here).
+    pub process_names: bool,
     #[serde(serialize_with = "secs")]
     /// `min_auto_priority_delay` (keepalived's default 1 s, written in microseconds).
     pub min_auto_priority_delay: Duration,
@@ -233,6 +237,8 @@ impl Default for GlobalDefs {
             vrrp_notify_priority_changes: false,
             max_auto_priority: None,
             random_seed: None,
+            vrrp_process_name: None,
+            process_names: false,
             min_auto_priority_delay: Duration::from_secs(1),
             startup_script: None,
             shutdown_script: None,

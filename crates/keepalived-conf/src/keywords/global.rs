@@ -274,9 +274,18 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ("reload_file", n(RELOAD)),
     ("reload_repeat", n(RELOAD)),
     ("data_use_instance", n(RELOAD)),
-    ("process_names", n(TUNING)),
-    ("process_name", n(TUNING)),
-    ("vrrp_process_name", n(TUNING)),
+    (
+        "process_names",
+        h("the_vrrp_process_takes_keepalived_names"),
+    ),
+    (
+        "process_name",
+        n("vrrpd is one process, not keepalived's parent: `vrrp_process_name` names it"),
+    ),
+    (
+        "vrrp_process_name",
+        h("the_vrrp_process_takes_keepalived_names"),
+    ),
     ("umask", n(TUNING)),
     (
         "random_seed",

@@ -82,7 +82,8 @@ pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
         || protocol(p, l)?
         || garp_and_adverts(p, l)?
         || firewall(p, l)
-        || reading(p, l)?;
+        || reading(p, l)?
+        || process_naming(p, l)?;
     if !handled {
         p.other_keyword(Block::GlobalDefs, l);
     }
@@ -350,6 +351,19 @@ fn reading(p: &mut Parser<'_>, l: &Line) -> PResult<bool> {
     }
     if let Some(v) = count(p, l, 1, 0, u32::MAX.into())? {
         p.draft.config.global_defs.random_seed = Some(v);
+    }
+    Ok(true)
+}
+
+/// `vrrp_process_name NAME` and `process_names`: what `ps`/`pidof` call the VRRP process.
+fn process_naming(p: &mut Parser<'_>, l: &Line) -> PResult<bool> {
+    match l.words[0].text.as_str() {
+        "vrrp_process_name" => {
+            let name = p.arg(l, 1)?.text.clone();
+            p.draft.config.global_defs.vrrp_process_name = Some(name);
+        }
+        "process_names" => p.draft.config.global_defs.process_names = true,
+        _ => return Ok(false),
     }
     Ok(true)
 }

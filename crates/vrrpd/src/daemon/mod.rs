@@ -8,6 +8,7 @@ mod control_bridge;
 mod events;
 mod iface;
 mod lifecycle;
+mod process_name;
 mod reload;
 // sched_setscheduler(2) has no safe wrapper in nix.
 #[allow(unsafe_code)]
@@ -211,6 +212,7 @@ impl Daemon {
             return;
         };
         let g = &conf.global_defs;
+        process_name::apply(g);
         if let Some(s) = &g.startup_script {
             lifecycle::run_lifecycle_script("startup_script", s, g.startup_script_timeout, g).await;
         }

@@ -347,7 +347,11 @@ impl Daemon {
     pub(super) async fn reload(&mut self) -> Result<String, String> {
         sd_notify_state(&[sd_notify::NotifyState::Reloading]);
         tracing::info!("reloading configuration");
-        let result = match (self.loader)(true) {
+        let loaded = (self.loader)(true);
+        if let Some(c) = loaded.as_ref().ok().and_then(|s| s.conf.as_ref()) {
+            super::process_name::apply(&c.global_defs);
+        }
+        let result = match loaded {
             Ok(spec) => match self.apply(spec, false).await {
                 Ok(failed) if failed.is_empty() => {
                     tracing::info!(instances = self.insts.len(), "configuration reloaded");
