@@ -397,13 +397,15 @@ fn vip_of(a: &kc::VirtualAddress, default_if: &str) -> Vip {
 /// `static_ipaddress`, `static_routes`, `static_rules` (unsupported lines are logged).
 fn statics_of(cfg: &kc::Config) -> crate::spec::StaticSpec {
     let mut s = crate::spec::StaticSpec::default();
+    // Without `dev`, keepalived puts a static address on `default_interface`, else eth0.
+    let default_if = cfg
+        .global_defs
+        .default_interface
+        .as_deref()
+        .unwrap_or("eth0");
     for a in &cfg.static_addresses {
-        match &a.dev {
-            Some(dev) => s.addresses.push(vip_of(a, dev)),
-            None => {
-                tracing::warn!(address = %a.addr, "static_ipaddress without dev; not installed")
-            }
-        }
+        s.addresses
+            .push(vip_of(a, a.dev.as_deref().unwrap_or(default_if)));
     }
     for r in &cfg.static_routes {
         match route_spec(r) {

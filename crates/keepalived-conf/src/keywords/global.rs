@@ -127,9 +127,7 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ("vrrp_mcast_group6", h("ipv6_instance_is_v3_on_ff02_12")),
     (
         "default_interface",
-        n(
-            "nothing: every vrrp_instance must name its `interface` (keepalived 2.2.7 requires it too)",
-        ),
+        h("static_addresses_without_dev_go_on_the_default_interface_like_keepalived"),
     ),
     (
         "vrrp_version",

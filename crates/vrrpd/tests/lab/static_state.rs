@@ -192,3 +192,44 @@ fn startup_delay_holds_the_instances_back_like_keepalived() {
         p.wait_exit(WAIT).unwrap();
     }
 }
+
+/// A `static_ipaddress` line without `dev` goes on `default_interface` (keepalived's default
+/// `eth0` without it), under both daemons.
+#[test]
+fn static_addresses_without_dev_go_on_the_default_interface_like_keepalived() {
+    let Some(lab) =
+        keepalived_lab("static_addresses_without_dev_go_on_the_default_interface_like_keepalived")
+    else {
+        return;
+    };
+    let a = lab.host(0);
+    a.run(&[
+        "ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+    ])
+    .unwrap();
+    a.run(&["ip", "link", "set", "eth1", "up"]).unwrap();
+    let text = "global_defs {\n    default_interface eth1\n}\n\
+         static_ipaddress {\n    198.18.5.1/24\n}\n\
+         vrrp_instance VI_1 {\n    state MASTER\n    interface eth0\n    virtual_router_id 51\n\
+         priority 150\n    advert_int 1\n    virtual_ipaddress {\n        198.18.0.100/24\n    }\n}\n";
+    for keepalived in [true, false] {
+        let tag = if keepalived { "k" } else { "v" };
+        let mut p = if keepalived {
+            start_keepalived(&lab, a, tag, text)
+        } else {
+            start_vrrpd(&lab, a, tag, text, &[])
+        };
+        p.wait_for_line(MASTER_LINE, WAIT).unwrap();
+        let out = a.run(&["ip", "-o", "addr", "show", "dev", "eth1"]).unwrap();
+        let addrs = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            addrs.contains("inet 198.18.5.1/24"),
+            "{tag}: not on eth1: {addrs}\n{}",
+            p.output()
+        );
+        p.signal(Signal::SIGTERM).unwrap();
+        p.wait_exit(WAIT).unwrap();
+        // keepalived leaves static addresses in place at stop; start the next daemon clean.
+        a.run(&["ip", "addr", "flush", "dev", "eth1"]).unwrap();
+    }
+}
