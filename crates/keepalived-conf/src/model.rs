@@ -164,6 +164,8 @@ pub struct GlobalDefs {
     pub vrrp_notify_fifo: Option<NotifyFifo>,
     /// `notify_fifo`.
     pub notify_fifo: Option<NotifyFifo>,
+    /// `fifo_write_vrrp_states_on_reload`: the states are written to the FIFOs after a reload.
+    pub fifo_write_vrrp_states_on_reload: bool,
     /// `vrrp_notify_priority_changes`.
     pub vrrp_notify_priority_changes: bool,
     /// `max_auto_priority`.
@@ -235,6 +237,7 @@ impl Default for GlobalDefs {
             vrrp_notify_fifo: None,
             notify_fifo: None,
             vrrp_notify_priority_changes: false,
+            fifo_write_vrrp_states_on_reload: false,
             max_auto_priority: None,
             random_seed: None,
             vrrp_process_name: None,

@@ -249,7 +249,10 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ("vrrp_no_swap", n(TUNING)),
     ("vrrp_cpu_affinity", n(TUNING)),
     ("vrrp_rlimit_rttime", n(TUNING)),
-    ("fifo_write_vrrp_states_on_reload", n(RELOAD)),
+    (
+        "fifo_write_vrrp_states_on_reload",
+        h("states_are_written_again_at_reload_like_keepalived"),
+    ),
     (
         "vmac_addr_prefix",
         n("VMAC interfaces are named from `vmac_prefix` (default `vrrp`) only"),

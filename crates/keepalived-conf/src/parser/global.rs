@@ -186,6 +186,9 @@ fn scripts<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<bool> {
                 p.draft.config.global_defs.notify_fifo = Some(f);
             }
         }
+        "fifo_write_vrrp_states_on_reload" => {
+            p.draft.config.global_defs.fifo_write_vrrp_states_on_reload = true;
+        }
         "vrrp_notify_fifo_script" | "notify_fifo_script" => {
             if p.soft_arg(l, 1, "fifo script not specified - ignoring")
                 .is_none()

@@ -352,7 +352,9 @@ impl Daemon {
             super::process_name::apply(&c.global_defs);
         }
         let result = match loaded {
-            Ok(spec) => match self.apply(spec, false).await {
+            Ok(spec) => match self.apply(spec, false).await.inspect(|_| {
+                self.scripts_mail.write_states_after_reload();
+            }) {
                 Ok(failed) if failed.is_empty() => {
                     tracing::info!(instances = self.insts.len(), "configuration reloaded");
                     Ok(format!("reloaded: {} instances", self.insts.len()))

@@ -261,6 +261,33 @@ impl ScriptsAndMail {
         self.previous = None;
     }
 
+    /// `fifo_write_vrrp_states_on_reload`: once a reload is in place, every sync group's state
+    /// again (keepalived 2.2.7 writes the groups' lines then, not the instances').
+    pub(super) fn write_states_after_reload(&mut self) {
+        let Some(conf) = self.conf.as_ref() else {
+            return;
+        };
+        if !conf.global_defs.fifo_write_vrrp_states_on_reload {
+            return;
+        }
+        let lines: Vec<String> = conf
+            .sync_groups
+            .iter()
+            .filter_map(|g| {
+                let state = notify_state(self.group_state.get(&g.name)?)?;
+                Some(fifo::line(
+                    Target::Group.as_str(),
+                    &g.name,
+                    state.as_str(),
+                    0,
+                ))
+            })
+            .collect();
+        for text in lines {
+            self.emit(text, false);
+        }
+    }
+
     fn fifo_line(&mut self, kind: Target, name: &str, word: &str, priority: u8) {
         self.emit(fifo::line(kind.as_str(), name, word, priority), false);
     }

@@ -46,10 +46,15 @@ impl FifoTap {
 
     /// Waits until `line` has been written (as a whole line), at most [`WAIT`].
     fn wait_for(&mut self, line: &str) {
+        self.wait_for_nth(line, 1);
+    }
+
+    /// Waits until `line` has been written `n` times, at most [`WAIT`].
+    fn wait_for_nth(&mut self, line: &str, n: usize) {
         let deadline = Instant::now() + WAIT;
         loop {
             self.drain();
-            if self.text.lines().any(|l| l == line) {
+            if self.text.lines().filter(|l| *l == line).count() >= n {
                 return;
             }
             assert!(
@@ -71,9 +76,14 @@ impl FifoTap {
 /// first member in the file (VI_3) is also the one whose down timer expires last: both daemons
 /// move a group to MASTER when its last member's timer expires, that member first, so this
 /// order does not depend on timer jitter (the group's timing is `lab::sync_groups`'s subject).
-fn conf(dir: &str, with_removed: bool) -> String {
+fn conf(dir: &str, with_removed: bool, states_on_reload: bool) -> String {
+    let on_reload = if states_on_reload {
+        "    fifo_write_vrrp_states_on_reload\n"
+    } else {
+        ""
+    };
     let mut s = format!(
-        "global_defs {{\n    router_id lab\n    vrrp_garp_master_delay 0\n\
+        "global_defs {{\n    router_id lab\n    vrrp_garp_master_delay 0\n{on_reload}\
          vrrp_notify_fifo {dir}/vrrp.fifo\n    notify_fifo {dir}/all.fifo\n}}\n\
          vrrp_script chk {{\n    script \"/usr/bin/test ! -e {dir}/down\"\n    interval 1\n    weight -20\n}}\n\
          vrrp_sync_group G {{\n    group {{\n        VI_3\n        VI_5\n    }}\n}}\n\
@@ -131,7 +141,7 @@ fn checksum(b: &[u8]) -> u16 {
 }
 
 /// Runs the scenario with one daemon; returns the lines of (vrrp.fifo, all.fifo).
-fn scenario(keepalived: bool) -> (Vec<String>, Vec<String>) {
+fn scenario(keepalived: bool, states_on_reload: bool) -> (Vec<String>, Vec<String>) {
     let lab = Lab::new(2).unwrap();
     let (a, b) = (lab.host(0), lab.host(1));
     let tag = "a";
@@ -151,7 +161,7 @@ fn scenario(keepalived: bool) -> (Vec<String>, Vec<String>) {
             start_vrrpd(&lab, a, tag, text, &[])
         }
     };
-    let mut p = start(&conf(&seen, true));
+    let mut p = start(&conf(&seen, true, states_on_reload));
     for l in [
         "INSTANCE \"VI_1\" MASTER 150",
         "INSTANCE \"VI_2\" MASTER 100",
@@ -167,10 +177,14 @@ fn scenario(keepalived: bool) -> (Vec<String>, Vec<String>) {
     send_lower_advert(b);
     vrrp_tap.wait_for("INSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 150");
     // Reload without VI_2 (notify_deleted) and VI_4 (without it).
-    write_conf(&lab, tag, &conf(&seen, false));
+    write_conf(&lab, tag, &conf(&seen, false, states_on_reload));
     p.signal(Signal::SIGHUP).unwrap();
     vrrp_tap.wait_for("INSTANCE \"VI_2\" DELETED 100");
     vrrp_tap.wait_for("INSTANCE \"VI_4\" FAULT 80");
+    if states_on_reload {
+        // keepalived 2.2.7 writes the sync groups' states again, not the instances'.
+        vrrp_tap.wait_for_nth("GROUP \"G\" MASTER 0", 2);
+    }
     p.signal(Signal::SIGTERM).unwrap();
     p.wait_exit(WAIT).unwrap();
     vrrp_tap.wait_for("GROUP \"G\" STOP 0");
@@ -181,14 +195,25 @@ fn scenario(keepalived: bool) -> (Vec<String>, Vec<String>) {
 
 #[test]
 fn fifo_lines_match_keepalived_in_content_and_order() {
-    let Some(probe) = keepalived_lab("fifo_lines_match_keepalived_in_content_and_order") else {
+    compare_with_keepalived("fifo_lines_match_keepalived_in_content_and_order", false);
+}
+
+/// `fifo_write_vrrp_states_on_reload`: after a reload every instance's and group's state is
+/// written again, in keepalived's order.
+#[test]
+fn states_are_written_again_at_reload_like_keepalived() {
+    compare_with_keepalived("states_are_written_again_at_reload_like_keepalived", true);
+}
+
+fn compare_with_keepalived(test: &str, states_on_reload: bool) {
+    let Some(probe) = keepalived_lab(test) else {
         return;
     };
     drop(probe);
-    let theirs = scenario(true);
+    let theirs = scenario(true, states_on_reload);
     eprintln!("keepalived vrrp_notify_fifo:\n{}", theirs.0.join("\n"));
     eprintln!("keepalived notify_fifo:\n{}", theirs.1.join("\n"));
-    let ours = scenario(false);
+    let ours = scenario(false, states_on_reload);
     eprintln!("vrrpd vrrp_notify_fifo:\n{}", ours.0.join("\n"));
     assert_eq!(ours.0, theirs.0, "vrrp_notify_fifo lines differ");
     assert_eq!(ours.1, theirs.1, "notify_fifo lines differ");
