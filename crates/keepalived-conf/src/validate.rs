@@ -58,6 +58,23 @@ pub(crate) fn complete(
     }
     duplicate_vrids(cfg, origins, cx.diags);
     sync_groups(cfg, origins, cx.diags);
+    group_priority_notifications(cfg);
+}
+
+/// A sync group's `notify_priority_changes` applies to its members (keepalived 2.2.7 writes
+/// their `MASTER_PRIORITY` lines, seen side by side in the lab).
+fn group_priority_notifications(cfg: &mut Config) {
+    let members: Vec<String> = cfg
+        .sync_groups
+        .iter()
+        .filter(|g| g.notify_priority_changes)
+        .flat_map(|g| g.group.iter().cloned())
+        .collect();
+    for i in &mut cfg.instances {
+        if members.contains(&i.name) {
+            i.notify_priority_changes = true;
+        }
+    }
 }
 
 /// What the election settings settle to once defaults and the cross-checks are applied.

@@ -111,7 +111,10 @@ pub(crate) const SYNC_GROUP: &[(&str, Status)] = &[
         "sync_group_tracking_weight",
         h("sync_groups_resolve_after_parsing"),
     ),
-    ("notify_priority_changes", n(PRIO_NOTIFY)),
+    (
+        "notify_priority_changes",
+        h("a_sync_groups_notify_priority_changes_matches_keepalived"),
+    ),
     ("global_tracking", h("sync_groups_resolve_after_parsing")),
     ("track_process", h(PROCESS_TEST)),
     ("track_bfd", n(BFD)),

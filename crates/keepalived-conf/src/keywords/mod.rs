@@ -79,7 +79,6 @@ const TUNING: &str =
 const SNMP: &str = "no SNMP or D-Bus: `vrrpd ctl show status` (text or json) and `show stats` report the same state";
 const RELOAD: &str =
     "vrrpd checks the new file itself on reload and keeps the running one when it has errors";
-const PRIO_NOTIFY: &str = "no priority-change lines for the group: set `notify_priority_changes` in the member vrrp_instances (or `vrrp_notify_priority_changes` in global_defs)";
 const VMAC: &str = "no ipvlan interface is made (VMACs are macvlans): the VIPs go where `use_vmac` or the instance interface puts them";
 const PROCESS_TEST: &str = "sigkill_of_a_tracked_elb_proxy_moves_the_vip";
 const STRICT_TEST: &str = "strict_mode_resets_what_it_forbids_and_defaults_to_no_accept";

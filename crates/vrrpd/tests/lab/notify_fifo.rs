@@ -219,3 +219,57 @@ fn compare_with_keepalived(test: &str, states_on_reload: bool) {
     assert_eq!(ours.1, theirs.1, "notify_fifo lines differ");
     assert_eq!(ours.0, ours.1, "both FIFOs carry the VRRP lines");
 }
+
+/// The FIFO lines of a sync group with `notify_priority_changes` whose member's track script
+/// lowers and restores its priority (`sync_group_tracking_weight` keeps the weight).
+fn group_priority_scenario(keepalived: bool) -> Vec<String> {
+    let lab = Lab::new(2).unwrap();
+    let a = lab.host(0);
+    let dir: PathBuf = node_dir(&lab, "a");
+    let seen = if keepalived {
+        "/var/tmp".to_string()
+    } else {
+        dir.display().to_string()
+    };
+    let mut tap = FifoTap::create(&dir.join("vrrp.fifo"));
+    let text = format!(
+        "global_defs {{\n    router_id lab\n    vrrp_garp_master_delay 0\n\
+         vrrp_notify_fifo {seen}/vrrp.fifo\n}}\n\
+         vrrp_script chk {{\n    script \"/usr/bin/test ! -e {seen}/down\"\n    interval 1\n    weight -20\n}}\n\
+         vrrp_sync_group G {{\n    group {{\n        VI_3\n        VI_5\n    }}\n\
+         notify_priority_changes\n    sync_group_tracking_weight\n}}\n\
+         vrrp_instance VI_3 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 53\n\
+         priority 90\n    advert_int 1\n    track_script {{\n        chk\n    }}\n\
+         virtual_ipaddress {{\n        198.18.0.103/24\n    }}\n}}\n\
+         vrrp_instance VI_5 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 55\n\
+         priority 91\n    advert_int 1\n    virtual_ipaddress {{\n        198.18.0.105/24\n    }}\n}}\n"
+    );
+    let mut p = if keepalived {
+        start_keepalived(&lab, a, "a", &text)
+    } else {
+        start_vrrpd(&lab, a, "a", &text, &[])
+    };
+    tap.wait_for("GROUP \"G\" MASTER 0");
+    std::fs::write(dir.join("down"), "").unwrap();
+    tap.wait_for("INSTANCE \"VI_3\" MASTER_PRIORITY 70");
+    std::fs::remove_file(dir.join("down")).unwrap();
+    p.signal(Signal::SIGTERM).unwrap();
+    p.wait_exit(WAIT).unwrap();
+    tap.wait_for("GROUP \"G\" STOP 0");
+    eprintln!("--- daemon output:\n{}", p.output());
+    tap.lines()
+}
+
+#[test]
+fn a_sync_groups_notify_priority_changes_matches_keepalived() {
+    let Some(probe) = keepalived_lab("a_sync_groups_notify_priority_changes_matches_keepalived")
+    else {
+        return;
+    };
+    drop(probe);
+    let theirs = group_priority_scenario(true);
+    eprintln!("keepalived:\n{}", theirs.join("\n"));
+    let ours = group_priority_scenario(false);
+    eprintln!("vrrpd:\n{}", ours.join("\n"));
+    assert_eq!(ours, theirs);
+}
