@@ -177,6 +177,8 @@ pub struct GlobalDefs {
     pub vrrp_process_name: Option<String>,
     /// `process_names`: keepalived's default process names (`keepalived_vrrp` here).
     pub process_names: bool,
+    /// `disable_local_igmp`: no IGMP reports for link-local groups while vrrpd runs.
+    pub disable_local_igmp: bool,
     #[serde(serialize_with = "secs")]
     /// `min_auto_priority_delay` (keepalived's default 1 s, written in microseconds).
     pub min_auto_priority_delay: Duration,
@@ -242,6 +244,7 @@ impl Default for GlobalDefs {
             random_seed: None,
             vrrp_process_name: None,
             process_names: false,
+            disable_local_igmp: false,
             min_auto_priority_delay: Duration::from_secs(1),
             startup_script: None,
             shutdown_script: None,

@@ -311,7 +311,7 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ("dbus_service_name", n(SNMP)),
     (
         "disable_local_igmp",
-        n("the kernel's IGMP settings are left as they are"),
+        h("link_local_igmp_reports_are_off_while_running_like_keepalived"),
     ),
     ("lvs_sync_daemon", n(LVS)),
     ("lvs_flush", n(LVS)),

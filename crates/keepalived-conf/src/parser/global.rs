@@ -83,7 +83,8 @@ pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
         || garp_and_adverts(p, l)?
         || firewall(p, l)
         || reading(p, l)?
-        || process_naming(p, l)?;
+        || process_naming(p, l)?
+        || host_settings(l, &mut p.draft.config.global_defs);
     if !handled {
         p.other_keyword(Block::GlobalDefs, l);
     }
@@ -369,6 +370,15 @@ fn process_naming(p: &mut Parser<'_>, l: &Line) -> PResult<bool> {
         _ => return Ok(false),
     }
     Ok(true)
+}
+
+/// Settings of the host (its network namespace) that keepalived changes while it runs.
+fn host_settings(l: &Line, g: &mut crate::model::GlobalDefs) -> bool {
+    match l.words[0].text.as_str() {
+        "disable_local_igmp" => g.disable_local_igmp = true,
+        _ => return false,
+    }
+    true
 }
 
 /// Gratuitous ARP timing and the advert-answering defaults.

@@ -8,6 +8,7 @@ mod control_bridge;
 mod events;
 mod iface;
 mod lifecycle;
+mod local_igmp;
 mod process_name;
 mod reload;
 // sched_setscheduler(2) has no safe wrapper in nix.
@@ -120,6 +121,7 @@ pub struct Daemon {
     /// This daemon's nftables table name (fixed at start; a reload does not rename it).
     nft_table: String,
     auto_priority: rt_sched::AutoPriority,
+    local_igmp: local_igmp::LocalIgmp,
 }
 
 impl Daemon {
@@ -179,6 +181,7 @@ impl Daemon {
             guard,
             firewall: None,
             nft_table,
+            local_igmp: local_igmp::LocalIgmp::default(),
             auto_priority: rt_sched::AutoPriority::from_global(
                 &spec
                     .conf
@@ -213,6 +216,7 @@ impl Daemon {
         };
         let g = &conf.global_defs;
         process_name::apply(g);
+        self.local_igmp.apply(g);
         if let Some(s) = &g.startup_script {
             lifecycle::run_lifecycle_script("startup_script", s, g.startup_script_timeout, g).await;
         }
@@ -268,6 +272,7 @@ impl Daemon {
         self.shutdown().await;
         self.scripts_mail.shutdown().await;
         self.remove_statics().await;
+        self.local_igmp.restore();
         if let Some(conf) = self.spec.conf.clone()
             && let Some(s) = &conf.global_defs.shutdown_script
         {

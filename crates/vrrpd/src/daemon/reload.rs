@@ -350,6 +350,7 @@ impl Daemon {
         let loaded = (self.loader)(true);
         if let Some(c) = loaded.as_ref().ok().and_then(|s| s.conf.as_ref()) {
             super::process_name::apply(&c.global_defs);
+            self.local_igmp.apply(&c.global_defs);
         }
         let result = match loaded {
             Ok(spec) => match self.apply(spec, false).await.inspect(|_| {

@@ -13,6 +13,7 @@ mod full_disk;
 mod interop_ah;
 mod interop_keepalived;
 mod keepalived_weights;
+mod local_igmp;
 mod metrics;
 mod nft_tables;
 mod no_accept;
