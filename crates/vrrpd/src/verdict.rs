@@ -55,7 +55,15 @@ impl Verdict {
                 ),
             });
         };
-        if !self.down.is_empty() {
+        let dynamic = spec
+            .conf
+            .as_ref()
+            .is_some_and(|c| c.global_defs.dynamic_interfaces);
+        if !self.down.is_empty() && dynamic {
+            // They stay in the spec: built when their interface appears.
+            let names = self.down.keys().cloned().collect::<Vec<_>>().join(", ");
+            tracing::warn!(instances = %names, "dynamic_interfaces: these instances wait for their interface");
+        } else if !self.down.is_empty() {
             let names = self.down.keys().cloned().collect::<Vec<_>>().join(", ");
             if !partial {
                 return Err(Refused {

@@ -189,7 +189,7 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ),
     (
         "dynamic_interfaces",
-        n("interfaces must exist when vrrpd starts; one that appears later is not picked up"),
+        h("a_recreated_interface_brings_its_instance_back_like_keepalived"),
     ),
     ("vmac_prefix", h(VMAC_TEST)),
     (

@@ -124,12 +124,16 @@ impl Daemon {
                     tracing::info!(interface = %name, up = usable, "link state");
                     self.link_changed(idx, &name, usable).await;
                 }
+                if usable {
+                    self.interface_appeared(idx, &name).await;
+                }
             }
             NetEvent::LinkGone { index, name } => {
                 if let Some(name) = name
                     && self.ifaces.contains_key(&index)
                 {
                     self.link_changed(index, &name, false).await;
+                    self.interface_vanished(&name);
                 }
             }
             NetEvent::AddressesChanged { index } => self.addresses_changed(index).await,
@@ -174,6 +178,9 @@ impl Daemon {
         let Ok(addrs) = self.nl.addresses(ifindex).await else {
             return;
         };
+        // Instances built while their interface had no address yet (a recreated interface
+        // under dynamic_interfaces): built again now that it has one.
+        let mut unaddressed = std::collections::BTreeSet::new();
         for pos in 0..self.insts.len() {
             // A VMAC's own addresses are its VIPs; its source is the base interface's.
             if self.insts[pos].ifindex != ifindex
@@ -189,6 +196,10 @@ impl Daemon {
             let configured = self.units[self.insts[pos].unit].members()[self.insts[pos].member]
                 .config()
                 .primary_address;
+            if configured.is_unspecified() && resolved.is_some_and(|(_, usable)| usable) {
+                unaddressed.insert(self.insts[pos].unit);
+                continue;
+            }
             let now_usable = resolved
                 .filter(|(a, usable)| *usable && *a == configured)
                 .map(|(a, _)| a);
@@ -202,6 +213,10 @@ impl Daemon {
                 let acts = self.units[u].handle(now, m, Event::SendReady(ready));
                 self.execute(u, acts, false).await;
             }
+        }
+        if !unaddressed.is_empty() {
+            tracing::info!("an interface got its first address: its instances are built again");
+            self.rebuild_units(&unaddressed).await;
         }
     }
 }

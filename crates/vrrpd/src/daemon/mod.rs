@@ -5,6 +5,7 @@
 
 mod actions;
 mod control_bridge;
+mod dynamic_interfaces;
 mod events;
 mod iface;
 mod lifecycle;
@@ -122,6 +123,8 @@ pub struct Daemon {
     nft_table: String,
     auto_priority: rt_sched::AutoPriority,
     local_igmp: local_igmp::LocalIgmp,
+    /// Interfaces of running instances that were deleted (`dynamic_interfaces`).
+    vanished: std::collections::HashSet<String>,
 }
 
 impl Daemon {
@@ -182,6 +185,7 @@ impl Daemon {
             firewall: None,
             nft_table,
             local_igmp: local_igmp::LocalIgmp::default(),
+            vanished: Default::default(),
             auto_priority: rt_sched::AutoPriority::from_global(
                 &spec
                     .conf
@@ -203,7 +207,12 @@ impl Daemon {
             );
         }
         d.before_instances(&spec).await;
-        let strict = !d.opts.start_partial;
+        // With dynamic_interfaces an instance whose interface is missing waits for it.
+        let dynamic = spec
+            .conf
+            .as_ref()
+            .is_some_and(|c| c.global_defs.dynamic_interfaces);
+        let strict = !d.opts.start_partial && !dynamic;
         d.apply(spec, strict).await?;
         Ok(d)
     }

@@ -103,6 +103,16 @@ impl Daemon {
         running
     }
 
+    /// Takes units out of the running set without a shutdown (their interface is gone); an
+    /// `apply` of the unchanged file builds them again.
+    pub(super) fn forget_units(&mut self, units: &std::collections::BTreeSet<usize>) {
+        for (u, r) in self.take_running().into_iter().enumerate() {
+            if !units.contains(&u) {
+                self.install(r);
+            }
+        }
+    }
+
     /// Puts a kept unit back at the end of the running set.
     fn install(&mut self, r: Running) {
         let idx = self.units.len();

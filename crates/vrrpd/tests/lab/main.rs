@@ -7,6 +7,7 @@ mod address_tracking;
 mod auto_priority;
 mod checkers_unit;
 mod control_group;
+mod dynamic_interfaces;
 mod exhaustion;
 mod failover;
 mod full_disk;

@@ -1,0 +1,93 @@
+//! `dynamic_interfaces` side by side with Debian's keepalived 2.2.7: an instance whose
+//! interface is deleted goes to FAULT, and when an interface of that name is created again
+//! (a new index, as a VLAN, bond or macvlan that is recreated gets) the instance runs on it
+//! again and takes its VIP back.
+
+use crate::vrrp_lab::*;
+use netlab::Host;
+use nix::sys::signal::Signal;
+
+const FAULT_LINE: &str = r"Entering FAULT STATE";
+
+fn macvlan(h: &Host) {
+    for argv in [
+        &[
+            "ip", "link", "add", "link", "eth0", "name", "mv0", "type", "macvlan", "mode", "bridge",
+        ][..],
+        &["ip", "addr", "add", "198.18.0.31/24", "dev", "mv0"],
+        &["ip", "link", "set", "mv0", "up"],
+    ] {
+        let out = h.run(argv).unwrap();
+        assert!(out.status.success(), "{argv:?}: {out:?}");
+    }
+}
+
+#[test]
+fn a_recreated_interface_brings_its_instance_back_like_keepalived() {
+    let Some(lab) =
+        keepalived_lab("a_recreated_interface_brings_its_instance_back_like_keepalived")
+    else {
+        return;
+    };
+    let a = lab.host(0);
+    let text = format!(
+        "global_defs {{\n    dynamic_interfaces\n    vrrp_garp_master_delay 0\n}}\n\
+         vrrp_instance VI_1 {{\n    state MASTER\n    interface mv0\n    virtual_router_id 51\n\
+         priority 150\n    advert_int 1\n    virtual_ipaddress {{\n        {VIP4}/24\n    }}\n}}\n"
+    );
+    for keepalived in [true, false] {
+        let tag = if keepalived { "k" } else { "v" };
+        macvlan(a);
+        let mut p = if keepalived {
+            start_keepalived(&lab, a, tag, &text)
+        } else {
+            start_vrrpd(&lab, a, tag, &text, &[])
+        };
+        p.wait_for_line(MASTER_LINE, WAIT).unwrap();
+        a.run(&["ip", "link", "del", "mv0"]).unwrap();
+        p.wait_for_line(FAULT_LINE, WAIT)
+            .unwrap_or_else(|e| panic!("{tag}: {e}\n{}", p.output()));
+        macvlan(a);
+        p.wait_for_nth_line(MASTER_LINE, 2, WAIT)
+            .unwrap_or_else(|e| panic!("{tag}: {e}\n{}", p.output()));
+        a.wait_for_address(ip(VIP4), true, WAIT).unwrap();
+        p.signal(Signal::SIGTERM).unwrap();
+        p.wait_exit(WAIT).unwrap();
+        a.run(&["ip", "link", "del", "mv0"]).unwrap();
+    }
+}
+
+/// With `dynamic_interfaces` a file naming an interface that does not exist yet starts (the
+/// other daemon refuses it without the keyword unless `--start-partial`), and the instance
+/// runs once the interface is created.
+#[test]
+fn an_instance_waits_for_its_missing_interface_like_keepalived() {
+    let Some(lab) = keepalived_lab("an_instance_waits_for_its_missing_interface_like_keepalived")
+    else {
+        return;
+    };
+    let a = lab.host(0);
+    let text = format!(
+        "global_defs {{\n    dynamic_interfaces\n    vrrp_garp_master_delay 0\n}}\n\
+         vrrp_instance VI_1 {{\n    state MASTER\n    interface mv0\n    virtual_router_id 51\n\
+         priority 150\n    advert_int 1\n    virtual_ipaddress {{\n        {VIP4}/24\n    }}\n}}\n"
+    );
+    for keepalived in [true, false] {
+        let tag = if keepalived { "k" } else { "v" };
+        let mut p = if keepalived {
+            start_keepalived(&lab, a, tag, &text)
+        } else {
+            start_vrrpd(&lab, a, tag, &text, &[])
+        };
+        // Both say at start that the interface is missing.
+        p.wait_for_line("mv0", WAIT)
+            .unwrap_or_else(|e| panic!("{tag}: {e}\n{}", p.output()));
+        macvlan(a);
+        p.wait_for_line(MASTER_LINE, WAIT)
+            .unwrap_or_else(|e| panic!("{tag}: {e}\n{}", p.output()));
+        a.wait_for_address(ip(VIP4), true, WAIT).unwrap();
+        p.signal(Signal::SIGTERM).unwrap();
+        p.wait_exit(WAIT).unwrap();
+        a.run(&["ip", "link", "del", "mv0"]).unwrap();
+    }
+}
