@@ -173,6 +173,12 @@ pub fn load_with(resolver: &dyn IncludeResolver, path: &Path, opts: &LoadOptions
     let missing_interfaces = interfaces::check(resolver, &draft.origins, &mut diagnostics);
     let vrrp_configured = !draft.instance_names.is_empty();
     let mut config = draft.config;
+    parser::check_cpus(
+        resolver,
+        draft.origins.cpu_affinity.as_ref(),
+        &mut config.global_defs.process,
+        &mut diagnostics,
+    );
     validate::complete(
         &mut config,
         draft.instances,

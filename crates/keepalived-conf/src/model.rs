@@ -184,6 +184,25 @@ pub struct GlobalDefs {
     #[serde(serialize_with = "secs")]
     /// `vrrp_delay_after_boot`: instances wait until the system has been up this long.
     pub vrrp_delay_after_boot: Duration,
+    /// How the VRRP process itself runs (scheduling, memory, CPUs, umask).
+    pub process: ProcessTuning,
+}
+
+/// The VRRP process's own settings, applied once when it starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ProcessTuning {
+    /// `vrrp_priority`: the nice value, -20..19.
+    pub nice: Option<i32>,
+    /// `vrrp_rt_priority`: SCHED_RR priority at start, 1..99.
+    pub rt_priority: Option<i32>,
+    /// `vrrp_no_swap`: lock all memory.
+    pub no_swap: bool,
+    /// `vrrp_cpu_affinity`: the CPUs to run on; empty = any.
+    pub cpu_affinity: Vec<u32>,
+    /// `vrrp_rlimit_rttime` / `vrrp_rlimit_rtime`: RLIMIT_RTTIME hard limit in microseconds.
+    pub rlimit_rttime: Option<u64>,
+    /// `umask`: the process umask.
+    pub umask: Option<u32>,
 }
 
 impl Default for GlobalDefs {
@@ -235,6 +254,7 @@ impl Default for GlobalDefs {
             startup_script_timeout: Duration::from_secs(10),
             shutdown_script_timeout: Duration::from_secs(10),
             vrrp_delay_after_boot: Duration::ZERO,
+            process: ProcessTuning::default(),
         }
     }
 }

@@ -77,6 +77,11 @@ pub trait IncludeResolver {
     fn interface_exists(&self, _name: &str) -> Option<bool> {
         None
     }
+    /// How many CPUs the host has (`vrrp_cpu_affinity` may name 0..N-1); `None` when unknown
+    /// (then the CPU numbers are not checked).
+    fn cpu_count(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// The real file system, users from `/etc/passwd` and `/etc/group`, the process environment.

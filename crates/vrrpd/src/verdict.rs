@@ -165,4 +165,15 @@ impl IncludeResolver for Host {
     fn interface_exists(&self, name: &str) -> Option<bool> {
         Some(nix::net::if_::if_nametoindex(name).is_ok())
     }
+    fn cpu_count(&self) -> Option<u32> {
+        possible_cpus()
+    }
+}
+
+/// The CPUs the kernel can bring up (`/sys/devices/system/cpu/possible`, e.g. `0-1`): the
+/// bound keepalived checks `vrrp_cpu_affinity` against.
+fn possible_cpus() -> Option<u32> {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/possible").ok()?;
+    let last = text.trim().rsplit([',', '-']).next()?;
+    last.parse::<u32>().ok().map(|n| n + 1)
 }

@@ -76,6 +76,12 @@ const LVS: &str = "nothing in vrrpd (an LVS/checker setting); keepalived's check
 const BFD: &str = "no BFD session: vrrpd runs no BFD; keepalived's BFD process reads it when keepalived runs beside vrrpd on the same file";
 const TUNING: &str =
     "vrrpd's own defaults (set scheduling, CPU affinity and memory limits in its systemd unit)";
+const PROCESS_TUNING_TEST: &str = "vrrp_process_scheduling_memory_cpus_and_umask_match_keepalived";
+const ADVERT_RCVBUF: &str =
+    "the advert receive sockets keep the kernel's default receive buffer (net.core.rmem_default)";
+const NETLINK_RCVBUF: &str =
+    "vrrpd's netlink sockets keep the kernel's default receive buffer (net.core.rmem_default)";
+const CONNECTOR_RCVBUF: &str = "the process-event socket asks for a 4 MiB receive buffer (SO_RCVBUF, capped by net.core.rmem_max)";
 const SNMP: &str = "no SNMP or D-Bus: `vrrpd ctl show status` (text or json) and `show stats` report the same state";
 const RELOAD: &str =
     "vrrpd checks the new file itself on reload and keeps the running one when it has errors";

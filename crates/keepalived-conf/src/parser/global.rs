@@ -81,7 +81,8 @@ pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
         || scripts(p, l)?
         || protocol(p, l)?
         || garp_and_adverts(p, l)?
-        || firewall(p, l);
+        || firewall(p, l)
+        || super::tuning::keyword(p, l)?;
     if !handled {
         p.other_keyword(Block::GlobalDefs, l);
     }

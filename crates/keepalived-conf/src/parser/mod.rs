@@ -8,6 +8,8 @@ mod instance;
 mod lvs;
 mod process;
 mod trackers;
+mod tuning;
+pub(crate) use tuning::check_cpus;
 pub(crate) mod values;
 
 use crate::diag::{Diagnostic, ExitClass, Severity};

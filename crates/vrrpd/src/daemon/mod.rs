@@ -8,6 +8,9 @@ mod control_bridge;
 mod events;
 mod iface;
 mod lifecycle;
+// setpriority(2), mlockall(2) and sched_setscheduler(2) have no safe wrapper in nix.
+#[allow(unsafe_code)]
+mod process_tuning;
 mod reload;
 // sched_setscheduler(2) has no safe wrapper in nix.
 #[allow(unsafe_code)]
@@ -125,6 +128,12 @@ impl Daemon {
     /// Loads the configuration, opens sockets, removes leftover VIPs and starts every instance.
     pub async fn start(loader: Loader, opts: Options) -> Result<Self> {
         let spec = loader(false)?;
+        // Before any socket is opened, as keepalived's VRRP process does at its start.
+        if let Some(conf) = &spec.conf {
+            process_tuning::apply(&process_tuning::Plan::from_config(
+                &conf.global_defs.process,
+            ));
+        }
         // First: a daemon already answering on this socket must keep its VIPs, so a second
         // start stops here, before it touches an address.
         let control = match &opts.control_socket {

@@ -228,7 +228,7 @@ impl ScriptsAndMail {
         let g = &conf.global_defs;
         let mut wanted: Vec<FifoSpec> = Vec::new();
         for f in [&g.notify_fifo, &g.vrrp_notify_fifo].into_iter().flatten() {
-            let spec = FifoSpec::from_conf(f);
+            let spec = FifoSpec::from_conf(f, g.process.umask);
             if !wanted.iter().any(|w| w.path == spec.path) {
                 wanted.push(spec);
             }

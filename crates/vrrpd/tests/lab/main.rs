@@ -17,6 +17,7 @@ mod metrics;
 mod nft_tables;
 mod no_accept;
 mod notify_fifo;
+mod process_tuning;
 mod second_daemon;
 mod source_tracking;
 mod stall;
