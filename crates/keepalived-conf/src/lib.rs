@@ -95,6 +95,10 @@ pub struct LoadOptions {
     pub skip_script_checks: bool,
     /// Bound on logical lines after `~SEQ`/`~LST`/`$` expansion; `None` = [`MAX_LINES`].
     pub max_lines: Option<usize>,
+    /// The caller runs in the config's `net_namespace` (the daemon, after entering it). When
+    /// the config names one and this is false, interfaces are not checked, as keepalived's
+    /// `-t` does not check them then.
+    pub in_net_namespace: bool,
 }
 
 /// The outcome of a load.
@@ -170,7 +174,11 @@ pub fn load_with(resolver: &dyn IncludeResolver, path: &Path, opts: &LoadOptions
         };
     }
     let draft = p.draft;
-    let missing_interfaces = interfaces::check(resolver, &draft.origins, &mut diagnostics);
+    let missing_interfaces = if draft.config.net_namespace.is_none() || opts.in_net_namespace {
+        interfaces::check(resolver, &draft.origins, &mut diagnostics)
+    } else {
+        Vec::new()
+    };
     let vrrp_configured = !draft.instance_names.is_empty();
     let mut config = draft.config;
     parser::check_cpus(

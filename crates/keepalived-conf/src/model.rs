@@ -45,6 +45,8 @@ pub struct Config {
     pub static_rules: Vec<Rule>,
     /// The top-level `instance NAME`: vrrpd names its nftables tables after it.
     pub instance: Option<String>,
+    /// The top-level `net_namespace NAME`: the daemon runs in /run/netns/NAME.
+    pub net_namespace: Option<String>,
 }
 
 /// `smtp_server HOST [PORT]`.

@@ -125,6 +125,8 @@ pub fn judge(args: &DaemonArgs) -> Verdict {
 pub fn load(args: &DaemonArgs) -> keepalived_conf::Loaded {
     let opts = keepalived_conf::LoadOptions {
         config_id: Some(args.config_id.clone().unwrap_or_else(short_hostname)),
+        // `-s NAME`, or the file's `net_namespace` once the daemon has entered it.
+        in_net_namespace: args.namespace.is_some(),
         ..Default::default()
     };
     keepalived_conf::load_with(&Host, &args.config, &opts)

@@ -53,9 +53,7 @@ pub(crate) const ROOT: &[(&str, Status)] = &[
     ),
     (
         "net_namespace",
-        n(
-            "vrrpd runs in the namespace it is started in (use `ip netns exec` or the unit's NetworkNamespacePath)",
-        ),
+        h("the_daemon_runs_in_the_configured_net_namespace_like_keepalived"),
     ),
     ("net_namespace_ipvs", n(LVS)),
     ("namespace_with_ipsets", n("no ipsets are maintained")),

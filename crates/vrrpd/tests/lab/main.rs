@@ -14,6 +14,7 @@ mod interop_ah;
 mod interop_keepalived;
 mod keepalived_weights;
 mod metrics;
+mod net_namespace;
 mod nft_tables;
 mod no_accept;
 mod notify_fifo;
