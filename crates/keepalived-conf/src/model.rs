@@ -205,6 +205,21 @@ pub struct ProcessTuning {
     pub rlimit_rttime: Option<u64>,
     /// `umask`: the process umask.
     pub umask: Option<u32>,
+    /// `vrrp_netlink_cmd_rcv_bufs[_force]`: the netlink command socket.
+    pub netlink_cmd: RcvBuf,
+    /// `vrrp_netlink_monitor_rcv_bufs[_force]`: the netlink socket watching links and addresses.
+    pub netlink_monitor: RcvBuf,
+    /// `process_monitor_rcv_bufs[_force]`: the process-event connector socket.
+    pub process_monitor: RcvBuf,
+}
+
+/// A socket's receive buffer: `*_rcv_bufs BYTES` and `*_rcv_bufs_force [BOOL]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RcvBuf {
+    /// SO_RCVBUF bytes; 0 = the kernel's default.
+    pub bytes: u32,
+    /// SO_RCVBUFFORCE: past net.core.rmem_max.
+    pub force: bool,
 }
 
 impl Default for GlobalDefs {

@@ -243,6 +243,8 @@ pub struct MemResolver {
     pub env: BTreeMap<String, String>,
     /// `None` = network interfaces unknown.
     pub interfaces: Option<BTreeSet<String>>,
+    /// `None` = the number of CPUs unknown.
+    pub cpus: Option<u32>,
 }
 
 impl MemResolver {
@@ -307,5 +309,8 @@ impl IncludeResolver for MemResolver {
 
     fn interface_exists(&self, name: &str) -> Option<bool> {
         self.interfaces.as_ref().map(|i| i.contains(name))
+    }
+    fn cpu_count(&self) -> Option<u32> {
+        self.cpus
     }
 }

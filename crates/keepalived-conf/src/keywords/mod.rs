@@ -79,9 +79,8 @@ const TUNING: &str =
 const PROCESS_TUNING_TEST: &str = "vrrp_process_scheduling_memory_cpus_and_umask_match_keepalived";
 const ADVERT_RCVBUF: &str =
     "the advert receive sockets keep the kernel's default receive buffer (net.core.rmem_default)";
-const NETLINK_RCVBUF: &str =
-    "vrrpd's netlink sockets keep the kernel's default receive buffer (net.core.rmem_default)";
-const CONNECTOR_RCVBUF: &str = "the process-event socket asks for a 4 MiB receive buffer (SO_RCVBUF, capped by net.core.rmem_max)";
+const NETLINK_RCVBUF_TEST: &str = "netlink_receive_buffers_are_sized_like_keepalived";
+const CONNECTOR_RCVBUF_TEST: &str = "the_process_event_socket_takes_the_configured_receive_buffer";
 const SNMP: &str = "no SNMP or D-Bus: `vrrpd ctl show status` (text or json) and `show stats` report the same state";
 const RELOAD: &str =
     "vrrpd checks the new file itself on reload and keeps the running one when it has errors";

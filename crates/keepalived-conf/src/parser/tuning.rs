@@ -2,7 +2,7 @@
 //! `vrrp_no_swap`, `vrrp_cpu_affinity`, `vrrp_rlimit_rttime` (alias `vrrp_rlimit_rtime`) and
 //! `umask`, with keepalived 2.2.7's argument rules and words (seen with `keepalived -t`).
 
-use super::values::parse_int;
+use super::values::{parse_bool, parse_int};
 use super::{PResult, Parser};
 use crate::diag::{ExitClass, Severity};
 use crate::origin::{At, diag_at};
@@ -38,9 +38,57 @@ pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<bool> {
                 Err(why) => p.error(l, 1, why),
             }
         }
-        _ => return Ok(false),
+        kw => return Ok(rcv_bufs(p, l, kw)),
     }
     Ok(true)
+}
+
+/// `*_rcv_bufs BYTES` (0..2^32-1) and `*_rcv_bufs_force [BOOL]` of the three sockets.
+fn rcv_bufs(p: &mut Parser<'_>, l: &Line, kw: &str) -> bool {
+    let (socket, force) = match kw.strip_suffix("_force") {
+        Some(k) => (k, true),
+        None => (kw, false),
+    };
+    let process = &p.draft.config.global_defs.process;
+    let mut b = match socket {
+        "vrrp_netlink_cmd_rcv_bufs" => process.netlink_cmd,
+        "vrrp_netlink_monitor_rcv_bufs" => process.netlink_monitor,
+        "process_monitor_rcv_bufs" => process.process_monitor,
+        _ => return false,
+    };
+    if force {
+        match l.words.get(1).map(|w| parse_bool(&w.text)) {
+            None => b.force = true,
+            Some(Some(v)) => b.force = v,
+            Some(None) => {
+                let msg = format!(
+                    "Invalid value '{}' for global {kw} specified",
+                    l.words[1].text
+                );
+                p.error(l, 1, msg);
+                return true;
+            }
+        }
+    } else {
+        let Some(w) = p.soft_arg(l, 1, &format!("{kw} size missing")) else {
+            return true;
+        };
+        match parse_int(&w.text, 0, i64::from(u32::MAX)) {
+            Some(v) => b.bytes = v as u32,
+            None => {
+                let msg = format!("{kw} size ({}) invalid", w.text);
+                p.error(l, 1, msg);
+                return true;
+            }
+        }
+    }
+    let process = &mut p.draft.config.global_defs.process;
+    match socket {
+        "vrrp_netlink_cmd_rcv_bufs" => process.netlink_cmd = b,
+        "vrrp_netlink_monitor_rcv_bufs" => process.netlink_monitor = b,
+        _ => process.process_monitor = b,
+    }
+    true
 }
 
 fn nice(p: &mut Parser<'_>, l: &Line) {

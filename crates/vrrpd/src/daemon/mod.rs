@@ -144,7 +144,12 @@ impl Daemon {
             )?),
             None => None,
         };
-        let nl = Netlink::connect().context("opening rtnetlink")?;
+        let tuning = spec
+            .conf
+            .as_ref()
+            .map(|c| c.global_defs.process.clone())
+            .unwrap_or_default();
+        let nl = Netlink::connect(tuning.netlink_cmd).context("opening rtnetlink")?;
         let (rx_tx, rx_rx) = mpsc::channel(4096);
         let (ctl_tx, ctl_rx) = mpsc::channel(64);
         let nft_table = {
@@ -241,7 +246,10 @@ impl Daemon {
     /// Runs until SIGTERM/SIGINT, then releases everything.
     pub async fn run(mut self) -> Result<()> {
         let mut signals = Signals::install().context("installing signal handlers")?;
-        let mut net_events = linkwatch::watch().context("subscribing to link events")?;
+        let monitor_buf = (self.spec.conf.as_ref())
+            .map(|c| c.global_defs.process.netlink_monitor)
+            .unwrap_or_default();
+        let mut net_events = linkwatch::watch(monitor_buf).context("subscribing to link events")?;
         let _control = self.control.take().map(|sock| {
             let bridge = std::sync::Arc::new(ControlBridge::new(self.ctl_tx.clone()));
             AbortOnDrop(tokio::spawn(sock.serve(bridge)))

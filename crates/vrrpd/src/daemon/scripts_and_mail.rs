@@ -162,7 +162,8 @@ impl ScriptsAndMail {
                 Err(e) => tracing::error!(track_file = %name, error = %e, "track file not started"),
             }
         }
-        self.apply_processes(wanted_processes.into_values().collect())
+        let rcvbuf = conf.global_defs.process.process_monitor;
+        self.apply_processes(wanted_processes.into_values().collect(), rcvbuf)
             .await;
         self.apply_notifiers(&conf, &settings).await;
         self.apply_fifos(&conf, &settings).await;
@@ -361,7 +362,7 @@ impl ScriptsAndMail {
     }
 
     /// One watch for every tracked process, restarted when their definitions change.
-    async fn apply_processes(&mut self, wanted: Vec<TrackProcessSpec>) {
+    async fn apply_processes(&mut self, wanted: Vec<TrackProcessSpec>, rcvbuf: kc::RcvBuf) {
         if self.processes.as_ref().map(|(s, _)| s) == Some(&wanted) {
             return;
         }
@@ -372,7 +373,7 @@ impl ScriptsAndMail {
             }
         }
         if !wanted.is_empty() {
-            let t = ProcessTracker::start(wanted.clone(), self.process_tx.clone());
+            let t = ProcessTracker::start(wanted.clone(), self.process_tx.clone(), rcvbuf);
             self.processes = Some((wanted, t));
         }
     }

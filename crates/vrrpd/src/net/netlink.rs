@@ -121,9 +121,12 @@ pub struct Netlink {
 }
 
 impl Netlink {
-    /// Opens a netlink connection and spawns its driver on the current tokio runtime.
-    pub fn connect() -> Result<Self, NetlinkError> {
-        let (conn, handle, _) = rtnetlink::new_connection()?;
+    /// Opens a netlink connection with receive buffer `rcvbuf` (`vrrp_netlink_cmd_rcv_bufs`)
+    /// and spawns its driver on the current tokio runtime.
+    pub fn connect(rcvbuf: keepalived_conf::RcvBuf) -> Result<Self, NetlinkError> {
+        let (mut conn, handle, _) = rtnetlink::new_connection()?;
+        use rtnetlink::sys::AsyncSocket;
+        super::rcvbuf::apply(conn.socket_mut().socket_mut(), rcvbuf, "netlink command");
         tokio::spawn(conn);
         Ok(Netlink { handle })
     }

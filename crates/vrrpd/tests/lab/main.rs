@@ -20,6 +20,7 @@ mod no_accept;
 mod notify_fifo;
 mod process_tuning;
 mod second_daemon;
+mod socket_buffers;
 mod source_tracking;
 mod stall;
 mod static_state;
