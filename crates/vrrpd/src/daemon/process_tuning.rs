@@ -99,6 +99,24 @@ pub(super) fn apply(plan: &Plan) {
     }
 }
 
+/// A reload keeps the settings taken at start; a changed one is said, not silently dropped.
+pub(super) fn warn_startup_only(old: &kc::Config, new: &kc::Config) {
+    if old.global_defs.process != new.global_defs.process {
+        tracing::warn!(
+            "the VRRP process settings changed (vrrp_priority, vrrp_rt_priority, vrrp_no_swap, \
+             vrrp_cpu_affinity, vrrp_rlimit_rttime, umask, *_rcv_bufs): they take effect at the \
+             next start, the running process keeps those it started with"
+        );
+    }
+    if old.net_namespace != new.net_namespace {
+        tracing::warn!(
+            old = old.net_namespace.as_deref().unwrap_or("(none)"),
+            new = new.net_namespace.as_deref().unwrap_or("(none)"),
+            "net_namespace changed: vrrpd stays in the namespace it started in until restarted"
+        );
+    }
+}
+
 fn report(rc: i32, what: &str) {
     if rc == 0 {
         tracing::info!("process tuning: {what}");

@@ -31,6 +31,9 @@ impl Daemon {
         spec: DaemonSpec,
         strict: bool,
     ) -> Result<Vec<DownInstance>> {
+        if let (Some(old), Some(new)) = (&self.spec.conf, &spec.conf) {
+            super::process_tuning::warn_startup_only(old, new);
+        }
         if let Some(conf) = &spec.conf {
             self.scripts_mail.apply(conf.clone()).await;
         }
