@@ -211,6 +211,21 @@ pub struct ProcessTuning {
     pub netlink_monitor: RcvBuf,
     /// `process_monitor_rcv_bufs[_force]`: the process-event connector socket.
     pub process_monitor: RcvBuf,
+    /// `vrrp_rx_bufs_policy`: each instance's share of its advert receive socket's buffer.
+    pub rx_bufs_policy: Option<RxBufsPolicy>,
+    /// `vrrp_rx_bufs_multiplier` (`None` = keepalived's 3).
+    pub rx_bufs_multiplier: Option<u32>,
+}
+
+/// `vrrp_rx_bufs_policy MTU|ADVERT|BYTES`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RxBufsPolicy {
+    /// The interface MTU times the multiplier.
+    Mtu,
+    /// The advert's size times the multiplier.
+    Advert,
+    /// So many bytes.
+    Bytes(u32),
 }
 
 /// A socket's receive buffer: `*_rcv_bufs BYTES` and `*_rcv_bufs_force [BOOL]`.
@@ -617,6 +632,8 @@ pub struct Instance {
     pub unicast_peer: Vec<UnicastPeer>,
     /// `unicast_ttl`.
     pub unicast_ttl: u8,
+    /// `kernel_rx_buf_size`: this instance's share of its receive socket's buffer (0 = none).
+    pub kernel_rx_buf_size: u32,
     /// `unicast_fault_no_peer`.
     pub unicast_fault_no_peer: bool,
     /// `check_unicast_src`.

@@ -153,3 +153,50 @@ fn net_namespace_is_kept_and_interfaces_are_checked_only_inside_it() {
     assert_eq!(load_with(&r, Path::new(MAIN), &opts(true)).exit_class(), 5);
     assert_eq!(load("net_namespace\n", false).exit_class(), 5);
 }
+
+#[test]
+fn advert_buffer_keywords_fill_the_model_with_keepalived_rules() {
+    let l = global(" vrrp_rx_bufs_policy advert\n vrrp_rx_bufs_multiplier 7\n");
+    assert_eq!(l.exit_class(), 0, "{}", messages(&l));
+    let p = l.config.unwrap().global_defs.process;
+    assert_eq!(p.rx_bufs_policy, Some(RxBufsPolicy::Advert));
+    assert_eq!(p.rx_bufs_multiplier, Some(7));
+    let p = global(" vrrp_rx_bufs_policy 70000\n").config.unwrap();
+    assert_eq!(
+        p.global_defs.process.rx_bufs_policy,
+        Some(RxBufsPolicy::Bytes(70_000))
+    );
+    let l = global(" vrrp_rx_bufs_policy MTU ADVERT\n");
+    assert_eq!(l.exit_class(), 5);
+    assert_eq!(
+        l.config.unwrap().global_defs.process.rx_bufs_policy,
+        Some(RxBufsPolicy::Mtu),
+        "MTU wins"
+    );
+    for bad in [
+        "vrrp_rx_bufs_policy x",
+        "vrrp_rx_bufs_policy",
+        "vrrp_rx_bufs_multiplier 0",
+    ] {
+        let l = global(&format!(" {bad}\n"));
+        assert_eq!(l.exit_class(), 5, "{bad}");
+        assert_eq!(
+            l.config.unwrap().global_defs.process,
+            ProcessTuning::default()
+        );
+    }
+    let with = |line: &str| {
+        let mut r = MemResolver::new().with_file(
+            MAIN,
+            INSTANCE.replace(" priority 100\n", &format!(" priority 100\n {line}\n")),
+        );
+        r.interfaces = Some(BTreeSet::from(["eth0".to_string()]));
+        load_with(&r, Path::new(MAIN), &LoadOptions::default())
+    };
+    let l = with("kernel_rx_buf_size 123456");
+    assert_eq!(l.exit_class(), 0, "{}", messages(&l));
+    assert_eq!(l.config.unwrap().instances[0].kernel_rx_buf_size, 123_456);
+    let l = with("kernel_rx_buf_size x");
+    assert_eq!(l.exit_class(), 5);
+    assert!(messages(&l).contains("(I) invalid kernel_rx_buf_size specified"));
+}

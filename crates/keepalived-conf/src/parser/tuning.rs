@@ -5,6 +5,7 @@
 use super::values::{parse_bool, parse_int};
 use super::{PResult, Parser};
 use crate::diag::{ExitClass, Severity};
+use crate::model::RxBufsPolicy;
 use crate::origin::{At, diag_at};
 use crate::reader::Line;
 use crate::resolver::IncludeResolver;
@@ -38,9 +39,59 @@ pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<bool> {
                 Err(why) => p.error(l, 1, why),
             }
         }
+        "vrrp_rx_bufs_policy" => rx_bufs_policy(p, l),
+        "vrrp_rx_bufs_multiplier" => {
+            match l
+                .words
+                .get(1)
+                .and_then(|w| parse_int(&w.text, 1, i64::from(u32::MAX)))
+            {
+                Some(v) => p.draft.config.global_defs.process.rx_bufs_multiplier = Some(v as u32),
+                None => {
+                    let arg = l
+                        .words
+                        .get(1)
+                        .map(|w| format!(" {}", w.text))
+                        .unwrap_or_default();
+                    p.error(l, 1, format!("Invalid vrrp_rx_bufs_multiplier{arg}"));
+                }
+            }
+        }
         kw => return Ok(rcv_bufs(p, l, kw)),
     }
     Ok(true)
+}
+
+/// `vrrp_rx_bufs_policy MTU|ADVERT|BYTES` (words in any case; MTU wins over ADVERT).
+fn rx_bufs_policy(p: &mut Parser<'_>, l: &Line) {
+    if l.words.len() < 2 {
+        p.error(l, 0, "vrrp_rx_bufs_policy missing".into());
+        return;
+    }
+    let mut policy = None;
+    for (i, w) in l.words.iter().enumerate().skip(1) {
+        let word = match w.text.to_ascii_uppercase().as_str() {
+            "MTU" => RxBufsPolicy::Mtu,
+            "ADVERT" => RxBufsPolicy::Advert,
+            _ => match parse_int(&w.text, 0, i64::from(u32::MAX)) {
+                Some(v) => RxBufsPolicy::Bytes(v as u32),
+                None => {
+                    p.error(l, i, format!("Invalid vrrp_rx_bufs_policy {}", w.text));
+                    return;
+                }
+            },
+        };
+        policy = match (policy, word) {
+            (Some(RxBufsPolicy::Mtu), RxBufsPolicy::Advert)
+            | (Some(RxBufsPolicy::Advert), RxBufsPolicy::Mtu) => {
+                let msg = "Cannot set both vrrp_rx_bufs_policy MTU and ADVERT, ignoring ADVERT";
+                p.error(l, i, msg.into());
+                Some(RxBufsPolicy::Mtu)
+            }
+            _ => Some(word),
+        };
+    }
+    p.draft.config.global_defs.process.rx_bufs_policy = policy;
 }
 
 /// `*_rcv_bufs BYTES` (0..2^32-1) and `*_rcv_bufs_force [BOOL]` of the three sockets.
