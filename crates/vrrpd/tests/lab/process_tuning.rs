@@ -175,3 +175,35 @@ fn vrrp_process_scheduling_memory_cpus_and_umask_match_keepalived() {
     assert!(k.contains(&"Umask: 0022".to_string()), "{k:?}");
     assert_eq!(v, k, "vrrpd's process differs from keepalived's");
 }
+
+#[test]
+fn a_reload_that_changes_the_process_settings_says_they_wait_for_the_next_start() {
+    let test = "a_reload_that_changes_the_process_settings_says_they_wait_for_the_next_start";
+    if !netlab::require_root_or_skip(test) {
+        return;
+    }
+    let lab = netlab::Lab::new(1).unwrap();
+    let a = lab.host(0);
+    let with = |nice: i32| {
+        Node::v3(150, "1").conf().replace(
+            "    vrrp_garp_master_delay 0\n",
+            &format!("    vrrp_garp_master_delay 0\n    vrrp_priority {nice}\n"),
+        )
+    };
+    let mut p = start_vrrpd(&lab, a, "v", &with(-5), &[]);
+    p.wait_for_line(MASTER_LINE, WAIT).unwrap();
+    let pid = pid_from(&node_dir(&lab, "v").join("vrrpd.pid"));
+    let fifo = node_dir(&lab, "v").join("none.fifo");
+    assert!(observed(pid, &fifo).contains(&"nice: -5".to_string()));
+    write_conf(&lab, "v", &with(5));
+    p.signal(Signal::SIGHUP).unwrap();
+    p.wait_for_line("the VRRP process settings changed", WAIT)
+        .unwrap();
+    p.wait_for_line("configuration reloaded", WAIT).unwrap();
+    assert!(
+        observed(pid, &fifo).contains(&"nice: -5".to_string()),
+        "the running process keeps the settings it started with"
+    );
+    p.signal(Signal::SIGTERM).unwrap();
+    p.wait_exit(WAIT).unwrap();
+}
