@@ -95,6 +95,10 @@ pub struct LoadOptions {
     pub skip_script_checks: bool,
     /// Bound on logical lines after `~SEQ`/`~LST`/`$` expansion; `None` = [`MAX_LINES`].
     pub max_lines: Option<usize>,
+    /// The caller runs in the config's `net_namespace` (the daemon, after entering it). When
+    /// the config names one and this is false, interfaces are not checked, as keepalived's
+    /// `-t` does not check them then.
+    pub in_net_namespace: bool,
 }
 
 /// The outcome of a load.
@@ -192,9 +196,19 @@ fn load_once(
             return load_once(resolver, path, &seeded, false);
         }
     }
-    let missing_interfaces = interfaces::check(resolver, &draft.origins, &mut diagnostics);
+    let missing_interfaces = if draft.config.net_namespace.is_none() || opts.in_net_namespace {
+        interfaces::check(resolver, &draft.origins, &mut diagnostics)
+    } else {
+        Vec::new()
+    };
     let vrrp_configured = !draft.instance_names.is_empty();
     let mut config = draft.config;
+    parser::check_cpus(
+        resolver,
+        draft.origins.cpu_affinity.as_ref(),
+        &mut config.global_defs.process,
+        &mut diagnostics,
+    );
     validate::complete(
         &mut config,
         draft.instances,

@@ -45,6 +45,8 @@ pub struct Config {
     pub static_rules: Vec<Rule>,
     /// The top-level `instance NAME`: vrrpd names its nftables tables after it.
     pub instance: Option<String>,
+    /// The top-level `net_namespace NAME`: the daemon runs in /run/netns/NAME.
+    pub net_namespace: Option<String>,
 }
 
 /// `smtp_server HOST [PORT]`.
@@ -195,6 +197,55 @@ pub struct GlobalDefs {
     #[serde(serialize_with = "secs")]
     /// `vrrp_delay_after_boot`: instances wait until the system has been up this long.
     pub vrrp_delay_after_boot: Duration,
+    /// How the VRRP process itself runs (scheduling, memory, CPUs, umask).
+    pub process: ProcessTuning,
+}
+
+/// The VRRP process's own settings, applied once when it starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ProcessTuning {
+    /// `vrrp_priority`: the nice value, -20..19.
+    pub nice: Option<i32>,
+    /// `vrrp_rt_priority`: SCHED_RR priority at start, 1..99.
+    pub rt_priority: Option<i32>,
+    /// `vrrp_no_swap`: lock all memory.
+    pub no_swap: bool,
+    /// `vrrp_cpu_affinity`: the CPUs to run on; empty = any.
+    pub cpu_affinity: Vec<u32>,
+    /// `vrrp_rlimit_rttime` / `vrrp_rlimit_rtime`: RLIMIT_RTTIME hard limit in microseconds.
+    pub rlimit_rttime: Option<u64>,
+    /// `umask`: the process umask.
+    pub umask: Option<u32>,
+    /// `vrrp_netlink_cmd_rcv_bufs[_force]`: the netlink command socket.
+    pub netlink_cmd: RcvBuf,
+    /// `vrrp_netlink_monitor_rcv_bufs[_force]`: the netlink socket watching links and addresses.
+    pub netlink_monitor: RcvBuf,
+    /// `process_monitor_rcv_bufs[_force]`: the process-event connector socket.
+    pub process_monitor: RcvBuf,
+    /// `vrrp_rx_bufs_policy`: each instance's share of its advert receive socket's buffer.
+    pub rx_bufs_policy: Option<RxBufsPolicy>,
+    /// `vrrp_rx_bufs_multiplier` (`None` = keepalived's 3).
+    pub rx_bufs_multiplier: Option<u32>,
+}
+
+/// `vrrp_rx_bufs_policy MTU|ADVERT|BYTES`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RxBufsPolicy {
+    /// The interface MTU times the multiplier.
+    Mtu,
+    /// The advert's size times the multiplier.
+    Advert,
+    /// So many bytes.
+    Bytes(u32),
+}
+
+/// A socket's receive buffer: `*_rcv_bufs BYTES` and `*_rcv_bufs_force [BOOL]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RcvBuf {
+    /// SO_RCVBUF bytes; 0 = the kernel's default.
+    pub bytes: u32,
+    /// SO_RCVBUFFORCE: past net.core.rmem_max.
+    pub force: bool,
 }
 
 impl Default for GlobalDefs {
@@ -251,6 +302,7 @@ impl Default for GlobalDefs {
             startup_script_timeout: Duration::from_secs(10),
             shutdown_script_timeout: Duration::from_secs(10),
             vrrp_delay_after_boot: Duration::ZERO,
+            process: ProcessTuning::default(),
         }
     }
 }
@@ -596,6 +648,8 @@ pub struct Instance {
     pub unicast_peer: Vec<UnicastPeer>,
     /// `unicast_ttl`.
     pub unicast_ttl: u8,
+    /// `kernel_rx_buf_size`: this instance's share of its receive socket's buffer (0 = none).
+    pub kernel_rx_buf_size: u32,
     /// `unicast_fault_no_peer`.
     pub unicast_fault_no_peer: bool,
     /// `check_unicast_src`.

@@ -41,6 +41,8 @@ pub(crate) struct Origins {
     /// Every interface an instance names (its `interface`, a VIP's `dev`), in file order,
     /// for the host check that the interface exists.
     pub(crate) interfaces: Vec<InterfaceUse>,
+    /// The `vrrp_cpu_affinity` line, for the host check of its CPU numbers.
+    pub(crate) cpu_affinity: Option<At>,
 }
 
 /// One interface named by an instance: which, for what, and where.

@@ -77,6 +77,11 @@ pub trait IncludeResolver {
     fn interface_exists(&self, _name: &str) -> Option<bool> {
         None
     }
+    /// How many CPUs the host has (`vrrp_cpu_affinity` may name 0..N-1); `None` when unknown
+    /// (then the CPU numbers are not checked).
+    fn cpu_count(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// The real file system, users from `/etc/passwd` and `/etc/group`, the process environment.
@@ -238,6 +243,8 @@ pub struct MemResolver {
     pub env: BTreeMap<String, String>,
     /// `None` = network interfaces unknown.
     pub interfaces: Option<BTreeSet<String>>,
+    /// `None` = the number of CPUs unknown.
+    pub cpus: Option<u32>,
 }
 
 impl MemResolver {
@@ -302,5 +309,8 @@ impl IncludeResolver for MemResolver {
 
     fn interface_exists(&self, name: &str) -> Option<bool> {
         self.interfaces.as_ref().map(|i| i.contains(name))
+    }
+    fn cpu_count(&self) -> Option<u32> {
+        self.cpus
     }
 }

@@ -534,6 +534,7 @@ fn build(
         unicast_src_ip: d.unicast_src_ip,
         unicast_peer: d.unicast_peer,
         unicast_ttl: d.unicast_ttl.unwrap_or(255),
+        kernel_rx_buf_size: d.kernel_rx_buf_size,
         unicast_fault_no_peer: d.unicast_fault_no_peer,
         check_unicast_src: d.check_unicast_src || g.vrrp_check_unicast_src,
         mcast_src_ip: d.mcast_src_ip,

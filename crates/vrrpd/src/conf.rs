@@ -138,6 +138,13 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
     }
     let source = i.unicast_src_ip.or(i.mcast_src_ip);
     let (routes, rules) = routes_and_rules(i);
+    let rx_buf = crate::spec::RxBufShare::of(
+        &cfg.global_defs.process,
+        i.kernel_rx_buf_size,
+        v.family == vrrp::Family::V6,
+        v.version == vrrp::Version::V2,
+        vips.len(),
+    );
     Ok(InstanceSpec {
         name: i.name.clone(),
         interface,
@@ -148,6 +155,7 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
         } else {
             i.unicast_ttl
         },
+        rx_buf,
         vips,
         excluded,
         routes,

@@ -78,11 +78,7 @@ fn print_signum(name: &str) -> u8 {
 /// core dumps (-m/-M).
 fn process_setup(args: &DaemonArgs) -> Result<()> {
     if let Some(ns) = &args.namespace {
-        let path = Path::new("/run/netns").join(ns);
-        let f = std::fs::File::open(&path)
-            .with_context(|| format!("-s {ns}: opening {}", path.display()))?;
-        nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET)
-            .with_context(|| format!("-s {ns}: entering the network namespace"))?;
+        enter_netns(ns).with_context(|| format!("-s {ns}"))?;
     }
     if let Some(mask) = &args.umask {
         let bits = u32::from_str_radix(mask.trim_start_matches("0o"), 8)
@@ -211,7 +207,32 @@ fn init_logging(args: &DaemonArgs) -> Result<()> {
     Ok(())
 }
 
+/// Enters /run/netns/`ns` (this thread, and the threads and sockets made after it).
+fn enter_netns(ns: &str) -> Result<()> {
+    let path = Path::new("/run/netns").join(ns);
+    let f = std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+    nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET)
+        .context("entering the network namespace")
+}
+
+/// The file's `net_namespace NAME`: entered before any thread or socket is made, as keepalived
+/// runs in it; `-s` wins. The arguments returned name it, so later loads check interfaces there.
+fn enter_config_namespace(args: &DaemonArgs) -> Result<DaemonArgs> {
+    let mut args = args.clone();
+    if args.namespace.is_some() {
+        return Ok(args);
+    }
+    let loaded = vrrpd::verdict::load(&args);
+    if let Some(ns) = loaded.config.and_then(|c| c.net_namespace) {
+        enter_netns(&ns).with_context(|| format!("net_namespace {ns}: cannot run there"))?;
+        tracing::info!("running in network namespace {ns} (net_namespace)");
+        args.namespace = Some(ns);
+    }
+    Ok(args)
+}
+
 fn run_daemon(args: &DaemonArgs) -> Result<()> {
+    let args = &enter_config_namespace(args)?;
     let paths = RuntimePaths::from_args(args);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -118,6 +118,8 @@ pub struct InstanceSpec {
     pub source: Option<IpAddr>,
     /// TTL / hop limit of unicast adverts.
     pub unicast_ttl: u8,
+    /// This instance's share of its receive socket's buffer.
+    pub rx_buf: RxBufShare,
     /// Advertised VIPs with their system attributes, in configuration order.
     pub vips: Vec<Vip>,
     /// `virtual_ipaddress_excluded`.
@@ -135,6 +137,58 @@ pub struct InstanceSpec {
     pub vip_vmacs: Vec<crate::net::vmac::VmacSpec>,
     /// `unicast_fault_no_peer` without peers: the instance is held in FAULT.
     pub fault_no_peer: bool,
+}
+
+/// An instance's part of its advert receive socket's SO_RCVBUF, which is the sum over the
+/// instances sharing the socket (keepalived's rule, measured in the lab): `kernel_rx_buf_size`,
+/// else `vrrp_rx_bufs_policy` (MTU or advert size times `vrrp_rx_bufs_multiplier`, or bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RxBufShare {
+    /// Nothing: with no share on a socket it keeps the kernel's default.
+    #[default]
+    None,
+    /// So many bytes.
+    Bytes(u64),
+    /// The interface MTU times this.
+    MtuTimes(u64),
+}
+
+impl RxBufShare {
+    /// The bytes, given the interface's MTU.
+    pub fn bytes(self, mtu: u32) -> u64 {
+        match self {
+            RxBufShare::None => 0,
+            RxBufShare::Bytes(b) => b,
+            RxBufShare::MtuTimes(m) => m * u64::from(mtu),
+        }
+    }
+
+    /// keepalived's share for an instance: its own `kernel_rx_buf_size`, else the policy's.
+    /// An advert is counted as its IP packet: IPv4 header, VRRP header, (VRRPv2) the 8 bytes
+    /// of authentication data, and the addresses.
+    pub fn of(
+        p: &keepalived_conf::ProcessTuning,
+        own: u32,
+        v6: bool,
+        v2: bool,
+        vips: usize,
+    ) -> Self {
+        if own > 0 {
+            return RxBufShare::Bytes(u64::from(own));
+        }
+        let times = u64::from(p.rx_bufs_multiplier.unwrap_or(3));
+        let advert = if v6 {
+            40 + 8 + 16 * vips as u64
+        } else {
+            20 + 8 + if v2 { 8 } else { 0 } + 4 * vips as u64
+        };
+        match p.rx_bufs_policy {
+            None | Some(keepalived_conf::RxBufsPolicy::Bytes(0)) => RxBufShare::None,
+            Some(keepalived_conf::RxBufsPolicy::Bytes(b)) => RxBufShare::Bytes(u64::from(b)),
+            Some(keepalived_conf::RxBufsPolicy::Mtu) => RxBufShare::MtuTimes(times),
+            Some(keepalived_conf::RxBufsPolicy::Advert) => RxBufShare::Bytes(advert * times),
+        }
+    }
 }
 
 /// The state machine's name of the tracker that holds a peerless unicast instance in FAULT.
@@ -155,6 +209,7 @@ impl InstanceSpec {
             ),
             source: None,
             unicast_ttl: 255,
+            rx_buf: RxBufShare::None,
             vips: Vec::new(),
             excluded: Vec::new(),
             routes: Vec::new(),
@@ -315,5 +370,42 @@ impl RuleSpec {
     /// Whether the rule matches IPv6 prefixes.
     pub fn is_v6(&self) -> bool {
         self.from.or(self.to).is_some_and(|(a, _)| a.is_ipv6())
+    }
+}
+
+#[cfg(test)]
+mod rx_buf_tests {
+    use super::RxBufShare;
+    use keepalived_conf::{ProcessTuning, RxBufsPolicy};
+
+    #[test]
+    fn an_instances_share_is_its_own_size_else_the_policys() {
+        let none = ProcessTuning::default();
+        assert_eq!(RxBufShare::of(&none, 0, false, true, 1), RxBufShare::None);
+        assert_eq!(
+            RxBufShare::of(&none, 5000, false, true, 1).bytes(1500),
+            5000
+        );
+        let p = |policy| ProcessTuning {
+            rx_bufs_policy: Some(policy),
+            ..Default::default()
+        };
+        assert_eq!(
+            RxBufShare::of(&p(RxBufsPolicy::Mtu), 0, false, true, 1).bytes(1500),
+            4500
+        );
+        // VRRPv2 IPv4: 20 + 8 + 8 + 4 per address; VRRPv3 IPv6: 40 + 8 + 16 per address.
+        assert_eq!(
+            RxBufShare::of(&p(RxBufsPolicy::Advert), 0, false, true, 2).bytes(0),
+            3 * 44
+        );
+        assert_eq!(
+            RxBufShare::of(&p(RxBufsPolicy::Advert), 0, true, false, 1).bytes(0),
+            3 * 64
+        );
+        assert_eq!(
+            RxBufShare::of(&p(RxBufsPolicy::Bytes(0)), 0, false, true, 1),
+            RxBufShare::None
+        );
     }
 }

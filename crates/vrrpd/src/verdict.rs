@@ -133,6 +133,8 @@ pub fn judge(args: &DaemonArgs) -> Verdict {
 pub fn load(args: &DaemonArgs) -> keepalived_conf::Loaded {
     let opts = keepalived_conf::LoadOptions {
         config_id: Some(args.config_id.clone().unwrap_or_else(short_hostname)),
+        // `-s NAME`, or the file's `net_namespace` once the daemon has entered it.
+        in_net_namespace: args.namespace.is_some(),
         ..Default::default()
     };
     keepalived_conf::load_with(&Host, &args.config, &opts)
@@ -173,4 +175,15 @@ impl IncludeResolver for Host {
     fn interface_exists(&self, name: &str) -> Option<bool> {
         Some(nix::net::if_::if_nametoindex(name).is_ok())
     }
+    fn cpu_count(&self) -> Option<u32> {
+        possible_cpus()
+    }
+}
+
+/// The CPUs the kernel can bring up (`/sys/devices/system/cpu/possible`, e.g. `0-1`): the
+/// bound keepalived checks `vrrp_cpu_affinity` against.
+fn possible_cpus() -> Option<u32> {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/possible").ok()?;
+    let last = text.trim().rsplit([',', '-']).next()?;
+    last.parse::<u32>().ok().map(|n| n + 1)
 }

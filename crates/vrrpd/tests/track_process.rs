@@ -147,3 +147,64 @@ fn connector_from_a_network_namespace_is_opened_in_the_initial_one() {
     assert_eq!(mechanism, Mechanism::ConnectorFromInitialNamespace);
     println!("connector from a namespace: SIGKILL reported after {took:?}");
 }
+
+/// The receive buffer of every socket this process holds (SO_RCVBUF: twice the bytes asked,
+/// the kernel's bookkeeping).
+fn socket_rcvbufs() -> Vec<usize> {
+    use std::os::fd::BorrowedFd;
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+        let is_socket =
+            std::fs::read_link(e.path()).is_ok_and(|l| l.to_string_lossy().starts_with("socket:"));
+        let Ok(fd) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if !is_socket {
+            continue;
+        }
+        // SAFETY: the descriptor is open in this process, and nothing here closes it during
+        // the call (nextest runs this test alone in its process).
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        if let Ok(v) = nix::sys::socket::getsockopt(&fd, nix::sys::socket::sockopt::RcvBuf) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_process_event_socket_takes_the_configured_receive_buffer() {
+    let test = "the_process_event_socket_takes_the_configured_receive_buffer";
+    if !netlab::require_root_or_skip(test) {
+        return;
+    }
+    if !vrrpd::track_process::connector::answers_here() {
+        println!("{test}: skipped: the connector does not answer where the test runs");
+        return;
+    }
+    let rmem_max: u32 = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let name = format!("tpb{}", std::process::id());
+    // Below rmem_max as asked; past it only with the force flag (SO_RCVBUFFORCE).
+    let cases = [
+        (300_000, false, 600_000),
+        (rmem_max + 65_536, false, 2 * rmem_max as usize),
+        (rmem_max + 65_536, true, 2 * (rmem_max as usize + 65_536)),
+    ];
+    for (bytes, force, want) in cases {
+        assert!(
+            !socket_rcvbufs().contains(&want),
+            "a socket already has {want}"
+        );
+        let (tx, _rx) = mpsc::channel(16);
+        let b = keepalived_conf::RcvBuf { bytes, force };
+        let tracker = ProcessTracker::start(vec![spec(&name)], tx, b);
+        assert_eq!(tracker.mechanism, Mechanism::Connector);
+        let got = socket_rcvbufs();
+        assert!(got.contains(&want), "{b:?}: want {want}, sockets {got:?}");
+        tracker.stop().await;
+    }
+}

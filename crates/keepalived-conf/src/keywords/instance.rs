@@ -339,7 +339,7 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
         "garp_extra_if",
         n("gratuitous ARPs go only to the instance's own interface"),
     ),
-    ("kernel_rx_buf_size", n(TUNING)),
+    ("kernel_rx_buf_size", h(ADVERT_RCVBUF_TEST)),
     (
         "linkbeat_use_polling",
         n("interfaces are watched through netlink link state only"),

@@ -76,6 +76,10 @@ const LVS: &str = "nothing in vrrpd (an LVS/checker setting); keepalived's check
 const BFD: &str = "no BFD session: vrrpd runs no BFD; keepalived's BFD process reads it when keepalived runs beside vrrpd on the same file";
 const TUNING: &str =
     "vrrpd's own defaults (set scheduling, CPU affinity and memory limits in its systemd unit)";
+const PROCESS_TUNING_TEST: &str = "vrrp_process_scheduling_memory_cpus_and_umask_match_keepalived";
+const ADVERT_RCVBUF_TEST: &str = "advert_receive_buffers_are_sized_like_keepalived";
+const NETLINK_RCVBUF_TEST: &str = "netlink_receive_buffers_are_sized_like_keepalived";
+const CONNECTOR_RCVBUF_TEST: &str = "the_process_event_socket_takes_the_configured_receive_buffer";
 const SNMP: &str = "no SNMP or D-Bus: `vrrpd ctl show status` (text or json) and `show stats` report the same state";
 const RELOAD: &str =
     "vrrpd checks the new file itself on reload and keeps the running one when it has errors";

@@ -82,6 +82,7 @@ pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
         || protocol(p, l)?
         || garp_and_adverts(p, l)?
         || firewall(p, l)
+        || super::tuning::keyword(p, l)?
         || reading(p, l)?
         || process_naming(p, l)?
         || host_settings(l, &mut p.draft.config.global_defs);

@@ -57,6 +57,7 @@ pub(crate) struct InstanceDraft {
     pub use_vmac_line: u32,
     pub unicast_peer: Vec<UnicastPeer>,
     pub unicast_ttl: Option<u8>,
+    pub kernel_rx_buf_size: u32,
     pub unicast_fault_no_peer: bool,
     pub check_unicast_src: bool,
     pub mcast_src_ip: Option<IpAddr>,
@@ -371,6 +372,20 @@ fn addressing<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PRe
         "unicast_ttl" => {
             if let Some(v) = count(p, e, 1, 0, 255)? {
                 d.unicast_ttl = Some(v as u8);
+            }
+        }
+        "kernel_rx_buf_size" => {
+            match e
+                .words
+                .get(1)
+                .and_then(|w| parse_int(&w.text, 0, i64::from(u32::MAX)))
+            {
+                Some(v) => d.kernel_rx_buf_size = v as u32,
+                None => p.error(
+                    e,
+                    1,
+                    format!("({}) invalid kernel_rx_buf_size specified", d.name),
+                ),
             }
         }
         "unicast_fault_no_peer" => d.unicast_fault_no_peer = true,

@@ -8,6 +8,8 @@ mod instance;
 mod lvs;
 mod process;
 mod trackers;
+mod tuning;
+pub(crate) use tuning::check_cpus;
 pub(crate) mod values;
 
 use crate::diag::{Diagnostic, ExitClass, Severity};
@@ -297,6 +299,21 @@ impl<'a> Parser<'a> {
 
     // ---- top level ---------------------------------------------------------------------
 
+    /// `net_namespace NAME`: the first one counts (keepalived ignores a later one at start,
+    /// and `-t` does not count it).
+    fn net_namespace(&mut self, l: &Line) {
+        let Some(w) = self.soft_arg(l, 1, "net_namespace name missing - ignoring") else {
+            return;
+        };
+        match &self.draft.config.net_namespace {
+            None => self.draft.config.net_namespace = Some(w.text.clone()),
+            Some(_) => {
+                let msg = format!("Duplicate net_namespace definition {} - ignoring", w.text);
+                self.report(l, 1, Severity::Warning, ExitClass::None, msg);
+            }
+        }
+    }
+
     pub(crate) fn parse(&mut self) -> PResult<()> {
         while let Some(l) = self.next_line() {
             if l.is_close() {
@@ -361,6 +378,7 @@ impl<'a> Parser<'a> {
                         self.draft.config.instance = Some(w.text.clone());
                     }
                 }
+                "net_namespace" => self.net_namespace(l),
                 _ => self.other_keyword(Block::Root, l),
             }
         }

@@ -33,6 +33,8 @@ pub(super) struct Iface {
     pub v6: Option<Arc<VrrpSocket>>,
     pub announcer: Arc<Announcer>,
     readers: Vec<JoinHandle<()>>,
+    /// (socket slot, instance) -> the instance's share of that socket's receive buffer.
+    rx_shares: std::collections::HashMap<(u8, String), u64>,
 }
 
 impl Drop for Iface {
@@ -57,6 +59,31 @@ impl Iface {
             v6: None,
             announcer,
             readers: Vec::new(),
+            rx_shares: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Counts `instance`'s `share` of the receive buffer of the socket `ensure_socket` gave it
+    /// and sets that socket's SO_RCVBUF to the sum of the shares, when there is one (a share of
+    /// an instance a reload removed stays counted until restart).
+    pub(super) fn add_rx_share(&mut self, v6: bool, ah: bool, instance: &str, share: u64) {
+        let slot = u8::from(v6) * 2 + u8::from(ah && !v6);
+        self.rx_shares.insert((slot, instance.to_string()), share);
+        let total: u64 = (self.rx_shares.iter())
+            .filter(|((s, _), _)| *s == slot)
+            .map(|(_, b)| *b)
+            .sum();
+        let sock = match (v6, ah) {
+            (true, _) => &self.v6,
+            (false, true) => &self.v4_ah,
+            (false, false) => &self.v4,
+        };
+        if let (Some(sock), true) = (sock, total > 0) {
+            let b = keepalived_conf::RcvBuf {
+                bytes: u32::try_from(total).unwrap_or(u32::MAX),
+                force: false,
+            };
+            crate::net::rcvbuf::apply(sock.socket(), b, "VRRP adverts");
         }
     }
 

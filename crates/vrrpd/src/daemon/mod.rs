@@ -11,6 +11,9 @@ mod iface;
 mod lifecycle;
 mod local_igmp;
 mod process_name;
+// setpriority(2), mlockall(2) and sched_setscheduler(2) have no safe wrapper in nix.
+#[allow(unsafe_code)]
+mod process_tuning;
 mod reload;
 // sched_setscheduler(2) has no safe wrapper in nix.
 #[allow(unsafe_code)]
@@ -131,6 +134,12 @@ impl Daemon {
     /// Loads the configuration, opens sockets, removes leftover VIPs and starts every instance.
     pub async fn start(loader: Loader, opts: Options) -> Result<Self> {
         let spec = loader(false)?;
+        // Before any socket is opened, as keepalived's VRRP process does at its start.
+        if let Some(conf) = &spec.conf {
+            process_tuning::apply(&process_tuning::Plan::from_config(
+                &conf.global_defs.process,
+            ));
+        }
         // First: a daemon already answering on this socket must keep its VIPs, so a second
         // start stops here, before it touches an address.
         let control = match &opts.control_socket {
@@ -141,7 +150,12 @@ impl Daemon {
             )?),
             None => None,
         };
-        let nl = Netlink::connect().context("opening rtnetlink")?;
+        let tuning = spec
+            .conf
+            .as_ref()
+            .map(|c| c.global_defs.process.clone())
+            .unwrap_or_default();
+        let nl = Netlink::connect(tuning.netlink_cmd).context("opening rtnetlink")?;
         let (rx_tx, rx_rx) = mpsc::channel(4096);
         let (ctl_tx, ctl_rx) = mpsc::channel(64);
         let nft_table = {
@@ -247,7 +261,10 @@ impl Daemon {
     /// Runs until SIGTERM/SIGINT, then releases everything.
     pub async fn run(mut self) -> Result<()> {
         let mut signals = Signals::install().context("installing signal handlers")?;
-        let mut net_events = linkwatch::watch().context("subscribing to link events")?;
+        let monitor_buf = (self.spec.conf.as_ref())
+            .map(|c| c.global_defs.process.netlink_monitor)
+            .unwrap_or_default();
+        let mut net_events = linkwatch::watch(monitor_buf).context("subscribing to link events")?;
         let _control = self.control.take().map(|sock| {
             let bridge = std::sync::Arc::new(ControlBridge::new(self.ctl_tx.clone()));
             AbortOnDrop(tokio::spawn(sock.serve(bridge)))

@@ -31,6 +31,9 @@ impl Daemon {
         spec: DaemonSpec,
         strict: bool,
     ) -> Result<Vec<DownInstance>> {
+        if let (Some(old), Some(new)) = (&self.spec.conf, &spec.conf) {
+            super::process_tuning::warn_startup_only(old, new);
+        }
         if let Some(conf) = &spec.conf {
             self.scripts_mail.apply(conf.clone()).await;
         }
@@ -217,6 +220,8 @@ impl Daemon {
         let groups = [s.vrrp.multicast_group];
         let ah = matches!(s.vrrp.auth, vrrp::Auth::Ah { .. });
         iface.ensure_socket(s.is_v6(), ah, &groups, &self.rx_tx)?;
+        let share = s.rx_buf.bytes(iface.info.mtu);
+        iface.add_rx_share(s.is_v6(), ah, &s.name, share);
         // The other interfaces VIPs live on (a `dev`, a VMAC): their gratuitous ARPs / NAs go
         // out there, and their link state is known.
         for v in s.vips.iter().chain(&s.excluded) {

@@ -2,7 +2,8 @@
 //! after a timer was due (CPU starvation), vrrpd raises it one step of realtime round-robin
 //! scheduling, from 1 up to the configured priority, as keepalived 2.2.7 does ("Set realtime
 //! priority N"), so adverts keep time. Scripts forked afterwards run at normal priority
-//! (SCHED_RESET_ON_FORK).
+//! (SCHED_RESET_ON_FORK). With `vrrp_rt_priority` the process starts realtime at that
+//! priority, and the raises continue from there.
 
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ impl AutoPriority {
         AutoPriority {
             max: g.max_auto_priority.filter(|p| (1..=99).contains(p)),
             threshold: g.min_auto_priority_delay,
-            current: 0,
+            current: g.process.rt_priority.unwrap_or(0),
         }
     }
 
@@ -90,6 +91,24 @@ mod tests {
         assert_eq!(
             AutoPriority::from_global(&g).decide(Duration::from_secs(5)),
             None
+        );
+    }
+
+    #[test]
+    fn raises_continue_from_the_configured_realtime_priority() {
+        let mut g = kc::GlobalDefs {
+            max_auto_priority: Some(20),
+            ..Default::default()
+        };
+        g.process.rt_priority = Some(19);
+        let mut a = AutoPriority::from_global(&g);
+        assert_eq!(a.decide(Duration::from_secs(5)), Some(20));
+        assert_eq!(a.decide(Duration::from_secs(5)), None);
+        g.process.rt_priority = Some(30);
+        assert_eq!(
+            AutoPriority::from_global(&g).decide(Duration::from_secs(5)),
+            None,
+            "never below the configured priority"
         );
     }
 }

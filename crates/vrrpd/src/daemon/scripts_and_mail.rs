@@ -162,7 +162,8 @@ impl ScriptsAndMail {
                 Err(e) => tracing::error!(track_file = %name, error = %e, "track file not started"),
             }
         }
-        self.apply_processes(wanted_processes.into_values().collect())
+        let rcvbuf = conf.global_defs.process.process_monitor;
+        self.apply_processes(wanted_processes.into_values().collect(), rcvbuf)
             .await;
         self.apply_notifiers(&conf, &settings).await;
         self.apply_fifos(&conf, &settings).await;
@@ -228,7 +229,7 @@ impl ScriptsAndMail {
         let g = &conf.global_defs;
         let mut wanted: Vec<FifoSpec> = Vec::new();
         for f in [&g.notify_fifo, &g.vrrp_notify_fifo].into_iter().flatten() {
-            let spec = FifoSpec::from_conf(f);
+            let spec = FifoSpec::from_conf(f, g.process.umask);
             if !wanted.iter().any(|w| w.path == spec.path) {
                 wanted.push(spec);
             }
@@ -388,7 +389,7 @@ impl ScriptsAndMail {
     }
 
     /// One watch for every tracked process, restarted when their definitions change.
-    async fn apply_processes(&mut self, wanted: Vec<TrackProcessSpec>) {
+    async fn apply_processes(&mut self, wanted: Vec<TrackProcessSpec>, rcvbuf: kc::RcvBuf) {
         if self.processes.as_ref().map(|(s, _)| s) == Some(&wanted) {
             return;
         }
@@ -399,7 +400,7 @@ impl ScriptsAndMail {
             }
         }
         if !wanted.is_empty() {
-            let t = ProcessTracker::start(wanted.clone(), self.process_tx.clone());
+            let t = ProcessTracker::start(wanted.clone(), self.process_tx.clone(), rcvbuf);
             self.processes = Some((wanted, t));
         }
     }

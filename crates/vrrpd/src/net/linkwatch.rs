@@ -33,9 +33,10 @@ pub enum NetEvent {
 }
 
 /// Subscribes to link and address events and forwards them on the returned channel until the
-/// receiver is dropped.
-pub fn watch() -> Result<mpsc::Receiver<NetEvent>, NetlinkError> {
+/// receiver is dropped; the socket's receive buffer is `rcvbuf` (`vrrp_netlink_monitor_rcv_bufs`).
+pub fn watch(rcvbuf: keepalived_conf::RcvBuf) -> Result<mpsc::Receiver<NetEvent>, NetlinkError> {
     let (mut conn, _handle, mut messages) = rtnetlink::new_connection()?;
+    super::rcvbuf::apply(conn.socket_mut().socket_mut(), rcvbuf, "netlink monitor");
     let groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
     conn.socket_mut()
         .socket_mut()

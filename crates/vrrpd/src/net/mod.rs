@@ -8,6 +8,7 @@ pub mod guard;
 pub mod linkwatch;
 pub mod netlink;
 pub mod nft;
+pub mod rcvbuf;
 pub mod vmac;
 // Raw VRRP sockets: setsockopt and AsyncFd registration.
 #[allow(unsafe_code)]

@@ -39,6 +39,8 @@ pub struct LinkInfo {
     pub mac: Option<[u8; 6]>,
     /// Administratively up and with carrier (`IFF_UP` and `IFF_RUNNING`).
     pub usable: bool,
+    /// Its MTU (0 when the kernel did not say).
+    pub mtu: u32,
 }
 
 impl LinkInfo {
@@ -46,9 +48,11 @@ impl LinkInfo {
     pub fn from_message(m: &LinkMessage) -> Option<Self> {
         let mut name = None;
         let mut mac = None;
+        let mut mtu = 0;
         for a in &m.attributes {
             match a {
                 LinkAttribute::IfName(n) => name = Some(n.clone()),
+                LinkAttribute::Mtu(m) => mtu = *m,
                 LinkAttribute::Address(b) if b.len() == 6 => {
                     let mut x = [0u8; 6];
                     x.copy_from_slice(b);
@@ -63,6 +67,7 @@ impl LinkInfo {
             name: name?,
             mac,
             usable: f.contains(LinkFlags::Up) && f.contains(LinkFlags::Running),
+            mtu,
         })
     }
 }
@@ -121,9 +126,12 @@ pub struct Netlink {
 }
 
 impl Netlink {
-    /// Opens a netlink connection and spawns its driver on the current tokio runtime.
-    pub fn connect() -> Result<Self, NetlinkError> {
-        let (conn, handle, _) = rtnetlink::new_connection()?;
+    /// Opens a netlink connection with receive buffer `rcvbuf` (`vrrp_netlink_cmd_rcv_bufs`)
+    /// and spawns its driver on the current tokio runtime.
+    pub fn connect(rcvbuf: keepalived_conf::RcvBuf) -> Result<Self, NetlinkError> {
+        let (mut conn, handle, _) = rtnetlink::new_connection()?;
+        use rtnetlink::sys::AsyncSocket;
+        super::rcvbuf::apply(conn.socket_mut().socket_mut(), rcvbuf, "netlink command");
         tokio::spawn(conn);
         Ok(Netlink { handle })
     }

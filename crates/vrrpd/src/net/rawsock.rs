@@ -112,6 +112,11 @@ impl VrrpSocket {
         self.v6
     }
 
+    /// The socket itself (for its receive buffer).
+    pub fn socket(&self) -> &Socket {
+        self.fd.get_ref()
+    }
+
     /// Waits for the next datagram. Never fails on the content: decoding is the caller's job.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<RecvMeta> {
         loop {

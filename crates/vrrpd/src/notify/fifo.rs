@@ -28,15 +28,20 @@ pub struct FifoSpec {
     pub owner: Option<(String, Option<String>)>,
     /// The `_script` reader vrrpd starts on the FIFO.
     pub script: Option<NotifyScript>,
+    /// The mode it is created with, before the umask.
+    pub mode: u32,
 }
 
 impl FifoSpec {
-    /// The spec of one `notify_fifo`-style block.
-    pub fn from_conf(f: &keepalived_conf::NotifyFifo) -> Self {
+    /// The spec of one `notify_fifo`-style block. With a `umask` keyword the umask decides
+    /// the mode (0666 before it, as keepalived creates it); without, 0600 (what keepalived's
+    /// default umask 0177 leaves).
+    pub fn from_conf(f: &keepalived_conf::NotifyFifo, umask: Option<u32>) -> Self {
         FifoSpec {
             path: PathBuf::from(&f.path),
             owner: f.user.clone().map(|u| (u, f.group.clone())),
             script: f.script.as_ref().map(NotifyScript::from),
+            mode: if umask.is_some() { 0o666 } else { 0o600 },
         }
     }
 }
@@ -95,8 +100,11 @@ impl NotifyFifo {
             Ok(m) if m.file_type().is_fifo() => false,
             Ok(_) => return Err(FifoError::NotFifo(path_s)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                nix::unistd::mkfifo(&spec.path, nix::sys::stat::Mode::from_bits_truncate(0o600))
-                    .map_err(|e| io(e.into()))?;
+                nix::unistd::mkfifo(
+                    &spec.path,
+                    nix::sys::stat::Mode::from_bits_truncate(spec.mode),
+                )
+                .map_err(|e| io(e.into()))?;
                 if let Some((user, group)) = &spec.owner {
                     let who = RunAs::resolve(user, group.as_deref())?;
                     std::os::unix::fs::chown(&spec.path, Some(who.uid), Some(who.gid))
@@ -240,6 +248,7 @@ mod tests {
             path: path.clone(),
             owner: None,
             script: None,
+            mode: 0o600,
         };
         let mut f = NotifyFifo::open(spec, &ScriptSettings::default()).unwrap();
         assert!(is_fifo(&path));
@@ -278,6 +287,7 @@ mod tests {
             path: path.clone(),
             owner: None,
             script: Some(NotifyScript::new(script.display().to_string())),
+            mode: 0o600,
         };
         let mut f = NotifyFifo::open(spec, &ScriptSettings::default()).unwrap();
         f.write_line(&line("GROUP", "G", "FAULT", 0));
@@ -302,6 +312,7 @@ mod tests {
             path: path.clone(),
             owner: None,
             script: None,
+            mode: 0o600,
         };
         let mut f = NotifyFifo::open(spec, &ScriptSettings::default()).unwrap();
         let l = line("INSTANCE", "VI_1", "MASTER_PRIORITY", 90);

@@ -71,6 +71,11 @@ impl Connector {
         }
     }
 
+    /// `process_monitor_rcv_bufs[_force]`: replaces the 4 MiB asked at open.
+    pub fn set_rcvbuf(&self, b: keepalived_conf::RcvBuf) {
+        crate::net::rcvbuf::apply(self.fd.get_ref(), b, "process events");
+    }
+
     fn register(sock: Socket) -> io::Result<Self> {
         sock.set_nonblocking(true)?;
         // SAFETY: `Socket` owns its fd and keeps it open until it is dropped with the AsyncFd.

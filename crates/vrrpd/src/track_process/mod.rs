@@ -96,9 +96,14 @@ pub struct ProcessTracker {
 
 impl ProcessTracker {
     /// Opens the connector (or falls back), scans /proc once and reports every tracker's
-    /// initial state on `updates`.
-    pub fn start(specs: Vec<TrackProcessSpec>, updates: mpsc::Sender<TrackerUpdate>) -> Self {
-        Self::start_with(specs, updates, true)
+    /// initial state on `updates`; the connector socket's receive buffer is `rcvbuf`
+    /// (`process_monitor_rcv_bufs`; unset: 4 MiB asked).
+    pub fn start(
+        specs: Vec<TrackProcessSpec>,
+        updates: mpsc::Sender<TrackerUpdate>,
+        rcvbuf: keepalived_conf::RcvBuf,
+    ) -> Self {
+        Self::start_inner(specs, updates, true, rcvbuf)
     }
 
     /// As [`ProcessTracker::start`]; `try_connector` false forces the fallback (tests).
@@ -107,8 +112,17 @@ impl ProcessTracker {
         updates: mpsc::Sender<TrackerUpdate>,
         try_connector: bool,
     ) -> Self {
+        Self::start_inner(specs, updates, try_connector, Default::default())
+    }
+
+    fn start_inner(
+        specs: Vec<TrackProcessSpec>,
+        updates: mpsc::Sender<TrackerUpdate>,
+        try_connector: bool,
+        rcvbuf: keepalived_conf::RcvBuf,
+    ) -> Self {
         let opened = if try_connector {
-            Connector::open()
+            Connector::open().inspect(|(c, _)| c.set_rcvbuf(rcvbuf))
         } else {
             Err(std::io::Error::other("not tried"))
         };
