@@ -5,6 +5,7 @@
 //! command `reopen logs` reopen the file, for logrotate.
 
 pub mod format;
+mod json;
 pub mod line;
 mod scan;
 
