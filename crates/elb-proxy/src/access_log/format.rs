@@ -282,7 +282,10 @@ fn field(e: &Line<'_>, i: usize, stamp: &mut Stamp, out: &mut Vec<u8>) {
         "bytes_out" => num(e.bytes_out, out),
         "user_agent" => opt(out, e.user_agent),
         "referer" => opt(out, e.referer),
-        "request_id" => dash_if_empty(out, e.request_id),
+        "request_id" => match e.made_up_id {
+            Some(v) => out.extend_from_slice(&super::line::hex_id(v)),
+            None => dash_if_empty(out, e.request_id),
+        },
         "route" => dash_if_empty(out, e.route),
         "cluster" => dash_if_empty(out, e.cluster),
         "member" => dash_if_empty(out, e.member),
@@ -459,7 +462,11 @@ fn json(e: &Line<'_>, time: Stamped<'_>, out: &mut Vec<u8>) {
     json_num(out, b",\"bytes_out\":", e.bytes_out);
     json_text(out, b",\"user_agent\":", e.user_agent);
     json_text(out, b",\"referer\":", e.referer);
-    json_maybe_plain(out, b",\"request_id\":", Some(e.request_id), e.id_plain);
+    let hex = e.made_up_id.map(super::line::hex_id);
+    let id = hex
+        .as_ref()
+        .map_or(e.request_id, |h| std::str::from_utf8(h).unwrap_or(""));
+    json_maybe_plain(out, b",\"request_id\":", Some(id), hex.is_some());
     json_maybe_plain(out, b",\"route\":", some(e.route), names);
     json_maybe_plain(out, b",\"cluster\":", some(e.cluster), names);
     json_maybe_plain(out, b",\"member\":", some(e.member), names);
@@ -638,6 +645,7 @@ mod tests {
     fn plain_names_and_ids_are_written_as_when_scanned() {
         let mut e = entry();
         e.route = "api".into();
+        e.request_id = "0123456789abcdef".into();
         let scanned = {
             let mut s = Vec::new();
             LineWriter::new(Format::Json).write(&e.line(), &mut s);
@@ -645,10 +653,16 @@ mod tests {
         };
         let mut line = e.line();
         line.names_plain = true;
-        line.id_plain = true;
+        line.request_id = "";
+        line.made_up_id = Some(0x0123_4567_89ab_cdef);
         let mut s = Vec::new();
         LineWriter::new(Format::Json).write(&line, &mut s);
         assert_eq!(s, scanned);
+        let template =
+            Format::Template(elb_proxy_core::log_template::parse("{request_id}").unwrap());
+        let mut s = Vec::new();
+        LineWriter::new(template).write(&line, &mut s);
+        assert_eq!(s, b"0123456789abcdef\n");
         assert!(json_plain("listener#0") && json_plain("é") && !json_plain("a\"b"));
     }
 

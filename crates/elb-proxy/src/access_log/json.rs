@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::Line;
+use super::line::hex_id;
 use super::scan::{all_clean, clean_prefix};
 
 /// The line's fixed texts: keys, quotes, separators and braces, every one written below.
@@ -335,7 +336,14 @@ pub(super) fn write(e: &Line<'_>, stamp: &[u8], millis: u32, out: &mut Vec<u8>) 
         Field::new(e.host, false),
         Field::new(e.user_agent, false),
         Field::new(e.referer, false),
-        Field::new(Some(e.request_id), e.id_plain),
+        // A made-up id is 16 hex digits, spelled straight into the line.
+        match e.made_up_id {
+            Some(_) => Field {
+                text: Some(&[0; 16]),
+                plain: true,
+            },
+            None => Field::new(Some(e.request_id), false),
+        },
         Field::new(some(e.route), names),
         Field::new(some(e.cluster), names),
         Field::new(some(e.member), names),
@@ -388,7 +396,14 @@ pub(super) fn write(e: &Line<'_>, stamp: &[u8], millis: u32, out: &mut Vec<u8>) 
     c.num(e.bytes_out);
     c.text(b",\"user_agent\":\"", ua);
     c.text(b",\"referer\":\"", referer);
-    c.text(b",\"request_id\":\"", id);
+    match e.made_up_id {
+        Some(v) => {
+            c.put(b",\"request_id\":\"");
+            c.put(&hex_id(v));
+            c.byte(b'"');
+        }
+        None => c.text(b",\"request_id\":\"", id),
+    }
     c.text(b",\"route\":\"", route);
     c.text(b",\"cluster\":\"", cluster);
     c.text(b",\"member\":\"", member);
@@ -520,7 +535,7 @@ mod tests {
                 total: duration(&mut rng),
                 termination: "--",
                 names_plain: false,
-                id_plain: false,
+                made_up_id: rng.bool().then(|| rng.u64(..)),
             };
             let mut want = b"earlier line\n".to_vec();
             json_by_push(&line, &mut want);
@@ -564,7 +579,7 @@ mod tests {
             total: Duration::MAX,
             termination: "--",
             names_plain: false,
-            id_plain: false,
+            made_up_id: Some(u64::MAX),
         };
         let mut got = Vec::new();
         super::super::LineWriter::new(super::super::Format::Json).write(&line, &mut got);
@@ -604,7 +619,7 @@ mod tests {
             total: Duration::from_micros(5),
             termination: "",
             names_plain: true,
-            id_plain: true,
+            made_up_id: None,
         };
         let mut got = Vec::new();
         super::super::LineWriter::new(super::super::Format::Json).write(&line, &mut got);

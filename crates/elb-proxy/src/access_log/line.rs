@@ -70,6 +70,16 @@ const HEX_PAIRS: [[u8; 2]; 256] = {
     t
 };
 
+/// A made-up id's 16 hex digits: a byte (two digits) per lookup, half the steps of one
+/// per digit.
+pub fn hex_id(v: u64) -> [u8; 16] {
+    let mut s = [0; 16];
+    for (pair, b) in s.chunks_exact_mut(2).zip(v.to_be_bytes()) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
+    }
+    s
+}
+
 /// A request id as the record keeps it.
 #[derive(Debug, Clone)]
 pub enum Id {
@@ -90,10 +100,7 @@ impl Id {
         match self {
             Self::Text(t) => t.as_str().unwrap_or(""),
             Self::Random(v) => {
-                // A byte (two digits) per lookup: half the steps of one per digit.
-                for (pair, b) in scratch.chunks_exact_mut(2).zip(v.to_be_bytes()) {
-                    pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
-                }
+                *scratch = hex_id(*v);
                 std::str::from_utf8(scratch).unwrap_or("")
             }
         }
@@ -207,8 +214,9 @@ pub struct Line<'a> {
     /// The listener, route, cluster and member names need no JSON escape (checked when
     /// their config was loaded).
     pub names_plain: bool,
-    /// The request id needs no JSON escape (a made-up one).
-    pub id_plain: bool,
+    /// A made-up request id, which the writer spells ([`hex_id`]; no text to check, no
+    /// escape); `request_id` is then empty.
+    pub made_up_id: Option<u64>,
 }
 
 impl Entry {
@@ -239,14 +247,14 @@ impl Entry {
             total: self.total,
             termination: self.termination,
             names_plain: false,
-            id_plain: false,
+            made_up_id: None,
         }
     }
 }
 
 impl Record {
-    /// The line's view of this record; a made-up request id is spelled into `scratch`.
-    pub fn line<'a>(&'a self, scratch: &'a mut [u8; 16]) -> Line<'a> {
+    /// The line's view of this record.
+    pub fn line(&self) -> Line<'_> {
         let (route, mut cluster) = self
             .route
             .as_deref()
@@ -276,7 +284,10 @@ impl Record {
             bytes_out: self.bytes_out,
             user_agent: self.user_agent.as_ref().and_then(Text::as_str),
             referer: self.referer.as_ref().and_then(Text::as_str),
-            request_id: self.request_id.as_str(scratch),
+            request_id: match &self.request_id {
+                Id::Text(t) => t.as_str().unwrap_or(""),
+                Id::Random(_) => "",
+            },
             route,
             cluster,
             member,
@@ -287,7 +298,10 @@ impl Record {
             total: self.total,
             termination: self.termination,
             names_plain,
-            id_plain: matches!(self.request_id, Id::Random(_)),
+            made_up_id: match self.request_id {
+                Id::Random(v) => Some(v),
+                Id::Text(_) => None,
+            },
         }
     }
 }
