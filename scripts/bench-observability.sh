@@ -23,7 +23,8 @@ INSTRUCTIONS=
 # shellcheck source=lib/bench.sh
 . "$(dirname "$0")/lib/bench.sh"
 bench_args "--rounds ROUNDS --duration DURATION --conns CONNS --instructions INSTRUCTIONS" "$@"
-bench_init obs wrk nginx taskset
+# wrk only times; the instruction count runs without it.
+if [ -n "$INSTRUCTIONS" ]; then bench_init obs nginx taskset; else bench_init obs wrk nginx taskset; fi
 BACKEND_PORT=18090
 PORT=18291
 

@@ -5,6 +5,7 @@
 //! command `reopen logs` reopen the file, for logrotate.
 
 pub mod format;
+mod json;
 pub mod line;
 mod scan;
 
@@ -307,7 +308,7 @@ fn writer(queue: &Queue, mut sink: Sink, format: Format) {
         for msg in batch.drain(..) {
             match msg {
                 Msg::Line(e) => lines.write(&e.line(), &mut buf),
-                Msg::Trace(r) => lines.write(&r.line(&mut [0; 16]), &mut buf),
+                Msg::Trace(r) => lines.write(&r.line(), &mut buf),
                 Msg::Reopen(reply) => {
                     write_out(&mut sink, &mut buf);
                     let r = sink.reopen();

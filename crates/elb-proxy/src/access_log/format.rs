@@ -10,8 +10,10 @@ use std::time::{Duration, SystemTime};
 
 pub use elb_proxy_core::log_template::{FIELDS, Piece, TemplateError};
 
+#[cfg(test)]
+use super::scan::all_clean;
+use super::scan::clean_prefix;
 pub use super::scan::json_plain;
-use super::scan::{all_clean, clean_prefix};
 use super::{Entry, Line};
 
 /// A line format.
@@ -79,7 +81,12 @@ impl LineWriter {
         let time = e.time.unwrap_or(SystemTime::UNIX_EPOCH);
         match &self.format {
             Format::Combined => combined(e, self.stamp.get(time), out),
-            Format::Json => json(e, self.stamp.get(time), out),
+            Format::Json => {
+                // The line and its newline, written through one bounded reservation.
+                let t = self.stamp.get(time);
+                super::json::write(e, t.stamp.rfc3339.as_bytes(), t.millis, out);
+                return;
+            }
             Format::Template(pieces) => {
                 for p in pieces {
                     match p {
@@ -275,7 +282,10 @@ fn field(e: &Line<'_>, i: usize, stamp: &mut Stamp, out: &mut Vec<u8>) {
         "bytes_out" => num(e.bytes_out, out),
         "user_agent" => opt(out, e.user_agent),
         "referer" => opt(out, e.referer),
-        "request_id" => dash_if_empty(out, e.request_id),
+        "request_id" => match e.made_up_id {
+            Some(v) => out.extend_from_slice(&super::line::hex_id(v)),
+            None => dash_if_empty(out, e.request_id),
+        },
         "route" => dash_if_empty(out, e.route),
         "cluster" => dash_if_empty(out, e.cluster),
         "member" => dash_if_empty(out, e.member),
@@ -329,10 +339,12 @@ fn combined(e: &Line<'_>, time: Stamped<'_>, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
+#[cfg(test)]
 fn some(s: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
 }
 
+#[cfg(test)]
 /// A JSON string (RFC 8259 escapes). Only ASCII bytes ever need escaping, so the runs
 /// between them (UTF-8 included) are copied whole.
 #[inline(always)]
@@ -370,6 +382,7 @@ fn json_str(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
+#[cfg(test)]
 /// `key` is the whole `,"name":` text, so each field costs one copy before its value (inlined:
 /// a copy of known length is a few moves, not a `memcpy` call).
 #[inline(always)]
@@ -381,6 +394,7 @@ fn json_text(out: &mut Vec<u8>, key: &[u8], v: Option<&str>) {
     }
 }
 
+#[cfg(test)]
 /// As `json_text` for a text known to need no escape.
 #[inline(always)]
 fn json_raw(out: &mut Vec<u8>, key: &[u8], v: Option<&str>) {
@@ -395,6 +409,7 @@ fn json_raw(out: &mut Vec<u8>, key: &[u8], v: Option<&str>) {
     }
 }
 
+#[cfg(test)]
 /// A text copied as is when `plain` (known to need no escape), else scanned: a branch
 /// rather than a chosen function, so both sides inline.
 #[inline(always)]
@@ -406,18 +421,21 @@ fn json_maybe_plain(out: &mut Vec<u8>, key: &[u8], v: Option<&str>, plain: bool)
     }
 }
 
+#[cfg(test)]
 #[inline(always)]
 fn json_num(out: &mut Vec<u8>, key: &[u8], v: impl Into<u64>) {
     out.extend_from_slice(key);
     num(v, out);
 }
 
+#[cfg(test)]
 #[inline(always)]
 fn json_ms(out: &mut Vec<u8>, key: &[u8], v: Option<Duration>) {
     out.extend_from_slice(key);
     opt_ms(v, b"null", out);
 }
 
+#[cfg(test)]
 fn json(e: &Line<'_>, time: Stamped<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"time\":\"");
     time.rfc3339(out);
@@ -444,7 +462,11 @@ fn json(e: &Line<'_>, time: Stamped<'_>, out: &mut Vec<u8>) {
     json_num(out, b",\"bytes_out\":", e.bytes_out);
     json_text(out, b",\"user_agent\":", e.user_agent);
     json_text(out, b",\"referer\":", e.referer);
-    json_maybe_plain(out, b",\"request_id\":", Some(e.request_id), e.id_plain);
+    let hex = e.made_up_id.map(super::line::hex_id);
+    let id = hex
+        .as_ref()
+        .map_or(e.request_id, |h| std::str::from_utf8(h).unwrap_or(""));
+    json_maybe_plain(out, b",\"request_id\":", Some(id), hex.is_some());
     json_maybe_plain(out, b",\"route\":", some(e.route), names);
     json_maybe_plain(out, b",\"cluster\":", some(e.cluster), names);
     json_maybe_plain(out, b",\"member\":", some(e.member), names);
@@ -455,6 +477,15 @@ fn json(e: &Line<'_>, time: Stamped<'_>, out: &mut Vec<u8>) {
     json_ms(out, b",\"total_ms\":", Some(e.total));
     json_raw(out, b",\"termination\":", Some(e.termination));
     out.push(b'}');
+}
+
+/// The `json` line as the writer pushing a byte at a time made it (with its newline): what
+/// the cursor writer's tests compare its bytes with.
+#[cfg(test)]
+pub(super) fn json_by_push(e: &Line<'_>, out: &mut Vec<u8>) {
+    let mut stamp = Stamp::default();
+    json(e, stamp.get(e.time.unwrap_or(SystemTime::UNIX_EPOCH)), out);
+    out.push(b'\n');
 }
 
 /// `2026-01-01T00:00:00`.
@@ -614,6 +645,7 @@ mod tests {
     fn plain_names_and_ids_are_written_as_when_scanned() {
         let mut e = entry();
         e.route = "api".into();
+        e.request_id = "0123456789abcdef".into();
         let scanned = {
             let mut s = Vec::new();
             LineWriter::new(Format::Json).write(&e.line(), &mut s);
@@ -621,10 +653,16 @@ mod tests {
         };
         let mut line = e.line();
         line.names_plain = true;
-        line.id_plain = true;
+        line.request_id = "";
+        line.made_up_id = Some(0x0123_4567_89ab_cdef);
         let mut s = Vec::new();
         LineWriter::new(Format::Json).write(&line, &mut s);
         assert_eq!(s, scanned);
+        let template =
+            Format::Template(elb_proxy_core::log_template::parse("{request_id}").unwrap());
+        let mut s = Vec::new();
+        LineWriter::new(template).write(&line, &mut s);
+        assert_eq!(s, b"0123456789abcdef\n");
         assert!(json_plain("listener#0") && json_plain("é") && !json_plain("a\"b"));
     }
 
