@@ -9,9 +9,8 @@
 #[path = "../tests/lab/vrrp_lab.rs"]
 mod vrrp_lab;
 
-use std::path::Path;
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use netlab::Lab;
 use nix::sys::signal::Signal;
@@ -52,20 +51,6 @@ impl Drop for Hog {
     }
 }
 
-/// The pid a daemon wrote into `file` (waiting for it, bounded).
-fn pid_in(file: &Path) -> u32 {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Ok(t) = std::fs::read_to_string(file)
-            && let Ok(p) = t.trim().parse()
-        {
-            return p;
-        }
-        assert!(Instant::now() < deadline, "no pid in {}", file.display());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Seconds since midnight from a tcpdump line starting `HH:MM:SS.ffffff`.
 fn timestamp(line: &str) -> Option<f64> {
     let mut parts = line.split_whitespace().next()?.split(':');
@@ -101,18 +86,9 @@ fn measure(keepalived: bool, auto: bool) -> [(usize, f64, f64, f64); 2] {
         .conf()
         .replace("    vrrp_garp_master_delay 0\n", tuning);
     let tag = if keepalived { "k" } else { "v" };
-    let mut p = if keepalived {
-        start_keepalived(&lab, a, tag, &text)
-    } else {
-        start_vrrpd(&lab, a, tag, &text, &[])
-    };
+    let mut p = start_daemon(&lab, a, tag, &text, keepalived);
     p.wait_for_line(MASTER_LINE, WAIT).unwrap();
-    let pid_file = node_dir(&lab, tag).join(if keepalived {
-        "keepalived-vrrp.pid"
-    } else {
-        "vrrpd.pid"
-    });
-    let pid = pid_in(&pid_file).to_string();
+    let pid = vrrp_pid(&lab, tag, keepalived).to_string();
     let pinned = Command::new("taskset")
         .args(["-a", "-p", "-c", CPU, &pid])
         .output()

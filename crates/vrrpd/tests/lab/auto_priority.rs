@@ -3,26 +3,11 @@
 //! runs again its late timers make it take realtime round-robin scheduling at priority 1,
 //! reset on fork, with keepalived's log line; before that both run at normal priority.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::vrrp_lab::*;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-
-/// The pid in `file` once the daemon has written it.
-fn pid_from(file: &PathBuf) -> Pid {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Ok(t) = std::fs::read_to_string(file)
-            && let Ok(p) = t.trim().parse::<i32>()
-        {
-            return Pid::from_raw(p);
-        }
-        assert!(Instant::now() < deadline, "no pid in {}", file.display());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// `chrt -p` of `pid` without the pid itself.
 fn policy(pid: Pid) -> String {
@@ -49,18 +34,9 @@ fn late_timers_raise_the_vrrp_process_to_realtime_like_keepalived() {
     let mut seen = Vec::new();
     for keepalived in [true, false] {
         let tag = if keepalived { "k" } else { "v" };
-        let mut p = if keepalived {
-            start_keepalived(&lab, a, tag, &text)
-        } else {
-            start_vrrpd(&lab, a, tag, &text, &[])
-        };
+        let mut p = start_daemon(&lab, a, tag, &text, keepalived);
         p.wait_for_line(MASTER_LINE, WAIT).unwrap();
-        let pid_file = node_dir(&lab, tag).join(if keepalived {
-            "keepalived-vrrp.pid"
-        } else {
-            "vrrpd.pid"
-        });
-        let pid = pid_from(&pid_file);
+        let pid = Pid::from_raw(vrrp_pid(&lab, tag, keepalived) as i32);
         let before = policy(pid);
         eprintln!("{tag}: pid {pid} {before:?}");
         // Starvation, made exact: stopped 1.5 s, so a timer due within that time runs about

@@ -22,6 +22,15 @@ fn macvlan(h: &Host) {
     }
 }
 
+/// One instance on `mv0` with `dynamic_interfaces`.
+fn conf() -> String {
+    format!(
+        "global_defs {{\n    dynamic_interfaces\n    vrrp_garp_master_delay 0\n}}\n\
+         vrrp_instance VI_1 {{\n    state MASTER\n    interface mv0\n    virtual_router_id 51\n\
+         priority 150\n    advert_int 1\n    virtual_ipaddress {{\n        {VIP4}/24\n    }}\n}}\n"
+    )
+}
+
 #[test]
 fn a_recreated_interface_brings_its_instance_back_like_keepalived() {
     let Some(lab) =
@@ -30,19 +39,11 @@ fn a_recreated_interface_brings_its_instance_back_like_keepalived() {
         return;
     };
     let a = lab.host(0);
-    let text = format!(
-        "global_defs {{\n    dynamic_interfaces\n    vrrp_garp_master_delay 0\n}}\n\
-         vrrp_instance VI_1 {{\n    state MASTER\n    interface mv0\n    virtual_router_id 51\n\
-         priority 150\n    advert_int 1\n    virtual_ipaddress {{\n        {VIP4}/24\n    }}\n}}\n"
-    );
+    let text = conf();
     for keepalived in [true, false] {
         let tag = if keepalived { "k" } else { "v" };
         macvlan(a);
-        let mut p = if keepalived {
-            start_keepalived(&lab, a, tag, &text)
-        } else {
-            start_vrrpd(&lab, a, tag, &text, &[])
-        };
+        let mut p = start_daemon(&lab, a, tag, &text, keepalived);
         p.wait_for_line(MASTER_LINE, WAIT).unwrap();
         a.run(&["ip", "link", "del", "mv0"]).unwrap();
         p.wait_for_line(FAULT_LINE, WAIT)
@@ -67,18 +68,10 @@ fn an_instance_waits_for_its_missing_interface_like_keepalived() {
         return;
     };
     let a = lab.host(0);
-    let text = format!(
-        "global_defs {{\n    dynamic_interfaces\n    vrrp_garp_master_delay 0\n}}\n\
-         vrrp_instance VI_1 {{\n    state MASTER\n    interface mv0\n    virtual_router_id 51\n\
-         priority 150\n    advert_int 1\n    virtual_ipaddress {{\n        {VIP4}/24\n    }}\n}}\n"
-    );
+    let text = conf();
     for keepalived in [true, false] {
         let tag = if keepalived { "k" } else { "v" };
-        let mut p = if keepalived {
-            start_keepalived(&lab, a, tag, &text)
-        } else {
-            start_vrrpd(&lab, a, tag, &text, &[])
-        };
+        let mut p = start_daemon(&lab, a, tag, &text, keepalived);
         // Both say at start that the interface is missing.
         p.wait_for_line("mv0", WAIT)
             .unwrap_or_else(|e| panic!("{tag}: {e}\n{}", p.output()));

@@ -32,11 +32,7 @@ fn link_local_igmp_reports_are_off_while_running_like_keepalived() {
             "1",
             "{tag}: the namespace's default before start"
         );
-        let mut p = if keepalived {
-            start_keepalived(&lab, a, tag, &text)
-        } else {
-            start_vrrpd(&lab, a, tag, &text, &[])
-        };
+        let mut p = start_daemon(&lab, a, tag, &text, keepalived);
         p.wait_for_line(MASTER_LINE, WAIT).unwrap();
         assert_eq!(reports(a), "0", "{tag}: while running\n{}", p.output());
         p.signal(Signal::SIGTERM).unwrap();

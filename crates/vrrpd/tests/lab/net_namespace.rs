@@ -5,24 +5,9 @@
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use crate::vrrp_lab::*;
 use nix::sys::signal::Signal;
-
-/// The pid in `file` once the daemon has written it.
-fn pid_from(file: &Path) -> u32 {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Ok(t) = std::fs::read_to_string(file)
-            && let Ok(p) = t.trim().parse::<u32>()
-        {
-            return p;
-        }
-        assert!(Instant::now() < deadline, "no pid in {}", file.display());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// The inode of the network namespace `pid` runs in.
 fn netns_inode(pid: u32) -> u64 {
@@ -50,22 +35,14 @@ fn the_daemon_runs_in_the_configured_net_namespace_like_keepalived() {
         .ino();
     for keepalived in [true, false] {
         let tag = if keepalived { "k" } else { "v" };
-        let mut p = if keepalived {
-            start_keepalived(&lab, started_in, tag, &text)
-        } else {
-            start_vrrpd(&lab, started_in, tag, &text, &[])
-        };
+        let mut p = start_daemon(&lab, started_in, tag, &text, keepalived);
         p.wait_for_line(MASTER_LINE, WAIT).unwrap();
         target.wait_for_address(vip, true, WAIT).unwrap();
         assert!(
             !started_in.has_address(vip).unwrap(),
             "{tag}: the VIP went where the daemon was started"
         );
-        let pid = pid_from(&node_dir(&lab, tag).join(if keepalived {
-            "keepalived-vrrp.pid"
-        } else {
-            "vrrpd.pid"
-        }));
+        let pid = vrrp_pid(&lab, tag, keepalived);
         assert_eq!(
             netns_inode(pid),
             target_inode,

@@ -154,13 +154,7 @@ fn scenario(keepalived: bool, states_on_reload: bool) -> (Vec<String>, Vec<Strin
     };
     let mut vrrp_tap = FifoTap::create(&dir.join("vrrp.fifo"));
     let mut all_tap = FifoTap::create(&dir.join("all.fifo"));
-    let start = |text: &str| -> Proc {
-        if keepalived {
-            start_keepalived(&lab, a, tag, text)
-        } else {
-            start_vrrpd(&lab, a, tag, text, &[])
-        }
-    };
+    let start = |text: &str| -> Proc { start_daemon(&lab, a, tag, text, keepalived) };
     let mut p = start(&conf(&seen, true, states_on_reload));
     for l in [
         "INSTANCE \"VI_1\" MASTER 150",
@@ -244,11 +238,7 @@ fn group_priority_scenario(keepalived: bool) -> Vec<String> {
          vrrp_instance VI_5 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 55\n\
          priority 91\n    advert_int 1\n    virtual_ipaddress {{\n        198.18.0.105/24\n    }}\n}}\n"
     );
-    let mut p = if keepalived {
-        start_keepalived(&lab, a, "a", &text)
-    } else {
-        start_vrrpd(&lab, a, "a", &text, &[])
-    };
+    let mut p = start_daemon(&lab, a, "a", &text, keepalived);
     tap.wait_for("GROUP \"G\" MASTER 0");
     std::fs::write(dir.join("down"), "").unwrap();
     tap.wait_for("INSTANCE \"VI_3\" MASTER_PRIORITY 70");

@@ -18,21 +18,9 @@ fn conf(global: &str) -> String {
 fn vrrp_comm(keepalived: bool, global: &str) -> String {
     let lab = netlab::Lab::new(2).unwrap();
     let a = lab.host(0);
-    let mut p: Proc = if keepalived {
-        start_keepalived(&lab, a, "a", &conf(global))
-    } else {
-        start_vrrpd(&lab, a, "a", &conf(global), &[])
-    };
+    let mut p: Proc = start_daemon(&lab, a, "a", &conf(global), keepalived);
     p.wait_for_line(MASTER_LINE, WAIT).unwrap();
-    let pid = if keepalived {
-        let file = node_dir(&lab, "a").join("keepalived-vrrp.pid");
-        std::fs::read_to_string(&file)
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
-            .trim()
-            .to_string()
-    } else {
-        p.pid().to_string()
-    };
+    let pid = vrrp_pid(&lab, "a", keepalived);
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
     p.signal(Signal::SIGTERM).unwrap();
     p.wait_exit(WAIT).unwrap();

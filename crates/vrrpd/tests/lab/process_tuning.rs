@@ -3,25 +3,10 @@
 //! must be the same: nice, scheduling policy and realtime priority, locked memory, allowed
 //! CPUs, the RLIMIT_RTTIME line, the umask, and the mode of the notify FIFO it creates.
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 use crate::vrrp_lab::*;
 use nix::sys::signal::Signal;
-
-/// The pid in `file` once the daemon has written it.
-fn pid_from(file: &Path) -> u32 {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Ok(t) = std::fs::read_to_string(file)
-            && let Ok(p) = t.trim().parse::<u32>()
-        {
-            return p;
-        }
-        assert!(Instant::now() < deadline, "no pid in {}", file.display());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// What the kernel shows of `pid`'s tuning, one `name: value` line each.
 fn observed(pid: u32, fifo: &Path) -> Vec<String> {
@@ -104,18 +89,9 @@ fn both(lab: &netlab::Lab, global: &str) -> [Vec<String>; 2] {
                 fifo.display()
             ),
         );
-        let mut p = if keepalived {
-            start_keepalived(lab, a, tag, &text)
-        } else {
-            start_vrrpd(lab, a, tag, &text, &[])
-        };
+        let mut p = start_daemon(lab, a, tag, &text, keepalived);
         p.wait_for_line(MASTER_LINE, WAIT).unwrap();
-        let pid_file: PathBuf = dir.join(if keepalived {
-            "keepalived-vrrp.pid"
-        } else {
-            "vrrpd.pid"
-        });
-        let got = observed(pid_from(&pid_file), &fifo);
+        let got = observed(vrrp_pid(lab, tag, keepalived), &fifo);
         eprintln!("{tag}: {got:#?}");
         seen.push(got);
         p.signal(Signal::SIGTERM).unwrap();
@@ -192,7 +168,7 @@ fn a_reload_that_changes_the_process_settings_says_they_wait_for_the_next_start(
     };
     let mut p = start_vrrpd(&lab, a, "v", &with(-5), &[]);
     p.wait_for_line(MASTER_LINE, WAIT).unwrap();
-    let pid = pid_from(&node_dir(&lab, "v").join("vrrpd.pid"));
+    let pid = vrrp_pid(&lab, "v", false);
     let fifo = node_dir(&lab, "v").join("none.fifo");
     assert!(observed(pid, &fifo).contains(&"nice: -5".to_string()));
     write_conf(&lab, "v", &with(5));

@@ -60,11 +60,7 @@ fn netlink_receive_buffers_are_sized_like_keepalived() {
     let mut seen = Vec::new();
     for keepalived in [true, false] {
         let tag = if keepalived { "k" } else { "v" };
-        let mut p = if keepalived {
-            start_keepalived(&lab, a, tag, &text)
-        } else {
-            start_vrrpd(&lab, a, tag, &text, &[])
-        };
+        let mut p = start_daemon(&lab, a, tag, &text, keepalived);
         p.wait_for_line(MASTER_LINE, WAIT).unwrap();
         let got = rtnl_buffers(a);
         eprintln!("{tag}: {got:?}");
@@ -178,22 +174,9 @@ fn advert_receive_buffers_are_sized_like_keepalived() {
         let mut seen = Vec::new();
         for keepalived in [true, false] {
             let tag = if keepalived { "k" } else { "v" };
-            let mut p = if keepalived {
-                start_keepalived(&lab, a, tag, &text)
-            } else {
-                start_vrrpd(&lab, a, tag, &text, &[])
-            };
+            let mut p = start_daemon(&lab, a, tag, &text, keepalived);
             p.wait_for_line(MASTER_LINE, WAIT).unwrap();
-            let pid_file = node_dir(&lab, tag).join(if keepalived {
-                "keepalived-vrrp.pid"
-            } else {
-                "vrrpd.pid"
-            });
-            let pid: i32 = std::fs::read_to_string(pid_file)
-                .unwrap()
-                .trim()
-                .parse()
-                .unwrap();
+            let pid = vrrp_pid(&lab, tag, keepalived) as i32;
             seen.push(vrrp_rcvbuf(pid));
             p.signal(Signal::SIGTERM).unwrap();
             p.wait_exit(WAIT).unwrap();

@@ -100,11 +100,7 @@ fn scenario(keepalived: bool) -> (Vec<String>, Vec<String>, Vec<String>, String)
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     let before = snapshot(a);
-    let mut p: Proc = if keepalived {
-        start_keepalived(&lab, a, "a", &conf(&seen))
-    } else {
-        start_vrrpd(&lab, a, "a", &conf(&seen), &[])
-    };
+    let mut p: Proc = start_daemon(&lab, a, "a", &conf(&seen), keepalived);
     p.wait_for_line(MASTER_LINE, WAIT).unwrap();
     a.wait_for_address(ip(VIP4), true, WAIT).unwrap();
     // The routes follow the VIPs in the same netlink burst; wait for the last of them.
@@ -175,11 +171,7 @@ fn startup_delay_holds_the_instances_back_like_keepalived() {
     for keepalived in [true, false] {
         let tag = if keepalived { "k" } else { "v" };
         let started = std::time::Instant::now();
-        let mut p = if keepalived {
-            start_keepalived(&lab, a, tag, &text)
-        } else {
-            start_vrrpd(&lab, a, tag, &text, &[])
-        };
+        let mut p = start_daemon(&lab, a, tag, &text, keepalived);
         p.wait_for_line(MASTER_LINE, WAIT).unwrap();
         let waited = started.elapsed();
         eprintln!("{tag}: MASTER {waited:?} after start");
@@ -214,11 +206,7 @@ fn static_addresses_without_dev_go_on_the_default_interface_like_keepalived() {
          priority 150\n    advert_int 1\n    virtual_ipaddress {\n        198.18.0.100/24\n    }\n}\n";
     for keepalived in [true, false] {
         let tag = if keepalived { "k" } else { "v" };
-        let mut p = if keepalived {
-            start_keepalived(&lab, a, tag, text)
-        } else {
-            start_vrrpd(&lab, a, tag, text, &[])
-        };
+        let mut p = start_daemon(&lab, a, tag, text, keepalived);
         p.wait_for_line(MASTER_LINE, WAIT).unwrap();
         let out = a.run(&["ip", "-o", "addr", "show", "dev", "eth1"]).unwrap();
         let addrs = String::from_utf8_lossy(&out.stdout).into_owned();

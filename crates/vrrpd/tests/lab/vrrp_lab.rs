@@ -182,6 +182,40 @@ pub fn start_keepalived(lab: &Lab, host: &Host, tag: &str, conf: &str) -> Proc {
     host.spawn(tag, cmd).expect("spawn keepalived")
 }
 
+/// Starts Debian's keepalived (`keepalived`) or vrrpd on `host` with `conf`: one call for the
+/// side-by-side tests that run one scenario under both.
+pub fn start_daemon(lab: &Lab, host: &Host, tag: &str, conf: &str, keepalived: bool) -> Proc {
+    if keepalived {
+        start_keepalived(lab, host, tag, conf)
+    } else {
+        start_vrrpd(lab, host, tag, conf, &[])
+    }
+}
+
+/// The pid of the daemon's VRRP process (keepalived's VRRP child) from its pid file in
+/// `<lab>/<tag>/`, once it is written (at most [`WAIT`]).
+pub fn vrrp_pid(lab: &Lab, tag: &str, keepalived: bool) -> u32 {
+    let file = node_dir(lab, tag).join(if keepalived {
+        "keepalived-vrrp.pid"
+    } else {
+        "vrrpd.pid"
+    });
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Ok(t) = std::fs::read_to_string(&file)
+            && let Ok(p) = t.trim().parse()
+        {
+            return p;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no pid in {}",
+            file.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// The reference config's `vrrp_instance VI_1` (deploy/keepalived.conf's shape): `state`,
 /// `priority`, one VIP, advert_int 1, tracking `chk_elb`; `extra` lines go before its `}`.
 pub fn tracked_instance(state: &str, priority: u8, vip: &str, extra: &str) -> String {
