@@ -122,6 +122,11 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
     v.skip_check_adv_addr = i.skip_check_adv_addr;
     // The instance's own setting, defaulted from global_defs by the parser.
     v.v3_checksum_as_v2 = i.v3_checksum_as_v2;
+    v.unicast_checksum = match i.old_unicast_checksum {
+        kc::OldUnicastChecksum::Auto => vrrp::UnicastChecksum::Auto,
+        kc::OldUnicastChecksum::Always => vrrp::UnicastChecksum::Old,
+        kc::OldUnicastChecksum::Never => vrrp::UnicastChecksum::Never,
+    };
     v.dont_track_primary = i.dont_track_primary;
     v.timer_expired_backup = i.timer_expired_backup;
     v.fast_failover = fast_failover(args);
