@@ -593,6 +593,23 @@ mod tests {
     }
 
     #[test]
+    fn old_unicast_checksum_sets_the_instance_checksum_mode() {
+        use vrrp::UnicastChecksum as U;
+        let mode = |extra: &str| {
+            let text = format!(
+                "vrrp_instance A {{\n interface eth0\n virtual_router_id 1\n version 3\n{extra}\
+                 virtual_ipaddress {{\n 198.18.0.1\n }}\n}}\n"
+            );
+            spec(&text, &[]).instances[0].vrrp.unicast_checksum
+        };
+        assert_eq!(mode(""), U::Auto);
+        assert_eq!(mode(" old_unicast_checksum\n"), U::Old);
+        assert_eq!(mode(" old_unicast_checksum never\n"), U::Never);
+        // keepalived 2.2.7: "Unknown old_unicast_chksum mode NEVER - ignoring".
+        assert_eq!(mode(" old_unicast_checksum NEVER\n"), U::Auto);
+    }
+
+    #[test]
     fn per_instance_v3_checksum_as_v2_overrides_the_global() {
         let inst = |name: &str, vrid: u8, extra: &str| {
             format!(
