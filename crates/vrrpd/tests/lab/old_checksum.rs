@@ -202,6 +202,9 @@ fn never_drops_old_style(old: Daemon, peer: Daemon) {
     assert!(all.iter().all(|s| *s == Style::Rfc), "{all:?}");
     let sb = stats(peer, &lab, "b", &pb);
     assert_eq!(adverts_received(&sb), 0, "{sb}");
+    if matches!(peer, Daemon::Vrrpd) {
+        assert!(!sb.contains("bad_checksum: 0"), "{sb}");
+    }
     assert!(
         !pb.output()
             .contains("Setting unicast VRRPv3 checksum to old version"),
@@ -209,6 +212,51 @@ fn never_drops_old_style(old: Daemon, peer: Daemon) {
         pb.output()
     );
     drop(pa);
+}
+
+/// The flag requires the old checksum: a flagged node (priority 100) that starts beside an
+/// unflagged master (priority 200) drops its RFC adverts as checksum errors and takes over
+/// too, as keepalived 2.2.7 does ("Invalid VRRPv3 checksum").
+fn flagged_node_drops_rfc_adverts(plain: Daemon, flagged: Daemon) {
+    let name = format!("old_checksum_flagged_{plain:?}_{flagged:?}");
+    let Some(lab) = keepalived_lab(&name) else {
+        return;
+    };
+    let (a, b) = (lab.host(0), lab.host(1));
+    let cap = b.capture("vrrp").unwrap();
+    let pa = start(plain, &lab, a, "a", &node(200, a.ipv4(), b.ipv4(), ""));
+    pa.wait_for_line(MASTER_LINE, WAIT).unwrap();
+    let conf_b = node(100, b.ipv4(), a.ipv4(), "    old_unicast_checksum\n");
+    let pb = start(flagged, &lab, b, "b", &conf_b);
+    match flagged {
+        Daemon::Keepalived => pb.wait_for_line("Invalid VRRPv3 checksum", WAIT),
+        Daemon::Vrrpd => pb.wait_for_line("dropped VRRP packet: bad checksum", WAIT),
+    }
+    .unwrap();
+    pb.wait_for_line(MASTER_LINE, WAIT).unwrap();
+    assert_eq!(next_styles(&cap, a.ipv4(), 2), [Style::Rfc; 2]);
+    let sent = styles_of(&cap, b.ipv4(), 1);
+    assert!(
+        !sent.is_empty() && sent.iter().all(|s| *s == Style::Old),
+        "{sent:?}"
+    );
+    let sb = stats(flagged, &lab, "b", &pb);
+    assert_eq!(adverts_received(&sb), 0, "{sb}");
+}
+
+#[test]
+fn keepalived_with_the_flag_drops_rfc_unicast_checksums() {
+    flagged_node_drops_rfc_adverts(Daemon::Keepalived, Daemon::Keepalived);
+}
+
+#[test]
+fn vrrpd_with_the_flag_drops_rfc_unicast_checksums_from_keepalived() {
+    flagged_node_drops_rfc_adverts(Daemon::Keepalived, Daemon::Vrrpd);
+}
+
+#[test]
+fn keepalived_with_the_flag_drops_rfc_unicast_checksums_from_vrrpd() {
+    flagged_node_drops_rfc_adverts(Daemon::Vrrpd, Daemon::Keepalived);
 }
 
 #[test]
