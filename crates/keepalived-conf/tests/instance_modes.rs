@@ -167,6 +167,7 @@ fn old_unicast_checksum_takes_never_and_reports_any_other_word() {
         .find(|d| d.message == "(VI_1) Unknown old_unicast_chksum mode NEVER - ignoring")
         .unwrap_or_else(|| panic!("{:?}", l.diagnostics));
     assert_eq!(d.line, 5);
+    assert_eq!(l.exit_class(), 5, "keepalived -t exits 5 on this file");
     let c = l.config.unwrap();
     assert_eq!(
         c.instances[0].old_unicast_checksum,
