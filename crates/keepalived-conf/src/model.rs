@@ -228,6 +228,19 @@ pub struct ProcessTuning {
     pub rx_bufs_multiplier: Option<u32>,
 }
 
+/// `old_unicast_checksum`: the VRRPv3 IPv4 unicast checksum of keepalived before 1.3.6.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OldUnicastChecksum {
+    /// No keyword: RFC checksum sent, an old-style one accepted too.
+    #[default]
+    Auto,
+    /// `old_unicast_checksum`: old-style sent and required.
+    Always,
+    /// `old_unicast_checksum never`: old-style adverts are checksum errors.
+    Never,
+}
+
 /// `vrrp_rx_bufs_policy MTU|ADVERT|BYTES`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum RxBufsPolicy {
@@ -707,6 +720,8 @@ pub struct Instance {
     pub promote_secondaries: bool,
     /// `v3_checksum_as_v2`.
     pub v3_checksum_as_v2: bool,
+    /// `old_unicast_checksum [never]`.
+    pub old_unicast_checksum: OldUnicastChecksum,
     /// `timer_expired_backup`.
     pub timer_expired_backup: Option<u8>,
     /// Name of the sync group this instance belongs to.

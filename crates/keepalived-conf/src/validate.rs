@@ -570,6 +570,7 @@ fn build(
         no_virtual_ipaddress: d.no_virtual_ipaddress,
         promote_secondaries: d.promote_secondaries,
         v3_checksum_as_v2: d.v3_checksum_as_v2.unwrap_or(g.v3_checksum_as_v2),
+        old_unicast_checksum: d.old_unicast_checksum,
         timer_expired_backup: d.timer_expired_backup,
         sync_group: None,
     }

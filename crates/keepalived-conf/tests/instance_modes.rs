@@ -142,3 +142,35 @@ fn vip_vmacs_go_on_the_interfaces_of_use_vmac_lines_and_with_use_vmac_addr_on_ev
     // The instance's own VMAC already carries the VIPs of its interface.
     assert_eq!(got(" use_vmac\n use_vmac_addr\n"), ["eth1", "eth2"]);
 }
+
+#[test]
+fn old_unicast_checksum_takes_never_and_reports_any_other_word() {
+    let modes = [
+        ("", OldUnicastChecksum::Auto),
+        (" old_unicast_checksum\n", OldUnicastChecksum::Always),
+        (" old_unicast_checksum never\n", OldUnicastChecksum::Never),
+        (
+            " old_unicast_checksum never extra\n",
+            OldUnicastChecksum::Never,
+        ),
+    ];
+    for (body, want) in modes {
+        let l = load(&instance("VI_1", 1, 100, body));
+        assert!(l.diagnostics.is_empty(), "{body:?}: {:?}", l.diagnostics);
+        assert_eq!(l.config.unwrap().instances[0].old_unicast_checksum, want);
+    }
+    // keepalived 2.2.7 reports the word and ignores the keyword: auto-detection stays.
+    let l = load(&instance("VI_1", 1, 100, " old_unicast_checksum NEVER\n"));
+    let d = l
+        .diagnostics
+        .iter()
+        .find(|d| d.message == "(VI_1) Unknown old_unicast_chksum mode NEVER - ignoring")
+        .unwrap_or_else(|| panic!("{:?}", l.diagnostics));
+    assert_eq!(d.line, 5);
+    assert_eq!(l.exit_class(), 5, "keepalived -t exits 5 on this file");
+    let c = l.config.unwrap();
+    assert_eq!(
+        c.instances[0].old_unicast_checksum,
+        OldUnicastChecksum::Auto
+    );
+}

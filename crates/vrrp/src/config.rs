@@ -188,6 +188,8 @@ pub struct InstanceConfig {
     pub skip_check_adv_addr: bool,
     /// VRRPv3 IPv4 checksum without the pseudo-header.
     pub v3_checksum_as_v2: bool,
+    /// `old_unicast_checksum`: which checksum VRRPv3 unicast IPv4 adverts carry and accept.
+    pub unicast_checksum: UnicastChecksum,
     /// Own interface going down does not cause FAULT.
     pub dont_track_primary: bool,
     /// `timer_expired_backup PRIO`: without preemption, an instance whose own timer fires so
@@ -198,6 +200,20 @@ pub struct InstanceConfig {
     pub trackers: Vec<TrackerConfig>,
     /// Opt-in failover speed-ups.
     pub fast_failover: FastFailover,
+}
+
+/// The VRRPv3 IPv4 unicast checksum (keepalived's `old_unicast_checksum`): keepalived before
+/// 1.3.6 put the multicast group, not the peer, in the pseudo-header.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UnicastChecksum {
+    /// RFC checksum sent; an old-style one is accepted too (with a warning), as keepalived
+    /// 2.2.7 does without the keyword. Sending stays RFC, as keepalived's does.
+    #[default]
+    Auto,
+    /// `old_unicast_checksum`: old-style sent, and only old-style accepted.
+    Old,
+    /// `old_unicast_checksum never`: RFC only; old-style adverts are checksum errors.
+    Never,
 }
 
 /// A configuration the state machine cannot run.
@@ -268,6 +284,7 @@ impl InstanceConfig {
             owner_ignore_adverts: false,
             skip_check_adv_addr: false,
             v3_checksum_as_v2: false,
+            unicast_checksum: UnicastChecksum::Auto,
             dont_track_primary: false,
             timer_expired_backup: None,
             trackers: Vec::new(),

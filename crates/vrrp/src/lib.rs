@@ -115,7 +115,7 @@ pub mod unit;
 pub use checksum::PseudoHeader;
 pub use config::{
     ConfigError, FastFailover, GarpConfig, InitialState, InstanceConfig, TrackerConfig,
-    UnicastPeer, Vip,
+    UnicastChecksum, UnicastPeer, Vip,
 };
 pub use instance::{Action, Event, GarpCause, Instance, ReceivedAdvert, State};
 pub use packet::{Advert, AdvertInterval, Auth, CodecError, Family, Version};

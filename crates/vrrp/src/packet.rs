@@ -421,6 +421,22 @@ pub fn pseudo_header_for(version: Version, as_v2: bool, src: IpAddr, dst: IpAddr
     }
 }
 
+/// The pseudo-header of an instance's advert to `dst`: [`pseudo_header_for`], with the
+/// multicast group standing in for a unicast IPv4 peer under `old_unicast_checksum`.
+pub fn advert_pseudo_header(
+    cfg: &crate::config::InstanceConfig,
+    src: IpAddr,
+    dst: IpAddr,
+) -> PseudoHeader {
+    let old = cfg.unicast_checksum == crate::config::UnicastChecksum::Old;
+    let dst = if old && dst.is_ipv4() && !dst.is_multicast() {
+        cfg.multicast_group
+    } else {
+        dst
+    };
+    pseudo_header_for(cfg.version, cfg.v3_checksum_as_v2, src, dst)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

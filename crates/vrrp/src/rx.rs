@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use crate::ah::{self, AH_LEN, AhError, Cover};
 use crate::checksum::PseudoHeader;
-use crate::config::InstanceConfig;
+use crate::config::{InstanceConfig, UnicastChecksum};
 use crate::ipv4::{self, Ipv4Error};
 use crate::packet::{
     Advert, Auth, Family, HEADER_LEN, IPPROTO_AH, IPPROTO_VRRP, TYPE_ADVERTISEMENT, Version,
@@ -588,18 +588,27 @@ fn check_checksum(
     } else {
         PseudoHeader::v3(pkt.src, pkt.dst).unwrap_or(PseudoHeader::None)
     };
-    if crate::packet::verify_checksum(b, pseudo) {
-        return Ok(None);
-    }
-    let old_style = unicast
-        && family == Family::V4
-        && pseudo != PseudoHeader::None
-        && PseudoHeader::v3(pkt.src, cfg.multicast_group)
-            .is_some_and(|p| crate::packet::verify_checksum(b, p));
-    if old_style {
-        Ok(Some(RxWarning::OldUnicastChecksum))
-    } else {
-        Err(RxError::BadChecksum)
+    let rfc = crate::packet::verify_checksum(b, pseudo);
+    // Unicast VRRPv3 IPv4 with a pseudo-header: where the old-style checksum can differ.
+    let old_applies = unicast && family == Family::V4 && pseudo != PseudoHeader::None;
+    let old_style = || {
+        PseudoHeader::v3(pkt.src, cfg.multicast_group)
+            .is_some_and(|p| crate::packet::verify_checksum(b, p))
+    };
+    match cfg.unicast_checksum {
+        // keepalived 2.2.7 with the flag set rejects the RFC checksum on unicast adverts.
+        UnicastChecksum::Old if old_applies => {
+            if old_style() {
+                Ok(None)
+            } else {
+                Err(RxError::BadChecksum)
+            }
+        }
+        _ if rfc => Ok(None),
+        UnicastChecksum::Auto if old_applies && old_style() => {
+            Ok(Some(RxWarning::OldUnicastChecksum))
+        }
+        _ => Err(RxError::BadChecksum),
     }
 }
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::config::InstanceConfig;
 use crate::instance::{Action, Event, Instance, State};
 use crate::ipv4::{Ipv4Params, build_ipv4_packet};
-use crate::packet::{Family, pseudo_header_for};
+use crate::packet::{Family, advert_pseudo_header};
 use crate::rx::{self, RxCounters, RxError};
 use crate::sync_group::SyncGroup;
 use crate::unit::Unit;
@@ -596,7 +596,7 @@ impl Sim {
             vec![(cfg.multicast_group, all)]
         };
         for (dst, receivers) in dsts {
-            let pseudo = pseudo_header_for(cfg.version, cfg.v3_checksum_as_v2, src, dst);
+            let pseudo = advert_pseudo_header(cfg, src, dst);
             let Ok(payload) = adv.encode_family(cfg.family, pseudo) else {
                 continue;
             };

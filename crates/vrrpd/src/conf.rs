@@ -41,6 +41,24 @@ pub fn spec_from_config(cfg: &kc::Config, args: &DaemonArgs) -> Result<DaemonSpe
     Ok(spec)
 }
 
+/// A `unicast_peer` line with its TTL window.
+fn unicast_peer(p: &kc::UnicastPeer) -> vrrp::UnicastPeer {
+    vrrp::UnicastPeer {
+        addr: p.addr,
+        min_ttl: p.min_ttl,
+        max_ttl: p.max_ttl,
+    }
+}
+
+/// `old_unicast_checksum` as the state machine's checksum mode.
+fn unicast_checksum(m: kc::OldUnicastChecksum) -> vrrp::UnicastChecksum {
+    match m {
+        kc::OldUnicastChecksum::Auto => vrrp::UnicastChecksum::Auto,
+        kc::OldUnicastChecksum::Always => vrrp::UnicastChecksum::Old,
+        kc::OldUnicastChecksum::Never => vrrp::UnicastChecksum::Never,
+    }
+}
+
 fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Result<InstanceSpec> {
     let g = &cfg.global_defs;
     let interface = match &i.interface {
@@ -97,15 +115,7 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
         (Some(kc::Authentication::Ah(p)), vrrp::Version::V2) => vrrp::Auth::ah(p.as_bytes()),
         _ => vrrp::Auth::None,
     };
-    v.unicast_peers = i
-        .unicast_peer
-        .iter()
-        .map(|p| vrrp::UnicastPeer {
-            addr: p.addr,
-            min_ttl: p.min_ttl,
-            max_ttl: p.max_ttl,
-        })
-        .collect();
+    v.unicast_peers = i.unicast_peer.iter().map(unicast_peer).collect();
     v.check_unicast_src = i.check_unicast_src || g.vrrp_check_unicast_src;
     v.multicast_group = match (i.mcast_dst_ip, v.family) {
         (Some(a), _) => a,
@@ -122,6 +132,7 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
     v.skip_check_adv_addr = i.skip_check_adv_addr;
     // The instance's own setting, defaulted from global_defs by the parser.
     v.v3_checksum_as_v2 = i.v3_checksum_as_v2;
+    v.unicast_checksum = unicast_checksum(i.old_unicast_checksum);
     v.dont_track_primary = i.dont_track_primary;
     v.timer_expired_backup = i.timer_expired_backup;
     v.fast_failover = fast_failover(args);
@@ -585,6 +596,23 @@ mod tests {
             i.vrrp.fast_failover.fast_preempt_delay,
             Duration::from_millis(1500)
         );
+    }
+
+    #[test]
+    fn old_unicast_checksum_sets_the_instance_checksum_mode() {
+        use vrrp::UnicastChecksum as U;
+        let mode = |extra: &str| {
+            let text = format!(
+                "vrrp_instance A {{\n interface eth0\n virtual_router_id 1\n version 3\n{extra}\
+                 virtual_ipaddress {{\n 198.18.0.1\n }}\n}}\n"
+            );
+            spec(&text, &[]).instances[0].vrrp.unicast_checksum
+        };
+        assert_eq!(mode(""), U::Auto);
+        assert_eq!(mode(" old_unicast_checksum\n"), U::Old);
+        assert_eq!(mode(" old_unicast_checksum never\n"), U::Never);
+        // keepalived 2.2.7: "Unknown old_unicast_chksum mode NEVER - ignoring".
+        assert_eq!(mode(" old_unicast_checksum NEVER\n"), U::Auto);
     }
 
     #[test]

@@ -346,9 +346,7 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
     ),
     (
         "old_unicast_checksum",
-        n(
-            "adverts carry the RFC checksum; old keepalived's unicast checksum is still accepted on receipt",
-        ),
+        h("vrrpd_accepts_old_unicast_checksum_from_keepalived"),
     ),
     (
         "lvs_sync_daemon_interface",

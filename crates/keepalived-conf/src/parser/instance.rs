@@ -84,6 +84,7 @@ pub(crate) struct InstanceDraft {
     pub strict_mode: Option<bool>,
     pub skip_check_adv_addr: Option<bool>,
     pub v3_checksum_as_v2: Option<bool>,
+    pub old_unicast_checksum: crate::model::OldUnicastChecksum,
     pub no_virtual_ipaddress: bool,
     pub promote_secondaries: bool,
 }
@@ -478,6 +479,7 @@ fn modes<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<
             d.skip_check_adv_addr = Some(true);
         }
         "v3_checksum_as_v2" => d.v3_checksum_as_v2 = Some(flag(p, e)),
+        "old_unicast_checksum" => old_unicast_checksum(p, e, d),
         "no_virtual_ipaddress" => d.no_virtual_ipaddress = true,
         "promote_secondaries" => d.promote_secondaries = true,
         "debug" => {
@@ -642,4 +644,21 @@ fn use_vmac(p: &mut Parser<'_>, e: &Line) -> PResult<Vmac> {
         i += 1;
     }
     Ok(v)
+}
+
+/// `old_unicast_checksum [never]`: keepalived 2.2.7 takes only a lower-case `never` (later
+/// words ignored); any other word is reported and the keyword ignored.
+fn old_unicast_checksum(p: &mut Parser<'_>, e: &Line, d: &mut InstanceDraft) {
+    use crate::model::OldUnicastChecksum as M;
+    match e.words.get(1).map(|w| w.text.as_str()) {
+        None => d.old_unicast_checksum = M::Always,
+        Some("never") => d.old_unicast_checksum = M::Never,
+        Some(w) => {
+            let msg = format!(
+                "({}) Unknown old_unicast_chksum mode {w} - ignoring",
+                d.name
+            );
+            p.error(e, 1, msg);
+        }
+    }
 }

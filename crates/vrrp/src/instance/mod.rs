@@ -64,6 +64,8 @@ impl MasterInfo {
 pub struct Instance {
     cfg: InstanceConfig,
     counters: RxCounters,
+    /// An old-style unicast checksum was accepted (keepalived logs this once).
+    old_checksum_seen: bool,
     state: State,
     started: bool,
     trackers: Vec<Tracker>,
@@ -113,6 +115,7 @@ impl Instance {
         let own = cfg.wire_interval().as_duration();
         let mut inst = Instance {
             counters: RxCounters::default(),
+            old_checksum_seen: false,
             state: State::Init,
             started: false,
             trackers,
@@ -194,6 +197,12 @@ impl Instance {
         &self.counters
     }
 
+    /// Whether an advert with the old unicast checksum has been accepted: keepalived 2.2.7
+    /// says "Setting unicast VRRPv3 checksum to old version" the first time.
+    pub fn old_checksum_seen(&self) -> bool {
+        self.old_checksum_seen
+    }
+
     /// Receive counters back to zero (keepalived's STATS_CLEAR signal).
     pub fn clear_counters(&mut self) {
         self.counters = RxCounters::default();
@@ -256,6 +265,9 @@ impl Instance {
                     return Err(e);
                 }
                 self.counters.record_accept(checked.warnings);
+                if checked.warnings.contains(rx::RxWarning::OldUnicastChecksum) {
+                    self.old_checksum_seen = true;
+                }
                 Ok(self.handle(now, Event::Advert(ReceivedAdvert::from(&checked))))
             }
             Err(e) => {

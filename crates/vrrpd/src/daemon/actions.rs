@@ -196,8 +196,7 @@ impl Daemon {
             cfg.unicast_peers.iter().map(|p| p.addr).collect()
         };
         for dst in dsts {
-            let pseudo =
-                vrrp::packet::pseudo_header_for(cfg.version, cfg.v3_checksum_as_v2, src, dst);
+            let pseudo = vrrp::packet::advert_pseudo_header(cfg, src, dst);
             match (src, dst) {
                 (IpAddr::V4(s4), IpAddr::V4(d4)) => {
                     let body = adv.encode_family(Family::V4, pseudo)?;

@@ -65,8 +65,14 @@ impl Daemon {
         let (u, m) = (self.insts[pos].unit, self.insts[pos].member);
         let now = self.now();
         let prio = pkt.vrrp.get(2).copied();
+        let seen = |units: &[vrrp::Unit]| units[u].members()[m].old_checksum_seen();
+        let old_before = seen(&self.units);
         match self.units[u].handle_packet(now, m, &pkt) {
             Ok(acts) => {
+                if !old_before && seen(&self.units) {
+                    let name = &self.insts[pos].spec.name;
+                    tracing::info!(instance = %name, from = %pkt.src, "({name}) Setting unicast VRRPv3 checksum to old version");
+                }
                 let rt = &mut self.insts[pos];
                 rt.stats.adverts_received += 1;
                 if prio == Some(0) {

@@ -20,6 +20,7 @@ mod net_namespace;
 mod nft_tables;
 mod no_accept;
 mod notify_fifo;
+mod old_checksum;
 mod process_name;
 mod process_tuning;
 mod second_daemon;
