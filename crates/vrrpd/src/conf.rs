@@ -136,6 +136,8 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
             reverse: false,
         });
     }
+    // keepalived sets it on the configured interface (a VMAC has it already).
+    let promote_secondaries = i.promote_secondaries.then(|| i.interface.clone()).flatten();
     let source = i.unicast_src_ip.or(i.mcast_src_ip);
     let (routes, rules) = routes_and_rules(i);
     Ok(InstanceSpec {
@@ -156,6 +158,7 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
         vmac,
         vip_vmacs,
         fault_no_peer,
+        promote_secondaries,
     })
 }
 
@@ -644,5 +647,19 @@ mod tests {
             i.vrrp.multicast_group,
             "ff02::12".parse::<IpAddr>().unwrap()
         );
+    }
+
+    #[test]
+    fn promote_secondaries_names_the_configured_interface_also_with_a_vmac() {
+        let inst = |extra: &str| {
+            format!(
+                "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 1\n{extra}\
+                 virtual_ipaddress {{\n 198.18.0.100\n }}\n}}\n"
+            )
+        };
+        let s = spec(&inst(" promote_secondaries\n use_vmac\n"), &[]);
+        assert_eq!(s.instances[0].promote_secondaries.as_deref(), Some("eth0"));
+        let s = spec(&inst(""), &[]);
+        assert_eq!(s.instances[0].promote_secondaries, None);
     }
 }

@@ -135,6 +135,8 @@ pub struct InstanceSpec {
     pub vip_vmacs: Vec<crate::net::vmac::VmacSpec>,
     /// `unicast_fault_no_peer` without peers: the instance is held in FAULT.
     pub fault_no_peer: bool,
+    /// `promote_secondaries`: the interface whose promote_secondaries sysctl is set to 1.
+    pub promote_secondaries: Option<String>,
 }
 
 /// The state machine's name of the tracker that holds a peerless unicast instance in FAULT.
@@ -163,6 +165,7 @@ impl InstanceSpec {
             vmac: None,
             vip_vmacs: Vec::new(),
             fault_no_peer: false,
+            promote_secondaries: None,
         }
     }
 

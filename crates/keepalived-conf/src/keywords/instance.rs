@@ -312,9 +312,7 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
     ),
     (
         "promote_secondaries",
-        n(
-            "`promote_secondaries` is not set on the interface; deleting a primary address may delete its secondaries",
-        ),
+        h("promote_secondaries_is_set_while_running_and_restored_on_exit_like_keepalived"),
     ),
     ("native_ipv6", h("ipv6_instance_is_v3")),
     (

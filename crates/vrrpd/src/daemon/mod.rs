@@ -119,6 +119,8 @@ pub struct Daemon {
     /// This daemon's nftables table name (fixed at start; a reload does not rename it).
     nft_table: String,
     auto_priority: rt_sched::AutoPriority,
+    /// Interface sysctls set for the instances (`promote_secondaries`), put back on exit.
+    sysctls: crate::net::if_sysctl::SavedSysctls,
 }
 
 impl Daemon {
@@ -178,6 +180,7 @@ impl Daemon {
             guard,
             firewall: None,
             nft_table,
+            sysctls: Default::default(),
             auto_priority: rt_sched::AutoPriority::from_global(
                 &spec
                     .conf
@@ -304,6 +307,9 @@ impl Daemon {
             && let Err(e) = fw.remove().await
         {
             tracing::warn!(error = format!("{e:#}"), "removing the no_accept rules");
+        }
+        for e in self.sysctls.restore_all() {
+            tracing::warn!(error = format!("{e:#}"), "restoring an interface sysctl");
         }
         tracing::info!("stopped");
     }

@@ -10,6 +10,7 @@ mod control_group;
 mod exhaustion;
 mod failover;
 mod full_disk;
+mod interfaces;
 mod interop_ah;
 mod interop_keepalived;
 mod keepalived_weights;
