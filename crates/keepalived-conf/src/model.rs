@@ -47,6 +47,17 @@ pub struct Config {
     pub instance: Option<String>,
 }
 
+/// `garp_extra_if [all] SECS` / `vrrp_garp_extra_if [all] SECS`: periodic gratuitous ARPs /
+/// NAs on the VIPs' interfaces other than the instance's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GarpExtraIf {
+    /// Seconds between two rounds.
+    #[serde(serialize_with = "secs")]
+    pub interval: Duration,
+    /// `all`: every such interface; without it only VMAC interfaces.
+    pub all: bool,
+}
+
 /// `smtp_server HOST [PORT]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SmtpServer {
@@ -143,6 +154,8 @@ pub struct GlobalDefs {
     pub vrrp_gna_interval: Duration,
     /// `vrrp_min_garp`.
     pub vrrp_min_garp: bool,
+    /// `vrrp_garp_extra_if`: the instances' default for `garp_extra_if`.
+    pub vrrp_garp_extra_if: Option<GarpExtraIf>,
     /// `vrrp_down_timer_adverts`.
     pub vrrp_down_timer_adverts: u32,
     /// `vrrp_lower_prio_no_advert`.
@@ -217,6 +230,7 @@ impl Default for GlobalDefs {
             vrrp_garp_interval: Duration::ZERO,
             vrrp_gna_interval: Duration::ZERO,
             vrrp_min_garp: false,
+            vrrp_garp_extra_if: None,
             vrrp_down_timer_adverts: 3,
             vrrp_lower_prio_no_advert: None,
             vrrp_higher_prio_send_advert: false,
@@ -605,6 +619,8 @@ pub struct Instance {
     pub garp_lower_prio_delay: Duration,
     /// `garp_lower_prio_repeat`.
     pub garp_lower_prio_repeat: u32,
+    /// `garp_extra_if` (else `vrrp_garp_extra_if`); `None`: off (also `garp_extra_if 0`).
+    pub garp_extra_if: Option<GarpExtraIf>,
     /// `lower_prio_no_advert`.
     pub lower_prio_no_advert: bool,
     /// `higher_prio_send_advert`.

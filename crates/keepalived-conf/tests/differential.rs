@@ -22,7 +22,21 @@ fn cases() -> Vec<Case> {
     group_cases(&mut c);
     script_cases(&mut c);
     owner_cases(&mut c);
+    garp_extra_if_cases(&mut c);
     c
+}
+
+/// `[all] SECS` of `garp_extra_if` (0 allowed) and `vrrp_garp_extra_if` (from 1).
+fn garp_extra_if_cases(c: &mut Vec<Case>) {
+    let args = [
+        "2", "all 2", "2 all", "0", "", "86400", "86401", "foo", "all", "2 foo", "-1", "ALL 2",
+    ];
+    for (i, a) in args.iter().enumerate() {
+        let inst = format!("    garp_extra_if {a}");
+        c.push(one(&format!("garp_extra_if_{i}"), base("", &inst)));
+        let glob = format!("    vrrp_garp_extra_if {a}");
+        c.push(one(&format!("vrrp_garp_extra_if_{i}"), base(&glob, "")));
+    }
 }
 
 /// Comments, braces, quotes, includes, conditionals, definitions, unknown keywords.

@@ -159,6 +159,7 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
         vip_vmacs,
         fault_no_peer,
         promote_secondaries,
+        garp_extra_if: i.garp_extra_if,
     })
 }
 

@@ -137,6 +137,8 @@ pub struct InstanceSpec {
     pub fault_no_peer: bool,
     /// `promote_secondaries`: the interface whose promote_secondaries sysctl is set to 1.
     pub promote_secondaries: Option<String>,
+    /// `garp_extra_if` (or `vrrp_garp_extra_if`): see `daemon::extra_garp`.
+    pub garp_extra_if: Option<keepalived_conf::GarpExtraIf>,
 }
 
 /// The state machine's name of the tracker that holds a peerless unicast instance in FAULT.
@@ -166,6 +168,7 @@ impl InstanceSpec {
             vip_vmacs: Vec::new(),
             fault_no_peer: false,
             promote_secondaries: None,
+            garp_extra_if: None,
         }
     }
 

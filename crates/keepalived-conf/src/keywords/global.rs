@@ -232,7 +232,7 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ),
     (
         "vrrp_garp_extra_if",
-        n("gratuitous ARPs go only to each instance's own interface"),
+        h("vrrp_garp_extra_if_is_the_instances_default_like_keepalived"),
     ),
     ("vrrp_iptables", n(FIREWALL)),
     (

@@ -332,7 +332,7 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
     ),
     (
         "garp_extra_if",
-        n("gratuitous ARPs go only to the instance's own interface"),
+        h("garp_extra_if_repeats_gratuitous_arps_on_the_vips_other_interfaces_like_keepalived"),
     ),
     ("kernel_rx_buf_size", n(TUNING)),
     (

@@ -33,6 +33,37 @@ pub(crate) fn count(
     }
 }
 
+/// `[all] SECS` of `garp_extra_if` (`min` 0) and `vrrp_garp_extra_if` (`min` 1), read as
+/// keepalived 2.2.7 reads it (measured with `-t`): `all` may stand anywhere, the last number
+/// counts, up to 86400; no number, or any other word, is an error and the line is ignored.
+pub(crate) fn garp_extra_if(
+    p: &mut Parser<'_>,
+    l: &Line,
+    name: &str,
+    min: i64,
+) -> Option<crate::model::GarpExtraIf> {
+    let mut all = false;
+    let mut secs = None;
+    for w in &l.words[1..] {
+        if w.text == "all" {
+            all = true;
+        } else if let Some(v) = parse_int(&w.text, min, 86_400) {
+            secs = Some(v);
+        } else {
+            p.error(l, 0, format!("{name} '{}' invalid - ignoring", w.text));
+            return None;
+        }
+    }
+    let Some(secs) = secs else {
+        p.error(l, 0, format!("{name} specified without time - ignoring"));
+        return None;
+    };
+    Some(crate::model::GarpExtraIf {
+        interval: Duration::from_secs(secs.unsigned_abs()),
+        all,
+    })
+}
+
 /// Decimal seconds in `min..=max`; invalid: error, `None`.
 pub(crate) fn seconds(
     p: &mut Parser<'_>,
@@ -393,6 +424,11 @@ fn garp_and_adverts<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<bool> {
                 } else {
                     g.vrrp_gna_interval = d;
                 }
+            }
+        }
+        "vrrp_garp_extra_if" => {
+            if let Some(x) = garp_extra_if(p, l, "vrrp_garp_extra_if", 1) {
+                p.draft.config.global_defs.vrrp_garp_extra_if = Some(x);
             }
         }
         "vrrp_min_garp" => {

@@ -154,9 +154,14 @@ impl Daemon {
                 );
                 if to == State::Master {
                     rt.stats.became_master += 1;
+                    if let Some(x) = rt.spec.garp_extra_if {
+                        let now = self.now();
+                        self.extra_garp.start(&rt.spec.name, now, x.interval);
+                    }
                 }
                 if from == State::Master {
                     rt.stats.released_master += 1;
+                    self.extra_garp.stop(&rt.spec.name);
                 }
                 rt.stats.transitions += 1;
                 crate::metrics::events::transition(&rt.spec.name, from.name(), to.name(), &reason);
@@ -326,7 +331,7 @@ impl Daemon {
         }
     }
 
-    fn announce(&self, rt: &InstRt, addrs: Vec<IpAddr>, count: u32, cause: GarpCause) {
+    pub(super) fn announce(&self, rt: &InstRt, addrs: Vec<IpAddr>, count: u32, cause: GarpCause) {
         let mut plan: Vec<(Arc<crate::net::garp::Announcer>, IpAddr)> = Vec::new();
         for a in addrs {
             let ifname = rt

@@ -7,7 +7,7 @@ use std::time::Instant;
 use vrrp::{Event, RxError};
 
 use super::reload::source_from;
-use super::{Daemon, Received};
+use super::{Daemon, Received, extra_garp};
 use crate::net::linkwatch::NetEvent;
 use crate::ratelimit::Verdict;
 use crate::spec::TrackerId;
@@ -19,6 +19,12 @@ impl Daemon {
             if self.units[u].next_deadline().is_some_and(|d| d <= now) {
                 let acts = self.units[u].handle_all(now, Event::Timer);
                 self.execute(u, acts, false).await;
+            }
+        }
+        for name in self.extra_garp.due(now) {
+            if let Some(rt) = self.insts.iter().find(|r| r.spec.name == name) {
+                let addrs = extra_garp::extra_addresses(&rt.spec);
+                self.announce(rt, addrs, 1, vrrp::GarpCause::Refresh);
             }
         }
     }

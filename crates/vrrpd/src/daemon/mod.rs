@@ -6,6 +6,7 @@
 mod actions;
 mod control_bridge;
 mod events;
+mod extra_garp;
 mod iface;
 mod lifecycle;
 mod reload;
@@ -121,6 +122,8 @@ pub struct Daemon {
     auto_priority: rt_sched::AutoPriority,
     /// Interface sysctls set for the instances (`promote_secondaries`), put back on exit.
     sysctls: crate::net::if_sysctl::SavedSysctls,
+    /// `garp_extra_if` rounds of the MASTER instances.
+    extra_garp: extra_garp::ExtraGarpTimers,
 }
 
 impl Daemon {
@@ -181,6 +184,7 @@ impl Daemon {
             firewall: None,
             nft_table,
             sysctls: Default::default(),
+            extra_garp: Default::default(),
             auto_priority: rt_sched::AutoPriority::from_global(
                 &spec
                     .conf
@@ -243,7 +247,12 @@ impl Daemon {
         sd_notify_state(&[sd_notify::NotifyState::Ready]);
         tracing::info!(instances = self.insts.len(), "vrrpd running");
         loop {
-            let deadline = self.units.iter().filter_map(Unit::next_deadline).min();
+            let deadline = self
+                .units
+                .iter()
+                .filter_map(Unit::next_deadline)
+                .chain(self.extra_garp.next_deadline())
+                .min();
             let sleep_until = deadline
                 .map(|d| self.start + d)
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));

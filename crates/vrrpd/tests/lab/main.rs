@@ -10,6 +10,7 @@ mod control_group;
 mod exhaustion;
 mod failover;
 mod full_disk;
+mod garp_extra;
 mod interfaces;
 mod interop_ah;
 mod interop_keepalived;
