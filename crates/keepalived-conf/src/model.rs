@@ -45,6 +45,23 @@ pub struct Config {
     pub static_rules: Vec<Rule>,
     /// The top-level `instance NAME`: vrrpd names its nftables tables after it.
     pub instance: Option<String>,
+    /// `garp_group { }` blocks that set a delay, in file order.
+    pub garp_groups: Vec<GarpGroup>,
+}
+
+/// `garp_group { garp_interval; gna_interval; interface | interfaces { } }`: the pause
+/// between two gratuitous ARPs (NAs) shared by the interfaces of the group; an interface
+/// in no group keeps `vrrp_garp_interval` / `vrrp_gna_interval`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GarpGroup {
+    /// `garp_interval` (unset: the global `vrrp_garp_interval`).
+    #[serde(serialize_with = "opt_secs")]
+    pub garp_interval: Option<Duration>,
+    /// `gna_interval` (unset: the global `vrrp_gna_interval`).
+    #[serde(serialize_with = "opt_secs")]
+    pub gna_interval: Option<Duration>,
+    /// `interface` and the `interfaces { }` entries.
+    pub interfaces: Vec<String>,
 }
 
 /// `garp_extra_if [all] SECS` / `vrrp_garp_extra_if [all] SECS`: periodic gratuitous ARPs /

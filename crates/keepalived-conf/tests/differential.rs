@@ -23,7 +23,28 @@ fn cases() -> Vec<Case> {
     script_cases(&mut c);
     owner_cases(&mut c);
     garp_extra_if_cases(&mut c);
+    garp_group_cases(&mut c);
     c
+}
+
+/// `garp_group` bodies: delays, members, an unknown keyword (a missing interface needs the
+/// host check, which `vrrpd -t` in a namespace does and this in-memory side does not).
+fn garp_group_cases(c: &mut Vec<Case>) {
+    let bodies = [
+        "garp_interval 0.3\n interface eth1",
+        "garp_interval 0.3",
+        "interface eth1",
+        "gna_interval 0.5\n interfaces {\n eth0\n eth1\n }",
+        "garp_interval abc\n interface eth1",
+        "garp_interval 0\n interface eth1",
+        "garp_interval 0.3\n foo 1",
+        "garp_interval 0.3\n interface",
+        "garp_interval 2147.483648\n interface eth1",
+    ];
+    for (i, b) in bodies.iter().enumerate() {
+        let text = format!("garp_group {{\n {b}\n}}\n{}", base("", ""));
+        c.push(one(&format!("garp_group_{i}"), text));
+    }
 }
 
 /// `[all] SECS` of `garp_extra_if` (0 allowed) and `vrrp_garp_extra_if` (from 1).

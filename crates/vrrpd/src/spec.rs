@@ -66,6 +66,8 @@ pub struct DaemonSpec {
     pub garp_interval: Duration,
     /// Pause between two unsolicited NAs on one interface (`vrrp_gna_interval`).
     pub gna_interval: Duration,
+    /// `garp_group` blocks: interfaces paced together at their own pauses.
+    pub garp_groups: Vec<keepalived_conf::GarpGroup>,
     /// Shown in dumps and passed to alerts.
     pub router_id: Option<String>,
     /// The model it came from: scripts, notify, mail, `show config`.

@@ -38,10 +38,7 @@ pub(crate) const ROOT: &[(&str, Status)] = &[
         h("static_state_vip_options_and_routes_match_keepalived"),
     ),
     ("vrrp_track_process", h(PROCESS_TEST)),
-    (
-        "garp_group",
-        n("gratuitous ARPs go only to each instance's own interface at the global intervals"),
-    ),
+    ("garp_group", h(GARP_GROUP_TEST)),
     (
         "linkbeat_interfaces",
         n("interfaces are watched through netlink link state only"),
@@ -339,4 +336,15 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ("no_checker_emails", n(LVS)),
     ("rs_init_notifies", n(LVS)),
     ("ipvs_timeouts", n(LVS)),
+];
+
+const GARP_GROUP_TEST: &str =
+    "garp_group_paces_gratuitous_arps_per_interface_group_like_keepalived";
+
+/// Inside `garp_group { }`.
+pub(crate) const GARP_GROUP: &[(&str, Status)] = &[
+    ("garp_interval", h(GARP_GROUP_TEST)),
+    ("gna_interval", h(GARP_GROUP_TEST)),
+    ("interface", h(GARP_GROUP_TEST)),
+    ("interfaces", h(GARP_GROUP_TEST)),
 ];

@@ -45,10 +45,12 @@ pub enum Block {
     Authentication,
     /// The options after a VIP address on a `virtual_ipaddress` / `static_ipaddress` line.
     VipOption,
+    /// `garp_group { }`.
+    GarpGroup,
 }
 
 /// Every block, in the order the documentation lists them.
-pub const BLOCKS: [Block; 9] = [
+pub const BLOCKS: [Block; 10] = [
     Block::Root,
     Block::GlobalDefs,
     Block::VrrpScript,
@@ -58,6 +60,7 @@ pub const BLOCKS: [Block; 9] = [
     Block::Instance,
     Block::Authentication,
     Block::VipOption,
+    Block::GarpGroup,
 ];
 
 const fn h(test: &'static str) -> Status {
@@ -93,7 +96,7 @@ const WITHOUT_OPTION: &str = "the VIP is added without this option";
 mod global;
 mod instance;
 
-pub(crate) use global::{GLOBAL, ROOT};
+pub(crate) use global::{GARP_GROUP, GLOBAL, ROOT};
 pub(crate) use instance::{
     AUTHENTICATION, INSTANCE, SYNC_GROUP, TRACK_FILE, TRACK_PROCESS, VIP_OPTION, VRRP_SCRIPT,
 };
@@ -123,6 +126,7 @@ pub(crate) fn table(block: Block) -> &'static [(&'static str, Status)] {
         Block::Instance => INSTANCE,
         Block::Authentication => AUTHENTICATION,
         Block::VipOption => VIP_OPTION,
+        Block::GarpGroup => GARP_GROUP,
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod addresses;
 mod blocks;
+mod garp_group;
 mod global;
 mod instance;
 mod lvs;
@@ -323,6 +324,7 @@ impl<'a> Parser<'a> {
                 "virtual_server" => lvs::virtual_server(self, l)?,
                 "virtual_server_group" => lvs::virtual_server_group(self, l)?,
                 "bfd_instance" => lvs::bfd_instance(self, l)?,
+                "garp_group" => garp_group::garp_group(self, l)?,
                 "static_ipaddress" => {
                     for e in self.value_block(l) {
                         if let Some(a) = addresses::vip(self, e, None)? {

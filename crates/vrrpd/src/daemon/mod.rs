@@ -7,6 +7,7 @@ mod actions;
 mod control_bridge;
 mod events;
 mod extra_garp;
+mod garp_pacing;
 mod iface;
 mod lifecycle;
 mod reload;
@@ -124,6 +125,8 @@ pub struct Daemon {
     sysctls: crate::net::if_sysctl::SavedSysctls,
     /// `garp_extra_if` rounds of the MASTER instances.
     extra_garp: extra_garp::ExtraGarpTimers,
+    /// When each interface (or `garp_group`) may send its next gratuitous ARP / NA.
+    garp_slots: std::sync::Arc<garp_pacing::Slots>,
 }
 
 impl Daemon {
@@ -185,6 +188,7 @@ impl Daemon {
             nft_table,
             sysctls: Default::default(),
             extra_garp: Default::default(),
+            garp_slots: Default::default(),
             auto_priority: rt_sched::AutoPriority::from_global(
                 &spec
                     .conf

@@ -13,7 +13,7 @@ const EXTRA_VIP: &str = "198.18.1.100";
 /// Gaps longer than this separate the takeover burst from the periodic rounds.
 const ROUND_GAP_S: f64 = 0.5;
 
-fn sh(h: &Host, cmd: &str) {
+pub(crate) fn sh(h: &Host, cmd: &str) {
     let out = h.run(&["sh", "-c", cmd]).expect("sh");
     assert!(out.status.success(), "{cmd}: {:?}", out);
 }
@@ -36,14 +36,14 @@ struct Seen {
 }
 
 /// Seconds since midnight of tcpdump's `HH:MM:SS.micros` at the start of `line`.
-fn stamp(line: &str) -> f64 {
+pub(crate) fn stamp(line: &str) -> f64 {
     let t = line.split_whitespace().next().unwrap_or_default();
     let mut parts = t.split(':').map(|p| p.parse::<f64>().unwrap_or(f64::NAN));
     let (h, m, s) = (parts.next(), parts.next(), parts.next());
     h.unwrap_or(f64::NAN) * 3600.0 + m.unwrap_or(f64::NAN) * 60.0 + s.unwrap_or(f64::NAN)
 }
 
-fn garps<'a>(text: &'a str, vip: &str) -> Vec<&'a str> {
+pub(crate) fn garps<'a>(text: &'a str, vip: &str) -> Vec<&'a str> {
     // tcpdump: "Request who-has VIP (ff:ff:ff:ff:ff:ff) tell VIP, length 28".
     let (asks, tells) = (format!("who-has {vip} "), format!("tell {vip},"));
     text.lines()

@@ -11,6 +11,7 @@ mod exhaustion;
 mod failover;
 mod full_disk;
 mod garp_extra;
+mod garp_group;
 mod interfaces;
 mod interop_ah;
 mod interop_keepalived;
