@@ -188,6 +188,8 @@ pub struct GlobalDefs {
     pub dynamic_interfaces: bool,
     /// `vmac_prefix`.
     pub vmac_prefix: Option<String>,
+    /// `vmac_addr_prefix`: names the VMACs of VIPs (else `vmac_prefix`).
+    pub vmac_addr_prefix: Option<String>,
     /// `v3_checksum_as_v2`.
     pub v3_checksum_as_v2: bool,
     /// `vrrp_notify_fifo`.
@@ -255,6 +257,7 @@ impl Default for GlobalDefs {
             vrrp_startup_delay: Duration::ZERO,
             dynamic_interfaces: false,
             vmac_prefix: None,
+            vmac_addr_prefix: None,
             v3_checksum_as_v2: false,
             vrrp_notify_fifo: None,
             notify_fifo: None,

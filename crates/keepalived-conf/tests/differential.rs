@@ -58,6 +58,15 @@ fn garp_extra_if_cases(c: &mut Vec<Case>) {
         let glob = format!("    vrrp_garp_extra_if {a}");
         c.push(one(&format!("vrrp_garp_extra_if_{i}"), base(&glob, "")));
     }
+    // The deprecated names (an error in 2.2.7) and `vmac_addr_prefix`.
+    for (name, glob, inst) in [
+        ("vrrp_vmac_garp_intvl", "    vrrp_vmac_garp_intvl all 2", ""),
+        ("vmac_garp_intvl", "", "    vmac_garp_intvl 2"),
+        ("vmac_addr_prefix", "    vmac_addr_prefix vx", ""),
+        ("vmac_addr_prefix_missing", "    vmac_addr_prefix", ""),
+    ] {
+        c.push(one(name, base(glob, inst)));
+    }
 }
 
 /// Comments, braces, quotes, includes, conditionals, definitions, unknown keywords.

@@ -351,7 +351,9 @@ fn vip_vmacs_of(
     own: Option<&crate::net::vmac::VmacSpec>,
 ) -> Vec<crate::net::vmac::VmacSpec> {
     let vrid = i.virtual_router_id;
-    let prefix = g.vmac_prefix.as_deref().unwrap_or("vrrp");
+    let prefix = (g.vmac_addr_prefix.as_deref())
+        .or(g.vmac_prefix.as_deref())
+        .unwrap_or("vrrp");
     let v6 = i.family == kc::Family::V6;
     let mut taken: Vec<String> = own.map(|m| m.name.clone()).into_iter().collect();
     let mut out = Vec::new();

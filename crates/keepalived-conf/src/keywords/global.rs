@@ -251,7 +251,7 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ("fifo_write_vrrp_states_on_reload", n(RELOAD)),
     (
         "vmac_addr_prefix",
-        n("VMAC interfaces are named from `vmac_prefix` (default `vrrp`) only"),
+        h("vmac_addr_prefix_names_the_vips_vmacs_like_keepalived"),
     ),
     (
         "log_unknown_vrids",
@@ -324,7 +324,10 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ("bfd_cpu_affinity", n(BFD)),
     ("bfd_rlimit_rttime", n(BFD)),
     ("vrrp_rlimit_rtime", n(TUNING)),
-    ("vrrp_vmac_garp_intvl", n(TUNING)),
+    (
+        "vrrp_vmac_garp_intvl",
+        h("vrrp_garp_extra_if_is_the_instances_default_like_keepalived"),
+    ),
     ("process_monitor_rcv_bufs", n(TUNING)),
     ("process_monitor_rcv_bufs_force", n(TUNING)),
     ("checker_rlimit_rtime", n(LVS)),

@@ -334,6 +334,10 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
         "garp_extra_if",
         h("garp_extra_if_repeats_gratuitous_arps_on_the_vips_other_interfaces_like_keepalived"),
     ),
+    (
+        "vmac_garp_intvl",
+        h("garp_extra_if_repeats_gratuitous_arps_on_the_vips_other_interfaces_like_keepalived"),
+    ),
     ("kernel_rx_buf_size", n(TUNING)),
     (
         "linkbeat_use_polling",

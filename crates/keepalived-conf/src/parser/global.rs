@@ -64,6 +64,17 @@ pub(crate) fn garp_extra_if(
     })
 }
 
+/// keepalived 2.2.7's error (class 5) for the old name of a keyword it still acts on.
+pub(crate) fn deprecated_alias(p: &mut Parser<'_>, l: &Line, old: &str, new: &str) {
+    if l.words[0].text == old {
+        p.error(
+            l,
+            0,
+            format!("Keyword \"{old}\" is deprecated - please use \"{new}\""),
+        );
+    }
+}
+
 /// Decimal seconds in `min..=max`; invalid: error, `None`.
 pub(crate) fn seconds(
     p: &mut Parser<'_>,
@@ -335,6 +346,10 @@ fn protocol<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<bool> {
             let v = Some(p.arg(l, 1)?.text.clone());
             p.draft.config.global_defs.vmac_prefix = v;
         }
+        "vmac_addr_prefix" => {
+            let v = Some(p.arg(l, 1)?.text.clone());
+            p.draft.config.global_defs.vmac_addr_prefix = v;
+        }
         "v3_checksum_as_v2" => {
             let v = flag(p, l);
             p.draft.config.global_defs.v3_checksum_as_v2 = v;
@@ -426,8 +441,9 @@ fn garp_and_adverts<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<bool> {
                 }
             }
         }
-        "vrrp_garp_extra_if" => {
-            if let Some(x) = garp_extra_if(p, l, "vrrp_garp_extra_if", 1) {
+        "vrrp_garp_extra_if" | "vrrp_vmac_garp_intvl" => {
+            deprecated_alias(p, l, "vrrp_vmac_garp_intvl", "vrrp_garp_extra_if");
+            if let Some(x) = garp_extra_if(p, l, kw, 1) {
                 p.draft.config.global_defs.vrrp_garp_extra_if = Some(x);
             }
         }

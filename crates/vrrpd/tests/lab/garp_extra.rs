@@ -164,6 +164,9 @@ fn garp_extra_if_repeats_gratuitous_arps_on_the_vips_other_interfaces_like_keepa
     let vmac_only = "    garp_extra_if 1\n";
     compare(&lab, "plain", "", vmac_only, PLAIN, &not_repeated());
     compare(&lab, "vmac", "", vmac_only, ON_VMAC, &repeated());
+    // The old name: an error for `-t` (deprecated), acted on all the same.
+    let old_name = "    vmac_garp_intvl all 1\n";
+    compare(&lab, "old-name", "", old_name, PLAIN, &repeated());
 }
 
 #[test]
@@ -175,4 +178,6 @@ fn vrrp_garp_extra_if_is_the_instances_default_like_keepalived() {
     compare(&lab, "global", global, "", PLAIN, &repeated());
     let off = "    garp_extra_if 0\n";
     compare(&lab, "off", global, off, PLAIN, &not_repeated());
+    let old_name = "    vrrp_vmac_garp_intvl all 1\n";
+    compare(&lab, "old-name", old_name, "", PLAIN, &repeated());
 }
