@@ -190,6 +190,8 @@ pub struct GlobalDefs {
     pub vmac_prefix: Option<String>,
     /// `vmac_addr_prefix`: names the VMACs of VIPs (else `vmac_prefix`).
     pub vmac_addr_prefix: Option<String>,
+    /// `log_unknown_vrids` (keepalived 2.2.7 ignores any argument: `false` turns it on too).
+    pub log_unknown_vrids: bool,
     /// `v3_checksum_as_v2`.
     pub v3_checksum_as_v2: bool,
     /// `vrrp_notify_fifo`.
@@ -258,6 +260,7 @@ impl Default for GlobalDefs {
             dynamic_interfaces: false,
             vmac_prefix: None,
             vmac_addr_prefix: None,
+            log_unknown_vrids: false,
             v3_checksum_as_v2: false,
             vrrp_notify_fifo: None,
             notify_fifo: None,

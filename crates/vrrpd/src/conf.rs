@@ -23,6 +23,7 @@ pub fn spec_from_config(cfg: &kc::Config, args: &DaemonArgs) -> Result<DaemonSpe
         garp_interval: g.vrrp_garp_interval,
         gna_interval: g.vrrp_gna_interval,
         garp_groups: cfg.garp_groups.clone(),
+        log_unknown_vrids: g.log_unknown_vrids,
         router_id: g.router_id.clone(),
         conf: Some(std::sync::Arc::new(cfg.clone())),
         statics: statics_of(cfg),

@@ -68,6 +68,8 @@ pub struct DaemonSpec {
     pub gna_interval: Duration,
     /// `garp_group` blocks: interfaces paced together at their own pauses.
     pub garp_groups: Vec<keepalived_conf::GarpGroup>,
+    /// `log_unknown_vrids`: adverts for VRIDs no instance owns on their interface are logged.
+    pub log_unknown_vrids: bool,
     /// Shown in dumps and passed to alerts.
     pub router_id: Option<String>,
     /// The model it came from: scripts, notify, mail, `show config`.

@@ -255,7 +255,7 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ),
     (
         "log_unknown_vrids",
-        n("adverts for unknown VRIDs are counted (`show stats`), not logged one by one"),
+        h("log_unknown_vrids_logs_adverts_for_vrids_no_instance_owns_like_keepalived"),
     ),
     ("vrrp_rx_bufs_policy", n(TUNING)),
     ("vrrp_rx_bufs_multiplier", n(TUNING)),

@@ -346,6 +346,7 @@ fn protocol<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<bool> {
             let v = Some(p.arg(l, 1)?.text.clone());
             p.draft.config.global_defs.vmac_prefix = v;
         }
+        "log_unknown_vrids" => p.draft.config.global_defs.log_unknown_vrids = true,
         "vmac_addr_prefix" => {
             let v = Some(p.arg(l, 1)?.text.clone());
             p.draft.config.global_defs.vmac_addr_prefix = v;

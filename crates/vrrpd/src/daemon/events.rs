@@ -61,6 +61,9 @@ impl Daemon {
         let Some(pos) = self.insts.iter().position(|r| {
             r.ifindex == rx.ifindex && r.spec.is_v6() == rx.v6 && r.spec.vrrp.vrid == vrid
         }) else {
+            if self.spec.log_unknown_vrids {
+                self.log_unknown_vrid(rx.ifindex, vrid, pkt.src);
+            }
             self.iface_drop(rx.ifindex, RxError::UnknownVrid, pkt.src);
             return;
         };
@@ -101,6 +104,21 @@ impl Daemon {
             .map(|i| i.info.name.clone())
             .unwrap_or_default();
         self.log_drop(name, e, src);
+    }
+
+    /// `log_unknown_vrids`: keepalived's line, with the sender, at most one per interface and
+    /// VRID per limiter window (keepalived logs every advert; the count is in `show stats`).
+    fn log_unknown_vrid(&mut self, ifindex: u32, vrid: u8, src: IpAddr) {
+        let ifname = self
+            .ifaces
+            .get(&ifindex)
+            .map(|i| i.info.name.clone())
+            .unwrap_or_default();
+        let key = (format!("{ifname} vrid {vrid}"), "unknown_vrid");
+        if let Verdict::Log { suppressed } = self.limiter.check(key, Instant::now()) {
+            tracing::info!(interface = %ifname, vrid, from = %src, suppressed,
+                "Unknown VRID({vrid}) received on interface({ifname}). ignoring...");
+        }
     }
 
     pub(super) fn log_drop(&mut self, scope: String, e: RxError, src: IpAddr) {

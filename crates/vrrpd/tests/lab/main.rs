@@ -30,6 +30,7 @@ mod track_process;
 mod tracking_failover;
 mod unicast_no_peer;
 mod unit_sandbox;
+mod unknown_vrids;
 mod verdict;
 mod vip_vmac;
 mod vmac;
