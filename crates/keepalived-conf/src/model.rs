@@ -144,6 +144,14 @@ pub struct GlobalDefs {
     pub vrrp_strict: bool,
     /// `nftables TABLE`: the name of the no_accept tables; `None` lets vrrpd derive it.
     pub nftables: Option<String>,
+    /// `nftables_priority`: the no_accept chains' hook priority (keepalived's default -1).
+    pub nftables_priority: i32,
+    /// `nftables_counters`: a counter on every no_accept rule (any argument ignored, as in
+    /// keepalived 2.2.7).
+    pub nftables_counters: bool,
+    /// `nftables_ifindex`: link-local VIPs keyed by interface index also for instances with
+    /// `dont_track_primary` (which otherwise key them by interface name, as keepalived does).
+    pub nftables_ifindex: bool,
     /// `vrrp_skip_check_adv_addr`.
     pub vrrp_skip_check_adv_addr: bool,
     /// `vrrp_check_unicast_src`.
@@ -240,6 +248,9 @@ impl Default for GlobalDefs {
             vrrp_version: 2,
             vrrp_strict: false,
             nftables: None,
+            nftables_priority: -1,
+            nftables_counters: false,
+            nftables_ifindex: false,
             vrrp_skip_check_adv_addr: false,
             vrrp_check_unicast_src: false,
             vrrp_garp_master_delay: Duration::from_secs(5),

@@ -24,6 +24,11 @@ pub fn spec_from_config(cfg: &kc::Config, args: &DaemonArgs) -> Result<DaemonSpe
         gna_interval: g.vrrp_gna_interval,
         garp_groups: cfg.garp_groups.clone(),
         log_unknown_vrids: g.log_unknown_vrids,
+        nft_options: crate::net::nft::NftOptions {
+            priority: g.nftables_priority,
+            counters: g.nftables_counters,
+            ifindex: g.nftables_ifindex,
+        },
         router_id: g.router_id.clone(),
         conf: Some(std::sync::Arc::new(cfg.clone())),
         statics: statics_of(cfg),

@@ -70,6 +70,8 @@ pub struct DaemonSpec {
     pub garp_groups: Vec<keepalived_conf::GarpGroup>,
     /// `log_unknown_vrids`: adverts for VRIDs no instance owns on their interface are logged.
     pub log_unknown_vrids: bool,
+    /// `nftables_priority`, `nftables_counters`, `nftables_ifindex`.
+    pub nft_options: crate::net::nft::NftOptions,
     /// Shown in dumps and passed to alerts.
     pub router_id: Option<String>,
     /// The model it came from: scripts, notify, mail, `show config`.

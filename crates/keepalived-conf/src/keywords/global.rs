@@ -236,9 +236,9 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
         "nftables",
         h("two_daemons_in_one_namespace_keep_their_own_nftables_tables"),
     ),
-    ("nftables_priority", n(FIREWALL)),
-    ("nftables_counters", n(FIREWALL)),
-    ("nftables_ifindex", n(FIREWALL)),
+    ("nftables_priority", h(NFT_OPTIONS_TEST)),
+    ("nftables_counters", h(NFT_OPTIONS_TEST)),
+    ("nftables_ifindex", h(NFT_OPTIONS_TEST)),
     (
         "min_auto_priority_delay",
         h("late_timers_raise_the_vrrp_process_to_realtime_like_keepalived"),
@@ -351,3 +351,6 @@ pub(crate) const GARP_GROUP: &[(&str, Status)] = &[
     ("interface", h(GARP_GROUP_TEST)),
     ("interfaces", h(GARP_GROUP_TEST)),
 ];
+
+const NFT_OPTIONS_TEST: &str =
+    "nftables_priority_counters_and_ifindex_shape_the_rules_like_keepalived";

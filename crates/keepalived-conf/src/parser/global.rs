@@ -122,6 +122,7 @@ pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
     let handled = mail(p, l)?
         || scripts(p, l)?
         || protocol(p, l)?
+        || nft_options(p, l)?
         || garp_and_adverts(p, l)?
         || firewall(p, l);
     if !handled {
@@ -191,6 +192,27 @@ fn mail<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<bool> {
         "no_email_faults" => {
             let v = true;
             p.draft.config.global_defs.no_email_faults = v;
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// The options of the no_accept rules (keepalived 2.2.7 ignores the flags' arguments).
+fn nft_options(p: &mut Parser<'_>, l: &Line) -> PResult<bool> {
+    match l.words[0].text.as_str() {
+        "nftables_counters" => p.draft.config.global_defs.nftables_counters = true,
+        "nftables_ifindex" => p.draft.config.global_defs.nftables_ifindex = true,
+        "nftables_priority" => {
+            let w = p.arg(l, 1)?;
+            match w.text.parse::<i32>() {
+                Ok(v) => p.draft.config.global_defs.nftables_priority = v,
+                Err(_) => p.error(
+                    l,
+                    1,
+                    format!("invalid nftables chain priority '{}'", w.text),
+                ),
+            }
         }
         _ => return Ok(false),
     }

@@ -255,7 +255,8 @@ impl Daemon {
             if !add {
                 return;
             }
-            match crate::net::nft::NoAcceptFirewall::install(&self.nft_table).await {
+            let options = self.spec.nft_options;
+            match crate::net::nft::NoAcceptFirewall::install(&self.nft_table, options).await {
                 Ok(fw) => self.firewall = Some(fw),
                 Err(e) => {
                     tracing::error!(instance = %rt.spec.name, error = format!("{e:#}"), "no_accept: rules not installed; the VIPs accept traffic");
@@ -275,7 +276,7 @@ impl Daemon {
             })
             .collect();
         if let Some(fw) = &self.firewall
-            && let Err(e) = fw.set(&on, add).await
+            && let Err(e) = fw.set(&on, add, rt.spec.vrrp.dont_track_primary).await
         {
             tracing::error!(instance = %rt.spec.name, add, error = format!("{e:#}"), "no_accept rule change failed");
         }
