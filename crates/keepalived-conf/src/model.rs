@@ -47,6 +47,19 @@ pub struct Config {
     pub instance: Option<String>,
     /// `garp_group { }` blocks that set a delay, in file order.
     pub garp_groups: Vec<GarpGroup>,
+    /// `interface_up_down_delays { }`: per interface (the last line for one counts).
+    pub interface_up_down_delays: BTreeMap<String, UpDownDelay>,
+}
+
+/// How long a link change of one interface must last before instances act on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct UpDownDelay {
+    /// Before the instances take the interface as down.
+    #[serde(serialize_with = "secs")]
+    pub down: Duration,
+    /// Before they take it as up again.
+    #[serde(serialize_with = "secs")]
+    pub up: Duration,
 }
 
 /// `garp_group { garp_interval; gna_interval; interface | interfaces { } }`: the pause

@@ -45,6 +45,20 @@ fn garp_group_cases(c: &mut Vec<Case>) {
         let text = format!("garp_group {{\n {b}\n}}\n{}", base("", ""));
         c.push(one(&format!("garp_group_{i}"), text));
     }
+    let delays = [
+        "eth0 2",
+        "eth0 2 1",
+        "eth0",
+        "eth0 abc",
+        "eth0 256",
+        "eth0 0.00001",
+        "eth0 -1",
+        "eth0 2 abc",
+    ];
+    for (i, d) in delays.iter().enumerate() {
+        let text = format!("interface_up_down_delays {{\n {d}\n}}\n{}", base("", ""));
+        c.push(one(&format!("up_down_delays_{i}"), text));
+    }
 }
 
 /// `[all] SECS` of `garp_extra_if` (0 allowed) and `vrrp_garp_extra_if` (from 1).

@@ -176,7 +176,8 @@ fn every_not_honoured_keyword_warns_at_each_use_with_file_line_and_what_instead(
             }
         }
     }
-    assert!(checked > 100, "only {checked} not-honoured keywords");
+    // A floor that catches a walk finding nothing (100 remain not honoured now).
+    assert!(checked > 80, "only {checked} not-honoured keywords");
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 

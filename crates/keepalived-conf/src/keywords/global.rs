@@ -43,7 +43,10 @@ pub(crate) const ROOT: &[(&str, Status)] = &[
         "linkbeat_interfaces",
         n("interfaces are watched through netlink link state only"),
     ),
-    ("interface_up_down_delays", n("link changes act at once")),
+    (
+        "interface_up_down_delays",
+        h("interface_up_down_delays_hold_link_changes_like_keepalived"),
+    ),
     (
         "track_group",
         n("`track_group` is not applied: every instance hears adverts from any VRID peer"),

@@ -9,6 +9,7 @@ mod instance;
 mod lvs;
 mod process;
 mod trackers;
+mod up_down_delays;
 pub(crate) mod values;
 
 use crate::diag::{Diagnostic, ExitClass, Severity};
@@ -325,6 +326,9 @@ impl<'a> Parser<'a> {
                 "virtual_server_group" => lvs::virtual_server_group(self, l)?,
                 "bfd_instance" => lvs::bfd_instance(self, l)?,
                 "garp_group" => garp_group::garp_group(self, l)?,
+                "interface_up_down_delays" => {
+                    up_down_delays::interface_up_down_delays(self, l)?;
+                }
                 "static_ipaddress" => {
                     for e in self.value_block(l) {
                         if let Some(a) = addresses::vip(self, e, None)? {

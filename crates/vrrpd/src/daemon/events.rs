@@ -21,6 +21,10 @@ impl Daemon {
                 self.execute(u, acts, false).await;
             }
         }
+        for (idx, name, up) in self.link_delays.due(now) {
+            tracing::info!(interface = %name, up, "link change lasted its interface_up_down_delays");
+            self.link_changed(idx, &name, up).await;
+        }
         for name in self.extra_garp.due(now) {
             if let Some(rt) = self.insts.iter().find(|r| r.spec.name == name) {
                 let addrs = extra_garp::extra_addresses(&rt.spec);
@@ -146,17 +150,29 @@ impl Daemon {
                 };
                 if changed {
                     tracing::info!(interface = %name, up = usable, "link state");
-                    self.link_changed(idx, &name, usable).await;
+                    self.link_event(idx, &name, usable).await;
                 }
             }
             NetEvent::LinkGone { index, name } => {
                 if let Some(name) = name
                     && self.ifaces.contains_key(&index)
                 {
-                    self.link_changed(index, &name, false).await;
+                    self.link_event(index, &name, false).await;
                 }
             }
             NetEvent::AddressesChanged { index } => self.addresses_changed(index).await,
+        }
+    }
+
+    /// A link change, passed on now or held by the interface's `interface_up_down_delays`.
+    async fn link_event(&mut self, ifindex: u32, name: &str, up: bool) {
+        let delay =
+            (self.spec.conf.as_ref()).and_then(|c| c.interface_up_down_delays.get(name).copied());
+        let now = self.now();
+        if self.link_delays.on_change(ifindex, name, up, delay, now) {
+            self.link_changed(ifindex, name, up).await;
+        } else {
+            tracing::info!(interface = %name, up, "link change held (interface_up_down_delays)");
         }
     }
 

@@ -10,6 +10,7 @@ mod extra_garp;
 mod garp_pacing;
 mod iface;
 mod lifecycle;
+mod link_delays;
 mod reload;
 // sched_setscheduler(2) has no safe wrapper in nix.
 #[allow(unsafe_code)]
@@ -127,6 +128,8 @@ pub struct Daemon {
     extra_garp: extra_garp::ExtraGarpTimers,
     /// When each interface (or `garp_group`) may send its next gratuitous ARP / NA.
     garp_slots: std::sync::Arc<garp_pacing::Slots>,
+    /// Link changes held by `interface_up_down_delays`.
+    link_delays: link_delays::LinkDelays,
 }
 
 impl Daemon {
@@ -189,6 +192,7 @@ impl Daemon {
             sysctls: Default::default(),
             extra_garp: Default::default(),
             garp_slots: Default::default(),
+            link_delays: Default::default(),
             auto_priority: rt_sched::AutoPriority::from_global(
                 &spec
                     .conf
@@ -256,6 +260,7 @@ impl Daemon {
                 .iter()
                 .filter_map(Unit::next_deadline)
                 .chain(self.extra_garp.next_deadline())
+                .chain(self.link_delays.next_deadline())
                 .min();
             let sleep_until = deadline
                 .map(|d| self.start + d)

@@ -95,3 +95,50 @@ fn without_promote_secondaries_the_sysctl_is_left_alone() {
     p.signal(Signal::SIGTERM).expect("SIGTERM");
     p.wait_exit(WAIT).expect("clean exit");
 }
+
+/// What one daemon did with `interface_up_down_delays { eth0 2 }`: whether a bounce of eth0
+/// shorter than the delay reached the instance (FAULT), and how long a lasting down took to.
+fn delayed_fault(d: Daemon, lab: &Lab, tag: &str) -> (bool, f64) {
+    let h = lab.host(0);
+    let conf = format!(
+        "interface_up_down_delays {{\n    eth0 2\n}}\n{}",
+        Node::v3(150, "1").conf()
+    );
+    let cap = h.capture("vrrp").expect("capture");
+    let mut p = start(d, lab, h, tag, &conf);
+    h.wait_for_address(ip(crate::vrrp_lab::VIP4), true, WAIT)
+        .unwrap_or_else(|e| panic!("{d:?}: VIP: {e}\n{}", p.output()));
+    // A bounce of a few milliseconds, then three adverts (more than the 2 s delay).
+    sh(h, "ip link set dev eth0 down && ip link set dev eth0 up");
+    for _ in 0..4 {
+        cap.wait_for("VRRP", WAIT)
+            .unwrap_or_else(|e| panic!("{d:?}: adverts after the bounce: {e}\n{}", p.output()));
+    }
+    let bounced = p.output().contains("Entering FAULT STATE");
+    let t0 = std::time::Instant::now();
+    h.link_down().expect("link down");
+    p.wait_for_line("Entering FAULT STATE", WAIT)
+        .unwrap_or_else(|e| panic!("{d:?}: FAULT: {e}\n{}", p.output()));
+    let after = t0.elapsed().as_secs_f64();
+    h.link_up().expect("link up");
+    p.signal(Signal::SIGTERM).expect("SIGTERM");
+    p.wait_exit(WAIT).expect("clean exit");
+    println!("{d:?}: bounce faulted {bounced}, lasting down faulted after {after:.2} s");
+    (bounced, after)
+}
+
+#[test]
+fn interface_up_down_delays_hold_link_changes_like_keepalived() {
+    let test = "interface_up_down_delays_hold_link_changes_like_keepalived";
+    let Some(lab) = keepalived_lab(test) else {
+        return;
+    };
+    for d in [Daemon::Keepalived, Daemon::Vrrpd] {
+        let (bounced, after) = delayed_fault(d, &lab, &format!("{d:?}-delays"));
+        assert!(!bounced, "{d:?}: a 2 s down delay ignores a bounce");
+        assert!(
+            (1.9..3.0).contains(&after),
+            "{d:?}: FAULT after the 2 s down delay, took {after:.2} s"
+        );
+    }
+}
