@@ -86,8 +86,9 @@ fn run(d: Daemon, lab: &Lab, tag: &str, global: &str, instance: &str, extra_vip:
         .map_or(extra.len(), |i| i + 1);
     let rounds: Vec<f64> = gaps.iter().copied().filter(|g| *g > ROUND_GAP_S).collect();
     for g in &rounds {
+        // 1 s apart; the margin is for a loaded machine (a 2 s period still fails).
         assert!(
-            (0.8..1.5).contains(g),
+            (0.5..1.9).contains(g),
             "{d:?}: rounds 1 s apart, got {rounds:?}\n{xb}"
         );
     }
