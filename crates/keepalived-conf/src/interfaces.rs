@@ -29,6 +29,16 @@ pub(crate) fn check(
         if host.interface_exists(&u.ifname) != Some(false) {
             continue;
         }
+        if u.kind == InterfaceKind::Delays {
+            diags.push(diag_at(
+                Some(&u.at),
+                Severity::Error,
+                ExitClass::CannotRun,
+                "interface_up_down_delays",
+                format!("unknown interface {} specified for up/down delay", u.ifname),
+            ));
+            continue;
+        }
         if u.kind == InterfaceKind::Tracked {
             // keepalived's words; only instances' own lists (a sync group's are not checked).
             if !u.instance.is_empty() {

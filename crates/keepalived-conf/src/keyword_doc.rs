@@ -14,6 +14,7 @@ fn block_title(block: Block) -> &'static str {
         Block::Instance => "`vrrp_instance`",
         Block::Authentication => "`authentication`",
         Block::VipOption => "VIP option",
+        Block::GarpGroup => "`garp_group`",
     }
 }
 

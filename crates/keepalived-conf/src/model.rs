@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
+mod host;
+pub use host::*;
+
 /// Durations are dumped as seconds (`1.5`), not serde's `{secs, nanos}`.
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64())
@@ -47,6 +50,10 @@ pub struct Config {
     pub instance: Option<String>,
     /// The top-level `net_namespace NAME`: the daemon runs in /run/netns/NAME.
     pub net_namespace: Option<String>,
+    /// `garp_group { }` blocks that set a delay, in file order.
+    pub garp_groups: Vec<GarpGroup>,
+    /// `interface_up_down_delays { }`: per interface (the last line for one counts).
+    pub interface_up_down_delays: BTreeMap<String, UpDownDelay>,
 }
 
 /// `smtp_server HOST [PORT]`.
@@ -118,6 +125,14 @@ pub struct GlobalDefs {
     pub vrrp_strict: bool,
     /// `nftables TABLE`: the name of the no_accept tables; `None` lets vrrpd derive it.
     pub nftables: Option<String>,
+    /// `nftables_priority`: the no_accept chains' hook priority (keepalived's default -1).
+    pub nftables_priority: i32,
+    /// `nftables_counters`: a counter on every no_accept rule (any argument ignored, as in
+    /// keepalived 2.2.7).
+    pub nftables_counters: bool,
+    /// `nftables_ifindex`: link-local VIPs keyed by interface index also for instances with
+    /// `dont_track_primary` (which otherwise key them by interface name, as keepalived does).
+    pub nftables_ifindex: bool,
     /// `vrrp_skip_check_adv_addr`.
     pub vrrp_skip_check_adv_addr: bool,
     /// `vrrp_check_unicast_src`.
@@ -145,6 +160,8 @@ pub struct GlobalDefs {
     pub vrrp_gna_interval: Duration,
     /// `vrrp_min_garp`.
     pub vrrp_min_garp: bool,
+    /// `vrrp_garp_extra_if`: the instances' default for `garp_extra_if`.
+    pub vrrp_garp_extra_if: Option<GarpExtraIf>,
     /// `vrrp_down_timer_adverts`.
     pub vrrp_down_timer_adverts: u32,
     /// `vrrp_lower_prio_no_advert`.
@@ -160,6 +177,10 @@ pub struct GlobalDefs {
     pub dynamic_interfaces: bool,
     /// `vmac_prefix`.
     pub vmac_prefix: Option<String>,
+    /// `vmac_addr_prefix`: names the VMACs of VIPs (else `vmac_prefix`).
+    pub vmac_addr_prefix: Option<String>,
+    /// `log_unknown_vrids` (keepalived 2.2.7 ignores any argument: `false` turns it on too).
+    pub log_unknown_vrids: bool,
     /// `v3_checksum_as_v2`.
     pub v3_checksum_as_v2: bool,
     /// `vrrp_notify_fifo`.
@@ -201,33 +222,6 @@ pub struct GlobalDefs {
     pub process: ProcessTuning,
 }
 
-/// The VRRP process's own settings, applied once when it starts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ProcessTuning {
-    /// `vrrp_priority`: the nice value, -20..19.
-    pub nice: Option<i32>,
-    /// `vrrp_rt_priority`: SCHED_RR priority at start, 1..99.
-    pub rt_priority: Option<i32>,
-    /// `vrrp_no_swap`: lock all memory.
-    pub no_swap: bool,
-    /// `vrrp_cpu_affinity`: the CPUs to run on; empty = any.
-    pub cpu_affinity: Vec<u32>,
-    /// `vrrp_rlimit_rttime` / `vrrp_rlimit_rtime`: RLIMIT_RTTIME hard limit in microseconds.
-    pub rlimit_rttime: Option<u64>,
-    /// `umask`: the process umask.
-    pub umask: Option<u32>,
-    /// `vrrp_netlink_cmd_rcv_bufs[_force]`: the netlink command socket.
-    pub netlink_cmd: RcvBuf,
-    /// `vrrp_netlink_monitor_rcv_bufs[_force]`: the netlink socket watching links and addresses.
-    pub netlink_monitor: RcvBuf,
-    /// `process_monitor_rcv_bufs[_force]`: the process-event connector socket.
-    pub process_monitor: RcvBuf,
-    /// `vrrp_rx_bufs_policy`: each instance's share of its advert receive socket's buffer.
-    pub rx_bufs_policy: Option<RxBufsPolicy>,
-    /// `vrrp_rx_bufs_multiplier` (`None` = keepalived's 3).
-    pub rx_bufs_multiplier: Option<u32>,
-}
-
 /// `old_unicast_checksum`: the VRRPv3 IPv4 unicast checksum of keepalived before 1.3.6.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -239,26 +233,6 @@ pub enum OldUnicastChecksum {
     Always,
     /// `old_unicast_checksum never`: old-style adverts are checksum errors.
     Never,
-}
-
-/// `vrrp_rx_bufs_policy MTU|ADVERT|BYTES`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum RxBufsPolicy {
-    /// The interface MTU times the multiplier.
-    Mtu,
-    /// The advert's size times the multiplier.
-    Advert,
-    /// So many bytes.
-    Bytes(u32),
-}
-
-/// A socket's receive buffer: `*_rcv_bufs BYTES` and `*_rcv_bufs_force [BOOL]`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct RcvBuf {
-    /// SO_RCVBUF bytes; 0 = the kernel's default.
-    pub bytes: u32,
-    /// SO_RCVBUFFORCE: past net.core.rmem_max.
-    pub force: bool,
 }
 
 impl Default for GlobalDefs {
@@ -281,6 +255,9 @@ impl Default for GlobalDefs {
             vrrp_version: 2,
             vrrp_strict: false,
             nftables: None,
+            nftables_priority: -1,
+            nftables_counters: false,
+            nftables_ifindex: false,
             vrrp_skip_check_adv_addr: false,
             vrrp_check_unicast_src: false,
             vrrp_garp_master_delay: Duration::from_secs(5),
@@ -292,6 +269,7 @@ impl Default for GlobalDefs {
             vrrp_garp_interval: Duration::ZERO,
             vrrp_gna_interval: Duration::ZERO,
             vrrp_min_garp: false,
+            vrrp_garp_extra_if: None,
             vrrp_down_timer_adverts: 3,
             vrrp_lower_prio_no_advert: None,
             vrrp_higher_prio_send_advert: false,
@@ -299,6 +277,8 @@ impl Default for GlobalDefs {
             vrrp_startup_delay: Duration::ZERO,
             dynamic_interfaces: false,
             vmac_prefix: None,
+            vmac_addr_prefix: None,
+            log_unknown_vrids: false,
             v3_checksum_as_v2: false,
             vrrp_notify_fifo: None,
             notify_fifo: None,
@@ -688,6 +668,8 @@ pub struct Instance {
     pub garp_lower_prio_delay: Duration,
     /// `garp_lower_prio_repeat`.
     pub garp_lower_prio_repeat: u32,
+    /// `garp_extra_if` (else `vrrp_garp_extra_if`); `None`: off (also `garp_extra_if 0`).
+    pub garp_extra_if: Option<GarpExtraIf>,
     /// `lower_prio_no_advert`.
     pub lower_prio_no_advert: bool,
     /// `higher_prio_send_advert`.

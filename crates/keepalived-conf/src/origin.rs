@@ -65,6 +65,8 @@ pub(crate) enum InterfaceKind {
     Tracked,
     /// A route's or a static address's `dev`: warned about, that item fails.
     Item,
+    /// An `interface_up_down_delays` line: keepalived 2.2.7 does not run (class 4).
+    Delays,
 }
 
 /// A diagnostic of a whole-configuration check at `at` (the main file, line 0, when unknown).

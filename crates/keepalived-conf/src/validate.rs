@@ -540,6 +540,10 @@ fn build(
             .garp_lower_prio_repeat
             .or(g.vrrp_garp_lower_prio_repeat)
             .unwrap_or(g.vrrp_garp_master_repeat),
+        garp_extra_if: d
+            .garp_extra_if
+            .or(g.vrrp_garp_extra_if)
+            .filter(|x| !x.interval.is_zero()),
         lower_prio_no_advert: d
             .lower_prio_no_advert
             .or(g.vrrp_lower_prio_no_advert)

@@ -22,7 +22,65 @@ fn cases() -> Vec<Case> {
     group_cases(&mut c);
     script_cases(&mut c);
     owner_cases(&mut c);
+    garp_extra_if_cases(&mut c);
+    garp_group_cases(&mut c);
     c
+}
+
+/// `garp_group` bodies: delays, members, an unknown keyword (a missing interface needs the
+/// host check, which `vrrpd -t` in a namespace does and this in-memory side does not).
+fn garp_group_cases(c: &mut Vec<Case>) {
+    let bodies = [
+        "garp_interval 0.3\n interface eth1",
+        "garp_interval 0.3",
+        "interface eth1",
+        "gna_interval 0.5\n interfaces {\n eth0\n eth1\n }",
+        "garp_interval abc\n interface eth1",
+        "garp_interval 0\n interface eth1",
+        "garp_interval 0.3\n foo 1",
+        "garp_interval 0.3\n interface",
+        "garp_interval 2147.483648\n interface eth1",
+    ];
+    for (i, b) in bodies.iter().enumerate() {
+        let text = format!("garp_group {{\n {b}\n}}\n{}", base("", ""));
+        c.push(one(&format!("garp_group_{i}"), text));
+    }
+    let delays = [
+        "eth0 2",
+        "eth0 2 1",
+        "eth0",
+        "eth0 abc",
+        "eth0 256",
+        "eth0 0.00001",
+        "eth0 -1",
+        "eth0 2 abc",
+    ];
+    for (i, d) in delays.iter().enumerate() {
+        let text = format!("interface_up_down_delays {{\n {d}\n}}\n{}", base("", ""));
+        c.push(one(&format!("up_down_delays_{i}"), text));
+    }
+}
+
+/// `[all] SECS` of `garp_extra_if` (0 allowed) and `vrrp_garp_extra_if` (from 1).
+fn garp_extra_if_cases(c: &mut Vec<Case>) {
+    let args = [
+        "2", "all 2", "2 all", "0", "", "86400", "86401", "foo", "all", "2 foo", "-1", "ALL 2",
+    ];
+    for (i, a) in args.iter().enumerate() {
+        let inst = format!("    garp_extra_if {a}");
+        c.push(one(&format!("garp_extra_if_{i}"), base("", &inst)));
+        let glob = format!("    vrrp_garp_extra_if {a}");
+        c.push(one(&format!("vrrp_garp_extra_if_{i}"), base(&glob, "")));
+    }
+    // The deprecated names (an error in 2.2.7) and `vmac_addr_prefix`.
+    for (name, glob, inst) in [
+        ("vrrp_vmac_garp_intvl", "    vrrp_vmac_garp_intvl all 2", ""),
+        ("vmac_garp_intvl", "", "    vmac_garp_intvl 2"),
+        ("vmac_addr_prefix", "    vmac_addr_prefix vx", ""),
+        ("vmac_addr_prefix_missing", "    vmac_addr_prefix", ""),
+    ] {
+        c.push(one(name, base(glob, inst)));
+    }
 }
 
 /// Comments, braces, quotes, includes, conditionals, definitions, unknown keywords.

@@ -109,12 +109,17 @@ impl Host {
     /// Starts tcpdump on eth0 with a BPF `filter` (e.g. `"vrrp or arp"`); returns once it is
     /// listening, so no packet after this call is missed.
     pub fn capture(&self, filter: &str) -> Result<Capture> {
+        self.capture_on(self.ifname(), filter)
+    }
+
+    /// As [`Host::capture`], on `ifname`: an interface the test made inside this host.
+    pub fn capture_on(&self, ifname: &str, filter: &str) -> Result<Capture> {
         let pcap = self.dir.join(format!(
             "{}-{}.pcap",
             self.netns,
             CAPTURE_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
-        Capture::start(&self.netns, self.ifname(), filter, pcap)
+        Capture::start(&self.netns, ifname, filter, pcap)
     }
 
     /// Sets eth0 administratively down (the kernel sees a link failure: carrier lost).

@@ -22,6 +22,13 @@ pub fn spec_from_config(cfg: &kc::Config, args: &DaemonArgs) -> Result<DaemonSpe
     let mut spec = DaemonSpec {
         garp_interval: g.vrrp_garp_interval,
         gna_interval: g.vrrp_gna_interval,
+        garp_groups: cfg.garp_groups.clone(),
+        log_unknown_vrids: g.log_unknown_vrids,
+        nft_options: crate::net::nft::NftOptions {
+            priority: g.nftables_priority,
+            counters: g.nftables_counters,
+            ifindex: g.nftables_ifindex,
+        },
         router_id: g.router_id.clone(),
         conf: Some(std::sync::Arc::new(cfg.clone())),
         statics: statics_of(cfg),
@@ -147,6 +154,8 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
             reverse: false,
         });
     }
+    // keepalived sets it on the configured interface (a VMAC has it already).
+    let promote_secondaries = i.promote_secondaries.then(|| i.interface.clone()).flatten();
     let source = i.unicast_src_ip.or(i.mcast_src_ip);
     let (routes, rules) = routes_and_rules(i);
     let rx_buf = crate::spec::RxBufShare::of(
@@ -175,6 +184,8 @@ fn instance_spec(cfg: &kc::Config, i: &kc::Instance, args: &DaemonArgs) -> Resul
         vmac,
         vip_vmacs,
         fault_no_peer,
+        promote_secondaries,
+        garp_extra_if: i.garp_extra_if,
     })
 }
 
@@ -365,7 +376,9 @@ fn vip_vmacs_of(
     own: Option<&crate::net::vmac::VmacSpec>,
 ) -> Vec<crate::net::vmac::VmacSpec> {
     let vrid = i.virtual_router_id;
-    let prefix = g.vmac_prefix.as_deref().unwrap_or("vrrp");
+    let prefix = (g.vmac_addr_prefix.as_deref())
+        .or(g.vmac_prefix.as_deref())
+        .unwrap_or("vrrp");
     let v6 = i.family == kc::Family::V6;
     let mut taken: Vec<String> = own.map(|m| m.name.clone()).into_iter().collect();
     let mut out = Vec::new();
@@ -683,5 +696,19 @@ mod tests {
             i.vrrp.multicast_group,
             "ff02::12".parse::<IpAddr>().unwrap()
         );
+    }
+
+    #[test]
+    fn promote_secondaries_names_the_configured_interface_also_with_a_vmac() {
+        let inst = |extra: &str| {
+            format!(
+                "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 1\n{extra}\
+                 virtual_ipaddress {{\n 198.18.0.100\n }}\n}}\n"
+            )
+        };
+        let s = spec(&inst(" promote_secondaries\n use_vmac\n"), &[]);
+        assert_eq!(s.instances[0].promote_secondaries.as_deref(), Some("eth0"));
+        let s = spec(&inst(""), &[]);
+        assert_eq!(s.instances[0].promote_secondaries, None);
     }
 }

@@ -66,6 +66,12 @@ pub struct DaemonSpec {
     pub garp_interval: Duration,
     /// Pause between two unsolicited NAs on one interface (`vrrp_gna_interval`).
     pub gna_interval: Duration,
+    /// `garp_group` blocks: interfaces paced together at their own pauses.
+    pub garp_groups: Vec<keepalived_conf::GarpGroup>,
+    /// `log_unknown_vrids`: adverts for VRIDs no instance owns on their interface are logged.
+    pub log_unknown_vrids: bool,
+    /// `nftables_priority`, `nftables_counters`, `nftables_ifindex`.
+    pub nft_options: crate::net::nft::NftOptions,
     /// Shown in dumps and passed to alerts.
     pub router_id: Option<String>,
     /// The model it came from: scripts, notify, mail, `show config`.
@@ -137,6 +143,10 @@ pub struct InstanceSpec {
     pub vip_vmacs: Vec<crate::net::vmac::VmacSpec>,
     /// `unicast_fault_no_peer` without peers: the instance is held in FAULT.
     pub fault_no_peer: bool,
+    /// `promote_secondaries`: the interface whose promote_secondaries sysctl is set to 1.
+    pub promote_secondaries: Option<String>,
+    /// `garp_extra_if` (or `vrrp_garp_extra_if`): see `daemon::extra_garp`.
+    pub garp_extra_if: Option<keepalived_conf::GarpExtraIf>,
 }
 
 /// An instance's part of its advert receive socket's SO_RCVBUF, which is the sum over the
@@ -218,6 +228,8 @@ impl InstanceSpec {
             vmac: None,
             vip_vmacs: Vec::new(),
             fault_no_peer: false,
+            promote_secondaries: None,
+            garp_extra_if: None,
         }
     }
 

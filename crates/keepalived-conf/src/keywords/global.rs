@@ -38,18 +38,20 @@ pub(crate) const ROOT: &[(&str, Status)] = &[
         h("static_state_vip_options_and_routes_match_keepalived"),
     ),
     ("vrrp_track_process", h(PROCESS_TEST)),
-    (
-        "garp_group",
-        n("gratuitous ARPs go only to each instance's own interface at the global intervals"),
-    ),
+    ("garp_group", h(GARP_GROUP_TEST)),
     (
         "linkbeat_interfaces",
         n("interfaces are watched through netlink link state only"),
     ),
-    ("interface_up_down_delays", n("link changes act at once")),
+    (
+        "interface_up_down_delays",
+        h("interface_up_down_delays_hold_link_changes_like_keepalived"),
+    ),
     (
         "track_group",
-        n("`track_group` is not applied: every instance hears adverts from any VRID peer"),
+        n(
+            "`track_group` is not applied: no instance goes to FAULT when a static address, route or rule naming the group is deleted",
+        ),
     ),
     (
         "net_namespace",
@@ -228,16 +230,16 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ),
     (
         "vrrp_garp_extra_if",
-        n("gratuitous ARPs go only to each instance's own interface"),
+        h("vrrp_garp_extra_if_is_the_instances_default_like_keepalived"),
     ),
     ("vrrp_iptables", n(FIREWALL)),
     (
         "nftables",
         h("two_daemons_in_one_namespace_keep_their_own_nftables_tables"),
     ),
-    ("nftables_priority", n(FIREWALL)),
-    ("nftables_counters", n(FIREWALL)),
-    ("nftables_ifindex", n(FIREWALL)),
+    ("nftables_priority", h(NFT_OPTIONS_TEST)),
+    ("nftables_counters", h(NFT_OPTIONS_TEST)),
+    ("nftables_ifindex", h(NFT_OPTIONS_TEST)),
     (
         "min_auto_priority_delay",
         h("late_timers_raise_the_vrrp_process_to_realtime_like_keepalived"),
@@ -253,11 +255,11 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ),
     (
         "vmac_addr_prefix",
-        n("VMAC interfaces are named from `vmac_prefix` (default `vrrp`) only"),
+        h("vmac_addr_prefix_names_the_vips_vmacs_like_keepalived"),
     ),
     (
         "log_unknown_vrids",
-        n("adverts for unknown VRIDs are counted (`show stats`), not logged one by one"),
+        h("log_unknown_vrids_logs_adverts_for_vrids_no_instance_owns_like_keepalived"),
     ),
     ("vrrp_rx_bufs_policy", h(ADVERT_RCVBUF_TEST)),
     ("vrrp_rx_bufs_multiplier", h(ADVERT_RCVBUF_TEST)),
@@ -341,7 +343,10 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ("bfd_cpu_affinity", n(BFD)),
     ("bfd_rlimit_rttime", n(BFD)),
     ("vrrp_rlimit_rtime", h(PROCESS_TUNING_TEST)),
-    ("vrrp_vmac_garp_intvl", n(TUNING)),
+    (
+        "vrrp_vmac_garp_intvl",
+        h("vrrp_garp_extra_if_is_the_instances_default_like_keepalived"),
+    ),
     ("process_monitor_rcv_bufs", h(CONNECTOR_RCVBUF_TEST)),
     ("process_monitor_rcv_bufs_force", h(CONNECTOR_RCVBUF_TEST)),
     ("checker_rlimit_rtime", n(LVS)),
@@ -354,3 +359,17 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
     ("rs_init_notifies", n(LVS)),
     ("ipvs_timeouts", n(LVS)),
 ];
+
+const GARP_GROUP_TEST: &str =
+    "garp_group_paces_gratuitous_arps_per_interface_group_like_keepalived";
+
+/// Inside `garp_group { }`.
+pub(crate) const GARP_GROUP: &[(&str, Status)] = &[
+    ("garp_interval", h(GARP_GROUP_TEST)),
+    ("gna_interval", h(GARP_GROUP_TEST)),
+    ("interface", h(GARP_GROUP_TEST)),
+    ("interfaces", h(GARP_GROUP_TEST)),
+];
+
+const NFT_OPTIONS_TEST: &str =
+    "nftables_priority_counters_and_ifindex_shape_the_rules_like_keepalived";

@@ -315,9 +315,7 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
     ),
     (
         "promote_secondaries",
-        n(
-            "`promote_secondaries` is not set on the interface; deleting a primary address may delete its secondaries",
-        ),
+        h("promote_secondaries_is_set_while_running_and_restored_on_exit_like_keepalived"),
     ),
     ("native_ipv6", h("ipv6_instance_is_v3")),
     (
@@ -337,7 +335,11 @@ pub(crate) const INSTANCE: &[(&str, Status)] = &[
     ),
     (
         "garp_extra_if",
-        n("gratuitous ARPs go only to the instance's own interface"),
+        h("garp_extra_if_repeats_gratuitous_arps_on_the_vips_other_interfaces_like_keepalived"),
+    ),
+    (
+        "vmac_garp_intvl",
+        h("garp_extra_if_repeats_gratuitous_arps_on_the_vips_other_interfaces_like_keepalived"),
     ),
     ("kernel_rx_buf_size", h(ADVERT_RCVBUF_TEST)),
     (

@@ -45,10 +45,12 @@ pub enum Block {
     Authentication,
     /// The options after a VIP address on a `virtual_ipaddress` / `static_ipaddress` line.
     VipOption,
+    /// `garp_group { }`.
+    GarpGroup,
 }
 
 /// Every block, in the order the documentation lists them.
-pub const BLOCKS: [Block; 9] = [
+pub const BLOCKS: [Block; 10] = [
     Block::Root,
     Block::GlobalDefs,
     Block::VrrpScript,
@@ -58,6 +60,7 @@ pub const BLOCKS: [Block; 9] = [
     Block::Instance,
     Block::Authentication,
     Block::VipOption,
+    Block::GarpGroup,
 ];
 
 const fn h(test: &'static str) -> Status {
@@ -87,7 +90,7 @@ const VMAC: &str = "no ipvlan interface is made (VMACs are macvlans): the VIPs g
 const PROCESS_TEST: &str = "sigkill_of_a_tracked_elb_proxy_moves_the_vip";
 const STRICT_TEST: &str = "strict_mode_resets_what_it_forbids_and_defaults_to_no_accept";
 const VMAC_TEST: &str = "vmac_names_macs_and_xmit_base_decide_where_vips_and_adverts_go";
-const FIREWALL: &str = "no_accept rules go in vrrpd's own nftables tables (`ip`/`ip6` named by `nftables TABLE`, else `vrrpd_INSTANCE`, `vrrpd_CONFIG_ID` or `vrrpd`): input and output hooks, priority -1, no counters, no interface match";
+const FIREWALL: &str = "no_accept rules go in vrrpd's own nftables tables (`ip`/`ip6` named by `nftables TABLE`, else `vrrpd_INSTANCE`, `vrrpd_CONFIG_ID` or `vrrpd`), as with `nftables` (input and output hooks at `nftables_priority`, default -1)";
 const NO_ACCEPT: &str =
     "no_accept_rules_match_keepalived_and_are_removed_on_exit_and_after_a_crash";
 const HMAC: &str = "no HMAC: adverts carry the `auth_type`/`auth_pass` authentication, if any (keepalived 2.2.7 does not know `auth_hmac` either)";
@@ -95,7 +98,7 @@ const HMAC: &str = "no HMAC: adverts carry the `auth_type`/`auth_pass` authentic
 mod global;
 mod instance;
 
-pub(crate) use global::{GLOBAL, ROOT};
+pub(crate) use global::{GARP_GROUP, GLOBAL, ROOT};
 pub(crate) use instance::{
     AUTHENTICATION, INSTANCE, SYNC_GROUP, TRACK_FILE, TRACK_PROCESS, VIP_OPTION, VRRP_SCRIPT,
 };
@@ -125,6 +128,7 @@ pub(crate) fn table(block: Block) -> &'static [(&'static str, Status)] {
         Block::Instance => INSTANCE,
         Block::Authentication => AUTHENTICATION,
         Block::VipOption => VIP_OPTION,
+        Block::GarpGroup => GARP_GROUP,
     }
 }
 

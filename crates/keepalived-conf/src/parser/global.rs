@@ -33,6 +33,48 @@ pub(crate) fn count(
     }
 }
 
+/// `[all] SECS` of `garp_extra_if` (`min` 0) and `vrrp_garp_extra_if` (`min` 1), read as
+/// keepalived 2.2.7 reads it (measured with `-t`): `all` may stand anywhere, the last number
+/// counts, up to 86400; no number, or any other word, is an error and the line is ignored.
+pub(crate) fn garp_extra_if(
+    p: &mut Parser<'_>,
+    l: &Line,
+    name: &str,
+    min: i64,
+) -> Option<crate::model::GarpExtraIf> {
+    let mut all = false;
+    let mut secs = None;
+    for w in &l.words[1..] {
+        if w.text == "all" {
+            all = true;
+        } else if let Some(v) = parse_int(&w.text, min, 86_400) {
+            secs = Some(v);
+        } else {
+            p.error(l, 0, format!("{name} '{}' invalid - ignoring", w.text));
+            return None;
+        }
+    }
+    let Some(secs) = secs else {
+        p.error(l, 0, format!("{name} specified without time - ignoring"));
+        return None;
+    };
+    Some(crate::model::GarpExtraIf {
+        interval: Duration::from_secs(secs.unsigned_abs()),
+        all,
+    })
+}
+
+/// keepalived 2.2.7's error (class 5) for the old name of a keyword it still acts on.
+pub(crate) fn deprecated_alias(p: &mut Parser<'_>, l: &Line, old: &str, new: &str) {
+    if l.words[0].text == old {
+        p.error(
+            l,
+            0,
+            format!("Keyword \"{old}\" is deprecated - please use \"{new}\""),
+        );
+    }
+}
+
 /// Decimal seconds in `min..=max`; invalid: error, `None`.
 pub(crate) fn seconds(
     p: &mut Parser<'_>,
@@ -80,6 +122,7 @@ pub(super) fn keyword<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<()> {
     let handled = mail(p, l)?
         || scripts(p, l)?
         || protocol(p, l)?
+        || nft_options(p, l)?
         || garp_and_adverts(p, l)?
         || firewall(p, l)
         || super::tuning::keyword(p, l)?
@@ -153,6 +196,27 @@ fn mail<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<bool> {
         "no_email_faults" => {
             let v = true;
             p.draft.config.global_defs.no_email_faults = v;
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// The options of the no_accept rules (keepalived 2.2.7 ignores the flags' arguments).
+fn nft_options(p: &mut Parser<'_>, l: &Line) -> PResult<bool> {
+    match l.words[0].text.as_str() {
+        "nftables_counters" => p.draft.config.global_defs.nftables_counters = true,
+        "nftables_ifindex" => p.draft.config.global_defs.nftables_ifindex = true,
+        "nftables_priority" => {
+            let w = p.arg(l, 1)?;
+            match w.text.parse::<i32>() {
+                Ok(v) => p.draft.config.global_defs.nftables_priority = v,
+                Err(_) => p.error(
+                    l,
+                    1,
+                    format!("invalid nftables chain priority '{}'", w.text),
+                ),
+            }
         }
         _ => return Ok(false),
     }
@@ -311,6 +375,11 @@ fn protocol<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<bool> {
             let v = Some(p.arg(l, 1)?.text.clone());
             p.draft.config.global_defs.vmac_prefix = v;
         }
+        "log_unknown_vrids" => p.draft.config.global_defs.log_unknown_vrids = true,
+        "vmac_addr_prefix" => {
+            let v = Some(p.arg(l, 1)?.text.clone());
+            p.draft.config.global_defs.vmac_addr_prefix = v;
+        }
         "v3_checksum_as_v2" => {
             let v = flag(p, l);
             p.draft.config.global_defs.v3_checksum_as_v2 = v;
@@ -433,6 +502,12 @@ fn garp_and_adverts<'a>(p: &mut Parser<'a>, l: &'a Line) -> PResult<bool> {
                 } else {
                     g.vrrp_gna_interval = d;
                 }
+            }
+        }
+        "vrrp_garp_extra_if" | "vrrp_vmac_garp_intvl" => {
+            deprecated_alias(p, l, "vrrp_vmac_garp_intvl", "vrrp_garp_extra_if");
+            if let Some(x) = garp_extra_if(p, l, kw, 1) {
+                p.draft.config.global_defs.vrrp_garp_extra_if = Some(x);
             }
         }
         "vrrp_min_garp" => {

@@ -2,7 +2,7 @@
 
 use super::addresses::{route, rule, vip};
 use super::blocks::notify_keyword;
-use super::global::{count, seconds};
+use super::global::{count, deprecated_alias, garp_extra_if, seconds};
 use super::trackers::{Trackers, tracker_keyword};
 use super::values::{parse_int, parse_prefix};
 use super::{PResult, Parser, flag};
@@ -69,6 +69,8 @@ pub(crate) struct InstanceDraft {
     pub garp_master_refresh_repeat: Option<u32>,
     pub garp_lower_prio_delay: Option<Duration>,
     pub garp_lower_prio_repeat: Option<u32>,
+    /// `garp_extra_if`; an interval of 0 turns off the global default.
+    pub garp_extra_if: Option<crate::model::GarpExtraIf>,
     pub lower_prio_no_advert: Option<bool>,
     pub higher_prio_send_advert: Option<bool>,
     pub owner_ignore_adverts: Option<bool>,
@@ -441,6 +443,11 @@ fn garp_and_adverts<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) 
         "garp_lower_prio_repeat" => {
             d.garp_lower_prio_repeat =
                 count(p, e, 1, 1, i64::from(u32::MAX))?.or(d.garp_lower_prio_repeat)
+        }
+        "garp_extra_if" | "vmac_garp_intvl" => {
+            deprecated_alias(p, e, "vmac_garp_intvl", "garp_extra_if");
+            let name = format!("({}): {}", d.name, e.words[0].text);
+            d.garp_extra_if = garp_extra_if(p, e, &name, 0).or(d.garp_extra_if)
         }
         "lower_prio_no_advert" => d.lower_prio_no_advert = Some(flag(p, e)),
         "higher_prio_send_advert" => d.higher_prio_send_advert = Some(flag(p, e)),

@@ -3,6 +3,7 @@
 
 mod addresses;
 mod blocks;
+mod garp_group;
 mod global;
 mod instance;
 mod lvs;
@@ -10,6 +11,7 @@ mod process;
 mod trackers;
 mod tuning;
 pub(crate) use tuning::check_cpus;
+mod up_down_delays;
 pub(crate) mod values;
 
 use crate::diag::{Diagnostic, ExitClass, Severity};
@@ -340,6 +342,10 @@ impl<'a> Parser<'a> {
                 "virtual_server" => lvs::virtual_server(self, l)?,
                 "virtual_server_group" => lvs::virtual_server_group(self, l)?,
                 "bfd_instance" => lvs::bfd_instance(self, l)?,
+                "garp_group" => garp_group::garp_group(self, l)?,
+                "interface_up_down_delays" => {
+                    up_down_delays::interface_up_down_delays(self, l)?;
+                }
                 "static_ipaddress" => {
                     for e in self.value_block(l) {
                         if let Some(a) = addresses::vip(self, e, None)? {

@@ -154,9 +154,14 @@ impl Daemon {
                 );
                 if to == State::Master {
                     rt.stats.became_master += 1;
+                    if let Some(x) = rt.spec.garp_extra_if {
+                        let now = self.now();
+                        self.extra_garp.start(&rt.spec.name, now, x.interval);
+                    }
                 }
                 if from == State::Master {
                     rt.stats.released_master += 1;
+                    self.extra_garp.stop(&rt.spec.name);
                 }
                 rt.stats.transitions += 1;
                 crate::metrics::events::transition(&rt.spec.name, from.name(), to.name(), &reason);
@@ -249,7 +254,8 @@ impl Daemon {
             if !add {
                 return;
             }
-            match crate::net::nft::NoAcceptFirewall::install(&self.nft_table).await {
+            let options = self.spec.nft_options;
+            match crate::net::nft::NoAcceptFirewall::install(&self.nft_table, options).await {
                 Ok(fw) => self.firewall = Some(fw),
                 Err(e) => {
                     tracing::error!(instance = %rt.spec.name, error = format!("{e:#}"), "no_accept: rules not installed; the VIPs accept traffic");
@@ -269,7 +275,7 @@ impl Daemon {
             })
             .collect();
         if let Some(fw) = &self.firewall
-            && let Err(e) = fw.set(&on, add).await
+            && let Err(e) = fw.set(&on, add, rt.spec.vrrp.dont_track_primary).await
         {
             tracing::error!(instance = %rt.spec.name, add, error = format!("{e:#}"), "no_accept rule change failed");
         }
@@ -325,8 +331,15 @@ impl Daemon {
         }
     }
 
-    fn announce(&self, rt: &InstRt, addrs: Vec<IpAddr>, count: u32, cause: GarpCause) {
-        let mut plan: Vec<(Arc<crate::net::garp::Announcer>, IpAddr)> = Vec::new();
+    /// Sends `count` rounds of gratuitous ARPs / NAs for `addrs`, each on the interface its
+    /// address lives on, paced per interface or `garp_group` (see [`super::garp_pacing`]).
+    pub(super) fn announce(&self, rt: &InstRt, addrs: Vec<IpAddr>, count: u32, cause: GarpCause) {
+        let mut plan: Vec<(
+            Arc<crate::net::garp::Announcer>,
+            IpAddr,
+            String,
+            std::time::Duration,
+        )> = Vec::new();
         for a in addrs {
             let ifname = rt
                 .spec
@@ -336,25 +349,29 @@ impl Daemon {
             let Some(i) = self.ifaces.values().find(|i| i.info.name == ifname) else {
                 continue;
             };
-            plan.push((i.announcer.clone(), a));
+            let (slot, gap) = super::garp_pacing::slot_of(&self.spec, &ifname, a.is_ipv6());
+            plan.push((i.announcer.clone(), a, slot, gap));
         }
-        let garp_gap = self.spec.garp_interval;
-        let gna_gap = self.spec.gna_interval;
+        let now = tokio::time::Instant::now();
+        let mut sends = Vec::new();
+        for _ in 0..count {
+            for (ann, a, slot, gap) in &plan {
+                sends.push((self.garp_slots.reserve(slot, *gap, now), ann.clone(), *a));
+            }
+        }
+        // Stable: the rounds keep their order where slots give the same moment.
+        sends.sort_by_key(|(at, _, _)| *at);
         let name = rt.spec.name.clone();
         tracing::debug!(instance = %name, ?cause, count, "sending gratuitous ARP / NA");
         tokio::spawn(async move {
-            for _ in 0..count {
-                for (ann, a) in &plan {
-                    let (res, gap) = match a {
-                        IpAddr::V4(v4) => (ann.send_garp(*v4), garp_gap),
-                        IpAddr::V6(v6) => (ann.send_na(*v6), gna_gap),
-                    };
-                    if let Err(e) = res {
-                        tracing::warn!(instance = %name, address = %a, error = %e, "announce failed");
-                    }
-                    if !gap.is_zero() {
-                        tokio::time::sleep(gap).await;
-                    }
+            for (at, ann, a) in sends {
+                tokio::time::sleep_until(at).await;
+                let res = match a {
+                    IpAddr::V4(v4) => ann.send_garp(v4),
+                    IpAddr::V6(v6) => ann.send_na(v6),
+                };
+                if let Err(e) = res {
+                    tracing::warn!(instance = %name, address = %a, error = %e, "announce failed");
                 }
             }
         });

@@ -7,7 +7,7 @@ use std::time::Instant;
 use vrrp::{Event, RxError};
 
 use super::reload::source_from;
-use super::{Daemon, Received};
+use super::{Daemon, Received, extra_garp};
 use crate::net::linkwatch::NetEvent;
 use crate::ratelimit::Verdict;
 use crate::spec::TrackerId;
@@ -19,6 +19,16 @@ impl Daemon {
             if self.units[u].next_deadline().is_some_and(|d| d <= now) {
                 let acts = self.units[u].handle_all(now, Event::Timer);
                 self.execute(u, acts, false).await;
+            }
+        }
+        for (idx, name, up) in self.link_delays.due(now) {
+            tracing::info!(interface = %name, up, "link change lasted its interface_up_down_delays");
+            self.link_changed(idx, &name, up).await;
+        }
+        for name in self.extra_garp.due(now) {
+            if let Some(rt) = self.insts.iter().find(|r| r.spec.name == name) {
+                let addrs = extra_garp::extra_addresses(&rt.spec);
+                self.announce(rt, addrs, 1, vrrp::GarpCause::Refresh);
             }
         }
     }
@@ -55,6 +65,9 @@ impl Daemon {
         let Some(pos) = self.insts.iter().position(|r| {
             r.ifindex == rx.ifindex && r.spec.is_v6() == rx.v6 && r.spec.vrrp.vrid == vrid
         }) else {
+            if self.spec.log_unknown_vrids {
+                self.log_unknown_vrid(rx.ifindex, vrid, pkt.src);
+            }
             self.iface_drop(rx.ifindex, RxError::UnknownVrid, pkt.src);
             return;
         };
@@ -103,6 +116,21 @@ impl Daemon {
         self.log_drop(name, e, src);
     }
 
+    /// `log_unknown_vrids`: keepalived's line, with the sender, at most one per interface and
+    /// VRID per limiter window (keepalived logs every advert; the count is in `show stats`).
+    fn log_unknown_vrid(&mut self, ifindex: u32, vrid: u8, src: IpAddr) {
+        let ifname = self
+            .ifaces
+            .get(&ifindex)
+            .map(|i| i.info.name.clone())
+            .unwrap_or_default();
+        let key = (format!("{ifname} vrid {vrid}"), "unknown_vrid");
+        if let Verdict::Log { suppressed } = self.limiter.check(key, Instant::now()) {
+            tracing::info!(interface = %ifname, vrid, from = %src, suppressed,
+                "Unknown VRID({vrid}) received on interface({ifname}). ignoring...");
+        }
+    }
+
     pub(super) fn log_drop(&mut self, scope: String, e: RxError, src: IpAddr) {
         if let Verdict::Log { suppressed } = self
             .limiter
@@ -128,7 +156,7 @@ impl Daemon {
                 };
                 if changed {
                     tracing::info!(interface = %name, up = usable, "link state");
-                    self.link_changed(idx, &name, usable).await;
+                    self.link_event(idx, &name, usable).await;
                 }
                 if usable {
                     self.interface_appeared(idx, &name).await;
@@ -138,11 +166,23 @@ impl Daemon {
                 if let Some(name) = name
                     && self.ifaces.contains_key(&index)
                 {
-                    self.link_changed(index, &name, false).await;
+                    self.link_event(index, &name, false).await;
                     self.interface_vanished(&name);
                 }
             }
             NetEvent::AddressesChanged { index } => self.addresses_changed(index).await,
+        }
+    }
+
+    /// A link change, passed on now or held by the interface's `interface_up_down_delays`.
+    async fn link_event(&mut self, ifindex: u32, name: &str, up: bool) {
+        let delay =
+            (self.spec.conf.as_ref()).and_then(|c| c.interface_up_down_delays.get(name).copied());
+        let now = self.now();
+        if self.link_delays.on_change(ifindex, name, up, delay, now) {
+            self.link_changed(ifindex, name, up).await;
+        } else {
+            tracing::info!(interface = %name, up, "link change held (interface_up_down_delays)");
         }
     }
 

@@ -7,11 +7,14 @@ mod actions;
 mod control_bridge;
 mod dynamic_interfaces;
 mod events;
+mod extra_garp;
+mod garp_pacing;
 mod iface;
 mod lifecycle;
 mod local_igmp;
 mod process_name;
 // setpriority(2), mlockall(2) and sched_setscheduler(2) have no safe wrapper in nix.
+mod link_delays;
 #[allow(unsafe_code)]
 mod process_tuning;
 mod reload;
@@ -128,6 +131,14 @@ pub struct Daemon {
     local_igmp: local_igmp::LocalIgmp,
     /// Interfaces of running instances that were deleted (`dynamic_interfaces`).
     vanished: std::collections::HashSet<String>,
+    /// Interface sysctls set for the instances (`promote_secondaries`), put back on exit.
+    sysctls: crate::net::if_sysctl::SavedSysctls,
+    /// `garp_extra_if` rounds of the MASTER instances.
+    extra_garp: extra_garp::ExtraGarpTimers,
+    /// When each interface (or `garp_group`) may send its next gratuitous ARP / NA.
+    garp_slots: std::sync::Arc<garp_pacing::Slots>,
+    /// Link changes held by `interface_up_down_delays`.
+    link_delays: link_delays::LinkDelays,
 }
 
 impl Daemon {
@@ -200,6 +211,10 @@ impl Daemon {
             nft_table,
             local_igmp: local_igmp::LocalIgmp::default(),
             vanished: Default::default(),
+            sysctls: Default::default(),
+            extra_garp: Default::default(),
+            garp_slots: Default::default(),
+            link_delays: Default::default(),
             auto_priority: rt_sched::AutoPriority::from_global(
                 &spec
                     .conf
@@ -272,7 +287,13 @@ impl Daemon {
         sd_notify_state(&[sd_notify::NotifyState::Ready]);
         tracing::info!(instances = self.insts.len(), "vrrpd running");
         loop {
-            let deadline = self.units.iter().filter_map(Unit::next_deadline).min();
+            let deadline = self
+                .units
+                .iter()
+                .filter_map(Unit::next_deadline)
+                .chain(self.extra_garp.next_deadline())
+                .chain(self.link_delays.next_deadline())
+                .min();
             let sleep_until = deadline
                 .map(|d| self.start + d)
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
@@ -337,6 +358,9 @@ impl Daemon {
             && let Err(e) = fw.remove().await
         {
             tracing::warn!(error = format!("{e:#}"), "removing the no_accept rules");
+        }
+        for e in self.sysctls.restore_all() {
+            tracing::warn!(error = format!("{e:#}"), "restoring an interface sysctl");
         }
         tracing::info!("stopped");
     }

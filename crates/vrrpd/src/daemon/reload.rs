@@ -206,6 +206,12 @@ impl Daemon {
         for m in s.vmac.iter().chain(&s.vip_vmacs) {
             crate::net::vmac::ensure(&self.nl, m).await?;
         }
+        if let Some(ifname) = &s.promote_secondaries {
+            // A missing interface is reported below, with the instance.
+            if let Err(e) = self.sysctls.set(ifname, "promote_secondaries", "1") {
+                tracing::warn!(instance = %s.name, error = format!("{e:#}"), "promote_secondaries not set");
+            }
+        }
         let link = self
             .nl
             .link_by_name(&s.interface)

@@ -5,6 +5,7 @@
 #[allow(unsafe_code)]
 pub mod garp;
 pub mod guard;
+pub mod if_sysctl;
 pub mod linkwatch;
 pub mod netlink;
 pub mod nft;

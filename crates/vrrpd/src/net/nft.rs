@@ -51,13 +51,44 @@ pub fn table_name(
     }
 }
 
+/// keepalived's options of the rules (`nftables_priority`, `nftables_counters`,
+/// `nftables_ifindex`), measured by listing keepalived 2.2.7's ruleset with each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NftOptions {
+    /// Hook priority of the input and output chains.
+    pub priority: i32,
+    /// A counter before every verdict.
+    pub counters: bool,
+    /// Link-local VIPs keyed by interface index even for `dont_track_primary` instances.
+    pub ifindex: bool,
+}
+
+impl Default for NftOptions {
+    fn default() -> Self {
+        NftOptions {
+            priority: -1,
+            counters: false,
+            ifindex: false,
+        }
+    }
+}
+
+impl NftOptions {
+    /// What goes before a rule's verdict.
+    fn counter(&self) -> &'static str {
+        if self.counters { "counter " } else { "" }
+    }
+}
+
 /// The batch that replaces both tables with empty sets and keepalived's chains, each table
 /// marked with the pid of `owner`.
-pub fn ruleset(t: &str, owner: u32) -> String {
+pub fn ruleset(t: &str, owner: u32, o: &NftOptions) -> String {
+    let p = o.priority;
+    let c = o.counter();
     let hooks = |fam: &str| {
         format!(
-            "add chain {fam} {t} out {{ type filter hook output priority -1; policy accept; }}\n\
-             add chain {fam} {t} in {{ type filter hook input priority -1; policy accept; }}\n"
+            "add chain {fam} {t} out {{ type filter hook output priority {p}; policy accept; }}\n\
+             add chain {fam} {t} in {{ type filter hook input priority {p}; policy accept; }}\n"
         )
     };
     let table =
@@ -67,20 +98,20 @@ pub fn ruleset(t: &str, owner: u32) -> String {
          {table4}\
          add set ip {t} vips {{ type ipv4_addr; }}\n\
          {v4}\
-         add rule ip {t} out ip saddr @vips drop\n\
-         add rule ip {t} in ip daddr @vips drop\n\
+         add rule ip {t} out ip saddr @vips {c}drop\n\
+         add rule ip {t} in ip daddr @vips {c}drop\n\
          {table6}\
          add set ip6 {t} vips {{ type ipv6_addr; }}\n\
          add set ip6 {t} neighbor-discovery {{ type icmpv6_type; flags constant; elements = {{ nd-neighbor-solicit, nd-neighbor-advert }}; }}\n\
          {v6}\
          add chain ip6 {t} in_link_local\n\
          add chain ip6 {t} out_link_local\n\
-         add rule ip6 {t} out icmpv6 type @neighbor-discovery accept\n\
-         add rule ip6 {t} out ip6 saddr fe80::/10 goto out_link_local\n\
-         add rule ip6 {t} out ip6 saddr @vips drop\n\
-         add rule ip6 {t} in icmpv6 type @neighbor-discovery accept\n\
-         add rule ip6 {t} in ip6 daddr fe80::/10 goto in_link_local\n\
-         add rule ip6 {t} in ip6 daddr @vips drop\n",
+         add rule ip6 {t} out icmpv6 type @neighbor-discovery {c}accept\n\
+         add rule ip6 {t} out ip6 saddr fe80::/10 {c}goto out_link_local\n\
+         add rule ip6 {t} out ip6 saddr @vips {c}drop\n\
+         add rule ip6 {t} in icmpv6 type @neighbor-discovery {c}accept\n\
+         add rule ip6 {t} in ip6 daddr fe80::/10 {c}goto in_link_local\n\
+         add rule ip6 {t} in ip6 daddr @vips {c}drop\n",
         clear = clear_script(t),
         table4 = table("ip"),
         table6 = table("ip6"),
@@ -102,24 +133,45 @@ pub fn is_link_local(a: &IpAddr) -> bool {
     }
 }
 
+/// The set of link-local VIPs of `dont_track_primary` instances without `nftables_ifindex`
+/// (keyed by interface name, as keepalived keys them), else of the others (by index).
+fn link_local_set(by_name: bool) -> &'static str {
+    if by_name {
+        "vips_link_local_name"
+    } else {
+        "vips_link_local"
+    }
+}
+
 /// The set of link-local VIPs and the rules that drop them on their interface (keepalived's).
-pub fn link_local_script(t: &str) -> String {
+pub fn link_local_script(t: &str, by_name: bool, o: &NftOptions) -> String {
+    let c = o.counter();
+    let set = link_local_set(by_name);
+    let (ty, iif, oif) = if by_name {
+        ("ifname", "iifname", "oifname")
+    } else {
+        ("iface_index", "iif", "oif")
+    };
     format!(
-        "add set ip6 {t} vips_link_local {{ type ipv6_addr . iface_index; }}\n\
-         add rule ip6 {t} in_link_local ip6 daddr . iif @vips_link_local drop\n\
-         add rule ip6 {t} out_link_local ip6 saddr . oif @vips_link_local drop\n"
+        "add set ip6 {t} {set} {{ type ipv6_addr . {ty}; }}\n\
+         add rule ip6 {t} in_link_local ip6 daddr . {iif} @{set} {c}drop\n\
+         add rule ip6 {t} out_link_local ip6 saddr . {oif} @{set} {c}drop\n"
     )
 }
 
 /// The batch that puts `addrs` (each with the interface it lives on) into, or takes them out
 /// of, the sets of table `t`. Adding an element that is there is a no-op, deleting one that is
 /// not fails, so a delete is preceded by an add.
-pub fn element_commands(t: &str, addrs: &[(IpAddr, &str)], add: bool) -> String {
+pub fn element_commands(t: &str, addrs: &[(IpAddr, &str)], add: bool, by_name: bool) -> String {
     let mut out = String::new();
     for (a, ifname) in addrs {
         let (fam, set, elem) = match a {
             IpAddr::V4(_) => ("ip", "vips", a.to_string()),
-            _ if is_link_local(a) => ("ip6", "vips_link_local", format!("{a} . \"{ifname}\"")),
+            _ if is_link_local(a) => (
+                "ip6",
+                link_local_set(by_name),
+                format!("{a} . \"{ifname}\""),
+            ),
             _ => ("ip6", "vips", a.to_string()),
         };
         out.push_str(&format!("add element {fam} {t} {set} {{ {elem} }}\n"));
@@ -172,33 +224,44 @@ pub(crate) fn owned_elsewhere(family: &str, t: &str, pid: u32) -> anyhow::Error 
 #[derive(Debug)]
 pub struct NoAcceptFirewall {
     table: String,
-    /// Whether `vips_link_local` and its rules exist yet.
-    link_local: std::sync::atomic::AtomicBool,
+    options: NftOptions,
+    /// Whether `vips_link_local` (index 0) / `vips_link_local_name` (1) and their rules
+    /// exist yet.
+    link_local: [std::sync::atomic::AtomicBool; 2],
 }
 
 impl NoAcceptFirewall {
     /// Replaces any earlier copy of the tables named `table` with empty ones, unless another
     /// running vrrpd owns them.
-    pub async fn install(table: &str) -> Result<Self> {
+    pub async fn install(table: &str, options: NftOptions) -> Result<Self> {
         if let Some(e) = owned_by_another_daemon(table).await {
             return Err(e);
         }
-        nft(&ruleset(table, std::process::id()))
+        nft(&ruleset(table, std::process::id(), &options))
             .await
             .with_context(|| {
                 format!("installing the no_accept rules (nftables tables ip/ip6 {table})")
             })?;
         Ok(NoAcceptFirewall {
             table: table.to_string(),
-            link_local: false.into(),
+            options,
+            link_local: [false.into(), false.into()],
         })
     }
 
     /// Drops traffic to and from `addrs` (before they are added to the interface), or stops
-    /// doing so (after they were removed).
-    pub async fn set(&self, addrs: &[(IpAddr, &str)], add: bool) -> Result<()> {
+    /// doing so (after they were removed). `dont_track_primary`: the instance's own setting,
+    /// which (without `nftables_ifindex`) keys its link-local VIPs by interface name.
+    pub async fn set(
+        &self,
+        addrs: &[(IpAddr, &str)],
+        add: bool,
+        dont_track_primary: bool,
+    ) -> Result<()> {
         use std::sync::atomic::Ordering;
-        let made = self.link_local.load(Ordering::Relaxed);
+        let by_name = dont_track_primary && !self.options.ifindex;
+        let flag = &self.link_local[usize::from(by_name)];
+        let made = flag.load(Ordering::Relaxed);
         // Before the set exists no link-local VIP is in it: nothing to take out.
         let addrs: Vec<(IpAddr, &str)> = addrs
             .iter()
@@ -210,14 +273,14 @@ impl NoAcceptFirewall {
         }
         let make = add && !made && addrs.iter().any(|(a, _)| is_link_local(a));
         let mut script = if make {
-            link_local_script(&self.table)
+            link_local_script(&self.table, by_name, &self.options)
         } else {
             String::new()
         };
-        script.push_str(&element_commands(&self.table, &addrs, add));
+        script.push_str(&element_commands(&self.table, &addrs, add, by_name));
         nft(&script).await?;
         if make {
-            self.link_local.store(true, Ordering::Relaxed);
+            flag.store(true, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -276,7 +339,7 @@ mod tests {
 
     #[test]
     fn ruleset_first_deletes_leftover_tables_of_both_families() {
-        let r = ruleset("vrrpd", 42);
+        let r = ruleset("vrrpd", 42, &NftOptions::default());
         assert!(r.starts_with(
             "table ip vrrpd\ndelete table ip vrrpd\ntable ip6 vrrpd\ndelete table ip6 vrrpd\n"
         ));
@@ -293,20 +356,44 @@ mod tests {
         let b: IpAddr = "2001:2::100".parse().unwrap();
         let ll: IpAddr = "fe80::52".parse().unwrap();
         assert_eq!(
-            element_commands("vrrpd", &[(a, "eth0")], true),
+            element_commands("vrrpd", &[(a, "eth0")], true, false),
             "add element ip vrrpd vips { 198.18.0.100 }\n"
         );
-        let del = element_commands("vrrpd", &[(b, "eth0")], false);
+        let del = element_commands("vrrpd", &[(b, "eth0")], false, false);
         assert_eq!(
             del,
             "add element ip6 vrrpd vips { 2001:2::100 }\ndelete element ip6 vrrpd vips { 2001:2::100 }\n"
         );
         assert_eq!(
-            element_commands("vrrpd", &[(ll, "eth0")], true),
+            element_commands("vrrpd", &[(ll, "eth0")], true, false),
             "add element ip6 vrrpd vips_link_local { fe80::52 . \"eth0\" }\n"
         );
         assert!(is_link_local(&ll) && !is_link_local(&b) && !is_link_local(&a));
-        assert!(link_local_script("vrrpd").contains("ip6 daddr . iif @vips_link_local drop"));
+        let o = NftOptions::default();
+        assert!(
+            link_local_script("vrrpd", false, &o).contains("ip6 daddr . iif @vips_link_local drop")
+        );
+    }
+
+    #[test]
+    fn options_set_the_priority_counters_and_the_link_local_key() {
+        let o = NftOptions {
+            priority: 5,
+            counters: true,
+            ifindex: false,
+        };
+        let r = ruleset("t", 1, &o);
+        assert!(r.contains("hook input priority 5;"), "{r}");
+        assert!(r.contains("ip daddr @vips counter drop"), "{r}");
+        assert!(r.contains("fe80::/10 counter goto in_link_local"), "{r}");
+        assert!(!ruleset("t", 1, &NftOptions::default()).contains("counter"));
+        let by_name = link_local_script("t", true, &o);
+        assert!(by_name.contains("vips_link_local_name { type ipv6_addr . ifname; }"));
+        assert!(by_name.contains("ip6 daddr . iifname @vips_link_local_name counter drop"));
+        let ll: IpAddr = "fe80::52".parse().unwrap();
+        assert!(
+            element_commands("t", &[(ll, "eth0")], true, true).contains("vips_link_local_name")
+        );
     }
 
     #[test]

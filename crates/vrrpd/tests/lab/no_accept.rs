@@ -17,12 +17,14 @@ fn ruleset(h: &Host) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The ruleset with the daemon's table name replaced and vrrpd's owner comment left out.
+/// The ruleset with the daemon's table name replaced, vrrpd's owner comment left out and
+/// counter values (traffic of the moment) cleared.
 fn unnamed(ruleset: &str, table: &str) -> String {
+    let counter = regex::Regex::new(r"counter packets \d+ bytes \d+").expect("pattern");
     ruleset
         .lines()
         .filter(|l| !l.trim_start().starts_with("comment \"vrrpd pid "))
-        .map(|l| format!("{l}\n"))
+        .map(|l| format!("{}\n", counter.replace_all(l, "counter")))
         .collect::<String>()
         .replace(&format!("table ip {table} {{"), "table ip NAME {")
         .replace(&format!("table ip6 {table} {{"), "table ip6 NAME {")
@@ -148,4 +150,47 @@ fn no_accept_rules_match_keepalived_and_are_removed_on_exit_and_after_a_crash() 
     );
     v.wait_for_line("vrrpd running", WAIT).expect("started");
     assert_eq!(ruleset(a).trim(), "", "leftover tables removed at start");
+}
+
+#[test]
+fn nftables_priority_counters_and_ifindex_shape_the_rules_like_keepalived() {
+    let test = "nftables_priority_counters_and_ifindex_shape_the_rules_like_keepalived";
+    let Some(lab) = nft_lab(test) else {
+        return;
+    };
+    let a = lab.host(0);
+    let v6 = ["fe80::52/64".to_string(), format!("{VIP6}/64")];
+    let needles = ["fe80::52", "2001:2::100", "198.18.0.101"];
+    let cases = [
+        // Measured: "priority filter + 5", "counter packets N bytes M" before every verdict.
+        (
+            "    nftables_priority 5\n    nftables_counters\n",
+            "no_accept",
+            "+ 5;",
+        ),
+        // dont_track_primary keys link-local VIPs by name (set vips_link_local_name, iifname).
+        (
+            "",
+            "no_accept\n    dont_track_primary",
+            "iifname @vips_link_local_name",
+        ),
+        // nftables_ifindex keeps the index key for such instances.
+        (
+            "    nftables_ifindex\n",
+            "no_accept\n    dont_track_primary",
+            "iif @vips_link_local drop",
+        ),
+    ];
+    for (i, (globals, accept, marker)) in cases.into_iter().enumerate() {
+        let conf = conf_with(accept, &v6).replace(
+            "    router_id lab\n",
+            &format!("    router_id lab\n{globals}"),
+        );
+        let theirs = keepalived_ruleset(&lab, a, &conf, &needles);
+        assert!(theirs.contains(marker), "case {i}, keepalived:\n{theirs}");
+        let mut v = vrrpd_with_rules_of(&lab, a, &conf, &theirs);
+        v.signal(Signal::SIGTERM).expect("SIGTERM");
+        let _ = v.wait_exit(WAIT);
+        assert_eq!(ruleset(a).trim(), "", "vrrpd removed its tables on exit");
+    }
 }

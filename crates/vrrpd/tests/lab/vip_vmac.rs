@@ -86,15 +86,27 @@ fn master_state(h: &Host, p: &Proc, vrid: u8) -> Vec<String> {
     vmac_state(h, vrid)
 }
 
+/// `node(vrid, extra)` with `global` lines in global_defs.
+fn conf(vrid: u8, global: &str, extra: &str) -> String {
+    node(vrid, extra).conf().replace(
+        "    vrrp_garp_master_delay 0\n",
+        &format!("    vrrp_garp_master_delay 0\n{global}"),
+    )
+}
+
 fn side_by_side(test: &str, extra: &str, want_links: usize) {
+    side_by_side_with(test, "", extra, want_links);
+}
+
+fn side_by_side_with(test: &str, global: &str, extra: &str, want_links: usize) {
     let Some(lab) = keepalived_lab(test) else {
         return;
     };
     let (a, b) = (lab.host(0), lab.host(1));
     add_links(a);
     add_links(b);
-    let mut vrrpd = start_vrrpd(&lab, a, "a", &node(61, extra).conf(), &[]);
-    let keepalived = start_keepalived(&lab, b, "b", &node(62, extra).conf());
+    let mut vrrpd = start_vrrpd(&lab, a, "a", &conf(61, global, extra), &[]);
+    let keepalived = start_keepalived(&lab, b, "b", &conf(62, global, extra));
     let theirs = master_state(b, &keepalived, 62);
     let ours = master_state(a, &vrrpd, 61);
     assert_eq!(
@@ -126,6 +138,16 @@ fn a_vips_use_vmac_makes_a_vmac_on_its_interface_like_keepalived() {
 fn use_vmac_addr_gives_every_vip_of_another_interface_a_vmac_like_keepalived() {
     side_by_side(
         "use_vmac_addr_gives_every_vip_of_another_interface_a_vmac_like_keepalived",
+        "    use_vmac\n    use_vmac_addr\n",
+        3,
+    );
+}
+
+#[test]
+fn vmac_addr_prefix_names_the_vips_vmacs_like_keepalived() {
+    side_by_side_with(
+        "vmac_addr_prefix_names_the_vips_vmacs_like_keepalived",
+        "    vmac_addr_prefix vx\n",
         "    use_vmac\n    use_vmac_addr\n",
         3,
     );
