@@ -199,7 +199,7 @@ pub async fn stop(shared: &Arc<Shared>) {
 /// Asks every connection to finish and waits until none is open or `deadline` passes
 /// (then says how many are left); true when all finished.
 async fn close_connections(shared: &Shared, deadline: Duration) -> bool {
-    let _ = shared.shutdown.send(true);
+    crate::shared::signal_shutdown(&shared.shutdown);
     let waited = tokio::time::timeout(deadline, async {
         loop {
             let closed = shared.connection_closed.notified();

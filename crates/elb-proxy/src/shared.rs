@@ -108,8 +108,32 @@ impl Shared {
     }
 }
 
+/// Signals shutdown to every task, those that subscribe later included. `send` would store
+/// nothing while no task holds a receiver (a SIGTERM right after READY can come before the
+/// admin and listener tasks first ran and subscribed), and such a task then waited for a
+/// shutdown already past: the process never exited.
+pub fn signal_shutdown(tx: &tokio::sync::watch::Sender<bool>) {
+    tx.send_replace(true);
+}
+
 /// Resolves once shutdown has been signalled (at once if it already was).
 pub async fn until_shutdown(rx: &mut tokio::sync::watch::Receiver<bool>) {
     // The borrow guard is dropped right here, so callers stay `Send`.
     let _ = rx.wait_for(|s| *s).await.map(|_| ());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_task_subscribing_after_shutdown_was_signalled_still_sees_it() {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        drop(rx);
+        signal_shutdown(&tx);
+        let mut late = tx.subscribe();
+        tokio::time::timeout(std::time::Duration::from_secs(5), until_shutdown(&mut late))
+            .await
+            .expect("a shutdown signalled before the subscription is seen");
+    }
 }
