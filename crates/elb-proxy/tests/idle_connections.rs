@@ -209,3 +209,43 @@ async fn a_parked_connection_is_closed_after_the_idle_timeout() {
         "{waited:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_waiting_for_their_first_byte_hold_no_buffers_on_the_fast_engine() {
+    use tokio::io::AsyncWriteExt;
+    let a = Backend::start("a").await;
+    let yaml = format!(
+        "listeners: [{{ address: \"{{listen}}\", engine: fast }}]\nclusters:\n{}default_cluster: a\n",
+        cluster_yaml("a", &[("a1", a.addr, 1)], "")
+    );
+    let p = start_proxy(&yaml);
+    let n = 200;
+    let mut conns = Vec::new();
+    for _ in 0..n {
+        conns.push(
+            within("connect", tokio::net::TcpStream::connect(p.addr))
+                .await
+                .unwrap(),
+        );
+    }
+    // A connection counts as parked only while it waits holding no buffers: one that took
+    // a request's buffers on a readiness with nothing to read is not counted.
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let parked = info_value(&p, "ParkedConns");
+        if parked == n {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "{parked} of {n} connections wait without buffers"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // They still serve when their first request comes.
+    let s = &mut conns[n as usize / 2];
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(read_responses(s, 1).await, ["HTTP/1.1 200 OK|a\n"]);
+}

@@ -40,33 +40,37 @@ pub(crate) enum BodyFail {
     TooLarge,
 }
 
-/// Reads what the socket has into `buf`'s spare capacity (reserve first). A short read
-/// also marks the socket not ready, so the next read waits for the kernel's event instead
-/// of first making a `recv` that finds nothing: one system call per read instead of two.
-/// (tokio only clears readiness if no new event came in meanwhile, so nothing is missed.)
+/// Reads what the socket has into `buf`'s spare capacity (reserve first), waiting for it.
 pub(crate) async fn read_some(s: &TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
     loop {
         s.readable().await?;
-        let mut got = 0;
-        let r = s.try_io(Interest::READABLE, || {
-            let spare = buf.capacity() - buf.len();
-            match s.try_read_buf(buf) {
-                Ok(n) if n > 0 && n < spare => {
-                    got = n;
-                    Err(io::ErrorKind::WouldBlock.into())
-                }
-                other => other,
-            }
-        });
-        match r {
-            Ok(n) => return Ok(n),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                if got > 0 {
-                    return Ok(got);
-                }
-            }
-            Err(e) => return Err(e),
+        if let Some(n) = read_now(s, buf)? {
+            return Ok(n);
         }
+    }
+}
+
+/// One read of what the socket has, without waiting: `None` when it has nothing. A short
+/// read also marks the socket not ready, so the next read waits for the kernel's event
+/// instead of first making a `recv` that finds nothing: one system call per read instead
+/// of two. (tokio only clears readiness if no new event came in meanwhile, so nothing is
+/// missed.)
+pub(crate) fn read_now(s: &TcpStream, buf: &mut Vec<u8>) -> io::Result<Option<usize>> {
+    let mut got = 0;
+    let r = s.try_io(Interest::READABLE, || {
+        let spare = buf.capacity() - buf.len();
+        match s.try_read_buf(buf) {
+            Ok(n) if n > 0 && n < spare => {
+                got = n;
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+            other => other,
+        }
+    });
+    match r {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok((got > 0).then_some(got)),
+        Err(e) => Err(e),
     }
 }
 

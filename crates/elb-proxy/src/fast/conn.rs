@@ -7,16 +7,19 @@
 //! served.
 
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering::Relaxed;
+use std::task::Poll;
 
 use bytes::Bytes;
 use elb_http1::{HeadWriter, Progress, RequestConfig, RequestHead, ResponseHead, parse_request};
 use http::HeaderMap;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
-use super::body::read_some;
+use super::body::{read_now, read_some};
 use crate::proxy::ConnCtx;
 use crate::shared::until_shutdown;
 
@@ -36,6 +39,8 @@ pub(super) enum Next {
     Close,
     /// Hand it to hyper (nothing of this request was served).
     Hyper,
+    /// Nothing came after all: wait again, holding no buffers.
+    Idle,
 }
 
 /// The buffers and reusable heads of a connection while it has a request in progress.
@@ -55,6 +60,8 @@ pub(super) struct Scratch {
     pub(super) headers: HeaderMap,
     /// Members tried for the current request.
     pub(super) tried: Vec<usize>,
+    /// The member's answer deadline, kept for the next request.
+    pub(super) timer: super::deadline::Kept,
 }
 
 /// Free scratches of this thread, so an idle connection holds none.
@@ -90,8 +97,8 @@ fn give_back(mut s: Box<Scratch>) {
 /// Serves a plain HTTP/1.1 connection until it closes or needs hyper. `heads`: the
 /// listener's strict-gate settings (limits, underscore and Host policies), so a head is
 /// accepted here exactly when the gate in front of hyper would accept it. Everything is
-/// borrowed from the caller's task and nothing but the socket and a timer is held while
-/// the connection is idle (the snapshot is taken when a request begins).
+/// borrowed from the caller's task and nothing but the socket, one timer and one shutdown
+/// wait is held while the connection is idle (the snapshot is taken when a request begins).
 pub async fn serve(
     stream: &mut TcpStream,
     ctx: &ConnCtx,
@@ -99,6 +106,15 @@ pub async fn serve(
     heads: &RequestConfig,
 ) -> Served {
     let mut scratch: Option<Box<Scratch>> = None;
+    // One timer and one shutdown wait for the connection's life, not one of each per
+    // request: tokio moves a timer to a later deadline without taking its wheel's lock,
+    // where a new timer took that lock twice per request and woke the driver (an eventfd
+    // write) whenever it was the earliest; a new shutdown wait locked the channel's list.
+    let timer = tokio::time::sleep_until(Instant::now());
+    tokio::pin!(timer);
+    let mut stop_rx = shutdown.clone();
+    let stop = Some(until_shutdown(&mut stop_rx));
+    tokio::pin!(stop);
     loop {
         let header_timeout = ctx.shared.snapshot.load().config.timeouts.request_header.0;
         let header_deadline = Instant::now() + header_timeout;
@@ -106,7 +122,8 @@ pub async fn serve(
             if let Some(s) = scratch.take() {
                 give_back(s);
             }
-            if !wait_idle(stream, ctx, shutdown, header_deadline).await {
+            timer.as_mut().reset(header_deadline);
+            if !wait_idle(stream, ctx, (timer.as_mut(), stop.as_mut())).await {
                 return Served::Done;
             }
         }
@@ -121,7 +138,7 @@ pub async fn serve(
         ))
         .await;
         match next {
-            Next::Again => {}
+            Next::Again | Next::Idle => {}
             Next::Close => return Served::Done,
             Next::Hyper => {
                 let replay = Bytes::copy_from_slice(&s.cbuf);
@@ -131,43 +148,37 @@ pub async fn serve(
     }
 }
 
-/// How long a connection waits for its next request before it counts as parked (the
-/// hyper path's `PARK_GRACE`; buffers are released at once either way).
-const PARK_GRACE: std::time::Duration = std::time::Duration::from_millis(20);
-
-/// Waits, holding no buffers, until the client sends more; false on shutdown or at the
-/// idle deadline. One timer: first the park grace, then the deadline.
-async fn wait_idle(
+/// Waits, holding no buffers, until the client sends more; false on shutdown or when
+/// `timer` (set to the idle deadline) fires. A waiting connection counts as parked from
+/// the start: on this path it holds no buffers between requests (the hyper path parks
+/// after 20 ms, when it takes the connection out of hyper), and a grace period would
+/// need a second, earlier deadline per request, which is what the one timer avoids.
+async fn wait_idle<F: Future<Output = ()>>(
     stream: &TcpStream,
     ctx: &ConnCtx,
-    shutdown: &mut watch::Receiver<bool>,
-    deadline: Instant,
+    (mut timer, mut stop): (Pin<&mut Sleep>, Pin<&mut Option<F>>),
 ) -> bool {
     let stats = &ctx.shared.stats;
-    let timer = tokio::time::sleep_until(deadline.min(Instant::now() + PARK_GRACE));
-    tokio::pin!(timer);
-    let mut parked = false;
-    let ready = loop {
-        tokio::select! {
-            biased;
-            _ = until_shutdown(shutdown) => break false,
-            // Polled in place (the socket keeps the waker), not a stored `readable()`
-            // future: an idle connection's task is that much smaller.
-            r = std::future::poll_fn(|cx| stream.poll_read_ready(cx)) => break r.is_ok(),
-            () = timer.as_mut() => {
-                if parked || Instant::now() >= deadline {
-                    break false;
-                }
-                parked = true;
-                stats.connections_parked.fetch_add(1, Relaxed);
-                stats.parks_total.fetch_add(1, Relaxed);
-                timer.as_mut().reset(deadline);
-            }
+    stats.connections_parked.fetch_add(1, Relaxed);
+    stats.parks_total.fetch_add(1, Relaxed);
+    let ready = std::future::poll_fn(|cx| {
+        let stopped = stop
+            .as_mut()
+            .as_pin_mut()
+            .is_none_or(|f| f.poll(cx).is_ready());
+        if stopped {
+            stop.set(None);
+            return Poll::Ready(false);
         }
-    };
-    if parked {
-        stats.connections_parked.fetch_sub(1, Relaxed);
-    }
+        // Polled in place (the socket keeps the waker), not a stored `readable()`
+        // future: an idle connection's task is that much smaller.
+        if let Poll::Ready(r) = stream.poll_read_ready(cx) {
+            return Poll::Ready(r.is_ok());
+        }
+        timer.as_mut().poll(cx).map(|()| false)
+    })
+    .await;
+    stats.connections_parked.fetch_sub(1, Relaxed);
     ready
 }
 
@@ -178,6 +189,19 @@ async fn one_request(
     (heads, header_deadline): (&RequestConfig, Instant),
     shutdown: &watch::Receiver<bool>,
 ) -> Next {
+    if s.cbuf.is_empty() {
+        // The first read does not wait: a socket can be reported readable with nothing
+        // to read (a freshly accepted one is), and a connection waiting for its first
+        // byte must not hold the buffers while it waits.
+        if s.cbuf.capacity() < 1024 {
+            s.cbuf.reserve(4096);
+        }
+        match read_now(stream, &mut s.cbuf) {
+            Ok(Some(n)) if n > 0 => {}
+            Ok(None) => return Next::Idle,
+            _ => return Next::Close,
+        }
+    }
     loop {
         match parse_request(&s.cbuf, heads, &mut s.req) {
             Ok(Progress::Complete) => break,

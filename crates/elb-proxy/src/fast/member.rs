@@ -299,10 +299,10 @@ async fn read_response_head(
         if s.mbuf.capacity() - s.mbuf.len() < 4096 {
             s.mbuf.reserve(16 * 1024);
         }
-        match tokio::time::timeout_at(until, read_some(conn, &mut s.mbuf)).await {
-            Ok(Ok(n)) if n > 0 => {}
-            Ok(_) if retry_stale && s.mbuf.is_empty() => return Err(Stale),
-            Ok(_) => {
+        match super::deadline::within(&mut s.timer, until, read_some(conn, &mut s.mbuf)).await {
+            Some(Ok(n)) if n > 0 => {}
+            Some(_) if retry_stale && s.mbuf.is_empty() => return Err(Stale),
+            Some(_) => {
                 return Ok(Some(broke(
                     cluster,
                     idx,
@@ -311,7 +311,7 @@ async fn read_response_head(
                     "response head (connection closed)",
                 )));
             }
-            Err(_) => {
+            None => {
                 cluster.members[idx].stats.timeouts.fetch_add(1, Relaxed);
                 tracing::warn!(cluster = %cluster.name, member = %cluster.members[idx].name, phase = "response head", "member did not answer in time");
                 return Ok(Some(broke(

@@ -11,6 +11,7 @@
 mod answer;
 mod body;
 mod conn;
+mod deadline;
 mod exchange;
 mod fallback;
 mod member;
