@@ -231,8 +231,11 @@ fn trackers_of(
         });
         trackers.push(id);
     }
-    // The `dev` of VIP and route lines without `no_track`: down means FAULT (keepalived).
-    for dev in i.address_interfaces() {
+    // The `dev` of VIP and route lines without `no_track`, and the interfaces of static routes
+    // and rules naming a `track_group` the instance is in: down means FAULT (keepalived).
+    let tracked = i.address_interfaces();
+    let grouped = cfg.track_group_interfaces(&i.name);
+    for dev in tracked.into_iter().chain(grouped) {
         let id = TrackerId::Interface(dev.to_string());
         if dev == own_interface || trackers.contains(&id) {
             continue;
@@ -284,6 +287,7 @@ fn rule_spec(r: &kc::Rule) -> Option<RuleSpec> {
         to: r.to.map(|p| (p.addr, p.len)),
         table: table_number(r.table.as_deref()?)?,
         priority: r.preference,
+        iif: r.iif.clone(),
     })
 }
 

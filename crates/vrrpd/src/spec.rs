@@ -376,6 +376,8 @@ pub struct RuleSpec {
     pub table: u32,
     /// `preference`.
     pub priority: Option<u32>,
+    /// `iif` / `dev`: the incoming interface.
+    pub iif: Option<String>,
 }
 
 impl RuleSpec {
