@@ -127,3 +127,19 @@ fn bad_group_blocks_are_reported_at_their_lines() {
     assert_eq!(cfg.track_groups[0].instances, ["VI_1"]);
     assert_eq!(cfg.track_groups.len(), 2);
 }
+
+#[test]
+fn a_groups_instances_track_the_interfaces_of_the_static_entries_naming_it() {
+    let text = format!(
+        "global_defs {{\n default_interface eth9\n}}\n\
+         track_group TG {{\n group {{\n VI_1\n }}\n}}\n\
+         static_ipaddress {{\n 198.18.5.1/24 track_group TG\n 198.18.5.2/24 dev eth2 track_group TG no_track\n\
+         198.18.5.3/24 dev eth3\n}}\n\
+         static_routes {{\n 198.18.7.0/24 via 198.18.5.254 dev eth4 track_group TG\n}}\n\
+         static_rules {{\n from 198.18.5.0/24 iif eth5 table 100 priority 100 track_group TG\n}}\n{INSTANCES}"
+    );
+    let (cfg, diags) = load(&text);
+    assert!(diags.is_empty(), "{:#?}", lines(&diags));
+    assert_eq!(cfg.track_group_interfaces("VI_1"), ["eth9", "eth4", "eth5"]);
+    assert!(cfg.track_group_interfaces("VI_2").is_empty());
+}
