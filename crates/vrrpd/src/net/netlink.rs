@@ -568,19 +568,10 @@ mod tests {
     fn derived_broadcast_and_label() {
         let mut m = AddressMessage::default();
         let vip = Vip {
-            addr: "198.18.0.100".parse().unwrap(),
-            prefix_len: 24,
-            ifname: "eth0".into(),
             broadcast: Broadcast::Derived,
             scope: Some(253),
             label: Some("eth0:vip".into()),
-            peer: None,
-            noprefixroute: false,
-            home: false,
-            nodad: false,
-            mngtmpaddr: false,
-            autojoin: false,
-            preferred_lft: None,
+            ..Vip::plain("198.18.0.100".parse().unwrap(), 24, "eth0")
         };
         fill_vip_message(&mut m, &vip);
         assert!(m.attributes.contains(&AddressAttribute::Broadcast(
