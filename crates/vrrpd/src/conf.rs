@@ -715,4 +715,20 @@ mod tests {
         let s = spec(&inst(""), &[]);
         assert_eq!(s.instances[0].promote_secondaries, None);
     }
+
+    #[test]
+    fn a_track_groups_instances_track_its_static_interfaces_and_rules_keep_their_iif() {
+        let s = spec(
+            "track_group TG {\n group {\n VI_1\n }\n}\n\
+             static_routes {\n 198.18.7.0/24 via 198.18.5.254 dev eth1 track_group TG\n}\n\
+             static_rules {\n from 198.18.5.0/24 iif eth2 table 100 priority 100 track_group TG\n}\n\
+             vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n 198.18.0.1\n }\n}\n\
+             vrrp_instance VI_2 {\n interface eth0\n virtual_router_id 2\n virtual_ipaddress {\n 198.18.0.2\n }\n}\n",
+            &[],
+        );
+        let tracked = |i: usize| s.instances[i].tracked_interfaces().collect::<Vec<_>>();
+        assert_eq!(tracked(0), ["eth1", "eth2"]);
+        assert!(tracked(1).is_empty());
+        assert_eq!(s.statics.rules[0].iif.as_deref(), Some("eth2"));
+    }
 }
