@@ -7,7 +7,7 @@
 //! gets a VMAC on its interface (keepalived 2.2.7 names the first free of `vrrp.51`,
 //! `vrrp1.51`, ...; with the instance's own `use_vmac` on eth0 a VIP on eth1 got `vrrp1.51`).
 
-use crate::model::{Instance, VirtualAddress};
+use crate::model::{Config, Instance, VirtualAddress};
 
 impl Instance {
     /// The interfaces named by the `dev` of tracked VIP, excluded-VIP and route lines, each
@@ -59,6 +59,50 @@ impl Instance {
             if let Some(dev) = self.vip_vmac_interface(a)
                 && !out.contains(&dev)
             {
+                out.push(dev);
+            }
+        }
+        out
+    }
+}
+
+impl Config {
+    /// The interfaces that `instance` tracks through `track_group`s: the interface of static
+    /// addresses, the `dev` of static routes and the `iif` of static rules naming a group it
+    /// is in (without `no_track`), each once, in file order. Down means FAULT, as for a VIP's
+    /// `dev` (seen with keepalived 2.2.7 in the lab).
+    pub fn track_group_interfaces(&self, instance: &str) -> Vec<&str> {
+        let member = |g: &Option<String>| {
+            g.as_deref().is_some_and(|g| {
+                self.track_groups
+                    .iter()
+                    .any(|t| t.name == g && t.instances.iter().any(|m| m == instance))
+            })
+        };
+        // Without `dev`, a static address goes on `default_interface` (keepalived: eth0).
+        let default_if = self
+            .global_defs
+            .default_interface
+            .as_deref()
+            .unwrap_or("eth0");
+        let addresses = self
+            .static_addresses
+            .iter()
+            .filter(|a| !a.no_track && member(&a.track_group))
+            .map(|a| a.dev.as_deref().unwrap_or(default_if));
+        let routes = self
+            .static_routes
+            .iter()
+            .filter(|r| !r.no_track && member(&r.track_group))
+            .filter_map(|r| r.dev.as_deref());
+        let rules = self
+            .static_rules
+            .iter()
+            .filter(|r| !r.no_track && member(&r.track_group))
+            .filter_map(|r| r.iif.as_deref());
+        let mut out: Vec<&str> = Vec::new();
+        for dev in addresses.chain(routes).chain(rules) {
+            if !out.contains(&dev) {
                 out.push(dev);
             }
         }

@@ -15,6 +15,7 @@ fn block_title(block: Block) -> &'static str {
         Block::Authentication => "`authentication`",
         Block::VipOption => "VIP option",
         Block::GarpGroup => "`garp_group`",
+        Block::TrackGroup => "`track_group`",
     }
 }
 

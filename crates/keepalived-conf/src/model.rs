@@ -46,6 +46,8 @@ pub struct Config {
     pub static_routes: Vec<Route>,
     /// `static_rules { }`.
     pub static_rules: Vec<Rule>,
+    /// `track_group NAME { group { INSTANCE ... } }` blocks, in file order.
+    pub track_groups: Vec<TrackGroup>,
     /// The top-level `instance NAME`: vrrpd names its nftables tables after it.
     pub instance: Option<String>,
     /// The top-level `net_namespace NAME`: the daemon runs in /run/netns/NAME.
@@ -461,6 +463,18 @@ pub struct VirtualAddress {
     pub preferred_lft: Option<u32>,
     /// `use_vmac`.
     pub use_vmac: bool,
+    /// `track_group NAME` (static addresses only; a name defined earlier in the file).
+    pub track_group: Option<String>,
+}
+
+/// `track_group NAME { group { INSTANCE ... } }`: the instances that a static route or rule
+/// naming the group makes track its interface (down means FAULT, as keepalived 2.2.7 does).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrackGroup {
+    /// The group's name.
+    pub name: String,
+    /// The instance names of its `group { }` block, as written.
+    pub instances: Vec<String>,
 }
 
 /// An address with prefix (`198.18.0.0/15`), used by routes and rules.
@@ -494,6 +508,8 @@ pub struct Route {
     pub no_track: bool,
     /// `nexthop via ADDR [dev IF] [weight N]` entries of a multipath route.
     pub nexthops: Vec<Nexthop>,
+    /// `track_group NAME` (static routes only; a name defined earlier in the file).
+    pub track_group: Option<String>,
     /// The line's words as written (for options the model does not name).
     pub words: Vec<String>,
 }
@@ -520,8 +536,12 @@ pub struct Rule {
     pub table: Option<String>,
     /// Rule preference.
     pub preference: Option<u32>,
+    /// `iif` / `dev`: the incoming interface.
+    pub iif: Option<String>,
     /// `no_track`.
     pub no_track: bool,
+    /// `track_group NAME` (static rules only; a name defined earlier in the file).
+    pub track_group: Option<String>,
     /// The line's words as written (for options the model does not name).
     pub words: Vec<String>,
 }

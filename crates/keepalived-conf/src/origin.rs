@@ -32,6 +32,8 @@ pub(crate) struct Origins {
     pub(crate) group: HashMap<String, At>,
     /// (sync group, member) -> the member's line in `group { }`.
     pub(crate) member: HashMap<(String, String), At>,
+    /// (track group, member) -> the member's line in the group's `group { }`.
+    pub(crate) track_member: HashMap<(String, String), At>,
     /// `vrrp_script` name -> its `script` line.
     pub(crate) script: HashMap<String, At>,
     /// A notify or FIFO script's command as written -> the first line giving it.

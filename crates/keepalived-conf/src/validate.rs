@@ -9,7 +9,7 @@ use crate::parser::InstanceDraft;
 use std::time::Duration;
 
 mod across_instances;
-use across_instances::{duplicate_vrids, group_priority_notifications, sync_groups};
+use across_instances::{duplicate_vrids, group_priority_notifications, sync_groups, track_groups};
 
 struct Ctx<'d> {
     diags: &'d mut Vec<Diagnostic>,
@@ -60,6 +60,7 @@ pub(crate) fn complete(
     }
     duplicate_vrids(cfg, origins, cx.diags);
     sync_groups(cfg, origins, cx.diags);
+    track_groups(cfg, origins, cx.diags);
     group_priority_notifications(cfg);
 }
 

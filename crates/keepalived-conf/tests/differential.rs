@@ -24,7 +24,52 @@ fn cases() -> Vec<Case> {
     owner_cases(&mut c);
     garp_extra_if_cases(&mut c);
     garp_group_cases(&mut c);
+    track_group_cases(&mut c);
     c
+}
+
+/// `track_group` blocks and the `track_group NAME` option of static entries (good, unknown,
+/// duplicate, empty, missing names; entries without the interface a group tracks).
+fn track_group_cases(c: &mut Vec<Case>) {
+    let group = "track_group TG {\n group {\n VI_1\n }\n}\n";
+    let statics = [
+        "static_ipaddress {\n 198.18.5.1/24 dev eth1 track_group TG\n}",
+        "static_ipaddress {\n 198.18.5.1/24 dev eth1 track_group NOPE\n}",
+        "static_ipaddress {\n 198.18.5.1/24 dev eth1 track_group\n}",
+        "static_ipaddress {\n 198.18.5.1/24 dev eth1 track_group TG track_group TG\n}",
+        "static_routes {\n 198.18.7.0/24 via 198.18.5.254 dev eth1 track_group TG\n}",
+        "static_routes {\n 198.18.7.0/24 via 198.18.5.254 track_group TG\n}",
+        "static_routes {\n 198.18.7.0/24 via 198.18.5.254 dev eth1 track_group NOPE\n}",
+        "static_routes {\n 198.18.7.0/24 via 198.18.5.254 dev eth1 track_group\n}",
+        "static_rules {\n from 198.18.5.0/24 iif eth1 table 100 priority 100 track_group TG\n}",
+        "static_rules {\n from 198.18.5.0/24 table 100 priority 100 track_group TG\n}",
+        "static_rules {\n from 198.18.5.0/24 iif eth1 table 100 priority 100 track_group\n}",
+    ];
+    for (i, st) in statics.iter().enumerate() {
+        c.push(one(
+            &format!("track_group_static_{i}"),
+            format!("{group}{st}\n{}", base("", "")),
+        ));
+    }
+    // The group defined after the entry that names it is not found.
+    c.push(one(
+        "track_group_defined_later",
+        format!("{}\n{group}{}", statics[0], base("", "")),
+    ));
+    let blocks = [
+        "track_group TG {\n group {\n VI_1\n VI_9\n }\n}\n",
+        "track_group TG {\n group {\n }\n}\n",
+        "track_group TG {\n group {\n VI_1\n }\n group {\n VI_1\n }\n}\n",
+        "track_group TG {\n group {\n VI_1\n }\n}\ntrack_group TG {\n group {\n VI_1\n }\n}\n",
+        "track_group {\n group {\n VI_1\n }\n}\n",
+        "track_group TG {\n bogus 1\n group {\n VI_1\n }\n}\n",
+    ];
+    for (i, b) in blocks.iter().enumerate() {
+        c.push(one(
+            &format!("track_group_block_{i}"),
+            format!("{b}{}", base("", "")),
+        ));
+    }
 }
 
 /// `garp_group` bodies: delays, members, an unknown keyword (a missing interface needs the

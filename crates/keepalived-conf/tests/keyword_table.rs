@@ -104,6 +104,7 @@ fn two_uses(block: Block, kw: &str) -> (String, [u32; 2]) {
             format!("garp_group {{\n garp_interval 1\n {kw} 1\n {kw} 1\n}}\n"),
             [3, 4],
         ),
+        Block::TrackGroup => (format!("track_group G {{\n {kw} 1\n {kw} 1\n}}\n"), [2, 3]),
         Block::VipOption => (
             format!(
                 "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {{\n 198.18.0.1/24 {kw} 198.18.0.9\n 198.18.0.2/24 {kw} 198.18.0.9\n }}\n}}\n"

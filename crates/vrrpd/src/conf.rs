@@ -231,8 +231,11 @@ fn trackers_of(
         });
         trackers.push(id);
     }
-    // The `dev` of VIP and route lines without `no_track`: down means FAULT (keepalived).
-    for dev in i.address_interfaces() {
+    // The `dev` of VIP and route lines without `no_track`, and the interfaces of static routes
+    // and rules naming a `track_group` the instance is in: down means FAULT (keepalived).
+    let tracked = i.address_interfaces();
+    let grouped = cfg.track_group_interfaces(&i.name);
+    for dev in tracked.into_iter().chain(grouped) {
         let id = TrackerId::Interface(dev.to_string());
         if dev == own_interface || trackers.contains(&id) {
             continue;
@@ -284,6 +287,7 @@ fn rule_spec(r: &kc::Rule) -> Option<RuleSpec> {
         to: r.to.map(|p| (p.addr, p.len)),
         table: table_number(r.table.as_deref()?)?,
         priority: r.preference,
+        iif: r.iif.clone(),
     })
 }
 
@@ -710,5 +714,21 @@ mod tests {
         assert_eq!(s.instances[0].promote_secondaries.as_deref(), Some("eth0"));
         let s = spec(&inst(""), &[]);
         assert_eq!(s.instances[0].promote_secondaries, None);
+    }
+
+    #[test]
+    fn a_track_groups_instances_track_its_static_interfaces_and_rules_keep_their_iif() {
+        let s = spec(
+            "track_group TG {\n group {\n VI_1\n }\n}\n\
+             static_routes {\n 198.18.7.0/24 via 198.18.5.254 dev eth1 track_group TG\n}\n\
+             static_rules {\n from 198.18.5.0/24 iif eth2 table 100 priority 100 track_group TG\n}\n\
+             vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n 198.18.0.1\n }\n}\n\
+             vrrp_instance VI_2 {\n interface eth0\n virtual_router_id 2\n virtual_ipaddress {\n 198.18.0.2\n }\n}\n",
+            &[],
+        );
+        let tracked = |i: usize| s.instances[i].tracked_interfaces().collect::<Vec<_>>();
+        assert_eq!(tracked(0), ["eth1", "eth2"]);
+        assert!(tracked(1).is_empty());
+        assert_eq!(s.statics.rules[0].iif.as_deref(), Some("eth2"));
     }
 }

@@ -295,6 +295,27 @@ pub struct Vip {
     pub preferred_lft: Option<u32>,
 }
 
+impl Vip {
+    /// An address with no options: no broadcast, universe scope, no label, peer or flags.
+    pub fn plain(addr: IpAddr, prefix_len: u8, ifname: &str) -> Self {
+        Vip {
+            addr,
+            prefix_len,
+            ifname: ifname.to_string(),
+            broadcast: Broadcast::None,
+            scope: None,
+            label: None,
+            peer: None,
+            noprefixroute: false,
+            home: false,
+            nodad: false,
+            mngtmpaddr: false,
+            autojoin: false,
+            preferred_lft: None,
+        }
+    }
+}
+
 /// keepalived's `brd ADDR|+|-`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum Broadcast {
@@ -376,6 +397,8 @@ pub struct RuleSpec {
     pub table: u32,
     /// `preference`.
     pub priority: Option<u32>,
+    /// `iif` / `dev`: the incoming interface.
+    pub iif: Option<String>,
 }
 
 impl RuleSpec {

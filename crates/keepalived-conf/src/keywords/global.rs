@@ -47,12 +47,7 @@ pub(crate) const ROOT: &[(&str, Status)] = &[
         "interface_up_down_delays",
         h("interface_up_down_delays_hold_link_changes_like_keepalived"),
     ),
-    (
-        "track_group",
-        n(
-            "`track_group` is not applied: no instance goes to FAULT when a static address, route or rule naming the group is deleted",
-        ),
-    ),
+    ("track_group", h(TRACK_GROUP_TEST)),
     (
         "net_namespace",
         h("the_daemon_runs_in_the_configured_net_namespace_like_keepalived"),
@@ -362,6 +357,12 @@ pub(crate) const GLOBAL: &[(&str, Status)] = &[
 
 const GARP_GROUP_TEST: &str =
     "garp_group_paces_gratuitous_arps_per_interface_group_like_keepalived";
+
+const TRACK_GROUP_TEST: &str =
+    "an_interface_of_track_group_statics_going_down_faults_the_group_like_keepalived";
+
+/// Inside `track_group NAME { }`.
+pub(crate) const TRACK_GROUP: &[(&str, Status)] = &[("group", h(TRACK_GROUP_TEST))];
 
 /// Inside `garp_group { }`.
 pub(crate) const GARP_GROUP: &[(&str, Status)] = &[

@@ -47,10 +47,12 @@ pub enum Block {
     VipOption,
     /// `garp_group { }`.
     GarpGroup,
+    /// `track_group NAME { }`.
+    TrackGroup,
 }
 
 /// Every block, in the order the documentation lists them.
-pub const BLOCKS: [Block; 10] = [
+pub const BLOCKS: [Block; 11] = [
     Block::Root,
     Block::GlobalDefs,
     Block::VrrpScript,
@@ -61,6 +63,7 @@ pub const BLOCKS: [Block; 10] = [
     Block::Authentication,
     Block::VipOption,
     Block::GarpGroup,
+    Block::TrackGroup,
 ];
 
 const fn h(test: &'static str) -> Status {
@@ -98,7 +101,7 @@ const HMAC: &str = "no HMAC: adverts carry the `auth_type`/`auth_pass` authentic
 mod global;
 mod instance;
 
-pub(crate) use global::{GARP_GROUP, GLOBAL, ROOT};
+pub(crate) use global::{GARP_GROUP, GLOBAL, ROOT, TRACK_GROUP};
 pub(crate) use instance::{
     AUTHENTICATION, INSTANCE, SYNC_GROUP, TRACK_FILE, TRACK_PROCESS, VIP_OPTION, VRRP_SCRIPT,
 };
@@ -129,6 +132,7 @@ pub(crate) fn table(block: Block) -> &'static [(&'static str, Status)] {
         Block::Authentication => AUTHENTICATION,
         Block::VipOption => VIP_OPTION,
         Block::GarpGroup => GARP_GROUP,
+        Block::TrackGroup => TRACK_GROUP,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The per-line syntaxes of address lists: VIPs (`virtual_ipaddress`, `static_ipaddress`),
 //! routes (`ip route` syntax) and rules (`ip rule` syntax).
 
+use super::track_group::{named, needs_interface};
 use super::values::parse_prefix;
 use super::{PResult, Parser};
 use crate::diag::{ExitClass, Severity};
@@ -8,13 +9,10 @@ use crate::keywords::{self, Block, Status};
 use crate::model::{Broadcast, Nexthop, Prefix, Route, Rule, VirtualAddress};
 use crate::reader::Line;
 
-/// One VIP line: `ADDR[/LEN] [dev IF] [brd ADDR|+|-] [scope S] [label L] [peer A] [flags...]`.
+/// One VIP line: `ADDR[/LEN] [dev IF] [brd ADDR|+|-] [scope S] [label L] [peer A] [flags...]`;
+/// a `static_ipaddress` line (`statics`) may also name a `track_group`.
 /// `Ok(None)` when the address is invalid (reported).
-pub(crate) fn vip(
-    p: &mut Parser<'_>,
-    l: &Line,
-    _default_dev: Option<&str>,
-) -> PResult<Option<VirtualAddress>> {
+pub(crate) fn vip(p: &mut Parser<'_>, l: &Line, statics: bool) -> PResult<Option<VirtualAddress>> {
     let first = &l.words[0].text;
     let Some(pre) = parse_prefix(first) else {
         p.error(
@@ -24,30 +22,22 @@ pub(crate) fn vip(
         );
         return Ok(None);
     };
-    let mut a = VirtualAddress {
-        addr: pre.addr,
-        prefix_len: pre.len,
-        dev: None,
-        brd: None,
-        scope: None,
-        label: None,
-        peer: None,
-        home: false,
-        nodad: false,
-        mngtmpaddr: false,
-        noprefixroute: false,
-        autojoin: false,
-        no_track: false,
-        preferred_lft: None,
-        use_vmac: false,
-    };
+    let mut a = bare_vip(pre.addr, pre.len);
     let mut i = 1;
     while i < l.words.len() {
         let opt = l.words[i].text.as_str();
         let takes_value = matches!(
             opt,
             "dev" | "brd" | "broadcast" | "scope" | "label" | "peer" | "preferred_lft"
-        );
+        ) || (statics && opt == "track_group");
+        if statics && opt == "track_group" && i + 1 >= l.words.len() {
+            p.error(
+                l,
+                i,
+                format!("No track_group parameter specified for {first}"),
+            );
+            break;
+        }
         if takes_value && i + 1 >= l.words.len() {
             // keepalived reports these ("No label parameter specified") and goes on.
             p.error(
@@ -114,6 +104,7 @@ pub(crate) fn vip(
             "no_track" => a.no_track = true,
             "track" => a.no_track = false,
             "use_vmac" => a.use_vmac = true,
+            "track_group" if statics => track_option(p, l, i + 1, &mut a.track_group),
             other => p.error(l, i, format!("unknown VIP option '{other}' - ignored")),
         }
         if let Some(Status::NotHonoured { instead }) = keywords::status(Block::VipOption, opt) {
@@ -130,6 +121,28 @@ pub(crate) fn vip(
     Ok(Some(a))
 }
 
+/// A VIP line's address before its options.
+fn bare_vip(addr: std::net::IpAddr, prefix_len: u8) -> VirtualAddress {
+    VirtualAddress {
+        addr,
+        prefix_len,
+        dev: None,
+        brd: None,
+        scope: None,
+        label: None,
+        peer: None,
+        home: false,
+        nodad: false,
+        mngtmpaddr: false,
+        noprefixroute: false,
+        autojoin: false,
+        no_track: false,
+        preferred_lft: None,
+        use_vmac: false,
+        track_group: None,
+    }
+}
+
 /// One route line (`ip route` syntax). `None` when unusable (reported).
 /// A route option without its value is fatal, as in keepalived (unlike VIP options).
 pub(crate) fn route(p: &mut Parser<'_>, l: &Line, tracked: bool) -> PResult<Option<Route>> {
@@ -144,6 +157,7 @@ pub(crate) fn route(p: &mut Parser<'_>, l: &Line, tracked: bool) -> PResult<Opti
         metric: None,
         no_track: false,
         nexthops: Vec::new(),
+        track_group: None,
         words: words.clone(),
     };
     let mut i = 0;
@@ -158,7 +172,7 @@ pub(crate) fn route(p: &mut Parser<'_>, l: &Line, tracked: bool) -> PResult<Opti
     ];
     while i < words.len() {
         let w = words[i].as_str();
-        const WITH_VALUE: [&str; 12] = [
+        const WITH_VALUE: [&str; 13] = [
             "src",
             "to",
             "via",
@@ -171,6 +185,7 @@ pub(crate) fn route(p: &mut Parser<'_>, l: &Line, tracked: bool) -> PResult<Opti
             "preference",
             "mtu",
             "scope",
+            "track_group",
         ];
         if WITH_VALUE.contains(&w) && i + 1 >= words.len() {
             p.arg(l, i + 1)?;
@@ -207,6 +222,9 @@ pub(crate) fn route(p: &mut Parser<'_>, l: &Line, tracked: bool) -> PResult<Opti
                 step = 1;
             }
             "track" => step = 1,
+            // Static routes only: keepalived does not know it on `virtual_routes`.
+            "track_group" if !tracked => track_option(p, l, i + 1, &mut r.track_group),
+            "track_group" => p.error(l, i, "unknown route keyword track_group".into()),
             "nexthop" => {
                 let (nh, used) = nexthop(&words[i + 1..]);
                 r.nexthops.push(nh);
@@ -239,6 +257,8 @@ pub(crate) fn route(p: &mut Parser<'_>, l: &Line, tracked: bool) -> PResult<Opti
         i += step;
     }
     finish_route(p, l, &mut r, tracked);
+    let has_dev = r.dev.is_some() || r.nexthops.iter().any(|n| n.dev.is_some());
+    needs_interface(p, l, &mut r.track_group, has_dev, false);
     Ok(Some(r))
 }
 
@@ -257,7 +277,9 @@ fn finish_route(p: &mut Parser<'_>, l: &Line, r: &mut Route, tracked: bool) {
     {
         to.addr = std::net::Ipv6Addr::UNSPECIFIED.into();
     }
-    if tracked && !r.no_track && r.dev.is_none() {
+    // A static route is checked so only when it names a track group (keepalived checks
+    // them all; vrrpd has not said so about the others so far).
+    if (tracked || r.track_group.is_some()) && !r.no_track && r.dev.is_none() {
         let dest = match r.to {
             Some(t) if t.len == 0 => "default".to_string(),
             Some(t) => format!("{}/{}", t.addr, t.len),
@@ -295,15 +317,18 @@ fn nexthop(words: &[String]) -> (Nexthop, usize) {
     (nh, i)
 }
 
-/// One rule line (`ip rule` syntax).
-pub(crate) fn rule(p: &mut Parser<'_>, l: &Line) -> Option<Rule> {
+/// One rule line (`ip rule` syntax); a `static_rules` line (`statics`) may name a
+/// `track_group`. A `track_group` without its name is fatal, as in keepalived.
+pub(crate) fn rule(p: &mut Parser<'_>, l: &Line, statics: bool) -> PResult<Option<Rule>> {
     let words: Vec<String> = l.words.iter().map(|w| w.text.clone()).collect();
     let mut r = Rule {
         from: None,
         to: None,
         table: None,
         preference: None,
+        iif: None,
         no_track: false,
+        track_group: None,
         words: words.clone(),
     };
     let mut i = 0;
@@ -327,7 +352,7 @@ pub(crate) fn rule(p: &mut Parser<'_>, l: &Line) -> Option<Rule> {
                         format!("VRRP parsed invalid IP {val}. skipping IP..."),
                     );
                     p.error(l, i + 1, format!("Invalid rule {w} address {val}"));
-                    return None;
+                    return Ok(None);
                 }
             }
             "table" | "lookup" => r.table = Some(val.to_string()),
@@ -339,10 +364,21 @@ pub(crate) fn rule(p: &mut Parser<'_>, l: &Line) -> Option<Rule> {
                 r.no_track = true;
                 step = 1;
             }
+            "iif" | "dev" => r.iif = Some(val.to_string()),
+            "track_group" if statics => {
+                p.arg(l, i + 1)?;
+                track_option(p, l, i + 1, &mut r.track_group);
+            }
+            "track_group" => {
+                p.error(l, i, "Unknown rule option track_group".into());
+                step = 1;
+            }
             _ => step = 1,
         }
         i += step;
     }
+    let has_iif = r.iif.is_some();
+    needs_interface(p, l, &mut r.track_group, has_iif, true);
     if r.preference.is_none() {
         p.error(
             l,
@@ -350,5 +386,15 @@ pub(crate) fn rule(p: &mut Parser<'_>, l: &Line) -> Option<Rule> {
             "Rule has no preference specified. This is probably not what you want.".into(),
         );
     }
-    Some(r)
+    Ok(Some(r))
+}
+
+/// `track_group NAME` at word `i - 1`: the first one on a line counts, a second is reported.
+fn track_option(p: &mut Parser<'_>, l: &Line, i: usize, slot: &mut Option<String>) {
+    if slot.is_some() {
+        let name = l.words.get(i).map_or("", |w| w.text.as_str());
+        p.error(l, i, format!("track_group {name} is a duplicate"));
+        return;
+    }
+    *slot = named(p, l, i);
 }

@@ -307,7 +307,7 @@ fn lists<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<
     match e.words[0].text.as_str() {
         "virtual_ipaddress" => {
             for v in p.value_block(e) {
-                if let Some(a) = vip(p, v, None)? {
+                if let Some(a) = vip(p, v, false)? {
                     note_vip_dev(p, v, d, &a);
                     d.first_family_v6.get_or_insert(a.addr.is_ipv6());
                     d.vips.push((a, v.line));
@@ -316,7 +316,7 @@ fn lists<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<
         }
         "virtual_ipaddress_excluded" => {
             for v in p.value_block(e) {
-                if let Some(a) = vip(p, v, None)? {
+                if let Some(a) = vip(p, v, false)? {
                     note_vip_dev(p, v, d, &a);
                     d.vips_excluded.push(a);
                 }
@@ -340,7 +340,7 @@ fn lists<'a>(p: &mut Parser<'a>, e: &'a Line, d: &mut InstanceDraft) -> PResult<
         }
         "virtual_rules" => {
             for v in p.value_block(e) {
-                if let Some(r) = rule(p, v) {
+                if let Some(r) = rule(p, v, false)? {
                     d.rules.push(r);
                 }
             }

@@ -8,6 +8,7 @@ mod global;
 mod instance;
 mod lvs;
 mod process;
+mod track_group;
 mod trackers;
 mod tuning;
 pub(crate) use tuning::check_cpus;
@@ -343,12 +344,13 @@ impl<'a> Parser<'a> {
                 "virtual_server_group" => lvs::virtual_server_group(self, l)?,
                 "bfd_instance" => lvs::bfd_instance(self, l)?,
                 "garp_group" => garp_group::garp_group(self, l)?,
+                "track_group" => track_group::track_group(self, l)?,
                 "interface_up_down_delays" => {
                     up_down_delays::interface_up_down_delays(self, l)?;
                 }
                 "static_ipaddress" => {
                     for e in self.value_block(l) {
-                        if let Some(a) = addresses::vip(self, e, None)? {
+                        if let Some(a) = addresses::vip(self, e, true)? {
                             if let Some(dev) = &a.dev {
                                 self.draft
                                     .origins
@@ -374,7 +376,7 @@ impl<'a> Parser<'a> {
                 }
                 "static_rules" => {
                     for e in self.value_block(l) {
-                        if let Some(r) = addresses::rule(self, e) {
+                        if let Some(r) = addresses::rule(self, e, true)? {
                             self.draft.config.static_rules.push(r);
                         }
                     }

@@ -1,6 +1,6 @@
 //! Checks across instances, once each is complete: VRIDs used twice on one interface, sync
 //! groups (members that exist and belong to one group, weights keepalived zeroes), and what
-//! a group passes on to its members.
+//! a group passes on to its members, and the members of track groups.
 
 use crate::diag::{Diagnostic, ExitClass, Severity};
 use crate::model::{Config, Family, Instance};
@@ -173,4 +173,29 @@ pub(super) fn sync_groups(cfg: &mut Config, origins: &Origins, diags: &mut Vec<D
         }
     });
     cfg.sync_groups = groups;
+}
+
+/// A `track_group` member that names no instance: keepalived 2.2.7 says nothing and tracks
+/// nothing for it; vrrpd says so (a warning, so `-t` keeps keepalived's exit code).
+pub(super) fn track_groups(cfg: &mut Config, origins: &Origins, diags: &mut Vec<Diagnostic>) {
+    let names: Vec<String> = cfg.instances.iter().map(|i| i.name.clone()).collect();
+    for g in &mut cfg.track_groups {
+        g.instances.retain(|m| {
+            let known = names.contains(m);
+            if !known {
+                let at = origins.track_member.get(&(g.name.clone(), m.clone()));
+                diags.push(diag_at(
+                    at,
+                    Severity::Warning,
+                    ExitClass::None,
+                    "group",
+                    format!(
+                        "track_group {} names vrrp_instance {m}, which does not exist - ignored (keepalived 2.2.7 says nothing)",
+                        g.name
+                    ),
+                ));
+            }
+            known
+        });
+    }
 }

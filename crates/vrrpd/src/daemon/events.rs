@@ -160,6 +160,7 @@ impl Daemon {
                 }
                 if usable {
                     self.interface_appeared(idx, &name).await;
+                    self.restore_statics_on(idx, &name).await;
                 }
             }
             NetEvent::LinkGone { index, name } => {
@@ -171,6 +172,8 @@ impl Daemon {
                 }
             }
             NetEvent::AddressesChanged { index } => self.addresses_changed(index).await,
+            NetEvent::AddressRemoved(a) => self.restore_static_address(&a).await,
+            NetEvent::OwnRouteOrRuleRemoved => self.restore_static_routes_and_rules().await,
         }
     }
 

@@ -76,21 +76,7 @@ mod tests {
     use keepalived_conf::GarpExtraIf;
 
     fn vip(addr: &str, ifname: &str) -> crate::spec::Vip {
-        crate::spec::Vip {
-            addr: addr.parse().unwrap(),
-            prefix_len: 24,
-            ifname: ifname.into(),
-            broadcast: crate::spec::Broadcast::None,
-            scope: None,
-            label: None,
-            peer: None,
-            noprefixroute: false,
-            home: false,
-            nodad: false,
-            mngtmpaddr: false,
-            autojoin: false,
-            preferred_lft: None,
-        }
+        crate::spec::Vip::plain(addr.parse().unwrap(), 24, ifname)
     }
 
     fn spec(all: bool) -> InstanceSpec {

@@ -22,6 +22,7 @@ mod reload;
 #[allow(unsafe_code)]
 mod rt_sched;
 mod scripts_and_mail;
+mod static_restore;
 mod static_state;
 
 use std::collections::HashMap;

@@ -202,14 +202,15 @@ impl Netlink {
 
     /// Adds a VIP; an address that is already there is fine.
     pub async fn add_vip(&self, index: u32, vip: &Vip) -> Result<(), NetlinkError> {
+        self.try_add_vip(index, vip).await.map(drop)
+    }
+
+    /// Adds a VIP: `true` when it was added, `false` when it was there already.
+    pub async fn try_add_vip(&self, index: u32, vip: &Vip) -> Result<bool, NetlinkError> {
         let mut req = self.handle.address().add(index, vip.addr, vip.prefix_len);
         let msg = req.message_mut();
         fill_vip_message(msg, vip);
-        match req.execute().await {
-            Ok(()) => Ok(()),
-            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::EEXIST => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        created(req.execute().await)
     }
 
     /// Removes a VIP; an address that is not there is fine.
@@ -316,6 +317,15 @@ fn fill_vip_message(msg: &mut AddressMessage, vip: &Vip) {
     }
 }
 
+/// The outcome of an exclusive add: `true` added, `false` already there (EEXIST).
+fn created(res: Result<(), rtnetlink::Error>) -> Result<bool, NetlinkError> {
+    match res {
+        Ok(()) => Ok(true),
+        Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::EEXIST => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The first non-secondary IPv4 address, as the kernel lists them.
 pub fn primary_v4_of(addrs: &[IfAddr]) -> Option<Ipv4Addr> {
     addrs.iter().find_map(|a| match a.addr {
@@ -419,12 +429,17 @@ impl Netlink {
 
     /// Adds route `r`, through `oif` when the route names no interface of its own.
     pub async fn add_route(&self, r: &RouteSpec, oif: Option<u32>) -> Result<(), NetlinkError> {
+        self.try_add_route(r, oif).await.map(drop)
+    }
+
+    /// Adds route `r`: `true` when it was added, `false` when it was there already.
+    pub async fn try_add_route(
+        &self,
+        r: &RouteSpec,
+        oif: Option<u32>,
+    ) -> Result<bool, NetlinkError> {
         let msg = self.route_message(r, oif)?;
-        match self.handle.route().add(msg).execute().await {
-            Ok(()) => Ok(()),
-            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::EEXIST => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        created(self.handle.route().add(msg).execute().await)
     }
 
     /// Removes a route; one that is not there is fine.
@@ -461,6 +476,13 @@ impl Netlink {
             .push(netlink_packet_route::rule::RuleAttribute::Protocol(
                 netlink_packet_route::route::RouteProtocol::KeepAlived,
             ));
+        if let Some(iif) = &r.iif {
+            base.message_mut()
+                .attributes
+                .push(netlink_packet_route::rule::RuleAttribute::Iifname(
+                    iif.clone(),
+                ));
+        }
         if r.is_v6() {
             let mut req = base.v6();
             if let Some((IpAddr::V6(a), l)) = r.from {
@@ -484,13 +506,14 @@ impl Netlink {
 
     /// Adds a policy rule; one that is already there is fine.
     pub async fn add_rule(&self, r: &RuleSpec) -> Result<(), NetlinkError> {
+        self.try_add_rule(r).await.map(drop)
+    }
+
+    /// Adds a policy rule: `true` when it was added, `false` when it was there already.
+    pub async fn try_add_rule(&self, r: &RuleSpec) -> Result<bool, NetlinkError> {
         let mut req = self.handle.rule().add();
         *req.message_mut() = self.rule_message(r);
-        match req.execute().await {
-            Ok(()) => Ok(()),
-            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::EEXIST => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        created(req.execute().await)
     }
 
     /// Removes a policy rule; one that is not there is fine.
@@ -545,19 +568,10 @@ mod tests {
     fn derived_broadcast_and_label() {
         let mut m = AddressMessage::default();
         let vip = Vip {
-            addr: "198.18.0.100".parse().unwrap(),
-            prefix_len: 24,
-            ifname: "eth0".into(),
             broadcast: Broadcast::Derived,
             scope: Some(253),
             label: Some("eth0:vip".into()),
-            peer: None,
-            noprefixroute: false,
-            home: false,
-            nodad: false,
-            mngtmpaddr: false,
-            autojoin: false,
-            preferred_lft: None,
+            ..Vip::plain("198.18.0.100".parse().unwrap(), 24, "eth0")
         };
         fill_vip_message(&mut m, &vip);
         assert!(m.attributes.contains(&AddressAttribute::Broadcast(

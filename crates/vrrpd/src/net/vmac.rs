@@ -108,19 +108,8 @@ pub async fn ensure(nl: &Netlink, v: &VmacSpec) -> Result<u32> {
         // VRRPv3 over IPv6 is sent from a link-local address of the sending interface.
         if let Some(ll) = nl.usable_link_local(base.index).await? {
             let addr = crate::spec::Vip {
-                addr: ll.into(),
-                prefix_len: 64,
-                ifname: v.name.clone(),
-                broadcast: crate::spec::Broadcast::None,
                 scope: Some(253),
-                label: None,
-                peer: None,
-                noprefixroute: false,
-                home: false,
-                nodad: false,
-                mngtmpaddr: false,
-                autojoin: false,
-                preferred_lft: None,
+                ..crate::spec::Vip::plain(ll.into(), 64, &v.name)
             };
             nl.add_vip(link.index, &addr)
                 .await

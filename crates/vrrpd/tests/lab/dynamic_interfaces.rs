@@ -4,7 +4,7 @@
 //! again and takes its VIP back.
 
 use crate::vrrp_lab::*;
-use netlab::Host;
+use netlab::{Host, Proc};
 use nix::sys::signal::Signal;
 
 const FAULT_LINE: &str = r"Entering FAULT STATE";
@@ -31,6 +31,17 @@ fn conf() -> String {
     )
 }
 
+/// Waits for the daemon's `nth` MASTER line and the VIP on `a`, stops the daemon and
+/// deletes `mv0` for the next run.
+fn master_then_stop(a: &Host, p: &mut Proc, tag: &str, nth: usize) {
+    p.wait_for_nth_line(MASTER_LINE, nth, WAIT)
+        .unwrap_or_else(|e| panic!("{tag}: {e}\n{}", p.output()));
+    a.wait_for_address(ip(VIP4), true, WAIT).unwrap();
+    p.signal(Signal::SIGTERM).unwrap();
+    p.wait_exit(WAIT).unwrap();
+    a.run(&["ip", "link", "del", "mv0"]).unwrap();
+}
+
 #[test]
 fn a_recreated_interface_brings_its_instance_back_like_keepalived() {
     let Some(lab) =
@@ -49,12 +60,7 @@ fn a_recreated_interface_brings_its_instance_back_like_keepalived() {
         p.wait_for_line(FAULT_LINE, WAIT)
             .unwrap_or_else(|e| panic!("{tag}: {e}\n{}", p.output()));
         macvlan(a);
-        p.wait_for_nth_line(MASTER_LINE, 2, WAIT)
-            .unwrap_or_else(|e| panic!("{tag}: {e}\n{}", p.output()));
-        a.wait_for_address(ip(VIP4), true, WAIT).unwrap();
-        p.signal(Signal::SIGTERM).unwrap();
-        p.wait_exit(WAIT).unwrap();
-        a.run(&["ip", "link", "del", "mv0"]).unwrap();
+        master_then_stop(a, &mut p, tag, 2);
     }
 }
 
@@ -76,11 +82,6 @@ fn an_instance_waits_for_its_missing_interface_like_keepalived() {
         p.wait_for_line("mv0", WAIT)
             .unwrap_or_else(|e| panic!("{tag}: {e}\n{}", p.output()));
         macvlan(a);
-        p.wait_for_line(MASTER_LINE, WAIT)
-            .unwrap_or_else(|e| panic!("{tag}: {e}\n{}", p.output()));
-        a.wait_for_address(ip(VIP4), true, WAIT).unwrap();
-        p.signal(Signal::SIGTERM).unwrap();
-        p.wait_exit(WAIT).unwrap();
-        a.run(&["ip", "link", "del", "mv0"]).unwrap();
+        master_then_stop(a, &mut p, tag, 1);
     }
 }

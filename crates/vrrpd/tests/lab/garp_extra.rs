@@ -4,9 +4,8 @@
 //! takeover burst, one gratuitous ARP per interval on the other interface with `all` (or, without
 //! it, when that VIP sits on a VMAC), none without; never more on eth0 than the burst.
 
-use crate::vrrp_lab::{KEEPALIVED, Node, WAIT, start_keepalived, start_vrrpd};
-use netlab::{Host, Lab, Proc};
-use nix::sys::signal::Signal;
+use crate::vrrp_lab::{KEEPALIVED, Node, five_adverts_captured};
+use netlab::{Host, Lab};
 
 /// The VIP on the other interface.
 const EXTRA_VIP: &str = "198.18.1.100";
@@ -62,21 +61,9 @@ fn run(d: Daemon, lab: &Lab, tag: &str, global: &str, instance: &str, extra_vip:
         "    vrrp_garp_master_delay 0\n",
         &format!("    vrrp_garp_master_delay 0\n{global}"),
     );
-    let on_eth0 = h.capture("vrrp or arp").expect("capture eth0");
-    let on_xb = h.capture_on("xb", "arp").expect("capture xb");
-    let mut p: Proc = match d {
-        Daemon::Vrrpd => start_vrrpd(lab, h, tag, &conf, &[]),
-        Daemon::Keepalived => start_keepalived(lab, h, tag, &conf),
-    };
     // Five adverts: the takeover, then four intervals of 1 s.
-    for k in 0..5 {
-        on_eth0
-            .wait_for("VRRP", WAIT)
-            .unwrap_or_else(|e| panic!("{d:?}: advert {k}: {e}\n{}", p.output()));
-    }
-    p.signal(Signal::SIGTERM).expect("SIGTERM");
-    p.wait_exit(WAIT).expect("clean exit");
-    let xb = on_xb.text();
+    let keepalived = matches!(d, Daemon::Keepalived);
+    let (eth0, xb) = five_adverts_captured(lab, h, tag, &conf, keepalived);
     let extra = garps(&xb, EXTRA_VIP);
     let times: Vec<f64> = extra.iter().map(|l| stamp(l)).collect();
     let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
@@ -92,7 +79,7 @@ fn run(d: Daemon, lab: &Lab, tag: &str, global: &str, instance: &str, extra_vip:
             "{d:?}: rounds 1 s apart, got {rounds:?}\n{xb}"
         );
     }
-    let own = garps(&on_eth0.text(), crate::vrrp_lab::VIP4).len();
+    let own = garps(&eth0, crate::vrrp_lab::VIP4).len();
     println!("{d:?} {tag}: burst {burst}, round gaps {rounds:?}, eth0 {own}");
     Seen {
         burst,

@@ -6,9 +6,8 @@
 //! vrrpd sends them all, so the test compares the pauses, not the counts.)
 
 use crate::garp_extra::{garps, sh, stamp};
-use crate::vrrp_lab::{Node, WAIT, keepalived_lab, start_keepalived, start_vrrpd};
+use crate::vrrp_lab::{Node, five_adverts_captured, keepalived_lab};
 use netlab::Lab;
-use nix::sys::signal::Signal;
 
 #[derive(Clone, Copy, Debug)]
 enum Daemon {
@@ -50,21 +49,9 @@ fn run(d: Daemon, lab: &Lab, tag: &str, group: &str) -> (i64, i64, i64) {
             "    vrrp_garp_master_delay 0\n    vrrp_garp_master_repeat 2\n    vrrp_garp_interval 0.1\n}}\n{group}"
         ),
     );
-    let on_eth0 = h.capture("vrrp or arp").expect("capture eth0");
-    let on_xb = h.capture_on("xb", "arp").expect("capture xb");
-    let mut p = match d {
-        Daemon::Vrrpd => start_vrrpd(lab, h, tag, &conf, &[]),
-        Daemon::Keepalived => start_keepalived(lab, h, tag, &conf),
-    };
     // Five adverts (4 s): every paced ARP (at most eight, 0.3 s apart) is out by then.
-    for k in 0..5 {
-        on_eth0
-            .wait_for("VRRP", WAIT)
-            .unwrap_or_else(|e| panic!("{d:?}: advert {k}: {e}\n{}", p.output()));
-    }
-    p.signal(Signal::SIGTERM).expect("SIGTERM");
-    p.wait_exit(WAIT).expect("clean exit");
-    let (e, x) = (on_eth0.text(), on_xb.text());
+    let keepalived = matches!(d, Daemon::Keepalived);
+    let (e, x) = five_adverts_captured(lab, h, tag, &conf, keepalived);
     let own = ["198.18.0.100", "198.18.0.101"];
     let other = ["198.18.1.100", "198.18.1.101"];
     let both = [own, other].concat();

@@ -33,6 +33,7 @@ mod stall;
 mod static_state;
 mod sync_groups;
 mod track_file;
+mod track_group;
 mod track_process;
 mod tracking_failover;
 mod unicast_no_peer;

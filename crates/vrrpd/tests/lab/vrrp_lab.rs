@@ -192,6 +192,30 @@ pub fn start_daemon(lab: &Lab, host: &Host, tag: &str, conf: &str, keepalived: b
     }
 }
 
+/// Runs one daemon (Debian's keepalived or vrrpd) alone on `host` with `conf` for five adverts,
+/// the takeover and four intervals, then stops it cleanly; meanwhile VRRP and ARP are captured
+/// on eth0 and ARP on `xb`, the far end of a veth pair inside the host: (eth0's, xb's text).
+pub fn five_adverts_captured(
+    lab: &Lab,
+    host: &Host,
+    tag: &str,
+    conf: &str,
+    keepalived: bool,
+) -> (String, String) {
+    let on_eth0 = host.capture("vrrp or arp").expect("capture eth0");
+    let on_xb = host.capture_on("xb", "arp").expect("capture xb");
+    let mut p = start_daemon(lab, host, tag, conf, keepalived);
+    for k in 0..5 {
+        on_eth0
+            .wait_for("VRRP", WAIT)
+            .unwrap_or_else(|e| panic!("{tag}: advert {k}: {e}\n{}", p.output()));
+    }
+    p.signal(nix::sys::signal::Signal::SIGTERM)
+        .expect("SIGTERM");
+    p.wait_exit(WAIT).expect("clean exit");
+    (on_eth0.text(), on_xb.text())
+}
+
 /// The pid of the daemon's VRRP process (keepalived's VRRP child) from its pid file in
 /// `<lab>/<tag>/`, once it is written (at most [`WAIT`]).
 pub fn vrrp_pid(lab: &Lab, tag: &str, keepalived: bool) -> u32 {
