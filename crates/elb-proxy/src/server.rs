@@ -212,6 +212,7 @@ pub async fn run_listener(
         tokio::time::sleep(HANDOVER_SETTLE).await;
     }
     let _ = drain.send(true);
+    close_parked();
     tracing::info!(listener = %settings.load().name, "listener closed");
 }
 
@@ -291,10 +292,15 @@ pub(crate) fn start_connection(shared: &Arc<Shared>, a: Accepted) {
     let acceptor = spec.tls.clone();
     let shutdown_rx = drain;
     let plain = if spec.h2c { Proto::Auto } else { Proto::H1 };
-    let fast = spec.fast && spec.mode == crate::proxy::Mode::Proxy;
-    drop(spec);
-    if fast {
-        spawn_fast(stream, gate.cfg, builder, ctx, shutdown_rx, guard);
+    if spec.fast && spec.mode == crate::proxy::Mode::Proxy {
+        spawn_fast(FastConn {
+            stream,
+            spec,
+            builder,
+            ctx,
+            shutdown: shutdown_rx,
+            _guard: guard,
+        });
         return;
     }
     if parks {
@@ -352,24 +358,77 @@ pub(crate) fn start_connection(shared: &Arc<Shared>, a: Accepted) {
     });
 }
 
-/// Spawns a fast-path connection's task. Only what the fast path needs is moved in, once
-/// (the gate is rebuilt from `ctx` if the connection is handed over; the fast path borrows
-/// the rest), so an idle connection's task stays small.
-fn spawn_fast(
-    mut stream: TcpStream,
-    cfg: elb_proxy_core::gate::GateConfig,
+/// A fast-path connection: what its task owns, and what waits in `FAST_IDLE` while it
+/// is parked.
+struct FastConn {
+    stream: TcpStream,
+    /// The listener's settings as accepted (the gate's, if it is handed over to hyper).
+    spec: Arc<crate::listeners::ListenerSettings>,
     builder: Arc<ConnBuilders>,
     ctx: Arc<ConnCtx>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-    guard: ConnGuard,
-) {
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    _guard: ConnGuard,
+}
+
+/// Parked fast-path connections (one serving runtime per process).
+static FAST_IDLE: crate::fast::idle::IdleSet<FastConn> = crate::fast::idle::IdleSet::new();
+
+/// A listener stopped accepting: its parked fast-path connections close.
+fn close_parked() {
+    FAST_IDLE.listener_stopped();
+}
+
+impl crate::fast::idle::Parkable for FastConn {
+    fn poll_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        self.stream.poll_read_ready(cx).map(|_| ())
+    }
+
+    fn drained(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    fn unparked(&self) {
+        self.ctx
+            .shared
+            .stats
+            .connections_parked
+            .fetch_sub(1, Relaxed);
+    }
+
+    fn resume(self) {
+        spawn_fast(self);
+    }
+}
+
+/// Spawns a fast-path connection's task. Only what the fast path needs is moved in, once
+/// (the fast path borrows it), so the task stays small; idle past the park grace, the
+/// connection leaves its task and waits in `FAST_IDLE`.
+fn spawn_fast(conn: FastConn) {
     // Used in place, never rebound: a local copy would be one more slot in the task.
     let fut = async move {
-        let _held_until_the_end = &guard;
-        let served = crate::fast::serve(&mut stream, &ctx, &mut shutdown, &cfg.request).await;
-        if let crate::fast::Served::Fallback(replay) = served {
-            let rest = hand_over(stream, replay, cfg, &builder, ctx, shutdown);
-            Box::pin(rest).await;
+        let mut c = conn;
+        let served =
+            crate::fast::serve(&mut c.stream, &c.ctx, &mut c.shutdown, &c.spec.gate.request).await;
+        match served {
+            crate::fast::Served::Done => {}
+            crate::fast::Served::Fallback(replay) => {
+                let FastConn {
+                    stream,
+                    spec,
+                    builder,
+                    ctx,
+                    shutdown,
+                    _guard,
+                } = c;
+                let rest = hand_over(stream, replay, spec.gate, &builder, ctx, shutdown);
+                Box::pin(rest).await;
+            }
+            crate::fast::Served::Idle(deadline) => {
+                let stats = &c.ctx.shared.stats;
+                stats.connections_parked.fetch_add(1, Relaxed);
+                stats.parks_total.fetch_add(1, Relaxed);
+                FAST_IDLE.park(c, deadline);
+            }
         }
     };
     tracing::trace!(

@@ -9,7 +9,6 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering::Relaxed;
 use std::task::Poll;
 
 use bytes::Bytes;
@@ -29,6 +28,8 @@ pub enum Served {
     Done,
     /// hyper serves it from here on; the bytes are what was read and not yet served.
     Fallback(Bytes),
+    /// Idle past the park grace, holding nothing: park it (`idle`) until the deadline.
+    Idle(Instant),
 }
 
 /// What one request asks of the connection afterwards.
@@ -94,11 +95,11 @@ fn give_back(mut s: Box<Scratch>) {
     });
 }
 
-/// Serves a plain HTTP/1.1 connection until it closes or needs hyper. `heads`: the
-/// listener's strict-gate settings (limits, underscore and Host policies), so a head is
-/// accepted here exactly when the gate in front of hyper would accept it. Everything is
-/// borrowed from the caller's task and nothing but the socket, one timer and one shutdown
-/// wait is held while the connection is idle (the snapshot is taken when a request begins).
+/// Serves a plain HTTP/1.1 connection until it closes, needs hyper, or has been idle for
+/// the park grace. `heads`: the listener's strict-gate settings (limits, underscore and
+/// Host policies), so a head is accepted here exactly when the gate in front of hyper
+/// would accept it. Everything is borrowed from the caller's task; between requests the
+/// connection holds no buffers (the snapshot is taken when a request begins).
 pub async fn serve(
     stream: &mut TcpStream,
     ctx: &ConnCtx,
@@ -106,10 +107,10 @@ pub async fn serve(
     heads: &RequestConfig,
 ) -> Served {
     let mut scratch: Option<Box<Scratch>> = None;
-    // One timer and one shutdown wait for the connection's life, not one of each per
-    // request: tokio moves a timer to a later deadline without taking its wheel's lock,
-    // where a new timer took that lock twice per request and woke the driver (an eventfd
-    // write) whenever it was the earliest; a new shutdown wait locked the channel's list.
+    // One timer and one shutdown wait for the task's life, not one of each per request:
+    // tokio moves a timer to a later deadline without taking its wheel's lock, where a new
+    // timer took that lock twice per request and woke the driver (an eventfd write)
+    // whenever it was the earliest; a new shutdown wait locked the channel's list.
     let timer = tokio::time::sleep_until(Instant::now());
     tokio::pin!(timer);
     let mut stop_rx = shutdown.clone();
@@ -117,14 +118,17 @@ pub async fn serve(
     tokio::pin!(stop);
     loop {
         let header_timeout = ctx.shared.snapshot.load().config.timeouts.request_header.0;
-        let header_deadline = Instant::now() + header_timeout;
+        let now = Instant::now();
+        let header_deadline = now + header_timeout;
         if scratch.as_ref().is_none_or(|s| s.cbuf.is_empty()) {
             if let Some(s) = scratch.take() {
                 give_back(s);
             }
-            timer.as_mut().reset(header_deadline);
-            if !wait_idle(stream, ctx, (timer.as_mut(), stop.as_mut())).await {
-                return Served::Done;
+            timer.as_mut().reset(header_deadline.min(now + PARK_GRACE));
+            match wait_idle(stream, (timer.as_mut(), stop.as_mut())).await {
+                Wait::Ready => {}
+                Wait::Stop => return Served::Done,
+                Wait::Grace => return Served::Idle(header_deadline),
             }
         }
         let s = scratch.get_or_insert_with(take_scratch);
@@ -148,38 +152,43 @@ pub async fn serve(
     }
 }
 
-/// Waits, holding no buffers, until the client sends more; false on shutdown or when
-/// `timer` (set to the idle deadline) fires. A waiting connection counts as parked from
-/// the start: on this path it holds no buffers between requests (the hyper path parks
-/// after 20 ms, when it takes the connection out of hyper), and a grace period would
-/// need a second, earlier deadline per request, which is what the one timer avoids.
+/// How long a connection waits for its next request in its task before it is parked
+/// (the hyper path's grace too): a busy connection keeps its task, an idle one gives it up.
+const PARK_GRACE: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// How an idle wait ended.
+enum Wait {
+    /// The client sent more (or closed).
+    Ready,
+    /// Shutdown.
+    Stop,
+    /// Nothing within the park grace.
+    Grace,
+}
+
+/// Waits, holding no buffers, until the client sends more, shutdown, or `timer`.
 async fn wait_idle<F: Future<Output = ()>>(
     stream: &TcpStream,
-    ctx: &ConnCtx,
     (mut timer, mut stop): (Pin<&mut Sleep>, Pin<&mut Option<F>>),
-) -> bool {
-    let stats = &ctx.shared.stats;
-    stats.connections_parked.fetch_add(1, Relaxed);
-    stats.parks_total.fetch_add(1, Relaxed);
-    let ready = std::future::poll_fn(|cx| {
+) -> Wait {
+    std::future::poll_fn(|cx| {
         let stopped = stop
             .as_mut()
             .as_pin_mut()
             .is_none_or(|f| f.poll(cx).is_ready());
         if stopped {
             stop.set(None);
-            return Poll::Ready(false);
+            return Poll::Ready(Wait::Stop);
         }
-        // Polled in place (the socket keeps the waker), not a stored `readable()`
-        // future: an idle connection's task is that much smaller.
-        if let Poll::Ready(r) = stream.poll_read_ready(cx) {
-            return Poll::Ready(r.is_ok());
+        // Polled in place (the socket keeps the waker), not a stored `readable()` future.
+        match stream.poll_read_ready(cx) {
+            Poll::Ready(Ok(())) => return Poll::Ready(Wait::Ready),
+            Poll::Ready(Err(_)) => return Poll::Ready(Wait::Stop),
+            Poll::Pending => {}
         }
-        timer.as_mut().poll(cx).map(|()| false)
+        timer.as_mut().poll(cx).map(|()| Wait::Grace)
     })
-    .await;
-    stats.connections_parked.fetch_sub(1, Relaxed);
-    ready
+    .await
 }
 
 /// Reads and serves one request.

@@ -14,6 +14,7 @@ mod conn;
 mod deadline;
 mod exchange;
 mod fallback;
+pub(crate) mod idle;
 mod member;
 pub mod pool;
 mod record;
