@@ -47,7 +47,7 @@ pub struct ListenerSettings {
     /// Plain HTTP/1.1 goes to the fast path (`crate::fast`) rather than hyper.
     pub fast: bool,
     /// Client certificate headers on this listener's requests.
-    pub client_certs: crate::client_cert::CertHeaders,
+    pub client_certs: Arc<crate::client_cert::CertHeaders>,
 }
 
 /// The client-request policy and gate settings of a listener.
@@ -135,7 +135,7 @@ pub fn desired(config: &Config) -> Result<Vec<(SocketAddr, ListenerSettings)>, L
                 tls_warnings,
                 per_client: (Scope::Listener(i as u32), l.per_client),
                 proxy_protocol: l.proxy_protocol,
-                client_certs: crate::client_cert::CertHeaders::of(config, l),
+                client_certs: Arc::new(crate::client_cert::CertHeaders::of(config, l)),
                 fast: l.tls.is_none()
                     && !l.h2c
                     && l.engine.map_or_else(crate::fast::default_is_fast, |e| {

@@ -47,8 +47,11 @@ pub struct ConnCtx {
     pub fwd: elb_proxy_core::Forwarding,
     /// What the listener serves.
     pub mode: Mode,
-    /// Idle tracking of a parkable HTTP/1.1 connection (see `park`).
-    pub park: Option<Arc<crate::park::ParkState>>,
+    /// A plain HTTP/1.1 connection, tracked while idle so it can be parked (see `park`).
+    pub parks: bool,
+    /// Its idle tracking, made on first use: a fast-path connection needs it only once
+    /// handed to hyper (`ConnCtx::park`).
+    pub park_state: std::sync::OnceLock<Arc<crate::park::ParkState>>,
     /// The accepting listener's counters.
     pub listener: Arc<crate::traffic::ListenerStats>,
     /// The client's address (for logs).
@@ -62,15 +65,29 @@ pub struct ConnCtx {
         elb_proxy_core::limits::Scope,
         Option<elb_proxy_core::limits::RateSpec>,
     ),
-    /// The strict HTTP/1.1 gate's word on each request (see `gate_io`).
-    pub gate: Arc<crate::gate_io::GateSlot>,
+    /// The strict HTTP/1.1 gate's word on each request (see `gate_io`), made on first use
+    /// (`ConnCtx::gate`).
+    pub gate_slot: std::sync::OnceLock<Arc<crate::gate_io::GateSlot>>,
     /// What this listener does with the client certificate headers.
-    pub cert_headers: crate::client_cert::CertHeaders,
+    pub cert_headers: Arc<crate::client_cert::CertHeaders>,
     /// The verified client certificate's subject (listeners with `client_auth`).
     pub client_cert: crate::client_cert::ClientCert,
     /// HTTP/2 member connections that named this client in a PROXY header (made on first
     /// use, so other connections pay nothing).
     pub private_conns: std::sync::OnceLock<crate::upstream::PrivateConns>,
+}
+
+impl ConnCtx {
+    /// The park state of a parkable HTTP/1.1 connection (see `park`).
+    pub fn park(&self) -> Option<Arc<crate::park::ParkState>> {
+        self.parks
+            .then(|| self.park_state.get_or_init(Default::default).clone())
+    }
+
+    /// The strict HTTP/1.1 gate's word on each request (see `gate_io`).
+    pub fn gate(&self) -> &Arc<crate::gate_io::GateSlot> {
+        self.gate_slot.get_or_init(Default::default)
+    }
 }
 
 /// A short local answer with the proxy's own headers (never cached).
@@ -216,7 +233,7 @@ async fn serve(
     mut req: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, RequestError> {
     let shared = &ctx.shared;
-    if let Some(r) = ctx.gate.take_for_next() {
+    if let Some(r) = ctx.gate().take_for_next() {
         return Ok(refused_answer(ctx, r.reason, true));
     }
     let route_path = match check_client_request(ctx, &mut req) {
@@ -388,7 +405,7 @@ pub(crate) fn prepare<'a>(
     if let Some(rw) = &rewrite {
         rw.apply_request(&mut parts);
     }
-    let mut body = UpstreamBody::new(body, routed.max_body, ctx.park.clone());
+    let mut body = UpstreamBody::new(body, routed.max_body, ctx.park());
     // An Upgrade (WebSocket) is a tunnel to one member: it is not mirrored.
     let mirror = routed.rules.as_ref().and_then(|r| r.mirror);
     if let Some(spec) = mirror.filter(|_| upgrade.is_none()) {

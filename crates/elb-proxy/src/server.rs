@@ -25,7 +25,7 @@ use http::Request;
 use hyper::body::Incoming;
 
 use crate::gate_io::{GateSlot, GatedStream};
-use crate::park::{InFlight, ParkIo, ParkState, Run, Tracked, UntilIdle};
+use crate::park::{InFlight, ParkIo, Run, Tracked, UntilIdle};
 
 use crate::listeners::ListenerSettings;
 use crate::proxy::{ConnCtx, handle};
@@ -263,30 +263,8 @@ pub(crate) fn start_connection(shared: &Arc<Shared>, a: Accepted) {
     let tls = spec.tls.is_some();
     // Plain HTTP/1.1-only connections park while idle (see `park`).
     let parks = !tls && !spec.h2c;
-    let ctx = Arc::new(ConnCtx {
-        shared: shared.clone(),
-        fwd: Forwarding::new(peer.ip(), rt.is_trusted(peer.ip()), tls, rt.forward_set),
-        mode: spec.mode,
-        park: parks.then(|| Arc::new(ParkState::default())),
-        peer,
-        local: stream.local_addr().unwrap_or(peer),
-        listener_rate: (
-            spec.per_client.0,
-            elb_proxy_core::limits::rate_of(&spec.per_client.1),
-        ),
-        policy: spec.policy,
-        gate: Arc::new(GateSlot::default()),
-        listener,
-        private_conns: std::sync::OnceLock::new(),
-        cert_headers: spec.client_certs.clone(),
-        client_cert: Default::default(),
-    });
-    let gate = GateParts {
-        cfg: spec.gate,
-        slot: ctx.gate.clone(),
-        shared: shared.clone(),
-        peer,
-    };
+    let local = stream.local_addr().unwrap_or(peer);
+    let ctx = conn_ctx(shared, (&spec, &rt), (peer, local), listener, parks);
     let header_timeout = rt.config.timeouts.request_header.0;
     drop(rt);
     let acceptor = spec.tls.clone();
@@ -303,6 +281,12 @@ pub(crate) fn start_connection(shared: &Arc<Shared>, a: Accepted) {
         });
         return;
     }
+    let gate = GateParts {
+        cfg: spec.gate,
+        slot: ctx.gate().clone(),
+        shared: shared.clone(),
+        peer,
+    };
     if parks {
         // Its own task type: a parked connection's task is only as large as the parked
         // state, not as the largest of the other protocols' futures.
@@ -356,6 +340,36 @@ pub(crate) fn start_connection(shared: &Arc<Shared>, a: Accepted) {
             },
         }
     });
+}
+
+/// A connection's context (`parks`: a plain HTTP/1.1 connection, tracked while idle).
+fn conn_ctx(
+    shared: &Arc<Shared>,
+    (spec, rt): (&crate::listeners::ListenerSettings, &Snapshot),
+    (peer, local): (SocketAddr, SocketAddr),
+    listener: Arc<ListenerStats>,
+    parks: bool,
+) -> Arc<ConnCtx> {
+    let tls = spec.tls.is_some();
+    Arc::new(ConnCtx {
+        shared: shared.clone(),
+        fwd: Forwarding::new(peer.ip(), rt.is_trusted(peer.ip()), tls, rt.forward_set),
+        mode: spec.mode,
+        parks,
+        park_state: std::sync::OnceLock::new(),
+        peer,
+        local,
+        listener_rate: (
+            spec.per_client.0,
+            elb_proxy_core::limits::rate_of(&spec.per_client.1),
+        ),
+        policy: spec.policy,
+        gate_slot: std::sync::OnceLock::new(),
+        listener,
+        private_conns: std::sync::OnceLock::new(),
+        cert_headers: spec.client_certs.clone(),
+        client_cert: Default::default(),
+    })
 }
 
 /// A fast-path connection: what its task owns, and what waits in `FAST_IDLE` while it
@@ -451,7 +465,7 @@ async fn hand_over(
 ) {
     let gate = GateParts {
         cfg,
-        slot: ctx.gate.clone(),
+        slot: ctx.gate().clone(),
         shared: ctx.shared.clone(),
         peer: ctx.peer,
     };
@@ -496,7 +510,7 @@ async fn serve_parked(
     idle: Duration,
     mut replay: Bytes,
 ) {
-    let Some(state) = ctx.park.clone() else {
+    let Some(state) = ctx.park() else {
         return;
     };
     let mut parked = false;
