@@ -2,7 +2,8 @@
 # Side-by-side benchmark: elb-proxy vs HAProxy vs nginx as reverse proxies in front of one
 # nginx backend, on loopback. Proxy and backend pinned to CPU 1, wrk pinned to CPU 0, every
 # proxy single-threaded, upstream keep-alive on everywhere, access logs off everywhere.
-# Prints a Markdown table (req/s, p50, p99, proxy CPU per request, peak RSS) per concurrency,
+# Prints a Markdown table (req/s, p50, p99, proxy CPU per request, the backend's CPU per
+# request: it shares the proxies' CPU, so it bounds their rate; peak RSS) per concurrency,
 # then idle keep-alive memory (10,000 connections) and a 1 GiB transfer each way.
 #
 # Usage: scripts/bench-elb-proxy.sh [--duration 10s] [--conns "1 50 200"] [--idle 9000]
@@ -195,6 +196,8 @@ start_nginx "$WORK/nginx-proxy.conf"
 wait_port $ELB_PORT; wait_port $ELBH_PORT; wait_port $HAPROXY_PORT; wait_port $NGINX_PORT
 sleep 0.3
 NGINX_WORKER=$(pgrep -P "$(cat "$WORK/nginx-proxy.pid")" | head -1)
+# The backend shares the proxies' CPU, so its time per request bounds every proxy's rate.
+BACKEND_WORKER=$(pgrep -P "$(cat "$WORK/backend.pid")" | head -1)
 
 PROXIES="haproxy elb-proxy elb-proxy-hyper nginx"
 proxy_of() { # name -> "port pid"
@@ -284,19 +287,21 @@ if part rate; then
 echo
 echo "## Request rate and latency (median of $ROUNDS alternating rounds)"
 echo
-echo "| conns | proxy | req/s | vs HAProxy | vs nginx | share of direct | p50 µs | p99 µs | CPU µs/req | CPU vs HAProxy | errors | req/s each round |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| conns | proxy | req/s | vs HAProxy | vs nginx | share of direct | p50 µs | p99 µs | CPU µs/req | CPU vs HAProxy | backend CPU µs/req | errors | req/s each round |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 RES="$WORK/rate.txt"; : > "$RES"
 for c in $CONNS; do
   for r in $(seq 1 "$ROUNDS"); do
+    b0=$(cpu_ticks "$BACKEND_WORKER")
     d=$(run_wrk $BACKEND_PORT "$c")
-    echo "$c direct $d 0" >> "$RES"
+    b1=$(cpu_ticks "$BACKEND_WORKER")
+    echo "$c direct $d 0 $((b1 - b0))" >> "$RES"
     for name in $PROXIES; do
       read -r port pid <<<"$(proxy_of $name)"
-      t0=$(cpu_ticks "$pid")
+      t0=$(cpu_ticks "$pid"); b0=$(cpu_ticks "$BACKEND_WORKER")
       out=$(run_wrk "$port" "$c")
-      t1=$(cpu_ticks "$pid")
-      echo "$c $name $out $((t1 - t0))" >> "$RES"
+      t1=$(cpu_ticks "$pid"); b1=$(cpu_ticks "$BACKEND_WORKER")
+      echo "$c $name $out $((t1 - t0)) $((b1 - b0))" >> "$RES"
     done
   done
 done
@@ -311,18 +316,20 @@ for c in conns:
         rs = [r for r in rows if r[0] == c and r[1] == name]
         rps = [float(r[2]) for r in rs]
         cpu = [int(r[7]) / tck * 1e6 / max(1, int(r[5])) for r in rs]
+        backend = [int(r[8]) / tck * 1e6 / max(1, int(r[5])) for r in rs]
         cell[name] = dict(rps=med(rps), p50=med([float(r[3]) for r in rs]),
                           p99=med([float(r[4]) for r in rs]), cpu=med(cpu),
+                          backend=med(backend),
                           err=sum(int(r[6]) for r in rs), each=rps)
     h, n, d = cell["haproxy"], cell["nginx"], cell["direct"]
     for name, v in cell.items():
         each = " / ".join("%.0f" % x for x in v["each"])
         if name == "direct":
-            print(f"| {c} | direct (no proxy) | {v['rps']:.0f} | | | | {v['p50']:.0f} | {v['p99']:.0f} | | | {v['err']} | {each} |")
+            print(f"| {c} | direct (no proxy) | {v['rps']:.0f} | | | | {v['p50']:.0f} | {v['p99']:.0f} | | | {v['backend']:.1f} | {v['err']} | {each} |")
             continue
         print(f"| {c} | {name} | {v['rps']:.0f} | {v['rps']/h['rps']:.2f} | {v['rps']/n['rps']:.2f} | "
               f"{v['rps']/d['rps']:.2f} | {v['p50']:.0f} | {v['p99']:.0f} | {v['cpu']:.1f} | "
-              f"{v['cpu']/h['cpu']:.2f} | {v['err']} | {each} |")
+              f"{v['cpu']/h['cpu']:.2f} | {v['backend']:.1f} | {v['err']} | {each} |")
 PY
 fi
 
