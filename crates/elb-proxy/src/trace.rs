@@ -173,9 +173,10 @@ impl RequestTrace {
             .get::<crate::request_id::RequestId>()
             .map(|id| Id::Text(Text::Header(id.0.clone())));
         let id = configured.or(logged.request_id);
+        let start = Instant::now();
         let record = logging.then(|| {
-            Box::new(Record {
-                time: SystemTime::now(),
+            crate::access_log::boxed(Record {
+                arrived: start,
                 client,
                 listener: listener.clone(),
                 method: req.method().clone(),
@@ -206,7 +207,7 @@ impl RequestTrace {
             })
         });
         Arc::new(Self {
-            start: Instant::now(),
+            start,
             listener: listener.clone(),
             bytes_in,
             finished: AtomicBool::new(false),
