@@ -117,7 +117,7 @@ struct Queue {
 struct QueueState {
     msgs: Vec<Msg>,
     /// Written records for the workers to reuse ([`recycle`]).
-    returned: Vec<Box<Record>>,
+    returned: recycle::Stock,
     /// A control message waits: the writer takes the queue at once.
     urgent: bool,
     closed: bool,
@@ -284,7 +284,7 @@ pub async fn reopen(shared: &std::sync::Arc<crate::shared::Shared>) -> Result<St
 /// Waits until a full batch, a control message or the log's end, or until the flush
 /// interval has passed; then takes the whole queue. Returns whether the log has ended.
 /// `written` (the last batch's records) goes back to the workers under the same lock.
-fn take_batch(queue: &Queue, batch: &mut Vec<Msg>, written: &mut Vec<Box<Record>>) -> bool {
+fn take_batch(queue: &Queue, batch: &mut Vec<Msg>, written: &mut recycle::Stock) -> bool {
     let mut st = queue.lock();
     recycle::give_back(written, &mut st.returned);
     let deadline = Instant::now() + FLUSH_INTERVAL;

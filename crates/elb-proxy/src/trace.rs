@@ -57,7 +57,7 @@ fn version_text(v: http::Version) -> &'static str {
 }
 
 /// A received X-Request-Id worth keeping when request ids are not configured.
-fn sane_received_id(v: &HeaderValue) -> bool {
+pub(crate) fn sane_received_id(v: &HeaderValue) -> bool {
     !v.is_empty() && v.len() <= 128 && v.to_str().is_ok()
 }
 
@@ -70,6 +70,25 @@ fn received_id(h: &HeaderMap) -> Option<Id> {
 
 const X_REQUEST_ID: &str = "x-request-id";
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
+
+/// What a request's log line keeps of its head.
+#[derive(Debug)]
+pub struct Head {
+    /// Request method.
+    pub method: http::Method,
+    /// `HTTP/1.1`, `HTTP/2.0`, ...
+    pub version: &'static str,
+    /// Path and query as sent.
+    pub target: Text,
+    /// Host header (or the authority of an absolute target).
+    pub host: Option<Text>,
+    /// X-Forwarded-For as received.
+    pub forwarded_for: Option<Text>,
+    /// User-Agent.
+    pub user_agent: Option<Text>,
+    /// Referer.
+    pub referer: Option<Text>,
+}
 
 /// The logged header values, first of each name.
 #[derive(Default)]
@@ -142,55 +161,31 @@ impl RequestTrace {
         client: IpAddr,
         req: &Request<B>,
     ) -> Arc<Self> {
-        Self::start(shared, listener, client, req, None)
+        Self::start(shared, listener, client, req)
     }
 
-    /// `begin` with the request's size in bytes (head and declared body) given: the fast
-    /// path knows it exactly, and describes only the logged fields in `req`.
-    pub fn begin_sized<B>(
-        shared: &Shared,
+    /// The beginning of both engines: `head` is what the log line keeps of the request's
+    /// head (`None` while the access log is off), `id` its id when known already.
+    pub fn begin_with(
         listener: &Arc<ListenerStats>,
         client: IpAddr,
-        req: &Request<B>,
         bytes_in: u64,
+        id: Option<Id>,
+        head: Option<Head>,
     ) -> Arc<Self> {
-        Self::start(shared, listener, client, req, Some(bytes_in))
-    }
-
-    /// The one beginning of both: the size counted from `req`'s head unless given.
-    fn start<B>(
-        shared: &Shared,
-        listener: &Arc<ListenerStats>,
-        client: IpAddr,
-        req: &Request<B>,
-        bytes_in: Option<u64>,
-    ) -> Arc<Self> {
-        let logging = shared.access_log.load().is_some();
-        let (scanned, logged) = scan_head(req, logging);
-        let bytes_in = bytes_in.unwrap_or(scanned);
-        let configured = req
-            .extensions()
-            .get::<crate::request_id::RequestId>()
-            .map(|id| Id::Text(Text::Header(id.0.clone())));
-        let id = configured.or(logged.request_id);
         let start = Instant::now();
-        let record = logging.then(|| {
+        let record = head.map(|h| {
             crate::access_log::boxed(Record {
                 arrived: start,
                 client,
                 listener: listener.clone(),
-                method: req.method().clone(),
-                version: version_text(req.version()),
-                target: req.uri().path_and_query().map_or_else(
-                    || Text::Owned(req.uri().to_string().into()),
-                    |p| Text::Target(p.clone()),
-                ),
-                host: logged
-                    .host
-                    .or_else(|| req.uri().authority().cloned().map(Text::Authority)),
-                forwarded_for: logged.forwarded_for,
-                user_agent: logged.user_agent,
-                referer: logged.referer,
+                method: h.method,
+                version: h.version,
+                target: h.target,
+                host: h.host,
+                forwarded_for: h.forwarded_for,
+                user_agent: h.user_agent,
+                referer: h.referer,
                 // Filled when the answer ends.
                 request_id: Id::Random(0),
                 route: None,
@@ -217,6 +212,37 @@ impl RequestTrace {
                 ..Default::default()
             }),
         })
+    }
+
+    /// The hyper engine's beginning: the size and the logged fields read from `req`.
+    fn start<B>(
+        shared: &Shared,
+        listener: &Arc<ListenerStats>,
+        client: IpAddr,
+        req: &Request<B>,
+    ) -> Arc<Self> {
+        let logging = shared.access_log.load().is_some();
+        let (bytes_in, logged) = scan_head(req, logging);
+        let configured = req
+            .extensions()
+            .get::<crate::request_id::RequestId>()
+            .map(|id| Id::Text(Text::Header(id.0.clone())));
+        let id = configured.or(logged.request_id);
+        let head = logging.then(|| Head {
+            method: req.method().clone(),
+            version: version_text(req.version()),
+            target: req.uri().path_and_query().map_or_else(
+                || Text::Owned(req.uri().to_string().into()),
+                |p| Text::Target(p.clone()),
+            ),
+            host: logged
+                .host
+                .or_else(|| req.uri().authority().cloned().map(Text::Authority)),
+            forwarded_for: logged.forwarded_for,
+            user_agent: logged.user_agent,
+            referer: logged.referer,
+        });
+        Self::begin_with(listener, client, bytes_in, id, head)
     }
 
     /// Begins and attaches the record of a request on a proxy listener; none for the

@@ -4,16 +4,21 @@
 //! the queue, a worker takes them all when its own stock is empty, and each request
 //! overwrites one (the old record's texts are dropped on the worker, which made them).
 
+#![allow(clippy::vec_box, reason = "the boxes are what is recycled")]
+
 use std::cell::RefCell;
 
 use super::Record;
+
+/// Written records, boxed (the boxes are what goes round).
+pub(super) type Stock = Vec<Box<Record>>;
 
 /// Written records kept for the workers at most; more are freed by the writer.
 pub(super) const KEEP: usize = 2 * super::BATCH;
 
 thread_local! {
     /// This thread's stock of written records.
-    static STOCK: RefCell<Vec<Box<Record>>> = const { RefCell::new(Vec::new()) };
+    static STOCK: RefCell<Stock> = const { RefCell::new(Vec::new()) };
 }
 
 /// `r` in a box: one of this thread's written records when it has one, else a new box.
@@ -28,7 +33,7 @@ pub fn boxed(r: Record) -> Box<Record> {
 }
 
 /// Moves `returned` (written records) into this thread's stock when the stock is empty.
-pub(super) fn restock(returned: &mut Vec<Box<Record>>) {
+pub(super) fn restock(returned: &mut Stock) {
     let _ = STOCK.try_with(|s| {
         let mut s = s.borrow_mut();
         if s.is_empty() {
@@ -39,7 +44,7 @@ pub(super) fn restock(returned: &mut Vec<Box<Record>>) {
 
 /// Hands the writer's `written` records to the queue's `returned`, up to [`KEEP`]; the rest
 /// are freed here.
-pub(super) fn give_back(written: &mut Vec<Box<Record>>, returned: &mut Vec<Box<Record>>) {
+pub(super) fn give_back(written: &mut Stock, returned: &mut Stock) {
     if returned.is_empty() {
         std::mem::swap(written, returned);
     } else {
