@@ -65,6 +65,9 @@ impl Found {
     fn of(buf: &[u8], head: &elb_http1::RequestHead) -> Self {
         let mut found = Self::default();
         for f in &head.fields {
+            if f.kind != elb_http1::FieldKind::Other {
+                continue;
+            }
             let name = &buf[f.name.clone()];
             let (slot, want) = match name.len() {
                 10 => (&mut found.user_agent, LOGGED[1].as_str()),
@@ -73,12 +76,36 @@ impl Found {
                 12 => (&mut found.request_id, LOGGED[4].as_str()),
                 _ => continue,
             };
-            if slot.is_none() && name.eq_ignore_ascii_case(want.as_bytes()) {
+            if slot.is_none() && is_name(name, want.as_bytes()) {
                 *slot = Some(f.value.clone());
             }
         }
         found
     }
+}
+
+/// Whether the field name `name` is `want` (lowercase, at least 4 bytes, as every logged
+/// name is) in any case, compared as two overlapping words rather than byte by byte: a
+/// field name is a token (the parser checked), so only its letters can differ from `want`
+/// in the case bit, which both sides get set.
+fn is_name(name: &[u8], want: &[u8]) -> bool {
+    let n = want.len();
+    if name.len() != n || !(4..=16).contains(&n) {
+        return name.eq_ignore_ascii_case(want);
+    }
+    fn pair(b: &[u8]) -> (u64, u64) {
+        let n = b.len();
+        let word = |at: usize, k: usize| {
+            let mut w = [0u8; 8];
+            w[..k].copy_from_slice(&b[at..at + k]);
+            u64::from_le_bytes(w)
+        };
+        let k = n.min(8);
+        (word(0, k), word(n - k, k))
+    }
+    const CASE: u64 = 0x2020_2020_2020_2020;
+    let ((a, b), (c, d)) = (pair(name), pair(want));
+    (a | CASE) == (c | CASE) && (b | CASE) == (d | CASE)
 }
 
 /// What the access log records of this head (method, target, the first of each logged
@@ -185,4 +212,40 @@ pub(super) fn rate_limited(
         (route.scope, route.client_rate),
         &ctx.shared,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_logged_name_is_recognised_in_any_case_and_nothing_else_is() {
+        // Token bytes (what a field name may hold), names at and around the logged lengths.
+        let tchars =
+            b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        let mut rng = fastrand::Rng::with_seed(7);
+        for want in &LOGGED[1..] {
+            let want = want.as_str().as_bytes();
+            for _ in 0..20_000 {
+                let mut name: Vec<u8> = want.to_vec();
+                // Flip the case of some letters, replace a byte now and then.
+                for b in &mut name {
+                    match rng.u8(..8) {
+                        0..=2 => *b = b.to_ascii_uppercase(),
+                        3 => *b = tchars[rng.usize(..tchars.len())],
+                        _ => {}
+                    }
+                }
+                if rng.u8(..10) == 0 {
+                    name.truncate(rng.usize(..name.len()));
+                }
+                assert_eq!(
+                    is_name(&name, want),
+                    name.eq_ignore_ascii_case(want),
+                    "{:?}",
+                    String::from_utf8_lossy(&name)
+                );
+            }
+        }
+    }
 }
