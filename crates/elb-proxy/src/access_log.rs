@@ -20,7 +20,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 pub use format::{Format, FormatError, LineWriter};
-pub use line::{Id, Line, Record, Text, WallClock};
+pub use line::{Head, Id, Line, Record, Text, WallClock};
 pub use recycle::boxed;
 
 /// Access log writer counters (process-wide: they survive reloads, which open a new log).

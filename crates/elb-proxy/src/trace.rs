@@ -13,7 +13,7 @@ use http::{HeaderMap, HeaderValue, Request, header};
 
 use elb_proxy_core::{CompiledRoute, ErrorKind, Phase, RequestError};
 
-use crate::access_log::{Entry, Id, Record, Text};
+use crate::access_log::{Entry, Head, Id, Record, Text};
 use crate::body::{BodyOutcome, ResponseBody};
 use crate::proxy::{ConnCtx, Mode};
 use crate::shared::Shared;
@@ -70,25 +70,6 @@ fn received_id(h: &HeaderMap) -> Option<Id> {
 
 const X_REQUEST_ID: &str = "x-request-id";
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
-
-/// What a request's log line keeps of its head.
-#[derive(Debug)]
-pub struct Head {
-    /// Request method.
-    pub method: http::Method,
-    /// `HTTP/1.1`, `HTTP/2.0`, ...
-    pub version: &'static str,
-    /// Path and query as sent.
-    pub target: Text,
-    /// Host header (or the authority of an absolute target).
-    pub host: Option<Text>,
-    /// X-Forwarded-For as received.
-    pub forwarded_for: Option<Text>,
-    /// User-Agent.
-    pub user_agent: Option<Text>,
-    /// Referer.
-    pub referer: Option<Text>,
-}
 
 /// The logged header values, first of each name.
 #[derive(Default)]
@@ -179,13 +160,7 @@ impl RequestTrace {
                 arrived: start,
                 client,
                 listener: listener.clone(),
-                method: h.method,
-                version: h.version,
-                target: h.target,
-                host: h.host,
-                forwarded_for: h.forwarded_for,
-                user_agent: h.user_agent,
-                referer: h.referer,
+                head: h,
                 // Filled when the answer ends.
                 request_id: Id::Random(0),
                 route: None,

@@ -112,16 +112,9 @@ impl Id {
     }
 }
 
-/// One request's record (see the module comment).
+/// What a request's log line keeps of its head.
 #[derive(Debug)]
-pub struct Record {
-    /// When the request head arrived, on the monotonic clock the request is timed by (the
-    /// writer turns it into wall-clock time: one clock read per request instead of two).
-    pub arrived: Instant,
-    /// The TCP peer.
-    pub client: IpAddr,
-    /// The listener (for its name).
-    pub listener: Arc<ListenerStats>,
+pub struct Head {
     /// Request method.
     pub method: http::Method,
     /// `HTTP/1.1`, `HTTP/2.0`, ...
@@ -136,6 +129,20 @@ pub struct Record {
     pub user_agent: Option<Text>,
     /// Referer.
     pub referer: Option<Text>,
+}
+
+/// One request's record (see the module comment).
+#[derive(Debug)]
+pub struct Record {
+    /// When the request head arrived, on the monotonic clock the request is timed by (the
+    /// writer turns it into wall-clock time: one clock read per request instead of two).
+    pub arrived: Instant,
+    /// The TCP peer.
+    pub client: IpAddr,
+    /// The listener (for its name).
+    pub listener: Arc<ListenerStats>,
+    /// What the line keeps of the request's head.
+    pub head: Head,
     /// The request's id.
     pub request_id: Id,
     /// The route and its cluster (for their names); `None` before routing.
@@ -282,6 +289,7 @@ impl WallClock {
 impl Record {
     /// The line's view of this record; `clock` dates its arrival.
     pub fn line(&self, clock: &WallClock) -> Line<'_> {
+        let h = &self.head;
         let (route, mut cluster) = self
             .route
             .as_deref()
@@ -300,17 +308,17 @@ impl Record {
         Line {
             time: Some(clock.wall(self.arrived)),
             client: Some(self.client),
-            forwarded_for: self.forwarded_for.as_ref().and_then(Text::as_str),
+            forwarded_for: h.forwarded_for.as_ref().and_then(Text::as_str),
             listener: &self.listener.name,
-            method: self.method.as_str(),
-            target: self.target.as_str().unwrap_or(""),
-            version: self.version,
-            host: self.host.as_ref().and_then(Text::as_str),
+            method: h.method.as_str(),
+            target: h.target.as_str().unwrap_or(""),
+            version: h.version,
+            host: h.host.as_ref().and_then(Text::as_str),
             status: self.status,
             bytes_in: self.bytes_in,
             bytes_out: self.bytes_out,
-            user_agent: self.user_agent.as_ref().and_then(Text::as_str),
-            referer: self.referer.as_ref().and_then(Text::as_str),
+            user_agent: h.user_agent.as_ref().and_then(Text::as_str),
+            referer: h.referer.as_ref().and_then(Text::as_str),
             request_id: match &self.request_id {
                 Id::Text(t) => t.as_str().unwrap_or(""),
                 Id::Random(_) => "",

@@ -15,11 +15,11 @@ use elb_proxy_core::limits::rate_of;
 use http::uri::PathAndQuery;
 use http::{HeaderName, HeaderValue, Method};
 
-use crate::access_log::{Id, Text};
+use crate::access_log::{Head, Id, Text};
 use crate::proxy::ConnCtx;
 use crate::request_id::FastId;
 use crate::snapshot::Snapshot;
-use crate::trace::{Head, RequestTrace, sane_received_id};
+use crate::trace::{RequestTrace, sane_received_id};
 
 /// The fields the access log records, in the form the hyper path reads them.
 static LOGGED: [HeaderName; 5] = [
