@@ -54,3 +54,63 @@ pub(super) fn give_back(written: &mut Stock, returned: &mut Stock) {
     written.truncate(0);
     returned.truncate(KEEP);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access_log::{Head, Id, Text};
+
+    fn record(status: u16) -> Record {
+        Record {
+            arrived: std::time::Instant::now(),
+            client: [127, 0, 0, 1].into(),
+            listener: Default::default(),
+            head: Head {
+                method: http::Method::GET,
+                version: "HTTP/1.1",
+                target: Text::Owned("/".into()),
+                host: None,
+                forwarded_for: None,
+                user_agent: None,
+                referer: None,
+            },
+            request_id: Id::Random(0),
+            route: None,
+            member: None,
+            status,
+            bytes_in: 0,
+            bytes_out: 0,
+            retries: 0,
+            queue: None,
+            connect: None,
+            first_byte: None,
+            total: std::time::Duration::ZERO,
+            termination: "",
+        }
+    }
+
+    #[test]
+    fn a_written_record_box_is_reused_for_the_next_request_on_the_thread_it_reaches() {
+        let written = Box::new(record(200));
+        let at = std::ptr::from_ref::<Record>(&written) as usize;
+        restock(&mut vec![written]);
+        let next = boxed(record(404));
+        assert_eq!(std::ptr::from_ref::<Record>(&next) as usize, at);
+        assert_eq!(next.status, 404, "the old record is overwritten");
+        // The stock is empty again: a new box.
+        let fresh = boxed(record(500));
+        assert_ne!(std::ptr::from_ref::<Record>(&fresh) as usize, at);
+    }
+
+    #[test]
+    fn the_writer_hands_back_at_most_keep_records_and_frees_the_rest() {
+        let mut returned = Stock::new();
+        let mut written: Stock = (0..KEEP + 10).map(|_| Box::new(record(200))).collect();
+        give_back(&mut written, &mut returned);
+        assert_eq!((written.len(), returned.len()), (0, KEEP));
+        returned.truncate(KEEP - 3);
+        let mut written: Stock = (0..5).map(|_| Box::new(record(200))).collect();
+        give_back(&mut written, &mut returned);
+        assert_eq!((written.len(), returned.len()), (0, KEEP));
+    }
+}
