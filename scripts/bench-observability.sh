@@ -12,7 +12,9 @@
 # not available on every VM.
 #
 # Usage: scripts/bench-observability.sh [--rounds 5] [--duration 5s] [--conns 64] [--instructions N]
-# The listener runs the default engine (hyper unless ELB_PROXY_ENGINE=fast is exported).
+#        [--engine hyper|fast]
+# The listener runs the engine given, else the default (hyper unless ELB_PROXY_ENGINE=fast is
+# exported).
 # Needs: wrk nginx taskset (valgrind and curl for --instructions); target/release/elb-proxy (or ELB_PROXY=path).
 set -euo pipefail
 
@@ -20,9 +22,10 @@ ROUNDS=5
 DURATION=5s
 CONNS=64
 INSTRUCTIONS=
+ENGINE=
 # shellcheck source=lib/bench.sh
 . "$(dirname "$0")/lib/bench.sh"
-bench_args "--rounds ROUNDS --duration DURATION --conns CONNS --instructions INSTRUCTIONS" "$@"
+bench_args "--rounds ROUNDS --duration DURATION --conns CONNS --instructions INSTRUCTIONS --engine ENGINE" "$@"
 # wrk only times; the instruction count runs without it.
 if [ -n "$INSTRUCTIONS" ]; then bench_init obs nginx taskset; else bench_init obs wrk nginx taskset; fi
 BACKEND_PORT=18090
@@ -49,7 +52,7 @@ wait_port $BACKEND_PORT
 config() { # log-line
   cat <<YAML
 workers: 1
-listeners: [{ address: 127.0.0.1:$PORT }]
+listeners: [{ address: 127.0.0.1:$PORT${ENGINE:+, engine: $ENGINE} }]
 clusters:
   - name: app
     members: [{ address: 127.0.0.1:$BACKEND_PORT }]
@@ -89,7 +92,8 @@ count_one() { # name bin config requests
   taskset -c "$PROXY_CPU" valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file="$out" \
     "$2" -c "$WORK/$3" --log-level warn 2>>"$WORK/$1.err" &
   local pid=$!
-  wait_port $PORT
+  # valgrind reads the binary's debug info first: slow on a busy machine.
+  if ! (wait_port $PORT 120); then kill "$pid"; exit 1; fi
   # curl's URL range: exactly $4 requests, one after another on one kept-alive connection.
   taskset -c 0 curl -sf -o /dev/null "http://127.0.0.1:$PORT/r[1-$4]"
   kill -TERM "$pid"; wait "$pid" 2>/dev/null || true

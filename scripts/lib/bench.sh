@@ -44,9 +44,9 @@ bench_cleanup() {
   rm -rf "$WORK"
 }
 
-# wait_port PORT: until something accepts on 127.0.0.1:PORT, at most 10 s.
+# wait_port PORT [SECONDS]: until something accepts on 127.0.0.1:PORT, at most SECONDS (10).
 wait_port() {
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 $(( ${2:-10} * 20 ))); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
     sleep 0.05
   done

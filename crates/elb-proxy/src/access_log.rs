@@ -4,11 +4,14 @@
 //! is dropped and counted (`elb_proxy_access_log_dropped_total`). SIGUSR1 and the admin
 //! command `reopen logs` reopen the file, for logrotate.
 
+mod buf;
 pub mod format;
 mod json;
 pub mod line;
+mod recycle;
 mod scan;
 
+use buf::LineBuf;
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -17,7 +20,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 pub use format::{Format, FormatError, LineWriter};
-pub use line::{Id, Line, Record, Text};
+pub use line::{Head, Id, Line, Record, Text, WallClock};
+pub use recycle::boxed;
 
 /// Access log writer counters (process-wide: they survive reloads, which open a new log).
 #[derive(Debug, Default)]
@@ -96,7 +100,7 @@ pub struct Entry {
 /// boxed, so a line moves a pointer, not a few hundred bytes, through the queue.
 enum Msg {
     Line(Box<Entry>),
-    /// Boxed from the start (`RequestTrace::begin`): it moves as a pointer.
+    /// Boxed from the start ([`boxed`]), and the box goes back to the workers once written.
     Trace(Box<Record>),
     Reopen(std::sync::mpsc::Sender<Result<(), String>>),
 }
@@ -112,6 +116,8 @@ struct Queue {
 #[derive(Default)]
 struct QueueState {
     msgs: Vec<Msg>,
+    /// Written records for the workers to reuse ([`recycle`]).
+    returned: recycle::Stock,
     /// A control message waits: the writer takes the queue at once.
     urgent: bool,
     closed: bool,
@@ -231,6 +237,9 @@ impl AccessLog {
             return;
         }
         st.msgs.push(msg);
+        if !st.returned.is_empty() {
+            recycle::restock(&mut st.returned);
+        }
         let full = st.msgs.len() == BATCH;
         drop(st);
         LOG_STATS.queued.fetch_add(1, Relaxed);
@@ -274,8 +283,10 @@ pub async fn reopen(shared: &std::sync::Arc<crate::shared::Shared>) -> Result<St
 
 /// Waits until a full batch, a control message or the log's end, or until the flush
 /// interval has passed; then takes the whole queue. Returns whether the log has ended.
-fn take_batch(queue: &Queue, batch: &mut Vec<Msg>) -> bool {
+/// `written` (the last batch's records) goes back to the workers under the same lock.
+fn take_batch(queue: &Queue, batch: &mut Vec<Msg>, written: &mut recycle::Stock) -> bool {
     let mut st = queue.lock();
+    recycle::give_back(written, &mut st.returned);
     let deadline = Instant::now() + FLUSH_INTERVAL;
     while st.msgs.len() < BATCH && !st.urgent && !st.closed {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -298,17 +309,22 @@ fn take_batch(queue: &Queue, batch: &mut Vec<Msg>) -> bool {
 /// is replaced (reload) or dropped.
 fn writer(queue: &Queue, mut sink: Sink, format: Format) {
     let mut lines = LineWriter::new(format);
-    let mut buf: Vec<u8> = Vec::with_capacity(BATCH * 512);
+    let mut buf = LineBuf::with_room(BATCH * 512);
     let mut batch = Vec::with_capacity(BATCH);
+    let mut written = Vec::with_capacity(BATCH);
     loop {
-        let closed = take_batch(queue, &mut batch);
+        let closed = take_batch(queue, &mut batch, &mut written);
         if batch.is_empty() && !closed {
             continue;
         }
+        let clock = WallClock::now();
         for msg in batch.drain(..) {
             match msg {
-                Msg::Line(e) => lines.write(&e.line(), &mut buf),
-                Msg::Trace(r) => lines.write(&r.line(), &mut buf),
+                Msg::Line(e) => lines.write_to(&e.line(), &mut buf),
+                Msg::Trace(r) => {
+                    lines.write_to(&r.line(&clock), &mut buf);
+                    written.push(r);
+                }
                 Msg::Reopen(reply) => {
                     write_out(&mut sink, &mut buf);
                     let r = sink.reopen();
@@ -327,9 +343,10 @@ fn writer(queue: &Queue, mut sink: Sink, format: Format) {
 }
 
 /// Writes and empties the formatted lines; a failed write counts each of its lines.
-fn write_out(sink: &mut Sink, buf: &mut Vec<u8>) {
-    if !buf.is_empty() && sink.write(buf).is_err() {
-        let lines = buf.iter().filter(|b| **b == b'\n').count() as u64;
+fn write_out(sink: &mut Sink, buf: &mut LineBuf) {
+    let lines = buf.as_bytes();
+    if !lines.is_empty() && sink.write(lines).is_err() {
+        let lines = lines.iter().filter(|b| **b == b'\n').count() as u64;
         LOG_STATS.write_errors.fetch_add(lines, Relaxed);
     }
     buf.clear();

@@ -13,7 +13,7 @@ use http::{HeaderMap, HeaderValue, Request, header};
 
 use elb_proxy_core::{CompiledRoute, ErrorKind, Phase, RequestError};
 
-use crate::access_log::{Entry, Id, Record, Text};
+use crate::access_log::{Entry, Head, Id, Record, Text};
 use crate::body::{BodyOutcome, ResponseBody};
 use crate::proxy::{ConnCtx, Mode};
 use crate::shared::Shared;
@@ -57,7 +57,7 @@ fn version_text(v: http::Version) -> &'static str {
 }
 
 /// A received X-Request-Id worth keeping when request ids are not configured.
-fn sane_received_id(v: &HeaderValue) -> bool {
+pub(crate) fn sane_received_id(v: &HeaderValue) -> bool {
     !v.is_empty() && v.len() <= 128 && v.to_str().is_ok()
 }
 
@@ -142,54 +142,25 @@ impl RequestTrace {
         client: IpAddr,
         req: &Request<B>,
     ) -> Arc<Self> {
-        Self::start(shared, listener, client, req, None)
+        Self::start(shared, listener, client, req)
     }
 
-    /// `begin` with the request's size in bytes (head and declared body) given: the fast
-    /// path knows it exactly, and describes only the logged fields in `req`.
-    pub fn begin_sized<B>(
-        shared: &Shared,
+    /// The beginning of both engines: `head` is what the log line keeps of the request's
+    /// head (`None` while the access log is off), `id` its id when known already.
+    pub fn begin_with(
         listener: &Arc<ListenerStats>,
         client: IpAddr,
-        req: &Request<B>,
         bytes_in: u64,
+        id: Option<Id>,
+        head: Option<Head>,
     ) -> Arc<Self> {
-        Self::start(shared, listener, client, req, Some(bytes_in))
-    }
-
-    /// The one beginning of both: the size counted from `req`'s head unless given.
-    fn start<B>(
-        shared: &Shared,
-        listener: &Arc<ListenerStats>,
-        client: IpAddr,
-        req: &Request<B>,
-        bytes_in: Option<u64>,
-    ) -> Arc<Self> {
-        let logging = shared.access_log.load().is_some();
-        let (scanned, logged) = scan_head(req, logging);
-        let bytes_in = bytes_in.unwrap_or(scanned);
-        let configured = req
-            .extensions()
-            .get::<crate::request_id::RequestId>()
-            .map(|id| Id::Text(Text::Header(id.0.clone())));
-        let id = configured.or(logged.request_id);
-        let record = logging.then(|| {
-            Box::new(Record {
-                time: SystemTime::now(),
+        let start = Instant::now();
+        let record = head.map(|h| {
+            crate::access_log::boxed(Record {
+                arrived: start,
                 client,
                 listener: listener.clone(),
-                method: req.method().clone(),
-                version: version_text(req.version()),
-                target: req.uri().path_and_query().map_or_else(
-                    || Text::Owned(req.uri().to_string().into()),
-                    |p| Text::Target(p.clone()),
-                ),
-                host: logged
-                    .host
-                    .or_else(|| req.uri().authority().cloned().map(Text::Authority)),
-                forwarded_for: logged.forwarded_for,
-                user_agent: logged.user_agent,
-                referer: logged.referer,
+                head: h,
                 // Filled when the answer ends.
                 request_id: Id::Random(0),
                 route: None,
@@ -206,7 +177,7 @@ impl RequestTrace {
             })
         });
         Arc::new(Self {
-            start: Instant::now(),
+            start,
             listener: listener.clone(),
             bytes_in,
             finished: AtomicBool::new(false),
@@ -216,6 +187,37 @@ impl RequestTrace {
                 ..Default::default()
             }),
         })
+    }
+
+    /// The hyper engine's beginning: the size and the logged fields read from `req`.
+    fn start<B>(
+        shared: &Shared,
+        listener: &Arc<ListenerStats>,
+        client: IpAddr,
+        req: &Request<B>,
+    ) -> Arc<Self> {
+        let logging = shared.access_log.load().is_some();
+        let (bytes_in, logged) = scan_head(req, logging);
+        let configured = req
+            .extensions()
+            .get::<crate::request_id::RequestId>()
+            .map(|id| Id::Text(Text::Header(id.0.clone())));
+        let id = configured.or(logged.request_id);
+        let head = logging.then(|| Head {
+            method: req.method().clone(),
+            version: version_text(req.version()),
+            target: req.uri().path_and_query().map_or_else(
+                || Text::Owned(req.uri().to_string().into()),
+                |p| Text::Target(p.clone()),
+            ),
+            host: logged
+                .host
+                .or_else(|| req.uri().authority().cloned().map(Text::Authority)),
+            forwarded_for: logged.forwarded_for,
+            user_agent: logged.user_agent,
+            referer: logged.referer,
+        });
+        Self::begin_with(listener, client, bytes_in, id, head)
     }
 
     /// Begins and attaches the record of a request on a proxy listener; none for the

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 
 pub use elb_proxy_core::log_template::{FIELDS, Piece, TemplateError};
 
+use super::buf::LineBuf;
 #[cfg(test)]
 use super::scan::all_clean;
 use super::scan::clean_prefix;
@@ -78,25 +79,35 @@ impl LineWriter {
 
     /// Appends the line for `e` (with its newline).
     pub fn write(&mut self, e: &Line<'_>, out: &mut Vec<u8>) {
+        let mut buf = LineBuf::from(std::mem::take(out));
+        self.write_to(e, &mut buf);
+        *out = buf.into_vec();
+    }
+
+    /// Appends the line for `e` (with its newline) to the writer's batch.
+    pub fn write_to(&mut self, e: &Line<'_>, out: &mut LineBuf) {
         let time = e.time.unwrap_or(SystemTime::UNIX_EPOCH);
-        match &self.format {
-            Format::Combined => combined(e, self.stamp.get(time), out),
+        let (format, stamp) = (&self.format, &mut self.stamp);
+        match format {
+            // The line and its newline, written through one bounded reservation.
             Format::Json => {
-                // The line and its newline, written through one bounded reservation.
-                let t = self.stamp.get(time);
+                let t = stamp.get(time);
                 super::json::write(e, t.stamp.rfc3339.as_bytes(), t.millis, out);
-                return;
             }
-            Format::Template(pieces) => {
+            Format::Combined => out.append(|out| {
+                combined(e, stamp.get(time), out);
+                out.push(b'\n');
+            }),
+            Format::Template(pieces) => out.append(|out| {
                 for p in pieces {
                     match p {
                         Piece::Text(t) => out.extend_from_slice(t.as_bytes()),
-                        Piece::Field(i) => field(e, *i, &mut self.stamp, out),
+                        Piece::Field(i) => field(e, *i, stamp, out),
                     }
                 }
-            }
+                out.push(b'\n');
+            }),
         }
-        out.push(b'\n');
     }
 }
 

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::Line;
+use super::buf::LineBuf;
 use super::line::hex_id;
 use super::scan::{all_clean, clean_prefix};
 
@@ -323,7 +324,7 @@ fn some(s: &str) -> Option<&str> {
 
 /// Appends the JSON line for `e` (with its newline); `stamp` is the time's second as
 /// `2026-01-01T00:00:00`, `millis` its milliseconds.
-pub(super) fn write(e: &Line<'_>, stamp: &[u8], millis: u32, out: &mut Vec<u8>) {
+pub(super) fn write(e: &Line<'_>, stamp: &[u8], millis: u32, out: &mut LineBuf) {
     let names = e.names_plain;
     // A method is a token (no quote, backslash or control byte can be in one); the version
     // and the termination are the proxy's own texts: none needs the scan.
@@ -351,10 +352,8 @@ pub(super) fn write(e: &Line<'_>, stamp: &[u8], millis: u32, out: &mut Vec<u8>) 
     ];
     let texts: usize = fields.iter().map(Field::bound).sum();
     let bound = FIXED + stamp.len() + CLIENT + NUMBERS * NUM + MS_FIELDS * MS + texts;
-    let start = out.len();
-    out.resize(start + bound, 0);
     let mut c = Cursor {
-        buf: &mut out[start..],
+        buf: out.room(bound),
         at: 0,
     };
     let [
@@ -415,8 +414,8 @@ pub(super) fn write(e: &Line<'_>, stamp: &[u8], millis: u32, out: &mut Vec<u8>) 
     c.opt_ms(b",\"total_ms\":", Some(e.total));
     c.text(b",\"termination\":\"", term);
     c.put(b"}\n");
-    let end = start + c.at;
-    out.truncate(end);
+    let n = c.at;
+    out.commit(n);
 }
 
 #[cfg(test)]

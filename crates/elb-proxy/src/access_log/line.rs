@@ -7,7 +7,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use http::HeaderValue;
 use http::uri::{Authority, PathAndQuery};
@@ -112,15 +112,9 @@ impl Id {
     }
 }
 
-/// One request's record (see the module comment).
+/// What a request's log line keeps of its head.
 #[derive(Debug)]
-pub struct Record {
-    /// When the request head arrived.
-    pub time: SystemTime,
-    /// The TCP peer.
-    pub client: IpAddr,
-    /// The listener (for its name).
-    pub listener: Arc<ListenerStats>,
+pub struct Head {
     /// Request method.
     pub method: http::Method,
     /// `HTTP/1.1`, `HTTP/2.0`, ...
@@ -135,6 +129,20 @@ pub struct Record {
     pub user_agent: Option<Text>,
     /// Referer.
     pub referer: Option<Text>,
+}
+
+/// One request's record (see the module comment).
+#[derive(Debug)]
+pub struct Record {
+    /// When the request head arrived, on the monotonic clock the request is timed by (the
+    /// writer turns it into wall-clock time: one clock read per request instead of two).
+    pub arrived: Instant,
+    /// The TCP peer.
+    pub client: IpAddr,
+    /// The listener (for its name).
+    pub listener: Arc<ListenerStats>,
+    /// What the line keeps of the request's head.
+    pub head: Head,
     /// The request's id.
     pub request_id: Id,
     /// The route and its cluster (for their names); `None` before routing.
@@ -252,9 +260,36 @@ impl Entry {
     }
 }
 
+/// The wall clock read once for a batch of lines, with the monotonic instant read with it:
+/// a record's arrival is that wall time minus the monotonic time since.
+#[derive(Debug, Clone, Copy)]
+pub struct WallClock {
+    wall: SystemTime,
+    mono: Instant,
+}
+
+impl WallClock {
+    /// Both clocks now.
+    pub fn now() -> Self {
+        Self {
+            wall: SystemTime::now(),
+            mono: Instant::now(),
+        }
+    }
+
+    /// The wall-clock time of `at`.
+    pub fn wall(&self, at: Instant) -> SystemTime {
+        match self.mono.checked_duration_since(at) {
+            Some(ago) => self.wall.checked_sub(ago).unwrap_or(SystemTime::UNIX_EPOCH),
+            None => self.wall + at.duration_since(self.mono),
+        }
+    }
+}
+
 impl Record {
-    /// The line's view of this record.
-    pub fn line(&self) -> Line<'_> {
+    /// The line's view of this record; `clock` dates its arrival.
+    pub fn line(&self, clock: &WallClock) -> Line<'_> {
+        let h = &self.head;
         let (route, mut cluster) = self
             .route
             .as_deref()
@@ -271,19 +306,19 @@ impl Record {
             None => "",
         };
         Line {
-            time: Some(self.time),
+            time: Some(clock.wall(self.arrived)),
             client: Some(self.client),
-            forwarded_for: self.forwarded_for.as_ref().and_then(Text::as_str),
+            forwarded_for: h.forwarded_for.as_ref().and_then(Text::as_str),
             listener: &self.listener.name,
-            method: self.method.as_str(),
-            target: self.target.as_str().unwrap_or(""),
-            version: self.version,
-            host: self.host.as_ref().and_then(Text::as_str),
+            method: h.method.as_str(),
+            target: h.target.as_str().unwrap_or(""),
+            version: h.version,
+            host: h.host.as_ref().and_then(Text::as_str),
             status: self.status,
             bytes_in: self.bytes_in,
             bytes_out: self.bytes_out,
-            user_agent: self.user_agent.as_ref().and_then(Text::as_str),
-            referer: self.referer.as_ref().and_then(Text::as_str),
+            user_agent: h.user_agent.as_ref().and_then(Text::as_str),
+            referer: h.referer.as_ref().and_then(Text::as_str),
             request_id: match &self.request_id {
                 Id::Text(t) => t.as_str().unwrap_or(""),
                 Id::Random(_) => "",
@@ -357,6 +392,16 @@ mod tests {
             };
             assert_eq!(Text::Header(v.clone()).as_str(), want, "{b:?}");
         }
+    }
+
+    #[test]
+    fn an_arrival_is_dated_by_the_wall_clock_read_with_its_batch() {
+        let clock = WallClock::now();
+        let ago = Duration::from_millis(1500);
+        let earlier = clock.mono.checked_sub(ago).unwrap();
+        assert_eq!(clock.wall(earlier), clock.wall - ago);
+        assert_eq!(clock.wall(clock.mono + ago), clock.wall + ago);
+        assert_eq!(clock.wall(clock.mono), clock.wall);
     }
 
     #[test]
