@@ -13,8 +13,8 @@
 #
 # Usage: scripts/bench-observability.sh [--rounds 5] [--duration 5s] [--conns 64] [--instructions N]
 #        [--engine hyper|fast]
-# The listener runs the engine given, else the default (hyper unless ELB_PROXY_ENGINE=fast is
-# exported).
+# The listener runs the engine given, else the default (the fast path unless
+# ELB_PROXY_ENGINE=hyper is exported).
 # Needs: wrk nginx taskset (valgrind and curl for --instructions); target/release/elb-proxy (or ELB_PROXY=path).
 set -euo pipefail
 

@@ -29,6 +29,9 @@ tests() {
     local status=0
     if "$CARGO" nextest --version >/dev/null 2>&1; then
         "$CARGO" nextest run --workspace --no-fail-fast || status=1
+        # elb-proxy's suite once more on the hyper engine (the default is the fast path):
+        # every feature is checked on both.
+        ELB_PROXY_ENGINE=hyper "$CARGO" nextest run -p elb-proxy --no-fail-fast || status=1
         "$CARGO" test --workspace --doc --no-fail-fast || status=1
     else
         echo "make test: cargo-nextest not found, so the tests are bounded only as a whole" \

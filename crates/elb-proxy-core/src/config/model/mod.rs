@@ -156,7 +156,7 @@ pub struct Listener {
     #[serde(default)]
     pub proxy_protocol: bool,
     /// What serves plain HTTP/1.1 on this listener: `fast` (elb-proxy's own HTTP/1.1 path)
-    /// or `hyper`; unset, `fast` (the environment's `ELB_PROXY_ENGINE` can say `hyper`).
+    /// or `hyper`; unset, `fast` (the environment's `ELB_PROXY_ENGINE=hyper` says `hyper`).
     #[serde(default)]
     pub engine: Option<Engine>,
 }
