@@ -4,6 +4,7 @@
 //! Forwarding headers from a peer not in the trusted list are replaced, never extended, so a
 //! client cannot forge its address. Pure functions over `HeaderMap`.
 
+use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -113,12 +114,10 @@ pub struct Forwarding {
     pub peer: IpAddr,
     /// The peer is a trusted proxy: its forwarding headers are kept and extended.
     pub trusted: bool,
-    /// `http` or `https`.
-    pub proto: HeaderValue,
+    /// The client spoke TLS (`https`).
+    tls: bool,
     /// The peer address as an X-Forwarded-For element.
     xff: HeaderValue,
-    /// The peer as an RFC 7239 `for=` value (IPv6 quoted and bracketed).
-    forwarded_for: String,
     /// The headers to add.
     pub set: ForwardSet,
 }
@@ -128,18 +127,18 @@ impl Forwarding {
     pub fn new(peer: IpAddr, trusted: bool, tls: bool, set: ForwardSet) -> Self {
         let xff =
             HeaderValue::from_str(&peer.to_string()).unwrap_or(HeaderValue::from_static("unknown"));
-        let forwarded_for = match peer {
-            IpAddr::V4(a) => a.to_string(),
-            IpAddr::V6(a) => format!("\"[{a}]\""),
-        };
         Self {
             peer,
             trusted,
-            proto: HeaderValue::from_static(if tls { "https" } else { "http" }),
+            tls,
             xff,
-            forwarded_for,
             set,
         }
+    }
+
+    /// `http` or `https`, the scheme the client spoke.
+    pub fn proto(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
     }
 
     /// Removes a kind of forwarding header the proxy does not add, unless the peer is
@@ -160,7 +159,7 @@ impl Forwarding {
         if !self.set.x_forwarded_proto {
             self.drop_untrusted(headers, &X_FORWARDED_PROTO);
         } else if !(self.trusted && headers.contains_key(&X_FORWARDED_PROTO)) {
-            headers.insert(&X_FORWARDED_PROTO, self.proto.clone());
+            headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(self.proto()));
         }
         if !self.set.x_forwarded_host {
             self.drop_untrusted(headers, &X_FORWARDED_HOST);
@@ -204,10 +203,14 @@ impl Forwarding {
 
     fn apply_forwarded(&self, headers: &mut HeaderMap, host: Option<&HeaderValue>) {
         let mut element = String::with_capacity(48);
-        element.push_str("for=");
-        element.push_str(&self.forwarded_for);
+        // The RFC 7239 `for=` value: IPv6 quoted and bracketed. Written per request (only
+        // where `Forwarded` is configured) so a connection keeps no copy of it.
+        let _ = match self.peer {
+            IpAddr::V4(a) => write!(element, "for={a}"),
+            IpAddr::V6(a) => write!(element, "for=\"[{a}]\""),
+        };
         element.push_str(";proto=");
-        element.push_str(self.proto.to_str().unwrap_or("http"));
+        element.push_str(self.proto());
         if let Some(h) = host.and_then(|h| h.to_str().ok()) {
             if h.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))

@@ -107,6 +107,10 @@ enum Cmd {
 }
 
 fn main() -> std::process::ExitCode {
+    // No transparent huge pages: each touched 2 MiB would become resident at once (6 MB more
+    // RSS at start, measured in docs/benchmarks/elb-proxy.md). mimalloc is built without its
+    // MADV_HUGEPAGE (`no_thp`), which covers THP `madvise`; this covers THP `always`.
+    let _ = nix::sys::prctl::set_thp_disable(true);
     let cli = Cli::parse();
     // The client logs nothing: its one line of output or error is all an operator reads.
     if let Some(Cmd::Ctl { socket, words }) = cli.command {

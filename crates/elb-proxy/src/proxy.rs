@@ -49,9 +49,6 @@ pub struct ConnCtx {
     pub mode: Mode,
     /// A plain HTTP/1.1 connection, tracked while idle so it can be parked (see `park`).
     pub parks: bool,
-    /// Its idle tracking, made on first use: a fast-path connection needs it only once
-    /// handed to hyper (`ConnCtx::park`).
-    pub park_state: std::sync::OnceLock<Arc<crate::park::ParkState>>,
     /// The accepting listener's counters.
     pub listener: Arc<crate::traffic::ListenerStats>,
     /// The client's address (for logs).
@@ -65,28 +62,56 @@ pub struct ConnCtx {
         elb_proxy_core::limits::Scope,
         Option<elb_proxy_core::limits::RateSpec>,
     ),
-    /// The strict HTTP/1.1 gate's word on each request (see `gate_io`), made on first use
-    /// (`ConnCtx::gate`).
-    pub gate_slot: std::sync::OnceLock<Arc<crate::gate_io::GateSlot>>,
     /// What this listener does with the client certificate headers.
     pub cert_headers: Arc<crate::client_cert::CertHeaders>,
+    /// What only some connections need (hyper's, TLS, PROXY-header members), boxed on
+    /// first use so that an idle fast-path connection keeps a smaller context.
+    pub extras: std::sync::OnceLock<Box<ConnExtras>>,
+}
+
+/// The parts of a connection's context made on first use (see `ConnCtx::extras`).
+#[derive(Debug, Default)]
+pub struct ConnExtras {
+    /// Its idle tracking: a fast-path connection needs it only once handed to hyper
+    /// (`ConnCtx::park`).
+    park_state: std::sync::OnceLock<Arc<crate::park::ParkState>>,
+    /// The strict HTTP/1.1 gate's word on each request (see `gate_io`, `ConnCtx::gate`).
+    gate_slot: std::sync::OnceLock<Arc<crate::gate_io::GateSlot>>,
     /// The verified client certificate's subject (listeners with `client_auth`).
     pub client_cert: crate::client_cert::ClientCert,
-    /// HTTP/2 member connections that named this client in a PROXY header (made on first
-    /// use, so other connections pay nothing).
+    /// HTTP/2 member connections that named this client in a PROXY header.
     pub private_conns: std::sync::OnceLock<crate::upstream::PrivateConns>,
 }
+
+/// The subject of a connection that has none (its extras were never made).
+static NO_CLIENT_CERT: crate::client_cert::ClientCert = std::sync::OnceLock::new();
 
 impl ConnCtx {
     /// The park state of a parkable HTTP/1.1 connection (see `park`).
     pub fn park(&self) -> Option<Arc<crate::park::ParkState>> {
-        self.parks
-            .then(|| self.park_state.get_or_init(Default::default).clone())
+        self.parks.then(|| {
+            self.extras()
+                .park_state
+                .get_or_init(Default::default)
+                .clone()
+        })
     }
 
     /// The strict HTTP/1.1 gate's word on each request (see `gate_io`).
     pub fn gate(&self) -> &Arc<crate::gate_io::GateSlot> {
-        self.gate_slot.get_or_init(Default::default)
+        self.extras().gate_slot.get_or_init(Default::default)
+    }
+
+    /// The context's rarely needed parts, made now if they were not.
+    pub fn extras(&self) -> &ConnExtras {
+        self.extras.get_or_init(Default::default)
+    }
+
+    /// The verified client certificate's subject, as set after the TLS handshake.
+    pub fn client_cert(&self) -> &crate::client_cert::ClientCert {
+        self.extras
+            .get()
+            .map_or(&NO_CLIENT_CERT, |e| &e.client_cert)
     }
 }
 
@@ -386,12 +411,12 @@ pub(crate) fn prepare<'a>(
         parts.headers.insert(header::UPGRADE, u.clone());
     }
     ctx.fwd.apply(&mut parts.headers, host.as_ref());
-    crate::client_cert::apply(&mut parts.headers, &ctx.cert_headers, &ctx.client_cert);
+    crate::client_cert::apply(&mut parts.headers, &ctx.cert_headers, ctx.client_cert());
     parts
         .extensions
         .insert(crate::upstream::ClientAddrs(ctx.peer, ctx.local));
     if cluster.config.send_proxy_protocol.is_some() {
-        let private = ctx.private_conns.get_or_init(Default::default);
+        let private = ctx.extras().private_conns.get_or_init(Default::default);
         parts.extensions.insert(private.clone());
     }
     if let Some(h) = routed.rewrite_host.or(host) {
@@ -482,5 +507,18 @@ pub(crate) fn member_failed(cluster: &LiveCluster, idx: usize, cause: FailureCau
         }
         member.stats.touch_change();
         tracing::warn!(cluster = %cluster.name, member = %member.name, for_ = ?d, cause = cause.as_str(), "member ejected after consecutive failures");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ConnCtx;
+
+    /// Every idle connection keeps one `Arc<ConnCtx>`: with the Arc's two counts it must fit
+    /// mimalloc's 256-byte size class, or each idle connection costs a class more.
+    #[test]
+    fn a_connection_context_fits_a_256_byte_allocation() {
+        let size = std::mem::size_of::<ConnCtx>() + 2 * std::mem::size_of::<usize>();
+        assert!(size <= 256, "Arc<ConnCtx> needs {size} bytes");
     }
 }

@@ -71,7 +71,7 @@ fn client_of(ctx: &ConnCtx) -> SocketAddr {
 }
 
 fn scheme_of(ctx: &ConnCtx) -> &str {
-    ctx.fwd.proto.to_str().unwrap_or("http")
+    ctx.fwd.proto()
 }
 
 impl RequestRewrite {

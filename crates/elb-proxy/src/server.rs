@@ -319,7 +319,7 @@ pub(crate) fn start_connection(shared: &Arc<Shared>, a: Accepted) {
                     if ctx.cert_headers.set {
                         let subject =
                             crate::client_cert::subject_of(tls.get_ref().1.peer_certificates());
-                        let _ = ctx.client_cert.set(subject);
+                        let _ = ctx.extras().client_cert.set(subject);
                     }
                     if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
                         serve(tls, &builder, Proto::H2, ctx, shutdown_rx).await
@@ -356,7 +356,6 @@ fn conn_ctx(
         fwd: Forwarding::new(peer.ip(), rt.is_trusted(peer.ip()), tls, rt.forward_set),
         mode: spec.mode,
         parks,
-        park_state: std::sync::OnceLock::new(),
         peer,
         local,
         listener_rate: (
@@ -364,11 +363,9 @@ fn conn_ctx(
             elb_proxy_core::limits::rate_of(&spec.per_client.1),
         ),
         policy: spec.policy,
-        gate_slot: std::sync::OnceLock::new(),
         listener,
-        private_conns: std::sync::OnceLock::new(),
         cert_headers: spec.client_certs.clone(),
-        client_cert: Default::default(),
+        extras: std::sync::OnceLock::new(),
     })
 }
 

@@ -115,7 +115,7 @@ pub(super) async fn serve_request(
     }
     if let Some(redirect) = redirect {
         let location = redirect.location(&Origin {
-            scheme: ctx.fwd.proto.to_str().unwrap_or("http"),
+            scheme: ctx.fwd.proto(),
             host: host.unwrap_or_default(),
             path,
             query,
