@@ -9,8 +9,10 @@ use vrrp::{Event, RxError};
 use super::reload::source_from;
 use super::{Daemon, Received, extra_garp};
 use crate::net::linkwatch::NetEvent;
+use crate::net::netlink::IfAddr;
 use crate::ratelimit::Verdict;
 use crate::spec::TrackerId;
+use crate::vip_watch;
 
 impl Daemon {
     pub(super) async fn on_timers(&mut self) {
@@ -172,8 +174,47 @@ impl Daemon {
                 }
             }
             NetEvent::AddressesChanged { index } => self.addresses_changed(index).await,
-            NetEvent::AddressRemoved(a) => self.restore_static_address(&a).await,
+            NetEvent::AddressRemoved(a) => {
+                self.restore_static_address(&a).await;
+                self.vip_deleted(&a).await;
+            }
             NetEvent::OwnRouteOrRuleRemoved => self.restore_static_routes_and_rules().await,
+        }
+    }
+
+    /// A VIP of a MASTER deleted by someone else: the instance hands over and takes over
+    /// again, as keepalived does. vrrpd's own deletions come from instances that are no longer
+    /// MASTER (or no longer running), so they do not match; an address already added again
+    /// by the time the event is read is not news either.
+    async fn vip_deleted(&mut self, gone: &IfAddr) {
+        let names: std::collections::HashMap<&str, u32> = (self.ifaces.values())
+            .map(|i| (i.info.name.as_str(), i.info.index))
+            .collect();
+        let watched = self.insts.iter().map(|r| vip_watch::Watched {
+            spec: &r.spec,
+            master: self.units[r.unit].members()[r.member].state() == vrrp::State::Master,
+        });
+        let deleted = vip_watch::Deleted {
+            ifindex: gone.index,
+            addr: gone.addr,
+        };
+        let hit = vip_watch::watchers(deleted, watched, |n| names.get(n).copied());
+        if hit.is_empty()
+            || self
+                .nl
+                .has_address(gone.index, gone.addr)
+                .await
+                .unwrap_or(true)
+        {
+            return;
+        }
+        for pos in hit {
+            let (u, m) = (self.insts[pos].unit, self.insts[pos].member);
+            let name = self.insts[pos].spec.name.clone();
+            tracing::warn!(instance = %name, vip = %gone.addr, "({name}) VIP {} deleted behind our back: handing over and taking over again", gone.addr);
+            let now = self.now();
+            let acts = self.units[u].handle(now, m, Event::VipDeleted(gone.addr));
+            self.execute(u, acts, false).await;
         }
     }
 

@@ -40,5 +40,6 @@ mod unicast_no_peer;
 mod unit_sandbox;
 mod unknown_vrids;
 mod verdict;
+mod vip_deletion;
 mod vip_vmac;
 mod vmac;
