@@ -185,7 +185,7 @@ impl Daemon {
     /// A VIP of a MASTER deleted by someone else: the instance hands over and takes over
     /// again, as keepalived does. vrrpd's own deletions come from instances that are no longer
     /// MASTER (or no longer running), so they do not match; an address already added again
-    /// by the time the event is read is not news either.
+    /// by the time the event is read, or one that went with its link, is not news either.
     async fn vip_deleted(&mut self, gone: &IfAddr) {
         let names: std::collections::HashMap<&str, u32> = (self.ifaces.values())
             .map(|i| (i.info.name.as_str(), i.info.index))
@@ -206,6 +206,18 @@ impl Daemon {
                 .await
                 .unwrap_or(true)
         {
+            return;
+        }
+        // A link going down or away takes its addresses with it (IPv6 on down): the link
+        // rule (FAULT) answers that, not a hand-over.
+        let ifname = self.ifaces.get(&gone.index).map(|i| i.info.name.clone());
+        let usable = match ifname {
+            Some(n) => {
+                (self.nl.link_by_name(&n).await).is_ok_and(|l| l.usable && l.index == gone.index)
+            }
+            None => false,
+        };
+        if !usable {
             return;
         }
         for pos in hit {
