@@ -17,6 +17,7 @@ mod interfaces;
 mod interop_ah;
 mod interop_keepalived;
 mod keepalived_weights;
+mod link_delays;
 mod local_igmp;
 mod metrics;
 mod net_namespace;
