@@ -427,6 +427,7 @@ fn vip_of(a: &kc::VirtualAddress, default_if: &str) -> Vip {
         mngtmpaddr: a.mngtmpaddr,
         autojoin: a.autojoin,
         preferred_lft: a.preferred_lft,
+        no_track: a.no_track,
     }
 }
 

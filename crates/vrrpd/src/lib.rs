@@ -26,3 +26,4 @@ pub mod signals;
 pub mod spec;
 pub mod track_process;
 pub mod verdict;
+pub mod vip_watch;

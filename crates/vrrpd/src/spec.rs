@@ -293,6 +293,10 @@ pub struct Vip {
     pub autojoin: bool,
     /// `preferred_lft` in seconds (IPv6 only, as keepalived applies it; forever = u32::MAX).
     pub preferred_lft: Option<u32>,
+    /// `no_track`: neither its interface going down nor its deletion moves the instance.
+    /// Not an address property, so not in the dumps.
+    #[serde(skip)]
+    pub no_track: bool,
 }
 
 impl Vip {
@@ -312,6 +316,7 @@ impl Vip {
             mngtmpaddr: false,
             autojoin: false,
             preferred_lft: None,
+            no_track: false,
         }
     }
 }

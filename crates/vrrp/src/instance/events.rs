@@ -102,6 +102,10 @@ pub enum Event {
     /// Drain on (true): a MASTER hands over with a priority-0 advert and the
     /// instance stays BACKUP, without FAULT, until drain is turned off.
     Maintenance(bool),
+    /// A VIP (or excluded VIP) the MASTER holds was deleted by someone else: as keepalived
+    /// 2.2.7 does, it hands over with a priority-0 advert, drops its addresses and takes over
+    /// again after its Skew_Time unless a better router answers, which puts the VIP back.
+    VipDeleted(IpAddr),
     /// Stop: a MASTER sends priority 0 and removes its VIPs.
     Shutdown,
 }

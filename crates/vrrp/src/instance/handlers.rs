@@ -295,6 +295,18 @@ impl Instance {
         }
     }
 
+    pub(super) fn on_vip_deleted(&mut self, now: Duration, addr: IpAddr, out: &mut Vec<Action>) {
+        if self.state != State::Master {
+            return;
+        }
+        out.push(self.outgoing(0));
+        self.enter_backup(now, format!("VIP {addr} deleted behind our back"), out);
+        // As after hearing a priority-0 advert: the best remaining router (us, unless a
+        // better one answers) takes over after its Skew_Time.
+        let skew = timers::skew_time(self.cfg.version, self.effective, self.own_interval());
+        self.master_down_at = Some(now + skew);
+    }
+
     pub(super) fn on_shutdown(&mut self, out: &mut Vec<Action>) {
         if self.state == State::Master {
             out.push(self.outgoing(0));

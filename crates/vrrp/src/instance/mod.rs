@@ -352,6 +352,7 @@ impl Instance {
                 self.reevaluate(now, &mut out);
             }
             Event::Maintenance(on) => self.on_maintenance(now, on, &mut out),
+            Event::VipDeleted(addr) => self.on_vip_deleted(now, addr, &mut out),
             Event::Shutdown => self.on_shutdown(&mut out),
         }
         out

@@ -186,6 +186,45 @@ fn maintenance_hands_over_without_fault_and_stays_backup() {
     assert!(became_master_at(&log).is_some());
 }
 
+/// keepalived 2.2.7 in the lab (`vip_deletion.rs`): a MASTER whose VIP is deleted behind its
+/// back sends priority 0, drops its VIPs, and takes over again after its own Skew_Time.
+#[test]
+fn a_deleted_vip_makes_the_master_hand_over_and_take_over_again_after_its_skew_time() {
+    let mut i = master_instance(Version::V3, 150);
+    let t = Duration::from_secs(5);
+    let a = i.handle(t, Event::VipDeleted(ip(100)));
+    assert_eq!(sent_priorities(&a), vec![0]);
+    assert!(a.iter().any(|x| matches!(x, Action::RemoveVips { .. })));
+    assert_eq!(transitions(&a), vec![(State::Master, State::Backup)]);
+    // v3, priority 150, 1 s: skew = 106/256 s, in whole microseconds as keepalived counts.
+    let skew = Duration::from_micros(414_062);
+    assert_eq!(i.next_deadline(), Some(t + skew));
+    let log = run_until(&mut i, t + Duration::from_secs(1));
+    assert_eq!(became_master_at(&log), Some(t + skew));
+    assert!(log.iter().any(|(_, x)| matches!(x, Action::AddVips { .. })));
+}
+
+/// A better router that answers the priority-0 advert keeps the mastership.
+#[test]
+fn after_a_deleted_vip_a_better_router_answering_keeps_the_mastership() {
+    let mut i = master_instance(Version::V3, 150);
+    let t = Duration::from_secs(5);
+    i.handle(t, Event::VipDeleted(ip(100)));
+    i.handle(t + ms(100), advert(2, 200, Duration::from_secs(1)));
+    let log = run_until(&mut i, t + Duration::from_millis(1500));
+    assert!(became_master_at(&log).is_none());
+    assert_eq!(i.state(), State::Backup);
+}
+
+#[test]
+fn a_deleted_vip_means_nothing_to_a_backup() {
+    let mut i = Instance::new(cfg(Version::V3, 150)).unwrap();
+    i.handle(Duration::ZERO, Event::Start);
+    let before = i.next_deadline();
+    assert!(i.handle(ms(10), Event::VipDeleted(ip(100))).is_empty());
+    assert_eq!(i.next_deadline(), before);
+}
+
 #[test]
 fn lower_advert_answers_are_rate_limited() {
     let mut i = master_instance(Version::V3, 200);

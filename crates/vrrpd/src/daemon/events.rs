@@ -7,10 +7,12 @@ use std::time::Instant;
 use vrrp::{Event, RxError};
 
 use super::reload::source_from;
-use super::{Daemon, Received, extra_garp};
+use super::{Daemon, Received, extra_garp, link_delays};
 use crate::net::linkwatch::NetEvent;
+use crate::net::netlink::IfAddr;
 use crate::ratelimit::Verdict;
 use crate::spec::TrackerId;
+use crate::vip_watch;
 
 impl Daemon {
     pub(super) async fn on_timers(&mut self) {
@@ -93,6 +95,7 @@ impl Daemon {
                 }
                 if let Some(p) = prio.filter(|p| *p > 0) {
                     self.weight_check(pos, p);
+                    self.master_interval_heard(pos);
                 }
                 self.execute(u, acts, false).await;
             }
@@ -172,20 +175,132 @@ impl Daemon {
                 }
             }
             NetEvent::AddressesChanged { index } => self.addresses_changed(index).await,
-            NetEvent::AddressRemoved(a) => self.restore_static_address(&a).await,
+            NetEvent::AddressRemoved(a) => {
+                self.restore_static_address(&a).await;
+                self.vip_deleted(&a).await;
+            }
             NetEvent::OwnRouteOrRuleRemoved => self.restore_static_routes_and_rules().await,
+        }
+    }
+
+    /// A VIP of a MASTER deleted by someone else: the instance hands over and takes over
+    /// again, as keepalived does. vrrpd's own deletions come from instances that are no longer
+    /// MASTER (or no longer running), so they do not match; an address already added again
+    /// by the time the event is read, or one that went with its link, is not news either.
+    async fn vip_deleted(&mut self, gone: &IfAddr) {
+        let names: std::collections::HashMap<&str, u32> = (self.ifaces.values())
+            .map(|i| (i.info.name.as_str(), i.info.index))
+            .collect();
+        let watched = self.insts.iter().map(|r| vip_watch::Watched {
+            spec: &r.spec,
+            master: self.units[r.unit].members()[r.member].state() == vrrp::State::Master,
+        });
+        let deleted = vip_watch::Deleted {
+            ifindex: gone.index,
+            addr: gone.addr,
+        };
+        let hit = vip_watch::watchers(deleted, watched, |n| names.get(n).copied());
+        if hit.is_empty()
+            || self
+                .nl
+                .has_address(gone.index, gone.addr)
+                .await
+                .unwrap_or(true)
+        {
+            return;
+        }
+        // A link going down or away takes its addresses with it (IPv6 on down): the link
+        // rule (FAULT) answers that, not a hand-over.
+        let ifname = self.ifaces.get(&gone.index).map(|i| i.info.name.clone());
+        let usable = match ifname {
+            Some(n) => {
+                (self.nl.link_by_name(&n).await).is_ok_and(|l| l.usable && l.index == gone.index)
+            }
+            None => false,
+        };
+        if !usable {
+            return;
+        }
+        for pos in hit {
+            let (u, m) = (self.insts[pos].unit, self.insts[pos].member);
+            let name = self.insts[pos].spec.name.clone();
+            tracing::warn!(instance = %name, vip = %gone.addr, "({name}) VIP {} deleted behind our back: handing over and taking over again", gone.addr);
+            let now = self.now();
+            let acts = self.units[u].handle(now, m, Event::VipDeleted(gone.addr));
+            self.execute(u, acts, false).await;
         }
     }
 
     /// A link change, passed on now or held by the interface's `interface_up_down_delays`.
     async fn link_event(&mut self, ifindex: u32, name: &str, up: bool) {
-        let delay =
-            (self.spec.conf.as_ref()).and_then(|c| c.interface_up_down_delays.get(name).copied());
+        let delay = self.link_delay(name);
         let now = self.now();
         if self.link_delays.on_change(ifindex, name, up, delay, now) {
             self.link_changed(ifindex, name, up).await;
         } else {
             tracing::info!(interface = %name, up, "link change held (interface_up_down_delays)");
+        }
+    }
+
+    /// The `interface_up_down_delays` of `name` as keepalived applies them: a VMAC's are its
+    /// parent's, each at most the ceiling of the instances on the interface and of the
+    /// masters heard there.
+    pub(super) fn link_delay(&self, name: &str) -> Option<keepalived_conf::UpDownDelay> {
+        let base = (self.insts.iter())
+            .flat_map(|r| r.spec.vmac.iter().chain(&r.spec.vip_vmacs))
+            .find(|v| v.name == name)
+            .map_or(name, |v| v.base.as_str());
+        let configured = *self
+            .spec
+            .conf
+            .as_ref()?
+            .interface_up_down_delays
+            .get(base)?;
+        let own = (self.insts.iter())
+            .filter(|r| r.spec.interface == base)
+            .map(|r| {
+                let c = &r.spec.vrrp;
+                link_delays::ceiling(c.wire_interval().as_duration(), c.down_timer_adverts)
+            });
+        let ceiling = own.chain(self.link_delays.learned_ceiling(base)).min();
+        Some(link_delays::capped(configured, ceiling))
+    }
+
+    /// Says which configured delays the instances' advert intervals shorten (after a load).
+    pub(super) fn warn_capped_link_delays(&mut self) {
+        self.link_delays.forget_learned();
+        let Some(conf) = self.spec.conf.clone() else {
+            return;
+        };
+        for (ifname, configured) in &conf.interface_up_down_delays {
+            if let Some(d) = self.link_delay(ifname).filter(|d| d != configured) {
+                tracing::warn!(interface = %ifname, down = ?d.down, up = ?d.up,
+                    "interface {ifname} debounce timer(s) not less than (down_timer_adverts - 1) * advert_int of an instance on it: shortened");
+            }
+        }
+    }
+
+    /// A backup heard a master on `ifname` advertising every `interval`: a faster one than
+    /// before lowers the interface's delays for good (keepalived: "lower advert_int reducing
+    /// interface ... debounce timer(s)").
+    fn master_interval_heard(&mut self, pos: usize) {
+        let rt = &self.insts[pos];
+        let ifname = rt.spec.interface.clone();
+        let has_delay = (self.spec.conf.as_ref())
+            .is_some_and(|c| c.interface_up_down_delays.contains_key(&ifname));
+        let member = &self.units[rt.unit].members()[rt.member];
+        if !has_delay || member.state() != vrrp::State::Backup {
+            return;
+        }
+        let c = link_delays::ceiling(
+            member.master_adver_interval(),
+            rt.spec.vrrp.down_timer_adverts,
+        );
+        let before = self.link_delay(&ifname);
+        if self.link_delays.lower_ceiling(&ifname, c) && self.link_delay(&ifname) != before {
+            let name = &rt.spec.name;
+            tracing::warn!(instance = %name, interface = %ifname, ceiling = ?c,
+                "({name}) lower advert_int reducing interface {ifname} debounce timer(s)");
         }
     }
 

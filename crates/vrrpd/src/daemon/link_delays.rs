@@ -1,6 +1,11 @@
 //! `interface_up_down_delays`: a link change of a listed interface reaches the instances only
 //! once it has lasted the interface's delay (down or up); one undone before then (a bouncing
 //! link) reaches them not at all, as keepalived 2.2.7 does (measured in the lab).
+//!
+//! As keepalived 2.2.7 (seen in the lab), a delay is at most [`ceiling`] of the advert
+//! interval of every instance on the interface (so a backup cannot take over before this
+//! instance faults), lowered for good when a backup there hears a master advertising faster;
+//! a VMAC takes its parent's delays.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -19,6 +24,26 @@ struct Pending {
 #[derive(Debug, Default)]
 pub(super) struct LinkDelays {
     pending: BTreeMap<u32, Pending>,
+    /// Per interface name, the lowest ceiling a master's adverts imposed since the last load.
+    learned: BTreeMap<String, Duration>,
+}
+
+/// The longest delay keepalived lets stand beside an instance advertising every `interval`:
+/// `down_timer_adverts - 1` intervals less 1/256 of one, in whole microseconds (2 s at
+/// 1 s and the default 3 gives 1.996094 s, as keepalived logs it).
+pub(super) fn ceiling(interval: Duration, down_timer_adverts: u32) -> Duration {
+    let us = u64::try_from(interval.as_micros()).unwrap_or(u64::MAX);
+    let n = u64::from(down_timer_adverts.saturating_sub(1));
+    Duration::from_micros(us.saturating_mul(n).saturating_sub(us / 256))
+}
+
+/// `configured` with each of its delays shortened to `ceiling` at most.
+pub(super) fn capped(configured: UpDownDelay, ceiling: Option<Duration>) -> UpDownDelay {
+    let cap = |d: Duration| ceiling.map_or(d, |c| d.min(c));
+    UpDownDelay {
+        down: cap(configured.down),
+        up: cap(configured.up),
+    }
 }
 
 impl LinkDelays {
@@ -52,6 +77,31 @@ impl LinkDelays {
             },
         );
         false
+    }
+
+    /// A master heard on `ifname` imposes `ceiling`: whether it is lower than any before.
+    pub(super) fn lower_ceiling(&mut self, ifname: &str, ceiling: Duration) -> bool {
+        match self.learned.get_mut(ifname) {
+            Some(c) if *c <= ceiling => false,
+            Some(c) => {
+                *c = ceiling;
+                true
+            }
+            None => {
+                self.learned.insert(ifname.to_string(), ceiling);
+                true
+            }
+        }
+    }
+
+    /// The ceiling masters' adverts imposed on `ifname`, if any.
+    pub(super) fn learned_ceiling(&self, ifname: &str) -> Option<Duration> {
+        self.learned.get(ifname).copied()
+    }
+
+    /// A new configuration: the delays are read afresh, as keepalived reads them on reload.
+    pub(super) fn forget_learned(&mut self) {
+        self.learned.clear();
     }
 
     /// The earliest held change's moment.
@@ -101,6 +151,39 @@ mod tests {
         // Up again: held for the up delay.
         assert!(!d.on_change(2, "eth0", true, two_one(), S(20)));
         assert_eq!(d.next_deadline(), Some(S(21)));
+    }
+
+    /// keepalived 2.2.7's figures in the lab: "delay by 1996094" (1 s), 3992188 (2 s), and
+    /// 3996094 with `down_timer_adverts 5`.
+    #[test]
+    fn the_ceiling_is_keepalived_s() {
+        let us = |n| Duration::from_micros(n);
+        assert_eq!(ceiling(S(1), 3), us(1_996_094));
+        assert_eq!(ceiling(S(2), 3), us(3_992_188));
+        assert_eq!(ceiling(S(1), 5), us(3_996_094));
+        assert_eq!(ceiling(S(1), 1), Duration::ZERO);
+    }
+
+    #[test]
+    fn each_delay_is_capped_on_its_own() {
+        let d = UpDownDelay {
+            down: S(1),
+            up: S(5),
+        };
+        let c = capped(d, Some(ceiling(S(1), 3)));
+        assert_eq!((c.down, c.up), (S(1), Duration::from_micros(1_996_094)));
+        assert_eq!(capped(d, None), d);
+    }
+
+    #[test]
+    fn a_learned_ceiling_only_goes_down() {
+        let mut d = LinkDelays::default();
+        assert!(d.lower_ceiling("eth0", S(5)));
+        assert!(!d.lower_ceiling("eth0", S(6)));
+        assert!(d.lower_ceiling("eth0", S(2)));
+        assert_eq!(d.learned_ceiling("eth0"), Some(S(2)));
+        d.forget_learned();
+        assert_eq!(d.learned_ceiling("eth0"), None);
     }
 
     #[test]

@@ -82,6 +82,7 @@ impl Daemon {
             self.start_unit(u).await;
         }
         self.scripts_mail.release_held();
+        self.warn_capped_link_delays();
         Ok(failed)
     }
 
