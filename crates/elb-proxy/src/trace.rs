@@ -146,14 +146,15 @@ impl RequestTrace {
     }
 
     /// The beginning of both engines: `head` is what the log line keeps of the request's
-    /// head (`None` while the access log is off), `id` its id when known already.
+    /// head (`None` while the access log is off), `id` its id when known already. By value:
+    /// the fast engine keeps it on its task's stack, the hyper engine shares it (`Arc`).
     pub fn begin_with(
         listener: &Arc<ListenerStats>,
         client: IpAddr,
         bytes_in: u64,
         id: Option<Id>,
         head: Option<Head>,
-    ) -> Arc<Self> {
+    ) -> Self {
         let start = Instant::now();
         let record = head.map(|h| {
             crate::access_log::boxed(Record {
@@ -176,7 +177,7 @@ impl RequestTrace {
                 termination: "",
             })
         });
-        Arc::new(Self {
+        Self {
             start,
             listener: listener.clone(),
             bytes_in,
@@ -186,7 +187,7 @@ impl RequestTrace {
                 record,
                 ..Default::default()
             }),
-        })
+        }
     }
 
     /// The hyper engine's beginning: the size and the logged fields read from `req`.
@@ -217,7 +218,7 @@ impl RequestTrace {
             user_agent: logged.user_agent,
             referer: logged.referer,
         });
-        Self::begin_with(listener, client, bytes_in, id, head)
+        Arc::new(Self::begin_with(listener, client, bytes_in, id, head))
     }
 
     /// Begins and attaches the record of a request on a proxy listener; none for the

@@ -5,7 +5,6 @@
 //! collected only when a rate is configured.
 
 use std::ops::Range;
-use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -37,7 +36,7 @@ pub(super) fn begin(
     (buf, head): (&[u8], &elb_http1::RequestHead),
     method: &Method,
     request_id: Option<&FastId>,
-) -> Arc<RequestTrace> {
+) -> RequestTrace {
     let declared = match head.body {
         RequestBody::Length(n) => n,
         _ => 0,
