@@ -33,8 +33,9 @@ unsafe extern "C" {
 }
 
 /// Once a second: shrinks member pools that hold more idle connections than the load used
-/// (`Pool::reap`), and, when connections were parked or pooled ones closed since the last
-/// look, gives the freed memory back to the OS. mimalloc keeps freed pages for reuse and
+/// (`Pool::reap`) and the fast engine's free request scratches no request took, and, when
+/// connections were parked or pooled ones closed or scratches dropped since the last look,
+/// gives the freed memory back to the OS. mimalloc keeps freed pages for reuse and
 /// only returns them during later allocations, so after a burst of clients goes idle the
 /// process would otherwise keep its peak size.
 async fn maintenance(shared: Arc<Shared>) {
@@ -51,7 +52,9 @@ async fn maintenance(shared: Arc<Shared>) {
             .flat_map(|c| c.members.iter())
             .map(|m| m.pool.reap())
             .sum::<usize>()
-            + elb_proxy::fast::pool::reap(shared.snapshot.load().config.timeouts.upstream_idle.0);
+            + elb_proxy::fast::pool::reap(shared.snapshot.load().config.timeouts.upstream_idle.0)
+            // The scratches of the thread this runs on (all of them with `workers: 1`).
+            + elb_proxy::fast::trim_scratches();
         let parks = shared
             .stats
             .parks_total

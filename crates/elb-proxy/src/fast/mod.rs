@@ -19,7 +19,7 @@ mod member;
 pub mod pool;
 mod record;
 
-pub use conn::{Served, serve};
+pub use conn::{Served, serve, trim_scratches};
 
 /// Which engine serves plain HTTP/1.1 listeners when the config does not say: the fast
 /// path, unless the environment has `ELB_PROXY_ENGINE=hyper` (so the whole test suite runs
