@@ -8,11 +8,12 @@
 //! In a sync group (G = {VI_1, VI_2}, both MASTER on A), VI_1's VIP deleted: keepalived
 //! moves the whole group. Both members enter BACKUP and each sends its own priority-0
 //! advert; both take over again after their Skew_Time (VI_1 first), so B never takes over.
-//! The notify scripts see each member's BACKUP and MASTER and the group's MASTER, but no
-//! `GROUP G BACKUP`.
+//! The notify scripts and the notify FIFO see each member's BACKUP and MASTER and the
+//! group's MASTER, but no `GROUP G BACKUP`.
 
 use std::time::{Duration, Instant};
 
+use crate::notify_fifo::FifoTap;
 use crate::vrrp_lab::*;
 use netlab::{Capture, Host, Lab, Proc};
 use vrrp::Version;
@@ -247,10 +248,13 @@ fn a_deleted_tracked_vip_makes_the_master_hand_over_and_take_it_back_like_keepal
 
 const GROUP_VIPS: [(&str, u8); 2] = [(TRACKED, 51), ("198.18.0.110", 52)];
 
-fn group_conf(priority: u8, log: &str) -> String {
+/// `log` is the notify scripts' file, `dir` the node dir (with the notify FIFO), both as the
+/// daemon sees them.
+fn group_conf(priority: u8, log: &str, dir: &str) -> String {
     let notify = format!("    notify \"/bin/sh -c 'echo $0 $1 $2 >> {log}'\"\n");
     let mut s = format!(
-        "global_defs {{\n    router_id lab\n    vrrp_garp_master_delay 0\n}}\n\
+        "global_defs {{\n    router_id lab\n    vrrp_garp_master_delay 0\n\
+         \x20   vrrp_notify_fifo {dir}/notify.fifo\n}}\n\
          vrrp_sync_group G {{\n    group {{\n        VI_1\n        VI_2\n    }}\n{notify}}}\n"
     );
     for (k, (vip, vrid)) in GROUP_VIPS.iter().enumerate() {
@@ -310,6 +314,8 @@ struct GroupRun {
     /// to its first advert as MASTER again.
     gaps: Vec<(u8, Duration)>,
     notify: Vec<String>,
+    /// A's `vrrp_notify_fifo` lines since the deletion, in order.
+    fifo: Vec<String>,
 }
 
 fn group_scenario(keepalived: bool) -> GroupRun {
@@ -322,9 +328,30 @@ fn group_scenario(keepalived: bool) -> GroupRun {
             node_dir(&lab, tag).join("notify.log").display().to_string()
         }
     };
+    let dir = |tag: &str| {
+        if keepalived {
+            "/var/tmp".to_string()
+        } else {
+            node_dir(&lab, tag).display().to_string()
+        }
+    };
+    let mut fifo = FifoTap::create(&node_dir(&lab, "a").join("notify.fifo"));
+    let _fifo_b = FifoTap::create(&node_dir(&lab, "b").join("notify.fifo"));
     let cap = a.capture("vrrp").expect("capture");
-    let mut pa = start_daemon(&lab, a, "a", &group_conf(150, &log("a")), keepalived);
-    let mut pb = start_daemon(&lab, b, "b", &group_conf(100, &log("b")), keepalived);
+    let mut pa = start_daemon(
+        &lab,
+        a,
+        "a",
+        &group_conf(150, &log("a"), &dir("a")),
+        keepalived,
+    );
+    let mut pb = start_daemon(
+        &lab,
+        b,
+        "b",
+        &group_conf(100, &log("b"), &dir("b")),
+        keepalived,
+    );
     for (vip, _) in GROUP_VIPS {
         a.wait_for_address(ip(vip), true, WAIT)
             .unwrap_or_else(|e| panic!("{e}\n{}", pa.output()));
@@ -338,6 +365,8 @@ fn group_scenario(keepalived: bool) -> GroupRun {
         (t.lines().count() >= 6).then_some(())
     });
     let notified = std::fs::read_to_string(&file).unwrap().lines().count();
+    fifo.wait_for_nth("GROUP \"G\" MASTER 0", 1);
+    let fifo_before = fifo.lines().len();
 
     let mark = cap.text().lines().count();
     let before = pa.output().matches("Entering ").count();
@@ -402,6 +431,9 @@ fn group_scenario(keepalived: bool) -> GroupRun {
         .skip(notified)
         .map(str::to_string)
         .collect();
+    // The FIFO keeps the daemon's order; the group's MASTER line is written last.
+    fifo.wait_for_nth("GROUP \"G\" MASTER 0", 2);
+    let fifo_lines = fifo.lines().split_off(fifo_before);
     for p in [&mut pa, &mut pb] {
         p.signal(nix::sys::signal::Signal::SIGTERM).unwrap();
         p.wait_exit(WAIT).unwrap();
@@ -414,6 +446,7 @@ fn group_scenario(keepalived: bool) -> GroupRun {
         },
         gaps,
         notify,
+        fifo: fifo_lines,
     }
 }
 
@@ -427,13 +460,13 @@ fn a_deleted_vip_of_a_sync_group_member_moves_the_whole_group_like_keepalived() 
     drop(probe);
     let theirs = group_scenario(true);
     eprintln!(
-        "keepalived 2.2.7: {:?} gaps {:?} notify {:?}",
-        theirs.seen, theirs.gaps, theirs.notify
+        "keepalived 2.2.7: {:?} gaps {:?} notify {:?} fifo {:?}",
+        theirs.seen, theirs.gaps, theirs.notify, theirs.fifo
     );
     let ours = group_scenario(false);
     eprintln!(
-        "vrrpd: {:?} gaps {:?} notify {:?}",
-        ours.seen, ours.gaps, ours.notify
+        "vrrpd: {:?} gaps {:?} notify {:?} fifo {:?}",
+        ours.seen, ours.gaps, ours.notify, ours.fifo
     );
     let (own, peer) = (
         skew_time(Version::V3, 150, ADVERT_INT),
@@ -467,4 +500,5 @@ fn a_deleted_vip_of_a_sync_group_member_moves_the_whole_group_like_keepalived() 
         sorted(&theirs.notify),
         "notify lines of A"
     );
+    assert_eq!(ours.fifo, theirs.fifo, "notify FIFO lines of A");
 }
