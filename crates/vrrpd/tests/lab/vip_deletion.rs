@@ -310,12 +310,49 @@ struct GroupSeen {
 
 struct GroupRun {
     seen: GroupSeen,
-    /// Per VRID: from its priority-0 advert (or from VI_1's, for a member that sent none)
-    /// to its first advert as MASTER again.
+    /// Per VRID: see [`group_retake`].
     gaps: Vec<(u8, Duration)>,
     notify: Vec<String>,
     /// A's `vrrp_notify_fifo` lines since the deletion, in order.
     fifo: Vec<String>,
+}
+
+/// After the deletion (capture line `mark`) and both VIPs back: waits for two more adverts
+/// as MASTER of each member (everything the deletion caused was captured before them), then
+/// returns each VRID's time from its priority-0 advert (or from VI_1's, for a member that
+/// sent none) to its first advert as MASTER again, and the VRIDs that sent priority 0.
+fn group_retake(cap: &Capture, mark: usize) -> (Vec<(u8, Duration)>, Vec<u8>) {
+    let fence = group_adverts_after(cap, mark).len();
+    let deadline = Instant::now() + WAIT;
+    while GROUP_VIPS.iter().any(|&(_, vrid)| {
+        let after = group_adverts_after(cap, mark);
+        after[fence.min(after.len())..]
+            .iter()
+            .filter(|&&(_, v, p)| v == vrid && p == 150)
+            .count()
+            < 2
+    }) {
+        assert!(Instant::now() < deadline, "A stopped advertising");
+        cap.wait_for("prio", WAIT).unwrap();
+    }
+    let adverts = group_adverts_after(cap, mark);
+    let first_zero = adverts.iter().find(|a| a.1 == 51 && a.2 == 0).map(|a| a.0);
+    let gaps: Vec<(u8, Duration)> = GROUP_VIPS
+        .iter()
+        .map(|&(_, vrid)| {
+            let zero = adverts.iter().position(|a| a.1 == vrid && a.2 == 0);
+            let from = zero.map(|z| adverts[z].0).or(first_zero).unwrap_or(0.0);
+            let next = adverts
+                .iter()
+                .skip(zero.unwrap_or(0))
+                .find(|a| a.1 == vrid && a.2 == 150 && a.0 > from);
+            let gap = next.map_or(Duration::MAX, |n| Duration::from_secs_f64(n.0 - from));
+            (vrid, gap)
+        })
+        .collect();
+    let mut prio0: Vec<u8> = adverts.iter().filter(|a| a.2 == 0).map(|a| a.1).collect();
+    prio0.dedup();
+    (gaps, prio0)
 }
 
 fn group_scenario(keepalived: bool) -> GroupRun {
@@ -374,37 +411,7 @@ fn group_scenario(keepalived: bool) -> GroupRun {
     let back = GROUP_VIPS
         .iter()
         .all(|(vip, _)| a.wait_for_address(ip(vip), true, WAIT).is_ok());
-    // The fence: two more adverts as MASTER of each member after both VIPs are back.
-    let fence = group_adverts_after(&cap, mark).len();
-    let deadline = Instant::now() + WAIT;
-    while GROUP_VIPS.iter().any(|&(_, vrid)| {
-        let after = group_adverts_after(&cap, mark);
-        after[fence.min(after.len())..]
-            .iter()
-            .filter(|&&(_, v, p)| v == vrid && p == 150)
-            .count()
-            < 2
-    }) {
-        assert!(Instant::now() < deadline, "A stopped advertising");
-        cap.wait_for("prio", WAIT).unwrap();
-    }
-    let adverts = group_adverts_after(&cap, mark);
-    let first_zero = adverts.iter().find(|a| a.1 == 51 && a.2 == 0).map(|a| a.0);
-    let gaps = GROUP_VIPS
-        .iter()
-        .map(|&(_, vrid)| {
-            let zero = adverts.iter().position(|a| a.1 == vrid && a.2 == 0);
-            let from = zero.map(|z| adverts[z].0).or(first_zero).unwrap_or(0.0);
-            let next = adverts
-                .iter()
-                .skip(zero.unwrap_or(0))
-                .find(|a| a.1 == vrid && a.2 == 150 && a.0 > from);
-            let gap = next.map_or(Duration::MAX, |n| Duration::from_secs_f64(n.0 - from));
-            (vrid, gap)
-        })
-        .collect();
-    let mut prio0: Vec<u8> = adverts.iter().filter(|a| a.2 == 0).map(|a| a.1).collect();
-    prio0.dedup();
+    let (gaps, prio0) = group_retake(&cap, mark);
     let transitions = named_transitions_since(&pa, before);
     eprintln!(
         "--- {} A:\n{}\n--- B:\n{}\n--- capture:\n{}",
