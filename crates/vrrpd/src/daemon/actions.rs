@@ -382,8 +382,9 @@ impl Daemon {
 }
 
 /// Every member of a sync group handed over for a deleted VIP and takes over again at once:
-/// keepalived 2.2.7 runs no group notify (script, FIFO, mail) for that BACKUP moment, only
-/// the members' lines and the group's MASTER again.
+/// keepalived 2.2.7 runs no group notify script and writes no group FIFO line for that
+/// BACKUP moment (seen in the lab), only the members' and the group's MASTER again; vrrpd
+/// sends no group mail for it either.
 fn group_retaking(u: &Unit) -> bool {
     u.members().iter().all(Instance::retaking)
 }
