@@ -65,11 +65,31 @@ impl SyncGroup {
     pub fn handle(&mut self, now: Duration, member: usize, event: Event) -> Vec<MemberAction> {
         let mut out = Vec::new();
         let wanted = self.wanting();
+        let vip_deleted = matches!(event, Event::VipDeleted(_));
         if let Some(m) = self.members.get_mut(member) {
             out.extend(m.handle(now, event).into_iter().map(|a| (member, a)));
         }
+        if vip_deleted && self.members.get(member).is_some_and(Instance::retaking) {
+            self.hand_over_with(now, member, &mut out);
+        }
         self.settle(now, &wanted, &mut out);
         out
+    }
+
+    /// A member handed over for a deleted VIP: keepalived 2.2.7 makes the other MASTER
+    /// members hand over too (each sends priority 0) and the group takes over again after
+    /// the Skew_Time, so the whole group stays on this node.
+    fn hand_over_with(&mut self, now: Duration, member: usize, out: &mut Vec<MemberAction>) {
+        let reason = format!(
+            "sync group {}: member {} handed over",
+            self.name,
+            self.members[member].config().name
+        );
+        for (i, m) in self.members.iter_mut().enumerate() {
+            let mut acts = Vec::new();
+            m.group_hand_over(now, reason.clone(), &mut acts);
+            out.extend(acts.into_iter().map(|a| (i, a)));
+        }
     }
 
     /// Deliver `event` to every member, then apply the group rules.

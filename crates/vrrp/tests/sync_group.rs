@@ -143,3 +143,58 @@ fn shutdown_stops_every_member_and_stays_stopped() {
             .is_empty()
     );
 }
+
+/// keepalived 2.2.7 in the lab (`vip_deletion.rs`): a member whose VIP is deleted hands over,
+/// the other MASTER member hands over too (its own priority-0 advert), and the group takes
+/// over again after the Skew_Time, the members in group order.
+#[test]
+fn a_deleted_vip_of_one_member_makes_the_whole_group_hand_over_and_take_over_again() {
+    let mut g = group();
+    run(&mut g, Duration::from_secs(5));
+    assert_eq!(states(&g), vec![State::Master, State::Master]);
+    let t = Duration::from_secs(5);
+    let acts = g.handle(t, 0, Event::VipDeleted(ip(101)));
+    let zeros: Vec<usize> = acts
+        .iter()
+        .filter(|(_, a)| matches!(a, Action::SendAdvert(x) if x.priority == 0))
+        .map(|(i, _)| *i)
+        .collect();
+    assert_eq!(zeros, vec![0, 1], "both members send priority 0");
+    assert_eq!(states(&g), vec![State::Backup, State::Backup]);
+    assert!(g.members().iter().all(Instance::retaking));
+    // v3, priority 100, 1 s: skew = 156/256 s, in whole microseconds.
+    let skew = Duration::from_micros(609_375);
+    assert_eq!(g.next_deadline(), Some(t + skew));
+    let log = run(&mut g, t + Duration::from_secs(1));
+    let masters: Vec<usize> = log
+        .iter()
+        .filter(|(_, a)| {
+            matches!(
+                a,
+                Action::Transition {
+                    to: State::Master,
+                    ..
+                }
+            )
+        })
+        .map(|(i, _)| *i)
+        .collect();
+    assert_eq!(masters, vec![0, 1]);
+    assert!(!g.members().iter().any(Instance::retaking));
+}
+
+/// A member pulled to BACKUP by a higher-priority advert to the other is no hand-over: no
+/// priority-0 advert, and the full Master_Down_Interval.
+#[test]
+fn a_member_yielding_to_a_better_master_sends_no_priority_zero_for_the_other() {
+    let mut g = group();
+    run(&mut g, Duration::from_secs(5));
+    let acts = g.handle(Duration::from_secs(5), 0, advert(2, 200));
+    assert!(
+        !acts
+            .iter()
+            .any(|(_, a)| matches!(a, Action::SendAdvert(x) if x.priority == 0))
+    );
+    assert_eq!(states(&g), vec![State::Backup, State::Backup]);
+    assert!(!g.members().iter().any(Instance::retaking));
+}

@@ -118,10 +118,17 @@ impl Instance {
                 self.master_down_at = Some(now + self.master_down_interval());
                 return;
             }
-            let reason = format!(
-                "master down timer expired (no higher-priority advert for {:?})",
-                self.master_down_interval()
-            );
+            let reason = match self.skew_wait.take() {
+                Some(w) if self.master_down_at == Some(w.at) => format!(
+                    "skew time expired after {} ({:.3}s)",
+                    w.after,
+                    w.wait.as_secs_f64()
+                ),
+                _ => format!(
+                    "master down timer expired (no higher-priority advert for {:?})",
+                    self.master_down_interval()
+                ),
+            };
             self.want_master(now, reason, out);
         }
     }
@@ -144,7 +151,12 @@ impl Instance {
             // The master is leaving: take over after Skew_Time only.
             let skew =
                 timers::skew_time(self.cfg.version, self.effective, self.master_adver_interval);
-            self.master_down_at = Some(now + skew);
+            self.skew_down(
+                now,
+                skew,
+                format!("a priority-0 advert from {}", adv.src),
+                false,
+            );
             self.fast_preempt_at = None;
             self.wants_master = None;
             return;
@@ -304,7 +316,7 @@ impl Instance {
         // As after hearing a priority-0 advert: the best remaining router (us, unless a
         // better one answers) takes over after its Skew_Time.
         let skew = timers::skew_time(self.cfg.version, self.effective, self.own_interval());
-        self.master_down_at = Some(now + skew);
+        self.skew_down(now, skew, format!("VIP {addr} was deleted"), true);
     }
 
     pub(super) fn on_shutdown(&mut self, out: &mut Vec<Action>) {

@@ -45,6 +45,19 @@ struct MasterInfo {
     peak: u8,
 }
 
+/// A master-down deadline cut to Skew_Time (a priority-0 advert, a deleted VIP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SkewWait {
+    /// The deadline it set; once `master_down_at` is another, the cause is stale.
+    at: Duration,
+    /// The wait, Skew_Time.
+    wait: Duration,
+    /// What cut it short, for the log ("a priority-0 advert").
+    after: String,
+    /// We handed over ourselves (a deleted VIP) and mean to take over again.
+    retake: bool,
+}
+
 impl MasterInfo {
     /// The master after `adv` from it: the same master keeps its peak.
     fn after(previous: Option<MasterInfo>, adv: &ReceivedAdvert) -> MasterInfo {
@@ -84,6 +97,9 @@ pub struct Instance {
     master: Option<MasterInfo>,
     advert_at: Option<Duration>,
     master_down_at: Option<Duration>,
+    /// Why `master_down_at` is only a Skew_Time away, while it is: the log line of the
+    /// takeover then names the wait it really was, not Master_Down_Interval.
+    skew_wait: Option<SkewWait>,
     preempt_until: Option<Duration>,
     fast_preempt_at: Option<Duration>,
     /// While BACKUP after yielding: when the VIPs still held are removed (`release_delay`).
@@ -134,6 +150,7 @@ impl Instance {
             master: None,
             advert_at: None,
             master_down_at: None,
+            skew_wait: None,
             preempt_until: None,
             fast_preempt_at: None,
             release_at: None,
@@ -456,6 +473,28 @@ impl Instance {
         if let Some(reason) = self.wants_master.take() {
             self.become_master(now, format!("{reason} (sync group {group})"), out);
         }
+    }
+
+    /// BACKUP only for a moment: it handed over itself (a deleted VIP, or a sync group
+    /// member's) and takes over again at its Skew_Time unless a better router answers.
+    /// keepalived 2.2.7 sends no `GROUP ... BACKUP` notify for a group that does this.
+    pub fn retaking(&self) -> bool {
+        self.state == State::Backup
+            && (self.skew_wait.as_ref())
+                .is_some_and(|w| w.retake && self.master_down_at == Some(w.at))
+    }
+
+    /// A sync group member handed over for a deleted VIP: this MASTER does the same (a
+    /// priority-0 advert, its VIPs removed) and takes over again after its own Skew_Time,
+    /// as keepalived 2.2.7 does, so the group comes back on this node together.
+    pub(crate) fn group_hand_over(&mut self, now: Duration, reason: String, out: &mut Vec<Action>) {
+        if self.state != State::Master {
+            return;
+        }
+        out.push(self.outgoing(0));
+        self.enter_backup(now, reason, out);
+        let skew = timers::skew_time(self.cfg.version, self.effective, self.own_interval());
+        self.skew_down(now, skew, "its sync group handed over".into(), true);
     }
 
     pub(crate) fn group_force_backup(

@@ -13,6 +13,7 @@ impl Instance {
     pub(super) fn clear_timers(&mut self) {
         self.advert_at = None;
         self.master_down_at = None;
+        self.skew_wait = None;
         self.fast_preempt_at = None;
         self.garp_delay_at = None;
         self.garp_refresh_at = None;
@@ -162,5 +163,18 @@ impl Instance {
         } else {
             self.become_master(now, reason, out);
         }
+    }
+
+    /// The master-down timer cut to `skew`, remembering why for the takeover's reason.
+    /// `retake`: we handed over ourselves and mean to take over again.
+    pub(super) fn skew_down(&mut self, now: Duration, skew: Duration, after: String, retake: bool) {
+        let at = now + skew;
+        self.master_down_at = Some(at);
+        self.skew_wait = Some(SkewWait {
+            at,
+            wait: skew,
+            after,
+            retake,
+        });
     }
 }

@@ -176,6 +176,27 @@ fn priority_zero_gives_skew_only_takeover() {
         became_master_at(&log),
         Some(ms(1000) + Duration::from_micros(609_375))
     );
+    assert_eq!(
+        master_reason(&log).as_deref(),
+        Some("skew time expired after a priority-0 advert from 198.18.0.2 (0.609s)")
+    );
+}
+
+/// A priority-0 advert followed by a new master's advert: the full timer runs again, and
+/// its expiry is told as the master-down timer's, not as the skew time's.
+#[test]
+fn a_takeover_after_a_superseded_priority_zero_is_told_as_the_master_down_timer() {
+    let mut i = Instance::new(cfg(Version::V2, 100)).unwrap();
+    i.handle(Duration::ZERO, Event::Start);
+    i.handle(ms(500), advert(2, 200, Duration::from_secs(1)));
+    i.handle(ms(1000), advert(2, 0, Duration::from_secs(1)));
+    i.handle(ms(1200), advert(3, 200, Duration::from_secs(1)));
+    let log = run_until(&mut i, Duration::from_secs(10));
+    let reason = master_reason(&log).unwrap();
+    assert!(
+        reason.starts_with("master down timer expired (no higher-priority advert for"),
+        "{reason}"
+    );
 }
 
 #[test]

@@ -71,6 +71,18 @@ fn run_until(inst: &mut Instance, until: Duration) -> Vec<(Duration, Action)> {
     out
 }
 
+/// The reason of the first transition to MASTER in `log`.
+fn master_reason(log: &[(Duration, Action)]) -> Option<String> {
+    log.iter().find_map(|(_, a)| match a {
+        Action::Transition {
+            to: State::Master,
+            reason,
+            ..
+        } => Some(reason.clone()),
+        _ => None,
+    })
+}
+
 fn became_master_at(log: &[(Duration, Action)]) -> Option<Duration> {
     log.iter().find_map(|(t, a)| match a {
         Action::Transition {

@@ -202,6 +202,11 @@ fn a_deleted_vip_makes_the_master_hand_over_and_take_over_again_after_its_skew_t
     let log = run_until(&mut i, t + Duration::from_secs(1));
     assert_eq!(became_master_at(&log), Some(t + skew));
     assert!(log.iter().any(|(_, x)| matches!(x, Action::AddVips { .. })));
+    assert_eq!(
+        master_reason(&log).as_deref(),
+        Some("skew time expired after VIP 198.18.0.100 was deleted (0.414s)"),
+        "the reason names the wait it was, not Master_Down_Interval"
+    );
 }
 
 /// A better router that answers the priority-0 advert keeps the mastership.

@@ -14,8 +14,9 @@ use crate::ratelimit::Verdict;
 
 /// What a transition of one member reports about its unit, read once per batch of actions.
 pub(super) struct MemberView {
-    /// The sync group's name and its state as notify scripts see it.
-    group: Option<(String, &'static str)>,
+    /// The sync group's name, its state as notify scripts see it, and whether the change
+    /// is told (see [`group_retaking`]).
+    group: Option<(String, &'static str, bool)>,
     /// The member's effective priority.
     priority: u8,
     /// The member's state name (`MASTER`, `BACKUP`, ...).
@@ -27,7 +28,7 @@ impl MemberView {
         MemberView {
             group: unit
                 .group_name()
-                .map(|g| (g.to_string(), group_state(unit))),
+                .map(|g| (g.to_string(), group_state(unit), !group_retaking(unit))),
             priority: unit
                 .members()
                 .get(member)
@@ -168,7 +169,9 @@ impl Daemon {
                 rt.since = SystemTime::now();
                 self.scripts_mail.on_transition(
                     &rt.spec.name,
-                    view.group.as_ref().map(|(g, s)| (g.as_str(), *s)),
+                    view.group
+                        .as_ref()
+                        .map(|(g, s, told)| (g.as_str(), *s, *told)),
                     from.name(),
                     to.name(),
                     view.priority,
@@ -376,6 +379,14 @@ impl Daemon {
             }
         });
     }
+}
+
+/// Every member of a sync group handed over for a deleted VIP and takes over again at once:
+/// keepalived 2.2.7 runs no group notify script and writes no group FIFO line for that
+/// BACKUP moment (seen in the lab), only the members' and the group's MASTER again; vrrpd
+/// sends no group mail for it either.
+fn group_retaking(u: &Unit) -> bool {
+    u.members().iter().all(Instance::retaking)
 }
 
 /// A sync group's state as its notify scripts see it.

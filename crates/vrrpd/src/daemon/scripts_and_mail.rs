@@ -445,11 +445,13 @@ impl ScriptsAndMail {
         Ok(format!("track {name} {}", if up { "up" } else { "down" }))
     }
 
-    /// Runs notify scripts and queues mail for one instance transition (and its group's).
+    /// Runs notify scripts and queues mail for one instance transition (and its group's);
+    /// `group` is the group's name, its state, and whether a change of it is told (a group
+    /// that is not told still records the state, so its next change is).
     pub(super) fn on_transition(
         &mut self,
         instance: &str,
-        group: Option<(&str, &'static str)>,
+        group: Option<(&str, &'static str, bool)>,
         from: &str,
         to: &'static str,
         priority: u8,
@@ -465,7 +467,8 @@ impl ScriptsAndMail {
         }
         // keepalived writes a group's first line (at start) before its members' lines, and
         // later ones after those of all members that changed with it.
-        if let Some((g, s)) = group.filter(|(g, s)| self.group_state.get(*g) != Some(s))
+        if let Some((g, s, _)) =
+            group.filter(|(g, s, told)| *told && self.group_state.get(*g) != Some(s))
             && let Some(gs) = notify_state(s)
         {
             let text = fifo::line(Target::Group.as_str(), g, gs.as_str(), 0);
@@ -504,11 +507,14 @@ impl ScriptsAndMail {
                 reason: reason.to_string(),
             });
         }
-        if let Some((g, group_state)) = group
+        if let Some((g, group_state, told)) = group
             && self.group_state.get(g) != Some(&group_state)
             && let Some(gstate) = notify_state(group_state)
         {
             let old = self.group_state.insert(g.to_string(), group_state);
+            if !told {
+                return;
+            }
             if let Some(n) = self.notifier(&(true, g.to_string())) {
                 let _ = n.notify(gstate, 0);
             }

@@ -2,7 +2,8 @@
 //! the backup accepts the master's AH adverts, takes over when the master is killed (numbering
 //! its adverts after the last one it heard, keepalived's one counter per instance), yields to
 //! the restarted master and takes over again at its clean stop. A wrong `auth_pass` is refused
-//! on both sides; `-t` judges AH alike.
+//! on both sides; `-t` judges AH alike. With `use_vmac` the same holds, every advert leaving
+//! from the virtual MAC.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -75,6 +76,10 @@ fn ah_roles(master: Kind, backup: Kind, node: fn(u8, IpAddr, IpAddr) -> Node) {
     let (ia, ib) = (IpAddr::from(a.ipv4()), IpAddr::from(b.ipv4()));
     let vip = ip(VIP4);
     let cap = b.capture(AH).unwrap();
+    // With `use_vmac`, every advert must come from the virtual MAC (VRID 51).
+    let vmac = (node(150, ia, ib).extra_instance.contains("use_vmac"))
+        .then(|| b.capture(&format!("ether src 00:00:5e:00:01:33 and {AH}")))
+        .map(Result::unwrap);
     let mut pa = start(&lab, a, "a", master, &node(150, ia, ib));
     let pb = start(&lab, b, "b", backup, &node(100, ib, ia));
     pa.wait_for_line(MASTER_LINE, WAIT).unwrap();
@@ -124,6 +129,24 @@ fn ah_roles(master: Kind, backup: Kind, node: fn(u8, IpAddr, IpAddr) -> Node) {
     b.wait_for_address(vip, true, WAIT).unwrap();
     pb.wait_for_line(MASTER_LINE, WAIT).unwrap();
     assert_no_ah_errors(&lab, "b", backup, &pb);
+    if let Some(vmac) = vmac {
+        let all = cap.text();
+        for src in [a.ipv4(), b.ipv4()] {
+            let sent = seqs_from(&all, src);
+            assert!(!sent.is_empty(), "no AH advert from {src}");
+            // The two captures print the same packet each in its own time.
+            let from_vmac = test_support::wait::poll(WAIT, || {
+                let seen = seqs_from(&vmac.text(), src);
+                (seen.len() >= sent.len()).then_some(seen)
+            });
+            assert_eq!(
+                from_vmac.map(|s| s[..sent.len()].to_vec()),
+                Some(sent),
+                "{src}'s adverts not all from the VMAC:\n{}",
+                vmac.text()
+            );
+        }
+    }
 }
 
 fn multicast(priority: u8, _me: IpAddr, _peer: IpAddr) -> Node {
@@ -226,4 +249,29 @@ fn config_test_judges_ah_like_keepalived() {
         assert_eq!(oe.contains(ignored), class == 5, "{oe}");
         assert_eq!(te.contains(ignored), class == 5, "{te}");
     }
+}
+
+/// `use_vmac`: the adverts leave through the VMAC (a macvlan on eth0) yet keep the parent's
+/// address as source, so the SPI and the ICV are those of the plain pair.
+fn multicast_vmac(priority: u8, _me: IpAddr, _peer: IpAddr) -> Node {
+    Node {
+        extra_instance: "    use_vmac\n".into(),
+        ..Node::v2_ah(priority)
+    }
+}
+
+#[test]
+fn vrrpd_master_keepalived_backup_v2_ah_with_vmac() {
+    if !netlab::require_root_or_skip("vrrpd_master_keepalived_backup_v2_ah_with_vmac") {
+        return;
+    }
+    ah_roles(Kind::Vrrpd, Kind::Keepalived, multicast_vmac);
+}
+
+#[test]
+fn keepalived_master_vrrpd_backup_v2_ah_with_vmac() {
+    if !netlab::require_root_or_skip("keepalived_master_vrrpd_backup_v2_ah_with_vmac") {
+        return;
+    }
+    ah_roles(Kind::Keepalived, Kind::Vrrpd, multicast_vmac);
 }

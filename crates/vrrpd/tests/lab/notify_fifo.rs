@@ -14,13 +14,13 @@ use nix::sys::signal::Signal;
 
 /// The test's own end of a FIFO: opened read-write, so it never sees end-of-file when a
 /// daemon closes and reopens its side (keepalived does at reload).
-struct FifoTap {
+pub(crate) struct FifoTap {
     file: std::fs::File,
     text: String,
 }
 
 impl FifoTap {
-    fn create(path: &Path) -> Self {
+    pub(crate) fn create(path: &Path) -> Self {
         nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o666)).unwrap();
         let file = std::fs::OpenOptions::new()
             .read(true)
@@ -50,7 +50,7 @@ impl FifoTap {
     }
 
     /// Waits until `line` has been written `n` times, at most [`WAIT`].
-    fn wait_for_nth(&mut self, line: &str, n: usize) {
+    pub(crate) fn wait_for_nth(&mut self, line: &str, n: usize) {
         let deadline = Instant::now() + WAIT;
         loop {
             self.drain();
@@ -66,7 +66,7 @@ impl FifoTap {
         }
     }
 
-    fn lines(&mut self) -> Vec<String> {
+    pub(crate) fn lines(&mut self) -> Vec<String> {
         self.drain();
         self.text.lines().map(str::to_string).collect()
     }

@@ -4,9 +4,16 @@
 //! a priority-0 advert, removes its addresses, and takes over again after its own Skew_Time,
 //! before B's (longer) one runs out: the VIP is back on A and B never leaves BACKUP. A VIP
 //! marked `no_track` is not watched: it stays deleted and nothing happens.
+//!
+//! In a sync group (G = {VI_1, VI_2}, both MASTER on A), VI_1's VIP deleted: keepalived
+//! moves the whole group. Both members enter BACKUP and each sends its own priority-0
+//! advert; both take over again after their Skew_Time (VI_1 first), so B never takes over.
+//! The notify scripts and the notify FIFO see each member's BACKUP and MASTER and the
+//! group's MASTER, but no `GROUP G BACKUP`.
 
 use std::time::{Duration, Instant};
 
+use crate::notify_fifo::FifoTap;
 use crate::vrrp_lab::*;
 use netlab::{Capture, Host, Lab, Proc};
 use vrrp::Version;
@@ -234,4 +241,271 @@ fn a_deleted_tracked_vip_makes_the_master_hand_over_and_take_it_back_like_keepal
         }
     }
     assert_eq!(ours.notify, theirs.notify, "notify sequence of A");
+}
+
+// A sync group's member: node A holds G = {VI_1, VI_2} as MASTER (priority 150), B backs both
+// up (100); VI_1's VIP is deleted on A.
+
+const GROUP_VIPS: [(&str, u8); 2] = [(TRACKED, 51), ("198.18.0.110", 52)];
+
+/// `log` is the notify scripts' file, `dir` the node dir (with the notify FIFO), both as the
+/// daemon sees them.
+fn group_conf(priority: u8, log: &str, dir: &str) -> String {
+    let notify = format!("    notify \"/bin/sh -c 'echo $0 $1 $2 >> {log}'\"\n");
+    let mut s = format!(
+        "global_defs {{\n    router_id lab\n    vrrp_garp_master_delay 0\n\
+         \x20   vrrp_notify_fifo {dir}/notify.fifo\n}}\n\
+         vrrp_sync_group G {{\n    group {{\n        VI_1\n        VI_2\n    }}\n{notify}}}\n"
+    );
+    for (k, (vip, vrid)) in GROUP_VIPS.iter().enumerate() {
+        s.push_str(&format!(
+            "vrrp_instance VI_{n} {{\n    state BACKUP\n    interface eth0\n\
+             \x20   virtual_router_id {vrid}\n    priority {priority}\n    advert_int 1\n\
+             \x20   version 3\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n{notify}}}\n",
+            n = k + 1
+        ));
+    }
+    s
+}
+
+/// The adverts captured after line `mark`: (time, vrid, priority).
+fn group_adverts_after(cap: &Capture, mark: usize) -> Vec<(f64, u8, u8)> {
+    let text = cap.text();
+    let lines: Vec<&str> = text.lines().collect();
+    let field = |l: &str, key: &str| -> Option<u8> {
+        l.split(key).nth(1)?.split(',').next()?.trim().parse().ok()
+    };
+    (mark.max(1)..lines.len())
+        .filter_map(|k| {
+            let (vrid, prio) = (field(lines[k], "vrid ")?, field(lines[k], "prio ")?);
+            Some((stamp(lines[k - 1]), vrid, prio))
+        })
+        .collect()
+}
+
+/// A's `(instance) Entering STATE` lines since the `before`-th, as "VI_1 BACKUP".
+fn named_transitions_since(p: &Proc, before: usize) -> Vec<String> {
+    p.output()
+        .lines()
+        .filter(|l| l.contains("Entering "))
+        .skip(before)
+        .filter_map(|l| {
+            let name = l.split('(').nth(1)?.split(')').next()?;
+            let state = l.split("Entering ").nth(1)?.split(' ').next()?;
+            Some(format!("{name} {state}"))
+        })
+        .collect()
+}
+
+/// What the deletion of VI_1's VIP did on A, compared between the daemons.
+#[derive(Debug, PartialEq)]
+struct GroupSeen {
+    /// Both members' VIPs are on A again.
+    back: bool,
+    /// The VRIDs that advertised priority 0 after the deletion.
+    prio0: Vec<u8>,
+    /// A's transitions since the deletion, in order.
+    transitions: Vec<String>,
+}
+
+struct GroupRun {
+    seen: GroupSeen,
+    /// Per VRID: see [`group_retake`].
+    gaps: Vec<(u8, Duration)>,
+    notify: Vec<String>,
+    /// A's `vrrp_notify_fifo` lines since the deletion, in order.
+    fifo: Vec<String>,
+}
+
+/// After the deletion (capture line `mark`) and both VIPs back: waits for two more adverts
+/// as MASTER of each member (everything the deletion caused was captured before them), then
+/// returns each VRID's time from its priority-0 advert (or from VI_1's, for a member that
+/// sent none) to its first advert as MASTER again, and the VRIDs that sent priority 0.
+fn group_retake(cap: &Capture, mark: usize) -> (Vec<(u8, Duration)>, Vec<u8>) {
+    let fence = group_adverts_after(cap, mark).len();
+    let deadline = Instant::now() + WAIT;
+    while GROUP_VIPS.iter().any(|&(_, vrid)| {
+        let after = group_adverts_after(cap, mark);
+        after[fence.min(after.len())..]
+            .iter()
+            .filter(|&&(_, v, p)| v == vrid && p == 150)
+            .count()
+            < 2
+    }) {
+        assert!(Instant::now() < deadline, "A stopped advertising");
+        cap.wait_for("prio", WAIT).unwrap();
+    }
+    let adverts = group_adverts_after(cap, mark);
+    let first_zero = adverts.iter().find(|a| a.1 == 51 && a.2 == 0).map(|a| a.0);
+    let gaps: Vec<(u8, Duration)> = GROUP_VIPS
+        .iter()
+        .map(|&(_, vrid)| {
+            let zero = adverts.iter().position(|a| a.1 == vrid && a.2 == 0);
+            let from = zero.map(|z| adverts[z].0).or(first_zero).unwrap_or(0.0);
+            let next = adverts
+                .iter()
+                .skip(zero.unwrap_or(0))
+                .find(|a| a.1 == vrid && a.2 == 150 && a.0 > from);
+            let gap = next.map_or(Duration::MAX, |n| Duration::from_secs_f64(n.0 - from));
+            (vrid, gap)
+        })
+        .collect();
+    let mut prio0: Vec<u8> = adverts.iter().filter(|a| a.2 == 0).map(|a| a.1).collect();
+    prio0.dedup();
+    (gaps, prio0)
+}
+
+fn group_scenario(keepalived: bool) -> GroupRun {
+    let lab = Lab::new(2).unwrap();
+    let (a, b) = (lab.host(0), lab.host(1));
+    let log = |tag: &str| {
+        if keepalived {
+            "/var/tmp/notify.log".to_string()
+        } else {
+            node_dir(&lab, tag).join("notify.log").display().to_string()
+        }
+    };
+    let dir = |tag: &str| {
+        if keepalived {
+            "/var/tmp".to_string()
+        } else {
+            node_dir(&lab, tag).display().to_string()
+        }
+    };
+    let mut fifo = FifoTap::create(&node_dir(&lab, "a").join("notify.fifo"));
+    let _fifo_b = FifoTap::create(&node_dir(&lab, "b").join("notify.fifo"));
+    let cap = a.capture("vrrp").expect("capture");
+    let mut pa = start_daemon(
+        &lab,
+        a,
+        "a",
+        &group_conf(150, &log("a"), &dir("a")),
+        keepalived,
+    );
+    let mut pb = start_daemon(
+        &lab,
+        b,
+        "b",
+        &group_conf(100, &log("b"), &dir("b")),
+        keepalived,
+    );
+    for (vip, _) in GROUP_VIPS {
+        a.wait_for_address(ip(vip), true, WAIT)
+            .unwrap_or_else(|e| panic!("{e}\n{}", pa.output()));
+    }
+    pb.wait_for_line(BACKUP_LINE, WAIT).unwrap();
+    cap.wait_for("prio 150", WAIT).unwrap();
+    let file = node_dir(&lab, "a").join("notify.log");
+    // The start's notify lines (both members and the group MASTER) are in before the mark.
+    test_support::wait_until(WAIT, "A's first notify lines", || {
+        let t = std::fs::read_to_string(&file).unwrap_or_default();
+        (t.lines().count() >= 6).then_some(())
+    });
+    let notified = std::fs::read_to_string(&file).unwrap().lines().count();
+    fifo.wait_for_nth("GROUP \"G\" MASTER 0", 1);
+    let fifo_before = fifo.lines().len();
+
+    let mark = cap.text().lines().count();
+    let before = pa.output().matches("Entering ").count();
+    ip_cmd(a, &format!("addr del {TRACKED}/24 dev eth0"));
+    let back = GROUP_VIPS
+        .iter()
+        .all(|(vip, _)| a.wait_for_address(ip(vip), true, WAIT).is_ok());
+    let (gaps, prio0) = group_retake(&cap, mark);
+    let transitions = named_transitions_since(&pa, before);
+    eprintln!(
+        "--- {} A:\n{}\n--- B:\n{}\n--- capture:\n{}",
+        if keepalived { "keepalived" } else { "vrrpd" },
+        pa.output(),
+        pb.output(),
+        cap.text().lines().skip(mark).collect::<Vec<_>>().join("\n")
+    );
+    assert!(
+        !pb.output().contains(MASTER_LINE),
+        "B took over:\n{}",
+        pb.output()
+    );
+    // Notify scripts run asynchronously: one line per transition and the group's MASTER
+    // again (keepalived 2.2.7 tells no group BACKUP here; one would show up as a mismatch).
+    let want = notified + transitions.len() + 1;
+    test_support::wait_until(WAIT, "A's notify lines", || {
+        let t = std::fs::read_to_string(&file).unwrap_or_default();
+        (t.lines().count() >= want).then_some(())
+    });
+    let notify = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .skip(notified)
+        .map(str::to_string)
+        .collect();
+    // The FIFO keeps the daemon's order; the group's MASTER line is written last.
+    fifo.wait_for_nth("GROUP \"G\" MASTER 0", 2);
+    let fifo_lines = fifo.lines().split_off(fifo_before);
+    for p in [&mut pa, &mut pb] {
+        p.signal(nix::sys::signal::Signal::SIGTERM).unwrap();
+        p.wait_exit(WAIT).unwrap();
+    }
+    GroupRun {
+        seen: GroupSeen {
+            back,
+            prio0,
+            transitions,
+        },
+        gaps,
+        notify,
+        fifo: fifo_lines,
+    }
+}
+
+#[test]
+fn a_deleted_vip_of_a_sync_group_member_moves_the_whole_group_like_keepalived() {
+    let Some(probe) = keepalived_lab(
+        "a_deleted_vip_of_a_sync_group_member_moves_the_whole_group_like_keepalived",
+    ) else {
+        return;
+    };
+    drop(probe);
+    let theirs = group_scenario(true);
+    eprintln!(
+        "keepalived 2.2.7: {:?} gaps {:?} notify {:?} fifo {:?}",
+        theirs.seen, theirs.gaps, theirs.notify, theirs.fifo
+    );
+    let ours = group_scenario(false);
+    eprintln!(
+        "vrrpd: {:?} gaps {:?} notify {:?} fifo {:?}",
+        ours.seen, ours.gaps, ours.notify, ours.fifo
+    );
+    let (own, peer) = (
+        skew_time(Version::V3, 150, ADVERT_INT),
+        skew_time(Version::V3, 100, ADVERT_INT),
+    );
+    for (who, r) in [("keepalived 2.2.7", &theirs), ("vrrpd", &ours)] {
+        let expected = GroupSeen {
+            back: true,
+            prio0: vec![51, 52],
+            transitions: ["VI_1 BACKUP", "VI_2 BACKUP", "VI_1 MASTER", "VI_2 MASTER"]
+                .map(String::from)
+                .to_vec(),
+        };
+        assert_eq!(r.seen, expected, "{who}");
+        for &(vrid, g) in &r.gaps {
+            assert!(
+                own <= g + Duration::from_millis(1) && g < peer,
+                "{who}: vrid {vrid} retaken after {g:?}, not within [{own:?}, {peer:?})"
+            );
+        }
+    }
+    // The scripts race each other (keepalived's own runs differ in the order of the group's
+    // MASTER line and VI_2's): the lines are compared, not their order.
+    let sorted = |l: &[String]| {
+        let mut l = l.to_vec();
+        l.sort();
+        l
+    };
+    assert_eq!(
+        sorted(&ours.notify),
+        sorted(&theirs.notify),
+        "notify lines of A"
+    );
+    assert_eq!(ours.fifo, theirs.fifo, "notify FIFO lines of A");
 }
