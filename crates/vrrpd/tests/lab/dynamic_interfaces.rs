@@ -1,7 +1,8 @@
 //! `dynamic_interfaces` side by side with Debian's keepalived 2.2.7: an instance whose
 //! interface is deleted goes to FAULT, and when an interface of that name is created again
 //! (a new index, as a VLAN, bond or macvlan that is recreated gets) the instance runs on it
-//! again and takes its VIP back.
+//! again and takes its VIP back; `interface_up_down_delays` hold neither the deletion nor
+//! the new link (the instance's interface or a tracked one).
 
 use std::time::{Duration, Instant};
 
@@ -141,5 +142,56 @@ fn a_recreated_interface_is_not_held_by_its_link_delays_like_keepalived() {
             master_down + delay
         );
         master_then_stop(a, &mut p, tag, 2);
+    }
+}
+
+/// An instance on eth0 tracking `mv0`, with `interface_up_down_delays { mv0 1 1 }`: deleting
+/// `mv0` and creating it again at once gives FAULT at once and BACKUP at once, and no held
+/// change of the deleted link faults the instance once the delay has passed.
+#[test]
+fn a_recreated_tracked_interface_is_not_held_by_its_link_delays_like_keepalived() {
+    let Some(lab) = keepalived_lab(
+        "a_recreated_tracked_interface_is_not_held_by_its_link_delays_like_keepalived",
+    ) else {
+        return;
+    };
+    let a = lab.host(0);
+    let mut n = Node::v3(150, "1");
+    n.extra_instance = "    track_interface {\n        mv0\n    }\n".into();
+    let text = format!(
+        "interface_up_down_delays {{\n    mv0 1 1\n}}\n{}",
+        (n.conf()).replace("router_id lab\n", "router_id lab\n    dynamic_interfaces\n")
+    );
+    let delay = Duration::from_secs(1);
+    for keepalived in [true, false] {
+        let tag = if keepalived { "k" } else { "v" };
+        macvlan(a);
+        let mut p = start_daemon(&lab, a, tag, &text, keepalived);
+        p.wait_for_line(MASTER_LINE, WAIT).unwrap();
+        let t0 = Instant::now();
+        a.run(&["ip", "link", "del", "mv0"]).unwrap();
+        macvlan(a);
+        p.wait_for_line(FAULT_LINE, WAIT)
+            .unwrap_or_else(|e| panic!("{tag}: {e}\n{}", p.output()));
+        let fault = t0.elapsed();
+        p.wait_for_line(r"Entering (BACKUP|MASTER) STATE", WAIT)
+            .unwrap_or_else(|e| panic!("{tag}: {e}\n{}", p.output()));
+        let back = t0.elapsed();
+        println!("{tag}: FAULT after {fault:?}, out of FAULT after {back:?}");
+        assert!(
+            back < delay,
+            "{tag}: out of FAULT after {back:?}: held\n{}",
+            p.output()
+        );
+        // A held change of the deleted link would land one delay after the deletion.
+        let late = p.wait_for_line(FAULT_LINE, 2 * delay);
+        assert!(
+            late.is_err(),
+            "{tag}: FAULT again: {late:?}\n{}",
+            p.output()
+        );
+        p.signal(Signal::SIGTERM).unwrap();
+        p.wait_exit(WAIT).unwrap();
+        a.run(&["ip", "link", "del", "mv0"]).unwrap();
     }
 }
