@@ -99,6 +99,8 @@ fn garp_group_cases(c: &mut Vec<Case>) {
         "eth0 0.00001",
         "eth0 -1",
         "eth0 2 abc",
+        "eth0 2 2 extra",
+        "eth0 2\n eth0 3",
     ];
     for (i, d) in delays.iter().enumerate() {
         let text = format!("interface_up_down_delays {{\n {d}\n}}\n{}", base("", ""));
@@ -713,6 +715,28 @@ fn script_cases(c: &mut Vec<Case>) {
 #[test]
 fn keepalived_and_we_agree_on_variations() {
     variations::compare(cases(), 140);
+}
+
+/// `interface_up_down_delays` naming an interface the oracle's namespace lacks: keepalived
+/// stops there (class 4) without reading that line's delays; a bad line elsewhere is 5.
+#[test]
+fn up_down_delays_of_a_missing_interface_agree_with_keepalived() {
+    let lines = [
+        "eth9 2",
+        "eth9",
+        "eth9 abc",
+        "eth9 -1",
+        "eth9 256",
+        "eth9 2 abc",
+        "eth9 2\n eth0 abc",
+    ];
+    let c: Vec<Case> = (lines.iter().enumerate())
+        .map(|(i, d)| {
+            let text = format!("interface_up_down_delays {{\n {d}\n}}\n{}", base("", ""));
+            one(&format!("up_down_delays_missing_{i}"), text)
+        })
+        .collect();
+    variations::compare_with(c, lines.len(), &oracle::Sandbox(&[]));
 }
 
 /// An address owner's weighted trackers, one kind of tracker at a time.

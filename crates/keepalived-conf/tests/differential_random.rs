@@ -11,6 +11,7 @@
 mod oracle;
 
 use keepalived_conf::{LoadOptions, load_file};
+use oracle::Sandbox;
 use std::path::Path;
 
 const BASE: &str = r#"global_defs {
@@ -321,38 +322,6 @@ fn sources() -> Vec<(String, String)> {
         }
     }
     out
-}
-
-/// The host keepalived runs on in the oracle's sandbox: the real file system, and exactly
-/// the interfaces the oracle created there.
-struct Sandbox<'a>(&'a [String]);
-
-impl keepalived_conf::IncludeResolver for Sandbox<'_> {
-    fn read(&self, p: &Path) -> Result<Vec<u8>, keepalived_conf::ResolveError> {
-        keepalived_conf::FsResolver.read(p)
-    }
-    fn glob(
-        &self,
-        pattern: &str,
-    ) -> Result<Vec<std::path::PathBuf>, keepalived_conf::ResolveError> {
-        keepalived_conf::FsResolver.glob(pattern)
-    }
-    fn script_file(&self, p: &Path) -> keepalived_conf::ScriptFile {
-        keepalived_conf::FsResolver.script_file(p)
-    }
-    fn user_exists(&self, name: &str) -> Option<bool> {
-        keepalived_conf::FsResolver.user_exists(name)
-    }
-    fn group_exists(&self, name: &str) -> Option<bool> {
-        keepalived_conf::FsResolver.group_exists(name)
-    }
-    fn env_var(&self, name: &str) -> Option<String> {
-        keepalived_conf::FsResolver.env_var(name)
-    }
-    fn interface_exists(&self, name: &str) -> Option<bool> {
-        let always = ["lo", "eth0", "eth1"];
-        Some(always.contains(&name) || self.0.iter().any(|i| i == name))
-    }
 }
 
 fn env_num(name: &str, default: u64) -> u64 {

@@ -1,7 +1,8 @@
 //! The top-level `interface_up_down_delays { IF DOWN [UP] ... }` block, read as keepalived
 //! 2.2.7 reads it (measured with `-t`): seconds 0..255 (microsecond resolution), a line
 //! without a delay is ignored, a bad number is an error (class 5) and the
-//! line ignored, an interface that does not exist stops keepalived (class 4). An omitted UP
+//! line ignored, an interface that does not exist stops keepalived (class 4, its delays
+//! then not read: `interfaces::check` drops their errors). An omitted UP
 //! is no delay: its man page says UP defaults to DOWN, but in the lab keepalived 2.2.7 holds
 //! nothing on the way up then (`an_omitted_up_delay_holds_nothing_like_keepalived`).
 

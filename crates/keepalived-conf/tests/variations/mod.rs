@@ -2,7 +2,7 @@
 //! and the comparison itself: same exit class on every one.
 
 use crate::oracle;
-use keepalived_conf::{LoadOptions, load_file};
+use keepalived_conf::{FsResolver, IncludeResolver, LoadOptions, load_with};
 
 /// One variation: files (relative path, text); the first is the main file.
 pub struct Case {
@@ -38,6 +38,12 @@ pub fn base(global_extra: &str, inst_body: &str) -> String {
 const DELIBERATE: &[(&str, u8, u8, &str)] = &[];
 
 pub fn compare(cases: Vec<Case>, min: usize) {
+    compare_with(cases, min, &FsResolver);
+}
+
+/// [`compare`] with this crate asking `host_view` (files, users, interfaces), for cases whose
+/// class depends on what the oracle's namespace holds.
+pub fn compare_with(cases: Vec<Case>, min: usize, host_view: &dyn IncludeResolver) {
     if !oracle::available() {
         return;
     }
@@ -60,7 +66,7 @@ pub fn compare(cases: Vec<Case>, min: usize) {
             eprintln!("{:32} keepalived killed/failed - not compared", case.name);
             continue;
         };
-        let loaded = load_file(&main, &opts);
+        let loaded = load_with(host_view, &main, &opts);
         let ours = loaded.exit_class();
         compared += 1;
         let deliberate = DELIBERATE

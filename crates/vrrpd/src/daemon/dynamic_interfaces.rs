@@ -3,6 +3,9 @@
 //! goes away is in FAULT; when an interface of that name appears, its unit is built again on
 //! it and starts as at start-up, as keepalived 2.2.7 does. Instances whose interface is missing
 //! at start wait for it the same way instead of refusing the file.
+//! `interface_up_down_delays` hold neither the deletion nor the new link coming up, for the
+//! instance's interface or a tracked one: they hold changes of a link that stays (keepalived
+//! 2.2.7 in the lab, side by side; `LinkDelays::deleted`).
 
 use std::collections::BTreeSet;
 

@@ -167,11 +167,13 @@ impl Daemon {
                 }
             }
             NetEvent::LinkGone { index, name } => {
-                if let Some(name) = name
-                    && self.ifaces.contains_key(&index)
-                {
-                    self.link_event(index, &name, false).await;
-                    self.interface_vanished(&name);
+                if let Some(name) = name {
+                    // Not held: a deletion is no bounce (keepalived 2.2.7 faults at once).
+                    self.link_delays.deleted(&name);
+                    self.link_changed(index, &name, false).await;
+                    if self.ifaces.contains_key(&index) {
+                        self.interface_vanished(&name);
+                    }
                 }
             }
             NetEvent::AddressesChanged { index } => self.addresses_changed(index).await,

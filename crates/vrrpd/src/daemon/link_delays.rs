@@ -6,8 +6,12 @@
 //! interval of every instance on the interface (so a backup cannot take over before this
 //! instance faults), lowered for good when a backup there hears a master advertising faster;
 //! a VMAC takes its parent's delays.
+//!
+//! A deleted link is not a bounce: as keepalived 2.2.7 (seen in the lab, `dynamic_interfaces`),
+//! the deletion is passed on at once, and so is a link of that name created again until it
+//! first comes up.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use keepalived_conf::UpDownDelay;
@@ -26,6 +30,10 @@ pub(super) struct LinkDelays {
     pending: BTreeMap<u32, Pending>,
     /// Per interface name, the lowest ceiling a master's adverts imposed since the last load.
     learned: BTreeMap<String, Duration>,
+    /// Names of deleted links: the next link of that name is a new one.
+    deleted: BTreeSet<String>,
+    /// New links of a deleted name that have not come up yet: not held.
+    fresh: BTreeMap<u32, String>,
 }
 
 /// The longest delay keepalived lets stand beside an instance advertising every `interval`:
@@ -57,6 +65,15 @@ impl LinkDelays {
         delay: Option<UpDownDelay>,
         now: Duration,
     ) -> bool {
+        if self.deleted.remove(name) {
+            self.fresh.insert(ifindex, name.to_string());
+        }
+        if self.fresh.contains_key(&ifindex) {
+            if up {
+                self.fresh.remove(&ifindex);
+            }
+            return true;
+        }
         if let Some(p) = self.pending.remove(&ifindex) {
             if p.up != up {
                 return false;
@@ -77,6 +94,14 @@ impl LinkDelays {
             },
         );
         false
+    }
+
+    /// The link `name` was deleted: its held change is dropped (the deletion itself is passed
+    /// on at once), and the next link of that name is not held until it first comes up.
+    pub(super) fn deleted(&mut self, name: &str) {
+        self.pending.retain(|_, p| p.name != name);
+        self.fresh.retain(|_, n| n != name);
+        self.deleted.insert(name.to_string());
     }
 
     /// A master heard on `ifname` imposes `ceiling`: whether it is lower than any before.
@@ -184,6 +209,22 @@ mod tests {
         assert_eq!(d.learned_ceiling("eth0"), Some(S(2)));
         d.forget_learned();
         assert_eq!(d.learned_ceiling("eth0"), None);
+    }
+
+    #[test]
+    fn a_deleted_link_drops_its_held_change_and_its_successor_is_not_held_until_up() {
+        let mut d = LinkDelays::default();
+        assert!(!d.on_change(2, "mv0", false, two_one(), S(10)));
+        d.deleted("mv0");
+        assert_eq!(d.next_deadline(), None);
+        // Created down, then up: both at once; after that the delays hold again.
+        assert!(d.on_change(7, "mv0", false, two_one(), S(10)));
+        assert!(d.on_change(7, "mv0", true, two_one(), S(10)));
+        assert!(!d.on_change(7, "mv0", false, two_one(), S(20)));
+        // Another link's held change stays.
+        assert!(!d.on_change(3, "eth0", false, two_one(), S(20)));
+        d.deleted("mv1");
+        assert_eq!(d.next_deadline(), Some(S(22)));
     }
 
     #[test]
