@@ -43,9 +43,11 @@ fn with(f: impl FnOnce(&mut Events)) {
 
 /// The fixed class of a transition's free-text reason (its label must stay bounded).
 pub fn reason_class(to: &str, reason: &str) -> &'static str {
-    const PREFIXES: [(&str, &str); 9] = [
+    const PREFIXES: [(&str, &str); 10] = [
         ("init", "init"),
         ("master down timer", "master_down"),
+        // The master-down timer cut to the skew time (a priority-0 advert, a deleted VIP).
+        ("skew time expired", "master_down"),
         ("fast preempt", "preempt"),
         ("higher priority advert", "higher_priority"),
         ("fault cleared", "fault_cleared"),
@@ -212,6 +214,11 @@ mod tests {
             (
                 "MASTER",
                 "master down timer expired (no higher-priority advert for 3s)",
+                "master_down",
+            ),
+            (
+                "MASTER",
+                "skew time expired after a priority-0 advert from 198.18.0.2 (0.609s)",
                 "master_down",
             ),
             (
