@@ -11,6 +11,7 @@ use vrrp::{Event, Family, Instance, SyncGroup, Unit};
 use super::{Daemon, Iface, InstRt, sd_notify_state};
 use crate::dump;
 use crate::net::netlink;
+use crate::net::vmac::VmacSpec;
 use crate::plan::{self, Step, UnitLayout};
 use crate::spec::{DaemonSpec, DownInstance, InstanceSpec, TrackerId};
 
@@ -39,6 +40,10 @@ impl Daemon {
         }
         self.apply_statics(&spec.statics).await;
         let plan = plan::plan(&self.spec, &spec);
+        let old_vmacs: Vec<VmacSpec> = (self.insts.iter())
+            .flat_map(|r| r.spec.vmac.iter().chain(&r.spec.vip_vmacs))
+            .cloned()
+            .collect();
         let mut old = self.take_running();
         let mut to_start = Vec::new();
         let mut failed = Vec::new();
@@ -66,6 +71,9 @@ impl Daemon {
             old.is_empty(),
             "a running unit is neither kept nor released"
         );
+        let new_vmacs = (spec.instances.iter()).flat_map(|s| s.vmac.iter().chain(&s.vip_vmacs));
+        self.remove_vmacs(&crate::net::vmac::dropped(&old_vmacs, new_vmacs))
+            .await;
         if strict && !failed.is_empty() {
             anyhow::bail!(
                 "not starting: {} (start with --start-partial to run the other instances)",
@@ -175,6 +183,23 @@ impl Daemon {
         self.execute_detached(&r.unit, &mut r.insts, acts).await;
         for i in &r.insts {
             tracing::info!(instance = %i.spec.name, "instance removed by reload");
+        }
+    }
+
+    /// Deletes the VMACs no instance uses any more (a reload removed the instance or its
+    /// `use_vmac`), with their interface entries, unless `-V` keeps what is released.
+    async fn remove_vmacs(&mut self, names: &[String]) {
+        if self.opts.dont_release {
+            return;
+        }
+        for name in names {
+            tracing::info!(vmac = %name, "removing a VMAC interface no instance uses any more");
+            if let Err(e) = crate::net::vmac::remove(&self.nl, name).await {
+                tracing::warn!(vmac = %name, error = format!("{e:#}"), "removing the VMAC interface");
+            }
+            let insts = &self.insts;
+            self.ifaces
+                .retain(|idx, i| i.info.name != *name || insts.iter().any(|r| r.ifindex == *idx));
         }
     }
 

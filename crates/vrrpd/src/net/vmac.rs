@@ -129,6 +129,22 @@ pub async fn remove(nl: &Netlink, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The VMACs of `old` that no instance of `new` names, in `old`'s order, each once: a reload
+/// deletes them, as keepalived 2.2.7 does (measured in the lab), instead of leaving them to exit.
+pub fn dropped<'a>(
+    old: impl IntoIterator<Item = &'a VmacSpec>,
+    new: impl IntoIterator<Item = &'a VmacSpec> + Clone,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for o in old {
+        let kept = new.clone().into_iter().any(|n| n.name == o.name);
+        if !kept && !out.contains(&o.name) {
+            out.push(o.name.clone());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +162,28 @@ mod tests {
             Some([2, 0x11, 0x22, 0x33, 0x44, 0x55])
         );
         assert_eq!(parse_mac("zz:11", 9), None);
+    }
+
+    fn spec(name: &str) -> VmacSpec {
+        VmacSpec {
+            name: name.into(),
+            base: "eth0".into(),
+            mac: virtual_mac(51, false),
+            xmit_base: false,
+            v6: false,
+        }
+    }
+
+    #[test]
+    fn only_the_vmacs_the_new_file_no_longer_names_are_dropped() {
+        let old = [
+            spec("vrrp.51"),
+            spec("vrrp.52"),
+            spec("vrrp1.52"),
+            spec("vrrp.52"),
+        ];
+        let new = [spec("vrrp.51")];
+        assert_eq!(dropped(&old, &new), ["vrrp.52", "vrrp1.52"]);
+        assert!(dropped(&old, &old).is_empty());
     }
 }

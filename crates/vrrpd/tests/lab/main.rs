@@ -44,3 +44,4 @@ mod verdict;
 mod vip_deletion;
 mod vip_vmac;
 mod vmac;
+mod vmac_reload;
