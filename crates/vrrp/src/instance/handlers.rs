@@ -311,12 +311,12 @@ impl Instance {
         if self.state != State::Master {
             return;
         }
-        out.push(self.outgoing(0));
-        self.enter_backup(now, format!("VIP {addr} deleted behind our back"), out);
-        // As after hearing a priority-0 advert: the best remaining router (us, unless a
-        // better one answers) takes over after its Skew_Time.
-        let skew = timers::skew_time(self.cfg.version, self.effective, self.own_interval());
-        self.skew_down(now, skew, format!("VIP {addr} was deleted"), true);
+        self.hand_over_to_retake(
+            now,
+            format!("VIP {addr} deleted behind our back"),
+            format!("VIP {addr} was deleted"),
+            out,
+        );
     }
 
     pub(super) fn on_shutdown(&mut self, out: &mut Vec<Action>) {

@@ -491,10 +491,7 @@ impl Instance {
         if self.state != State::Master {
             return;
         }
-        out.push(self.outgoing(0));
-        self.enter_backup(now, reason, out);
-        let skew = timers::skew_time(self.cfg.version, self.effective, self.own_interval());
-        self.skew_down(now, skew, "its sync group handed over".into(), true);
+        self.hand_over_to_retake(now, reason, "its sync group handed over".into(), out);
     }
 
     pub(crate) fn group_force_backup(

@@ -165,6 +165,22 @@ impl Instance {
         }
     }
 
+    /// A MASTER hands over by itself (priority 0, BACKUP for `reason`) and, as after hearing
+    /// a priority-0 advert, takes over again after its Skew_Time unless a better router
+    /// answers; `after` names the cause in the takeover's reason.
+    pub(super) fn hand_over_to_retake(
+        &mut self,
+        now: Duration,
+        reason: String,
+        after: String,
+        out: &mut Vec<Action>,
+    ) {
+        out.push(self.outgoing(0));
+        self.enter_backup(now, reason, out);
+        let skew = timers::skew_time(self.cfg.version, self.effective, self.own_interval());
+        self.skew_down(now, skew, after, true);
+    }
+
     /// The master-down timer cut to `skew`, remembering why for the takeover's reason.
     /// `retake`: we handed over ourselves and mean to take over again.
     pub(super) fn skew_down(&mut self, now: Duration, skew: Duration, after: String, retake: bool) {

@@ -190,9 +190,6 @@ impl Daemon {
     /// MASTER (or no longer running), so they do not match; an address already added again
     /// by the time the event is read, or one that went with its link, is not news either.
     async fn vip_deleted(&mut self, gone: &IfAddr) {
-        let names: std::collections::HashMap<&str, u32> = (self.ifaces.values())
-            .map(|i| (i.info.name.as_str(), i.info.index))
-            .collect();
         let watched = self.insts.iter().map(|r| vip_watch::Watched {
             spec: &r.spec,
             master: self.units[r.unit].members()[r.member].state() == vrrp::State::Master,
@@ -201,7 +198,12 @@ impl Daemon {
             ifindex: gone.index,
             addr: gone.addr,
         };
-        let hit = vip_watch::watchers(deleted, watched, |n| names.get(n).copied());
+        let ifindex_of = |n: &str| {
+            (self.ifaces.values())
+                .find(|i| i.info.name == n)
+                .map(|i| i.info.index)
+        };
+        let hit = vip_watch::watchers(deleted, watched, ifindex_of);
         if hit.is_empty()
             || self
                 .nl
